@@ -20,6 +20,7 @@ class Snapshot:
     config: GPTConfig                   # the shape of the model that made the trace
     vocab_embeddings: np.ndarray        # (vocab, d_model) token-embedding matrix, read-only
     vocab_labels: tuple[str, ...]       # a readable label per vocabulary id
+    vocab_projection: np.ndarray | None = None  # (vocab, 2) PCA of vocab_embeddings, made once per model
     baseline: Trace | None = None       # the trace without the active what-if, for before/after
     truncated: int = 0                  # how many prompt tokens were cut to fit the context
     step: int | None = None             # training step of the weights, when known
