@@ -24,6 +24,8 @@ class Snapshot:
     baseline: Trace | None = None       # the trace without the active what-if, for before/after
     truncated: int = 0                  # how many prompt tokens were cut to fit the context
     step: int | None = None             # training step of the weights, when known
+    cut_labels: tuple[str, ...] = ()    # labels of the tokens cut off the front to fit the context
+    token_bytes: tuple[bytes, ...] = ()  # the raw bytes of each prompt token, for hover text
 
     @property
     def n_tokens(self) -> int:
