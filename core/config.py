@@ -65,6 +65,9 @@ class GPTConfig:
         return cls(**values)
 
     def with_changes(self, **changes) -> "GPTConfig":
+        """A new, checked config. An MLP width that followed d_model (4x) keeps following it."""
+        if "d_model" in changes and "d_mlp" not in changes and self.d_mlp == 4 * self.d_model:
+            changes["d_mlp"] = None
         return replace(self, **changes)
 
 

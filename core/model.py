@@ -31,9 +31,11 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(config.d_model, config.d_model, bias=config.bias)
         self.attn_dropout = nn.Dropout(config.dropout)
         self.resid_dropout = nn.Dropout(config.dropout)
-        # True where a query (row) may look at a key (column): the lower triangle.
-        causal = torch.tril(torch.ones(config.context_length, config.context_length, dtype=torch.bool))
-        self.register_buffer("causal_mask", causal, persistent=False)
+        # The causal mask, written as what gets added to the scores: 0 where a query (row) may look
+        # at a key (column), i.e. the lower triangle, and -inf above it, so softmax gives those 0.
+        future = torch.ones(config.context_length, config.context_length, dtype=torch.bool).triu(diagonal=1)
+        causal_mask = torch.zeros(config.context_length, config.context_length).masked_fill(future, float("-inf"))
+        self.register_buffer("causal_mask", causal_mask, persistent=False)                # (T, T)
         # Set to False to always take the explicit path (the fast path is used only when nobody reads).
         self.use_fast_path = True
 
@@ -74,8 +76,8 @@ class CausalSelfAttention(nn.Module):
         # How well each query matches each key, scaled so the softmax does not saturate.
         scores = query @ key.transpose(-2, -1) / math.sqrt(self.d_head)      # (B, nh, T, T)
         scores = self.hook_scores(scores)
-        # Causal mask: a token may not look at the future.
-        masked_scores = scores.masked_fill(~self.causal_mask[:T, :T], float("-inf"))
+        # Causal mask: a token may not look at the future (adding -inf is cheaper than masked_fill).
+        masked_scores = scores + self.causal_mask[:T, :T]                     # (B, nh, T, T)
         masked_scores = self.hook_masked_scores(masked_scores)
         pattern = F.softmax(masked_scores, dim=-1)                             # (B, nh, T, T), rows sum to 1
         pattern = self.hook_pattern(pattern)
@@ -155,6 +157,9 @@ class GPT(nn.Module):
         self.hook_sum = HookPoint("embed.sum")
         self.hook_ln_final = HookPoint("ln_final")
         self.hook_logits = HookPoint("logits")
+        # Found once: the module tree does not change after construction, and a trace needs them fast.
+        self._hook_points = {m.name: m for m in self.modules() if isinstance(m, HookPoint)}
+        self._every_module = tuple(self.modules())
         self.apply(self._init_weights)
         # GPT-2's trick: shrink the layers that write into the residual stream by 1/sqrt(2·layers).
         for name, parameter in self.named_parameters():
@@ -173,10 +178,16 @@ class GPT(nn.Module):
     # -- the forward pass, in teaching order -------------------------------------------------------
     def forward(self, ids: torch.Tensor, targets: torch.Tensor | None = None):
         """ids (B, T) -> logits (B, T, vocab), and the cross-entropy loss when targets are given."""
+        if ids.dim() != 2:
+            raise ValueError(
+                f"The model reads token ids shaped (batch, tokens), but got shape {tuple(ids.shape)}; "
+                "for a single prompt use ids[None, :]."
+            )
         B, T = ids.shape
         if T > self.config.context_length:
             raise ValueError(
-                f"The prompt has {T} tokens but this model reads at most {self.config.context_length}."
+                f"The prompt has {T} tokens but this model reads at most {self.config.context_length}; "
+                f"shorten it or keep only its last {self.config.context_length} tokens."
             )
         token_vectors = self.hook_tok(self.transformer.wte(ids))        # (B, T, C)
         x, rope = self._add_position(token_vectors, T)                  # (B, T, C)
@@ -209,7 +220,11 @@ class GPT(nn.Module):
     # -- conveniences ------------------------------------------------------------------------------
     def hook_points(self) -> dict[str, HookPoint]:
         """Every named place a value can be read or changed, by name."""
-        return {m.name: m for m in self.modules() if isinstance(m, HookPoint)}
+        return dict(self._hook_points)
+
+    def every_module(self) -> tuple[nn.Module, ...]:
+        """All modules, this one included, found once (cheaper than walking the tree on every trace)."""
+        return self._every_module
 
     def trace(self, ids, names=None, intervention=None):
         """One forward pass that records every internal; see core.trace.run_trace."""

@@ -30,12 +30,14 @@ class Intervention:
     ablate_heads: frozenset = frozenset()       # {(layer, head), ...} whose output is removed
     ablation: str = "zero"                      # "zero": output set to 0; "mean": its mean over positions
     positional: bool = True                     # False switches positional encoding off
-    patterns: Mapping = field(default_factory=dict)  # {(layer, head): (T, T) pattern to use instead}
+    patterns: Mapping = field(default_factory=dict, hash=False)  # {(layer, head): (T, T) pattern to use instead}
 
     def __post_init__(self) -> None:
         if self.ablation not in ABLATIONS:
             raise ValueError(f"Unknown ablation {self.ablation!r}; choose 'zero' or 'mean'.")
         object.__setattr__(self, "ablate_heads", frozenset(tuple(h) for h in self.ablate_heads))
+        patterns = {tuple(where): _as_square_pattern(pattern, where) for where, pattern in self.patterns.items()}
+        object.__setattr__(self, "patterns", MappingProxyType(patterns))
 
     @property
     def is_empty(self) -> bool:
@@ -80,15 +82,31 @@ class Trace(Mapping):
         return f"Trace(tokens={tuple(self._ids.shape)}, names={len(self)})"
 
 
+def _as_square_pattern(pattern, where) -> torch.Tensor:
+    pattern = torch.as_tensor(pattern, dtype=torch.float32).detach().clone()
+    if pattern.dim() != 2 or pattern.size(0) != pattern.size(1):
+        raise ValueError(
+            f"The replacement pattern for layer {where[0]}, head {where[1]} must be a square (tokens, tokens) "
+            f"table, but it has shape {tuple(pattern.shape)}."
+        )
+    return pattern
+
+
 NameFilter = Iterable[str] | Callable[[str], bool] | None
 
 
-def _wanted(names: NameFilter) -> Callable[[str], bool]:
+def _wanted(names: NameFilter, known: Iterable[str]) -> Callable[[str], bool]:
     if names is None:
         return lambda name: True
     if callable(names):
         return names
-    chosen = set(names)
+    chosen = {names} if isinstance(names, str) else set(names)
+    unknown = sorted(chosen - set(known))
+    if unknown:
+        raise ValueError(
+            f"The model has no place called {', '.join(map(repr, unknown))}; names look like "
+            "'blocks.0.attn.pattern' (see the list at the top of core/trace.py)."
+        )
     return lambda name: name in chosen
 
 
@@ -101,6 +119,33 @@ def _as_batch(ids) -> torch.Tensor:
     return ids
 
 
+def _check_intervention(intervention: Intervention, config, n_tokens: int) -> None:
+    """Every head named by the what-if must exist, and every replacement pattern must cover the prompt."""
+    for layer, head in sorted(intervention.ablate_heads | set(intervention.patterns)):
+        if not 0 <= layer < config.n_layers:
+            raise ValueError(
+                f"The what-if names layer {layer}, but this model has layers 0 to {config.n_layers - 1}."
+            )
+        if not 0 <= head < config.n_heads:
+            raise ValueError(
+                f"The what-if names head {head} of layer {layer}, but each layer has heads 0 to {config.n_heads - 1}."
+            )
+    for (layer, head), pattern in intervention.patterns.items():
+        if pattern.size(0) < n_tokens:
+            raise ValueError(
+                f"The replacement pattern for layer {layer}, head {head} is {pattern.size(0)}x{pattern.size(0)}, "
+                f"but the prompt has {n_tokens} tokens; give at least a {n_tokens}x{n_tokens} table."
+            )
+
+
+def _check_ids(ids: torch.Tensor, vocab_size: int) -> None:
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        raise ValueError(
+            f"Token ids must lie between 0 and {vocab_size - 1} for this model, but the prompt holds "
+            f"{int(ids.min())} to {int(ids.max())}; encode it with the model's own tokenizer."
+        )
+
+
 def _intervention_listeners(intervention: Intervention) -> dict[str, list]:
     """Map hook name -> listeners that carry out the what-if."""
     listeners: dict[str, list] = {}
@@ -110,40 +155,49 @@ def _intervention_listeners(intervention: Intervention) -> dict[str, list]:
 
     for layer, head in sorted(intervention.ablate_heads):
         def ablate(z, name, head=head):
-            z = z.clone()
+            z = z.clone()                                                    # (B, nh, T, hs)
             if intervention.ablation == "zero":
                 z[:, head] = 0.0
             else:  # replace the head's output at every position by its average over positions
-                z[:, head] = z[:, head].mean(dim=1, keepdim=True)
+                z[:, head] = z[:, head].mean(dim=1, keepdim=True)            # (B, T, hs) <- (B, 1, hs)
             return z
 
         listeners.setdefault(f"blocks.{layer}.attn.z", []).append(ablate)
 
     for (layer, head), new_pattern in intervention.patterns.items():
         def replace_pattern(pattern, name, head=head, new_pattern=new_pattern):
-            pattern = pattern.clone()
+            pattern = pattern.clone()                                        # (B, nh, T, T)
             T = pattern.size(-1)
-            pattern[:, head] = torch.as_tensor(new_pattern, dtype=pattern.dtype)[:T, :T]
+            pattern[:, head] = new_pattern[:T, :T].to(pattern.device, pattern.dtype)
             return pattern
 
         listeners.setdefault(f"blocks.{layer}.attn.pattern", []).append(replace_pattern)
     return listeners
 
 
+# Values that may be a slice of a table the model keeps (sinusoidal or RoPE): copied when recorded,
+# so that editing a trace can never change the model. Everything else is a fresh activation.
+_MODEL_TABLES = frozenset({"embed.pos"})
+
+
 @torch.no_grad()
 def run_trace(model, ids, names: NameFilter = None, intervention: Intervention | None = None) -> Trace:
-    """Run one forward pass in eval mode and record the chosen internals."""
+    """Run one forward pass in eval mode and record the chosen internals.
+
+    The model's training mode (of every module) and any listeners it already had are left as they were.
+    """
     intervention = intervention or Intervention()
     ids = _as_batch(ids).to(next(model.parameters()).device)
-    wanted = _wanted(names)
-    recorded: dict[str, torch.Tensor] = {}
+    _check_ids(ids, model.config.vocab_size)
+    _check_intervention(intervention, model.config, ids.size(1))
     hooks = model.hook_points()
-    unknown = [n for n in intervention_targets(intervention) if n not in hooks]
-    if unknown:
-        raise ValueError(f"The intervention names places this model does not have: {', '.join(unknown)}.")
+    wanted = _wanted(names, [*hooks, "probs"])
+    recorded: dict[str, torch.Tensor] = {}
 
     def record(value, name):
-        recorded[name] = value.detach().float().cpu()
+        # No copy on CPU: under no_grad every activation is a fresh tensor nobody writes to again.
+        kept = value if value.dtype == torch.float32 and value.is_cpu else value.float().cpu()
+        recorded[name] = kept.clone() if name in _MODEL_TABLES else kept
         return value
 
     attached: list[tuple] = []
@@ -154,20 +208,18 @@ def run_trace(model, ids, names: NameFilter = None, intervention: Intervention |
         if wanted(name):
             attached.append((hook, record))
 
-    was_training = model.training
-    model.eval()
+    in_training = [module for module in model.every_module() if module.training]
     try:
+        for module in in_training:
+            module.training = False
         for hook, listener in attached:
             hook.listeners.append(listener)
         logits, _ = model(ids)
     finally:
         for hook, listener in attached:
             hook.listeners.remove(listener)
-        model.train(was_training)
+        for module in in_training:
+            module.training = True
     if wanted("probs"):
-        recorded["probs"] = torch.softmax(logits.detach().float().cpu(), dim=-1)
+        recorded["probs"] = torch.softmax(logits.float().cpu(), dim=-1)
     return Trace(ids, recorded, intervention)
-
-
-def intervention_targets(intervention: Intervention) -> list[str]:
-    return list(_intervention_listeners(intervention))
