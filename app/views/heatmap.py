@@ -1,0 +1,410 @@
+"""A labelled heatmap: one ImageItem updated in place, token strings as ticks, a colour bar, hover.
+
+    heatmap = HeatmapWidget(title="Attention", colormap_name=PROBABILITY_MAP)
+    heatmap.set_matrix(pattern, levels=(0, 1), row_labels=tokens, column_labels=tokens, masked=future)
+    heatmap.hovered.connect(lambda row, col: ...)       # (-1, -1) when the mouse leaves the matrix
+
+Cell (row r, column c) is drawn centred on (c, r) with row 0 at the top, like a printed matrix.
+Masked cells (e.g. the future in causal attention) are left out of the image, so a grey hatching
+behind it shows through: masked reads as "not there", never as a colour on the scale.
+Small matrices also print each cell's number on the cell.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFontMetrics, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
+
+from .export import ExportTable, add_export_menu
+from .plot_style import (
+    CELL_TEXT_POINT_SIZE,
+    PROBABILITY_MAP,
+    TICK_POINT_SIZE,
+    abbreviate,
+    colormap,
+    colours,
+    contrasting_text,
+    font,
+    style_graphics_view,
+    style_plot_item,
+)
+
+MAX_TEXT_CELLS = 144        # print numbers on cells only up to 12 × 12: beyond that they are noise
+MIN_TEXT_CELL_PIXELS = (30, 16)  # (width, height) a cell needs before its number fits
+
+
+def format_value(value: float) -> str:
+    """A cell's number in at most ~5 characters: 0.42, -1.3, 12, -∞."""
+    if np.isneginf(value):
+        return "−∞"
+    if abs(value) >= 9.995:
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+class TokenAxis(pg.AxisItem):
+    """An axis that can show one text label per row/column (tokens), thinned out when they would overlap.
+
+    Bottom labels are turned upright when they are longer than two characters, so no token is cut.
+    Without labels it is an ordinary numeric axis (e.g. dimensions).
+    """
+
+    def __init__(self, orientation: str) -> None:
+        super().__init__(orientation)
+        self._labels: list[str] | None = None
+        self._highlight = -1
+        self._accent = QColor(colours(False)["accent"])
+        self._upright = False
+
+    def set_labels(self, labels: Sequence[str] | None) -> None:
+        if labels is None:
+            self._labels = None
+            self._set_extent(None)
+        else:
+            self._labels = [abbreviate(label) for label in labels]
+            self._upright = self.orientation in ("bottom", "top") and max(map(len, self._labels), default=0) > 2
+            metrics = QFontMetrics(self._tick_font())
+            longest = max((metrics.horizontalAdvance(label) for label in self._labels), default=0)
+            across = longest if (self.orientation in ("left", "right") or self._upright) else metrics.height()
+            label_room = metrics.height() + 6 if self.label.isVisible() else 0
+            self._set_extent(across + 12 + label_room)
+        self.picture = None
+        self.update()
+
+    def set_highlight(self, index: int, accent: QColor | None = None) -> None:
+        if accent is not None:
+            self._accent = accent
+        if index != self._highlight:
+            self._highlight = index
+            self.update()
+
+    def _set_extent(self, pixels: float | None) -> None:
+        if self.orientation in ("left", "right"):
+            self.setWidth(None if pixels is None else int(pixels))
+        else:
+            self.setHeight(None if pixels is None else int(pixels))
+
+    def _tick_font(self):
+        return self.style["tickFont"] or font(TICK_POINT_SIZE)
+
+    # -- drawing ------------------------------------------------------------------------------------
+    def paint(self, painter, option, widget) -> None:
+        if self._labels is None:
+            super().paint(painter, option, widget)
+            return
+        bounds = self.mapRectFromParent(self.geometry())
+        vertical = self.orientation in ("left", "right")
+        length = bounds.height() if vertical else bounds.width()
+        first, last = self.range
+        if length <= 0 or first == last:
+            return
+        pixels_per_cell = length / abs(last - first)
+        metrics = QFontMetrics(self._tick_font())
+        needed = metrics.height() if (vertical or self._upright) else max(
+            metrics.horizontalAdvance(label) for label in self._labels) + 6
+        stride = max(1, math.ceil(needed / pixels_per_cell))
+
+        def position(index: int) -> float:
+            fraction = (index - first) / (last - first)
+            return length * (1 - fraction) if vertical else length * fraction
+
+        painter.setRenderHint(painter.RenderHint.TextAntialiasing, True)
+        painter.setPen(self.pen())
+        if vertical:
+            edge = bounds.right() if self.orientation == "left" else bounds.left()
+            painter.drawLine(QPointF(edge, 0), QPointF(edge, length))
+        else:
+            edge = bounds.top() if self.orientation == "bottom" else bounds.bottom()
+            painter.drawLine(QPointF(0, edge), QPointF(length, edge))
+        low, high = sorted((first, last))
+        visible = range(max(0, math.ceil(low)), min(len(self._labels), math.floor(high) + 1))
+        for index in visible:
+            if index % stride and index != self._highlight:
+                continue
+            if self._highlight >= 0 and index != self._highlight and abs(index - self._highlight) < stride:
+                continue  # make room around the highlighted label
+            self._draw_label(painter, index, position(index), edge, metrics)
+
+    def _draw_label(self, painter, index: int, at: float, edge: float, metrics: QFontMetrics) -> None:
+        text = self._labels[index]
+        highlighted = index == self._highlight
+        painter.setFont(font(TICK_POINT_SIZE, bold=highlighted))
+        painter.setPen(QPen(self._accent) if highlighted else self.textPen())
+        width, height, gap = metrics.horizontalAdvance(text) + 8, metrics.height(), 6
+        if self.orientation == "left":
+            painter.drawText(QRectF(edge - gap - width, at - height / 2, width, height),
+                             int(Qt.AlignRight | Qt.AlignVCenter), text)
+        elif self.orientation == "right":
+            painter.drawText(QRectF(edge + gap, at - height / 2, width, height), int(Qt.AlignLeft | Qt.AlignVCenter), text)
+        elif self._upright:  # bottom, read upwards, ending at the axis
+            painter.save()
+            painter.translate(at, edge + gap)
+            painter.rotate(-90)
+            painter.drawText(QRectF(-width, -height / 2, width, height), int(Qt.AlignRight | Qt.AlignVCenter), text)
+            painter.restore()
+        else:
+            painter.drawText(QRectF(at - width / 2, edge + gap / 2, width, height), int(Qt.AlignHCenter | Qt.AlignTop), text)
+
+
+class HeatmapPlot:
+    """One heatmap inside a pyqtgraph layout: a PlotItem holding the image, the hatching and the cursor."""
+
+    def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, title: str = "",
+                 colormap_name: str = PROBABILITY_MAP, row_name: str = "", column_name: str = "") -> None:
+        self.left_axis, self.bottom_axis = TokenAxis("left"), TokenAxis("bottom")
+        self.plot: pg.PlotItem = layout.addPlot(row=row, col=col, title=title or None, enableMenu=False,
+                                                axisItems={"left": self.left_axis, "bottom": self.bottom_axis})
+        self.title = title
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.invertY(True)
+        self.plot.getViewBox().setDefaultPadding(0.0)
+        if row_name:
+            self.plot.setLabel("left", row_name)
+        if column_name:
+            self.plot.setLabel("bottom", column_name)
+        self.hatch = QGraphicsRectItem()          # shows through where cells are masked (NaN)
+        self.hatch.setPen(QPen(Qt.NoPen))
+        self.plot.addItem(self.hatch)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(colormap(colormap_name))
+        self.plot.addItem(self.image)
+        self.cursor = QGraphicsRectItem()         # outline of the hovered cell
+        self.cursor.setBrush(QBrush(Qt.NoBrush))
+        self.cursor.setZValue(10)
+        self.cursor.hide()
+        self.plot.addItem(self.cursor)
+        self._cell_texts: list[pg.TextItem] = []
+        self._levels = (0.0, 1.0)
+        self._masked_text = ""
+        self.row_labels: list[str] | None = None     # None: rows are numbered (e.g. dimensions)
+        self.column_labels: list[str] | None = None
+        self.dark = False
+        self.plot.getViewBox().sigResized.connect(self._update_cell_texts)
+
+    # -- data ---------------------------------------------------------------------------------------
+    def set_matrix(self, values: np.ndarray, levels: tuple[float, float],
+                   row_labels: Sequence[str] | None = None, column_labels: Sequence[str] | None = None,
+                   masked: np.ndarray | None = None, masked_text: str = "") -> None:
+        """Show `values` (rows, columns); cells where `masked` is True are hatched instead of coloured."""
+        shown = np.array(values, dtype=np.float32)                    # our own copy: the image keeps it
+        if masked is not None:
+            shown[np.asarray(masked, dtype=bool)] = np.nan
+        rows, cols = shown.shape
+        self._levels = (float(levels[0]), float(levels[1]))
+        self._masked_text = masked_text
+        self.image.setImage(shown, levels=self._levels, autoLevels=False)
+        rect = QRectF(-0.5, -0.5, cols, rows)                         # cell (r, c) centred on (c, r)
+        self.image.setRect(rect)
+        self.hatch.setRect(rect)
+        self.hatch.setVisible(masked is not None and bool(np.any(masked)))
+        self.plot.getViewBox().setRange(rect=rect, padding=0)
+        row_labels = None if row_labels is None else list(row_labels)
+        column_labels = None if column_labels is None else list(column_labels)
+        if row_labels != self.row_labels:                             # re-measuring the axis is not free
+            self.row_labels = row_labels
+            self.left_axis.set_labels(row_labels)
+        if column_labels != self.column_labels:
+            self.column_labels = column_labels
+            self.bottom_axis.set_labels(column_labels)
+        self._update_cell_texts()
+
+    def matrix(self) -> np.ndarray:
+        """What is on screen: the values, NaN where a cell is masked."""
+        return self.image.image
+
+    def shape(self) -> tuple[int, int]:
+        image = self.image.image
+        return (0, 0) if image is None else image.shape[:2]
+
+    def set_colormap(self, name: str) -> None:
+        self.image.setColorMap(colormap(name))
+        self._update_cell_texts()
+
+    # -- hover --------------------------------------------------------------------------------------
+    def cell_at(self, scene_position) -> tuple[int, int] | None:
+        """(row, col) under a scene position, or None outside the matrix."""
+        view_box = self.plot.getViewBox()
+        if not view_box.sceneBoundingRect().contains(scene_position):
+            return None
+        point = view_box.mapSceneToView(scene_position)
+        row, col = round(point.y()), round(point.x())
+        rows, cols = self.shape()
+        return (row, col) if 0 <= row < rows and 0 <= col < cols else None
+
+    def show_cursor(self, row: int, col: int) -> None:
+        """Outline cell (row, col) and light up its row and column labels; (-1, -1) clears it."""
+        accent = QColor(colours(self.dark)["accent"])
+        if row < 0 or col < 0:
+            self.cursor.hide()
+        else:
+            pen = QPen(accent, 2)
+            pen.setCosmetic(True)
+            self.cursor.setPen(pen)
+            self.cursor.setRect(QRectF(col - 0.5, row - 0.5, 1, 1))
+            self.cursor.show()
+        self.left_axis.set_highlight(row, accent)
+        self.bottom_axis.set_highlight(col, accent)
+
+    # -- looks --------------------------------------------------------------------------------------
+    def set_theme(self, dark: bool) -> None:
+        self.dark = dark
+        palette = colours(dark)
+        self.hatch.setBrush(QBrush(QColor(palette["hatch"]), Qt.BDiagPattern))
+        style_plot_item(self.plot, dark)
+        self.left_axis.set_labels(self.row_labels)      # the font may have changed: measure again
+        self.bottom_axis.set_labels(self.column_labels)
+
+    def set_title(self, title: str) -> None:
+        self.title = title
+        self.plot.setTitle(title, color=colours(self.dark)["text"], size="12pt")
+
+    def _update_cell_texts(self, *_) -> None:
+        """Numbers on the cells when the matrix is small and the cells are big enough to hold them."""
+        image = self.image.image
+        rows, cols = self.shape()
+        view = self.plot.getViewBox().size()
+        fits = (image is not None and rows * cols <= MAX_TEXT_CELLS
+                and view.width() / max(cols, 1) >= MIN_TEXT_CELL_PIXELS[0]
+                and view.height() / max(rows, 1) >= MIN_TEXT_CELL_PIXELS[1])
+        needed = rows * cols if fits else 0
+        while len(self._cell_texts) < needed:
+            text = pg.TextItem(anchor=(0.5, 0.5))
+            text.setFont(font(CELL_TEXT_POINT_SIZE))
+            text.setZValue(5)
+            self.plot.addItem(text)
+            self._cell_texts.append(text)
+        for text in self._cell_texts[needed:]:
+            text.hide()
+        if not needed:
+            return
+        low, high = self._levels
+        lookup = self.image.getColorMap()
+        for index, text in enumerate(self._cell_texts[:needed]):
+            row, col = divmod(index, cols)
+            value = float(image[row, col])
+            if np.isnan(value):
+                label, colour = self._masked_text, QColor(colours(self.dark)["text"])
+            else:
+                fraction = 0.5 if high == low else min(max((value - low) / (high - low), 0.0), 1.0)
+                label, colour = format_value(value), contrasting_text(lookup.map(fraction, mode="qcolor"))
+            text.setText(label, colour)
+            text.setPos(col, row)
+            text.show()
+
+
+class HeatmapWidget(pg.GraphicsLayoutWidget):
+    """One or more aligned heatmaps (same rows) with one shared colour bar, hover and click signals."""
+
+    hovered = Signal(int, int)   # (row, col) under the mouse; (-1, -1) when it leaves
+    clicked = Signal(int, int)   # (row, col) clicked with the left button
+
+    def __init__(self, title: str = "", colormap_name: str = PROBABILITY_MAP, row_name: str = "",
+                 column_name: str = "", panel_titles: Sequence[str] = (), export_name: str = "",
+                 colorbar: bool = True, parent=None) -> None:
+        super().__init__(parent=parent)
+        self.setMinimumSize(220, 180)
+        titles = list(panel_titles) or [title]
+        self.panels = [HeatmapPlot(self.ci, 0, i, title=t, colormap_name=colormap_name,
+                                   row_name=row_name if i == 0 else "", column_name=column_name)
+                       for i, t in enumerate(titles)]
+        for panel in self.panels[1:]:  # rows line up: one shared row axis, labelled once
+            panel.plot.setYLink(self.panels[0].plot)
+            panel.plot.hideAxis("left")
+        self.colorbar = None
+        if colorbar:
+            self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=colormap(colormap_name), interactive=False,
+                                            width=14, colorMapMenu=False)
+            self.colorbar.setImageItem([panel.image for panel in self.panels])
+            self.addItem(self.colorbar, row=0, col=len(self.panels))
+        self._hovered = (-1, -1)
+        self.hovered_panel = 0
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        add_export_menu(self, export_name or title or "heatmap", self.export_table)
+        self.set_theme(False)
+
+    @property
+    def panel(self) -> HeatmapPlot:
+        return self.panels[0]
+
+    def set_matrix(self, values: np.ndarray, levels: tuple[float, float], row_labels=None, column_labels=None,
+                   masked: np.ndarray | None = None, masked_text: str = "", panel: int = 0) -> None:
+        self.panels[panel].set_matrix(values, levels, row_labels, column_labels, masked, masked_text)
+        if self.colorbar is not None:
+            self.colorbar.setLevels(levels)
+
+    def matrix(self, panel: int = 0) -> np.ndarray:
+        return self.panels[panel].matrix()
+
+    def set_colormap(self, name: str) -> None:
+        for panel in self.panels:
+            panel.set_colormap(name)
+        if self.colorbar is not None:
+            self.colorbar.setColorMap(colormap(name))
+
+    def set_title(self, title: str, panel: int = 0) -> None:
+        self.panels[panel].set_title(title)
+
+    def set_theme(self, dark: bool) -> None:
+        style_graphics_view(self, dark)
+        for panel in self.panels:
+            panel.set_theme(dark)
+        if self.colorbar is not None:
+            palette = colours(dark)
+            self.colorbar.axis.setPen(pg.mkPen(palette["axis"]))
+            self.colorbar.axis.setTextPen(pg.mkPen(palette["text"]))
+            self.colorbar.axis.setStyle(tickFont=font())
+
+    def show_cursor(self, row: int, col: int) -> None:
+        for panel in self.panels:
+            panel.show_cursor(row, col)
+
+    def export_table(self) -> ExportTable:
+        """The numbers on screen; several panels sit side by side, their columns prefixed by panel title."""
+        values, columns = [], []
+        for panel in self.panels:
+            matrix = panel.matrix()
+            if matrix is None:
+                continue
+            values.append(matrix)
+            names = panel.column_labels or [str(c) for c in range(matrix.shape[1])]
+            columns += [f"{panel.title}: {name}" if len(self.panels) > 1 else name for name in names]
+        if not values:
+            return ExportTable(np.zeros((0, 0)))
+        return ExportTable(np.hstack(values), row_labels=self.panel.row_labels, column_labels=columns)
+
+    # -- mouse --------------------------------------------------------------------------------------
+    def _cell_under(self, scene_position) -> tuple[int, tuple[int, int] | None]:
+        for index, panel in enumerate(self.panels):
+            cell = panel.cell_at(scene_position)
+            if cell is not None:
+                return index, cell
+        return 0, None
+
+    def _on_mouse_moved(self, scene_position) -> None:
+        panel, cell = self._cell_under(scene_position)
+        self.hovered_panel = panel
+        self._set_hovered(cell or (-1, -1))
+
+    def _on_mouse_clicked(self, event) -> None:
+        if event.button() != Qt.LeftButton:
+            return
+        _, cell = self._cell_under(event.scenePos())
+        if cell is not None:
+            self.clicked.emit(*cell)
+
+    def leaveEvent(self, event) -> None:
+        self._set_hovered((-1, -1))
+        super().leaveEvent(event)
+
+    def _set_hovered(self, cell: tuple[int, int]) -> None:
+        if cell != self._hovered:
+            self._hovered = cell
+            self.show_cursor(*cell)
+            self.hovered.emit(*cell)

@@ -1,0 +1,76 @@
+"""One look for every plot: fonts big enough for a projector, perceptual colour maps, light and dark."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont
+
+# Colour maps: perceptually uniform, readable in grey, friendly to colour-blind viewers.
+PROBABILITY_MAP = "viridis"   # 0..1 values such as attention weights
+SIGNED_MAP = "CET-D1A"        # values around 0 (embeddings, scores): blue < 0 < red
+CYCLIC_MAP = "CET-C6"         # angles, where 2π is the same as 0
+
+TICK_POINT_SIZE = 10
+TITLE_POINT_SIZE = 12
+CELL_TEXT_POINT_SIZE = 9
+
+# Colours per theme (dark: bool).
+THEMES = {
+    False: dict(background="#ffffff", text="#202124", axis="#5f6368", muted="#9aa0a6",
+                hatch="#b0b4ba", accent="#d93025", line="#1a73e8"),
+    True: dict(background="#1e1f22", text="#e8eaed", axis="#9aa0a6", muted="#5f6368",
+               hatch="#6b6f75", accent="#ff8a65", line="#8ab4f8"),
+}
+
+# Distinct colours for a few curves (Okabe–Ito, safe for colour-blind viewers).
+CURVE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#999999")
+
+
+def colours(dark: bool) -> dict[str, str]:
+    return THEMES[bool(dark)]
+
+
+@lru_cache(maxsize=None)
+def colormap(name: str) -> pg.ColorMap:
+    return pg.colormap.get(name)
+
+
+def font(point_size: int = TICK_POINT_SIZE, bold: bool = False) -> QFont:
+    chosen = QFont()
+    chosen.setPointSize(point_size)
+    chosen.setBold(bold)
+    return chosen
+
+
+def abbreviate(label: str, limit: int = 12) -> str:
+    """Keep a tick label short enough to read: 'international' -> 'internationa…'."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def contrasting_text(colour: QColor) -> QColor:
+    """Black or white, whichever reads better on `colour`."""
+    luminance = 0.2126 * colour.redF() + 0.7152 * colour.greenF() + 0.0722 * colour.blueF()
+    return QColor("#000000") if luminance > 0.5 else QColor("#ffffff")
+
+
+def style_axis(axis: pg.AxisItem, dark: bool) -> None:
+    palette = colours(dark)
+    axis.setPen(pg.mkPen(palette["axis"]))
+    axis.setTextPen(pg.mkPen(palette["text"]))
+    axis.setStyle(tickFont=font())
+    axis.label.setDefaultTextColor(QColor(palette["text"]))
+
+
+def style_plot_item(plot: pg.PlotItem, dark: bool) -> None:
+    """Axes and title of one plot in the theme's colours."""
+    for side in ("left", "bottom", "right", "top"):
+        axis = plot.getAxis(side)
+        if axis is not None:
+            style_axis(axis, dark)
+    if plot.titleLabel.text:
+        plot.setTitle(plot.titleLabel.text, color=colours(dark)["text"], size=f"{TITLE_POINT_SIZE}pt")
+
+
+def style_graphics_view(widget: pg.GraphicsView, dark: bool) -> None:
+    widget.setBackground(colours(dark)["background"])
