@@ -1,0 +1,58 @@
+"""Where training text comes from: built-in corpora, sample prompts, and any file the user picks.
+
+    text = load_builtin("python-docs")            # on every machine, no download
+    ids = encode_text(text, tokenizer)            # compact numpy array of token ids
+    ids = encode_file("my_notes.txt", tokenizer)  # a user's file, streamed
+    check_corpus_length(len(ids), context_length=64)
+
+Nothing is ever downloaded. The built-in corpora are text that ships with every Python install
+(`pydoc_data.topics`, the help pages behind `help("if")`) and text this project wrote itself in
+resources/text/. Synthetic tasks with a known right answer live in core.synthetic.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .text_files import CorpusError, iter_text_blocks, read_text_file
+from .token_arrays import check_corpus_length, encode_file, encode_text, split_at_line_starts, token_dtype
+
+TEXT_FOLDER = Path(__file__).resolve().parent.parent / "resources" / "text"
+
+# name -> one line for a student choosing what to train on
+BUILTIN_CORPORA = {
+    "python-docs": "Python's own reference help (about 470 KB of English with code), shipped with every Python.",
+    "lessons": "A short plain-English lesson on tokens, embeddings, attention and training (about 21 KB).",
+}
+
+
+def load_builtin(name: str) -> str:
+    """The text of one built-in corpus; ValueError naming the choices for an unknown name."""
+    if name == "python-docs":
+        return _python_docs()
+    if name == "lessons":
+        return read_text_file(TEXT_FOLDER / "lessons.txt")
+    raise ValueError(f"There is no built-in corpus called {name!r}; choose one of {', '.join(BUILTIN_CORPORA)}.")
+
+
+def _python_docs() -> str:
+    """Every help topic of pydoc_data, in alphabetical order of topic name, separated by a blank line."""
+    from pydoc_data.topics import topics  # imported here: it is half a megabyte of strings
+
+    return "\n\n".join(topics[name].strip("\n") for name in sorted(topics)) + "\n"
+
+
+def sample_prompts() -> list[str]:
+    r"""Short prompts that show attention well, from resources/text/prompts.txt.
+
+    One prompt per line; "\n" inside a line stands for a line break; lines starting with '#' and
+    blank lines are skipped.
+    """
+    lines = read_text_file(TEXT_FOLDER / "prompts.txt").splitlines()
+    return [line.replace("\\n", "\n") for line in lines if line.strip() and not line.startswith("#")]
+
+
+__all__ = [
+    "BUILTIN_CORPORA", "TEXT_FOLDER", "CorpusError", "check_corpus_length", "encode_file", "encode_text",
+    "iter_text_blocks", "load_builtin", "read_text_file", "sample_prompts", "split_at_line_starts",
+    "token_dtype",
+]

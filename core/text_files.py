@@ -1,0 +1,93 @@
+"""Reading a text file the user picked: UTF-8, in blocks, with errors a student can act on.
+
+    text = read_text_file("notes.txt")                     # the whole file as one string
+    text = read_text_file("old.txt", errors="replace")     # bad bytes become U+FFFD instead of failing
+    for block in iter_text_blocks("big.txt"):              # the same text, a block at a time
+        ...
+
+A file is read in blocks of bytes and decoded as it goes, so a 100 MB file never has to sit in
+memory twice just to be checked. A UTF-8 byte-order mark at the start is dropped.
+"""
+from __future__ import annotations
+
+import codecs
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+DECODE_ERRORS = ("strict", "replace")  # what to do with bytes that are not UTF-8: fail, or put U+FFFD
+BLOCK_BYTES = 1 << 20                  # how many bytes to read and decode at a time
+_BYTE_ORDER_MARK = "\ufeff"
+
+
+class CorpusError(ValueError):
+    """A text cannot be used for training; the message says why and what to do."""
+
+
+def iter_text_blocks(path: str | os.PathLike, errors: str = "strict",
+                     block_bytes: int = BLOCK_BYTES) -> Iterator[str]:
+    """Yield the decoded text of a file, about `block_bytes` bytes at a time (blocks may end mid-word).
+
+    With errors="strict" a byte sequence that is not UTF-8 raises CorpusError naming its byte offset;
+    with errors="replace" each bad byte becomes U+FFFD. The first block has any byte-order mark removed.
+    """
+    if errors not in DECODE_ERRORS:
+        raise ValueError(f"errors must be one of {', '.join(DECODE_ERRORS)}, not {errors!r}.")
+    if block_bytes < 1:
+        raise ValueError(f"block_bytes must be at least 1, not {block_bytes}.")
+    path = Path(path)
+    with _open_for_reading(path) as file:
+        undecoded = b""      # the bytes of a character cut in half at the end of the last block
+        offset = 0           # where `undecoded` starts in the file, in bytes
+        at_start = True
+        while True:
+            block = _read_block(file, path, block_bytes)
+            at_end = not block
+            data = undecoded + block
+            try:
+                text, used = codecs.utf_8_decode(data, errors, at_end)
+            except UnicodeDecodeError as error:
+                raise _not_utf8_error(path, offset + error.start, data[error.start]) from None
+            undecoded, offset = data[used:], offset + used
+            if at_start and text:
+                text = text.removeprefix(_BYTE_ORDER_MARK)
+                at_start = False
+            if text:
+                yield text
+            if at_end:
+                return
+
+
+def read_text_file(path: str | os.PathLike, errors: str = "strict") -> str:
+    """The whole file as one string (UTF-8; see iter_text_blocks for `errors`)."""
+    return "".join(iter_text_blocks(path, errors))
+
+
+# -- errors a student can act on ----------------------------------------------------------------------
+def _open_for_reading(path: Path):
+    if path.is_dir():
+        raise CorpusError(f"{path} is a folder, not a text file; pick a file inside it.")
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise CorpusError(f"There is no file at {path}; check the folder and the file name.") from None
+    except PermissionError:
+        raise CorpusError(f"{path} cannot be read: you do not have permission to open it. "
+                          "Copy it somewhere you can read, or change its permissions.") from None
+    except OSError as error:
+        raise CorpusError(f"{path} cannot be opened: {error.strerror or error}.") from None
+
+
+def _read_block(file, path: Path, block_bytes: int) -> bytes:
+    try:
+        return file.read(block_bytes)
+    except OSError as error:
+        raise CorpusError(f"Reading {path} failed part-way: {error.strerror or error}. "
+                          "Check that the file is still there and the disk is readable.") from None
+
+
+def _not_utf8_error(path: Path, offset: int, bad_byte: int) -> CorpusError:
+    return CorpusError(
+        f"{path} is not valid UTF-8 text: the byte 0x{bad_byte:02x} at byte offset {offset} cannot be decoded. "
+        "Save the file as UTF-8, or load it with errors=\"replace\" to turn each bad byte into U+FFFD (\ufffd)."
+    )
