@@ -20,6 +20,8 @@ from types import MappingProxyType
 import numpy as np
 import torch
 
+from .eval_mode import evaluating
+
 ABLATIONS = ("zero", "mean")
 
 
@@ -208,18 +210,14 @@ def run_trace(model, ids, names: NameFilter = None, intervention: Intervention |
         if wanted(name):
             attached.append((hook, record))
 
-    in_training = [module for module in model.every_module() if module.training]
-    try:
-        for module in in_training:
-            module.training = False
-        for hook, listener in attached:
-            hook.listeners.append(listener)
-        logits, _ = model(ids)
-    finally:
-        for hook, listener in attached:
-            hook.listeners.remove(listener)
-        for module in in_training:
-            module.training = True
+    with evaluating(model):
+        try:
+            for hook, listener in attached:
+                hook.listeners.append(listener)
+            logits, _ = model(ids)
+        finally:
+            for hook, listener in attached:
+                hook.listeners.remove(listener)
     if wanted("probs"):
         recorded["probs"] = torch.softmax(logits.float().cpu(), dim=-1)
     return Trace(ids, recorded, intervention)

@@ -1,0 +1,198 @@
+"""GPT-2's own weights in our GPT, read from a local Hugging Face folder (never from the network).
+
+Our module names are GPT-2's (wte, wpe, h.{i}.attn.c_attn, ...), so loading is mostly copying. Two
+differences to know about:
+- GPT-2 stores its linear layers as "Conv1D" with the weight laid out (in, out); nn.Linear keeps
+  (out, in). Those four weights per block are transposed on the way in.
+- GPT-2 checkpoints may carry its causal mask as buffers (`attn.bias`, `attn.masked_bias`); our mask
+  is built from the context length, so those are skipped.
+
+    model, tokenizer = load_gpt2("~/models/gpt2")
+    model.trace(tokenizer.encode("Hello there"))
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from .config import GPTConfig
+from .model import GPT
+
+# Stored (in, out) by GPT-2's Conv1D: transpose into nn.Linear's (out, in).
+CONV1D_WEIGHTS = (".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight")
+# GPT-2's saved causal-mask buffers; our mask is built, not loaded. The leading dot keeps
+# "attn.c_attn.bias", a real weight, from matching.
+MASK_BUFFERS = (".attn.bias", ".attn.masked_bias")
+# Activations that are GPT-2's tanh-approximated GELU, the one our MLP uses.
+TANH_GELUS = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
+
+FOLDER_CONTENTS = (
+    "config.json (the model's sizes), model.safetensors or pytorch_model.bin (the weights), "
+    "vocab.json and merges.txt (the tokenizer)"
+)
+
+
+# -- config.json -> GPTConfig -----------------------------------------------------------------------
+def gpt2_config_from_hf(config_dict: Mapping, source: str = "config.json") -> GPTConfig:
+    """Our config for a Hugging Face GPT2Config (as a dict, e.g. read from config.json)."""
+    if not isinstance(config_dict, Mapping):
+        raise ValueError(f"{source} should hold one JSON object of settings, not {type(config_dict).__name__}.")
+    model_type = config_dict.get("model_type", "gpt2")
+    if model_type != "gpt2":
+        raise ValueError(f"{source} describes a {model_type!r} model; only GPT-2 ('gpt2') folders can be loaded.")
+    sizes = {}
+    for ours, theirs in (("vocab_size", ("vocab_size",)), ("context_length", ("n_positions", "n_ctx")),
+                         ("d_model", ("n_embd",)), ("n_layers", ("n_layer",)), ("n_heads", ("n_head",))):
+        found = [config_dict[name] for name in theirs if name in config_dict]
+        if not found:
+            raise ValueError(
+                f"{source} has no {theirs[0]!r}; a GPT-2 config gives vocab_size, n_positions, n_embd, n_layer and n_head."
+            )
+        sizes[ours] = found[0]
+    activation = config_dict.get("activation_function", "gelu_new")
+    if activation not in TANH_GELUS:
+        raise ValueError(
+            f"{source} asks for activation {activation!r}, but this GPT's MLP uses GPT-2's tanh GELU ('gelu_new')."
+        )
+    if not config_dict.get("scale_attn_weights", True) or config_dict.get("scale_attn_by_inverse_layer_idx", False):
+        raise ValueError(
+            f"{source} changes how attention scores are scaled; this GPT always divides by √d_head as GPT-2 does."
+        )
+    try:
+        return GPTConfig(
+            **sizes,
+            d_mlp=config_dict.get("n_inner") or None,
+            dropout=0.0,  # GPT-2's *_pdrop values are for its training; here the weights are read
+            pos_encoding="learned",
+            tie_embeddings=bool(config_dict.get("tie_word_embeddings", True)),
+            bias=True,
+            layer_norm_eps=float(config_dict.get("layer_norm_epsilon", 1e-5)),
+        )
+    except ValueError as error:
+        raise ValueError(f"{source}: {error}") from None
+
+
+# -- a GPT-2 state dict -> our GPT ------------------------------------------------------------------
+def load_hf_state_dict(model_or_config: GPT | GPTConfig, state_dict: Mapping[str, torch.Tensor],
+                       source: str = "the state dict") -> GPT:
+    """Copy a GPT2LMHeadModel's weights (keys with or without 'transformer.') into a GPT; returns it in eval mode."""
+    model = model_or_config if isinstance(model_or_config, GPT) else GPT(model_or_config)
+    config = model.config
+    if config.pos_encoding != "learned" or not config.bias:
+        raise ValueError("GPT-2's weights need learned positions and biases (pos_encoding='learned', bias=True).")
+    theirs = _without_prefix_and_mask_buffers(state_dict)
+    if config.tie_embeddings:  # the head is the token embedding; a saved copy of it adds nothing
+        theirs.pop("lm_head.weight", None)
+    ours = _our_parameters(model)
+
+    missing = sorted(set(ours) - set(theirs))
+    unexpected = sorted(set(theirs) - set(ours))
+    if missing or unexpected:
+        raise ValueError(_mismatch_sentence(source, config, missing, unexpected))
+    with torch.no_grad():
+        for name, parameter in ours.items():
+            value = theirs[name]
+            conv1d = name.endswith(CONV1D_WEIGHTS)
+            expected = tuple(reversed(parameter.shape)) if conv1d else tuple(parameter.shape)
+            if tuple(value.shape) != expected:
+                raise ValueError(
+                    f"{source}: the weight {name!r} has shape {tuple(value.shape)}, but a GPT-2 with "
+                    f"{_describe(config)} expects {expected}."
+                )
+            parameter.copy_(value.T if conv1d else value)  # Conv1D (in, out) -> Linear (out, in)
+    return model.eval()
+
+
+def _without_prefix_and_mask_buffers(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """GPT-2 names as we use them: 'h.0.attn.c_attn.weight', 'lm_head.weight'."""
+    cleaned = {}
+    for name, value in state_dict.items():
+        name = name.removeprefix("transformer.")
+        if not name.endswith(MASK_BUFFERS):
+            cleaned[name] = value
+    return cleaned
+
+
+def _our_parameters(model: GPT) -> dict[str, torch.nn.Parameter]:
+    """Our parameters under GPT-2's names. A tied head is the embedding, so it is not asked for."""
+    named = {}
+    for name, parameter in model.named_parameters(remove_duplicate=True):
+        named[name.removeprefix("transformer.")] = parameter
+    return named
+
+
+def _mismatch_sentence(source: str, config: GPTConfig, missing: list[str], unexpected: list[str]) -> str:
+    parts = [f"{source} does not fit a GPT-2 with {_describe(config)}:"]
+    if missing:
+        parts.append(f"it lacks {len(missing)} weight(s), e.g. {', '.join(missing[:3])};")
+    if unexpected:
+        parts.append(f"it has {len(unexpected)} weight(s) this model does not, e.g. {', '.join(unexpected[:3])};")
+    parts.append("check that config.json belongs to these weights.")
+    return " ".join(parts)
+
+
+def _describe(config: GPTConfig) -> str:
+    return (f"n_layer={config.n_layers}, n_head={config.n_heads}, n_embd={config.d_model}, "
+            f"vocab_size={config.vocab_size}, n_positions={config.context_length}")
+
+
+# -- a whole folder ---------------------------------------------------------------------------------
+def load_gpt2(folder: str | Path):
+    """(GPT, tokenizer) from a local Hugging Face GPT-2 folder; see FOLDER_CONTENTS for the files."""
+    from .tokenizers.gpt2 import load_gpt2_tokenizer  # imported here: tokenizers need not load for the model
+
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder. Point at a GPT-2 folder holding {FOLDER_CONTENTS}.")
+    config = gpt2_config_from_hf(_read_config(folder / "config.json"))
+    weights_file, state_dict = _read_weights(folder)
+    model = load_hf_state_dict(config, state_dict, source=weights_file.name)
+    tokenizer = load_gpt2_tokenizer(folder)
+    if tokenizer.vocab_size > config.vocab_size:
+        raise ValueError(
+            f"vocab.json has {tokenizer.vocab_size} tokens but config.json's vocab_size is only "
+            f"{config.vocab_size}; the tokenizer files must belong to this model."
+        )
+    return model, tokenizer
+
+
+def _read_config(path: Path) -> dict:
+    if not path.is_file():
+        raise ValueError(f"{path} is missing: a GPT-2 folder holds {FOLDER_CONTENTS}.")
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); expected GPT-2's config.json.") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path} should hold one JSON object of settings (n_embd, n_layer, ...).")
+    return values
+
+
+def _read_weights(folder: Path) -> tuple[Path, dict[str, torch.Tensor]]:
+    """model.safetensors if present, else pytorch_model.bin (loaded with weights_only: nothing is unpickled)."""
+    safetensors_file, bin_file = folder / "model.safetensors", folder / "pytorch_model.bin"
+    if safetensors_file.is_file():
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return safetensors_file, load_file(str(safetensors_file), device="cpu")
+        except (SafetensorError, OSError) as error:
+            raise ValueError(f"{safetensors_file} could not be read as safetensors ({error}).") from None
+    if bin_file.is_file():
+        try:
+            state_dict = torch.load(bin_file, map_location="cpu", weights_only=True)
+        except Exception as error:  # torch raises several kinds for a damaged or unsafe pickle
+            raise ValueError(
+                f"{bin_file} could not be read as plain weights ({type(error).__name__}); "
+                "only files holding tensors are accepted."
+            ) from None
+        if not isinstance(state_dict, Mapping) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+            raise ValueError(f"{bin_file} should hold a dict of weight tensors (a state dict).")
+        return bin_file, dict(state_dict)
+    raise ValueError(
+        f"No weights in {folder}: expected model.safetensors (preferred) or pytorch_model.bin."
+    )
