@@ -236,6 +236,32 @@ def block_numbers(ctx: LessonContext) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class ResidualStream:
+    """One token's residual stream through the blocks, as lengths, for the residual panel."""
+
+    stages: tuple[str, ...]          # "input", "0 +attn", "0 +MLP", "1 +attn", ...
+    lengths: np.ndarray              # (stages,) length of the stream after each stage
+    added: np.ndarray                # (stages,) length of what that stage added (the input: its own length)
+    before_norm: np.ndarray          # (C,) the stream before the final LayerNorm
+    after_norm: np.ndarray           # (C,) after it
+
+
+def residual_stream(trace: Trace, n_layers: int, pos: int = -1) -> ResidualStream:
+    """How the stream of the token at `pos` grows: every block adds attention's, then the MLP's output."""
+    stages, lengths, added = ["input"], [_norm(trace.numpy("embed.sum")[pos])], [_norm(trace.numpy("embed.sum")[pos])]
+    for layer in range(n_layers):
+        block = f"blocks.{layer}"
+        for part, after, name in (("attn.out", "resid_mid", "attn"), ("mlp.out", "resid_post", "MLP")):
+            stages.append(f"{layer} +{name}")
+            added.append(_norm(trace.numpy(f"{block}.{part}")[pos]))
+            lengths.append(_norm(trace.numpy(f"{block}.{after}")[pos]))
+    return ResidualStream(
+        stages=tuple(stages), lengths=np.array(lengths), added=np.array(added),
+        before_norm=trace.numpy(f"blocks.{n_layers - 1}.resid_post")[pos], after_norm=trace.numpy("ln_final")[pos],
+    )
+
+
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     scaled = logits / temperature
     exp = np.exp(scaled - scaled.max())  # subtracting the max changes nothing but avoids overflow

@@ -1,0 +1,189 @@
+"""A classroom session in one file: model, tokenizer, prompt, window layout, lesson position, timeline.
+
+A teacher prepares a demo at home, saves it, and opens the same file in class. The file is a zip:
+
+    session.json            what is shown: prompt, lesson position, layer/head, view settings, timeline steps
+    checkpoint/meta.json    the model's config and tokenizer (written by core.checkpoint)
+    checkpoint/model.safetensors
+    layout.bin              the window's panel arrangement (opaque bytes from Qt's saveState)
+    geometry.bin            the window's size and place (opaque bytes from Qt's saveGeometry)
+    timeline.safetensors    weights kept during training, as "<step>/<parameter name>" tensors (optional)
+
+Nothing is unpickled: tensors are safetensors, everything else JSON or raw bytes. Only these names are read;
+anything else in the zip is ignored.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load as load_safetensors_bytes
+from safetensors.torch import save as safetensors_bytes
+
+from .checkpoint import META_FILE, MODEL_FILE, load_checkpoint, save_checkpoint
+from .model import GPT
+
+FORMAT_NAME = "attention-lab-session"
+FORMAT_VERSION = 1
+SUFFIX = ".attnlab"
+SESSION_FILE = "session.json"
+CHECKPOINT_FOLDER = "checkpoint"
+LAYOUT_FILE = "layout.bin"
+GEOMETRY_FILE = "geometry.bin"
+TIMELINE_FILE = "timeline.safetensors"
+MAX_JSON_BYTES = 50_000_000  # a session.json bigger than this is not one of ours
+
+
+class SessionError(ValueError):
+    """The file is not a session this version can open; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class Session:
+    model: GPT                                   # the model shown
+    tokenizer: object                            # core.tokenizers.Tokenizer it reads with
+    prompt: str = ""                             # the prompt in the editor
+    lesson: tuple[str, str] | None = None        # (lesson id, step id) the lesson pane was on
+    layer: int = 0                               # the layer chosen in the selectors
+    head: int = 0                                # the head chosen
+    layout: bytes = b""                          # window panel arrangement (Qt saveState), opaque here
+    geometry: bytes = b""                        # window size and place (Qt saveGeometry)
+    step: int = 0                                # training steps the weights have had
+    losses: dict | None = None                   # {"train": [[step, loss], ...], ...} if known
+    timeline: tuple[tuple[int, dict], ...] = ()  # ((step, {parameter name: tensor}), ...) kept while training
+    settings: dict = field(default_factory=dict)  # other view settings as plain JSON (temperature, theme, ...)
+
+
+# -- saving -----------------------------------------------------------------------------------------
+def save_session(path, session: Session) -> Path:
+    """Write the session to `path` (a new file, or replacing one); returns the path."""
+    path = Path(path)
+    if path.suffix != SUFFIX:
+        path = path.with_name(path.name + SUFFIX)
+    description = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "prompt": session.prompt,
+        "lesson": list(session.lesson) if session.lesson else None,
+        "layer": int(session.layer),
+        "head": int(session.head),
+        "settings": session.settings,
+        "timeline_steps": [int(step) for step, _ in session.timeline],
+    }
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(temporary, "w") as archive:
+            save_checkpoint(folder, session.model, session.tokenizer, step=session.step, losses=session.losses)
+            for name, packing in ((META_FILE, zipfile.ZIP_DEFLATED), (MODEL_FILE, zipfile.ZIP_STORED)):
+                archive.write(Path(folder) / name, f"{CHECKPOINT_FOLDER}/{name}", packing)  # weights barely shrink
+            archive.writestr(SESSION_FILE, json.dumps(description, indent=1), zipfile.ZIP_DEFLATED)
+            archive.writestr(LAYOUT_FILE, bytes(session.layout))
+            archive.writestr(GEOMETRY_FILE, bytes(session.geometry))
+            if session.timeline:
+                archive.writestr(TIMELINE_FILE, safetensors_bytes(_timeline_tensors(session.timeline)))
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def _timeline_tensors(timeline) -> dict[str, torch.Tensor]:
+    tensors = {}
+    for step, weights in timeline:
+        if not isinstance(weights, dict):
+            raise ValueError("A timeline snapshot must be a dict of parameter name -> tensor to be saved.")
+        for name, value in weights.items():
+            tensor = torch.as_tensor(np.asarray(value)) if not isinstance(value, torch.Tensor) else value
+            tensors[f"{int(step)}/{name}"] = tensor.detach().cpu().contiguous()
+    return tensors
+
+
+# -- opening ----------------------------------------------------------------------------------------
+def load_session(path) -> Session:
+    """Read and check a session file. Raises SessionError (a ValueError) with a sentence saying what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise SessionError(f"{path} does not exist or is not a file.")
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise SessionError(f"{path.name} is not an Attention Lab session (it is not a zip file).") from None
+    with archive:
+        names = set(archive.namelist())
+        description = _read_description(archive, names, path.name)
+        model, tokenizer, step, losses = _read_checkpoint(archive, names, path.name)
+        timeline = _read_timeline(archive, names, description["timeline_steps"])
+        layout = archive.read(LAYOUT_FILE) if LAYOUT_FILE in names else b""
+        geometry = archive.read(GEOMETRY_FILE) if GEOMETRY_FILE in names else b""
+    lesson = description["lesson"]
+    return Session(
+        model=model, tokenizer=tokenizer, prompt=description["prompt"],
+        lesson=tuple(lesson) if lesson else None, layer=description["layer"], head=description["head"],
+        layout=layout, geometry=geometry, step=step, losses=losses, timeline=timeline,
+        settings=description["settings"],
+    )
+
+
+def _read_description(archive: zipfile.ZipFile, names: set[str], file_name: str) -> dict:
+    if SESSION_FILE not in names:
+        raise SessionError(f"{file_name} is not an Attention Lab session: it has no {SESSION_FILE}.")
+    if archive.getinfo(SESSION_FILE).file_size > MAX_JSON_BYTES:
+        raise SessionError(f"{file_name}: {SESSION_FILE} is far too large to be a session description.")
+    try:
+        description = json.loads(archive.read(SESSION_FILE).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SessionError(f"{file_name}: {SESSION_FILE} is damaged ({error}).") from None
+    if not isinstance(description, dict) or description.get("format") != FORMAT_NAME:
+        raise SessionError(f"{file_name} is not an Attention Lab session file.")
+    version = description.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise SessionError(f"{file_name} was written by a newer Attention Lab (format {version!r}); update to open it.")
+    expected = {"prompt": str, "layer": int, "head": int, "settings": dict, "timeline_steps": list}
+    for key, kind in expected.items():
+        if not isinstance(description.get(key), kind) or isinstance(description.get(key), bool):
+            raise SessionError(f"{file_name}: {SESSION_FILE} has a bad {key!r} ({description.get(key)!r:.60}).")
+    lesson = description.get("lesson")
+    if lesson is not None and not (isinstance(lesson, list) and len(lesson) == 2 and all(isinstance(s, str) for s in lesson)):
+        raise SessionError(f"{file_name}: 'lesson' must be [lesson id, step id] or null.")
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in description["timeline_steps"]):
+        raise SessionError(f"{file_name}: 'timeline_steps' must be a list of whole numbers.")
+    return description
+
+
+def _read_checkpoint(archive: zipfile.ZipFile, names: set[str], file_name: str):
+    wanted = [f"{CHECKPOINT_FOLDER}/{name}" for name in (META_FILE, MODEL_FILE)]
+    missing = [name for name in wanted if name not in names]
+    if missing:
+        raise SessionError(f"{file_name} has no model: {missing[0]} is missing.")
+    with tempfile.TemporaryDirectory() as folder:
+        for name in (META_FILE, MODEL_FILE):  # our own fixed names: nothing from the zip picks a path
+            (Path(folder) / name).write_bytes(archive.read(f"{CHECKPOINT_FOLDER}/{name}"))
+        try:
+            checkpoint = load_checkpoint(folder)
+        except ValueError as error:
+            raise SessionError(f"{file_name}: the model inside could not be loaded: {error}") from None
+    return checkpoint.model, checkpoint.tokenizer, checkpoint.step, checkpoint.losses
+
+
+def _read_timeline(archive: zipfile.ZipFile, names: set[str], steps: list[int]) -> tuple[tuple[int, dict], ...]:
+    if not steps:
+        return ()
+    if TIMELINE_FILE not in names:
+        raise SessionError(f"The session lists {len(steps)} timeline steps but has no {TIMELINE_FILE}.")
+    try:
+        tensors = load_safetensors_bytes(archive.read(TIMELINE_FILE))
+    except Exception as error:  # safetensors raises its own error types on damage
+        raise SessionError(f"{TIMELINE_FILE} could not be read: {error}") from None
+    by_step: dict[int, dict] = {step: {} for step in steps}
+    for key, tensor in tensors.items():
+        step_text, _, name = key.partition("/")
+        if not step_text.isdigit() or int(step_text) not in by_step:
+            raise SessionError(f"{TIMELINE_FILE} holds {key!r}, which belongs to no listed step.")
+        by_step[int(step_text)][name] = tensor
+    return tuple((step, by_step[step]) for step in steps)
