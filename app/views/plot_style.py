@@ -36,9 +36,17 @@ def colormap(name: str) -> pg.ColorMap:
     return pg.colormap.get(name)
 
 
+_font_scale = 1.0  # presenter mode makes every plot font larger (app.lessons.presenter)
+
+
+def set_font_scale(scale: float) -> None:
+    global _font_scale
+    _font_scale = float(scale)
+
+
 def font(point_size: int = TICK_POINT_SIZE, bold: bool = False) -> QFont:
     chosen = QFont()
-    chosen.setPointSize(point_size)
+    chosen.setPointSizeF(point_size * _font_scale)
     chosen.setBold(bold)
     return chosen
 
