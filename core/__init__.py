@@ -1,6 +1,14 @@
 """Attention Lab's engine: a GPT you can read, its tokenizers, and its training. No Qt here."""
-from .config import PRESETS, GPTConfig, preset
+from .config import POSITIONAL_ENCODINGS, PRESETS, GPTConfig, preset
+from .gpt2 import gpt2_config_from_hf, load_gpt2, load_hf_state_dict
+from .hooks import HookPoint
 from .model import GPT
+from .sampling import generate, next_token_probs, sample_next
 from .trace import Intervention, Trace, run_trace
 
-__all__ = ["GPT", "GPTConfig", "PRESETS", "preset", "Intervention", "Trace", "run_trace"]
+__all__ = [
+    "GPT", "GPTConfig", "PRESETS", "POSITIONAL_ENCODINGS", "preset",
+    "HookPoint", "Intervention", "Trace", "run_trace",
+    "next_token_probs", "sample_next", "generate",
+    "load_gpt2", "load_hf_state_dict", "gpt2_config_from_hf",
+]

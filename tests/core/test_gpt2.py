@@ -1,5 +1,6 @@
 """GPT-2's layout: Hugging Face weights load into our GPT and give the same logits; folders load offline."""
 import json
+import re
 
 import pytest
 import torch
@@ -219,3 +220,14 @@ def test_a_tokenizer_larger_than_the_model_is_refused(folder, reference):
 def test_not_a_folder(tmp_path):
     with pytest.raises(ValueError, match="is not a folder"):
         load_gpt2(tmp_path / "nowhere")
+
+
+@needs_gpt2_tokenizer
+def test_the_demo_traces_a_local_gpt2(folder, capsys):
+    from core.__main__ import main
+
+    main(["--gpt2", str(folder), "--prompt", " the the"])
+    out = capsys.readouterr().out
+    assert f"GPT-2 from {folder}" in out
+    assert "Tokens (2):" in out and re.search(r"id\s+258\s+'·the'", out)
+    assert re.search(r"^  logits\s+\(1, 2, 260\)$", out, re.MULTILINE)
