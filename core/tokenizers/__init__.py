@@ -1,0 +1,26 @@
+"""Tokenizers: text -> token ids -> text, with a visible label for every token.
+
+- CharTokenizer: one token per character of a corpus.
+- BPETokenizer: byte-level BPE trained here from scratch, its merges kept in order for replay.
+- load_gpt2_tokenizer(folder): GPT-2's own tokenizer from local files.
+All share the Tokenizer interface and serialise with to_json() / tokenizer_from_json().
+"""
+from .base import Tokenizer
+from .bpe import BPETokenizer
+from .char import CharTokenizer
+from .gpt2 import GPT2Tokenizer, load_gpt2_tokenizer
+from .labels import label_bytes, label_text
+from .pretokenize import GPT2_PATTERN
+from .serialization import tokenizer_from_json
+
+__all__ = [
+    "Tokenizer",
+    "CharTokenizer",
+    "BPETokenizer",
+    "GPT2Tokenizer",
+    "load_gpt2_tokenizer",
+    "tokenizer_from_json",
+    "label_bytes",
+    "label_text",
+    "GPT2_PATTERN",
+]

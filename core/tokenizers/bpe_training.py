@@ -1,0 +1,167 @@
+"""Training byte-level BPE from scratch.
+
+The recipe, in the order it runs:
+1. Cut the corpus into words (GPT-2's pattern) and count how often each distinct word occurs.
+2. Write every word as its UTF-8 bytes: tokens 0..255 are the 256 possible bytes.
+3. Count every adjacent pair of tokens, weighted by how often its word occurs.
+4. Repeat until the vocabulary is big enough: take the most frequent pair, give it a new token id,
+   and replace that pair by the new token inside every word that holds it.
+
+Step 4 must be fast. Recounting every pair after every merge would read the whole corpus thousands
+of times, so the counts are kept up to date instead: a merge only changes the words that hold the
+merged pair, and we know which words those are because we keep, for every pair, the set of words
+it appears in. Only those words are rewritten and only their pairs are recounted.
+"""
+from __future__ import annotations
+
+import heapq
+from collections import Counter, defaultdict
+from collections.abc import Callable
+
+from .pretokenize import GPT2_PATTERN, split_into_words
+
+Pair = tuple[int, int]
+Merge = tuple[int, int, int]  # (left id, right id, new id)
+ProgressCallback = Callable[[int, int], None]  # (merges done, merges wanted)
+
+N_BYTE_TOKENS = 256  # tokens 0..255 are the single bytes
+
+
+def count_words(text: str, pattern: str = GPT2_PATTERN) -> Counter[bytes]:
+    """How often each distinct pre-tokenised word occurs, each word as UTF-8 bytes."""
+    word_counts = Counter(split_into_words(text, pattern))
+    return Counter({word.encode("utf-8"): count for word, count in word_counts.items()})
+
+
+def merge_pair(ids: list[int], pair: Pair, new_id: int) -> list[int]:
+    """`ids` with every occurrence of `pair` (read left to right, never overlapping) replaced by `new_id`."""
+    left, right = pair
+    merged = []
+    i = 0
+    while i < len(ids):
+        if i + 1 < len(ids) and ids[i] == left and ids[i + 1] == right:
+            merged.append(new_id)
+            i += 2
+        else:
+            merged.append(ids[i])
+            i += 1
+    return merged
+
+
+class PairCounts:
+    """How often each adjacent pair occurs in the corpus, and which words hold it.
+
+    `words` are the distinct words as lists of token ids; `word_counts[w]` is how often word w occurs.
+    A heap of (-count, left, right) finds the most frequent pair quickly. Its entries may be out of
+    date, but never too low: when a count grows, a new entry is pushed; when it shrinks, nothing is
+    done until the old entry reaches the top, where it is corrected (or dropped, at zero).
+    """
+
+    def __init__(self, words: list[list[int]], word_counts: list[int]) -> None:
+        self.count: dict[Pair, int] = defaultdict(int)
+        self.words_with: dict[Pair, set[int]] = defaultdict(set)
+        for word, ids in enumerate(words):
+            for pair in zip(ids, ids[1:]):
+                self.count[pair] += word_counts[word]
+                self.words_with[pair].add(word)
+        self._heap = [(-count, left, right) for (left, right), count in self.count.items()]
+        heapq.heapify(self._heap)
+        self._skipped: set[Pair] = set()
+
+    def most_frequent(self) -> Pair | None:
+        """The pair that occurs most often (ties: the smallest ids), or None if no pair is left."""
+        while self._heap:
+            negative_count, left, right = self._heap[0]
+            pair = (left, right)
+            count = self.count.get(pair, 0)
+            if count == -negative_count and pair not in self._skipped:
+                return pair
+            if count == 0 or pair in self._skipped:
+                heapq.heappop(self._heap)
+            else:  # the count shrank since this entry was pushed: put it back with the true count
+                heapq.heapreplace(self._heap, (-count, left, right))
+        return None
+
+    def skip(self, pair: Pair) -> None:
+        """Never offer `pair` again."""
+        self._skipped.add(pair)
+
+    def replace_word(self, word: int, old_ids: list[int], new_ids: list[int], occurrences: int) -> None:
+        """Word `word` (occurring `occurrences` times) changed from `old_ids` to `new_ids`: update the counts."""
+        old_pairs = list(zip(old_ids, old_ids[1:]))
+        new_pairs = list(zip(new_ids, new_ids[1:]))
+        change: dict[Pair, int] = defaultdict(int)
+        for pair in old_pairs:
+            change[pair] -= occurrences
+        for pair in new_pairs:
+            change[pair] += occurrences
+        for pair, delta in change.items():
+            if delta:
+                self._add(pair, delta)
+        for pair in set(old_pairs).difference(new_pairs):
+            words = self.words_with.get(pair)
+            if words is not None:
+                words.discard(word)
+        for pair in set(new_pairs).difference(old_pairs):
+            self.words_with[pair].add(word)
+
+    def _add(self, pair: Pair, delta: int) -> None:
+        count = self.count[pair] + delta
+        if count:
+            self.count[pair] = count
+        else:
+            del self.count[pair]
+        if delta > 0:
+            heapq.heappush(self._heap, (-count, *pair))
+
+
+def train_merges(
+    text: str,
+    vocab_size: int,
+    pattern: str = GPT2_PATTERN,
+    progress: ProgressCallback | None = None,
+) -> list[Merge]:
+    """Learn up to vocab_size - 256 merges from `text`, in the order they were learned.
+
+    Merge i creates token 256 + i. Training stops early if every word has become a single token.
+    `progress(done, wanted)` is called after each merge.
+    """
+    check_vocab_size(vocab_size)
+    word_counts = count_words(text, pattern)
+    words = [list(word) for word in word_counts]  # each distinct word as byte ids 0..255
+    occurrences = list(word_counts.values())
+    pairs = PairCounts(words, occurrences)
+
+    token_bytes = [bytes([byte]) for byte in range(N_BYTE_TOKENS)]
+    known_bytes = set(token_bytes)
+    merges: list[Merge] = []
+    wanted = vocab_size - N_BYTE_TOKENS
+    while len(merges) < wanted:
+        pair = pairs.most_frequent()
+        if pair is None:
+            break  # every word is already one token: nothing left to merge
+        new_bytes = token_bytes[pair[0]] + token_bytes[pair[1]]
+        if new_bytes in known_bytes:
+            # A different pair already spells these bytes. tiktoken knows a token by its bytes,
+            # so two tokens must never share them: leave this pair unmerged.
+            pairs.skip(pair)
+            continue
+        new_id = len(token_bytes)
+        for word in pairs.words_with.pop(pair):
+            new_ids = merge_pair(words[word], pair, new_id)
+            pairs.replace_word(word, words[word], new_ids, occurrences[word])
+            words[word] = new_ids
+        merges.append((pair[0], pair[1], new_id))
+        token_bytes.append(new_bytes)
+        known_bytes.add(new_bytes)
+        if progress is not None:
+            progress(len(merges), wanted)
+    return merges
+
+
+def check_vocab_size(vocab_size: int) -> None:
+    if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < N_BYTE_TOKENS:
+        raise ValueError(
+            f"vocab_size must be a whole number of at least {N_BYTE_TOKENS} (one token for every "
+            f"possible byte, before any merge), but it is {vocab_size!r}."
+        )

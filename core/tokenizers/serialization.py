@@ -1,0 +1,25 @@
+"""Rebuilding any tokenizer from the dict its `to_json()` wrote."""
+from __future__ import annotations
+
+from .base import Tokenizer
+from .bpe import BPETokenizer
+from .char import CharTokenizer
+from .gpt2 import GPT2Tokenizer
+
+TOKENIZER_TYPES: dict[str, type[Tokenizer]] = {
+    "char": CharTokenizer,
+    "bpe": BPETokenizer,
+    "gpt2": GPT2Tokenizer,
+}
+
+
+def tokenizer_from_json(data: dict) -> Tokenizer:
+    """The tokenizer described by `data`; a ValueError says what is missing or wrong."""
+    if not isinstance(data, dict):
+        raise ValueError(f"A tokenizer is described by a JSON object (a dict), not {type(data).__name__}.")
+    kind = data.get("type")
+    if kind not in TOKENIZER_TYPES:
+        raise ValueError(
+            f"Unknown tokenizer type {kind!r}; \"type\" must be one of {', '.join(map(repr, TOKENIZER_TYPES))}."
+        )
+    return TOKENIZER_TYPES[kind].from_json(data)
