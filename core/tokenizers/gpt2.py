@@ -17,7 +17,10 @@ from .byte_level import ByteLevelTokenizer
 from .pretokenize import GPT2_PATTERN
 
 END_OF_TEXT = "<|endoftext|>"
-EXPECTED_FILES = "vocab.json and merges.txt (as in a Hugging Face GPT-2 folder), or a gpt2.tiktoken ranks file"
+EXPECTED_FILES = (
+    "vocab.json and merges.txt (as in a Hugging Face GPT-2 folder), or a *.tiktoken ranks file "
+    "(GPT-2's is r50k_base.tiktoken)"
+)
 
 
 class GPT2Tokenizer(ByteLevelTokenizer):
@@ -80,10 +83,15 @@ def bytes_to_unicode() -> dict[int, str]:
     return table
 
 
+def unicode_to_byte() -> dict[str, int]:
+    """The inverse of bytes_to_unicode: vocab.json's characters back to the bytes they stand for."""
+    return {char: byte for byte, char in bytes_to_unicode().items()}
+
+
 def read_vocab_json(path: Path) -> tuple[dict[bytes, int], int]:
     """Token bytes -> id from vocab.json, and the id of <|endoftext|>."""
     vocab = _read_json_object(path)
-    byte_of = {char: byte for byte, char in bytes_to_unicode().items()}
+    byte_of = unicode_to_byte()
     if END_OF_TEXT not in vocab:
         raise ValueError(f"{path} has no {END_OF_TEXT!r} entry; GPT-2's vocab.json always holds it.")
     ranks: dict[bytes, int] = {}
@@ -110,7 +118,7 @@ def read_vocab_json(path: Path) -> tuple[dict[bytes, int], int]:
 
 def check_merge_order(path: Path, ranks: dict[bytes, int]) -> None:
     """tiktoken merges in the order of the merged tokens' ids, so merges.txt must list them in that order."""
-    byte_of = {char: byte for byte, char in bytes_to_unicode().items()}
+    byte_of = unicode_to_byte()
     made_ids: set[int] = set()  # ids created by the merges read so far
     latest_id = -1  # the largest of them
     for line_number, line in enumerate(_read_text(path).splitlines(), start=1):

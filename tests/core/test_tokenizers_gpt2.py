@@ -110,7 +110,7 @@ def copy_files(source, target, names):
 def test_missing_folder_or_files_say_what_to_provide(tmp_path, hf_folder):
     with pytest.raises(ValueError, match="is not a folder"):
         load_gpt2_tokenizer(tmp_path / "nowhere")
-    with pytest.raises(ValueError, match="expected vocab.json and merges.txt .* or a gpt2.tiktoken"):
+    with pytest.raises(ValueError, match=r"expected vocab.json and merges.txt .* or a \*.tiktoken ranks file"):
         load_gpt2_tokenizer(tmp_path)
     copy_files(hf_folder, tmp_path, ["vocab.json"])
     with pytest.raises(ValueError, match=r"merges.txt is missing"):
