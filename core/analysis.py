@@ -166,3 +166,18 @@ def rope_rotations(angles: np.ndarray) -> np.ndarray:
 def wrapped_angles(angles: np.ndarray) -> np.ndarray:
     """Angles folded into [0, 2π): where on the circle each pair has been turned to."""
     return np.mod(np.asarray(angles, dtype=np.float64), 2 * math.pi)
+
+
+def positional_table(scheme: str, context_length: int, d_model: int, d_head: int) -> np.ndarray | None:
+    """The fixed positional table for every position of the context, or None when it is learned/absent.
+
+    sinusoidal: (context, d_model) values added to the tokens; rope: (context, d_head/2) angles.
+    Made by the same functions the model uses, so it equals the trace's rows for the prompt.
+    """
+    from .positional import rope_angles, sinusoidal_table
+
+    if scheme == "sinusoidal":
+        return sinusoidal_table(context_length, d_model).numpy()
+    if scheme == "rope":
+        return rope_angles(context_length, d_head).numpy()
+    return None

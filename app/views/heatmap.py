@@ -32,10 +32,11 @@ from .plot_style import (
     font,
     style_graphics_view,
     style_plot_item,
+    title_size,
 )
 
 MAX_TEXT_CELLS = 144        # print numbers on cells only up to 12 × 12: beyond that they are noise
-MIN_TEXT_CELL_PIXELS = (30, 16)  # (width, height) a cell needs before its number fits
+MIN_TEXT_CELL_HEIGHT = 16  # pixels a cell needs before its number fits (the width needed is measured)
 
 
 def format_value(value: float) -> str:
@@ -238,15 +239,18 @@ class HeatmapPlot:
         return (row, col) if 0 <= row < rows and 0 <= col < cols else None
 
     def show_cursor(self, row: int, col: int) -> None:
-        """Outline cell (row, col) and light up its row and column labels; (-1, -1) clears it."""
+        """Outline cell (row, col), a whole row (col = -1) or a whole column (row = -1); (-1, -1) clears it."""
         accent = QColor(colours(self.dark)["accent"])
-        if row < 0 or col < 0:
+        rows, cols = self.shape()
+        if row < 0 and col < 0:
             self.cursor.hide()
         else:
             pen = QPen(accent, 2)
             pen.setCosmetic(True)
             self.cursor.setPen(pen)
-            self.cursor.setRect(QRectF(col - 0.5, row - 0.5, 1, 1))
+            left, width = (col - 0.5, 1) if col >= 0 else (-0.5, cols)
+            top, height = (row - 0.5, 1) if row >= 0 else (-0.5, rows)
+            self.cursor.setRect(QRectF(left, top, width, height))
             self.cursor.show()
         self.left_axis.set_highlight(row, accent)
         self.bottom_axis.set_highlight(col, accent)
@@ -262,16 +266,17 @@ class HeatmapPlot:
 
     def set_title(self, title: str) -> None:
         self.title = title
-        self.plot.setTitle(title, color=colours(self.dark)["text"], size="12pt")
+        self.plot.setTitle(title, color=colours(self.dark)["text"], size=title_size())
 
     def _update_cell_texts(self, *_) -> None:
         """Numbers on the cells when the matrix is small and the cells are big enough to hold them."""
         image = self.image.image
         rows, cols = self.shape()
         view = self.plot.getViewBox().size()
+        widest = QFontMetrics(font(CELL_TEXT_POINT_SIZE)).horizontalAdvance("-0.00") + 2
         fits = (image is not None and rows * cols <= MAX_TEXT_CELLS
-                and view.width() / max(cols, 1) >= MIN_TEXT_CELL_PIXELS[0]
-                and view.height() / max(rows, 1) >= MIN_TEXT_CELL_PIXELS[1])
+                and view.width() / max(cols, 1) >= widest
+                and view.height() / max(rows, 1) >= MIN_TEXT_CELL_HEIGHT)
         needed = rows * cols if fits else 0
         while len(self._cell_texts) < needed:
             text = pg.TextItem(anchor=(0.5, 0.5))
@@ -313,6 +318,8 @@ class HeatmapWidget(pg.GraphicsLayoutWidget):
         self.panels = [HeatmapPlot(self.ci, 0, i, title=t, colormap_name=colormap_name,
                                    row_name=row_name if i == 0 else "", column_name=column_name)
                        for i, t in enumerate(titles)]
+        for column in range(len(self.panels)):  # equal widths, whatever the titles
+            self.ci.layout.setColumnStretchFactor(column, 1)
         for panel in self.panels[1:]:  # rows line up: one shared row axis, labelled once
             panel.plot.setYLink(self.panels[0].plot)
             panel.plot.hideAxis("left")
@@ -342,6 +349,10 @@ class HeatmapWidget(pg.GraphicsLayoutWidget):
     def matrix(self, panel: int = 0) -> np.ndarray:
         return self.panels[panel].matrix()
 
+    def set_column_name(self, name: str) -> None:
+        for panel in self.panels:
+            panel.plot.setLabel("bottom", name)
+
     def set_colormap(self, name: str) -> None:
         for panel in self.panels:
             panel.set_colormap(name)
@@ -350,6 +361,10 @@ class HeatmapWidget(pg.GraphicsLayoutWidget):
 
     def set_title(self, title: str, panel: int = 0) -> None:
         self.panels[panel].set_title(title)
+
+    def hide_row_labels(self) -> None:
+        """For a heatmap drawn right beside another with the same rows: label the rows once."""
+        self.panel.plot.hideAxis("left")
 
     def set_theme(self, dark: bool) -> None:
         style_graphics_view(self, dark)

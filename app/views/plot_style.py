@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QFont
 # Colour maps: perceptually uniform, readable in grey, friendly to colour-blind viewers.
 PROBABILITY_MAP = "viridis"   # 0..1 values such as attention weights
 SIGNED_MAP = "CET-D1A"        # values around 0 (embeddings, scores): blue < 0 < red
-CYCLIC_MAP = "CET-C6"         # angles, where 2π is the same as 0
+CYCLIC_MAP = "CET-C3"         # angles, where 2π is the same as 0 (white = no turn)
 
 TICK_POINT_SIZE = 10
 TITLE_POINT_SIZE = 12
@@ -42,6 +42,11 @@ _font_scale = 1.0  # presenter mode makes every plot font larger (app.lessons.pr
 def set_font_scale(scale: float) -> None:
     global _font_scale
     _font_scale = float(scale)
+
+
+def title_size() -> str:
+    """Plot titles' size for pyqtgraph (which takes CSS), grown by presenter mode like every font."""
+    return f"{TITLE_POINT_SIZE * _font_scale:.0f}pt"
 
 
 def font(point_size: int = TICK_POINT_SIZE, bold: bool = False) -> QFont:
@@ -77,7 +82,7 @@ def style_plot_item(plot: pg.PlotItem, dark: bool) -> None:
         if axis is not None:
             style_axis(axis, dark)
     if plot.titleLabel.text:
-        plot.setTitle(plot.titleLabel.text, color=colours(dark)["text"], size=f"{TITLE_POINT_SIZE}pt")
+        plot.setTitle(plot.titleLabel.text, color=colours(dark)["text"], size=title_size())
 
 
 def style_graphics_view(widget: pg.GraphicsView, dark: bool) -> None:

@@ -13,6 +13,7 @@ from core.analysis import (
     default_curve_dimensions,
     nearest_neighbours,
     pca_2d,
+    positional_table,
     rope_rotations,
     strongest_keys,
     symmetric_range,
@@ -114,3 +115,14 @@ def test_rope_rotation_similarity_depends_only_on_distance():
     wrapped = wrapped_angles(angles)
     assert wrapped.min() >= 0 and wrapped.max() < 2 * math.pi
     assert wrapped[7, 0] == pytest.approx(7 - 2 * math.pi)
+
+
+def test_positional_table_matches_what_the_model_uses():
+    for scheme in ("sinusoidal", "rope"):
+        model = GPT(GPTConfig(vocab_size=11, context_length=16, d_model=16, n_layers=1, n_heads=2,
+                              pos_encoding=scheme))
+        trace = model.trace([1, 2, 3, 4])
+        table = positional_table(scheme, 16, 16, 8)
+        assert table.shape == ((16, 16) if scheme == "sinusoidal" else (16, 4))
+        np.testing.assert_allclose(table[:4], trace.numpy("embed.pos"), atol=1e-6)
+    assert positional_table("learned", 16, 16, 8) is None

@@ -1,0 +1,118 @@
+"""The attention panel: which earlier tokens each token reads from, for the chosen layer and head.
+
+Three pictures of the same numbers: the query × key heatmap (hover a cell for its derivation),
+lines from each token to what it reads (BertViz-style), and every head at once as small multiples.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+
+from core.analysis import AttentionSteps, all_patterns, attention_steps
+
+from .attention_arcs import AttentionArcs
+from .attention_grid import AttentionGrid
+from .heatmap import HeatmapWidget
+from .plot_style import PROBABILITY_MAP
+from .view_base import SnapshotView, caption
+
+HOVER_HINT = "Hover a cell to see how its weight is computed from the query and the key."
+
+
+class AttentionView(SnapshotView):
+    TITLE = "Attention"
+    TOOLTIP = "How much each token (row) reads from each earlier token (column) in the chosen layer and head."
+    OBJECT_NAME = "attentionView"
+
+    def __init__(self, selection, parent=None) -> None:
+        super().__init__(selection, parent)
+        self.steps: AttentionSteps | None = None
+
+        self.heatmap = HeatmapWidget(row_name="query (reads)", column_name="key (is read)",
+                                     colormap_name=PROBABILITY_MAP, export_name="attention pattern")
+        self.heatmap.setObjectName("attentionHeatmap")
+        self.heatmap.hovered.connect(self._on_cell_hovered)
+        self.derivation = caption(HOVER_HINT, "attentionDerivation", point_size=12)
+        self.derivation.setMinimumHeight(48)
+
+        self.arcs = AttentionArcs()
+        self.arcs.setObjectName("attentionArcs")
+        self.grid = AttentionGrid()
+        self.grid.setObjectName("attentionGrid")
+        self.grid.head_clicked.connect(self.selection.select)
+
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(_titled(self.heatmap, self.derivation))
+        splitter.addWidget(_titled(caption("<b>Lines</b>: each token (left) reads from earlier tokens "
+                                           "(right); darker = more. Hover a token."), self.arcs))
+        splitter.addWidget(_titled(caption("<b>Every head</b>: rows are layers, columns heads. "
+                                           "Click one to open it."), self.grid))
+        splitter.setStretchFactor(0, 5)
+        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(2, 3)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+        self.apply_theme(False)
+
+    # -- drawing ------------------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        layer, head = self._draw_selected_head()
+        snapshot = self.snapshot
+        self.grid.set_patterns(all_patterns(snapshot.trace, snapshot.config.n_layers), (layer, head),
+                               snapshot.token_labels)
+
+    def _on_selection_changed(self, layer: int, head: int) -> None:
+        if self.snapshot is not None:  # the grid's thumbnails stay; only the chosen head changes
+            self.grid.set_selected(*self._draw_selected_head())
+
+    def _draw_selected_head(self) -> tuple[int, int]:
+        layer, head = self.selected()
+        self.steps = attention_steps(self.snapshot.trace, layer, head)
+        labels = list(self.snapshot.token_labels)
+        self.heatmap.set_title(f"Layer {layer} · head {head}: attention weights")
+        self.heatmap.set_matrix(self.steps.pattern, (0.0, 1.0), labels, labels, masked=self.steps.future)
+        self.arcs.set_pattern(self.steps.pattern, labels)
+        self.derivation.setText(HOVER_HINT)
+        return layer, head
+
+    def shown_pattern(self) -> np.ndarray:
+        """The (T, T) matrix on screen; masked (future) cells, drawn hatched, count as 0."""
+        return np.nan_to_num(self.heatmap.matrix(), nan=0.0)
+
+    # -- hover --------------------------------------------------------------------------------------
+    def _on_cell_hovered(self, query: int, key: int) -> None:
+        self.derivation.setText(HOVER_HINT if query < 0 else self.hover_text(query, key))
+
+    def hover_text(self, query: int, key: int) -> str:
+        """How the weight of cell (query, key) was computed, with the real numbers."""
+        labels = self.snapshot.token_labels
+        cell = self.steps.cell(query, key)
+        where = f"<b>‘{labels[query]}’</b> (token {query}) → <b>‘{labels[key]}’</b> (token {key}):&nbsp; "
+        if cell["masked"]:
+            return where + ("masked — a token may not look at a later one, so its score is set to −∞ "
+                            "and after softmax it gets 0.")
+        root = math.sqrt(self.steps.d_head)
+        return where + (f"q<sub>{query}</sub>·k<sub>{key}</sub> = {cell['dot_product']:.3f},&nbsp; "
+                        f"÷√{self.steps.d_head} (={root:.2f}) = {cell['scaled']:.3f},&nbsp; "
+                        f"after softmax <b>{cell['probability']:.3f}</b>")
+
+    # -- looks --------------------------------------------------------------------------------------
+    def _apply_theme(self) -> None:
+        self.heatmap.set_theme(self.dark)
+        self.arcs.set_theme(self.dark)
+        self.grid.set_theme(self.dark)
+
+
+def _titled(first: QWidget, second: QWidget) -> QWidget:
+    """Two widgets stacked in one column of the splitter."""
+    column = QWidget()
+    layout = QVBoxLayout(column)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(4)
+    layout.addWidget(first, 1 if not hasattr(first, "setWordWrap") else 0)
+    layout.addWidget(second, 1 if not hasattr(second, "setWordWrap") else 0)
+    return column

@@ -1,0 +1,149 @@
+"""Query, key, value for the chosen head, and the chain that turns them into attention:
+
+    Q·Kᵀ  →  ÷ √d_head  →  causal mask  →  softmax
+
+Each step is its own matrix with the real numbers; hovering a cell in any step follows that cell
+through all four and writes its numbers underneath.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
+
+from core.analysis import AttentionSteps, attention_steps, symmetric_range
+
+from .heatmap import HeatmapWidget
+from .plot_style import PROBABILITY_MAP, SIGNED_MAP
+from .view_base import SnapshotView, caption
+
+HOVER_HINT = "Hover a cell of any step to follow it through the chain."
+
+# (key in AttentionSteps, title, colour map)
+VECTORS = (
+    ("query", "Q: what each token looks for", SIGNED_MAP),
+    ("key", "K: what each token offers", SIGNED_MAP),
+    ("value", "V: what each token passes on", SIGNED_MAP),
+)
+CHAIN = (
+    ("dot_products", "Q·Kᵀ", SIGNED_MAP),
+    ("scores", "÷ √d_head", SIGNED_MAP),
+    ("masked_scores", "causal mask", SIGNED_MAP),
+    ("pattern", "softmax", PROBABILITY_MAP),
+)
+
+
+class QKVView(SnapshotView):
+    TITLE = "Query, key, value"
+    TOOLTIP = "The chosen head's queries, keys and values, and each step from Q·Kᵀ to the attention weights."
+    OBJECT_NAME = "qkvView"
+
+    def __init__(self, selection, parent=None) -> None:
+        super().__init__(selection, parent)
+        self.steps: AttentionSteps | None = None
+        self.header = caption("", "qkvHeader", point_size=12)
+
+        self.vectors: dict[str, HeatmapWidget] = {}
+        vector_row = QHBoxLayout()
+        for name, title, colormap_name in VECTORS:
+            widget = HeatmapWidget(title=title, colormap_name=colormap_name, column_name="dimension",
+                                   export_name=f"{name} vectors")
+            widget.setObjectName(f"qkv_{name}")
+            self.vectors[name] = widget
+            vector_row.addWidget(widget)
+            if name != "query":
+                widget.hide_row_labels()  # same rows as Q, right beside it
+
+        self.chain: dict[str, HeatmapWidget] = {}
+        self.chain_captions: dict[str, QLabel] = {}
+        chain_grid = QGridLayout()
+        for index, (name, title, colormap_name) in enumerate(CHAIN):
+            widget = HeatmapWidget(title=title, colormap_name=colormap_name, export_name=name.replace("_", " "))
+            widget.setObjectName(f"qkv_{name}")
+            widget.hovered.connect(self._on_cell_hovered)
+            self.chain[name] = widget
+            if index:
+                widget.hide_row_labels()
+            self.chain_captions[name] = caption()
+            chain_grid.addWidget(widget, 0, 2 * index)
+            chain_grid.addWidget(self.chain_captions[name], 1, 2 * index, Qt.AlignTop)
+            chain_grid.setColumnStretch(2 * index, 1)
+            if index:
+                chain_grid.addWidget(_arrow(), 0, 2 * index - 1)
+
+        self.derivation = caption(HOVER_HINT, "qkvDerivation", point_size=12)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.header)
+        layout.addLayout(vector_row, 2)
+        layout.addLayout(chain_grid, 3)
+        layout.addWidget(self.derivation)
+        self.apply_theme(False)
+
+    # -- drawing ------------------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        layer, head = self.selected()
+        steps = self.steps = attention_steps(self.snapshot.trace, layer, head)
+        labels = list(self.snapshot.token_labels)
+        root = math.sqrt(steps.d_head)
+        self.header.setText(f"<b>Layer {layer} · head {head}</b>: each token's vector (after LayerNorm) is "
+                            f"multiplied by this head's weights into a query, a key and a value of "
+                            f"d_head = {steps.d_head} numbers.")
+        for name, _, _ in VECTORS:
+            matrix = getattr(steps, name)
+            self.vectors[name].set_matrix(matrix, symmetric_range(matrix), labels, None)
+
+        scale = symmetric_range(steps.scores)  # masking keeps the colours of the step before it
+        self.chain["dot_products"].set_matrix(steps.dot_products, symmetric_range(steps.dot_products), labels, labels)
+        self.chain["scores"].set_matrix(steps.scores, scale, labels, labels)
+        self.chain["masked_scores"].set_matrix(steps.masked_scores, scale, labels, labels, masked=steps.future,
+                                               masked_text="−∞")
+        self.chain["pattern"].set_matrix(steps.pattern, (0.0, 1.0), labels, labels, masked=steps.future)
+        self.chain_captions["dot_products"].setText(
+            "Every query dotted with every key: large when they point the same way.")
+        self.chain_captions["scores"].setText(
+            f"Divided by √{steps.d_head} = {root:.2f} so wider heads do not push the softmax to extremes. "
+            "Same picture, smaller numbers: see the colour bar.")
+        self.chain_captions["masked_scores"].setText(
+            "Later tokens (above the diagonal, hatched) set to −∞: a token may not look ahead.")
+        self.chain_captions["pattern"].setText(
+            "Softmax of each row: weights ≥ 0 that sum to 1. The −∞ cells become exactly 0.")
+        self.derivation.setText(HOVER_HINT)
+
+    def shown_matrices(self) -> dict[str, np.ndarray]:
+        """Every matrix on screen by name (query … pattern); masked cells are NaN."""
+        shown = {name: widget.matrix() for name, widget in self.vectors.items()}
+        shown.update({name: widget.matrix() for name, widget in self.chain.items()})
+        return shown
+
+    # -- hover --------------------------------------------------------------------------------------
+    def _on_cell_hovered(self, query: int, key: int) -> None:
+        for widget in self.chain.values():
+            widget.show_cursor(query, key)
+        self.vectors["query"].show_cursor(query, -1)
+        self.vectors["key"].show_cursor(key, -1)
+        self.derivation.setText(HOVER_HINT if query < 0 else self.hover_text(query, key))
+
+    def hover_text(self, query: int, key: int) -> str:
+        labels = self.snapshot.token_labels
+        cell = self.steps.cell(query, key)
+        mask = "masked → −∞" if cell["masked"] else "kept"
+        return (f"<b>‘{labels[query]}’</b> (query {query}) · <b>‘{labels[key]}’</b> (key {key}):&nbsp; "
+                f"q·k = {cell['dot_product']:.3f} → ÷√{self.steps.d_head} = {cell['scaled']:.3f} → {mask} → "
+                f"softmax <b>{cell['probability']:.3f}</b>")
+
+    # -- looks --------------------------------------------------------------------------------------
+    def _apply_theme(self) -> None:
+        for widget in (*self.vectors.values(), *self.chain.values()):
+            widget.set_theme(self.dark)
+
+
+def _arrow() -> QLabel:
+    arrow = QLabel("→")
+    font = arrow.font()
+    font.setPointSize(20)
+    arrow.setFont(font)
+    arrow.setAlignment(Qt.AlignCenter)
+    return arrow
