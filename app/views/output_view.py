@@ -1,0 +1,279 @@
+"""Next token: the model's probabilities for what comes next, and the knobs that reshape them.
+
+The faint outline of each bar is the model's own probability; the solid bar is what is left after
+temperature, top-k and top-p, i.e. the distribution "Next token" actually samples from.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from app.selection import Selection
+from app.snapshot import Snapshot
+from app.theme import colours
+from app.views.plot_style import style_graphics_view, style_plot_item
+from app.views.export import ExportTable, add_export_menu
+from core.sampling import next_token_probs, sample_next
+
+TOP_N = 10                 # bars shown
+GENERATE_DELAY_MS = 80     # pause between generated tokens, so the growth is visible
+X_RANGES = (0.05, 0.1, 0.25, 0.5, 1.0)  # the probability axis snaps to the smallest that fits
+
+
+class PercentAxis(pg.AxisItem):
+    """Probabilities read as percentages: 0.25 -> '25%'."""
+
+    def tickStrings(self, values, scale, spacing):
+        decimals = 0 if spacing >= 0.01 else 1
+        return [f"{100 * value:.{decimals}f}%" for value in values]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max())
+    return shifted / shifted.sum()
+
+
+class OutputView(QWidget):
+    TITLE = "Next token"
+    TOOLTIP = ("The model's probabilities for the next token (outline), reshaped by temperature, top-k and "
+               "top-p (solid), and buttons that sample from them.")
+
+    token_chosen = Signal(int)        # a token id to append to the prompt
+    generation_finished = Signal()
+
+    def __init__(self, selection: Selection, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("outputView")
+        self.selection = selection
+        self._dark = False
+        self._logits: np.ndarray | None = None       # (vocab,) logits at the last position
+        self._labels: tuple[str, ...] = ()
+        self._shown_ids = np.zeros(0, dtype=int)
+        self._shown_model = np.zeros(0)
+        self._shown_probs = np.zeros(0)
+        self._generator = torch.Generator().manual_seed(1234)
+        self._generating = False
+        self._remaining = 0                           # tokens still to generate
+        self._waiting_for_snapshot = False
+        self._step_timer = QTimer(self, singleShot=True, interval=GENERATE_DELAY_MS)
+        self._step_timer.timeout.connect(self._generate_one)
+
+        self.heading = QLabel("Next token")
+        self.heading.setObjectName("outputHeading")
+        self._build_plot()
+        controls = self._build_controls()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.plot, stretch=1)
+        layout.addLayout(controls)
+
+    # -- building --------------------------------------------------------------------------------
+    def _build_plot(self) -> None:
+        self.plot = pg.PlotWidget(axisItems={"bottom": PercentAxis("bottom")})
+        self.plot.setObjectName("outputPlot")
+        item = self.plot.getPlotItem()
+        item.setMouseEnabled(False, False)
+        item.hideButtons()
+        item.invertY(True)
+        item.setLabel("bottom", "probability")
+        item.getAxis("left").setStyle(tickLength=0)
+        self.model_bars = pg.BarGraphItem(x0=[], y=[], height=0.75, width=[])
+        self.shown_bars = pg.BarGraphItem(x0=[], y=[], height=0.55, width=[])
+        self.plot.addItem(self.model_bars)
+        self.plot.addItem(self.shown_bars)
+        self.value_texts = [pg.TextItem(anchor=(0, 0.5)) for _ in range(TOP_N)]
+        for text in self.value_texts:
+            self.plot.addItem(text)
+        add_export_menu(self.plot, "next-token probabilities", self._export_table)
+
+    def _build_controls(self) -> QGridLayout:
+        self.temperature_slider = self._slider("temperatureSlider", 5, 300, 100,
+                                               "Divide the logits by T: below 1 sharpens, above 1 flattens.")
+        self.temperature_label = QLabel()
+        self.top_k_spin = QSpinBox(objectName="topKSpin", minimum=0, maximum=1_000_000, value=0)
+        self.top_k_spin.setSpecialValueText("off")
+        self.top_k_spin.setToolTip("Keep only the k most likely tokens (off: keep all).")
+        self.top_p_slider = self._slider("topPSlider", 1, 100, 100,
+                                         "Keep the most likely tokens until their probabilities add up to p.")
+        self.top_p_label = QLabel()
+        self.greedy_check = QCheckBox("Greedy", objectName="greedyCheck")
+        self.greedy_check.setToolTip("Always take the most likely token instead of sampling.")
+        self.next_button = QPushButton("Next token", objectName="nextTokenButton")
+        self.next_button.setToolTip("Sample one token from the solid bars and add it to the prompt (Ctrl+Return).")
+        self.generate_button = QPushButton("Generate", objectName="generateButton")
+        self.generate_button.setToolTip("Add tokens one at a time, each sampled from the updated prediction (Ctrl+G).")
+        self.generate_count = QSpinBox(objectName="generateCount", minimum=1, maximum=500, value=20, suffix=" tokens")
+        self.stop_button = QPushButton("Stop", objectName="stopButton", enabled=False)
+
+        self.temperature_slider.valueChanged.connect(self._on_sampling_changed)
+        self.top_k_spin.valueChanged.connect(self._on_sampling_changed)
+        self.top_p_slider.valueChanged.connect(self._on_sampling_changed)
+        self.next_button.clicked.connect(self.sample_one)
+        self.generate_button.clicked.connect(lambda: self.start_generating(self.generate_count.value()))
+        self.stop_button.clicked.connect(self.stop_generating)
+
+        grid = QGridLayout()
+        grid.addWidget(QLabel("Temperature"), 0, 0)
+        grid.addWidget(self.temperature_slider, 0, 1)
+        grid.addWidget(self.temperature_label, 0, 2)
+        grid.addWidget(QLabel("Top-p"), 1, 0)
+        grid.addWidget(self.top_p_slider, 1, 1)
+        grid.addWidget(self.top_p_label, 1, 2)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Top-k"))
+        row.addWidget(self.top_k_spin)
+        row.addWidget(self.greedy_check)
+        row.addStretch(1)
+        grid.addLayout(row, 2, 0, 1, 3)
+        buttons = QHBoxLayout()
+        for widget in (self.next_button, self.generate_button, self.generate_count, self.stop_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        grid.addLayout(buttons, 3, 0, 1, 3)
+        grid.setColumnStretch(1, 1)
+        self._update_control_labels()
+        return grid
+
+    @staticmethod
+    def _slider(name: str, low: int, high: int, value: int, tooltip: str) -> QSlider:
+        slider = QSlider(Qt.Orientation.Horizontal, objectName=name, minimum=low, maximum=high, value=value)
+        slider.setToolTip(tooltip)
+        return slider
+
+    # -- the sampling settings ---------------------------------------------------------------
+    @property
+    def temperature(self) -> float:
+        return self.temperature_slider.value() / 100
+
+    def set_temperature(self, value: float) -> None:
+        self.temperature_slider.setValue(round(value * 100))
+
+    @property
+    def top_k(self) -> int | None:
+        return self.top_k_spin.value() or None
+
+    @property
+    def top_p(self) -> float:
+        return self.top_p_slider.value() / 100
+
+    def _on_sampling_changed(self) -> None:
+        self._update_control_labels()
+        self._redraw()
+
+    def _update_control_labels(self) -> None:
+        self.temperature_label.setText(f"{self.temperature:.2f}")
+        self.top_p_label.setText(f"{self.top_p:.2f}")
+
+    def sampling_distribution(self) -> np.ndarray:
+        """(vocab,) the probabilities 'Next token' samples from, under the current settings."""
+        logits = torch.from_numpy(np.array(self._logits, dtype=np.float32))
+        probs = next_token_probs(logits, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)
+        return np.asarray(probs, dtype=np.float64)
+
+    # -- drawing -------------------------------------------------------------------------------
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        self._logits = snapshot.trace.numpy("logits")[-1]  # (vocab,) prediction after the last token
+        self._labels = snapshot.vocab_labels
+        self.top_k_spin.setMaximum(snapshot.config.vocab_size)
+        last = snapshot.token_labels[-1]
+        self.heading.setText(f"What comes after “{last}” (token {snapshot.n_tokens - 1})?")
+        self._redraw()
+        if self._waiting_for_snapshot:
+            self._waiting_for_snapshot = False
+            self._step_timer.start()
+
+    def _redraw(self) -> None:
+        if self._logits is None:
+            return
+        model_probs = softmax(self._logits.astype(np.float64))
+        probs = self.sampling_distribution()
+        # Rank by the model's own logits: temperature keeps the order, top-k/top-p only cut the tail.
+        order = np.argsort(-self._logits, kind="stable")[:TOP_N]
+        self._shown_ids, self._shown_model, self._shown_probs = order, model_probs[order], probs[order]
+        rows = np.arange(len(order))
+        theme = colours(self._dark)
+        self.model_bars.setOpts(x0=np.zeros(len(order)), y=rows, width=self._shown_model,
+                                pen=pg.mkPen(theme.muted, width=1), brush=pg.mkBrush(0, 0, 0, 0))
+        self.shown_bars.setOpts(x0=np.zeros(len(order)), y=rows, width=self._shown_probs,
+                                pen=pg.mkPen(None), brush=pg.mkBrush(theme.accent))
+        x_max = next(r for r in X_RANGES if r >= max(self._shown_model.max(), self._shown_probs.max()) * 1.25
+                     or r == X_RANGES[-1])
+        item = self.plot.getPlotItem()
+        item.setXRange(0, x_max, padding=0)
+        item.setYRange(-0.6, TOP_N - 0.4, padding=0)
+        item.getAxis("left").setTicks([[(i, self._labels[t]) for i, t in enumerate(order)]])
+        for text, row, p, token in zip(self.value_texts, rows, self._shown_probs, order):
+            cut = p == 0 and model_probs[token] > 0
+            text.setText("cut" if cut else f"{100 * p:.1f}%", color=theme.muted if cut else theme.text)
+            text.setPos(max(p, model_probs[token]) + x_max * 0.01, row)
+
+    def shown_distribution(self) -> tuple[np.ndarray, np.ndarray]:
+        """(token ids, probabilities) of the solid bars, top to bottom."""
+        return self._shown_ids.copy(), self._shown_probs.copy()
+
+    def _export_table(self) -> ExportTable:
+        return ExportTable(np.column_stack([self._shown_model, self._shown_probs]),
+                           row_labels=[self._labels[t] for t in self._shown_ids],
+                           column_labels=["model probability", "after temperature/top-k/top-p"], corner="token",
+                           notes=[f"temperature {self.temperature}, top-k {self.top_k or 'off'}, top-p {self.top_p}"])
+
+    def apply_theme(self, dark: bool) -> None:
+        self._dark = dark
+        style_graphics_view(self.plot, dark)
+        style_plot_item(self.plot.getPlotItem(), dark)
+        self._redraw()
+
+    # -- sampling and generating ------------------------------------------------------------
+    def pick_token(self) -> int | None:
+        if self._logits is None:
+            return None
+        if self.greedy_check.isChecked():
+            return int(np.argmax(self._logits))
+        return int(sample_next(torch.from_numpy(self.sampling_distribution()), self._generator))
+
+    def sample_one(self) -> None:
+        token = self.pick_token()
+        if token is not None:
+            self.token_chosen.emit(token)
+
+    def start_generating(self, count: int) -> None:
+        """Append `count` tokens, one per snapshot, so every panel animates as the text grows."""
+        if self._logits is None or count <= 0:
+            return
+        self._remaining = count
+        self._generating = True
+        self._set_buttons(generating=True)
+        self._step_timer.start()
+
+    def stop_generating(self) -> None:
+        if not self._generating:
+            return
+        self._generating = False
+        self._remaining = 0
+        self._waiting_for_snapshot = False
+        self._step_timer.stop()
+        self._set_buttons(generating=False)
+        self.generation_finished.emit()
+
+    @property
+    def generating(self) -> bool:
+        return self._generating
+
+    def _generate_one(self) -> None:
+        if not self._generating:
+            return
+        self._remaining -= 1
+        self._waiting_for_snapshot = self._remaining > 0  # the next token waits for the new prediction
+        self.sample_one()
+        if self._remaining <= 0:
+            self.stop_generating()
+
+    def _set_buttons(self, generating: bool) -> None:
+        self.generate_button.setEnabled(not generating)
+        self.next_button.setEnabled(not generating)
+        self.stop_button.setEnabled(generating)

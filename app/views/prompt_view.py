@@ -1,0 +1,92 @@
+"""Prompt and tokens: the text you type, and the token chips the model actually reads."""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
+
+from app.selection import Selection
+from app.snapshot import Snapshot
+from app.theme import colours
+from app.views.token_strip import TokenStrip
+
+
+class PromptView(QWidget):
+    TITLE = "Prompt and tokens"
+    TOOLTIP = "Your prompt, and below it the tokens the model reads: one chip per token, coloured by its id."
+
+    prompt_changed = Signal(str)
+
+    def __init__(self, selection: Selection, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("promptView")
+        self.selection = selection
+        self._dark = False
+        self._shown_text: str | None = None  # the prompt the chips belong to
+
+        self.editor = QPlainTextEdit()
+        self.editor.setObjectName("promptEdit")
+        self.editor.setPlaceholderText("Type a prompt…")
+        self.editor.setToolTip("Type here: every keystroke re-runs the model on the new prompt.")
+        self.editor.setAccessibleName("Prompt")
+        font = self.editor.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        self.editor.setFont(font)
+        self.editor.setFixedHeight(self.editor.fontMetrics().lineSpacing() * 3 + 16)
+        self.editor.textChanged.connect(self._on_text_changed)
+
+        self.summary = QLabel()
+        self.summary.setObjectName("tokenSummary")
+        self.summary.setWordWrap(True)
+
+        self.strip = TokenStrip()
+        self.strip.setAccessibleName("Tokens")
+        scroll = QScrollArea()
+        scroll.setWidget(self.strip)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.editor)
+        layout.addWidget(self.summary)
+        layout.addWidget(scroll, stretch=1)
+
+    # -- the text ------------------------------------------------------------------------------
+    def text(self) -> str:
+        return self.editor.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        """Replace the prompt (emits prompt_changed like typing does) and keep the cursor at the end."""
+        self.editor.setPlainText(text)
+        cursor = self.editor.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        self.editor.setTextCursor(cursor)
+
+    def append_text(self, text: str) -> None:
+        self.set_text(self.text() + text)
+
+    def _on_text_changed(self) -> None:
+        text = self.text()
+        if not text:
+            self.strip.clear_tokens("The prompt is empty: type a few words and the tokens appear here.")
+            self.summary.setText("")
+        self.prompt_changed.emit(text)
+
+    # -- the tokens ----------------------------------------------------------------------------
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        ids = snapshot.trace.ids[0].tolist()
+        self.strip.set_tokens(snapshot.token_labels, ids, snapshot.token_bytes, snapshot.cut_labels)
+        context = snapshot.config.context_length
+        if snapshot.truncated:
+            total = snapshot.n_tokens + snapshot.truncated
+            self.summary.setText(
+                f"<b style='color:{colours(self._dark).warning}'>{total} tokens, but this model reads at most "
+                f"{context}: the first {snapshot.truncated} are cut (struck through).</b>")
+        else:
+            self.summary.setText(f"{snapshot.n_tokens} tokens · the model reads up to {context}")
+
+    def apply_theme(self, dark: bool) -> None:
+        self._dark = dark
+        self.strip.set_dark(dark)
+        self.summary.setStyleSheet(f"color: {QColor(colours(dark).muted).name()};")

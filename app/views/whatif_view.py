@@ -1,0 +1,212 @@
+"""What if: switch off attention heads or positional encoding, and see the prediction change.
+
+Ticking a head removes its output (zero ablation) or flattens it to its average over positions (mean
+ablation); the controller re-runs the model with that intervention and every panel redraws from the
+changed trace. This panel shows how the next-token probabilities moved compared with the intact model.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QVBoxLayout, QWidget)
+
+from app.selection import Selection
+from app.snapshot import Snapshot
+from app.theme import colours
+from app.views.plot_style import style_graphics_view, style_plot_item
+from app.views.export import ExportTable, add_export_menu
+from app.views.output_view import PercentAxis
+from core.trace import Intervention
+
+TOP_CHANGES = 8   # tokens whose probability moved most
+ABLATIONS = {"zero": "zero (remove the head's output)", "mean": "mean (its average over positions)"}
+
+
+class WhatIfView(QWidget):
+    TITLE = "What if"
+    TOOLTIP = ("Switch off attention heads or the positional encoding and see how the next-token "
+               "probabilities change.")
+
+    intervention_changed = Signal(object)  # Intervention
+
+    def __init__(self, selection: Selection, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("whatIfView")
+        self.selection = selection
+        self._dark = False
+        self._shape: tuple[int, int] = (0, 0)
+        self.head_boxes: dict[tuple[int, int], QCheckBox] = {}
+        self._changes = (np.zeros(0, dtype=int), np.zeros(0), np.zeros(0))  # (ids, before, after)
+        self._labels: tuple[str, ...] = ()
+
+        intro = QLabel("Tick heads to switch them off; every panel then shows the model without them.")
+        intro.setWordWrap(True)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setSpacing(2)
+        scroll = QScrollArea()
+        scroll.setWidget(self.grid_host)
+        scroll.setWidgetResizable(True)
+        scroll.setMaximumHeight(170)
+
+        self.ablation_combo = QComboBox(objectName="ablationCombo")
+        for key, text in ABLATIONS.items():
+            self.ablation_combo.addItem(text, key)
+        self.ablation_combo.setToolTip("Zero: the head adds nothing. Mean: it adds the same vector at every position.")
+        self.positional_off = QCheckBox("Positional encoding off", objectName="positionalOffCheck")
+        self.positional_off.setToolTip("Remove all position information: the model then sees a bag of tokens.")
+        self.reset_button = QPushButton("Reset", objectName="whatIfResetButton")
+        self.reset_button.setToolTip("Switch every head and the positional encoding back on.")
+        self.ablation_combo.currentIndexChanged.connect(self._on_choice_changed)
+        self.positional_off.toggled.connect(self._on_choice_changed)
+        self.reset_button.clicked.connect(self.reset)
+
+        self.summary = QLabel(objectName="whatIfSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self._build_plot()
+
+        options = QHBoxLayout()
+        options.addWidget(QLabel("Ablation"))
+        options.addWidget(self.ablation_combo)
+        options.addStretch(1)
+        options.addWidget(self.positional_off)
+        options.addWidget(self.reset_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(intro)
+        layout.addWidget(scroll)
+        layout.addLayout(options)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.plot, stretch=1)
+        self._show_no_changes()
+
+    def _build_plot(self) -> None:
+        self.plot = pg.PlotWidget(axisItems={"bottom": PercentAxis("bottom")})
+        self.plot.setObjectName("whatIfPlot")
+        item = self.plot.getPlotItem()
+        item.setMouseEnabled(False, False)
+        item.hideButtons()
+        item.invertY(True)
+        item.setLabel("bottom", "change in probability (after − before), in percentage points")
+        item.getAxis("left").setStyle(tickLength=0)
+        self.change_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[])
+        self.plot.addItem(self.change_bars)
+        self.plot.addItem(pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen("#888888", width=1)))
+        self.empty_text = pg.TextItem("Tick a head above to see which predictions it supports.", anchor=(0.5, 0.5))
+        self.plot.addItem(self.empty_text)
+        add_export_menu(self.plot, "what-if change in next-token probabilities", self._export_table)
+
+    # -- the heads grid ----------------------------------------------------------------------
+    def _rebuild_grid(self, n_layers: int, n_heads: int) -> None:
+        while self.grid.count():
+            widget = self.grid.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        self.head_boxes = {}
+        for head in range(n_heads):
+            self.grid.addWidget(QLabel(f"H{head}", alignment=Qt.AlignmentFlag.AlignCenter), 0, head + 1)
+        for layer in range(n_layers):
+            self.grid.addWidget(QLabel(f"layer {layer}"), layer + 1, 0)
+            for head in range(n_heads):
+                box = QCheckBox(objectName=f"ablate_L{layer}_H{head}")
+                box.setToolTip(f"Switch off layer {layer}, head {head}")
+                box.toggled.connect(self._on_choice_changed)
+                self.grid.addWidget(box, layer + 1, head + 1, alignment=Qt.AlignmentFlag.AlignCenter)
+                self.head_boxes[(layer, head)] = box
+        self.grid.setColumnStretch(n_heads + 1, 1)
+        self._shape = (n_layers, n_heads)
+
+    # -- the intervention ----------------------------------------------------------------------
+    def current_intervention(self) -> Intervention:
+        heads = frozenset(key for key, box in self.head_boxes.items() if box.isChecked())
+        return Intervention(ablate_heads=heads, ablation=self.ablation_combo.currentData(),
+                            positional=not self.positional_off.isChecked())
+
+    def set_intervention(self, intervention: Intervention) -> None:
+        """Show `intervention` in the controls without announcing it as a change."""
+        widgets = [*self.head_boxes.values(), self.ablation_combo, self.positional_off]
+        for widget in widgets:
+            widget.blockSignals(True)
+        for key, box in self.head_boxes.items():
+            box.setChecked(key in intervention.ablate_heads)
+        self.ablation_combo.setCurrentIndex(list(ABLATIONS).index(intervention.ablation))
+        self.positional_off.setChecked(not intervention.positional)
+        for widget in widgets:
+            widget.blockSignals(False)
+
+    def reset(self) -> None:
+        self.set_intervention(Intervention())
+        self.intervention_changed.emit(self.current_intervention())
+
+    def _on_choice_changed(self, *_ignored) -> None:
+        self.intervention_changed.emit(self.current_intervention())
+
+    # -- drawing -------------------------------------------------------------------------------
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        config = snapshot.config
+        if self._shape != (config.n_layers, config.n_heads):
+            self._rebuild_grid(config.n_layers, config.n_heads)
+            self.set_intervention(snapshot.trace.intervention)
+        self.positional_off.setEnabled(config.pos_encoding != "none")
+        self._labels = snapshot.vocab_labels
+        if snapshot.baseline is None:
+            self._show_no_changes()
+            return
+        before = snapshot.baseline.numpy("probs")[-1].astype(np.float64)  # (vocab,) intact model
+        after = snapshot.trace.numpy("probs")[-1].astype(np.float64)      # (vocab,) with the what-if
+        self._show_changes(before, after)
+
+    def _show_no_changes(self) -> None:
+        self._changes = (np.zeros(0, dtype=int), np.zeros(0), np.zeros(0))
+        self.change_bars.setOpts(x0=[], y=[], width=[])
+        item = self.plot.getPlotItem()
+        item.getAxis("left").setTicks([[]])
+        item.setXRange(-0.1, 0.1, padding=0)
+        item.setYRange(-0.6, TOP_CHANGES - 0.4, padding=0)
+        self.empty_text.setPos(0, TOP_CHANGES / 2)
+        self.empty_text.setVisible(True)
+        self.summary.setText("Nothing switched off: the model is intact.")
+
+    def _show_changes(self, before: np.ndarray, after: np.ndarray) -> None:
+        self.empty_text.setVisible(False)
+        delta = after - before
+        ids = np.argsort(-np.abs(delta), kind="stable")[:TOP_CHANGES]
+        self._changes = (ids, before[ids], after[ids])
+        theme = colours(self._dark)
+        brushes = [pg.mkBrush(theme.increase if d >= 0 else theme.decrease) for d in delta[ids]]
+        self.change_bars.setOpts(x0=np.minimum(delta[ids], 0), y=np.arange(len(ids)), width=np.abs(delta[ids]),
+                                 brushes=brushes, pen=pg.mkPen(None))
+        ticks = [(row, f"{self._labels[t]}  {before[t]:.1%} → {after[t]:.1%}") for row, t in enumerate(ids)]
+        item = self.plot.getPlotItem()
+        item.getAxis("left").setTicks([ticks])
+        reach = max(float(np.abs(delta[ids]).max()), 1e-4) * 1.15
+        item.setXRange(-reach, reach, padding=0)
+        item.setYRange(-0.6, TOP_CHANGES - 0.4, padding=0)
+        top_before, top_after = int(before.argmax()), int(after.argmax())
+        moved = 0.5 * np.abs(delta).sum()  # total variation: how much probability changed hands
+        self.summary.setText(
+            f"Most likely next token: <b>{_html(self._labels[top_before])}</b> {before[top_before]:.1%} → "
+            f"<b>{_html(self._labels[top_after])}</b> {after[top_after]:.1%}. "
+            f"{moved:.1%} of the probability moved to other tokens.")
+
+    def changes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(token ids, probability before, probability after) of the rows shown."""
+        return tuple(a.copy() for a in self._changes)
+
+    def _export_table(self) -> ExportTable:
+        ids, before, after = self._changes
+        return ExportTable(np.column_stack([before, after, after - before]),
+                           row_labels=[self._labels[t] for t in ids],
+                           column_labels=["before", "after", "change"], corner="token")
+
+    def apply_theme(self, dark: bool) -> None:
+        self._dark = dark
+        style_graphics_view(self.plot, dark)
+        style_plot_item(self.plot.getPlotItem(), dark)
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

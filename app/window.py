@@ -1,0 +1,483 @@
+"""The explorer window: every panel in a dock, one controller feeding them all.
+
+    window = MainWindow()                      # opens on the default model with a sample prompt
+    window.add_panel(widget, "Training", Qt.DockWidgetArea.BottomDockWidgetArea)
+
+A panel is any QWidget; if it has `show_snapshot(snapshot)` it is redrawn from every new snapshot
+while it is visible (a hidden panel catches up when it is shown), and `apply_theme(dark)` if present.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox,
+                               QSpinBox, QToolBar, QToolTip, QWidget)
+
+from .controller import Controller
+from .dialogs.new_model import NewModelDialog
+from .selection import Selection
+from .sessions import (ModelSession, default_session, lessons_tokenizer, load_checkpoint_session, load_gpt2_session,
+                       new_untrained_session, sample_prompts)
+from .settings import AppSettings, RecentItem
+from .snapshot import Snapshot
+from .theme import apply_theme
+from .views.output_view import OutputView
+from .views.prompt_view import PromptView
+from .views.whatif_view import WhatIfView
+
+DEFAULT_SIZE = QSize(1600, 1000)
+LAYOUT_VERSION = 1            # bump when the default arrangement changes, so old saved layouts are ignored
+LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+LOAD_ERRORS = (ValueError, OSError, RuntimeError, KeyError)  # what a user's bad file can raise
+
+# The views helper's panels: (module, class). Imported by name so a missing one only drops its panel.
+MODEL_VIEWS = (
+    ("app.views.embedding_view", "EmbeddingView"),
+    ("app.views.positional_view", "PositionalView"),
+    ("app.views.qkv_view", "QKVView"),
+    ("app.views.attention_view", "AttentionView"),
+)
+
+
+def _optional_view(module_name: str, class_name: str):
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as missing:
+        if missing.name != module_name:
+            raise  # the view exists but something it imports is missing: a real error
+        return None
+    return getattr(module, class_name)
+
+
+class PanelDock(QDockWidget):
+    """A dock whose one-sentence tooltip shows on its title bar only, not over the whole panel."""
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            inside = self.widget()
+            if inside is None or event.pos().y() < inside.geometry().top():
+                QToolTip.showText(event.globalPos(), self.toolTip(), self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(event)
+
+
+@dataclass
+class Panel:
+    dock: QDockWidget
+    widget: QWidget
+    stale: bool = True    # a snapshot arrived while the panel was hidden
+
+
+class MainWindow(QMainWindow):
+    drawn = Signal(object)  # Snapshot: every visible panel has been redrawn from it
+
+    def __init__(self, settings: AppSettings | None = None, session: ModelSession | None = None,
+                 prompt: str | None = None, remember_layout: bool = True) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("Attention Lab")
+        self.setDockNestingEnabled(True)
+        self.settings = settings or AppSettings()
+        notice = ""
+        if session is None:
+            session, notice = default_session()
+        self.selection = Selection(session.config.n_layers, session.config.n_heads)
+        self.controller = Controller(session, self)
+        self.panels: list[Panel] = []
+        self.menus: dict[str, QMenu] = {}
+        self.dark = self.settings.dark_theme
+        self._error_box: QMessageBox | None = None
+
+        self._build_status_bar()
+        self._build_selectors()
+        self._build_panels()
+        self._build_menus()
+        self._connect()
+        self._show_session(session)
+        self.resize(DEFAULT_SIZE)
+        self.remember_layout = remember_layout  # False: neither read nor write the saved layout
+        if remember_layout:
+            self._restore_layout()
+        self.set_dark_theme(self.dark)
+        if notice:
+            self.statusBar().showMessage(notice, 15000)
+        self.prompt_view.set_text(sample_prompts()[0] if prompt is None else prompt)
+        self.focus_prompt()
+
+    # -- building ------------------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        self.model_label = QLabel(objectName="modelStatus")
+        self.statusBar().addPermanentWidget(self.model_label)
+
+    def _build_selectors(self) -> None:
+        toolbar = QToolBar("Layer and head", objectName="selectionToolbar")
+        toolbar.setMovable(False)
+        self.layer_selector = QSpinBox(objectName="layerSelector", prefix="layer ")
+        self.layer_selector.setToolTip("Which transformer block the attention and Q/K/V panels show (Alt+Up/Down).")
+        self.layer_selector.setAccessibleName("Layer")
+        self.head_selector = QSpinBox(objectName="headSelector", prefix="head ")
+        self.head_selector.setToolTip("Which attention head of that block they show (Alt+Left/Right).")
+        self.head_selector.setAccessibleName("Head")
+        toolbar.addWidget(QLabel(" Looking at  "))
+        toolbar.addWidget(self.layer_selector)
+        toolbar.addWidget(self.head_selector)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+
+    def _build_panels(self) -> None:
+        self.prompt_view = PromptView(self.selection)
+        self.output_view = OutputView(self.selection)
+        self.whatif_view = WhatIfView(self.selection)
+        self.model_views: dict[str, QWidget] = {}
+        for module_name, class_name in MODEL_VIEWS:
+            view_class = _optional_view(module_name, class_name)
+            if view_class is not None:
+                self.model_views[class_name] = view_class(self.selection)
+        for widget in (self.prompt_view, self.output_view, self.whatif_view, *self.model_views.values()):
+            self.add_panel(widget)
+        self._arrange_default_layout()
+
+    def add_panel(self, widget: QWidget, title: str | None = None, area: Qt.DockWidgetArea = RIGHT,
+                  tooltip: str | None = None) -> QDockWidget:
+        """Put `widget` in a dock listed in the View menu; it gets snapshots if it has show_snapshot."""
+        title = title or getattr(widget, "TITLE", widget.objectName())
+        tooltip = tooltip or getattr(widget, "TOOLTIP", "")
+        dock = PanelDock(title, self)
+        dock.setObjectName(f"{widget.objectName() or title}Dock")  # saveState finds docks by name
+        dock.setToolTip(tooltip)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        panel = Panel(dock, widget)
+        self.panels.append(panel)
+        dock.visibilityChanged.connect(lambda visible, panel=panel: self._on_panel_visibility_changed(panel, visible))
+        action = dock.toggleViewAction()
+        action.setToolTip(tooltip)
+        action.setStatusTip(tooltip)
+        if "View" in self.menus:  # panels added after the window is built join the menu too
+            self.menus["View"].insertAction(self._view_separator, action)
+        if hasattr(widget, "apply_theme"):
+            widget.apply_theme(self.dark)
+        if self.controller.snapshot is not None and dock.isVisible():
+            self._redraw(panel, self.controller.snapshot)
+        return dock
+
+    def _arrange_default_layout(self) -> None:
+        docks = {panel.widget.objectName(): panel.dock for panel in self.panels}
+        for dock in docks.values():
+            dock.setFloating(False)
+            dock.show()
+        prompt, output, whatif = docks["promptView"], docks["outputView"], docks["whatIfView"]
+        self.addDockWidget(LEFT, prompt)
+        self.splitDockWidget(prompt, output, Qt.Orientation.Vertical)
+        self.splitDockWidget(output, whatif, Qt.Orientation.Vertical)
+        attention, qkv = docks.get("attentionView"), docks.get("qkvView")
+        embedding, positional = docks.get("embeddingView"), docks.get("positionalView")
+        right = [d for d in (attention, qkv, embedding) if d is not None]
+        for index, dock in enumerate(right):
+            if index == 0:
+                self.addDockWidget(RIGHT, dock)
+            else:  # attention | qkv over embedding
+                self.splitDockWidget(right[index - 1], dock,
+                                     Qt.Orientation.Horizontal if index == 1 else Qt.Orientation.Vertical)
+        if positional is not None:
+            if embedding is not None:
+                self.tabifyDockWidget(embedding, positional)
+                embedding.raise_()
+            else:
+                self.addDockWidget(RIGHT, positional)
+        self.resizeDocks([prompt, output, whatif], [220, 420, 360], Qt.Orientation.Vertical)
+        if right:
+            self.resizeDocks([prompt, right[0]], [520, 1080], Qt.Orientation.Horizontal)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = self.menus["File"] = bar.addMenu("&File")
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.setObjectName("recentMenu")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        self._action(file_menu, "Save window picture…", self._ask_save_picture, "Ctrl+Shift+P",
+                     "Save a PNG picture of the whole window.")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit, "Close Attention Lab.")
+
+        model_menu = self.menus["Model"] = bar.addMenu("&Model")
+        self._action(model_menu, "&New untrained model…", self.ask_new_model, "Ctrl+N",
+                     "Make a model with random weights: pick its size and positional encoding.")
+        self._action(model_menu, "&Open checkpoint…", self.ask_open_checkpoint, "Ctrl+O",
+                     "Open a model saved by Attention Lab (a checkpoint folder).")
+        self._action(model_menu, "&Save checkpoint…", self.ask_save_checkpoint, "Ctrl+S",
+                     "Save the current model and tokenizer to a folder.")
+        self._action(model_menu, "Open &GPT-2 folder…", self.ask_open_gpt2, "Ctrl+Shift+O",
+                     "Open GPT-2's weights from a local folder (downloaded beforehand).")
+        self._action(model_menu, "Reload &default model", self.load_default_model, None,
+                     "Go back to the pretrained model the app ships with.")
+        model_menu.addSeparator()
+        self._action(model_menu, "Sample &next token", self.output_view.sample_one, "Ctrl+Return",
+                     "Sample one token and add it to the prompt.")
+        self._action(model_menu, "&Generate", lambda: self.output_view.start_generating(
+            self.output_view.generate_count.value()), "Ctrl+G", "Add tokens one at a time.")
+        self._action(model_menu, "S&top generating", self.output_view.stop_generating, "Ctrl+.",
+                     "Stop adding tokens.")
+
+        view_menu = self.menus["View"] = bar.addMenu("&View")
+        for panel in self.panels:
+            view_menu.addAction(panel.dock.toggleViewAction())
+        self._view_separator = view_menu.addSeparator()
+        self.dark_action = self._action(view_menu, "&Dark theme", self.set_dark_theme, "Ctrl+Shift+D",
+                                        "Switch between light and dark colours.", checkable=True)
+        self._action(view_menu, "&Reset layout", self.reset_layout, None, "Put every panel back where it started.")
+        view_menu.addSeparator()
+        self._action(view_menu, "Focus the &prompt", self.focus_prompt, "Ctrl+L", "Put the cursor in the prompt.")
+        self._action(view_menu, "Previous layer", lambda: self._step_selection(-1, 0), "Alt+Up", None)
+        self._action(view_menu, "Next layer", lambda: self._step_selection(1, 0), "Alt+Down", None)
+        self._action(view_menu, "Previous head", lambda: self._step_selection(0, -1), "Alt+Left", None)
+        self._action(view_menu, "Next head", lambda: self._step_selection(0, 1), "Alt+Right", None)
+
+        help_menu = self.menus["Help"] = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1", "List every keyboard shortcut.")
+        self._action(help_menu, "&About Attention Lab", self.show_about, None, None)
+
+    def _action(self, menu: QMenu, text: str, slot, shortcut=None, tip: str | None = None,
+                checkable: bool = False) -> QAction:
+        action = QAction(text, self, checkable=checkable)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        (action.toggled if checkable else action.triggered).connect(slot if checkable else lambda *_: slot())
+        menu.addAction(action)
+        self.addAction(action)  # shortcuts work even while the menu bar is hidden
+        return action
+
+    def _connect(self) -> None:
+        self.controller.snapshot_ready.connect(self._on_snapshot)
+        self.controller.session_changed.connect(self._show_session)
+        self.controller.message.connect(self._on_message)
+        self.prompt_view.prompt_changed.connect(self.controller.set_prompt)
+        self.output_view.token_chosen.connect(self._on_token_chosen)
+        self.whatif_view.intervention_changed.connect(self.controller.set_intervention)
+        self.layer_selector.valueChanged.connect(lambda layer: self.selection.select(layer, self.selection.head))
+        self.head_selector.valueChanged.connect(lambda head: self.selection.select(self.selection.layer, head))
+        self.selection.changed.connect(self._on_selection_changed)
+
+    # -- snapshots ---------------------------------------------------------------------------
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self.controller.snapshot
+
+    def _on_snapshot(self, snapshot: Snapshot) -> None:
+        for panel in self.panels:
+            if panel.dock.isVisible():
+                self._redraw(panel, snapshot)
+            else:
+                panel.stale = True  # drawn when it is shown again
+        self.drawn.emit(snapshot)
+
+    def _redraw(self, panel: Panel, snapshot: Snapshot) -> None:
+        if hasattr(panel.widget, "show_snapshot"):
+            panel.widget.show_snapshot(snapshot)
+        panel.stale = False
+
+    def _on_panel_visibility_changed(self, panel: Panel, visible: bool) -> None:
+        if visible and panel.stale and self.controller.snapshot is not None:
+            self._redraw(panel, self.controller.snapshot)
+
+    def _on_message(self, text: str) -> None:
+        if text:
+            self.statusBar().showMessage(text)
+        else:
+            self.statusBar().clearMessage()
+
+    # -- the prompt and the selection ----------------------------------------------------------
+    def set_prompt(self, text: str) -> None:
+        self.prompt_view.set_text(text)
+
+    def focus_prompt(self) -> None:
+        self.prompt_view.editor.setFocus()
+
+    def _on_token_chosen(self, token_id: int) -> None:
+        self.prompt_view.append_text(self.controller.decode_token(token_id))
+
+    def _on_selection_changed(self, layer: int, head: int) -> None:
+        for selector, value in ((self.layer_selector, layer), (self.head_selector, head)):
+            selector.blockSignals(True)
+            selector.setValue(value)
+            selector.blockSignals(False)
+
+    def _step_selection(self, layers: int, heads: int) -> None:
+        self.selection.select(self.selection.layer + layers, self.selection.head + heads)
+
+    # -- models ----------------------------------------------------------------------------------
+    def set_session(self, session: ModelSession) -> None:
+        """Show a different model everywhere."""
+        self.output_view.stop_generating()
+        self.controller.set_session(session)
+
+    def _show_session(self, session: ModelSession) -> None:
+        config = session.config
+        self.selection.set_shape(config.n_layers, config.n_heads)
+        self.layer_selector.setRange(0, config.n_layers - 1)
+        self.head_selector.setRange(0, config.n_heads - 1)
+        self._on_selection_changed(self.selection.layer, self.selection.head)
+        self.whatif_view.set_intervention(self.controller.intervention)
+        self.model_label.setText(session.describe())
+        self.setWindowTitle(f"Attention Lab — {session.source}")
+
+    def open_checkpoint(self, folder: str | Path) -> bool:
+        return self._load(lambda: load_checkpoint_session(folder), "Could not open the checkpoint",
+                          RecentItem("checkpoint", str(folder)))
+
+    def open_gpt2_folder(self, folder: str | Path) -> bool:
+        return self._load(lambda: load_gpt2_session(folder), "Could not open the GPT-2 folder",
+                          RecentItem("gpt2", str(folder)))
+
+    def load_default_model(self) -> None:
+        session, notice = default_session()
+        self.set_session(session)
+        if notice:
+            self.statusBar().showMessage(notice, 15000)
+
+    def new_model(self, config, tokenizer_choice: str = "current", seed: int = 0) -> None:
+        tokenizer = self.controller.session.tokenizer if tokenizer_choice == "current" else lessons_tokenizer()
+        self.set_session(new_untrained_session(config, tokenizer, seed))
+
+    def save_checkpoint(self, folder: str | Path) -> bool:
+        from core.checkpoint import save_checkpoint
+
+        session = self.controller.session
+        try:
+            save_checkpoint(folder, session.model, session.tokenizer, step=session.step or 0)
+        except LOAD_ERRORS as error:
+            self.show_error("Could not save the checkpoint", str(error))
+            return False
+        self.settings.add_recent(RecentItem("checkpoint", str(folder)))
+        self.statusBar().showMessage(f"Saved the model to {folder}", 8000)
+        return True
+
+    def _load(self, make_session, failure_title: str, recent: RecentItem) -> bool:
+        """Replace the model, or say why not and keep the one shown."""
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            session = make_session()
+        except LOAD_ERRORS as error:
+            self.show_error(failure_title, f"{error}\n\nThe previous model is still shown.")
+            return False
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.set_session(session)
+        self.settings.add_recent(recent)
+        return True
+
+    def show_error(self, title: str, text: str) -> None:
+        """A message where the user is looking; not modal, so nothing waits on it."""
+        self.statusBar().showMessage(f"{title}: {text.splitlines()[0]}", 15000)
+        if self._error_box is not None:
+            self._error_box.close()
+        self._error_box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        self._error_box.setObjectName("errorBox")
+        self._error_box.open()
+
+    # -- menu actions that ask first -----------------------------------------------------------
+    def ask_new_model(self) -> None:
+        vocab_sizes = {"current": self.controller.session.tokenizer.vocab_size,
+                       "lessons": lessons_tokenizer().vocab_size}
+        dialog = NewModelDialog(vocab_sizes, self)
+        if dialog.exec() == NewModelDialog.DialogCode.Accepted:
+            choice = dialog.choice()
+            self.new_model(choice.config, choice.tokenizer, choice.seed)
+
+    def ask_open_checkpoint(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a checkpoint folder", self._last_folder())
+        if folder:
+            self.open_checkpoint(folder)
+
+    def ask_open_gpt2(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a GPT-2 folder (config.json, model weights, "
+                                                  "vocab.json, merges.txt)", self._last_folder())
+        if folder:
+            self.open_gpt2_folder(folder)
+
+    def ask_save_checkpoint(self) -> None:
+        folder, _ = QFileDialog.getSaveFileName(self, "Save the model as a checkpoint folder",
+                                                str(Path(self._last_folder()) / "my-model"))
+        if folder:
+            self.save_checkpoint(folder)
+
+    def _ask_save_picture(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save a picture of the window", "attention-lab.png",
+                                              "PNG image (*.png)")
+        if path and not self.save_picture(path):
+            self.show_error("Could not save the picture", f"{path} could not be written.")
+
+    def save_picture(self, path: str | Path) -> bool:
+        return self.grab().save(str(path), "PNG")
+
+    def _last_folder(self) -> str:
+        recent = self.settings.recent_items()
+        return str(Path(recent[0].path).parent) if recent else str(Path.home())
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        items = self.settings.recent_items()
+        for item in items:
+            opener = self.open_checkpoint if item.kind == "checkpoint" else self.open_gpt2_folder
+            action = self.recent_menu.addAction(f"{Path(item.path).name}  ({item.kind}: {item.path})")
+            action.triggered.connect(lambda *_, opener=opener, path=item.path: opener(path))
+        if not items:
+            self.recent_menu.addAction("No recent models").setEnabled(False)
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("Clear the list", self.settings.clear_recent)
+
+    # -- theme, layout, help -----------------------------------------------------------------
+    def set_dark_theme(self, dark: bool) -> None:
+        self.dark = bool(dark)
+        apply_theme(QApplication.instance(), self.dark)
+        for panel in self.panels:
+            if hasattr(panel.widget, "apply_theme"):
+                panel.widget.apply_theme(self.dark)
+        if self.controller.snapshot is not None:
+            self._on_snapshot(self.controller.snapshot)
+        self.dark_action.blockSignals(True)
+        self.dark_action.setChecked(self.dark)
+        self.dark_action.blockSignals(False)
+        self.settings.dark_theme = self.dark
+
+    def reset_layout(self) -> None:
+        self._arrange_default_layout()
+        self.settings.forget_window_layout()
+
+    def _restore_layout(self) -> None:
+        geometry, state = self.settings.window_layout()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state, LAYOUT_VERSION)
+
+    def show_shortcuts(self) -> None:
+        lines = [f"<tr><td><b>{a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)}</b></td>"
+                 f"<td>{a.text().replace('&', '')}</td></tr>" for a in self.actions() if not a.shortcut().isEmpty()]
+        box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", "<table>" + "".join(lines) + "</table>",
+                          QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("shortcutsBox")
+        box.open()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Attention Lab",
+                          "Attention Lab shows every internal of a GPT-style model as it reads your prompt: "
+                          "tokens, embeddings, positions, queries, keys, values, attention and the next-token "
+                          "prediction. Every number on screen comes from the model you see.")
+
+    def closeEvent(self, event) -> None:
+        self.output_view.stop_generating()
+        if self.remember_layout:
+            self.settings.save_window_layout(self.saveGeometry(), self.saveState(LAYOUT_VERSION))
+            self.settings.sync()
+        self.controller.shutdown()
+        super().closeEvent(event)

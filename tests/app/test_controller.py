@@ -1,0 +1,123 @@
+"""The controller: prompt -> immutable Snapshot off the GUI thread; newest request wins."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from app.controller import Controller, build_snapshot, encode_prompt, fit_to_context
+from app.snapshot import Snapshot
+from core import Intervention
+
+
+def test_fit_to_context_keeps_the_last_tokens():
+    kept, cut = fit_to_context(list(range(10)), 4)
+    assert kept == [6, 7, 8, 9] and cut == [0, 1, 2, 3, 4, 5]
+    assert fit_to_context([1, 2], 4) == ([1, 2], [])
+
+
+def test_unknown_characters_are_left_out_and_named(session):
+    ids, notice = encode_prompt(session.tokenizer, "ab€c")
+    assert ids == session.tokenizer.encode("abc")
+    assert "'€'" in notice
+
+
+def test_snapshot_is_the_models_trace(session):
+    snapshot, notice = build_snapshot(session, "the cat", Intervention())
+    expected = session.model.trace(session.tokenizer.encode("the cat"))
+    assert notice == ""
+    assert snapshot.token_labels == ("t", "h", "e", "·", "c", "a", "t")
+    assert snapshot.token_bytes[3] == b" "
+    assert snapshot.baseline is None and snapshot.truncated == 0
+    for name in ("blocks.1.attn.pattern", "logits", "embed.pos"):
+        np.testing.assert_array_equal(snapshot.trace.numpy(name), expected.numpy(name))
+    np.testing.assert_array_equal(snapshot.vocab_embeddings, session.model.transformer.wte.weight.detach().numpy())
+    assert snapshot.vocab_projection.shape == (session.config.vocab_size, 2)
+    assert not snapshot.vocab_embeddings.flags.writeable
+
+
+def test_snapshot_of_a_long_prompt_cuts_the_front_and_says_so(session):
+    text = "abcdefghijklmnopqrstuvwxyz"  # 26 tokens, the context holds 16
+    snapshot, notice = build_snapshot(session, text, Intervention())
+    assert snapshot.truncated == 10
+    assert "".join(snapshot.token_labels) == text[10:]
+    assert "".join(snapshot.cut_labels) == text[:10]
+    assert "first 10 are cut" in notice
+
+
+def test_a_what_if_comes_with_the_intact_baseline(session):
+    intervention = Intervention(ablate_heads={(0, 1)})
+    snapshot, _ = build_snapshot(session, "the cat", intervention)
+    ids = session.tokenizer.encode("the cat")
+    np.testing.assert_array_equal(snapshot.trace.numpy("logits"),
+                                  session.model.trace(ids, intervention=intervention).numpy("logits"))
+    np.testing.assert_array_equal(snapshot.baseline.numpy("logits"), session.model.trace(ids).numpy("logits"))
+    assert not np.allclose(snapshot.trace.numpy("logits"), snapshot.baseline.numpy("logits"))
+
+
+@pytest.fixture
+def controller(qtbot, session):
+    controller = Controller(session)
+    yield controller
+    controller.shutdown()
+
+
+def test_the_newest_prompt_wins(qtbot, controller):
+    delivered: list[Snapshot] = []
+    controller.snapshot_ready.connect(delivered.append)
+    prompts = ["t", "th", "the", "the c", "the ca", "the cat"]
+    with qtbot.waitSignal(controller.snapshot_ready, timeout=10000):
+        for prompt in prompts:  # faster than the worker: the older requests are stale
+            controller.set_prompt(prompt)
+    qtbot.waitUntil(lambda: not controller.busy, timeout=10000)
+    assert [s.token_labels for s in delivered] == [("t", "h", "e", "·", "c", "a", "t")]
+
+
+def test_empty_prompt_gives_a_message_and_no_snapshot(qtbot, controller):
+    with qtbot.waitSignal(controller.snapshot_ready, timeout=10000):
+        controller.set_prompt("cat")
+    with qtbot.waitSignal(controller.message, timeout=1000) as message:
+        controller.set_prompt("")
+    assert "empty" in message.args[0]
+    assert not controller.busy
+    assert controller.snapshot.token_labels == ("c", "a", "t")  # the views keep the last picture
+
+
+def test_a_failing_model_gives_a_message_and_the_worker_goes_on(qtbot, controller, session, monkeypatch):
+    def broken_trace(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(session.model, "trace", broken_trace)
+    with qtbot.waitSignal(controller.message, timeout=10000) as message:
+        controller.set_prompt("cat")
+    assert "could not read this prompt: out of memory" in message.args[0]
+    monkeypatch.undo()
+    with qtbot.waitSignal(controller.snapshot_ready, timeout=10000) as ready:
+        controller.set_prompt("cats")
+    assert ready.args[0].n_tokens == 4
+
+
+def test_a_new_model_clears_a_what_if_it_cannot_hold(qtbot, controller, session_factory):
+    controller.set_intervention(Intervention(ablate_heads={(1, 1)}))
+    with qtbot.waitSignal(controller.snapshot_ready, timeout=10000) as ready:
+        controller.set_prompt("cat")
+    assert ready.args[0].baseline is not None
+    smaller = session_factory(n_layers=1, n_heads=1)
+    with qtbot.waitSignal(controller.snapshot_ready, timeout=10000) as ready:
+        controller.set_session(smaller)
+    assert controller.intervention.is_empty
+    assert ready.args[0].baseline is None and ready.args[0].config.n_layers == 1
+
+
+def test_shutdown_ends_the_worker_thread(qtbot, session):
+    controller = Controller(session)
+    assert controller.worker_running
+    controller.shutdown()
+    assert not controller.worker_running
+
+
+def test_snapshot_holds_no_live_tensor(session):
+    snapshot, _ = build_snapshot(session, "cat", Intervention())
+    with torch.no_grad():
+        session.model.transformer.wte.weight.add_(1.0)  # a trainer writing the weights later...
+    assert not np.allclose(snapshot.vocab_embeddings, session.model.transformer.wte.weight.detach().numpy())
