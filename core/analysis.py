@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -168,16 +169,21 @@ def wrapped_angles(angles: np.ndarray) -> np.ndarray:
     return np.mod(np.asarray(angles, dtype=np.float64), 2 * math.pi)
 
 
+@lru_cache(maxsize=8)
 def positional_table(scheme: str, context_length: int, d_model: int, d_head: int) -> np.ndarray | None:
     """The fixed positional table for every position of the context, or None when it is learned/absent.
 
     sinusoidal: (context, d_model) values added to the tokens; rope: (context, d_head/2) angles.
     Made by the same functions the model uses, so it equals the trace's rows for the prompt.
+    Read-only, and made once per shape.
     """
     from .positional import rope_angles, sinusoidal_table
 
     if scheme == "sinusoidal":
-        return sinusoidal_table(context_length, d_model).numpy()
-    if scheme == "rope":
-        return rope_angles(context_length, d_head).numpy()
-    return None
+        table = sinusoidal_table(context_length, d_model).numpy()
+    elif scheme == "rope":
+        table = rope_angles(context_length, d_head).numpy()
+    else:
+        return None
+    table.setflags(write=False)
+    return table

@@ -46,14 +46,19 @@ class EmbeddingView(SnapshotView):
         self.scatter_plot.setObjectName("embeddingScatter")
         self.scatter_plot.setMinimumSize(260, 220)
         self.scatter_plot.setAspectLocked(True)
-        self.scatter_plot.setLabel("bottom", "PCA 1")
-        self.scatter_plot.setLabel("left", "PCA 2")
+        self.scatter_plot.setTitle("The whole vocabulary, flattened to 2-D (PCA)")
+        self.scatter_plot.setLabel("bottom", "PCA direction 1")
+        self.scatter_plot.setLabel("left", "PCA direction 2")
+        for side in ("bottom", "left"):
+            self.scatter_plot.getAxis(side).enableAutoSIPrefix(False)  # plain numbers, no '(x0.001)'
+
         self.vocabulary_dots = pg.ScatterPlotItem(size=5, pen=None)
         self.vocabulary_dots.sigClicked.connect(self._on_dot_clicked)
         self.neighbour_dots = pg.ScatterPlotItem(size=12, brush=None)
         self.prompt_dots = pg.ScatterPlotItem(size=11)
         self.prompt_dots.sigClicked.connect(self._on_dot_clicked)
-        for item in (self.vocabulary_dots, self.neighbour_dots, self.prompt_dots):
+        self.chosen_dot = pg.ScatterPlotItem(size=22, symbol="star")
+        for item in (self.vocabulary_dots, self.neighbour_dots, self.prompt_dots, self.chosen_dot):
             self.scatter_plot.addItem(item)
         self._dot_labels: list[pg.TextItem] = []
         add_export_menu(self.scatter_plot, "vocabulary PCA", self._export_projection)
@@ -142,15 +147,15 @@ class EmbeddingView(SnapshotView):
         self._neighbours = nearest_neighbours(snapshot.vocab_embeddings, token_id, NEIGHBOURS)
         label = snapshot.vocab_labels[token_id]
         self.neighbour_title.setText(f"Nearest neighbours of <b>‘{label}’</b> (id {token_id}) by cosine "
-                                     f"similarity (1 = same direction). Click another token to compare.")
+                                     f"similarity (1 = same direction); ★ and rings on the map. Click another token to compare.")
         self.neighbour_list.clear()
         for neighbour_id, cosine in self._neighbours:
             item = QListWidgetItem(f"{cosine:+.3f}   ‘{snapshot.vocab_labels[neighbour_id]}’  (id {neighbour_id})")
             item.setData(Qt.UserRole, neighbour_id)
             self.neighbour_list.addItem(item)
         projection = self.projection()
-        ringed = [token_id] + [i for i, _ in self._neighbours]
-        self.neighbour_dots.setData(pos=projection[ringed])
+        self.neighbour_dots.setData(pos=projection[[i for i, _ in self._neighbours]])
+        self.chosen_dot.setData(pos=projection[[token_id]])
 
     def neighbours(self) -> list[tuple[int, float]]:
         """(token id, cosine) pairs now listed, best first."""
@@ -180,9 +185,11 @@ class EmbeddingView(SnapshotView):
         self.prompt_dots.setBrush(QColor(palette["line"]))
         self.prompt_dots.setPen(pg.mkPen(palette["background"]))
         self.neighbour_dots.setPen(pg.mkPen(palette["accent"], width=2))
+        self.chosen_dot.setBrush(QColor(palette["accent"]))
+        self.chosen_dot.setPen(pg.mkPen(palette["background"]))
 
     def _export_projection(self) -> ExportTable:
         if self.snapshot is None:
             return ExportTable(np.zeros((0, 2)))
-        return ExportTable(self.projection(), row_labels=self.snapshot.vocab_labels, column_labels=["PCA 1", "PCA 2"],
+        return ExportTable(self.projection(), row_labels=self.snapshot.vocab_labels, column_labels=["PCA direction 1", "PCA direction 2"],
                            corner="token")

@@ -61,6 +61,8 @@ class PositionalView(SnapshotView):
         self._width = 0                      # columns of the position heatmap (dims, or pairs for RoPE)
         self._curves: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # dim -> (positions, values) drawn
         self._unit = "dimension"
+        self._drawn: tuple = ()                          # (scheme, dims, context) of the position plots
+        self._drawn_positions = np.zeros(0)              # the rows they were drawn from
 
         self.caption = caption("", "positionalCaption", point_size=12)
         self.position_heatmap = HeatmapWidget(row_name="position", column_name="dimension",
@@ -74,8 +76,10 @@ class PositionalView(SnapshotView):
         self.curve_plot.setLabel("bottom", "position")
         self.curve_plot.showGrid(x=True, y=True, alpha=0.25)
         self.legend = self.curve_plot.addLegend(offset=(-10, 10), labelTextSize="10pt")
+        self.legend.setZValue(20)  # above the curves, on its own backdrop
+        self._curve_items = [self.curve_plot.plot(pen=pg.mkPen(colour, width=2.5)) for colour in CURVE_COLOURS]
         self.prompt_end = pg.InfiniteLine(angle=90, movable=False, label="prompt ends",
-                                          labelOpts=dict(position=0.97, anchors=[(0, 0), (0, 0)]))
+                                          labelOpts=dict(position=0.03, anchors=[(0, 1), (0, 1)]))
         self.curve_plot.addItem(self.prompt_end)
         add_export_menu(self.curve_plot, "positional curves", self._export_curves)
         self.dims_edit = QLineEdit()
@@ -132,10 +136,12 @@ class PositionalView(SnapshotView):
             widget.setVisible(has_positions)
         # Without positions only token (+ nothing) = input is left: give it the whole panel.
         self.grid.addWidget(self.sum_heatmaps, 2, 1 if has_positions else 0, 1, 1 if has_positions else 2)
-        if scheme == "rope":
-            self._draw_rope()
-        elif has_positions:
-            self._draw_added_positions()
+        positions = self._position_rows()
+        drawn = (scheme, tuple(self.curve_dims), self.snapshot.config.context_length)
+        if has_positions and not (drawn == self._drawn and np.array_equal(positions, self._drawn_positions)):
+            # Typing changes the tokens, rarely the positions: redraw these only when they change.
+            self._draw_rope(positions) if scheme == "rope" else self._draw_added_positions(positions)
+            self._drawn, self._drawn_positions = (scheme, tuple(self.curve_dims), drawn[2]), positions
         self._draw_sum(scheme)
 
     def _position_rows(self) -> np.ndarray:
@@ -145,8 +151,8 @@ class PositionalView(SnapshotView):
             return trace.numpy("embed.pos")
         return np.zeros((self.snapshot.n_tokens, config.d_model), dtype=np.float32)
 
-    def _draw_added_positions(self) -> None:
-        positions = self._position_rows()                                       # (T, C)
+    def _draw_added_positions(self, positions: np.ndarray) -> None:
+        """positions: (T, C) vectors added to the tokens."""
         numbers = [str(i) for i in range(len(positions))]
         self.position_heatmap.set_colormap(SIGNED_MAP)
         self.position_heatmap.set_column_name("dimension")
@@ -159,8 +165,8 @@ class PositionalView(SnapshotView):
         self._set_width(positions.shape[1])
         self._draw_curves(positions if table is None else table, "dimension", "value added")
 
-    def _draw_rope(self) -> None:
-        angles = self._position_rows()                                          # (T, hs/2)
+    def _draw_rope(self, angles: np.ndarray) -> None:
+        """angles: (T, hs/2) how far each pair of query/key dims is turned at each position."""
         numbers = [str(i) for i in range(len(angles))]
         self.position_heatmap.set_colormap(CYCLIC_MAP)
         self.position_heatmap.set_column_name("pair of dimensions (2i, 2i+1)")
@@ -195,17 +201,21 @@ class PositionalView(SnapshotView):
 
     def _draw_curves(self, table: np.ndarray, unit: str, value_name: str) -> None:
         """One curve per chosen column of `table` (positions × columns), over every position it has."""
-        self.curve_plot.clear()  # also empties the legend
-        self.legend.clear()
-        self.curve_plot.addItem(self.prompt_end)
         self.curve_plot.setLabel("left", value_name)
         positions = np.arange(len(table))
         self._curves, self._unit = {}, unit
-        for colour, dim in zip(CURVE_COLOURS, self.curve_dims):
+        self.legend.clear()
+        for index, item in enumerate(self._curve_items):
+            if index >= len(self.curve_dims):
+                item.hide()
+                continue
+            dim = self.curve_dims[index]
             values = np.asarray(table[:, dim])
             self._curves[dim] = (positions, values)
+            item.setData(positions, values)
+            item.show()
             name = f"pair {dim} (dims {2 * dim}, {2 * dim + 1})" if unit == "pair" else f"dim {dim}"
-            self.curve_plot.plot(positions, values, pen=pg.mkPen(colour, width=2.5), name=name)
+            self.legend.addItem(item, name)
         self.prompt_end.setPos(self.snapshot.n_tokens - 1)
         self.prompt_end.setVisible(len(table) > self.snapshot.n_tokens)
         self.curve_plot.setXRange(0, max(len(table) - 1, 1), padding=0.02)

@@ -10,6 +10,7 @@ from app.snapshot import Snapshot
 from core.analysis import pca_2d
 from core.config import GPTConfig
 from core.model import GPT
+from core.trace import Intervention
 
 PROMPT = "The cat sat on the mat. The dog sat on the log. The cat"
 
@@ -21,7 +22,7 @@ def words(text: str) -> list[str]:
 
 def make_snapshot(text: str = PROMPT, pos_encoding: str = "learned", n_layers: int = 2, n_heads: int = 2,
                   d_model: int = 32, context_length: int = 64, seed: int = 0, vocab_size: int = 48,
-                  projection: bool = True) -> Snapshot:
+                  projection: bool = True, intervention: Intervention | None = None) -> Snapshot:
     tokens = words(text)
     vocabulary = sorted(set(tokens))
     vocabulary += [f"w{i}" for i in range(vocab_size - len(vocabulary))]  # unused words fill the rest
@@ -34,7 +35,7 @@ def make_snapshot(text: str = PROMPT, pos_encoding: str = "learned", n_layers: i
     embeddings.setflags(write=False)
     labels = tuple(token.replace(" ", "·") for token in vocabulary)
     return Snapshot(
-        trace=model.trace(ids),
+        trace=model.trace(ids, intervention=intervention),
         token_labels=tuple(labels[i] for i in ids),
         config=config,
         vocab_embeddings=embeddings,
