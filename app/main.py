@@ -56,15 +56,19 @@ startup_steps: list[Callable] = [open_requested_model, take_screenshot]
 
 
 def when_drawn(window, callback: Callable[[], None]) -> None:
-    """Call `callback` once the newest prompt has been traced and every visible panel redrawn."""
+    """Call `callback` once, when the newest prompt has been traced and every visible panel redrawn."""
+    called = False
+
     def check(*_ignored) -> None:
-        if window.controller.busy or window.snapshot is None:
+        nonlocal called
+        if called or window.controller.busy or window.snapshot is None:
             return
+        called = True
         window.drawn.disconnect(check)
         QTimer.singleShot(SETTLE_MS, callback)
 
     window.drawn.connect(check)
-    QTimer.singleShot(0, check)
+    QTimer.singleShot(0, check)  # already drawn (nothing left to wait for)?
 
 
 def _save_and_quit(window, path: str) -> None:

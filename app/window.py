@@ -175,24 +175,26 @@ class MainWindow(QMainWindow):
         self.addDockWidget(LEFT, prompt)
         self.splitDockWidget(prompt, output, Qt.Orientation.Vertical)
         self.splitDockWidget(output, whatif, Qt.Orientation.Vertical)
-        attention, qkv = docks.get("attentionView"), docks.get("qkvView")
-        embedding, positional = docks.get("embeddingView"), docks.get("positionalView")
-        right = [d for d in (attention, qkv, embedding) if d is not None]
-        for index, dock in enumerate(right):
-            if index == 0:
-                self.addDockWidget(RIGHT, dock)
-            else:  # attention | qkv over embedding
-                self.splitDockWidget(right[index - 1], dock,
-                                     Qt.Orientation.Horizontal if index == 1 else Qt.Orientation.Vertical)
-        if positional is not None:
-            if embedding is not None:
-                self.tabifyDockWidget(embedding, positional)
-                embedding.raise_()
+        # Right: attention on top; below it Q/K/V, embeddings and positions share one tabbed area.
+        attention = docks.get("attentionView")
+        tabbed = [docks[name] for name in ("qkvView", "embeddingView", "positionalView") if name in docks]
+        if attention is not None:
+            self.addDockWidget(RIGHT, attention)
+        for index, dock in enumerate(tabbed):
+            if index > 0:
+                self.tabifyDockWidget(tabbed[0], dock)
+            elif attention is not None:
+                self.splitDockWidget(attention, dock, Qt.Orientation.Vertical)
             else:
-                self.addDockWidget(RIGHT, positional)
-        self.resizeDocks([prompt, output, whatif], [220, 420, 360], Qt.Orientation.Vertical)
-        if right:
-            self.resizeDocks([prompt, right[0]], [520, 1080], Qt.Orientation.Horizontal)
+                self.addDockWidget(RIGHT, dock)
+        if tabbed:
+            tabbed[0].raise_()
+        self.resizeDocks([prompt, output, whatif], [220, 400, 380], Qt.Orientation.Vertical)
+        right = attention or (tabbed[0] if tabbed else None)
+        if right is not None:
+            self.resizeDocks([prompt, right], [500, 1100], Qt.Orientation.Horizontal)
+        if attention is not None and tabbed:
+            self.resizeDocks([attention, tabbed[0]], [420, 580], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()

@@ -27,6 +27,10 @@ X_RANGES = (0.05, 0.1, 0.25, 0.5, 1.0)  # the probability axis snaps to the smal
 class PercentAxis(pg.AxisItem):
     """Probabilities read as percentages: 0.25 -> '25%'."""
 
+    def __init__(self, orientation: str, **kwargs) -> None:
+        super().__init__(orientation, **kwargs)
+        self.enableAutoSIPrefix(False)  # no "(x0.001)": the ticks already say "%"
+
     def tickStrings(self, values, scale, spacing):
         decimals = 0 if spacing >= 0.01 else 1
         return [f"{100 * value:.{decimals}f}%" for value in values]
