@@ -18,6 +18,7 @@ from pathlib import Path
 DECODE_ERRORS = ("strict", "replace")  # what to do with bytes that are not UTF-8: fail, or put U+FFFD
 BLOCK_BYTES = 1 << 20                  # how many bytes to read and decode at a time
 _BYTE_ORDER_MARK = "\ufeff"
+_UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # how Windows "Unicode" text files start
 
 
 class CorpusError(ValueError):
@@ -47,7 +48,8 @@ def iter_text_blocks(path: str | os.PathLike, errors: str = "strict",
             try:
                 text, used = codecs.utf_8_decode(data, errors, at_end)
             except UnicodeDecodeError as error:
-                raise _not_utf8_error(path, offset + error.start, data[error.start]) from None
+                raise _not_utf8_error(path, offset + error.start, data[error.start],
+                                      looks_like_utf16=offset == 0 and data.startswith(_UTF16_MARKS)) from None
             undecoded, offset = data[used:], offset + used
             if at_start and text:
                 text = text.removeprefix(_BYTE_ORDER_MARK)
@@ -86,8 +88,9 @@ def _read_block(file, path: Path, block_bytes: int) -> bytes:
                           "Check that the file is still there and the disk is readable.") from None
 
 
-def _not_utf8_error(path: Path, offset: int, bad_byte: int) -> CorpusError:
+def _not_utf8_error(path: Path, offset: int, bad_byte: int, looks_like_utf16: bool) -> CorpusError:
+    why = " It looks like UTF-16 text (it starts with a UTF-16 byte-order mark)." if looks_like_utf16 else ""
     return CorpusError(
-        f"{path} is not valid UTF-8 text: the byte 0x{bad_byte:02x} at byte offset {offset} cannot be decoded. "
+        f"{path} is not valid UTF-8 text: the byte 0x{bad_byte:02x} at byte offset {offset} cannot be decoded.{why} "
         "Save the file as UTF-8, or load it with errors=\"replace\" to turn each bad byte into U+FFFD (\ufffd)."
     )

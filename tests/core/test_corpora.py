@@ -98,6 +98,13 @@ def test_invalid_utf8_names_the_byte_offset_and_the_way_out(tmp_path):
     assert read_text_file(path, errors="replace").endswith("caf\ufffd")
 
 
+def test_a_utf16_file_is_recognised_in_the_error(tmp_path):
+    path = tmp_path / "windows.txt"
+    path.write_text("hello", encoding="utf-16")  # starts with the byte-order mark FF FE
+    with pytest.raises(CorpusError, match="0xff at byte offset 0 .*looks like UTF-16"):
+        read_text_file(path)
+
+
 def test_a_truncated_character_at_the_end_is_an_error_too(tmp_path):
     path = tmp_path / "cut.txt"
     path.write_bytes("abc€".encode("utf-8")[:-1])  # the euro sign's last byte is missing
