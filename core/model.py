@@ -74,14 +74,16 @@ class CausalSelfAttention(nn.Module):
     def _explicit_attention(self, query, key, value) -> torch.Tensor:
         T = query.size(-2)
         # How well each query matches each key, scaled so the softmax does not saturate.
-        scores = query @ key.transpose(-2, -1) / math.sqrt(self.d_head)      # (B, nh, T, T)
+        scores = (query @ key.transpose(-2, -1)).mul_(1.0 / math.sqrt(self.d_head))  # (B, nh, T, T)
         scores = self.hook_scores(scores)
         # Causal mask: a token may not look at the future (adding -inf is cheaper than masked_fill).
         masked_scores = scores + self.causal_mask[:T, :T]                     # (B, nh, T, T)
         masked_scores = self.hook_masked_scores(masked_scores)
         pattern = F.softmax(masked_scores, dim=-1)                             # (B, nh, T, T), rows sum to 1
         pattern = self.hook_pattern(pattern)
-        return self.attn_dropout(pattern) @ value                              # (B, nh, T, hs)
+        if self.training and self.dropout > 0:  # randomly drop some attention while training
+            pattern = self.attn_dropout(pattern)
+        return pattern @ value                                                 # (B, nh, T, hs)
 
     def _someone_reads_the_pattern(self) -> bool:
         return self.hook_scores.active or self.hook_masked_scores.active or self.hook_pattern.active

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .eval_mode import evaluating
+from .memory import keep_freed_memory
 
 ABLATIONS = ("zero", "mean")
 
@@ -188,8 +189,9 @@ def run_trace(model, ids, names: NameFilter = None, intervention: Intervention |
 
     The model's training mode (of every module) and any listeners it already had are left as they were.
     """
+    keep_freed_memory()  # once per process: no page faults for each new trace's memory
     intervention = intervention or Intervention()
-    ids = _as_batch(ids).to(next(model.parameters()).device)
+    ids = _as_batch(ids).to(model.transformer.wte.weight.device)
     _check_ids(ids, model.config.vocab_size)
     _check_intervention(intervention, model.config, ids.size(1))
     hooks = model.hook_points()
