@@ -20,7 +20,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QGraphicsView, QMenu, QMessageBox, QWidget
 
 FORMATS = {"png": "PNG image (*.png)", "svg": "SVG drawing (*.svg)", "csv": "CSV table (*.csv)"}
 
@@ -86,8 +86,13 @@ def save_svg(widget: QWidget, path: str | Path, title: str = "") -> None:
     generator.setViewBox(QRect(QPoint(0, 0), widget.size()))
     generator.setTitle(title)
     painter = QPainter(generator)
-    widget.render(painter)
-    painter.end()
+    try:
+        if isinstance(widget, QGraphicsView):
+            widget.render(painter)                 # the scene, scaled to the drawing
+        else:
+            widget.render(painter, QPoint(0, 0))   # a plain widget and its children (PySide6 needs the offset)
+    finally:
+        painter.end()
 
 
 class ExportMenu:
