@@ -61,6 +61,27 @@ def bench_trace_overhead(model: GPT, ids: torch.Tensor, rounds: int, repeats: in
     return _interleaved_ratio(plain_forward, full_trace, rounds, repeats)
 
 
+def bench_trace_breakdown(model: GPT, ids: torch.Tensor, rounds: int, repeats: int):
+    """Where the overhead goes: the explicit attention alone, and a trace without `probs`."""
+    model.eval()
+
+    @torch.no_grad()
+    def plain_forward():
+        model(ids)
+
+    @torch.no_grad()
+    def explicit_forward():
+        model.set_fast_attention(False)
+        model(ids)
+        model.set_fast_attention(True)
+
+    def trace_without_probs():
+        model.trace(ids, names=lambda name: name != "probs")
+
+    return (_interleaved_ratio(plain_forward, explicit_forward, rounds, repeats)["cpu"][2],
+            _interleaved_ratio(plain_forward, trace_without_probs, rounds, repeats)["cpu"][2])
+
+
 def bench_attention_paths(model: GPT, ids: torch.Tensor, targets: torch.Tensor, rounds: int, repeats: int):
     model.train()
 
@@ -98,6 +119,10 @@ def main() -> None:
     for clock, (plain, traced, ratio) in bench_trace_overhead(model, ids, args.rounds, repeats=1).items():
         print(f"(a) {clock:>4}: plain forward {plain * 1e3:6.2f} ms, full trace {traced * 1e3:6.2f} ms, "
               f"median ratio trace/forward = {ratio:.2f} (target <= 1.25)")
+
+    explicit_ratio, no_probs_ratio = bench_trace_breakdown(model, ids, args.rounds, repeats=1)
+    print(f"    cpu breakdown: explicit-attention forward / plain = {explicit_ratio:.2f}, "
+          f"trace without probs / plain = {no_probs_ratio:.2f}")
 
     batch = torch.randint(0, args.vocab, (args.batch, args.tokens + 1))
     rounds = max(10, args.rounds // 10)  # a training step is ~20x a single forward
