@@ -46,7 +46,7 @@ def apply_theme(app: QApplication, dark: bool) -> Colours:
     app.setStyle("Fusion")  # the one style whose palette is honoured the same on every platform
     app.setPalette(_palette(chosen))
     plots = plot_colours(dark)
-    pg.setConfigOptions(background=plots["background"], foreground=plots["text"], antialias=True)
+    pg.setConfigOptions(background=plots["background"], foreground=plots["text"])
     return chosen
 
 

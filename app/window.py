@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox,
                                QSpinBox, QToolBar, QToolTip, QWidget)
@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         if remember_layout:
             self._restore_layout()
         self.set_dark_theme(self.dark)
+        self._restore_sampling()
         if notice:
             self.statusBar().showMessage(notice, 15000)
         self.prompt_view.set_text(sample_prompts()[0] if prompt is None else prompt)
@@ -162,8 +163,7 @@ class MainWindow(QMainWindow):
             self.menus["View"].insertAction(self._view_separator, action)
         if hasattr(widget, "apply_theme"):
             widget.apply_theme(self.dark)
-        if self.controller.snapshot is not None and dock.isVisible():
-            self._redraw(panel, self.controller.snapshot)
+        QTimer.singleShot(0, self._catch_up)  # a panel added later shows the current prompt at once
         return dock
 
     def _arrange_default_layout(self) -> None:
@@ -276,11 +276,34 @@ class MainWindow(QMainWindow):
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
         for panel in self.panels:
-            if panel.dock.isVisible():
+            if self.is_on_screen(panel):
                 self._redraw(panel, snapshot)
             else:
                 panel.stale = True  # drawn when it is shown again
         self.drawn.emit(snapshot)
+
+    @staticmethod
+    def is_on_screen(panel: Panel) -> bool:
+        """Visible and not behind another tab (a tabbed-away dock still counts as 'visible' to Qt)."""
+        return panel.dock.isVisible() and not panel.dock.visibleRegion().isEmpty()
+
+    def _catch_up(self) -> None:
+        """Redraw the panels that missed snapshots while they were out of sight."""
+        snapshot = self.controller.snapshot
+        if snapshot is None:
+            return
+        for panel in self.panels:
+            if panel.stale and self.is_on_screen(panel):
+                self._redraw(panel, snapshot)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._catch_up)  # after the docks have their final geometry
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange:
+            QTimer.singleShot(0, self._catch_up)  # e.g. restored from minimised
 
     def _redraw(self, panel: Panel, snapshot: Snapshot) -> None:
         if hasattr(panel.widget, "show_snapshot"):
@@ -288,8 +311,8 @@ class MainWindow(QMainWindow):
         panel.stale = False
 
     def _on_panel_visibility_changed(self, panel: Panel, visible: bool) -> None:
-        if visible and panel.stale and self.controller.snapshot is not None:
-            self._redraw(panel, self.controller.snapshot)
+        if visible and panel.stale:
+            QTimer.singleShot(0, self._catch_up)  # once the dock is laid out and really on screen
 
     def _on_message(self, text: str) -> None:
         if text:
@@ -476,8 +499,24 @@ class MainWindow(QMainWindow):
                           "tokens, embeddings, positions, queries, keys, values, attention and the next-token "
                           "prediction. Every number on screen comes from the model you see.")
 
+    def _restore_sampling(self) -> None:
+        """The sampling knobs as the user left them last time."""
+        view, settings = self.output_view, self.settings
+        view.set_temperature(settings.value("sampling/temperature", 1.0))
+        view.top_k_spin.setValue(settings.value("sampling/top_k", 0))
+        view.top_p_slider.setValue(round(100 * settings.value("sampling/top_p", 1.0)))
+        view.greedy_check.setChecked(settings.value("sampling/greedy", False))
+        view.generate_count.setValue(settings.value("sampling/generate_count", 20))
+
+    def _save_sampling(self) -> None:
+        view = self.output_view
+        for key, value in (("temperature", view.temperature), ("top_k", view.top_k or 0), ("top_p", view.top_p),
+                           ("greedy", view.greedy_check.isChecked()), ("generate_count", view.generate_count.value())):
+            self.settings.set_value(f"sampling/{key}", value)
+
     def closeEvent(self, event) -> None:
         self.output_view.stop_generating()
+        self._save_sampling()
         if self.remember_layout:
             self.settings.save_window_layout(self.saveGeometry(), self.saveState(LAYOUT_VERSION))
             self.settings.sync()

@@ -41,15 +41,26 @@ def test_typing_updates_the_attention_panel_with_the_models_trace(qtbot, window,
     assert window.layer_selector.value() == 0 and window.head_selector.value() == 1
 
 
-def test_a_hidden_panel_is_not_redrawn_until_it_is_shown(window, show_prompt):
+def test_a_hidden_panel_is_not_redrawn_until_it_is_shown(qtbot, window, show_prompt):
     attention = window.findChild(QWidget, "attentionView")
-    dock = next(p.dock for p in window.panels if p.widget is attention)
+    dock = window.findChild(QDockWidget, "attentionViewDock")
     first = show_prompt("ab")
     dock.close()
     show_prompt("abc")
-    assert attention.snapshot is first          # hidden: skipped
+    assert attention.snapshot is first          # closed: skipped
     dock.show()
-    assert attention.snapshot is window.snapshot and attention.shown_pattern().shape == (3, 3)
+    qtbot.waitUntil(lambda: attention.snapshot is window.snapshot, timeout=5000)
+    assert attention.shown_pattern().shape == (3, 3)
+
+
+def test_a_panel_behind_a_tab_is_redrawn_when_its_tab_is_chosen(qtbot, window, show_prompt):
+    embedding = window.findChild(QWidget, "embeddingView")
+    window.findChild(QDockWidget, "qkvViewDock").raise_()  # Q/K/V in front, embeddings behind it
+    qtbot.waitUntil(lambda: window.findChild(QDockWidget, "embeddingViewDock").visibleRegion().isEmpty())
+    snapshot = show_prompt("abcd")
+    assert embedding.snapshot is not snapshot
+    window.findChild(QDockWidget, "embeddingViewDock").raise_()
+    qtbot.waitUntil(lambda: embedding.snapshot is snapshot, timeout=5000)
 
 
 def test_opening_a_bad_checkpoint_keeps_the_model(tmp_path, window, show_prompt, session):
@@ -124,13 +135,15 @@ def test_theme_switch_recolours_window_and_plots(window, show_prompt):
     assert window.output_view.plot.backgroundBrush().color().lightness() > 200
 
 
-def test_layout_and_recent_files_are_remembered(qtbot, tmp_path, session_factory):
+def test_layout_preferences_and_recent_files_are_remembered(qtbot, tmp_path, session_factory):
     settings = AppSettings(tmp_path / "layout.ini")
     first = MainWindow(settings=settings, session=session_factory())
     qtbot.addWidget(first)
     first.show()
     assert first.controller.prompt == sample_prompts()[0]  # the first screen already shows something
     first.findChild(QDockWidget, "whatIfViewDock").close()
+    first.output_view.set_temperature(0.7)
+    first.output_view.top_k_spin.setValue(5)
     settings.add_recent(RecentItem("checkpoint", str(tmp_path / "model-a")))
     first.close()
     assert not first.controller.worker_running  # closing the window ends the worker thread
@@ -139,6 +152,7 @@ def test_layout_and_recent_files_are_remembered(qtbot, tmp_path, session_factory
     qtbot.addWidget(second)
     second.show()
     assert not second.findChild(QDockWidget, "whatIfViewDock").isVisible()
+    assert (second.output_view.temperature, second.output_view.top_k) == (0.7, 5)
     second._fill_recent_menu()
     assert any("model-a" in action.text() for action in second.recent_menu.actions())
     second.reset_layout()

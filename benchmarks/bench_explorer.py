@@ -1,0 +1,232 @@
+"""How fast does the explorer answer? Keystroke -> every visible panel redrawn, and start-up time.
+
+(a) Keystroke latency: type one character at the end of a 63-token prompt (64 tokens after the
+    keystroke; the next keystroke deletes it again) and time until the window says every visible
+    panel has been redrawn from the new trace. p50/p95 over --keys keystrokes, against a bare
+    `model.trace(ids)` at 64 tokens timed in the same run (the baseline of the ratio).
+    Cases: the default model (resources/models/default, or the untrained fallback when it is missing)
+    and a randomly initialised GPT-2-small-sized model (12 layers, 12 heads, d_model 768, vocab 50257;
+    real GPT-2 weights cannot be downloaded here, and only the sizes matter for speed). Its tokenizer
+    is a character tokenizer, so 64 characters are 64 tokens; the ids it never uses are labelled <id>.
+(b) Start-up: a fresh process that imports the app, opens the window on the default model and waits
+    for the first prompt to be drawn, against a fresh process that only imports torch, PySide6 and
+    pyqtgraph (the floor any Python app with these libraries pays).
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py [--keys 60] [--starts 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STARTED = time.perf_counter()  # for --startup-child: as early as the script can note it
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+# -- (b) start-up, measured in a child process -------------------------------------------------------
+def startup_child() -> None:
+    import shiboken6
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    from app.settings import AppSettings
+    from app.window import MainWindow
+
+    with tempfile.TemporaryDirectory() as folder:
+        window = MainWindow(settings=AppSettings(Path(folder) / "s.ini"), remember_layout=False)
+        window.show()
+        wait_until_drawn(window, QEventLoop())
+        app.processEvents()  # and painted
+        print(f"{time.perf_counter() - STARTED:.4f}")
+        window.close()
+        shiboken6.delete(window)  # before the QApplication goes, or Qt may crash on exit
+    app.quit()
+
+
+def imports_child() -> None:
+    import pyqtgraph  # noqa: F401
+    import torch  # noqa: F401
+    from PySide6 import QtWidgets  # noqa: F401
+
+    print(f"{time.perf_counter() - STARTED:.4f}")
+
+
+def child_seconds(flag: str) -> float:
+    """Seconds from the child's first line of Python to the moment it reports."""
+    result = subprocess.run([sys.executable, __file__, flag], capture_output=True, text=True, check=True,
+                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    return float(result.stdout.strip().splitlines()[-1])  # interpreter start -> ready (not -> exit)
+
+
+def bench_startup(starts: int) -> None:
+    pairs = []
+    for _ in range(starts):  # interleaved, so both see the same load
+        pairs.append((child_seconds("--imports-child"), child_seconds("--startup-child")))
+    imports = statistics.median(p[0] for p in pairs)
+    window = statistics.median(p[1] for p in pairs)
+    ratio = statistics.median(p[1] / p[0] for p in pairs)
+    print(f"(b) start-up to a drawn window: median {window:.2f} s over {starts} starts; imports alone "
+          f"{imports:.2f} s; ratio {ratio:.2f}")
+
+
+# -- (a) keystroke latency -----------------------------------------------------------------------------
+def wait_until_drawn(window, loop) -> None:
+    def check(*_ignored):
+        if not window.controller.busy and window.snapshot is not None:
+            loop.quit()
+
+    window.drawn.connect(check)
+    if window.controller.busy or window.snapshot is None:
+        loop.exec()
+    window.drawn.disconnect(check)
+
+
+def gpt2_small_sized_session():
+    import torch
+
+    from app.sessions import ModelSession
+    from core import GPT, GPTConfig
+    from core.tokenizers import CharTokenizer
+
+    torch.manual_seed(0)
+    config = GPTConfig(vocab_size=50257, context_length=1024, d_model=768, n_layers=12, n_heads=12)
+    tokenizer = CharTokenizer("".join(chr(c) for c in range(32, 127)) + "\n")
+    return ModelSession(GPT(config).eval(), tokenizer, "random GPT-2-small-sized model", trained=False)
+
+
+def prompt_of(tokenizer, n_tokens: int) -> str:
+    """A prompt of exactly n_tokens tokens, cut from the sample prompts repeated."""
+    from app.sessions import sample_prompts
+
+    text = " ".join(sample_prompts()) * 20
+    low, high = 1, len(text)
+    while low < high:  # the shortest prefix with n_tokens tokens
+        middle = (low + high) // 2
+        if len(tokenizer.encode(text[:middle])) < n_tokens:
+            low = middle + 1
+        else:
+            high = middle
+    return text[:low]
+
+
+def bench_keystrokes(window, session, keys: int, label: str) -> None:
+    import torch
+    from PySide6.QtCore import QEventLoop, Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    app_window = window
+    app_window.set_session(session)
+    tokenizer = session.tokenizer
+    base = prompt_of(tokenizer, 63)
+    loop = QEventLoop()
+    app_window.prompt_view.set_text(base)
+    wait_until_drawn(app_window, loop)
+    editor = app_window.prompt_view.editor
+
+    visible = [p for p in app_window.panels if app_window.is_on_screen(p)]
+    redraw_ms: dict[str, list[float]] = {p.widget.objectName(): [] for p in visible}
+    originals = {}
+    for panel in app_window.panels:  # time each panel's redraw, to see where the milliseconds go
+        if hasattr(panel.widget, "show_snapshot"):
+            original = panel.widget.show_snapshot
+            originals[panel.widget] = original
+
+            def timed(snapshot, original=original, name=panel.widget.objectName()):
+                start = time.perf_counter()
+                original(snapshot)
+                redraw_ms.setdefault(name, []).append(1e3 * (time.perf_counter() - start))
+
+            panel.widget.show_snapshot = timed
+
+    ids = torch.tensor(tokenizer.encode(base + "a"))
+    latencies, traces = [], []
+    for key in range(keys):
+        start = time.perf_counter()
+        if key % 2 == 0:
+            QTest.keyClick(editor, Qt.Key.Key_A)
+        else:
+            QTest.keyClick(editor, Qt.Key.Key_Backspace)
+        wait_until_drawn(app_window, loop)
+        QApplication.processEvents()  # the paint events the redraw posted: until then nothing is seen
+        latencies.append(time.perf_counter() - start)
+        assert app_window.snapshot.n_tokens == (64 if key % 2 == 0 else 63)
+        start = time.perf_counter()  # the baseline, interleaved with the measurement
+        session.model.trace(ids)
+        traces.append(time.perf_counter() - start)
+    for widget, original in originals.items():
+        widget.show_snapshot = original
+
+    latencies_ms = sorted(1e3 * t for t in latencies)
+    p50 = statistics.median(latencies_ms)
+    p95 = latencies_ms[min(len(latencies_ms) - 1, int(round(0.95 * (len(latencies_ms) - 1))))]
+    trace_ms = 1e3 * statistics.median(traces)
+    print(f"(a) {label}: keystroke -> all visible panels redrawn, 64 tokens, {keys} keys: "
+          f"p50 {p50:.1f} ms, p95 {p95:.1f} ms; bare model.trace {trace_ms:.1f} ms; "
+          f"ratio p95/trace {p95 / trace_ms:.2f}")
+    parts = ", ".join(f"{name} {statistics.median(ms):.1f}" for name, ms in redraw_ms.items() if ms)
+    print(f"    median show_snapshot per redrawn panel (ms): {parts}")
+    paints = ", ".join(f"{p.widget.objectName()} {paint_ms(p.widget):.1f}" for p in visible)
+    print(f"    median paint per visible panel (ms, widget.grab()): {paints}")
+
+
+def paint_ms(widget, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        widget.grab()
+        times.append(1e3 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=60, help="keystrokes per model")
+    parser.add_argument("--starts", type=int, default=3, help="fresh processes for the start-up time")
+    parser.add_argument("--skip-gpt2", action="store_true")
+    parser.add_argument("--startup-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--imports-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.startup_child:
+        return startup_child()
+    if args.imports_child:
+        return imports_child()
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import torch
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    from app.sessions import default_session
+    from app.settings import AppSettings
+    from app.window import MainWindow
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory() as folder:
+        session, notice = default_session()
+        window = MainWindow(settings=AppSettings(Path(folder) / "s.ini"), session=session, prompt="",
+                            remember_layout=False)
+        window.show()
+        app.processEvents()
+        print(f"default model: {session.describe()}" + (f" ({notice})" if notice else ""))
+        bench_keystrokes(window, session, args.keys, "default model")
+        if not args.skip_gpt2:
+            big = gpt2_small_sized_session()
+            print(f"GPT-2-small-sized: {big.describe()}")
+            bench_keystrokes(window, big, max(10, args.keys // 3), "GPT-2-small-sized")
+        window.close()
+    bench_startup(args.starts)
+
+
+if __name__ == "__main__":
+    main()
