@@ -16,24 +16,13 @@ from app.selection import Selection
 from app.snapshot import Snapshot
 from app.theme import colours
 from app.views.plot_style import style_graphics_view, style_plot_item
+from app.views.bar_plot import bar_plot, set_row_labels
 from app.views.export import ExportTable, add_export_menu
 from core.sampling import next_token_probs, sample_next
 
 TOP_N = 10                 # bars shown
 GENERATE_DELAY_MS = 80     # pause between generated tokens, so the growth is visible
 X_RANGES = (0.05, 0.1, 0.25, 0.5, 1.0)  # the probability axis snaps to the smallest that fits
-
-
-class PercentAxis(pg.AxisItem):
-    """Probabilities read as percentages: 0.25 -> '25%'."""
-
-    def __init__(self, orientation: str, **kwargs) -> None:
-        super().__init__(orientation, **kwargs)
-        self.enableAutoSIPrefix(False)  # no "(x0.001)": the ticks already say "%"
-
-    def tickStrings(self, values, scale, spacing):
-        decimals = 0 if spacing >= 0.01 else 1
-        return [f"{100 * value:.{decimals}f}%" for value in values]
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -78,14 +67,7 @@ class OutputView(QWidget):
 
     # -- building --------------------------------------------------------------------------------
     def _build_plot(self) -> None:
-        self.plot = pg.PlotWidget(axisItems={"bottom": PercentAxis("bottom")})
-        self.plot.setObjectName("outputPlot")
-        item = self.plot.getPlotItem()
-        item.setMouseEnabled(False, False)
-        item.hideButtons()
-        item.invertY(True)
-        item.setLabel("bottom", "probability")
-        item.getAxis("left").setStyle(tickLength=0)
+        self.plot = bar_plot("outputPlot", "probability")
         self.model_bars = pg.BarGraphItem(x0=[], y=[], height=0.75, width=[])
         self.shown_bars = pg.BarGraphItem(x0=[], y=[], height=0.55, width=[])
         self.plot.addItem(self.model_bars)
@@ -207,10 +189,8 @@ class OutputView(QWidget):
                                 pen=pg.mkPen(None), brush=pg.mkBrush(theme.accent))
         x_max = next(r for r in X_RANGES if r >= max(self._shown_model.max(), self._shown_probs.max()) * 1.25
                      or r == X_RANGES[-1])
-        item = self.plot.getPlotItem()
-        item.setXRange(0, x_max, padding=0)
-        item.setYRange(-0.6, TOP_N - 0.4, padding=0)
-        item.getAxis("left").setTicks([[(i, self._labels[t]) for i, t in enumerate(order)]])
+        self.plot.getPlotItem().setXRange(0, x_max, padding=0)
+        set_row_labels(self.plot, [self._labels[t] for t in order], TOP_N)
         for text, row, p, token in zip(self.value_texts, rows, self._shown_probs, order):
             cut = p == 0 and model_probs[token] > 0
             text.setText("cut" if cut else f"{100 * p:.1f}%", color=theme.muted if cut else theme.text)

@@ -17,7 +17,7 @@ from app.snapshot import Snapshot
 from app.theme import colours
 from app.views.plot_style import style_graphics_view, style_plot_item
 from app.views.export import ExportTable, add_export_menu
-from app.views.output_view import PercentAxis
+from app.views.bar_plot import bar_plot, set_row_labels
 from core.trace import Intervention
 
 TOP_CHANGES = 8   # tokens whose probability moved most
@@ -84,14 +84,7 @@ class WhatIfView(QWidget):
         self._show_no_changes()
 
     def _build_plot(self) -> None:
-        self.plot = pg.PlotWidget(axisItems={"bottom": PercentAxis("bottom")})
-        self.plot.setObjectName("whatIfPlot")
-        item = self.plot.getPlotItem()
-        item.setMouseEnabled(False, False)
-        item.hideButtons()
-        item.invertY(True)
-        item.setLabel("bottom", "change in probability (after − before), in percentage points")
-        item.getAxis("left").setStyle(tickLength=0)
+        self.plot = bar_plot("whatIfPlot", "change in probability (after − before), in percentage points")
         self.change_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[])
         self.plot.addItem(self.change_bars)
         self.plot.addItem(pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen("#888888", width=1)))
@@ -162,10 +155,8 @@ class WhatIfView(QWidget):
     def _show_no_changes(self) -> None:
         self._changes = (np.zeros(0, dtype=int), np.zeros(0), np.zeros(0))
         self.change_bars.setOpts(x0=[], y=[], width=[])
-        item = self.plot.getPlotItem()
-        item.getAxis("left").setTicks([[]])
-        item.setXRange(-0.1, 0.1, padding=0)
-        item.setYRange(-0.6, TOP_CHANGES - 0.4, padding=0)
+        self.plot.getPlotItem().setXRange(-0.1, 0.1, padding=0)
+        set_row_labels(self.plot, [], TOP_CHANGES)
         self.empty_text.setPos(0, TOP_CHANGES / 2)
         self.empty_text.setVisible(True)
         self.summary.setText("Nothing switched off: the model is intact.")
@@ -179,12 +170,9 @@ class WhatIfView(QWidget):
         brushes = [pg.mkBrush(theme.increase if d >= 0 else theme.decrease) for d in delta[ids]]
         self.change_bars.setOpts(x0=np.minimum(delta[ids], 0), y=np.arange(len(ids)), width=np.abs(delta[ids]),
                                  brushes=brushes, pen=pg.mkPen(None))
-        ticks = [(row, f"{self._labels[t]}  {before[t]:.1%} → {after[t]:.1%}") for row, t in enumerate(ids)]
-        item = self.plot.getPlotItem()
-        item.getAxis("left").setTicks([ticks])
+        set_row_labels(self.plot, [f"{self._labels[t]}  {before[t]:.1%} → {after[t]:.1%}" for t in ids], TOP_CHANGES)
         reach = max(float(np.abs(delta[ids]).max()), 1e-4) * 1.15
-        item.setXRange(-reach, reach, padding=0)
-        item.setYRange(-0.6, TOP_CHANGES - 0.4, padding=0)
+        self.plot.getPlotItem().setXRange(-reach, reach, padding=0)
         top_before, top_after = int(before.argmax()), int(after.argmax())
         moved = 0.5 * np.abs(delta).sum()  # total variation: how much probability changed hands
         self.summary.setText(
