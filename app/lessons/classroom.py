@@ -1,0 +1,250 @@
+"""Everything lessons add to the explorer window, wired in one place.
+
+    classroom = Classroom(window)     # called by MainWindow while it builds itself
+
+Adds the lesson pane, the model-size and residual-stream panels, a Lessons menu (next/back, presenter
+mode F5, hand-outs, pictures) and session files in the File menu. Live numbers are computed by
+core.lesson_numbers from the window's current snapshot; nothing here does arithmetic on the model.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
+
+from core.lesson_numbers import LessonContext, gradient_step, live_numbers, tokenizer_facts, TrainingFacts
+from core.lessons import Lesson, LessonStep, load_lessons, live_sentences, template_names
+
+from .handout import Handout, HandoutPage, export_panels, export_view, write_handout_pdf
+from .highlight import PanelHighlighter
+from .lesson_pane import LessonPane
+from .parameter_view import ParameterView
+from .presenter import PresenterMode
+from .residual_view import ResidualView
+from .session_io import capture_session, restore_session
+
+LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+UPDATE_NUMBERS = {"learning_rate", "update_loss_before", "update_loss_after", "gradient_norm"}
+MAX_PARAMS_FOR_UPDATE = 30_000_000   # the live gradient step runs on the GUI thread: only for small models
+UPDATE_LEARNING_RATE = 0.01
+
+
+class Classroom(QObject):
+    def __init__(self, window: QMainWindow, lessons: tuple[Lesson, ...] | None = None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.lessons = lessons or load_lessons()
+        self.pane = LessonPane(self.lessons)
+        self.parameter_view = ParameterView()
+        self.residual_view = ResidualView(window.selection)
+        self.highlighter = PanelHighlighter(window)
+        self.presenter = PresenterMode(window, self.pane, self.highlighter)
+        self._update_cache: tuple | None = None   # ((model id, ids), UpdateFacts) of the last gradient step
+        self._add_panels()
+        self._add_menus()
+        window.controller.snapshot_ready.connect(self.refresh_numbers)
+        window.selection.changed.connect(self.refresh_numbers)
+        temperature = getattr(getattr(window, "output_view", None), "temperature_slider", None)
+        if temperature is not None:
+            temperature.valueChanged.connect(self.refresh_numbers)
+        self.pane.step_changed.connect(self._on_step_changed)
+
+    # -- panels and menus ------------------------------------------------------------------------
+    def _add_panels(self) -> None:
+        window = self.window
+        self.lesson_dock = window.add_panel(self.pane, area=LEFT)
+        self.parameter_dock = window.add_panel(self.parameter_view, area=RIGHT)
+        self.residual_dock = window.add_panel(self.residual_view, area=RIGHT)
+        docks = {p.widget.objectName(): p.dock for p in getattr(window, "panels", [])}
+        beside_lessons = docks.get("whatIfView")
+        if beside_lessons is not None:
+            window.tabifyDockWidget(beside_lessons, self.lesson_dock)
+        beside_plots = docks.get("positionalView") or docks.get("embeddingView")
+        if beside_plots is not None:
+            window.tabifyDockWidget(beside_plots, self.parameter_dock)
+            window.tabifyDockWidget(beside_plots, self.residual_dock)
+            (docks.get("embeddingView") or beside_plots).raise_()
+        self.lesson_dock.raise_()
+        column = [docks.get("promptView"), docks.get("outputView"), self.lesson_dock]
+        if all(column):
+            window.resizeDocks(column, [200, 380, 420], Qt.Orientation.Vertical)
+
+    def _add_menus(self) -> None:
+        window = self.window
+        menu = window.menuBar().addMenu("&Lessons")
+        window.menus["Lessons"] = menu
+        self._action(menu, "Show the &lesson", self.show_lesson, "Ctrl+Shift+L", "Bring the lesson pane forward.")
+        self._action(menu, "&Next step", self.pane.go_next, "Ctrl+]", "Go to the next lesson step.")
+        self._action(menu, "&Previous step", self.pane.go_back, "Ctrl+[", "Go back one lesson step.")
+        menu.addSeparator()
+        self.presenter_action = self._action(menu, "P&resenter mode", self.presenter.toggle, "F5",
+                                             "Full screen, large text, keyboard only; F5 or Escape to leave.")
+        menu.addSeparator()
+        self._action(menu, "Export lesson &hand-out (PDF)…", self.ask_export_handout, "Ctrl+Shift+H",
+                     "Save the current lesson as a PDF with this prompt's figures and numbers.")
+        self._action(menu, "Export the &window (PNG and SVG)…", self.ask_export_view, None,
+                     "Save a picture and a drawing of the window as it looks now.")
+        self._action(menu, "Export &every panel (PNG and SVG)…", self.ask_export_panels, None,
+                     "Save each panel as a picture and a drawing in a folder.")
+        file_menu = window.menus.get("File")
+        if file_menu is not None:
+            first = file_menu.actions()[0] if file_menu.actions() else None
+            save = self._action(None, "Save &session…", self.ask_save_session, "Ctrl+Shift+S",
+                                "Save model, prompt, panel layout and lesson position in one file.")
+            opener = self._action(None, "Open s&ession…", self.ask_open_session, "Ctrl+Alt+O",
+                                  "Open a session file saved with Save session.")
+            file_menu.insertActions(first, [opener, save])
+            file_menu.insertSeparator(first)
+
+    def _action(self, menu, text: str, slot, shortcut, tip: str) -> QAction:
+        action = QAction(text, self.window)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        action.triggered.connect(lambda *_: slot())
+        self.window.addAction(action)  # works while the menu bar is hidden (presenter mode)
+        if menu is not None:
+            menu.addAction(action)
+        return action
+
+    # -- lesson steps ----------------------------------------------------------------------------
+    def show_lesson(self) -> None:
+        self.lesson_dock.show()
+        self.lesson_dock.raise_()
+        self.pane.setFocus()
+
+    def _on_step_changed(self, lesson_index: int, step_index: int) -> None:
+        step = self.lessons[lesson_index].steps[step_index]
+        self.presenter.focus_on(step.panel)
+        self.highlighter.bring_forward(step.panel, step.highlight)
+        self.refresh_numbers()
+
+    def refresh_numbers(self, *_) -> None:
+        snapshot, selection = self.window.controller.snapshot, self.window.selection
+        if snapshot is not None and (selection.layer >= snapshot.config.n_layers
+                                     or selection.head >= snapshot.config.n_heads):
+            return  # a new model's snapshot is on its way; its numbers come with it
+        self.pane.set_numbers(self.numbers_for(self.pane.step))
+
+    def numbers_for(self, step: LessonStep) -> dict | None:
+        """Every live number for the current snapshot (None before the first one)."""
+        context = self.context_for(step)
+        return None if context is None else live_numbers(context)
+
+    def context_for(self, step: LessonStep) -> LessonContext | None:
+        window = self.window
+        snapshot = window.controller.snapshot
+        if snapshot is None:
+            return None
+        session = window.controller.session
+        ids = snapshot.trace.ids[0].tolist()
+        output = getattr(window, "output_view", None)
+        return LessonContext(
+            trace=snapshot.trace, token_labels=snapshot.token_labels, vocab_labels=snapshot.vocab_labels,
+            config=snapshot.config, layer=window.selection.layer, head=window.selection.head,
+            temperature=output.temperature if output is not None else 1.0,
+            prompt=session.tokenizer.decode(ids), tokenizer=tokenizer_facts(session.tokenizer, ids),
+            training=self._training_facts(), update=self._update_facts(step, session.model, ids),
+        )
+
+    def _update_facts(self, step: LessonStep, model, ids: list[int]):
+        """One gradient step on the prompt, only for steps that quote it and models small enough."""
+        wanted = any(set(template_names(t)) & UPDATE_NUMBERS for t in step.live)
+        if not wanted or model.num_params() > MAX_PARAMS_FOR_UPDATE:
+            return None
+        key = (id(model), tuple(ids))
+        if self._update_cache is None or self._update_cache[0] != key:
+            self._update_cache = (key, gradient_step(model, ids, UPDATE_LEARNING_RATE))
+        return self._update_cache[1]
+
+    def _training_facts(self) -> TrainingFacts | None:
+        """First and latest loss of the training the window knows about, if any."""
+        losses = getattr(self.window, "training_losses", lambda: None)()
+        if not losses:
+            return None
+        (first_step, first_loss), (last_step, last_loss) = losses[0], losses[-1]
+        return TrainingFacts(steps=int(last_step), first_loss=float(first_loss), last_loss=float(last_loss))
+
+    # -- hand-outs and pictures --------------------------------------------------------------------
+    def handout(self, lesson_index: int | None = None) -> Handout:
+        """The lesson as a hand-out: each step's panel brought forward and pictured with this prompt."""
+        lesson = self.lessons[self.pane.position[0] if lesson_index is None else lesson_index]
+        self.presenter.leave()  # pictures of the panels as they are laid out normally
+        pages = []
+        for step in lesson.steps:
+            panel = self.highlighter.bring_forward(step.panel, flash=False)
+            QApplication.processEvents()
+            numbers = self.numbers_for(step)
+            pages.append(HandoutPage(
+                title=step.title, body=step.body, try_this=step.try_this,
+                sentences=tuple(live_sentences(step, numbers)) if numbers else (),
+                figure=panel.grab().toImage() if panel is not None else None,
+            ))
+        self._on_step_changed(*self.pane.position)  # the current step's panel in front again
+        session = self.window.controller.session
+        return Handout(title=lesson.title, summary=lesson.summary, introduction=lesson.introduction,
+                       prompt=self.window.controller.prompt, model=session.describe(), pages=tuple(pages))
+
+    def export_handout(self, path, lesson_index: int | None = None) -> Path:
+        return write_handout_pdf(path, self.handout(lesson_index))
+
+    def ask_export_handout(self) -> None:
+        name = f"{self.pane.lesson.id}.pdf"
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export the lesson as a PDF hand-out",
+                                              str(Path.home() / name), "PDF (*.pdf)")
+        if path:
+            self._report(lambda: self.export_handout(path), "Could not write the hand-out", f"Saved the hand-out to {path}")
+
+    def ask_export_view(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export the window (a .png and an .svg are written)",
+                                              str(Path.home() / "attention-lab"), "PNG and SVG (*.png *.svg)")
+        if path:
+            stem = Path(path).with_suffix("")
+            self._report(lambda: export_view(self.window, stem), "Could not export the window",
+                         f"Saved {stem}.png and {stem}.svg")
+
+    def ask_export_panels(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Export every panel into a folder", str(Path.home()))
+        if folder:
+            self._report(lambda: export_panels(self.window, folder), "Could not export the panels",
+                         f"Saved every panel to {folder}")
+
+    # -- session files -----------------------------------------------------------------------------
+    def save_session(self, path) -> Path:
+        from core.session import save_session
+
+        return save_session(path, capture_session(self.window, self))
+
+    def open_session(self, path) -> None:
+        """Raises ValueError (with a sentence) if the file cannot be opened; the window is unchanged then."""
+        from core.session import load_session
+
+        restore_session(self.window, self, load_session(path))
+
+    def ask_save_session(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save the session", str(Path.home() / "lesson.attnlab"),
+                                              "Attention Lab session (*.attnlab)")
+        if path:
+            self._report(lambda: self.save_session(path), "Could not save the session", f"Saved the session to {path}")
+
+    def try_open_session(self, path) -> bool:
+        """Open the session, or say why not where the user is looking; False if it failed."""
+        return self._report(lambda: self.open_session(path), "Could not open the session", f"Opened {path}")
+
+    def ask_open_session(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open a session", str(Path.home()),
+                                              "Attention Lab session (*.attnlab)")
+        if path:
+            self.try_open_session(path)
+
+    def _report(self, work, failure: str, success: str) -> bool:
+        try:
+            work()
+        except (OSError, ValueError) as error:
+            self.window.show_error(failure, str(error))
+            return False
+        self.window.statusBar().showMessage(success, 8000)
+        return True

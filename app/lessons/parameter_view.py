@@ -1,0 +1,80 @@
+"""How big is "large"? The current model's parameters by part, next to GPT-2 small, GPT-2 XL and GPT-3.
+
+Every column is worked out by core.param_count from a configuration, with the same formula.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from app.snapshot import Snapshot
+from app.views.export import ExportTable, add_export_menu
+from core.config import GPTConfig
+from core.param_count import FAMOUS_CONFIGS, ParameterCount, count_parameters, human_count
+
+ROWS = ("embeddings", "attention", "MLP", "LayerNorm", "head", "total")
+
+
+def _shape_text(config: GPTConfig) -> str:
+    return f"{config.n_layers} layers, d_model {config.d_model}"
+
+
+class ParameterView(QWidget):
+    TITLE = "Model size"
+    TOOLTIP = "This model's parameters by part, next to GPT-2 small, GPT-2 XL and GPT-3, counted the same way."
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("parameterView")
+        self.config: GPTConfig | None = None
+        self.heading = QLabel(objectName="parameterHeading", wordWrap=True)
+        self.table = QTableWidget(len(ROWS), 1 + len(FAMOUS_CONFIGS), objectName="parameterTable")
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setVerticalHeaderLabels(list(ROWS))
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.table, stretch=1)
+        add_export_menu(self.table, "parameter counts", self._export_table)
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        if snapshot.config != self.config:
+            self.show_config(snapshot.config)
+
+    def show_config(self, config: GPTConfig) -> None:
+        self.config = config
+        columns = {"this model": config, **FAMOUS_CONFIGS}
+        self.table.setHorizontalHeaderLabels([f"{name}\n{_shape_text(c)}" for name, c in columns.items()])
+        for column, column_config in enumerate(columns.values()):
+            self._fill_column(column, count_parameters(column_config))
+        own = count_parameters(config).total
+        gpt3 = count_parameters(FAMOUS_CONFIGS["GPT-3"]).total
+        self.heading.setText(f"This model has <b>{own:,}</b> parameters; GPT-3 has about "
+                             f"<b>{gpt3 / own:,.0f} times</b> as many.")
+
+    def _fill_column(self, column: int, count: ParameterCount) -> None:
+        values = [n for _, n in count.parts()] + [count.total]
+        for row, value in enumerate(values):
+            percent = 100 * value / count.total
+            share = f" ({percent:.{0 if percent >= 1 or percent == 0 else 1}f}%)" if row < len(values) - 1 else ""
+            item = QTableWidgetItem(human_count(value) + share)
+            item.setToolTip(f"{value:,} parameters")
+            item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            if ROWS[row] == "total":
+                bold = QFont(item.font())
+                bold.setBold(True)
+                item.setFont(bold)
+            self.table.setItem(row, column, item)
+
+    def cell_text(self, row_name: str, column: int) -> str:
+        return self.table.item(ROWS.index(row_name), column).text()
+
+    def _export_table(self) -> ExportTable:
+        columns = {"this model": self.config, **FAMOUS_CONFIGS} if self.config else dict(FAMOUS_CONFIGS)
+        counts = [count_parameters(c) for c in columns.values()]
+        values = np.array([[n for _, n in c.parts()] + [c.total] for c in counts]).T  # (rows, models)
+        return ExportTable(values, row_labels=ROWS, column_labels=list(columns), corner="part")

@@ -1,0 +1,64 @@
+"""Between the window and a session file: what to capture from the window, and how to put it back.
+
+The file format itself is core.session; this module only knows where each piece lives in the window.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray
+
+from app.sessions import ModelSession
+from core.session import Session
+
+
+def capture_session(window, classroom) -> Session:
+    """The window's state now (the normal layout, even while presenter mode is on)."""
+    model_session = window.controller.session
+    saved = classroom.presenter.saved
+    layout = saved.state if saved is not None else window.saveState()
+    geometry = saved.geometry if saved is not None else window.saveGeometry()
+    timeline, losses = _training_history(window)
+    output = getattr(window, "output_view", None)
+    settings = {"source": model_session.source, "trained": bool(model_session.trained), "dark": bool(window.dark)}
+    if output is not None:
+        settings["temperature"] = float(output.temperature)
+    return Session(
+        model=model_session.model, tokenizer=model_session.tokenizer, prompt=window.controller.prompt,
+        lesson=classroom.pane.position_ids(), layer=window.selection.layer, head=window.selection.head,
+        layout=bytes(layout.data()), geometry=bytes(geometry.data()), step=model_session.step or 0,
+        losses=losses, timeline=timeline, settings=settings,
+    )
+
+
+def _training_history(window):
+    """(timeline snapshots, losses) from the training studio if the window has one, else ((), None)."""
+    history = getattr(window, "training_history", None)
+    if history is None:
+        return (), None
+    timeline, losses = history()
+    return tuple(timeline), losses
+
+
+def restore_session(window, classroom, session: Session) -> None:
+    """Show the session's model, prompt, selection, lesson step, settings and layout, in that order."""
+    if classroom.presenter.active:
+        classroom.presenter.leave()
+    settings = session.settings
+    source = str(settings.get("source", "session"))
+    window.set_session(ModelSession(session.model.eval(), session.tokenizer, source,
+                                    trained=bool(settings.get("trained", session.step > 0)),
+                                    step=session.step or None))
+    restore_training = getattr(window, "restore_training_history", None)
+    if restore_training is not None and (session.timeline or session.losses):
+        restore_training(session.timeline, session.losses)
+    window.set_prompt(session.prompt)
+    window.selection.select(session.layer, session.head)
+    if "temperature" in settings and getattr(window, "output_view", None) is not None:
+        window.output_view.set_temperature(float(settings["temperature"]))
+    if "dark" in settings and bool(settings["dark"]) != window.dark:
+        window.set_dark_theme(bool(settings["dark"]))
+    if session.lesson is not None:
+        classroom.pane.go_to_ids(*session.lesson)
+    if session.geometry:
+        window.restoreGeometry(QByteArray(session.geometry))
+    if session.layout:
+        window.restoreState(QByteArray(session.layout))

@@ -1,0 +1,42 @@
+"""Save a session, change everything, open the session: the same model, prompt, selection and step."""
+import pytest
+import torch
+
+from lesson_fixtures import PROMPT, classroom, shown  # noqa: F401  (fixtures)
+
+
+def test_a_saved_session_reopens_to_the_same_state(qtbot, tmp_path, window, shown, session_factory, show_prompt):
+    window.selection.select(1, 1)
+    window.output_view.set_temperature(0.6)
+    shown.pane.go_to_ids("02-forward-pass", "07-scores-and-scaling")
+    saved_weights = {k: v.clone() for k, v in window.controller.session.model.state_dict().items()}
+    saved_logits, saved_sentences = window.snapshot.trace["logits"], shown.pane.sentences()
+    path = shown.save_session(tmp_path / "demo")
+    assert path.name == "demo.attnlab"
+
+    # Change everything the session holds.
+    window.set_session(session_factory(seed=7, n_layers=1, n_heads=1))
+    show_prompt("something else")
+    window.output_view.set_temperature(1.5)
+    shown.pane.go_to(0, 0)
+
+    with qtbot.waitSignal(window.drawn, timeout=10000,
+                          check_params_cb=lambda snapshot: snapshot.n_tokens > 1 and not window.controller.busy):
+        shown.open_session(path)
+    assert window.controller.prompt == PROMPT
+    assert shown.pane.position_ids() == ("02-forward-pass", "07-scores-and-scaling")
+    assert (window.selection.layer, window.selection.head) == (1, 1)
+    assert window.output_view.temperature == pytest.approx(0.6)
+    for name, tensor in window.controller.session.model.state_dict().items():
+        assert torch.equal(tensor, saved_weights[name]), name
+    assert torch.equal(window.snapshot.trace["logits"], saved_logits)
+    assert shown.pane.sentences() == saved_sentences   # same trace, same step, same numbers
+
+
+def test_a_broken_session_file_leaves_the_window_as_it_was(tmp_path, window, shown):
+    broken = tmp_path / "broken.attnlab"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    model = window.controller.session.model
+    assert not shown.try_open_session(broken)
+    assert window.controller.session.model is model
+    assert "Could not open the session" in window.statusBar().currentMessage()
