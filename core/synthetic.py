@@ -43,6 +43,8 @@ Sources = list[int]
 
 @dataclass(frozen=True)
 class SyntheticTask:
+    """One task: how its example lines are written, and the attention pattern that solves them."""
+
     name: str            # key in SYNTHETIC_TASKS, e.g. "copy"
     description: str     # one line for a student: what the model must do
     attention_hint: str  # one line: which attention pattern solves it
@@ -103,6 +105,9 @@ def _self(positions: range) -> Sources:
 
 
 # -- copy, reverse and sort: "letters|answer" -------------------------------------------------------------
+_QUESTION_ANSWER_SYMBOLS = LETTERS + SEPARATOR + NEWLINE
+
+
 def _split_at_separator(task: str, body: str) -> tuple[str, str]:
     """The random letters and the answer of a "letters|answer" line, checked."""
     question, separator, answer = body.partition(SEPARATOR)
@@ -190,7 +195,7 @@ SYNTHETIC_TASKS: dict[str, SyntheticTask] = {
             description="After the '|', write the random letters before it again, in the same order.",
             attention_hint="Copy head: from the '|' on, each token attends to the letter exactly n places back "
                            "(n = letters before the '|'), the letter it must write next.",
-            symbols=LETTERS + SEPARATOR + NEWLINE, default_length=8, min_length=1, max_length=100,
+            symbols=_QUESTION_ANSWER_SYMBOLS, default_length=8, min_length=1, max_length=100,
             make_example=_copy_example, line_sources=_copy_sources,
         ),
         SyntheticTask(
@@ -198,7 +203,7 @@ SYNTHETIC_TASKS: dict[str, SyntheticTask] = {
             description="After the '|', write the random letters before it backwards.",
             attention_hint="Reverse head: the '|' attends to the last input letter and each output letter to "
                            "the input letter one further left, an anti-diagonal.",
-            symbols=LETTERS + SEPARATOR + NEWLINE, default_length=8, min_length=1, max_length=100,
+            symbols=_QUESTION_ANSWER_SYMBOLS, default_length=8, min_length=1, max_length=100,
             make_example=_reverse_example, line_sources=_reverse_sources,
         ),
         SyntheticTask(
@@ -206,7 +211,7 @@ SYNTHETIC_TASKS: dict[str, SyntheticTask] = {
             description="After the '|', write the letters before it in alphabetical order.",
             attention_hint="Sort head: the '|' attends to the smallest input letter, and each output letter to "
                            "the smallest input letter larger than itself, the one to write next.",
-            symbols=LETTERS + SEPARATOR + NEWLINE, default_length=6, min_length=2, max_length=len(LETTERS),
+            symbols=_QUESTION_ANSWER_SYMBOLS, default_length=6, min_length=2, max_length=len(LETTERS),
             make_example=_sort_example, line_sources=_sort_sources,
         ),
         SyntheticTask(
