@@ -72,15 +72,26 @@ def pca_2d(matrix: np.ndarray) -> np.ndarray:
 
 # -- colour scales -----------------------------------------------------------------------------------
 def symmetric_range(*arrays: np.ndarray) -> tuple[float, float]:
-    """(-m, m) with m the largest finite |value|, so 0 sits in the middle of a diverging colour map."""
+    """(-m, m) around 0 for a diverging colour map, m the largest finite |value| rounded up to a round
+    number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k), so the colour bar does not jump with every keystroke."""
     largest = 0.0
     for values in arrays:
         values = np.asarray(values)
         finite = values[np.isfinite(values)]
         if finite.size:
             largest = max(largest, float(np.abs(finite).max()))
-    largest = largest or 1.0                                            # all zeros: any range will do
-    return -largest, largest
+    if largest == 0.0:
+        return -1.0, 1.0                                                # all zeros: any range will do
+    return -round_up(largest), round_up(largest)
+
+
+def round_up(value: float) -> float:
+    """The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k) at least `value` (> 0)."""
+    scale = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
+        if step * scale >= value * (1 - 1e-9):
+            return step * scale
+    return 10.0 * scale
 
 
 # -- attention, one step at a time -------------------------------------------------------------------

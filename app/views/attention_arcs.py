@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
@@ -15,7 +15,9 @@ from core.analysis import strongest_keys
 from .export import ExportTable, add_export_menu
 from .plot_style import abbreviate, colours, font
 
-SMALLEST_DRAWN_WEIGHT = 0.01   # lighter lines are invisible anyway; skipping them keeps painting fast
+SMALLEST_DRAWN_WEIGHT = 0.03   # fainter lines are all but invisible; skipping them keeps painting fast
+HOVER_SMALLEST_WEIGHT = 0.005  # a hovered token shows nearly all of its lines
+SMOOTHED_WEIGHT = 0.2          # lines at least this strong are antialiased
 LABEL_POINT_SIZE = 10
 LEFT, RIGHT = "query", "key"
 
@@ -31,8 +33,12 @@ class AttentionArcs(QWidget):
         self._labels: list[str] = []        # as drawn (long ones shortened)
         self._full_labels: list[str] = []
         self._hovered: tuple[str, int] = ("", -1)
+        self._elided_cache: dict[tuple[str, int, bool], str] = {}
         self.dark = False
         add_export_menu(self, "attention lines", self.export_table)
+
+    def sizeHint(self) -> QSize:
+        return QSize(240, 320)
 
     # -- data ---------------------------------------------------------------------------------------
     def set_pattern(self, pattern: np.ndarray, labels) -> None:
@@ -84,25 +90,37 @@ class AttentionArcs(QWidget):
         painter.fillRect(self.rect(), QColor(palette["background"]))
         if not self._labels:
             return
-        painter.setRenderHint(QPainter.Antialiasing)
         left_edge, right_edge, top, row_height = self._layout()
         self._paint_lines(painter, left_edge + 4, right_edge - 4, top, row_height)
         self._paint_labels(painter, left_edge, right_edge, top, row_height)
 
     def _paint_lines(self, painter: QPainter, x_from: float, x_to: float, top: float, row_height: float) -> None:
+        """One line per (query, key) weight worth seeing; a hovered token's lines on top, the rest faded."""
         palette = colours(self.dark)
         side, chosen = self._hovered
-        base, strong = QColor(palette["line"]), QColor(palette["accent"])
-        rows, cols = np.nonzero(self._pattern >= SMALLEST_DRAWN_WEIGHT)
-        for query, key in zip(rows.tolist(), cols.tolist()):
-            weight = float(self._pattern[query, key])
-            mine = (side == LEFT and query == chosen) or (side == RIGHT and key == chosen)
-            colour = QColor(strong if mine else base)
-            faded = chosen >= 0 and not mine
-            colour.setAlphaF(weight * (0.12 if faded else 1.0))
-            painter.setPen(QPen(colour, 3 if mine else 2))
-            painter.drawLine(QPointF(x_from, self._row_centre(query, top, row_height)),
-                             QPointF(x_to, self._row_centre(key, top, row_height)))
+        mine = np.zeros_like(self._pattern, dtype=bool)
+        if chosen >= 0:
+            if side == LEFT:
+                mine[chosen] = True
+            else:
+                mine[:, chosen] = True
+        faded = 0.12 if chosen >= 0 else 1.0
+        # Faint lines are many and barely visible: skip the faintest, and smooth only the strong ones
+        # (antialiasing costs most of the painting time).
+        background = (self._pattern >= SMALLEST_DRAWN_WEIGHT) & ~mine
+        highlighted = (self._pattern >= HOVER_SMALLEST_WEIGHT) & mine
+        for selection, colour in ((background, QColor(palette["line"])), (highlighted, QColor(palette["accent"]))):
+            rows, cols = np.nonzero(selection)
+            for query, key in zip(rows.tolist(), cols.tolist()):
+                weight = float(self._pattern[query, key])
+                strong = weight >= SMOOTHED_WEIGHT or selection is highlighted
+                painter.setRenderHint(QPainter.Antialiasing, strong)
+                colour.setAlphaF(weight * (1.0 if selection is highlighted else faded))
+                # Weak lines: 1 pixel, not smoothed, which Qt draws many times faster.
+                painter.setPen(QPen(colour, 2.5 if strong else 1))
+                painter.drawLine(QPointF(x_from, self._row_centre(query, top, row_height)),
+                                 QPointF(x_to, self._row_centre(key, top, row_height)))
+        painter.setRenderHint(QPainter.Antialiasing, True)
 
     def _paint_labels(self, painter: QPainter, left_edge: float, right_edge: float, top: float,
                       row_height: float) -> None:
@@ -124,8 +142,17 @@ class AttentionArcs(QWidget):
                     continue
                 painter.setFont(font(LABEL_POINT_SIZE, bold=highlighted))
                 painter.setPen(QColor(palette["accent"] if highlighted else palette["text"]))
-                text = QFontMetrics(painter.font()).elidedText(label, Qt.ElideRight, int(rect.width()))
-                painter.drawText(rect, int(align | Qt.AlignVCenter), text)
+                painter.drawText(rect, int(align | Qt.AlignVCenter), self._elided(label, int(rect.width()), highlighted))
+
+    def _elided(self, label: str, width: int, bold: bool) -> str:
+        """The label cut with '…' to fit `width` pixels (remembered: measuring text is slow)."""
+        key = (label, width, bold)
+        if key not in self._elided_cache:
+            if len(self._elided_cache) > 4096:
+                self._elided_cache.clear()
+            metrics = QFontMetrics(font(LABEL_POINT_SIZE, bold=bold))
+            self._elided_cache[key] = metrics.elidedText(label, Qt.ElideRight, width)
+        return self._elided_cache[key]
 
     def _related_tokens(self) -> set[int]:
         """Tokens at the other end of the hovered token's three strongest lines."""

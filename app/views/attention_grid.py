@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 
 from .export import ExportTable, add_export_menu
@@ -31,6 +31,9 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         add_export_menu(self, "attention of every head", self.export_table)
         self.set_theme(False)
 
+    def sizeHint(self) -> QSize:
+        return QSize(260, 260)  # modest, so the splitter shares space by its stretch factors
+
     # -- data ---------------------------------------------------------------------------------------
     def set_patterns(self, patterns: np.ndarray, selected: tuple[int, int], token_labels=()) -> None:
         """patterns (n_layers, n_heads, T, T); outline the selected (layer, head)."""
@@ -48,7 +51,9 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
                 self._boxes[layer][head].setRange(rect=rect, padding=0)
         self.set_selected(*selected)
 
-    def set_selected(self, layer: int, head: int) -> None:
+    def set_selected(self, layer: int, head: int, force: bool = False) -> None:
+        if (layer, head) == self._selected and not force:
+            return
         self._selected = (layer, head)
         palette = colours(self.dark)
         for row, boxes in enumerate(self._boxes):
@@ -67,6 +72,7 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         """One small ViewBox per head, with 'L0'… down the side and 'H0'… along the top."""
         self.ci.clear()
         self._boxes, self._images, self._headers = [], [], []
+        self._selected = (-1, -1)  # new boxes: draw every border
         lookup = colormap(PROBABILITY_MAP)
         for head in range(n_heads):
             self._headers.append(self.ci.addLabel(f"H{head}", row=0, col=head + 1))
@@ -109,7 +115,7 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         self.dark = dark
         style_graphics_view(self, dark)
         self._style_headers()
-        self.set_selected(*self._selected)
+        self.set_selected(*self._selected, force=True)
 
     def _style_headers(self) -> None:
         for header in self._headers:

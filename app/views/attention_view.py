@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from core.analysis import AttentionSteps, all_patterns, attention_steps
@@ -53,7 +53,7 @@ class AttentionView(SnapshotView):
         splitter.setStretchFactor(0, 5)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 3)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.content(QSize(720, 380)))
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
         self.apply_theme(False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QSplitter, QVBoxLayout, QWidget
 
@@ -36,6 +36,8 @@ class EmbeddingView(SnapshotView):
         self._projection: np.ndarray | None = None
         self._projection_of: np.ndarray | None = None  # the embeddings the projection was made from
         self._vocabulary_drawn: np.ndarray | None = None  # the projection the faint dots show
+        self._prompt_drawn: tuple = ()                       # (token ids, projection) the marked dots show
+        self._neighbours_of: tuple = ()                      # (token id, embeddings) the list shows
 
         self.heatmap = HeatmapWidget(title="Prompt tokens as vectors", colormap_name=SIGNED_MAP,
                                      row_name="token", column_name="dimension", export_name="token embeddings")
@@ -84,7 +86,7 @@ class EmbeddingView(SnapshotView):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.content(QSize(640, 380)))
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
         self.apply_theme(False)
@@ -123,9 +125,12 @@ class EmbeddingView(SnapshotView):
         self._style_dots()
         self.scatter_plot.autoRange()
 
-    def _draw_prompt_dots(self) -> None:
+    def _draw_prompt_dots(self, force: bool = False) -> None:
         projection = self.projection()
         unique_ids = list(dict.fromkeys(self.prompt_ids()))  # each token once, in prompt order
+        if not force and _same(self._prompt_drawn, (unique_ids, projection)):
+            return  # the same tokens on the same map: nothing moves
+        self._prompt_drawn = (unique_ids, projection)
         self.prompt_dots.setData(pos=projection[unique_ids], data=unique_ids)
         while len(self._dot_labels) < len(unique_ids):
             label = pg.TextItem(anchor=(0, 1))
@@ -144,6 +149,9 @@ class EmbeddingView(SnapshotView):
         """List (and ring on the map) the tokens whose embeddings point most nearly like token_id's."""
         snapshot = self.snapshot
         self.chosen_id = token_id
+        if _same(self._neighbours_of, (token_id, snapshot.vocab_embeddings)):
+            return  # same token, same model: the list is already right
+        self._neighbours_of = (token_id, snapshot.vocab_embeddings)
         self._neighbours = nearest_neighbours(snapshot.vocab_embeddings, token_id, NEIGHBOURS)
         label = snapshot.vocab_labels[token_id]
         self.neighbour_title.setText(f"Nearest neighbours of <b>‘{label}’</b> (id {token_id}) by cosine "
@@ -175,7 +183,7 @@ class EmbeddingView(SnapshotView):
         style_plot_item(self.scatter_plot.getPlotItem(), self.dark)
         self._style_dots()
         if self.snapshot is not None:
-            self._draw_prompt_dots()
+            self._draw_prompt_dots(force=True)
 
     def _style_dots(self) -> None:
         palette = colours(self.dark)
@@ -193,3 +201,8 @@ class EmbeddingView(SnapshotView):
             return ExportTable(np.zeros((0, 2)))
         return ExportTable(self.projection(), row_labels=self.snapshot.vocab_labels, column_labels=["PCA direction 1", "PCA direction 2"],
                            corner="token")
+
+
+def _same(drawn: tuple, wanted: tuple) -> bool:
+    """(ids, array) pairs: equal ids and the very same array object (arrays are never compared by value)."""
+    return bool(drawn) and drawn[0] == wanted[0] and drawn[1] is wanted[1]

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFontMetrics, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
@@ -58,6 +58,7 @@ class TokenAxis(pg.AxisItem):
     def __init__(self, orientation: str) -> None:
         super().__init__(orientation)
         self._labels: list[str] | None = None
+        self._widths: list[int] = []          # pixel width of each label in the tick font
         self._highlight = -1
         self._accent = QColor(colours(False)["accent"])
         self._upright = False
@@ -70,7 +71,8 @@ class TokenAxis(pg.AxisItem):
             self._labels = [abbreviate(label) for label in labels]
             self._upright = self.orientation in ("bottom", "top") and max(map(len, self._labels), default=0) > 2
             metrics = QFontMetrics(self._tick_font())
-            longest = max((metrics.horizontalAdvance(label) for label in self._labels), default=0)
+            self._widths = [metrics.horizontalAdvance(label) for label in self._labels]  # measured once
+            longest = max(self._widths, default=0)
             across = longest if (self.orientation in ("left", "right") or self._upright) else metrics.height()
             label_room = metrics.height() + 6 if self.label.isVisible() else 0
             self._set_extent(across + 12 + label_room)
@@ -106,8 +108,7 @@ class TokenAxis(pg.AxisItem):
             return
         pixels_per_cell = length / abs(last - first)
         metrics = QFontMetrics(self._tick_font())
-        needed = metrics.height() if (vertical or self._upright) else max(
-            metrics.horizontalAdvance(label) for label in self._labels) + 6
+        needed = metrics.height() if (vertical or self._upright) else max(self._widths, default=0) + 6
         stride = max(1, math.ceil(needed / pixels_per_cell))
 
         def position(index: int) -> float:
@@ -136,7 +137,9 @@ class TokenAxis(pg.AxisItem):
         highlighted = index == self._highlight
         painter.setFont(font(TICK_POINT_SIZE, bold=highlighted))
         painter.setPen(QPen(self._accent) if highlighted else self.textPen())
-        width, height, gap = metrics.horizontalAdvance(text) + 8, metrics.height(), 6
+        width, height, gap = self._widths[index] + 8, metrics.height(), 6
+        if highlighted:
+            width += width // 4  # bold is wider
         if self.orientation == "left":
             painter.drawText(QRectF(edge - gap - width, at - height / 2, width, height),
                              int(Qt.AlignRight | Qt.AlignVCenter), text)
@@ -303,6 +306,44 @@ class HeatmapPlot:
             text.show()
 
 
+class ColourBar:
+    """The colour scale beside a heatmap, level with its matrix: a thin strip and a numbered axis.
+
+    (Lighter than pyqtgraph's ColorBarItem, which is a whole PlotItem: a panel has many of these.)
+    """
+
+    def __init__(self, plot: pg.PlotItem, colormap_name: str) -> None:
+        self.view = pg.ViewBox(enableMenu=False, enableMouse=False, defaultPadding=0.0)
+        self.view.setFixedWidth(14)
+        self.view.setMinimumHeight(0)  # follow the matrix's height, never hold it up
+        gradient = np.linspace(0.0, 1.0, 256, dtype=np.float32)[:, None]  # (256, 1): low at the bottom
+        self.image = pg.ImageItem(gradient, axisOrder="row-major", levels=(0.0, 1.0))
+        self.image.setColorMap(colormap(colormap_name))
+        self.view.addItem(self.image)
+        self.axis = pg.AxisItem("right")
+        self.axis.linkToView(self.view)
+        # Into the plot's own grid, in the row of its matrix (row 2), right of the right axis.
+        plot.layout.setColumnFixedWidth(3, 8)
+        plot.layout.addItem(self.view, 2, 4)
+        plot.layout.addItem(self.axis, 2, 5)
+        self._levels: tuple[float, float] = (0.0, 0.0)
+        self.setLevels((0.0, 1.0))
+
+    def setLevels(self, levels: tuple[float, float]) -> None:
+        low, high = float(levels[0]), float(levels[1])
+        if (low, high) == self._levels:
+            return  # redrawing the axis is not free
+        self._levels = (low, high)
+        self.image.setRect(QRectF(0.0, low, 1.0, high - low))
+        self.view.setRange(xRange=(0.0, 1.0), yRange=(low, high), padding=0.0)
+
+    def levels(self) -> tuple[float, float]:
+        return self._levels
+
+    def setColorMap(self, lookup: pg.ColorMap) -> None:
+        self.image.setColorMap(lookup)
+
+
 class HeatmapWidget(pg.GraphicsLayoutWidget):
     """One or more aligned heatmaps (same rows) with one shared colour bar, hover and click signals."""
 
@@ -323,18 +364,17 @@ class HeatmapWidget(pg.GraphicsLayoutWidget):
         for panel in self.panels[1:]:  # rows line up: one shared row axis, labelled once
             panel.plot.setYLink(self.panels[0].plot)
             panel.plot.hideAxis("left")
-        self.colorbar = None
-        if colorbar:
-            self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=colormap(colormap_name), interactive=False,
-                                            width=14, colorMapMenu=False)
-            self.colorbar.setImageItem([panel.image for panel in self.panels])
-            self.addItem(self.colorbar, row=0, col=len(self.panels))
+        self.colorbar = ColourBar(self.panels[-1].plot, colormap_name) if colorbar else None
         self._hovered = (-1, -1)
         self.hovered_panel = 0
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         add_export_menu(self, export_name or title or "heatmap", self.export_table)
         self.set_theme(False)
+
+    def sizeHint(self) -> QSize:
+        # Modest, so that layouts share space by their stretch factors, not by pyqtgraph's large default.
+        return QSize(280 * len(self.panels), 220)
 
     @property
     def panel(self) -> HeatmapPlot:
@@ -374,7 +414,8 @@ class HeatmapWidget(pg.GraphicsLayoutWidget):
             palette = colours(dark)
             self.colorbar.axis.setPen(pg.mkPen(palette["axis"]))
             self.colorbar.axis.setTextPen(pg.mkPen(palette["text"]))
-            self.colorbar.axis.setStyle(tickFont=font())
+            room = QFontMetrics(font()).horizontalAdvance("-0.00") + 6  # tick labels are never cut short
+            self.colorbar.axis.setStyle(tickFont=font(), tickTextWidth=room, autoExpandTextSpace=True)
 
     def show_cursor(self, row: int, col: int) -> None:
         for panel in self.panels:

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
@@ -108,7 +108,7 @@ class PositionalView(SnapshotView):
         curve_column.addLayout(picker)
         curve_column.addWidget(self.curve_plot, 1)
 
-        self.grid = grid = QGridLayout(self)
+        self.grid = grid = QGridLayout(self.content(QSize(760, 600)))
         grid.setContentsMargins(4, 4, 4, 4)
         grid.addWidget(self.caption, 0, 0, 1, 2)
         grid.addWidget(self.position_heatmap, 1, 0)

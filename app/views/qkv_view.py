@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
 
 from core.analysis import AttentionSteps, attention_steps, symmetric_range
@@ -33,6 +33,14 @@ CHAIN = (
     ("masked_scores", "causal mask", SIGNED_MAP),
     ("pattern", "softmax", PROBABILITY_MAP),
 )
+# What each step means, in a sentence (tooltips; the caption under each matrix is shorter).
+CHAIN_EXPLANATIONS = {
+    "dot_products": "Every query dotted with every key: large when the two vectors point the same way.",
+    "scores": "Divided by √d_head so that wider heads do not push the softmax to extremes; "
+              "the picture is the same, only the numbers shrink (see the colour bar).",
+    "masked_scores": "Later tokens (above the diagonal, hatched) are set to −∞: a token may not look ahead.",
+    "pattern": "Softmax of each row: weights ≥ 0 that sum to 1. The −∞ cells become exactly 0.",
+}
 
 
 class QKVView(SnapshotView):
@@ -51,6 +59,7 @@ class QKVView(SnapshotView):
             widget = HeatmapWidget(title=title, colormap_name=colormap_name, column_name="dimension",
                                    export_name=f"{name} vectors")
             widget.setObjectName(f"qkv_{name}")
+            widget.setMinimumHeight(130)
             self.vectors[name] = widget
             vector_row.addWidget(widget)
             if name != "query":
@@ -62,6 +71,7 @@ class QKVView(SnapshotView):
         for index, (name, title, colormap_name) in enumerate(CHAIN):
             widget = HeatmapWidget(title=title, colormap_name=colormap_name, export_name=name.replace("_", " "))
             widget.setObjectName(f"qkv_{name}")
+            widget.setToolTip(CHAIN_EXPLANATIONS[name])
             widget.hovered.connect(self._on_cell_hovered)
             self.chain[name] = widget
             if index:
@@ -74,11 +84,11 @@ class QKVView(SnapshotView):
                 chain_grid.addWidget(_arrow(), 0, 2 * index - 1)
 
         self.derivation = caption(HOVER_HINT, "qkvDerivation", point_size=12)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.content(QSize(860, 500)))
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
-        layout.addLayout(vector_row, 2)
-        layout.addLayout(chain_grid, 3)
+        layout.addLayout(vector_row, 1)
+        layout.addLayout(chain_grid, 2)
         layout.addWidget(self.derivation)
         self.apply_theme(False)
 
@@ -101,15 +111,14 @@ class QKVView(SnapshotView):
         self.chain["masked_scores"].set_matrix(steps.masked_scores, scale, labels, labels, masked=steps.future,
                                                masked_text="−∞")
         self.chain["pattern"].set_matrix(steps.pattern, (0.0, 1.0), labels, labels, masked=steps.future)
-        self.chain_captions["dot_products"].setText(
-            "Every query dotted with every key: large when they point the same way.")
-        self.chain_captions["scores"].setText(
-            f"Divided by √{steps.d_head} = {root:.2f} so wider heads do not push the softmax to extremes. "
-            "Same picture, smaller numbers: see the colour bar.")
-        self.chain_captions["masked_scores"].setText(
-            "Later tokens (above the diagonal, hatched) set to −∞: a token may not look ahead.")
-        self.chain_captions["pattern"].setText(
-            "Softmax of each row: weights ≥ 0 that sum to 1. The −∞ cells become exactly 0.")
+        short = {
+            "dot_products": "each query · each key",
+            "scores": f"÷ √{steps.d_head} = {root:.2f}: same picture, smaller numbers",
+            "masked_scores": "the future (hatched) set to −∞",
+            "pattern": "each row → weights that sum to 1",
+        }
+        for name, text in short.items():
+            self.chain_captions[name].setText(text)
         self.derivation.setText(HOVER_HINT)
 
     def shown_matrices(self) -> dict[str, np.ndarray]:

@@ -10,8 +10,8 @@ A view never calls the model: it draws the snapshot, and redraws it when the sel
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.selection import Selection
 from app.snapshot import Snapshot
@@ -47,6 +47,20 @@ class SnapshotView(QWidget):
             self._redraw()
 
     # -- for subclasses -----------------------------------------------------------------------------
+    def content(self, smallest: QSize) -> QWidget:
+        """The widget to lay the plots out on. Below `smallest` the panel scrolls instead of squeezing
+        plots and captions on top of each other."""
+        inner = QWidget()
+        inner.setMinimumSize(smallest)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        return inner
+
     def _redraw(self) -> None:
         raise NotImplementedError
 

@@ -70,9 +70,12 @@ def test_pca_of_one_dimensional_rows_has_a_zero_second_axis():
     np.testing.assert_allclose(np.abs(projection[:, 0]), np.abs([1 - 7 / 3, 2 - 7 / 3, 4 - 7 / 3]), rtol=1e-6)
 
 
-def test_symmetric_range_ignores_minus_infinity():
+def test_symmetric_range_ignores_minus_infinity_and_is_round():
     assert symmetric_range(np.array([-2.0, 0.5, -np.inf]), np.array([1.5])) == (-2.0, 2.0)
     assert symmetric_range(np.zeros(3)) == (-1.0, 1.0)
+    assert symmetric_range(np.array([0.0713])) == pytest.approx((-0.08, 0.08))
+    assert symmetric_range(np.array([-13.0])) == pytest.approx((-15.0, 15.0))
+    assert symmetric_range(np.array([0.0713]))[1] == symmetric_range(np.array([0.0752]))[1]  # no jump
 
 
 def test_attention_steps_match_the_maths_done_by_hand():

@@ -1,0 +1,108 @@
+"""How long the four model panels take to redraw from a new 64-token snapshot (painting included).
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_views.py [--tokens 64] [--repeats 30]
+
+Each round gives every panel a new snapshot (two prompts alternate, so nothing can be skipped as
+unchanged) and lets Qt paint. The baseline, measured in the same run, is the model's own trace of the
+same prompt: the other half of a keystroke's budget. Figures are medians and 95th percentiles.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from PySide6.QtWidgets import QApplication, QGridLayout, QWidget
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "app"))
+
+from view_snapshots import make_snapshot  # noqa: E402
+
+from app.selection import Selection  # noqa: E402
+from app.views.attention_view import AttentionView  # noqa: E402
+from app.views.embedding_view import EmbeddingView  # noqa: E402
+from app.views.positional_view import PositionalView  # noqa: E402
+from app.views.qkv_view import QKVView  # noqa: E402
+
+SENTENCE = "The cat sat on the mat . The dog sat on the log . A bird flew over the very tall tree"
+
+
+def prompt(n_tokens: int, shift: int) -> str:
+    words = (SENTENCE.split() * (n_tokens // 10 + 2))[shift:shift + n_tokens]
+    return " ".join(words)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    app = QApplication.instance() or QApplication([])
+
+    settings = dict(n_layers=4, n_heads=4, d_model=128, vocab_size=256, pos_encoding="learned")
+    snapshots = [make_snapshot(prompt(args.tokens, shift), **settings) for shift in (0, 3)]
+    assert all(s.n_tokens == args.tokens for s in snapshots)
+
+    selection = Selection(4, 4)
+    views = [EmbeddingView(selection), PositionalView(selection), QKVView(selection), AttentionView(selection)]
+    window = QWidget()
+    grid = QGridLayout(window)
+    for index, view in enumerate(views):
+        grid.addWidget(view, index // 2, index % 2)
+    window.resize(2400, 1400)  # each panel about 1200 × 700, as on a large screen
+    window.show()
+    for snapshot in snapshots:  # warm up: first draws build items and caches
+        for view in views:
+            view.show_snapshot(snapshot)
+        app.processEvents()
+
+    per_view = {type(view).__name__: [] for view in views}
+    totals, cpu_totals = [], []
+    for round_number in range(args.repeats):
+        snapshot = snapshots[round_number % 2]
+        cpu_start = time.process_time()
+        start = time.perf_counter()
+        for view in views:
+            began = time.perf_counter()
+            view.show_snapshot(snapshot)
+            per_view[type(view).__name__].append(time.perf_counter() - began)
+        app.processEvents()  # paint
+        totals.append(time.perf_counter() - start)
+        cpu_totals.append(time.process_time() - cpu_start)
+
+    from core.model import GPT
+
+    torch.manual_seed(0)
+    model = GPT(snapshots[0].config)
+    ids = snapshots[0].trace.ids
+    model.trace(ids)
+    traces = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        model.trace(ids)
+        traces.append(time.perf_counter() - start)
+
+    trace_median = statistics.median(traces)
+    print(f"{args.tokens} tokens, 4 layers × 4 heads, d_model 128, {args.repeats} rounds")
+    print(f"baseline model.trace:          median {1000 * trace_median:6.1f} ms")
+    for name, times in per_view.items():
+        print(f"  {name:16s} show_snapshot median {1000 * statistics.median(times):6.1f} ms")
+    total_median, total_p95 = statistics.median(totals), percentile(totals, 0.95)
+    print(f"all four + paint:              median {1000 * total_median:6.1f} ms, p95 {1000 * total_p95:6.1f} ms "
+          f"(CPU time median {1000 * statistics.median(cpu_totals):.1f} ms)")
+    print(f"ratio (all four redrawn) / (trace): median {total_median / trace_median:.2f}, "
+          f"p95 {total_p95 / trace_median:.2f}")
+
+
+if __name__ == "__main__":
+    main()
