@@ -10,6 +10,8 @@ Names (B = batch, T = tokens, C = d_model, nh = heads, hs = d_head):
     blocks.{l}.attn.scores (scaled, before the mask) / masked_scores / pattern (B,nh,T,T)
     blocks.{l}.attn.out (B,T,C)   blocks.{l}.mlp.pre / post (B,T,d_mlp)   blocks.{l}.mlp.out (B,T,C)
     ln_final (B,T,C)   logits (B,T,vocab)   probs (B,T,vocab)
+embed.pos is zeros for pos_encoding="none". The tensors are recorded without copying: treat them as
+read-only (Trace.numpy gives read-only arrays).
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ class Intervention:
             raise ValueError(f"Unknown ablation {self.ablation!r}; choose 'zero' or 'mean'.")
         object.__setattr__(self, "ablate_heads", frozenset(tuple(h) for h in self.ablate_heads))
         patterns = {tuple(where): _as_square_pattern(pattern, where) for where, pattern in self.patterns.items()}
-        object.__setattr__(self, "patterns", MappingProxyType(patterns))
+        object.__setattr__(self, "patterns", patterns)  # our own copy: the caller's dict may change later
 
     @property
     def is_empty(self) -> bool:

@@ -326,3 +326,22 @@ def test_numpy_view_of_positions_has_no_batch_dim(model):
     assert trace.numpy("embed.pos").shape == (3, 8)
     assert trace.numpy("logits", batch=1).shape == (3, 11)
     np.testing.assert_allclose(trace.numpy("logits", batch=None)[0], trace.numpy("logits", batch=1), atol=1e-6)
+
+
+def test_a_deep_copied_model_traces_through_its_own_hook_points(model):
+    twin = copy.deepcopy(model)
+    assert twin.hook_points()["logits"] is twin.hook_logits
+    assert twin.hook_points()["logits"] is not model.hook_logits
+    what_if = Intervention(ablate_heads={(0, 0)})
+    torch.testing.assert_close(twin.trace(PROMPT, intervention=what_if)["logits"],
+                               model.trace(PROMPT, intervention=what_if)["logits"])
+    assert all(not h.listeners for h in model.hook_points().values())
+
+
+def test_what_ifs_are_values_a_gui_can_compare_and_keep():
+    assert Intervention(ablate_heads=[[0, 1]]) == Intervention(ablate_heads={(0, 1)})
+    assert len({Intervention(), Intervention(positional=False), Intervention()}) == 2
+    patterns = {(0, 0): torch.eye(8)}
+    what_if = Intervention(patterns=patterns)
+    patterns[(1, 1)] = torch.eye(8)                            # the caller's dict changes later...
+    assert list(what_if.patterns) == [(0, 0)]                  # ...the what-if does not
