@@ -21,7 +21,8 @@ SETTLE_MS = 150  # after the last panel is drawn, let layouts settle before a pi
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompt", help="start with this prompt instead of a sample one")
-    parser.add_argument("--checkpoint", metavar="FOLDER", help="open this checkpoint folder instead of the default model")
+    parser.add_argument("--checkpoint", metavar="FOLDER",
+                        help="open this checkpoint folder instead of the default model")
     parser.add_argument("--gpt2", metavar="FOLDER", help="open GPT-2 weights from this local folder")
     parser.add_argument("--dark", action="store_true", default=None, help="use the dark theme")
     parser.add_argument("--screenshot", metavar="FILE.png",

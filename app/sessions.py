@@ -58,7 +58,10 @@ class ModelSession:
         config = self.config
         size = f"{config.n_layers} layers × {config.n_heads} heads, d_model {config.d_model}"
         params = human_count(self.model.num_params())
-        state = f"trained {self.step} steps" if self.step else "trained" if self.trained else "UNTRAINED (random weights)"
+        if self.step:
+            state = f"trained {self.step} steps"
+        else:
+            state = "trained" if self.trained else "UNTRAINED (random weights)"
         return f"{self.source} · {size} · {params} parameters · {state}"
 
 

@@ -31,7 +31,8 @@ class RecentItem:
 
 
 class AppSettings:
-    def __init__(self, path: str | None = None, organisation: str = ORGANISATION, application: str = APPLICATION) -> None:
+    def __init__(self, path: str | None = None, organisation: str = ORGANISATION,
+                 application: str = APPLICATION) -> None:
         path = path or os.environ.get(SETTINGS_PATH_VARIABLE)
         if path:
             self._store = QSettings(str(path), QSettings.Format.IniFormat)

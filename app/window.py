@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
                                QSpinBox, QToolBar, QToolTip, QWidget)
 
 from .controller import Controller
+from .lessons.classroom import Classroom
 from .dialogs.new_model import NewModelDialog
 from .selection import Selection
 from .sessions import (ModelSession, default_session, lessons_tokenizer, load_checkpoint_session, load_gpt2_session,
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self._build_menus()
         self._connect()
+        self.classroom = Classroom(self)  # lesson pane, presenter mode (F5), hand-outs, session files
         self._show_session(session)
         self.resize(DEFAULT_SIZE)
         self.remember_layout = remember_layout  # False: neither read nor write the saved layout
@@ -189,7 +191,7 @@ class MainWindow(QMainWindow):
                 self.addDockWidget(RIGHT, dock)
         if tabbed:
             tabbed[0].raise_()
-        self.resizeDocks([prompt, output, whatif], [220, 400, 380], Qt.Orientation.Vertical)
+        self.resizeDocks([prompt, output, whatif], [250, 380, 370], Qt.Orientation.Vertical)
         right = attention or (tabbed[0] if tabbed else None)
         if right is not None:
             self.resizeDocks([prompt, right], [500, 1100], Qt.Orientation.Horizontal)
@@ -476,6 +478,7 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         self._arrange_default_layout()
+        self.classroom.arrange_default()
         self.settings.forget_window_layout()
 
     def _restore_layout(self) -> None:

@@ -91,7 +91,8 @@ class NewModelDialog(QDialog):
 
     def _on_size_changed(self, *_ignored) -> None:
         """Editing a size by hand makes the choice 'custom' unless it matches a preset exactly."""
-        sizes = dict(n_layers=self.layers_spin.value(), n_heads=self.heads_spin.value(), d_model=self.width_spin.value())
+        sizes = dict(n_layers=self.layers_spin.value(), n_heads=self.heads_spin.value(),
+                     d_model=self.width_spin.value())
         match = next((name for name, preset in PRESETS.items() if preset == sizes), CUSTOM)
         self.preset_combo.blockSignals(True)
         self.preset_combo.setCurrentIndex(self.preset_combo.findData(match))

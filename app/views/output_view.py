@@ -25,6 +25,21 @@ GENERATE_DELAY_MS = 80     # pause between generated tokens, so the growth is vi
 X_RANGES = (0.05, 0.1, 0.25, 0.5, 1.0)  # the probability axis snaps to the smallest that fits
 
 
+def last_position(trace, name: str) -> np.ndarray:
+    """(vocab,) one row of `name` ("logits" or "probs"): the prediction after the last token.
+
+    Indexes the tensor directly: copying all (T, vocab) rows first would cost milliseconds for GPT-2.
+    """
+    return trace[name][0, -1].float().numpy().astype(np.float64)
+
+
+def top_ids(values: np.ndarray, n: int) -> np.ndarray:
+    """Ids of the n largest values, largest first (ties: smaller id first), without sorting them all."""
+    n = min(n, len(values))
+    candidates = np.argpartition(-values, n - 1)[:n]
+    return candidates[np.lexsort((candidates, -values[candidates]))]
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max())
     return shifted / shifted.sum()
@@ -157,13 +172,13 @@ class OutputView(QWidget):
 
     def sampling_distribution(self) -> np.ndarray:
         """(vocab,) the probabilities 'Next token' samples from, under the current settings."""
-        logits = torch.from_numpy(np.array(self._logits, dtype=np.float32))
-        probs = next_token_probs(logits, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)
+        probs = next_token_probs(torch.from_numpy(self._logits), temperature=self.temperature,
+                                 top_k=self.top_k, top_p=self.top_p)
         return np.asarray(probs, dtype=np.float64)
 
     # -- drawing -------------------------------------------------------------------------------
     def show_snapshot(self, snapshot: Snapshot) -> None:
-        self._logits = snapshot.trace.numpy("logits")[-1]  # (vocab,) prediction after the last token
+        self._logits = last_position(snapshot.trace, "logits")  # (vocab,)
         self._labels = snapshot.vocab_labels
         self.top_k_spin.setMaximum(snapshot.config.vocab_size)
         last = snapshot.token_labels[-1]
@@ -176,10 +191,10 @@ class OutputView(QWidget):
     def _redraw(self) -> None:
         if self._logits is None:
             return
-        model_probs = softmax(self._logits.astype(np.float64))
+        model_probs = softmax(self._logits)
         probs = self.sampling_distribution()
         # Rank by the model's own logits: temperature keeps the order, top-k/top-p only cut the tail.
-        order = np.argsort(-self._logits, kind="stable")[:TOP_N]
+        order = top_ids(self._logits, TOP_N)
         self._shown_ids, self._shown_model, self._shown_probs = order, model_probs[order], probs[order]
         rows = np.arange(len(order))
         theme = colours(self._dark)

@@ -1,7 +1,7 @@
 """Prompt and tokens: the text you type, and the token chips the model actually reads."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
 
@@ -41,7 +41,7 @@ class PromptView(QWidget):
 
         self.strip = TokenStrip()
         self.strip.setAccessibleName("Tokens")
-        scroll = QScrollArea()
+        self.scroll = scroll = QScrollArea()
         scroll.setWidget(self.strip)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -77,6 +77,7 @@ class PromptView(QWidget):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         ids = snapshot.trace.ids[0].tolist()
         self.strip.set_tokens(snapshot.token_labels, ids, snapshot.token_bytes, snapshot.cut_labels)
+        QTimer.singleShot(0, self._scroll_to_newest)  # once the scroll area knows the strip's new height
         context = snapshot.config.context_length
         if snapshot.truncated:
             total = snapshot.n_tokens + snapshot.truncated
@@ -85,6 +86,11 @@ class PromptView(QWidget):
                 f"{context}: the first {snapshot.truncated} are cut (struck through).</b>")
         else:
             self.summary.setText(f"{snapshot.n_tokens} tokens · the model reads up to {context}")
+
+    def _scroll_to_newest(self) -> None:
+        """Keep the last token in sight, where typing happens."""
+        bar = self.scroll.verticalScrollBar()
+        bar.setValue(bar.maximum())
 
     def apply_theme(self, dark: bool) -> None:
         self._dark = dark

@@ -17,6 +17,7 @@ from app.snapshot import Snapshot
 from app.theme import colours
 from app.views.plot_style import style_graphics_view, style_plot_item
 from app.views.export import ExportTable, add_export_menu
+from app.views.output_view import last_position, top_ids
 from app.views.bar_plot import bar_plot, set_row_labels
 from core.trace import Intervention
 
@@ -148,8 +149,8 @@ class WhatIfView(QWidget):
         if snapshot.baseline is None:
             self._show_no_changes()
             return
-        before = snapshot.baseline.numpy("probs")[-1].astype(np.float64)  # (vocab,) intact model
-        after = snapshot.trace.numpy("probs")[-1].astype(np.float64)      # (vocab,) with the what-if
+        before = last_position(snapshot.baseline, "probs")  # (vocab,) intact model
+        after = last_position(snapshot.trace, "probs")      # (vocab,) with the what-if
         self._show_changes(before, after)
 
     def _show_no_changes(self) -> None:
@@ -164,7 +165,7 @@ class WhatIfView(QWidget):
     def _show_changes(self, before: np.ndarray, after: np.ndarray) -> None:
         self.empty_text.setVisible(False)
         delta = after - before
-        ids = np.argsort(-np.abs(delta), kind="stable")[:TOP_CHANGES]
+        ids = top_ids(np.abs(delta), TOP_CHANGES)
         self._changes = (ids, before[ids], after[ids])
         theme = colours(self._dark)
         brushes = [pg.mkBrush(theme.increase if d >= 0 else theme.decrease) for d in delta[ids]]
