@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
-from core import Intervention
+from core import Intervention, Trace
 
 from .sessions import ModelSession
 from .snapshot import Snapshot
@@ -53,33 +53,54 @@ def fit_to_context(ids: list[int], context_length: int) -> tuple[list[int], list
     return ids[cut:], ids[:cut]
 
 
+class SnapshotMaker:
+    """Builds snapshots, remembering the last intact trace: ticking heads on an unchanged prompt then
+    costs one forward pass (the what-if), not two (the what-if and its intact baseline)."""
+
+    def __init__(self) -> None:
+        self._intact_key: tuple | None = None  # (session, ids) of the remembered trace
+        self._intact: Trace | None = None
+
+    def make(self, session: ModelSession, prompt: str, intervention: Intervention) -> tuple[Snapshot | None, str]:
+        """(snapshot, notice) for one prompt; snapshot is None when nothing is left to read."""
+        ids, notice = encode_prompt(session.tokenizer, prompt)
+        if not ids:
+            return None, notice or EMPTY_PROMPT_MESSAGE
+        ids, cut = fit_to_context(ids, session.config.context_length)
+        if cut:
+            notice = (f"The prompt has {len(ids) + len(cut)} tokens but this model reads at most "
+                      f"{len(ids)}: the first {len(cut)} are cut (shown struck through). " + notice).strip()
+        intact = self._intact_trace(session, ids)
+        if intervention.is_empty:
+            trace, baseline = intact, None
+        else:
+            trace, baseline = session.model.trace(ids, intervention=intervention), intact
+        vocabulary = session.vocabulary()
+        snapshot = Snapshot(
+            trace=trace,
+            token_labels=tuple(vocabulary.labels[i] for i in ids),
+            config=session.config,
+            vocab_embeddings=vocabulary.embeddings,
+            vocab_labels=vocabulary.labels,
+            vocab_projection=vocabulary.projection,
+            baseline=baseline,
+            truncated=len(cut),
+            step=session.step,
+            cut_labels=tuple(vocabulary.labels[i] for i in cut),
+            token_bytes=tuple(_bytes(session.tokenizer, i) for i in ids),
+        )
+        return snapshot, notice
+
+    def _intact_trace(self, session: ModelSession, ids: list[int]) -> Trace:
+        key = (session, tuple(ids))  # a session's weights never change while it is shown
+        if key != self._intact_key:
+            self._intact, self._intact_key = session.model.trace(ids), key
+        return self._intact
+
+
 def build_snapshot(session: ModelSession, prompt: str, intervention: Intervention) -> tuple[Snapshot | None, str]:
-    """(snapshot, notice) for one prompt; snapshot is None when nothing is left to read."""
-    ids, notice = encode_prompt(session.tokenizer, prompt)
-    if not ids:
-        return None, notice or EMPTY_PROMPT_MESSAGE
-    ids, cut = fit_to_context(ids, session.config.context_length)
-    if cut:
-        notice = (f"The prompt has {len(ids) + len(cut)} tokens but this model reads at most "
-                  f"{len(ids)}: the first {len(cut)} are cut (shown struck through). " + notice).strip()
-    vocabulary = session.vocabulary()
-    active = None if intervention.is_empty else intervention
-    trace = session.model.trace(ids, intervention=active)
-    baseline = session.model.trace(ids) if active is not None else None
-    snapshot = Snapshot(
-        trace=trace,
-        token_labels=tuple(vocabulary.labels[i] for i in ids),
-        config=session.config,
-        vocab_embeddings=vocabulary.embeddings,
-        vocab_labels=vocabulary.labels,
-        vocab_projection=vocabulary.projection,
-        baseline=baseline,
-        truncated=len(cut),
-        step=session.step,
-        cut_labels=tuple(vocabulary.labels[i] for i in cut),
-        token_bytes=tuple(_bytes(session.tokenizer, i) for i in ids),
-    )
-    return snapshot, notice
+    """One snapshot, nothing remembered (for scripts and tests)."""
+    return SnapshotMaker().make(session, prompt, intervention)
 
 
 def _bytes(tokenizer, token_id: int) -> bytes:
@@ -103,6 +124,7 @@ class TraceWorker(QThread):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._wakeup = threading.Condition()
+        self._maker = SnapshotMaker()  # used on the worker thread only
         self._waiting: TraceRequest | None = None
         self._stopping = False
 
@@ -126,7 +148,7 @@ class TraceWorker(QThread):
                     return
                 request, self._waiting = self._waiting, None
             try:
-                snapshot, notice = build_snapshot(request.session, request.prompt, request.intervention)
+                snapshot, notice = self._maker.make(request.session, request.prompt, request.intervention)
             except Exception as error:  # a model that fails must not take the window down
                 snapshot = None
                 notice = f"The model could not read this prompt: {error}"

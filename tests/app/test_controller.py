@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from app.controller import Controller, build_snapshot, encode_prompt, fit_to_context
+from app.controller import Controller, SnapshotMaker, build_snapshot, encode_prompt, fit_to_context
 from app.snapshot import Snapshot
 from core import Intervention
 
@@ -121,3 +121,15 @@ def test_snapshot_holds_no_live_tensor(session):
     with torch.no_grad():
         session.model.transformer.wte.weight.add_(1.0)  # a trainer writing the weights later...
     assert not np.allclose(snapshot.vocab_embeddings, session.model.transformer.wte.weight.detach().numpy())
+
+
+def test_a_what_if_on_the_same_prompt_reuses_the_intact_trace(session, monkeypatch):
+    calls = []
+    real_trace = session.model.trace
+    monkeypatch.setattr(session.model, "trace", lambda *a, **k: calls.append(k) or real_trace(*a, **k))
+    maker = SnapshotMaker()
+    intact, _ = maker.make(session, "the cat", Intervention())
+    ablated, _ = maker.make(session, "the cat", Intervention(ablate_heads={(1, 0)}))
+    assert ablated.baseline is intact.trace and len(calls) == 2  # one pass each, not three
+    other, _ = maker.make(session, "the dog", Intervention(ablate_heads={(1, 0)}))
+    assert other.baseline is not intact.trace and len(calls) == 4
