@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMainWindow, QTabBar
 
 from core.lesson_numbers import LessonContext, gradient_step, live_numbers, tokenizer_facts, TrainingFacts
 from core.lessons import Lesson, LessonStep, load_lessons, live_sentences, template_names
@@ -23,7 +23,7 @@ from .lesson_pane import LessonPane
 from .parameter_view import ParameterView
 from .presenter import PresenterMode
 from .residual_view import ResidualView
-from .session_io import capture_session, restore_session
+from .session_io import capture_session, restore_session, training_losses
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 UPDATE_NUMBERS = {"learning_rate", "update_loss_before", "update_loss_after", "gradient_norm"}
@@ -50,6 +50,12 @@ class Classroom(QObject):
         if temperature is not None:
             temperature.valueChanged.connect(self.refresh_numbers)
         self.pane.step_changed.connect(self._on_step_changed)
+        window.installEventFilter(self)  # to leave presenter mode before the window saves its layout
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            self.presenter.leave()
+        return False
 
     # -- panels and menus ------------------------------------------------------------------------
     def _add_panels(self) -> None:
@@ -57,19 +63,34 @@ class Classroom(QObject):
         self.lesson_dock = window.add_panel(self.pane, area=LEFT)
         self.parameter_dock = window.add_panel(self.parameter_view, area=RIGHT)
         self.residual_dock = window.add_panel(self.residual_view, area=RIGHT)
+        self.arrange_default()
+
+    def arrange_default(self) -> None:
+        """The lesson beside the what-if panel (in front), the two new plots in the tabs on the right."""
+        window = self.window
+        for dock in (self.lesson_dock, self.parameter_dock, self.residual_dock):
+            dock.setFloating(False)
+            dock.show()
         docks = {p.widget.objectName(): p.dock for p in getattr(window, "panels", [])}
-        beside_lessons = docks.get("whatIfView")
-        if beside_lessons is not None:
-            window.tabifyDockWidget(beside_lessons, self.lesson_dock)
-        beside_plots = docks.get("positionalView") or docks.get("embeddingView")
-        if beside_plots is not None:
-            window.tabifyDockWidget(beside_plots, self.parameter_dock)
-            window.tabifyDockWidget(beside_plots, self.residual_dock)
-            (docks.get("embeddingView") or beside_plots).raise_()
-        self.lesson_dock.raise_()
-        column = [docks.get("promptView"), docks.get("outputView"), self.lesson_dock]
-        if all(column):
-            window.resizeDocks(column, [200, 380, 420], Qt.Orientation.Vertical)
+        # Join existing tab groups without changing which tab is in front (Lessons ▸ Show the lesson raises ours).
+        for beside, ours in ((docks.get("whatIfView"), [self.lesson_dock]),
+                             (docks.get("positionalView") or docks.get("embeddingView"),
+                              [self.parameter_dock, self.residual_dock])):
+            if beside is None:
+                continue
+            in_front = self._front_tab(beside)
+            for dock in ours:
+                window.tabifyDockWidget(beside, dock)
+            in_front.raise_()
+
+    def _front_tab(self, dock: QDockWidget) -> QDockWidget:
+        """The dock whose tab is in front in `dock`'s tab group (Qt keeps that in a QTabBar)."""
+        group = {d.windowTitle(): d for d in (dock, *self.window.tabifiedDockWidgets(dock))}
+        for bar in self.window.findChildren(QTabBar):
+            titles = [bar.tabText(i) for i in range(bar.count())]
+            if dock.windowTitle() in titles and bar.currentIndex() >= 0:
+                return group.get(titles[bar.currentIndex()], dock)
+        return dock
 
     def _add_menus(self) -> None:
         window = self.window
@@ -162,10 +183,10 @@ class Classroom(QObject):
 
     def _training_facts(self) -> TrainingFacts | None:
         """First and latest loss of the training the window knows about, if any."""
-        losses = getattr(self.window, "training_losses", lambda: None)()
-        if not losses:
+        train = (training_losses(self.window) or {}).get("train")
+        if not train:
             return None
-        (first_step, first_loss), (last_step, last_loss) = losses[0], losses[-1]
+        (first_step, first_loss), (last_step, last_loss) = train[0], train[-1]
         return TrainingFacts(steps=int(last_step), first_loss=float(first_loss), last_loss=float(last_loss))
 
     # -- hand-outs and pictures --------------------------------------------------------------------

@@ -95,9 +95,18 @@ class PanelHighlighter:
             return self.window
         return self.window.findChild(QWidget, name)
 
+    def find_panel(self, names: str) -> QWidget | None:
+        """The first panel that exists of "a, b, c" (a lesson may name a fallback)."""
+        for name in (part.strip() for part in names.split(",")):
+            panel = self.find(name) if name else None
+            if panel is not None:
+                return panel
+        return None
+
     def bring_forward(self, name: str, highlight: str = "", flash: bool = True) -> QWidget | None:
-        """Show and raise the dock holding `name`, frame `highlight` (or the panel); None if not found."""
-        panel = self.find(name)
+        """Show and raise the dock holding panel `name` (or its first existing fallback, "a, b"), and frame
+        `highlight` (or the panel). Returns the panel, or None if the window has none of them."""
+        panel = self.find_panel(name)
         if panel is None:
             return None
         dock = dock_of(panel)

@@ -132,10 +132,10 @@ class PresenterMode(QObject):
         return dock_of(self.window.findChild(QWidget, name))
 
     def focus_on(self, panel_name: str) -> None:
-        """Show the panel `panel_name` under the prompt, in place of the one shown before."""
+        """Show the panel `panel_name` (or its fallback) under the prompt, in place of the one shown before."""
         if not self.active:
             return
-        dock = self._dock_named(panel_name)
+        dock = dock_of(self.highlighter.find_panel(panel_name))
         if dock is self.focused_dock:
             return
         if self.focused_dock is not None:

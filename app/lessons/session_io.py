@@ -30,12 +30,24 @@ def capture_session(window, classroom) -> Session:
 
 
 def _training_history(window):
-    """(timeline snapshots, losses) from the training studio if the window has one, else ((), None)."""
-    history = getattr(window, "training_history", None)
-    if history is None:
-        return (), None
-    timeline, losses = history()
-    return tuple(timeline), losses
+    """(timeline snapshots, losses) of the training studio's run, or ((), None) without one."""
+    studio = getattr(window, "studio", None)
+    timeline = getattr(studio, "timeline", None)
+    snapshots = []
+    if timeline is not None:
+        for step in timeline.steps():
+            weights = timeline.get(step)
+            snapshots.append((step, dict(getattr(weights, "tensors", weights))))
+    return tuple(snapshots), training_losses(window)
+
+
+def training_losses(window) -> dict | None:
+    """{"train": [[step, loss], ...], "val": [...]} of the studio's run (a copy), or None."""
+    run = getattr(getattr(window, "studio", None), "run", None)
+    history = getattr(getattr(run, "trainer", None), "loss_history", None)
+    if not history:
+        return None
+    return {name: [list(point) for point in list(points)] for name, points in dict(history).items()}
 
 
 def restore_session(window, classroom, session: Session) -> None:
@@ -47,7 +59,7 @@ def restore_session(window, classroom, session: Session) -> None:
     window.set_session(ModelSession(session.model.eval(), session.tokenizer, source,
                                     trained=bool(settings.get("trained", session.step > 0)),
                                     step=session.step or None))
-    restore_training = getattr(window, "restore_training_history", None)
+    restore_training = getattr(getattr(window, "studio", None), "restore_training_history", None)
     if restore_training is not None and (session.timeline or session.losses):
         restore_training(session.timeline, session.losses)
     window.set_prompt(session.prompt)

@@ -19,6 +19,7 @@ def classroom_of(window):
 def classroom(window):
     classroom = classroom_of(window)
     classroom.presenter.leave()
+    classroom.show_lesson()
     classroom.pane.go_to(0, 0)
     window.selection.select(0, 0)
     return classroom

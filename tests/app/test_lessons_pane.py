@@ -4,7 +4,6 @@ import math
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtWidgets import QWidget
 
 from core.lesson_numbers import LessonContext, live_numbers, tokenizer_facts
 from core.lessons import live_sentences
@@ -34,7 +33,7 @@ def test_every_step_brings_its_panel_forward_and_frames_it(qtbot, window, shown)
     pane, frame = shown.pane, shown.highlighter.frame
     for position, step in all_steps(shown):
         pane.go_to(*position)
-        panel = window.findChild(QWidget, step.panel)
+        panel = shown.highlighter.find_panel(step.panel)
         assert panel is not None, f"{step.id} names {step.panel!r}, which the window does not have"
         qtbot.waitUntil(panel.isVisible, timeout=2000)
         assert frame.isVisible() and frame.target is panel
