@@ -18,7 +18,15 @@ ROWS = ("embeddings", "attention", "MLP", "LayerNorm", "head", "total")
 
 
 def _shape_text(config: GPTConfig) -> str:
-    return f"{config.n_layers} layers, d_model {config.d_model}"
+    return f"{config.n_layers} layers\nd_model {config.d_model}"
+
+
+def _share_text(part: int, total: int) -> str:
+    """' (32%)', ' (0.4%)', ' (<0.1%)' or ' (0%)': a part's share of the whole."""
+    percent = 100 * part / total
+    if percent == 0 or percent >= 1:
+        return f" ({percent:.0f}%)"
+    return f" ({percent:.1f}%)" if percent >= 0.1 else " (<0.1%)"
 
 
 class ParameterView(QWidget):
@@ -59,8 +67,7 @@ class ParameterView(QWidget):
     def _fill_column(self, column: int, count: ParameterCount) -> None:
         values = [n for _, n in count.parts()] + [count.total]
         for row, value in enumerate(values):
-            percent = 100 * value / count.total
-            share = f" ({percent:.{0 if percent >= 1 or percent == 0 else 1}f}%)" if row < len(values) - 1 else ""
+            share = _share_text(value, count.total) if row < len(values) - 1 else ""
             item = QTableWidgetItem(human_count(value) + share)
             item.setToolTip(f"{value:,} parameters")
             item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
