@@ -27,7 +27,7 @@ from .session_io import capture_session, restore_session, training_losses
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 UPDATE_NUMBERS = {"learning_rate", "update_loss_before", "update_loss_after", "gradient_norm"}
-MAX_PARAMS_FOR_UPDATE = 30_000_000   # the live gradient step runs on the GUI thread: only for small models
+MAX_PARAMS_FOR_UPDATE = 5_000_000    # the live gradient step runs on the GUI thread: only for small models
 UPDATE_LEARNING_RATE = 0.01
 
 
@@ -42,7 +42,9 @@ class Classroom(QObject):
         self.highlighter = PanelHighlighter(window)
         self.presenter = PresenterMode(window, self.pane, self.highlighter)
         self._update_cache: tuple | None = None   # ((model id, ids), UpdateFacts) of the last gradient step
+        self.numbers_stale = True                # a snapshot came while the pane was hidden
         self._add_panels()
+        self.lesson_dock.visibilityChanged.connect(self._on_lesson_visibility_changed)
         self._add_menus()
         window.controller.snapshot_ready.connect(self.refresh_numbers)
         window.selection.changed.connect(self.refresh_numbers)
@@ -143,7 +145,15 @@ class Classroom(QObject):
         self.highlighter.bring_forward(step.panel, step.highlight)
         self.refresh_numbers()
 
+    def _on_lesson_visibility_changed(self, visible: bool) -> None:
+        if visible and self.numbers_stale:
+            self.refresh_numbers()
+
     def refresh_numbers(self, *_) -> None:
+        if not (self.lesson_dock.isVisible() and not self.lesson_dock.visibleRegion().isEmpty()):
+            self.numbers_stale = True  # filled in when the pane is shown: typing never waits for it
+            return
+        self.numbers_stale = False
         snapshot, selection = self.window.controller.snapshot, self.window.selection
         if snapshot is not None and (selection.layer >= snapshot.config.n_layers
                                      or selection.head >= snapshot.config.n_heads):

@@ -131,3 +131,14 @@ def test_residual_panel_draws_the_stream_of_the_last_token(window, shown):
     last = trace.numpy("blocks.1.resid_post")[-1]
     assert stream.lengths[-1] == pytest.approx(float(np.linalg.norm(last)))
     assert stream.stages == ("input", "0 +attn", "0 +MLP", "1 +attn", "1 +MLP")
+
+
+def test_a_hidden_lesson_catches_up_when_shown(qtbot, window, shown, show_prompt):
+    shown.pane.go_to_ids("02-forward-pass", "01-text-to-tokens")
+    window.whatif_view.parentWidget().raise_()                 # the What-if tab in front of the lesson
+    qtbot.waitUntil(lambda: shown.lesson_dock.visibleRegion().isEmpty(), timeout=2000)
+    show_prompt("a bat")
+    assert shown.numbers_stale                                # nothing computed while out of sight
+    shown.show_lesson()
+    qtbot.waitUntil(lambda: not shown.numbers_stale, timeout=2000)
+    assert shown.pane.sentences()[0].startswith("Your prompt has 5 characters and became 5 tokens")
