@@ -102,6 +102,9 @@ def main() -> None:
           f"(CPU time median {1000 * statistics.median(cpu_totals):.1f} ms)")
     print(f"ratio (all four redrawn) / (trace): median {total_median / trace_median:.2f}, "
           f"p95 {total_p95 / trace_median:.2f}")
+    window.close()
+    window.deleteLater()
+    app.processEvents()  # widgets gone before the app is: no crash at exit
 
 
 if __name__ == "__main__":

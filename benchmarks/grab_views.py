@@ -67,6 +67,8 @@ def main() -> None:
                 view.grab().save(str(path))
                 print(path)
                 view.close()
+                view.deleteLater()
+                app.processEvents()  # gone before the app is: no crash at exit
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from core.analysis import strongest_keys
@@ -15,9 +15,10 @@ from core.analysis import strongest_keys
 from .export import ExportTable, add_export_menu
 from .plot_style import abbreviate, colours, font
 
-SMALLEST_DRAWN_WEIGHT = 0.03   # fainter lines are all but invisible; skipping them keeps painting fast
+SMALLEST_DRAWN_WEIGHT = 0.03   # fainter lines are drawn together as one haze image (fast)
 HOVER_SMALLEST_WEIGHT = 0.005  # a hovered token shows nearly all of its lines
 SMOOTHED_WEIGHT = 0.2          # lines at least this strong are antialiased
+HAZE_SCALE = 2                 # the faint lines' haze is drawn at 1/2 resolution
 LABEL_POINT_SIZE = 10
 LEFT, RIGHT = "query", "key"
 
@@ -34,6 +35,8 @@ class AttentionArcs(QWidget):
         self._full_labels: list[str] = []
         self._hovered: tuple[str, int] = ("", -1)
         self._elided_cache: dict[tuple[str, int, bool], str] = {}
+        self._haze_cache: tuple | None = None     # (key, QImage) of the faint lines last drawn
+        self._pattern_version = 0                 # counts set_pattern calls, for the haze cache
         self.dark = False
         add_export_menu(self, "attention lines", self.export_table)
 
@@ -43,6 +46,7 @@ class AttentionArcs(QWidget):
     # -- data ---------------------------------------------------------------------------------------
     def set_pattern(self, pattern: np.ndarray, labels) -> None:
         self._pattern = np.asarray(pattern)
+        self._pattern_version += 1
         self._full_labels = list(labels)
         self._labels = [abbreviate(label, 14) for label in labels]
         self.update()
@@ -95,7 +99,12 @@ class AttentionArcs(QWidget):
         self._paint_labels(painter, left_edge, right_edge, top, row_height)
 
     def _paint_lines(self, painter: QPainter, x_from: float, x_to: float, top: float, row_height: float) -> None:
-        """One line per (query, key) weight worth seeing; a hovered token's lines on top, the rest faded."""
+        """One line per (query, key), opacity = weight; a hovered token's lines on top, the rest faded.
+
+        Lines of at least SMALLEST_DRAWN_WEIGHT are drawn one by one. The many fainter ones (a long,
+        evenly spread row has hundreds) are painted together as one haze image, which costs
+        milliseconds where drawing each would cost a large part of the frame.
+        """
         palette = colours(self.dark)
         side, chosen = self._hovered
         mine = np.zeros_like(self._pattern, dtype=bool)
@@ -105,8 +114,12 @@ class AttentionArcs(QWidget):
             else:
                 mine[:, chosen] = True
         faded = 0.12 if chosen >= 0 else 1.0
-        # Faint lines are many and barely visible: skip the faintest, and smooth only the strong ones
-        # (antialiasing costs most of the painting time).
+        centres = top + (np.arange(len(self._pattern)) + 0.5) * row_height   # (T,) y of each token's row
+        painter.setOpacity(faded)
+        painter.setRenderHint(QPainter.SmoothPixmapTransform, True)
+        painter.drawImage(QRectF(x_from, 0, x_to - x_from, self.height()),
+                          self._haze(centres, int(x_to - x_from), QColor(palette["line"])))
+        painter.setOpacity(1.0)
         background = (self._pattern >= SMALLEST_DRAWN_WEIGHT) & ~mine
         highlighted = (self._pattern >= HOVER_SMALLEST_WEIGHT) & mine
         for selection, colour in ((background, QColor(palette["line"])), (highlighted, QColor(palette["accent"]))):
@@ -114,13 +127,37 @@ class AttentionArcs(QWidget):
             for query, key in zip(rows.tolist(), cols.tolist()):
                 weight = float(self._pattern[query, key])
                 strong = weight >= SMOOTHED_WEIGHT or selection is highlighted
-                painter.setRenderHint(QPainter.Antialiasing, strong)
+                painter.setRenderHint(QPainter.Antialiasing, strong)  # smoothing is what costs most
                 colour.setAlphaF(weight * (1.0 if selection is highlighted else faded))
-                # Weak lines: 1 pixel, not smoothed, which Qt draws many times faster.
                 painter.setPen(QPen(colour, 2.5 if strong else 1))
-                painter.drawLine(QPointF(x_from, self._row_centre(query, top, row_height)),
-                                 QPointF(x_to, self._row_centre(key, top, row_height)))
+                painter.drawLine(QPointF(x_from, centres[query]), QPointF(x_to, centres[key]))
         painter.setRenderHint(QPainter.Antialiasing, True)
+
+    def _haze(self, centres: np.ndarray, width: int, colour: QColor) -> QImage:
+        """The faint lines (weights below SMALLEST_DRAWN_WEIGHT) summed into one half-resolution image."""
+        key = (self._pattern_version, width, self.height(), colour.rgb())
+        if self._haze_cache is not None and self._haze_cache[0] == key:
+            return self._haze_cache[1]
+        columns, rows_out = max(width // HAZE_SCALE, 1), max(self.height() // HAZE_SCALE, 1)
+        queries, keys = np.nonzero((self._pattern > 0) & (self._pattern < SMALLEST_DRAWN_WEIGHT))
+        weights = self._pattern[queries, keys].astype(np.float32)                # (L,)
+        along = (np.arange(columns, dtype=np.float32) + 0.5) / columns           # (W,) 0..1 left to right
+        start, end = centres[queries, None] / HAZE_SCALE, centres[keys, None] / HAZE_SCALE
+        y = start + (end - start) * along                                        # (L, W) row of each line
+        low = np.floor(y).astype(np.int64)
+        upper = y - low                                                          # (L, W) share of the next row
+        x = np.broadcast_to(np.arange(columns), y.shape)
+        alpha = np.zeros(rows_out * columns, dtype=np.float64)
+        for row, share in ((low, 1 - upper), (low + 1, upper)):                  # split across two rows: smooth
+            inside = (row >= 0) & (row < rows_out)
+            alpha += np.bincount((row * columns + x)[inside], (weights[:, None] * share)[inside] / HAZE_SCALE,
+                                 minlength=rows_out * columns)
+        rgba = np.empty((rows_out, columns, 4), dtype=np.uint8)                  # (H, W, RGBA)
+        rgba[..., :3] = (colour.red(), colour.green(), colour.blue())
+        rgba[..., 3] = np.clip(alpha.reshape(rows_out, columns) * 255, 0, 255).astype(np.uint8)
+        image = QImage(rgba.data, columns, rows_out, 4 * columns, QImage.Format_RGBA8888).copy()
+        self._haze_cache = (key, image)
+        return image
 
     def _paint_labels(self, painter: QPainter, left_edge: float, right_edge: float, top: float,
                       row_height: float) -> None:

@@ -327,6 +327,7 @@ class ColourBar:
         plot.layout.addItem(self.view, 2, 4)
         plot.layout.addItem(self.axis, 2, 5)
         self._levels: tuple[float, float] = (0.0, 0.0)
+        self._tick_labels: list[str] = []
         self.setLevels((0.0, 1.0))
 
     def setLevels(self, levels: tuple[float, float]) -> None:
@@ -336,6 +337,22 @@ class ColourBar:
         self._levels = (low, high)
         self.image.setRect(QRectF(0.0, low, 1.0, high - low))
         self.view.setRange(xRange=(0.0, 1.0), yRange=(low, high), padding=0.0)
+        # Five labelled ticks, ends and middle included, readable from the back of a room.
+        ticks = [(float(v), f"{v:.3g}" if abs(v) > 1e-9 * max(abs(low), abs(high)) else "0")
+                 for v in np.linspace(low, high, 5)]
+        self.axis.setTicks([ticks])
+        self._tick_labels = [label for _, label in ticks]
+        self._fit_axis()
+
+    def _fit_axis(self) -> None:
+        """Wide enough for the widest label: pyqtgraph silently drops a label that does not fit."""
+        metrics = QFontMetrics(self.axis.style["tickFont"] or font())
+        widest = max((metrics.horizontalAdvance(label) for label in self._tick_labels), default=0)
+        self.axis.setWidth(widest + 18)
+
+    def set_font(self, tick_font) -> None:
+        self.axis.setStyle(tickFont=tick_font)
+        self._fit_axis()
 
     def levels(self) -> tuple[float, float]:
         return self._levels
@@ -414,8 +431,7 @@ class HeatmapWidget(pg.GraphicsLayoutWidget):
             palette = colours(dark)
             self.colorbar.axis.setPen(pg.mkPen(palette["axis"]))
             self.colorbar.axis.setTextPen(pg.mkPen(palette["text"]))
-            room = QFontMetrics(font()).horizontalAdvance("-0.00") + 6  # tick labels are never cut short
-            self.colorbar.axis.setStyle(tickFont=font(), tickTextWidth=room, autoExpandTextSpace=True)
+            self.colorbar.set_font(font())
 
     def show_cursor(self, row: int, col: int) -> None:
         for panel in self.panels:

@@ -75,6 +75,7 @@ class PositionalView(SnapshotView):
         self.curve_plot.setMinimumSize(260, 180)
         self.curve_plot.setLabel("bottom", "position")
         self.curve_plot.showGrid(x=True, y=True, alpha=0.25)
+        self.curve_plot.getAxis("left").enableAutoSIPrefix(False)  # plain numbers, no '(x0.001)'
         self.legend = self.curve_plot.addLegend(offset=(-10, 10), labelTextSize="10pt")
         self.legend.setZValue(20)  # above the curves, on its own backdrop
         self._curve_items = [self.curve_plot.plot(pen=pg.mkPen(colour, width=2.5)) for colour in CURVE_COLOURS]

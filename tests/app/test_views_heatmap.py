@@ -1,0 +1,55 @@
+"""The shared heatmap: numbers in place, masked cells left out, token ticks, hover and CSV."""
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+
+from app.views.heatmap import HeatmapWidget, format_value
+
+
+def test_format_value_is_short():
+    assert [format_value(v) for v in (0.4213, -1.3, 12.4, -np.inf)] == ["0.42", "-1.30", "12", "−∞"]
+
+
+def test_matrix_levels_labels_and_mask(qtbot):
+    heatmap = HeatmapWidget(title="test")
+    qtbot.addWidget(heatmap)
+    values = np.arange(12, dtype=np.float32).reshape(3, 4)
+    masked = np.zeros((3, 4), dtype=bool)
+    masked[0, 3] = True
+    heatmap.set_matrix(values, (-12.0, 12.0), ["a", "b", "an extraordinarily long token"], None, masked=masked)
+    shown = heatmap.matrix()
+    assert np.isnan(shown[0, 3]) and shown[2, 1] == 9.0
+    assert heatmap.panel.image.levels.tolist() == [-12.0, 12.0] and heatmap.colorbar.levels() == (-12.0, 12.0)
+    assert heatmap.panel.left_axis._labels[2] == "an extraord…"   # shortened, never cut mid-screen
+    assert heatmap.panel.bottom_axis._labels is None                 # columns are plain numbers
+    heatmap.set_matrix(values + 1, (-12.0, 12.0), ["a", "b", "c"], None)
+    assert not np.isnan(heatmap.matrix()).any()                      # a new matrix, nothing masked
+    assert not heatmap.panel.hatch.isVisible()
+
+
+def test_hover_and_click_give_row_and_column(qtbot):
+    heatmap = HeatmapWidget()
+    qtbot.addWidget(heatmap)
+    heatmap.resize(400, 300)
+    heatmap.set_matrix(np.zeros((5, 6)), (0.0, 1.0), list("abcde"), list("uvwxyz"))
+    heatmap.show()
+    qtbot.waitExposed(heatmap)
+    box = heatmap.panel.plot.getViewBox()
+    with qtbot.waitSignal(heatmap.hovered) as signal:
+        heatmap.scene().sigMouseMoved.emit(box.mapViewToScene(QPointF(4.2, 1.9)))
+    assert signal.args == [2, 4]
+    assert heatmap.panel.cursor.isVisible() and heatmap.panel.left_axis._highlight == 2
+    with qtbot.waitSignal(heatmap.hovered) as signal:
+        heatmap.scene().sigMouseMoved.emit(box.mapViewToScene(QPointF(9.0, 1.0)))  # outside the matrix
+    assert signal.args == [-1, -1] and not heatmap.panel.cursor.isVisible()
+
+
+def test_side_by_side_panels_export_as_one_table(qtbot, tmp_path):
+    heatmap = HeatmapWidget(panel_titles=("token", "+ position", "= input"))
+    qtbot.addWidget(heatmap)
+    for panel in range(3):
+        heatmap.set_matrix(np.full((2, 2), panel, dtype=float), (-3.0, 3.0), ["x", "y"], None, panel=panel)
+    heatmap.export_menu.export_csv(tmp_path / "sum.csv")
+    lines = (tmp_path / "sum.csv").read_text().splitlines()
+    assert lines[0] == ",token: 0,token: 1,+ position: 0,+ position: 1,= input: 0,= input: 1"
+    assert [float(v) for v in lines[2].split(",")[1:]] == pytest.approx([0, 0, 1, 1, 2, 2])
