@@ -137,8 +137,11 @@ class EmbeddingView(SnapshotView):
             label.setFont(font(10))
             self.scatter_plot.addItem(label)
             self._dot_labels.append(label)
+        text_colour = QColor(colours(self.dark)["text"])
         for label, token_id in zip(self._dot_labels, unique_ids):
-            label.setText(abbreviate(self.snapshot.vocab_labels[token_id]), QColor(colours(self.dark)["text"]))
+            text = abbreviate(self.snapshot.vocab_labels[token_id])
+            if force or label.textItem.toPlainText() != text:  # setting text is slow: only on a change
+                label.setText(text, text_colour)
             label.setPos(*projection[token_id])
             label.show()
         for label in self._dot_labels[len(unique_ids):]:
