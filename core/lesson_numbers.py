@@ -269,9 +269,10 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 
 
 def output_numbers(ctx: LessonContext) -> dict:
-    logits = ctx.trace.numpy("logits")[-1].astype(np.float64)   # (vocab,): after the last token
+    logits = ctx.trace["logits"][0, -1].double().numpy()        # (vocab,): after the last token (no (T, vocab) copy)
     probs = softmax(logits)
-    first, second = np.argsort(-logits)[:2]
+    top_two = np.argpartition(-logits, 1)[:2]                     # the two largest, without sorting all
+    first, second = top_two[np.argsort(-logits[top_two])]
     return {
         "top_token": ctx.vocab_labels[first], "top_logit": float(logits[first]), "top_prob": float(probs[first]),
         "second_token": ctx.vocab_labels[second], "second_logit": float(logits[second]),
@@ -283,7 +284,7 @@ def output_numbers(ctx: LessonContext) -> dict:
 
 def training_numbers(ctx: LessonContext) -> dict:
     ids = ctx.trace.ids[0].numpy()
-    probs = ctx.trace.numpy("probs")                                # (T, vocab)
+    probs = ctx.trace["probs"][0]                                   # (T, vocab), read in place
     numbers = dict.fromkeys(
         ["next_token", "next_prob", "next_loss", "loss", "perplexity", "train_steps", "train_first_loss",
          "train_last_loss", "learning_rate", "update_loss_before", "update_loss_after", "gradient_norm"]
@@ -291,7 +292,7 @@ def training_numbers(ctx: LessonContext) -> dict:
     numbers["uniform_loss"] = math.log(ctx.config.vocab_size)
     if len(ids) > 1:
         # Each position is graded on the token that really came next: loss = −ln p(real next token).
-        real_next_probs = probs[np.arange(len(ids) - 1), ids[1:]].astype(np.float64)   # (T-1,)
+        real_next_probs = probs[np.arange(len(ids) - 1), ids[1:]].double().numpy()    # (T-1,)
         losses = -np.log(np.maximum(real_next_probs, 1e-30))
         numbers.update(
             next_token=ctx.token_labels[1], next_prob=float(real_next_probs[0]), next_loss=float(losses[0]),
