@@ -120,6 +120,8 @@ class AttentionArcs(QWidget):
         painter.drawImage(QRectF(x_from, 0, x_to - x_from, self.height()),
                           self._haze(centres, int(x_to - x_from), QColor(palette["line"])))
         painter.setOpacity(1.0)
+        strongest = float(self._pattern[mine].max()) if mine.any() else 1.0
+        strongest = strongest or 1.0
         background = (self._pattern >= SMALLEST_DRAWN_WEIGHT) & ~mine
         highlighted = (self._pattern >= HOVER_SMALLEST_WEIGHT) & mine
         for selection, colour in ((background, QColor(palette["line"])), (highlighted, QColor(palette["accent"]))):
@@ -128,7 +130,10 @@ class AttentionArcs(QWidget):
                 weight = float(self._pattern[query, key])
                 strong = weight >= SMOOTHED_WEIGHT or selection is highlighted
                 painter.setRenderHint(QPainter.Antialiasing, strong)  # smoothing is what costs most
-                colour.setAlphaF(weight * (1.0 if selection is highlighted else faded))
+                if selection is highlighted:  # relative to the token's strongest line, so all are readable
+                    colour.setAlphaF(0.15 + 0.85 * weight / strongest)
+                else:
+                    colour.setAlphaF(weight * faded)
                 painter.setPen(QPen(colour, 2.5 if strong else 1))
                 painter.drawLine(QPointF(x_from, centres[query]), QPointF(x_to, centres[key]))
         painter.setRenderHint(QPainter.Antialiasing, True)
