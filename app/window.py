@@ -35,6 +35,10 @@ LAYOUT_VERSION = 1            # bump when the default arrangement changes, so ol
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 LOAD_ERRORS = (ValueError, OSError, RuntimeError, KeyError)  # what a user's bad file can raise
 
+# The panels the default layout arranges by name; any other panel goes where add_panel was told.
+EXPLORER_PANELS = ("promptView", "outputView", "whatIfView", "attentionView", "qkvView", "embeddingView",
+                   "positionalView")
+
 # The views helper's panels: (module, class). Imported by name so a missing one only drops its panel.
 MODEL_VIEWS = (
     ("app.views.embedding_view", "EmbeddingView"),
@@ -72,7 +76,9 @@ class PanelDock(QDockWidget):
 class Panel:
     dock: QDockWidget
     widget: QWidget
-    stale: bool = True    # a snapshot arrived while the panel was hidden
+    area: Qt.DockWidgetArea = RIGHT   # where "Reset layout" puts it (panels added later)
+    tab_with: str | None = None       # or behind this panel's tab (an objectName)
+    stale: bool = True                # a snapshot arrived while the panel was hidden
 
 
 class MainWindow(QMainWindow):
@@ -103,6 +109,7 @@ class MainWindow(QMainWindow):
         self.classroom = Classroom(self)  # lesson pane, presenter mode (F5), hand-outs, session files
         self._show_session(session)
         self.resize(DEFAULT_SIZE)
+        self._size_default_layout()  # once every panel, also those added just above, is in place
         self.remember_layout = remember_layout  # False: neither read nor write the saved layout
         if remember_layout:
             self._restore_layout()
@@ -143,20 +150,24 @@ class MainWindow(QMainWindow):
                 self.model_views[class_name] = view_class(self.selection)
         for widget in (self.prompt_view, self.output_view, self.whatif_view, *self.model_views.values()):
             self.add_panel(widget)
-        self._arrange_default_layout()
+        self._arrange_explorer_panels()
 
     def add_panel(self, widget: QWidget, title: str | None = None, area: Qt.DockWidgetArea = RIGHT,
-                  tooltip: str | None = None) -> QDockWidget:
-        """Put `widget` in a dock listed in the View menu; it gets snapshots if it has show_snapshot."""
+                  tooltip: str | None = None, tab_with: str | None = None) -> QDockWidget:
+        """Put `widget` in a dock listed in the View menu; it gets snapshots if it has show_snapshot.
+
+        `tab_with` (an existing panel's objectName, e.g. "attentionView") puts the new dock behind that
+        panel's tab instead of in `area`: the way to add a big panel without growing the window.
+        """
         title = title or getattr(widget, "TITLE", widget.objectName())
         tooltip = tooltip or getattr(widget, "TOOLTIP", "")
         dock = PanelDock(title, self)
         dock.setObjectName(f"{widget.objectName() or title}Dock")  # saveState finds docks by name
         dock.setToolTip(tooltip)
         dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        panel = Panel(dock, widget)
+        panel = Panel(dock, widget, area, tab_with)
         self.panels.append(panel)
+        self._place(panel)
         dock.visibilityChanged.connect(lambda visible, panel=panel: self._on_panel_visibility_changed(panel, visible))
         action = dock.toggleViewAction()
         action.setToolTip(tooltip)
@@ -168,16 +179,30 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self._catch_up)  # a panel added later shows the current prompt at once
         return dock
 
-    def _arrange_default_layout(self) -> None:
-        docks = {panel.widget.objectName(): panel.dock for panel in self.panels}
+    def _place(self, panel: Panel) -> None:
+        """Put a dock where its panel asked to go: behind another panel's tab, or in its area."""
+        self.addDockWidget(panel.area, panel.dock)  # a dock must belong to the window before it can join tabs
+        beside = next((p.dock for p in self.panels if p.widget.objectName() == panel.tab_with), None)
+        if beside is None:
+            return
+        in_front = self._front_tab(beside)
+        self.tabifyDockWidget(beside, panel.dock)
+        in_front.raise_()  # the new tab waits behind; the one the user was looking at stays in front
+
+    def _front_tab(self, dock: QDockWidget) -> QDockWidget:
+        """The dock in front of `dock`'s tab group (a dock whose region is on screen)."""
+        group = [dock, *self.tabifiedDockWidgets(dock)]
+        return next((d for d in group if not d.visibleRegion().isEmpty()), dock)
+
+    def _arrange_explorer_panels(self) -> None:
+        """Left: prompt, next token, what-if. Right: attention over the Q/K/V, embedding and position tabs."""
+        docks = self._explorer_docks()
         for dock in docks.values():
             dock.setFloating(False)
             dock.show()
-        prompt, output, whatif = docks["promptView"], docks["outputView"], docks["whatIfView"]
-        self.addDockWidget(LEFT, prompt)
-        self.splitDockWidget(prompt, output, Qt.Orientation.Vertical)
-        self.splitDockWidget(output, whatif, Qt.Orientation.Vertical)
-        # Right: attention on top; below it Q/K/V, embeddings and positions share one tabbed area.
+        self.addDockWidget(LEFT, docks["promptView"])
+        self.splitDockWidget(docks["promptView"], docks["outputView"], Qt.Orientation.Vertical)
+        self.splitDockWidget(docks["outputView"], docks["whatIfView"], Qt.Orientation.Vertical)
         attention = docks.get("attentionView")
         tabbed = [docks[name] for name in ("qkvView", "embeddingView", "positionalView") if name in docks]
         if attention is not None:
@@ -191,12 +216,21 @@ class MainWindow(QMainWindow):
                 self.addDockWidget(RIGHT, dock)
         if tabbed:
             tabbed[0].raise_()
-        self.resizeDocks([prompt, output, whatif], [250, 380, 370], Qt.Orientation.Vertical)
-        right = attention or (tabbed[0] if tabbed else None)
+
+    def _explorer_docks(self) -> dict[str, QDockWidget]:
+        return {p.widget.objectName(): p.dock for p in self.panels if p.widget.objectName() in EXPLORER_PANELS}
+
+    def _size_default_layout(self) -> None:
+        docks = self._explorer_docks()
+        left = [docks["promptView"], docks["outputView"], docks["whatIfView"]]
+        self.resizeDocks(left, [250, 380, 370], Qt.Orientation.Vertical)
+        attention = docks.get("attentionView")
+        below = docks.get("qkvView") or docks.get("embeddingView") or docks.get("positionalView")
+        right = attention or below
         if right is not None:
-            self.resizeDocks([prompt, right], [500, 1100], Qt.Orientation.Horizontal)
-        if attention is not None and tabbed:
-            self.resizeDocks([attention, tabbed[0]], [420, 580], Qt.Orientation.Vertical)
+            self.resizeDocks([left[0], right], [500, 1100], Qt.Orientation.Horizontal)
+        if attention is not None and below is not None:
+            self.resizeDocks([attention, below], [420, 580], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -477,7 +511,14 @@ class MainWindow(QMainWindow):
         self.settings.dark_theme = self.dark
 
     def reset_layout(self) -> None:
-        self._arrange_default_layout()
+        """Every panel back where it started: the explorer's own, then those added later."""
+        self._arrange_explorer_panels()
+        for panel in self.panels:
+            if panel.widget.objectName() not in EXPLORER_PANELS:
+                panel.dock.setFloating(False)
+                panel.dock.show()
+                self._place(panel)
+        self._size_default_layout()
         self.classroom.arrange_default()
         self.settings.forget_window_layout()
 

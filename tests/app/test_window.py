@@ -160,7 +160,7 @@ def test_layout_preferences_and_recent_files_are_remembered(qtbot, tmp_path, ses
     second.close()
 
 
-def test_add_panel_feeds_a_new_panel_and_lists_it(window, show_prompt):
+def test_add_panel_feeds_a_new_panel_and_lists_it(qtbot, window, show_prompt):
     class CountingPanel(QWidget):
         TITLE, TOOLTIP = "Counter", "Counts snapshots."
 
@@ -173,10 +173,17 @@ def test_add_panel_feeds_a_new_panel_and_lists_it(window, show_prompt):
             self.seen.append(snapshot.n_tokens)
 
     panel = CountingPanel()
-    dock = window.add_panel(panel, area=Qt.DockWidgetArea.BottomDockWidgetArea)
-    show_prompt("abcd")
-    assert panel.seen[-1] == 4
+    dock = window.add_panel(panel, tab_with="attentionView")
+    attention = window.findChild(QDockWidget, "attentionViewDock")
+    qtbot.waitUntil(lambda: dock in window.tabifiedDockWidgets(attention))  # Qt updates tabs on the next loop
     assert dock.toggleViewAction() in window.menus["View"].actions()
+    qtbot.waitUntil(lambda: dock.visibleRegion().isEmpty())  # behind the attention tab, which stays in front
+    show_prompt("abcd")
+    assert panel.seen == []
+    dock.raise_()
+    qtbot.waitUntil(lambda: panel.seen == [4])
+    window.reset_layout()  # goes back behind the attention tab
+    qtbot.waitUntil(lambda: dock in window.tabifiedDockWidgets(attention))
     window.removeDockWidget(dock)
     window.menus["View"].removeAction(dock.toggleViewAction())
     window.panels = [p for p in window.panels if p.widget is not panel]
