@@ -113,10 +113,10 @@ def test_contents_jump_to_a_step(qtbot, shown):
     assert pane.position == (1, 8) and pane.step.id == "09-softmax"
 
 
-def test_model_size_panel_counts_this_model_and_gpt3(window, shown):
+def test_model_size_panel_counts_this_model_and_gpt3(qtbot, window, shown):
     shown.pane.go_to_ids("01-what-is-an-llm", "02-large-means-parameters")
     view = shown.parameter_view
-    assert view.isVisible()
+    qtbot.waitUntil(lambda: view.config == window.snapshot.config, timeout=3000)  # drawn once in front
     own = count_parameters(window.snapshot.config)
     assert own.total == window.controller.session.model.num_params()
     assert view.cell_text("total", 0) == human_count(own.total)
@@ -124,12 +124,15 @@ def test_model_size_panel_counts_this_model_and_gpt3(window, shown):
     assert f"{own.total:,}" in shown.pane.sentences()[0]
 
 
-def test_residual_panel_draws_the_stream_of_the_last_token(window, shown):
+def test_residual_panel_draws_the_stream_of_the_last_token(qtbot, window, shown):
     shown.pane.go_to_ids("02-forward-pass", "12-mlp-and-residual")
     trace = window.snapshot.trace
-    stream = shown.residual_view.stream
     last = trace.numpy("blocks.1.resid_post")[-1]
-    assert stream.lengths[-1] == pytest.approx(float(np.linalg.norm(last)))
+    drawn = lambda: shown.residual_view.stream is not None and np.isclose(  # noqa: E731
+        shown.residual_view.stream.lengths[-1], np.linalg.norm(last), rtol=1e-5)
+    qtbot.waitUntil(drawn, timeout=3000)                         # drawn from this trace once in front
+    stream = shown.residual_view.stream
+    assert stream.added[0] == pytest.approx(float(np.linalg.norm(trace.numpy("embed.sum")[-1])), rel=1e-5)
     assert stream.stages == ("input", "0 +attn", "0 +MLP", "1 +attn", "1 +MLP")
 
 
