@@ -439,10 +439,11 @@ class MainWindow(QMainWindow):
     def show_error(self, title: str, text: str) -> None:
         """A message where the user is looking; not modal, so nothing waits on it."""
         self.statusBar().showMessage(f"{title}: {text.splitlines()[0]}", 15000)
-        if self._error_box is not None:
-            self._error_box.close()
-        self._error_box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
-        self._error_box.setObjectName("errorBox")
+        if self._error_box is None:  # one box, reused: a second failure replaces the first message
+            self._error_box = QMessageBox(QMessageBox.Icon.Warning, "", "", QMessageBox.StandardButton.Ok, self)
+            self._error_box.setObjectName("errorBox")
+        self._error_box.setWindowTitle(title)
+        self._error_box.setText(text)
         self._error_box.open()
 
     # -- menu actions that ask first -----------------------------------------------------------
@@ -519,7 +520,6 @@ class MainWindow(QMainWindow):
                 panel.dock.show()
                 self._place(panel)
         self._size_default_layout()
-        self.classroom.arrange_default()
         self.settings.forget_window_layout()
 
     def _restore_layout(self) -> None:

@@ -74,7 +74,13 @@ def test_opening_a_bad_checkpoint_keeps_the_model(tmp_path, window, show_prompt,
     assert box.isVisible() and "previous model is still shown" in box.text()
     assert window.statusBar().currentMessage().startswith("Could not open the checkpoint")
     assert window.open_checkpoint(tmp_path / "missing") is False
-    assert window.open_gpt2_folder(bad) is False  # a GPT-2 folder without its files
+    gpt2 = tmp_path / "gpt2"  # a GPT-2 folder whose weights file is missing
+    gpt2.mkdir()
+    (gpt2 / "config.json").write_text('{"model_type": "gpt2", "n_layer": 2, "n_head": 2, "n_embd": 8, '
+                                       '"vocab_size": 50257, "n_positions": 16}')
+    assert window.open_gpt2_folder(gpt2) is False
+    box = window.findChild(QMessageBox, "errorBox")
+    assert "model.safetensors" in box.text()
     assert window.controller.session is session
     box.close()
 
