@@ -1,0 +1,70 @@
+"""Building a run off the GUI thread (reading a big file or training BPE can take seconds).
+
+    builder = RunBuilder(lambda progress: prepare_run(setup, progress=progress))
+    builder.built.connect(...); builder.failed.connect(...); builder.start()
+
+Anything a user can get wrong surfaces as `failed(sentence)`; the run that was there stays untouched.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+
+from PySide6.QtCore import QThread, Signal
+
+PROGRESS_INTERVAL_S = 0.05  # BPE reports every merge; the GUI needs ~20 updates a second at most
+
+
+class RunBuilder(QThread):
+    built = Signal(object)          # PreparedRun
+    failed = Signal(str)            # a sentence for the user
+    progress = Signal(int, int)     # (merges learned, merges wanted) while BPE trains
+
+    def __init__(self, make: Callable[[Callable[[int, int], None]], object], parent=None) -> None:
+        super().__init__(parent)
+        self._make = make
+        self._last_progress = 0.0
+
+    def run(self) -> None:
+        try:
+            result = self._make(self._report)
+        except (ValueError, OSError) as problem:  # CorpusError, CheckpointError: all ValueErrors
+            self.failed.emit(str(problem))
+            return
+        except Exception as problem:  # a bug must not take the window down; say what happened
+            traceback.print_exc()
+            self.failed.emit(f"Setting up the run failed unexpectedly: {problem}")
+            return
+        self.built.emit(result)
+
+    def _report(self, done: int, wanted: int) -> None:
+        now = time.perf_counter()
+        if done >= wanted or now - self._last_progress >= PROGRESS_INTERVAL_S:
+            self._last_progress = now
+            self.progress.emit(done, wanted)
+
+
+def measure_steps_per_second(setup, steps: int = 3) -> float:
+    """Time a few steps of this model size on random tokens (after one untimed warm-up step).
+
+    Speed depends on the sizes, the batch and the context, not on what the text says, so no corpus
+    has to be read and no BPE trained to estimate it.
+    """
+    import numpy as np
+    from dataclasses import replace
+
+    from core.dataset import TokenDataset
+    from core.trainer import Trainer
+
+    from .run_setup import build_model
+
+    vocab_size = setup.bpe_vocab_size if setup.tokenizer == "bpe" else 96  # ~ a text's distinct characters
+    tokens = np.random.default_rng(0).integers(0, vocab_size, size=4 * setup.batch_size * (setup.context_length + 1))
+    config = replace(setup.train_config(), eval_interval=0, sample_interval=0, snapshot_interval=0)
+    trainer = Trainer(build_model(setup, vocab_size), TokenDataset(tokens, 0.0), config)
+    trainer.step()
+    started = time.perf_counter()
+    for _ in trainer.run(steps):
+        pass
+    return steps / max(time.perf_counter() - started, 1e-9)

@@ -1,0 +1,104 @@
+"""Play, Pause, Step, Step ×10, Reset, "train N steps" with a progress bar and ETA, and Save."""
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+class ControlBar(QWidget):
+    play_clicked = Signal()
+    pause_clicked = Signal()
+    step_clicked = Signal()
+    step10_clicked = Signal()
+    train_n_clicked = Signal(int)
+    reset_clicked = Signal()
+    save_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainingControls")
+        self.play_button = self._button("▶ Play", "trainPlayButton", self.play_clicked,
+                                        "Train until the planned number of steps is reached (Pause stops).")
+        self.pause_button = self._button("Pause", "trainPauseButton", self.pause_clicked,
+                                         "Stop after the step in progress.")
+        self.step_button = self._button("Step", "trainStepButton", self.step_clicked,
+                                        "Exactly one optimizer step, opened up in the One step tab.")
+        self.step10_button = self._button("Step ×10", "trainStep10Button", self.step10_clicked,
+                                          "Ten optimizer steps.")
+        self.n_spin = QSpinBox(objectName="trainNSteps", minimum=1, maximum=1_000_000, value=200, singleStep=100)
+        self.n_spin.setToolTip("How many steps “Train” takes.")
+        self.n_button = QPushButton("Train", objectName="trainNButton")
+        self.n_button.setToolTip("Take this many steps, with a progress bar and the time left.")
+        self.n_button.clicked.connect(lambda: self.train_n_clicked.emit(self.n_spin.value()))
+        self.reset_button = self._button("Reset", "trainResetButton", self.reset_clicked,
+                                         "Start the run again from fresh random weights (same settings).")
+        self.save_button = self._button("Save…", "saveRunButton", self.save_clicked,
+                                        "Save a checkpoint of the run now; it can be resumed after a restart.")
+        self.progress = QProgressBar(objectName="trainProgress")
+        self.progress.setTextVisible(True)
+        self.progress.setMinimumWidth(120)
+        self.progress.setFormat("idle")
+        self.speed_label = QLabel(objectName="trainSpeed")
+        self.speed_label.setMinimumWidth(70)
+        buttons = QHBoxLayout()
+        for widget in (self.play_button, self.pause_button, self.step_button, self.step10_button, self.n_spin,
+                       self.n_button, self.reset_button, self.save_button):
+            buttons.addWidget(widget)
+        progress = QHBoxLayout()
+        progress.addWidget(self.progress, 1)
+        progress.addWidget(self.speed_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(buttons)
+        layout.addLayout(progress)
+        self._start_step = self._target_step = 0
+        self._started_at = 0.0
+        self.set_running(False)
+
+    def _button(self, text: str, name: str, signal, tip: str) -> QPushButton:
+        button = QPushButton(text, objectName=name)
+        button.setToolTip(tip)
+        button.clicked.connect(signal)
+        return button
+
+    def set_running(self, running: bool) -> None:
+        for button in (self.play_button, self.step_button, self.step10_button, self.n_button, self.reset_button):
+            button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+
+    def set_enabled_for_run(self, has_run: bool) -> None:
+        for button in (self.play_button, self.step_button, self.step10_button, self.n_button, self.save_button):
+            button.setEnabled(has_run)
+
+    # -- progress ---------------------------------------------------------------------------------
+    def start_progress(self, start_step: int, target_step: int) -> None:
+        self._start_step, self._target_step = start_step, target_step
+        self._started_at = time.perf_counter()
+        self.progress.setRange(start_step, max(target_step, start_step + 1))
+        self.progress.setValue(start_step)
+        self.progress.setFormat(f"step %v of {target_step}")
+
+    def show_progress(self, step: int, steps_per_second: float) -> None:
+        if self._target_step <= self._start_step:
+            return
+        self.progress.setValue(min(step, self._target_step))
+        left = self._target_step - step
+        eta = f" · {format_duration(left / steps_per_second)} left" if steps_per_second > 0 and left > 0 else ""
+        self.progress.setFormat(f"step {step} of {self._target_step}{eta}")
+        self.speed_label.setText(f"{steps_per_second:.1f} steps/s" if steps_per_second > 0 else "")
+
+    def stop_progress(self, step: int) -> None:
+        if step >= self._target_step > self._start_step:
+            self.progress.setFormat(f"done: step {step}")
+        elif self._target_step > self._start_step:
+            self.progress.setFormat(f"paused at step {step} of {self._target_step}")

@@ -1,0 +1,228 @@
+"""Live training curves: loss (train and validation), learning rate, gradient norm per layer,
+update-to-weight ratio per layer, and the latest text sample.
+
+Records arrive in batches (`add_records`); the curves are redrawn only when `repaint()` is called,
+which the studio does from its ~30 fps timer, so a fast run never floods the GUI.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from app.views.export import ExportTable, add_export_menu
+from app.views.plot_style import CURVE_COLOURS, colours, font, style_graphics_view, style_plot_item
+from core.trainer import StepRecord
+
+
+class Curve:
+    """A growing (step, value) series behind one pyqtgraph curve."""
+
+    def __init__(self, plot: pg.PlotItem, name: str, colour: str, width: float = 2.0, symbol: str | None = None) -> None:
+        self.name = name
+        self.steps: list[float] = []
+        self.values: list[float] = []
+        self.item = plot.plot([], [], name=name, pen=pg.mkPen(colour, width=width),
+                              symbol=symbol, symbolSize=6, symbolBrush=colour, symbolPen=None)
+        self.item.setDownsampling(auto=True, method="peak")  # long runs stay fast to draw
+        self.item.setClipToView(True)
+        self._drawn = 0
+
+    def append(self, step: int, value: float) -> None:
+        self.steps.append(step)
+        self.values.append(value if math.isfinite(value) else np.nan)
+
+    def redraw(self) -> None:
+        if self._drawn == len(self.steps):
+            return
+        self.item.setData(np.asarray(self.steps, dtype=float), np.asarray(self.values, dtype=float),
+                          connect="finite")
+        self._drawn = len(self.steps)
+
+    def clear(self) -> None:
+        self.steps.clear()
+        self.values.clear()
+        self._drawn = -1
+
+    def keep_until(self, step: int) -> None:
+        """Forget points after `step` (a rollback rewrites the future)."""
+        kept = sum(1 for s in self.steps if s <= step)
+        del self.steps[kept:], self.values[kept:]
+        self._drawn = -1
+
+
+def _plot(widget: pg.PlotWidget, title: str, y_label: str) -> pg.PlotItem:
+    plot = widget.getPlotItem()
+    plot.setTitle(title)
+    plot.setLabel("bottom", "step")
+    plot.setLabel("left", y_label)
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    widget.setMinimumSize(180, 110)
+    return plot
+
+
+class LivePlots(QWidget):
+    TITLE = "Training curves"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("livePlots")
+        self.dark = False
+        self.loss_widget = pg.PlotWidget(objectName="lossPlot")
+        self.loss_widget.setToolTip("Cross-entropy loss: lower means the model predicts the next token better. "
+                                    "Validation loss is measured on text the model never trains on.")
+        self.loss_plot = _plot(self.loss_widget, "Loss", "cross-entropy")
+        self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="10pt")
+        self.train_curve = Curve(self.loss_plot, "train (each batch)", CURVE_COLOURS[0], width=1.5)
+        self.val_curve = Curve(self.loss_plot, "validation", CURVE_COLOURS[1], width=2.5, symbol="o")
+        self.log_scale = QCheckBox("log scale", objectName="lossLogScale")
+        self.log_scale.setToolTip("Show the loss on a logarithmic axis (small late improvements become visible).")
+        self.log_scale.toggled.connect(self._on_log_scale_changed)
+
+        self.lr_widget = pg.PlotWidget(objectName="lrPlot")
+        self.lr_widget.setToolTip("The learning rate the optimizer used: warmup, then cosine decay.")
+        self.lr_curve = Curve(_plot(self.lr_widget, "Learning rate", "lr"), "lr", CURVE_COLOURS[2])
+
+        self.grad_widget = pg.PlotWidget(objectName="gradNormPlot")
+        self.grad_widget.setToolTip("Length of the gradient of each part of the model, before clipping.")
+        self.grad_plot = _plot(self.grad_widget, "Gradient norm per part", "‖gradient‖")
+        self.grad_plot.addLegend(offset=(-10, 10), labelTextSize="9pt")
+        self.update_widget = pg.PlotWidget(objectName="updateRatioPlot")
+        self.update_widget.setToolTip("How far each step moved a part's weights, relative to their size "
+                                      "(about 1e-3 is healthy; much larger means the learning rate is too high).")
+        self.update_plot = _plot(self.update_widget, "Update ÷ weight", "ratio (log)")
+        self.update_plot.setLogMode(y=True)
+        self.grad_curves: dict[str, Curve] = {}
+        self.update_curves: dict[str, Curve] = {}
+
+        self.sample_label = QLabel("Text sample", objectName="sampleTitle")
+        self.sample_view = QPlainTextEdit(objectName="sampleText", readOnly=True)
+        self.sample_view.setPlaceholderText("Every few steps the model writes a short sample here.")
+        self.sample_view.setMaximumBlockCount(200)
+        self.sample_view.setFont(font(11))
+
+        self.markers = []
+        for widget in (self.loss_widget, self.lr_widget, self.grad_widget, self.update_widget):
+            marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colours(False)["accent"], width=2))
+            marker.hide()
+            widget.getPlotItem().addItem(marker)
+            self.markers.append(marker)
+        add_export_menu(self.loss_widget, "loss", self.loss_table)
+        add_export_menu(self.grad_widget, "gradient norms", lambda: self._curves_table(self.grad_curves))
+        add_export_menu(self.update_widget, "update ratios", lambda: self._curves_table(self.update_curves))
+        add_export_menu(self.lr_widget, "learning rate", lambda: self._curves_table({"lr": self.lr_curve}))
+        self._layout()
+        self.apply_theme(False)
+
+    def _layout(self) -> None:
+        grid = QGridLayout()
+        loss_box = QVBoxLayout()
+        loss_box.addWidget(self.loss_widget, 1)
+        loss_box.addWidget(self.log_scale, 0, Qt.AlignmentFlag.AlignRight)
+        grid.addLayout(loss_box, 0, 0)
+        grid.addWidget(self.lr_widget, 0, 1)
+        grid.addWidget(self.grad_widget, 1, 0)
+        grid.addWidget(self.update_widget, 1, 1)
+        sample_box = QVBoxLayout()
+        sample_box.addWidget(self.sample_label)
+        sample_box.addWidget(self.sample_view, 1)
+        grid.addLayout(sample_box, 0, 2, 2, 1)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        grid.setColumnStretch(2, 2)
+        self.setLayout(grid)
+
+    # -- data --------------------------------------------------------------------------------------
+    def add_records(self, records: list[StepRecord]) -> None:
+        for record in records:
+            if record.diverged:
+                continue  # a refused step changed nothing; the message says so elsewhere
+            self.train_curve.append(record.step, record.loss)
+            self.lr_curve.append(record.step, record.lr)
+            if record.val_loss is not None:
+                self.val_curve.append(record.step, record.val_loss)
+            for part, value in record.grad_norms.items():
+                self._curve(self.grad_curves, self.grad_plot, part).append(record.step, value)
+            for part, value in record.update_ratios.items():
+                self._curve(self.update_curves, self.update_plot, part).append(record.step, value)
+            if record.sample:
+                self.sample_label.setText(f"Text sample at step {record.step}")
+                self.sample_view.appendPlainText(f"── step {record.step} ──\n{record.sample}\n")
+
+    def load_history(self, losses: dict | None) -> None:
+        """Curves of a resumed run: {"train": [[step, loss], ...], "val": [...]}."""
+        for key, curve in (("train", self.train_curve), ("val", self.val_curve)):
+            for step, value in (losses or {}).get(key, []):
+                curve.append(int(step), float(value))
+
+    def _curve(self, curves: dict[str, Curve], plot: pg.PlotItem, part: str) -> Curve:
+        if part not in curves:
+            curves[part] = Curve(plot, part, CURVE_COLOURS[len(curves) % len(CURVE_COLOURS)], width=1.5)
+        return curves[part]
+
+    def repaint(self) -> None:
+        """Draw what arrived since the last repaint (the log axis is pyqtgraph's own setLogMode)."""
+        for curve in self._all_curves():
+            curve.redraw()
+
+    def _all_curves(self) -> list[Curve]:
+        return [self.train_curve, self.val_curve, self.lr_curve, *self.grad_curves.values(),
+                *self.update_curves.values()]
+
+    def clear(self) -> None:
+        for curve in self._all_curves():
+            curve.clear()
+            curve.redraw()
+        self.sample_view.clear()
+        self.sample_label.setText("Text sample")
+        self.show_marker(None)
+
+    def keep_until(self, step: int) -> None:
+        for curve in self._all_curves():
+            curve.keep_until(step)
+        self.repaint()
+
+    def show_marker(self, step: int | None) -> None:
+        """A vertical line at the step the timeline shows (None: hidden, following the live run)."""
+        for marker in self.markers:
+            marker.setVisible(step is not None)
+            if step is not None:
+                marker.setValue(step)
+
+    def point_count(self) -> int:
+        """Points on the training-loss curve as drawn."""
+        x, _ = self.train_curve.item.getData()
+        return 0 if x is None else len(x)
+
+    # -- export and looks --------------------------------------------------------------------------
+    def loss_table(self) -> ExportTable:
+        steps = self.train_curve.steps
+        val = dict(zip(self.val_curve.steps, self.val_curve.values))
+        values = np.array([[loss, val.get(step, np.nan)] for step, loss in zip(steps, self.train_curve.values)])
+        return ExportTable(values.reshape(-1, 2), row_labels=[str(s) for s in steps],
+                           column_labels=["train loss", "validation loss"], corner="step")
+
+    @staticmethod
+    def _curves_table(curves: dict[str, Curve]) -> ExportTable:
+        if not curves:
+            return ExportTable(np.zeros((0, 0)))
+        first = next(iter(curves.values()))
+        values = np.array([curve.values[: len(first.steps)] for curve in curves.values()]).T
+        return ExportTable(values, row_labels=[str(s) for s in first.steps], column_labels=list(curves), corner="step")
+
+    def _on_log_scale_changed(self, log: bool) -> None:
+        self.loss_plot.setLogMode(y=log)
+
+    def apply_theme(self, dark: bool) -> None:
+        self.dark = dark
+        palette = colours(dark)
+        for widget in (self.loss_widget, self.lr_widget, self.grad_widget, self.update_widget):
+            style_graphics_view(widget, dark)
+            style_plot_item(widget.getPlotItem(), dark)
+        for marker in self.markers:
+            marker.setPen(pg.mkPen(palette["accent"], width=2))

@@ -1,0 +1,303 @@
+"""Set up a run: what to train on, how to cut it into tokens, how big a model, which hyperparameters.
+
+Nothing here trains. "Set up run" hands a RunSetup to the studio, which checks and builds it; a
+mistake (a file that is not UTF-8, a corpus too short for the context) is reported and nothing
+that was running is lost.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from app.dialogs.new_model import POSITIONAL_CHOICES
+from core.config import PRESETS
+from core.param_count import count_parameters, human_count
+
+from .run_setup import CUSTOM_SIZES, RunSetup, corpus_choices
+
+OPEN_FILE = "open-file"
+BPE_RANGE = (260, 2048)   # the vocabulary-size slider: a few merges .. a few thousand
+
+
+class SetupPanel(QWidget):
+    setup_requested = Signal(object)      # RunSetup: build this run
+    resume_requested = Signal(str)        # a checkpoint folder to resume from
+    estimate_requested = Signal(object)   # RunSetup: measure steps per second for it
+
+    def __init__(self, setup: RunSetup | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("runSetupPanel")
+        self._opened_files: list[str] = []
+        self._last_real_corpus = ("synthetic", "previous-token")  # what "Open text file…" falls back to
+        self._building()
+        self.set_setup(setup or RunSetup())
+
+    # -- building --------------------------------------------------------------------------------
+    def _building(self) -> None:
+        self.corpus_selector = QComboBox(objectName="corpusSelector")
+        self.corpus_selector.setToolTip("What the model learns from: a built-in text, a task whose right attention "
+                                        "is known, or any UTF-8 text file (or drop a file on the window).")
+        self.corpus_about = QLabel(objectName="corpusAbout")
+        self.corpus_about.setWordWrap(True)
+        self._fill_corpus_selector()
+        self.corpus_selector.activated.connect(self._on_corpus_activated)
+        self.corpus_selector.currentIndexChanged.connect(self._on_corpus_changed)
+
+        self.tokenizer_combo = QComboBox(objectName="tokenizerChoice")
+        self.tokenizer_combo.addItem("characters: one token per character", "char")
+        self.tokenizer_combo.addItem("BPE: byte-pair merges learned from this text", "bpe")
+        self.bpe_slider = QSlider(Qt.Orientation.Horizontal, objectName="bpeVocabSlider")
+        self.bpe_slider.setRange(*BPE_RANGE)
+        self.bpe_slider.setSingleStep(16)
+        self.bpe_slider.setPageStep(64)
+        self.bpe_label = QLabel(objectName="bpeVocabLabel")
+        self.tokenizer_combo.currentIndexChanged.connect(self._on_tokenizer_changed)
+        self.bpe_slider.valueChanged.connect(self._on_tokenizer_changed)
+
+        self.preset_combo = QComboBox(objectName="studioPreset")
+        for name, sizes in PRESETS.items():
+            self.preset_combo.addItem(f"{name} ({sizes['n_layers']} layers × {sizes['n_heads']} heads, "
+                                      f"d_model {sizes['d_model']})", name)
+        self.preset_combo.addItem("custom sizes", CUSTOM_SIZES)
+        self.layers_spin = QSpinBox(objectName="studioLayers", minimum=1, maximum=24)
+        self.heads_spin = QSpinBox(objectName="studioHeads", minimum=1, maximum=16)
+        self.width_spin = QSpinBox(objectName="studioDModel", minimum=8, maximum=1024, singleStep=8)
+        self.positional_combo = QComboBox(objectName="studioPositional")
+        for key, text in POSITIONAL_CHOICES.items():
+            self.positional_combo.addItem(text, key)
+        self.size_label = QLabel(objectName="parameterCountLabel")
+        self.size_label.setWordWrap(True)
+        self.speed_label = QLabel("steps/s: press Measure", objectName="stepsPerSecondLabel")
+        self.speed_button = QPushButton("Measure speed", objectName="measureSpeedButton")
+        self.speed_button.setToolTip("Time a couple of training steps of this model on this machine.")
+        self.speed_button.clicked.connect(lambda: self.estimate_requested.emit(self.setup()))
+
+        self.lr_spin = _float_spin("learningRate", 1e-5, 1.0, 5, 0.0005)
+        self.batch_spin = QSpinBox(objectName="batchSize", minimum=1, maximum=1024)
+        self.context_spin = QSpinBox(objectName="contextLength", minimum=4, maximum=1024)
+        self.steps_spin = QSpinBox(objectName="maxSteps", minimum=1, maximum=1_000_000, singleStep=100)
+        self.warmup_spin = QSpinBox(objectName="warmupSteps", minimum=0, maximum=100_000)
+        self.decay_spin = _float_spin("weightDecay", 0.0, 1.0, 3, 0.01)
+        self.dropout_spin = _float_spin("dropout", 0.0, 0.9, 2, 0.05)
+        self.seed_spin = QSpinBox(objectName="runSeed", minimum=0, maximum=2**31 - 1)
+        for spin in (self.layers_spin, self.heads_spin, self.width_spin, self.context_spin):
+            spin.valueChanged.connect(self._update_size)
+        self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
+        self.positional_combo.currentIndexChanged.connect(self._update_size)
+
+        self.apply_button = QPushButton("Set up run", objectName="applySetupButton")
+        self.apply_button.setToolTip("Build a fresh model and trainer from these settings (the current run is "
+                                     "replaced; save it first if you want to keep it).")
+        self.apply_button.clicked.connect(lambda: self.setup_requested.emit(self.setup()))
+        self.resume_button = QPushButton("Resume a saved run…", objectName="resumeRunButton")
+        self.resume_button.clicked.connect(self._ask_resume)
+        self.autosave_button = QPushButton(objectName="resumeAutosaveButton")
+        self.autosave_button.hide()
+        self._autosave_folder = ""
+        self.autosave_button.clicked.connect(lambda: self.resume_requested.emit(self._autosave_folder))
+        self._arrange()
+
+    def _arrange(self) -> None:
+        text_box = QGroupBox("Text")
+        text_form = QFormLayout(text_box)
+        text_form.addRow("Corpus", self.corpus_selector)
+        text_form.addRow(self.corpus_about)
+        text_form.addRow("Tokenizer", self.tokenizer_combo)
+        bpe_row = QHBoxLayout()
+        bpe_row.addWidget(self.bpe_slider, 1)
+        bpe_row.addWidget(self.bpe_label)
+        text_form.addRow("BPE vocabulary", bpe_row)
+
+        model_box = QGroupBox("Model")
+        model_form = QFormLayout(model_box)
+        model_form.addRow("Preset", self.preset_combo)
+        sizes = QHBoxLayout()
+        for label, spin in (("layers", self.layers_spin), ("heads", self.heads_spin), ("d_model", self.width_spin)):
+            sizes.addWidget(QLabel(label))
+            sizes.addWidget(spin)
+        model_form.addRow("Sizes", sizes)
+        model_form.addRow("Positions", self.positional_combo)
+        model_form.addRow(self.size_label)
+        speed = QHBoxLayout()
+        speed.addWidget(self.speed_label, 1)
+        speed.addWidget(self.speed_button)
+        model_form.addRow(speed)
+
+        hyper_box = QGroupBox("Hyperparameters")
+        hyper_form = QFormLayout(hyper_box)
+        for label, widget, tip in (
+            ("Learning rate", self.lr_spin, "Peak step size of AdamW, reached after warmup, then decayed by a cosine."),
+            ("Batch size", self.batch_spin, "Windows of text per optimizer step."),
+            ("Context length", self.context_spin, "Tokens per window; also the longest prompt the model reads."),
+            ("Steps", self.steps_spin, "How many optimizer steps Play runs (and the length of the schedule)."),
+            ("Warmup steps", self.warmup_spin, "Steps over which the learning rate grows from ~0 to its peak."),
+            ("Weight decay", self.decay_spin, "AdamW's pull of weight matrices towards zero each step."),
+            ("Dropout", self.dropout_spin, "Share of activations zeroed at random while training (0 = off)."),
+            ("Seed", self.seed_spin, "Same seed, same starting weights and batches: the same run again."),
+        ):
+            widget.setToolTip(tip)
+            hyper_form.addRow(label, widget)
+
+        columns = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addWidget(text_box)
+        left.addWidget(model_box)
+        left.addStretch(1)
+        columns.addLayout(left, 3)
+        columns.addWidget(hyper_box, 2)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.apply_button)
+        buttons.addWidget(self.resume_button)
+        buttons.addWidget(self.autosave_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(columns, 1)
+        layout.addLayout(buttons)
+
+    def _fill_corpus_selector(self) -> None:
+        self.corpus_selector.blockSignals(True)
+        self.corpus_selector.clear()
+        for kind, name, about in corpus_choices():
+            prefix = "Task" if kind == "synthetic" else "Built-in"
+            self.corpus_selector.addItem(f"{prefix}: {name}", (kind, name))
+            self.corpus_selector.setItemData(self.corpus_selector.count() - 1, about, Qt.ItemDataRole.ToolTipRole)
+        for path in self._opened_files:
+            self.corpus_selector.addItem(f"File: {Path(path).name}", ("file", path))
+            self.corpus_selector.setItemData(self.corpus_selector.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
+        self.corpus_selector.addItem("Open text file…", (OPEN_FILE, ""))
+        self.corpus_selector.blockSignals(False)
+
+    # -- reading and writing the form --------------------------------------------------------------
+    def setup(self) -> RunSetup:
+        kind, name = self.corpus_selector.currentData() or ("synthetic", "previous-token")
+        if kind == OPEN_FILE:
+            kind, name = self._last_real_corpus
+        return RunSetup(
+            corpus_kind=kind, corpus_name=name,
+            tokenizer=self.tokenizer_combo.currentData(), bpe_vocab_size=self.bpe_slider.value(),
+            model_preset=self.preset_combo.currentData(), n_layers=self.layers_spin.value(),
+            n_heads=self.heads_spin.value(), d_model=self.width_spin.value(),
+            pos_encoding=self.positional_combo.currentData(), dropout=round(self.dropout_spin.value(), 4),
+            learning_rate=self.lr_spin.value(), batch_size=self.batch_spin.value(),
+            context_length=self.context_spin.value(), max_steps=self.steps_spin.value(),
+            warmup_steps=self.warmup_spin.value(), weight_decay=self.decay_spin.value(), seed=self.seed_spin.value(),
+        )
+
+    def set_setup(self, setup: RunSetup) -> None:
+        if setup.corpus_kind == "file" and setup.corpus_name not in self._opened_files:
+            self._opened_files.append(setup.corpus_name)
+            self._fill_corpus_selector()
+        self._select_corpus(setup.corpus_kind, setup.corpus_name)
+        self.tokenizer_combo.setCurrentIndex(self.tokenizer_combo.findData(setup.tokenizer))
+        self.bpe_slider.setValue(setup.bpe_vocab_size)
+        self.preset_combo.setCurrentIndex(self.preset_combo.findData(setup.model_preset))
+        if setup.model_preset == CUSTOM_SIZES:
+            self.layers_spin.setValue(setup.n_layers)
+            self.heads_spin.setValue(setup.n_heads)
+            self.width_spin.setValue(setup.d_model)
+        self.positional_combo.setCurrentIndex(self.positional_combo.findData(setup.pos_encoding))
+        self.lr_spin.setValue(setup.learning_rate)
+        self.batch_spin.setValue(setup.batch_size)
+        self.context_spin.setValue(setup.context_length)
+        self.steps_spin.setValue(setup.max_steps)
+        self.warmup_spin.setValue(setup.warmup_steps)
+        self.decay_spin.setValue(setup.weight_decay)
+        self.dropout_spin.setValue(setup.dropout)
+        self.seed_spin.setValue(setup.seed)
+        self._on_preset_changed()
+        self._on_tokenizer_changed()
+
+    def add_file(self, path: str) -> None:
+        """Choose a text file as the corpus (from the file dialog or a drop on the window)."""
+        path = str(path)
+        if path not in self._opened_files:
+            self._opened_files.append(path)
+            self._fill_corpus_selector()
+        self._select_corpus("file", path)
+
+    def _select_corpus(self, kind: str, name: str) -> None:
+        for index in range(self.corpus_selector.count()):
+            if self.corpus_selector.itemData(index) == (kind, name):
+                self.corpus_selector.setCurrentIndex(index)
+                self._last_real_corpus = (kind, name)
+                self._on_corpus_changed()
+                return
+
+    def show_autosave(self, folder: str, step: int) -> None:
+        """Offer to continue the run that was autosaved when the app last closed."""
+        self._autosave_folder = folder
+        self.autosave_button.setText(f"Resume the autosaved run (step {step})")
+        self.autosave_button.setVisible(bool(folder))
+
+    def show_speed(self, steps_per_second: float) -> None:
+        self.speed_label.setText(f"≈ {steps_per_second:.1f} steps/s on this machine "
+                                 f"({steps_per_second * 60:,.0f} steps a minute)")
+
+    # -- reactions ---------------------------------------------------------------------------------
+    def _on_corpus_activated(self, index: int) -> None:
+        kind, _ = self.corpus_selector.itemData(index)
+        if kind == OPEN_FILE:
+            path, _ = QFileDialog.getOpenFileName(self, "Open a UTF-8 text file to train on", str(Path.home()),
+                                                  "Text files (*.txt *.md *.py *.csv *.json);;All files (*)")
+            if path:
+                self.add_file(path)
+            else:
+                self._select_corpus(*self._last_real_corpus)
+
+    def _on_corpus_changed(self, *_) -> None:
+        data = self.corpus_selector.currentData()
+        if not data or data[0] == OPEN_FILE:
+            self.corpus_about.setText("Pick a UTF-8 text file (or drop one on the window).")
+            return
+        self._last_real_corpus = data
+        about = self.corpus_selector.itemData(self.corpus_selector.currentIndex(), Qt.ItemDataRole.ToolTipRole)
+        self.corpus_about.setText(about or "")
+
+    def _on_tokenizer_changed(self, *_) -> None:
+        bpe = self.tokenizer_combo.currentData() == "bpe"
+        self.bpe_slider.setEnabled(bpe)
+        merges = self.bpe_slider.value() - 256
+        self.bpe_label.setText(f"{self.bpe_slider.value()} tokens ({merges} merges)" if bpe else "—")
+        self._update_size()
+
+    def _on_preset_changed(self, *_) -> None:
+        preset = self.preset_combo.currentData()
+        custom = preset == CUSTOM_SIZES
+        for spin in (self.layers_spin, self.heads_spin, self.width_spin):
+            spin.setEnabled(custom)
+        if not custom:
+            sizes = PRESETS[preset]
+            for spin, key in ((self.layers_spin, "n_layers"), (self.heads_spin, "n_heads"), (self.width_spin, "d_model")):
+                spin.blockSignals(True)
+                spin.setValue(sizes[key])
+                spin.blockSignals(False)
+        self._update_size()
+
+    def _update_size(self, *_) -> None:
+        vocab = self.bpe_slider.value() if self.tokenizer_combo.currentData() == "bpe" else 100
+        try:
+            config = self.setup().model_config(vocab)
+        except ValueError as problem:
+            self.size_label.setText(f"<span style='color:#d93025'>{problem}</span>")
+            self.apply_button.setEnabled(False)
+            return
+        self.apply_button.setEnabled(True)
+        vocab_note = "" if self.tokenizer_combo.currentData() == "bpe" else " (with ~100 characters)"
+        self.size_label.setText(f"{human_count(count_parameters(config).total)} parameters{vocab_note}")
+
+    def _ask_resume(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Resume a saved training run (a checkpoint folder)",
+                                                  str(Path.home()))
+        if folder:
+            self.resume_requested.emit(folder)
+
+
+def _float_spin(name: str, low: float, high: float, decimals: int, step: float) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox(objectName=name)
+    spin.setRange(low, high)
+    spin.setDecimals(decimals)
+    spin.setSingleStep(step)
+    return spin

@@ -1,0 +1,533 @@
+"""The training studio: set up a run, step through it, watch the attention heads form.
+
+    studio = StudioPanel(controller)                 # the explorer's controller shows the run's weights
+    studio.set_up(RunSetup())                        # build (off the GUI thread); run_ready when done
+    studio.play() / studio.pause() / studio.step()   # what the buttons do
+
+Data flow (the GUI thread never trains and never waits on training):
+    TrainingWorker --outbox--> _on_frame (≤ 30 fps): curves, progress, detector scores, timeline
+                               every DISPLAY_INTERVAL_MS while live: newest weights -> controller
+    timeline slider --> nearest kept snapshot --> controller (every explorer panel) + markers
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QTabWidget,
+                               QVBoxLayout,
+                               QWidget)
+
+from core.timeline import Timeline, capacity_for, snapshot_nbytes
+from core.trainer import StepRecord, WeightSnapshot
+
+from .attention_frames import attention_frames, export_gif, export_png_sequence
+from .bpe_view import BPEView
+from .builder import RunBuilder, measure_steps_per_second
+from .controls import ControlBar
+from .display import WeightDisplay
+from .heads_view import HeadsView
+from .live_plots import LivePlots
+from .one_step_view import OneStepView
+from .run_setup import PreparedRun, RunSetup, prepare_run
+from .run_store import default_autosave_folder, read_run_info, resume_run, save_run
+from .setup_panel import SetupPanel
+from .timeline_bar import TimelineBar
+from .worker import DisplayWeights, HeadScores, SharedTimeline, TrainingWorker
+
+FRAME_MS = 33                 # ~30 repaints a second at most
+DISPLAY_INTERVAL_MS = 400     # how often the explorer's panels get the newest weights while training
+STOP_TIMEOUT_MS = 2000        # closing the window waits at most this long for the step in progress
+ROLLBACK_LR_SCALE = 0.5
+
+
+class StudioPanel(QWidget):
+    TITLE = "Training studio"
+    TOOLTIP = "Train a model step by step and watch its attention heads form."
+
+    run_ready = Signal()                 # a new run is installed (set up, reset or resumed)
+    setup_failed = Signal(str)           # the sentence shown to the user; nothing was changed
+    frame_drawn = Signal(int)            # the curves now include this step
+    paused = Signal(int)                 # training stopped at this step
+    diverged = Signal(object)            # StepRecord of the refused step
+    shown_step_changed = Signal(int)     # the explorer now shows the weights of this step
+    saved = Signal(str)                  # a run was saved to this folder
+
+    def __init__(self, controller=None, selection=None, show_session=None, autosave_folder: str | Path | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainingStudio")
+        self.setAccessibleName(self.TITLE)
+        self.controller = controller
+        self._show_session = show_session or (controller.set_session if controller is not None else None)
+        self.autosave_folder = Path(autosave_folder) if autosave_folder else default_autosave_folder()
+        self.run: PreparedRun | None = None
+        self.worker: TrainingWorker | None = None
+        self.timeline: SharedTimeline | None = None
+        self.display: WeightDisplay | None = None
+        self._builder: RunBuilder | None = None
+        self._speed_builder: RunBuilder | None = None
+        self._shown_step: int | None = None
+        self._last_display_request = 0.0
+        self._display_pending = False
+        self._saved_step = 0
+        self._running = False
+
+        self.controls = ControlBar()
+        self.timeline_bar = TimelineBar()
+        self.message = QLabel(objectName="studioMessage")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+        self.rollback_button = QPushButton(objectName="rollbackButton")
+        self.rollback_button.hide()
+        self.rollback_button.clicked.connect(self.roll_back)
+        self.setup_panel = SetupPanel()
+        self.plots = LivePlots()
+        self.heads = HeadsView(selection)
+        self.one_step = OneStepView()
+        self.bpe_view = BPEView()
+        self.tabs = QTabWidget(objectName="studioTabs")
+        for widget, title in ((_scrolling(self.setup_panel), "Set up"), (self.plots, "Curves"), (self.heads, "Heads"),
+                              (self.one_step, "One step"), (self.bpe_view, "Tokenizer")):
+            self.tabs.addTab(widget, title)
+        message_row = QHBoxLayout()
+        message_row.addWidget(self.message, 1)
+        message_row.addWidget(self.rollback_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.timeline_bar)
+        layout.addLayout(message_row)
+        layout.addWidget(self.tabs, 1)
+
+        self._frame_timer = QTimer(self, interval=FRAME_MS)
+        self._frame_timer.timeout.connect(self._on_frame)
+        self._connect()
+        self.controls.set_enabled_for_run(False)
+        self.controls.set_running(False)
+        self.controls.set_enabled_for_run(False)
+        self.setAcceptDrops(True)
+        if controller is not None:
+            controller.snapshot_ready.connect(self._on_snapshot)
+        self._offer_autosave()
+
+    def _connect(self) -> None:
+        self.controls.play_clicked.connect(self.play)
+        self.controls.pause_clicked.connect(self.pause)
+        self.controls.step_clicked.connect(self.step)
+        self.controls.step10_clicked.connect(lambda: self.train_steps(10, progress=False))
+        self.controls.train_n_clicked.connect(self.train_steps)
+        self.controls.reset_clicked.connect(self.reset)
+        self.controls.save_clicked.connect(self._ask_save)
+        self.timeline_bar.scrubbed.connect(self._on_scrubbed)
+        self.timeline_bar.export_gif_requested.connect(self._ask_export_gif)
+        self.timeline_bar.export_png_requested.connect(self._ask_export_pngs)
+        self.setup_panel.setup_requested.connect(self.set_up)
+        self.setup_panel.resume_requested.connect(self.resume)
+        self.setup_panel.estimate_requested.connect(self.measure_speed)
+
+    # -- building a run -----------------------------------------------------------------------------
+    def set_up(self, setup: RunSetup) -> None:
+        """Build a run from `setup` off the GUI thread; the current run keeps going until it is ready."""
+        reuse = self.run if self.run is not None and _same_text(self.run.setup, setup) else None
+        if setup.tokenizer == "bpe" and reuse is None:
+            self.bpe_view.training_started(setup.bpe_vocab_size - 256)
+            self.tabs.setCurrentWidget(self.bpe_view)
+        self._build(lambda progress: prepare_run(
+            setup, text=reuse.text if reuse else None, tokenizer=reuse.tokenizer if reuse else None,
+            progress=progress), f"Setting up: {setup.describe_corpus()}, {setup.tokenizer} tokens…")
+
+    def resume(self, folder: str) -> None:
+        """Continue a run saved by the studio (after a restart, say)."""
+        self._build(lambda progress: resume_run(folder), f"Resuming the run saved in {folder}…")
+
+    def reset(self) -> None:
+        """The same settings from fresh random weights."""
+        if self.run is not None:
+            self.set_up(self.run.setup)
+
+    def _build(self, make, notice: str) -> None:
+        if self._builder is not None and self._builder.isRunning():
+            self._say("Still setting up the previous run; try again in a moment.")
+            return
+        self._say(notice)
+        self._builder = RunBuilder(make, self)
+        self._builder.built.connect(self._install_run)
+        self._builder.failed.connect(self._on_build_failed)
+        self._builder.progress.connect(self.bpe_view.training_progress)
+        self._builder.start()
+
+    def _on_build_failed(self, sentence: str) -> None:
+        kept = " The current run is untouched." if self.run is not None else ""
+        self._say(f"Could not set up the run: {sentence}{kept}", error=True)
+        self.bpe_view.progress.hide()
+        self.setup_failed.emit(sentence)
+
+    def _install_run(self, run: PreparedRun) -> None:
+        self._stop_worker()
+        self.run = run
+        trainer = run.trainer
+        snapshot = trainer.last_good
+        capacity = capacity_for(snapshot_nbytes(snapshot.tensors))
+        every = max(1, run.setup.max_steps // capacity)
+        self.timeline = SharedTimeline(Timeline(capacity=capacity, every=every))
+        self.display = WeightDisplay(trainer.model.config, run.tokenizer, f"training run ({run.setup.describe_corpus()})")
+        self.worker = TrainingWorker(trainer, self.timeline, run.detector_probe, self)
+        self.worker.progressed.connect(self._on_progressed)
+        self.worker.running_changed.connect(self._on_running_changed)
+        self.worker.paused.connect(self._on_worker_paused)
+        self.worker.diverged.connect(self._on_diverged)
+        self.worker.called.connect(self._on_called)
+        self.worker.start()
+
+        self.plots.clear()
+        self.plots.load_history(trainer.loss_history)
+        self.heads.detectors.clear()
+        self.one_step.clear()
+        self.one_step.set_parameter_names(trainer.parameter_names)
+        self.bpe_view.show_tokenizer(run.tokenizer, run.probe_prompt)
+        self.timeline_bar.reset()
+        self.timeline_bar.set_latest_step(trainer.step_count, every, 1)
+        self.setup_panel.set_setup(run.setup)
+        self.controls.set_enabled_for_run(True)
+        self.controls.set_running(False)
+        self.rollback_button.hide()
+        self._saved_step = trainer.step_count
+        self._shown_step = None
+        self._show_weights(snapshot)
+        if self.controller is not None:
+            self.controller.set_prompt(run.probe_prompt)
+        params = sum(array.size for array in {id(a): a for a in snapshot.tensors.values()}.values())
+        self._say(f"Ready: {run.setup.describe_corpus()}, {run.tokenizer.vocab_size} tokens, {len(run.tokens):,} "
+                  f"training tokens, a model of {params:,} numbers, at step {trainer.step_count}. Press Play or Step.")
+        self.tabs.setCurrentWidget(self.heads if run.setup.tokenizer == "char" else self.bpe_view)
+        self.run_ready.emit()
+
+    # -- the buttons ----------------------------------------------------------------------------------
+    def play(self) -> None:
+        """Train until the planned number of steps (another round of them if already there)."""
+        if self.run is None:
+            self.set_up(self.setup_panel.setup())
+            self.run_ready.connect(self._play_once_ready)
+            return
+        left = self.run.setup.max_steps - self.worker.trainer.step_count
+        self.train_steps(left if left > 0 else self.run.setup.max_steps)
+
+    def _play_once_ready(self) -> None:
+        self.run_ready.disconnect(self._play_once_ready)
+        self.play()
+
+    def train_steps(self, n: int, progress: bool = True) -> None:
+        if self.worker is None:
+            return
+        if progress:
+            start = self.worker.trainer.step_count
+            self.controls.start_progress(start, start + n)
+        self._clear_notice()
+        self.worker.play(n)
+
+    def step(self) -> None:
+        """Exactly one optimizer step, opened up in the One step tab."""
+        if self.worker is None:
+            return
+        self._clear_notice()
+        self.worker.step(inspect=(self.one_step.chosen_parameter(),))
+
+    def pause(self) -> None:
+        if self.worker is not None:
+            self.worker.pause()
+
+    def roll_back(self) -> None:
+        """Back to the last good snapshot, with the learning rate scaled down."""
+        if self.worker is None:
+            return
+        self.rollback_button.hide()
+        self.worker.call(lambda trainer: ("rollback", trainer.roll_back(ROLLBACK_LR_SCALE), trainer.step_count))
+
+    # -- the worker's news ----------------------------------------------------------------------------
+    def _on_progressed(self) -> None:
+        if not self._frame_timer.isActive():
+            self._frame_timer.start()
+
+    def _on_running_changed(self, running: bool) -> None:
+        self._running = running
+        self.controls.set_running(running)
+
+    def _on_worker_paused(self, step: int) -> None:
+        self.controls.stop_progress(step)
+        if self.timeline_bar.live:
+            self._request_display(force=True)
+        self._on_frame()
+        self.paused.emit(step)
+
+    def _on_frame(self) -> None:
+        """Everything the worker produced since the last frame, drawn once."""
+        if self.worker is None:
+            self._frame_timer.stop()
+            return
+        items = self.worker.drain()
+        records = [item for item in items if isinstance(item, StepRecord)]
+        scores = [item for item in items if isinstance(item, HeadScores)]
+        displays = [item for item in items if isinstance(item, DisplayWeights)]
+        if records:
+            self.plots.add_records(records)
+            self.plots.repaint()
+            self._after_records(records)
+        for item in scores:
+            self.heads.detectors.add_scores(item.step, item.scores)
+        if scores:
+            self.heads.detectors.repaint()
+        if displays:
+            self._display_pending = False
+            if self.timeline_bar.live:
+                self._show_weights(displays[-1].snapshot)
+        if self._running and self.timeline_bar.live:
+            self._request_display()
+        if not items and not self._running:
+            self._frame_timer.stop()
+        if records:
+            self.frame_drawn.emit(records[-1].step)
+
+    def _after_records(self, records: list[StepRecord]) -> None:
+        last = records[-1]
+        speed = self.worker.steps_per_second or _recent_speed(records)
+        self.controls.show_progress(last.step, speed)
+        self.timeline_bar.set_latest_step(last.step, self.timeline.every, len(self.timeline))
+        inspected = [r for r in records if r.details is not None]
+        if inspected:
+            self.one_step.show_step(inspected[-1], self.run.tokenizer)
+
+    def _on_diverged(self, record: StepRecord) -> None:
+        self._say(f"Training paused: {record.message}", error=True)
+        self.rollback_button.setText(f"Roll back to step {self.worker.trainer.last_good.step} "
+                                     f"with the learning rate ×{ROLLBACK_LR_SCALE}")
+        self.rollback_button.show()
+        self.diverged.emit(record)
+
+    def _on_called(self, number: int, result, error: str) -> None:
+        if error:
+            self._say(error, error=True)
+            return
+        if isinstance(result, tuple) and result and result[0] == "rollback":
+            _, sentence, step = result
+            self.timeline.truncate_after(step)
+            self.plots.keep_until(step)
+            self.heads.detectors.keep_until(step)
+            self.heads.detectors.repaint()
+            self.timeline_bar.set_latest_step(step, self.timeline.every, len(self.timeline))
+            self._request_display(force=True)
+            self._say(sentence)
+        elif isinstance(result, tuple) and result and result[0] == "saved":
+            _, folder, step = result
+            self._saved_step = step
+            self._say(f"Saved the run at step {step} to {folder}. Resume it any time with “Resume a saved run…”.")
+            self.saved.emit(str(folder))
+
+    # -- showing weights in the explorer ------------------------------------------------------------
+    def _request_display(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if self.worker is None or (not force and (self._display_pending or
+                                                  now - self._last_display_request < DISPLAY_INTERVAL_MS / 1000)):
+            return
+        self._last_display_request = now
+        self._display_pending = True
+        self.worker.request_display_weights()
+
+    def _show_weights(self, weights: WeightSnapshot) -> None:
+        if self._show_session is None or self.display is None:
+            return
+        self._shown_step = weights.step
+        self._show_session(self.display.session_for(weights))
+        self.shown_step_changed.emit(weights.step)
+
+    def _on_scrubbed(self, step) -> None:
+        if self.timeline is None or not len(self.timeline):
+            return
+        if step is None:  # back to live
+            self.plots.show_marker(None)
+            self.heads.detectors.show_marker(None)
+            self._request_display(force=True)
+            return
+        kept_step, weights = self.timeline.nearest(step)
+        self.timeline_bar.show_step(kept_step)
+        self.plots.show_marker(kept_step)
+        self.heads.detectors.show_marker(kept_step)
+        if kept_step != self._shown_step:
+            self._show_weights(weights)
+
+    def _on_snapshot(self, snapshot) -> None:
+        """The explorer traced the probe: the head grid shows the same picture."""
+        if self.run is not None and snapshot.config == self.run.trainer.model.config:
+            self.heads.show_snapshot(snapshot)
+
+    # -- saving, export -----------------------------------------------------------------------------------
+    def save_run(self, folder: str | Path) -> None:
+        """Save a checkpoint of the run now (between steps); `saved` reports it."""
+        if self.worker is None:
+            return
+        setup, prompt = self.run.setup, self._probe_prompt()
+        self.worker.call(lambda trainer: ("saved", save_run(folder, trainer, setup, prompt), trainer.step_count))
+
+    def _ask_save(self) -> None:
+        folder, _ = QFileDialog.getSaveFileName(self, "Save the training run as a folder",
+                                                str(Path.home() / "my-training-run"))
+        if folder:
+            self.save_run(folder)
+
+    def _probe_prompt(self) -> str:
+        if self.controller is not None and self.controller.prompt:
+            return self.controller.prompt
+        return self.run.probe_prompt if self.run is not None else ""
+
+    def probe_ids(self):
+        """The probe prompt as token ids, cut to the context (what the frames and the explorer show)."""
+        ids = self.run.tokenizer.encode(self._probe_prompt())
+        return ids[-self.run.trainer.model.config.context_length:]
+
+    def export_frames(self):
+        """(step, QImage) for every kept step: the probe's attention as it was."""
+        with_weights = [(step, self.timeline.get(step)) for step in self.timeline.steps()]
+        return attention_frames(with_weights, self.run.trainer.model.config, self.probe_ids())
+
+    def export_gif(self, path: str | Path) -> Path:
+        return export_gif(path, self.export_frames())
+
+    def export_pngs(self, folder: str | Path) -> list[Path]:
+        return export_png_sequence(folder, self.export_frames())
+
+    def _ask_export_gif(self) -> None:
+        if self.timeline is None or not len(self.timeline):
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save the attention over training as a GIF",
+                                              str(Path.home() / "attention-over-training.gif"), "GIF (*.gif)")
+        if path:
+            self._export(lambda: self.export_gif(path), f"Saved {len(self.timeline)} frames to {path}")
+
+    def _ask_export_pngs(self) -> None:
+        if self.timeline is None or not len(self.timeline):
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Choose a folder for the PNG pictures", str(Path.home()))
+        if folder:
+            self._export(lambda: self.export_pngs(folder), f"Saved {len(self.timeline)} pictures to {folder}")
+
+    def _export(self, do, done: str) -> None:
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            do()
+        except (OSError, ValueError) as problem:
+            self._say(f"Could not export: {problem}", error=True)
+            return
+        finally:
+            QApplication.restoreOverrideCursor()
+        self._say(done)
+
+    # -- speed estimate ---------------------------------------------------------------------------------
+    def measure_speed(self, setup: RunSetup) -> None:
+        if self._speed_builder is not None and self._speed_builder.isRunning():
+            return
+        self.setup_panel.speed_label.setText("measuring…")
+        self._speed_builder = RunBuilder(lambda progress: measure_steps_per_second(setup), self)
+        self._speed_builder.built.connect(self.setup_panel.show_speed)
+        self._speed_builder.failed.connect(lambda sentence: self.setup_panel.speed_label.setText(sentence))
+        self._speed_builder.start()
+
+    # -- messages ---------------------------------------------------------------------------------------
+    def _say(self, text: str, error: bool = False) -> None:
+        colour = "#d93025" if error else ""
+        self.message.setText(f"<span style='color:{colour}'>{text}</span>" if colour else text)
+        self.message.setVisible(bool(text))
+
+    def _clear_notice(self) -> None:
+        self.rollback_button.hide()
+
+    # -- files dropped on the studio or the window ---------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        self.open_dropped(event.mimeData().urls())
+
+    def open_dropped(self, urls) -> bool:
+        files = [url.toLocalFile() for url in urls if url.isLocalFile()]
+        if not files:
+            return False
+        self.setup_panel.add_file(files[0])
+        self.tabs.setCurrentWidget(self.setup_panel)
+        self._say(f"Corpus: {Path(files[0]).name}. Adjust the settings if you like, then press Set up run.")
+        return True
+
+    # -- closing --------------------------------------------------------------------------------------------
+    def shutdown(self) -> bool:
+        """Stop training within STOP_TIMEOUT_MS and autosave an unsaved run. True if the thread ended."""
+        ended = self._stop_worker()
+        if self.run is not None and self.run.trainer.step_count > self._saved_step and ended:
+            try:
+                save_run(self.autosave_folder, self.run.trainer, self.run.setup, self._probe_prompt())
+            except (OSError, ValueError) as problem:
+                print(f"Could not autosave the training run: {problem}")
+        for builder in (self._builder, self._speed_builder):
+            if builder is not None:
+                builder.wait(STOP_TIMEOUT_MS)
+        return ended
+
+    def _stop_worker(self) -> bool:
+        self._frame_timer.stop()
+        if self.worker is None:
+            return True
+        ended = self.worker.stop(STOP_TIMEOUT_MS)
+        self.worker.drain()
+        self._running = False
+        return ended
+
+    def _offer_autosave(self) -> None:
+        try:
+            info = read_run_info(self.autosave_folder)
+        except ValueError:
+            return
+        self.setup_panel.show_autosave(str(self.autosave_folder), info.step)
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """A long form in a scroll area, so it never forces the window to grow."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area
+
+
+def _same_text(old: RunSetup, new: RunSetup) -> bool:
+    """Whether the new run reads the same tokens (so the text and a trained BPE can be reused)."""
+    keys = ("corpus_kind", "corpus_name", "tokenizer", "bpe_vocab_size")
+    same_synthetic_text = old.corpus_kind != "synthetic" or old.seed == new.seed
+    return all(getattr(old, k) == getattr(new, k) for k in keys) and same_synthetic_text
+
+
+def _recent_speed(records: list[StepRecord]) -> float:
+    if len(records) < 2:
+        return 0.0
+    spent = records[-1].elapsed_s - records[0].elapsed_s
+    return (len(records) - 1) / spent if spent > 0 else 0.0
+
+
+class WindowCloseGuard(QObject):
+    """Watches the main window: closing it stops training first (and autosaves); drops open files."""
+
+    def __init__(self, window, studio: StudioPanel) -> None:
+        super().__init__(window)
+        self.studio = studio
+        window.installEventFilter(self)
+        window.setAcceptDrops(True)
+
+    def eventFilter(self, watched, event) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.Close:
+            self.studio.shutdown()
+        elif kind == QEvent.Type.DragEnter and event.mimeData().hasUrls():
+            event.acceptProposedAction()
+            return True
+        elif kind == QEvent.Type.Drop and event.mimeData().hasUrls():
+            return self.studio.open_dropped(event.mimeData().urls())
+        return False

@@ -1,0 +1,234 @@
+"""The training thread: drives core's Trainer off the GUI thread, pausable between any two steps.
+
+GUI thread                                   worker thread
+play(n) / step() / pause() / call(fn)  ->    commands, taken in order
+                                             for record in trainer.run(n): ... stop at any yield
+drain() every frame                    <-    an outbox of immutable items: StepRecord,
+                                             HeadScores (detector scores at timeline steps),
+                                             DisplayWeights (a weight copy the GUI asked for)
+
+The trainer and its model are touched only on the worker thread while it runs; anything the GUI
+wants done to them (save, roll back, load weights) goes in as `call(fn)` and runs between steps.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+from core.detectors import model_head_scores
+from core.timeline import Timeline
+from core.trainer import StepRecord, Trainer, WeightSnapshot
+
+
+@dataclass(frozen=True)
+class HeadScores:
+    step: int                          # the step the weights had reached
+    scores: dict[str, np.ndarray]      # detector name -> (n_layers, n_heads)
+
+
+@dataclass(frozen=True)
+class DisplayWeights:
+    snapshot: WeightSnapshot           # the newest weights, for the explorer's panels
+
+
+@dataclass(frozen=True)
+class _Train:
+    steps: int                         # how many optimizer steps
+    inspect: tuple[str, ...]           # parameters to open up (only for a single step)
+    epoch: int                         # a pause raises the epoch; older commands then stop
+
+
+@dataclass(frozen=True)
+class _Call:
+    number: int
+    function: Callable[[Trainer], object]
+
+
+class SharedTimeline:
+    """The timeline, behind a lock: the worker adds to it, the GUI scrubs it."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        self._timeline = timeline
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name):
+        method = getattr(self._timeline, name)
+        if not callable(method):
+            return method
+
+        def locked(*args, **kwargs):
+            with self._lock:
+                return method(*args, **kwargs)
+
+        return locked
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._timeline)
+
+
+class TrainingWorker(QThread):
+    progressed = Signal()               # new items wait in the outbox (not repeated until drained)
+    running_changed = Signal(bool)      # True while steps are being taken
+    paused = Signal(int)                # training stopped taking steps; the step count it stopped at
+    diverged = Signal(object)           # StepRecord of a step whose loss was not finite
+    called = Signal(int, object, str)   # (call number, result, error sentence or "")
+
+    def __init__(self, trainer: Trainer, timeline: SharedTimeline, detector_probe, parent=None) -> None:
+        super().__init__(parent)
+        self.trainer = trainer
+        self.timeline = timeline
+        self.detector_probe = detector_probe
+        self._condition = threading.Condition()
+        self._commands: deque = deque()
+        self._outbox: deque = deque()
+        self._epoch = 0
+        self._stopping = False
+        self._signalled = False          # a `progressed` signal is on its way and not yet drained
+        self._display_wanted = False
+        self._call_numbers = itertools.count(1)
+        self.busy = False                # True while a command runs (read by the GUI for its buttons)
+        self.steps_per_second = 0.0      # measured over the last training command
+
+    # -- commands (GUI thread) -----------------------------------------------------------------------
+    def play(self, steps: int) -> None:
+        """Take `steps` optimizer steps (stoppable by pause)."""
+        self._submit(_Train(max(0, int(steps)), (), self._epoch))
+
+    def step(self, inspect: tuple[str, ...] = ()) -> None:
+        """Exactly one optimizer step; `inspect` names parameters whose gradient and update to report."""
+        self._submit(_Train(1, tuple(inspect), self._epoch))
+
+    def pause(self) -> None:
+        """Stop after the step in progress; waiting training commands are dropped."""
+        with self._condition:
+            self._epoch += 1
+            self._commands = deque(c for c in self._commands if not isinstance(c, _Train))
+
+    def call(self, function: Callable[[Trainer], object]) -> int:
+        """Run function(trainer) on the worker thread between steps; `called` reports its result."""
+        number = next(self._call_numbers)
+        self._submit(_Call(number, function))
+        return number
+
+    def request_display_weights(self) -> None:
+        """Ask for a copy of the weights after the next step (or now, when idle)."""
+        with self._condition:
+            self._display_wanted = True
+            if not self.busy:
+                self._commands.append(_Call(0, lambda trainer: None))
+                self._condition.notify()
+
+    def stop(self, timeout_ms: int = 2000) -> bool:
+        """End the thread after the step in progress; True if it ended within the timeout."""
+        with self._condition:
+            self._stopping = True
+            self._epoch += 1
+            self._condition.notify()
+        return self.wait(timeout_ms)
+
+    def drain(self) -> list:
+        """Everything the worker produced since the last drain, oldest first."""
+        with self._condition:
+            items = list(self._outbox)
+            self._outbox.clear()
+            self._signalled = False
+        return items
+
+    def _submit(self, command) -> None:
+        with self._condition:
+            self._commands.append(command)
+            self._condition.notify()
+
+    # -- the thread ------------------------------------------------------------------------------------
+    def run(self) -> None:
+        self._record_scores(self.trainer.step_count)
+        self._take_snapshot_if_wanted(self.trainer.step_count, None)
+        while True:
+            with self._condition:
+                while not self._commands and not self._stopping:
+                    self._condition.wait()
+                if self._stopping:
+                    return
+                command = self._commands.popleft()
+                self.busy = True
+            try:
+                if isinstance(command, _Train):
+                    self._train(command)
+                else:
+                    self._call(command)
+            finally:
+                self.busy = False
+
+    def _train(self, command: _Train) -> None:
+        if command.epoch != self._epoch or command.steps == 0:
+            return
+        self.running_changed.emit(True)
+        started, done = time.perf_counter(), 0
+        records = (iter([self.trainer.step(inspect=list(command.inspect))]) if command.inspect
+                   else self.trainer.run(command.steps))
+        for record in records:
+            done += 1
+            self._after_step(record)
+            if record.diverged:
+                with self._condition:
+                    self._epoch += 1  # stop here and drop what was queued
+                    self._commands = deque(c for c in self._commands if not isinstance(c, _Train))
+                self.diverged.emit(record)
+                break
+            if command.epoch != self._epoch:
+                break
+        elapsed = time.perf_counter() - started
+        if done and elapsed > 0:
+            self.steps_per_second = done / elapsed
+        self.running_changed.emit(False)
+        self.paused.emit(self.trainer.step_count)
+
+    def _after_step(self, record: StepRecord) -> None:
+        if not record.diverged:
+            if self._take_snapshot_if_wanted(record.step, record.weights):
+                self._record_scores(record.step)
+        with self._condition:
+            display, self._display_wanted = self._display_wanted, False
+        if display:
+            self._post(DisplayWeights(self.trainer.snapshot()))
+        # The weight copy (if any) lives on in the timeline; the record itself stays light.
+        self._post(record if record.weights is None else replace(record, weights=None))
+
+    def _take_snapshot_if_wanted(self, step: int, weights: WeightSnapshot | None) -> bool:
+        if not self.timeline.wants(step):
+            return False
+        return self.timeline.add(step, weights if weights is not None else self.trainer.snapshot())
+
+    def _record_scores(self, step: int) -> None:
+        scores = model_head_scores(self.trainer.model, self.detector_probe)
+        self._post(HeadScores(step, scores))
+
+    def _call(self, command: _Call) -> None:
+        try:
+            result, error = command.function(self.trainer), ""
+        except (ValueError, OSError, RuntimeError) as problem:
+            result, error = None, str(problem)
+            traceback.print_exc()
+        with self._condition:
+            display, self._display_wanted = self._display_wanted, False
+        if display:
+            self._post(DisplayWeights(self.trainer.snapshot()))
+        if command.number:
+            self.called.emit(command.number, result, error)
+
+    def _post(self, item) -> None:
+        with self._condition:
+            self._outbox.append(item)
+            signal, self._signalled = not self._signalled, True
+        if signal:
+            self.progressed.emit()
+
