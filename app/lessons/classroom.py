@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMainWindow, QTabBar
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
 
 from core.lesson_numbers import LessonContext, gradient_step, live_numbers, tokenizer_facts, TrainingFacts
 from core.lessons import Lesson, LessonStep, load_lessons, live_sentences, template_names
@@ -61,38 +61,12 @@ class Classroom(QObject):
 
     # -- panels and menus ------------------------------------------------------------------------
     def _add_panels(self) -> None:
+        """The lesson behind the what-if tab; the two new plots behind the Q/K/V tab (Lessons ▸ Show the
+        lesson, or any step, brings them forward)."""
         window = self.window
-        self.lesson_dock = window.add_panel(self.pane, area=LEFT)
-        self.parameter_dock = window.add_panel(self.parameter_view, area=RIGHT)
-        self.residual_dock = window.add_panel(self.residual_view, area=RIGHT)
-        self.arrange_default()
-
-    def arrange_default(self) -> None:
-        """The lesson beside the what-if panel (in front), the two new plots in the tabs on the right."""
-        window = self.window
-        for dock in (self.lesson_dock, self.parameter_dock, self.residual_dock):
-            dock.setFloating(False)
-            dock.show()
-        docks = {p.widget.objectName(): p.dock for p in getattr(window, "panels", [])}
-        # Join existing tab groups without changing which tab is in front (Lessons ▸ Show the lesson raises ours).
-        for beside, ours in ((docks.get("whatIfView"), [self.lesson_dock]),
-                             (docks.get("positionalView") or docks.get("embeddingView"),
-                              [self.parameter_dock, self.residual_dock])):
-            if beside is None:
-                continue
-            in_front = self._front_tab(beside)
-            for dock in ours:
-                window.tabifyDockWidget(beside, dock)
-            in_front.raise_()
-
-    def _front_tab(self, dock: QDockWidget) -> QDockWidget:
-        """The dock whose tab is in front in `dock`'s tab group (Qt keeps that in a QTabBar)."""
-        group = {d.windowTitle(): d for d in (dock, *self.window.tabifiedDockWidgets(dock))}
-        for bar in self.window.findChildren(QTabBar):
-            titles = [bar.tabText(i) for i in range(bar.count())]
-            if dock.windowTitle() in titles and bar.currentIndex() >= 0:
-                return group.get(titles[bar.currentIndex()], dock)
-        return dock
+        self.lesson_dock = window.add_panel(self.pane, area=LEFT, tab_with="whatIfView")
+        self.parameter_dock = window.add_panel(self.parameter_view, area=RIGHT, tab_with="qkvView")
+        self.residual_dock = window.add_panel(self.residual_view, area=RIGHT, tab_with="qkvView")
 
     def _add_menus(self) -> None:
         window = self.window
