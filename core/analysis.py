@@ -36,13 +36,15 @@ def cosine_similarity_matrix(rows: np.ndarray) -> np.ndarray:
 
 def nearest_neighbours(matrix: np.ndarray, index: int, k: int = 10) -> list[tuple[int, float]]:
     """The k rows pointing most nearly the same way as row `index` (itself left out), best first."""
-    matrix = np.asarray(matrix)
-    if not 0 <= index < len(matrix):
-        raise ValueError(f"There is no row {index}; the matrix has {len(matrix)} rows.")
-    k = max(0, min(k, len(matrix) - 1))
+    rows = np.asarray(matrix, dtype=np.float32)  # no float64 copy: GPT-2's vocabulary is 50,257 × 768
+    if not 0 <= index < len(rows):
+        raise ValueError(f"There is no row {index}; the matrix has {len(rows)} rows.")
+    k = max(0, min(k, len(rows) - 1))
     if k == 0:
         return []
-    cosines = unit_rows(matrix) @ unit_rows(matrix[index])              # (N,)
+    target = rows[index]
+    lengths = np.sqrt(np.einsum("ij,ij->i", rows, rows))                 # (N,) without an (N, C) temporary
+    cosines = (rows @ target) / np.maximum(lengths * lengths[index], _TINY)  # (N,)
     cosines[index] = -np.inf                                            # a token is not its own neighbour
     best = np.argpartition(-cosines, k - 1)[:k]
     best = best[np.argsort(-cosines[best], kind="stable")]
@@ -56,14 +58,14 @@ def pca_2d(matrix: np.ndarray) -> np.ndarray:
     Signs are fixed (the largest coordinate along each axis is positive), so the same
     embeddings always give the same picture.
     """
-    matrix = np.asarray(matrix, dtype=np.float64)
+    matrix = np.asarray(matrix, dtype=np.float32)
     if matrix.ndim != 2 or len(matrix) == 0:
         raise ValueError(f"PCA needs a (rows, columns) matrix with at least one row, not shape {matrix.shape}.")
-    centred = matrix - matrix.mean(axis=0)                              # (N, C)
-    covariance = centred.T @ centred                                    # (C, C): cheaper than an SVD of N rows
+    centred = matrix - matrix.mean(axis=0, dtype=np.float64).astype(np.float32)  # (N, C)
+    covariance = (centred.T @ centred).astype(np.float64)               # (C, C): cheaper than an SVD of N rows
     _, directions = np.linalg.eigh(covariance)                          # ascending eigenvalues
     directions = directions[:, ::-1][:, :2]                             # (C, ≤2): the two largest
-    projection = centred @ directions                                   # (N, ≤2)
+    projection = centred @ directions.astype(np.float32)                # (N, ≤2)
     if projection.shape[1] < 2:                                         # a 1-D embedding: second axis is 0
         projection = np.pad(projection, ((0, 0), (0, 2 - projection.shape[1])))
     flip = np.sign(projection[np.abs(projection).argmax(axis=0), [0, 1]])
