@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QRect, Qt, QTimer, QVariantAnimation
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QStackedWidget, QTabWidget, QWidget
 
 FRAME_COLOUR = "#E69F00"   # Okabe–Ito orange: stands out on light and dark, and for colour-blind eyes
 HOLD_MS = 1800             # how long the frame stays fully visible
@@ -20,6 +20,15 @@ def dock_of(widget: QWidget | None) -> QDockWidget | None:
     while widget is not None and not isinstance(widget, QDockWidget):
         widget = widget.parentWidget()
     return widget
+
+
+def reveal(widget: QWidget) -> None:
+    """Turn every tab widget on the way up to the page that holds `widget` (e.g. the studio's Curves)."""
+    while widget is not None:
+        parent = widget.parentWidget()
+        if isinstance(parent, QStackedWidget) and isinstance(parent.parentWidget(), QTabWidget):
+            parent.parentWidget().setCurrentWidget(widget)
+        widget = parent
 
 
 class HighlightFrame(QWidget):
@@ -113,9 +122,10 @@ class PanelHighlighter:
         if dock is not None:
             dock.show()
             dock.raise_()  # the front tab, if it shares a place with other panels
+        target = (self.find(highlight) if highlight else None) or panel
+        reveal(target)
         if not flash:
             return panel
-        target = (self.find(highlight) if highlight else None) or panel
         if self.frame.parentWidget() is not target.window():
             self.frame.setParent(target.window())
         self.frame.flash(target)

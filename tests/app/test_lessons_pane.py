@@ -35,9 +35,10 @@ def test_every_step_brings_its_panel_forward_and_frames_it(qtbot, window, shown)
         pane.go_to(*position)
         panel = shown.highlighter.find_panel(step.panel)
         assert panel is not None, f"{step.id} names {step.panel!r}, which the window does not have"
-        qtbot.waitUntil(panel.isVisible, timeout=2000)
-        assert frame.isVisible() and frame.target is panel
-        panel_rect = QRect(panel.mapTo(window, QPoint(0, 0)), panel.size())
+        framed = (shown.highlighter.find(step.highlight) if step.highlight else None) or panel
+        qtbot.waitUntil(framed.isVisible, timeout=2000)       # its tab (and any inner tab) in front
+        assert frame.isVisible() and frame.target is framed
+        panel_rect = QRect(framed.mapTo(window, QPoint(0, 0)), framed.size())
         qtbot.waitUntil(lambda: frame.geometry().contains(panel_rect), timeout=2000)
 
 
