@@ -26,7 +26,6 @@ from .sessions import (ModelSession, default_session, lessons_tokenizer, load_ch
 from .settings import AppSettings, RecentItem
 from .snapshot import Snapshot
 from .theme import apply_theme
-from .studio import add_training_studio
 from .views.output_view import OutputView
 from .views.prompt_view import PromptView
 from .views.whatif_view import WhatIfView
@@ -108,13 +107,11 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self.classroom = Classroom(self)  # lesson pane, presenter mode (F5), hand-outs, session files
-        self.studio = add_training_studio(self)  # training studio: step through training, watch heads form
         self._show_session(session)
         self.resize(DEFAULT_SIZE)
-        self._size_default_layout()  # once every panel, also those added just above, is in place
         self.remember_layout = remember_layout  # False: neither read nor write the saved layout
-        if remember_layout:
-            self._restore_layout()
+        # Default dock sizes are applied once the window is on screen (Qt ignores them before).
+        self._sizes_pending = not (remember_layout and self._restore_layout())
         self.set_dark_theme(self.dark)
         self._restore_sampling()
         if notice:
@@ -336,6 +333,9 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if self._sizes_pending:
+            self._sizes_pending = False
+            QTimer.singleShot(0, self._size_default_layout)
         QTimer.singleShot(0, self._catch_up)  # after the docks have their final geometry
 
     def changeEvent(self, event) -> None:
@@ -524,12 +524,12 @@ class MainWindow(QMainWindow):
         self._size_default_layout()
         self.settings.forget_window_layout()
 
-    def _restore_layout(self) -> None:
+    def _restore_layout(self) -> bool:
+        """The layout saved by the last run; False if there was none (or it no longer fits)."""
         geometry, state = self.settings.window_layout()
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state, LAYOUT_VERSION)
+        return state is not None and self.restoreState(state, LAYOUT_VERSION)
 
     def show_shortcuts(self) -> None:
         lines = [f"<tr><td><b>{a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)}</b></td>"
