@@ -40,3 +40,28 @@ def test_a_broken_session_file_leaves_the_window_as_it_was(tmp_path, window, sho
     assert not shown.try_open_session(broken)
     assert window.controller.session.model is model
     assert "Could not open the session" in window.statusBar().currentMessage()
+
+
+def test_the_training_timeline_travels_in_the_session(tmp_path, window, shown, monkeypatch):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from app.studio.worker import SharedTimeline
+    from core.session import load_session
+    from core.timeline import Timeline
+    from core.trainer import WeightSnapshot
+
+    timeline = Timeline(capacity=4)
+    for step in (0, 5, 10):
+        timeline.add(step, WeightSnapshot(step, {"transformer.wte.weight": np.full((2, 3), step, np.float32)}))
+    losses = {"train": [[1, 3.5], [10, 2.25]], "val": []}
+    monkeypatch.setattr(window.studio, "timeline", SharedTimeline(timeline))
+    monkeypatch.setattr(window.studio, "run", SimpleNamespace(trainer=SimpleNamespace(loss_history=losses)))
+
+    shown.pane.go_to_ids("02-forward-pass", "16-training")
+    assert shown.pane.sentences()[-1] == "In the training timeline, the loss went from 3.50 to 2.25 in 10 steps."
+    reopened = load_session(shown.save_session(tmp_path / "trained"))
+    assert [step for step, _ in reopened.timeline] == [0, 5, 10]
+    assert np.array_equal(reopened.timeline[1][1]["transformer.wte.weight"].numpy(), np.full((2, 3), 5.0))
+    assert reopened.losses == losses
