@@ -118,38 +118,62 @@ def parse_step(text: str, step_id: str, source: str = "a lesson step") -> Lesson
     )
 
 
-def load_lesson(folder: Path) -> Lesson:
+def load_lesson(folder: Path, problems: list[str] | None = None) -> Lesson:
+    """The lesson in `folder`. With a `problems` list, a step file that cannot be read is left out and
+    its message added to the list; without one, the first problem raises LessonError."""
     folder = Path(folder)
     intro = folder / "lesson.md"
     if not intro.is_file():
         raise LessonError(f"The lesson folder {folder} needs a lesson.md with a title and a summary.")
     fields, introduction = split_front_matter(intro.read_text(encoding="utf-8"), str(intro))
     _check_keys(fields, LESSON_KEYS, str(intro))
-    steps = tuple(
-        parse_step(path.read_text(encoding="utf-8"), path.stem, str(path))
-        for path in sorted(folder.glob("*.md"))
-        if path.name != "lesson.md"
-    )
+    steps = []
+    for path in sorted(folder.glob("*.md")):
+        if path.name == "lesson.md":
+            continue
+        try:
+            steps.append(parse_step(path.read_text(encoding="utf-8"), path.stem, str(path)))
+        except (LessonError, UnicodeDecodeError) as error:
+            if problems is None:
+                raise
+            problems.append(str(error))
     if not steps:
-        raise LessonError(f"The lesson folder {folder} has no step files (e.g. 01-first-step.md).")
+        raise LessonError(f"The lesson folder {folder} has no readable step files (e.g. 01-first-step.md).")
     return Lesson(
         id=folder.name,
         title=_one(fields, "title", str(intro)),
         summary=_one(fields, "summary", str(intro), required=False),
         introduction=introduction,
-        steps=steps,
+        steps=tuple(steps),
     )
 
 
-def load_lessons(folder: Path | str = LESSONS_FOLDER) -> tuple[Lesson, ...]:
-    """Every lesson under `folder`, in folder-name order."""
+def load_lessons(folder: Path | str = LESSONS_FOLDER, problems: list[str] | None = None) -> tuple[Lesson, ...]:
+    """Every lesson under `folder`, in folder-name order. With a `problems` list, unreadable lessons and
+    steps are left out and described there (the app keeps going); without one, the first problem raises."""
     folder = Path(folder)
     if not folder.is_dir():
         raise LessonError(f"There is no lessons folder at {folder}.")
-    lessons = tuple(load_lesson(sub) for sub in sorted(folder.iterdir()) if sub.is_dir() and not sub.name.startswith((".", "_")))
+    lessons = []
+    for sub in sorted(folder.iterdir()):
+        if not sub.is_dir() or sub.name.startswith((".", "_")):
+            continue
+        try:
+            lessons.append(load_lesson(sub, problems))
+        except (LessonError, UnicodeDecodeError) as error:
+            if problems is None:
+                raise
+            problems.append(str(error))
     if not lessons:
-        raise LessonError(f"{folder} holds no lesson folders.")
-    return lessons
+        raise LessonError(f"{folder} holds no readable lesson folders.")
+    return tuple(lessons)
+
+
+def problems_lesson(problems: list[str]) -> Lesson:
+    """A one-step lesson that says why no lesson could be read (so the app still opens)."""
+    body = "No lesson could be read. Fix these files and restart:\n\n" + "\n".join(f"- {p}" for p in problems)
+    step = LessonStep(id="01-problems", title="The lessons could not be read", panel="lessonPane", body=body, live=())
+    return Lesson(id="00-problems", title="Lessons", summary="", introduction="", steps=(step,))
 
 
 # -- filling live sentences ----------------------------------------------------------------------

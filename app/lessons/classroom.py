@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
 
-from core.lesson_numbers import LessonContext, gradient_step, live_numbers, tokenizer_facts, TrainingFacts
-from core.lessons import Lesson, LessonStep, load_lessons, live_sentences, template_names
+from core.lesson_numbers import LessonContext, TrainingFacts, gradient_step, live_numbers, tokenizer_facts
+from core.lessons import (Lesson, LessonError, LessonStep, live_sentences, load_lessons, problems_lesson,
+                          template_names)
 
 from .handout import Handout, HandoutPage, export_panels, export_view, write_handout_pdf
 from .highlight import PanelHighlighter
@@ -35,7 +36,12 @@ class Classroom(QObject):
     def __init__(self, window: QMainWindow, lessons: tuple[Lesson, ...] | None = None) -> None:
         super().__init__(window)
         self.window = window
-        self.lessons = lessons or load_lessons()
+        self.problems: list[str] = []           # lesson files that could not be read, in words
+        try:
+            self.lessons = lessons or load_lessons(problems=self.problems)
+        except LessonError as error:  # not one lesson readable: open anyway and say why
+            self.problems.append(str(error))
+            self.lessons = (problems_lesson(self.problems),)
         self.pane = LessonPane(self.lessons)
         self.parameter_view = ParameterView()
         self.residual_view = ResidualView(window.selection)
@@ -53,6 +59,9 @@ class Classroom(QObject):
             temperature.valueChanged.connect(self.refresh_numbers)
         self.pane.step_changed.connect(self._on_step_changed)
         window.installEventFilter(self)  # to leave presenter mode before the window saves its layout
+        if self.problems:  # a teacher's typo: say which file and what to fix, and keep the rest
+            QTimer.singleShot(0, lambda: window.show_error("Some lesson files could not be read",
+                                                           "\n\n".join(self.problems)))
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:

@@ -165,3 +165,24 @@ def test_a_teachers_mistakes_are_reported_with_the_file_name():
     with pytest.raises(LessonError, match="unknown front-matter keys colour"):
         parse_step(good.replace("title: T", "title: T\ncolour: red"), "01-x", "01-x.md")
     assert parse_step(good.replace("title: T", 'title: "A: B"'), "s", "s").title == "A: B"
+
+
+def test_a_broken_step_is_left_out_and_described_when_asked(tmp_path):
+    lesson = tmp_path / "01-demo"
+    lesson.mkdir()
+    (lesson / "lesson.md").write_text("---\ntitle: Demo\nsummary: s\n---\nIntro")
+    (lesson / "01-good.md").write_text("---\ntitle: Good\npanel: outputView\n---\nBody")
+    (lesson / "02-bad.md").write_text("---\ntitle: Bad\n---\nno panel")
+    problems = []
+    (loaded,) = load_lessons(tmp_path, problems)
+    assert [step.id for step in loaded.steps] == ["01-good"]
+    assert len(problems) == 1 and "02-bad.md" in problems[0] and "panel" in problems[0]
+    with pytest.raises(LessonError, match="02-bad.md"):
+        load_lessons(tmp_path)
+
+
+def test_the_problems_lesson_lists_what_to_fix():
+    from core.lessons import problems_lesson
+
+    lesson = problems_lesson(["a.md needs a 'panel:' line"])
+    assert "a.md needs a 'panel:' line" in lesson.steps[0].body
