@@ -1,0 +1,185 @@
+"""The training studio, driven like a user would: Step, Play, Pause, scrub, divergence, close.
+
+Every wait is on a signal (qtbot.waitSignal / waitUntil), never a sleep.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from app.controller import Controller
+from app.sessions import ModelSession
+from app.studio import StudioPanel
+from app.studio.run_setup import RunSetup
+from core.detectors import pattern_names
+from core.config import preset
+from core.model import GPT
+from core.tokenizers import CharTokenizer
+
+# A run small enough to take a step in a few milliseconds.
+TINY = RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_preset="nano", context_length=16,
+                batch_size=8, max_steps=40, warmup_steps=5, eval_interval=10, sample_interval=20)
+WAIT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def shared_studio(qapp, tmp_path_factory):
+    """One studio per module (building its plots takes a second or two here); each test sets up a fresh run."""
+    tokenizer = CharTokenizer("abc .\n")
+    controller = Controller(ModelSession(GPT(preset("nano", vocab_size=tokenizer.vocab_size)), tokenizer, "start"))
+    panel = StudioPanel(controller, autosave_folder=tmp_path_factory.mktemp("autosave"))
+    panel.resize(1200, 700)
+    panel.show()
+    yield panel
+    panel.shutdown()
+    controller.shutdown()
+    panel.close()
+
+
+@pytest.fixture
+def studio(qtbot, shared_studio):
+    """The shared studio with a fresh TINY run at step 0 (Reset: same text, new weights)."""
+    with qtbot.waitSignal(shared_studio.run_ready, timeout=WAIT_MS):
+        shared_studio.set_up(TINY)
+    return shared_studio
+
+
+def click(qtbot, studio, name: str) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QPushButton
+
+    button = studio.findChild(QPushButton, name)
+    assert button is not None and button.isEnabled(), name
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_step_takes_exactly_one_optimizer_step_and_adds_one_loss_point(qtbot, studio):
+    trainer = studio.worker.trainer
+    assert trainer.step_count == 0 and studio.plots.point_count() == 0
+    with qtbot.waitSignal(studio.frame_drawn, timeout=WAIT_MS) as drawn:
+        click(qtbot, studio, "trainStepButton")
+    assert drawn.args == [1]
+    qtbot.waitUntil(lambda: not studio.worker.busy, timeout=WAIT_MS)
+    assert trainer.step_count == 1
+    assert studio.plots.point_count() == 1
+    steps, losses = studio.plots.train_curve.item.getData()
+    assert list(steps) == [1.0] and losses[0] == pytest.approx(trainer.loss_history["train"][0][1])
+    # The step is opened up: its batch, and the gradient of the chosen matrix, as the trainer computed them.
+    record = studio.one_step.record
+    assert record.step == 1 and record.details.x.shape == (TINY.batch_size, TINY.context_length)
+    name = studio.one_step.chosen_parameter()
+    np.testing.assert_allclose(studio.one_step.gradient_view.matrix(), record.details.gradients[name], rtol=1e-6)
+    assert studio.one_step.batch_table.rowCount() == 6  # three windows: inputs and targets
+
+
+def test_pause_stops_within_one_step(qtbot, studio):
+    trainer = studio.worker.trainer
+    with qtbot.waitSignal(studio.frame_drawn, timeout=WAIT_MS):
+        studio.train_steps(100_000)
+    with qtbot.waitSignal(studio.paused, timeout=WAIT_MS) as paused:
+        at_pause = trainer.step_count
+        click(qtbot, studio, "trainPauseButton")
+    assert at_pause <= paused.args[0] <= at_pause + 1
+    assert trainer.step_count == paused.args[0] < 100_000
+    qtbot.waitUntil(lambda: studio.plots.point_count() == trainer.step_count, timeout=WAIT_MS)
+
+
+def test_scrubbing_to_step_k_shows_the_attention_of_the_step_k_weights(qtbot, studio):
+    with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
+        studio.train_steps(12)
+    kept = studio.timeline.steps()
+    k = kept[len(kept) // 2]
+    assert 0 < k < 12
+    controller = studio.controller
+    with qtbot.waitSignal(controller.snapshot_ready, timeout=WAIT_MS,
+                          check_params_cb=lambda snapshot: snapshot.step == k) as shown:
+        studio.timeline_bar.scrub_to(k)
+    snapshot = shown.args[0]
+    # The same weights, traced independently of the app.
+    model = GPT(studio.run.trainer.model.config)
+    model.load_state_dict(studio.timeline.get(k).state_dict())
+    reference = model.trace(snapshot.trace.ids, names=pattern_names(model.config.n_layers))
+    for name in pattern_names(model.config.n_layers):
+        np.testing.assert_allclose(snapshot.trace[name].numpy(), reference[name].numpy(), atol=1e-6)
+    # The studio's own head grid draws that same trace.
+    np.testing.assert_allclose(studio.heads.grid.shown_patterns(),
+                               np.stack([reference[name][0].numpy() for name in pattern_names(2)]), atol=1e-6)
+    assert not studio.timeline_bar.live
+    assert studio.plots.markers[0].isVisible() and studio.plots.markers[0].value() == k
+
+
+def test_a_nan_loss_pauses_the_run_and_offers_a_rollback(qtbot, studio):
+    with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
+        studio.train_steps(3)
+    trainer = studio.worker.trainer
+    with qtbot.waitSignal(studio.worker.called, timeout=WAIT_MS):  # poison the weights between steps
+        studio.worker.call(lambda t: t.model.lm_head.weight.data.fill_(float("nan")))
+    with qtbot.waitSignal(studio.diverged, timeout=WAIT_MS) as diverged, \
+            qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
+        studio.train_steps(1_000)
+    record = diverged.args[0]
+    assert record.step == 4 and not np.isfinite(record.loss)
+    assert trainer.step_count == 3  # the refused step changed nothing, and nothing ran after it
+    assert "Step 4" in studio.message.text() and studio.rollback_button.isVisible()
+    with qtbot.waitSignal(studio.worker.called, timeout=WAIT_MS):
+        click(qtbot, studio, "rollbackButton")
+    assert trainer.lr_scale == 0.5
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+    with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
+        studio.train_steps(1)
+    assert np.isfinite(trainer.loss_history["train"][-1][1])
+
+
+def test_a_file_that_is_not_utf8_is_refused_and_the_run_is_kept(qtbot, studio, tmp_path):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("caf\u00e9 au lait ".encode("latin-1") * 50)
+    run_before = studio.run
+    with qtbot.waitSignal(studio.setup_failed, timeout=WAIT_MS) as failed:
+        studio.set_up(TINY.with_changes(corpus_kind="file", corpus_name=str(bad)))
+    assert "not valid UTF-8" in failed.args[0] and "offset 3" in failed.args[0]
+    assert studio.run is run_before and studio.worker.isRunning()
+    assert "untouched" in studio.message.text()
+
+
+def test_a_corpus_too_short_for_the_context_is_refused(qtbot, studio, tmp_path):
+    short = tmp_path / "short.txt"
+    short.write_text("tiny", encoding="utf-8")
+    with qtbot.waitSignal(studio.setup_failed, timeout=WAIT_MS) as failed:
+        studio.set_up(TINY.with_changes(corpus_kind="file", corpus_name=str(short)))
+    assert "shorter context" in failed.args[0]
+
+
+def test_a_saved_run_resumes_exactly_from_its_folder(qtbot, studio, tmp_path):
+    """What a restart does: rebuild the run from the folder alone (checkpoint + studio.json)."""
+    with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
+        studio.train_steps(5)
+    with qtbot.waitSignal(studio.saved, timeout=WAIT_MS):
+        studio.save_run(tmp_path / "run")
+    weights = {k: v.clone() for k, v in studio.run.trainer.model.state_dict().items()}
+    with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
+        studio.train_steps(1)
+    loss_of_step_6 = studio.run.trainer.loss_history["train"][-1][1]
+
+    with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
+        studio.resume(str(tmp_path / "run"))
+    trainer = studio.worker.trainer
+    assert trainer.step_count == 5 and studio.plots.train_curve.steps == [1, 2, 3, 4, 5]
+    for name, value in trainer.model.state_dict().items():
+        torch.testing.assert_close(value, weights[name])
+    with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
+        studio.train_steps(1)
+    assert trainer.loss_history["train"][-1][1] == pytest.approx(loss_of_step_6, rel=1e-6)
+
+
+def test_attention_over_training_exports_as_gif_and_pngs(qtbot, studio, tmp_path):
+    from PySide6.QtGui import QMovie
+
+    with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
+        studio.train_steps(2)
+    steps = studio.timeline.steps()
+    gif = studio.export_gif(tmp_path / "attention.gif")
+    movie = QMovie(str(gif))
+    assert movie.isValid() and movie.frameCount() == len(steps)
+    pngs = studio.export_pngs(tmp_path / "frames")
+    assert [p.name for p in pngs] == [f"attention_step{s}.png" for s in steps]
