@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 POSITIONAL_ENCODINGS = ("learned", "sinusoidal", "rope", "none")
+ACTIVATIONS = ("gelu_tanh", "gelu")  # GPT-2's tanh approximation of GELU, or the exact (erf) GELU
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class GPTConfig:
     tie_embeddings: bool = True    # the output head reuses the token-embedding matrix
     bias: bool = True              # Linear layers and LayerNorms carry a bias
     layer_norm_eps: float = field(default=1e-5)  # small number that keeps LayerNorm from dividing by 0
+    activation: str = "gelu_tanh"  # the MLP's GELU: "gelu_tanh" (GPT-2's) or "gelu" (exact; ~2x cheaper on CPUs)
 
     def __post_init__(self) -> None:
         if self.d_mlp is None:
@@ -45,6 +47,8 @@ class GPTConfig:
             )
         if self.pos_encoding == "sinusoidal" and self.d_model % 2:
             raise ValueError(f"Sinusoidal encoding pairs sine and cosine, so d_model must be even (it is {self.d_model}).")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"Unknown activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}.")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be at least 0 and below 1, but it is {self.dropout}.")
 

@@ -95,7 +95,7 @@ class MLP(nn.Module):
     def __init__(self, config: GPTConfig, layer: int) -> None:
         super().__init__()
         self.c_fc = nn.Linear(config.d_model, config.d_mlp, bias=config.bias)
-        self.gelu = nn.GELU(approximate="tanh")  # GPT-2's GELU
+        self.gelu = nn.GELU(approximate="tanh" if config.activation == "gelu_tanh" else "none")  # GPT-2's: tanh
         self.c_proj = nn.Linear(config.d_mlp, config.d_model, bias=config.bias)
         self.dropout = nn.Dropout(config.dropout)
         self.hook_pre = HookPoint(f"blocks.{layer}.mlp.pre")
