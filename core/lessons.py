@@ -127,16 +127,9 @@ def load_lesson(folder: Path, problems: list[str] | None = None) -> Lesson:
         raise LessonError(f"The lesson folder {folder} needs a lesson.md with a title and a summary.")
     fields, introduction = split_front_matter(intro.read_text(encoding="utf-8"), str(intro))
     _check_keys(fields, LESSON_KEYS, str(intro))
-    steps = []
-    for path in sorted(folder.glob("*.md")):
-        if path.name == "lesson.md":
-            continue
-        try:
-            steps.append(parse_step(path.read_text(encoding="utf-8"), path.stem, str(path)))
-        except (LessonError, UnicodeDecodeError) as error:
-            if problems is None:
-                raise
-            problems.append(str(error))
+    read = (_read_or_note(lambda path=path: parse_step(path.read_text(encoding="utf-8"), path.stem, str(path)),
+                          problems) for path in sorted(folder.glob("*.md")) if path.name != "lesson.md")
+    steps = [step for step in read if step is not None]
     if not steps:
         raise LessonError(f"The lesson folder {folder} has no readable step files (e.g. 01-first-step.md).")
     return Lesson(
@@ -154,19 +147,23 @@ def load_lessons(folder: Path | str = LESSONS_FOLDER, problems: list[str] | None
     folder = Path(folder)
     if not folder.is_dir():
         raise LessonError(f"There is no lessons folder at {folder}.")
-    lessons = []
-    for sub in sorted(folder.iterdir()):
-        if not sub.is_dir() or sub.name.startswith((".", "_")):
-            continue
-        try:
-            lessons.append(load_lesson(sub, problems))
-        except (LessonError, UnicodeDecodeError) as error:
-            if problems is None:
-                raise
-            problems.append(str(error))
+    read = (_read_or_note(lambda sub=sub: load_lesson(sub, problems), problems)
+            for sub in sorted(folder.iterdir()) if sub.is_dir() and not sub.name.startswith((".", "_")))
+    lessons = [lesson for lesson in read if lesson is not None]
     if not lessons:
         raise LessonError(f"{folder} holds no readable lesson folders.")
     return tuple(lessons)
+
+
+def _read_or_note(read, problems: list[str] | None):
+    """read(), or None with its problem noted in `problems` (raised when there is no list)."""
+    try:
+        return read()
+    except (LessonError, UnicodeDecodeError) as error:
+        if problems is None:
+            raise
+        problems.append(str(error))
+        return None
 
 
 def problems_lesson(problems: list[str]) -> Lesson:
