@@ -25,7 +25,7 @@ import torch
 
 from . import distributed
 from .checkpoint import load_checkpoint, resume_trainer, save_trainer
-from .config import POSITIONAL_ENCODINGS, PRESETS, GPTConfig, preset
+from .config import ACTIVATIONS, POSITIONAL_ENCODINGS, PRESETS, GPTConfig, preset
 from .corpora import BUILTIN_CORPORA, encode_text, load_builtin, read_text_file
 from .dataset import TokenDataset
 from .model import GPT
@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--d-mlp", type=int, help="hidden width of each MLP (default 4 x d-model)")
     model.add_argument("--context-length", type=int, default=DEFAULTS.context_length, help="tokens the model reads at once")
     model.add_argument("--pos-encoding", choices=POSITIONAL_ENCODINGS, default="learned", help="how positions are encoded")
+    model.add_argument("--activation", choices=ACTIVATIONS, default=GPTConfig().activation,
+                       help="the MLP's GELU: GPT-2's tanh approximation, or the exact one (cheaper on CPUs)")
     model.add_argument("--dropout", type=float, default=0.0, help="dropout probability while training")
     hyper = parser.add_argument_group("training")
     hyper.add_argument("--lr", type=float, default=DEFAULTS.learning_rate, help="peak learning rate")
@@ -117,7 +119,7 @@ def model_config(args, vocab_size: int) -> GPTConfig:
     if "d_model" in overrides and "d_mlp" not in overrides:
         overrides["d_mlp"] = 4 * overrides["d_model"]
     return preset(args.preset, vocab_size=vocab_size, context_length=args.context_length,
-                  pos_encoding=args.pos_encoding, dropout=args.dropout, **overrides)
+                  pos_encoding=args.pos_encoding, activation=args.activation, dropout=args.dropout, **overrides)
 
 
 def train_config(args) -> TrainConfig:

@@ -26,6 +26,7 @@ from torch import nn
 from . import distributed
 from .dataset import TokenDataset
 from .eval_mode import evaluating
+from .memory import keep_freed_memory
 from .optimizer import AdamW, check_optimizer_state
 from .sampling import generate
 from .schedule import learning_rate_at
@@ -166,6 +167,7 @@ class Trainer:
         self.tokenizer = tokenizer
         self.device = pick_device(config.device)
         self.model = model.to(self.device)
+        keep_freed_memory()  # every step allocates the same activations again: reuse, no page faults
         self.model.train()
         # Under torchrun the gradients are averaged over processes during backward.
         self._forward_model = distributed.wrap_model(self.model, self.device)
@@ -205,7 +207,9 @@ class Trainer:
         self.parts = list(dict.fromkeys(part_of(n) for n in self._names))  # embed, block 0.., head
         part_number = {part: i for i, part in enumerate(self.parts)}
         self._part_of_param = torch.tensor([part_number[part_of(n)] for n in self._names], device=self.device)
-        self._weights_before = [p.detach().clone() for p in self._params]
+        self._part_of_param_twice = torch.cat([self._part_of_param, self._part_of_param + len(self.parts)])
+        self._weights = [p.detach() for p in self._params]               # the same storage, outside autograd
+        self._weights_before = [w.clone() for w in self._weights]       # filled before each update
         # Tied weights appear under two names (lm_head.weight is wte.weight); both may be inspected.
         index_of = {id(p): i for i, p in enumerate(self._params)}
         self._param_index = {
@@ -254,7 +258,7 @@ class Trainer:
 
         raw_gradients = {n: self._params[self._param_index[n]].grad.detach().cpu().numpy().copy() for n in inspect or ()}
         clip_scale = self._clip_gradients(grad_total)
-        torch._foreach_copy_(self._weights_before, [p.detach() for p in self._params])
+        torch._foreach_copy_(self._weights_before, self._weights)
         self.optimizer.step(lr)
         self._forget_gradients()
         update_ratios, updates = self._update_ratios(inspect or ())
@@ -300,9 +304,10 @@ class Trainer:
 
     def _gradient_norms(self) -> tuple[list[float], float]:
         """Per-part gradient norms and the overall norm, from one fused norm over all gradients."""
-        gradients = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self._params]
-        for p, g in zip(self._params, gradients):
-            p.grad = g
+        for p in self._params:
+            if p.grad is None:  # a parameter this batch did not reach: its gradient is 0
+                p.grad = torch.zeros_like(p)
+        gradients = [p.grad for p in self._params]
         per_tensor = torch.stack(torch._foreach_norm(gradients))                 # (n_tensors,)
         per_part_sq = torch.zeros(len(self.parts), device=self.device).index_add_(
             0, self._part_of_param, per_tensor.square()
@@ -325,13 +330,13 @@ class Trainer:
     def _update_ratios(self, inspect) -> tuple[dict[str, float], dict[str, np.ndarray]]:
         """How far each part's weights moved, relative to their size: |w_after - w_before| / |w_after|."""
         moved = self._weights_before  # reused in place: becomes before - after
-        torch._foreach_sub_(moved, [p.detach() for p in self._params])
-        move_sq = torch.stack(torch._foreach_norm(moved)).square()
-        size_sq = torch.stack(torch._foreach_norm([p.detach() for p in self._params])).square()
-        both = torch.zeros(2, len(self.parts), device=self.device)
-        both[0].index_add_(0, self._part_of_param, move_sq)
-        both[1].index_add_(0, self._part_of_param, size_sq)
-        ratios = (both[0].sqrt() / both[1].sqrt().clamp_min(1e-12)).tolist()
+        torch._foreach_sub_(moved, self._weights)
+        norms = torch.stack(torch._foreach_norm(moved + self._weights))                 # (2 n_tensors,)
+        by_part = torch.zeros(2 * len(self.parts), device=self.device).index_add_(
+            0, self._part_of_param_twice, norms.square()
+        ).sqrt()                                                                         # (2 n_parts,)
+        moved_norm, size_norm = by_part[: len(self.parts)], by_part[len(self.parts):]
+        ratios = (moved_norm / size_norm.clamp_min(1e-12)).tolist()
         updates = {n: -moved[self._param_index[n]].cpu().numpy() for n in inspect}
         return dict(zip(self.parts, ratios)), updates
 
