@@ -16,6 +16,8 @@ from collections.abc import Callable
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from .studio.startup import train_before_screenshot
+
 SETTLE_MS = 150  # after the last panel is drawn, let layouts settle before a picture is taken
 
 
@@ -27,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dark", action="store_true", default=None, help="use the dark theme")
     parser.add_argument("--screenshot", metavar="FILE.png",
                         help="save a picture of the window once the prompt is drawn, then exit")
+    parser.add_argument("--train-steps", type=int, metavar="N",
+                        help="with --screenshot: train the studio's run for N steps before the picture is taken")
     parser.add_argument("--settings", metavar="FILE.ini", help="read and write settings in this file")
 
 
@@ -53,7 +57,7 @@ def take_screenshot(window, args) -> bool:
 
 
 # Each step gets (window, args) and returns False to stop the start-up with exit code 1.
-startup_steps: list[Callable] = [open_requested_model, take_screenshot]
+startup_steps: list[Callable] = [open_requested_model, train_before_screenshot, take_screenshot]
 
 
 def when_drawn(window, callback: Callable[[], None]) -> None:

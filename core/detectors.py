@@ -134,7 +134,13 @@ def pattern_names(n_layers: int) -> list[str]:
     return [f"blocks.{layer}.attn.pattern" for layer in range(n_layers)]
 
 
-def model_head_scores(model, probe: torch.Tensor) -> dict[str, np.ndarray]:
-    """Trace the probe through the model (patterns only) and score every head."""
-    trace = model.trace(probe, names=pattern_names(model.config.n_layers))
-    return head_scores(trace)
+def model_head_scores(model, probe: torch.Tensor, text_ids=None) -> dict[str, np.ndarray]:
+    """Score every head: induction on the repeated-random `probe`; the other detectors on `text_ids`
+    (e.g. a prompt from the training text, where heads show what they learned) or, without it, on the probe.
+    """
+    names = pattern_names(model.config.n_layers)
+    scores = head_scores(model.trace(probe, names=names))
+    if text_ids is not None and len(text_ids) >= 2:
+        on_text = head_scores(model.trace(text_ids, names=names))
+        scores = {**on_text, "induction": scores["induction"]}
+    return scores

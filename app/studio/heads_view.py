@@ -74,6 +74,7 @@ class DetectorPlots(QWidget):
         layout.addWidget(grid, 1)
         layout.addWidget(self.legend)
         add_export_menu(grid, "head detector scores", self.export_table)
+        self.apply_theme(False)
 
     def add_scores(self, step: int, scores: dict[str, np.ndarray]) -> None:
         if self.steps and step <= self.steps[-1]:  # a rollback: the later history is rewritten
@@ -122,7 +123,7 @@ class DetectorPlots(QWidget):
             dashed = " (dashed)" if index >= len(CURVE_COLOURS) else ""
             items.append(f"<span style='color:{colour}'>■</span> L{layer} H{head}{dashed}")
         self.legend.setText("Heads: " + " &nbsp; ".join(items) + " &nbsp; — induction is measured on a random "
-                            "sequence shown twice; the others on the same probe.")
+                            "sequence shown twice; the others on the run's probe prompt.")
 
     def show_marker(self, step: int | None) -> None:
         for marker in self.markers:

@@ -54,13 +54,15 @@ class StudioPanel(QWidget):
     shown_step_changed = Signal(int)     # the explorer now shows the weights of this step
     saved = Signal(str)                  # a run was saved to this folder
 
-    def __init__(self, controller=None, selection=None, show_session=None, autosave_folder: str | Path | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, controller=None, selection=None, show_session=None, set_prompt=None,
+                 autosave_folder: str | Path | None = None, parent: QWidget | None = None) -> None:
+        """show_session(ModelSession) / set_prompt(text): how the explorer is told (default: the controller)."""
         super().__init__(parent)
         self.setObjectName("trainingStudio")
         self.setAccessibleName(self.TITLE)
         self.controller = controller
         self._show_session = show_session or (controller.set_session if controller is not None else None)
+        self._set_prompt = set_prompt or (controller.set_prompt if controller is not None else None)
         self.autosave_folder = Path(autosave_folder) if autosave_folder else default_autosave_folder()
         self.run: PreparedRun | None = None
         self.worker: TrainingWorker | None = None
@@ -173,7 +175,7 @@ class StudioPanel(QWidget):
         every = max(1, run.setup.max_steps // capacity)
         self.timeline = SharedTimeline(Timeline(capacity=capacity, every=every))
         self.display = WeightDisplay(trainer.model.config, run.tokenizer, f"training run ({run.setup.describe_corpus()})")
-        self.worker = TrainingWorker(trainer, self.timeline, run.detector_probe, self)
+        self.worker = TrainingWorker(trainer, self.timeline, run.detector_probe, self._encode_probe(run), self)
         self.worker.progressed.connect(self._on_progressed)
         self.worker.running_changed.connect(self._on_running_changed)
         self.worker.paused.connect(self._on_worker_paused)
@@ -196,8 +198,8 @@ class StudioPanel(QWidget):
         self._saved_step = trainer.step_count
         self._shown_step = None
         self._show_weights(snapshot)
-        if self.controller is not None:
-            self.controller.set_prompt(run.probe_prompt)
+        if self._set_prompt is not None:
+            self._set_prompt(run.probe_prompt)
         params = sum(array.size for array in {id(a): a for a in snapshot.tensors.values()}.values())
         self._say(f"Ready: {run.setup.describe_corpus()}, {run.tokenizer.vocab_size} tokens, {len(run.tokens):,} "
                   f"training tokens, a model of {params:,} numbers, at step {trainer.step_count}. Press Play or Step.")
@@ -253,9 +255,13 @@ class StudioPanel(QWidget):
     def _on_running_changed(self, running: bool) -> None:
         self._running = running
         self.controls.set_running(running)
+        if running:
+            self._say("Training… Pause stops after the step in progress; drag the timeline to look back.")
 
     def _on_worker_paused(self, step: int) -> None:
         self.controls.stop_progress(step)
+        if not self.rollback_button.isVisible():  # a divergence notice stays until it is dealt with
+            self._say(f"Paused at step {step}. Play, Step or Train continue from here.")
         if self.timeline_bar.live:
             self._request_display(force=True)
         self._on_frame()
@@ -380,6 +386,10 @@ class StudioPanel(QWidget):
             return self.controller.prompt
         return self.run.probe_prompt if self.run is not None else ""
 
+    @staticmethod
+    def _encode_probe(run: PreparedRun) -> list[int]:
+        return run.tokenizer.encode(run.probe_prompt)[-run.trainer.model.config.context_length:]
+
     def probe_ids(self):
         """The probe prompt as token ids, cut to the context (what the frames and the explorer show)."""
         ids = self.run.tokenizer.encode(self._probe_prompt())
@@ -431,6 +441,10 @@ class StudioPanel(QWidget):
         self._speed_builder.built.connect(self.setup_panel.show_speed)
         self._speed_builder.failed.connect(lambda sentence: self.setup_panel.speed_label.setText(sentence))
         self._speed_builder.start()
+
+    def apply_theme(self, dark: bool) -> None:
+        for part in (self.plots, self.heads, self.one_step, self.bpe_view):
+            part.apply_theme(dark)
 
     # -- messages ---------------------------------------------------------------------------------------
     def _say(self, text: str, error: bool = False) -> None:

@@ -82,11 +82,14 @@ class TrainingWorker(QThread):
     diverged = Signal(object)           # StepRecord of a step whose loss was not finite
     called = Signal(int, object, str)   # (call number, result, error sentence or "")
 
-    def __init__(self, trainer: Trainer, timeline: SharedTimeline, detector_probe, parent=None) -> None:
+    def __init__(self, trainer: Trainer, timeline: SharedTimeline, detector_probe, probe_ids=None,
+                 parent=None) -> None:
+        """detector_probe: repeated random tokens (induction); probe_ids: a text prompt (the other detectors)."""
         super().__init__(parent)
         self.trainer = trainer
         self.timeline = timeline
         self.detector_probe = detector_probe
+        self.probe_ids = probe_ids
         self._condition = threading.Condition()
         self._commands: deque = deque()
         self._outbox: deque = deque()
@@ -209,7 +212,7 @@ class TrainingWorker(QThread):
         return self.timeline.add(step, weights if weights is not None else self.trainer.snapshot())
 
     def _record_scores(self, step: int) -> None:
-        scores = model_head_scores(self.trainer.model, self.detector_probe)
+        scores = model_head_scores(self.trainer.model, self.detector_probe, self.probe_ids)
         self._post(HeadScores(step, scores))
 
     def _call(self, command: _Call) -> None:

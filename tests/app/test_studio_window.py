@@ -1,0 +1,56 @@
+"""The studio inside the explorer window: closing mid-training, and `--screenshot --train-steps N`."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+from app.main import main
+from app.settings import AppSettings
+from app.studio.run_setup import RunSetup
+from app.studio.run_store import read_run_info
+from app.window import MainWindow
+
+TINY = RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_preset="nano", context_length=16,
+                batch_size=8, max_steps=40, warmup_steps=5)
+WAIT_MS = 20_000
+
+
+def test_closing_the_window_while_training_ends_the_worker_and_autosaves(qtbot, tmp_path):
+    window = MainWindow(settings=AppSettings(tmp_path / "settings.ini"), prompt="", remember_layout=False)
+    window.show()
+    studio = window.studio
+    studio.autosave_folder = tmp_path / "autosave"
+    with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
+        studio.set_up(TINY)
+    with qtbot.waitSignal(studio.frame_drawn, timeout=WAIT_MS):
+        studio.train_steps(1_000_000)
+    worker = studio.worker
+    assert worker.isRunning() and worker.busy
+    window.close()
+    assert worker.isFinished() and not worker.isRunning()
+    assert not window.controller.worker_running
+    saved = read_run_info(tmp_path / "autosave")
+    assert saved.step == studio.run.trainer.step_count > 0
+    assert saved.setup == TINY
+
+
+def test_screenshot_after_training_shows_the_trained_model(qtbot, tmp_path, monkeypatch):
+    import app.main
+
+    seen = {}
+    original = app.main._save_and_quit
+
+    def save_and_quit(window, path):
+        seen["trained"] = window.studio.run.trainer.step_count
+        seen["shown"] = window.controller.snapshot.step
+        original(window, path)
+
+    monkeypatch.setattr(app.main, "_save_and_quit", save_and_quit)
+    picture = tmp_path / "trained.png"
+    code = main(["--screenshot", str(picture), "--train-steps", "3", "--settings", str(tmp_path / "s.ini")])
+    assert code == 0
+    assert seen == {"trained": 3, "shown": 3}  # the picture is of the model after 3 steps
+    image = QImage(str(picture))
+    assert not image.isNull() and image.width() >= 800
+    pixels = np.frombuffer(image.convertToFormat(QImage.Format.Format_Grayscale8).constBits(), np.uint8)
+    assert pixels.std() > 10  # a real picture, not a blank one
