@@ -423,11 +423,11 @@ def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 # -- the trainer's view: save a run, resume a run ---------------------------------------------------
-def save_trainer(folder, trainer) -> Path:
-    """Everything needed to continue `trainer` later, written by the main process only."""
+def save_trainer(folder, trainer, with_optimizer: bool = True) -> Path:
+    """Everything needed to continue `trainer` later (without the optimizer: weights and history only)."""
     return save_checkpoint(
-        folder, trainer.model, trainer.tokenizer, trainer.config, trainer.training_state(),
-        step=trainer.step_count, losses=trainer.loss_history,
+        folder, trainer.model, trainer.tokenizer, trainer.config,
+        trainer.training_state() if with_optimizer else None, step=trainer.step_count, losses=trainer.loss_history,
     )
 
 

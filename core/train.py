@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--out", type=Path, help="checkpoint folder to write (default: the --resume folder)")
     out.add_argument("--resume", type=Path, help="continue the run saved in this checkpoint folder")
     out.add_argument("--save-interval", type=int, default=0, help="also save every N steps (0: only at the end)")
+    out.add_argument("--save-optimizer", action=argparse.BooleanOptionalAction, default=True,
+                     help="keep AdamW's state in the checkpoint so the run can be resumed (about 2x the weights' size)")
     out.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -173,7 +175,7 @@ def train(args) -> dict:
             if record.sample:
                 _say(trainer, f"\n--- sample at step {record.step} ---\n{record.sample}\n")
             if args.save_interval and out and record.step % args.save_interval == 0 and trainer.is_main:
-                save_trainer(out, trainer)
+                save_trainer(out, trainer, with_optimizer=args.save_optimizer)
             if args.target_val_loss is not None and record.val_loss is not None and record.val_loss <= args.target_val_loss:
                 stopped_because = "target"
                 break
@@ -191,7 +193,7 @@ def train(args) -> dict:
         losses = trainer.evaluate()
         last_eval = (trainer.step_count, losses["train"], losses["val"])
     if out and trainer.is_main:
-        save_trainer(out, trainer)
+        save_trainer(out, trainer, with_optimizer=args.save_optimizer)
     return {
         "steps": trainer.step_count,
         "steps_this_run": trainer.step_count - first_step,
