@@ -16,11 +16,8 @@ def add_training_studio(window) -> StudioPanel:
     """Put the studio in the explorer window: it drives the window's panels with the run's weights."""
     studio = StudioPanel(window.controller, window.selection, show_session=window.set_session,
                          set_prompt=window.set_prompt)
-    dock = window.add_panel(studio, StudioPanel.TITLE, Qt.DockWidgetArea.RightDockWidgetArea, StudioPanel.TOOLTIP)
-    neighbour = next((panel.dock for panel in window.panels if panel.widget.objectName() == NEIGHBOUR_PANEL), None)
-    if neighbour is not None:
-        window.tabifyDockWidget(neighbour, dock)
-        neighbour.raise_()
+    window.add_panel(studio, StudioPanel.TITLE, Qt.DockWidgetArea.RightDockWidgetArea, StudioPanel.TOOLTIP,
+                     tab_with=NEIGHBOUR_PANEL)
     window.studio_guard = WindowCloseGuard(window, studio)
     return studio
 

@@ -7,6 +7,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 
+LABEL_INTERVAL_S = 0.25  # progress text and speed are redrawn at most this often
+
+
 def format_duration(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     minutes, seconds = divmod(seconds, 60)
@@ -62,7 +65,7 @@ class ControlBar(QWidget):
         layout.addLayout(buttons)
         layout.addLayout(progress)
         self._start_step = self._target_step = 0
-        self._started_at = 0.0
+        self._shown_at = 0.0
         self.set_running(False)
 
     def _button(self, text: str, name: str, signal, tip: str) -> QPushButton:
@@ -83,14 +86,15 @@ class ControlBar(QWidget):
     # -- progress ---------------------------------------------------------------------------------
     def start_progress(self, start_step: int, target_step: int) -> None:
         self._start_step, self._target_step = start_step, target_step
-        self._started_at = time.perf_counter()
         self.progress.setRange(start_step, max(target_step, start_step + 1))
         self.progress.setValue(start_step)
         self.progress.setFormat(f"step %v of {target_step}")
 
     def show_progress(self, step: int, steps_per_second: float) -> None:
-        if self._target_step <= self._start_step:
-            return
+        now = time.perf_counter()
+        if self._target_step <= self._start_step or (now - self._shown_at < LABEL_INTERVAL_S and step < self._target_step):
+            return  # a progress bar repaints itself at once: a few times a second is plenty
+        self._shown_at = now
         self.progress.setValue(min(step, self._target_step))
         left = self._target_step - step
         eta = f" · {format_duration(left / steps_per_second)} left" if steps_per_second > 0 and left > 0 else ""

@@ -1,12 +1,13 @@
 """Showing a training run's weights in the explorer: a WeightSnapshot becomes a ModelSession.
 
 The explorer's rule is that a session's model never changes while it is shown, so every picture of
-the training run gets its own model: a copy of a template (cheaper than building a GPT and drawing
-random weights it would overwrite) with the snapshot's weights loaded.
+the training run gets its own model. Building a GPT costs tens of milliseconds (its layers, and random
+weights it would overwrite), so models are recycled: when nothing refers to a session any more (the
+explorer moved on and no trace of it is pending), its model goes back to a free list for the next one.
 """
 from __future__ import annotations
 
-import copy
+import weakref
 
 from app.sessions import ModelSession
 from core.model import GPT
@@ -17,12 +18,14 @@ class WeightDisplay:
     """Makes sessions for one run (one model shape, one tokenizer)."""
 
     def __init__(self, config, tokenizer, source: str) -> None:
-        self.template = GPT(config).eval()
+        self.config = config
         self.tokenizer = tokenizer
         self.source = source
+        self._free: list[GPT] = []  # models whose sessions are gone (appended from any thread: atomic)
 
     def session_for(self, weights: WeightSnapshot) -> ModelSession:
-        model = copy.deepcopy(self.template)
+        model = self._free.pop() if self._free else GPT(self.config).eval()
         model.load_state_dict(weights.state_dict())
-        return ModelSession(model.eval(), self.tokenizer, self.source, trained=weights.step > 0,
-                            step=weights.step)
+        session = ModelSession(model, self.tokenizer, self.source, trained=weights.step > 0, step=weights.step)
+        weakref.finalize(session, self._free.append, model)
+        return session

@@ -170,6 +170,15 @@ class LivePlots(QWidget):
         for curve in self._all_curves():
             curve.redraw()
 
+    def repaint_one_plot(self) -> None:
+        """Bring one plot up to date, the next one on the next call: while training, the GUI thread
+        then stops for one small plot at a time (~10 ms here) instead of all four at once."""
+        plots = [[self.train_curve, self.val_curve], [self.lr_curve], list(self.grad_curves.values()),
+                 list(self.update_curves.values())]
+        self._next_plot = (getattr(self, "_next_plot", -1) + 1) % len(plots)
+        for curve in plots[self._next_plot]:
+            curve.redraw()
+
     def _all_curves(self) -> list[Curve]:
         return [self.train_curve, self.val_curve, self.lr_curve, *self.grad_curves.values(),
                 *self.update_curves.values()]

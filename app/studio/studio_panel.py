@@ -36,10 +36,14 @@ from .setup_panel import SetupPanel
 from .timeline_bar import TimelineBar
 from .worker import DisplayWeights, HeadScores, SharedTimeline, TrainingWorker
 
-FRAME_MS = 33                 # ~30 repaints a second at most
-DISPLAY_INTERVAL_MS = 400     # how often the explorer's panels get the newest weights while training
+FRAME_MS = 33                 # the worker's news is collected ~30 times a second...
+DRAW_INTERVAL_S = 0.1         # ...but while training one piece is drawn every 0.1 s (each plot ~2-3 times a
+                              # second): painting holds the GIL, and at 30 fps training lost 2/3 of its speed
+DISPLAY_INTERVAL_MS = 2000    # how often the explorer's panels get the newest weights while training
 STOP_TIMEOUT_MS = 2000        # closing the window waits at most this long for the step in progress
 ROLLBACK_LR_SCALE = 0.5
+TIMELINE_SNAPSHOTS = 128      # at most this many kept steps (fewer for big models: see capacity_for)
+FIRST_SNAPSHOTS = 48          # snapshots planned over the run's steps at first
 
 
 class StudioPanel(QWidget):
@@ -48,7 +52,7 @@ class StudioPanel(QWidget):
 
     run_ready = Signal()                 # a new run is installed (set up, reset or resumed)
     setup_failed = Signal(str)           # the sentence shown to the user; nothing was changed
-    frame_drawn = Signal(int)            # the curves now include this step
+    frame_drawn = Signal(int)            # the studio took in this step (while paused: every curve drawn with it)
     paused = Signal(int)                 # training stopped at this step
     diverged = Signal(object)            # StepRecord of the refused step
     shown_step_changed = Signal(int)     # the explorer now shows the weights of this step
@@ -75,6 +79,10 @@ class StudioPanel(QWidget):
         self._display_pending = False
         self._saved_step = 0
         self._running = False
+        self._undrawn_records: list[StepRecord] = []
+        self._scores_changed = False
+        self._next_draw = 0.0
+        self._draw_turn = 0
 
         self.controls = ControlBar()
         self.timeline_bar = TimelineBar()
@@ -171,8 +179,10 @@ class StudioPanel(QWidget):
         self.run = run
         trainer = run.trainer
         snapshot = trainer.last_good
-        capacity = capacity_for(snapshot_nbytes(snapshot.tensors))
-        every = max(1, run.setup.max_steps // capacity)
+        capacity = capacity_for(snapshot_nbytes(snapshot.tensors), largest=TIMELINE_SNAPSHOTS)
+        # Start with about FIRST_SNAPSHOTS over the planned run (each also scores every head: ~1/3 of a step);
+        # the timeline thins itself if the run goes on longer.
+        every = max(1, -(-run.setup.max_steps // FIRST_SNAPSHOTS))
         self.timeline = SharedTimeline(Timeline(capacity=capacity, every=every))
         self.display = WeightDisplay(trainer.model.config, run.tokenizer, f"training run ({run.setup.describe_corpus()})")
         self.worker = TrainingWorker(trainer, self.timeline, run.detector_probe, self._encode_probe(run), self)
@@ -268,31 +278,57 @@ class StudioPanel(QWidget):
         self.paused.emit(step)
 
     def _on_frame(self) -> None:
-        """Everything the worker produced since the last frame, drawn once."""
+        """Take what the worker produced; while training, draw a little of it every DRAW_INTERVAL_S."""
         if self.worker is None:
             self._frame_timer.stop()
             return
         items = self.worker.drain()
         records = [item for item in items if isinstance(item, StepRecord)]
-        scores = [item for item in items if isinstance(item, HeadScores)]
-        displays = [item for item in items if isinstance(item, DisplayWeights)]
-        if records:
-            self.plots.add_records(records)
-            self.plots.repaint()
-            self._after_records(records)
-        for item in scores:
-            self.heads.detectors.add_scores(item.step, item.scores)
-        if scores:
-            self.heads.detectors.repaint()
-        if displays:
-            self._display_pending = False
-            if self.timeline_bar.live:
-                self._show_weights(displays[-1].snapshot)
+        self.plots.add_records(records)
+        self._undrawn_records += records
+        for item in items:
+            if isinstance(item, HeadScores):
+                self.heads.detectors.add_scores(item.step, item.scores)
+                self._scores_changed = True
+            elif isinstance(item, DisplayWeights):
+                self._display_pending = False
+                if self.timeline_bar.live:
+                    self._show_weights(item.snapshot)
+        now = time.perf_counter()
+        if not self._running:
+            self._draw_everything()
+            if not items:
+                self._frame_timer.stop()
+        elif now >= self._next_draw:
+            self._draw_a_little()
+            self._next_draw = now + DRAW_INTERVAL_S
         if self._running and self.timeline_bar.live:
             self._request_display()
-        if not items and not self._running:
-            self._frame_timer.stop()
-        if records:
+
+    def _draw_a_little(self) -> None:
+        """One picture per call, in turn: a curve plot, the detector plots, the progress bar.
+
+        Painting holds the GIL, so the training thread waits while the GUI paints; small pieces keep
+        both the window's pauses and the training's losses small."""
+        self._draw_turn = (self._draw_turn + 1) % 3
+        if self._draw_turn == 0:
+            self.plots.repaint_one_plot()
+        elif self._draw_turn == 1 and self._scores_changed:
+            self.heads.detectors.repaint()
+            self._scores_changed = False
+        elif self._draw_turn == 2 and self._undrawn_records:
+            records, self._undrawn_records = self._undrawn_records, []
+            self._after_records(records)
+            self.frame_drawn.emit(records[-1].step)
+
+    def _draw_everything(self) -> None:
+        if self._scores_changed:
+            self.heads.detectors.repaint()
+            self._scores_changed = False
+        self.plots.repaint()
+        if self._undrawn_records:
+            records, self._undrawn_records = self._undrawn_records, []
+            self._after_records(records)
             self.frame_drawn.emit(records[-1].step)
 
     def _after_records(self, records: list[StepRecord]) -> None:
@@ -493,6 +529,7 @@ class StudioPanel(QWidget):
         ended = self.worker.stop(STOP_TIMEOUT_MS)
         self.worker.drain()
         self._running = False
+        self._undrawn_records, self._scores_changed = [], False
         return ended
 
     def _offer_autosave(self) -> None:

@@ -1,0 +1,168 @@
+"""Training studio: does the window stay responsive while training, and does training stay fast?
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_studio.py [--steps 300] [--rounds 3]
+
+Two measurements, both inside the real explorer window (offscreen) with the studio driving every panel:
+
+1. GUI stall: a QTimer heartbeat fires every HEARTBEAT_MS on the GUI thread; the delay beyond that
+   interval is how long the event loop was blocked. Measured while the studio trains at full speed
+   (Play) and, as the baseline in the same run, while the window sits idle. Target: p99 <= 50 ms.
+2. Throughput: steps per second of the studio's run (worker thread, live curves, explorer updates)
+   against the headless Trainer on the same setup, alternating, same process. Target: >= 0.8x.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+HEARTBEAT_MS = 5
+SETTLE_MS = 500
+
+
+def wait_for(signal, timeout_ms: int = 600_000) -> list:
+    """Run the event loop until `signal` fires; returns its arguments."""
+    loop, got = QEventLoop(), []
+
+    def done(*args):
+        got.extend(args)
+        loop.quit()
+
+    signal.connect(done)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+    signal.disconnect(done)
+    return got
+
+
+class Heartbeat:
+    """Records how late each tick of a fast QTimer is: the time the event loop could not run."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self._clock = QElapsedTimer()
+        self._timer = QTimer(interval=HEARTBEAT_MS)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self.delays.clear()
+        self._clock.start()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def _tick(self) -> None:
+        elapsed = self._clock.nsecsElapsed() / 1e6
+        self._clock.restart()
+        self.delays.append(max(0.0, elapsed - HEARTBEAT_MS))
+
+    def percentiles(self) -> dict[str, float]:
+        values = np.asarray(self.delays)
+        return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)),
+                "p99": float(np.percentile(values, 99)), "max": float(values.max()), "ticks": len(values)}
+
+
+def idle_for(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def headless_steps_per_second(setup, text, tokenizer, steps: int) -> float:
+    from app.studio.run_setup import prepare_run
+
+    trainer = prepare_run(setup, text=text, tokenizer=tokenizer).trainer
+    trainer.step()  # warm-up, like the studio's first step
+    started = time.perf_counter()
+    for _ in trainer.run(steps):
+        pass
+    return steps / (time.perf_counter() - started)
+
+
+def studio_steps_per_second(studio, setup, steps: int) -> float:
+    studio.set_up(setup)
+    wait_for(studio.run_ready)
+    studio.step()
+    wait_for(studio.paused)
+    started = time.perf_counter()
+    studio.train_steps(steps)
+    wait_for(studio.paused)
+    return steps / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=300, help="steps per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of headless vs studio")
+    parser.add_argument("--preset", default="nano", help="model preset of the run")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads for both sides (1: on this shared 2-core machine two threads thrash)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from app.settings import AppSettings
+    from app.studio.run_setup import RunSetup, prepare_run
+    from app.window import MainWindow
+
+    setup = RunSetup(model_preset=args.preset, max_steps=args.steps + 10)
+    folder = Path(tempfile.mkdtemp())
+    window = MainWindow(settings=AppSettings(folder / "settings.ini"), remember_layout=False)
+    window.show()
+    studio = window.studio
+    studio.autosave_folder = folder / "autosave"
+    from app.studio import show_training_studio
+
+    show_training_studio(window)
+    studio.tabs.setCurrentWidget(studio.plots)
+    reference = prepare_run(setup)  # the text and tokenizer both sides train on
+    print(f"torch threads: {torch.get_num_threads()}; run: {setup.describe_corpus()}, preset {args.preset}, "
+          f"batch {setup.batch_size} x context {setup.context_length}", flush=True)
+
+    # 1. GUI stall while training at full speed, against the idle window.
+    heartbeat = Heartbeat()
+    studio.set_up(setup)
+    wait_for(studio.run_ready)
+    idle_for(SETTLE_MS)
+    heartbeat.start()
+    idle_for(3000)
+    heartbeat.stop()
+    idle = heartbeat.percentiles()
+    heartbeat.start()
+    studio.train_steps(args.steps)
+    wait_for(studio.paused)
+    heartbeat.stop()
+    busy = heartbeat.percentiles()
+    print(f"GUI stall idle:     p50 {idle['p50']:.1f} ms, p95 {idle['p95']:.1f}, p99 {idle['p99']:.1f}, "
+          f"max {idle['max']:.1f} ({idle['ticks']} ticks)")
+    print(f"GUI stall training: p50 {busy['p50']:.1f} ms, p95 {busy['p95']:.1f}, p99 {busy['p99']:.1f}, "
+          f"max {busy['max']:.1f} ({busy['ticks']} ticks) -> p99 target <= 50 ms: "
+          f"{'met' if busy['p99'] <= 50 else 'NOT met'}", flush=True)
+
+    # 2. Throughput, alternating so both sides see the same machine load.
+    ratios = []
+    for round_number in range(args.rounds):
+        headless = headless_steps_per_second(setup, reference.text, reference.tokenizer, args.steps)
+        in_app = studio_steps_per_second(studio, setup, args.steps)
+        ratios.append(in_app / headless)
+        print(f"round {round_number + 1}: headless {headless:.1f} steps/s, studio {in_app:.1f} steps/s, "
+              f"ratio {in_app / headless:.2f}", flush=True)
+    median = statistics.median(ratios)
+    print(f"throughput ratio studio/headless: median {median:.2f} (rounds: "
+          f"{', '.join(f'{r:.2f}' for r in ratios)}) -> target >= 0.8: {'met' if median >= 0.8 else 'NOT met'}")
+    window.close()
+
+
+if __name__ == "__main__":
+    main()
