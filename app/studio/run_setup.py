@@ -37,6 +37,7 @@ class RunSetup:
     # -- the text
     corpus_kind: str = "synthetic"       # "builtin", "synthetic" (a task with a known answer) or "file"
     corpus_name: str = "previous-token"  # built-in corpus name, synthetic task name, or a file path
+    task_length: int = 0                 # synthetic tasks: random letters per example (0 = the task's default)
     # -- the tokenizer
     tokenizer: str = "char"              # "char": one token per character; "bpe": byte-pair merges learned here
     bpe_vocab_size: int = 320            # BPE only: 256 byte tokens + this many minus 256 merges
@@ -53,7 +54,9 @@ class RunSetup:
     context_length: int = 32             # tokens per window (also the model's context length)
     max_steps: int = 600                 # length of the learning-rate schedule, and of "Play"
     warmup_steps: int = 30               # steps of linear warmup
+    final_lr_fraction: float = 0.1       # the cosine decay ends at this share of the learning rate (1 = no decay)
     weight_decay: float = 0.0            # AdamW's pull of weight matrices towards zero
+    grad_clip: float = 1.0               # gradients longer than this are shortened (0 = never)
     seed: int = 0                        # same seed, same initial weights and batches: the same run
     val_fraction: float = 0.1            # share of the text held out to measure validation loss
     eval_interval: int = 50              # measure validation loss every N steps
@@ -76,9 +79,10 @@ class RunSetup:
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(
-            learning_rate=self.learning_rate, min_lr=self.learning_rate / 10, warmup_steps=self.warmup_steps,
+            learning_rate=self.learning_rate, min_lr=self.learning_rate * self.final_lr_fraction,
+            warmup_steps=self.warmup_steps,
             max_steps=self.max_steps, batch_size=self.batch_size, context_length=self.context_length,
-            weight_decay=self.weight_decay, eval_interval=self.eval_interval, eval_batches=4,
+            weight_decay=self.weight_decay, grad_clip=self.grad_clip, eval_interval=self.eval_interval, eval_batches=4,
             sample_interval=self.sample_interval, sample_length=80,
             # A copy of the weights every 25 steps is what a divergence rolls back to.
             snapshot_interval=25, seed=self.seed, device="cpu",
@@ -104,6 +108,23 @@ class RunSetup:
         return replace(self, **changes)
 
 
+# Settings that make a task's circuit form quickly, applied when the task is picked. The induction head
+# needs a wider model and bigger batches than the default run, and no gradient clipping: with these it
+# forms around step 300 (see tests/core/test_induction_forms.py, which trains exactly this recipe).
+TASK_RECIPES: dict[str, dict] = {
+    "induction": dict(task_length=14, model_preset=CUSTOM_SIZES, n_layers=2, n_heads=2, d_model=64,
+                      pos_encoding="rope", batch_size=64, context_length=32, learning_rate=3e-3, warmup_steps=30,
+                      max_steps=700, final_lr_fraction=1.0, weight_decay=0.0, grad_clip=0.0),
+}
+
+
+def with_task_recipe(setup: RunSetup) -> RunSetup:
+    """The setup with its task's recommended settings (unchanged for texts and tasks without one)."""
+    if setup.corpus_kind != "synthetic" or setup.corpus_name not in TASK_RECIPES:
+        return setup
+    return setup.with_changes(**TASK_RECIPES[setup.corpus_name])
+
+
 # -- text -------------------------------------------------------------------------------------------
 def load_corpus_text(setup: RunSetup) -> str:
     """The training text. CorpusError (a ValueError) for a file that is missing, unreadable or not UTF-8."""
@@ -113,7 +134,8 @@ def load_corpus_text(setup: RunSetup) -> str:
         if setup.corpus_name not in SYNTHETIC_TASKS:
             raise ValueError(f"There is no synthetic task {setup.corpus_name!r}; choose one of "
                              f"{', '.join(SYNTHETIC_TASKS)}.")
-        return SYNTHETIC_TASKS[setup.corpus_name].generate_text(SYNTHETIC_EXAMPLES, seed=setup.seed)
+        return SYNTHETIC_TASKS[setup.corpus_name].generate_text(SYNTHETIC_EXAMPLES, seed=setup.seed,
+                                                                length=setup.task_length or None)
     return read_text_file(setup.corpus_name)
 
 
@@ -190,7 +212,7 @@ def probe_prompt_for(setup: RunSetup, text: str, tokenizer) -> str:
     limit = min(PROBE_TOKENS, setup.context_length)
     if setup.corpus_kind == "synthetic":
         task = SYNTHETIC_TASKS[setup.corpus_name]
-        lines = task.generate_text(4, seed=setup.seed + 7919)  # examples the run never trains on
+        lines = task.generate_text(4, seed=setup.seed + 7919, length=setup.task_length or None)  # unseen examples
         return _cut_to_tokens(lines, tokenizer, limit, whole_lines=True)
     start = int(len(text) * (1 - setup.val_fraction))
     return _cut_to_tokens(text[start:start + 4 * limit] or text[: 4 * limit], tokenizer, limit)

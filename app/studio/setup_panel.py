@@ -15,8 +15,9 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 from app.dialogs.new_model import POSITIONAL_CHOICES
 from core.config import PRESETS
 from core.param_count import count_parameters, human_count
+from core.synthetic import SYNTHETIC_TASKS
 
-from .run_setup import CUSTOM_SIZES, RunSetup, corpus_choices
+from .run_setup import CUSTOM_SIZES, TASK_RECIPES, RunSetup, corpus_choices, with_task_recipe
 
 OPEN_FILE = "open-file"
 BPE_RANGE = (260, 2048)   # the vocabulary-size slider: a few merges .. a few thousand
@@ -45,6 +46,10 @@ class SetupPanel(QWidget):
         self._fill_corpus_selector()
         self.corpus_selector.activated.connect(self._on_corpus_activated)
         self.corpus_selector.currentIndexChanged.connect(self._on_corpus_changed)
+
+        self.task_length_spin = QSpinBox(objectName="taskLength", minimum=0, maximum=100)
+        self.task_length_spin.setSpecialValueText("task default")
+        self.task_length_spin.setToolTip("Random letters per example of a synthetic task (longer: more to copy).")
 
         self.tokenizer_combo = QComboBox(objectName="tokenizerChoice")
         self.tokenizer_combo.addItem("characters: one token per character", "char")
@@ -82,6 +87,8 @@ class SetupPanel(QWidget):
         self.warmup_spin = QSpinBox(objectName="warmupSteps", minimum=0, maximum=100_000)
         self.decay_spin = _float_spin("weightDecay", 0.0, 1.0, 3, 0.01)
         self.dropout_spin = _float_spin("dropout", 0.0, 0.9, 2, 0.05)
+        self.clip_spin = _float_spin("gradClip", 0.0, 100.0, 2, 0.5)
+        self.clip_spin.setSpecialValueText("off")
         self.seed_spin = QSpinBox(objectName="runSeed", minimum=0, maximum=2**31 - 1)
         for spin in (self.layers_spin, self.heads_spin, self.width_spin, self.context_spin):
             spin.valueChanged.connect(self._update_size)
@@ -105,6 +112,7 @@ class SetupPanel(QWidget):
         text_form = QFormLayout(text_box)
         text_form.addRow("Corpus", self.corpus_selector)
         text_form.addRow(self.corpus_about)
+        text_form.addRow("Task length", self.task_length_spin)
         text_form.addRow("Tokenizer", self.tokenizer_combo)
         bpe_row = QHBoxLayout()
         bpe_row.addWidget(self.bpe_slider, 1)
@@ -136,6 +144,7 @@ class SetupPanel(QWidget):
             ("Warmup steps", self.warmup_spin, "Steps over which the learning rate grows from ~0 to its peak."),
             ("Weight decay", self.decay_spin, "AdamW's pull of weight matrices towards zero each step."),
             ("Dropout", self.dropout_spin, "Share of activations zeroed at random while training (0 = off)."),
+            ("Gradient clip", self.clip_spin, "A gradient longer than this is shortened to it before the step."),
             ("Seed", self.seed_spin, "Same seed, same starting weights and batches: the same run again."),
         ):
             widget.setToolTip(tip)
@@ -176,14 +185,15 @@ class SetupPanel(QWidget):
         if kind == OPEN_FILE:
             kind, name = self._last_real_corpus
         return RunSetup(
-            corpus_kind=kind, corpus_name=name,
+            corpus_kind=kind, corpus_name=name, task_length=self.task_length_spin.value() if kind == "synthetic" else 0,
             tokenizer=self.tokenizer_combo.currentData(), bpe_vocab_size=self.bpe_slider.value(),
             model_preset=self.preset_combo.currentData(), n_layers=self.layers_spin.value(),
             n_heads=self.heads_spin.value(), d_model=self.width_spin.value(),
             pos_encoding=self.positional_combo.currentData(), dropout=round(self.dropout_spin.value(), 4),
             learning_rate=self.lr_spin.value(), batch_size=self.batch_spin.value(),
             context_length=self.context_spin.value(), max_steps=self.steps_spin.value(),
-            warmup_steps=self.warmup_spin.value(), weight_decay=self.decay_spin.value(), seed=self.seed_spin.value(),
+            warmup_steps=self.warmup_spin.value(), weight_decay=self.decay_spin.value(),
+            grad_clip=round(self.clip_spin.value(), 4), seed=self.seed_spin.value(),
         )
 
     def set_setup(self, setup: RunSetup) -> None:
@@ -206,6 +216,8 @@ class SetupPanel(QWidget):
         self.warmup_spin.setValue(setup.warmup_steps)
         self.decay_spin.setValue(setup.weight_decay)
         self.dropout_spin.setValue(setup.dropout)
+        self.clip_spin.setValue(setup.grad_clip)
+        self.task_length_spin.setValue(setup.task_length)
         self.seed_spin.setValue(setup.seed)
         self._on_preset_changed()
         self._on_tokenizer_changed()
@@ -238,7 +250,10 @@ class SetupPanel(QWidget):
 
     # -- reactions ---------------------------------------------------------------------------------
     def _on_corpus_activated(self, index: int) -> None:
-        kind, _ = self.corpus_selector.itemData(index)
+        kind, name = self.corpus_selector.itemData(index)
+        if kind == "synthetic" and name in TASK_RECIPES:  # the settings under which its circuit forms quickly
+            self.set_setup(with_task_recipe(self.setup()))
+            self.corpus_about.setText(self.corpus_about.text() + " <i>Suggested settings for this task applied.</i>")
         if kind == OPEN_FILE:
             path, _ = QFileDialog.getOpenFileName(self, "Open a UTF-8 text file to train on", str(Path.home()),
                                                   "Text files (*.txt *.md *.py *.csv *.json);;All files (*)")
@@ -255,6 +270,7 @@ class SetupPanel(QWidget):
         self._last_real_corpus = data
         about = self.corpus_selector.itemData(self.corpus_selector.currentIndex(), Qt.ItemDataRole.ToolTipRole)
         self.corpus_about.setText(about or "")
+        self.task_length_spin.setEnabled(data[0] == "synthetic")
 
     def _on_tokenizer_changed(self, *_) -> None:
         bpe = self.tokenizer_combo.currentData() == "bpe"
@@ -277,7 +293,13 @@ class SetupPanel(QWidget):
         self._update_size()
 
     def _update_size(self, *_) -> None:
-        vocab = self.bpe_slider.value() if self.tokenizer_combo.currentData() == "bpe" else 100
+        setup_kind, setup_name = self._last_real_corpus
+        if self.tokenizer_combo.currentData() == "bpe":
+            vocab, vocab_note = self.bpe_slider.value(), ""
+        elif setup_kind == "synthetic":
+            vocab, vocab_note = len(SYNTHETIC_TASKS[setup_name].symbols), ""
+        else:
+            vocab, vocab_note = 100, " (with ~100 different characters)"
         try:
             config = self.setup().model_config(vocab)
         except ValueError as problem:
@@ -285,7 +307,6 @@ class SetupPanel(QWidget):
             self.apply_button.setEnabled(False)
             return
         self.apply_button.setEnabled(True)
-        vocab_note = "" if self.tokenizer_combo.currentData() == "bpe" else " (with ~100 characters)"
         self.size_label.setText(f"{human_count(count_parameters(config).total)} parameters{vocab_note}")
 
     def _ask_resume(self) -> None:

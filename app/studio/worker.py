@@ -13,6 +13,7 @@ wants done to them (save, roll back, load weights) goes in as `call(fn)` and run
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 import traceback
@@ -21,11 +22,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
 from PySide6.QtCore import QThread, Signal
 
 from core.detectors import model_head_scores
 from core.timeline import Timeline
 from core.trainer import StepRecord, Trainer, WeightSnapshot
+
+
+def training_threads() -> int:
+    """Torch threads while the studio trains: every core but one, which the window needs to stay
+    responsive, and at most 4 (the studio's models are small; more threads mostly wait on each other).
+    On a busy 2-core machine two threads were measured 60x slower than one for the nano model."""
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,7 @@ class TrainingWorker(QThread):
 
     # -- the thread ------------------------------------------------------------------------------------
     def run(self) -> None:
+        torch.set_num_threads(training_threads())
         self._record_scores(self.trainer.step_count)
         self._take_snapshot_if_wanted(self.trainer.step_count, None)
         while True:
