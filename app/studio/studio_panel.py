@@ -244,6 +244,8 @@ class StudioPanel(QWidget):
         if self.worker is None:
             return
         self._clear_notice()
+        start = self.worker.trainer.step_count
+        self.controls.start_progress(start, start + 1)
         self.worker.step(inspect=(self.one_step.chosen_parameter(),))
 
     def pause(self) -> None:

@@ -5,6 +5,7 @@ Every wait is on a signal (qtbot.waitSignal / waitUntil), never a sleep.
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
 import pytest
 import torch
 
@@ -46,7 +47,6 @@ def studio(qtbot, shared_studio):
 
 
 def click(qtbot, studio, name: str) -> None:
-    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QPushButton
 
     button = studio.findChild(QPushButton, name)
@@ -183,3 +183,47 @@ def test_attention_over_training_exports_as_gif_and_pngs(qtbot, studio, tmp_path
     assert movie.isValid() and movie.frameCount() == len(steps)
     pngs = studio.export_pngs(tmp_path / "frames")
     assert [p.name for p in pngs] == [f"attention_step{s}.png" for s in steps]
+
+
+def test_bpe_training_is_shown_and_replayed_merge_by_merge(qtbot, studio):
+    setup = TINY.with_changes(corpus_kind="builtin", corpus_name="lessons", tokenizer="bpe", bpe_vocab_size=300)
+    with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
+        studio.set_up(setup)
+    view, tokenizer = studio.bpe_view, studio.run.tokenizer
+    assert view.merge_list.count() == len(tokenizer.merges) == 44
+    prompt = studio.run.probe_prompt
+    view.slider.setValue(0)      # no merges yet: one token per byte
+    assert len(view.strip.chips()) == len(prompt.encode("utf-8"))
+    view.slider.setValue(44)     # every merge: what the model reads
+    assert [chip.token_id for chip in view.strip.chips()] == tokenizer.encode(prompt)
+    assert "44 merges" in view.replay_label.text()
+
+
+def test_a_dropped_file_becomes_the_corpus_choice(qtbot, studio, tmp_path):
+    from PySide6.QtCore import QUrl
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello world\n" * 200, encoding="utf-8")
+    assert studio.open_dropped([QUrl.fromLocalFile(str(notes))])
+    chosen = studio.setup_panel.setup()
+    assert (chosen.corpus_kind, chosen.corpus_name) == ("file", str(notes))
+    with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
+        studio.set_up(chosen)
+    assert studio.run.tokenizer.vocab_size == len(set("hello world\n"))
+
+
+def test_an_autosaved_run_is_offered_after_a_restart(qtbot, studio, tmp_path):
+    from PySide6.QtWidgets import QPushButton
+
+    with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
+        studio.train_steps(3)
+    with qtbot.waitSignal(studio.saved, timeout=WAIT_MS):
+        studio.save_run(tmp_path / "autosave")
+    restarted = StudioPanel(None, autosave_folder=tmp_path / "autosave")
+    qtbot.addWidget(restarted)
+    offer = restarted.findChild(QPushButton, "resumeAutosaveButton")
+    assert not offer.isHidden() and "step 3" in offer.text()
+    with qtbot.waitSignal(restarted.run_ready, timeout=WAIT_MS):
+        qtbot.mouseClick(offer, Qt.MouseButton.LeftButton)
+    assert restarted.worker.trainer.step_count == 3
+    restarted.shutdown()
