@@ -182,7 +182,7 @@ class OutputView(QWidget):
         self._labels = snapshot.vocab_labels
         self.top_k_spin.setMaximum(snapshot.config.vocab_size)
         last = snapshot.token_labels[-1]
-        self.heading.setText(f"What comes after “{last}” (token {snapshot.n_tokens - 1})?")
+        self.heading.setText(f"What comes after “{last}”, the last of {snapshot.n_tokens} tokens?")
         self._redraw()
         if self._waiting_for_snapshot:
             self._waiting_for_snapshot = False
