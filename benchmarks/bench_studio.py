@@ -106,6 +106,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="steps per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of headless vs studio")
     parser.add_argument("--preset", default="nano", help="model preset of the run")
+    parser.add_argument("--task", default="previous-token",
+                        help="synthetic task to train on, with the studio's recipe for it if it has one")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads for both sides (1: on this shared 2-core machine two threads thrash)")
     args = parser.parse_args()
@@ -113,10 +115,11 @@ def main() -> None:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from app.settings import AppSettings
-    from app.studio.run_setup import RunSetup, prepare_run
+    from app.studio.run_setup import RunSetup, prepare_run, with_task_recipe
     from app.window import MainWindow
 
-    setup = RunSetup(model_preset=args.preset, max_steps=args.steps + 10)
+    setup = with_task_recipe(RunSetup(corpus_name=args.task, model_preset=args.preset)).with_changes(
+        max_steps=args.steps + 10)
     folder = Path(tempfile.mkdtemp())
     window = MainWindow(settings=AppSettings(folder / "settings.ini"), remember_layout=False)
     window.show()
@@ -127,8 +130,10 @@ def main() -> None:
     show_training_studio(window)
     studio.tabs.setCurrentWidget(studio.plots)
     reference = prepare_run(setup)  # the text and tokenizer both sides train on
-    print(f"torch threads: {torch.get_num_threads()}; run: {setup.describe_corpus()}, preset {args.preset}, "
-          f"batch {setup.batch_size} x context {setup.context_length}", flush=True)
+    config = setup.model_config(reference.tokenizer.vocab_size)
+    print(f"torch threads: {torch.get_num_threads()}; run: {setup.describe_corpus()}, {config.n_layers} layers x "
+          f"{config.n_heads} heads, d_model {config.d_model}, batch {setup.batch_size} x context {setup.context_length}",
+          flush=True)
 
     # 1. GUI stall while training at full speed, against the idle window.
     heartbeat = Heartbeat()
