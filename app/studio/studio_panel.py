@@ -79,6 +79,7 @@ class StudioPanel(QWidget):
         self._display_pending = False
         self._saved_step = 0
         self._running = False
+        self._play_when_ready = False
         self._undrawn_records: list[StepRecord] = []
         self._scores_changed = False
         self._next_draw = 0.0
@@ -172,6 +173,7 @@ class StudioPanel(QWidget):
         kept = " The current run is untouched." if self.run is not None else ""
         self._say(f"Could not set up the run: {sentence}{kept}", error=True)
         self.bpe_view.progress.hide()
+        self._play_when_ready = False
         self.setup_failed.emit(sentence)
 
     def _install_run(self, run: PreparedRun) -> None:
@@ -215,20 +217,19 @@ class StudioPanel(QWidget):
                   f"training tokens, a model of {params:,} numbers, at step {trainer.step_count}. Press Play or Step.")
         self.tabs.setCurrentWidget(self.heads if run.setup.tokenizer == "char" else self.bpe_view)
         self.run_ready.emit()
+        if self._play_when_ready:
+            self._play_when_ready = False
+            self.play()
 
     # -- the buttons ----------------------------------------------------------------------------------
     def play(self) -> None:
         """Train until the planned number of steps (another round of them if already there)."""
-        if self.run is None:
+        if self.run is None:  # nothing set up yet: set up the form's run, then play it
+            self._play_when_ready = True
             self.set_up(self.setup_panel.setup())
-            self.run_ready.connect(self._play_once_ready)
             return
         left = self.run.setup.max_steps - self.worker.trainer.step_count
         self.train_steps(left if left > 0 else self.run.setup.max_steps)
-
-    def _play_once_ready(self) -> None:
-        self.run_ready.disconnect(self._play_once_ready)
-        self.play()
 
     def train_steps(self, n: int, progress: bool = True) -> None:
         if self.worker is None:
