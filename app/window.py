@@ -26,6 +26,7 @@ from .sessions import (ModelSession, default_session, lessons_tokenizer, load_ch
 from .settings import AppSettings, RecentItem
 from .snapshot import Snapshot
 from .theme import apply_theme
+from .studio import add_training_studio
 from .views.output_view import OutputView
 from .views.prompt_view import PromptView
 from .views.whatif_view import WhatIfView
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self.classroom = Classroom(self)  # lesson pane, presenter mode (F5), hand-outs, session files
+        self.studio = add_training_studio(self)  # training studio: step through training, watch heads form
         self._show_session(session)
         self.resize(DEFAULT_SIZE)
         self.remember_layout = remember_layout  # False: neither read nor write the saved layout
