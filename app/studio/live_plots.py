@@ -91,12 +91,13 @@ class LivePlots(QWidget):
         self.grad_widget = pg.PlotWidget(objectName="gradNormPlot")
         self.grad_widget.setToolTip("Length of the gradient of each part of the model, before clipping.")
         self.grad_plot = _plot(self.grad_widget, "Gradient norm per part", "‖gradient‖")
-        self.grad_plot.addLegend(offset=(-10, 10), labelTextSize="9pt")
+        self.grad_plot.addLegend(offset=(-10, 5), labelTextSize="8pt", colCount=2)
         self.update_widget = pg.PlotWidget(objectName="updateRatioPlot")
         self.update_widget.setToolTip("How far each step moved a part's weights, relative to their size "
                                       "(about 1e-3 is healthy; much larger means the learning rate is too high).")
-        self.update_plot = _plot(self.update_widget, "Update ÷ weight", "ratio (log)")
+        self.update_plot = _plot(self.update_widget, "Update ÷ weight", "ratio (log scale)")
         self.update_plot.setLogMode(y=True)
+        self.update_plot.getAxis("left").enableAutoSIPrefix(False)  # "(x0.001)" next to a log axis misleads
         self.grad_curves: dict[str, Curve] = {}
         self.update_curves: dict[str, Curve] = {}
 

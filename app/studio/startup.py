@@ -32,15 +32,20 @@ def train_before_screenshot(window, args) -> bool:
         if not path:
             return
 
-        def when_shown(shown_step: int) -> None:
-            if shown_step != step:
-                return  # an earlier live update; the final weights are on their way
-            studio.shown_step_changed.disconnect(when_shown)
+        def take_picture() -> None:
             from app.main import _save_and_quit, when_drawn  # imported here: app.main imports this module
 
             when_drawn(window, lambda: _save_and_quit(window, path))
 
-        studio.shown_step_changed.connect(when_shown)
+        def when_shown(shown_step: int) -> None:
+            if shown_step == step:  # earlier live updates are skipped: the final weights are on their way
+                studio.shown_step_changed.disconnect(when_shown)
+                take_picture()
+
+        if studio.shown_step == step:  # the final weights may already be on screen
+            take_picture()
+        else:
+            studio.shown_step_changed.connect(when_shown)
 
     studio.run_ready.connect(train)
     studio.set_up(RunSetup().with_changes(max_steps=max(steps, RunSetup().max_steps)))

@@ -275,8 +275,6 @@ class StudioPanel(QWidget):
         self.controls.stop_progress(step)
         if not self.rollback_button.isVisible():  # a divergence notice stays until it is dealt with
             self._say(f"Paused at step {step}. Play, Step or Train continue from here.")
-        if self.timeline_bar.live:
-            self._request_display(force=True)
         self._on_frame()
         self.paused.emit(step)
 
@@ -385,6 +383,11 @@ class StudioPanel(QWidget):
         self._shown_step = weights.step
         self._show_session(self.display.session_for(weights))
         self.shown_step_changed.emit(weights.step)
+
+    @property
+    def shown_step(self) -> int | None:
+        """The step whose weights the explorer shows (None before any run)."""
+        return self._shown_step
 
     def _on_scrubbed(self, step) -> None:
         if self.timeline is None or not len(self.timeline):

@@ -202,6 +202,9 @@ class TrainingWorker(QThread):
         elapsed = time.perf_counter() - started
         if done and elapsed > 0:
             self.steps_per_second = done / elapsed
+        with self._condition:
+            self._display_wanted = False
+        self._post(DisplayWeights(self.trainer.snapshot()))  # the explorer ends on the weights training ended on
         self.running_changed.emit(False)
         self.paused.emit(self.trainer.step_count)
 
