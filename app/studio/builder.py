@@ -10,8 +10,15 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 
+import numpy as np
 from PySide6.QtCore import QThread, Signal
+
+from core.dataset import TokenDataset
+from core.trainer import Trainer
+
+from .run_setup import build_model
 
 PROGRESS_INTERVAL_S = 0.05  # BPE reports every merge; the GUI needs ~20 updates a second at most
 
@@ -51,14 +58,6 @@ def measure_steps_per_second(setup, steps: int = 3) -> float:
     Speed depends on the sizes, the batch and the context, not on what the text says, so no corpus
     has to be read and no BPE trained to estimate it.
     """
-    import numpy as np
-    from dataclasses import replace
-
-    from core.dataset import TokenDataset
-    from core.trainer import Trainer
-
-    from .run_setup import build_model
-
     vocab_size = setup.bpe_vocab_size if setup.tokenizer == "bpe" else 96  # ~ a text's distinct characters
     tokens = np.random.default_rng(0).integers(0, vocab_size, size=4 * setup.batch_size * (setup.context_length + 1))
     config = replace(setup.train_config(), eval_interval=0, sample_interval=0, snapshot_interval=0)
