@@ -30,6 +30,7 @@ from .config import GPTConfig
 from .model import GPT
 from .tokenizers import Tokenizer, tokenizer_from_json
 from .trainer import TrainConfig, check_training_state
+from .write_errors import explain_write_failure
 
 FORMAT_NAME = "attention-lab-checkpoint"
 FORMAT_VERSION = 1
@@ -43,6 +44,11 @@ DTYPE_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16
 
 class CheckpointError(ValueError):
     """The folder is not a checkpoint this version can load; the message says what is wrong."""
+
+
+class CheckpointSaveError(CheckpointError, OSError):
+    """The checkpoint could not be written (disk full, folder not writable...); the message says what to do.
+    Also an OSError, since that is what it is underneath; nothing the folder held before was changed."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,9 @@ class Checkpoint:
 def save_checkpoint(folder, model: GPT, tokenizer: Tokenizer, train_config: TrainConfig | None = None,
                     trainer_state: dict[str, torch.Tensor] | None = None, step: int = 0,
                     losses: dict | None = None) -> Path:
-    """Write the checkpoint into `folder` (created if needed); returns the folder."""
+    """Write the checkpoint into `folder` (created if needed); returns the folder.
+    Raises CheckpointSaveError, with a sentence, if the disk is full or the folder cannot be written."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     save_id = uuid.uuid4().hex
     tensor_files = {MODEL_FILE: _model_tensors(model)}
     if trainer_state is not None:
@@ -82,7 +88,16 @@ def save_checkpoint(folder, model: GPT, tokenizer: Tokenizer, train_config: Trai
         "files": sorted(tensor_files),
     }
     meta_bytes = json.dumps(meta, indent=1).encode("utf-8")
+    try:
+        _write_checkpoint_files(folder, tensor_files, meta_bytes, save_id)
+    except OSError as error:
+        raise CheckpointSaveError(explain_write_failure(error, folder, "the checkpoint")) from error
+    return folder
 
+
+def _write_checkpoint_files(folder: Path, tensor_files: dict[str, dict], meta_bytes: bytes, save_id: str) -> None:
+    """Temporary files first, then renames, meta.json last: a crash at any moment leaves a loadable folder."""
+    folder.mkdir(parents=True, exist_ok=True)
     committed_id = _committed_save_id(folder)
     for stale in folder.glob(".*.tmp"):  # left behind by a save that was killed
         if stale.name.startswith(tuple(f".{name}." for name in (MODEL_FILE, OPTIMIZER_FILE, META_FILE))):
@@ -109,7 +124,6 @@ def save_checkpoint(folder, model: GPT, tokenizer: Tokenizer, train_config: Trai
         (folder / f"{name}.prev").unlink(missing_ok=True)
     if OPTIMIZER_FILE not in tensor_files:  # an optimizer file from an older save no longer belongs here
         (folder / OPTIMIZER_FILE).unlink(missing_ok=True)
-    return folder
 
 
 def _committed_save_id(folder: Path) -> str | None:

@@ -26,8 +26,9 @@ import torch
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as safetensors_bytes
 
-from .checkpoint import META_FILE, MODEL_FILE, load_checkpoint, save_checkpoint
+from .checkpoint import META_FILE, MODEL_FILE, CheckpointSaveError, load_checkpoint, save_checkpoint
 from .model import GPT
+from .write_errors import explain_write_failure
 
 FORMAT_NAME = "attention-lab-session"
 FORMAT_VERSION = 1
@@ -42,6 +43,11 @@ MAX_JSON_BYTES = 50_000_000  # a session.json bigger than this is not one of our
 
 class SessionError(ValueError):
     """The file is not a session this version can open; the message says what is wrong."""
+
+
+class SessionSaveError(SessionError, OSError):
+    """The session could not be written (disk full, folder not writable...); the message says what to do.
+    Any file that was already at the path is unchanged."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,10 @@ class Session:
 
 # -- saving -----------------------------------------------------------------------------------------
 def save_session(path, session: Session) -> Path:
-    """Write the session to `path` (a new file, or replacing one); returns the path."""
+    """Write the session to `path` (a new file, or replacing one); returns the path.
+
+    Written whole to a temporary file beside it, flushed to the disk, then renamed over `path`: a crash
+    or a full disk leaves the earlier file as it was. Raises SessionSaveError with a sentence on failure."""
     path = Path(path)
     if path.suffix != SUFFIX:
         path = path.with_name(path.name + SUFFIX)
@@ -78,19 +87,38 @@ def save_session(path, session: Session) -> Path:
     }
     temporary = path.with_name(f".{path.name}.tmp")
     try:
-        with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(temporary, "w") as archive:
+        with tempfile.TemporaryDirectory() as folder:
             save_checkpoint(folder, session.model, session.tokenizer, step=session.step, losses=session.losses)
-            for name, packing in ((META_FILE, zipfile.ZIP_DEFLATED), (MODEL_FILE, zipfile.ZIP_STORED)):
-                archive.write(Path(folder) / name, f"{CHECKPOINT_FOLDER}/{name}", packing)  # weights barely shrink
-            archive.writestr(SESSION_FILE, json.dumps(description, indent=1), zipfile.ZIP_DEFLATED)
-            archive.writestr(LAYOUT_FILE, bytes(session.layout))
-            archive.writestr(GEOMETRY_FILE, bytes(session.geometry))
-            if session.timeline:
-                archive.writestr(TIMELINE_FILE, safetensors_bytes(_timeline_tensors(session.timeline)))
+            with open(temporary, "wb") as file:
+                _write_archive(file, Path(folder), description, session)
+                file.flush()
+                os.fsync(file.fileno())  # on the disk before the rename makes it the session
         os.replace(temporary, path)
+    except OSError as error:
+        if isinstance(error, CheckpointSaveError) and isinstance(error.__cause__, OSError):
+            error = error.__cause__  # the model went to a temporary folder first: explain the system's error
+        raise SessionSaveError(explain_write_failure(error, path, "the session")) from error
     finally:
-        temporary.unlink(missing_ok=True)
+        _remove_if_there(temporary)
     return path
+
+
+def _remove_if_there(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:  # e.g. its folder is a file or was never there: nothing was left behind
+        pass
+
+
+def _write_archive(file, checkpoint_folder: Path, description: dict, session: Session) -> None:
+    with zipfile.ZipFile(file, "w") as archive:
+        for name, packing in ((META_FILE, zipfile.ZIP_DEFLATED), (MODEL_FILE, zipfile.ZIP_STORED)):
+            archive.write(checkpoint_folder / name, f"{CHECKPOINT_FOLDER}/{name}", packing)  # weights barely shrink
+        archive.writestr(SESSION_FILE, json.dumps(description, indent=1), zipfile.ZIP_DEFLATED)
+        archive.writestr(LAYOUT_FILE, bytes(session.layout))
+        archive.writestr(GEOMETRY_FILE, bytes(session.geometry))
+        if session.timeline:
+            archive.writestr(TIMELINE_FILE, safetensors_bytes(_timeline_tensors(session.timeline)))
 
 
 def _timeline_tensors(timeline) -> dict[str, torch.Tensor]:
