@@ -72,6 +72,24 @@ def save_checkpoint(folder, model: GPT, tokenizer: Tokenizer, train_config: Trai
     """Write the checkpoint into `folder` (created if needed); returns the folder.
     Raises CheckpointSaveError, with a sentence, if the disk is full or the folder cannot be written."""
     folder = Path(folder)
+    tensor_files, meta_bytes, save_id = _checkpoint_contents(model, tokenizer, train_config, trainer_state, step, losses)
+    try:
+        _write_checkpoint_files(folder, tensor_files, meta_bytes, save_id)
+    except OSError as error:
+        raise CheckpointSaveError(explain_write_failure(error, folder, "the checkpoint")) from error
+    return folder
+
+
+def checkpoint_bytes(model: GPT, tokenizer: Tokenizer, step: int = 0, losses: dict | None = None) -> dict[str, bytes]:
+    """A weights-only checkpoint as {file name: contents}, in memory: for packing inside another file
+    (a session) without writing a temporary folder first."""
+    tensor_files, meta_bytes, save_id = _checkpoint_contents(model, tokenizer, None, None, step, losses)
+    return {META_FILE: meta_bytes,
+            MODEL_FILE: safetensors_bytes(tensor_files[MODEL_FILE], metadata={SAVE_ID_KEY: save_id})}
+
+
+def _checkpoint_contents(model, tokenizer, train_config, trainer_state, step, losses):
+    """(tensor files {name: tensors}, meta.json bytes, the save id they share)."""
     save_id = uuid.uuid4().hex
     tensor_files = {MODEL_FILE: _model_tensors(model)}
     if trainer_state is not None:
@@ -87,12 +105,7 @@ def save_checkpoint(folder, model: GPT, tokenizer: Tokenizer, train_config: Trai
         "losses": losses,
         "files": sorted(tensor_files),
     }
-    meta_bytes = json.dumps(meta, indent=1).encode("utf-8")
-    try:
-        _write_checkpoint_files(folder, tensor_files, meta_bytes, save_id)
-    except OSError as error:
-        raise CheckpointSaveError(explain_write_failure(error, folder, "the checkpoint")) from error
-    return folder
+    return tensor_files, json.dumps(meta, indent=1).encode("utf-8"), save_id
 
 
 def _write_checkpoint_files(folder: Path, tensor_files: dict[str, dict], meta_bytes: bytes, save_id: str) -> None:

@@ -26,7 +26,7 @@ import torch
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as safetensors_bytes
 
-from .checkpoint import META_FILE, MODEL_FILE, CheckpointSaveError, load_checkpoint, save_checkpoint
+from .checkpoint import META_FILE, MODEL_FILE, checkpoint_bytes, load_checkpoint
 from .model import GPT
 from .write_errors import explain_write_failure
 
@@ -85,18 +85,15 @@ def save_session(path, session: Session) -> Path:
         "settings": session.settings,
         "timeline_steps": [int(step) for step, _ in session.timeline],
     }
-    temporary = path.with_name(f".{path.name}.tmp")
+    model_files = checkpoint_bytes(session.model, session.tokenizer, step=session.step, losses=session.losses)
+    temporary = path.with_name(f".{path.name}.tmp")  # a fixed name: a save killed midway is overwritten next time
     try:
-        with tempfile.TemporaryDirectory() as folder:
-            save_checkpoint(folder, session.model, session.tokenizer, step=session.step, losses=session.losses)
-            with open(temporary, "wb") as file:
-                _write_archive(file, Path(folder), description, session)
-                file.flush()
-                os.fsync(file.fileno())  # on the disk before the rename makes it the session
+        with open(temporary, "wb") as file:
+            _write_archive(file, model_files, description, session)
+            file.flush()
+            os.fsync(file.fileno())  # on the disk before the rename makes it the session
         os.replace(temporary, path)
     except OSError as error:
-        if isinstance(error, CheckpointSaveError) and isinstance(error.__cause__, OSError):
-            error = error.__cause__  # the model went to a temporary folder first: explain the system's error
         raise SessionSaveError(explain_write_failure(error, path, "the session")) from error
     finally:
         _remove_if_there(temporary)
@@ -110,10 +107,10 @@ def _remove_if_there(path: Path) -> None:
         pass
 
 
-def _write_archive(file, checkpoint_folder: Path, description: dict, session: Session) -> None:
+def _write_archive(file, model_files: dict[str, bytes], description: dict, session: Session) -> None:
     with zipfile.ZipFile(file, "w") as archive:
         for name, packing in ((META_FILE, zipfile.ZIP_DEFLATED), (MODEL_FILE, zipfile.ZIP_STORED)):
-            archive.write(checkpoint_folder / name, f"{CHECKPOINT_FOLDER}/{name}", packing)  # weights barely shrink
+            archive.writestr(f"{CHECKPOINT_FOLDER}/{name}", model_files[name], packing)  # weights barely shrink
         archive.writestr(SESSION_FILE, json.dumps(description, indent=1), zipfile.ZIP_DEFLATED)
         archive.writestr(LAYOUT_FILE, bytes(session.layout))
         archive.writestr(GEOMETRY_FILE, bytes(session.geometry))
