@@ -12,12 +12,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
-from app.dialogs.new_model import POSITIONAL_CHOICES
-from core.config import PRESETS
+from app.dialogs.model_sizes import ModelSizeFields
 from core.param_count import count_parameters, human_count
 from core.synthetic import SYNTHETIC_TASKS
 
-from .run_setup import CUSTOM_SIZES, TASK_RECIPES, RunSetup, corpus_choices, with_task_recipe
+from .run_setup import TASK_RECIPES, RunSetup, corpus_choices, with_task_recipe
 
 OPEN_FILE = "open-file"
 BPE_RANGE = (260, 2048)   # the vocabulary-size slider: a few merges .. a few thousand
@@ -62,17 +61,7 @@ class SetupPanel(QWidget):
         self.tokenizer_combo.currentIndexChanged.connect(self._on_tokenizer_changed)
         self.bpe_slider.valueChanged.connect(self._on_tokenizer_changed)
 
-        self.preset_combo = QComboBox(objectName="studioPreset")
-        for name, sizes in PRESETS.items():
-            self.preset_combo.addItem(f"{name} ({sizes['n_layers']} layers × {sizes['n_heads']} heads, "
-                                      f"d_model {sizes['d_model']})", name)
-        self.preset_combo.addItem("custom sizes", CUSTOM_SIZES)
-        self.layers_spin = QSpinBox(objectName="studioLayers", minimum=1, maximum=24)
-        self.heads_spin = QSpinBox(objectName="studioHeads", minimum=1, maximum=16)
-        self.width_spin = QSpinBox(objectName="studioDModel", minimum=8, maximum=1024, singleStep=8)
-        self.positional_combo = QComboBox(objectName="studioPositional")
-        for key, text in POSITIONAL_CHOICES.items():
-            self.positional_combo.addItem(text, key)
+        self.model_sizes = ModelSizeFields(self)
         self.size_label = QLabel(objectName="parameterCountLabel")
         self.size_label.setWordWrap(True)
         self.speed_label = QLabel("steps/s: press Measure", objectName="stepsPerSecondLabel")
@@ -90,10 +79,8 @@ class SetupPanel(QWidget):
         self.clip_spin = _float_spin("gradClip", 0.0, 100.0, 2, 0.5)
         self.clip_spin.setSpecialValueText("off")
         self.seed_spin = QSpinBox(objectName="runSeed", minimum=0, maximum=2**31 - 1)
-        for spin in (self.layers_spin, self.heads_spin, self.width_spin, self.context_spin):
-            spin.valueChanged.connect(self._update_size)
-        self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
-        self.positional_combo.currentIndexChanged.connect(self._update_size)
+        self.model_sizes.changed.connect(self._update_size)
+        self.context_spin.valueChanged.connect(self._update_size)
 
         self.apply_button = QPushButton("Set up run", objectName="applySetupButton")
         self.apply_button.setToolTip("Build a fresh model and trainer from these settings (the current run is "
@@ -121,13 +108,7 @@ class SetupPanel(QWidget):
 
         model_box = QGroupBox("Model")
         model_form = QFormLayout(model_box)
-        model_form.addRow("Preset", self.preset_combo)
-        sizes = QHBoxLayout()
-        for label, spin in (("layers", self.layers_spin), ("heads", self.heads_spin), ("d_model", self.width_spin)):
-            sizes.addWidget(QLabel(label))
-            sizes.addWidget(spin)
-        model_form.addRow("Sizes", sizes)
-        model_form.addRow("Positions", self.positional_combo)
+        self.model_sizes.add_rows(model_form, sizes_in_one_row=True)
         model_form.addRow(self.size_label)
         speed = QHBoxLayout()
         speed.addWidget(self.speed_label, 1)
@@ -187,9 +168,8 @@ class SetupPanel(QWidget):
         return RunSetup(
             corpus_kind=kind, corpus_name=name, task_length=self.task_length_spin.value() if kind == "synthetic" else 0,
             tokenizer=self.tokenizer_combo.currentData(), bpe_vocab_size=self.bpe_slider.value(),
-            model_preset=self.preset_combo.currentData(), n_layers=self.layers_spin.value(),
-            n_heads=self.heads_spin.value(), d_model=self.width_spin.value(),
-            pos_encoding=self.positional_combo.currentData(), dropout=round(self.dropout_spin.value(), 4),
+            model_preset=self.model_sizes.preset(), **self.model_sizes.sizes(),
+            pos_encoding=self.model_sizes.pos_encoding(), dropout=round(self.dropout_spin.value(), 4),
             learning_rate=self.lr_spin.value(), batch_size=self.batch_spin.value(),
             context_length=self.context_spin.value(), max_steps=self.steps_spin.value(),
             warmup_steps=self.warmup_spin.value(), weight_decay=self.decay_spin.value(),
@@ -203,12 +183,8 @@ class SetupPanel(QWidget):
         self._select_corpus(setup.corpus_kind, setup.corpus_name)
         self.tokenizer_combo.setCurrentIndex(self.tokenizer_combo.findData(setup.tokenizer))
         self.bpe_slider.setValue(setup.bpe_vocab_size)
-        self.preset_combo.setCurrentIndex(self.preset_combo.findData(setup.model_preset))
-        if setup.model_preset == CUSTOM_SIZES:
-            self.layers_spin.setValue(setup.n_layers)
-            self.heads_spin.setValue(setup.n_heads)
-            self.width_spin.setValue(setup.d_model)
-        self.positional_combo.setCurrentIndex(self.positional_combo.findData(setup.pos_encoding))
+        self.model_sizes.set_choice(setup.model_preset, dict(n_layers=setup.n_layers, n_heads=setup.n_heads,
+                                                             d_model=setup.d_model), setup.pos_encoding)
         self.lr_spin.setValue(setup.learning_rate)
         self.batch_spin.setValue(setup.batch_size)
         self.context_spin.setValue(setup.context_length)
@@ -219,7 +195,6 @@ class SetupPanel(QWidget):
         self.clip_spin.setValue(setup.grad_clip)
         self.task_length_spin.setValue(setup.task_length)
         self.seed_spin.setValue(setup.seed)
-        self._on_preset_changed()
         self._on_tokenizer_changed()
 
     def add_file(self, path: str) -> None:
@@ -277,19 +252,6 @@ class SetupPanel(QWidget):
         self.bpe_slider.setEnabled(bpe)
         merges = self.bpe_slider.value() - 256
         self.bpe_label.setText(f"{self.bpe_slider.value()} tokens ({merges} merges)" if bpe else "—")
-        self._update_size()
-
-    def _on_preset_changed(self, *_) -> None:
-        preset = self.preset_combo.currentData()
-        custom = preset == CUSTOM_SIZES
-        for spin in (self.layers_spin, self.heads_spin, self.width_spin):
-            spin.setEnabled(custom)
-        if not custom:
-            sizes = PRESETS[preset]
-            for spin, key in ((self.layers_spin, "n_layers"), (self.heads_spin, "n_heads"), (self.width_spin, "d_model")):
-                spin.blockSignals(True)
-                spin.setValue(sizes[key])
-                spin.blockSignals(False)
         self._update_size()
 
     def _update_size(self, *_) -> None:

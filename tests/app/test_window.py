@@ -118,13 +118,13 @@ def test_new_model_dialog_counts_parameters_live(qtbot):
 
     dialog = NewModelDialog({"current": 65, "lessons": 80})
     qtbot.addWidget(dialog)
-    dialog.preset_combo.setCurrentIndex(dialog.preset_combo.findData("micro"))
-    dialog.positional_combo.setCurrentIndex(dialog.positional_combo.findData("sinusoidal"))
+    dialog.model_sizes.preset_combo.setCurrentIndex(dialog.model_sizes.preset_combo.findData("micro"))
+    dialog.model_sizes.positional_combo.setCurrentIndex(dialog.model_sizes.positional_combo.findData("sinusoidal"))
     expected = GPT(GPTConfig(vocab_size=65, n_layers=4, n_heads=4, d_model=128, pos_encoding="sinusoidal")).num_params()
     assert f"{expected:,} parameters" in dialog.count_label.text()
-    dialog.heads_spin.setValue(3)  # 128 is not divisible by 3
+    dialog.model_sizes.heads_spin.setValue(3)  # 128 is not divisible by 3
     assert "divisible" in dialog.count_label.text()
-    assert dialog.preset_combo.currentData() == "custom"
+    assert dialog.model_sizes.preset_combo.currentData() == "custom"
     assert not dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
 
 
