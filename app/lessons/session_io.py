@@ -42,12 +42,9 @@ def _training_history(window):
 
 
 def training_losses(window) -> dict | None:
-    """{"train": [[step, loss], ...], "val": [...]} of the studio's run (a copy), or None."""
-    run = getattr(getattr(window, "studio", None), "run", None)
-    history = getattr(getattr(run, "trainer", None), "loss_history", None)
-    if not history:
-        return None
-    return {name: [list(point) for point in list(points)] for name, points in dict(history).items()}
+    """{"train": [[step, loss], ...], "val": [...]} of the studio's run or shown history (a copy), or None."""
+    studio = getattr(window, "studio", None)
+    return studio.training_losses() if studio is not None else None
 
 
 def restore_session(window, classroom, session: Session) -> None:

@@ -11,8 +11,11 @@ Data flow (the GUI thread never trains and never waits on training):
 """
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
+
+import numpy as np
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QTabWidget,
@@ -84,6 +87,7 @@ class StudioPanel(QWidget):
         self._scores_changed = False
         self._next_draw = 0.0
         self._draw_turn = 0
+        self._history: tuple | None = None   # (ModelSession, losses) of a saved session's run, shown read-only
 
         self.controls = ControlBar()
         self.timeline_bar = TimelineBar()
@@ -179,6 +183,7 @@ class StudioPanel(QWidget):
     def _install_run(self, run: PreparedRun) -> None:
         self._stop_worker()
         self.run = run
+        self._history = None
         trainer = run.trainer
         snapshot = trainer.last_good
         capacity = capacity_for(snapshot_nbytes(snapshot.tensors), largest=TIMELINE_SNAPSHOTS)
@@ -395,6 +400,8 @@ class StudioPanel(QWidget):
         if step is None:  # back to live
             self.plots.show_marker(None)
             self.heads.detectors.show_marker(None)
+            if self._history is not None and self._show_session is not None:
+                self._show_session(self._history[0])   # a saved history's "live" end is the session's own model
             self._request_display(force=True)
             return
         kept_step, weights = self.timeline.nearest(step)
@@ -406,7 +413,7 @@ class StudioPanel(QWidget):
 
     def _on_snapshot(self, snapshot) -> None:
         """The explorer traced the probe: the head grid shows the same picture."""
-        if self.run is not None and snapshot.config == self.run.trainer.model.config:
+        if self.display is not None and snapshot.config == self.display.config:
             self.heads.show_snapshot(snapshot)
 
     # -- saving, export -----------------------------------------------------------------------------------
@@ -428,19 +435,57 @@ class StudioPanel(QWidget):
             return self.controller.prompt
         return self.run.probe_prompt if self.run is not None else ""
 
+    # -- a saved session's training history -------------------------------------------------------------
+    def restore_training_history(self, snapshots, losses: dict | None) -> None:
+        """Show the loss curves and timeline saved in a session, to look back through.
+
+        `snapshots`: ((step, {parameter name: tensor}), ...) in step order, for the model the explorer shows
+        now (the session's). A session keeps no optimizer state, so this history is for looking, not for
+        training on; a run in progress stops first and is autosaved if it has unsaved steps.
+        """
+        shown = self.controller.session if self.controller is not None else None
+        if shown is None:
+            return
+        self.shutdown()
+        self._drop_worker()
+        self.run = None
+        self._history = (shown, losses)
+        self.display = WeightDisplay(shown.config, shown.tokenizer, f"{shown.source} (saved history)")
+        self.timeline = SharedTimeline(_timeline_of(snapshots))
+        self.plots.clear()
+        self.plots.load_history(losses)
+        self.plots.repaint()
+        self.heads.detectors.clear()
+        self.one_step.clear()
+        last_step = max([step for step, _ in snapshots] + [shown.step or 0])
+        self.timeline_bar.reset()
+        self.timeline_bar.set_latest_step(last_step, self.timeline.every, len(self.timeline))
+        self.controls.set_enabled_for_run(False)
+        self.controls.set_running(False)
+        self._shown_step = shown.step
+        self._say(f"Opened the training history saved in the session: {len(snapshots)} snapshots up to step "
+                  f"{last_step}. Drag the timeline to look back; set up or resume a run to train again.")
+
+    def training_losses(self) -> dict | None:
+        """{"train": [[step, loss], ...], "val": [...]} of the run, or of the history shown; None without."""
+        history = getattr(getattr(self.run, "trainer", None), "loss_history", None)
+        if history:
+            return {name: [list(point) for point in list(points)] for name, points in dict(history).items()}
+        return self._history[1] if self._history is not None else None
+
     @staticmethod
     def _encode_probe(run: PreparedRun) -> list[int]:
         return run.tokenizer.encode(run.probe_prompt)[-run.trainer.model.config.context_length:]
 
     def probe_ids(self):
         """The probe prompt as token ids, cut to the context (what the frames and the explorer show)."""
-        ids = self.run.tokenizer.encode(self._probe_prompt())
-        return ids[-self.run.trainer.model.config.context_length:]
+        ids = self.display.tokenizer.encode(self._probe_prompt())
+        return ids[-self.display.config.context_length:]
 
     def export_frames(self):
         """(step, QImage) for every kept step: the probe's attention as it was."""
         with_weights = [(step, self.timeline.get(step)) for step in self.timeline.steps()]
-        return attention_frames(with_weights, self.run.trainer.model.config, self.probe_ids())
+        return attention_frames(with_weights, self.display.config, self.probe_ids())
 
     def export_gif(self, path: str | Path) -> Path:
         return export_gif(path, self.export_frames())
@@ -538,12 +583,32 @@ class StudioPanel(QWidget):
         self._undrawn_records, self._scores_changed = [], False
         return ended
 
+    def _drop_worker(self) -> None:
+        """Forget a stopped worker thread (it is this panel's child until deleted)."""
+        if self.worker is not None and not self.worker.isRunning():
+            self.worker.deleteLater()
+        self.worker = None
+
     def _offer_autosave(self) -> None:
         try:
             info = read_run_info(self.autosave_folder)
         except ValueError:
             return
         self.setup_panel.show_autosave(str(self.autosave_folder), info.step)
+
+
+def _timeline_of(snapshots) -> Timeline:
+    """A timeline holding exactly these (step, tensors) snapshots: its grid is their common spacing."""
+    steps = [int(step) for step, _ in snapshots]
+    every = 1
+    if len(steps) > 1:
+        every = math.gcd(*(step - steps[0] for step in steps[1:])) or 1
+    timeline = Timeline(capacity=max(2, len(steps)), every=every)
+    for step, tensors in snapshots:
+        arrays = {name: np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
+                  for name, value in tensors.items()}
+        timeline.add(int(step), WeightSnapshot(int(step), arrays))
+    return timeline
 
 
 def _scrolling(widget: QWidget) -> QScrollArea:

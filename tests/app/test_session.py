@@ -65,3 +65,40 @@ def test_the_training_timeline_travels_in_the_session(tmp_path, window, shown, m
     assert [step for step, _ in reopened.timeline] == [0, 5, 10]
     assert np.array_equal(reopened.timeline[1][1]["transformer.wte.weight"].numpy(), np.full((2, 3), 5.0))
     assert reopened.losses == losses
+
+
+def test_opening_a_session_brings_its_timeline_back_into_the_studio(qtbot, tmp_path, window, shown, monkeypatch):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from app.studio.worker import SharedTimeline
+    from core.timeline import Timeline
+    from core.trainer import WeightSnapshot
+
+    model = window.controller.session.model
+    weights_at = {step: {name: (tensor.numpy() + step * 0.01).astype(np.float32)
+                         for name, tensor in model.state_dict().items()} for step in (0, 6, 12)}
+    timeline = Timeline(capacity=4, every=6)
+    for step, tensors in weights_at.items():
+        timeline.add(step, WeightSnapshot(step, tensors))
+    losses = {"train": [[1, 3.5], [6, 3.0], [12, 2.25]], "val": [[12, 2.5]]}
+    monkeypatch.setattr(window.studio, "timeline", SharedTimeline(timeline))
+    monkeypatch.setattr(window.studio, "run", SimpleNamespace(trainer=SimpleNamespace(loss_history=losses)))
+    path = shown.save_session(tmp_path / "trained")
+    monkeypatch.undo()   # the studio has no run again, as after a restart
+
+    studio = window.studio
+    with qtbot.waitSignal(window.drawn, timeout=10000, check_params_cb=lambda snapshot: not window.controller.busy):
+        shown.open_session(path)
+    session_model = window.controller.session
+    assert studio.timeline.steps() == [0, 6, 12]
+    assert studio.training_losses() == losses
+    assert studio.plots.train_curve.steps == [1, 6, 12]
+
+    studio.timeline_bar.scrub_to(6)   # look back: the explorer shows the weights of step 6
+    assert studio.shown_step == 6
+    for name, tensor in window.controller.session.model.state_dict().items():
+        assert np.array_equal(tensor.numpy(), weights_at[6][name]), name
+    studio.timeline_bar.go_live()     # the right end is the session's own model
+    assert window.controller.session is session_model
