@@ -30,7 +30,7 @@ from .config import GPTConfig
 from .model import GPT
 from .tokenizers import Tokenizer, tokenizer_from_json
 from .trainer import TrainConfig, check_training_state
-from .write_errors import explain_write_failure
+from .safe_write import explain_write_failure
 
 FORMAT_NAME = "attention-lab-checkpoint"
 FORMAT_VERSION = 1

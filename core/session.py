@@ -28,7 +28,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from .checkpoint import META_FILE, MODEL_FILE, checkpoint_bytes, load_checkpoint
 from .model import GPT
-from .write_errors import explain_write_failure
+from .safe_write import explain_write_failure, remove_if_there
 
 FORMAT_NAME = "attention-lab-session"
 FORMAT_VERSION = 1
@@ -96,15 +96,8 @@ def save_session(path, session: Session) -> Path:
     except OSError as error:
         raise SessionSaveError(explain_write_failure(error, path, "the session")) from error
     finally:
-        _remove_if_there(temporary)
+        remove_if_there(temporary)
     return path
-
-
-def _remove_if_there(path: Path) -> None:
-    try:
-        path.unlink(missing_ok=True)
-    except OSError:  # e.g. its folder is a file or was never there: nothing was left behind
-        pass
 
 
 def _write_archive(file, model_files: dict[str, bytes], description: dict, session: Session) -> None:

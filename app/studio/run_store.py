@@ -13,7 +13,8 @@ from pathlib import Path
 from PySide6.QtCore import QStandardPaths
 
 from app.settings import SETTINGS_PATH_VARIABLE
-from core.checkpoint import CheckpointError, load_checkpoint, resume_trainer, save_trainer
+from core.checkpoint import CheckpointError, CheckpointSaveError, load_checkpoint, resume_trainer, save_trainer
+from core.safe_write import explain_write_failure, write_atomically
 from core.trainer import Trainer
 
 from .run_setup import PreparedRun, RunSetup, detector_probe_for, load_corpus_text, tokenize_corpus
@@ -33,14 +34,16 @@ def default_autosave_folder() -> Path:
 
 
 def save_run(folder: str | Path, trainer: Trainer, setup: RunSetup, probe_prompt: str) -> Path:
-    """Write the checkpoint, then studio.json (small; written after, so a half save still loads as a model)."""
+    """Write the checkpoint, then studio.json (small; written after, so a half save still loads as a model).
+    Raises ValueError with a sentence (disk full, folder not writable); the trainer is never changed."""
     folder = Path(folder)
     save_trainer(folder, trainer)
     studio = {"format": STUDIO_FORMAT, "setup": setup.to_dict(), "probe_prompt": probe_prompt,
               "step": trainer.step_count}
-    temporary = folder / f".{STUDIO_FILE}.tmp"
-    temporary.write_text(json.dumps(studio, indent=1), encoding="utf-8")
-    os.replace(temporary, folder / STUDIO_FILE)
+    try:
+        write_atomically(folder / STUDIO_FILE, json.dumps(studio, indent=1).encode("utf-8"))
+    except OSError as error:
+        raise CheckpointSaveError(explain_write_failure(error, folder, "the training run")) from error
     return folder
 
 

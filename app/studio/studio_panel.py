@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
 from core.timeline import Timeline, capacity_for, snapshot_nbytes
 from core.trainer import StepRecord, WeightSnapshot
 
+from .. import studio as studio_package
 from .attention_frames import attention_frames, export_gif, export_png_sequence
 from .bpe_view import BPEView
 from .builder import RunBuilder, measure_steps_per_second
@@ -50,8 +51,7 @@ FIRST_SNAPSHOTS = 48          # snapshots planned over the run's steps at first
 
 
 class StudioPanel(QWidget):
-    TITLE = "Training studio"
-    TOOLTIP = "Train a model step by step and watch its attention heads form."
+    TITLE, TOOLTIP = studio_package.TITLE, studio_package.TOOLTIP  # the window names its dock before building it
 
     run_ready = Signal()                 # a new run is installed (set up, reset or resumed)
     setup_failed = Signal(str)           # the sentence shown to the user; nothing was changed
@@ -65,7 +65,7 @@ class StudioPanel(QWidget):
                  autosave_folder: str | Path | None = None, parent: QWidget | None = None) -> None:
         """show_session(ModelSession) / set_prompt(text): how the explorer is told (default: the controller)."""
         super().__init__(parent)
-        self.setObjectName("trainingStudio")
+        self.setObjectName(studio_package.STUDIO_NAME)
         self.setAccessibleName(self.TITLE)
         self.controller = controller
         self._show_session = show_session or (controller.set_session if controller is not None else None)
@@ -422,7 +422,14 @@ class StudioPanel(QWidget):
         if self.worker is None:
             return
         setup, prompt = self.run.setup, self._probe_prompt()
-        self.worker.call(lambda trainer: ("saved", save_run(folder, trainer, setup, prompt), trainer.step_count))
+
+        def save(trainer):
+            try:
+                return "saved", save_run(folder, trainer, setup, prompt), trainer.step_count
+            except (OSError, ValueError) as problem:  # the run itself is untouched: say so, and keep training
+                raise ValueError(f"Could not save the run: {problem}") from problem
+
+        self.worker.call(save)
 
     def _ask_save(self) -> None:
         folder, _ = QFileDialog.getSaveFileName(self, "Save the training run as a folder",

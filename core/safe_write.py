@@ -1,16 +1,41 @@
-"""What went wrong when a save failed, in a sentence a student understands.
+"""Writing a file so that a crash cannot half-write it, and saying in a sentence why a save failed.
 
+`write_atomically` puts the bytes in a temporary file beside the target, flushes them to the disk and
+renames the file over the target: whoever reads the target sees the old file or the new one, never a mix.
 The operating system reports a failed write as an OSError with a number (errno): ENOSPC, EACCES...
 `explain_write_failure` turns that into what the user can do about it, naming the folder involved.
 """
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 # What stays true after any failed save of ours: files are written to a temporary name and renamed
 # into place only when complete, so the failure touched nothing the user had before.
 NOTHING_LOST = "An earlier save there, if any, is unchanged, and the model in memory is untouched."
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data`, all or nothing. Raises OSError (explain it with explain_write_failure)."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(temporary, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    finally:
+        remove_if_there(temporary)
+
+
+def remove_if_there(path: Path) -> None:
+    """Delete a leftover temporary file; quietly nothing if it is not there (or its folder is not)."""
+    try:
+        Path(path).unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def explain_write_failure(error: OSError, target: Path, what: str) -> str:
