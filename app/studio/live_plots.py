@@ -18,40 +18,78 @@ from app.views.plot_style import CURVE_COLOURS, colours, font, style_graphics_vi
 from core.trainer import StepRecord
 
 
-class Curve:
-    """A growing (step, value) series behind one pyqtgraph curve."""
+MAX_POINTS = 2000  # points kept per curve; a longer run merges neighbours (a plot is ~1,000 pixels wide)
 
-    def __init__(self, plot: pg.PlotItem, name: str, colour: str, width: float = 2.0, symbol: str | None = None) -> None:
+
+class Curve:
+    """A growing (step, value) series behind one pyqtgraph curve, bounded however long the run.
+
+    While the run is short every step is a point. When a curve would pass MAX_POINTS, neighbouring
+    points merge in pairs (their mean, at the later step) and from then on each point is the mean of
+    twice as many steps, so memory and drawing time stay the same at step 20,000 as at step 2,000."""
+
+    def __init__(self, plot: pg.PlotItem, name: str, colour: str, width: float = 2.0, symbol: str | None = None,
+                 max_points: int | None = None) -> None:
         self.name = name
-        self.steps: list[float] = []
-        self.values: list[float] = []
+        self.max_points = max(2, max_points or MAX_POINTS)
+        self.steps: list[int] = []      # each point's last step
+        self.values: list[float] = []   # each point's mean value over its steps
+        self.per_point = 1              # steps averaged into one point
+        self._bucket: list[float] = []  # values of the steps not yet making a whole point
+        self._bucket_step = 0           # the latest step in the bucket
         self.item = plot.plot([], [], name=name, pen=pg.mkPen(colour, width=width),
                               symbol=symbol, symbolSize=6, symbolBrush=colour, symbolPen=None)
-        self.item.setDownsampling(auto=True, method="peak")  # long runs stay fast to draw
+        self.item.setDownsampling(auto=True, method="peak")
         self.item.setClipToView(True)
-        self._drawn = 0
+        self._changed = True
 
     def append(self, step: int, value: float) -> None:
-        self.steps.append(step)
-        self.values.append(value if math.isfinite(value) else np.nan)
+        self._bucket.append(value if math.isfinite(value) else np.nan)
+        self._bucket_step = step
+        self._changed = True
+        if len(self._bucket) >= self.per_point:
+            self.steps.append(step)
+            self.values.append(sum(self._bucket) / len(self._bucket))
+            self._bucket = []
+            if len(self.steps) > self.max_points:
+                self._merge_pairs()
+
+    def _merge_pairs(self) -> None:
+        """Halve the points: each pair becomes its mean at the later step; an odd last point waits in the bucket."""
+        if len(self.steps) % 2:
+            self._bucket = [self.values.pop()] * self.per_point  # the same weight as the steps it stands for
+            self._bucket_step = self.steps.pop()
+        values = np.asarray(self.values).reshape(-1, 2)  # (pairs, 2)
+        self.values = values.mean(axis=1).tolist()
+        self.steps = self.steps[1::2]
+        self.per_point *= 2
+
+    def drawn_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """The points as drawn: the kept ones, and the newest steps (not yet a whole point) as one more."""
+        steps, values = self.steps, self.values
+        if self._bucket:
+            steps, values = [*steps, self._bucket_step], [*values, sum(self._bucket) / len(self._bucket)]
+        return np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
 
     def redraw(self) -> None:
-        if self._drawn == len(self.steps):
+        if not self._changed:
             return
-        self.item.setData(np.asarray(self.steps, dtype=float), np.asarray(self.values, dtype=float),
-                          connect="finite")
-        self._drawn = len(self.steps)
+        self.item.setData(*self.drawn_points(), connect="finite")
+        self._changed = False
 
     def clear(self) -> None:
         self.steps.clear()
         self.values.clear()
-        self._drawn = -1
+        self._bucket = []
+        self.per_point = 1
+        self._changed = True
 
     def keep_until(self, step: int) -> None:
         """Forget points after `step` (a rollback rewrites the future)."""
         kept = sum(1 for s in self.steps if s <= step)
         del self.steps[kept:], self.values[kept:]
-        self._drawn = -1
+        self._bucket = []
+        self._changed = True
 
 
 def _plot(widget: pg.PlotWidget, title: str, y_label: str) -> pg.PlotItem:
@@ -168,7 +206,7 @@ class LivePlots(QWidget):
 
     def repaint(self) -> None:
         """Draw what arrived since the last repaint (the log axis is pyqtgraph's own setLogMode)."""
-        for curve in self._all_curves():
+        for curve in self.all_curves():
             curve.redraw()
 
     def repaint_one_plot(self) -> None:
@@ -180,12 +218,12 @@ class LivePlots(QWidget):
         for curve in plots[self._next_plot]:
             curve.redraw()
 
-    def _all_curves(self) -> list[Curve]:
+    def all_curves(self) -> list[Curve]:
         return [self.train_curve, self.val_curve, self.lr_curve, *self.grad_curves.values(),
                 *self.update_curves.values()]
 
     def clear(self) -> None:
-        for curve in self._all_curves():
+        for curve in self.all_curves():
             curve.clear()
             curve.redraw()
         self.sample_view.clear()
@@ -193,7 +231,7 @@ class LivePlots(QWidget):
         self.show_marker(None)
 
     def keep_until(self, step: int) -> None:
-        for curve in self._all_curves():
+        for curve in self.all_curves():
             curve.keep_until(step)
         self.repaint()
 
@@ -211,10 +249,12 @@ class LivePlots(QWidget):
 
     # -- export and looks --------------------------------------------------------------------------
     def loss_table(self) -> ExportTable:
-        steps = self.train_curve.steps
-        val = dict(zip(self.val_curve.steps, self.val_curve.values))
-        values = np.array([[loss, val.get(step, np.nan)] for step, loss in zip(steps, self.train_curve.values)])
-        return ExportTable(values.reshape(-1, 2), row_labels=[str(s) for s in steps],
+        """One row per step that has a point on either curve (after a long run a train point is a mean)."""
+        train = dict(zip(*(list(a) for a in self.train_curve.drawn_points())))
+        val = dict(zip(*(list(a) for a in self.val_curve.drawn_points())))
+        steps = sorted(set(train) | set(val))
+        values = np.array([[train.get(step, np.nan), val.get(step, np.nan)] for step in steps])
+        return ExportTable(values.reshape(-1, 2), row_labels=[str(int(s)) for s in steps],
                            column_labels=["train loss", "validation loss"], corner="step")
 
     @staticmethod
