@@ -41,6 +41,7 @@ TICK_MS = 10                  # the stall meter's heartbeat
 LONGEST_GAP_MS = 60_000       # gaps are counted in 1 ms bins up to this (longer ones land in the last bin)
 ACTION_MS = 500               # one simulated user action every this often
 RSS_EVERY_S = 1.0
+SEGMENT_STEPS = 1000          # stall figures are also kept per this many steps
 MB = 2**20
 
 
@@ -62,10 +63,12 @@ def wait_for(signal, timeout_ms: int) -> list:
 class StallMeter:
     """Gaps between the ticks of a 10 ms QTimer, in a fixed-size histogram (so a long soak adds no memory)."""
 
-    def __init__(self, where=lambda: "") -> None:
+    def __init__(self, where=lambda: "", segment=lambda: 0) -> None:
         self.where = where                          # says what was going on (step, last action) at a stall
+        self.segment = segment                      # which part of the session we are in (e.g. step // 1000)
         self.counts = np.zeros(LONGEST_GAP_MS + 1, dtype=np.int64)  # counts[g]: gaps of g ms (rounded up)
         self.worst: list[tuple[float, str]] = []    # the 10 longest gaps and where they happened
+        self.segments: dict[int, np.ndarray] = {}   # segment -> its own histogram, to 1 s (a few KB each)
         self._clock = QElapsedTimer()
         self._timer = QTimer(interval=TICK_MS)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -82,13 +85,20 @@ class StallMeter:
         gap_ms = self._clock.nsecsElapsed() / 1e6
         self._clock.restart()
         self.counts[min(LONGEST_GAP_MS, int(np.ceil(gap_ms)))] += 1
+        segment = self.segments.setdefault(self.segment(), np.zeros(1001, dtype=np.int64))
+        segment[min(1000, int(np.ceil(gap_ms)))] += 1
         if len(self.worst) < 10 or gap_ms > self.worst[-1][0]:
             self.worst = sorted([*self.worst, (gap_ms, self.where())], reverse=True)[:10]
 
-    def percentile(self, q: float) -> float:
+    def percentile(self, q: float, counts: np.ndarray | None = None) -> float:
         """The q-th percentile gap in ms (to the 1 ms bin)."""
-        cumulative = np.cumsum(self.counts)
+        cumulative = np.cumsum(self.counts if counts is None else counts)
         return float(np.searchsorted(cumulative, q / 100 * cumulative[-1]))
+
+    def by_segment(self) -> dict[int, list]:
+        """segment -> [p99 gap ms, worst gap ms (to 1 s), gaps over 100 ms]."""
+        return {segment: [self.percentile(99, counts), int(np.flatnonzero(counts)[-1]), int(counts[101:].sum())]
+                for segment, counts in sorted(self.segments.items())}
 
     def summary(self) -> dict:
         gaps = np.arange(len(self.counts))
@@ -225,7 +235,27 @@ def bounded_sizes(studio) -> dict:
     }
 
 
-def soak(window, setup, steps: int, timeout_s: float, first_steps: int = 1000) -> dict:
+def idle_baseline(window, user: SimulatedUser, seconds: float) -> dict:
+    """The same meter and the same simulated user with the run set up but not training: what this
+    machine's load and the user's own actions cost the event loop, measured in the same process."""
+    meter = StallMeter(lambda: f"idle, last action: {user.last}")
+    meter.start()
+    user.start()
+    idle_for(int(seconds * 1000))
+    user.stop()
+    meter.stop()
+    figures = meter.summary()
+    return {"seconds": seconds, **{key: figures[key] for key in
+                                   ("worst_gap_ms", "p50_gap_ms", "p99_gap_ms", "gaps_over_100ms", "gaps_over_250ms")}}
+
+
+def idle_for(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def soak(window, setup, steps: int, timeout_s: float, first_steps: int = 1000, baseline_s: float = 0) -> dict:
     """Train `steps` steps in the window's studio with the meters and the simulated user running."""
     studio = window.studio
     studio.set_up(setup)
@@ -234,7 +264,9 @@ def soak(window, setup, steps: int, timeout_s: float, first_steps: int = 1000) -
     trainer = studio.worker.trainer
     start_step = trainer.step_count
     user = SimulatedUser(window)
-    meter = StallMeter(lambda: f"step {trainer.step_count}, last action: {user.last}")
+    baseline = idle_baseline(window, user, baseline_s) if baseline_s > 0 else {}
+    meter = StallMeter(lambda: f"step {trainer.step_count}, last action: {user.last}",
+                       lambda: (trainer.step_count - start_step) // SEGMENT_STEPS)
     rss = RssSampler(lambda: trainer.step_count - start_step)
     gc.collect()
     threads_before = {"python": threading.active_count(), "os": psutil.Process().num_threads()}
@@ -261,6 +293,7 @@ def soak(window, setup, steps: int, timeout_s: float, first_steps: int = 1000) -
     return {"steps": trained, "steps_requested": steps, "elapsed_s": round(elapsed, 1),
             "steps_per_s": round(trained / elapsed, 2), "worker_thread_ended": ended,
             **rss.summary(first_steps), **sizes, **meter.summary(), "actions": user.done,
+            f"by_{SEGMENT_STEPS}_steps_p99_worst_over100": meter.by_segment(), "idle_baseline": baseline,
             "python_objects_end": len(gc.get_objects()),
             "threads_before": threads_before,
             "threads_end": {"python": threading.active_count(), "os": psutil.Process().num_threads()},
@@ -274,6 +307,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20_000, help="optimizer steps to train")
     parser.add_argument("--preset", default="nano", help="model preset of the studio's default run")
     parser.add_argument("--timeout-min", type=float, default=150, help="stop training after this many minutes")
+    parser.add_argument("--baseline-s", type=float, default=60,
+                        help="seconds of the idle baseline (same user actions, no training) before the run")
     parser.add_argument("--csv", help="write the RSS curve here (seconds, step, MB)")
     args = parser.parse_args()
 
@@ -282,7 +317,7 @@ def main() -> None:
 
     setup = RunSetup(model_preset=args.preset)  # the studio's default run; "Train N steps" past its schedule
     window = open_window(Path(tempfile.mkdtemp()))
-    result = soak(window, setup, args.steps, args.timeout_min * 60)
+    result = soak(window, setup, args.steps, args.timeout_min * 60, baseline_s=args.baseline_s)
     curve = result.pop("rss_curve")
     window.close()
     result.update(model=args.preset, run=setup.describe_corpus(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
