@@ -9,6 +9,7 @@ while it is visible (a hidden panel catches up when it is shown), and `apply_the
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -347,7 +348,10 @@ class MainWindow(QMainWindow):
 
     def _redraw(self, panel: Panel, snapshot: Snapshot) -> None:
         if hasattr(panel.widget, "show_snapshot"):
-            panel.widget.show_snapshot(snapshot)
+            try:
+                panel.widget.show_snapshot(snapshot)
+            except Exception:  # one broken view must not keep the others from drawing: report it (crash dialog)
+                sys.excepthook(*sys.exc_info())
         panel.stale = False
 
     def _on_panel_visibility_changed(self, panel: Panel, visible: bool) -> None:
