@@ -34,8 +34,9 @@ class RunBuilder(QThread):
         self._last_progress = 0.0
 
     def run(self) -> None:
+        make, self._make = self._make, None  # run once; the closure (and any run it reuses) is not kept
         try:
-            result = self._make(self._report)
+            result = make(self._report)
         except (ValueError, OSError) as problem:  # CorpusError, CheckpointError: all ValueErrors
             self.failed.emit(str(problem))
             return

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QTabWidget,
                                QVBoxLayout,
                                QWidget)
@@ -167,6 +167,7 @@ class StudioPanel(QWidget):
             self._say("Still setting up the previous run; try again in a moment.")
             return
         self._say(notice)
+        _forget(self._builder)  # a finished builder holds its closure (and the run it reused) while it lives
         self._builder = RunBuilder(make, self)
         self._builder.built.connect(self._install_run)
         self._builder.failed.connect(self._on_build_failed)
@@ -182,6 +183,7 @@ class StudioPanel(QWidget):
 
     def _install_run(self, run: PreparedRun) -> None:
         self._stop_worker()
+        self._drop_worker()  # or every set-up keeps the old run (trainer, timeline) alive as our child
         self.run = run
         self._history = None
         trainer = run.trainer
@@ -531,6 +533,7 @@ class StudioPanel(QWidget):
         if self._speed_builder is not None and self._speed_builder.isRunning():
             return
         self.setup_panel.speed_label.setText("measuring…")
+        _forget(self._speed_builder)
         self._speed_builder = RunBuilder(lambda progress: measure_steps_per_second(setup), self)
         self._speed_builder.built.connect(self.setup_panel.show_speed)
         self._speed_builder.failed.connect(lambda sentence: self.setup_panel.speed_label.setText(sentence))
@@ -592,8 +595,7 @@ class StudioPanel(QWidget):
 
     def _drop_worker(self) -> None:
         """Forget a stopped worker thread (it is this panel's child until deleted)."""
-        if self.worker is not None and not self.worker.isRunning():
-            self.worker.deleteLater()
+        _forget(self.worker)
         self.worker = None
 
     def _offer_autosave(self) -> None:
@@ -616,6 +618,16 @@ def _timeline_of(snapshots) -> Timeline:
                   for name, value in tensors.items()}
         timeline.add(int(step), WeightSnapshot(int(step), arrays))
     return timeline
+
+
+def _forget(thread: QThread | None) -> None:
+    """Delete a thread this panel made once it has ended (a child lives, with all it holds, until deleted)."""
+    if thread is None:
+        return
+    if thread.isRunning():
+        thread.finished.connect(thread.deleteLater)
+    else:
+        thread.deleteLater()
 
 
 def _scrolling(widget: QWidget) -> QScrollArea:
