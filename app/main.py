@@ -16,8 +16,6 @@ from collections.abc import Callable
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from .studio.startup import train_before_screenshot
-
 SETTLE_MS = 150  # after the last panel is drawn, let layouts settle before a picture is taken
 
 
@@ -50,6 +48,15 @@ def open_requested_model(window, args) -> bool:
     return True
 
 
+def train_first(window, args) -> bool:
+    """--train-steps N: the studio trains before the picture (its code is loaded only when asked for)."""
+    if not args.train_steps:
+        return True
+    from .studio.startup import train_before_screenshot
+
+    return train_before_screenshot(window, args)
+
+
 def take_screenshot(window, args) -> bool:
     if args.screenshot:
         when_drawn(window, lambda: _save_and_quit(window, args.screenshot))
@@ -57,7 +64,7 @@ def take_screenshot(window, args) -> bool:
 
 
 # Each step gets (window, args) and returns False to stop the start-up with exit code 1.
-startup_steps: list[Callable] = [open_requested_model, train_before_screenshot, take_screenshot]
+startup_steps: list[Callable] = [open_requested_model, train_first, take_screenshot]
 
 
 def when_drawn(window, callback: Callable[[], None]) -> None:
@@ -82,6 +89,21 @@ def _save_and_quit(window, path: str) -> None:
     QApplication.instance().exit(0 if ok else 1)
 
 
+def open_window(args):
+    """The explorer window as `attention-lab` opens it, shown (the start-up benchmark times this).
+
+    Imported here, not at the top: `--help` answers without loading torch."""
+    from .settings import AppSettings
+    from .window import MainWindow
+
+    settings = AppSettings(args.settings)
+    if args.dark is not None:
+        settings.dark_theme = args.dark
+    window = MainWindow(settings=settings, prompt=args.prompt, remember_layout=not args.screenshot)
+    window.show()
+    return window
+
+
 # -- the entry point ---------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
@@ -92,16 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Attention Lab")
 
     from .crash import install_crash_handler
-    from .settings import AppSettings
-    from .window import MainWindow
 
     if not args.screenshot:
         reporter = install_crash_handler()  # noqa: F841  (kept alive for the whole run)
-    settings = AppSettings(args.settings)
-    if args.dark is not None:
-        settings.dark_theme = args.dark
-    window = MainWindow(settings=settings, prompt=args.prompt, remember_layout=not args.screenshot)
-    window.show()
+    window = open_window(args)
     for step in startup_steps:
         if not step(window, args):
             window.close()

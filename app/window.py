@@ -5,11 +5,15 @@
 
 A panel is any QWidget; if it has `show_snapshot(snapshot)` it is redrawn from every new snapshot
 while it is visible (a hidden panel catches up when it is shown), and `apply_theme(dark)` if present.
+A big panel that starts behind a tab can be added with `add_lazy_panel(build, name, ...)`: it is built
+the first time it comes on screen (or `built_panel(name)` asks for it), so opening the window never
+waits for it.
 """
 from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +31,7 @@ from .sessions import (ModelSession, default_session, lessons_tokenizer, load_ch
 from .settings import AppSettings, RecentItem
 from .snapshot import Snapshot
 from .theme import apply_theme
-from .studio import add_training_studio
+from .studio import STUDIO_NAME, add_training_studio
 from .views.output_view import OutputView
 from .views.prompt_view import PromptView
 from .views.whatif_view import WhatIfView
@@ -81,6 +85,7 @@ class Panel:
     area: Qt.DockWidgetArea = RIGHT   # where "Reset layout" puts it (panels added later)
     tab_with: str | None = None       # or behind this panel's tab (an objectName)
     stale: bool = True                # a snapshot arrived while the panel was hidden
+    build: Callable[[], QWidget] | None = None  # makes the real panel; set until it is first shown
 
 
 class MainWindow(QMainWindow):
@@ -98,9 +103,12 @@ class MainWindow(QMainWindow):
             session, notice = default_session()
         self.selection = Selection(session.config.n_layers, session.config.n_heads)
         self.controller = Controller(session, self)
+        first_prompt = sample_prompts()[0] if prompt is None else prompt
+        self.controller.set_prompt(first_prompt)  # traced on the worker thread while the panels are built
         self.panels: list[Panel] = []
         self.menus: dict[str, QMenu] = {}
         self.dark = self.settings.dark_theme
+        apply_theme(QApplication.instance(), self.dark)  # first: each panel takes its colours as it is added
         self._error_box: QMessageBox | None = None
 
         self._build_status_bar()
@@ -109,17 +117,17 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self.classroom = Classroom(self)  # lesson pane, presenter mode (F5), hand-outs, session files
-        self.studio = add_training_studio(self)  # training studio: step through training, watch heads form
+        add_training_studio(self)  # training studio: step through training, watch heads form (built when shown)
         self._show_session(session)
         self.resize(DEFAULT_SIZE)
         self.remember_layout = remember_layout  # False: neither read nor write the saved layout
         # Default dock sizes are applied once the window is on screen (Qt ignores them before).
         self._sizes_pending = not (remember_layout and self._restore_layout())
-        self.set_dark_theme(self.dark)
+        self._tick_dark_action()
         self._restore_sampling()
         if notice:
             self.statusBar().showMessage(notice, 15000)
-        self.prompt_view.set_text(sample_prompts()[0] if prompt is None else prompt)
+        self.prompt_view.set_text(first_prompt)  # the same prompt again: the worker reuses its trace
         self.focus_prompt()
 
     # -- building ------------------------------------------------------------------------------
@@ -180,6 +188,39 @@ class MainWindow(QMainWindow):
             widget.apply_theme(self.dark)
         QTimer.singleShot(0, self._catch_up)  # a panel added later shows the current prompt at once
         return dock
+
+    def add_lazy_panel(self, build: Callable[[], QWidget], name: str, title: str, tooltip: str,
+                       area: Qt.DockWidgetArea = RIGHT, tab_with: str | None = None) -> QDockWidget:
+        """add_panel for a panel that is slow to build and starts out of sight (behind a tab): `build()`
+        makes it (its objectName must be `name`) the first time its dock comes on screen."""
+        dock = self.add_panel(QWidget(objectName=name), title, area, tooltip, tab_with)
+        self.panels[-1].build = build
+        return dock
+
+    def built_panel(self, name: str) -> QWidget:
+        """The panel called `name`, built now if it has not been shown yet."""
+        panel = next(p for p in self.panels if p.widget.objectName() == name)
+        if panel.build is not None:
+            build, panel.build = panel.build, None
+            empty, panel.widget = panel.widget, build()
+            panel.dock.setWidget(panel.widget)
+            empty.setParent(None)  # gone from findChild: the name now finds the real panel
+            if hasattr(panel.widget, "apply_theme"):
+                panel.widget.apply_theme(self.dark)
+            panel.stale = True
+            QTimer.singleShot(0, self._catch_up)
+        return panel.widget
+
+    def find_widget(self, name: str) -> QWidget | None:
+        """findChild(QWidget, name), building the panel of that name first if it has not been shown yet."""
+        if any(p.build is not None and p.widget.objectName() == name for p in self.panels):
+            return self.built_panel(name)
+        return self.findChild(QWidget, name)
+
+    @property
+    def studio(self):
+        """The training studio panel (built on first use)."""
+        return self.built_panel(STUDIO_NAME)
 
     def _place(self, panel: Panel) -> None:
         """Put a dock where its panel asked to go: behind another panel's tab, or in its area."""
@@ -355,6 +396,8 @@ class MainWindow(QMainWindow):
         panel.stale = False
 
     def _on_panel_visibility_changed(self, panel: Panel, visible: bool) -> None:
+        if visible and panel.build is not None:
+            self.built_panel(panel.widget.objectName())  # before it is painted: the empty stand-in is never seen
         if visible and panel.stale:
             QTimer.singleShot(0, self._catch_up)  # once the dock is laid out and really on screen
 
@@ -514,10 +557,13 @@ class MainWindow(QMainWindow):
                 panel.widget.apply_theme(self.dark)
         if self.controller.snapshot is not None:
             self._on_snapshot(self.controller.snapshot)
+        self._tick_dark_action()
+        self.settings.dark_theme = self.dark
+
+    def _tick_dark_action(self) -> None:
         self.dark_action.blockSignals(True)
         self.dark_action.setChecked(self.dark)
         self.dark_action.blockSignals(False)
-        self.settings.dark_theme = self.dark
 
     def reset_layout(self) -> None:
         """Every panel back where it started: the explorer's own, then those added later."""

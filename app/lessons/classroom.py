@@ -44,7 +44,6 @@ class Classroom(QObject):
             self.lessons = (problems_lesson(self.problems),)
         self.pane = LessonPane(self.lessons)
         self.parameter_view = ParameterView()
-        self.residual_view = ResidualView(window.selection)
         self.highlighter = PanelHighlighter(window)
         self.presenter = PresenterMode(window, self.pane, self.highlighter)
         self._update_cache: tuple | None = None   # ((model id, ids), UpdateFacts) of the last gradient step
@@ -75,7 +74,13 @@ class Classroom(QObject):
         window = self.window
         self.lesson_dock = window.add_panel(self.pane, area=LEFT, tab_with="whatIfView")
         self.parameter_dock = window.add_panel(self.parameter_view, area=RIGHT, tab_with="qkvView")
-        self.residual_dock = window.add_panel(self.residual_view, area=RIGHT, tab_with="qkvView")
+        self.residual_dock = window.add_lazy_panel(  # built when first shown: its plots are slow to make
+            lambda: ResidualView(window.selection), "residualView", ResidualView.TITLE, ResidualView.TOOLTIP,
+            area=RIGHT, tab_with="qkvView")
+
+    @property
+    def residual_view(self) -> ResidualView:
+        return self.window.built_panel("residualView")
 
     def _add_menus(self) -> None:
         window = self.window

@@ -102,7 +102,8 @@ class PanelHighlighter:
     def find(self, name: str) -> QWidget | None:
         if self.window.objectName() == name:
             return self.window
-        return self.window.findChild(QWidget, name)
+        find_widget = getattr(self.window, "find_widget", None)  # the explorer's: builds a panel not yet shown
+        return find_widget(name) if find_widget else self.window.findChild(QWidget, name)
 
     def find_panel(self, names: str) -> QWidget | None:
         """The first panel that exists of "a, b, c" (a lesson may name a fallback)."""

@@ -1,33 +1,73 @@
 """The training studio: set up a run, step through training, watch attention heads form.
 
-    studio = add_training_studio(window)    # a dock tabbed beside the explorer's Q/K/V panel
+    add_training_studio(window)    # a dock tabbed beside the explorer's Q/K/V panel
+    window.studio                  # the StudioPanel (built the first time it is shown or asked for)
+
+The studio's code (the trainer, timelines, tokenizer training) is imported only when the panel is
+built, so opening the explorer does not wait for it.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 
-from .studio_panel import StudioPanel, WindowCloseGuard
-
+STUDIO_NAME = "trainingStudio"  # the StudioPanel's objectName
+TITLE = "Training studio"
+TOOLTIP = "Train a model step by step and watch its attention heads form."
 # The studio shares the tab group of this explorer panel (so the attention panel stays in view).
 NEIGHBOUR_PANEL = "qkvView"
 
 
-def add_training_studio(window) -> StudioPanel:
+def add_training_studio(window) -> None:
     """Put the studio in the explorer window: it drives the window's panels with the run's weights."""
-    studio = StudioPanel(window.controller, window.selection, show_session=window.set_session,
-                         set_prompt=window.set_prompt)
-    window.add_panel(studio, StudioPanel.TITLE, Qt.DockWidgetArea.RightDockWidgetArea, StudioPanel.TOOLTIP,
-                     tab_with=NEIGHBOUR_PANEL)
-    window.studio_guard = WindowCloseGuard(window, studio)
-    return studio
+    def build():
+        from .studio_panel import StudioPanel, WindowCloseGuard
+
+        studio = StudioPanel(window.controller, window.selection, show_session=window.set_session,
+                             set_prompt=window.set_prompt)
+        window.studio_guard = WindowCloseGuard(window, studio)  # stops training when the window closes
+        return studio
+
+    window.add_lazy_panel(build, STUDIO_NAME, TITLE, TOOLTIP, Qt.DockWidgetArea.RightDockWidgetArea,
+                          tab_with=NEIGHBOUR_PANEL)
+    window.studio_drops = FilesDroppedBeforeStudio(window)
+
+
+class FilesDroppedBeforeStudio(QObject):
+    """A file dropped on the window goes to the studio's set-up, even before the studio was ever shown
+    (then the studio is built for it; once built, its own WindowCloseGuard takes the drops)."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        window.installEventFilter(self)
+        window.setAcceptDrops(True)
+
+    def eventFilter(self, watched, event) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.DragEnter and event.mimeData().hasUrls():
+            event.acceptProposedAction()
+            return True
+        if kind == QEvent.Type.Drop and event.mimeData().hasUrls():
+            return self.window.studio.open_dropped(event.mimeData().urls())
+        return False
 
 
 def show_training_studio(window) -> None:
     """Bring the studio's tab to the front."""
+    studio = window.studio
     for panel in window.panels:
-        if panel.widget is window.studio:
+        if panel.widget is studio:
             panel.dock.show()
             panel.dock.raise_()
+
+
+def __getattr__(name: str):
+    """`from app.studio import StudioPanel` still works; the module is loaded on that first use."""
+    if name == "StudioPanel":
+        from .studio_panel import StudioPanel
+
+        return StudioPanel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["StudioPanel", "add_training_studio", "show_training_studio"]
