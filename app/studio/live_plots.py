@@ -149,12 +149,14 @@ class LivePlots(QWidget):
         for widget in (self.loss_widget, self.lr_widget, self.grad_widget, self.update_widget):
             marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colours(False)["accent"], width=2))
             marker.hide()
-            widget.getPlotItem().addItem(marker)
+            widget.getPlotItem().addItem(marker, ignoreBounds=True)  # the axes follow the curves, not it
             self.markers.append(marker)
         add_export_menu(self.loss_widget, "loss", self.loss_table)
         add_export_menu(self.grad_widget, "gradient norms", lambda: self._curves_table(self.grad_curves))
         add_export_menu(self.update_widget, "update ratios", lambda: self._curves_table(self.update_curves))
         add_export_menu(self.lr_widget, "learning rate", lambda: self._curves_table({"lr": self.lr_curve}))
+        for plot in (self.lr_widget, self.grad_widget, self.update_widget):
+            plot.getPlotItem().setXLink(self.loss_plot)   # one step axis for all four: zoom one, zoom all
         self._layout()
         self.apply_theme(False)
 
