@@ -28,6 +28,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from .config import GPTConfig
 from .model import GPT
+from .text_files import missing_file_sentence
 from .tokenizers import Tokenizer, tokenizer_from_json
 from .trainer import TrainConfig, check_training_state
 from .safe_write import explain_write_failure
@@ -143,7 +144,7 @@ def _committed_save_id(folder: Path) -> str | None:
     """The save id in the folder's current meta.json, if it has a readable one."""
     try:
         return json.loads((folder / META_FILE).read_text(encoding="utf-8")).get(SAVE_ID_KEY)
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return None
 
 
@@ -237,10 +238,11 @@ def read_meta(folder: Path) -> dict:
         raise CheckpointError(f"{folder} is not a folder; a checkpoint is a folder holding {META_FILE} and {MODEL_FILE}.")
     path = folder / META_FILE
     if not path.is_file():
-        raise CheckpointError(f"{folder} is not a checkpoint: it has no {META_FILE}.")
+        missing = f"{folder} is not a checkpoint: it has no {META_FILE}."
+        raise CheckpointError(missing_file_sentence(path, missing))
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise CheckpointError(f"{path} is not valid JSON ({error}); the file is damaged or not a checkpoint's.") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path} is not an Attention Lab checkpoint's meta.json (no \"format\": \"{FORMAT_NAME}\").")
@@ -249,14 +251,16 @@ def read_meta(folder: Path) -> dict:
         raise CheckpointError(f"{path}: 'format_version' must be a whole number, not {version!r}.")
     if version > FORMAT_VERSION:
         raise CheckpointError(
-            f"This checkpoint has format version {version}, written by a newer Attention Lab; this version reads "
-            f"up to {FORMAT_VERSION}. Update Attention Lab to open it."
+            f"The checkpoint {folder.name} has format version {version}, written by a newer Attention Lab; this "
+            f"version reads up to {FORMAT_VERSION}. Update Attention Lab to open it."
         )
     kinds = {SAVE_ID_KEY: str, "model_config": dict, "tokenizer": dict, "step": int, "files": list}
     for key, kind in kinds.items():
         if not isinstance(meta.get(key), kind):
             raise CheckpointError(f"{path}: {key!r} must be a JSON {_json_name(kind)}, not {meta.get(key)!r:.60}.")
-    if MODEL_FILE not in meta["files"] or not set(meta["files"]) <= {MODEL_FILE, OPTIMIZER_FILE}:
+    files = meta["files"]
+    known = (MODEL_FILE, OPTIMIZER_FILE)
+    if MODEL_FILE not in files or not all(isinstance(name, str) and name in known for name in files):
         raise CheckpointError(f"{path}: 'files' must list {MODEL_FILE} (and optionally {OPTIMIZER_FILE}).")
     return meta
 
@@ -338,7 +342,7 @@ def _file_of_this_save(folder: Path, name: str, save_id: str) -> Path:
         if path.is_file() and _save_id_of(path) == save_id:
             return path
     if not (folder / name).is_file():
-        raise CheckpointError(f"{folder} has a {META_FILE} but no {name}.")
+        raise CheckpointError(missing_file_sentence(folder / name, f"{folder} has a {META_FILE} but no {name}."))
     read_safetensors_header(folder / name)  # a damaged file gets its own, more precise error
     raise CheckpointError(
         f"{folder / name} was not written by the same save as {META_FILE} (their save ids differ); "
@@ -358,7 +362,7 @@ def read_safetensors_header(path: Path, metadata: bool = False) -> dict:
             raise CheckpointError(f"{path.name} is not a safetensors file, or it is truncated (its header runs past the end).")
         try:
             header = json.loads(file.read(header_length))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise CheckpointError(f"{path.name} is not a safetensors file (its header is not JSON).") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{path.name} is not a safetensors file (its header is not a table).")
@@ -378,11 +382,14 @@ def read_safetensors_header(path: Path, metadata: bool = False) -> dict:
 
 
 def _check_header_entry(path: Path, name: str, entry) -> None:
+    def whole(value) -> bool:  # bool is an int in Python, but not in a safetensors header
+        return isinstance(value, int) and not isinstance(value, bool)
+
     ok = (
-        isinstance(entry, dict) and entry.get("dtype") in DTYPE_SIZES
-        and isinstance(entry.get("shape"), list) and all(isinstance(d, int) and d >= 0 for d in entry["shape"])
+        isinstance(entry, dict) and isinstance(entry.get("dtype"), str) and entry["dtype"] in DTYPE_SIZES
+        and isinstance(entry.get("shape"), list) and all(whole(d) and d >= 0 for d in entry["shape"])
         and isinstance(entry.get("data_offsets"), list) and len(entry["data_offsets"]) == 2
-        and all(isinstance(d, int) for d in entry["data_offsets"])
+        and all(whole(d) for d in entry["data_offsets"])
     )
     if not ok:
         raise CheckpointError(f"{path.name}: the entry for {name!r} is damaged or uses an unsupported type.")

@@ -49,6 +49,9 @@ class GPTConfig:
             raise ValueError(f"Sinusoidal encoding pairs sine and cosine, so d_model must be even (it is {self.d_model}).")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"Unknown activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}.")
+        eps = self.layer_norm_eps
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < float("inf"):
+            raise ValueError(f"layer_norm_eps must be a small positive number such as 1e-5, but it is {eps!r}.")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be at least 0 and below 1, but it is {self.dropout}.")
 

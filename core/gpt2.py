@@ -20,6 +20,7 @@ import torch
 
 from .config import GPTConfig
 from .model import GPT
+from .text_files import missing_file_sentence
 
 # Stored (in, out) by GPT-2's Conv1D: transpose into nn.Linear's (out, in).
 CONV1D_WEIGHTS = (".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight")
@@ -67,12 +68,24 @@ def gpt2_config_from_hf(config_dict: Mapping, source: str = "config.json") -> GP
             d_mlp=config_dict.get("n_inner") or None,
             dropout=0.0,  # GPT-2's *_pdrop values are for its training; here the weights are read
             pos_encoding="learned",
-            tie_embeddings=bool(config_dict.get("tie_word_embeddings", True)),
+            tie_embeddings=_true_or_false(config_dict.get("tie_word_embeddings", True), "tie_word_embeddings"),
             bias=True,
-            layer_norm_eps=float(config_dict.get("layer_norm_epsilon", 1e-5)),
+            layer_norm_eps=_number(config_dict.get("layer_norm_epsilon", 1e-5), "layer_norm_epsilon"),
         )
     except ValueError as error:
         raise ValueError(f"{source}: {error}") from None
+
+
+def _true_or_false(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name!r} must be true or false, not {value!r}.")
+    return value
+
+
+def _number(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name!r} must be a number, not {value!r}.")
+    return float(value)
 
 
 # -- a GPT-2 state dict -> our GPT ------------------------------------------------------------------
@@ -161,10 +174,10 @@ def load_gpt2(folder: str | Path):
 
 def _read_config(path: Path) -> dict:
     if not path.is_file():
-        raise ValueError(f"{path} is missing: a GPT-2 folder holds {FOLDER_CONTENTS}.")
+        raise ValueError(missing_file_sentence(path, f"{path} is missing: a GPT-2 folder holds {FOLDER_CONTENTS}."))
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise ValueError(f"{path} is not valid JSON ({error}); expected GPT-2's config.json.") from None
     if not isinstance(values, dict):
         raise ValueError(f"{path} should hold one JSON object of settings (n_embd, n_layer, ...).")
@@ -193,6 +206,9 @@ def _read_weights(folder: Path) -> tuple[Path, dict[str, torch.Tensor]]:
         if not isinstance(state_dict, Mapping) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
             raise ValueError(f"{bin_file} should hold a dict of weight tensors (a state dict).")
         return bin_file, dict(state_dict)
+    for path in (safetensors_file, bin_file):
+        if path.is_dir() or path.is_symlink():  # there, but not a file
+            raise ValueError(missing_file_sentence(path, ""))
     raise ValueError(
         f"No weights in {folder}: expected model.safetensors (preferred) or pytorch_model.bin."
     )

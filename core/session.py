@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,19 @@ LAYOUT_FILE = "layout.bin"
 GEOMETRY_FILE = "geometry.bin"
 TIMELINE_FILE = "timeline.safetensors"
 MAX_JSON_BYTES = 50_000_000  # a session.json bigger than this is not one of ours
+# A zip member unpacking to more than this many times its packed size (and over a megabyte) is a zip bomb:
+# weights barely shrink, and even JSON shrinks about 10x. Nothing unpacks beyond MAX_UNPACKED_BYTES at all.
+MAX_PACKING_RATIO = 200
+ZIP_BOMB_MIN_BYTES = 1_000_000
+MAX_UNPACKED_BYTES = 16 * 2 ** 30
+# The settings the window reads back, and what each must be.
+SETTING_CHECKS = {
+    "temperature": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 100,
+                    "a number above 0 and at most 100"),
+    "dark": (lambda v: isinstance(v, bool), "true or false"),
+    "trained": (lambda v: isinstance(v, bool), "true or false"),
+    "source": (lambda v: isinstance(v, str), "a string"),
+}
 
 
 class SessionError(ValueError):
@@ -130,15 +144,16 @@ def load_session(path) -> Session:
         raise SessionError(f"{path} does not exist or is not a file.")
     try:
         archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, EOFError):
         raise SessionError(f"{path.name} is not an Attention Lab session (it is not a zip file).") from None
     with archive:
         names = set(archive.namelist())
         description = _read_description(archive, names, path.name)
         model, tokenizer, step, losses = _read_checkpoint(archive, names, path.name)
-        timeline = _read_timeline(archive, names, description["timeline_steps"])
-        layout = archive.read(LAYOUT_FILE) if LAYOUT_FILE in names else b""
-        geometry = archive.read(GEOMETRY_FILE) if GEOMETRY_FILE in names else b""
+        _check_selection(description, model.config, path.name)
+        timeline = _read_timeline(archive, names, description["timeline_steps"], path.name)
+        layout = _read_member(archive, LAYOUT_FILE, path.name) if LAYOUT_FILE in names else b""
+        geometry = _read_member(archive, GEOMETRY_FILE, path.name) if GEOMETRY_FILE in names else b""
     lesson = description["lesson"]
     return Session(
         model=model, tokenizer=tokenizer, prompt=description["prompt"],
@@ -148,19 +163,37 @@ def load_session(path) -> Session:
     )
 
 
+def _read_member(archive: zipfile.ZipFile, name: str, file_name: str) -> bytes:
+    """One member's bytes. A member that would unpack to far more than it packs is refused before unpacking."""
+    info = archive.getinfo(name)
+    if info.file_size > MAX_UNPACKED_BYTES or (
+            info.file_size > ZIP_BOMB_MIN_BYTES and info.file_size > MAX_PACKING_RATIO * max(info.compress_size, 1)):
+        raise SessionError(
+            f"{file_name}: {name} would unpack from {info.compress_size:,} to {info.file_size:,} bytes, far too large "
+            f"for what it holds; the file is damaged or was made to fill the memory."
+        )
+    try:
+        return archive.read(name)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+        raise SessionError(f"{file_name}: {name} is damaged inside the zip ({error}).") from None
+
+
 def _read_description(archive: zipfile.ZipFile, names: set[str], file_name: str) -> dict:
     if SESSION_FILE not in names:
         raise SessionError(f"{file_name} is not an Attention Lab session: it has no {SESSION_FILE}.")
     if archive.getinfo(SESSION_FILE).file_size > MAX_JSON_BYTES:
         raise SessionError(f"{file_name}: {SESSION_FILE} is far too large to be a session description.")
     try:
-        description = json.loads(archive.read(SESSION_FILE).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        description = json.loads(_read_member(archive, SESSION_FILE, file_name).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise SessionError(f"{file_name}: {SESSION_FILE} is damaged ({error}).") from None
     if not isinstance(description, dict) or description.get("format") != FORMAT_NAME:
         raise SessionError(f"{file_name} is not an Attention Lab session file.")
     version = description.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not _whole(version):
+        raise SessionError(f"{file_name}: {SESSION_FILE} has a bad 'format_version' ({version!r:.60}); "
+                           "it must be a whole number.")
+    if version > FORMAT_VERSION:
         raise SessionError(f"{file_name} was written by a newer Attention Lab (format {version!r}); update to open it.")
     expected = {"prompt": str, "layer": int, "head": int, "settings": dict, "timeline_steps": list}
     for key, kind in expected.items():
@@ -169,9 +202,29 @@ def _read_description(archive: zipfile.ZipFile, names: set[str], file_name: str)
     lesson = description.get("lesson")
     if lesson is not None and not (isinstance(lesson, list) and len(lesson) == 2 and all(isinstance(s, str) for s in lesson)):
         raise SessionError(f"{file_name}: 'lesson' must be [lesson id, step id] or null.")
-    if not all(isinstance(s, int) and not isinstance(s, bool) for s in description["timeline_steps"]):
+    if not all(_whole(s) for s in description["timeline_steps"]):
         raise SessionError(f"{file_name}: 'timeline_steps' must be a list of whole numbers.")
+    _check_settings(description["settings"], file_name)
     return description
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_settings(settings: dict, file_name: str) -> None:
+    """The view settings the window reads back must have the JSON type it expects."""
+    for key, (ok, what) in SETTING_CHECKS.items():
+        if key in settings and not ok(settings[key]):
+            raise SessionError(f"{file_name}: the setting {key!r} must be {what}, not {settings[key]!r:.60}.")
+
+
+def _check_selection(description: dict, config, file_name: str) -> None:
+    """The chosen layer and head must exist in the model the session holds."""
+    for key, count in (("layer", config.n_layers), ("head", config.n_heads)):
+        if not 0 <= description[key] < count:
+            raise SessionError(f"{file_name}: {SESSION_FILE} chooses {key} {description[key]}, but the model "
+                               f"has {key}s 0 to {count - 1}.")
 
 
 def _read_checkpoint(archive: zipfile.ZipFile, names: set[str], file_name: str):
@@ -181,7 +234,7 @@ def _read_checkpoint(archive: zipfile.ZipFile, names: set[str], file_name: str):
         raise SessionError(f"{file_name} has no model: {missing[0]} is missing.")
     with tempfile.TemporaryDirectory() as folder:
         for name in (META_FILE, MODEL_FILE):  # our own fixed names: nothing from the zip picks a path
-            (Path(folder) / name).write_bytes(archive.read(f"{CHECKPOINT_FOLDER}/{name}"))
+            (Path(folder) / name).write_bytes(_read_member(archive, f"{CHECKPOINT_FOLDER}/{name}", file_name))
         try:
             checkpoint = load_checkpoint(folder)
         except ValueError as error:
@@ -189,19 +242,22 @@ def _read_checkpoint(archive: zipfile.ZipFile, names: set[str], file_name: str):
     return checkpoint.model, checkpoint.tokenizer, checkpoint.step, checkpoint.losses
 
 
-def _read_timeline(archive: zipfile.ZipFile, names: set[str], steps: list[int]) -> tuple[tuple[int, dict], ...]:
+def _read_timeline(archive: zipfile.ZipFile, names: set[str], steps: list[int],
+                   file_name: str) -> tuple[tuple[int, dict], ...]:
     if not steps:
         return ()
     if TIMELINE_FILE not in names:
-        raise SessionError(f"The session lists {len(steps)} timeline steps but has no {TIMELINE_FILE}.")
+        raise SessionError(f"{file_name} lists {len(steps)} timeline steps but has no {TIMELINE_FILE}.")
     try:
-        tensors = load_safetensors_bytes(archive.read(TIMELINE_FILE))
+        tensors = load_safetensors_bytes(_read_member(archive, TIMELINE_FILE, file_name))
+    except SessionError:
+        raise
     except Exception as error:  # safetensors raises its own error types on damage
-        raise SessionError(f"{TIMELINE_FILE} could not be read: {error}") from None
+        raise SessionError(f"{file_name}: {TIMELINE_FILE} could not be read: {error}") from None
     by_step: dict[int, dict] = {step: {} for step in steps}
     for key, tensor in tensors.items():
         step_text, _, name = key.partition("/")
-        if not step_text.isdigit() or int(step_text) not in by_step:
-            raise SessionError(f"{TIMELINE_FILE} holds {key!r}, which belongs to no listed step.")
+        if not (step_text.isascii() and step_text.isdigit()) or int(step_text) not in by_step:
+            raise SessionError(f"{file_name}: {TIMELINE_FILE} holds {key!r}, which belongs to no listed step.")
         by_step[int(step_text)][name] = tensor
     return tuple((step, by_step[step]) for step in steps)

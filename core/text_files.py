@@ -66,6 +66,15 @@ def read_text_file(path: str | os.PathLike, errors: str = "strict") -> str:
 
 
 # -- errors a student can act on ----------------------------------------------------------------------
+def missing_file_sentence(path: Path, missing: str) -> str:
+    """Why `path` is not a file to read: a folder or a dead link in its place, or else `missing` (it is not there)."""
+    if path.is_dir():
+        return f"{path} is a folder, but {path.name} must be a file."
+    if path.is_symlink():
+        return f"{path} is a link that leads to no file (a broken link, or a loop of links)."
+    return missing
+
+
 def _open_for_reading(path: Path):
     if path.is_dir():
         raise CorpusError(f"{path} is a folder, not a text file; pick a file inside it.")

@@ -13,6 +13,7 @@ import binascii
 import json
 from pathlib import Path
 
+from ..text_files import missing_file_sentence
 from .byte_level import ByteLevelTokenizer
 from .pretokenize import GPT2_PATTERN
 
@@ -54,7 +55,8 @@ def load_gpt2_tokenizer(folder: str | Path) -> GPT2Tokenizer:
     if vocab_file.is_file() or merges_file.is_file():
         for path in (vocab_file, merges_file):
             if not path.is_file():
-                raise ValueError(f"{path} is missing: GPT-2's tokenizer needs both vocab.json and merges.txt.")
+                raise ValueError(missing_file_sentence(
+                    path, f"{path} is missing: GPT-2's tokenizer needs both vocab.json and merges.txt."))
         ranks, end_of_text_id = read_vocab_json(vocab_file)
         check_merge_order(merges_file, ranks)
     else:
@@ -179,7 +181,7 @@ def check_all_bytes_present(ranks: dict[bytes, int], source: Path) -> None:
 def _read_json_object(path: Path) -> dict:
     try:
         data = json.loads(_read_text(path))
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, RecursionError) as error:
         raise ValueError(f"{path} is not valid JSON ({error}); expected GPT-2's vocab.json.") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path} should hold one JSON object mapping token strings to ids.")
