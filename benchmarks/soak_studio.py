@@ -13,8 +13,11 @@ the probe prompt's panels update as in normal use. Meanwhile, on the GUI thread:
   character again), drag the timeline back to a random step (and later back to live), switch the
   studio's tab.
 
-A second Python thread samples the process's RSS every second (psutil). One JSON line reports the
-figures; --csv writes the RSS curve (seconds, step, MB).
+Before training, the same meter and the same simulated user run for --baseline-s seconds with the run
+set up but idle: the baseline, in the same process, of what the machine's load and the user's own
+actions cost the event loop. A second Python thread samples the process's RSS every second (psutil).
+One JSON line reports the figures (stalls also per 1,000 steps, to show whether they grow as the
+session goes on); --csv writes the RSS curve (seconds, step, MB).
 """
 from __future__ import annotations
 
@@ -30,12 +33,13 @@ from pathlib import Path
 
 import numpy as np
 import psutil
-from PySide6.QtCore import QElapsedTimer, QEvent, QEventLoop, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QEvent, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.bench_studio import idle_for, wait_for  # noqa: E402  (running the event loop until...)
 
 TICK_MS = 10                  # the stall meter's heartbeat
 LONGEST_GAP_MS = 60_000       # gaps are counted in 1 ms bins up to this (longer ones land in the last bin)
@@ -43,21 +47,6 @@ ACTION_MS = 500               # one simulated user action every this often
 RSS_EVERY_S = 1.0
 SEGMENT_STEPS = 1000          # stall figures are also kept per this many steps
 MB = 2**20
-
-
-def wait_for(signal, timeout_ms: int) -> list:
-    """Run the event loop until `signal` fires (or the timeout passes); returns its arguments."""
-    loop, got = QEventLoop(), []
-
-    def done(*args):
-        got.extend(args)
-        loop.quit()
-
-    signal.connect(done)
-    QTimer.singleShot(timeout_ms, loop.quit)
-    loop.exec()
-    signal.disconnect(done)
-    return got
 
 
 class StallMeter:
@@ -247,12 +236,6 @@ def idle_baseline(window, user: SimulatedUser, seconds: float) -> dict:
     figures = meter.summary()
     return {"seconds": seconds, **{key: figures[key] for key in
                                    ("worst_gap_ms", "p50_gap_ms", "p99_gap_ms", "gaps_over_100ms", "gaps_over_250ms")}}
-
-
-def idle_for(ms: int) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
 
 
 def soak(window, setup, steps: int, timeout_s: float, first_steps: int = 1000, baseline_s: float = 0) -> dict:
