@@ -142,10 +142,12 @@ class Classroom(QObject):
             self.numbers_stale = True  # filled in when the pane is shown: typing never waits for it
             return
         self.numbers_stale = False
-        snapshot, selection = self.window.controller.snapshot, self.window.selection
+        controller, selection = self.window.controller, self.window.selection
+        snapshot = controller.snapshot
         if snapshot is not None and (selection.layer >= snapshot.config.n_layers
-                                     or selection.head >= snapshot.config.n_heads):
-            return  # a new model's snapshot is on its way; its numbers come with it
+                                     or selection.head >= snapshot.config.n_heads
+                                     or snapshot.config != controller.session.config):
+            return  # a new model's snapshot is on its way (its ids are not this tokenizer's); its numbers come with it
         self.pane.set_numbers(self.numbers_for(self.pane.step))
 
     def numbers_for(self, step: LessonStep) -> dict | None:

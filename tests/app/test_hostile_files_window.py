@@ -1,0 +1,344 @@
+"""Hostile and broken files opened from the window: a message where the user is looking, no code run,
+and the model, prompt and selection in use left exactly as they were.
+
+Entry points: MainWindow.open_checkpoint, MainWindow.open_gpt2_folder, the classroom's try_open_session
+(File ▸ Open session), and the training studio's corpus file and resume folder. The damaged files are made
+by tests/hostile_files.py, the same ones tests/core/test_hostile_files.py checks without a window.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import zipfile
+
+import pytest
+import torch
+from PySide6.QtWidgets import QMessageBox
+
+from hostile_files import (MARKER_NAME, break_zip_member, code_pickle, symlink_loop, tensor_file_breakages,
+                           write_checkpoint, write_gpt2_folder, write_session)
+from lesson_fixtures import PROMPT, classroom, shown  # noqa: F401  (fixtures)
+
+WAIT_MS = 20_000
+
+
+@pytest.fixture
+def marker(tmp_path):
+    path = tmp_path / MARKER_NAME
+    yield path
+    assert not path.exists(), "a pickle was unpickled: code from the file ran"
+
+
+@pytest.fixture
+def in_use(window, shown):
+    """What the window shows before the bad file: checked again after it (see `unchanged`)."""
+    session = window.controller.session
+    return {
+        "session": session,
+        "weights": session.model.transformer.wte.weight.detach().clone(),
+        "snapshot": window.snapshot,
+        "prompt": window.controller.prompt,
+        "selection": (window.selection.layer, window.selection.head),
+    }
+
+
+def unchanged(window, in_use) -> None:
+    session = window.controller.session
+    assert session is in_use["session"]
+    assert torch.equal(session.model.transformer.wte.weight, in_use["weights"])
+    assert window.snapshot is in_use["snapshot"]
+    assert window.controller.prompt == in_use["prompt"] == PROMPT
+    assert (window.selection.layer, window.selection.head) == in_use["selection"]
+
+
+def error_shown(window, title: str, words) -> str:
+    """The error box is open with a message holding `words`, and the status bar says the same."""
+    box = window.findChild(QMessageBox, "errorBox")
+    assert box is not None and box.isVisible()
+    text = box.text()
+    assert box.windowTitle() == title
+    missing = [word for word in words if word.lower() not in text.lower()]
+    assert not missing, f"{missing} not in {text!r}"
+    assert window.statusBar().currentMessage().startswith(title)
+    box.close()
+    return text
+
+
+# -- checkpoint folders (File ▸ Open checkpoint) --------------------------------------------------
+def damage_tensor_file(name, breakage):
+    def damage(folder, marker):
+        path = folder / name
+        path.write_bytes(tensor_file_breakages(marker)[breakage][0](path.read_bytes()))
+    return damage
+
+
+def edit_meta(change):
+    def damage(folder, marker):
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        change(meta)
+        (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    return damage
+
+
+def replace_file(name, contents):
+    def damage(folder, marker):
+        (folder / name).write_bytes(contents(marker))
+    return damage
+
+
+def folder_instead(name):
+    def damage(folder, marker):
+        (folder / name).unlink()
+        (folder / name).mkdir()
+    return damage
+
+
+def link_loop_instead(name):
+    return lambda folder, marker: symlink_loop(folder / name)
+
+
+CHECKPOINT_CASES = {
+    "pickle-as-model.safetensors": (damage_tensor_file("model.safetensors", "pickle"), ("model.safetensors",)),
+    "torch-pickle-as-model.safetensors": (damage_tensor_file("model.safetensors", "torch-pickle"),
+                                          ("model.safetensors",)),
+    "pickle-as-optimizer.safetensors": (damage_tensor_file("optimizer.safetensors", "pickle"),
+                                        ("optimizer.safetensors",)),
+    "pickle-as-meta.json": (replace_file("meta.json", lambda m: code_pickle(m, "plain")), ("meta.json", "JSON")),
+    "truncated-weights": (damage_tensor_file("model.safetensors", "cut-in-data"), ("model.safetensors", "truncated")),
+    "header-claims-more-data": (damage_tensor_file("model.safetensors", "claims-more-data"), ("truncated",)),
+    "header-length-2**62": (damage_tensor_file("model.safetensors", "length-2**62"), ("not a safetensors",)),
+    "header-a-list": (damage_tensor_file("model.safetensors", "header-a-list"), ("not a safetensors",)),
+    "shape-bool": (damage_tensor_file("model.safetensors", "shape-bool"), ("damaged",)),
+    "newer-format": (edit_meta(lambda m: m.update(format_version=99)), ("newer", "update")),
+    "step-a-string": (edit_meta(lambda m: m.update(step="3")), ("step",)),
+    "layer-norm-eps-nan": (edit_meta(lambda m: m["model_config"].update(layer_norm_eps=float("nan"))),
+                           ("layer_norm_eps",)),
+    "meta.json-0-bytes": (replace_file("meta.json", lambda m: b""), ("meta.json",)),
+    "model.safetensors-0-bytes": (replace_file("model.safetensors", lambda m: b""), ("model.safetensors", "empty")),
+    "meta.json-nested-too-deep": (replace_file("meta.json", lambda m: b"[" * 100_000 + b"]" * 100_000),
+                                  ("meta.json",)),
+    "folder-as-model.safetensors": (folder_instead("model.safetensors"), ("model.safetensors", "is a folder")),
+    "meta.json-a-link-loop": (link_loop_instead("meta.json"), ("meta.json", "link")),
+}
+
+
+@pytest.fixture(scope="module")
+def good_checkpoint(tmp_path_factory):
+    return write_checkpoint(tmp_path_factory.mktemp("good") / "checkpoint")
+
+
+@pytest.mark.parametrize("case", CHECKPOINT_CASES)
+def test_a_hostile_checkpoint_leaves_the_model_in_use(window, in_use, good_checkpoint, tmp_path, marker, case):
+    folder = shutil.copytree(good_checkpoint, tmp_path / "checkpoint")
+    damage, words = CHECKPOINT_CASES[case]
+    damage(folder, marker)
+    assert window.open_checkpoint(folder) is False
+    text = error_shown(window, "Could not open the checkpoint", words)
+    assert "previous model is still shown" in text
+    unchanged(window, in_use)
+
+
+def test_the_good_checkpoint_does_open(window, in_use, good_checkpoint, tmp_path):
+    """The control: the undamaged file replaces the model (so the refusals above mean something)."""
+    folder = shutil.copytree(good_checkpoint, tmp_path / "checkpoint")
+    assert window.open_checkpoint(folder) is True
+    assert window.controller.session is not in_use["session"]
+
+
+# -- GPT-2 folders (File ▸ Open GPT-2 folder) ---------------------------------------------------------
+def pytorch_bin_pickle(flavour):
+    def damage(folder, marker):
+        (folder / "model.safetensors").unlink()
+        (folder / "pytorch_model.bin").write_bytes(code_pickle(marker, flavour))
+    return damage
+
+
+def edit_config(**changes):
+    def damage(folder, marker):
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        config.update(changes)
+        (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return damage
+
+
+GPT2_CASES = {
+    "pickle-as-model.safetensors": (damage_tensor_file("model.safetensors", "pickle"), ("model.safetensors",)),
+    "truncated-model.safetensors": (damage_tensor_file("model.safetensors", "cut-in-data"), ("model.safetensors",)),
+    "pickle-as-pytorch_model.bin": (pytorch_bin_pickle("plain"), ("pytorch_model.bin", "could not be read")),
+    "torch-pickle-as-pytorch_model.bin": (pytorch_bin_pickle("torch"), ("pytorch_model.bin", "could not be read")),
+    "config.json-nested-too-deep": (replace_file("config.json", lambda m: b"[" * 100_000 + b"]" * 100_000),
+                                    ("config.json", "not valid JSON")),
+    "epsilon-a-list": (edit_config(layer_norm_epsilon=[1e-5]), ("config.json", "layer_norm_epsilon")),
+    "n-layer-bool": (edit_config(n_layer=True), ("config.json", "n_layers")),
+    "pickle-as-vocab.json": (replace_file("vocab.json", lambda m: code_pickle(m, "plain")), ("vocab.json",)),
+    "folder-as-model.safetensors": (folder_instead("model.safetensors"), ("model.safetensors", "is a folder")),
+    "config.json-0-bytes": (replace_file("config.json", lambda m: b""), ("config.json",)),
+}
+
+
+@pytest.fixture(scope="module")
+def good_gpt2(tmp_path_factory):
+    return write_gpt2_folder(tmp_path_factory.mktemp("good") / "gpt2")
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")  # torch's note on the refused file
+@pytest.mark.parametrize("case", GPT2_CASES)
+def test_a_hostile_gpt2_folder_leaves_the_model_in_use(window, in_use, good_gpt2, tmp_path, marker, case):
+    folder = shutil.copytree(good_gpt2, tmp_path / "gpt2")
+    damage, words = GPT2_CASES[case]
+    damage(folder, marker)
+    assert window.open_gpt2_folder(folder) is False
+    error_shown(window, "Could not open the GPT-2 folder", words)
+    unchanged(window, in_use)
+
+
+# -- session files (File ▸ Open session) ----------------------------------------------------------
+def whole_file(contents):
+    def damage(path, marker):
+        path.write_bytes(contents(path.read_bytes(), marker))
+    return damage
+
+
+def member(name, contents):
+    return lambda path, marker: break_zip_member(path, name, contents(marker))
+
+
+def edit_description(**changes):
+    def damage(path, marker):
+        with zipfile.ZipFile(path) as archive:
+            description = json.loads(archive.read("session.json"))
+        description.update(changes)
+        break_zip_member(path, "session.json", json.dumps(description).encode("utf-8"))
+    return damage
+
+
+def flip_a_byte_of(name):
+    def damage(path, marker):
+        data = path.read_bytes()
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo(name)
+        name_length, extra_length = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+        position = info.header_offset + 30 + name_length + extra_length + info.compress_size // 2
+        path.write_bytes(data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1:])
+    return damage
+
+
+def bomb(name):
+    def damage(path, marker):
+        with zipfile.ZipFile(path) as archive:
+            members = [(info, archive.read(info.filename)) for info in archive.infolist()]
+        with zipfile.ZipFile(path, "w") as archive:
+            for info, contents in members:
+                if info.filename == name:
+                    info.compress_type, contents = zipfile.ZIP_DEFLATED, b"\x00" * (64 * 2 ** 20)
+                archive.writestr(info, contents)
+    return damage
+
+
+def folder_in_place(path, marker):
+    path.unlink()
+    path.mkdir()
+
+
+def link_loop_in_place(path, marker):
+    symlink_loop(path)
+
+
+SESSION_CASES = {
+    "pickle-as-the-session": (whole_file(lambda data, m: code_pickle(m, "plain")), ("not a zip",)),
+    "torch-pickle-as-the-session": (whole_file(lambda data, m: code_pickle(m, "torch")), ("session.json",)),
+    "0-bytes": (whole_file(lambda data, m: b""), ("not a zip",)),
+    "cut-in-half": (whole_file(lambda data, m: data[:len(data) // 2]), ("not a zip",)),
+    "corrupt-weights-in-the-zip": (flip_a_byte_of("checkpoint/model.safetensors"), ("damaged",)),
+    "pickle-as-model.safetensors": (member("checkpoint/model.safetensors", lambda m: code_pickle(m, "plain")),
+                                    ("model.safetensors",)),
+    "torch-pickle-as-session.json": (member("session.json", lambda m: code_pickle(m, "torch")), ("session.json",)),
+    "pickle-as-timeline": (member("timeline.safetensors", lambda m: code_pickle(m, "plain")),
+                           ("timeline.safetensors",)),
+    "zip-bomb-weights": (bomb("checkpoint/model.safetensors"), ("model.safetensors", "too large")),
+    "newer-format": (edit_description(format_version=99), ("newer",)),
+    "temperature-a-string": (edit_description(settings={"temperature": "hot"}), ("temperature",)),
+    "layer-that-does-not-exist": (edit_description(layer=99), ("layer 99",)),
+    "folder-in-place": (folder_in_place, ("not a file",)),
+    "link-loop-in-place": (link_loop_in_place, ("not a file",)),
+}
+
+
+@pytest.fixture(scope="module")
+def good_session(tmp_path_factory):
+    return write_session(tmp_path_factory.mktemp("good") / "demo")
+
+
+@pytest.mark.parametrize("case", SESSION_CASES)
+def test_a_hostile_session_leaves_the_window_as_it_was(window, in_use, classroom, good_session, tmp_path, marker,
+                                                      case):
+    path = shutil.copy(good_session, tmp_path / "demo.attnlab")
+    damage, words = SESSION_CASES[case]
+    damage(path, marker)
+    position = classroom.pane.position_ids()
+    assert classroom.try_open_session(path) is False
+    error_shown(window, "Could not open the session", words)
+    unchanged(window, in_use)
+    assert classroom.pane.position_ids() == position
+
+
+# -- the training studio: a corpus file, and a run folder to resume -------------------------------------
+@pytest.fixture
+def studio(window):
+    return window.studio
+
+
+def corpus(kind):
+    def make(path, marker):
+        if kind == "folder":
+            path.mkdir()
+        elif kind == "link-loop":
+            symlink_loop(path)
+        else:
+            path.write_bytes({"pickle": code_pickle(marker, "plain"), "torch-pickle": code_pickle(marker, "torch"),
+                              "utf16": "hello there".encode("utf-16"), "empty": b""}[kind])
+    return make
+
+
+CORPUS_CASES = {
+    "pickle": (corpus("pickle"), ("corpus.txt", "not valid UTF-8")),
+    "torch-pickle": (corpus("torch-pickle"), ("corpus.txt", "not valid UTF-8")),
+    "utf16": (corpus("utf16"), ("UTF-16",)),
+    "0-bytes": (corpus("empty"), ("empty",)),
+    "folder": (corpus("folder"), ("corpus.txt", "is a folder")),
+    "link-loop": (corpus("link-loop"), ("corpus.txt", "symbolic links")),
+}
+
+
+@pytest.mark.parametrize("case", CORPUS_CASES)
+def test_a_hostile_corpus_file_is_refused_by_the_studio(qtbot, window, in_use, studio, tmp_path, marker, case):
+    from app.studio.run_setup import RunSetup
+
+    make, words = CORPUS_CASES[case]
+    path = tmp_path / "corpus.txt"
+    make(path, marker)
+    run_before = studio.run
+    setup = RunSetup(corpus_kind="file", corpus_name=str(path), model_preset="nano", context_length=16,
+                     batch_size=8, max_steps=40)
+    with qtbot.waitSignal(studio.setup_failed, timeout=WAIT_MS) as failed:
+        studio.set_up(setup)
+    missing = [word for word in words if word.lower() not in failed.args[0].lower()]
+    assert not missing, f"{missing} not in {failed.args[0]!r}"
+    assert studio.message.isVisible() and "Could not set up the run" in studio.message.text()
+    assert studio.run is run_before
+    unchanged(window, in_use)
+
+
+@pytest.mark.parametrize("case", ["pickle-as-model.safetensors", "newer-format", "meta.json-a-link-loop"])
+def test_a_hostile_run_folder_is_refused_by_resume(qtbot, window, in_use, studio, good_checkpoint, tmp_path, marker,
+                                                   case):
+    folder = shutil.copytree(good_checkpoint, tmp_path / "run")
+    damage, words = CHECKPOINT_CASES[case]
+    damage(folder, marker)
+    run_before = studio.run
+    with qtbot.waitSignal(studio.setup_failed, timeout=WAIT_MS) as failed:
+        studio.resume(str(folder))
+    assert studio.run is run_before and studio.message.isVisible()
+    assert failed.args[0]
+    unchanged(window, in_use)
