@@ -28,6 +28,7 @@ from core.session import Session, SessionError, load_session, save_session
 from core.tokenizers import CharTokenizer
 
 CHILD = Path(__file__).with_name("save_loop_child.py")
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="the saving process forks one saver per kill")
 LINE_TIMEOUT_S = 30
 # Where each kill lands: on the first line containing the marker, after a random extra delay.
 CHECKPOINT_KILLS = [
@@ -134,6 +135,7 @@ def _all_weights_equal(model: GPT, n: int) -> None:
             assert torch.all(tensor == float(n)), f"{name} is not from save {n}: the files were mixed"
 
 
+@needs_fork
 def test_killing_a_checkpoint_save_always_leaves_a_whole_checkpoint(saver, tmp_path):
     folder = tmp_path / "run"
 
@@ -151,6 +153,7 @@ def test_killing_a_checkpoint_save_always_leaves_a_whole_checkpoint(saver, tmp_p
     assert sorted(os.listdir(folder)) == ["meta.json", "model.safetensors", "optimizer.safetensors"]
 
 
+@needs_fork
 def test_killing_a_session_save_always_leaves_a_whole_session(saver, tmp_path):
     path = tmp_path / "demo.attnlab"
 
@@ -216,6 +219,7 @@ def test_a_disk_that_fills_while_saving_says_so_and_keeps_the_earlier_checkpoint
     assert torch.equal(model.transformer.wte.weight, before["transformer.wte.weight"] + 1.0)  # memory untouched
 
 
+@needs_fork
 def test_a_real_file_size_limit_stops_the_save_cleanly(saver, tmp_path):
     """RLIMIT_FSIZE makes the operating system itself refuse a write (EFBIG) part way through a real file."""
     saver.process.stdin.write(f"limited {tmp_path} 1\n")
