@@ -70,6 +70,8 @@ def missing_file_sentence(path: Path, missing: str) -> str:
     """Why `path` is not a file to read: a folder or a dead link in its place, or else `missing` (it is not there)."""
     if path.is_dir():
         return f"{path} is a folder, but {path.name} must be a file."
+    if path.exists():  # a pipe would wait forever, /dev/zero would never end
+        return f"{path} is not an ordinary file (it is a device, a pipe or a socket); {path.name} must be a file."
     if path.is_symlink():
         return f"{path} is a link that leads to no file (a broken link, or a loop of links)."
     return missing
@@ -78,6 +80,8 @@ def missing_file_sentence(path: Path, missing: str) -> str:
 def _open_for_reading(path: Path):
     if path.is_dir():
         raise CorpusError(f"{path} is a folder, not a text file; pick a file inside it.")
+    if path.exists() and not path.is_file():  # a pipe would wait forever, /dev/zero would never end
+        raise CorpusError(missing_file_sentence(path, ""))
     try:
         return path.open("rb")
     except FileNotFoundError:

@@ -8,6 +8,7 @@ by tests/hostile_files.py, the same ones tests/core/test_hostile_files.py checks
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import zipfile
@@ -295,6 +296,8 @@ def corpus(kind):
             path.mkdir()
         elif kind == "link-loop":
             symlink_loop(path)
+        elif kind == "link-to-dev-zero":
+            os.symlink("/dev/zero", path)
         else:
             path.write_bytes({"pickle": code_pickle(marker, "plain"), "torch-pickle": code_pickle(marker, "torch"),
                               "utf16": "hello there".encode("utf-16"), "empty": b""}[kind])
@@ -308,6 +311,7 @@ CORPUS_CASES = {
     "0-bytes": (corpus("empty"), ("empty",)),
     "folder": (corpus("folder"), ("corpus.txt", "is a folder")),
     "link-loop": (corpus("link-loop"), ("corpus.txt", "symbolic links")),
+    "link-to-dev-zero": (corpus("link-to-dev-zero"), ("corpus.txt", "not an ordinary file")),
 }
 
 

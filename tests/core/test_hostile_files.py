@@ -164,7 +164,7 @@ def test_a_meta_json_that_is_not_json(checkpoint, marker, case):
 
 
 @pytest.mark.parametrize("name", ["meta.json", "model.safetensors", "optimizer.safetensors"])
-@pytest.mark.parametrize("replacement", ["folder", "symlink-loop", "missing"])
+@pytest.mark.parametrize("replacement", ["folder", "symlink-loop", "link-to-dev-zero", "missing"])
 def test_a_folder_or_a_link_loop_where_a_checkpoint_file_should_be(checkpoint, name, replacement):
     path = checkpoint / name
     path.unlink()
@@ -172,7 +172,10 @@ def test_a_folder_or_a_link_loop_where_a_checkpoint_file_should_be(checkpoint, n
         path.mkdir()
     elif replacement == "symlink-loop":
         symlink_loop(path)
-    words = {"folder": "is a folder", "symlink-loop": "link", "missing": "no"}[replacement]
+    elif replacement == "link-to-dev-zero":
+        os.symlink("/dev/zero", path)
+    words = {"folder": "is a folder", "symlink-loop": "link", "link-to-dev-zero": "not an ordinary file",
+             "missing": "no"}[replacement]
     expect(CheckpointError, (name, words), lambda: load_checkpoint(checkpoint))
 
 
@@ -514,6 +517,17 @@ def test_a_text_path_that_is_not_a_file(tmp_path, what):
         symlink_loop(path)
     words = {"folder": "is a folder", "symlink-loop": "symbolic links", "missing": "no file"}[what]
     expect(CorpusError, ("corpus.txt", words), lambda: read_text_file(path))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="pipes and /dev/zero are POSIX")
+@pytest.mark.parametrize("what", ["link-to-dev-zero", "named-pipe"])
+def test_a_text_path_that_never_ends_or_never_answers(tmp_path, what):
+    path = tmp_path / "corpus.txt"
+    if what == "named-pipe":
+        os.mkfifo(path)  # opening it for reading would wait for a writer forever
+    else:
+        os.symlink("/dev/zero", path)  # reading it would never end
+    expect(CorpusError, ("corpus.txt", "not an ordinary file"), lambda: read_text_file(path))
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a user that file permissions apply to")
