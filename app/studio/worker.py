@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import threading
 import time
 import traceback
@@ -178,6 +179,10 @@ class TrainingWorker(QThread):
                     self._train(command)
                 else:
                     self._call(command)
+            except Exception:  # a bug must not end the thread: report it (the crash dialog), stop, take the next command
+                sys.excepthook(*sys.exc_info())
+                self.running_changed.emit(False)
+                self.paused.emit(self.trainer.step_count)
             finally:
                 self.busy = False
 

@@ -113,3 +113,27 @@ def test_errors_in_paint_events_and_worker_threads_reach_the_same_dialog(qtbot, 
     assert details.count("ValueError: paintEvent broke") <= 2  # PySide words the first paint's error differently
     assert "this happened" in details
     assert "errors so far" in dialog.headline.text()  # the newest error on top, and how many there were
+
+
+def test_a_bug_in_the_training_thread_is_reported_and_the_studio_trains_on(qtbot, window, reporter, tmp_path):
+    from app.studio.run_setup import RunSetup
+
+    studio = window.studio
+    studio.autosave_folder = tmp_path / "autosave"
+    with qtbot.waitSignal(studio.run_ready, timeout=20000):
+        studio.set_up(RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_preset="nano",
+                               context_length=16, batch_size=8, max_steps=40, warmup_steps=5))
+    trainer = studio.worker.trainer
+
+    def bug(trainer):
+        return trainer.no_such_thing  # an AttributeError: not one of the errors the worker expects
+
+    with qtbot.waitSignal(studio.paused, timeout=20000):
+        studio.worker.call(bug)
+    dialog = shown_dialog(qtbot, reporter, "AttributeError")
+    assert "no_such_thing" in dialog.headline.text() and "in bug" in dialog.details.toPlainText()
+    assert studio.worker.isRunning()  # the thread lives on
+    with qtbot.waitSignal(studio.frame_drawn, timeout=20000) as drawn:
+        studio.step()
+    assert drawn.args == [1]
+    qtbot.waitUntil(lambda: trainer.step_count == 1 and not studio.worker.busy, timeout=20000)
