@@ -161,7 +161,8 @@ class GPT(nn.Module):
         self.hook_logits = HookPoint("logits")
         # Found once: the module tree does not change after construction, and a trace needs them fast.
         self._hook_points = {m.name: m for m in self.modules() if isinstance(m, HookPoint)}
-        self._every_module = tuple(self.modules())
+        self._submodules = tuple(self.modules())[1:]  # not itself: a model holding itself is a reference cycle,
+                                                       # freed only by the cyclic GC, long after it is dropped
         self.apply(self._init_weights)
         # GPT-2's trick: shrink the layers that write into the residual stream by 1/sqrt(2·layers).
         for name, parameter in self.named_parameters():
@@ -226,7 +227,7 @@ class GPT(nn.Module):
 
     def every_module(self) -> tuple[nn.Module, ...]:
         """All modules, this one included, found once (cheaper than walking the tree on every trace)."""
-        return self._every_module
+        return (self, *self._submodules)
 
     def trace(self, ids, names=None, intervention=None):
         """One forward pass that records every internal; see core.trace.run_trace."""
