@@ -9,6 +9,7 @@ import io
 import json
 import os
 import pickle
+import shutil
 import struct
 import zipfile
 from pathlib import Path
@@ -16,7 +17,6 @@ from pathlib import Path
 import torch
 
 from core import GPT, GPTConfig
-from core.checkpoint import save_checkpoint
 from core.gpt2 import CONV1D_WEIGHTS
 from core.session import Session, save_session
 from core.tokenizers import CharTokenizer
@@ -182,11 +182,39 @@ def break_zip_member(path: Path, member: str, data: bytes | None) -> None:
             archive.writestr(info, contents)
 
 
-def symlink_loop(path: Path) -> None:
-    """`path` becomes a link to itself (opening it fails with 'too many levels of symbolic links')."""
-    if path.is_dir():
-        import shutil
-        shutil.rmtree(path)
-    elif path.exists():
+def put_in_place(path: Path, what: str) -> None:
+    """Something other than a good file at `path`: "folder", "symlink-loop" (a link to itself),
+    "link-to-dev-zero" (a file that never ends) or "missing"."""
+    if path.is_symlink() or path.is_file():
         path.unlink()
-    os.symlink(path.name, path)
+    elif path.is_dir():
+        shutil.rmtree(path)
+    if what == "folder":
+        path.mkdir()
+    elif what == "symlink-loop":
+        os.symlink(path.name, path)  # opening it fails: too many levels of symbolic links
+    elif what == "link-to-dev-zero":
+        os.symlink("/dev/zero", path)
+    elif what != "missing":
+        raise ValueError(f"put_in_place does not know {what!r}")
+
+
+def flip_member_byte(data: bytes, member: str) -> bytes:
+    """The zip `data` with one byte inside `member`'s stored data changed (its CRC no longer matches)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.getinfo(member)
+    # a local header is 30 bytes + name + extra; the (possibly compressed) data follows
+    name_length, extra_length = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+    position = info.header_offset + 30 + name_length + extra_length + info.compress_size // 2
+    return data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1:]
+
+
+def inflate_member(path: Path, member: str, n_bytes: int) -> None:
+    """A zip bomb: `member` becomes `n_bytes` zeros, deflated (64 MiB pack into about 64 KiB)."""
+    with zipfile.ZipFile(path) as archive:
+        members = [(info, archive.read(info.filename)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w") as archive:
+        for info, contents in members:
+            if info.filename == member:
+                info.compress_type, contents = zipfile.ZIP_DEFLATED, b"\x00" * n_bytes
+            archive.writestr(info, contents)

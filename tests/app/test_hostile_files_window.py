@@ -8,17 +8,15 @@ by tests/hostile_files.py, the same ones tests/core/test_hostile_files.py checks
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import struct
 import zipfile
 
 import pytest
 import torch
 from PySide6.QtWidgets import QMessageBox
 
-from hostile_files import (MARKER_NAME, break_zip_member, code_pickle, symlink_loop, tensor_file_breakages,
-                           write_checkpoint, write_gpt2_folder, write_session)
+from hostile_files import (MARKER_NAME, break_zip_member, code_pickle, flip_member_byte, inflate_member,
+                           put_in_place, tensor_file_breakages, write_checkpoint, write_gpt2_folder, write_session)
 from lesson_fixtures import PROMPT, classroom, shown  # noqa: F401  (fixtures)
 
 WAIT_MS = 20_000
@@ -88,15 +86,8 @@ def replace_file(name, contents):
     return damage
 
 
-def folder_instead(name):
-    def damage(folder, marker):
-        (folder / name).unlink()
-        (folder / name).mkdir()
-    return damage
-
-
-def link_loop_instead(name):
-    return lambda folder, marker: symlink_loop(folder / name)
+def put_instead(name, what):
+    return lambda folder, marker: put_in_place(folder / name, what)
 
 
 CHECKPOINT_CASES = {
@@ -119,8 +110,8 @@ CHECKPOINT_CASES = {
     "model.safetensors-0-bytes": (replace_file("model.safetensors", lambda m: b""), ("model.safetensors", "empty")),
     "meta.json-nested-too-deep": (replace_file("meta.json", lambda m: b"[" * 100_000 + b"]" * 100_000),
                                   ("meta.json",)),
-    "folder-as-model.safetensors": (folder_instead("model.safetensors"), ("model.safetensors", "is a folder")),
-    "meta.json-a-link-loop": (link_loop_instead("meta.json"), ("meta.json", "link")),
+    "folder-as-model.safetensors": (put_instead("model.safetensors", "folder"), ("model.safetensors", "is a folder")),
+    "meta.json-a-link-loop": (put_instead("meta.json", "symlink-loop"), ("meta.json", "link")),
 }
 
 
@@ -173,7 +164,7 @@ GPT2_CASES = {
     "epsilon-a-list": (edit_config(layer_norm_epsilon=[1e-5]), ("config.json", "layer_norm_epsilon")),
     "n-layer-bool": (edit_config(n_layer=True), ("config.json", "n_layers")),
     "pickle-as-vocab.json": (replace_file("vocab.json", lambda m: code_pickle(m, "plain")), ("vocab.json",)),
-    "folder-as-model.safetensors": (folder_instead("model.safetensors"), ("model.safetensors", "is a folder")),
+    "folder-as-model.safetensors": (put_instead("model.safetensors", "folder"), ("model.safetensors", "is a folder")),
     "config.json-0-bytes": (replace_file("config.json", lambda m: b""), ("config.json",)),
 }
 
@@ -215,35 +206,11 @@ def edit_description(**changes):
 
 
 def flip_a_byte_of(name):
-    def damage(path, marker):
-        data = path.read_bytes()
-        with zipfile.ZipFile(path) as archive:
-            info = archive.getinfo(name)
-        name_length, extra_length = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
-        position = info.header_offset + 30 + name_length + extra_length + info.compress_size // 2
-        path.write_bytes(data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1:])
-    return damage
+    return whole_file(lambda data, marker: flip_member_byte(data, name))
 
 
 def bomb(name):
-    def damage(path, marker):
-        with zipfile.ZipFile(path) as archive:
-            members = [(info, archive.read(info.filename)) for info in archive.infolist()]
-        with zipfile.ZipFile(path, "w") as archive:
-            for info, contents in members:
-                if info.filename == name:
-                    info.compress_type, contents = zipfile.ZIP_DEFLATED, b"\x00" * (64 * 2 ** 20)
-                archive.writestr(info, contents)
-    return damage
-
-
-def folder_in_place(path, marker):
-    path.unlink()
-    path.mkdir()
-
-
-def link_loop_in_place(path, marker):
-    symlink_loop(path)
+    return lambda path, marker: inflate_member(path, name, 64 * 2 ** 20)
 
 
 SESSION_CASES = {
@@ -261,8 +228,8 @@ SESSION_CASES = {
     "newer-format": (edit_description(format_version=99), ("newer",)),
     "temperature-a-string": (edit_description(settings={"temperature": "hot"}), ("temperature",)),
     "layer-that-does-not-exist": (edit_description(layer=99), ("layer 99",)),
-    "folder-in-place": (folder_in_place, ("not a file",)),
-    "link-loop-in-place": (link_loop_in_place, ("not a file",)),
+    "folder-in-place": (lambda path, marker: put_in_place(path, "folder"), ("not a file",)),
+    "link-loop-in-place": (lambda path, marker: put_in_place(path, "symlink-loop"), ("not a file",)),
 }
 
 
@@ -292,12 +259,8 @@ def studio(window):
 
 def corpus(kind):
     def make(path, marker):
-        if kind == "folder":
-            path.mkdir()
-        elif kind == "link-loop":
-            symlink_loop(path)
-        elif kind == "link-to-dev-zero":
-            os.symlink("/dev/zero", path)
+        if kind in ("folder", "symlink-loop", "link-to-dev-zero"):
+            put_in_place(path, kind)
         else:
             path.write_bytes({"pickle": code_pickle(marker, "plain"), "torch-pickle": code_pickle(marker, "torch"),
                               "utf16": "hello there".encode("utf-16"), "empty": b""}[kind])
@@ -310,7 +273,7 @@ CORPUS_CASES = {
     "utf16": (corpus("utf16"), ("UTF-16",)),
     "0-bytes": (corpus("empty"), ("empty",)),
     "folder": (corpus("folder"), ("corpus.txt", "is a folder")),
-    "link-loop": (corpus("link-loop"), ("corpus.txt", "symbolic links")),
+    "link-loop": (corpus("symlink-loop"), ("corpus.txt", "symbolic links")),
     "link-to-dev-zero": (corpus("link-to-dev-zero"), ("corpus.txt", "not an ordinary file")),
 }
 

@@ -8,7 +8,6 @@ the problem, and that the pickle payload (which creates a marker file when unpic
 import json
 import os
 import shutil
-import struct
 import zipfile
 
 import pytest
@@ -18,8 +17,8 @@ from core.gpt2 import load_gpt2
 from core.session import SessionError, load_session
 from core.text_files import CorpusError, read_text_file
 from core.token_arrays import check_corpus_length
-from hostile_files import (MARKER_NAME, break_zip_member, code_pickle, symlink_loop, tensor_file_breakages,
-                           write_checkpoint, write_gpt2_folder, write_session)
+from hostile_files import (MARKER_NAME, break_zip_member, code_pickle, flip_member_byte, inflate_member,
+                           put_in_place, tensor_file_breakages, write_checkpoint, write_gpt2_folder, write_session)
 
 BREAKAGES = tensor_file_breakages(None)  # only the names and words; the marker is bound per test
 
@@ -166,14 +165,7 @@ def test_a_meta_json_that_is_not_json(checkpoint, marker, case):
 @pytest.mark.parametrize("name", ["meta.json", "model.safetensors", "optimizer.safetensors"])
 @pytest.mark.parametrize("replacement", ["folder", "symlink-loop", "link-to-dev-zero", "missing"])
 def test_a_folder_or_a_link_loop_where_a_checkpoint_file_should_be(checkpoint, name, replacement):
-    path = checkpoint / name
-    path.unlink()
-    if replacement == "folder":
-        path.mkdir()
-    elif replacement == "symlink-loop":
-        symlink_loop(path)
-    elif replacement == "link-to-dev-zero":
-        os.symlink("/dev/zero", path)
+    put_in_place(checkpoint / name, replacement)
     words = {"folder": "is a folder", "symlink-loop": "link", "link-to-dev-zero": "not an ordinary file",
              "missing": "no"}[replacement]
     expect(CheckpointError, (name, words), lambda: load_checkpoint(checkpoint))
@@ -184,8 +176,8 @@ def test_a_checkpoint_that_is_not_a_folder(tmp_path, marker, what):
     path = tmp_path / "checkpoint"
     if what == "a-file":
         path.write_bytes(code_pickle(marker, "torch"))
-    elif what == "symlink-loop":
-        symlink_loop(path)
+    else:
+        put_in_place(path, what)
     expect(CheckpointError, ("checkpoint", "not a folder"), lambda: load_checkpoint(path))
 
 
@@ -216,19 +208,6 @@ WHOLE_SESSION_CASES = {
     "member-data-flipped": (lambda data, marker: flip_member_byte(data, "checkpoint/model.safetensors"), ("damaged",)),
     "session-json-data-flipped": (lambda data, marker: flip_member_byte(data, "session.json"), ("damaged",)),
 }
-
-
-def flip_member_byte(data: bytes, member: str) -> bytes:
-    """The zip with one byte inside `member`'s stored data changed (its CRC no longer matches)."""
-    import io
-
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        info = archive.getinfo(member)
-    # local header: 30 bytes + name + extra; then the (possibly compressed) data
-    name_length, extra_length = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
-    start = info.header_offset + 30 + name_length + extra_length
-    position = start + info.compress_size // 2
-    return data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1:]
 
 
 @pytest.mark.parametrize("case", WHOLE_SESSION_CASES)
@@ -266,14 +245,7 @@ BOMB_BYTES = 64 * 2 ** 20  # 64 MiB of zeros squeezes into about 64 KiB
 
 @pytest.mark.parametrize("member", MEMBERS + ["layout.bin"])
 def test_a_zip_bomb_member_is_refused_before_it_is_unpacked(session_file, member):
-    with zipfile.ZipFile(session_file) as archive:
-        members = [(info, archive.read(info.filename)) for info in archive.infolist()]
-    with zipfile.ZipFile(session_file, "w") as archive:
-        for info, contents in members:
-            if info.filename == member:
-                info.compress_type = zipfile.ZIP_DEFLATED
-                contents = b"\x00" * BOMB_BYTES
-            archive.writestr(info, contents)
+    inflate_member(session_file, member, BOMB_BYTES)
     assert session_file.stat().st_size < BOMB_BYTES // 100
     expect(SessionError, ("demo.attnlab", member.split("/")[-1], "too large"), lambda: load_session(session_file))
 
@@ -333,10 +305,7 @@ def test_json_nested_too_deep_in_a_session(session_file, member):
 @pytest.mark.parametrize("what", ["folder", "symlink-loop", "missing"])
 def test_a_session_path_that_is_not_a_file(tmp_path, what):
     path = tmp_path / "demo.attnlab"
-    if what == "folder":
-        path.mkdir()
-    elif what == "symlink-loop":
-        symlink_loop(path)
+    put_in_place(path, what)
     expect(SessionError, ("demo.attnlab", "not a file"), lambda: load_session(path))
 
 
@@ -453,12 +422,7 @@ def test_a_broken_merges_txt(gpt2, marker, contents):
 @pytest.mark.parametrize("name", ["config.json", "model.safetensors", "vocab.json", "merges.txt"])
 @pytest.mark.parametrize("replacement", ["folder", "symlink-loop"])
 def test_a_folder_or_a_link_loop_where_a_gpt2_file_should_be(gpt2, name, replacement):
-    path = gpt2 / name
-    path.unlink()
-    if replacement == "folder":
-        path.mkdir()
-    else:
-        symlink_loop(path)
+    put_in_place(gpt2 / name, replacement)
     expect(ValueError, (name,), lambda: load_gpt2(gpt2))
 
 
@@ -468,7 +432,7 @@ def test_a_gpt2_folder_that_is_not_a_folder(tmp_path, marker, what):
     if what == "a-file":
         path.write_bytes(code_pickle(marker, "plain"))
     else:
-        symlink_loop(path)
+        put_in_place(path, what)
     expect(ValueError, ("gpt2", "not a folder"), lambda: load_gpt2(path))
 
 
@@ -511,10 +475,7 @@ def test_an_empty_text_file_is_refused_for_training(tmp_path):
 @pytest.mark.parametrize("what", ["folder", "symlink-loop", "missing"])
 def test_a_text_path_that_is_not_a_file(tmp_path, what):
     path = tmp_path / "corpus.txt"
-    if what == "folder":
-        path.mkdir()
-    elif what == "symlink-loop":
-        symlink_loop(path)
+    put_in_place(path, what)
     words = {"folder": "is a folder", "symlink-loop": "symbolic links", "missing": "no file"}[what]
     expect(CorpusError, ("corpus.txt", words), lambda: read_text_file(path))
 
@@ -526,7 +487,7 @@ def test_a_text_path_that_never_ends_or_never_answers(tmp_path, what):
     if what == "named-pipe":
         os.mkfifo(path)  # opening it for reading would wait for a writer forever
     else:
-        os.symlink("/dev/zero", path)  # reading it would never end
+        put_in_place(path, what)  # reading it would never end
     expect(CorpusError, ("corpus.txt", "not an ordinary file"), lambda: read_text_file(path))
 
 
