@@ -10,8 +10,9 @@ Names (B = batch, T = tokens, C = d_model, nh = heads, hs = d_head):
     blocks.{l}.attn.scores (scaled, before the mask) / masked_scores / pattern (B,nh,T,T)
     blocks.{l}.attn.out (B,T,C)   blocks.{l}.mlp.pre / post (B,T,d_mlp)   blocks.{l}.mlp.out (B,T,C)
     ln_final (B,T,C)   logits (B,T,vocab)   probs (B,T,vocab)
-embed.pos is zeros for pos_encoding="none". The tensors are recorded without copying: treat them as
-read-only (Trace.numpy gives read-only arrays).
+embed.pos is zeros for pos_encoding="none". The tensors are recorded without copying, during a pass
+under torch.inference_mode, so they are read-only inference tensors (Trace.numpy gives read-only
+arrays); `.clone()` one to edit it or to let gradients flow through it.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 
 from .eval_mode import evaluating
+from .hooks import Listener
 from .memory import keep_freed_memory
 
 ABLATIONS = ("zero", "mean")
@@ -55,7 +57,7 @@ class Trace(Mapping):
     def __init__(self, ids: torch.Tensor, tensors: dict[str, torch.Tensor], intervention: Intervention | None = None):
         self._ids = ids.detach().cpu().clone()
         self._tensors = MappingProxyType(dict(tensors))
-        self.intervention = intervention or Intervention()
+        self.intervention = intervention or _NOTHING_CHANGED
 
     @property
     def ids(self) -> torch.Tensor:
@@ -100,19 +102,20 @@ def _as_square_pattern(pattern, where) -> torch.Tensor:
 NameFilter = Iterable[str] | Callable[[str], bool] | None
 
 
-def _wanted(names: NameFilter, known: Iterable[str]) -> Callable[[str], bool]:
+def _chosen_hooks(hooks: dict, names: NameFilter) -> tuple[list, bool]:
+    """The hook points to record, and whether `probs` is wanted too."""
     if names is None:
-        return lambda name: True
+        return list(hooks.values()), True
     if callable(names):
-        return names
+        return [hook for name, hook in hooks.items() if names(name)], bool(names("probs"))
     chosen = {names} if isinstance(names, str) else set(names)
-    unknown = sorted(chosen - set(known))
+    unknown = sorted(chosen - set(hooks) - {"probs"})
     if unknown:
         raise ValueError(
             f"The model has no place called {', '.join(map(repr, unknown))}; names look like "
             "'blocks.0.attn.pattern' (see the list at the top of core/trace.py)."
         )
-    return lambda name: name in chosen
+    return [hook for name, hook in hooks.items() if name in chosen], "probs" in chosen
 
 
 def _as_batch(ids) -> torch.Tensor:
@@ -144,10 +147,13 @@ def _check_intervention(intervention: Intervention, config, n_tokens: int) -> No
 
 
 def _check_ids(ids: torch.Tensor, vocab_size: int) -> None:
-    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+    if not ids.numel():
+        return
+    lowest, highest = (int(end) for end in torch.aminmax(ids))  # one pass over the ids for both ends
+    if lowest < 0 or highest >= vocab_size:
         raise ValueError(
             f"Token ids must lie between 0 and {vocab_size - 1} for this model, but the prompt holds "
-            f"{int(ids.min())} to {int(ids.max())}; encode it with the model's own tokenizer."
+            f"{lowest} to {highest}; encode it with the model's own tokenizer."
         )
 
 
@@ -180,41 +186,65 @@ def _intervention_listeners(intervention: Intervention) -> dict[str, list]:
     return listeners
 
 
-# Values that may be a slice of a table the model keeps (sinusoidal or RoPE): copied when recorded,
-# so that editing a trace can never change the model. Everything else is a fresh activation.
+def _recorders(recorded: dict, model) -> tuple[Listener, Listener]:
+    """Listeners that keep a value under its name: (for activations, for the model's own tables).
+
+    No copy for activations: each is a fresh tensor that nothing writes to again. A table the model
+    keeps (the sinusoidal or RoPE rows behind `embed.pos`) is copied, as an ordinary tensor, so that
+    editing a trace can never change the model. Values are kept as float32 on the CPU; for the usual
+    float32 CPU model that needs no conversion, which is decided once here rather than at every point.
+    """
+    weight = model.transformer.wte.weight
+    already_float_cpu = weight.dtype == torch.float32 and weight.is_cpu and not torch.is_autocast_enabled("cpu")
+
+    if already_float_cpu:
+        def record(value, name):
+            recorded[name] = value
+            return value
+    else:
+        def record(value, name):
+            recorded[name] = value.float().cpu()
+            return value
+
+    def record_copy(value, name):
+        with torch.inference_mode(False):  # an ordinary tensor: this one may be edited freely
+            recorded[name] = value.float().cpu().clone()
+        return value
+
+    return record, record_copy
+
+
+# Values that may be a slice of a table the model keeps (sinusoidal or RoPE): copied when recorded.
 _MODEL_TABLES = frozenset({"embed.pos"})
+_NOTHING_CHANGED = Intervention()  # the what-if of a plain trace; frozen, so one is shared
 
 
-@torch.no_grad()
 def run_trace(model, ids, names: NameFilter = None, intervention: Intervention | None = None) -> Trace:
     """Run one forward pass in eval mode and record the chosen internals.
 
-    The model's training mode (of every module) and any listeners it already had are left as they were.
+    The pass runs under torch.inference_mode (no autograd bookkeeping at all), so the recorded tensors
+    are inference tensors: read-only. To edit one, or to use it where gradients flow (say, to train
+    a probe on it), take `.clone()` outside the trace first. The model's training mode (of every
+    module) and any listeners it already had are left as they were.
     """
     keep_freed_memory()  # once per process: no page faults for each new trace's memory
-    intervention = intervention or Intervention()
+    intervention = intervention or _NOTHING_CHANGED
     ids = _as_batch(ids).to(model.transformer.wte.weight.device)
     _check_ids(ids, model.config.vocab_size)
     _check_intervention(intervention, model.config, ids.size(1))
     hooks = model.hook_points()
-    wanted = _wanted(names, [*hooks, "probs"])
+    chosen, probs_wanted = _chosen_hooks(hooks, names)
     recorded: dict[str, torch.Tensor] = {}
-
-    def record(value, name):
-        # No copy on CPU: under no_grad every activation is a fresh tensor nobody writes to again.
-        kept = value if value.dtype == torch.float32 and value.is_cpu else value.float().cpu()
-        recorded[name] = kept.clone() if name in _MODEL_TABLES else kept
-        return value
+    record, record_copy = _recorders(recorded, model)
 
     attached: list[tuple] = []
-    for name, listeners in _intervention_listeners(intervention).items():
-        for listener in listeners:
-            attached.append((hooks[name], listener))
-    for name, hook in hooks.items():  # record after the edits, so the trace shows what the model used
-        if wanted(name):
-            attached.append((hook, record))
+    if not intervention.is_empty:
+        for name, listeners in _intervention_listeners(intervention).items():
+            attached.extend((hooks[name], listener) for listener in listeners)
+    # Record after the edits, so the trace shows what the model used.
+    attached.extend((hook, record_copy if hook.name in _MODEL_TABLES else record) for hook in chosen)
 
-    with evaluating(model):
+    with torch.inference_mode(), evaluating(model):
         try:
             for hook, listener in attached:
                 hook.listeners.append(listener)
@@ -222,6 +252,6 @@ def run_trace(model, ids, names: NameFilter = None, intervention: Intervention |
         finally:
             for hook, listener in attached:
                 hook.listeners.remove(listener)
-    if wanted("probs"):
-        recorded["probs"] = torch.softmax(logits.float().cpu(), dim=-1)
+        if probs_wanted:
+            recorded["probs"] = torch.softmax(logits.float().cpu(), dim=-1)
     return Trace(ids, recorded, intervention)
