@@ -45,12 +45,13 @@ LOAD_ERRORS = (ValueError, OSError, RuntimeError, KeyError)  # what a user's bad
 EXPLORER_PANELS = ("promptView", "outputView", "whatIfView", "attentionView", "qkvView", "embeddingView",
                    "positionalView")
 
-# The views helper's panels: (module, class). Imported by name so a missing one only drops its panel.
+# The views helper's panels: (module, class, objectName, built at start). Imported by name so a missing
+# one only drops its panel; the two that start behind the Q/K/V tab are built when first shown.
 MODEL_VIEWS = (
-    ("app.views.embedding_view", "EmbeddingView"),
-    ("app.views.positional_view", "PositionalView"),
-    ("app.views.qkv_view", "QKVView"),
-    ("app.views.attention_view", "AttentionView"),
+    ("app.views.embedding_view", "EmbeddingView", "embeddingView", False),
+    ("app.views.positional_view", "PositionalView", "positionalView", False),
+    ("app.views.qkv_view", "QKVView", "qkvView", True),
+    ("app.views.attention_view", "AttentionView", "attentionView", True),
 )
 
 
@@ -153,13 +154,17 @@ class MainWindow(QMainWindow):
         self.prompt_view = PromptView(self.selection)
         self.output_view = OutputView(self.selection)
         self.whatif_view = WhatIfView(self.selection)
-        self.model_views: dict[str, QWidget] = {}
-        for module_name, class_name in MODEL_VIEWS:
-            view_class = _optional_view(module_name, class_name)
-            if view_class is not None:
-                self.model_views[class_name] = view_class(self.selection)
-        for widget in (self.prompt_view, self.output_view, self.whatif_view, *self.model_views.values()):
+        for widget in (self.prompt_view, self.output_view, self.whatif_view):
             self.add_panel(widget)
+        for module_name, class_name, name, at_start in MODEL_VIEWS:
+            view_class = _optional_view(module_name, class_name)
+            if view_class is None:
+                continue
+            if at_start:
+                self.add_panel(view_class(self.selection))
+            else:
+                self.add_lazy_panel(lambda view_class=view_class: view_class(self.selection), name,
+                                    view_class.TITLE, view_class.TOOLTIP)
         self._arrange_explorer_panels()
 
     def add_panel(self, widget: QWidget, title: str | None = None, area: Qt.DockWidgetArea = RIGHT,

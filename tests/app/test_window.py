@@ -54,7 +54,7 @@ def test_a_hidden_panel_is_not_redrawn_until_it_is_shown(qtbot, window, show_pro
 
 
 def test_a_panel_behind_a_tab_is_redrawn_when_its_tab_is_chosen(qtbot, window, show_prompt):
-    embedding = window.findChild(QWidget, "embeddingView")
+    embedding = window.built_panel("embeddingView")  # built when first shown, or when asked for like this
     window.findChild(QDockWidget, "qkvViewDock").raise_()  # Q/K/V in front, embeddings behind it
     qtbot.waitUntil(lambda: window.findChild(QDockWidget, "embeddingViewDock").visibleRegion().isEmpty())
     snapshot = show_prompt("abcd")
