@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox,
-                               QSpinBox, QToolBar, QToolTip, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QGraphicsView, QLabel, QMainWindow, QMenu,
+                               QMessageBox, QSpinBox, QToolBar, QToolTip, QWidget)
 
 from .controller import Controller
 from .lessons.classroom import Classroom
@@ -352,6 +352,7 @@ class MainWindow(QMainWindow):
         self.layer_selector.valueChanged.connect(lambda layer: self.selection.select(layer, self.selection.head))
         self.head_selector.valueChanged.connect(lambda head: self.selection.select(self.selection.layer, head))
         self.selection.changed.connect(self._on_selection_changed)
+        self.selection.changed.connect(lambda *_: self._settle_before_paint())  # after the views redrew
 
     # -- snapshots ---------------------------------------------------------------------------
     @property
@@ -364,6 +365,7 @@ class MainWindow(QMainWindow):
                 self._redraw(panel, snapshot)
             else:
                 panel.stale = True  # drawn when it is shown again
+        self._settle_before_paint()
         self.drawn.emit(snapshot)
 
     @staticmethod
@@ -379,6 +381,22 @@ class MainWindow(QMainWindow):
         for panel in self.panels:
             if panel.stale and self.is_on_screen(panel):
                 self._redraw(panel, snapshot)
+        self._settle_before_paint()
+
+    def _settle_before_paint(self) -> None:
+        """Lay out and prepare every plot on screen now, so that each paints once per snapshot.
+
+        pyqtgraph applies a plot's new view range at the start of its paint; moving the items then asks
+        for a second paint of the whole plot. Done here, before painting, the one paint sees it all.
+        """
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)  # axes that grew: lay out now
+        for panel in self.panels:
+            if not self.is_on_screen(panel):
+                continue
+            for view in panel.widget.findChildren(QGraphicsView):
+                prepare = getattr(view.scene(), "prepareForPaint", None)  # a pyqtgraph scene
+                if prepare is not None:
+                    prepare()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

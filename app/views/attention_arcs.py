@@ -145,18 +145,18 @@ class AttentionArcs(QWidget):
             return self._haze_cache[1]
         columns, rows_out = max(width // HAZE_SCALE, 1), max(self.height() // HAZE_SCALE, 1)
         queries, keys = np.nonzero((self._pattern > 0) & (self._pattern < SMALLEST_DRAWN_WEIGHT))
-        weights = self._pattern[queries, keys].astype(np.float32)                # (L,)
+        weights = (self._pattern[queries, keys] / HAZE_SCALE).astype(np.float32)[:, None]  # (L, 1)
         along = (np.arange(columns, dtype=np.float32) + 0.5) / columns           # (W,) 0..1 left to right
-        start, end = centres[queries, None] / HAZE_SCALE, centres[keys, None] / HAZE_SCALE
+        start = (centres[queries] / HAZE_SCALE).astype(np.float32)[:, None]       # (L, 1)
+        end = (centres[keys] / HAZE_SCALE).astype(np.float32)[:, None]
         y = start + (end - start) * along                                        # (L, W) row of each line
-        low = np.floor(y).astype(np.int64)
-        upper = y - low                                                          # (L, W) share of the next row
-        x = np.broadcast_to(np.arange(columns), y.shape)
-        alpha = np.zeros(rows_out * columns, dtype=np.float64)
-        for row, share in ((low, 1 - upper), (low + 1, upper)):                  # split across two rows: smooth
-            inside = (row >= 0) & (row < rows_out)
-            alpha += np.bincount((row * columns + x)[inside], (weights[:, None] * share)[inside] / HAZE_SCALE,
-                                 minlength=rows_out * columns)
+        low = np.clip(y.astype(np.int32), 0, rows_out - 1)                       # y >= 0: truncating floors
+        lower_share = weights * (1 - (y - low))       # (L, W) a line's weight is split between the row it
+        cells = (low * columns + np.arange(columns, dtype=np.int32)).ravel()  # crosses and the next: smooth
+        size = (rows_out + 1) * columns                                          # one spare row below
+        alpha = np.bincount(cells, lower_share.ravel(), minlength=size)
+        alpha[columns:] += np.bincount(cells, (weights - lower_share).ravel(), minlength=size)[:-columns]
+        alpha = alpha[: rows_out * columns]
         rgba = np.empty((rows_out, columns, 4), dtype=np.uint8)                  # (H, W, RGBA)
         rgba[..., :3] = (colour.red(), colour.green(), colour.blue())
         rgba[..., 3] = np.clip(alpha.reshape(rows_out, columns) * 255, 0, 255).astype(np.uint8)

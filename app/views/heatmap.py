@@ -48,6 +48,20 @@ def format_value(value: float) -> str:
     return f"{value:.2f}"
 
 
+_label_widths: dict[tuple[str, str], int] = {}  # (font, label) -> pixels: measuring text is slow
+
+
+def label_width(tick_font, label: str) -> int:
+    """The width of `label` in `tick_font`, measured once per font and label."""
+    key = (tick_font.key(), label)
+    width = _label_widths.get(key)
+    if width is None:
+        if len(_label_widths) > 20_000:
+            _label_widths.clear()
+        width = _label_widths[key] = QFontMetrics(tick_font).horizontalAdvance(label)
+    return width
+
+
 class TokenAxis(pg.AxisItem):
     """An axis that can show one text label per row/column (tokens), thinned out when they would overlap.
 
@@ -57,6 +71,8 @@ class TokenAxis(pg.AxisItem):
 
     def __init__(self, orientation: str) -> None:
         super().__init__(orientation)
+        self.enableAutoSIPrefix(False)  # rows and columns are counted, never "×1e3"; and the axis title
+        #                                  is then not re-typeset on every change of range
         self._labels: list[str] | None = None
         self._widths: list[int] = []          # pixel width of each label in the tick font
         self._highlight = -1
@@ -70,9 +86,10 @@ class TokenAxis(pg.AxisItem):
         else:
             self._labels = [abbreviate(label) for label in labels]
             self._upright = self.orientation in ("bottom", "top") and max(map(len, self._labels), default=0) > 2
-            metrics = QFontMetrics(self._tick_font())
-            self._widths = [metrics.horizontalAdvance(label) for label in self._labels]  # measured once
+            tick_font = self._tick_font()
+            self._widths = [label_width(tick_font, label) for label in self._labels]
             longest = max(self._widths, default=0)
+            metrics = QFontMetrics(tick_font)
             across = longest if (self.orientation in ("left", "right") or self._upright) else metrics.height()
             label_room = metrics.height() + 6 if self.label.isVisible() else 0
             self._set_extent(across + 12 + label_room)
@@ -268,6 +285,8 @@ class HeatmapPlot:
         self.bottom_axis.set_labels(self.column_labels)
 
     def set_title(self, title: str) -> None:
+        if title == self.title and self.plot.titleLabel.text:
+            return  # typesetting a title is not free; set_theme recolours it
         self.title = title
         self.plot.setTitle(title, color=colours(self.dark)["text"], size=title_size())
 
