@@ -460,6 +460,9 @@ class StudioPanel(QWidget):
         self.run = None
         self._history = (shown, losses)
         self.display = WeightDisplay(shown.config, shown.tokenizer, f"{shown.source} (saved history)")
+        misfit = _first_misfit(snapshots, shown.model)
+        if misfit is not None:   # a hand-edited or mixed-up file: keep the curves, drop the snapshots
+            snapshots = ()
         self.timeline = SharedTimeline(_timeline_of(snapshots))
         self.plots.clear()
         self.plots.load_history(losses)
@@ -472,6 +475,10 @@ class StudioPanel(QWidget):
         self.controls.set_enabled_for_run(False)
         self.controls.set_running(False)
         self._shown_step = shown.step
+        if misfit is not None:
+            self._say(f"The session's timeline does not fit its model ({misfit}), so only its loss curves are "
+                      f"shown.", error=True)
+            return
         self._say(f"Opened the training history saved in the session: {len(snapshots)} snapshots up to step "
                   f"{last_step}. Drag the timeline to look back; set up or resume a run to train again.")
 
@@ -604,6 +611,19 @@ class StudioPanel(QWidget):
         except ValueError:
             return
         self.setup_panel.show_autosave(str(self.autosave_folder), info.step)
+
+
+def _first_misfit(snapshots, model) -> str | None:
+    """What keeps these snapshots from loading into `model` (a sentence), or None if they all fit."""
+    expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+    for step, tensors in snapshots:
+        shapes = {name: tuple(value.shape) for name, value in tensors.items()}
+        if set(shapes) != set(expected):
+            return f"step {step} holds other parameters than the model"
+        wrong = next((name for name, shape in shapes.items() if shape != expected[name]), None)
+        if wrong is not None:
+            return f"step {step}: {wrong} is {shapes[wrong]}, the model's is {expected[wrong]}"
+    return None
 
 
 def _timeline_of(snapshots) -> Timeline:

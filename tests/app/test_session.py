@@ -102,3 +102,16 @@ def test_opening_a_session_brings_its_timeline_back_into_the_studio(qtbot, tmp_p
         assert np.array_equal(tensor.numpy(), weights_at[6][name]), name
     studio.timeline_bar.go_live()     # the right end is the session's own model
     assert window.controller.session is session_model
+
+
+def test_a_timeline_that_does_not_fit_the_model_keeps_only_the_curves(qtbot, window, shown):
+    import numpy as np
+
+    studio = window.studio
+    losses = {"train": [[1, 3.5], [2, 3.0]], "val": []}
+    wrong = [(0, {"transformer.wte.weight": np.zeros((2, 3), np.float32)})]   # not this model's parameters
+    studio.restore_training_history(wrong, losses)
+    assert len(studio.timeline) == 0
+    assert studio.training_losses() == losses
+    assert "does not fit its model" in studio.message.text()
+    studio.timeline_bar.scrub_to(0)   # nothing to show, nothing raised
