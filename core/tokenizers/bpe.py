@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from .bpe_training import N_BYTE_TOKENS, Merge, Pair, ProgressCallback, merge_pair, train_merges
 from .byte_level import ByteLevelTokenizer
-from .pretokenize import GPT2_PATTERN, compile_pattern, split_into_words
+from .pretokenize import GPT2_PATTERN, KNOWN_PATTERNS, compile_pattern, split_into_words
 
 
 class BPETokenizer(ByteLevelTokenizer):
@@ -65,6 +65,10 @@ class BPETokenizer(ByteLevelTokenizer):
             raise ValueError('A "bpe" tokenizer needs "merges": a list of [left id, right id] pairs.')
         if not isinstance(pattern, str):
             raise ValueError('"pattern" must be a string: the regular expression that splits text into words.')
+        if pattern not in KNOWN_PATTERNS.values():
+            raise ValueError(f"The tokenizer's word-splitting pattern is not one Attention Lab knows "
+                             f"({', '.join(KNOWN_PATTERNS)}); an unknown regular expression could make encoding "
+                             f"hang, so this tokenizer is refused.")
         return cls(merges, pattern)
 
 

@@ -11,6 +11,9 @@ import regex
 
 # GPT-2's pre-tokenisation pattern (the one tiktoken's "gpt2" encoding uses).
 GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+# The patterns a saved tokenizer may name. A file could carry any regex, and a badly backtracking one
+# makes encoding hang, so only these are accepted when a tokenizer is read from a file.
+KNOWN_PATTERNS = {"GPT-2": GPT2_PATTERN}
 
 
 @functools.lru_cache(maxsize=8)

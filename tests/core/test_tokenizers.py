@@ -185,7 +185,7 @@ def test_bpe_json_carries_its_merges_compactly(bpe):
         ({"type": "bpe", "merges": [[97]]}, r"Merge 0 must be \[left id, right id\]"),
         ({"type": "bpe", "merges": [[97, "b"]]}, "whole-number"),
         ({"type": "bpe", "merges": [[97, 98], [97, 98]]}, "same bytes"),
-        ({"type": "bpe", "merges": [], "pattern": "(unclosed"}, "not a valid regex"),
+        ({"type": "bpe", "merges": [], "pattern": "(unclosed"}, "not one Attention Lab knows"),
         ({"type": "gpt2"}, '"folder"'),
     ],
 )

@@ -139,3 +139,13 @@ def test_on_shakespeare_we_compress_about_as_well_as_hugging_face():
     ours_count, reference_count = len(ours.encode(text)), len(reference.encode(text).ids)
     assert abs(ours_count - reference_count) / reference_count < 0.01
     assert ours.decode(ours.encode(text)) == text
+
+
+def test_a_saved_tokenizer_with_an_unknown_split_pattern_is_refused(bpe):
+    from core.tokenizers.bpe import BPETokenizer
+
+    data = bpe.to_json()
+    assert BPETokenizer.from_json(data).encode("hello there") == bpe.encode("hello there")
+    catastrophic = r"(a+)+$"   # backtracks for ever on "aaaa…b"
+    with pytest.raises(ValueError, match="could make encoding hang"):
+        BPETokenizer.from_json({**data, "pattern": catastrophic})
