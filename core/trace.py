@@ -186,18 +186,14 @@ def _intervention_listeners(intervention: Intervention) -> dict[str, list]:
     return listeners
 
 
-def _recorders(recorded: dict, model) -> tuple[Listener, Listener]:
-    """Listeners that keep a value under its name: (for activations, for the model's own tables).
+def _recorder(recorded: dict, model) -> Listener:
+    """A listener that keeps each value under its name, as float32 on the CPU.
 
-    No copy for activations: each is a fresh tensor that nothing writes to again. A table the model
-    keeps (the sinusoidal or RoPE rows behind `embed.pos`) is copied, as an ordinary tensor, so that
-    editing a trace can never change the model. Values are kept as float32 on the CPU; for the usual
-    float32 CPU model that needs no conversion, which is decided once here rather than at every point.
+    No copy: every activation is a fresh tensor that nothing writes to again. For the usual float32
+    CPU model nothing needs converting either, which is decided once here, not at every point.
     """
     weight = model.transformer.wte.weight
-    already_float_cpu = weight.dtype == torch.float32 and weight.is_cpu and not torch.is_autocast_enabled("cpu")
-
-    if already_float_cpu:
+    if weight.dtype == torch.float32 and weight.is_cpu and not torch.is_autocast_enabled("cpu"):
         def record(value, name):
             recorded[name] = value
             return value
@@ -205,17 +201,24 @@ def _recorders(recorded: dict, model) -> tuple[Listener, Listener]:
         def record(value, name):
             recorded[name] = value.float().cpu()
             return value
-
-    def record_copy(value, name):
-        with torch.inference_mode(False):  # an ordinary tensor: this one may be edited freely
-            recorded[name] = value.float().cpu().clone()
-        return value
-
-    return record, record_copy
+    return record
 
 
-# Values that may be a slice of a table the model keeps (sinusoidal or RoPE): copied when recorded.
-_MODEL_TABLES = frozenset({"embed.pos"})
+def _forward(model, ids: torch.Tensor) -> torch.Tensor:
+    """The model's logits; a token id outside the vocabulary is a clear error."""
+    if not ids.is_cpu:  # on an accelerator a bad id is a device-side assert, so look before leaping
+        _check_ids(ids, model.config.vocab_size)
+    try:
+        logits, _ = model(ids)
+    except IndexError:  # on the CPU the embedding refuses a bad id; only then look at the ids
+        _check_ids(ids, model.config.vocab_size)
+        raise
+    return logits
+
+
+# Values that may be a slice of a table the model keeps (sinusoidal or RoPE): copied after the pass,
+# as ordinary tensors, so that editing a trace can never change the model.
+_MODEL_TABLES = ("embed.pos",)
 _NOTHING_CHANGED = Intervention()  # the what-if of a plain trace; frozen, so one is shared
 
 
@@ -230,28 +233,29 @@ def run_trace(model, ids, names: NameFilter = None, intervention: Intervention |
     keep_freed_memory()  # once per process: no page faults for each new trace's memory
     intervention = intervention or _NOTHING_CHANGED
     ids = _as_batch(ids).to(model.transformer.wte.weight.device)
-    _check_ids(ids, model.config.vocab_size)
-    _check_intervention(intervention, model.config, ids.size(1))
     hooks = model.hook_points()
     chosen, probs_wanted = _chosen_hooks(hooks, names)
     recorded: dict[str, torch.Tensor] = {}
-    record, record_copy = _recorders(recorded, model)
+    record = _recorder(recorded, model)
 
     attached: list[tuple] = []
     if not intervention.is_empty:
+        _check_intervention(intervention, model.config, ids.size(1))
         for name, listeners in _intervention_listeners(intervention).items():
             attached.extend((hooks[name], listener) for listener in listeners)
-    # Record after the edits, so the trace shows what the model used.
-    attached.extend((hook, record_copy if hook.name in _MODEL_TABLES else record) for hook in chosen)
+    attached.extend((hook, record) for hook in chosen)  # after the edits: the trace shows what the model used
 
     with torch.inference_mode(), evaluating(model):
         try:
             for hook, listener in attached:
                 hook.listeners.append(listener)
-            logits, _ = model(ids)
+            logits = _forward(model, ids)
         finally:
             for hook, listener in attached:
                 hook.listeners.remove(listener)
         if probs_wanted:
             recorded["probs"] = torch.softmax(logits.float().cpu(), dim=-1)
+    for name in _MODEL_TABLES:
+        if name in recorded:
+            recorded[name] = recorded[name].clone()
     return Trace(ids, recorded, intervention)
