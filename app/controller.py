@@ -13,6 +13,7 @@ import threading
 import traceback
 from dataclasses import dataclass
 
+import torch
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
 from core import Intervention, Trace
@@ -21,6 +22,8 @@ from .sessions import ModelSession
 from .snapshot import Snapshot
 
 EMPTY_PROMPT_MESSAGE = "The prompt is empty: type a few words and watch the model read them."
+SMALL_MODEL_PARAMETERS = 20_000_000  # up to this size a trace is many small operations: one thread is fastest
+DEFAULT_THREADS = torch.get_num_threads()
 
 
 # -- from prompt text to a Snapshot (pure; runs on the worker thread) -----------------------------------
@@ -107,6 +110,13 @@ def _bytes(tokenizer, token_id: int) -> bytes:
     return tokenizer.token_bytes(token_id) if token_id < tokenizer.vocab_size else b""
 
 
+def trace_threads(model) -> int:
+    """Threads torch may use for one trace. A small model's operations are too small to share, and a
+    second thread would wait for a core the window (or another program) is using: on a busy 2-core
+    machine that made the default model's first trace take a second instead of ~20 ms."""
+    return 1 if model.num_params() <= SMALL_MODEL_PARAMETERS else DEFAULT_THREADS
+
+
 # -- the worker ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TraceRequest:
@@ -148,6 +158,7 @@ class TraceWorker(QThread):
                     return
                 request, self._waiting = self._waiting, None
             try:
+                torch.set_num_threads(trace_threads(request.session.model))  # this thread's own setting
                 snapshot, notice = self._maker.make(request.session, request.prompt, request.intervention)
             except Exception as error:  # a model that fails must not take the window down
                 snapshot = None

@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -99,9 +100,25 @@ def open_window(args):
     settings = AppSettings(args.settings)
     if args.dark is not None:
         settings.dark_theme = args.dark
-    window = MainWindow(settings=settings, prompt=args.prompt, remember_layout=not args.screenshot)
+    with one_torch_thread():
+        window = MainWindow(settings=settings, prompt=args.prompt, remember_layout=not args.screenshot)
     window.show()
     return window
+
+
+@contextmanager
+def one_torch_thread():
+    """Loading the default model is a few hundred small tensor operations: on one thread none of them
+    waits for a second core (on a busy 2-core machine each wait costs milliseconds, half a second in all).
+    Only this thread is affected; it gets its usual number back afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 # -- the entry point ---------------------------------------------------------------------------
