@@ -221,7 +221,8 @@ def load_checkpoint(folder, device: str | torch.device = "cpu") -> Checkpoint:
         except ValueError as error:
             raise CheckpointError(f"{OPTIMIZER_FILE}: {error}") from None
 
-    # Everything checked: now build.
+    # Everything checked: now build (the weights are read, then copied into the model: twice their size).
+    _check_fits_in_memory(folder, 2 * _data_bytes(header) + (_data_bytes(optimizer_header) if optimizer_path else 0))
     weights = _read_tensors(model_path)
     model = GPT(config)
     if config.tie_embeddings:
@@ -230,6 +231,22 @@ def load_checkpoint(folder, device: str | torch.device = "cpu") -> Checkpoint:
     model.to(device).eval()
     optimizer_state = _read_tensors(optimizer_path) if optimizer_path else None
     return Checkpoint(model, tokenizer, train_config, step, losses, optimizer_state)
+
+
+def _data_bytes(header: dict) -> int:
+    """Bytes of tensor data a checked safetensors header describes."""
+    return sum(end - begin for begin, end in (entry["data_offsets"] for entry in header.values()))
+
+
+def _check_fits_in_memory(folder: Path, needed: int) -> None:
+    """Refuse a checkpoint that would need more memory than this computer has, instead of exhausting it."""
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): nothing to compare with
+        return
+    if needed > memory:
+        raise CheckpointError(f"{folder}: opening this model needs about {needed / 2**30:.1f} GiB of memory, and this "
+                              f"computer has {memory / 2**30:.1f} GiB. Open a smaller model.")
 
 
 def read_meta(folder: Path) -> dict:

@@ -229,3 +229,29 @@ def test_files_from_two_different_saves_are_not_mixed(saved, tmp_path):
     os.replace(other / "model.safetensors", folder / "model.safetensors")
     with pytest.raises(CheckpointError, match="not written by the same save"):
         load_checkpoint(folder)
+
+
+def test_a_model_too_big_for_this_computer_is_refused_before_anything_is_built(saved, monkeypatch):
+    """A hand-made checkpoint: a config of ~100 billion parameters, a header that describes them, and a sparse
+    file of the size the header claims (it takes no disk). Every check passes, so memory decides."""
+    folder, _ = saved
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["model_config"].update(n_layers=96, d_model=8192, n_heads=64, d_mlp=4 * 8192, context_length=2048)
+    meta["files"] = ["model.safetensors"]
+    (folder / "meta.json").write_text(json.dumps(meta))
+    (folder / "optimizer.safetensors").unlink(missing_ok=True)
+    config = checkpoint_module._model_config(meta)
+    header, offset = {"__metadata__": {"save_id": meta["save_id"]}}, 0
+    for name, shape in checkpoint_module.expected_weight_shapes(config).items():
+        size = 4 * int(np.prod(shape))
+        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    header_bytes = json.dumps(header).encode()
+    with open(folder / "model.safetensors", "wb") as file:
+        file.write(struct.pack("<Q", len(header_bytes)) + header_bytes)
+        file.truncate(8 + len(header_bytes) + offset)   # sparse: hundreds of GB claimed, nothing written
+    built = []
+    monkeypatch.setattr(checkpoint_module, "GPT", lambda config: built.append(config))
+    with pytest.raises(CheckpointError, match=r"needs about [\d.]+ GiB of memory, and this computer has"):
+        load_checkpoint(folder)
+    assert built == []   # refused before a single parameter was allocated
