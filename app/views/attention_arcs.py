@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QToolTip, QWidget
 from core.analysis import strongest_keys
 
 from .export import ExportTable, add_export_menu
-from .plot_style import abbreviate, colours, font
+from .plot_style import abbreviate, colours, font, text_widths
 
 SMALLEST_DRAWN_WEIGHT = 0.03   # fainter lines are drawn together as one haze image (fast)
 HOVER_SMALLEST_WEIGHT = 0.005  # a hovered token shows nearly all of its lines
@@ -68,9 +68,7 @@ class AttentionArcs(QWidget):
     # -- geometry -----------------------------------------------------------------------------------
     def _layout(self) -> tuple[float, float, float, float]:
         """(left column's right edge, right column's left edge, top, row height)."""
-        metrics = QFontMetrics(font(LABEL_POINT_SIZE))
-        column = min(max((metrics.horizontalAdvance(label) for label in self._labels), default=0) + 10,
-                     self.width() * 0.3)
+        column = min(max(text_widths(font(LABEL_POINT_SIZE), self._labels), default=0) + 10, self.width() * 0.3)
         top, bottom = 8.0, 8.0
         rows = max(len(self._labels), 1)
         return column, self.width() - column, top, (self.height() - top - bottom) / rows

@@ -32,6 +32,7 @@ from .plot_style import (
     font,
     style_graphics_view,
     style_plot_item,
+    text_widths,
     title_size,
 )
 
@@ -46,20 +47,6 @@ def format_value(value: float) -> str:
     if abs(value) >= 9.995:
         return f"{value:.0f}"
     return f"{value:.2f}"
-
-
-_label_widths: dict[tuple[str, str], int] = {}  # (font, label) -> pixels: measuring text is slow
-
-
-def label_width(tick_font, label: str) -> int:
-    """The width of `label` in `tick_font`, measured once per font and label."""
-    key = (tick_font.key(), label)
-    width = _label_widths.get(key)
-    if width is None:
-        if len(_label_widths) > 20_000:
-            _label_widths.clear()
-        width = _label_widths[key] = QFontMetrics(tick_font).horizontalAdvance(label)
-    return width
 
 
 class TokenAxis(pg.AxisItem):
@@ -87,7 +74,7 @@ class TokenAxis(pg.AxisItem):
             self._labels = [abbreviate(label) for label in labels]
             self._upright = self.orientation in ("bottom", "top") and max(map(len, self._labels), default=0) > 2
             tick_font = self._tick_font()
-            self._widths = [label_width(tick_font, label) for label in self._labels]
+            self._widths = text_widths(tick_font, self._labels)
             longest = max(self._widths, default=0)
             metrics = QFontMetrics(tick_font)
             across = longest if (self.orientation in ("left", "right") or self._upright) else metrics.height()

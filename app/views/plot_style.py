@@ -1,10 +1,11 @@
 """One look for every plot: fonts big enough for a projector, perceptual colour maps, light and dark."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 
 # Colour maps: perceptually uniform, readable in grey, friendly to colour-blind viewers.
 PROBABILITY_MAP = "viridis"   # 0..1 values such as attention weights
@@ -54,6 +55,25 @@ def font(point_size: int = TICK_POINT_SIZE, bold: bool = False) -> QFont:
     chosen.setPointSizeF(point_size * _font_scale)
     chosen.setBold(bold)
     return chosen
+
+
+_text_widths: dict[tuple[str, str], int] = {}  # (font key, text) -> pixels: measuring text is slow
+
+
+def text_widths(chosen: QFont, texts: Sequence[str]) -> list[int]:
+    """Each text's width in pixels in `chosen`, measured once per font and text (token labels repeat
+    from keystroke to keystroke)."""
+    font_key = chosen.key()
+    widths, metrics = [], None
+    for text in texts:
+        width = _text_widths.get((font_key, text))
+        if width is None:
+            if len(_text_widths) > 50_000:
+                _text_widths.clear()
+            metrics = metrics or QFontMetrics(chosen)
+            width = _text_widths[(font_key, text)] = metrics.horizontalAdvance(text)
+        widths.append(width)
+    return widths
 
 
 def abbreviate(label: str, limit: int = 12) -> str:

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from app.theme import colours
+from app.views.plot_style import text_widths
 
 GOLDEN_RATIO = 0.6180339887  # steps the hue so neighbouring ids get clearly different colours
 PADDING, GAP, LINE_GAP = 6, 4, 6
@@ -42,6 +43,7 @@ class TokenStrip(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         self._chips: list[Chip] = []
         self._rects: list[QRectF] = []
+        self._painted: list[Chip] = []    # the chips the last layout placed (to repaint only what changed)
         self._dark = False
         self._placeholder = "Type a prompt above: its tokens appear here."
         self._label_font = QFont(self.font())
@@ -73,19 +75,20 @@ class TokenStrip(QWidget):
         self.update()
 
     # -- layout: chips flow left to right and wrap ---------------------------------------------
-    def _chip_size(self, chip: Chip) -> QSize:
-        label_width = QFontMetrics(self._label_font).horizontalAdvance(chip.label)
-        id_width = QFontMetrics(self._id_font).horizontalAdvance(str(chip.token_id)) if chip.token_id is not None else 0
+    def _chip_sizes(self) -> list[QSize]:
+        label_widths = text_widths(self._label_font, [chip.label for chip in self._chips])
+        id_widths = text_widths(self._id_font, [str(chip.token_id) for chip in self._chips])
         height = QFontMetrics(self._label_font).height() + QFontMetrics(self._id_font).height() + PADDING
-        return QSize(max(label_width, id_width, 8) + 2 * PADDING, height)
+        return [QSize(max(label_width, id_width if chip.token_id is not None else 0, 8) + 2 * PADDING, height)
+                for chip, label_width, id_width in zip(self._chips, label_widths, id_widths)]
 
     def _relayout(self) -> None:
         width = max(self.width(), 100)
         x = y = GAP
         row_height = 0
+        before = list(zip(self._painted, self._rects))
         self._rects = []
-        for chip in self._chips:
-            size = self._chip_size(chip)
+        for size in self._chip_sizes():
             if x + size.width() > width - GAP and x > GAP:
                 x, y = GAP, y + row_height + LINE_GAP
                 row_height = 0
@@ -94,7 +97,23 @@ class TokenStrip(QWidget):
             row_height = max(row_height, size.height())
         total = y + row_height + GAP if self._chips else 2 * QFontMetrics(self.font()).height()
         self.setMinimumHeight(int(total))
-        self.update()
+        self._update_changed(before, list(zip(self._chips, self._rects)))
+
+    def _update_changed(self, before: list, after: list) -> None:
+        """Repaint only the chips that changed: typing at the end of a long prompt redraws one chip."""
+        self._painted = list(self._chips)
+        if not before or not after:
+            self.update()
+            return
+        same = 0
+        while same < min(len(before), len(after)) and before[same] == after[same]:
+            same += 1
+        changed = [rect for _, rect in before[same:] + after[same:]]
+        if changed:
+            area = QRectF(changed[0])
+            for rect in changed[1:]:
+                area = area.united(rect)
+            self.update(area.adjusted(-2, -2, 2, 2).toAlignedRect())
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
