@@ -27,6 +27,7 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as safetensors_bytes
 
 from .config import GPTConfig
+from .fits_in_memory import check_fits_in_memory
 from .model import GPT
 from .text_files import missing_file_sentence
 from .tokenizers import Tokenizer, tokenizer_from_json
@@ -239,14 +240,10 @@ def _data_bytes(header: dict) -> int:
 
 
 def _check_fits_in_memory(folder: Path, needed: int) -> None:
-    """Refuse a checkpoint that would need more memory than this computer has, instead of exhausting it."""
     try:
-        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): nothing to compare with
-        return
-    if needed > memory:
-        raise CheckpointError(f"{folder}: opening this model needs about {needed / 2**30:.1f} GiB of memory, and this "
-                              f"computer has {memory / 2**30:.1f} GiB. Open a smaller model.")
+        check_fits_in_memory(needed, f"the model in {folder}")
+    except ValueError as error:
+        raise CheckpointError(str(error)) from None
 
 
 def read_meta(folder: Path) -> dict:

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from .config import GPTConfig
+from .fits_in_memory import check_fits_in_memory
 from .model import GPT
 from .text_files import missing_file_sentence
 
@@ -161,6 +162,7 @@ def load_gpt2(folder: str | Path):
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder. Point at a GPT-2 folder holding {FOLDER_CONTENTS}.")
     config = gpt2_config_from_hf(_read_config(folder / "config.json"))
+    _check_weights_fit(folder)
     weights_file, state_dict = _read_weights(folder)
     model = load_hf_state_dict(config, state_dict, source=weights_file.name)
     tokenizer = load_gpt2_tokenizer(folder)
@@ -170,6 +172,14 @@ def load_gpt2(folder: str | Path):
             f"{config.vocab_size}; the tokenizer files must belong to this model."
         )
     return model, tokenizer
+
+
+def _check_weights_fit(folder: Path) -> None:
+    """The weights are read, then copied into the model: they need about twice the file's size."""
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if (folder / name).is_file():
+            check_fits_in_memory(2 * (folder / name).stat().st_size, f"the GPT-2 model in {folder}")
+            return
 
 
 def _read_config(path: Path) -> dict:

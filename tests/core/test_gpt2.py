@@ -231,3 +231,16 @@ def test_the_demo_traces_a_local_gpt2(folder, capsys):
     assert f"GPT-2 from {folder}" in out
     assert "Tokens (2):" in out and re.search(r"id\s+258\s+'·the'", out)
     assert re.search(r"^  logits\s+\(1, 2, 260\)$", out, re.MULTILINE)
+
+
+def test_weights_bigger_than_this_computer_can_hold_are_refused_before_reading(folder):
+    from core.fits_in_memory import physical_memory_bytes
+
+    memory = physical_memory_bytes()
+    if memory is None:
+        pytest.skip("this system does not report its memory")
+    weights = folder / "model.safetensors"
+    with open(weights, "r+b") as file:
+        file.truncate(memory)   # sparse: claims the whole memory (twice that to load), writes nothing
+    with pytest.raises(ValueError, match=r"needs about [\d.]+ GiB of memory"):
+        load_gpt2(folder)
