@@ -170,6 +170,8 @@ class HeatmapPlot:
         self.title = title
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
+        for side in ("top", "right"):  # hidden, but linked to the view: spare them re-typesetting their
+            self.plot.getAxis(side).enableAutoSIPrefix(False)  # titles on every change of range
         self.plot.invertY(True)
         self.plot.getViewBox().setDefaultPadding(0.0)
         if row_name:
@@ -327,6 +329,7 @@ class ColourBar:
         self.image.setColorMap(colormap(colormap_name))
         self.view.addItem(self.image)
         self.axis = pg.AxisItem("right")
+        self.axis.enableAutoSIPrefix(False)  # the ticks are labelled below, in full
         self.axis.linkToView(self.view)
         # Into the plot's own grid, in the row of its matrix (row 2), right of the right axis.
         plot.layout.setColumnFixedWidth(3, 8)
