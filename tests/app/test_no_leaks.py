@@ -1,0 +1,119 @@
+"""Many windows of work leave nothing behind: the soak benchmark's phases, smaller, with stated bounds.
+
+benchmarks/soak_explorer.py drives the real window; here each phase runs 12-160 cycles and asserts:
+- threads: as many Python threads, OS threads and running QThreads after the phase as before it;
+- old models: collected once the window has moved on (weak references, exact);
+- memory: RSS grows less than RSS_BOUND_MB per cycle over the phase's second half (the first half pays
+  for one-off caches). Keeping every old model (1.4 and 3.2 MB here) or every scrubbed snapshot's
+  model breaks this bound several times over (RELIABILITY.md, "Many windows of work").
+No timings are asserted.
+"""
+from __future__ import annotations
+
+import gc
+import importlib.util
+import sys
+import weakref
+from pathlib import Path
+
+import pytest
+
+from core import preset
+from core.trainer import Trainer
+
+ROOT = Path(__file__).resolve().parents[2]
+RSS_BOUND_MB = 0.5            # per cycle, fitted over the second half of a phase
+OBJECT_BOUND = 20             # gc-tracked objects per cycle: a view adding a plot item per redraw breaks it
+PROMPTS = ["the cat sat on the mat", "a dog ran in the park"]  # alternating: every cycle is a new trace
+
+
+def _load_soak():
+    spec = importlib.util.spec_from_file_location("soak_explorer", ROOT / "benchmarks" / "soak_explorer.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return module
+
+
+soak = _load_soak()
+
+
+@pytest.fixture(scope="module")
+def window(qapp, tmp_path_factory):
+    window = soak.make_window(tmp_path_factory.mktemp("soak"))
+    soak.type_prompt(window, PROMPTS[0])
+    yield window
+    window.close()
+
+
+def two_models(window):
+    """A 3.2 MB and a 1.4 MB untrained model (float32 weights), on the lessons' characters."""
+    return [lambda: window.new_model(preset("micro"), "lessons", seed=0),
+            lambda: window.new_model(preset("nano", n_layers=3, n_heads=4, d_model=96), "lessons", seed=1)]
+
+
+def assert_threads_back(before, after) -> None:
+    assert (after.python_threads, after.os_threads, after.qthreads) == \
+        (before.python_threads, before.os_threads, before.qthreads)
+
+
+def test_an_old_model_is_freed_once_the_window_moved_on_without_waiting_for_the_cyclic_gc(window):
+    old = weakref.ref(window.controller.session.model)
+    old_session = weakref.ref(window.controller.session)
+    gc.collect()
+    gc.disable()  # freed by reference counting alone: a model in a reference cycle waits for a full collection
+    try:
+        window.new_model(preset("nano"), "lessons", seed=3)
+        soak.type_prompt(window, "the model is new")
+        assert old() is None and old_session() is None
+    finally:
+        gc.enable()
+
+
+def test_switching_models_16_times_keeps_threads_memory_and_old_models_bounded(window):
+    phase = soak.Phase("switch models", light=True)
+    soak.switch_models(window, phase, two_models(window), 16, PROMPTS)
+    after = phase.finish()
+    assert_threads_back(phase.before, after)
+    assert after.sessions_alive == 1 and after.models_alive == 1  # only the one shown
+    assert phase.rss_slope() < RSS_BOUND_MB, phase.summary()
+
+
+def test_closing_and_reopening_every_panel_12_times_leaks_nothing(window):
+    soak.toggle_panels(window, soak.Phase("warm-up", light=True), 4, PROMPTS)  # first drawings fill caches
+    phase = soak.Phase("open and close panels", light=True)
+    soak.toggle_panels(window, phase, 12, PROMPTS)
+    after = phase.finish()
+    assert_threads_back(phase.before, after)
+    assert all(panel.dock.isVisible() for panel in window.panels)
+    assert phase.rss_slope() < RSS_BOUND_MB, phase.summary()
+    assert after.gc_objects - phase.before.gc_objects < OBJECT_BOUND * 12, phase.summary()
+
+
+def test_scrubbing_the_timeline_160_times_reuses_the_display_models(window):
+    kept = soak.record_timeline(window, steps=40)
+    assert len(kept) >= 10
+    phase = soak.Phase("scrub the timeline", light=True)
+    soak.scrub_timeline(window, phase, 160, kept, read_every=10, draw_every=20)
+    after = phase.finish()
+    assert_threads_back(phase.before, after)
+    summary = phase.summary()
+    assert summary["sessions_shown"] == 160  # every scrub showed another kept step...
+    # ...in one of a few recycled models: the one shown, one waiting to be traced, one being traced and
+    # the last one traced (the worker keeps its intact trace); keeping old sessions would build one per scrub
+    assert summary["models_shown"] <= 4
+    assert after.sessions_alive <= 2         # the one shown (and the one traced before it, if still held)
+    assert phase.rss_slope() < RSS_BOUND_MB, summary
+
+
+def test_setting_up_runs_again_and_again_frees_each_previous_run(window):
+    soak.record_timeline(window, steps=2)  # a run in place, so its training thread exists before and after
+    phase = soak.Phase("set up studio runs", light=True)
+    soak.set_up_runs(window, phase, 3, steps=2)
+    after = phase.finish()
+    assert_threads_back(phase.before, after)
+    assert after.qthread_objects == phase.before.qthread_objects  # the old runs' worker threads are deleted
+    gc.collect()
+    trainers = [o for o in gc.get_objects() if type(o) is Trainer]
+    assert trainers == [window.studio.run.trainer]  # and so are their trainers (model, optimizer, timeline)
+    assert after.sessions_alive == 1
