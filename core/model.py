@@ -36,6 +36,11 @@ class CausalSelfAttention(nn.Module):
         future = torch.ones(config.context_length, config.context_length, dtype=torch.bool).triu(diagonal=1)
         causal_mask = torch.zeros(config.context_length, config.context_length).masked_fill(future, float("-inf"))
         self.register_buffer("causal_mask", causal_mask, persistent=False)                # (T, T)
+        # Scores are scaled by 1/sqrt(d_head) so the softmax does not saturate as heads get wider.
+        self.scale = 1.0 / math.sqrt(config.d_head)
+        # baddbmm(start, A, B, beta, alpha) computes beta·start + alpha·(A @ B); with beta=0 the start
+        # is ignored, and this zero just says so.
+        self.register_buffer("nothing_to_add", torch.zeros(()), persistent=False)          # ()
         # Set to False to always take the explicit path (the fast path is used only when nobody reads).
         self.use_fast_path = True
 
@@ -72,10 +77,14 @@ class CausalSelfAttention(nn.Module):
         return self.hook_out(self.resid_dropout(self.c_proj(heads_side_by_side)))
 
     def _explicit_attention(self, query, key, value) -> torch.Tensor:
-        T = query.size(-2)
-        # How well each query matches each key, scaled so the softmax does not saturate.
-        scores = (query @ key.transpose(-2, -1)).mul_(1.0 / math.sqrt(self.d_head))  # (B, nh, T, T)
-        scores = self.hook_scores(scores)
+        B, nh, T, hs = query.shape
+        # Every (batch, head) pair is one small matrix product: fold the heads into the batch.
+        query = query.reshape(B * nh, T, hs)                                  # (B·nh, T, hs)
+        key = key.reshape(B * nh, T, hs)                                      # (B·nh, T, hs)
+        value = value.reshape(B * nh, T, hs)                                  # (B·nh, T, hs)
+        # How well each query matches each key: Q·Kᵀ/sqrt(d_head), scaled inside the product (alpha).
+        scores = torch.baddbmm(self.nothing_to_add, query, key.transpose(1, 2), beta=0.0, alpha=self.scale)
+        scores = self.hook_scores(scores.view(B, nh, T, T))                   # (B, nh, T, T)
         # Causal mask: a token may not look at the future (adding -inf is cheaper than masked_fill).
         masked_scores = scores + self.causal_mask[:T, :T]                     # (B, nh, T, T)
         masked_scores = self.hook_masked_scores(masked_scores)
@@ -83,7 +92,8 @@ class CausalSelfAttention(nn.Module):
         pattern = self.hook_pattern(pattern)
         if self.training and self.dropout > 0:  # randomly drop some attention while training
             pattern = self.attn_dropout(pattern)
-        return pattern @ value                                                 # (B, nh, T, hs)
+        z = torch.bmm(pattern.reshape(B * nh, T, T), value)                    # (B·nh, T, hs)
+        return z.view(B, nh, T, hs)                                            # (B, nh, T, hs)
 
     def _someone_reads_the_pattern(self) -> bool:
         return self.hook_scores.active or self.hook_masked_scores.active or self.hook_pattern.active
