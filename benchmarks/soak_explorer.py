@@ -73,11 +73,14 @@ def qthreads(objects: list) -> list:
 class Phase:
     """Readings at the end of each cycle of one phase, and the sessions and models it showed (weakly)."""
 
-    def __init__(self, name: str, light: bool = False) -> None:
+    def __init__(self, name: str, light: bool = False, period: int = 1) -> None:
         """light: between the first and last reading, skip the full garbage collection and the object
-        census (~0.5 s on a busy 2-core machine): young objects only, and -1 for the counts not taken."""
+        census (~0.5 s on a busy 2-core machine): young objects only, and -1 for the counts not taken.
+        period: cycles after which the window is in the same state again (the same kind of model shown):
+        object counts are compared a whole period apart, or a bigger model would look like growth."""
         self.name = name
         self.light = light
+        self.period = period
         self.readings: list[Reading] = []
         self._sessions: list[weakref.ref] = []
         self._models: list[weakref.ref] = []
@@ -127,15 +130,20 @@ class Phase:
         """MB per cycle, fitted over the second half of the cycles (the first half warms caches up)."""
         return slope([r.rss_mb for r in self.readings[len(self.readings) // 2:]])
 
+    def objects_slope(self) -> float:
+        """gc objects per cycle: over the second half, or (period > 1) between ends of periods after the first."""
+        if self.period == 1:
+            return slope([r.gc_objects for r in self.readings[len(self.readings) // 2:]])
+        ends = self.readings[self.period - 1::self.period][1:]
+        return slope([r.gc_objects for r in ends]) / self.period
+
     def summary(self) -> dict:
         after = self.readings[-1] if self.readings else self.before
-        second_half = self.readings[len(self.readings) // 2:]
         return dict(phase=self.name, cycles=len(self.readings), seconds=round(time.perf_counter() - self.started, 1),
                     before=asdict(self.before), after=asdict(after),
                     rss_growth_mb=round(after.rss_mb - self.before.rss_mb, 2),
                     rss_slope_mb_per_cycle=round(self.rss_slope(), 4),
-                    gc_objects_slope_per_cycle=round(slope([r.gc_objects for r in second_half]), 2)
-                    if not self.light else None,
+                    gc_objects_slope_per_cycle=round(self.objects_slope(), 2) if not self.light else None,
                     peak_rss_mb=round(max([self.before.rss_mb, *(r.rss_mb for r in self.readings)]), 1),
                     sessions_shown=len(self._sessions), models_shown=len(self._models))
 
@@ -324,26 +332,25 @@ def soak(switches: int, panels: int, scrubs: int, runs: int, with_tracemalloc: b
             tracemalloc.start(8)
         phases = []
 
-        start = tracemalloc.take_snapshot() if with_tracemalloc else None
-        phase = Phase("switch models")
-        switch_models(window, phase, model_switches(window, folder), switches, numbered(prompts, switches))
-        phases.append(report(phase, start))
+        def measured(name: str, drive, period: int = 1, **extra) -> None:
+            start = tracemalloc.take_snapshot() if with_tracemalloc else None
+            phase = Phase(name, period=period)
+            drive(phase)
+            phases.append(report(phase, start) | extra)
 
-        start = tracemalloc.take_snapshot() if with_tracemalloc else None
-        phase = Phase("open and close panels")
-        toggle_panels(window, phase, panels, numbered(prompts, panels))
-        phases.append(report(phase, start))
-
-        kept = record_timeline(window)
-        start = tracemalloc.take_snapshot() if with_tracemalloc else None
-        phase = Phase("scrub the timeline")
-        scrub_timeline(window, phase, scrubs, kept)
-        phases.append(report(phase, start) | dict(kept_snapshots=len(kept), scrubs=scrubs))
-
-        start = tracemalloc.take_snapshot() if with_tracemalloc else None
-        phase = Phase("set up studio runs")
-        set_up_runs(window, phase, runs)
-        phases.append(report(phase, start))
+        if switches:
+            kinds = model_switches(window, folder)
+            measured("switch models", lambda phase: switch_models(window, phase, kinds, switches,
+                                                                  numbered(prompts, switches)), period=len(kinds))
+        if panels:
+            measured("open and close panels", lambda phase: toggle_panels(window, phase, panels,
+                                                                          numbered(prompts, panels)))
+        if scrubs:
+            kept = record_timeline(window)
+            measured("scrub the timeline", lambda phase: scrub_timeline(window, phase, scrubs, kept),
+                     kept_snapshots=len(kept), scrubs=scrubs)
+        if runs:
+            measured("set up studio runs", lambda phase: set_up_runs(window, phase, runs))
 
         window.close()
         settle()
