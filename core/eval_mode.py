@@ -11,8 +11,9 @@ from torch import nn
 def evaluating(model: nn.Module) -> Iterator[nn.Module]:
     """Dropout off while inside; afterwards each module's own training flag is restored
     (a model half in training, half in eval, stays that way)."""
-    every_module = getattr(model, "every_module", model.modules)()  # GPT keeps the list, others walk the tree
-    in_training = [module for module in every_module if module.training]
+    # GPT keeps the list (hook points left out: they never look at their flag); others walk the tree.
+    modules = getattr(model, "modules_with_a_mode", model.modules)()
+    in_training = [module for module in modules if module.training]
     for module in in_training:
         module.training = False
     try:

@@ -171,8 +171,10 @@ class GPT(nn.Module):
         self.hook_logits = HookPoint("logits")
         # Found once: the module tree does not change after construction, and a trace needs them fast.
         self._hook_points = {m.name: m for m in self.modules() if isinstance(m, HookPoint)}
-        self._submodules = tuple(self.modules())[1:]  # not itself: a model holding itself is a reference cycle,
-                                                       # freed only by the cyclic GC, long after it is dropped
+        # The modules whose training flag can change what they do (hook points never look at theirs).
+        # Not itself: a model holding itself is a reference cycle, freed only by the cyclic GC, long
+        # after it is dropped.
+        self._submodules_with_a_mode = tuple(m for m in self.modules() if m is not self and not isinstance(m, HookPoint))
         self.apply(self._init_weights)
         # GPT-2's trick: shrink the layers that write into the residual stream by 1/sqrt(2·layers).
         for name, parameter in self.named_parameters():
@@ -235,9 +237,10 @@ class GPT(nn.Module):
         """Every named place a value can be read or changed, by name."""
         return dict(self._hook_points)
 
-    def every_module(self) -> tuple[nn.Module, ...]:
-        """All modules, this one included, found once (cheaper than walking the tree on every trace)."""
-        return (self, *self._submodules)
+    def modules_with_a_mode(self) -> tuple[nn.Module, ...]:
+        """This model and every module whose training flag matters (not the hook points), found once:
+        cheaper than walking the tree on every trace."""
+        return (self, *self._submodules_with_a_mode)
 
     def trace(self, ids, names=None, intervention=None):
         """One forward pass that records every internal; see core.trace.run_trace."""
