@@ -12,6 +12,7 @@ waits for it.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,12 @@ from .studio import STUDIO_NAME, add_training_studio
 from .views.output_view import OutputView
 from .views.prompt_view import PromptView
 from .views.whatif_view import WhatIfView
+
+# Qt's raster painter hands bigger fills and strokes to a pool of threads and waits for them. The
+# explorer paints many small pictures per keystroke: on a busy 2-core machine the hand-offs cost more
+# than they save (the attention lines waited on the pool for most of their paint), so paint on the GUI
+# thread alone. Read by Qt when it first paints; a user's own setting wins.
+os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 
 DEFAULT_SIZE = QSize(1600, 1000)
 LAYOUT_VERSION = 1            # bump when the default arrangement changes, so old saved layouts are ignored
