@@ -8,6 +8,7 @@ core.lesson_numbers from the window's current snapshot; nothing here does arithm
 """
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
@@ -46,7 +47,7 @@ class Classroom(QObject):
         self.parameter_view = ParameterView()
         self.highlighter = PanelHighlighter(window)
         self.presenter = PresenterMode(window, self.pane, self.highlighter)
-        self._update_cache: tuple | None = None   # ((model id, ids), UpdateFacts) of the last gradient step
+        self._update_cache: tuple | None = None   # ((weakref to session, ids), UpdateFacts) of the last gradient step
         self.numbers_stale = True                # a snapshot came while the pane was hidden
         self._add_panels()
         self.lesson_dock.visibilityChanged.connect(self._on_lesson_visibility_changed)
@@ -168,15 +169,18 @@ class Classroom(QObject):
             config=snapshot.config, layer=window.selection.layer, head=window.selection.head,
             temperature=output.temperature if output is not None else 1.0,
             prompt=session.tokenizer.decode(ids), tokenizer=tokenizer_facts(session.tokenizer, ids),
-            training=self._training_facts(), update=self._update_facts(step, session.model, ids),
+            training=self._training_facts(), update=self._update_facts(step, session, ids),
         )
 
-    def _update_facts(self, step: LessonStep, model, ids: list[int]):
+    def _update_facts(self, step: LessonStep, session, ids: list[int]):
         """One gradient step on the prompt, only for steps that quote it and models small enough."""
+        model = session.model
         wanted = any(set(template_names(t)) & UPDATE_NUMBERS for t in step.live)
         if not wanted or model.num_params() > MAX_PARAMS_FOR_UPDATE:
             return None
-        key = (id(model), tuple(ids))
+        # Keyed by the session, weakly: not id(model), which a freed model's successor can reuse, nor the
+        # model, which the studio recycles with new weights; and an old session is not kept alive.
+        key = (weakref.ref(session), tuple(ids))
         if self._update_cache is None or self._update_cache[0] != key:
             self._update_cache = (key, gradient_step(model, ids, UPDATE_LEARNING_RATE))
         return self._update_cache[1]

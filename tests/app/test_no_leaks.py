@@ -117,3 +117,30 @@ def test_setting_up_runs_again_and_again_frees_each_previous_run(window):
     trainers = [o for o in gc.get_objects() if type(o) is Trainer]
     assert trainers == [window.studio.run.trainer]  # and so are their trainers (model, optimizer, timeline)
     assert after.sessions_alive == 1
+
+
+def test_lesson_numbers_follow_new_weights_in_a_recycled_model(window):
+    """The studio reuses a freed session's model for the next weights (and a freed model's address can
+    come back for the next one): a cache keyed by the model would repeat the old model's numbers."""
+    import torch
+
+    from app.studio.display import WeightDisplay
+    from core.trainer import WeightSnapshot
+
+    step = next(s for lesson in window.classroom.lessons for s in lesson.steps if s.id == "16-training")
+    window.new_model(preset("nano"), "lessons", seed=4)
+    soak.type_prompt(window, PROMPTS[0])
+    session = window.controller.session
+    display = WeightDisplay(session.config, session.tokenizer, "recycled")
+    losses, models = [], []
+    for seed in (5, 6, 7):  # the first session is freed while the second is shown: the third gets its model
+        torch.manual_seed(seed)
+        weights = {name: tensor.detach().numpy().copy() for name, tensor in
+                   type(session.model)(session.config).state_dict().items()}
+        window.set_session(display.session_for(WeightSnapshot(seed, weights)))
+        soak.wait_drawn(window)
+        models.append(id(window.controller.session.model))
+        if seed != 6:  # the second went by unnumbered (a quick scrub, or the lesson pane hidden)
+            losses.append(window.classroom.numbers_for(step)["update_loss_before"])
+    assert models[2] == models[0]  # the same model object, recycled...
+    assert losses[1] != losses[0]  # ...with the third weights' own numbers
