@@ -21,6 +21,8 @@ SMOOTHED_WEIGHT = 0.2          # lines at least this strong are antialiased
 HAZE_SCALE = 2                 # the faint lines' haze is drawn at 1/2 resolution
 LABEL_POINT_SIZE = 10
 LEFT, RIGHT = "query", "key"
+RIGHT_MIDDLE = int(Qt.AlignRight | Qt.AlignVCenter)  # as ints: enum arithmetic is not free in a loop
+LEFT_MIDDLE = int(Qt.AlignLeft | Qt.AlignVCenter)
 
 
 class AttentionArcs(QWidget):
@@ -169,20 +171,28 @@ class AttentionArcs(QWidget):
         stride = max(1, math.ceil(metrics.height() / row_height))  # thin out labels that would overlap
         side, chosen = self._hovered
         related = self._related_tokens()
+        plain, bold = font(LABEL_POINT_SIZE), font(LABEL_POINT_SIZE, bold=True)
+        text, accent = QColor(palette["text"]), QColor(palette["accent"])
+        box_height = max(row_height, metrics.height())
+        highlighted_labels = []
+        painter.setFont(plain)  # font and pen set once for the plain labels: they are not free per label
+        painter.setPen(text)
         for index, label in enumerate(self._labels):
             y = self._row_centre(index, top, row_height)
-            box_height = max(row_height, metrics.height())
             for column_side, rect, align in (
-                (LEFT, QRectF(0, y - box_height / 2, left_edge - 4, box_height), Qt.AlignRight),
+                (LEFT, QRectF(0, y - box_height / 2, left_edge - 4, box_height), RIGHT_MIDDLE),
                 (RIGHT, QRectF(right_edge + 4, y - box_height / 2, self.width() - right_edge - 4, box_height),
-                 Qt.AlignLeft),
+                 LEFT_MIDDLE),
             ):
                 highlighted = (column_side == side and index == chosen) or (column_side != side and index in related)
-                if index % stride and not highlighted:
-                    continue
-                painter.setFont(font(LABEL_POINT_SIZE, bold=highlighted))
-                painter.setPen(QColor(palette["accent"] if highlighted else palette["text"]))
-                painter.drawText(rect, int(align | Qt.AlignVCenter), self._elided(label, int(rect.width()), highlighted))
+                if highlighted:
+                    highlighted_labels.append((rect, align, label))
+                elif not index % stride:
+                    painter.drawText(rect, align, self._elided(label, int(rect.width()), False))
+        painter.setFont(bold)
+        painter.setPen(accent)
+        for rect, align, label in highlighted_labels:
+            painter.drawText(rect, align, self._elided(label, int(rect.width()), True))
 
     def _elided(self, label: str, width: int, bold: bool) -> str:
         """The label cut with '…' to fit `width` pixels (remembered: measuring text is slow)."""

@@ -49,6 +49,12 @@ def format_value(value: float) -> str:
     return f"{value:.2f}"
 
 
+# How tick labels sit against their axis (as ints: the enum arithmetic is not free in a loop).
+RIGHT_MIDDLE = int(Qt.AlignRight | Qt.AlignVCenter)
+LEFT_MIDDLE = int(Qt.AlignLeft | Qt.AlignVCenter)
+CENTRE_TOP = int(Qt.AlignHCenter | Qt.AlignTop)
+
+
 class TokenAxis(pg.AxisItem):
     """An axis that can show one text label per row/column (tokens), thinned out when they would overlap.
 
@@ -129,34 +135,36 @@ class TokenAxis(pg.AxisItem):
             painter.drawLine(QPointF(0, edge), QPointF(length, edge))
         low, high = sorted((first, last))
         visible = range(max(0, math.ceil(low)), min(len(self._labels), math.floor(high) + 1))
-        for index in visible:
-            if index % stride and index != self._highlight:
-                continue
-            if self._highlight >= 0 and index != self._highlight and abs(index - self._highlight) < stride:
-                continue  # make room around the highlighted label
-            self._draw_label(painter, index, position(index), edge, metrics)
+        shown = [index for index in visible
+                 if not (index % stride or (self._highlight >= 0 and abs(index - self._highlight) < stride))]
+        if self._upright:  # bottom labels read upwards, ending at the axis: draw them all in turned axes
+            painter.save()
+            painter.translate(0, edge + 6)
+            painter.rotate(-90)
+        painter.setFont(font(TICK_POINT_SIZE))  # fonts and pens set once: they are not free per label
+        painter.setPen(self.textPen())
+        for index in shown:
+            self._draw_label(painter, index, position(index), edge, metrics.height(), False)
+        if 0 <= self._highlight < len(self._labels) and self._highlight in visible:
+            painter.setFont(font(TICK_POINT_SIZE, bold=True))
+            painter.setPen(QPen(self._accent))
+            self._draw_label(painter, self._highlight, position(self._highlight), edge, metrics.height(), True)
+        if self._upright:
+            painter.restore()
 
-    def _draw_label(self, painter, index: int, at: float, edge: float, metrics: QFontMetrics) -> None:
+    def _draw_label(self, painter, index: int, at: float, edge: float, height: int, highlighted: bool) -> None:
         text = self._labels[index]
-        highlighted = index == self._highlight
-        painter.setFont(font(TICK_POINT_SIZE, bold=highlighted))
-        painter.setPen(QPen(self._accent) if highlighted else self.textPen())
-        width, height, gap = self._widths[index] + 8, metrics.height(), 6
+        width, gap = self._widths[index] + 8, 6
         if highlighted:
             width += width // 4  # bold is wider
         if self.orientation == "left":
-            painter.drawText(QRectF(edge - gap - width, at - height / 2, width, height),
-                             int(Qt.AlignRight | Qt.AlignVCenter), text)
+            painter.drawText(QRectF(edge - gap - width, at - height / 2, width, height), RIGHT_MIDDLE, text)
         elif self.orientation == "right":
-            painter.drawText(QRectF(edge + gap, at - height / 2, width, height), int(Qt.AlignLeft | Qt.AlignVCenter), text)
-        elif self._upright:  # bottom, read upwards, ending at the axis
-            painter.save()
-            painter.translate(at, edge + gap)
-            painter.rotate(-90)
-            painter.drawText(QRectF(-width, -height / 2, width, height), int(Qt.AlignRight | Qt.AlignVCenter), text)
-            painter.restore()
+            painter.drawText(QRectF(edge + gap, at - height / 2, width, height), LEFT_MIDDLE, text)
+        elif self._upright:  # in the turned axes of paint(): x runs up from the axis, y along it
+            painter.drawText(QRectF(-width, at - height / 2, width, height), RIGHT_MIDDLE, text)
         else:
-            painter.drawText(QRectF(at - width / 2, edge + gap / 2, width, height), int(Qt.AlignHCenter | Qt.AlignTop), text)
+            painter.drawText(QRectF(at - width / 2, edge + gap / 2, width, height), CENTRE_TOP, text)
 
 
 class HeatmapPlot:
