@@ -3,6 +3,8 @@ model view). One ImageItem per head, updated in place; click a thumbnail to open
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
@@ -10,6 +12,19 @@ from PySide6.QtGui import QColor, QPen
 
 from .export import ExportTable, add_export_menu
 from .plot_style import PROBABILITY_MAP, colormap, colours, style_graphics_view
+
+
+def coloured(patterns: np.ndarray) -> np.ndarray:
+    """Weights in [0, 1] (..., T, T) -> RGBA (..., T, T, 4) in the probability colour map, binned as
+    pyqtgraph bins levels (0, 1), so the picture is the same; one numpy step for all heads instead
+    of a colour table per thumbnail."""
+    index = np.clip((patterns * 256).astype(np.int32), 0, 255)
+    return _lookup_table()[index]
+
+
+@lru_cache(maxsize=1)
+def _lookup_table() -> np.ndarray:
+    return colormap(PROBABILITY_MAP).getLookupTable(0.0, 1.0, 256, alpha=True)  # (256, 4) uint8
 
 
 class AttentionGrid(pg.GraphicsLayoutWidget):
@@ -43,10 +58,11 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         self._patterns = patterns
         self._token_labels = list(token_labels)
         rect = QRectF(-0.5, -0.5, T, T)
+        rgba = coloured(patterns)  # (n_layers, n_heads, T, T, 4): every head coloured in one go
         for layer in range(n_layers):
             for head in range(n_heads):
                 image = self._images[layer][head]
-                image.setImage(patterns[layer, head], levels=(0.0, 1.0), autoLevels=False)
+                image.setImage(rgba[layer, head], autoLevels=False)
                 image.setRect(rect)
                 self._boxes[layer][head].setRange(rect=rect, padding=0)
         self.set_selected(*selected)
@@ -64,16 +80,14 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
                 box.setBorder(pen)
 
     def shown_patterns(self) -> np.ndarray:
-        """(n_layers, n_heads, T, T) as drawn."""
-        return np.stack([np.stack([image.image for image in row]) for row in self._images]) if self._images \
-            else np.zeros((0, 0, 0, 0))
+        """(n_layers, n_heads, T, T): the weights the thumbnails were coloured from."""
+        return self._patterns.copy()
 
     def _build(self, n_layers: int, n_heads: int) -> None:
         """One small ViewBox per head, with 'L0'… down the side and 'H0'… along the top."""
         self.ci.clear()
         self._boxes, self._images, self._headers = [], [], []
         self._selected = (-1, -1)  # new boxes: draw every border
-        lookup = colormap(PROBABILITY_MAP)
         for head in range(n_heads):
             self._headers.append(self.ci.addLabel(f"H{head}", row=0, col=head + 1))
         for layer in range(n_layers):
@@ -83,8 +97,7 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
                 box = self.ci.addViewBox(row=layer + 1, col=head + 1, enableMenu=False, invertY=True,
                                          enableMouse=False)
                 box.setDefaultPadding(0.0)
-                image = pg.ImageItem(axisOrder="row-major")
-                image.setColorMap(lookup)
+                image = pg.ImageItem(axisOrder="row-major")  # shows ready-coloured RGBA (see coloured())
                 box.addItem(image)
                 boxes.append(box)
                 images.append(image)
