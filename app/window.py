@@ -12,16 +12,15 @@ waits for it.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QGraphicsView, QLabel, QMainWindow, QMenu,
-                               QMessageBox, QSpinBox, QToolBar, QToolTip, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox,
+                               QSpinBox, QToolBar, QToolTip, QWidget)
 
 from .controller import Controller
 from .lessons.classroom import Classroom
@@ -35,13 +34,8 @@ from .theme import apply_theme
 from .studio import STUDIO_NAME, add_training_studio
 from .views.output_view import OutputView
 from .views.prompt_view import PromptView
+from .views.view_base import settle_plots
 from .views.whatif_view import WhatIfView
-
-# Qt's raster painter hands bigger fills and strokes to a pool of threads and waits for them. The
-# explorer paints many small pictures per keystroke: on a busy 2-core machine the hand-offs cost more
-# than they save (the attention lines waited on the pool for most of their paint), so paint on the GUI
-# thread alone. Read by Qt when it first paints; a user's own setting wins.
-os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 
 DEFAULT_SIZE = QSize(1600, 1000)
 LAYOUT_VERSION = 1            # bump when the default arrangement changes, so old saved layouts are ignored
@@ -391,19 +385,8 @@ class MainWindow(QMainWindow):
         self._settle_before_paint()
 
     def _settle_before_paint(self) -> None:
-        """Lay out and prepare every plot on screen now, so that each paints once per snapshot.
-
-        pyqtgraph applies a plot's new view range at the start of its paint; moving the items then asks
-        for a second paint of the whole plot. Done here, before painting, the one paint sees it all.
-        """
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)  # axes that grew: lay out now
-        for panel in self.panels:
-            if not self.is_on_screen(panel):
-                continue
-            for view in panel.widget.findChildren(QGraphicsView):
-                prepare = getattr(view.scene(), "prepareForPaint", None)  # a pyqtgraph scene
-                if prepare is not None:
-                    prepare()
+        """Every plot on screen laid out and prepared now, so that each paints once per snapshot."""
+        settle_plots(panel.widget for panel in self.panels if self.is_on_screen(panel))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -10,8 +10,10 @@ A view never calls the model: it draws the snapshot, and redraws it when the sel
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
+from collections.abc import Iterable
+
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt
+from PySide6.QtWidgets import QFrame, QGraphicsView, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.selection import Selection
 from app.snapshot import Snapshot
@@ -85,3 +87,17 @@ def caption(text: str = "", object_name: str = "", point_size: int = 11) -> QLab
     font.setPointSize(point_size)
     label.setFont(font)
     return label
+
+
+def settle_plots(panels: Iterable[QWidget]) -> None:
+    """Lay out and prepare every plot in `panels` now, so that each paints once per redraw.
+
+    pyqtgraph applies a plot's new view range at the start of its paint; moving the items then asks
+    for a second paint of the whole plot. Done before painting, the one paint sees it all.
+    """
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)  # axes that grew: lay out now
+    for panel in panels:
+        for view in panel.findChildren(QGraphicsView):
+            prepare = getattr(view.scene(), "prepareForPaint", None)  # a pyqtgraph scene
+            if prepare is not None:
+                prepare()
