@@ -24,6 +24,7 @@ of the same phases (tests/app/test_no_leaks.py imports this file).
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import gc
 import json
 import os
@@ -201,6 +202,7 @@ def wait_until(condition: Callable[[], bool], signal=None, timeout_s: float = DR
     if signal is not None:
         signal.disconnect(check)
     if not condition():
+        faulthandler.dump_traceback(all_threads=True)  # where every thread is: a hang, or only a slow machine?
         raise TimeoutError(f"gave up after {timeout_s} s waiting for the window")
 
 
