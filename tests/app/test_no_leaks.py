@@ -4,7 +4,7 @@ benchmarks/soak_explorer.py drives the real window; here each phase runs 12-160 
 - threads: as many Python threads, OS threads and running QThreads after the phase as before it;
 - old models: collected once the window has moved on (weak references, exact);
 - memory: RSS grows less than RSS_BOUND_MB per cycle over the phase's second half (the first half pays
-  for one-off caches). Keeping every old model (1.4 and 3.2 MB here) or every scrubbed snapshot's
+  for one-off caches). Keeping every old model (1.3 and 3.1 MB here) or every scrubbed snapshot's
   model breaks this bound several times over (RELIABILITY.md, "Many windows of work").
 No timings are asserted.
 """
@@ -47,7 +47,7 @@ def window(qapp, tmp_path_factory):
 
 
 def two_models(window):
-    """A 3.2 MB and a 1.4 MB untrained model (float32 weights), on the lessons' characters."""
+    """A 3.1 MB and a 1.3 MB untrained model (float32 weights), on the lessons' characters."""
     return [lambda: window.new_model(preset("micro"), "lessons", seed=0),
             lambda: window.new_model(preset("nano", n_layers=3, n_heads=4, d_model=96), "lessons", seed=1)]
 
