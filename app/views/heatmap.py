@@ -71,6 +71,7 @@ class TokenAxis(pg.AxisItem):
         self._highlight = -1
         self._accent = QColor(colours(False)["accent"])
         self._upright = False
+        self._extent: int | None = None       # width (or height) set for the labels; None: pyqtgraph's own
 
     def set_labels(self, labels: Sequence[str] | None) -> None:
         if labels is None:
@@ -97,10 +98,14 @@ class TokenAxis(pg.AxisItem):
             self.update()
 
     def _set_extent(self, pixels: float | None) -> None:
+        pixels = None if pixels is None else int(pixels)
+        if pixels == self._extent:
+            return  # unchanged: no need to lay the plot out again
+        self._extent = pixels
         if self.orientation in ("left", "right"):
-            self.setWidth(None if pixels is None else int(pixels))
+            self.setWidth(pixels)
         else:
-            self.setHeight(None if pixels is None else int(pixels))
+            self.setHeight(pixels)
 
     def _tick_font(self):
         return self.style["tickFont"] or font(TICK_POINT_SIZE)
