@@ -18,7 +18,8 @@ def coloured(patterns: np.ndarray) -> np.ndarray:
     """Weights in [0, 1] (..., T, T) -> RGBA (..., T, T, 4) in the probability colour map, binned as
     pyqtgraph bins levels (0, 1), so the picture is the same; one numpy step for all heads instead
     of a colour table per thumbnail."""
-    index = np.clip((patterns * 256).astype(np.int32), 0, 255)
+    finite = np.nan_to_num(patterns, nan=0.0, posinf=1.0, neginf=0.0)  # a diverged model's NaNs show as 0
+    index = np.clip((finite * 256).astype(np.int32), 0, 255)
     return _lookup_table()[index]
 
 
