@@ -183,6 +183,7 @@ class Controller(QObject):
         self._latest = 0          # number of the newest request
         self._delivered = 0       # number of the newest request whose answer came back
         self._snapshot: Snapshot | None = None
+        self._notice_shown = False  # the last answer put a notice in the status bar (taken down by the next)
         self._worker = TraceWorker()
         self._worker.finished_request.connect(self._on_request_finished)
         self._worker.start()
@@ -236,6 +237,7 @@ class Controller(QObject):
         if not self._prompt:
             self._delivered = self._latest  # nothing to wait for; views keep their last picture
             self.message.emit(EMPTY_PROMPT_MESSAGE)
+            self._notice_shown = True
             return
         self._worker.submit(TraceRequest(self._latest, self._session, self._prompt, self._intervention))
 
@@ -256,8 +258,9 @@ class Controller(QObject):
         if number != self._latest:
             return  # a newer request is on its way: this answer is stale
         self._delivered = number
-        if notice:
-            self.message.emit(notice)
+        if notice or self._notice_shown:
+            self.message.emit(notice)  # "" takes down the notice about an earlier prompt ("empty", "cut")
+        self._notice_shown = bool(notice)
         if snapshot is not None:
             self._snapshot = snapshot
             self.snapshot_ready.emit(snapshot)

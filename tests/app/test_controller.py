@@ -83,6 +83,18 @@ def test_empty_prompt_gives_a_message_and_no_snapshot(qtbot, controller):
     assert controller.snapshot.token_labels == ("c", "a", "t")  # the views keep the last picture
 
 
+def test_typing_after_an_empty_prompt_takes_its_message_down(qtbot, controller):
+    controller.set_prompt("")
+    messages = []
+    controller.message.connect(messages.append)
+    with qtbot.waitSignal(controller.snapshot_ready, timeout=10000):
+        controller.set_prompt("cat")
+    assert messages == [""]  # the status bar no longer says the prompt is empty
+    with qtbot.waitSignal(controller.snapshot_ready, timeout=10000):
+        controller.set_prompt("cats")
+    assert messages == [""]  # nothing to take down: no message at all
+
+
 def test_a_failing_model_gives_a_message_and_the_worker_goes_on(qtbot, controller, session, monkeypatch):
     def broken_trace(*args, **kwargs):
         raise RuntimeError("out of memory")
