@@ -16,6 +16,7 @@ from .export import ExportTable, add_export_menu
 from .plot_style import abbreviate, colours, font, text_widths
 
 SMALLEST_DRAWN_WEIGHT = 0.03   # fainter lines are drawn together as one haze image (fast)
+INVISIBLE_WEIGHT = 0.001       # a line this faint adds under 1/8 of a colour step to the haze: left out
 HOVER_SMALLEST_WEIGHT = 0.005  # a hovered token shows nearly all of its lines
 SMOOTHED_WEIGHT = 0.2          # lines at least this strong are antialiased
 HAZE_SCALE = 2                 # the faint lines' haze is drawn at 1/2 resolution
@@ -144,7 +145,7 @@ class AttentionArcs(QWidget):
         if self._haze_cache is not None and self._haze_cache[0] == key:
             return self._haze_cache[1]
         columns, rows_out = max(width // HAZE_SCALE, 1), max(self.height() // HAZE_SCALE, 1)
-        queries, keys = np.nonzero((self._pattern > 0) & (self._pattern < SMALLEST_DRAWN_WEIGHT))
+        queries, keys = np.nonzero((self._pattern >= INVISIBLE_WEIGHT) & (self._pattern < SMALLEST_DRAWN_WEIGHT))
         weights = (self._pattern[queries, keys] / HAZE_SCALE).astype(np.float32)[:, None]  # (L, 1)
         along = (np.arange(columns, dtype=np.float32) + 0.5) / columns           # (W,) 0..1 left to right
         start = (centres[queries] / HAZE_SCALE).astype(np.float32)[:, None]       # (L, 1)
