@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
@@ -126,17 +126,22 @@ class AttentionArcs(QWidget):
         background = (self._pattern >= SMALLEST_DRAWN_WEIGHT) & ~mine
         highlighted = (self._pattern >= HOVER_SMALLEST_WEIGHT) & mine
         for selection, colour in ((background, QColor(palette["line"])), (highlighted, QColor(palette["accent"]))):
-            rows, cols = np.nonzero(selection)
-            for query, key in zip(rows.tolist(), cols.tolist()):
-                weight = float(self._pattern[query, key])
-                strong = weight >= SMOOTHED_WEIGHT or selection is highlighted
-                painter.setRenderHint(QPainter.Antialiasing, strong)  # smoothing is what costs most
-                if selection is highlighted:  # relative to the token's strongest line, so all are readable
-                    colour.setAlphaF(0.15 + 0.85 * weight / strongest)
-                else:
-                    colour.setAlphaF(weight * faded)
-                painter.setPen(QPen(colour, 2.5 if strong else 1))
-                painter.drawLine(QPointF(x_from, centres[query]), QPointF(x_to, centres[key]))
+            queries, keys = np.nonzero(selection)
+            weights = self._pattern[queries, keys].astype(np.float64)
+            if selection is highlighted:  # relative to the token's strongest line, so all are readable
+                alphas, strong = 0.15 + 0.85 * weights / strongest, np.ones(len(weights), dtype=bool)
+            else:
+                alphas, strong = weights * faded, weights >= SMOOTHED_WEIGHT
+            alphas = np.clip(alphas, 0.0, 1.0)  # rounding must not push an opacity past 1
+            starts, ends = centres[queries], centres[keys]
+            for smooth in (False, True):  # thin lines, then the strong ones (same colour: order is free)
+                painter.setRenderHint(QPainter.Antialiasing, smooth)  # smoothing is what costs most
+                width = 2.5 if smooth else 1
+                chosen = strong == smooth
+                for alpha, start, end in zip(alphas[chosen].tolist(), starts[chosen].tolist(), ends[chosen].tolist()):
+                    colour.setAlphaF(alpha)
+                    painter.setPen(QPen(colour, width))
+                    painter.drawLine(QLineF(x_from, start, x_to, end))
         painter.setRenderHint(QPainter.Antialiasing, True)
 
     def _haze(self, centres: np.ndarray, width: int, colour: QColor) -> QImage:
