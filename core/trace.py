@@ -11,8 +11,9 @@ Names (B = batch, T = tokens, C = d_model, nh = heads, hs = d_head):
     blocks.{l}.attn.out (B,T,C)   blocks.{l}.mlp.pre / post (B,T,d_mlp)   blocks.{l}.mlp.out (B,T,C)
     ln_final (B,T,C)   logits (B,T,vocab)   probs (B,T,vocab)
 embed.pos is zeros for pos_encoding="none". The tensors are recorded without copying, during a pass
-under torch.inference_mode, so they are read-only inference tensors (Trace.numpy gives read-only
-arrays); `.clone()` one to edit it or to let gradients flow through it.
+under torch.inference_mode, so they are inference tensors: treat them as read-only (an in-place edit
+raises an error, though torch has written it by then) and `.clone()` one before editing it or letting
+gradients flow through it. Trace.numpy gives read-only arrays.
 """
 from __future__ import annotations
 
@@ -226,8 +227,8 @@ def run_trace(model, ids, names: NameFilter = None, intervention: Intervention |
     """Run one forward pass in eval mode and record the chosen internals.
 
     The pass runs under torch.inference_mode (no autograd bookkeeping at all), so the recorded tensors
-    are inference tensors: read-only. To edit one, or to use it where gradients flow (say, to train
-    a probe on it), take `.clone()` outside the trace first. The model's training mode (of every
+    are inference tensors: an in-place edit raises an error, and so does using one where gradients
+    flow (say, to train a probe on it); take `.clone()` outside the trace first. The model's training mode (of every
     module) and any listeners it already had are left as they were.
     """
     keep_freed_memory()  # once per process: no page faults for each new trace's memory
