@@ -228,8 +228,8 @@ def run_trace(model, ids, names: NameFilter = None, intervention: Intervention |
 
     The pass runs under torch.inference_mode (no autograd bookkeeping at all), so the recorded tensors
     are inference tensors: an in-place edit raises an error, and so does using one where gradients
-    flow (say, to train a probe on it); take `.clone()` outside the trace first. The model's training mode (of every
-    module) and any listeners it already had are left as they were.
+    flow (say, to train a probe on it); take `.clone()` outside the trace first. The model's training
+    mode (of every module) and any listeners it already had are left as they were.
     """
     keep_freed_memory()  # once per process: no page faults for each new trace's memory
     intervention = intervention or _NOTHING_CHANGED
