@@ -155,7 +155,8 @@ def main() -> None:
           f"{platform.processor() or platform.machine()}, load average {os.getloadavg()[0]:.1f}")
     _report_overhead(config, args.tokens, args.rounds, "(a)")
     if args.extra_vocab:
-        _report_overhead(config.with_changes(vocab_size=args.extra_vocab), args.tokens, args.rounds, f"(a, vocab {args.extra_vocab})")
+        bigger_vocab = config.with_changes(vocab_size=args.extra_vocab)
+        _report_overhead(bigger_vocab, args.tokens, args.rounds, f"(a, vocab {args.extra_vocab})")
 
     torch.manual_seed(0)
     model = GPT(config)

@@ -174,7 +174,9 @@ class GPT(nn.Module):
         # The modules whose training flag can change what they do (hook points never look at theirs).
         # Not itself: a model holding itself is a reference cycle, freed only by the cyclic GC, long
         # after it is dropped.
-        self._submodules_with_a_mode = tuple(m for m in self.modules() if m is not self and not isinstance(m, HookPoint))
+        self._submodules_with_a_mode = tuple(
+            m for m in self.modules() if m is not self and not isinstance(m, HookPoint)
+        )
         self.apply(self._init_weights)
         # GPT-2's trick: shrink the layers that write into the residual stream by 1/sqrt(2·layers).
         for name, parameter in self.named_parameters():
