@@ -41,6 +41,7 @@ class WhatIfView(QWidget):
         self.head_boxes: dict[tuple[int, int], QCheckBox] = {}
         self._changes = (np.zeros(0, dtype=int), np.zeros(0), np.zeros(0))  # (ids, before, after)
         self._labels: tuple[str, ...] = ()
+        self._showing_no_changes = False  # the "nothing switched off" picture is on screen
 
         intro = QLabel("Tick heads to switch them off; every panel then shows the model without them.")
         intro.setWordWrap(True)
@@ -147,13 +148,15 @@ class WhatIfView(QWidget):
         self.positional_off.setEnabled(config.pos_encoding != "none")
         self._labels = snapshot.vocab_labels
         if snapshot.baseline is None:
-            self._show_no_changes()
+            if not self._showing_no_changes:  # already drawn: typing need not repaint an unchanged panel
+                self._show_no_changes()
             return
         before = last_position(snapshot.baseline, "probs")  # (vocab,) intact model
         after = last_position(snapshot.trace, "probs")      # (vocab,) with the what-if
         self._show_changes(before, after)
 
     def _show_no_changes(self) -> None:
+        self._showing_no_changes = True
         self._changes = (np.zeros(0, dtype=int), np.zeros(0), np.zeros(0))
         self.change_bars.setOpts(x0=[], y=[], width=[])
         self.plot.getPlotItem().setXRange(-0.1, 0.1, padding=0)
@@ -163,6 +166,7 @@ class WhatIfView(QWidget):
         self.summary.setText("Nothing switched off: the model is intact.")
 
     def _show_changes(self, before: np.ndarray, after: np.ndarray) -> None:
+        self._showing_no_changes = False
         self.empty_text.setVisible(False)
         delta = after - before
         ids = top_ids(np.abs(delta), TOP_CHANGES)
