@@ -180,7 +180,8 @@ class OutputView(QWidget):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         self._logits = last_position(snapshot.trace, "logits")  # (vocab,)
         self._labels = snapshot.vocab_labels
-        self.top_k_spin.setMaximum(snapshot.config.vocab_size)
+        if self.top_k_spin.maximum() != snapshot.config.vocab_size:  # re-setting it repaints the box
+            self.top_k_spin.setMaximum(snapshot.config.vocab_size)
         last = snapshot.token_labels[-1]
         self.heading.setText(f"What comes after “{last}”, the last of {snapshot.n_tokens} tokens?")
         self._redraw()
