@@ -232,7 +232,7 @@ def test_files_from_two_different_saves_are_not_mixed(saved, tmp_path):
 
 
 def test_a_model_too_big_for_this_computer_is_refused_before_anything_is_built(saved, monkeypatch):
-    """A hand-made checkpoint: a config of ~100 billion parameters, a header that describes them, and a sparse
+    """A hand-made checkpoint: a config of 77 billion parameters, a header that describes them, and a sparse
     file of the size the header claims (it takes no disk). Every check passes, so memory decides."""
     folder, _ = saved
     meta = json.loads((folder / "meta.json").read_text())
