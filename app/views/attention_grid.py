@@ -20,12 +20,17 @@ def coloured(patterns: np.ndarray) -> np.ndarray:
     of a colour table per thumbnail."""
     finite = np.nan_to_num(patterns, nan=0.0, posinf=1.0, neginf=0.0)  # a diverged model's NaNs show as 0
     index = np.clip((finite * 256).astype(np.int32), 0, 255)
-    return _lookup_table()[index]
+    packed = _lookup_table().view(np.uint32)[:, 0]  # (256,): each RGBA colour as one 4-byte word
+    return packed[index].view(np.uint8).reshape(*index.shape, 4)  # one look-up per cell, not four
 
 
 @lru_cache(maxsize=1)
 def _lookup_table() -> np.ndarray:
-    return colormap(PROBABILITY_MAP).getLookupTable(0.0, 1.0, 256, alpha=True)  # (256, 4) uint8
+    table = colormap(PROBABILITY_MAP).getLookupTable(0.0, 1.0, 256, alpha=True)  # (256, 4) uint8
+    return np.ascontiguousarray(table, dtype=np.uint8)
+
+
+UNIT_SQUARE = QRectF(0.0, 0.0, 1.0, 1.0)  # each thumbnail's view range; its image is stretched over it
 
 
 class AttentionGrid(pg.GraphicsLayoutWidget):
@@ -58,14 +63,12 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
             self._build(n_layers, n_heads)
         self._patterns = patterns
         self._token_labels = list(token_labels)
-        rect = QRectF(-0.5, -0.5, T, T)
         rgba = coloured(patterns)  # (n_layers, n_heads, T, T, 4): every head coloured in one go
         for layer in range(n_layers):
             for head in range(n_heads):
                 image = self._images[layer][head]
                 image.setImage(rgba[layer, head], autoLevels=False)
-                image.setRect(rect)
-                self._boxes[layer][head].setRange(rect=rect, padding=0)
+                image.setRect(UNIT_SQUARE)  # stretched over the box's fixed range: a new T moves no view
         self.set_selected(*selected)
 
     def set_selected(self, layer: int, head: int, force: bool = False) -> None:
@@ -98,6 +101,7 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
                 box = self.ci.addViewBox(row=layer + 1, col=head + 1, enableMenu=False, invertY=True,
                                          enableMouse=False)
                 box.setDefaultPadding(0.0)
+                box.setRange(rect=UNIT_SQUARE, padding=0)  # every pattern fills it, whatever its length
                 image = pg.ImageItem(axisOrder="row-major")  # shows ready-coloured RGBA (see coloured())
                 box.addItem(image)
                 boxes.append(box)
