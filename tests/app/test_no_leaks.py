@@ -111,8 +111,8 @@ def test_scrubbing_the_timeline_160_times_reuses_the_display_models(window):
 def test_setting_up_runs_again_and_again_frees_each_previous_run(window):
     soak.record_timeline(window, steps=2)  # a run in place, so its training thread exists before and after
     # Trainers of other tests' windows (a closed window lives on in Qt) are not this test's business.
-    current = window.studio.run.trainer
-    elsewhere = weakref.WeakSet(o for o in gc.get_objects() if type(o) is Trainer and o is not current)
+    first = weakref.ref(window.studio.run.trainer)   # weakly: this run's trainer must be free to go
+    elsewhere = weakref.WeakSet(o for o in gc.get_objects() if type(o) is Trainer and o is not first())
     phase = soak.Phase("set up studio runs", light=True)
     soak.set_up_runs(window, phase, 3, steps=2)
     after = phase.finish()
