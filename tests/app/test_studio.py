@@ -62,6 +62,9 @@ def test_step_takes_exactly_one_optimizer_step_and_adds_one_loss_point(qtbot, st
     assert drawn.args == [1]
     qtbot.waitUntil(lambda: not studio.worker.busy, timeout=WAIT_MS)
     assert trainer.step_count == 1
+    # The curve and the opened-up step may be drawn a frame later on a busy machine: wait for them, then check.
+    qtbot.waitUntil(lambda: studio.plots.point_count() >= 1 and getattr(studio.one_step, "record", None) is not None,
+                    timeout=WAIT_MS)
     assert studio.plots.point_count() == 1
     steps, losses = studio.plots.train_curve.item.getData()
     assert list(steps) == [1.0] and losses[0] == pytest.approx(trainer.loss_history["train"][0][1])
