@@ -9,25 +9,37 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 # What stays true after any failed save of ours: files are written to a temporary name and renamed
 # into place only when complete, so the failure touched nothing the user had before.
 NOTHING_LOST = "An earlier save there, if any, is unchanged, and the model in memory is untouched."
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data`, all or nothing. Raises OSError (explain it with explain_write_failure)."""
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """Write `path` through the file this yields, all or nothing: it is a temporary file beside `path`
+    (a fixed name, so a save killed midway is overwritten next time), flushed to the disk and renamed over
+    `path` when the block ends. On any error `path` is unchanged. Raises OSError (see explain_write_failure)."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.tmp")
     try:
         with open(temporary, "wb") as file:
-            file.write(data)
+            yield file
             file.flush()
-            os.fsync(file.fileno())
+            os.fsync(file.fileno())  # on the disk before the rename makes it the file
         os.replace(temporary, path)
     finally:
         remove_if_there(temporary)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data`, all or nothing (see atomic_file)."""
+    with atomic_file(path) as file:
+        file.write(data)
 
 
 def remove_if_there(path: Path) -> None:

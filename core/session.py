@@ -15,7 +15,6 @@ anything else in the zip is ignored.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import zipfile
 import zlib
@@ -29,7 +28,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from .checkpoint import META_FILE, MODEL_FILE, checkpoint_bytes, load_checkpoint
 from .model import GPT
-from .safe_write import explain_write_failure, remove_if_there
+from .safe_write import atomic_file, explain_write_failure
 
 FORMAT_NAME = "attention-lab-session"
 FORMAT_VERSION = 1
@@ -100,17 +99,11 @@ def save_session(path, session: Session) -> Path:
         "timeline_steps": [int(step) for step, _ in session.timeline],
     }
     model_files = checkpoint_bytes(session.model, session.tokenizer, step=session.step, losses=session.losses)
-    temporary = path.with_name(f".{path.name}.tmp")  # a fixed name: a save killed midway is overwritten next time
     try:
-        with open(temporary, "wb") as file:
+        with atomic_file(path) as file:
             _write_archive(file, model_files, description, session)
-            file.flush()
-            os.fsync(file.fileno())  # on the disk before the rename makes it the session
-        os.replace(temporary, path)
     except OSError as error:
         raise SessionSaveError(explain_write_failure(error, path, "the session")) from error
-    finally:
-        remove_if_there(temporary)
     return path
 
 
