@@ -28,6 +28,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from .config import GPTConfig
 from .fits_in_memory import check_fits_in_memory
+from .json_values import is_number, is_whole_number
 from .model import GPT
 from .text_files import missing_file_sentence
 from .tokenizers import Tokenizer, tokenizer_from_json
@@ -204,7 +205,7 @@ def load_checkpoint(folder, device: str | torch.device = "cpu") -> Checkpoint:
     tokenizer = _tokenizer(meta, config)
     train_config = _train_config(meta)
     step = meta["step"]
-    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+    if not is_whole_number(step) or step < 0:
         raise CheckpointError(f"meta.json: 'step' must be a whole number of 0 or more, not {step!r}.")
     losses = _losses(meta.get("losses"))
 
@@ -341,7 +342,7 @@ def _losses(losses) -> dict | None:
         return None
     good = isinstance(losses, dict) and all(
         isinstance(points, list) and all(
-            isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
+            isinstance(p, list) and len(p) == 2 and all(is_number(v) for v in p)
             for p in points)
         for points in losses.values()
     )
@@ -396,14 +397,11 @@ def read_safetensors_header(path: Path, metadata: bool = False) -> dict:
 
 
 def _check_header_entry(path: Path, name: str, entry) -> None:
-    def whole(value) -> bool:  # bool is an int in Python, but not in a safetensors header
-        return isinstance(value, int) and not isinstance(value, bool)
-
     ok = (
         isinstance(entry, dict) and isinstance(entry.get("dtype"), str) and entry["dtype"] in DTYPE_SIZES
-        and isinstance(entry.get("shape"), list) and all(whole(d) and d >= 0 for d in entry["shape"])
+        and isinstance(entry.get("shape"), list) and all(is_whole_number(d) and d >= 0 for d in entry["shape"])
         and isinstance(entry.get("data_offsets"), list) and len(entry["data_offsets"]) == 2
-        and all(whole(d) for d in entry["data_offsets"])
+        and all(is_whole_number(d) for d in entry["data_offsets"])
     )
     if not ok:
         raise CheckpointError(f"{path.name}: the entry for {name!r} is damaged or uses an unsupported type.")

@@ -27,6 +27,7 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as safetensors_bytes
 
 from .checkpoint import META_FILE, MODEL_FILE, checkpoint_bytes, load_checkpoint
+from .json_values import is_number, is_whole_number
 from .model import GPT
 from .safe_write import atomic_file, explain_write_failure
 
@@ -46,7 +47,7 @@ ZIP_BOMB_MIN_BYTES = 1_000_000
 MAX_UNPACKED_BYTES = 16 * 2 ** 30
 # The settings the window reads back, and what each must be.
 SETTING_CHECKS = {
-    "temperature": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 100,
+    "temperature": (lambda v: is_number(v) and 0 < v <= 100,
                     "a number above 0 and at most 100"),
     "dark": (lambda v: isinstance(v, bool), "true or false"),
     "trained": (lambda v: isinstance(v, bool), "true or false"),
@@ -183,7 +184,7 @@ def _read_description(archive: zipfile.ZipFile, names: set[str], file_name: str)
     if not isinstance(description, dict) or description.get("format") != FORMAT_NAME:
         raise SessionError(f"{file_name} is not an Attention Lab session file.")
     version = description.get("format_version")
-    if not _whole(version):
+    if not is_whole_number(version):
         raise SessionError(f"{file_name}: {SESSION_FILE} has a bad 'format_version' ({version!r:.60}); "
                            "it must be a whole number.")
     if version > FORMAT_VERSION:
@@ -195,14 +196,10 @@ def _read_description(archive: zipfile.ZipFile, names: set[str], file_name: str)
     lesson = description.get("lesson")
     if lesson is not None and not (isinstance(lesson, list) and len(lesson) == 2 and all(isinstance(s, str) for s in lesson)):
         raise SessionError(f"{file_name}: 'lesson' must be [lesson id, step id] or null.")
-    if not all(_whole(s) for s in description["timeline_steps"]):
+    if not all(is_whole_number(s) for s in description["timeline_steps"]):
         raise SessionError(f"{file_name}: 'timeline_steps' must be a list of whole numbers.")
     _check_settings(description["settings"], file_name)
     return description
-
-
-def _whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_settings(settings: dict, file_name: str) -> None:

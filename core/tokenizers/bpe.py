@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..json_values import is_whole_number
 from .bpe_training import N_BYTE_TOKENS, Merge, Pair, ProgressCallback, merge_pair, train_merges
 from .byte_level import ByteLevelTokenizer
 from .pretokenize import GPT2_PATTERN, KNOWN_PATTERNS, compile_pattern, split_into_words
@@ -91,7 +92,7 @@ def check_merges(merges: Sequence[Sequence[int]]) -> list[Merge]:
         new_id = N_BYTE_TOKENS + index
         if not isinstance(merge, (list, tuple)) or len(merge) not in (2, 3):
             raise ValueError(f"Merge {index} must be [left id, right id], not {merge!r}.")
-        if not all(isinstance(part, int) and not isinstance(part, bool) for part in merge):
+        if not all(is_whole_number(part) for part in merge):
             raise ValueError(f"Merge {index} must hold whole-number token ids, not {merge!r}.")
         left, right = merge[0], merge[1]
         if not (0 <= left < new_id and 0 <= right < new_id):
