@@ -20,6 +20,7 @@ import torch
 
 from .config import GPTConfig
 from .fits_in_memory import check_fits_in_memory
+from .json_values import is_number
 from .model import GPT
 from .text_files import missing_file_sentence
 
@@ -84,7 +85,7 @@ def _true_or_false(value, name: str) -> bool:
 
 
 def _number(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise ValueError(f"{name!r} must be a number, not {value!r}.")
     return float(value)
 
