@@ -34,7 +34,7 @@ def add_training_studio(window) -> None:
 
 class FilesDroppedBeforeStudio(QObject):
     """A file dropped on the window goes to the studio's set-up, even before the studio was ever shown
-    (then the studio is built for it; once built, its own WindowCloseGuard takes the drops)."""
+    (then the studio is built for it)."""
 
     def __init__(self, window) -> None:
         super().__init__(window)

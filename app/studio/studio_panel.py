@@ -674,21 +674,14 @@ def _recent_speed(records: list[StepRecord]) -> float:
 
 
 class WindowCloseGuard(QObject):
-    """Watches the main window: closing it stops training first (and autosaves); drops open files."""
+    """Watches the main window: closing it stops training first (and autosaves)."""
 
     def __init__(self, window, studio: StudioPanel) -> None:
         super().__init__(window)
         self.studio = studio
         window.installEventFilter(self)
-        window.setAcceptDrops(True)
 
     def eventFilter(self, watched, event) -> bool:
-        kind = event.type()
-        if kind == QEvent.Type.Close:
+        if event.type() == QEvent.Type.Close:
             self.studio.shutdown()
-        elif kind == QEvent.Type.DragEnter and event.mimeData().hasUrls():
-            event.acceptProposedAction()
-            return True
-        elif kind == QEvent.Type.Drop and event.mimeData().hasUrls():
-            return self.studio.open_dropped(event.mimeData().urls())
         return False

@@ -54,3 +54,23 @@ def test_screenshot_after_training_shows_the_trained_model(qtbot, tmp_path, monk
     assert not image.isNull() and image.width() >= 800
     pixels = np.frombuffer(image.convertToFormat(QImage.Format.Format_Grayscale8).constBits(), np.uint8)
     assert pixels.std() > 10  # a real picture, not a blank one
+
+
+def test_a_file_dropped_on_the_window_becomes_the_studios_corpus(qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    window = MainWindow(settings=AppSettings(tmp_path / "settings.ini"), prompt="", remember_layout=False)
+    qtbot.addWidget(window)
+    for name in ("first.txt", "second.txt"):   # before the studio was ever shown, and once it exists
+        path = tmp_path / name
+        path.write_text("some text to learn from\n" * 50, encoding="utf-8")
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(path))])
+        drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                          Qt.KeyboardModifier.NoModifier)
+        # Straight to the window's event filter: offscreen Qt delivers no drop without a real drag in progress.
+        assert window.studio_drops.eventFilter(window, drop)
+        setup = window.studio.setup_panel.setup()
+        assert (setup.corpus_kind, setup.corpus_name) == ("file", str(path))
+    window.close()
