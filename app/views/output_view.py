@@ -18,6 +18,7 @@ from app.theme import colours
 from app.views.plot_style import style_graphics_view, style_plot_item
 from app.views.bar_plot import bar_plot, set_row_labels
 from app.views.export import ExportTable, add_export_menu
+from app.views.text_line import TextLine
 from core.sampling import next_token_probs, sample_next
 
 TOP_N = 10                 # bars shown
@@ -70,8 +71,7 @@ class OutputView(QWidget):
         self._step_timer = QTimer(self, singleShot=True, interval=GENERATE_DELAY_MS)
         self._step_timer.timeout.connect(self._generate_one)
 
-        self.heading = QLabel("Next token")
-        self.heading.setObjectName("outputHeading")
+        self.heading = TextLine("Next token", object_name="outputHeading")
         self._build_plot()
         controls = self._build_controls()
         layout = QVBoxLayout(self)

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
 
 from app.selection import Selection
 from app.snapshot import Snapshot
 from app.theme import colours
+from app.views.text_line import TextLine
 from app.views.token_strip import TokenStrip
 
 
@@ -35,9 +36,7 @@ class PromptView(QWidget):
         self.editor.setFixedHeight(self.editor.fontMetrics().lineSpacing() * 3 + 16)
         self.editor.textChanged.connect(self._on_text_changed)
 
-        self.summary = QLabel()
-        self.summary.setObjectName("tokenSummary")
-        self.summary.setWordWrap(True)
+        self.summary = TextLine(object_name="tokenSummary", word_wrap=True)
 
         self.strip = TokenStrip()
         self.strip.setAccessibleName("Tokens")
@@ -81,9 +80,9 @@ class PromptView(QWidget):
         context = snapshot.config.context_length
         if snapshot.truncated:
             total = snapshot.n_tokens + snapshot.truncated
-            self.summary.setText(
-                f"<b style='color:{colours(self._dark).warning}'>{total} tokens, but this model reads at most "
-                f"{context}: the first {snapshot.truncated} are cut (struck through).</b>")
+            self.summary.setText(f"{total} tokens, but this model reads at most {context}: the first "
+                                 f"{snapshot.truncated} are cut (struck through).",
+                                 colour=QColor(colours(self._dark).warning), bold=True)
         else:
             self.summary.setText(f"{snapshot.n_tokens} tokens · the model reads up to {context}")
 
@@ -95,4 +94,4 @@ class PromptView(QWidget):
     def apply_theme(self, dark: bool) -> None:
         self._dark = dark
         self.strip.set_dark(dark)
-        self.summary.setStyleSheet(f"color: {QColor(colours(dark).muted).name()};")
+        self.summary.set_default_colour(QColor(colours(dark).muted))
