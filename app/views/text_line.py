@@ -33,6 +33,7 @@ class TextLine(QWidget):
         policy = QSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred if word_wrap else QSizePolicy.Fixed)
         policy.setHeightForWidth(word_wrap)
         self.setSizePolicy(policy)
+        self.setAttribute(Qt.WA_OpaquePaintEvent)  # it fills its own background: the dock behind is not repainted
         self.setText(text)
 
     # -- the text -------------------------------------------------------------------------------
@@ -90,6 +91,7 @@ class TextLine(QWidget):
     # -- drawing --------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().window())
         colour = self._colour or self._default_colour or self.palette().windowText().color()
         painter.setPen(colour)
         painter.setFont(self._font())
