@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QToolTip, QWidget
 from core.analysis import strongest_keys
 
 from .export import ExportTable, add_export_menu
-from .plot_style import abbreviate, colours, font, text_widths
+from .plot_style import LEFT_MIDDLE, RIGHT_MIDDLE, abbreviate, colours, font, text_widths
 
 SMALLEST_DRAWN_WEIGHT = 0.03   # fainter lines are drawn together as one haze image (fast)
 INVISIBLE_WEIGHT = 0.001       # a line this faint adds under 1/8 of a colour step to the haze: left out
@@ -22,8 +22,6 @@ SMOOTHED_WEIGHT = 0.2          # lines at least this strong are antialiased
 HAZE_SCALE = 2                 # the faint lines' haze is drawn at 1/2 resolution
 LABEL_POINT_SIZE = 10
 LEFT, RIGHT = "query", "key"
-RIGHT_MIDDLE = int(Qt.AlignRight | Qt.AlignVCenter)  # as ints: enum arithmetic is not free in a loop
-LEFT_MIDDLE = int(Qt.AlignLeft | Qt.AlignVCenter)
 
 
 class AttentionArcs(QWidget):

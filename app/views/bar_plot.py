@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 
+from .token_axis import TokenAxis
+
+LONGEST_ROW_LABEL = 40  # characters: the what-if rows say "token  12.0% → 3.4%"
+
 
 class PercentAxis(pg.AxisItem):
     """Probabilities read as percentages: 0.25 -> '25%'."""
@@ -18,7 +22,7 @@ class PercentAxis(pg.AxisItem):
 
 def bar_plot(object_name: str, x_label: str) -> pg.PlotWidget:
     """Rows top to bottom, a percentage axis, token labels as left ticks; fixed (no mouse zoom)."""
-    plot = pg.PlotWidget(axisItems={"bottom": PercentAxis("bottom")})
+    plot = pg.PlotWidget(axisItems={"bottom": PercentAxis("bottom"), "left": TokenAxis("left", LONGEST_ROW_LABEL)})
     plot.setObjectName(object_name)
     item = plot.getPlotItem()
     item.setMouseEnabled(False, False)
@@ -32,5 +36,5 @@ def bar_plot(object_name: str, x_label: str) -> pg.PlotWidget:
 def set_row_labels(plot: pg.PlotWidget, labels: list[str], rows: int) -> None:
     """Label rows 0..len(labels)-1 and show exactly `rows` rows."""
     item = plot.getPlotItem()
-    item.getAxis("left").setTicks([list(enumerate(labels))])
+    item.getAxis("left").set_labels(labels)
     item.setYRange(-0.6, rows - 0.4, padding=0)

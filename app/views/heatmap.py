@@ -11,12 +11,11 @@ Small matrices also print each cell's number on the cell.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFontMetrics, QImage, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
@@ -24,17 +23,15 @@ from .export import ExportTable, add_export_menu
 from .plot_style import (
     CELL_TEXT_POINT_SIZE,
     PROBABILITY_MAP,
-    TICK_POINT_SIZE,
-    abbreviate,
     colormap,
     colours,
     contrasting_text,
     font,
     style_graphics_view,
     style_plot_item,
-    text_widths,
     title_size,
 )
+from .token_axis import TokenAxis
 
 MAX_TEXT_CELLS = 144        # print numbers on cells only up to 12 × 12: beyond that they are noise
 MIN_TEXT_CELL_HEIGHT = 16  # pixels a cell needs before its number fits (the width needed is measured)
@@ -47,129 +44,6 @@ def format_value(value: float) -> str:
     if abs(value) >= 9.995:
         return f"{value:.0f}"
     return f"{value:.2f}"
-
-
-# How tick labels sit against their axis (as ints: the enum arithmetic is not free in a loop).
-RIGHT_MIDDLE = int(Qt.AlignRight | Qt.AlignVCenter)
-LEFT_MIDDLE = int(Qt.AlignLeft | Qt.AlignVCenter)
-CENTRE_TOP = int(Qt.AlignHCenter | Qt.AlignTop)
-
-
-class TokenAxis(pg.AxisItem):
-    """An axis that can show one text label per row/column (tokens), thinned out when they would overlap.
-
-    Bottom labels are turned upright when they are longer than two characters, so no token is cut.
-    Without labels it is an ordinary numeric axis (e.g. dimensions).
-    """
-
-    def __init__(self, orientation: str) -> None:
-        super().__init__(orientation)
-        self.enableAutoSIPrefix(False)  # rows and columns are counted, never "×1e3"; and the axis title
-        #                                  is then not re-typeset on every change of range
-        self._labels: list[str] | None = None
-        self._widths: list[int] = []          # pixel width of each label in the tick font
-        self._highlight = -1
-        self._accent = QColor(colours(False)["accent"])
-        self._upright = False
-        self._extent: int | None = None       # width (or height) set for the labels; None: pyqtgraph's own
-
-    def set_labels(self, labels: Sequence[str] | None) -> None:
-        if labels is None:
-            self._labels = None
-            self._set_extent(None)
-        else:
-            self._labels = [abbreviate(label) for label in labels]
-            self._upright = self.orientation in ("bottom", "top") and max(map(len, self._labels), default=0) > 2
-            tick_font = self._tick_font()
-            self._widths = text_widths(tick_font, self._labels)
-            longest = max(self._widths, default=0)
-            metrics = QFontMetrics(tick_font)
-            across = longest if (self.orientation in ("left", "right") or self._upright) else metrics.height()
-            label_room = metrics.height() + 6 if self.label.isVisible() else 0
-            self._set_extent(across + 12 + label_room)
-        self.picture = None
-        self.update()
-
-    def set_highlight(self, index: int, accent: QColor | None = None) -> None:
-        if accent is not None:
-            self._accent = accent
-        if index != self._highlight:
-            self._highlight = index
-            self.update()
-
-    def _set_extent(self, pixels: float | None) -> None:
-        pixels = None if pixels is None else int(pixels)
-        if pixels == self._extent:
-            return  # unchanged: no need to lay the plot out again
-        self._extent = pixels
-        if self.orientation in ("left", "right"):
-            self.setWidth(pixels)
-        else:
-            self.setHeight(pixels)
-
-    def _tick_font(self):
-        return self.style["tickFont"] or font(TICK_POINT_SIZE)
-
-    # -- drawing ------------------------------------------------------------------------------------
-    def paint(self, painter, option, widget) -> None:
-        if self._labels is None:
-            super().paint(painter, option, widget)
-            return
-        bounds = self.mapRectFromParent(self.geometry())
-        vertical = self.orientation in ("left", "right")
-        length = bounds.height() if vertical else bounds.width()
-        first, last = self.range
-        if length <= 0 or first == last:
-            return
-        pixels_per_cell = length / abs(last - first)
-        metrics = QFontMetrics(self._tick_font())
-        needed = metrics.height() if (vertical or self._upright) else max(self._widths, default=0) + 6
-        stride = max(1, math.ceil(needed / pixels_per_cell))
-
-        def position(index: int) -> float:
-            fraction = (index - first) / (last - first)
-            return length * (1 - fraction) if vertical else length * fraction
-
-        painter.setRenderHint(painter.RenderHint.TextAntialiasing, True)
-        painter.setPen(self.pen())
-        if vertical:
-            edge = bounds.right() if self.orientation == "left" else bounds.left()
-            painter.drawLine(QPointF(edge, 0), QPointF(edge, length))
-        else:
-            edge = bounds.top() if self.orientation == "bottom" else bounds.bottom()
-            painter.drawLine(QPointF(0, edge), QPointF(length, edge))
-        low, high = sorted((first, last))
-        visible = range(max(0, math.ceil(low)), min(len(self._labels), math.floor(high) + 1))
-        shown = [index for index in visible
-                 if not (index % stride or (self._highlight >= 0 and abs(index - self._highlight) < stride))]
-        if self._upright:  # bottom labels read upwards, ending at the axis: draw them all in turned axes
-            painter.save()
-            painter.translate(0, edge + 6)
-            painter.rotate(-90)
-        painter.setFont(font(TICK_POINT_SIZE))  # fonts and pens set once: they are not free per label
-        painter.setPen(self.textPen())
-        for index in shown:
-            self._draw_label(painter, index, position(index), edge, metrics.height(), False)
-        if 0 <= self._highlight < len(self._labels) and self._highlight in visible:
-            painter.setFont(font(TICK_POINT_SIZE, bold=True))
-            painter.setPen(QPen(self._accent))
-            self._draw_label(painter, self._highlight, position(self._highlight), edge, metrics.height(), True)
-        if self._upright:
-            painter.restore()
-
-    def _draw_label(self, painter, index: int, at: float, edge: float, height: int, highlighted: bool) -> None:
-        text = self._labels[index]
-        width, gap = self._widths[index] + 8, 6
-        if highlighted:
-            width += width // 4  # bold is wider
-        if self.orientation == "left":
-            painter.drawText(QRectF(edge - gap - width, at - height / 2, width, height), RIGHT_MIDDLE, text)
-        elif self.orientation == "right":
-            painter.drawText(QRectF(edge + gap, at - height / 2, width, height), LEFT_MIDDLE, text)
-        elif self._upright:  # in the turned axes of paint(): x runs up from the axis, y along it
-            painter.drawText(QRectF(-width, at - height / 2, width, height), RIGHT_MIDDLE, text)
-        else:
-            painter.drawText(QRectF(at - width / 2, edge + gap / 2, width, height), CENTRE_TOP, text)
 
 
 class MatrixImage(pg.ImageItem):

@@ -6,7 +6,6 @@ temperature, top-k and top-p, i.e. the distribution "Next token" actually sample
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
@@ -18,6 +17,7 @@ from app.theme import colours
 from app.views.plot_style import style_graphics_view, style_plot_item
 from app.views.bar_plot import bar_plot, set_row_labels
 from app.views.export import ExportTable, add_export_menu
+from app.views.probability_bars import ProbabilityBars
 from app.views.text_line import TextLine
 from core.sampling import next_token_probs, sample_next
 
@@ -83,13 +83,8 @@ class OutputView(QWidget):
     # -- building --------------------------------------------------------------------------------
     def _build_plot(self) -> None:
         self.plot = bar_plot("outputPlot", "probability")
-        self.model_bars = pg.BarGraphItem(x0=[], y=[], height=0.75, width=[])
-        self.shown_bars = pg.BarGraphItem(x0=[], y=[], height=0.55, width=[])
-        self.plot.addItem(self.model_bars)
-        self.plot.addItem(self.shown_bars)
-        self.value_texts = [pg.TextItem(anchor=(0, 0.5)) for _ in range(TOP_N)]
-        for text in self.value_texts:
-            self.plot.addItem(text)
+        self.bars = ProbabilityBars()
+        self.plot.addItem(self.bars)
         add_export_menu(self.plot, "next-token probabilities", self._export_table)
 
     def _build_controls(self) -> QGridLayout:
@@ -197,20 +192,13 @@ class OutputView(QWidget):
         # Rank by the model's own logits: temperature keeps the order, top-k/top-p only cut the tail.
         order = top_ids(self._logits, TOP_N)
         self._shown_ids, self._shown_model, self._shown_probs = order, model_probs[order], probs[order]
-        rows = np.arange(len(order))
-        theme = colours(self._dark)
-        self.model_bars.setOpts(x0=np.zeros(len(order)), y=rows, width=self._shown_model,
-                                pen=pg.mkPen(theme.muted, width=1), brush=pg.mkBrush(0, 0, 0, 0))
-        self.shown_bars.setOpts(x0=np.zeros(len(order)), y=rows, width=self._shown_probs,
-                                pen=pg.mkPen(None), brush=pg.mkBrush(theme.accent))
+        cut = (self._shown_probs == 0) & (self._shown_model > 0)  # removed by top-k or top-p
+        texts = ["cut" if is_cut else f"{100 * p:.1f}%" for is_cut, p in zip(cut.tolist(), self._shown_probs.tolist())]
+        self.bars.set_bars(self._shown_model, self._shown_probs, texts, cut.tolist())
         x_max = next(r for r in X_RANGES if r >= max(self._shown_model.max(), self._shown_probs.max()) * 1.25
                      or r == X_RANGES[-1])
         self.plot.getPlotItem().setXRange(0, x_max, padding=0)
         set_row_labels(self.plot, [self._labels[t] for t in order], TOP_N)
-        for text, row, p, token in zip(self.value_texts, rows, self._shown_probs, order):
-            cut = p == 0 and model_probs[token] > 0
-            text.setText("cut" if cut else f"{100 * p:.1f}%", color=theme.muted if cut else theme.text)
-            text.setPos(max(p, model_probs[token]) + x_max * 0.01, row)
 
     def shown_distribution(self) -> tuple[np.ndarray, np.ndarray]:
         """(token ids, probabilities) of the solid bars, top to bottom."""
@@ -226,6 +214,8 @@ class OutputView(QWidget):
         self._dark = dark
         style_graphics_view(self.plot, dark)
         style_plot_item(self.plot.getPlotItem(), dark)
+        theme = colours(dark)
+        self.bars.set_colours(outline=theme.muted, solid=theme.accent, text=theme.text, muted=theme.muted)
         self._redraw()
 
     # -- sampling and generating ------------------------------------------------------------

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 
 # Colour maps: perceptually uniform, readable in grey, friendly to colour-blind viewers.
@@ -15,6 +16,11 @@ CYCLIC_MAP = "CET-C3"         # angles, where 2π is the same as 0 (white = no t
 TICK_POINT_SIZE = 10
 TITLE_POINT_SIZE = 12
 CELL_TEXT_POINT_SIZE = 9
+
+# How text sits in its box, as ints: enum arithmetic is not free in a drawing loop.
+RIGHT_MIDDLE = int(Qt.AlignRight | Qt.AlignVCenter)
+LEFT_MIDDLE = int(Qt.AlignLeft | Qt.AlignVCenter)
+CENTRE_TOP = int(Qt.AlignHCenter | Qt.AlignTop)
 
 # Colours per theme (dark: bool).
 THEMES = {

@@ -32,7 +32,7 @@ def test_top_k_keeps_k_tokens_and_renormalises(window, show_prompt):
     best = softmax(logits)[ids[:3]]
     np.testing.assert_allclose(probs[:3], best / best.sum(), rtol=1e-5)
     assert np.all(probs[3:] == 0)
-    assert window.output_view.value_texts[5].textItem.toPlainText() == "cut"
+    assert window.output_view.bars.value_texts()[5] == "cut"
 
 
 def test_greedy_next_token_appends_the_most_likely_token(window, show_prompt, wait_drawn, session):
