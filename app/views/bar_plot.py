@@ -2,27 +2,50 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtGui import QPicture
 
 from .token_axis import TokenAxis
 
 LONGEST_ROW_LABEL = 40  # characters: the what-if rows say "token  12.0% → 3.4%"
+ROW_LABEL_ROOM_STEP = 16  # pixels: the label column widens in steps, not for every new top-10 token
 
 
 class PercentAxis(pg.AxisItem):
-    """Probabilities read as percentages: 0.25 -> '25%'."""
+    """Probabilities read as percentages: 0.25 -> '25%'.
+
+    The next-token plot snaps its range to a few values (0–5% … 0–100%) and switches between them as
+    you type, so the drawn axis of each range is kept instead of being worked out again every time.
+    """
+
+    KEPT_DRAWINGS = 16
 
     def __init__(self, orientation: str, **kwargs) -> None:
         super().__init__(orientation, **kwargs)
         self.enableAutoSIPrefix(False)  # no "(x0.001)": the ticks already say "%"
+        self._drawings: dict[tuple, QPicture] = {}  # what decides the picture -> the picture
 
     def tickStrings(self, values, scale, spacing):
         decimals = 0 if spacing >= 0.01 else 1
         return [f"{100 * value:.{decimals}f}%" for value in values]
 
+    def paint(self, painter, option, widget) -> None:
+        if self.picture is None:
+            key = (tuple(self.range), self.size().toTuple(), self.pen().color().rgba(), self.textPen().color().rgba(),
+                   self.style["tickFont"].toString() if self.style["tickFont"] else "")
+            self.picture = self._drawings.get(key)
+            if self.picture is None:
+                super().paint(painter, option, widget)  # draws and sets self.picture
+                if len(self._drawings) >= self.KEPT_DRAWINGS:
+                    self._drawings.clear()
+                self._drawings[key] = self.picture
+                return
+        self.picture.play(painter)
+
 
 def bar_plot(object_name: str, x_label: str) -> pg.PlotWidget:
     """Rows top to bottom, a percentage axis, token labels as left ticks; fixed (no mouse zoom)."""
-    plot = pg.PlotWidget(axisItems={"bottom": PercentAxis("bottom"), "left": TokenAxis("left", LONGEST_ROW_LABEL)})
+    row_axis = TokenAxis("left", LONGEST_ROW_LABEL, ROW_LABEL_ROOM_STEP)
+    plot = pg.PlotWidget(axisItems={"bottom": PercentAxis("bottom"), "left": row_axis})
     plot.setObjectName(object_name)
     item = plot.getPlotItem()
     item.setMouseEnabled(False, False)
@@ -30,6 +53,8 @@ def bar_plot(object_name: str, x_label: str) -> pg.PlotWidget:
     item.invertY(True)  # row 0 (the most likely token) on top
     item.setLabel("bottom", x_label)
     item.getAxis("left").setStyle(tickLength=0)
+    for side in ("top", "right"):  # hidden, but linked to the view: spare them re-typesetting their
+        item.getAxis(side).enableAutoSIPrefix(False)  # titles on every change of range
     return plot
 
 

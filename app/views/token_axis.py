@@ -25,9 +25,11 @@ class TokenAxis(pg.AxisItem):
     Without labels it is an ordinary numeric axis (e.g. dimensions).
     """
 
-    def __init__(self, orientation: str, longest_label: int = 12) -> None:
+    def __init__(self, orientation: str, longest_label: int = 12, extent_step: int = 1) -> None:
         super().__init__(orientation)
         self._longest_label = longest_label   # characters; longer labels are cut with "…"
+        self._extent_step = extent_step       # pixels; the room for labels grows in these steps, so labels
+        #                                       that change often do not re-lay out the plot for a pixel or two
         self.enableAutoSIPrefix(False)  # rows and columns are counted, never "×1e3"; and the axis title
         #                                  is then not re-typeset on every change of range
         self._labels: list[str] | None = None
@@ -62,7 +64,7 @@ class TokenAxis(pg.AxisItem):
             self.update()
 
     def _set_extent(self, pixels: float | None) -> None:
-        pixels = None if pixels is None else int(pixels)
+        pixels = None if pixels is None else -(-int(pixels) // self._extent_step) * self._extent_step  # rounded up
         if pixels == self._extent:
             return  # unchanged: no need to lay the plot out again
         self._extent = pixels

@@ -1,0 +1,26 @@
+"""The bar plots' percentage axis keeps the drawing of each range it has shown, and draws it the same."""
+from __future__ import annotations
+
+from app.views.bar_plot import bar_plot, set_row_labels
+
+
+def test_a_range_shown_before_reuses_its_drawing_and_looks_the_same(qtbot):
+    plot = bar_plot("testPlot", "probability")
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    set_row_labels(plot, ["a", "b", "c"], 3)
+    axis = plot.getPlotItem().getAxis("bottom")
+
+    def show_range(x_max: float):
+        plot.getPlotItem().setXRange(0, x_max, padding=0)
+        image = plot.grab().toImage()  # paints the axis, drawing or reusing its picture
+        return axis.picture, image
+
+    first_picture, first_image = show_range(1.0)
+    other_picture, other_image = show_range(0.25)
+    again_picture, again_image = show_range(1.0)
+    assert other_picture is not first_picture and other_image != first_image
+    assert again_picture is first_picture and again_image == first_image
+    assert axis.tickStrings([0.2, 0.4], 1, 0.2) == ["20%", "40%"]
