@@ -134,11 +134,12 @@ class AttentionArcs(QWidget):
             starts, ends = centres[queries], centres[keys]
             for smooth in (False, True):  # thin lines, then the strong ones (same colour: order is free)
                 painter.setRenderHint(QPainter.Antialiasing, smooth)  # smoothing is what costs most
-                width = 2.5 if smooth else 1
+                pen = QPen(colour, 2.5 if smooth else 1)  # one pen, recoloured per line: cheaper than a new one
                 chosen = strong == smooth
                 for alpha, start, end in zip(alphas[chosen].tolist(), starts[chosen].tolist(), ends[chosen].tolist()):
                     colour.setAlphaF(alpha)
-                    painter.setPen(QPen(colour, width))
+                    pen.setColor(colour)
+                    painter.setPen(pen)
                     painter.drawLine(QLineF(x_from, start, x_to, end))
         painter.setRenderHint(QPainter.Antialiasing, True)
 
