@@ -9,19 +9,21 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QVBoxLayout, QWidget)
 
 from app.selection import Selection
 from app.snapshot import Snapshot
 from app.theme import colours
-from app.views.plot_style import style_graphics_view, style_plot_item
+from app.views.plot_style import font, style_graphics_view, style_plot_item
 from app.views.export import ExportTable, add_export_menu
 from app.views.output_view import last_position, top_ids
 from app.views.bar_plot import bar_plot, set_row_labels
 from core.trace import Intervention
 
-TOP_CHANGES = 8   # tokens whose probability moved most
+TOP_CHANGES = 8   # tokens whose probability moved most, when the panel is tall enough to label them all
+FEWEST_ROWS = 3   # a short panel shows only the biggest changes, each with a readable label
 ABLATIONS = {"zero": "zero (remove the head's output)", "mean": "mean (its average over positions)"}
 
 
@@ -40,6 +42,7 @@ class WhatIfView(QWidget):
         self._shape: tuple[int, int] = (0, 0)
         self.head_boxes: dict[tuple[int, int], QCheckBox] = {}
         self._changes = (np.zeros(0, dtype=int), np.zeros(0), np.zeros(0))  # (ids, before, after)
+        self._probabilities: tuple[np.ndarray, np.ndarray] | None = None    # (before, after) last shown
         self._labels: tuple[str, ...] = ()
         self._showing_no_changes = False  # the "nothing switched off" picture is on screen
 
@@ -93,6 +96,17 @@ class WhatIfView(QWidget):
         self.empty_text = pg.TextItem("Tick a head above to see which predictions it supports.", anchor=(0.5, 0.5))
         self.plot.addItem(self.empty_text)
         add_export_menu(self.plot, "what-if change in next-token probabilities", self._export_table)
+        self.plot.getPlotItem().getViewBox().sigResized.connect(self._on_plot_resized)
+
+    def rows_that_fit(self) -> int:
+        """As many rows as the plot has room to label (up to TOP_CHANGES)."""
+        height = self.plot.getPlotItem().getViewBox().height()
+        rows = height / QFontMetrics(font()).height() - 0.2  # set_row_labels shows rows + 0.2 rows of height
+        return max(FEWEST_ROWS, min(TOP_CHANGES, int(rows)))
+
+    def _on_plot_resized(self, *_ignored) -> None:
+        if self._probabilities is not None and len(self._changes[0]) != self.rows_that_fit():
+            self._show_changes(*self._probabilities)
 
     # -- the heads grid ----------------------------------------------------------------------
     def _rebuild_grid(self, n_layers: int, n_heads: int) -> None:
@@ -157,6 +171,7 @@ class WhatIfView(QWidget):
 
     def _show_no_changes(self) -> None:
         self._showing_no_changes = True
+        self._probabilities = None
         self._changes = (np.zeros(0, dtype=int), np.zeros(0), np.zeros(0))
         self.change_bars.setOpts(x0=[], y=[], width=[])
         self.plot.getPlotItem().setXRange(-0.1, 0.1, padding=0)
@@ -168,14 +183,16 @@ class WhatIfView(QWidget):
     def _show_changes(self, before: np.ndarray, after: np.ndarray) -> None:
         self._showing_no_changes = False
         self.empty_text.setVisible(False)
+        self._probabilities = (before, after)
         delta = after - before
-        ids = top_ids(np.abs(delta), TOP_CHANGES)
+        rows = self.rows_that_fit()
+        ids = top_ids(np.abs(delta), rows)
         self._changes = (ids, before[ids], after[ids])
         theme = colours(self._dark)
         brushes = [pg.mkBrush(theme.increase if d >= 0 else theme.decrease) for d in delta[ids]]
         self.change_bars.setOpts(x0=np.minimum(delta[ids], 0), y=np.arange(len(ids)), width=np.abs(delta[ids]),
                                  brushes=brushes, pen=pg.mkPen(None))
-        set_row_labels(self.plot, [f"{self._labels[t]}  {before[t]:.1%} → {after[t]:.1%}" for t in ids], TOP_CHANGES)
+        set_row_labels(self.plot, [f"{self._labels[t]}  {before[t]:.1%} → {after[t]:.1%}" for t in ids], rows)
         reach = max(float(np.abs(delta[ids]).max()), 1e-4) * 1.15
         self.plot.getPlotItem().setXRange(-reach, reach, padding=0)
         top_before, top_after = int(before.argmax()), int(after.argmax())

@@ -49,3 +49,33 @@ def test_reset_brings_the_intact_model_back(window, show_prompt, wait_drawn):
     assert not any(box.isChecked() for box in view.head_boxes.values())
     np.testing.assert_array_equal(snapshot.trace.numpy("logits"), intact.trace.numpy("logits"))
     assert "intact" in view.summary.text()
+
+
+def test_a_short_panel_shows_the_biggest_changes_each_with_room_for_its_label(qtbot):
+    from dataclasses import replace
+
+    from PySide6.QtGui import QFontMetrics
+    from view_snapshots import make_snapshot
+
+    from app.selection import Selection
+    from app.views.output_view import last_position
+    from app.views.plot_style import font
+    from app.views.whatif_view import FEWEST_ROWS, TOP_CHANGES, WhatIfView
+
+    intact = make_snapshot()
+    snapshot = replace(make_snapshot(intervention=Intervention(ablate_heads={(0, 0), (1, 1)})), baseline=intact.trace)
+    view = WhatIfView(Selection(2, 2))
+    qtbot.addWidget(view)
+    view.apply_theme(False)
+    view.resize(500, 800)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_snapshot(snapshot)
+    qtbot.waitUntil(lambda: len(view.changes()[0]) == TOP_CHANGES)
+    view.resize(500, 290)  # about 60 px left for the plot
+    qtbot.waitUntil(lambda: len(view.changes()[0]) < TOP_CHANGES)
+    shown = view.changes()[0]
+    row_height = view.plot.getPlotItem().getViewBox().height() / (len(shown) + 0.2)
+    assert len(shown) >= FEWEST_ROWS and row_height >= QFontMetrics(font()).height()
+    change = np.abs(last_position(snapshot.trace, "probs") - last_position(intact.trace, "probs"))
+    assert set(shown) == set(np.argsort(-change, kind="stable")[:len(shown)])
