@@ -54,8 +54,15 @@ class ProbabilityBars(pg.GraphicsObject):
 
     # -- drawing --------------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
+        """The bars and, right of them, their numbers: up to the plot's right edge."""
         widest = max(float(self._outline.max(initial=0)), float(self._solid.max(initial=0)))
-        return QRectF(0, -0.5, widest, len(self._outline))
+        visible = self.viewRect()
+        right = max(widest, visible.right()) if visible is not None else widest
+        return QRectF(0, -0.5, right, len(self._outline))
+
+    def viewTransformChanged(self) -> None:
+        super().viewTransformChanged()
+        self.prepareGeometryChange()  # the plot's right edge moved, and the bounds reach it
 
     def paint(self, painter, option, widget) -> None:
         if not len(self._outline):
