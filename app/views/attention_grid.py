@@ -1,17 +1,17 @@
 """Small multiples: every head of every layer as a thumbnail of its attention pattern (BertViz's
-model view). One ImageItem per head, updated in place; click a thumbnail to open that head.
+model view); click a thumbnail to open that head.
 """
 from __future__ import annotations
 
 from functools import lru_cache
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPen
+from PySide6.QtWidgets import QWidget
 
 from .export import ExportTable, add_export_menu
-from .plot_style import PROBABILITY_MAP, colormap, colours, style_graphics_view
+from .plot_style import CENTRE_MIDDLE, PROBABILITY_MAP, colormap, colours, font
 
 
 def coloured(patterns: np.ndarray) -> np.ndarray:
@@ -30,27 +30,29 @@ def _lookup_table() -> np.ndarray:
     return np.ascontiguousarray(table, dtype=np.uint8)
 
 
-UNIT_SQUARE = QRectF(0.0, 0.0, 1.0, 1.0)  # each thumbnail's view range; its image is stretched over it
+HEADER_POINT_SIZE = 10
+SPACING = 3  # pixels between thumbnails
+MARGIN = 8   # pixels round the grid, so the outer frames are never cut
 
 
-class AttentionGrid(pg.GraphicsLayoutWidget):
+class AttentionGrid(QWidget):
+    """Every head as a thumbnail, drawn by one widget: each head's pattern is one small image, scaled up
+    cell for cell (no smoothing, so each weight stays a sharp square). One paint for the whole grid,
+    where a plot per head (144 for GPT-2 small) cost a layout and a paint each."""
+
     head_clicked = Signal(int, int)  # (layer, head)
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent=parent)
+        super().__init__(parent)
         self.setMinimumSize(200, 200)
-        self.ci.setSpacing(3)
-        self._boxes: list[list[pg.ViewBox]] = []
-        self._images: list[list[pg.ImageItem]] = []
-        self._headers: list[pg.LabelItem] = []
+        self.setMouseTracking(True)  # for the tooltip naming the head under the mouse
         self._patterns = np.zeros((0, 0, 0, 0))
+        self._pixels = np.zeros((0, 0, 0, 0, 4), dtype=np.uint8)  # (L, nh, T, T, RGBA) the images point into
+        self._images: list[list[QImage]] = []
         self._selected = (0, 0)
         self._token_labels: list[str] = []
         self.dark = False
-        self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
-        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         add_export_menu(self, "attention of every head", self.export_table)
-        self.set_theme(False)
 
     def sizeHint(self) -> QSize:
         return QSize(260, 260)  # modest, so the splitter shares space by its stretch factors
@@ -59,85 +61,99 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
     def set_patterns(self, patterns: np.ndarray, selected: tuple[int, int], token_labels=()) -> None:
         """patterns (n_layers, n_heads, T, T); outline the selected (layer, head)."""
         n_layers, n_heads, T, _ = patterns.shape
-        if (n_layers, n_heads) != self._patterns.shape[:2]:
-            self._build(n_layers, n_heads)
         self._patterns = patterns
         self._token_labels = list(token_labels)
-        rgba = coloured(patterns)  # (n_layers, n_heads, T, T, 4): every head coloured in one go
-        for layer in range(n_layers):
-            for head in range(n_heads):
-                image = self._images[layer][head]
-                image.setImage(rgba[layer, head], autoLevels=False)
-                image.setRect(UNIT_SQUARE)  # stretched over the box's fixed range: a new T moves no view
-        self.set_selected(*selected)
+        self._pixels = np.ascontiguousarray(coloured(patterns))  # (n_layers, n_heads, T, T, 4), in one go
+        self._images = [[QImage(self._pixels[layer, head].data, T, T, 4 * T, QImage.Format_RGBA8888)
+                         for head in range(n_heads)] for layer in range(n_layers)]
+        self._selected = tuple(selected)
+        self.update()
 
     def set_selected(self, layer: int, head: int, force: bool = False) -> None:
-        if (layer, head) == self._selected and not force:
-            return
-        self._selected = (layer, head)
-        palette = colours(self.dark)
-        for row, boxes in enumerate(self._boxes):
-            for col, box in enumerate(boxes):
-                chosen = (row, col) == (layer, head)
-                pen = QPen(QColor(palette["accent"] if chosen else palette["muted"]), 3 if chosen else 1)
-                pen.setCosmetic(True)
-                box.setBorder(pen)
+        if (layer, head) != self._selected or force:
+            self._selected = (layer, head)
+            self.update()
 
     def shown_patterns(self) -> np.ndarray:
         """(n_layers, n_heads, T, T): the weights the thumbnails were coloured from."""
         return self._patterns.copy()
 
-    def _build(self, n_layers: int, n_heads: int) -> None:
-        """One small ViewBox per head, with 'L0'… down the side and 'H0'… along the top."""
-        self.ci.clear()
-        self._boxes, self._images, self._headers = [], [], []
-        self._selected = (-1, -1)  # new boxes: draw every border
-        for head in range(n_heads):
-            self._headers.append(self.ci.addLabel(f"H{head}", row=0, col=head + 1))
-        for layer in range(n_layers):
-            self._headers.append(self.ci.addLabel(f"L{layer}", row=layer + 1, col=0))
-            boxes, images = [], []
-            for head in range(n_heads):
-                box = self.ci.addViewBox(row=layer + 1, col=head + 1, enableMenu=False, invertY=True,
-                                         enableMouse=False)
-                box.setDefaultPadding(0.0)
-                box.setRange(rect=UNIT_SQUARE, padding=0)  # every pattern fills it, whatever its length
-                image = pg.ImageItem(axisOrder="row-major")  # shows ready-coloured RGBA (see coloured())
-                box.addItem(image)
-                boxes.append(box)
-                images.append(image)
-            self._boxes.append(boxes)
-            self._images.append(images)
-        self._style_headers()
+    # -- geometry -----------------------------------------------------------------------------------
+    def _header_sizes(self) -> tuple[float, float]:
+        """(width of the 'L0' column, height of the 'H0' row)."""
+        metrics = QFontMetrics(font(HEADER_POINT_SIZE))
+        n_layers = len(self._images)
+        return metrics.horizontalAdvance(f"L{max(n_layers - 1, 0)}") + 10, metrics.height() + 6
 
-    # -- mouse --------------------------------------------------------------------------------------
-    def head_at(self, scene_position) -> tuple[int, int] | None:
-        for layer, boxes in enumerate(self._boxes):
-            for head, box in enumerate(boxes):
-                if box.sceneBoundingRect().contains(scene_position):
+    def head_rect(self, layer: int, head: int) -> QRectF:
+        """Where the thumbnail of (layer, head) is drawn, in the widget's pixels."""
+        n_layers, n_heads = len(self._images), len(self._images[0]) if self._images else 0
+        header_width, header_height = self._header_sizes()
+        left, top = MARGIN + header_width, MARGIN + header_height
+        width = (self.width() - left - MARGIN - SPACING * (n_heads - 1)) / max(n_heads, 1)
+        height = (self.height() - top - MARGIN - SPACING * (n_layers - 1)) / max(n_layers, 1)
+        return QRectF(left + head * (width + SPACING), top + layer * (height + SPACING), width, height)
+
+    def head_at(self, position: QPointF) -> tuple[int, int] | None:
+        for layer, images in enumerate(self._images):
+            for head in range(len(images)):
+                if self.head_rect(layer, head).contains(position):
                     return layer, head
         return None
 
-    def _on_mouse_clicked(self, event) -> None:
+    # -- drawing ------------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        palette = colours(self.dark)
+        painter.fillRect(self.rect(), QColor(palette["background"]))
+        if not self._images:
+            return
+        self._paint_headers(painter, palette)
+        for layer, images in enumerate(self._images):
+            for head, image in enumerate(images):
+                painter.drawImage(self.head_rect(layer, head), image)
+        self._paint_frames(painter, palette)
+
+    def _paint_headers(self, painter: QPainter, palette) -> None:
+        painter.setFont(font(HEADER_POINT_SIZE))
+        painter.setPen(QColor(palette["text"]))
+        header_width, header_height = self._header_sizes()
+        for head in range(len(self._images[0])):
+            cell = self.head_rect(0, head)
+            painter.drawText(QRectF(cell.left(), MARGIN, cell.width(), header_height), CENTRE_MIDDLE, f"H{head}")
+        for layer in range(len(self._images)):
+            cell = self.head_rect(layer, 0)
+            painter.drawText(QRectF(MARGIN, cell.top(), header_width, cell.height()), CENTRE_MIDDLE, f"L{layer}")
+
+    def _paint_frames(self, painter: QPainter, palette) -> None:
+        """A thin frame round every head; the chosen head's thick, in the accent colour, drawn last."""
+        painter.setBrush(Qt.NoBrush)
+        painter.setPen(QPen(QColor(palette["muted"]), 1))
+        for layer, images in enumerate(self._images):
+            for head in range(len(images)):
+                painter.drawRect(self.head_rect(layer, head).adjusted(-0.5, -0.5, 0.5, 0.5))
+        layer, head = self._selected
+        if 0 <= layer < len(self._images) and 0 <= head < len(self._images[0]):
+            painter.setPen(QPen(QColor(palette["accent"]), 3))
+            painter.drawRect(self.head_rect(layer, head).adjusted(-1, -1, 1, 1))
+
+    # -- mouse --------------------------------------------------------------------------------------
+    def mousePressEvent(self, event) -> None:
         if event.button() == Qt.LeftButton:
-            found = self.head_at(event.scenePos())
+            found = self.head_at(event.position())
             if found is not None:
                 self.head_clicked.emit(*found)
+        super().mousePressEvent(event)
 
-    def _on_mouse_moved(self, scene_position) -> None:
-        found = self.head_at(scene_position)
+    def mouseMoveEvent(self, event) -> None:
+        found = self.head_at(event.position())
         self.setToolTip("" if found is None else f"Layer {found[0]}, head {found[1]}: click to open it")
+        super().mouseMoveEvent(event)
 
     # -- looks and export ---------------------------------------------------------------------------
     def set_theme(self, dark: bool) -> None:
         self.dark = dark
-        style_graphics_view(self, dark)
-        self._style_headers()
-        self.set_selected(*self._selected, force=True)
-
-    def _style_headers(self) -> None:
-        for header in self._headers:
-            header.setText(header.text, color=colours(self.dark)["text"], size="10pt")
+        self.update()
 
     def export_table(self) -> ExportTable:
         """One row per (layer, head, query), one column per key."""

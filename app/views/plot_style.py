@@ -21,6 +21,7 @@ CELL_TEXT_POINT_SIZE = 9
 RIGHT_MIDDLE = int(Qt.AlignRight | Qt.AlignVCenter)
 LEFT_MIDDLE = int(Qt.AlignLeft | Qt.AlignVCenter)
 CENTRE_TOP = int(Qt.AlignHCenter | Qt.AlignTop)
+CENTRE_MIDDLE = int(Qt.AlignCenter)
 
 # Colours per theme (dark: bool).
 THEMES = {

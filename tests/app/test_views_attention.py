@@ -75,12 +75,10 @@ def test_grid_shows_every_head_and_a_click_opens_one(view, snapshot, qtbot):
         np.testing.assert_array_equal(grid[layer], snapshot.trace.numpy(f"blocks.{layer}.attn.pattern"))
     view.show()
     qtbot.waitExposed(view)
-    box = view.grid._boxes[0][1]
-    centre = box.mapToView(box.boundingRect().center())
-    scene_point = box.mapViewToScene(centre)
-    assert view.grid.head_at(scene_point) == (0, 1)
+    centre = view.grid.head_rect(0, 1).center()
+    assert view.grid.head_at(centre) == (0, 1)
     with qtbot.waitSignal(view.selection.changed) as signal:
-        view.grid.head_clicked.emit(*view.grid.head_at(scene_point))
+        view.grid.head_clicked.emit(*view.grid.head_at(centre))
     assert signal.args == [0, 1]
     np.testing.assert_array_equal(view.shown_pattern(), pattern(snapshot, 0, 1))  # redrawn on selection
     np.testing.assert_array_equal(view.arcs.shown_weights(), pattern(snapshot, 0, 1))
@@ -89,10 +87,9 @@ def test_grid_shows_every_head_and_a_click_opens_one(view, snapshot, qtbot):
 def test_a_real_mouse_click_on_a_thumbnail_selects_it(view, qtbot):
     view.show()
     qtbot.waitExposed(view)
-    box = view.grid._boxes[1][0]
-    centre = view.grid.mapFromScene(box.sceneBoundingRect().center())
+    centre = view.grid.head_rect(1, 0).center().toPoint()
     with qtbot.waitSignal(view.selection.changed):
-        qtbot.mouseClick(view.grid.viewport(), Qt.LeftButton, pos=centre)
+        qtbot.mouseClick(view.grid, Qt.LeftButton, pos=centre)
     assert (view.selection.layer, view.selection.head) == (1, 0)
 
 
