@@ -14,6 +14,7 @@ SIGNED_MAP = "CET-D1A"        # values around 0 (embeddings, scores): blue < 0 <
 CYCLIC_MAP = "CET-C3"         # angles, where 2π is the same as 0 (white = no turn)
 
 TICK_POINT_SIZE = 10
+AXIS_TITLE_POINT_SIZE = 9     # axis titles ("probability"): the application's size, grown in presenter mode
 TITLE_POINT_SIZE = 12
 CELL_TEXT_POINT_SIZE = 9
 
@@ -98,6 +99,7 @@ def style_axis(axis: pg.AxisItem, dark: bool) -> None:
     palette = colours(dark)
     axis.setPen(pg.mkPen(palette["axis"]))
     axis.setTextPen(pg.mkPen(palette["text"]))
+    axis.label.setFont(font(AXIS_TITLE_POINT_SIZE))  # before setStyle, which makes room for the title
     axis.setStyle(tickFont=font())
     axis.label.setDefaultTextColor(QColor(palette["text"]))
 

@@ -27,6 +27,8 @@ def test_presenter_mode_and_back(qtbot, window, shown):
     state, geometry, font = bytes(window.saveState()), window.geometry(), app.font().pointSizeF()
     docks = dock_states(window)
     slider = window.output_view.temperature_slider
+    axis_title = window.output_view.plot.getPlotItem().getAxis("bottom").label  # "probability"
+    title_size = axis_title.font().pointSizeF()
     maps_before = image_maps(window)
     assert "viridis" in maps_before.values()
 
@@ -36,6 +38,7 @@ def test_presenter_mode_and_back(qtbot, window, shown):
     assert all(bar.isHidden() for bar in window.findChildren(QToolBar))
     assert slider.isHidden() and shown.pane.buttons.isHidden()
     assert app.font().pointSizeF() > 1.5 * font and plot_style.font().pointSizeF() > 1.5 * plot_style.TICK_POINT_SIZE
+    assert axis_title.font().pointSizeF() > 1.5 * title_size  # axis titles grow with the tick labels
     # Only the lesson, the prompt and this step's panel are shown, and the attention heatmap is in cividis.
     shown_docks = {d.widget().objectName() for d in window.findChildren(QDockWidget) if not d.isHidden()}
     assert shown_docks == {"lessonPane", "promptView", "attentionView"}
@@ -63,5 +66,6 @@ def test_presenter_mode_and_back(qtbot, window, shown):
     assert window.geometry() == geometry
     assert dock_states(window) == docks
     assert app.font().pointSizeF() == font and plot_style.font().pointSizeF() == plot_style.TICK_POINT_SIZE
+    assert axis_title.font().pointSizeF() == title_size
     assert not slider.isHidden() and not window.menuBar().isHidden()
     assert image_maps(window) == maps_before
