@@ -18,6 +18,9 @@ from .plot_style import (CENTRE_TOP, LEFT_MIDDLE, RIGHT_MIDDLE, TICK_POINT_SIZE,
                          text_widths)
 
 
+NUMBER_OVERHANG = 6  # pixels a number at either end of a numbered axis may reach past it, rather than vanish
+
+
 class TokenAxis(pg.AxisItem):
     """An axis that can show one text label per row/column (tokens), thinned out when they would overlap.
 
@@ -38,6 +41,8 @@ class TokenAxis(pg.AxisItem):
         self._accent = QColor(colours(False)["accent"])
         self._upright = False
         self._extent: int | None = None       # width (or height) set for the labels; None: pyqtgraph's own
+        if orientation in ("bottom", "top"):  # numbered: the first number ("0") sits half a cell from the
+            self.setStyle(hideOverlappingLabels=NUMBER_OVERHANG)  # edge and may overhang it a little
 
     def set_labels(self, labels: Sequence[str] | None) -> None:
         if labels is None:
