@@ -69,8 +69,8 @@ class AttentionGrid(QWidget):
         self._selected = tuple(selected)
         self.update()
 
-    def set_selected(self, layer: int, head: int, force: bool = False) -> None:
-        if (layer, head) != self._selected or force:
+    def set_selected(self, layer: int, head: int) -> None:
+        if (layer, head) != self._selected:
             self._selected = (layer, head)
             self.update()
 
@@ -85,19 +85,24 @@ class AttentionGrid(QWidget):
         n_layers = len(self._images)
         return metrics.horizontalAdvance(f"L{max(n_layers - 1, 0)}") + 10, metrics.height() + 6
 
-    def head_rect(self, layer: int, head: int) -> QRectF:
-        """Where the thumbnail of (layer, head) is drawn, in the widget's pixels."""
+    def _thumbnail_rects(self) -> list[list[QRectF]]:
+        """[layer][head]: where each thumbnail is drawn, in the widget's pixels (worked out once a paint)."""
         n_layers, n_heads = len(self._images), len(self._images[0]) if self._images else 0
         header_width, header_height = self._header_sizes()
         left, top = MARGIN + header_width, MARGIN + header_height
         width = (self.width() - left - MARGIN - SPACING * (n_heads - 1)) / max(n_heads, 1)
         height = (self.height() - top - MARGIN - SPACING * (n_layers - 1)) / max(n_layers, 1)
-        return QRectF(left + head * (width + SPACING), top + layer * (height + SPACING), width, height)
+        return [[QRectF(left + head * (width + SPACING), top + layer * (height + SPACING), width, height)
+                 for head in range(n_heads)] for layer in range(n_layers)]
+
+    def head_rect(self, layer: int, head: int) -> QRectF:
+        """Where the thumbnail of (layer, head) is drawn, in the widget's pixels."""
+        return self._thumbnail_rects()[layer][head]
 
     def head_at(self, position: QPointF) -> tuple[int, int] | None:
-        for layer, images in enumerate(self._images):
-            for head in range(len(images)):
-                if self.head_rect(layer, head).contains(position):
+        for layer, rects in enumerate(self._thumbnail_rects()):
+            for head, rect in enumerate(rects):
+                if rect.contains(position):
                     return layer, head
         return None
 
@@ -108,34 +113,34 @@ class AttentionGrid(QWidget):
         painter.fillRect(self.rect(), QColor(palette["background"]))
         if not self._images:
             return
-        self._paint_headers(painter, palette)
-        for layer, images in enumerate(self._images):
-            for head, image in enumerate(images):
-                painter.drawImage(self.head_rect(layer, head), image)
-        self._paint_frames(painter, palette)
+        rects = self._thumbnail_rects()
+        self._paint_headers(painter, palette, rects)
+        for images, row in zip(self._images, rects):
+            for image, rect in zip(images, row):
+                painter.drawImage(rect, image)
+        self._paint_frames(painter, palette, rects)
 
-    def _paint_headers(self, painter: QPainter, palette) -> None:
+    def _paint_headers(self, painter: QPainter, palette, rects: list[list[QRectF]]) -> None:
         painter.setFont(font(HEADER_POINT_SIZE))
         painter.setPen(QColor(palette["text"]))
         header_width, header_height = self._header_sizes()
-        for head in range(len(self._images[0])):
-            cell = self.head_rect(0, head)
+        for head, cell in enumerate(rects[0]):
             painter.drawText(QRectF(cell.left(), MARGIN, cell.width(), header_height), CENTRE_MIDDLE, f"H{head}")
-        for layer in range(len(self._images)):
-            cell = self.head_rect(layer, 0)
+        for layer, row in enumerate(rects):
+            cell = row[0]
             painter.drawText(QRectF(MARGIN, cell.top(), header_width, cell.height()), CENTRE_MIDDLE, f"L{layer}")
 
-    def _paint_frames(self, painter: QPainter, palette) -> None:
+    def _paint_frames(self, painter: QPainter, palette, rects: list[list[QRectF]]) -> None:
         """A thin frame round every head; the chosen head's thick, in the accent colour, drawn last."""
         painter.setBrush(Qt.NoBrush)
         painter.setPen(QPen(QColor(palette["muted"]), 1))
-        for layer, images in enumerate(self._images):
-            for head in range(len(images)):
-                painter.drawRect(self.head_rect(layer, head).adjusted(-0.5, -0.5, 0.5, 0.5))
+        for row in rects:
+            for rect in row:
+                painter.drawRect(rect.adjusted(-0.5, -0.5, 0.5, 0.5))
         layer, head = self._selected
-        if 0 <= layer < len(self._images) and 0 <= head < len(self._images[0]):
+        if 0 <= layer < len(rects) and 0 <= head < len(rects[0]):
             painter.setPen(QPen(QColor(palette["accent"]), 3))
-            painter.drawRect(self.head_rect(layer, head).adjusted(-1, -1, 1, 1))
+            painter.drawRect(rects[layer][head].adjusted(-1, -1, 1, 1))
 
     # -- mouse --------------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:
