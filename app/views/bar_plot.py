@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtGui import QPicture
+from PySide6.QtGui import QFontMetrics, QPicture
 
 from .token_axis import TokenAxis
 
 LONGEST_ROW_LABEL = 40  # characters: the what-if rows say "token  12.0% → 3.4%"
 ROW_LABEL_ROOM_STEP = 16  # pixels: the label column widens in steps, not for every new top-10 token
+ROW_MARGIN = 0.1          # of a row, left empty above the first row and below the last
 
 
 class PercentAxis(pg.AxisItem):
@@ -62,4 +63,12 @@ def set_row_labels(plot: pg.PlotWidget, labels: list[str], rows: int) -> None:
     """Label rows 0..len(labels)-1 and show exactly `rows` rows."""
     item = plot.getPlotItem()
     item.getAxis("left").set_labels(labels)
-    item.setYRange(-0.6, rows - 0.4, padding=0)
+    item.setYRange(-0.5 - ROW_MARGIN, rows - 0.5 + ROW_MARGIN, padding=0)  # row r is centred on y = r
+
+
+def rows_that_fit(plot: pg.PlotWidget, fewest: int, most: int) -> int:
+    """How many rows (between fewest and most) the plot has room for, each as tall as its label."""
+    item = plot.getPlotItem()
+    label_height = QFontMetrics(item.getAxis("left").tick_font()).height()
+    rows = item.getViewBox().height() / label_height - 2 * ROW_MARGIN
+    return max(fewest, min(most, int(rows)))

@@ -51,7 +51,7 @@ class TokenAxis(pg.AxisItem):
         else:
             self._labels = [abbreviate(label, self._longest_label) for label in labels]
             self._upright = self.orientation in ("bottom", "top") and max(map(len, self._labels), default=0) > 2
-            tick_font = self._tick_font()
+            tick_font = self.tick_font()
             self._widths = text_widths(tick_font, self._labels)
             longest = max(self._widths, default=0)
             metrics = QFontMetrics(tick_font)
@@ -78,7 +78,7 @@ class TokenAxis(pg.AxisItem):
         else:
             self.setHeight(pixels)
 
-    def _tick_font(self):
+    def tick_font(self):
         return self.style["tickFont"] or font(TICK_POINT_SIZE)
 
     # -- drawing ------------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ class TokenAxis(pg.AxisItem):
         if length <= 0 or first == last:
             return
         pixels_per_cell = length / abs(last - first)
-        metrics = QFontMetrics(self._tick_font())
+        metrics = QFontMetrics(self.tick_font())
         needed = metrics.height() if (vertical or self._upright) else max(self._widths, default=0) + 6
         stride = max(1, math.ceil(needed / pixels_per_cell))
 

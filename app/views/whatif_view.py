@@ -9,17 +9,16 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QVBoxLayout, QWidget)
 
 from app.selection import Selection
 from app.snapshot import Snapshot
 from app.theme import colours
-from app.views.plot_style import font, style_graphics_view, style_plot_item
+from app.views.plot_style import style_graphics_view, style_plot_item
 from app.views.export import ExportTable, add_export_menu
 from app.views.output_view import last_position, top_ids
-from app.views.bar_plot import bar_plot, set_row_labels
+from app.views.bar_plot import bar_plot, rows_that_fit, set_row_labels
 from core.trace import Intervention
 
 TOP_CHANGES = 8   # tokens whose probability moved most, when the panel is tall enough to label them all
@@ -42,9 +41,9 @@ class WhatIfView(QWidget):
         self._shape: tuple[int, int] = (0, 0)
         self.head_boxes: dict[tuple[int, int], QCheckBox] = {}
         self._changes = (np.zeros(0, dtype=int), np.zeros(0), np.zeros(0))  # (ids, before, after)
-        self._probabilities: tuple[np.ndarray, np.ndarray] | None = None    # (before, after) last shown
+        self._probabilities: tuple[np.ndarray, np.ndarray] | None = None    # (before, after) shown; None:
+        #                                                                      the "nothing switched off" picture
         self._labels: tuple[str, ...] = ()
-        self._showing_no_changes = False  # the "nothing switched off" picture is on screen
 
         intro = QLabel("Tick heads to switch them off; every panel then shows the model without them.")
         intro.setWordWrap(True)
@@ -100,9 +99,7 @@ class WhatIfView(QWidget):
 
     def rows_that_fit(self) -> int:
         """As many rows as the plot has room to label (up to TOP_CHANGES)."""
-        height = self.plot.getPlotItem().getViewBox().height()
-        rows = height / QFontMetrics(font()).height() - 0.2  # set_row_labels shows rows + 0.2 rows of height
-        return max(FEWEST_ROWS, min(TOP_CHANGES, int(rows)))
+        return rows_that_fit(self.plot, FEWEST_ROWS, TOP_CHANGES)
 
     def _on_plot_resized(self, *_ignored) -> None:
         if self._probabilities is not None and len(self._changes[0]) != self.rows_that_fit():
@@ -162,7 +159,7 @@ class WhatIfView(QWidget):
         self.positional_off.setEnabled(config.pos_encoding != "none")
         self._labels = snapshot.vocab_labels
         if snapshot.baseline is None:
-            if not self._showing_no_changes:  # already drawn: typing need not repaint an unchanged panel
+            if self._probabilities is not None:  # else already drawn: typing need not repaint it
                 self._show_no_changes()
             return
         before = last_position(snapshot.baseline, "probs")  # (vocab,) intact model
@@ -170,7 +167,6 @@ class WhatIfView(QWidget):
         self._show_changes(before, after)
 
     def _show_no_changes(self) -> None:
-        self._showing_no_changes = True
         self._probabilities = None
         self._changes = (np.zeros(0, dtype=int), np.zeros(0), np.zeros(0))
         self.change_bars.setOpts(x0=[], y=[], width=[])
@@ -181,7 +177,6 @@ class WhatIfView(QWidget):
         self.summary.setText("Nothing switched off: the model is intact.")
 
     def _show_changes(self, before: np.ndarray, after: np.ndarray) -> None:
-        self._showing_no_changes = False
         self.empty_text.setVisible(False)
         self._probabilities = (before, after)
         delta = after - before
