@@ -219,8 +219,8 @@ class MainWindow(QMainWindow):
 
     def find_widget(self, name: str) -> QWidget | None:
         """findChild(QWidget, name), building the panel of that name first if it has not been shown yet."""
-        if any(p.build is not None and p.widget.objectName() == name for p in self.panels):
-            return self.built_panel(name)
+        if any(p.widget.objectName() == name for p in self.panels):
+            return self.built_panel(name)  # the panel, built first if it was waiting behind a tab
         return self.findChild(QWidget, name)
 
     @property
