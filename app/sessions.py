@@ -111,6 +111,16 @@ def load_gpt2_session(folder: str | Path) -> ModelSession:
     return ModelSession(model.eval(), tokenizer, f"GPT-2 “{folder.name}”", trained=True, path=str(folder))
 
 
+def load_hub_session(name: str) -> ModelSession:
+    """A Hugging Face model: a Hub id found in the cache (never downloaded here), or a local folder."""
+    from core.hub import open_model
+
+    model, tokenizer, folder = open_model(name)
+    local = Path(name).expanduser().exists()
+    source = f"“{folder.name}” (Hugging Face folder)" if local else f"{name} (Hugging Face)"
+    return ModelSession(model.eval(), tokenizer, source, trained=True, path=str(folder))
+
+
 def new_untrained_session(config: GPTConfig, tokenizer, seed: int = 0) -> ModelSession:
     """Freshly initialised weights: the model before any training."""
     if config.vocab_size != tokenizer.vocab_size:

@@ -20,18 +20,20 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox,
-                               QSpinBox, QToolBar, QToolTip, QWidget)
+                               QProgressBar, QSpinBox, QToolBar, QToolTip, QWidget)
 
 from .controller import Controller
 from .lessons.classroom import Classroom
 from .dialogs.new_model import NewModelDialog
+from .model_loader import BackgroundJob
 from .selection import Selection
 from .sessions import (ModelSession, default_session, lessons_tokenizer, load_checkpoint_session, load_gpt2_session,
-                       new_untrained_session, sample_prompts)
+                       load_hub_session, new_untrained_session, sample_prompts)
 from .settings import AppSettings, RecentItem
 from .snapshot import Snapshot
 from .theme import apply_theme
 from .studio import STUDIO_NAME, add_training_studio
+from .views.export import credited_image, set_model_credit
 from .views.output_view import OutputView
 from .views.prompt_view import PromptView
 from .views.view_base import settle_plots
@@ -92,6 +94,8 @@ class Panel:
 
 class MainWindow(QMainWindow):
     drawn = Signal(object)  # Snapshot: every visible panel has been redrawn from it
+    model_loaded = Signal(object)  # ModelSession: a model opened in the background is now shown
+    load_failed = Signal(str)      # the sentence shown when opening a model failed (the previous one stays)
 
     def __init__(self, settings: AppSettings | None = None, session: ModelSession | None = None,
                  prompt: str | None = None, remember_layout: bool = True) -> None:
@@ -112,6 +116,8 @@ class MainWindow(QMainWindow):
         self.dark = self.settings.dark_theme
         apply_theme(QApplication.instance(), self.dark)  # first: each panel takes its colours as it is added
         self._error_box: QMessageBox | None = None
+        self._job: BackgroundJob | None = None  # the model being opened, if any
+        self._model_zoo = None                   # the Model zoo dialog, made when first asked for
 
         self._build_status_bar()
         self._build_selectors()
@@ -135,6 +141,10 @@ class MainWindow(QMainWindow):
     # -- building ------------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
         self.model_label = QLabel(objectName="modelStatus")
+        self.load_progress = QProgressBar(objectName="loadProgress", maximumWidth=140, textVisible=False)
+        self.load_progress.setRange(0, 0)  # busy: opening a model does not say how far it got
+        self.load_progress.hide()
+        self.statusBar().addPermanentWidget(self.load_progress)
         self.statusBar().addPermanentWidget(self.model_label)
 
     def _build_selectors(self) -> None:
@@ -302,6 +312,8 @@ class MainWindow(QMainWindow):
                      "Save the current model and tokenizer to a folder.")
         self._action(model_menu, "Open &GPT-2 folder…", self.ask_open_gpt2, "Ctrl+Shift+O",
                      "Open GPT-2's weights from a local folder (downloaded beforehand).")
+        self._action(model_menu, "Model &zoo…", self.show_model_zoo, "Ctrl+Shift+M",
+                     "Real language models from the Hugging Face Hub: see which are on this computer, download, open.")
         self._action(model_menu, "Reload &default model", self.load_default_model, None,
                      "Go back to the pretrained model the app ships with.")
         model_menu.addSeparator()
@@ -454,14 +466,22 @@ class MainWindow(QMainWindow):
         self.whatif_view.set_intervention(self.controller.intervention)
         self.model_label.setText(session.describe())
         self.setWindowTitle(f"Attention Lab — {session.source}")
+        set_model_credit(f"Attention Lab — {session.describe()}")  # every exported picture names its model
 
-    def open_checkpoint(self, folder: str | Path) -> bool:
+    # Each opener reads the files on a background thread. wait=True returns once the model is shown (or
+    # the error is): the window keeps handling events meanwhile. wait=False returns at once (menus).
+    def open_checkpoint(self, folder: str | Path, wait: bool = True) -> bool:
         return self._load(lambda: load_checkpoint_session(folder), "Could not open the checkpoint",
-                          RecentItem("checkpoint", str(folder)))
+                          RecentItem("checkpoint", str(folder)), Path(folder).name, wait)
 
-    def open_gpt2_folder(self, folder: str | Path) -> bool:
+    def open_gpt2_folder(self, folder: str | Path, wait: bool = True) -> bool:
         return self._load(lambda: load_gpt2_session(folder), "Could not open the GPT-2 folder",
-                          RecentItem("gpt2", str(folder)))
+                          RecentItem("gpt2", str(folder)), Path(folder).name, wait)
+
+    def open_hub_model(self, name: str, wait: bool = True) -> bool:
+        """A Hugging Face model: a Hub id already in the cache, or a local folder."""
+        return self._load(lambda: load_hub_session(name), "Could not open the model", RecentItem("hub", name),
+                          name, wait)
 
     def load_default_model(self) -> None:
         session, notice = default_session()
@@ -486,19 +506,39 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved the model to {folder}", 8000)
         return True
 
-    def _load(self, make_session, failure_title: str, recent: RecentItem) -> bool:
-        """Replace the model, or say why not and keep the one shown."""
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            session = make_session()
-        except LOAD_ERRORS as error:
-            self.show_error(failure_title, f"{error}\n\nThe previous model is still shown.")
+    @property
+    def loading(self) -> bool:
+        return self._job is not None
+
+    def _load(self, make_session, failure_title: str, recent: RecentItem, what: str, wait: bool) -> bool:
+        """Replace the model from a background thread, or say why not and keep the one shown."""
+        if self._job is not None:
+            self.statusBar().showMessage(f"Still opening {self._job.what}; try again once it is shown.", 8000)
             return False
-        finally:
-            QApplication.restoreOverrideCursor()
+        job = self._job = BackgroundJob(lambda report, cancelled: make_session())
+        job.what, job.recent, job.failure_title = what, recent, failure_title
+        job.succeeded.connect(self._on_model_loaded)
+        job.failed.connect(self._on_load_failed)
+        job.finished.connect(self._on_load_finished)
+        self.load_progress.show()
+        self.statusBar().showMessage(f"Opening {what}…")
+        job.start()
+        return job.wait_for_result() if wait else True
+
+    def _on_model_loaded(self, session: ModelSession) -> None:
         self.set_session(session)
-        self.settings.add_recent(recent)
-        return True
+        self.settings.add_recent(self._job.recent)
+        self.statusBar().showMessage(f"Opened {self._job.what}.", 8000)
+        self.model_loaded.emit(session)
+
+    def _on_load_failed(self, text: str) -> None:
+        self.show_error(self._job.failure_title, f"{text}\n\nThe previous model is still shown.")
+        self.load_failed.emit(text)
+
+    def _on_load_finished(self) -> None:
+        self.load_progress.hide()
+        job, self._job = self._job, None
+        job.wait()  # 'finished' comes just before the thread ends: let it end before the job is dropped
 
     def show_error(self, title: str, text: str) -> None:
         """A message where the user is looking; not modal, so nothing waits on it."""
@@ -522,13 +562,24 @@ class MainWindow(QMainWindow):
     def ask_open_checkpoint(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a checkpoint folder", self._last_folder())
         if folder:
-            self.open_checkpoint(folder)
+            self.open_checkpoint(folder, wait=False)
 
     def ask_open_gpt2(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a GPT-2 folder (config.json, model weights, "
                                                   "vocab.json, merges.txt)", self._last_folder())
         if folder:
-            self.open_gpt2_folder(folder)
+            self.open_gpt2_folder(folder, wait=False)
+
+    def show_model_zoo(self) -> None:
+        """The Model zoo dialog (one, kept): which models are cached, download, open."""
+        if self._model_zoo is None:
+            from .dialogs.model_zoo import ModelZooDialog
+
+            self._model_zoo = ModelZooDialog(self.settings, self)
+            self._model_zoo.open_requested.connect(lambda model_id: self.open_hub_model(model_id, wait=False))
+        self._model_zoo.refresh()
+        self._model_zoo.show()
+        self._model_zoo.raise_()
 
     def ask_save_checkpoint(self) -> None:
         folder, _ = QFileDialog.getSaveFileName(self, "Save the model as a checkpoint folder",
@@ -543,7 +594,7 @@ class MainWindow(QMainWindow):
             self.show_error("Could not save the picture", f"{path} could not be written.")
 
     def save_picture(self, path: str | Path) -> bool:
-        return self.grab().save(str(path), "PNG")
+        return credited_image(self).save(str(path), "PNG")
 
     def _last_folder(self) -> str:
         recent = self.settings.recent_items()
@@ -552,10 +603,11 @@ class MainWindow(QMainWindow):
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         items = self.settings.recent_items()
+        openers = {"checkpoint": self.open_checkpoint, "gpt2": self.open_gpt2_folder, "hub": self.open_hub_model}
         for item in items:
-            opener = self.open_checkpoint if item.kind == "checkpoint" else self.open_gpt2_folder
+            opener = openers.get(item.kind, self.open_gpt2_folder)
             action = self.recent_menu.addAction(f"{Path(item.path).name}  ({item.kind}: {item.path})")
-            action.triggered.connect(lambda *_, opener=opener, path=item.path: opener(path))
+            action.triggered.connect(lambda *_, opener=opener, path=item.path: opener(path, wait=False))
         if not items:
             self.recent_menu.addAction("No recent models").setEnabled(False)
         self.recent_menu.addSeparator()
@@ -626,6 +678,8 @@ class MainWindow(QMainWindow):
             self.settings.set_value(f"sampling/{key}", value)
 
     def closeEvent(self, event) -> None:
+        if self._job is not None:  # a model being read cannot be interrupted: let its thread end first
+            self._job.wait()
         self.output_view.stop_generating()
         self._save_sampling()
         if self.remember_layout:

@@ -18,11 +18,34 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QGraphicsView, QMenu, QMessageBox, QWidget
 
 FORMATS = {"png": "PNG image (*.png)", "svg": "SVG drawing (*.svg)", "csv": "CSV table (*.csv)"}
+
+# Which model drew what is exported now, e.g. "Attention Lab — gpt2 (Hugging Face) · 12 layers × 12 heads · ...".
+# Set by the window whenever it shows another model; written into every PNG and SVG (one model per app).
+_model_credit = ""
+
+
+def set_model_credit(text: str) -> None:
+    global _model_credit
+    _model_credit = text
+
+
+def model_credit() -> str:
+    return _model_credit
+
+
+def credited_image(widget: QWidget) -> QImage:
+    """A picture of the widget as it looks now, naming the model that drew it in its PNG text fields."""
+    image = widget.grab().toImage()
+    if _model_credit:
+        image.setText("Description", f"Drawn by {_model_credit}")
+        image.setText("Model", _model_credit)
+    image.setText("Software", "Attention Lab")
+    return image
 
 
 @dataclass(frozen=True)
@@ -71,7 +94,7 @@ def _number(value) -> str:
 
 def save_png(widget: QWidget, path: str | Path) -> None:
     """A picture of the widget exactly as it looks now (at the screen's pixel ratio)."""
-    if not widget.grab().save(str(path), "PNG"):
+    if not credited_image(widget).save(str(path), "PNG"):
         raise OSError(f"Could not write {path}; choose a folder you can write to.")
 
 
@@ -85,6 +108,8 @@ def save_svg(widget: QWidget, path: str | Path, title: str = "") -> None:
     generator.setSize(widget.size())
     generator.setViewBox(QRect(QPoint(0, 0), widget.size()))
     generator.setTitle(title)
+    if _model_credit:
+        generator.setDescription(f"Drawn by {_model_credit}")
     painter = QPainter(generator)
     try:
         if isinstance(widget, QGraphicsView):

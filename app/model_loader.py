@@ -1,0 +1,78 @@
+"""Slow model work off the GUI thread: opening a model, asking the Hub a size, downloading.
+
+    job = BackgroundJob(lambda report, cancelled: load_checkpoint_session(folder))
+    job.succeeded.connect(window.set_session)      # the result, on the GUI thread
+    job.failed.connect(show_the_sentence)          # a user's bad file or lost connection, in one sentence
+    job.progress.connect(progress_bar_update)      # (done, total) as the work reports it
+    job.start()
+
+The work is a plain function of two arguments: `report(done, total)` to say how far it got and
+`cancelled()` to ask whether the user pressed Cancel (core.hub.download takes exactly these). Only its
+result, a sentence, or numbers cross back to the GUI thread.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QEventLoop, QObject, QThread, Signal
+
+# What a user's file, a full disk or a lost connection can raise while a model is opened or fetched;
+# anything else is a bug and goes to the crash report.
+USER_ERRORS = (ValueError, OSError, RuntimeError, KeyError, OverflowError, MemoryError)
+REPORTS_PER_JOB = 400  # progress is passed on in steps of 1/400 of the total: smooth, and never a flood
+
+Work = Callable[[Callable[[int, int], None], Callable[[], bool]], object]
+
+
+class BackgroundJob(QThread):
+    progress = Signal(object, object)  # (done, total): bytes for a download
+    succeeded = Signal(object)         # what the work returned
+    failed = Signal(str)               # a sentence for the user
+
+    def __init__(self, work: Work, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.work = work
+        self.result: object = None
+        self.error: str | None = None
+        self._cancel = threading.Event()
+        self._last_reported = -1
+
+    def cancel(self) -> None:
+        """Ask the work to stop at its next check (a download: after the next piece arrives)."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def wait_for_result(self) -> bool:
+        """Block the caller, not the window: events keep being handled until the job ends. True on success."""
+        if self.isRunning():
+            loop = QEventLoop()
+            self.finished.connect(loop.quit)
+            if self.isRunning():  # it may have ended between the two checks
+                loop.exec()
+        self.wait()
+        return self.error is None
+
+    def run(self) -> None:
+        try:
+            self.result = self.work(self._report, self._cancel.is_set)
+        except USER_ERRORS as error:
+            self.error = str(error) or type(error).__name__
+            self.failed.emit(self.error)
+            return
+        except Exception:  # a bug: the crash report shows it, and the window says the work failed
+            sys.excepthook(*sys.exc_info())
+            self.error = "Something went wrong inside Attention Lab; the crash report has the details."
+            self.failed.emit(self.error)
+            return
+        self.succeeded.emit(self.result)
+
+    def _report(self, done: int, total: int) -> None:
+        step = max(1, total // REPORTS_PER_JOB)
+        if done == total or done // step != self._last_reported // step:
+            self._last_reported = done
+            self.progress.emit(done, total)
