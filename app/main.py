@@ -2,6 +2,11 @@
 
     attention-lab                                   # the default model and a sample prompt
     attention-lab --prompt "the cat sat" --screenshot shot.png   # draw it, save a picture, exit
+    attention-lab --model gpt2                      # a Hugging Face model from the cache (or a local folder)
+    attention-lab --model gpt2 --download           # fetch it first if it is not cached (progress on the terminal)
+
+A model named on the command line is opened before the window: if it cannot be, the sentence saying why
+goes to the terminal and the exit status is 1 (there is no window yet to show it in).
 
 Options are grouped so later features add their own (e.g. the studio's --train-steps) in one place:
 add_arguments() declares them, and `startup_steps` runs them in order once the window is up.
@@ -13,18 +18,25 @@ import os
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 SETTLE_MS = 150  # after the last panel is drawn, let layouts settle before a picture is taken
+LOAD_ERRORS = (ValueError, OSError, RuntimeError, KeyError, OverflowError, MemoryError)  # a user's file or network
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompt", help="start with this prompt instead of a sample one")
-    parser.add_argument("--checkpoint", metavar="FOLDER",
-                        help="open this checkpoint folder instead of the default model")
-    parser.add_argument("--gpt2", metavar="FOLDER", help="open GPT-2 weights from this local folder")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--checkpoint", metavar="FOLDER",
+                       help="open this checkpoint folder instead of the default model")
+    which.add_argument("--gpt2", metavar="FOLDER", help="open GPT-2 weights from this local folder")
+    which.add_argument("--model", metavar="ID|FOLDER",
+                       help="open a Hugging Face model: a Hub id already in the cache (e.g. gpt2) or a local folder")
+    parser.add_argument("--download", action="store_true",
+                        help="with --model ID: download the model from the Hugging Face Hub if it is not cached")
     parser.add_argument("--dark", action="store_true", default=None, help="use the dark theme")
     parser.add_argument("--screenshot", metavar="FILE.png",
                         help="save a picture of the window once the prompt is drawn, then exit")
@@ -40,14 +52,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# -- what happens once the window exists, in order --------------------------------------------------
-def open_requested_model(window, args) -> bool:
-    if args.checkpoint:
-        return window.open_checkpoint(args.checkpoint)
-    if args.gpt2:
-        return window.open_gpt2_folder(args.gpt2)
-    return True
+# -- the model asked for, opened before the window ------------------------------------------------
+def requested_session(args):
+    """(session, recent item) for --checkpoint, --gpt2 or --model; (None, None) for the default model.
+    Raises ValueError (or OSError) with the sentence to print."""
+    from .sessions import load_checkpoint_session, load_gpt2_session, load_hub_session
+    from .settings import RecentItem
 
+    if args.checkpoint:
+        return load_checkpoint_session(args.checkpoint), RecentItem("checkpoint", args.checkpoint)
+    if args.gpt2:
+        return load_gpt2_session(args.gpt2), RecentItem("gpt2", args.gpt2)
+    if args.model:
+        if args.download:
+            download_with_progress(args.model)
+        return load_hub_session(args.model), RecentItem("hub", args.model)
+    return None, None
+
+
+def download_with_progress(name: str) -> None:
+    """Fetch a Hub model into the cache unless it (or a folder of that name) is already here; tqdm shows bytes."""
+    from tqdm import tqdm
+
+    from core import hub
+
+    if Path(name).expanduser().exists() or hub.cached_folder(name) is not None:
+        return
+    with tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=name, file=sys.stderr) as bar:
+        def report(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        hub.download(name, report)
+
+
+# -- what happens once the window exists, in order --------------------------------------------------
 
 def train_first(window, args) -> bool:
     """--train-steps N: the studio trains before the picture (its code is loaded only when asked for)."""
@@ -65,7 +104,7 @@ def take_screenshot(window, args) -> bool:
 
 
 # Each step gets (window, args) and returns False to stop the start-up with exit code 1.
-startup_steps: list[Callable] = [open_requested_model, train_first, take_screenshot]
+startup_steps: list[Callable] = [train_first, take_screenshot]
 
 
 def when_drawn(window, callback: Callable[[], None]) -> None:
@@ -90,8 +129,9 @@ def _save_and_quit(window, path: str) -> None:
     QApplication.instance().exit(0 if ok else 1)
 
 
-def open_window(args):
-    """The explorer window as `attention-lab` opens it, shown (the start-up benchmark times this).
+def open_window(args, session=None, recent=None):
+    """The explorer window as `attention-lab` opens it, shown (the start-up benchmark times this), on
+    `session` (None: the default model).
 
     Imported here, not at the top: `--help` answers without loading torch."""
     from .settings import AppSettings
@@ -100,8 +140,11 @@ def open_window(args):
     settings = AppSettings(args.settings)
     if args.dark is not None:
         settings.dark_theme = args.dark
+    if recent is not None:
+        settings.add_recent(recent)
     with one_torch_thread():
-        window = MainWindow(settings=settings, prompt=args.prompt, remember_layout=not args.screenshot)
+        window = MainWindow(settings=settings, session=session, prompt=args.prompt,
+                            remember_layout=not args.screenshot)
     window.show()
     return window
 
@@ -123,10 +166,23 @@ def one_torch_thread():
 
 # -- the entry point ---------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.download and not args.model:
+        parser.error("--download goes with --model ID (the Hugging Face model to fetch)")
     if args.screenshot and sys.platform.startswith("linux") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a picture needs no screen
+    try:  # before any window: a failure has only the terminal to be told on
+        with one_torch_thread():
+            session, recent = requested_session(args)
+    except LOAD_ERRORS as error:
+        print(f"attention-lab: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("attention-lab: stopped; what was downloaded is kept, and the same command continues it.",
+              file=sys.stderr)
+        return 130
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Attention Lab")
 
@@ -134,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.screenshot:
         reporter = install_crash_handler()  # noqa: F841  (kept alive for the whole run)
-    window = open_window(args)
+    window = open_window(args, session, recent)
     for step in startup_steps:
         if not step(window, args):
             window.close()
