@@ -1,14 +1,14 @@
 """Slow model work off the GUI thread: opening a model, asking the Hub a size, downloading.
 
     job = BackgroundJob(lambda report, cancelled: load_checkpoint_session(folder))
-    job.succeeded.connect(window.set_session)      # the result, on the GUI thread
-    job.failed.connect(show_the_sentence)          # a user's bad file or lost connection, in one sentence
     job.progress.connect(progress_bar_update)      # (done, total) as the work reports it
+    job.finished.connect(on_done)                  # then job.result, or job.error: a sentence for the user
     job.start()
 
 The work is a plain function of two arguments: `report(done, total)` to say how far it got and
 `cancelled()` to ask whether the user pressed Cancel (core.hub.download takes exactly these). Only its
-result, a sentence, or numbers cross back to the GUI thread.
+result, a sentence, or numbers cross back to the GUI thread. The result is read once the job has
+finished (its `finished` signal), so whoever handles it knows the job is over.
 """
 from __future__ import annotations
 
@@ -28,14 +28,12 @@ Work = Callable[[Callable[[int, int], None], Callable[[], bool]], object]
 
 class BackgroundJob(QThread):
     progress = Signal(object, object)  # (done, total): bytes for a download
-    succeeded = Signal(object)         # what the work returned
-    failed = Signal(str)               # a sentence for the user
 
     def __init__(self, work: Work, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.work = work
-        self.result: object = None
-        self.error: str | None = None
+        self.result: object = None      # what the work returned
+        self.error: str | None = None   # or the sentence saying why it failed
         self._cancel = threading.Event()
         self._last_reported = -1
 
@@ -62,14 +60,9 @@ class BackgroundJob(QThread):
             self.result = self.work(self._report, self._cancel.is_set)
         except USER_ERRORS as error:
             self.error = str(error) or type(error).__name__
-            self.failed.emit(self.error)
-            return
         except Exception:  # a bug: the crash report shows it, and the window says the work failed
             sys.excepthook(*sys.exc_info())
             self.error = "Something went wrong inside Attention Lab; the crash report has the details."
-            self.failed.emit(self.error)
-            return
-        self.succeeded.emit(self.result)
 
     def _report(self, done: int, total: int) -> None:
         step = max(1, total // REPORTS_PER_JOB)

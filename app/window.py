@@ -517,28 +517,24 @@ class MainWindow(QMainWindow):
             return False
         job = self._job = BackgroundJob(lambda report, cancelled: make_session())
         job.what, job.recent, job.failure_title = what, recent, failure_title
-        job.succeeded.connect(self._on_model_loaded)
-        job.failed.connect(self._on_load_failed)
         job.finished.connect(self._on_load_finished)
         self.load_progress.show()
         self.statusBar().showMessage(f"Opening {what}…")
         job.start()
         return job.wait_for_result() if wait else True
 
-    def _on_model_loaded(self, session: ModelSession) -> None:
-        self.set_session(session)
-        self.settings.add_recent(self._job.recent)
-        self.statusBar().showMessage(f"Opened {self._job.what}.", 8000)
-        self.model_loaded.emit(session)
-
-    def _on_load_failed(self, text: str) -> None:
-        self.show_error(self._job.failure_title, f"{text}\n\nThe previous model is still shown.")
-        self.load_failed.emit(text)
-
     def _on_load_finished(self) -> None:
         self.load_progress.hide()
         job, self._job = self._job, None
         job.wait()  # 'finished' comes just before the thread ends: let it end before the job is dropped
+        if job.error is not None:
+            self.show_error(job.failure_title, f"{job.error}\n\nThe previous model is still shown.")
+            self.load_failed.emit(job.error)
+            return
+        self.set_session(job.result)
+        self.settings.add_recent(job.recent)
+        self.statusBar().showMessage(f"Opened {job.what}.", 8000)
+        self.model_loaded.emit(job.result)
 
     def show_error(self, title: str, text: str) -> None:
         """A message where the user is looking; not modal, so nothing waits on it."""

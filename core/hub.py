@@ -43,6 +43,14 @@ MB = 2**20
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes in all)
 
 
+def size_text(count: int) -> str:
+    """A byte count the way a download is described: '548.1 MB', '13.2 kB', '1.9 GB'."""
+    for unit, size in (("GB", 2**30), ("MB", MB), ("kB", 2**10)):
+        if count >= size:
+            return f"{count / size:,.1f} {unit}"
+    return f"{count} bytes"
+
+
 class NotCachedError(ValueError):
     """The model is not in the cache, and the user has not asked for a download (or cannot make one)."""
 
@@ -230,8 +238,8 @@ class _Progress:
         self.on_progress(self.done, self.total)
         if self.should_cancel():
             raise DownloadCancelled(
-                f"The download of {self.model_id} was cancelled after {self.done / MB:.1f} MB of "
-                f"{self.total / MB:.1f} MB; what was fetched is kept, and Download continues from there.")
+                f"The download of {self.model_id} was cancelled after {size_text(self.done)} of "
+                f"{size_text(self.total)}; what was fetched is kept, and Download continues from there.")
 
 
 def _fetch_into_cache(plan: DownloadPlan, file: HubFile, progress: _Progress) -> None:
@@ -323,8 +331,8 @@ def _check_disk_space(plan: DownloadPlan) -> None:
     needed = plan.total_bytes - plan.present_bytes
     free = shutil.disk_usage(folder).free
     if needed + DISK_MARGIN_BYTES > free:
-        raise ValueError(f"{plan.model_id} needs {needed / MB:,.0f} MB more in the Hugging Face cache ({folder}), "
-                         f"but that disk has {free / MB:,.0f} MB free; free some space and choose Download again.")
+        raise ValueError(f"{plan.model_id} needs {size_text(needed)} more in the Hugging Face cache ({folder}), "
+                         f"but that disk has {size_text(free)} free; free some space and choose Download again.")
 
 
 def _disk_sentence(error: OSError, model_id: str) -> str:

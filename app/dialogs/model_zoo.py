@@ -25,10 +25,7 @@ COLUMNS = ("Model", "Family", "Parameters", "Memory (float32)", "On this compute
 LAST_CHOICE_KEY = "zoo/last_model"
 PROGRESS_STEPS = 1000  # the progress bar counts in thousandths: byte counts overflow a QProgressBar's int
 MB = 2**20
-
-
-def megabytes(count: int) -> str:
-    return f"{count / MB:,.1f} MB"
+ROW_PADDING = 8  # pixels added to each row's height
 
 
 def memory_text(count: int) -> str:
@@ -88,7 +85,7 @@ class ModelZooDialog(QDialog):
         close_button.clicked.connect(self.hide)
         self.table.itemSelectionChanged.connect(self._on_selection_changed)
         self.table.doubleClicked.connect(lambda *_: self.open_selected())
-        self.resize(1040, 520)
+        self.resize(1040, 480)
         self.refresh()
         self.select(self.settings.value(LAST_CHOICE_KEY, entries[0].model_id))
 
@@ -104,6 +101,7 @@ class ModelZooDialog(QDialog):
         for column in range(len(COLUMNS) - 1):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        header.sectionResized.connect(lambda *_: self._fit_rows())  # rewrap the sentences when the width changes
         for row, entry in enumerate(self.entries):
             texts = (entry.model_id, entry.family, human_count(entry.parameters), memory_text(entry.float32_bytes),
                      "", entry.shows)
@@ -121,8 +119,16 @@ class ModelZooDialog(QDialog):
         for row, entry in enumerate(self.entries):
             cached = hub.cached_folder(entry.model_id) is not None
             self.table.item(row, 4).setText("cached" if cached else "not downloaded")
-        self.table.resizeRowsToContents()
+        self._fit_rows()
         self._update_buttons()
+
+    def _fit_rows(self) -> None:
+        """Each row as tall as its wrapped sentence, with a little air above and below."""
+        if not hasattr(self, "table"):  # the header reports sizes while the table is being built
+            return
+        self.table.resizeRowsToContents()
+        for row in range(self.table.rowCount()):
+            self.table.setRowHeight(row, self.table.rowHeight(row) + ROW_PADDING)
 
     def cached_state(self) -> dict[str, bool]:
         """model id -> whether the table says it is on this computer."""
@@ -165,11 +171,11 @@ class ModelZooDialog(QDialog):
 
     def _on_size_known(self, plan: hub.DownloadPlan) -> None:
         self._sized = plan.model_id
-        kept = f" ({megabytes(plan.present_bytes)} of it is already here from an earlier try)" \
+        kept = f" ({hub.size_text(plan.present_bytes)} of it is already here from an earlier try)" \
             if plan.present_bytes else ""
-        self.status.setText(f"{plan.model_id}: {megabytes(plan.total_bytes)} to download from "
+        self.status.setText(f"{plan.model_id}: {hub.size_text(plan.total_bytes)} to download from "
                             f"{hub.hub_address()}{kept}, into {hub.cache_folder()}. Choose Start download.")
-        self.start_button.setText(f"Start download ({megabytes(plan.total_bytes - plan.present_bytes)})")
+        self.start_button.setText(f"Start download ({hub.size_text(plan.total_bytes - plan.present_bytes)})")
         self.size_known.emit(plan.total_bytes)
 
     def _on_size_failed(self, text: str) -> None:
@@ -194,7 +200,7 @@ class ModelZooDialog(QDialog):
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setValue(round(PROGRESS_STEPS * done / total) if total else PROGRESS_STEPS)
-        self.progress.setFormat(f"{megabytes(done)} of {megabytes(total)} (%p%)")
+        self.progress.setFormat(f"{hub.size_text(done)} of {hub.size_text(total)} (%p%)")
 
     def _on_downloaded(self, folder: Path) -> None:
         model_id = self._sized or self.selected_id()
@@ -211,9 +217,10 @@ class ModelZooDialog(QDialog):
         self.download_failed.emit(text)
 
     def _run(self, work, on_success, on_failure, on_progress=None) -> None:
+        if self._job is not None:  # one thing at a time
+            return
         job = self._job = BackgroundJob(work)
-        job.succeeded.connect(on_success)
-        job.failed.connect(on_failure)
+        job.on_success, job.on_failure = on_success, on_failure
         if on_progress is not None:
             job.progress.connect(on_progress)
         job.finished.connect(self._on_job_finished)
@@ -223,6 +230,10 @@ class ModelZooDialog(QDialog):
     def _on_job_finished(self) -> None:
         job, self._job = self._job, None
         job.wait()  # 'finished' comes just before the thread ends: let it end before the job is dropped
+        if job.error is None:
+            job.on_success(job.result)
+        else:
+            job.on_failure(job.error)
         self._update_buttons()
 
     # -- opening, closing -----------------------------------------------------------------------------
