@@ -113,7 +113,7 @@ def test_downloading_from_the_zoo_shows_the_size_fills_the_bar_and_opens_the_mod
     with qtbot.waitSignal(dialog.size_known, timeout=WAIT_MS) as sized:
         dialog.download_button.click()
     assert sized.args == [needed_size(tiny_gpt2)]
-    assert dialog.start_button.isVisible() and "MB to download" in dialog.status.text()
+    assert dialog.start_button.isVisible() and "16.6 kB to download from http://127.0.0.1" in dialog.status.text()
     with qtbot.waitSignal(window.model_loaded, timeout=WAIT_MS):
         dialog.start_button.click()
     assert dialog.progress.value() == PROGRESS_STEPS
