@@ -29,6 +29,14 @@ from urllib.parse import unquote, urlsplit
 LFS_SUFFIXES = (".safetensors", ".bin")
 
 
+def use_hub(monkeypatch, server: "LoopbackHub", hf_home: Path) -> None:
+    """Point huggingface_hub and core.hub at `server` and at an empty cache under `hf_home`, online."""
+    for variable in ("HF_HUB_CACHE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HF_HOME", str(hf_home))
+    monkeypatch.setenv("HF_ENDPOINT", server.address)
+
+
 def git_blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 

@@ -18,7 +18,7 @@ from app.settings import AppSettings, RecentItem
 from core import hub
 from core.zoo import ZOO
 from hostile_files import write_gpt2_folder
-from hub_server import LoopbackHub
+from hub_server import LoopbackHub, use_hub
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_MS = 30_000
@@ -32,12 +32,9 @@ def tiny_gpt2(tmp_path_factory):
 
 @pytest.fixture
 def loopback(tiny_gpt2, tmp_path, monkeypatch):
-    for variable in ("HF_HUB_CACHE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     with LoopbackHub() as server:
         server.add_model(SERVED_AS, tiny_gpt2)
-        monkeypatch.setenv("HF_ENDPOINT", server.address)
+        use_hub(monkeypatch, server, tmp_path / "hf-home")
         yield server
 
 

@@ -9,7 +9,7 @@ import torch
 
 from core import hub
 from core.gpt2 import load_gpt2
-from hub_server import LoopbackHub
+from hub_server import LoopbackHub, use_hub
 
 transformers = pytest.importorskip("transformers")
 
@@ -47,12 +47,9 @@ def model_folder(tmp_path_factory, reference):
 @pytest.fixture
 def loopback(model_folder, tmp_path, monkeypatch):
     """A fresh cache and a loopback Hub holding the model; the environment points at both."""
-    for variable in ("HF_HUB_CACHE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     with LoopbackHub() as server:
         server.add_model(MODEL_ID, model_folder)
-        monkeypatch.setenv("HF_ENDPOINT", server.address)
+        use_hub(monkeypatch, server, tmp_path / "hf-home")
         yield server
 
 
