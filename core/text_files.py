@@ -77,6 +77,13 @@ def missing_file_sentence(path: Path, missing: str) -> str:
     return missing
 
 
+def check_is_file(path: Path, missing: str) -> None:
+    """ValueError unless `path` is an ordinary file: a pipe would wait forever, /dev/zero never ends,
+    and a folder cannot be read. `missing` is the sentence for nothing there at all."""
+    if not path.is_file():
+        raise ValueError(missing_file_sentence(path, missing))
+
+
 def _open_for_reading(path: Path):
     if path.is_dir():
         raise CorpusError(f"{path} is a folder, not a text file; pick a file inside it.")

@@ -18,7 +18,7 @@ import heapq
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
-from .pretokenize import GPT2_PATTERN, split_into_words
+from .pretokenize import GPT2_PATTERN, split_into_words, training_pieces
 
 Pair = tuple[int, int]
 Merge = tuple[int, int, int]  # (left id, right id, new id)
@@ -28,9 +28,13 @@ N_BYTE_TOKENS = 256  # tokens 0..255 are the single bytes
 
 
 def count_words(text: str, pattern: str = GPT2_PATTERN) -> Counter[bytes]:
-    """How often each distinct pre-tokenised word occurs, each word as UTF-8 bytes."""
-    word_counts = Counter(split_into_words(text, pattern))
-    return Counter({word.encode("utf-8"): count for word, count in word_counts.items()})
+    """How often each distinct pre-tokenised word occurs, each word as UTF-8 bytes (a very long word
+    counted as its pieces: see MAX_WORD_BYTES)."""
+    byte_counts: Counter[bytes] = Counter()
+    for word, count in Counter(split_into_words(text, pattern)).items():
+        for piece in training_pieces(word.encode("utf-8")):
+            byte_counts[piece] += count
+    return byte_counts
 
 
 def merge_pair(ids: list[int], pair: Pair, new_id: int) -> list[int]:
