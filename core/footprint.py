@@ -92,12 +92,12 @@ def _address_space_headroom() -> int | None:
         return None
 
 
-def check_fits(needed_bytes: int, what: str) -> None:
+def check_fits(needed_bytes: int, what: str, advice: str = "Open a smaller model, or close other programs.") -> None:
     """ValueError with both numbers if `needed_bytes` is more than this machine has free (less some spare)."""
     free = available_memory_bytes()
     if free is not None and needed_bytes > free * (1 - SPARE_FRACTION):
         raise ValueError(f"Opening {what} needs about {_gigabytes(needed_bytes)} of memory; this machine has "
-                         f"{_gigabytes(free)} free. Open a smaller model, or close other programs.")
+                         f"{_gigabytes(free)} free. {advice}")
 
 
 def _gigabytes(n_bytes: int) -> str:
@@ -170,6 +170,3 @@ def trace_bytes(config: GPTConfig, trace_tokens: int | None = None) -> int:
     return BYTES_PER_VALUE * whole
 
 
-def describe_size(n_bytes: int) -> str:
-    """'14.2 GB' or '350 MB', as the sentences above write sizes."""
-    return _gigabytes(n_bytes)
