@@ -18,9 +18,9 @@ from .pretokenize import GPT2_PATTERN, KNOWN_PATTERNS, MAX_WORD_BYTES, compile_p
 
 # Bounds on what a list of merges may build. Each merge joins two tokens, so 40 merges that each join
 # a token with itself spell a token of 2**40 bytes: lengths are added up and checked before any bytes
-# are joined. Training never makes a token longer than one (chunked) word, and real vocabularies spell
+# are joined. Training never makes a token longer than one piece of a word, and real vocabularies spell
 # a few MB in all.
-MAX_TOKEN_BYTES = 4 * MAX_WORD_BYTES
+MAX_TOKEN_BYTES = MAX_WORD_BYTES
 MAX_VOCAB_BYTES = 64 * 2 ** 20
 
 

@@ -14,11 +14,11 @@ GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+
 # The patterns a saved tokenizer may name. A file could carry any regex, and a badly backtracking one
 # makes encoding hang, so only these are accepted when a tokenizer is read from a file.
 KNOWN_PATTERNS = {"GPT-2": GPT2_PATTERN}
-# Training cuts a longer word into pieces of this many bytes. Without a bound, a file that is one
-# 5 MB "word" (a DNA sequence, a base64 blob: no spaces) is one list that every merge rewrites
-# whole, and training runs for minutes. No useful token is this long; encoding is not cut (tiktoken
-# applies the learned merges to a word of any length).
-MAX_WORD_BYTES = 256
+# Training cuts a longer word into pieces of this many bytes, so no token grows longer (a file of one
+# letter repeated would otherwise double a token's length with every merge), and a file that is one
+# 5 MB "word" (a DNA sequence, a base64 blob: no spaces) is a few thousand pieces, not one list.
+# Encoding is not cut: tiktoken applies the learned merges to a word of any length.
+MAX_WORD_BYTES = 4096
 
 
 @functools.lru_cache(maxsize=8)
