@@ -285,7 +285,7 @@ def _check_fits_in_memory(folder: Path, needed: int) -> None:
 def _check_model_fits(config: GPTConfig, folder: Path) -> None:
     """The model meta.json declares must fit this machine: checked before its shapes are even listed."""
     try:
-        check_model_fits(config, f"the checkpoint in {folder} (as its {META_FILE} declares it)")
+        check_model_fits(config, f"the checkpoint in {folder}")
     except ValueError as error:
         raise CheckpointError(str(error)) from None
 

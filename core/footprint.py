@@ -117,15 +117,15 @@ def check_model_fits(config: GPTConfig, what: str) -> None:
     """ValueError ("... needs about 14.2 GB of memory; this machine has 9.1 GB free") before anything
     of the model is allocated. The cheap lower bound is checked first, so an absurd config is refused
     by arithmetic before even the meta-device model is built."""
-    _check_countable(config)
+    _check_countable(config, what)
     check_fits(_weights_lower_bound(config), what)
     check_fits(model_footprint_bytes(config), what)
 
 
-def _check_countable(config: GPTConfig) -> None:
+def _check_countable(config: GPTConfig, what: str = "the model") -> None:
     if config.n_layers > MAX_LAYERS:
-        raise ValueError(f"The model declares {config.n_layers:,} layers; Attention Lab opens models of up to "
-                         f"{MAX_LAYERS:,} layers (the largest published GPTs have about 130).")
+        raise ValueError(f"{what[:1].upper()}{what[1:]} declares {config.n_layers:,} layers; Attention Lab opens "
+                         f"models of up to {MAX_LAYERS:,} layers (the largest published GPTs have about 130).")
 
 
 def _weights_lower_bound(config: GPTConfig) -> int:
@@ -161,12 +161,12 @@ def trace_bytes(config: GPTConfig, trace_tokens: int | None = None) -> int:
     """What one trace records for a single prompt (B = 1), per layer: the residual stream at five
     places plus the attention output and the MLP's output (T, d_model); query, key, value and z
     (T, d_model each, split over heads); scores, masked scores and the pattern (heads, T, T); the
-    MLP's hidden layer before and after GELU (T, d_mlp). Then the final LayerNorm, and logits and
-    probabilities (T, vocab)."""
+    MLP's hidden layer before and after GELU (T, d_mlp). Then the token and position embeddings and
+    their sum, the final LayerNorm (T, d_model each), and logits and probabilities (T, vocab)."""
     T = min(config.context_length, LONGEST_TRACED_PROMPT) if trace_tokens is None else trace_tokens
     C, heads = config.d_model, config.n_heads
     per_layer = 11 * T * C + 3 * heads * T * T + 2 * T * _mlp_width(config)
-    whole = config.n_layers * per_layer + 3 * T * C + 2 * T * config.vocab_size
+    whole = config.n_layers * per_layer + 4 * T * C + 2 * T * config.vocab_size
     return BYTES_PER_VALUE * whole
 
 

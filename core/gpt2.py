@@ -171,7 +171,7 @@ def load_gpt2(folder: str | Path):
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder. Point at a GPT-2 folder holding {FOLDER_CONTENTS}.")
     config = gpt2_config_from_hf(_read_config(folder / "config.json"))
-    check_model_fits(config, f"the GPT-2 model in {folder} (as its config.json declares it)")
+    check_model_fits(config, f"the GPT-2 model in {folder}")
     _check_weights_fit(folder, config)
     weights_file, state_dict = _read_weights(folder)
     model = load_hf_state_dict(config, state_dict, source=weights_file.name)

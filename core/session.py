@@ -186,7 +186,8 @@ def _check_unpacked_total(archive: zipfile.ZipFile, names: set[str], path: Path)
                            f"to {largest.file_size:,}), far too large for what it holds; the file is damaged or was "
                            "made to fill the memory.")
     try:
-        check_fits(2 * unpacked, path.name)  # each member's bytes, then the tensors made from them
+        # each member's bytes, then the tensors made from them
+        check_fits(2 * unpacked, f"{path.name}, whose members unpack to {unpacked:,} bytes,")
     except ValueError as error:
         raise SessionError(str(error)) from None
 

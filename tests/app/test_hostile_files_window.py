@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from hostile_files import (MARKER_NAME, break_zip_member, code_pickle, flip_member_byte, inflate_member,
                            put_in_place, tensor_file_breakages, write_checkpoint, write_gpt2_folder, write_session)
+from hostile_round_two import doubling_merges
 from lesson_fixtures import PROMPT, classroom, shown  # noqa: F401  (fixtures)
 
 WAIT_MS = 20_000
@@ -112,7 +113,23 @@ CHECKPOINT_CASES = {
                                   ("meta.json",)),
     "folder-as-model.safetensors": (put_instead("model.safetensors", "folder"), ("model.safetensors", "is a folder")),
     "meta.json-a-link-loop": (put_instead("meta.json", "symlink-loop"), ("meta.json", "link")),
+    "nan-in-a-bias": (lambda folder, marker: nan_in(folder / "model.safetensors", "transformer.h.0.attn.c_attn.bias"),
+                      ("model.safetensors", "c_attn.bias", "NaN")),
+    "a-billion-layers": (edit_meta(lambda m: m["model_config"].update(n_layers=10 ** 9)), ("checkpoint", "layers")),
+    "merges-doubling-40": (edit_meta(lambda m: m.update(tokenizer={"type": "bpe", "merges": doubling_merges(40)})),
+                           ("meta.json", "bytes")),
 }
+
+
+def nan_in(path, name):
+    """One value of the tensor `name` in a safetensors file becomes NaN (the save id is kept)."""
+    from safetensors.torch import load_file, save_file
+
+    from hostile_round_two import _metadata_of
+
+    metadata, tensors = _metadata_of(path), load_file(str(path))
+    tensors[name][0] = float("nan")
+    save_file(tensors, str(path), metadata=metadata)
 
 
 @pytest.fixture(scope="module")
@@ -251,6 +268,20 @@ def test_a_hostile_session_leaves_the_window_as_it_was(window, in_use, classroom
     assert classroom.pane.position_ids() == position
 
 
+def test_memory_running_out_while_a_session_opens_is_reported_not_a_crash(window, in_use, classroom, good_session,
+                                                                         tmp_path, monkeypatch):
+    """Every size is checked before it is allocated, but other programs can take the memory meanwhile."""
+    import core.session
+
+    def out_of_memory(path):
+        raise MemoryError
+
+    monkeypatch.setattr(core.session, "load_session", out_of_memory)
+    assert classroom.try_open_session(shutil.copy(good_session, tmp_path / "demo.attnlab")) is False
+    error_shown(window, "Could not open the session", ("ran out of memory", "previous model"))
+    unchanged(window, in_use)
+
+
 # -- the training studio: a corpus file, and a run folder to resume -------------------------------------
 @pytest.fixture
 def studio(window):
@@ -275,6 +306,7 @@ CORPUS_CASES = {
     "folder": (corpus("folder"), ("corpus.txt", "is a folder")),
     "link-loop": (corpus("symlink-loop"), ("corpus.txt", "symbolic links")),
     "link-to-dev-zero": (corpus("link-to-dev-zero"), ("corpus.txt", "not an ordinary file")),
+    "mostly-nul-bytes": (lambda path, marker: path.write_bytes(b"hello" + bytes(100_000)), ("corpus.txt", "NUL")),
 }
 
 
