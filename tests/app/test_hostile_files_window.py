@@ -8,6 +8,7 @@ by tests/hostile_files.py, the same ones tests/core/test_hostile_files.py checks
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import zipfile
 
@@ -171,6 +172,13 @@ def edit_config(**changes):
     return damage
 
 
+def edit_vocab(**changes):
+    def damage(folder, marker):
+        vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        vocab.update(changes)
+        (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    return damage
+
 GPT2_CASES = {
     "pickle-as-model.safetensors": (damage_tensor_file("model.safetensors", "pickle"), ("model.safetensors",)),
     "truncated-model.safetensors": (damage_tensor_file("model.safetensors", "cut-in-data"), ("model.safetensors",)),
@@ -183,7 +191,21 @@ GPT2_CASES = {
     "pickle-as-vocab.json": (replace_file("vocab.json", lambda m: code_pickle(m, "plain")), ("vocab.json",)),
     "folder-as-model.safetensors": (put_instead("model.safetensors", "folder"), ("model.safetensors", "is a folder")),
     "config.json-0-bytes": (replace_file("config.json", lambda m: b""), ("config.json",)),
+    "tiktoken-a-named-pipe": (lambda folder, marker: tiktoken_instead(folder, os.mkfifo),
+                              ("r50k_base.tiktoken", "not an ordinary file")),
+    "tiktoken-a-link-to-dev-zero": (lambda folder, marker: tiktoken_instead(folder, lambda p: os.symlink("/dev/zero", p)),
+                                    ("r50k_base.tiktoken", "not an ordinary file")),
+    "vocab-id-2**32": (edit_vocab(**{"Ġthe": 2 ** 32}), ("vocab.json", "beyond any vocabulary")),
+    "n-embd-8192": (edit_config(n_embd=8192, n_layer=48), ("gpt2", "needs about")),
 }
+
+
+def tiktoken_instead(folder, make):
+    """The tokenizer is a *.tiktoken file (vocab.json and merges.txt gone), made by `make(path)`."""
+    (folder / "vocab.json").unlink()
+    (folder / "merges.txt").unlink()
+    make(folder / "r50k_base.tiktoken")
+
 
 
 @pytest.fixture(scope="module")
