@@ -36,6 +36,7 @@ TANH_GELUS = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 # pytorch_model.bin is a zip whose members torch.save stores unpacked; one that would unpack to more than
 # this many times its size on disk is a zip bomb, refused before torch.load reads it.
 MAX_BIN_PACKING_RATIO = 10
+MAX_CONFIG_BYTES = 10_000_000  # config.json holds a few dozen settings
 
 FOLDER_CONTENTS = (
     "config.json (the model's sizes), model.safetensors or pytorch_model.bin (the weights), "
@@ -218,6 +219,9 @@ def _unpacked_size(bin_file: Path) -> int:
 def _read_config(path: Path) -> dict:
     if not path.is_file():
         raise ValueError(missing_file_sentence(path, f"{path} is missing: a GPT-2 folder holds {FOLDER_CONTENTS}."))
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ValueError(f"{path} is {path.stat().st_size:,} bytes; a config.json of settings is a few KB, so this "
+                         "is not one.")
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:

@@ -164,20 +164,18 @@ def pytorch_bin_pickle(flavour):
     return damage
 
 
+def edit_json(name, **changes):
+    """The JSON object in the folder's file `name` updated with `changes`."""
+    def damage(folder, marker):
+        values = json.loads((folder / name).read_text(encoding="utf-8"))
+        values.update(changes)
+        (folder / name).write_text(json.dumps(values), encoding="utf-8")
+    return damage
+
+
 def edit_config(**changes):
-    def damage(folder, marker):
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        config.update(changes)
-        (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    return damage
+    return edit_json("config.json", **changes)
 
-
-def edit_vocab(**changes):
-    def damage(folder, marker):
-        vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-        vocab.update(changes)
-        (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
-    return damage
 
 GPT2_CASES = {
     "pickle-as-model.safetensors": (damage_tensor_file("model.safetensors", "pickle"), ("model.safetensors",)),
@@ -195,7 +193,7 @@ GPT2_CASES = {
                               ("r50k_base.tiktoken", "not an ordinary file")),
     "tiktoken-a-link-to-dev-zero": (lambda folder, marker: tiktoken_instead(folder, lambda p: os.symlink("/dev/zero", p)),
                                     ("r50k_base.tiktoken", "not an ordinary file")),
-    "vocab-id-2**32": (edit_vocab(**{"Ġthe": 2 ** 32}), ("vocab.json", "beyond any vocabulary")),
+    "vocab-id-2**32": (edit_json("vocab.json", **{"Ġthe": 2 ** 32}), ("vocab.json", "beyond any vocabulary")),
     "n-embd-8192": (edit_config(n_embd=8192, n_layer=48), ("gpt2", "needs about")),
 }
 

@@ -138,3 +138,14 @@ def test_a_nan_is_refused_naming_the_tensor():
     with pytest.raises(ValueError, match=r"model.safetensors: the weight 'b.bias' holds 2 NaN value\(s\)"):
         check_finite(tensors, "model.safetensors")
     check_finite({"ids": torch.tensor([1, 2])}, "integers are not weights")
+
+
+def test_a_config_json_of_gigabytes_is_refused_unread(tmp_path):
+    from core.gpt2 import load_gpt2
+    from hostile_files import write_gpt2_folder
+
+    folder = write_gpt2_folder(tmp_path / "gpt2")
+    with open(folder / "config.json", "r+b") as file:
+        file.truncate(2 ** 40)  # sparse: a terabyte that takes no disk
+    with pytest.raises(ValueError, match=r"config.json is 1,099,511,627,776 bytes"):
+        load_gpt2(folder)
