@@ -156,9 +156,9 @@ def _committed_save_id(folder: Path) -> str | None:
         return None
 
 
-def _save_id_of(path: Path) -> str | None:
+def _save_id_of(path: Path, max_tensors: int | None = None) -> str | None:
     try:
-        return read_safetensors_header(path, metadata=True).get(SAVE_ID_KEY)
+        return read_safetensors_header(path, metadata=True, max_tensors=max_tensors).get(SAVE_ID_KEY)
     except (OSError, CheckpointError):
         return None
 
@@ -225,13 +225,13 @@ def _load_checkpoint(folder: Path, device) -> Checkpoint:
     losses = _losses(meta.get("losses"))
 
     expected_shapes = expected_weight_shapes(config)
-    model_path = _file_of_this_save(folder, MODEL_FILE, meta[SAVE_ID_KEY])
+    model_path = _file_of_this_save(folder, MODEL_FILE, meta[SAVE_ID_KEY], len(expected_shapes))
     header = read_safetensors_header(model_path, max_tensors=len(expected_shapes))
     _check_model_shapes(header, expected_shapes, config)
     optimizer_path = None
     if OPTIMIZER_FILE in meta["files"]:
-        optimizer_path = _file_of_this_save(folder, OPTIMIZER_FILE, meta[SAVE_ID_KEY])
         # AdamW keeps two moments per weight, beside a few counters.
+        optimizer_path = _file_of_this_save(folder, OPTIMIZER_FILE, meta[SAVE_ID_KEY], 2 * len(expected_shapes))
         optimizer_header = read_safetensors_header(optimizer_path, max_tensors=2 * len(expected_shapes))
         try:
             # Every stored model tensor is a parameter (buffers are rebuilt, not stored).
@@ -255,10 +255,11 @@ def _load_checkpoint(folder: Path, device) -> Checkpoint:
     return Checkpoint(model, tokenizer, train_config, step, losses, optimizer_state)
 
 
-def read_model_config(folder: Path) -> GPTConfig:
-    """The model config in the folder's meta.json, checked to fit this machine; nothing else is read."""
+def read_model_config(folder: Path, what: str | None = None) -> GPTConfig:
+    """The model config in the folder's meta.json, checked to fit this machine; nothing else is read.
+    `what` names the model in the sentence (default: "the checkpoint in FOLDER")."""
     config = _model_config(read_meta(folder))
-    _check_model_fits(config, folder)
+    _check_model_fits(config, folder, what)
     return config
 
 
@@ -282,10 +283,10 @@ def _check_fits_in_memory(folder: Path, needed: int) -> None:
         raise CheckpointError(str(error)) from None
 
 
-def _check_model_fits(config: GPTConfig, folder: Path) -> None:
+def _check_model_fits(config: GPTConfig, folder: Path, what: str | None = None) -> None:
     """The model meta.json declares must fit this machine: checked before its shapes are even listed."""
     try:
-        check_model_fits(config, f"the checkpoint in {folder}")
+        check_model_fits(config, what or f"the checkpoint in {folder}")
     except ValueError as error:
         raise CheckpointError(str(error)) from None
 
@@ -397,14 +398,15 @@ def _losses(losses) -> dict | None:
     return losses
 
 
-def _file_of_this_save(folder: Path, name: str, save_id: str) -> Path:
-    """The tensor file written by the same save as meta.json (after a crash it may still be *.prev)."""
+def _file_of_this_save(folder: Path, name: str, save_id: str, max_tensors: int) -> Path:
+    """The tensor file written by the same save as meta.json (after a crash it may still be *.prev).
+    Its header is parsed only if it is short enough to describe at most `max_tensors` tensors."""
     for path in (folder / name, folder / f"{name}.prev"):
-        if path.is_file() and _save_id_of(path) == save_id:
+        if path.is_file() and _save_id_of(path, max_tensors) == save_id:
             return path
     if not (folder / name).is_file():
         raise CheckpointError(missing_file_sentence(folder / name, f"{folder} has a {META_FILE} but no {name}."))
-    read_safetensors_header(folder / name)  # a damaged file gets its own, more precise error
+    read_safetensors_header(folder / name, max_tensors=max_tensors)  # a damaged file gets its own, more precise error
     raise CheckpointError(
         f"{folder / name} was not written by the same save as {META_FILE} (their save ids differ); "
         "the folder mixes files from two checkpoints."
@@ -424,8 +426,8 @@ def read_safetensors_header(path: Path, metadata: bool = False, max_tensors: int
             raise CheckpointError(f"{path.name} is not a safetensors file, or it is truncated (its header runs past the end).")
         if max_tensors is not None and header_length > HEADER_SLACK_BYTES + max_tensors * HEADER_BYTES_PER_TENSOR:
             raise CheckpointError(
-                f"{path.name} has a {header_length:,}-byte header, far more than the {max_tensors:,} tensors this "
-                f"model has need: the file is damaged or belongs to a different model."
+                f"{path.name} has a {header_length:,}-byte header, far longer than the {max_tensors:,} tensors of "
+                f"this model need: the file is damaged or belongs to a different model."
             )
         try:
             header = json.loads(file.read(header_length))

@@ -265,7 +265,7 @@ def _read_checkpoint(archive: zipfile.ZipFile, names: set[str], file_name: str):
         meta_path, model_path = Path(folder) / META_FILE, Path(folder) / MODEL_FILE
         meta_path.write_bytes(_read_member(archive, f"{CHECKPOINT_FOLDER}/{META_FILE}", file_name, MAX_JSON_BYTES))
         try:
-            largest = largest_model_file(read_model_config(Path(folder)))
+            largest = largest_model_file(read_model_config(Path(folder), f"the model in {file_name}"))
             model_path.write_bytes(_read_member(archive, f"{CHECKPOINT_FOLDER}/{MODEL_FILE}", file_name, largest))
             checkpoint = load_checkpoint(folder)
         except SessionError:

@@ -5,7 +5,7 @@
 OPENER is one of OPENERS below. After the imports, the process may map at most CAP_MIB (default 1536)
 more MiB of address space (RLIMIT_AS), so a loader that allocates what a file declares fails here
 instead of filling the machine. The line: {"outcome": "refused" | "opened" | "crashed", "message": ...,
-"seconds": ..., "peak_mib": peak resident memory above what the imports took}.
+"seconds": ..., "peak_mib": peak resident memory above what the imports left}.
 """
 from __future__ import annotations
 
@@ -58,9 +58,20 @@ OPENERS = {
 }
 
 
-def resident_mib() -> float:
-    with open("/proc/self/statm", encoding="ascii") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+def status_mib(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (VmRSS: now, VmHWM: the peak)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise OSError(f"/proc/self/status has no {field}")
+
+
+def reset_peak() -> None:
+    """Start VmHWM again from the current resident size (getrusage's peak would include the parent's,
+    which a forked child inherits)."""
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
+        clear_refs.write("5")
 
 
 def cap_address_space(cap_mib: int) -> None:
@@ -73,7 +84,8 @@ def cap_address_space(cap_mib: int) -> None:
 def main() -> None:
     opener, path = sys.argv[1], Path(sys.argv[2])
     cap_mib = int(sys.argv[3]) if len(sys.argv) > 3 else 1536
-    baseline = resident_mib()
+    reset_peak()
+    baseline = status_mib("VmRSS")
     cap_address_space(cap_mib)
     started = time.perf_counter()
     try:
@@ -83,7 +95,7 @@ def main() -> None:
     except BaseException as error:  # noqa: BLE001  (what the test must see: anything but a sentence)
         outcome, message = "crashed", f"{type(error).__name__}: {error}"
     seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - baseline
+    peak_mib = status_mib("VmHWM") - baseline
     print(json.dumps({"outcome": outcome, "message": message, "seconds": round(seconds, 2),
                       "peak_mib": round(max(peak_mib, 0.0), 1)}), flush=True)
 
