@@ -276,13 +276,14 @@ def make_sparse_text(n_bytes: int, opener: str = "text"):
     return make
 
 
-def make_one_word(n_bytes: int):
-    """One line with no spaces: a DNA sequence (the same every run)."""
+def make_one_word(n_bytes: int, letters: str = "ACGT"):
+    """One line with no spaces: a DNA sequence (the same every run), or one letter repeated."""
     def make(folder: Path):
         import random
 
+        rng = random.Random(0)
         path = folder / "dna.txt"
-        path.write_text("".join(random.Random(0).choice("ACGT") for _ in range(n_bytes)), encoding="ascii")
+        path.write_text("".join(rng.choice(letters) for _ in range(n_bytes)), encoding="ascii")
         return "bpe-train", path
     return make
 
@@ -327,4 +328,5 @@ CASES = {
     "cli-corpus-8-GB-sparse": (make_sparse_text(8 * 2 ** 30, "cli-train"), ("corpus.txt",), False),
     "cli-resume-n-layers-10**9": (make_resume(model_setting(n_layers=10 ** 9)), ("layers",), False),
     "bpe-one-1-MB-word": (make_one_word(1_000_000), (), True),
+    "bpe-one-letter-1-MB": (make_one_word(1_000_000, "a"), (), True),
 }

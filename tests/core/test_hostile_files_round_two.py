@@ -149,3 +149,11 @@ def test_a_config_json_of_gigabytes_is_refused_unread(tmp_path):
         file.truncate(2 ** 40)  # sparse: a terabyte that takes no disk
     with pytest.raises(ValueError, match=r"config.json is 1,099,511,627,776 bytes"):
         load_gpt2(folder)
+
+
+def test_a_tokenizer_trained_on_one_letter_repeated_loads_back():
+    """Each merge doubles the run's token; the pieces training cuts words into keep every token within
+    what a saved tokenizer may hold, so the file it writes opens again."""
+    tokenizer = BPETokenizer.train("a" * 100_000, 300)
+    assert max(len(token) for token in tokenizer.vocab) == MAX_WORD_BYTES
+    assert BPETokenizer.from_json(tokenizer.to_json()).encode("a" * 9000) == tokenizer.encode("a" * 9000)
