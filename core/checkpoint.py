@@ -418,23 +418,26 @@ def expected_weight_shapes(config: GPTConfig) -> dict[str, tuple]:
     if config.pos_encoding == "learned":
         shapes["transformer.wpe.weight"] = (config.context_length, C)
 
-    def linear(name: str, n_in: int, n_out: int) -> None:
+    def linear(name: str, n_in: int, n_out: int, bias: bool = config.bias) -> None:
         shapes[f"{name}.weight"] = (n_out, n_in)
-        if config.bias:
+        if bias:
             shapes[f"{name}.bias"] = (n_out,)
 
     def layer_norm(name: str) -> None:
         shapes[f"{name}.weight"] = (C,)
-        if config.bias:
+        if config.bias and config.norm == "layernorm":  # RMSNorm has no bias
             shapes[f"{name}.bias"] = (C,)
 
+    kv_width = config.n_kv_heads * config.d_head
     for layer in range(config.n_layers):
         block = f"transformer.h.{layer}"
         layer_norm(f"{block}.ln_1")
-        linear(f"{block}.attn.c_attn", C, 3 * C)
-        linear(f"{block}.attn.c_proj", C, C)
+        linear(f"{block}.attn.c_attn", C, C + 2 * kv_width, config.qkv_bias)
+        linear(f"{block}.attn.c_proj", C, C, config.attn_out_bias)
         layer_norm(f"{block}.ln_2")
         linear(f"{block}.mlp.c_fc", C, M)
+        if config.mlp == "swiglu":
+            linear(f"{block}.mlp.c_gate", C, M)
         linear(f"{block}.mlp.c_proj", M, C)
     layer_norm("transformer.ln_f")
     if not config.tie_embeddings:

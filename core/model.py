@@ -208,6 +208,13 @@ class Block(nn.Module):
         return x
 
 
+def _position_table(config: GPTConfig) -> torch.Tensor:
+    """The fixed table of a computed positional scheme: sinusoids (context, C) or RoPE angles (context, rot/2)."""
+    if config.pos_encoding == "sinusoidal":
+        return sinusoidal_table(config.context_length, config.d_model)
+    return rope_angles(config.context_length, config.rotary_dims, config.rope_theta)
+
+
 class GPT(nn.Module):
     """Token ids in, next-token logits out."""
 
@@ -227,12 +234,9 @@ class GPT(nn.Module):
         if config.tie_embeddings:
             self.lm_head.weight = self.transformer.wte.weight  # read out with the same vectors we read in
 
-        if config.pos_encoding == "sinusoidal":
-            self.register_buffer("sinusoidal", sinusoidal_table(config.context_length, config.d_model), persistent=False)
-        elif config.pos_encoding == "rope":
-            # (context, rotary dims / 2): grows with the context, not its square.
-            angles = rope_angles(config.context_length, config.rotary_dims, config.rope_theta)
-            self.register_buffer("rope", angles, persistent=False)
+        if config.pos_encoding in ("sinusoidal", "rope"):
+            # (context, C) sines or (context, rotary dims / 2) angles: grow with the context, not its square.
+            self.register_buffer(config.pos_encoding, _position_table(config), persistent=False)
 
         self.hook_tok = HookPoint("embed.tok")
         self.hook_pos = HookPoint("embed.pos")
@@ -252,6 +256,25 @@ class GPT(nn.Module):
         for name, parameter in self.named_parameters():
             if name.endswith("c_proj.weight"):
                 nn.init.normal_(parameter, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layers))
+
+    @classmethod
+    def unfilled(cls, config: GPTConfig) -> "GPT":
+        """A GPT whose weights are allocated but hold whatever the memory held, for loaded weights to fill.
+
+        Built on PyTorch's 'meta' device (shapes only), then given real memory: a random initialisation
+        of half a billion parameters would take seconds, only to be overwritten.
+        """
+        with torch.device("meta"):
+            model = cls(config)
+        model.to_empty(device="cpu")
+        if config.tie_embeddings:  # to_empty makes new parameters, so the head is tied again
+            model.lm_head.weight = model.transformer.wte.weight
+        with torch.no_grad():  # the computed tables were empty too: compute them
+            if config.pos_encoding in ("sinusoidal", "rope"):
+                getattr(model, config.pos_encoding).copy_(_position_table(config))
+            for block in model.transformer.h:
+                block.attn.nothing_to_add.zero_()
+        return model
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
