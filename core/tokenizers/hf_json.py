@@ -87,15 +87,18 @@ def _all_token_bytes(library_tokenizer, description: dict) -> list[bytes | None]
     """bytes per id (None for an id no token has)."""
     vocabulary = library_tokenizer.get_vocab(with_added_tokens=True)  # spelling -> id
     added = {token.content for token in library_tokenizer.get_added_tokens_decoder().values()}
-    spelling_to_bytes = _unspelling(description)
+    spelling_to_bytes, byte_fallback = _unspelling(description)
     table: list[bytes | None] = [None] * (max(vocabulary.values(), default=-1) + 1)
     for spelling, token_id in vocabulary.items():
-        table[token_id] = spelling.encode("utf-8") if spelling in added else spelling_to_bytes(spelling)
+        # An added token is its own text, except a byte-fallback '<0x..>' token, which is always its byte.
+        as_text = spelling in added and not (byte_fallback and BYTE_FALLBACK.fullmatch(spelling))
+        table[token_id] = spelling.encode("utf-8") if as_text else spelling_to_bytes(spelling)
     return table
 
 
 def _unspelling(description: dict):
-    """A function from a vocabulary spelling to the bytes it stands for, chosen by the file's decoder."""
+    """(A function from a vocabulary spelling to the bytes it stands for, whether '<0x..>' tokens are
+    bytes), chosen by the file's decoder."""
     decoders = _decoder_types(description.get("decoder"))
     if "ByteLevel" in decoders:
         byte_of = unicode_to_byte()
@@ -104,15 +107,15 @@ def _unspelling(description: dict):
             if all(char in byte_of for char in spelling):
                 return bytes(byte_of[char] for char in spelling)
             return spelling.encode("utf-8")  # not written with the byte table (rare): take it as text
-        return byte_level
+        return byte_level, False
     if "ByteFallback" in decoders or "Metaspace" in decoders or "Replace" in decoders:
         def sentencepiece(spelling: str) -> bytes:
             byte = BYTE_FALLBACK.fullmatch(spelling)
             if byte:
                 return bytes([int(byte.group(1), 16)])
             return spelling.replace(SPACE_PIECE, " ").encode("utf-8")
-        return sentencepiece
-    return lambda spelling: spelling.encode("utf-8")
+        return sentencepiece, True
+    return (lambda spelling: spelling.encode("utf-8")), False
 
 
 def _decoder_types(decoder) -> set[str]:
