@@ -32,4 +32,6 @@ class ModelCardDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.card_label)
         layout.addWidget(buttons)
-        self.setMinimumWidth(560)
+        self.card_label.setMinimumWidth(620)
+        # A wrapped rich-text label reports its height for the width it has: size the dialog from it.
+        self.card_label.setMinimumHeight(self.card_label.heightForWidth(620))
