@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from .json_values import is_number
+
 POSITIONAL_ENCODINGS = ("learned", "sinusoidal", "rope", "none")
 ACTIVATIONS = ("gelu_tanh", "gelu")  # GPT-2's tanh approximation of GELU, or the exact (erf) GELU
 NORMS = ("layernorm", "rmsnorm")     # LayerNorm (GPT-2, GPT-Neo, Pythia) or RMSNorm (Llama, Qwen2)
@@ -67,25 +69,22 @@ class GPTConfig:
             )
         if self.pos_encoding == "sinusoidal" and self.d_model % 2:
             raise ValueError(f"Sinusoidal encoding pairs sine and cosine, so d_model must be even (it is {self.d_model}).")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"Unknown activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}.")
+        _check_choice("activation", self.activation, ACTIVATIONS)
         eps = self.layer_norm_eps
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < float("inf"):
+        if not is_number(eps) or not 0 < eps < float("inf"):
             raise ValueError(f"layer_norm_eps must be a small positive number such as 1e-5, but it is {eps!r}.")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be at least 0 and below 1, but it is {self.dropout}.")
         self._validate_family_switches()
 
     def _validate_family_switches(self) -> None:
-        if self.norm not in NORMS:
-            raise ValueError(f"Unknown norm {self.norm!r}; choose one of {', '.join(NORMS)}.")
-        if self.mlp not in MLP_KINDS:
-            raise ValueError(f"Unknown MLP kind {self.mlp!r}; choose one of {', '.join(MLP_KINDS)}.")
+        _check_choice("norm", self.norm, NORMS)
+        _check_choice("MLP kind", self.mlp, MLP_KINDS)
         theta = self.rope_theta
-        if isinstance(theta, bool) or not isinstance(theta, (int, float)) or not 1 < theta < float("inf"):
+        if not is_number(theta) or not 1 < theta < float("inf"):
             raise ValueError(f"rope_theta must be a number above 1 such as 10000, but it is {theta!r}.")
         fraction = self.rope_fraction
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+        if not is_number(fraction) or not 0 < fraction <= 1:
             raise ValueError(f"rope_fraction must lie above 0 and at most 1 (Pythia uses 0.25), but it is {fraction!r}.")
         if self.pos_encoding == "rope" and (self.rotary_dims == 0 or self.rotary_dims % 2):
             raise ValueError(
@@ -157,6 +156,11 @@ class GPTConfig:
             if leader in changes and follower not in changes and getattr(self, follower) == followed_value:
                 changes[follower] = None
         return replace(self, **changes)
+
+
+def _check_choice(what: str, value, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"Unknown {what} {value!r}; choose one of {', '.join(choices)}.")
 
 
 # Named presets, smallest first. Sizes follow minGPT's naming habit.

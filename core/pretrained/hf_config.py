@@ -9,12 +9,67 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..config import GPTConfig
-from ..gpt2 import gpt2_config_from_hf
 from ..json_values import is_number
 
+# Activations that are GPT-2's tanh-approximated GELU ("gelu_tanh" in our config).
 TANH_GELUS = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 
 
+# -- GPT-2 -----------------------------------------------------------------------------------------------
+def gpt2_config_from_hf(config_dict: Mapping, source: str = "config.json") -> GPTConfig:
+    """Our config for a Hugging Face GPT2Config (as a dict, e.g. read from config.json)."""
+    if not isinstance(config_dict, Mapping):
+        raise ValueError(f"{source} should hold one JSON object of settings, not {type(config_dict).__name__}.")
+    model_type = config_dict.get("model_type", "gpt2")
+    if model_type != "gpt2":
+        raise ValueError(f"{source} describes a {model_type!r} model; only GPT-2 ('gpt2') folders can be loaded.")
+    sizes = {}
+    for ours, theirs in (("vocab_size", ("vocab_size",)), ("context_length", ("n_positions", "n_ctx")),
+                         ("d_model", ("n_embd",)), ("n_layers", ("n_layer",)), ("n_heads", ("n_head",))):
+        found = [config_dict[name] for name in theirs if name in config_dict]
+        if not found:
+            raise ValueError(
+                f"{source} has no {theirs[0]!r}; a GPT-2 config gives vocab_size, n_positions, n_embd, n_layer and n_head."
+            )
+        sizes[ours] = found[0]
+    activation = config_dict.get("activation_function", "gelu_new")
+    if activation not in TANH_GELUS:
+        raise ValueError(
+            f"{source} asks for activation {activation!r}, but this GPT's MLP uses GPT-2's tanh GELU ('gelu_new')."
+        )
+    if not config_dict.get("scale_attn_weights", True) or config_dict.get("scale_attn_by_inverse_layer_idx", False):
+        raise ValueError(
+            f"{source} changes how attention scores are scaled; this GPT always divides by √d_head as GPT-2 does."
+        )
+    try:
+        return GPTConfig(
+            **sizes,
+            d_mlp=config_dict.get("n_inner") or None,
+            dropout=0.0,  # GPT-2's *_pdrop values are for its training; here the weights are read
+            pos_encoding="learned",
+            tie_embeddings=_true_or_false(config_dict.get("tie_word_embeddings", True), "tie_word_embeddings"),
+            bias=True,
+            layer_norm_eps=_number(config_dict.get("layer_norm_epsilon", 1e-5), "layer_norm_epsilon"),
+        )
+    except ValueError as error:
+        raise ValueError(f"{source}: {error}") from None
+
+
+def _true_or_false(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name!r} must be true or false, not {value!r}.")
+    return value
+
+
+def _number(value, name: str) -> float:
+    if not is_number(value):
+        raise ValueError(f"{name!r} must be a number, not {value!r}.")
+    return float(value)
+
+
+
+
+# -- the other families ------------------------------------------------------------------------------------
 class HFConfig:
     """Reads settings from one config.json, each a sentence naming the file when missing or wrong."""
 

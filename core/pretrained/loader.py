@@ -62,15 +62,16 @@ def check_model_fits(config: GPTConfig, folder: Path) -> None:
     check_fits_in_memory(pretrained_float32_bytes(config), f"the model in {folder}")
 
 
-def read_config_json(path: Path) -> dict:
+def read_config_json(path: Path, folder_kind: str = "model", holds: str = FOLDER_CONTENTS) -> dict:
+    """config.json as a dict; its sentences say what kind of folder should have held it, and with what."""
     if not path.is_file():
-        raise ValueError(missing_file_sentence(path, f"{path} is missing: a model folder holds {FOLDER_CONTENTS}."))
+        raise ValueError(missing_file_sentence(path, f"{path} is missing: a {folder_kind} folder holds {holds}."))
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-        raise ValueError(f"{path} is not valid JSON ({error}); expected a Hugging Face config.json.") from None
+        raise ValueError(f"{path} is not valid JSON ({error}); expected a {folder_kind} folder's config.json.") from None
     if not isinstance(values, dict):
-        raise ValueError(f"{path} should hold one JSON object of settings (model_type, hidden_size, ...).")
+        raise ValueError(f"{path} should hold one JSON object of settings (the model's sizes and choices).")
     return values
 
 

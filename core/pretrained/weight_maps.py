@@ -18,9 +18,13 @@ from collections.abc import Callable
 import torch
 
 from ..config import GPTConfig
-from ..gpt2 import CONV1D_WEIGHTS
 
 Recipe = tuple[str, tuple[str, ...], Callable[..., torch.Tensor]]
+# Stored (in, out) by GPT-2's Conv1D: transposed into nn.Linear's (out, in).
+CONV1D_WEIGHTS = (".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight")
+# GPT-2's saved causal-mask buffers; our mask is built, not loaded. The leading dot keeps
+# "attn.c_attn.bias", a real weight, from matching.
+MASK_BUFFERS = (".attn.bias", ".attn.masked_bias")
 
 
 def _same(tensor: torch.Tensor) -> torch.Tensor:
@@ -146,5 +150,4 @@ WEIGHT_MAPS = {
 # is "embed_out" in Pythia's files but "lm_head" in newer ones.
 OTHER_SPELLINGS = {"embed_out.weight": ("lm_head.weight",)}
 # Tensors saved beside the weights that are not weights: causal-mask buffers, cached RoPE frequencies.
-NOT_WEIGHTS = (".attn.bias", ".attn.masked_bias", ".attention.bias", ".attention.masked_bias",
-               "rotary_emb.inv_freq")
+NOT_WEIGHTS = (*MASK_BUFFERS, ".attention.bias", ".attention.masked_bias", "rotary_emb.inv_freq")
