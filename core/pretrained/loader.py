@@ -6,8 +6,8 @@ In order, each step refusing with a sentence before the next one costs anything:
 1. config.json -> our GPTConfig (the family's reader checks sizes and switches);
 2. the memory the float32 weights need, worked out from the config, against this computer's;
 3. the weight files' tensor table (nothing read yet) and the tokenizer, checked against the config;
-4. the model's memory, then each tensor read, widened to float32, reordered where the family needs
-   it (core/pretrained/weight_maps.py) and copied in, one at a time.
+4. the model's memory, then each tensor read, reordered where the family needs it
+   (core/pretrained/weight_maps.py) and copied in (widened to float32), one at a time.
 """
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def _copy_weights(model: GPT, recipes: list, store: WeightStore) -> None:
     with torch.no_grad():
         for ours, theirs, how in recipes:
             parameter = parameters[ours]
-            sizes = [store.size_of(name) for name in theirs]
+            sizes = [store.shape_of[name] for name in theirs]
             if sum(math.prod(size) for size in sizes) != parameter.numel():
                 raise ValueError(_shape_sentence(store, theirs, sizes, ours, parameter, model.config))
             try:
@@ -150,7 +150,7 @@ def _copy_weights(model: GPT, recipes: list, store: WeightStore) -> None:
                 raise ValueError(_shape_sentence(store, theirs, sizes, ours, parameter, model.config)) from None
             if value.shape != parameter.shape:
                 raise ValueError(_shape_sentence(store, theirs, sizes, ours, parameter, model.config))
-            parameter.copy_(value)
+            parameter.copy_(value)  # fp16/bf16 become float32 here, in the parameter's own memory
             del value
 
 

@@ -1,7 +1,9 @@
 """The tensors in a Hugging Face folder, each read only when asked for.
 
 Files are memory-mapped (safetensors' safe_open, torch.load(mmap=True)), so the weights are never all
-in memory twice: each tensor is read, turned into float32 and copied into the model, then let go.
+in memory twice: each tensor is read and copied into the model (widened to float32 there), then let
+go. A safetensors file is mapped afresh for each tensor and unmapped after it, so the pages read do
+not pile up in this process's memory as the whole file would.
 Understood, in this order of preference:
     model.safetensors                                      one file
     model.safetensors.index.json + model-0000x-of-0000n    sharded (the index names each tensor's file)
@@ -26,8 +28,9 @@ class WeightStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.file_of: dict[str, Path] = {}   # tensor name -> the file holding it
-        self._open: dict[Path, object] = {}  # file -> an open safe_open handle, or a loaded (mmap) dict
+        self.file_of: dict[str, Path] = {}              # tensor name -> the file holding it
+        self.shape_of: dict[str, tuple[int, ...]] = {}  # tensor name -> its shape, from the file's table
+        self._bin: dict[Path, dict] = {}                # pytorch_model.bin file -> its (memory-mapped) tensors
         self._find_files()
 
     @property
@@ -38,22 +41,20 @@ class WeightStore:
         return ", ".join(sorted({path.name for path in self.file_of.values()}))
 
     def read(self, name: str) -> torch.Tensor:
-        """The tensor `name` as float32 (fp16/bf16 weights are widened; the values do not change)."""
+        """The tensor `name` as stored (float32, float16 or bfloat16); copying it into a float32
+        parameter widens it without a float32 copy of its own."""
         path = self.file_of[name]
-        handle = self._handle(path)
-        tensor = handle.get_tensor(name) if hasattr(handle, "get_tensor") else handle[name]
+        if path.suffix == ".safetensors":
+            with _open_safetensors(path) as handle:
+                tensor = handle.get_tensor(name)
+        else:
+            tensor = self._bin[path][name]
         if not tensor.is_floating_point():
             raise ValueError(f"{path.name}: the weight {name!r} holds {tensor.dtype} values, not numbers with a fraction.")
-        return tensor.to(torch.float32)
-
-    def size_of(self, name: str) -> tuple[int, ...]:
-        handle = self._handle(self.file_of[name])
-        if hasattr(handle, "get_slice"):
-            return tuple(handle.get_slice(name).get_shape())
-        return tuple(handle[name].shape)
+        return tensor
 
     def close(self) -> None:
-        self._open.clear()
+        self._bin.clear()
 
     # -- finding the files -----------------------------------------------------------------------------
     def _find_files(self) -> None:
@@ -74,9 +75,17 @@ class WeightStore:
         )
 
     def _add_whole_file(self, path: Path) -> None:
-        handle = self._handle(path)
-        names = handle.keys()
-        self.file_of.update(dict.fromkeys(names, path))
+        shapes = self._table_of(path)
+        self.shape_of.update(shapes)
+        self.file_of.update(dict.fromkeys(shapes, path))
+
+    def _table_of(self, path: Path) -> dict[str, tuple[int, ...]]:
+        """name -> shape of every tensor in one file (for safetensors only its header is read)."""
+        if path.suffix != ".safetensors":
+            self._bin[path] = _open_bin(path)
+            return {name: tuple(tensor.shape) for name, tensor in self._bin[path].items()}
+        with _open_safetensors(path) as handle:
+            return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
 
     def _add_index(self, index_path: Path) -> None:
         try:
@@ -94,23 +103,19 @@ class WeightStore:
             if not path.is_file():
                 raise ValueError(missing_file_sentence(path, f"{path} is missing: {index_path.name} puts {name!r} in it."))
             self.file_of[name] = path
-        for path in set(self.file_of.values()):  # every shard must hold what the index says it holds
-            held = set(self._handle(path).keys())
+        for path in sorted(set(self.file_of.values())):  # every shard must hold what the index says it holds
+            held = self._table_of(path)
             promised = {name for name, where in self.file_of.items() if where == path}
-            if promised - held:
-                raise ValueError(f"{path.name} lacks {sorted(promised - held)[0]!r}, which {index_path.name} puts there.")
-
-    def _handle(self, path: Path):
-        if path not in self._open:
-            self._open[path] = _open_safetensors(path) if path.suffix == ".safetensors" else _open_bin(path)
-        return self._open[path]
+            if promised - set(held):
+                raise ValueError(f"{path.name} lacks {sorted(promised - set(held))[0]!r}, which {index_path.name} puts there.")
+            self.shape_of.update({name: held[name] for name in promised})
 
 
 def _open_safetensors(path: Path):
     from safetensors import SafetensorError, safe_open
 
     try:
-        return safe_open(str(path), framework="pt", device="cpu")  # memory-mapped: reads nothing yet
+        return safe_open(str(path), framework="pt", device="cpu")  # memory-mapped: reads only the header
     except (SafetensorError, OSError) as error:
         raise ValueError(f"{path} could not be read as safetensors ({error}).") from None
 
