@@ -188,10 +188,12 @@ def wrapped_angles(angles: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def positional_table(scheme: str, context_length: int, d_model: int, d_head: int) -> np.ndarray | None:
+def positional_table(scheme: str, context_length: int, d_model: int, d_head: int,
+                     rope_theta: float = 10000.0, rotary_dims: int | None = None) -> np.ndarray | None:
     """The fixed positional table for every position of the context, or None when it is learned/absent.
 
-    sinusoidal: (context, d_model) values added to the tokens; rope: (context, d_head/2) angles.
+    sinusoidal: (context, d_model) values added to the tokens; rope: (context, rotary_dims/2) angles
+    (rotary_dims = d_head unless only part of each head turns), with the model's base rope_theta.
     Made by the same functions the model uses, so it equals the trace's rows for the prompt.
     Read-only, and made once per shape.
     """
@@ -200,7 +202,7 @@ def positional_table(scheme: str, context_length: int, d_model: int, d_head: int
     if scheme == "sinusoidal":
         table = sinusoidal_table(context_length, d_model).numpy()
     elif scheme == "rope":
-        table = rope_angles(context_length, d_head).numpy()
+        table = rope_angles(context_length, rotary_dims or d_head, rope_theta).numpy()
     else:
         return None
     table.setflags(write=False)
