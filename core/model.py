@@ -3,6 +3,11 @@
 Module names follow GPT-2 (wte, wpe, h, ln_f, c_attn, c_proj, c_fc) so that GPT-2's own weights
 load straight in. Every interesting value passes through a named HookPoint, so `model.trace(ids)`
 can read it out (see core/trace.py) while plain training pays nothing for them.
+
+The same GPT runs GPT-Neo, GPT-NeoX (Pythia), Llama (SmolLM2) and Qwen2 with a few switches of its
+config: RMSNorm, a SwiGLU MLP, RoPE with a base and on part of each head, fewer key/value heads than
+query heads, a parallel block, biases where a family has them, local-attention windows and unscaled
+scores (core/pretrained reads their weights in).
 """
 from __future__ import annotations
 

@@ -67,8 +67,6 @@ def _number(value, name: str) -> float:
     return float(value)
 
 
-
-
 # -- the other families ------------------------------------------------------------------------------------
 class HFConfig:
     """Reads settings from one config.json, each a sentence naming the file when missing or wrong."""
@@ -176,7 +174,7 @@ def _gpt_neox(hf: HFConfig) -> dict:
     )
 
 
-def _llama(hf: HFConfig, qkv_bias: bool) -> dict:
+def _llama(hf: HFConfig, qkv_bias: bool, out_bias: bool) -> dict:
     d_model, n_heads = hf.whole("hidden_size"), hf.whole("num_attention_heads")
     hf.head_dim_is_even_split(d_model, n_heads)
     hf.activation("hidden_act", ("silu",))
@@ -188,7 +186,7 @@ def _llama(hf: HFConfig, qkv_bias: bool) -> dict:
         d_model=d_model, n_layers=hf.whole("num_hidden_layers"), n_heads=n_heads,
         n_kv_heads=hf.values.get("num_key_value_heads") or n_heads, d_mlp=hf.whole("intermediate_size"),
         pos_encoding="rope", rope_theta=theta, rope_fraction=fraction, norm="rmsnorm", mlp="swiglu",
-        layer_norm_eps=hf.number("rms_norm_eps", 1e-6), bias=False, qkv_bias=qkv_bias, attn_out_bias=False,
+        layer_norm_eps=hf.number("rms_norm_eps", 1e-6), bias=False, qkv_bias=qkv_bias, attn_out_bias=out_bias,
         tie_embeddings=hf.flag("tie_word_embeddings", False),
     )
 
@@ -196,11 +194,12 @@ def _llama(hf: HFConfig, qkv_bias: bool) -> dict:
 def _qwen2(hf: HFConfig) -> dict:
     if hf.flag("use_sliding_window", False):
         raise ValueError(f"{hf.source} turns on Qwen2's sliding window, which this GPT does not do.")
-    return _llama(hf, qkv_bias=True)
+    return _llama(hf, qkv_bias=True, out_bias=False)  # Qwen2: biases on q, k and v only
 
 
 def _read_llama(hf: HFConfig) -> dict:
-    return _llama(hf, qkv_bias=hf.flag("attention_bias", False))
+    bias = hf.flag("attention_bias", False)  # Llama's attention_bias covers q, k, v and the output
+    return _llama(hf, qkv_bias=bias, out_bias=bias)
 
 
 FAMILY_READERS = {

@@ -99,6 +99,9 @@ def _resolved_recipes(model_type: str, config: GPTConfig, store: WeightStore) ->
     """The family's recipes with their names as this folder spells them; every weight accounted for."""
     parameter_names = [name for name, _ in _our_parameters_by_name(config)]
     recipes = WEIGHT_MAPS[model_type](config, parameter_names)
+    unmade = set(parameter_names) - {ours for ours, _, _ in recipes}
+    if unmade:  # a gap in a family's map would leave a parameter holding whatever its memory held
+        raise RuntimeError(f"The {model_type} weight map makes no {sorted(unmade)[0]!r}; this is a bug in core/pretrained.")
     available, used, missing, resolved = store.names, set(), [], []
     for ours, theirs, how in recipes:
         spelled = [_spelling_in(available, name) for name in theirs]

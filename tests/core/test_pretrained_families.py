@@ -66,6 +66,7 @@ def test_each_family_uses_its_switches(family):
         "qwen2": dict(norm="rmsnorm", mlp="swiglu", n_kv_heads=1, bias=False, qkv_bias=True, attn_out_bias=False),
     }[name]
     assert {key: getattr(config, key) for key in expected} == expected
+    assert (model.lm_head.weight is model.transformer.wte.weight) == config.tie_embeddings
 
 
 def test_keys_and_values_are_shown_one_per_query_head(family):

@@ -202,3 +202,22 @@ def test_configs_from_older_files_read_their_top_level_rope_keys():
                            "hidden_act": "gelu", "use_parallel_residual": True})
     assert (neox.rope_fraction, neox.rotary_dims, neox.rope_theta) == (0.25, 2, 10000.0)
     assert isinstance(GPTConfig.from_dict(neox.to_dict()), GPTConfig)
+
+
+def test_llama_attention_bias_covers_the_output_projection_too(tmp_path):
+    import transformers as t
+
+    tokenizer = byte_level_tokenizer()
+    config = t.LlamaConfig(vocab_size=tokenizer.get_vocab_size(), max_position_embeddings=32, hidden_size=32,
+                           num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=4,
+                           intermediate_size=64, attention_bias=True)
+    torch.manual_seed(0)
+    reference = t.LlamaForCausalLM(config).eval()
+    with torch.no_grad():
+        for parameter in reference.parameters():
+            parameter.normal_(0.0, 0.3)
+    reference.save_pretrained(tmp_path)
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
+    model, _ = load_pretrained(tmp_path)
+    assert (model.config.qkv_bias, model.config.attn_out_bias) == (True, True)
+    _same_logits(model, reference)
