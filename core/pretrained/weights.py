@@ -24,7 +24,7 @@ BIN, BIN_INDEX = "pytorch_model.bin", "pytorch_model.bin.index.json"
 
 
 class WeightStore:
-    """name -> tensor for every weight in a folder; `read(name)` gives it as float32."""
+    """name -> tensor for every weight in a folder; `read(name)` gives one as stored."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -45,8 +45,7 @@ class WeightStore:
         parameter widens it without a float32 copy of its own."""
         path = self.file_of[name]
         if path.suffix == ".safetensors":
-            with _open_safetensors(path) as handle:
-                tensor = handle.get_tensor(name)
+            tensor = _read_safetensor(path, name)
         else:
             tensor = self._bin[path][name]
         if not tensor.is_floating_point():
@@ -117,6 +116,16 @@ def _open_safetensors(path: Path):
     try:
         return safe_open(str(path), framework="pt", device="cpu")  # memory-mapped: reads only the header
     except (SafetensorError, OSError) as error:
+        raise ValueError(f"{path} could not be read as safetensors ({error}).") from None
+
+
+def _read_safetensor(path: Path, name: str) -> torch.Tensor:
+    from safetensors import SafetensorError
+
+    try:
+        with _open_safetensors(path) as handle:
+            return handle.get_tensor(name)
+    except (SafetensorError, OSError) as error:  # e.g. the file was cut short after its header was read
         raise ValueError(f"{path} could not be read as safetensors ({error}).") from None
 
 

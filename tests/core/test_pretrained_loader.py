@@ -1,6 +1,7 @@
 """Opening pretrained folders: every weight format, the checks made before anything is allocated, and
 the sentences for folders that cannot be opened."""
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -160,6 +161,8 @@ def test_a_wrong_shaped_weight_is_named_with_both_shapes(llama_folder, tmp_path)
     (lambda f: (f / "config.json").write_text("{oops"), "config.json is not valid JSON"),
     (lambda f: (f / "model.safetensors").unlink(), "No weights in"),
     (lambda f: (f / "model.safetensors").write_bytes(b"\x10" + bytes(7) + b"not json at all!"), "could not be read as safetensors"),
+    (lambda f: os.truncate(f / "model.safetensors", (f / "model.safetensors").stat().st_size // 2),
+     "could not be read as safetensors"),
     (lambda f: (f / "tokenizer.json").unlink(), "No tokenizer in"),
     (lambda f: (f / "tokenizer.json").write_text('{"model": 3}'), "could not be read as a Hugging Face tokenizer"),
 ])
