@@ -12,7 +12,6 @@ differences to know about:
 """
 from __future__ import annotations
 
-import json
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,79 +20,22 @@ import torch
 
 from .config import GPTConfig
 from .footprint import check_fits, check_model_fits
-from .json_values import is_number
 from .model import GPT
+from .pretrained.hf_config import TANH_GELUS, gpt2_config_from_hf  # noqa: F401  (TANH_GELUS: re-exported)
+from .pretrained.loader import read_config_json
+from .pretrained.weight_maps import CONV1D_WEIGHTS, MASK_BUFFERS
 from .text_files import missing_file_sentence
 from .weights_check import check_finite
 
-# Stored (in, out) by GPT-2's Conv1D: transpose into nn.Linear's (out, in).
-CONV1D_WEIGHTS = (".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight")
-# GPT-2's saved causal-mask buffers; our mask is built, not loaded. The leading dot keeps
-# "attn.c_attn.bias", a real weight, from matching.
-MASK_BUFFERS = (".attn.bias", ".attn.masked_bias")
-# Activations that are GPT-2's tanh-approximated GELU, the one our MLP uses.
-TANH_GELUS = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
+# GPT-2's layout and config reader are the GPT-2 family of the pretrained loader (core/pretrained);
+# this module keeps the GPT-2-only entry points.
 # pytorch_model.bin is a zip whose members torch.save stores unpacked; one that would unpack to more than
 # this many times its size on disk is a zip bomb, refused before torch.load reads it.
 MAX_BIN_PACKING_RATIO = 10
-MAX_CONFIG_BYTES = 10_000_000  # config.json holds a few dozen settings
-
 FOLDER_CONTENTS = (
     "config.json (the model's sizes), model.safetensors or pytorch_model.bin (the weights), "
     "vocab.json and merges.txt (the tokenizer)"
 )
-
-
-# -- config.json -> GPTConfig -----------------------------------------------------------------------
-def gpt2_config_from_hf(config_dict: Mapping, source: str = "config.json") -> GPTConfig:
-    """Our config for a Hugging Face GPT2Config (as a dict, e.g. read from config.json)."""
-    if not isinstance(config_dict, Mapping):
-        raise ValueError(f"{source} should hold one JSON object of settings, not {type(config_dict).__name__}.")
-    model_type = config_dict.get("model_type", "gpt2")
-    if model_type != "gpt2":
-        raise ValueError(f"{source} describes a {model_type!r} model; only GPT-2 ('gpt2') folders can be loaded.")
-    sizes = {}
-    for ours, theirs in (("vocab_size", ("vocab_size",)), ("context_length", ("n_positions", "n_ctx")),
-                         ("d_model", ("n_embd",)), ("n_layers", ("n_layer",)), ("n_heads", ("n_head",))):
-        found = [config_dict[name] for name in theirs if name in config_dict]
-        if not found:
-            raise ValueError(
-                f"{source} has no {theirs[0]!r}; a GPT-2 config gives vocab_size, n_positions, n_embd, n_layer and n_head."
-            )
-        sizes[ours] = found[0]
-    activation = config_dict.get("activation_function", "gelu_new")
-    if activation not in TANH_GELUS:
-        raise ValueError(
-            f"{source} asks for activation {activation!r}, but this GPT's MLP uses GPT-2's tanh GELU ('gelu_new')."
-        )
-    if not config_dict.get("scale_attn_weights", True) or config_dict.get("scale_attn_by_inverse_layer_idx", False):
-        raise ValueError(
-            f"{source} changes how attention scores are scaled; this GPT always divides by √d_head as GPT-2 does."
-        )
-    try:
-        return GPTConfig(
-            **sizes,
-            d_mlp=config_dict.get("n_inner") or None,
-            dropout=0.0,  # GPT-2's *_pdrop values are for its training; here the weights are read
-            pos_encoding="learned",
-            tie_embeddings=_true_or_false(config_dict.get("tie_word_embeddings", True), "tie_word_embeddings"),
-            bias=True,
-            layer_norm_eps=_number(config_dict.get("layer_norm_epsilon", 1e-5), "layer_norm_epsilon"),
-        )
-    except ValueError as error:
-        raise ValueError(f"{source}: {error}") from None
-
-
-def _true_or_false(value, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name!r} must be true or false, not {value!r}.")
-    return value
-
-
-def _number(value, name: str) -> float:
-    if not is_number(value):
-        raise ValueError(f"{name!r} must be a number, not {value!r}.")
-    return float(value)
 
 
 # -- a GPT-2 state dict -> our GPT ------------------------------------------------------------------
@@ -217,18 +159,7 @@ def _unpacked_size(bin_file: Path) -> int:
 
 
 def _read_config(path: Path) -> dict:
-    if not path.is_file():
-        raise ValueError(missing_file_sentence(path, f"{path} is missing: a GPT-2 folder holds {FOLDER_CONTENTS}."))
-    if path.stat().st_size > MAX_CONFIG_BYTES:
-        raise ValueError(f"{path} is {path.stat().st_size:,} bytes; a config.json of settings is a few KB, so this "
-                         "is not one.")
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-        raise ValueError(f"{path} is not valid JSON ({error}); expected GPT-2's config.json.") from None
-    if not isinstance(values, dict):
-        raise ValueError(f"{path} should hold one JSON object of settings (n_embd, n_layer, ...).")
-    return values
+    return read_config_json(path, "GPT-2", FOLDER_CONTENTS)
 
 
 def _read_weights(folder: Path) -> tuple[Path, dict[str, torch.Tensor]]:
