@@ -157,13 +157,18 @@ def weight_and_buffer_bytes(config: GPTConfig) -> int:
     return sum(t.numel() * t.element_size() for t in tensors.values())
 
 
+def traced_length(config: GPTConfig) -> int:
+    """The longest prompt the explorer traces for this model: its context, up to LONGEST_TRACED_PROMPT."""
+    return min(config.context_length, LONGEST_TRACED_PROMPT)
+
+
 def trace_bytes(config: GPTConfig, trace_tokens: int | None = None) -> int:
     """What one trace records for a single prompt (B = 1), per layer: the residual stream at five
     places plus the attention output and the MLP's output (T, d_model); query, key, value and z
     (T, d_model each, split over heads); scores, masked scores and the pattern (heads, T, T); the
     MLP's hidden layer before and after GELU (T, d_mlp). Then the token and position embeddings and
     their sum, the final LayerNorm (T, d_model each), and logits and probabilities (T, vocab)."""
-    T = min(config.context_length, LONGEST_TRACED_PROMPT) if trace_tokens is None else trace_tokens
+    T = traced_length(config) if trace_tokens is None else trace_tokens
     C, heads = config.d_model, config.n_heads
     per_layer = 11 * T * C + 3 * heads * T * T + 2 * T * _mlp_width(config)
     whole = config.n_layers * per_layer + 4 * T * C + 2 * T * config.vocab_size
