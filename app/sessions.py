@@ -54,9 +54,12 @@ class ModelSession:
             return self._vocabulary
 
     def describe(self) -> str:
-        """One line for the status bar: what model, how big, trained or not."""
+        """One line for the status bar: what model, how big, its architecture's choices, trained or not."""
+        from core.model_card import model_card
+
         config = self.config
         size = f"{config.n_layers} layers × {config.n_heads} heads, d_model {config.d_model}"
+        size += f" · {model_card(config).summary()}"
         params = human_count(self.model.num_params())
         if self.step:
             state = f"trained {self.step} steps"

@@ -316,6 +316,8 @@ class MainWindow(QMainWindow):
                      "Real language models from the Hugging Face Hub: see which are on this computer, download, open.")
         self._action(model_menu, "Reload &default model", self.load_default_model, None,
                      "Go back to the pretrained model the app ships with.")
+        self._action(model_menu, "&About this model…", self.show_model_card, None,
+                     "The architecture's choices and its parameters by part.")
         model_menu.addSeparator()
         self._action(model_menu, "Sample &next token", self.output_view.sample_one, "Ctrl+Return",
                      "Sample one token and add it to the prompt.")
@@ -651,6 +653,16 @@ class MainWindow(QMainWindow):
                           QMessageBox.StandardButton.Ok, self)
         box.setObjectName("shortcutsBox")
         box.open()
+
+    def show_model_card(self) -> None:
+        from core.model_card import model_card
+
+        from .dialogs.model_card import ModelCardDialog
+
+        session = self.controller.session
+        dialog = ModelCardDialog(model_card(session.config, session.source), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About Attention Lab",

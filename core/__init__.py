@@ -3,6 +3,7 @@ from .config import POSITIONAL_ENCODINGS, PRESETS, GPTConfig, preset
 from .gpt2 import gpt2_config_from_hf, load_gpt2, load_hf_state_dict
 from .hooks import HookPoint
 from .model import GPT
+from .pretrained import load_pretrained
 from .sampling import generate, next_token_probs, sample_next
 from .trace import Intervention, Trace, run_trace
 
@@ -10,5 +11,5 @@ __all__ = [
     "GPT", "GPTConfig", "PRESETS", "POSITIONAL_ENCODINGS", "preset",
     "HookPoint", "Intervention", "Trace", "run_trace",
     "next_token_probs", "sample_next", "generate",
-    "load_gpt2", "load_hf_state_dict", "gpt2_config_from_hf",
+    "load_gpt2", "load_hf_state_dict", "gpt2_config_from_hf", "load_pretrained",
 ]

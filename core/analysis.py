@@ -126,21 +126,26 @@ def causal_future(n_tokens: int) -> np.ndarray:
     return np.triu(np.ones((n_tokens, n_tokens), dtype=bool), k=1)
 
 
-def attention_steps(trace: Trace, layer: int, head: int) -> AttentionSteps:
-    """Read one head's Q, K, V and its attention chain out of a trace."""
+def attention_steps(trace: Trace, layer: int, head: int, scaled: bool = True) -> AttentionSteps:
+    """Read one head's Q, K, V and its attention chain out of a trace.
+
+    scaled=False for a model whose scores are not divided by √d_head (GPT-Neo's).
+    """
     name = f"blocks.{layer}.attn"
     query = trace.numpy(f"{name}.q")[head]                              # (T, hs)
-    scores = trace.numpy(f"{name}.scores")[head]                        # (T, T), already ÷ √d_head
+    scores = trace.numpy(f"{name}.scores")[head]                        # (T, T), already ÷ √d_head if scaled
+    masked_scores = trace.numpy(f"{name}.masked_scores")[head]          # (T, T)
     d_head = query.shape[-1]
     return AttentionSteps(
         query=query,
         key=trace.numpy(f"{name}.k")[head],
         value=trace.numpy(f"{name}.v")[head],
-        dot_products=scores * math.sqrt(d_head),                        # undo the scale: the raw q·k
+        dot_products=scores * math.sqrt(d_head) if scaled else scores,  # undo the scale: the raw q·k
         scores=scores,
-        masked_scores=trace.numpy(f"{name}.masked_scores")[head],
+        masked_scores=masked_scores,
         pattern=trace.numpy(f"{name}.pattern")[head],
-        future=causal_future(len(query)),
+        # the causal future, and in a local-attention layer also the keys too far back
+        future=causal_future(len(query)) | np.isneginf(masked_scores),
         d_head=d_head,
     )
 
@@ -183,10 +188,12 @@ def wrapped_angles(angles: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def positional_table(scheme: str, context_length: int, d_model: int, d_head: int) -> np.ndarray | None:
+def positional_table(scheme: str, context_length: int, d_model: int, d_head: int,
+                     rope_theta: float = 10000.0, rotary_dims: int | None = None) -> np.ndarray | None:
     """The fixed positional table for every position of the context, or None when it is learned/absent.
 
-    sinusoidal: (context, d_model) values added to the tokens; rope: (context, d_head/2) angles.
+    sinusoidal: (context, d_model) values added to the tokens; rope: (context, rotary_dims/2) angles
+    (rotary_dims = d_head unless only part of each head turns), with the model's base rope_theta.
     Made by the same functions the model uses, so it equals the trace's rows for the prompt.
     Read-only, and made once per shape.
     """
@@ -195,7 +202,7 @@ def positional_table(scheme: str, context_length: int, d_model: int, d_head: int
     if scheme == "sinusoidal":
         table = sinusoidal_table(context_length, d_model).numpy()
     elif scheme == "rope":
-        table = rope_angles(context_length, d_head).numpy()
+        table = rope_angles(context_length, rotary_dims or d_head, rope_theta).numpy()
     else:
         return None
     table.setflags(write=False)

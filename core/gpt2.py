@@ -12,82 +12,30 @@ differences to know about:
 """
 from __future__ import annotations
 
-import json
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
 from .config import GPTConfig
-from .fits_in_memory import check_fits_in_memory
-from .json_values import is_number
+from .footprint import check_fits, check_model_fits
 from .model import GPT
+from .pretrained.hf_config import TANH_GELUS, gpt2_config_from_hf  # noqa: F401  (TANH_GELUS: re-exported)
+from .pretrained.loader import read_config_json
+from .pretrained.weight_maps import CONV1D_WEIGHTS, MASK_BUFFERS
 from .text_files import missing_file_sentence
+from .weights_check import check_finite
 
-# Stored (in, out) by GPT-2's Conv1D: transpose into nn.Linear's (out, in).
-CONV1D_WEIGHTS = (".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight")
-# GPT-2's saved causal-mask buffers; our mask is built, not loaded. The leading dot keeps
-# "attn.c_attn.bias", a real weight, from matching.
-MASK_BUFFERS = (".attn.bias", ".attn.masked_bias")
-# Activations that are GPT-2's tanh-approximated GELU, the one our MLP uses.
-TANH_GELUS = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
-
+# GPT-2's layout and config reader are the GPT-2 family of the pretrained loader (core/pretrained);
+# this module keeps the GPT-2-only entry points.
+# pytorch_model.bin is a zip whose members torch.save stores unpacked; one that would unpack to more than
+# this many times its size on disk is a zip bomb, refused before torch.load reads it.
+MAX_BIN_PACKING_RATIO = 10
 FOLDER_CONTENTS = (
     "config.json (the model's sizes), model.safetensors or pytorch_model.bin (the weights), "
     "vocab.json and merges.txt (the tokenizer)"
 )
-
-
-# -- config.json -> GPTConfig -----------------------------------------------------------------------
-def gpt2_config_from_hf(config_dict: Mapping, source: str = "config.json") -> GPTConfig:
-    """Our config for a Hugging Face GPT2Config (as a dict, e.g. read from config.json)."""
-    if not isinstance(config_dict, Mapping):
-        raise ValueError(f"{source} should hold one JSON object of settings, not {type(config_dict).__name__}.")
-    model_type = config_dict.get("model_type", "gpt2")
-    if model_type != "gpt2":
-        raise ValueError(f"{source} describes a {model_type!r} model; only GPT-2 ('gpt2') folders can be loaded.")
-    sizes = {}
-    for ours, theirs in (("vocab_size", ("vocab_size",)), ("context_length", ("n_positions", "n_ctx")),
-                         ("d_model", ("n_embd",)), ("n_layers", ("n_layer",)), ("n_heads", ("n_head",))):
-        found = [config_dict[name] for name in theirs if name in config_dict]
-        if not found:
-            raise ValueError(
-                f"{source} has no {theirs[0]!r}; a GPT-2 config gives vocab_size, n_positions, n_embd, n_layer and n_head."
-            )
-        sizes[ours] = found[0]
-    activation = config_dict.get("activation_function", "gelu_new")
-    if activation not in TANH_GELUS:
-        raise ValueError(
-            f"{source} asks for activation {activation!r}, but this GPT's MLP uses GPT-2's tanh GELU ('gelu_new')."
-        )
-    if not config_dict.get("scale_attn_weights", True) or config_dict.get("scale_attn_by_inverse_layer_idx", False):
-        raise ValueError(
-            f"{source} changes how attention scores are scaled; this GPT always divides by √d_head as GPT-2 does."
-        )
-    try:
-        return GPTConfig(
-            **sizes,
-            d_mlp=config_dict.get("n_inner") or None,
-            dropout=0.0,  # GPT-2's *_pdrop values are for its training; here the weights are read
-            pos_encoding="learned",
-            tie_embeddings=_true_or_false(config_dict.get("tie_word_embeddings", True), "tie_word_embeddings"),
-            bias=True,
-            layer_norm_eps=_number(config_dict.get("layer_norm_epsilon", 1e-5), "layer_norm_epsilon"),
-        )
-    except ValueError as error:
-        raise ValueError(f"{source}: {error}") from None
-
-
-def _true_or_false(value, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name!r} must be true or false, not {value!r}.")
-    return value
-
-
-def _number(value, name: str) -> float:
-    if not is_number(value):
-        raise ValueError(f"{name!r} must be a number, not {value!r}.")
-    return float(value)
 
 
 # -- a GPT-2 state dict -> our GPT ------------------------------------------------------------------
@@ -107,6 +55,7 @@ def load_hf_state_dict(model_or_config: GPT | GPTConfig, state_dict: Mapping[str
     unexpected = sorted(set(theirs) - set(ours))
     if missing or unexpected:
         raise ValueError(_mismatch_sentence(source, config, missing, unexpected))
+    check_finite(theirs, source)
     with torch.no_grad():
         for name, parameter in ours.items():
             value = theirs[name]
@@ -117,6 +66,8 @@ def load_hf_state_dict(model_or_config: GPT | GPTConfig, state_dict: Mapping[str
                     f"{source}: the weight {name!r} has shape {tuple(value.shape)}, but a GPT-2 with "
                     f"{_describe(config)} expects {expected}."
                 )
+            if not value.is_floating_point():  # int8 or bool "weights" would be copied in as 0s and 1s
+                raise ValueError(f"{source}: the weight {name!r} holds {value.dtype} values; weights must be floats.")
             parameter.copy_(value.T if conv1d else value)  # Conv1D (in, out) -> Linear (out, in)
     return model.eval()
 
@@ -163,7 +114,8 @@ def load_gpt2(folder: str | Path):
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder. Point at a GPT-2 folder holding {FOLDER_CONTENTS}.")
     config = gpt2_config_from_hf(_read_config(folder / "config.json"))
-    _check_weights_fit(folder)
+    check_model_fits(config, f"the GPT-2 model in {folder}")
+    _check_weights_fit(folder, config)
     weights_file, state_dict = _read_weights(folder)
     model = load_hf_state_dict(config, state_dict, source=weights_file.name)
     tokenizer = load_gpt2_tokenizer(folder)
@@ -175,24 +127,39 @@ def load_gpt2(folder: str | Path):
     return model, tokenizer
 
 
-def _check_weights_fit(folder: Path) -> None:
-    """The weights are read, then copied into the model: they need about twice the file's size."""
-    for name in ("model.safetensors", "pytorch_model.bin"):
-        if (folder / name).is_file():
-            check_fits_in_memory(2 * (folder / name).stat().st_size, f"the GPT-2 model in {folder}")
-            return
+def _check_weights_fit(folder: Path, config: GPTConfig) -> None:
+    """The weights are read, then copied into the model: they need about twice what the file unpacks to.
+    A safetensors header longer than the model's tensors need is refused before it is parsed."""
+    from .checkpoint import read_safetensors_header  # here: checkpoint imports the whole training side
+
+    safetensors_file, bin_file = folder / "model.safetensors", folder / "pytorch_model.bin"
+    if safetensors_file.is_file():
+        # Ours, plus a head and the two causal-mask buffers per block some GPT-2 files carry.
+        check_fits(2 * safetensors_file.stat().st_size, f"the GPT-2 model in {folder}")
+        read_safetensors_header(safetensors_file, max_tensors=16 * config.n_layers + 16)
+    elif bin_file.is_file():
+        check_fits(2 * _unpacked_size(bin_file), f"the GPT-2 model in {folder}")
+
+
+def _unpacked_size(bin_file: Path) -> int:
+    """What pytorch_model.bin unpacks to: the sizes its zip declares (torch reads no more than those),
+    or its own size for the older, unzipped format."""
+    size = bin_file.stat().st_size
+    if not zipfile.is_zipfile(bin_file):
+        return size
+    try:
+        with zipfile.ZipFile(bin_file) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError):
+        return size  # torch.load gives its own error for a damaged zip
+    if unpacked > MAX_BIN_PACKING_RATIO * max(size, 1):
+        raise ValueError(f"{bin_file} would unpack from {size:,} to {unpacked:,} bytes; weights barely shrink "
+                         "when packed, so the file is damaged or was made to fill the memory.")
+    return unpacked
 
 
 def _read_config(path: Path) -> dict:
-    if not path.is_file():
-        raise ValueError(missing_file_sentence(path, f"{path} is missing: a GPT-2 folder holds {FOLDER_CONTENTS}."))
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-        raise ValueError(f"{path} is not valid JSON ({error}); expected GPT-2's config.json.") from None
-    if not isinstance(values, dict):
-        raise ValueError(f"{path} should hold one JSON object of settings (n_embd, n_layer, ...).")
-    return values
+    return read_config_json(path, "GPT-2", FOLDER_CONTENTS)
 
 
 def _read_weights(folder: Path) -> tuple[Path, dict[str, torch.Tensor]]:

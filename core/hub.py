@@ -404,10 +404,11 @@ def resolve(name: str) -> Path:
 
 
 def open_model_folder(folder: str | Path):
-    """(GPT, tokenizer) from a Hugging Face model folder. The one place models from the Hub are built."""
-    from .gpt2 import load_gpt2
+    """(GPT, tokenizer) from a Hugging Face model folder of any family our GPT runs. The one place models
+    from the Hub are built."""
+    from .pretrained import load_pretrained
 
-    return load_gpt2(folder)
+    return load_pretrained(folder)
 
 
 def open_model(name: str):

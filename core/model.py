@@ -3,6 +3,11 @@
 Module names follow GPT-2 (wte, wpe, h, ln_f, c_attn, c_proj, c_fc) so that GPT-2's own weights
 load straight in. Every interesting value passes through a named HookPoint, so `model.trace(ids)`
 can read it out (see core/trace.py) while plain training pays nothing for them.
+
+The same GPT runs GPT-Neo, GPT-NeoX (Pythia), Llama (SmolLM2) and Qwen2 with a few switches of its
+config: RMSNorm, a SwiGLU MLP, RoPE with a base and on part of each head, fewer key/value heads than
+query heads, a parallel block, biases where a family has them, local-attention windows and unscaled
+scores (core/pretrained reads their weights in).
 """
 from __future__ import annotations
 
@@ -17,27 +22,61 @@ from .hooks import HookPoint
 from .positional import apply_rope, rope_angles, sinusoidal_table
 
 
+def attention_mask(T: int, window: int | None, device: torch.device) -> torch.Tensor:
+    """(T, T): what gets added to the scores. 0 where a query (row) may look at a key (column), -inf elsewhere.
+
+    Causal: never at a later token (the upper triangle). With a window (GPT-Neo's local layers) also
+    never more than window - 1 tokens back. Built for the T of this pass, never for the whole context:
+    a model that declares 32,768 positions would need 4 GB for one full-size mask.
+    """
+    query = torch.arange(T, device=device)[:, None]                     # (T, 1)
+    key = torch.arange(T, device=device)[None, :]                       # (1, T)
+    allowed = key <= query                                              # (T, T)
+    if window is not None:
+        allowed = allowed & (query - key < window)
+    return torch.zeros(T, T, device=device).masked_fill(~allowed, float("-inf"))
+
+
+class AttentionMasks:
+    """The masks of one forward pass, made when a layer first asks and shared by the layers that follow."""
+
+    def __init__(self, T: int, device: torch.device) -> None:
+        self.T, self.device = T, device
+        self._made: dict[int | None, torch.Tensor] = {}
+
+    def get(self, window: int | None) -> torch.Tensor:
+        if window not in self._made:
+            self._made[window] = attention_mask(self.T, window, self.device)   # (T, T)
+        return self._made[window]
+
+
 class CausalSelfAttention(nn.Module):
-    """Multi-head self-attention where each token may only look at itself and earlier tokens."""
+    """Multi-head self-attention where each token may only look at itself and earlier tokens.
+
+    With fewer key/value heads than query heads (grouped-query attention, config.n_kv_heads), each
+    key/value head is shared by a group of neighbouring query heads: head h uses key/value head
+    h // heads_per_kv_head. The hooks show keys and values copied out to one per query head, so every
+    panel still sees (B, nh, T, hs).
+    """
 
     def __init__(self, config: GPTConfig, layer: int) -> None:
         super().__init__()
         self.n_heads = config.n_heads
+        self.n_kv_heads = config.n_kv_heads
         self.d_head = config.d_head
         self.dropout = config.dropout
-        # One matrix makes query, key and value for every head at once: (C) -> (3C).
-        self.c_attn = nn.Linear(config.d_model, 3 * config.d_model, bias=config.bias)
+        self.window = config.window_of(layer)  # None: every earlier token; else only the last `window`
+        self.kv_width = config.n_kv_heads * config.d_head
+        # One matrix makes the queries of every head and the keys and values of every key/value head:
+        # (C) -> (C + 2·kv_width). With ordinary multi-head attention kv_width = C, so (C) -> (3C).
+        self.c_attn = nn.Linear(config.d_model, config.d_model + 2 * self.kv_width, bias=config.qkv_bias)
         # After the heads are concatenated, mix them back into the residual stream.
-        self.c_proj = nn.Linear(config.d_model, config.d_model, bias=config.bias)
+        self.c_proj = nn.Linear(config.d_model, config.d_model, bias=config.attn_out_bias)
         self.attn_dropout = nn.Dropout(config.dropout)
         self.resid_dropout = nn.Dropout(config.dropout)
-        # The causal mask, written as what gets added to the scores: 0 where a query (row) may look
-        # at a key (column), i.e. the lower triangle, and -inf above it, so softmax gives those 0.
-        future = torch.ones(config.context_length, config.context_length, dtype=torch.bool).triu(diagonal=1)
-        causal_mask = torch.zeros(config.context_length, config.context_length).masked_fill(future, float("-inf"))
-        self.register_buffer("causal_mask", causal_mask, persistent=False)                # (T, T)
         # Scores are scaled by 1/sqrt(d_head) so the softmax does not saturate as heads get wider.
-        self.scale = 1.0 / math.sqrt(config.d_head)
+        # GPT-Neo was trained without it (its scores are used as they are).
+        self.scale = 1.0 / math.sqrt(config.d_head) if config.scale_scores else 1.0
         # baddbmm(start, A, B, beta, alpha) computes beta·start + alpha·(A @ B); with beta=0 the start
         # is ignored, and this zero just says so.
         self.register_buffer("nothing_to_add", torch.zeros(()), persistent=False)          # ()
@@ -54,29 +93,36 @@ class CausalSelfAttention(nn.Module):
         self.hook_z = HookPoint(f"{name}.z")
         self.hook_out = HookPoint(f"{name}.out")
 
-    def forward(self, x: torch.Tensor, rope: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rope: torch.Tensor | None, masks: AttentionMasks) -> torch.Tensor:
         B, T, C = x.shape
-        query, key, value = self.c_attn(x).split(C, dim=2)                  # each (B, T, C)
+        query, key, value = self.c_attn(x).split((C, self.kv_width, self.kv_width), dim=2)  # (B,T,C), (B,T,kv) x2
         # Split the channels into heads: each head attends on its own d_head dims.
-        query = query.view(B, T, self.n_heads, self.d_head).transpose(1, 2)  # (B, nh, T, hs)
-        key = key.view(B, T, self.n_heads, self.d_head).transpose(1, 2)      # (B, nh, T, hs)
-        value = value.view(B, T, self.n_heads, self.d_head).transpose(1, 2)  # (B, nh, T, hs)
+        query = query.view(B, T, self.n_heads, self.d_head).transpose(1, 2)     # (B, nh, T, hs)
+        key = key.view(B, T, self.n_kv_heads, self.d_head).transpose(1, 2)      # (B, nkv, T, hs)
+        value = value.view(B, T, self.n_kv_heads, self.d_head).transpose(1, 2)  # (B, nkv, T, hs)
         if rope is not None:  # RoPE: turn queries and keys by an angle set by their position
             query = apply_rope(query, rope[:T])
             key = apply_rope(key, rope[:T])
+        if self.n_kv_heads != self.n_heads:  # grouped-query: hand each query head its group's key and value
+            share = self.n_heads // self.n_kv_heads
+            key = key.repeat_interleave(share, dim=1)                           # (B, nh, T, hs)
+            value = value.repeat_interleave(share, dim=1)                       # (B, nh, T, hs)
         query, key, value = self.hook_q(query), self.hook_k(key), self.hook_v(value)
 
         if self._someone_reads_the_pattern() or not self.use_fast_path:
-            z = self._explicit_attention(query, key, value)
+            z = self._explicit_attention(query, key, value, masks.get(self.window))
         else:
             z = F.scaled_dot_product_attention(
-                query, key, value, is_causal=True, dropout_p=self.dropout if self.training else 0.0
+                query, key, value,
+                attn_mask=None if self.window is None else masks.get(self.window),
+                is_causal=self.window is None, scale=self.scale,
+                dropout_p=self.dropout if self.training else 0.0,
             )                                                                  # (B, nh, T, hs)
         z = self.hook_z(z)
         heads_side_by_side = z.transpose(1, 2).contiguous().view(B, T, C)     # (B, T, C): heads concatenated
         return self.hook_out(self.resid_dropout(self.c_proj(heads_side_by_side)))
 
-    def _explicit_attention(self, query, key, value) -> torch.Tensor:
+    def _explicit_attention(self, query, key, value, mask: torch.Tensor) -> torch.Tensor:
         B, nh, T, hs = query.shape
         # Every (batch, head) pair is one small matrix product: fold the heads into the batch.
         query = query.reshape(B * nh, T, hs)                                  # (B·nh, T, hs)
@@ -86,7 +132,7 @@ class CausalSelfAttention(nn.Module):
         scores = torch.baddbmm(self.nothing_to_add, query, key.transpose(1, 2), beta=0.0, alpha=self.scale)
         scores = self.hook_scores(scores.view(B, nh, T, T))                   # (B, nh, T, T)
         # Causal mask: a token may not look at the future (adding -inf is cheaper than masked_fill).
-        masked_scores = scores + self.causal_mask[:T, :T]                     # (B, nh, T, T)
+        masked_scores = scores + mask                                         # (B, nh, T, T)
         masked_scores = self.hook_masked_scores(masked_scores)
         pattern = F.softmax(masked_scores, dim=-1)                             # (B, nh, T, T), rows sum to 1
         pattern = self.hook_pattern(pattern)
@@ -100,32 +146,57 @@ class CausalSelfAttention(nn.Module):
 
 
 class MLP(nn.Module):
-    """Each token on its own: widen, GELU, narrow back. Where much of the 'knowledge' sits."""
+    """Each token on its own: widen, GELU, narrow back. Where much of the 'knowledge' sits.
+
+    The SwiGLU kind (Llama, Qwen2) widens twice: a gate, passed through SiLU, multiplies the 'up'
+    projection elementwise, so each hidden unit decides how much of itself to let through.
+    """
 
     def __init__(self, config: GPTConfig, layer: int) -> None:
         super().__init__()
-        self.c_fc = nn.Linear(config.d_model, config.d_mlp, bias=config.bias)
-        self.gelu = nn.GELU(approximate="tanh" if config.activation == "gelu_tanh" else "none")  # GPT-2's: tanh
-        self.c_proj = nn.Linear(config.d_mlp, config.d_model, bias=config.bias)
+        self.kind = config.mlp
+        self.c_fc = nn.Linear(config.d_model, config.d_mlp, bias=config.bias)     # widen ("up" in SwiGLU)
+        if self.kind == "swiglu":
+            self.c_gate = nn.Linear(config.d_model, config.d_mlp, bias=config.bias)
+            self.act = nn.SiLU()
+        else:
+            self.act = nn.GELU(approximate="tanh" if config.activation == "gelu_tanh" else "none")  # GPT-2's: tanh
+        self.c_proj = nn.Linear(config.d_mlp, config.d_model, bias=config.bias)   # narrow back ("down")
         self.dropout = nn.Dropout(config.dropout)
         self.hook_pre = HookPoint(f"blocks.{layer}.mlp.pre")
         self.hook_post = HookPoint(f"blocks.{layer}.mlp.post")
         self.hook_out = HookPoint(f"blocks.{layer}.mlp.out")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        hidden = self.hook_pre(self.c_fc(x))            # (B, T, d_mlp)
-        hidden = self.hook_post(self.gelu(hidden))      # (B, T, d_mlp)
-        return self.hook_out(self.dropout(self.c_proj(hidden)))  # (B, T, C)
+        if self.kind == "swiglu":
+            gate = self.hook_pre(self.c_gate(x))                            # (B, T, d_mlp): before SiLU
+            hidden = self.hook_post(self.act(gate) * self.c_fc(x))          # (B, T, d_mlp)
+        else:
+            hidden = self.hook_pre(self.c_fc(x))                            # (B, T, d_mlp)
+            hidden = self.hook_post(self.act(hidden))                       # (B, T, d_mlp)
+        return self.hook_out(self.dropout(self.c_proj(hidden)))             # (B, T, C)
+
+
+def make_norm(config: GPTConfig) -> nn.Module:
+    """LayerNorm (centre, then scale to unit spread) or RMSNorm (only scale by the root mean square)."""
+    if config.norm == "rmsnorm":
+        return nn.RMSNorm(config.d_model, eps=config.layer_norm_eps)
+    return nn.LayerNorm(config.d_model, eps=config.layer_norm_eps, bias=config.bias)
 
 
 class Block(nn.Module):
-    """A pre-LayerNorm transformer block: x + attention(LN(x)), then x + MLP(LN(x))."""
+    """A pre-norm transformer block: x + attention(LN(x)), then x + MLP(LN(x)).
+
+    With parallel_residual (GPT-NeoX, Pythia) the MLP reads the block's input too, not the stream after
+    attention: x + attention(LN₁(x)) + MLP(LN₂(x)). resid_mid is then x + attention, for the panels.
+    """
 
     def __init__(self, config: GPTConfig, layer: int) -> None:
         super().__init__()
-        self.ln_1 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps, bias=config.bias)
+        self.parallel_residual = config.parallel_residual
+        self.ln_1 = make_norm(config)
         self.attn = CausalSelfAttention(config, layer)
-        self.ln_2 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps, bias=config.bias)
+        self.ln_2 = make_norm(config)
         self.mlp = MLP(config, layer)
         self.hook_resid_pre = HookPoint(f"blocks.{layer}.resid_pre")
         self.hook_ln1 = HookPoint(f"blocks.{layer}.ln1")
@@ -133,11 +204,20 @@ class Block(nn.Module):
         self.hook_ln2 = HookPoint(f"blocks.{layer}.ln2")
         self.hook_resid_post = HookPoint(f"blocks.{layer}.resid_post")
 
-    def forward(self, x: torch.Tensor, rope: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rope: torch.Tensor | None, masks: AttentionMasks) -> torch.Tensor:
         x = self.hook_resid_pre(x)                                   # (B, T, C): the residual stream
-        x = self.hook_resid_mid(x + self.attn(self.hook_ln1(self.ln_1(x)), rope))
-        x = self.hook_resid_post(x + self.mlp(self.hook_ln2(self.ln_2(x))))
+        block_input = x
+        x = self.hook_resid_mid(x + self.attn(self.hook_ln1(self.ln_1(x)), rope, masks))
+        mlp_reads = block_input if self.parallel_residual else x
+        x = self.hook_resid_post(x + self.mlp(self.hook_ln2(self.ln_2(mlp_reads))))
         return x
+
+
+def _position_table(config: GPTConfig) -> torch.Tensor:
+    """The fixed table of a computed positional scheme: sinusoids (context, C) or RoPE angles (context, rot/2)."""
+    if config.pos_encoding == "sinusoidal":
+        return sinusoidal_table(config.context_length, config.d_model)
+    return rope_angles(config.context_length, config.rotary_dims, config.rope_theta)
 
 
 class GPT(nn.Module):
@@ -150,7 +230,7 @@ class GPT(nn.Module):
             wte=nn.Embedding(config.vocab_size, config.d_model),   # token embedding: one vector per id
             drop=nn.Dropout(config.dropout),
             h=nn.ModuleList(Block(config, layer) for layer in range(config.n_layers)),
-            ln_f=nn.LayerNorm(config.d_model, eps=config.layer_norm_eps, bias=config.bias),
+            ln_f=make_norm(config),
         )
         if config.pos_encoding == "learned":
             layers["wpe"] = nn.Embedding(config.context_length, config.d_model)
@@ -159,10 +239,9 @@ class GPT(nn.Module):
         if config.tie_embeddings:
             self.lm_head.weight = self.transformer.wte.weight  # read out with the same vectors we read in
 
-        if config.pos_encoding == "sinusoidal":
-            self.register_buffer("sinusoidal", sinusoidal_table(config.context_length, config.d_model), persistent=False)
-        elif config.pos_encoding == "rope":
-            self.register_buffer("rope", rope_angles(config.context_length, config.d_head), persistent=False)
+        if config.pos_encoding in ("sinusoidal", "rope"):
+            # (context, C) sines or (context, rotary dims / 2) angles: grow with the context, not its square.
+            self.register_buffer(config.pos_encoding, _position_table(config), persistent=False)
 
         self.hook_tok = HookPoint("embed.tok")
         self.hook_pos = HookPoint("embed.pos")
@@ -182,6 +261,25 @@ class GPT(nn.Module):
         for name, parameter in self.named_parameters():
             if name.endswith("c_proj.weight"):
                 nn.init.normal_(parameter, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layers))
+
+    @classmethod
+    def unfilled(cls, config: GPTConfig) -> "GPT":
+        """A GPT whose weights are allocated but hold whatever the memory held, for loaded weights to fill.
+
+        Built on PyTorch's 'meta' device (shapes only), then given real memory: a random initialisation
+        of half a billion parameters would take seconds, only to be overwritten.
+        """
+        with torch.device("meta"):
+            model = cls(config)
+        model.to_empty(device="cpu")
+        if config.tie_embeddings:  # to_empty makes new parameters, so the head is tied again
+            model.lm_head.weight = model.transformer.wte.weight
+        with torch.no_grad():  # the computed tables were empty too: compute them
+            if config.pos_encoding in ("sinusoidal", "rope"):
+                getattr(model, config.pos_encoding).copy_(_position_table(config))
+            for block in model.transformer.h:
+                block.attn.nothing_to_add.zero_()
+        return model
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -209,8 +307,9 @@ class GPT(nn.Module):
         token_vectors = self.hook_tok(self.transformer.wte(ids))        # (B, T, C)
         x, rope = self._add_position(token_vectors, T)                  # (B, T, C)
         x = self.transformer.drop(self.hook_sum(x))
+        masks = AttentionMasks(T, ids.device)  # made for these T tokens, only if a layer needs one
         for block in self.transformer.h:
-            x = block(x, rope)
+            x = block(x, rope, masks)
         x = self.hook_ln_final(self.transformer.ln_f(x))                # (B, T, C)
         logits = self.hook_logits(self.lm_head(x))                      # (B, T, vocab)
         loss = None

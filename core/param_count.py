@@ -3,10 +3,11 @@
 "Large" in "large language model" means parameters. Counting them from the config (no weights
 needed) lets us put the model on screen next to GPT-2 and GPT-3, which we could never load here.
 
-Per block, with C = d_model and M = d_mlp (biases only when config.bias):
-    attention  c_attn C·3C + 3C,  c_proj C·C + C
-    MLP        c_fc   C·M + M,    c_proj M·C + C
-    LayerNorm  ln_1 and ln_2, each C gains + C biases
+Per block, with C = d_model, M = d_mlp and K = n_kv_heads·d_head (K = C unless key/value heads are
+shared; biases only where the config has them):
+    attention  c_attn C·(C+2K) + (C+2K),  c_proj C·C + C
+    MLP        c_fc   C·M + M,  c_proj M·C + C  (SwiGLU adds c_gate C·M + M)
+    norms      ln_1 and ln_2, each C gains (+ C biases for a LayerNorm with bias; RMSNorm has none)
 """
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ class ParameterCount:
     position_embedding: int   # wpe: one vector per position (only for learned positions)
     attention: int            # c_attn (query, key, value) and c_proj of every block
     mlp: int                  # c_fc and c_proj of every block
-    layer_norm: int           # ln_1 and ln_2 of every block, and the final ln_f
+    layer_norm: int           # the norms (LayerNorm or RMSNorm) ln_1 and ln_2 of every block, and the final ln_f
     head: int                 # lm_head; 0 when it reuses (ties to) the token embedding
+    saved_by_shared_kv: int = 0  # attention weights grouped-query attention does without (0 for multi-head)
 
     @property
     def embeddings(self) -> int:
@@ -38,7 +40,7 @@ class ParameterCount:
             ("embeddings", self.embeddings),
             ("attention", self.attention),
             ("MLP", self.mlp),
-            ("LayerNorm", self.layer_norm),
+            ("norms", self.layer_norm),
             ("head", self.head),
         ]
 
@@ -47,22 +49,30 @@ def _linear(n_in: int, n_out: int, bias: bool) -> int:
     return n_in * n_out + (n_out if bias else 0)
 
 
-def _layer_norm(width: int, bias: bool) -> int:
-    return width * (2 if bias else 1)
+def _norm(config: GPTConfig) -> int:
+    has_bias = config.norm == "layernorm" and config.bias
+    return config.d_model * (2 if has_bias else 1)
+
+
+def _attention_per_block(config: GPTConfig, n_kv_heads: int) -> int:
+    C, K = config.d_model, n_kv_heads * config.d_head
+    return _linear(C, C + 2 * K, config.qkv_bias) + _linear(C, C, config.attn_out_bias)
 
 
 def count_parameters(config: GPTConfig) -> ParameterCount:
     """The parameter count of GPT(config), by part, without building the model."""
     C, M, V, L = config.d_model, config.d_mlp, config.vocab_size, config.n_layers
-    attention_per_block = _linear(C, 3 * C, config.bias) + _linear(C, C, config.bias)
-    mlp_per_block = _linear(C, M, config.bias) + _linear(M, C, config.bias)
+    attention_per_block = _attention_per_block(config, config.n_kv_heads)
+    widening_layers = 2 if config.mlp == "swiglu" else 1  # SwiGLU's gate is a second widening layer
+    mlp_per_block = widening_layers * _linear(C, M, config.bias) + _linear(M, C, config.bias)
     return ParameterCount(
         token_embedding=V * C,
         position_embedding=config.context_length * C if config.pos_encoding == "learned" else 0,
         attention=L * attention_per_block,
         mlp=L * mlp_per_block,
-        layer_norm=(2 * L + 1) * _layer_norm(C, config.bias),
+        layer_norm=(2 * L + 1) * _norm(config),
         head=0 if config.tie_embeddings else V * C,
+        saved_by_shared_kv=L * (_attention_per_block(config, config.n_heads) - attention_per_block),
     )
 
 

@@ -6,9 +6,11 @@
 Names (B = batch, T = tokens, C = d_model, nh = heads, hs = d_head):
     embed.tok (B,T,C)  embed.pos (T,C) or RoPE angles (T,hs/2)  embed.sum (B,T,C)
     blocks.{l}.resid_pre / ln1 / resid_mid / ln2 / resid_post (B,T,C)
-    blocks.{l}.attn.q / k / v / z (B,nh,T,hs)   (q and k after RoPE, if any)
+    blocks.{l}.attn.q / k / v / z (B,nh,T,hs)   (q and k after RoPE, if any; with grouped-query
+        attention k and v are shown once per query head, each head's copy of its group's key/value head)
     blocks.{l}.attn.scores (scaled, before the mask) / masked_scores / pattern (B,nh,T,T)
     blocks.{l}.attn.out (B,T,C)   blocks.{l}.mlp.pre / post (B,T,d_mlp)   blocks.{l}.mlp.out (B,T,C)
+        (SwiGLU: pre is the gate before SiLU, post is SiLU(gate) × up)
     ln_final (B,T,C)   logits (B,T,vocab)   probs (B,T,vocab)
 embed.pos is zeros for pos_encoding="none". The tensors are recorded without copying, during a pass
 under torch.inference_mode, so they are inference tensors: treat them as read-only (an in-place edit

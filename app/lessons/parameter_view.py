@@ -14,11 +14,24 @@ from app.views.export import ExportTable, add_export_menu
 from core.config import GPTConfig
 from core.param_count import FAMOUS_CONFIGS, ParameterCount, count_parameters, human_count
 
-ROWS = ("embeddings", "attention", "MLP", "LayerNorm", "head", "total")
+ROWS = ("embeddings", "attention", "MLP", "norms", "head", "total")
 
 
 def _shape_text(config: GPTConfig) -> str:
-    return f"{config.n_layers} layers\nd_model {config.d_model}"
+    text = f"{config.n_layers} layers\nd_model {config.d_model}"
+    if config.n_kv_heads != config.n_heads:
+        text += f"\n{config.n_heads} heads, {config.n_kv_heads} key/value"
+    return text
+
+
+def shared_kv_text(count: ParameterCount, config: GPTConfig) -> str:
+    """What grouped-query attention saves, or '' for ordinary multi-head attention."""
+    saved = count.saved_by_shared_kv
+    if not saved:
+        return ""
+    return (f" Its {config.n_heads} query heads share {config.n_kv_heads} key/value heads, which saves "
+            f"<b>{human_count(saved)}</b> parameters: attention would need {human_count(count.attention + saved)} "
+            f"with a key and value per head ({saved / (count.attention + saved):.0%} less).")
 
 
 def _share_text(part: int, total: int) -> str:
@@ -59,10 +72,10 @@ class ParameterView(QWidget):
         self.table.setHorizontalHeaderLabels([f"{name}\n{_shape_text(c)}" for name, c in columns.items()])
         for column, column_config in enumerate(columns.values()):
             self._fill_column(column, count_parameters(column_config))
-        own = count_parameters(config).total
+        own = count_parameters(config)
         gpt3 = count_parameters(FAMOUS_CONFIGS["GPT-3"]).total
-        self.heading.setText(f"This model has <b>{own:,}</b> parameters; GPT-3 has about "
-                             f"<b>{gpt3 / own:,.0f} times</b> as many.")
+        self.heading.setText(f"This model has <b>{own.total:,}</b> parameters; GPT-3 has about "
+                             f"<b>{gpt3 / own.total:,.0f} times</b> as many." + shared_kv_text(own, config))
 
     def _fill_column(self, column: int, count: ParameterCount) -> None:
         values = [n for _, n in count.parts()] + [count.total]

@@ -162,7 +162,8 @@ class PositionalView(SnapshotView):
         self.similarity.set_title("How alike are two positions? (cosine)")
         self.similarity.set_matrix(cosine_similarity_matrix(positions), (-1.0, 1.0), numbers, numbers)
         config = self.snapshot.config
-        table = positional_table(config.pos_encoding, config.context_length, config.d_model, config.d_head)
+        table = positional_table(config.pos_encoding, config.context_length, config.d_model, config.d_head,
+                                 config.rope_theta, config.rotary_dims)
         self._set_width(positions.shape[1])
         self._draw_curves(positions if table is None else table, "dimension", "value added")
 
@@ -177,7 +178,8 @@ class PositionalView(SnapshotView):
         self.similarity.set_matrix(cosine_similarity_matrix(rope_rotations(angles)), (-1.0, 1.0), numbers, numbers)
         config = self.snapshot.config
         self._set_width(angles.shape[1])
-        self._draw_curves(positional_table("rope", config.context_length, config.d_model, config.d_head),
+        self._draw_curves(positional_table("rope", config.context_length, config.d_model, config.d_head,
+                                           config.rope_theta, config.rotary_dims),
                           "pair", "angle θ (radians)")
 
     def _draw_sum(self, scheme: str) -> None:

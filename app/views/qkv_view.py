@@ -2,6 +2,9 @@
 
     Q·Kᵀ  →  ÷ √d_head  →  causal mask  →  softmax
 
+With grouped-query attention (Llama, Qwen2) several query heads share one key/value head; the header
+says which. GPT-Neo's unscaled scores and local windows are said in the captions.
+
 Each step is its own matrix with the real numbers; hovering a cell in any step follows that cell
 through all four and writes its numbers underneath.
 """
@@ -95,12 +98,11 @@ class QKVView(SnapshotView):
     # -- drawing ------------------------------------------------------------------------------------
     def _redraw(self) -> None:
         layer, head = self.selected()
-        steps = self.steps = attention_steps(self.snapshot.trace, layer, head)
+        config = self.snapshot.config
+        steps = self.steps = attention_steps(self.snapshot.trace, layer, head, scaled=config.scale_scores)
         labels = list(self.snapshot.token_labels)
         root = math.sqrt(steps.d_head)
-        self.header.setText(f"<b>Layer {layer} · head {head}</b>: each token's vector (after LayerNorm) is "
-                            f"multiplied by this head's weights into a query, a key and a value of "
-                            f"d_head = {steps.d_head} numbers.")
+        self.header.setText(header_text(config, layer, head, steps.d_head))
         for name, _, _ in VECTORS:
             matrix = getattr(steps, name)
             self.vectors[name].set_matrix(matrix, symmetric_range(matrix), labels, None)
@@ -111,10 +113,13 @@ class QKVView(SnapshotView):
         self.chain["masked_scores"].set_matrix(steps.masked_scores, scale, labels, labels, masked=steps.future,
                                                masked_text="−∞")
         self.chain["pattern"].set_matrix(steps.pattern, (0.0, 1.0), labels, labels, masked=steps.future)
+        window = config.window_of(layer)
         short = {
             "dot_products": "each query · each key",
-            "scores": f"÷ √{steps.d_head} = {root:.2f}: same picture, smaller numbers",
-            "masked_scores": "the future (hatched) set to −∞",
+            "scores": (f"÷ √{steps.d_head} = {root:.2f}: same picture, smaller numbers" if config.scale_scores
+                       else "not scaled: this model uses q·k as it is"),
+            "masked_scores": ("the future (hatched) set to −∞" if window is None
+                              else f"the future and keys over {window - 1} back (hatched) set to −∞"),
             "pattern": "each row → weights that sum to 1",
         }
         for name, text in short.items():
@@ -139,14 +144,29 @@ class QKVView(SnapshotView):
         labels = self.snapshot.token_labels
         cell = self.steps.cell(query, key)
         mask = "masked → −∞" if cell["masked"] else "kept"
+        scaling = f"÷√{self.steps.d_head}" if self.snapshot.config.scale_scores else "unscaled"
         return (f"<b>‘{labels[query]}’</b> (query {query}) · <b>‘{labels[key]}’</b> (key {key}):&nbsp; "
-                f"q·k = {cell['dot_product']:.3f} → ÷√{self.steps.d_head} = {cell['scaled']:.3f} → {mask} → "
+                f"q·k = {cell['dot_product']:.3f} → {scaling} = {cell['scaled']:.3f} → {mask} → "
                 f"softmax <b>{cell['probability']:.3f}</b>")
 
     # -- looks --------------------------------------------------------------------------------------
     def _apply_theme(self) -> None:
         for widget in (*self.vectors.values(), *self.chain.values()):
             widget.set_theme(self.dark)
+
+
+def header_text(config, layer: int, head: int, d_head: int) -> str:
+    """What the chosen head computes; with grouped-query attention, which query heads share its key and value."""
+    norm = "RMSNorm" if config.norm == "rmsnorm" else "LayerNorm"
+    text = (f"<b>Layer {layer} · head {head}</b>: each token's vector (after {norm}) is multiplied by this "
+            f"head's weights into a query, a key and a value of d_head = {d_head} numbers.")
+    share = config.heads_per_kv_head
+    if share > 1:
+        group = head // share
+        first, last = group * share, group * share + share - 1
+        text += (f" <b>Grouped-query:</b> its key and value come from key/value head {group} of "
+                 f"{config.n_kv_heads}, shared by query heads {first}–{last}; only the queries differ between them.")
+    return text
 
 
 def _arrow() -> QLabel:

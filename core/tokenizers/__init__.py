@@ -3,12 +3,14 @@
 - CharTokenizer: one token per character of a corpus.
 - BPETokenizer: byte-level BPE trained here from scratch, its merges kept in order for replay.
 - load_gpt2_tokenizer(folder): GPT-2's own tokenizer from local files.
+- HFJsonTokenizer / load_hf_json_tokenizer(path): any Hugging Face tokenizer.json (Pythia, SmolLM2, Qwen2.5).
 All share the Tokenizer interface and serialise with to_json() / tokenizer_from_json().
 """
 from .base import Tokenizer
 from .bpe import BPETokenizer
 from .char import CharTokenizer
 from .gpt2 import GPT2Tokenizer, load_gpt2_tokenizer
+from .hf_json import HFJsonTokenizer, load_hf_json_tokenizer
 from .labels import label_bytes, label_text
 from .pretokenize import GPT2_PATTERN
 from .serialization import tokenizer_from_json
@@ -19,6 +21,8 @@ __all__ = [
     "BPETokenizer",
     "GPT2Tokenizer",
     "load_gpt2_tokenizer",
+    "HFJsonTokenizer",
+    "load_hf_json_tokenizer",
     "tokenizer_from_json",
     "label_bytes",
     "label_text",

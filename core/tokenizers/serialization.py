@@ -5,11 +5,13 @@ from .base import Tokenizer
 from .bpe import BPETokenizer
 from .char import CharTokenizer
 from .gpt2 import GPT2Tokenizer
+from .hf_json import HFJsonTokenizer
 
 TOKENIZER_TYPES: dict[str, type[Tokenizer]] = {
     "char": CharTokenizer,
     "bpe": BPETokenizer,
     "gpt2": GPT2Tokenizer,
+    "hf_json": HFJsonTokenizer,
 }
 
 

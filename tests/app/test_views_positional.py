@@ -100,3 +100,14 @@ def test_switched_off_by_a_what_if(view):
     assert "switched off" in view.caption.text()
     np.testing.assert_array_equal(view.sum_heatmaps.matrix(1), 0.0)
     np.testing.assert_array_equal(view.sum_heatmaps.matrix(0), view.sum_heatmaps.matrix(2))
+
+
+def test_rope_curves_use_the_models_base_and_rotated_share(qtbot):
+    snapshot = make_snapshot(pos_encoding="rope", config_changes=dict(rope_theta=500.0, rope_fraction=0.5))
+    view = PositionalView(Selection(2, 2))
+    qtbot.addWidget(view)
+    view.show_snapshot(snapshot)
+    angles = snapshot.trace.numpy("embed.pos")  # (T, rot/2): what the model turned by
+    assert angles.shape[1] == snapshot.config.rotary_dims // 2 == 4
+    for pair, values in view.shown_curves().items():  # drawn over the whole context, from the same angles
+        np.testing.assert_allclose(values[: len(angles)], angles[:, pair], rtol=1e-6)

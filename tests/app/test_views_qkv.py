@@ -84,3 +84,33 @@ def test_hovering_a_step_follows_the_cell_through_the_chain(view, snapshot):
 def test_dark_theme_keeps_the_numbers(view, snapshot):
     view.apply_theme(True)
     np.testing.assert_array_equal(view.shown_matrices()["value"], traced(snapshot, "v", 0, 0))
+
+
+def test_grouped_query_heads_say_which_heads_share_their_key_and_value(qtbot):
+    snapshot = make_snapshot(text="The cat sat on the mat", n_layers=1, n_heads=4,
+                             pos_encoding="rope", config_changes=dict(n_kv_heads=2, norm="rmsnorm", mlp="swiglu"))
+    view = QKVView(Selection(1, 4))
+    qtbot.addWidget(view)
+    view.show_snapshot(snapshot)
+    view.selection.select(0, 3)
+    header = view.header.text()
+    assert "after RMSNorm" in header
+    assert "key/value head 1 of 2, shared by query heads 2–3" in header
+    # the key shown for head 3 is its group's, the same as head 2's
+    np.testing.assert_array_equal(view.shown_matrices()["key"], traced(snapshot, "k", 0, 2))
+
+
+def test_a_local_unscaled_layer_shows_its_window_and_raw_scores(qtbot):
+    snapshot = make_snapshot(text="The cat sat on the mat", n_layers=1, n_heads=2,
+                             config_changes=dict(attention_windows=(2,), scale_scores=False))
+    view = QKVView(Selection(1, 2))
+    qtbot.addWidget(view)
+    view.show_snapshot(snapshot)
+    shown = view.shown_matrices()
+    q, k = traced(snapshot, "q", 0, 0), traced(snapshot, "k", 0, 0)
+    np.testing.assert_allclose(shown["dot_products"], q @ k.T, rtol=1e-4, atol=1e-6)  # nothing to undo
+    assert np.isnan(shown["pattern"][3, 1]) and not np.isnan(shown["pattern"][3, 2])   # 2 back: outside the window
+    assert "keys over 1 back" in view.chain_captions["masked_scores"].text()
+    assert "not scaled" in view.chain_captions["scores"].text()
+    view.chain["scores"].hovered.emit(3, 1)
+    assert "unscaled" in view.derivation.text() and "masked → −∞" in view.derivation.text()

@@ -235,3 +235,24 @@ def test_the_cache_follows_hf_hub_cache_and_hf_home(tmp_path, monkeypatch):
     assert hub.cache_folder() == tmp_path / "home" / "hub"
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "elsewhere"))
     assert hub.cache_folder() == tmp_path / "elsewhere"
+
+
+# -- other families: fetched from the Hub and run by our own GPT ---------------------------------------
+@pytest.mark.parametrize("family", ["llama", "gpt_neox"])
+def test_a_model_of_another_family_comes_from_the_hub_and_gives_transformers_logits(family, tmp_path, monkeypatch):
+    from pretrained_helpers import save_family
+
+    reference, tokenizer = save_family(family, tmp_path / "repo")
+    with LoopbackHub() as server:
+        server.add_model(f"tiny-lab/{family}", tmp_path / "repo")
+        use_hub(monkeypatch, server, tmp_path / "hf-home")
+        folder = hub.download(f"tiny-lab/{family}")
+    assert sorted(path.name for path in folder.iterdir()) == ["config.json", "model.safetensors", "tokenizer.json"]
+    model, ours, _ = hub.open_model(f"tiny-lab/{family}")
+    text = "the cat sat on the mat"
+    assert ours.encode(text) == tokenizer.encode(text).ids
+    ids = torch.tensor([tokenizer.encode(text).ids])
+    with torch.no_grad():
+        expected = reference(ids).logits
+        logits, _ = model(ids)
+    torch.testing.assert_close(logits, expected, atol=1e-4, rtol=1e-4)

@@ -48,7 +48,7 @@ def test_sinusoidal_model_adds_the_table_and_has_no_wpe():
 
 
 def test_rope_angles_and_one_rotation_by_hand():
-    angles = rope_angles(context_length=4, d_head=4)
+    angles = rope_angles(context_length=4, rotary_dims=4)
     assert angles[3].tolist() == pytest.approx([3.0, 3 / 100])                 # pos · 10000^(-2i/d)
     x = torch.tensor([1.0, 2.0, 3.0, 4.0]).expand(1, 1, 4, 4)                 # (B, nh, T, hs)
     rotated = apply_rope(x, angles)[0, 0, 2]                                     # position 2
