@@ -310,8 +310,9 @@ class MainWindow(QMainWindow):
                      "Open a model saved by Attention Lab (a checkpoint folder).")
         self._action(model_menu, "&Save checkpoint…", self.ask_save_checkpoint, "Ctrl+S",
                      "Save the current model and tokenizer to a folder.")
-        self._action(model_menu, "Open &GPT-2 folder…", self.ask_open_gpt2, "Ctrl+Shift+O",
-                     "Open GPT-2's weights from a local folder (downloaded beforehand).")
+        self._action(model_menu, "Open &Hugging Face folder…", self.ask_open_gpt2, "Ctrl+Shift+O",
+                     "Open a model saved in Hugging Face's layout (GPT-2, GPT-Neo, Pythia, Llama, Qwen2) "
+                     "from a local folder.")
         self._action(model_menu, "Model &zoo…", self.show_model_zoo, "Ctrl+Shift+M",
                      "Real language models from the Hugging Face Hub: see which are on this computer, download, open.")
         self._action(model_menu, "Reload &default model", self.load_default_model, None,
@@ -563,10 +564,10 @@ class MainWindow(QMainWindow):
             self.open_checkpoint(folder, wait=False)
 
     def ask_open_gpt2(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a GPT-2 folder (config.json, model weights, "
-                                                  "vocab.json, merges.txt)", self._last_folder())
+        folder = QFileDialog.getExistingDirectory(self, "Open a Hugging Face model folder (config.json, model "
+                                                  "weights, tokenizer files)", self._last_folder())
         if folder:
-            self.open_gpt2_folder(folder, wait=False)
+            self.open_hub_model(folder, wait=False)
 
     def show_model_zoo(self) -> None:
         """The Model zoo dialog (one, kept): which models are cached, download, open."""
