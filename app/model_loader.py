@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QEventLoop, QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
 # What a user's file, a full disk or a lost connection can raise while a model is opened or fetched;
 # anything else is a bug and goes to the crash report.
@@ -44,16 +44,6 @@ class BackgroundJob(QThread):
     @property
     def cancelled(self) -> bool:
         return self._cancel.is_set()
-
-    def wait_for_result(self) -> bool:
-        """Block the caller, not the window: events keep being handled until the job ends. True on success."""
-        if self.isRunning():
-            loop = QEventLoop()
-            self.finished.connect(loop.quit)
-            if self.isRunning():  # it may have ended between the two checks
-                loop.exec()
-        self.wait()
-        return self.error is None
 
     def run(self) -> None:
         try:

@@ -471,8 +471,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Attention Lab — {session.source}")
         set_model_credit(f"Attention Lab — {session.describe()}")  # every exported picture names its model
 
-    # Each opener reads the files on a background thread. wait=True returns once the model is shown (or
-    # the error is): the window keeps handling events meanwhile. wait=False returns at once (menus).
+    # Each opener reads the files on a background thread. wait=False (menus, the zoo) returns at once and the
+    # window stays responsive; wait=True (scripts, tests) returns once the model is shown or the error is.
     def open_checkpoint(self, folder: str | Path, wait: bool = True) -> bool:
         return self._load(lambda: load_checkpoint_session(folder), "Could not open the checkpoint",
                           RecentItem("checkpoint", str(folder)), Path(folder).name, wait)
@@ -520,11 +520,15 @@ class MainWindow(QMainWindow):
             return False
         job = self._job = BackgroundJob(lambda report, cancelled: make_session())
         job.what, job.recent, job.failure_title = what, recent, failure_title
-        job.finished.connect(self._on_load_finished)
         self.load_progress.show()
         self.statusBar().showMessage(f"Opening {what}…")
+        if wait:  # the caller blocks until it is done (no events are handled meanwhile: nothing can interleave)
+            job.start()
+            self._on_load_finished()
+            return job.error is None
+        job.finished.connect(self._on_load_finished)
         job.start()
-        return job.wait_for_result() if wait else True
+        return True
 
     def _on_load_finished(self) -> None:
         self.load_progress.hide()
