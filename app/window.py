@@ -693,6 +693,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if self._job is not None:  # a model being read cannot be interrupted: let its thread end first
             self._job.wait()
+        if self._model_zoo is not None:
+            self._model_zoo.stop()  # a download is cancelled (what it fetched is kept for next time)
         self.output_view.stop_generating()
         self._save_sampling()
         if self.remember_layout:
