@@ -19,3 +19,16 @@ def check_fits_in_memory(needed_bytes: int, what: str) -> None:
     if memory is not None and needed_bytes > memory:
         raise ValueError(f"Opening {what} needs about {needed_bytes / 2**30:.1f} GiB of memory, and this computer "
                          f"has {memory / 2**30:.1f} GiB. Open a smaller model.")
+
+
+def available_memory_bytes() -> int | None:
+    """Memory free for a new job now (Linux's MemAvailable: free plus what caches would give back);
+    this computer's whole memory where the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the file counts kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return physical_memory_bytes()
