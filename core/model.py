@@ -220,6 +220,15 @@ def _position_table(config: GPTConfig) -> torch.Tensor:
     return rope_angles(config.context_length, config.rotary_dims, config.rope_theta)
 
 
+class Embedding(nn.Embedding):
+    """nn.Embedding, except that built on the 'meta' device (shapes only, for weights loaded next) it skips
+    its random start: there a random fill does nothing but import PyTorch's reference kernels (a second)."""
+
+    def reset_parameters(self) -> None:
+        if not self.weight.is_meta:
+            super().reset_parameters()
+
+
 class GPT(nn.Module):
     """Token ids in, next-token logits out."""
 
@@ -227,13 +236,13 @@ class GPT(nn.Module):
         super().__init__()
         self.config = config
         layers = dict(
-            wte=nn.Embedding(config.vocab_size, config.d_model),   # token embedding: one vector per id
+            wte=Embedding(config.vocab_size, config.d_model),      # token embedding: one vector per id
             drop=nn.Dropout(config.dropout),
             h=nn.ModuleList(Block(config, layer) for layer in range(config.n_layers)),
             ln_f=make_norm(config),
         )
         if config.pos_encoding == "learned":
-            layers["wpe"] = nn.Embedding(config.context_length, config.d_model)
+            layers["wpe"] = Embedding(config.context_length, config.d_model)
         self.transformer = nn.ModuleDict(layers)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         if config.tie_embeddings:
@@ -256,6 +265,8 @@ class GPT(nn.Module):
         self._submodules_with_a_mode = tuple(
             m for m in self.modules() if m is not self and not isinstance(m, HookPoint)
         )
+        if self.lm_head.weight.is_meta:  # shapes only (GPT.unfilled, the loader's list of names): nothing to fill
+            return
         self.apply(self._init_weights)
         # GPT-2's trick: shrink the layers that write into the residual stream by 1/sqrt(2·layers).
         for name, parameter in self.named_parameters():
