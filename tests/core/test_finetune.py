@@ -119,3 +119,19 @@ def test_a_folder_that_is_no_model_and_resume_with_init_from_are_sentences(llama
     assert "neither a checkpoint of ours" in capsys.readouterr().err
     assert main([str(corpus), "--init-from", str(llama_folder), "--resume", str(tmp_path), "--quiet"]) == 2
     assert "use one" in capsys.readouterr().err
+
+
+def test_samples_leave_out_ids_the_tokenizer_does_not_have():
+    """Qwen2.5 has more token vectors than tokens; a sample that picks one of the extra ids still reads."""
+    from core.config import GPTConfig
+    from core.model import GPT
+    from core.tokenizers import CharTokenizer
+
+    tokenizer = CharTokenizer("ab")
+    model = GPT(GPTConfig(vocab_size=50, context_length=8, d_model=8, n_layers=1, n_heads=2))
+    with torch.no_grad():
+        model.lm_head.weight[2:].add_(5.0)  # the ids beyond the tokenizer's 2 are the likely ones
+    config = TrainConfig(max_steps=1, batch_size=2, context_length=4, eval_interval=0, sample_interval=0,
+                         snapshot_interval=0)
+    trainer = Trainer(model, TokenDataset(np.array([0, 1] * 20, dtype=np.int64), 0.0), config, tokenizer)
+    assert set(trainer.sample_text(length=20)) <= {"a", "b"}
