@@ -562,7 +562,8 @@ class StudioPanel(QWidget):
             return
         self.setup_panel.speed_label.setText("measuring…")
         _forget(self._speed_builder)
-        self._speed_builder = RunBuilder(lambda progress: measure_steps_per_second(setup), self)
+        start = self._model_on_screen() if setup.start_from == "screen" else None
+        self._speed_builder = RunBuilder(lambda progress: measure_steps_per_second(setup, start=start), self)
         self._speed_builder.built.connect(self.setup_panel.show_speed)
         self._speed_builder.failed.connect(lambda sentence: self.setup_panel.speed_label.setText(sentence))
         self._speed_builder.start()

@@ -108,3 +108,10 @@ def test_training_that_does_not_fit_memory_is_refused_and_nothing_changes(qtbot,
         studio.set_up(finetune_setup(tmp_path))
     assert "Fine-tuning tiny Llama needs about" in failed.args[0] and "Could not set up" in studio.message.text()
     assert studio.run is None and controller.session is original
+
+
+def test_measure_speed_times_a_copy_of_the_model_on_screen(qtbot, on_screen, tmp_path):
+    controller, studio = on_screen
+    studio.measure_speed(finetune_setup(tmp_path))
+    qtbot.waitUntil(lambda: "steps/s on this machine" in studio.setup_panel.speed_label.text(), timeout=WAIT_MS)
+    assert controller.session.model.training is False  # the original was only copied
