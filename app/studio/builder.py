@@ -34,18 +34,22 @@ class RunBuilder(QThread):
         super().__init__(parent)
         self._make = make
         self._last_progress = 0.0
+        self.delivered = False  # built or failed was sent: what is left of the thread is returning
 
     def run(self) -> None:
         make, self._make = self._make, None  # run once; the closure (and any run it reuses) is not kept
         try:
             result = make(self._report)
         except (ValueError, OSError) as problem:  # CorpusError, CheckpointError: all ValueErrors
+            self.delivered = True
             self.failed.emit(str(problem))
             return
         except Exception as problem:  # a bug must not take the window down; say what happened
             traceback.print_exc()
+            self.delivered = True
             self.failed.emit(f"Setting up the run failed unexpectedly: {problem}")
             return
+        self.delivered = True
         self.built.emit(result)
 
     def _report(self, done: int, wanted: int) -> None:

@@ -177,8 +177,10 @@ class StudioPanel(QWidget):
 
     def _build(self, make, notice: str) -> None:
         if self._builder is not None and self._builder.isRunning():
-            self._say("Still setting up the previous run; try again in a moment.")
-            return
+            if not self._builder.delivered:
+                self._say("Still setting up the previous run; try again in a moment.")
+                return
+            self._builder.wait()  # its answer came (a set-up asked for right after a refusal): it is returning
         self._say(notice)
         _forget(self._builder)  # a finished builder holds its closure (and the run it reused) while it lives
         self._builder = RunBuilder(make, self)
