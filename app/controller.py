@@ -17,6 +17,7 @@ import torch
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
 from core import Intervention, Trace
+from core.footprint import traced_length
 
 from .sessions import ModelSession
 from .snapshot import Snapshot
@@ -69,10 +70,11 @@ class SnapshotMaker:
         ids, notice = encode_prompt(session.tokenizer, prompt)
         if not ids:
             return None, notice or EMPTY_PROMPT_MESSAGE
-        ids, cut = fit_to_context(ids, session.config.context_length)
+        ids, cut = fit_to_context(ids, traced_length(session.config))
         if cut:
-            notice = (f"The prompt has {len(ids) + len(cut)} tokens but this model reads at most "
-                      f"{len(ids)}: the first {len(cut)} are cut (shown struck through). " + notice).strip()
+            notice = (f"The prompt has {len(ids) + len(cut)} tokens but the explorer reads at most "
+                      f"{len(ids)} with this model: the first {len(cut)} are cut (shown struck through). "
+                      + notice).strip()
         intact = self._intact_trace(session, ids)
         if intervention.is_empty:
             trace, baseline = intact, None

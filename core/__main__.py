@@ -117,6 +117,8 @@ def main(argv: list[str] | None = None) -> None:
         trace = model.trace(ids)
     except ValueError as error:
         parser.exit(2, f"python -m core: {error}\n")
+    except MemoryError:  # every size a file declares is checked first; this is what is left
+        parser.exit(2, "python -m core: this computer ran out of memory; close other programs or use a smaller model.\n")
     print(f"Attention Lab: one trace of {about}.")
     print(f"Prompt: {args.prompt!r}")
     print_tokens(trace, tokenizer)

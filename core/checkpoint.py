@@ -27,11 +27,12 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as safetensors_bytes
 
 from .config import GPTConfig
-from .fits_in_memory import check_fits_in_memory
+from .footprint import check_fits, check_model_fits, meta_model
 from .json_values import is_number, is_whole_number
 from .model import GPT
 from .text_files import missing_file_sentence
 from .tokenizers import Tokenizer, tokenizer_from_json
+from .weights_check import check_finite
 from .trainer import TrainConfig, check_training_state
 from .safe_write import explain_write_failure
 
@@ -43,6 +44,11 @@ META_FILE = "meta.json"
 SAVE_ID_KEY = "save_id"  # stored in each tensor file's header and in meta.json: they must agree
 # Bytes per element of the safetensors dtypes we can read.
 DTYPE_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+# Header bytes one tensor's entry may take ({"dtype": ..., "shape": [...], "data_offsets": [...]} and its
+# name): a header far longer than the tensors the model has is refused before it is parsed.
+HEADER_BYTES_PER_TENSOR = 1024
+HEADER_SLACK_BYTES = 64 * 1024        # __metadata__ and the counters of a training state
+MAX_META_BYTES = 100_000_000         # meta.json: settings, a tokenizer's merges and the loss history
 
 
 class CheckpointError(ValueError):
@@ -150,9 +156,9 @@ def _committed_save_id(folder: Path) -> str | None:
         return None
 
 
-def _save_id_of(path: Path) -> str | None:
+def _save_id_of(path: Path, max_tensors: int | None = None) -> str | None:
     try:
-        return read_safetensors_header(path, metadata=True).get(SAVE_ID_KEY)
+        return read_safetensors_header(path, metadata=True, max_tensors=max_tensors).get(SAVE_ID_KEY)
     except (OSError, CheckpointError):
         return None
 
@@ -200,8 +206,17 @@ def _sync_folder(folder: Path) -> None:
 def load_checkpoint(folder, device: str | torch.device = "cpu") -> Checkpoint:
     """Read and check a checkpoint folder, then build the model. Raises CheckpointError on any problem."""
     folder = Path(folder)
+    try:
+        return _load_checkpoint(folder, device)
+    except MemoryError:  # the estimate was passed, yet memory ran out (other programs took it meanwhile)
+        raise CheckpointError(f"This computer ran out of memory while opening the checkpoint in {folder}; "
+                              "close other programs, or open a smaller model.") from None
+
+
+def _load_checkpoint(folder: Path, device) -> Checkpoint:
     meta = read_meta(folder)
     config = _model_config(meta)
+    _check_model_fits(config, folder)
     tokenizer = _tokenizer(meta, config)
     train_config = _train_config(meta)
     step = meta["step"]
@@ -210,13 +225,14 @@ def load_checkpoint(folder, device: str | torch.device = "cpu") -> Checkpoint:
     losses = _losses(meta.get("losses"))
 
     expected_shapes = expected_weight_shapes(config)
-    model_path = _file_of_this_save(folder, MODEL_FILE, meta[SAVE_ID_KEY])
-    header = read_safetensors_header(model_path)
+    model_path = _file_of_this_save(folder, MODEL_FILE, meta[SAVE_ID_KEY], len(expected_shapes))
+    header = read_safetensors_header(model_path, max_tensors=len(expected_shapes))
     _check_model_shapes(header, expected_shapes, config)
     optimizer_path = None
     if OPTIMIZER_FILE in meta["files"]:
-        optimizer_path = _file_of_this_save(folder, OPTIMIZER_FILE, meta[SAVE_ID_KEY])
-        optimizer_header = read_safetensors_header(optimizer_path)
+        # AdamW keeps two moments per weight, beside a few counters.
+        optimizer_path = _file_of_this_save(folder, OPTIMIZER_FILE, meta[SAVE_ID_KEY], 2 * len(expected_shapes))
+        optimizer_header = read_safetensors_header(optimizer_path, max_tensors=2 * len(expected_shapes))
         try:
             # Every stored model tensor is a parameter (buffers are rebuilt, not stored).
             check_training_state({k: tuple(v["shape"]) for k, v in optimizer_header.items()}, expected_shapes)
@@ -226,6 +242,10 @@ def load_checkpoint(folder, device: str | torch.device = "cpu") -> Checkpoint:
     # Everything checked: now build (the weights are read, then copied into the model: twice their size).
     _check_fits_in_memory(folder, 2 * _data_bytes(header) + (_data_bytes(optimizer_header) if optimizer_path else 0))
     weights = _read_tensors(model_path)
+    try:
+        check_finite(weights, str(model_path))
+    except ValueError as error:
+        raise CheckpointError(str(error)) from None
     model = GPT(config)
     if config.tie_embeddings:
         weights["lm_head.weight"] = weights["transformer.wte.weight"]
@@ -235,6 +255,22 @@ def load_checkpoint(folder, device: str | torch.device = "cpu") -> Checkpoint:
     return Checkpoint(model, tokenizer, train_config, step, losses, optimizer_state)
 
 
+def read_model_config(folder: Path, what: str | None = None) -> GPTConfig:
+    """The model config in the folder's meta.json, checked to fit this machine; nothing else is read.
+    `what` names the model in the sentence (default: "the checkpoint in FOLDER")."""
+    config = _model_config(read_meta(folder))
+    _check_model_fits(config, folder, what)
+    return config
+
+
+def largest_model_file(config: GPTConfig) -> int:
+    """The most bytes model.safetensors can take for this config: every weight as an 8-byte float, and
+    the longest header allowed. A file (or a zip member) claiming more is not this model's."""
+    shapes = expected_weight_shapes(config)
+    values = sum(math.prod(shape) for shape in shapes.values())
+    return 8 + HEADER_SLACK_BYTES + len(shapes) * HEADER_BYTES_PER_TENSOR + max(DTYPE_SIZES.values()) * values
+
+
 def _data_bytes(header: dict) -> int:
     """Bytes of tensor data a checked safetensors header describes."""
     return sum(end - begin for begin, end in (entry["data_offsets"] for entry in header.values()))
@@ -242,7 +278,15 @@ def _data_bytes(header: dict) -> int:
 
 def _check_fits_in_memory(folder: Path, needed: int) -> None:
     try:
-        check_fits_in_memory(needed, f"the model in {folder}")
+        check_fits(needed, f"the model in {folder}")
+    except ValueError as error:
+        raise CheckpointError(str(error)) from None
+
+
+def _check_model_fits(config: GPTConfig, folder: Path, what: str | None = None) -> None:
+    """The model meta.json declares must fit this machine: checked before its shapes are even listed."""
+    try:
+        check_model_fits(config, what or f"the checkpoint in {folder}")
     except ValueError as error:
         raise CheckpointError(str(error)) from None
 
@@ -255,6 +299,9 @@ def read_meta(folder: Path) -> dict:
     if not path.is_file():
         missing = f"{folder} is not a checkpoint: it has no {META_FILE}."
         raise CheckpointError(missing_file_sentence(path, missing))
+    if path.stat().st_size > MAX_META_BYTES:
+        raise CheckpointError(f"{path} is {path.stat().st_size:,} bytes, far larger than a checkpoint's {META_FILE}; "
+                              "the file is damaged or not a checkpoint's.")
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
@@ -351,22 +398,24 @@ def _losses(losses) -> dict | None:
     return losses
 
 
-def _file_of_this_save(folder: Path, name: str, save_id: str) -> Path:
-    """The tensor file written by the same save as meta.json (after a crash it may still be *.prev)."""
+def _file_of_this_save(folder: Path, name: str, save_id: str, max_tensors: int) -> Path:
+    """The tensor file written by the same save as meta.json (after a crash it may still be *.prev).
+    Its header is parsed only if it is short enough to describe at most `max_tensors` tensors."""
     for path in (folder / name, folder / f"{name}.prev"):
-        if path.is_file() and _save_id_of(path) == save_id:
+        if path.is_file() and _save_id_of(path, max_tensors) == save_id:
             return path
     if not (folder / name).is_file():
         raise CheckpointError(missing_file_sentence(folder / name, f"{folder} has a {META_FILE} but no {name}."))
-    read_safetensors_header(folder / name)  # a damaged file gets its own, more precise error
+    read_safetensors_header(folder / name, max_tensors=max_tensors)  # a damaged file gets its own, more precise error
     raise CheckpointError(
         f"{folder / name} was not written by the same save as {META_FILE} (their save ids differ); "
         "the folder mixes files from two checkpoints."
     )
 
 
-def read_safetensors_header(path: Path, metadata: bool = False) -> dict:
-    """The tensor table of a safetensors file (or its __metadata__), checked against the file's size."""
+def read_safetensors_header(path: Path, metadata: bool = False, max_tensors: int | None = None) -> dict:
+    """The tensor table of a safetensors file (or its __metadata__), checked against the file's size.
+    With `max_tensors`, a header too long to describe only that many tensors is refused unread."""
     size = path.stat().st_size
     with open(path, "rb") as file:
         first = file.read(8)
@@ -375,6 +424,11 @@ def read_safetensors_header(path: Path, metadata: bool = False) -> dict:
         (header_length,) = struct.unpack("<Q", first)
         if header_length > min(size - 8, 100_000_000):
             raise CheckpointError(f"{path.name} is not a safetensors file, or it is truncated (its header runs past the end).")
+        if max_tensors is not None and header_length > HEADER_SLACK_BYTES + max_tensors * HEADER_BYTES_PER_TENSOR:
+            raise CheckpointError(
+                f"{path.name} has a {header_length:,}-byte header, far longer than the {max_tensors:,} tensors of "
+                f"this model need: the file is damaged or belongs to a different model."
+            )
         try:
             header = json.loads(file.read(header_length))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
@@ -382,6 +436,8 @@ def read_safetensors_header(path: Path, metadata: bool = False) -> dict:
     if not isinstance(header, dict):
         raise CheckpointError(f"{path.name} is not a safetensors file (its header is not a table).")
     extra = header.pop("__metadata__", None) or {}
+    if max_tensors is not None and len(header) > max_tensors + 16:  # + the counters of a training state
+        raise CheckpointError(f"{path.name} holds {len(header):,} tensors, but this model has {max_tensors:,}.")
     if metadata:
         return extra if isinstance(extra, dict) else {}
     data_length = 0
@@ -411,37 +467,12 @@ def _check_header_entry(path: Path, name: str, entry) -> None:
 
 
 def expected_weight_shapes(config: GPTConfig) -> dict[str, tuple]:
-    """The tensors model.safetensors must hold for this config, worked out without building a model
-    (a damaged config could ask for gigabytes). Mirrors GPT's module tree; a test keeps them in step."""
-    C, M, V = config.d_model, config.d_mlp, config.vocab_size
-    shapes: dict[str, tuple] = {"transformer.wte.weight": (V, C)}
-    if config.pos_encoding == "learned":
-        shapes["transformer.wpe.weight"] = (config.context_length, C)
-
-    def linear(name: str, n_in: int, n_out: int, bias: bool = config.bias) -> None:
-        shapes[f"{name}.weight"] = (n_out, n_in)
-        if bias:
-            shapes[f"{name}.bias"] = (n_out,)
-
-    def layer_norm(name: str) -> None:
-        shapes[f"{name}.weight"] = (C,)
-        if config.bias and config.norm == "layernorm":  # RMSNorm has no bias
-            shapes[f"{name}.bias"] = (C,)
-
-    kv_width = config.n_kv_heads * config.d_head
-    for layer in range(config.n_layers):
-        block = f"transformer.h.{layer}"
-        layer_norm(f"{block}.ln_1")
-        linear(f"{block}.attn.c_attn", C, C + 2 * kv_width, config.qkv_bias)
-        linear(f"{block}.attn.c_proj", C, C, config.attn_out_bias)
-        layer_norm(f"{block}.ln_2")
-        linear(f"{block}.mlp.c_fc", C, M)
-        if config.mlp == "swiglu":
-            linear(f"{block}.mlp.c_gate", C, M)
-        linear(f"{block}.mlp.c_proj", M, C)
-    layer_norm("transformer.ln_f")
-    if not config.tie_embeddings:
-        shapes["lm_head.weight"] = (V, C)
+    """The tensors model.safetensors must hold for this config: the state dict of the model built on
+    the "meta" device (shapes, no memory), so every setting of the config is followed with no code here.
+    Check the footprint first (check_model_fits): building even a meta model takes time per layer."""
+    shapes = {name: tuple(tensor.shape) for name, tensor in meta_model(config).state_dict().items()}
+    if config.tie_embeddings:
+        shapes.pop("lm_head.weight", None)  # stored once, as the embedding
     return shapes
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .checkpoint import META_FILE, load_checkpoint
-from .fits_in_memory import available_memory_bytes
+from .footprint import available_memory_bytes
 from .model import GPT
 from .tokenizers.base import Tokenizer
 

@@ -12,21 +12,26 @@ differences to know about:
 """
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
 from .config import GPTConfig
-from .fits_in_memory import check_fits_in_memory
+from .footprint import check_fits, check_model_fits
 from .model import GPT
 from .pretrained.hf_config import TANH_GELUS, gpt2_config_from_hf  # noqa: F401  (TANH_GELUS: re-exported)
 from .pretrained.loader import read_config_json
 from .pretrained.weight_maps import CONV1D_WEIGHTS, MASK_BUFFERS
 from .text_files import missing_file_sentence
+from .weights_check import check_finite
 
 # GPT-2's layout and config reader are the GPT-2 family of the pretrained loader (core/pretrained);
 # this module keeps the GPT-2-only entry points.
+# pytorch_model.bin is a zip whose members torch.save stores unpacked; one that would unpack to more than
+# this many times its size on disk is a zip bomb, refused before torch.load reads it.
+MAX_BIN_PACKING_RATIO = 10
 FOLDER_CONTENTS = (
     "config.json (the model's sizes), model.safetensors or pytorch_model.bin (the weights), "
     "vocab.json and merges.txt (the tokenizer)"
@@ -50,6 +55,7 @@ def load_hf_state_dict(model_or_config: GPT | GPTConfig, state_dict: Mapping[str
     unexpected = sorted(set(theirs) - set(ours))
     if missing or unexpected:
         raise ValueError(_mismatch_sentence(source, config, missing, unexpected))
+    check_finite(theirs, source)
     with torch.no_grad():
         for name, parameter in ours.items():
             value = theirs[name]
@@ -60,6 +66,8 @@ def load_hf_state_dict(model_or_config: GPT | GPTConfig, state_dict: Mapping[str
                     f"{source}: the weight {name!r} has shape {tuple(value.shape)}, but a GPT-2 with "
                     f"{_describe(config)} expects {expected}."
                 )
+            if not value.is_floating_point():  # int8 or bool "weights" would be copied in as 0s and 1s
+                raise ValueError(f"{source}: the weight {name!r} holds {value.dtype} values; weights must be floats.")
             parameter.copy_(value.T if conv1d else value)  # Conv1D (in, out) -> Linear (out, in)
     return model.eval()
 
@@ -106,7 +114,8 @@ def load_gpt2(folder: str | Path):
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder. Point at a GPT-2 folder holding {FOLDER_CONTENTS}.")
     config = gpt2_config_from_hf(_read_config(folder / "config.json"))
-    _check_weights_fit(folder)
+    check_model_fits(config, f"the GPT-2 model in {folder}")
+    _check_weights_fit(folder, config)
     weights_file, state_dict = _read_weights(folder)
     model = load_hf_state_dict(config, state_dict, source=weights_file.name)
     tokenizer = load_gpt2_tokenizer(folder)
@@ -118,12 +127,35 @@ def load_gpt2(folder: str | Path):
     return model, tokenizer
 
 
-def _check_weights_fit(folder: Path) -> None:
-    """The weights are read, then copied into the model: they need about twice the file's size."""
-    for name in ("model.safetensors", "pytorch_model.bin"):
-        if (folder / name).is_file():
-            check_fits_in_memory(2 * (folder / name).stat().st_size, f"the GPT-2 model in {folder}")
-            return
+def _check_weights_fit(folder: Path, config: GPTConfig) -> None:
+    """The weights are read, then copied into the model: they need about twice what the file unpacks to.
+    A safetensors header longer than the model's tensors need is refused before it is parsed."""
+    from .checkpoint import read_safetensors_header  # here: checkpoint imports the whole training side
+
+    safetensors_file, bin_file = folder / "model.safetensors", folder / "pytorch_model.bin"
+    if safetensors_file.is_file():
+        # Ours, plus a head and the two causal-mask buffers per block some GPT-2 files carry.
+        check_fits(2 * safetensors_file.stat().st_size, f"the GPT-2 model in {folder}")
+        read_safetensors_header(safetensors_file, max_tensors=16 * config.n_layers + 16)
+    elif bin_file.is_file():
+        check_fits(2 * _unpacked_size(bin_file), f"the GPT-2 model in {folder}")
+
+
+def _unpacked_size(bin_file: Path) -> int:
+    """What pytorch_model.bin unpacks to: the sizes its zip declares (torch reads no more than those),
+    or its own size for the older, unzipped format."""
+    size = bin_file.stat().st_size
+    if not zipfile.is_zipfile(bin_file):
+        return size
+    try:
+        with zipfile.ZipFile(bin_file) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError):
+        return size  # torch.load gives its own error for a damaged zip
+    if unpacked > MAX_BIN_PACKING_RATIO * max(size, 1):
+        raise ValueError(f"{bin_file} would unpack from {size:,} to {unpacked:,} bytes; weights barely shrink "
+                         "when packed, so the file is damaged or was made to fill the memory.")
+    return unpacked
 
 
 def _read_config(path: Path) -> dict:

@@ -26,7 +26,10 @@ import torch
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as safetensors_bytes
 
-from .checkpoint import META_FILE, MODEL_FILE, checkpoint_bytes, load_checkpoint
+from .checkpoint import (META_FILE, MODEL_FILE, checkpoint_bytes, largest_model_file, load_checkpoint,
+                         read_model_config)
+from .footprint import check_fits
+from .weights_check import check_finite
 from .json_values import is_number, is_whole_number
 from .model import GPT
 from .safe_write import atomic_file, explain_write_failure
@@ -45,6 +48,11 @@ MAX_JSON_BYTES = 50_000_000  # a session.json bigger than this is not one of our
 MAX_PACKING_RATIO = 200
 ZIP_BOMB_MIN_BYTES = 1_000_000
 MAX_UNPACKED_BYTES = 16 * 2 ** 30
+# Qt's saveState and saveGeometry write a few KB.
+MAX_LAYOUT_BYTES = 10_000_000
+# Every member that is read (anything else in the zip is ignored).
+_MEMBERS_READ = (SESSION_FILE, f"{CHECKPOINT_FOLDER}/{META_FILE}", f"{CHECKPOINT_FOLDER}/{MODEL_FILE}", LAYOUT_FILE,
+                 GEOMETRY_FILE, TIMELINE_FILE)
 # The settings the window reads back, and what each must be.
 SETTING_CHECKS = {
     "temperature": (lambda v: is_number(v) and 0 < v <= 100,
@@ -137,17 +145,26 @@ def load_session(path) -> Session:
     if not path.is_file():
         raise SessionError(f"{path} does not exist or is not a file.")
     try:
+        return _load_session(path)
+    except MemoryError:  # every size was checked, yet memory ran out (other programs took it meanwhile)
+        raise SessionError(f"This computer ran out of memory while opening {path.name}; close other programs, "
+                           "or open a session with a smaller model.") from None
+
+
+def _load_session(path: Path) -> Session:
+    try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, EOFError):
         raise SessionError(f"{path.name} is not an Attention Lab session (it is not a zip file).") from None
     with archive:
         names = set(archive.namelist())
+        _check_unpacked_total(archive, names, path)
         description = _read_description(archive, names, path.name)
         model, tokenizer, step, losses = _read_checkpoint(archive, names, path.name)
         _check_selection(description, model.config, path.name)
-        timeline = _read_timeline(archive, names, description["timeline_steps"], path.name)
-        layout = _read_member(archive, LAYOUT_FILE, path.name) if LAYOUT_FILE in names else b""
-        geometry = _read_member(archive, GEOMETRY_FILE, path.name) if GEOMETRY_FILE in names else b""
+        timeline = _read_timeline(archive, names, description["timeline_steps"], model.config, path.name)
+        layout, geometry = (_read_member(archive, name, path.name, MAX_LAYOUT_BYTES) if name in names else b""
+                            for name in (LAYOUT_FILE, GEOMETRY_FILE))
     lesson = description["lesson"]
     return Session(
         model=model, tokenizer=tokenizer, prompt=description["prompt"],
@@ -157,9 +174,31 @@ def load_session(path) -> Session:
     )
 
 
-def _read_member(archive: zipfile.ZipFile, name: str, file_name: str) -> bytes:
-    """One member's bytes. A member that would unpack to far more than it packs is refused before unpacking."""
+def _check_unpacked_total(archive: zipfile.ZipFile, names: set[str], path: Path) -> None:
+    """The members we read, all together, must not unpack to far more than the whole file (several
+    members can share one packed stream, each under the ratio alone), nor to more than memory holds."""
+    read = [archive.getinfo(name) for name in _MEMBERS_READ if name in names]
+    unpacked = sum(info.file_size for info in read)
+    size = path.stat().st_size
+    if unpacked > ZIP_BOMB_MIN_BYTES and unpacked > MAX_PACKING_RATIO * max(size, 1):
+        largest = max(read, key=lambda info: info.file_size)
+        raise SessionError(f"{path.name} would unpack from {size:,} to {unpacked:,} bytes ({largest.filename} alone "
+                           f"to {largest.file_size:,}), far too large for what it holds; the file is damaged or was "
+                           "made to fill the memory.")
+    try:
+        # each member's bytes, then the tensors made from them
+        check_fits(2 * unpacked, f"{path.name}, whose members unpack to {unpacked:,} bytes,")
+    except ValueError as error:
+        raise SessionError(str(error)) from None
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, file_name: str, largest: int = MAX_UNPACKED_BYTES) -> bytes:
+    """One member's bytes. A member that would unpack to far more than it packs, or to more than `largest`
+    (what it can hold for this model), is refused before unpacking."""
     info = archive.getinfo(name)
+    if info.file_size > largest:
+        raise SessionError(f"{file_name}: {name} would unpack to {info.file_size:,} bytes, but it can hold at most "
+                           f"{largest:,} here; the file is damaged or was made to fill the memory.")
     if info.file_size > MAX_UNPACKED_BYTES or (
             info.file_size > ZIP_BOMB_MIN_BYTES and info.file_size > MAX_PACKING_RATIO * max(info.compress_size, 1)):
         raise SessionError(
@@ -175,10 +214,8 @@ def _read_member(archive: zipfile.ZipFile, name: str, file_name: str) -> bytes:
 def _read_description(archive: zipfile.ZipFile, names: set[str], file_name: str) -> dict:
     if SESSION_FILE not in names:
         raise SessionError(f"{file_name} is not an Attention Lab session: it has no {SESSION_FILE}.")
-    if archive.getinfo(SESSION_FILE).file_size > MAX_JSON_BYTES:
-        raise SessionError(f"{file_name}: {SESSION_FILE} is far too large to be a session description.")
     try:
-        description = json.loads(_read_member(archive, SESSION_FILE, file_name).decode("utf-8"))
+        description = json.loads(_read_member(archive, SESSION_FILE, file_name, MAX_JSON_BYTES).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise SessionError(f"{file_name}: {SESSION_FILE} is damaged ({error}).") from None
     if not isinstance(description, dict) or description.get("format") != FORMAT_NAME:
@@ -223,23 +260,31 @@ def _read_checkpoint(archive: zipfile.ZipFile, names: set[str], file_name: str):
     if missing:
         raise SessionError(f"{file_name} has no model: {missing[0]} is missing.")
     with tempfile.TemporaryDirectory() as folder:
-        for name in (META_FILE, MODEL_FILE):  # our own fixed names: nothing from the zip picks a path
-            (Path(folder) / name).write_bytes(_read_member(archive, f"{CHECKPOINT_FOLDER}/{name}", file_name))
+        # Our own fixed names: nothing from the zip picks a path. meta.json first: the config it declares
+        # is checked to fit, and bounds how big the weights member may be, before that is unpacked.
+        meta_path, model_path = Path(folder) / META_FILE, Path(folder) / MODEL_FILE
+        meta_path.write_bytes(_read_member(archive, f"{CHECKPOINT_FOLDER}/{META_FILE}", file_name, MAX_JSON_BYTES))
         try:
+            largest = largest_model_file(read_model_config(Path(folder), f"the model in {file_name}"))
+            model_path.write_bytes(_read_member(archive, f"{CHECKPOINT_FOLDER}/{MODEL_FILE}", file_name, largest))
             checkpoint = load_checkpoint(folder)
+        except SessionError:
+            raise
         except ValueError as error:
             raise SessionError(f"{file_name}: the model inside could not be loaded: {error}") from None
     return checkpoint.model, checkpoint.tokenizer, checkpoint.step, checkpoint.losses
 
 
-def _read_timeline(archive: zipfile.ZipFile, names: set[str], steps: list[int],
+def _read_timeline(archive: zipfile.ZipFile, names: set[str], steps: list[int], model_config,
                    file_name: str) -> tuple[tuple[int, dict], ...]:
     if not steps:
         return ()
     if TIMELINE_FILE not in names:
         raise SessionError(f"{file_name} lists {len(steps)} timeline steps but has no {TIMELINE_FILE}.")
     try:
-        tensors = load_safetensors_bytes(_read_member(archive, TIMELINE_FILE, file_name))
+        # Each step keeps at most every weight of the model once.
+        largest = len(set(steps)) * largest_model_file(model_config)
+        tensors = load_safetensors_bytes(_read_member(archive, TIMELINE_FILE, file_name, largest))
     except SessionError:
         raise
     except Exception as error:  # safetensors raises its own error types on damage
@@ -250,4 +295,8 @@ def _read_timeline(archive: zipfile.ZipFile, names: set[str], steps: list[int],
         if not (step_text.isascii() and step_text.isdigit()) or int(step_text) not in by_step:
             raise SessionError(f"{file_name}: {TIMELINE_FILE} holds {key!r}, which belongs to no listed step.")
         by_step[int(step_text)][name] = tensor
+    try:
+        check_finite(tensors, f"{file_name}: {TIMELINE_FILE}")
+    except ValueError as error:
+        raise SessionError(str(error)) from None
     return tuple((step, by_step[step]) for step in steps)

@@ -19,6 +19,11 @@ DECODE_ERRORS = ("strict", "replace")  # what to do with bytes that are not UTF-
 BLOCK_BYTES = 1 << 20                  # how many bytes to read and decode at a time
 _BYTE_ORDER_MARK = "\ufeff"
 _UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # how Windows "Unicode" text files start
+# A block more than this share NUL bytes is not text (a disk image, a sparse file, binary data); NUL
+# is valid UTF-8, so the decoder alone would accept gigabytes of it.
+MAX_NUL_SHARE = 0.5
+# A file read whole is held as its bytes' blocks, their decoded text, and the joined string.
+COPIES_WHILE_READING = 3
 
 
 class CorpusError(ValueError):
@@ -43,6 +48,7 @@ def iter_text_blocks(path: str | os.PathLike, errors: str = "strict",
         at_start = True
         while True:
             block = _read_block(file, path, block_bytes)
+            _check_not_mostly_nul(block, path, offset + len(undecoded))
             at_end = not block
             data = undecoded + block
             try:
@@ -61,8 +67,30 @@ def iter_text_blocks(path: str | os.PathLike, errors: str = "strict",
 
 
 def read_text_file(path: str | os.PathLike, errors: str = "strict") -> str:
-    """The whole file as one string (UTF-8; see iter_text_blocks for `errors`)."""
+    """The whole file as one string (UTF-8; see iter_text_blocks for `errors`). A file too big for the
+    memory this machine has free is refused before it is read (iter_text_blocks streams one instead)."""
+    _check_fits_whole(Path(path))
     return "".join(iter_text_blocks(path, errors))
+
+
+def _check_fits_whole(path: Path) -> None:
+    from .footprint import check_fits  # here: footprint imports torch, which reading text does not need
+
+    try:
+        size = path.stat().st_size if path.is_file() else 0  # anything else is explained when it is opened
+    except OSError:
+        return
+    try:
+        check_fits(COPIES_WHILE_READING * size, f"the text file {path} ({size:,} bytes)",
+                   "Train on a part of it (split it into smaller files), or close other programs.")
+    except ValueError as error:
+        raise CorpusError(str(error)) from None
+
+
+def _check_not_mostly_nul(block: bytes, path: Path, offset: int) -> None:
+    if block and block.count(0) > MAX_NUL_SHARE * len(block):
+        raise CorpusError(f"{path} is not text: from byte offset {offset:,} it is mostly NUL (zero) bytes, as in "
+                          "binary data or an empty disk image. Pick a plain-text file.")
 
 
 # -- errors a student can act on ----------------------------------------------------------------------
@@ -75,6 +103,13 @@ def missing_file_sentence(path: Path, missing: str) -> str:
     if path.is_symlink():
         return f"{path} is a link that leads to no file (a broken link, or a loop of links)."
     return missing
+
+
+def check_is_file(path: Path, missing: str) -> None:
+    """ValueError unless `path` is an ordinary file: a pipe would wait forever, /dev/zero never ends,
+    and a folder cannot be read. `missing` is the sentence for nothing there at all."""
+    if not path.is_file():
+        raise ValueError(missing_file_sentence(path, missing))
 
 
 def _open_for_reading(path: Path):

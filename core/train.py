@@ -30,7 +30,7 @@ from .corpora import BUILTIN_CORPORA, encode_text, load_builtin, read_text_file
 from .dataset import TokenDataset
 from .finetune import FINETUNE_LEARNING_RATE, check_training_fits, load_model_to_finetune, training_context_length
 from .model import GPT
-from .progress_bar import ProgressBar
+from .progress_bar import ProgressBar, format_seconds
 from .synthetic import SYNTHETIC_TASKS, synthetic_task
 from .tokenizers import BPETokenizer, CharTokenizer
 from .trainer import Trainer, TrainConfig
@@ -115,10 +115,25 @@ def corpus_text(names: list[str], n_synthetic: int, seed: int) -> str:
     return "\n\n".join(texts)
 
 
-def build_tokenizer(kind: str, text: str, vocab_size: int):
+def build_tokenizer(kind: str, text: str, vocab_size: int, progress=None):
+    """`progress(merges done, merges wanted)` is called while BPE learns its merges."""
     if kind == "char":
         return CharTokenizer.from_text(text)
-    return BPETokenizer.train(text, vocab_size)
+    return BPETokenizer.train(text, vocab_size, progress=progress)
+
+
+def print_bpe_progress(stream=None, every_s: float = 2.0):
+    """A progress callback for BPE training that writes a line to stderr every few seconds, and the last."""
+    stream = stream or sys.stderr
+    started = time.perf_counter()
+    last_line = [started]
+
+    def progress(done: int, wanted: int) -> None:
+        now = time.perf_counter()
+        if now - last_line[0] >= every_s or done == wanted:
+            last_line[0] = now
+            print(f"learning BPE merges: {done}/{wanted}, {format_seconds(now - started)} elapsed", file=stream, flush=True)
+    return progress
 
 
 def model_config(args, vocab_size: int) -> GPTConfig:
@@ -154,7 +169,8 @@ def build_trainer(args) -> Trainer:
             config = dataclasses.replace(config, max_steps=args.steps, device=args.device)
         return resume_trainer(checkpoint, TokenDataset(tokens, args.val_fraction), config)
     text = corpus_text(args.corpus, args.synthetic_examples, args.seed)
-    tokenizer = build_tokenizer(args.tokenizer, text, args.vocab_size)
+    show_progress = distributed.rank() == 0 and not args.quiet
+    tokenizer = build_tokenizer(args.tokenizer, text, args.vocab_size, print_bpe_progress() if show_progress else None)
     tokens = encode_text(text, tokenizer)
     torch.manual_seed(args.seed)  # the same seed gives the same starting weights
     model = GPT(model_config(args, tokenizer.vocab_size))
@@ -246,9 +262,14 @@ def main(argv: list[str] | None = None) -> int:
     is_main = distributed.rank() == 0
     try:
         summary = train(args)
-    except ValueError as error:  # a setting or file the user can fix
+    except (ValueError, OSError) as error:  # a setting or file the user can fix
         if is_main:
             print(f"error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError:  # every size the files declare is checked first; this is what is left
+        if is_main:
+            print("error: this computer ran out of memory; train a smaller model, on less text, or with a smaller "
+                  "--batch-size, and close other programs.", file=sys.stderr)
         return 2
     finally:
         distributed.finish()

@@ -271,5 +271,9 @@ class Classroom(QObject):
         except (OSError, ValueError) as error:
             self.window.show_error(failure, str(error))
             return False
+        except MemoryError:  # core checks every declared size first; this is what memory left over
+            self.window.show_error(failure, "This computer ran out of memory; close other programs and try again. "
+                                            "The previous model is still shown.")
+            return False
         self.window.statusBar().showMessage(success, 8000)
         return True

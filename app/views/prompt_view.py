@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
 
 from app.selection import Selection
 from app.snapshot import Snapshot
+from core.footprint import traced_length
 from app.theme import colours
 from app.views.text_line import TextLine
 from app.views.token_strip import TokenStrip
@@ -77,14 +78,14 @@ class PromptView(QWidget):
         ids = snapshot.trace.ids[0].tolist()
         self.strip.set_tokens(snapshot.token_labels, ids, snapshot.token_bytes, snapshot.cut_labels)
         QTimer.singleShot(0, self._scroll_to_newest)  # once the scroll area knows the strip's new height
-        context = snapshot.config.context_length
+        context = traced_length(snapshot.config)  # the model's context, up to what one trace can hold
         if snapshot.truncated:
             total = snapshot.n_tokens + snapshot.truncated
-            self.summary.setText(f"{total} tokens, but this model reads at most {context}: the first "
+            self.summary.setText(f"{total} tokens, but the explorer reads at most {context}: the first "
                                  f"{snapshot.truncated} are cut (struck through).",
                                  colour=QColor(colours(self._dark).warning), bold=True)
         else:
-            self.summary.setText(f"{snapshot.n_tokens} tokens · the model reads up to {context}")
+            self.summary.setText(f"{snapshot.n_tokens} tokens · the explorer reads up to {context}")
 
     def _scroll_to_newest(self) -> None:
         """Keep the last token in sight, where typing happens."""

@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from ..config import GPTConfig
-from ..fits_in_memory import check_fits_in_memory
+from .. import footprint
+from ..weights_check import check_finite
 from ..model import GPT
 from ..param_count import count_parameters
 from ..text_files import missing_file_sentence
@@ -30,6 +31,7 @@ from .weights import WeightStore
 FOLDER_CONTENTS = ("config.json, the weights (model.safetensors, sharded safetensors or pytorch_model.bin) "
                    "and the tokenizer (tokenizer.json, or vocab.json and merges.txt)")
 LEADING_MODULES = ("transformer.", "model.", "gpt_neox.")  # dropped in some files' names
+MAX_CONFIG_BYTES = 10_000_000  # config.json holds a few dozen settings
 
 
 def load_pretrained(folder: str | Path) -> tuple[GPT, Tokenizer]:
@@ -48,6 +50,7 @@ def load_pretrained(folder: str | Path) -> tuple[GPT, Tokenizer]:
         _copy_weights(model, recipes, store)
     finally:
         store.close()
+    check_finite(dict(model.named_parameters()), str(folder))
     return model.eval(), tokenizer
 
 
@@ -57,15 +60,18 @@ def pretrained_float32_bytes(config: GPTConfig) -> int:
 
 
 def check_model_fits(config: GPTConfig, folder: Path) -> None:
-    """Refuse a model whose float32 weights do not fit this computer's memory, before any is allocated.
-    (The whole-footprint check of core/footprint.py belongs at this one spot.)"""
-    check_fits_in_memory(pretrained_float32_bytes(config), f"the model in {folder}")
+    """Refuse a model whose whole footprint (weights, buffers, one trace) does not fit this computer's
+    free memory, before any of it is allocated (see core/footprint.py)."""
+    footprint.check_model_fits(config, f"the model in {folder}")
 
 
 def read_config_json(path: Path, folder_kind: str = "model", holds: str = FOLDER_CONTENTS) -> dict:
     """config.json as a dict; its sentences say what kind of folder should have held it, and with what."""
     if not path.is_file():
         raise ValueError(missing_file_sentence(path, f"{path} is missing: a {folder_kind} folder holds {holds}."))
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ValueError(f"{path} is {path.stat().st_size:,} bytes; a config.json of settings is a few KB, so this "
+                         "is not one.")
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:

@@ -14,7 +14,14 @@ from collections.abc import Sequence
 from ..json_values import is_whole_number
 from .bpe_training import N_BYTE_TOKENS, Merge, Pair, ProgressCallback, merge_pair, train_merges
 from .byte_level import ByteLevelTokenizer
-from .pretokenize import GPT2_PATTERN, KNOWN_PATTERNS, compile_pattern, split_into_words
+from .pretokenize import GPT2_PATTERN, KNOWN_PATTERNS, MAX_WORD_BYTES, compile_pattern, split_into_words
+
+# Bounds on what a list of merges may build. Each merge joins two tokens, so 40 merges that each join
+# a token with itself spell a token of 2**40 bytes: lengths are added up and checked before any bytes
+# are joined. Training never makes a token longer than one piece of a word, and real vocabularies spell
+# a few MB in all.
+MAX_TOKEN_BYTES = MAX_WORD_BYTES
+MAX_VOCAB_BYTES = 64 * 2 ** 20
 
 
 class BPETokenizer(ByteLevelTokenizer):
@@ -86,8 +93,11 @@ def apply_merges(ids: list[int], merge_of: dict[Pair, int]) -> list[int]:
 
 
 def check_merges(merges: Sequence[Sequence[int]]) -> list[Merge]:
-    """Merges as (left, right, new) triples, each naming only tokens that exist before it."""
+    """Merges as (left, right, new) triples, each naming only tokens that exist before it and none
+    spelling more bytes than a token may (checked on lengths, before any bytes are joined)."""
     checked: list[Merge] = []
+    token_lengths = [1] * N_BYTE_TOKENS  # bytes each token spells
+    vocab_bytes = N_BYTE_TOKENS
     for index, merge in enumerate(merges):
         new_id = N_BYTE_TOKENS + index
         if not isinstance(merge, (list, tuple)) or len(merge) not in (2, 3):
@@ -102,5 +112,14 @@ def check_merges(merges: Sequence[Sequence[int]]) -> list[Merge]:
             )
         if len(merge) == 3 and merge[2] != new_id:
             raise ValueError(f"Merge {index} must create token {new_id}, not {merge[2]}.")
+        length = token_lengths[left] + token_lengths[right]
+        vocab_bytes += length
+        if length > MAX_TOKEN_BYTES:
+            raise ValueError(f"Merge {index} makes a token of {length:,} bytes; tokens are at most "
+                             f"{MAX_TOKEN_BYTES:,} bytes, so these merges are damaged or made to fill the memory.")
+        if vocab_bytes > MAX_VOCAB_BYTES:
+            raise ValueError(f"The merges up to merge {index} spell {vocab_bytes:,} bytes of tokens, far more than any "
+                             f"vocabulary ({MAX_VOCAB_BYTES:,} at most); they are damaged or made to fill the memory.")
+        token_lengths.append(length)
         checked.append((left, right, new_id))
     return checked

@@ -18,7 +18,7 @@ import heapq
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
-from .pretokenize import GPT2_PATTERN, split_into_words
+from .pretokenize import GPT2_PATTERN, split_into_words, training_pieces
 
 Pair = tuple[int, int]
 Merge = tuple[int, int, int]  # (left id, right id, new id)
@@ -28,24 +28,64 @@ N_BYTE_TOKENS = 256  # tokens 0..255 are the single bytes
 
 
 def count_words(text: str, pattern: str = GPT2_PATTERN) -> Counter[bytes]:
-    """How often each distinct pre-tokenised word occurs, each word as UTF-8 bytes."""
-    word_counts = Counter(split_into_words(text, pattern))
-    return Counter({word.encode("utf-8"): count for word, count in word_counts.items()})
+    """How often each distinct pre-tokenised word occurs, each word as UTF-8 bytes (a very long word
+    counted as its pieces: see MAX_WORD_BYTES)."""
+    byte_counts: Counter[bytes] = Counter()
+    for word, count in Counter(split_into_words(text, pattern)).items():
+        for piece in training_pieces(word.encode("utf-8")):
+            byte_counts[piece] += count
+    return byte_counts
 
 
 def merge_pair(ids: list[int], pair: Pair, new_id: int) -> list[int]:
     """`ids` with every occurrence of `pair` (read left to right, never overlapping) replaced by `new_id`."""
+    return _merge_with_positions(ids, pair, new_id)[0]
+
+
+def _merge_with_positions(ids: list[int], pair: Pair, new_id: int) -> tuple[list[int], list[int]]:
+    """(merged ids, where in `ids` each merged occurrence started)."""
     left, right = pair
-    merged = []
-    i = 0
-    while i < len(ids):
-        if i + 1 < len(ids) and ids[i] == left and ids[i + 1] == right:
+    merged: list[int] = []
+    positions: list[int] = []
+    start = 0  # ids before this are in `merged` already
+    while True:
+        try:
+            i = ids.index(left, start)  # jump to the next left half (a search in C, not a Python loop)
+        except ValueError:
+            break
+        if i + 1 < len(ids) and ids[i + 1] == right:
+            merged += ids[start:i]
             merged.append(new_id)
-            i += 2
+            positions.append(i)
+            start = i + 2
         else:
-            merged.append(ids[i])
-            i += 1
-    return merged
+            merged += ids[start:i + 1]
+            start = i + 1
+    merged += ids[start:]
+    return merged, positions
+
+
+def merge_in_word(ids: list[int], pair: Pair, new_id: int) -> tuple[list[int], list[Pair], list[Pair]]:
+    """Merge `pair` in one word: (new ids, pairs that went away, pairs that appeared), each listed once per
+    occurrence. Only the neighbours of a merged pair change, so this costs the number of merges made,
+    not the word's length: a long word (a DNA sequence) is not recounted after every merge."""
+    merged, positions = _merge_with_positions(ids, pair, new_id)
+    left, right = pair
+    gone: list[Pair] = []
+    appeared: list[Pair] = []
+    for k, i in enumerate(positions):
+        gone.append(pair)
+        if i > 0:
+            gone.append((ids[i - 1], left))
+        next_is_merged_too = k + 1 < len(positions) and positions[k + 1] == i + 2
+        if i + 2 < len(ids) and not next_is_merged_too:  # else that pair is the next one's left neighbour
+            gone.append((right, ids[i + 2]))
+        j = i - k  # where the new token sits in `merged`: each earlier merge made the word one shorter
+        if j > 0:
+            appeared.append((merged[j - 1], new_id))
+        if j + 1 < len(merged) and merged[j + 1] != new_id:  # (new, new) is the next one's left neighbour
+            appeared.append((new_id, merged[j + 1]))
+    return merged, gone, appeared
 
 
 class PairCounts:
@@ -86,24 +126,19 @@ class PairCounts:
         """Never offer `pair` again."""
         self._skipped.add(pair)
 
-    def replace_word(self, word: int, old_ids: list[int], new_ids: list[int], occurrences: int) -> None:
-        """Word `word` (occurring `occurrences` times) changed from `old_ids` to `new_ids`: update the counts."""
-        old_pairs = list(zip(old_ids, old_ids[1:]))
-        new_pairs = list(zip(new_ids, new_ids[1:]))
+    def replace_word(self, word: int, gone: list[Pair], appeared: list[Pair], occurrences: int) -> None:
+        """Word `word` (occurring `occurrences` times) lost the pairs `gone` and gained `appeared` (see
+        merge_in_word): update the counts. A word stays listed under a pair it lost (checking would cost
+        a pass over the word); merging finds nothing in it, which is cheap."""
         change: dict[Pair, int] = defaultdict(int)
-        for pair in old_pairs:
+        for pair in gone:
             change[pair] -= occurrences
-        for pair in new_pairs:
+        for pair in appeared:
             change[pair] += occurrences
+            self.words_with[pair].add(word)
         for pair, delta in change.items():
             if delta:
                 self._add(pair, delta)
-        for pair in set(old_pairs).difference(new_pairs):
-            words = self.words_with.get(pair)
-            if words is not None:
-                words.discard(word)
-        for pair in set(new_pairs).difference(old_pairs):
-            self.words_with[pair].add(word)
 
     def _add(self, pair: Pair, delta: int) -> None:
         count = self.count[pair] + delta
@@ -148,9 +183,8 @@ def train_merges(
             continue
         new_id = len(token_bytes)
         for word in pairs.words_with.pop(pair):
-            new_ids = merge_pair(words[word], pair, new_id)
-            pairs.replace_word(word, words[word], new_ids, occurrences[word])
-            words[word] = new_ids
+            words[word], gone, appeared = merge_in_word(words[word], pair, new_id)
+            pairs.replace_word(word, gone, appeared, occurrences[word])
         merges.append((pair[0], pair[1], new_id))
         token_bytes.append(new_bytes)
         known_bytes.add(new_bytes)

@@ -13,11 +13,16 @@ import binascii
 import json
 from pathlib import Path
 
-from ..text_files import missing_file_sentence
+from ..text_files import check_is_file, missing_file_sentence
 from .byte_level import ByteLevelTokenizer
 from .pretokenize import GPT2_PATTERN
 
 END_OF_TEXT = "<|endoftext|>"
+# No tokenizer has more tokens than this (the largest real ones have about 260,000); tiktoken keeps ids as
+# 32-bit numbers, so a larger id would otherwise end in an OverflowError.
+MAX_TOKEN_ID = 2 ** 24 - 1
+# GPT-2's vocab.json is 1 MB, the largest real *.tiktoken files about 4 MB.
+MAX_TOKENIZER_FILE_BYTES = 64 * 2 ** 20
 EXPECTED_FILES = (
     "vocab.json and merges.txt (as in a Hugging Face GPT-2 folder), or a *.tiktoken ranks file "
     "(GPT-2's is r50k_base.tiktoken)"
@@ -100,6 +105,7 @@ def read_vocab_json(path: Path) -> tuple[dict[bytes, int], int]:
     for spelling, token_id in vocab.items():
         if not isinstance(token_id, int) or isinstance(token_id, bool) or token_id < 0:
             raise ValueError(f"{path}: the id of {spelling!r} must be a whole number ≥ 0, not {token_id!r}.")
+        check_token_id(token_id, f"{path}: the id of {spelling!r:.40}")
         if spelling == END_OF_TEXT:
             continue
         try:
@@ -157,16 +163,25 @@ def read_tiktoken_file(path: Path) -> dict[bytes, int]:
             if len(parts) != 2:
                 raise ValueError
             token, rank = base64.b64decode(parts[0], validate=True), int(parts[1])
+            if rank < 0:
+                raise ValueError
         except (ValueError, binascii.Error):
             raise ValueError(
                 f"{path}, line {line_number}: expected '<token in base64> <rank>', got {line[:60]!r}."
             ) from None
+        check_token_id(rank, f"{path}, line {line_number}: the rank")
         ranks[token] = rank
     if not ranks:
         raise ValueError(f"{path} is empty; a .tiktoken file lists one '<token in base64> <rank>' per line.")
     if len(set(ranks.values())) != len(ranks):
         raise ValueError(f"{path}: two tokens share one rank; every rank must belong to exactly one token.")
     return ranks
+
+
+def check_token_id(token_id: int, where: str) -> None:
+    if token_id > MAX_TOKEN_ID:
+        raise ValueError(f"{where} is {token_id:,}, beyond any vocabulary (ids go up to {MAX_TOKEN_ID:,}); "
+                         "the file is damaged or is not a tokenizer file.")
 
 
 def check_all_bytes_present(ranks: dict[bytes, int], source: Path) -> None:
@@ -189,6 +204,12 @@ def _read_json_object(path: Path) -> dict:
 
 
 def _read_text(path: Path) -> str:
+    """The file's text, once it is known to be an ordinary file of a tokenizer file's size."""
+    check_is_file(path, f"{path} is missing; expected {EXPECTED_FILES}.")
+    size = path.stat().st_size
+    if size > MAX_TOKENIZER_FILE_BYTES:
+        raise ValueError(f"{path} is {size:,} bytes, far larger than any tokenizer file "
+                         f"(GPT-2's vocab.json is about 1 MB); it is not one.")
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:

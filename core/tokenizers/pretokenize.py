@@ -14,6 +14,11 @@ GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+
 # The patterns a saved tokenizer may name. A file could carry any regex, and a badly backtracking one
 # makes encoding hang, so only these are accepted when a tokenizer is read from a file.
 KNOWN_PATTERNS = {"GPT-2": GPT2_PATTERN}
+# Training cuts a longer word into pieces of this many bytes, so no token grows longer (a file of one
+# letter repeated would otherwise double a token's length with every merge), and a file that is one
+# 5 MB "word" (a DNA sequence, a base64 blob: no spaces) is a few thousand pieces, not one list.
+# Encoding is not cut: tiktoken applies the learned merges to a word of any length.
+MAX_WORD_BYTES = 4096
 
 
 @functools.lru_cache(maxsize=8)
@@ -27,6 +32,11 @@ def compile_pattern(pattern: str) -> regex.Pattern:
 def split_into_words(text: str, pattern: str = GPT2_PATTERN) -> list[str]:
     """`text` cut into the pieces BPE works on inside: 'Hi there' -> ['Hi', ' there']."""
     return compile_pattern(pattern).findall(replace_lone_surrogates(text))
+
+
+def training_pieces(word: bytes, max_bytes: int = MAX_WORD_BYTES) -> list[bytes]:
+    """A word's UTF-8 bytes, cut into pieces of at most `max_bytes` (see MAX_WORD_BYTES)."""
+    return [word[start:start + max_bytes] for start in range(0, len(word), max_bytes)]
 
 
 def replace_lone_surrogates(text: str) -> str:

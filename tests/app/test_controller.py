@@ -45,6 +45,18 @@ def test_snapshot_of_a_long_prompt_cuts_the_front_and_says_so(session):
     assert "first 10 are cut" in notice
 
 
+def test_a_model_with_a_long_context_is_traced_on_the_last_tokens_one_trace_can_hold(session_factory):
+    """A real model may declare 32,768 positions; one trace keeps (heads, T, T) patterns, so the
+    explorer reads at most LONGEST_TRACED_PROMPT tokens of it."""
+    from core.footprint import LONGEST_TRACED_PROMPT
+
+    session = session_factory(context_length=LONGEST_TRACED_PROMPT + 64, pos_encoding="rope", n_layers=1)
+    text = "ab" * (LONGEST_TRACED_PROMPT // 2 + 10)  # 20 tokens more than one trace holds
+    snapshot, notice = build_snapshot(session, text, Intervention())
+    assert snapshot.n_tokens == LONGEST_TRACED_PROMPT and snapshot.truncated == 20
+    assert f"reads at most {LONGEST_TRACED_PROMPT}" in notice and "first 20 are cut" in notice
+
+
 def test_a_what_if_comes_with_the_intact_baseline(session):
     intervention = Intervention(ablate_heads={(0, 1)})
     snapshot, _ = build_snapshot(session, "the cat", intervention)

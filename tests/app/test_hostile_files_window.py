@@ -8,6 +8,7 @@ by tests/hostile_files.py, the same ones tests/core/test_hostile_files.py checks
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import zipfile
 
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from hostile_files import (MARKER_NAME, break_zip_member, code_pickle, flip_member_byte, inflate_member,
                            put_in_place, tensor_file_breakages, write_checkpoint, write_gpt2_folder, write_session)
+from hostile_round_two import doubling_merges
 from lesson_fixtures import PROMPT, classroom, shown  # noqa: F401  (fixtures)
 
 WAIT_MS = 20_000
@@ -112,7 +114,23 @@ CHECKPOINT_CASES = {
                                   ("meta.json",)),
     "folder-as-model.safetensors": (put_instead("model.safetensors", "folder"), ("model.safetensors", "is a folder")),
     "meta.json-a-link-loop": (put_instead("meta.json", "symlink-loop"), ("meta.json", "link")),
+    "nan-in-a-bias": (lambda folder, marker: nan_in(folder / "model.safetensors", "transformer.h.0.attn.c_attn.bias"),
+                      ("model.safetensors", "c_attn.bias", "NaN")),
+    "a-billion-layers": (edit_meta(lambda m: m["model_config"].update(n_layers=10 ** 9)), ("checkpoint", "layers")),
+    "merges-doubling-40": (edit_meta(lambda m: m.update(tokenizer={"type": "bpe", "merges": doubling_merges(40)})),
+                           ("meta.json", "bytes")),
 }
+
+
+def nan_in(path, name):
+    """One value of the tensor `name` in a safetensors file becomes NaN (the save id is kept)."""
+    from safetensors.torch import load_file, save_file
+
+    from hostile_round_two import _metadata_of
+
+    metadata, tensors = _metadata_of(path), load_file(str(path))
+    tensors[name][0] = float("nan")
+    save_file(tensors, str(path), metadata=metadata)
 
 
 @pytest.fixture(scope="module")
@@ -146,12 +164,17 @@ def pytorch_bin_pickle(flavour):
     return damage
 
 
-def edit_config(**changes):
+def edit_json(name, **changes):
+    """The JSON object in the folder's file `name` updated with `changes`."""
     def damage(folder, marker):
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        config.update(changes)
-        (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        values = json.loads((folder / name).read_text(encoding="utf-8"))
+        values.update(changes)
+        (folder / name).write_text(json.dumps(values), encoding="utf-8")
     return damage
+
+
+def edit_config(**changes):
+    return edit_json("config.json", **changes)
 
 
 GPT2_CASES = {
@@ -166,7 +189,21 @@ GPT2_CASES = {
     "pickle-as-vocab.json": (replace_file("vocab.json", lambda m: code_pickle(m, "plain")), ("vocab.json",)),
     "folder-as-model.safetensors": (put_instead("model.safetensors", "folder"), ("model.safetensors", "is a folder")),
     "config.json-0-bytes": (replace_file("config.json", lambda m: b""), ("config.json",)),
+    "tiktoken-a-named-pipe": (lambda folder, marker: tiktoken_instead(folder, os.mkfifo),
+                              ("r50k_base.tiktoken", "not an ordinary file")),
+    "tiktoken-a-link-to-dev-zero": (lambda folder, marker: tiktoken_instead(folder, lambda p: os.symlink("/dev/zero", p)),
+                                    ("r50k_base.tiktoken", "not an ordinary file")),
+    "vocab-id-2**32": (edit_json("vocab.json", **{"Ġthe": 2 ** 32}), ("vocab.json", "beyond any vocabulary")),
+    "n-embd-8192": (edit_config(n_embd=8192, n_layer=48), ("gpt2", "needs about")),
 }
+
+
+def tiktoken_instead(folder, make):
+    """The tokenizer is a *.tiktoken file (vocab.json and merges.txt gone), made by `make(path)`."""
+    (folder / "vocab.json").unlink()
+    (folder / "merges.txt").unlink()
+    make(folder / "r50k_base.tiktoken")
+
 
 
 @pytest.fixture(scope="module")
@@ -251,6 +288,20 @@ def test_a_hostile_session_leaves_the_window_as_it_was(window, in_use, classroom
     assert classroom.pane.position_ids() == position
 
 
+def test_memory_running_out_while_a_session_opens_is_reported_not_a_crash(window, in_use, classroom, good_session,
+                                                                         tmp_path, monkeypatch):
+    """Every size is checked before it is allocated, but other programs can take the memory meanwhile."""
+    import core.session
+
+    def out_of_memory(path):
+        raise MemoryError
+
+    monkeypatch.setattr(core.session, "load_session", out_of_memory)
+    assert classroom.try_open_session(shutil.copy(good_session, tmp_path / "demo.attnlab")) is False
+    error_shown(window, "Could not open the session", ("ran out of memory", "previous model"))
+    unchanged(window, in_use)
+
+
 # -- the training studio: a corpus file, and a run folder to resume -------------------------------------
 @pytest.fixture
 def studio(window):
@@ -275,6 +326,7 @@ CORPUS_CASES = {
     "folder": (corpus("folder"), ("corpus.txt", "is a folder")),
     "link-loop": (corpus("symlink-loop"), ("corpus.txt", "symbolic links")),
     "link-to-dev-zero": (corpus("link-to-dev-zero"), ("corpus.txt", "not an ordinary file")),
+    "mostly-nul-bytes": (lambda path, marker: path.write_bytes(b"hello" + bytes(100_000)), ("corpus.txt", "NUL")),
 }
 
 

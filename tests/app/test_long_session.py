@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.soak_studio import SimulatedUser, bounded_sizes, open_window  # noqa: E402
 
 STEPS = 200
+CHUNKS = 4               # training runs in four stretches; the user acts during each
+ACTIONS_PER_CHUNK = 3    # type, scrub, switch tab
 CURVE_POINTS = 40
 TIMELINE_CAP = 8         # capacity_for's smallest: the studio never keeps fewer
 SHORT_RUN = RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_preset="nano", context_length=16,
@@ -58,15 +60,20 @@ def test_a_long_session_stays_within_every_bound_and_leaves_no_thread(qtbot, win
             largest[name] = max(largest[name], sizes[key])
 
     studio.frame_drawn.connect(measure)
-    user = SimulatedUser(window)  # types, scrubs the timeline, switches tabs while training runs
-    user.start()
-    with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
-        studio.train_steps(STEPS)
+    # The user types, scrubs the timeline and switches tabs while training runs. The actions are made
+    # right after each stretch of training starts, not on a clock: on a fast machine a timer might fire
+    # once before the whole run is over, and the test would depend on the machine's speed.
+    user = SimulatedUser(window)
+    for _ in range(CHUNKS):
+        with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
+            studio.train_steps(STEPS // CHUNKS)
+            for _ in range(ACTIONS_PER_CHUNK):
+                user.act()
     user.stop()
     studio.frame_drawn.disconnect(measure)
     trainer = studio.worker.trainer
     assert trainer.step_count == STEPS
-    assert user.done["scrubbed"] >= 2 and user.done["typed"] >= 2  # the GUI did real work meanwhile
+    assert user.done["scrubbed"] == CHUNKS and user.done["typed"] == CHUNKS  # the GUI did real work meanwhile
 
     # The timeline: 25x its capacity in steps, never more than the capacity kept, evenly spread.
     timeline = studio.timeline

@@ -180,7 +180,7 @@ def test_missing_weights_are_named(folder):
 
 def test_a_damaged_safetensors_file_is_named(folder):
     (folder / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!")
-    with pytest.raises(ValueError, match="model.safetensors could not be read as safetensors"):
+    with pytest.raises(ValueError, match="model.safetensors is not a safetensors file"):
         load_gpt2(folder)
 
 
@@ -234,13 +234,13 @@ def test_the_demo_traces_a_local_gpt2(folder, capsys):
 
 
 def test_weights_bigger_than_this_computer_can_hold_are_refused_before_reading(folder):
-    from core.fits_in_memory import physical_memory_bytes
+    from core.footprint import available_memory_bytes
 
-    memory = physical_memory_bytes()
+    memory = available_memory_bytes()
     if memory is None:
         pytest.skip("this system does not report its memory")
     weights = folder / "model.safetensors"
     with open(weights, "r+b") as file:
         file.truncate(memory)   # sparse: claims the whole memory (twice that to load), writes nothing
-    with pytest.raises(ValueError, match=r"needs about [\d.]+ GiB of memory"):
+    with pytest.raises(ValueError, match=r"needs about [\d.]+ GB of memory"):
         load_gpt2(folder)

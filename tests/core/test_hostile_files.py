@@ -108,7 +108,7 @@ META_CASES = {
     "n-layers-bool": (meta_edit("model_config", True, "n_layers"), ("n_layers",)),
     "n-heads-float": (meta_edit("model_config", 2.5, "n_heads"), ("n_heads",)),
     "n-heads-null": (meta_edit("model_config", None, "n_heads"), ("n_heads",)),
-    "vocab-size-huge": (meta_edit("model_config", 10 ** 12, "vocab_size"), ("model.safetensors", "shape")),
+    "vocab-size-huge": (meta_edit("model_config", 10 ** 12, "vocab_size"), ("checkpoint", "needs about")),
     "context-negative": (meta_edit("model_config", -8, "context_length"), ("context_length",)),
     "layer-norm-eps-nan": (meta_edit("model_config", NAN, "layer_norm_eps"), ("layer_norm_eps",)),
     "layer-norm-eps-negative": (meta_edit("model_config", -1.0, "layer_norm_eps"), ("layer_norm_eps",)),

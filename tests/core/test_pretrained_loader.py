@@ -12,7 +12,7 @@ import torch
 transformers = pytest.importorskip("transformers")
 sys.path.insert(0, str(Path(__file__).parent))
 
-import core.fits_in_memory as fits_in_memory  # noqa: E402
+import core.footprint as footprint  # noqa: E402
 from core.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from core.config import GPTConfig  # noqa: E402
 from core.model import GPT  # noqa: E402
@@ -109,9 +109,9 @@ def test_a_qwen_sized_context_builds_nothing_of_its_square():
 
 def test_the_memory_check_comes_before_anything_is_allocated(llama_folder, monkeypatch):
     built = []
-    monkeypatch.setattr(fits_in_memory, "physical_memory_bytes", lambda: 1000)
+    monkeypatch.setattr(footprint, "available_memory_bytes", lambda: 1000)
     monkeypatch.setattr(GPT, "unfilled", classmethod(lambda cls, config: built.append(config)))
-    with pytest.raises(ValueError, match=r"needs about [\d.]+ GiB of memory, and this computer has"):
+    with pytest.raises(ValueError, match=r"needs about [\d.]+ MB of memory; this machine has 0 MB free"):
         load_pretrained(llama_folder[0])
     assert built == []
 
@@ -224,3 +224,15 @@ def test_llama_attention_bias_covers_the_output_projection_too(tmp_path):
     model, _ = load_pretrained(tmp_path)
     assert (model.config.qkv_bias, model.config.attn_out_bias) == (True, True)
     _same_logits(model, reference)
+
+
+def test_a_nan_weight_is_refused_naming_the_tensor(llama_folder, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    folder = _copy(llama_folder[0], tmp_path)
+    tensors = load_file(str(folder / "model.safetensors"))
+    name = next(name for name in tensors if name.endswith("input_layernorm.weight"))
+    tensors[name][0] = float("nan")
+    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    with pytest.raises(ValueError, match=r"copy: the weight '.*ln_1.weight' holds 1 NaN value"):
+        load_pretrained(folder)
