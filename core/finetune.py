@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .checkpoint import META_FILE, load_checkpoint
-from .footprint import available_memory_bytes
+from .footprint import SPARE_FRACTION, available_memory_bytes
 from .model import GPT
 from .tokenizers.base import Tokenizer
 
@@ -53,7 +53,7 @@ def check_training_fits(model: GPT, what: str, weights_loaded: bool) -> None:
     available = available_memory_bytes()
     weights = 4 * model.num_params()
     needed = training_bytes(model) - (weights if weights_loaded else 0)
-    if available is not None and needed > available:
+    if available is not None and needed > available * (1 - SPARE_FRACTION):  # the same headroom as opening
         raise ValueError(
             f"Fine-tuning {what} needs about {_in_words(needed)} more memory ({TRAINING_COPIES_OF_WEIGHTS}x "
             f"its {_in_words(weights)} of float32 weights: the weights, their gradients, AdamW's two running "

@@ -101,7 +101,7 @@ def test_a_model_whose_training_does_not_fit_memory_is_refused_with_a_sentence(l
                                                                                 capsys):
     model, _ = load_pretrained(llama_folder)
     weights = 4 * model.num_params()
-    monkeypatch.setattr(finetune, "available_memory_bytes", lambda: 7 * weights)
+    monkeypatch.setattr(finetune, "available_memory_bytes", lambda: 8 * weights)  # 10% of it kept spare
     check_training_fits(model, "the tiny model", weights_loaded=True)  # 7 more copies fit; 8 (a copy first) do not
     with pytest.raises(ValueError, match=r"Fine-tuning the tiny model needs about .* \(8x its .* of float32 weights"):
         check_training_fits(model, "the tiny model", weights_loaded=False)
