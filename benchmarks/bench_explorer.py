@@ -8,6 +8,9 @@
     and a randomly initialised GPT-2-small-sized model (12 layers, 12 heads, d_model 768, vocab 50257;
     real GPT-2 weights cannot be downloaded here, and only the sizes matter for speed). Its tokenizer
     is a character tokenizer, so 64 characters are 64 tokens; the ids it never uses are labelled <id>.
+    With --smollm2, also a randomly initialised SmolLM2-135M-shaped model (Llama: 30 layers, 9 query heads
+    sharing 3 key/value heads, d_model 576, SwiGLU, RMSNorm, RoPE; benchmarks/smollm2_shape.py), same
+    character tokenizer.
 (b) Start-up: from starting a fresh Python process until the window `attention-lab` opens (default
     model, sample prompt) is usable: the prompt traced, every visible panel drawn and painted, the
     prompt editable. Against a fresh process that only imports torch, PySide6 and pyqtgraph (the floor
@@ -15,6 +18,7 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py [--keys 60] [--starts 3]
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py --startup-only --starts 7
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py --smollm2 --keys 60 --starts 0
 """
 from __future__ import annotations
 
@@ -314,6 +318,7 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=60, help="keystrokes per model")
     parser.add_argument("--starts", type=int, default=3, help="fresh processes for the start-up time")
     parser.add_argument("--skip-gpt2", action="store_true")
+    parser.add_argument("--smollm2", action="store_true", help="also a SmolLM2-135M-shaped model (random weights)")
     parser.add_argument("--startup-only", action="store_true", help="measure only the start-up (b)")
     parser.add_argument("--startup-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--imports-child", action="store_true", help=argparse.SUPPRESS)
@@ -347,6 +352,13 @@ def main() -> None:
             big = gpt2_small_sized_session()
             print(f"GPT-2-small-sized: {big.describe()}")
             bench_keystrokes(window, big, max(10, args.keys // 3), "GPT-2-small-sized")
+            del big
+        if args.smollm2:
+            from smollm2_shape import smollm2_sized_session
+
+            smol = smollm2_sized_session()
+            print(f"SmolLM2-135M-shaped: {smol.describe()}")
+            bench_keystrokes(window, smol, max(20, args.keys // 2), "SmolLM2-135M-shaped")
         window.close()
     if args.starts:
         bench_startup(args.starts)

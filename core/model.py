@@ -220,6 +220,29 @@ def _position_table(config: GPTConfig) -> torch.Tensor:
     return rope_angles(config.context_length, config.rotary_dims, config.rope_theta)
 
 
+class Embedding(nn.Embedding):
+    """nn.Embedding, except that built on the 'meta' device (shapes only, for weights loaded next) it skips
+    its random start: there a random fill does nothing but import PyTorch's reference kernels (a second)."""
+
+    def reset_parameters(self) -> None:
+        if not self.weight.is_meta:
+            super().reset_parameters()
+
+
+def _give_memory(model: nn.Module) -> None:
+    """Swap every 'meta' (shapes-only) parameter and buffer for uninitialised CPU memory of its shape.
+    (Module.to_empty does the same, but through PyTorch's reference kernels, which take a second to import.)"""
+    new_tensors: dict[int, torch.Tensor] = {}  # old tensor -> its replacement, so tied weights stay tied
+    for module in model.modules():
+        for name, parameter in list(module.named_parameters(recurse=False)):
+            if id(parameter) not in new_tensors:
+                new_tensors[id(parameter)] = nn.Parameter(torch.empty(parameter.shape, dtype=parameter.dtype),
+                                                          requires_grad=parameter.requires_grad)
+            setattr(module, name, new_tensors[id(parameter)])
+        for name, buffer in list(module.named_buffers(recurse=False)):
+            setattr(module, name, torch.empty(buffer.shape, dtype=buffer.dtype))  # keeps its persistence
+
+
 class GPT(nn.Module):
     """Token ids in, next-token logits out."""
 
@@ -227,13 +250,13 @@ class GPT(nn.Module):
         super().__init__()
         self.config = config
         layers = dict(
-            wte=nn.Embedding(config.vocab_size, config.d_model),   # token embedding: one vector per id
+            wte=Embedding(config.vocab_size, config.d_model),      # token embedding: one vector per id
             drop=nn.Dropout(config.dropout),
             h=nn.ModuleList(Block(config, layer) for layer in range(config.n_layers)),
             ln_f=make_norm(config),
         )
         if config.pos_encoding == "learned":
-            layers["wpe"] = nn.Embedding(config.context_length, config.d_model)
+            layers["wpe"] = Embedding(config.context_length, config.d_model)
         self.transformer = nn.ModuleDict(layers)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         if config.tie_embeddings:
@@ -241,7 +264,11 @@ class GPT(nn.Module):
 
         if config.pos_encoding in ("sinusoidal", "rope"):
             # (context, C) sines or (context, rotary dims / 2) angles: grow with the context, not its square.
-            self.register_buffer(config.pos_encoding, _position_table(config), persistent=False)
+            # Worked out on the CPU even when the model is built on 'meta' (shapes only), where arange would
+            # import PyTorch's reference kernels (a second); it then lands where the weights are.
+            with torch.device("cpu"):
+                table = _position_table(config)
+            self.register_buffer(config.pos_encoding, table.to(self.lm_head.weight.device), persistent=False)
 
         self.hook_tok = HookPoint("embed.tok")
         self.hook_pos = HookPoint("embed.pos")
@@ -256,6 +283,8 @@ class GPT(nn.Module):
         self._submodules_with_a_mode = tuple(
             m for m in self.modules() if m is not self and not isinstance(m, HookPoint)
         )
+        if self.lm_head.weight.is_meta:  # shapes only (GPT.unfilled, the loader's list of names): nothing to fill
+            return
         self.apply(self._init_weights)
         # GPT-2's trick: shrink the layers that write into the residual stream by 1/sqrt(2·layers).
         for name, parameter in self.named_parameters():
@@ -271,9 +300,7 @@ class GPT(nn.Module):
         """
         with torch.device("meta"):
             model = cls(config)
-        model.to_empty(device="cpu")
-        if config.tie_embeddings:  # to_empty makes new parameters, so the head is tied again
-            model.lm_head.weight = model.transformer.wte.weight
+        _give_memory(model)  # a shared (tied) weight stays shared
         with torch.no_grad():  # the computed tables were empty too: compute them
             if config.pos_encoding in ("sinusoidal", "rope"):
                 getattr(model, config.pos_encoding).copy_(_position_table(config))

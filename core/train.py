@@ -4,6 +4,7 @@
     attention-lab-train induction --preset nano --n-layers 2 --steps 1500 --out runs/induction
     attention-lab-train notes.txt --tokenizer bpe --vocab-size 512 --time 300 --out runs/notes
     attention-lab-train lessons --resume runs/lessons --steps 4000
+    attention-lab-train notes.txt --init-from ~/models/SmolLM2-135M --context-length 128 --steps 200 --out runs/mine
     torchrun --nproc_per_node=4 -m core.train python-docs --preset small --steps 5000 --out runs/big
 
 A progress bar goes to stderr; when training ends, one line of JSON goes to stdout:
@@ -27,6 +28,7 @@ from .checkpoint import load_checkpoint, resume_trainer, save_trainer
 from .config import ACTIVATIONS, POSITIONAL_ENCODINGS, PRESETS, GPTConfig, preset
 from .corpora import BUILTIN_CORPORA, encode_text, load_builtin, read_text_file
 from .dataset import TokenDataset
+from .finetune import FINETUNE_LEARNING_RATE, check_training_fits, load_model_to_finetune, training_context_length
 from .model import GPT
 from .progress_bar import ProgressBar, format_seconds
 from .synthetic import SYNTHETIC_TASKS, synthetic_task
@@ -55,13 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--n-heads", type=int, help="attention heads per block")
     model.add_argument("--d-model", type=int, help="width of the residual stream")
     model.add_argument("--d-mlp", type=int, help="hidden width of each MLP (default 4 x d-model)")
-    model.add_argument("--context-length", type=int, default=DEFAULTS.context_length, help="tokens the model reads at once")
+    model.add_argument("--context-length", type=int, default=DEFAULTS.context_length,
+                       help="tokens the model reads at once (with --init-from: the training windows, at most the model's context)")
     model.add_argument("--pos-encoding", choices=POSITIONAL_ENCODINGS, default="learned", help="how positions are encoded")
     model.add_argument("--activation", choices=ACTIVATIONS, default=GPTConfig().activation,
                        help="the MLP's GELU: GPT-2's tanh approximation, or the exact one (cheaper on CPUs)")
     model.add_argument("--dropout", type=float, default=0.0, help="dropout probability while training")
+    model.add_argument("--init-from", type=Path, metavar="FOLDER", help=(
+        "fine-tune: start from this model (a Hugging Face folder, or a checkpoint folder of ours) with its own "
+        "tokenizer and architecture; the tokenizer and size options above are then not used"))
     hyper = parser.add_argument_group("training")
-    hyper.add_argument("--lr", type=float, default=DEFAULTS.learning_rate, help="peak learning rate")
+    hyper.add_argument("--lr", type=float, help=f"peak learning rate (default {DEFAULTS.learning_rate:g}, "
+                       f"or {FINETUNE_LEARNING_RATE:g} with --init-from)")
     hyper.add_argument("--min-lr", type=float, help="learning rate at the end of the cosine (default lr / 10)")
     hyper.add_argument("--warmup", type=int, default=DEFAULTS.warmup_steps, help="warmup steps")
     hyper.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="windows per step, over all processes")
@@ -139,8 +146,9 @@ def model_config(args, vocab_size: int) -> GPTConfig:
 
 
 def train_config(args) -> TrainConfig:
+    lr = args.lr if args.lr is not None else FINETUNE_LEARNING_RATE if args.init_from else DEFAULTS.learning_rate
     return TrainConfig(
-        learning_rate=args.lr, min_lr=args.min_lr if args.min_lr is not None else args.lr / 10,
+        learning_rate=lr, min_lr=args.min_lr if args.min_lr is not None else lr / 10,
         warmup_steps=args.warmup, max_steps=args.steps, batch_size=args.batch_size,
         context_length=args.context_length, weight_decay=args.weight_decay, beta1=args.beta1, beta2=args.beta2,
         grad_clip=args.grad_clip, eval_interval=args.eval_interval, eval_batches=args.eval_batches,
@@ -149,7 +157,10 @@ def train_config(args) -> TrainConfig:
 
 
 def build_trainer(args) -> Trainer:
-    """A new run from the arguments, or the --resume run continued (its tokenizer and settings kept)."""
+    """A new run from the arguments, the --resume run continued (its tokenizer and settings kept), or a
+    fine-tune of the --init-from model."""
+    if args.init_from is not None:
+        return finetune_trainer(args)
     if args.resume is not None:
         checkpoint = load_checkpoint(args.resume)
         tokens = encode_text(corpus_text(args.corpus, args.synthetic_examples, args.seed), checkpoint.tokenizer)
@@ -164,6 +175,17 @@ def build_trainer(args) -> Trainer:
     torch.manual_seed(args.seed)  # the same seed gives the same starting weights
     model = GPT(model_config(args, tokenizer.vocab_size))
     return Trainer(model, TokenDataset(tokens, args.val_fraction), train_config(args), tokenizer)
+
+
+def finetune_trainer(args) -> Trainer:
+    """A run that starts from the --init-from model's weights, on text cut into that model's own tokens."""
+    if args.resume is not None:
+        raise ValueError("--init-from starts a new run from a model and --resume continues a saved run; use one.")
+    model, tokenizer = load_model_to_finetune(args.init_from)
+    check_training_fits(model, f"the model in {args.init_from}", weights_loaded=True)
+    tokens = encode_text(corpus_text(args.corpus, args.synthetic_examples, args.seed), tokenizer)
+    config = dataclasses.replace(train_config(args), context_length=training_context_length(model, args.context_length))
+    return Trainer(model, TokenDataset(tokens, args.val_fraction), config, tokenizer)
 
 
 # -- the training loop ------------------------------------------------------------------------------
