@@ -1,0 +1,88 @@
+"""The story generator: the same stories for the same seed, a small vocabulary, a cast that recurs."""
+import random
+import re
+from collections import Counter
+
+import pytest
+
+from core.corpora import BUILTIN_CORPORA, load_builtin
+from core.stories import (
+    ANIMALS,
+    PEOPLE,
+    POSSESSIVE,
+    SEATS,
+    generate_stories,
+    vocabulary_words,
+    write_story,
+)
+
+STORIES = generate_stories(300, seed=7).splitlines()
+
+
+def test_the_same_seed_gives_the_same_stories_and_another_seed_others():
+    assert generate_stories(20, seed=3) == generate_stories(20, seed=3)
+    assert generate_stories(20, seed=3) != generate_stories(20, seed=4)
+    assert len(set(STORIES)) == len(STORIES)  # no story twice
+
+
+def test_one_story_per_line_each_of_whole_sentences():
+    assert len(STORIES) == 300
+    for story in STORIES:
+        assert story[0].isupper() and story.endswith((".", '!"'))
+        assert 3 <= story.count(". ") and len(story) < 1500
+
+
+def test_a_small_vocabulary_of_common_words_plus_made_up_names():
+    stories_with = Counter(word for story in STORIES for word in set(re.findall(r"[A-Za-z]+", story)))
+    known = {word for word in stories_with if word in vocabulary_words() or word.lower() in vocabulary_words()}
+    assert 150 <= len(vocabulary_words()) <= 400
+    assert len(known) >= 150  # every list word shows up in a few hundred stories
+    # Besides the lists: a hundred or so little words ('the', 'gave', 'She'), each in many stories,
+    # and made-up names, each in a story or two.
+    others = {word: n for word, n in stories_with.items() if word not in known}
+    little_words = [word for word, n in others.items() if n >= 15]
+    assert 50 <= len(little_words) <= 120, sorted(little_words)
+    assert sum(n <= 3 for n in others.values()) >= 200  # made-up names: new in nearly every story
+
+
+def test_each_story_has_two_people_and_nearly_always_names_its_pet_again():
+    pets_named_again = 0
+    for story in STORIES:
+        people = {word for word in re.findall(r"[A-Z][a-z]+", story) if word in PEOPLE}
+        assert len(people) == 2, story  # so "Then Anna gave ..." can only be one of the two: copying pays
+        pet = re.search(r"called (\w+)|about \w+ and (\w+) the", story)  # every opening names the pet
+        pets_named_again += story.count(pet.group(1) or pet.group(2)) >= 2
+    assert pets_named_again >= 0.9 * len(STORIES)
+
+
+def test_pronouns_refer_back_to_the_right_person():
+    checked = 0
+    for story in STORIES:
+        for person, possessive in re.findall(r"([A-Z][a-z]+) lost (his|her) ", story):
+            assert POSSESSIVE[PEOPLE[person]] == possessive
+            checked += 1
+        for person, pronoun in re.findall(r"([A-Z][a-z]+) lost \w+ \w+\. (He|She) looked", story):
+            assert PEOPLE[person] == pronoun.lower()
+    assert checked >= 50
+
+
+def test_animals_sit_on_things_to_sit_on():
+    sits = re.findall(r"The (\w+) sat on the (\w+)\.", "\n".join(STORIES))
+    assert len(sits) >= 20
+    assert all(animal in ANIMALS and seat in SEATS for animal, seat in sits)
+
+
+def test_a_story_is_written_from_the_random_generator_it_is_given():
+    assert write_story(random.Random(5)) == write_story(random.Random(5))
+
+
+def test_stories_is_a_built_in_corpus_of_the_asked_size():
+    assert "stories" in BUILTIN_CORPORA
+    assert load_builtin("stories", n_stories=12, seed=2) == generate_stories(12, seed=2)
+    assert load_builtin("stories").count("\n") == 20000
+
+
+@pytest.mark.parametrize("count", [0, -3, 2.5, True, "10"])
+def test_a_count_that_is_not_a_positive_whole_number_is_refused(count):
+    with pytest.raises(ValueError, match="number of stories"):
+        generate_stories(count, seed=0)
