@@ -16,7 +16,7 @@ from core.stories import (
     write_story,
 )
 
-STORIES = generate_stories(300, seed=7).splitlines()
+STORIES = generate_stories(300, seed=7).removesuffix("\n\n").split("\n\n")
 
 
 def test_the_same_seed_gives_the_same_stories_and_another_seed_others():
@@ -25,11 +25,12 @@ def test_the_same_seed_gives_the_same_stories_and_another_seed_others():
     assert len(set(STORIES)) == len(STORIES)  # no story twice
 
 
-def test_one_story_per_line_each_of_whole_sentences():
+def test_stories_are_separated_by_a_blank_line_and_each_line_is_whole_sentences():
     assert len(STORIES) == 300
     for story in STORIES:
-        assert story[0].isupper() and story.endswith((".", '!"'))
-        assert 3 <= story.count(". ") and len(story) < 1500
+        lines = story.split("\n")
+        assert 5 <= len(lines) <= 7 and len(story) < 1500  # an opening, 3 to 5 episodes, an ending
+        assert all(line[0].isupper() and line.endswith((".", '!"')) for line in lines), story
 
 
 def test_a_small_vocabulary_of_common_words_plus_made_up_names():
@@ -79,7 +80,7 @@ def test_a_story_is_written_from_the_random_generator_it_is_given():
 def test_stories_is_a_built_in_corpus_of_the_asked_size():
     assert "stories" in BUILTIN_CORPORA
     assert load_builtin("stories", n_stories=12, seed=2) == generate_stories(12, seed=2)
-    assert load_builtin("stories").count("\n") == 20000
+    assert load_builtin("stories").count("\n\n") == 20000
 
 
 @pytest.mark.parametrize("count", [0, -3, 2.5, True, "10"])
