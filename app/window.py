@@ -26,8 +26,9 @@ from .controller import Controller
 from .lessons.classroom import Classroom
 from .dialogs.new_model import NewModelDialog
 from .selection import Selection
-from .sessions import (ModelSession, default_session, lessons_tokenizer, load_checkpoint_session, load_gpt2_session,
-                       new_untrained_session, sample_prompts)
+from .sessions import (CHARACTER_MODEL_FOLDER, ModelSession, character_model_session, default_session,
+                       lessons_tokenizer, load_checkpoint_session, load_gpt2_session, new_untrained_session,
+                       sample_prompts)
 from .settings import AppSettings, RecentItem
 from .snapshot import Snapshot
 from .theme import apply_theme
@@ -303,7 +304,11 @@ class MainWindow(QMainWindow):
         self._action(model_menu, "Open &GPT-2 folder…", self.ask_open_gpt2, "Ctrl+Shift+O",
                      "Open GPT-2's weights from a local folder (downloaded beforehand).")
         self._action(model_menu, "Reload &default model", self.load_default_model, None,
-                     "Go back to the pretrained model the app ships with.")
+                     "Go back to the pretrained model the app ships with: simple stories, word by word.")
+        self._action(model_menu, "Open &character model (Python docs)", lambda: self._load(
+            character_model_session, "Could not open the character model",
+            RecentItem("checkpoint", str(CHARACTER_MODEL_FOLDER))), None,
+            "Open the second built-in model: one token per character, trained on Python's help pages.")
         model_menu.addSeparator()
         self._action(model_menu, "Sample &next token", self.output_view.sample_one, "Ctrl+Return",
                      "Sample one token and add it to the prompt.")

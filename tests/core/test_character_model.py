@@ -1,14 +1,11 @@
-"""The shipped default model: small, loadable, covers the sample prompts, and has readable heads."""
-from pathlib import Path
-
+"""The shipped character model: small, loadable, covers the sample prompts, and has readable heads."""
 import numpy as np
 import torch
 
 from core.checkpoint import load_checkpoint
 from core.corpora import sample_prompts
 from core.detectors import head_scores, pattern_names
-
-DEFAULT = Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
+from core.shipped_models import CHARACTER_MODEL_FOLDER
 
 
 def _scores(checkpoint, text):
@@ -17,8 +14,8 @@ def _scores(checkpoint, text):
 
 
 def test_it_is_small_and_loads_with_its_tokenizer():
-    assert sum(f.stat().st_size for f in DEFAULT.iterdir()) <= 10 * 2**20
-    checkpoint = load_checkpoint(DEFAULT)
+    assert sum(f.stat().st_size for f in CHARACTER_MODEL_FOLDER.iterdir()) <= 10 * 2**20
+    checkpoint = load_checkpoint(CHARACTER_MODEL_FOLDER)
     assert checkpoint.tokenizer.kind == "char" and checkpoint.optimizer_state is None
     assert checkpoint.step == 1500 and checkpoint.losses["val"][-1][1] < 1.6
     for prompt in sample_prompts():  # every sample prompt can be shown
@@ -26,7 +23,7 @@ def test_it_is_small_and_loads_with_its_tokenizer():
 
 
 def test_it_has_a_previous_token_head_and_an_induction_head():
-    checkpoint = load_checkpoint(DEFAULT)
+    checkpoint = load_checkpoint(CHARACTER_MODEL_FOLDER)
     previous = [_scores(checkpoint, prompt)["previous_token"].max() for prompt in sample_prompts()]
     assert np.median(previous) > 0.45  # about half of a head's attention on the character just before
     induction = _scores(checkpoint, "qmzbtkwy qmzbtkwy ")["induction"]
