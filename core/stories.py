@@ -60,6 +60,7 @@ ACTIONS = [("find", "found"), ("paint", "painted"), ("fix", "fixed"), ("wash", "
            ("open", "opened"), ("hide", "hid"), ("draw", "drew"), ("build", "built"), ("clean", "cleaned")]
 # things a person or an animal does on its own, in the past
 MOVES = ["ran", "jumped", "laughed", "smiled", "sang", "danced", "slept", "played", "waited", "walked"]
+NUMBER_WORDS = {3: "three", 4: "four", 5: "five", 6: "six"}
 TIME_WORDS = ["One day", "In the morning", "After lunch", "Later", "The next day", "That evening", "Soon"]
 
 # Made-up names and words are pieced together from these, so they are new in every story.
@@ -199,6 +200,37 @@ def secret_word(cast: Cast, rng: random.Random) -> list[str]:
     ]
 
 
+# -- repeats: the same words twice, in the same order ---------------------------------------------------
+# A list can only be continued by looking back at what followed each item the first time: knowing which
+# words the story holds is not enough. That is an induction head's job, so every story has one repeat.
+def listing(items: list[str]) -> str:
+    """'a ball, a cup and a hat'."""
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def packing(cast: Cast, rng: random.Random) -> list[str]:
+    packer = rng.choice((cast.hero, cast.friend))
+    names = rng.sample(sorted(set(THINGS + FOODS)), rng.randint(3, 6))
+    things = listing([f"{article(name)} {name}" for name in names])
+    return [
+        f"{packer} put {NUMBER_WORDS[len(names)]} things in {cast.his_or_her(packer)} bag: {things}.",
+        f"At the {rng.choice(PLACES)}, {cast.pronoun(packer)} took them out again: {things}.",
+    ]
+
+
+def song(cast: Cast, rng: random.Random) -> list[str]:
+    singer, listener = cast.both(rng)
+    verse = ", ".join(f"{rng.choice(COLOURS)} {rng.choice(ANIMALS)}" for _ in range(rng.randint(3, 5)))
+    return [f"{singer} sang a song: {say(verse.capitalize() + '.')}",
+            f"{listener} sang it too: {say(verse.capitalize() + '.')}"]
+
+
+def the_way(cast: Cast, rng: random.Random) -> list[str]:
+    stops = listing([f"the {place}" for place in rng.sample(PLACES, rng.randint(3, 5))])
+    return [f"{cast.hero} and {cast.pet} walked past {stops}.",
+            f"The next day they went the same way, past {stops}."]
+
+
 def ending(cast: Cast, rng: random.Random) -> list[str]:
     return rng.choice([
         [f"At night, {cast.hero} and {cast.pet} went to sleep.", "It was a good day."],
@@ -208,17 +240,20 @@ def ending(cast: Cast, rng: random.Random) -> list[str]:
 
 
 MIDDLE_EPISODES = [meeting, gift, lost_and_found, animal_sits, walk, task, secret_word]
+REPEAT_EPISODES = [packing, song, the_way]
 
 
 # -- whole stories -----------------------------------------------------------------------------------------
 def write_story(rng: random.Random) -> str:
-    """One story: an opening, three to five episodes in random order, an ending; each a line of its own.
+    """One story: an opening, two to four episodes and a repeat in random order, an ending; each a line.
 
     Starting lines with different words matters to the tokenizer: a word at the start of a line has no
     space before it ("Anna", not " Anna"), so both forms of common words get tokens of their own.
     """
     cast = Cast(rng)
-    episodes = [opening, *rng.sample(MIDDLE_EPISODES, rng.randint(3, 5)), ending]
+    middle = [*rng.sample(MIDDLE_EPISODES, rng.randint(2, 4)), rng.choice(REPEAT_EPISODES)]
+    rng.shuffle(middle)
+    episodes = [opening, *middle, ending]
     return "\n".join(" ".join(episode(cast, rng)) for episode in episodes)
 
 
@@ -232,6 +267,6 @@ def generate_stories(n_stories: int, seed: int) -> str:
 
 def vocabulary_words() -> set[str]:
     """Every word the stories use, apart from made-up names and words (for tests and lessons)."""
-    lists = [PEOPLE, ANIMALS, PLACES, THINGS, SEATS, FOODS, COLOURS, SIZES, GOOD_FEELINGS, BAD_FEELINGS,
+    lists = [PEOPLE, ANIMALS, NUMBER_WORDS.values(), PLACES, THINGS, SEATS, FOODS, COLOURS, SIZES, GOOD_FEELINGS, BAD_FEELINGS,
              WEATHER, MOVES, [word for pair in ACTIONS for word in pair]]
     return {word for words in lists for word in words}

@@ -30,7 +30,7 @@ def test_stories_are_separated_by_a_blank_line_and_each_line_is_whole_sentences(
     for story in STORIES:
         lines = story.split("\n")
         assert 5 <= len(lines) <= 7 and len(story) < 1500  # an opening, 3 to 5 episodes, an ending
-        assert all(line[0].isupper() and line.endswith((".", '!"')) for line in lines), story
+        assert all(line[0].isupper() and line.endswith((".", '."', '!"')) for line in lines), story
 
 
 def test_a_small_vocabulary_of_common_words_plus_made_up_names():
@@ -65,6 +65,13 @@ def test_pronouns_refer_back_to_the_right_person():
         for person, pronoun in re.findall(r"([A-Z][a-z]+) lost \w+ \w+\. (He|She) looked", story):
             assert PEOPLE[person] == pronoun.lower()
     assert checked >= 50
+
+
+def test_every_story_says_a_list_twice_in_the_same_order():
+    for story in STORIES:
+        lists = re.findall(r"(?:\w+ )?\w+(?:, (?:\w+ )?\w+)+ and (?:\w+ )?\w+|(?:\w+ \w+, ){2,}\w+ \w+", story)
+        long_lists = [item for item in lists if item.count(",") >= 1]
+        assert any(long_lists.count(item) >= 2 for item in long_lists), story
 
 
 def test_animals_sit_on_things_to_sit_on():
