@@ -112,14 +112,14 @@ class Cast:
 
 # -- episodes: a few sentences each ---------------------------------------------------------------------
 def opening(cast: Cast, rng: random.Random) -> list[str]:
-    hero, pet, kind = cast.hero, cast.pet, cast.pet_kind
+    hero, pet, kind, size = cast.hero, cast.pet, cast.pet_kind, rng.choice(SIZES)
     return rng.choice([
         [f"{hero} had {article(kind)} {kind} called {pet}.", f"{pet} was {rng.choice(SIZES)} and {rng.choice(COLOURS)}."],
-        [f"Once upon a time, there was {article(kind)} {rng.choice(SIZES)} {kind} called {pet}.",
+        [f"Once upon a time, there was {article(size)} {size} {kind} called {pet}.",
          f"{pet} lived with {hero} near the {cast.place}."],
         [f"{hero} and {cast.friend} were friends.", f"{hero} had {article(kind)} {kind} called {pet}."],
         [f"This is a story about {hero} and {pet} the {kind}.",
-         f"{cast.pronoun(hero).capitalize()} lived in a {rng.choice(SIZES)} house near the {cast.place}."],
+         f"{cast.pronoun(hero).capitalize()} lived in {article(size)} {size} house near the {cast.place}."],
     ])
 
 
@@ -231,6 +231,14 @@ def the_way(cast: Cast, rng: random.Random) -> list[str]:
             f"The next day they went the same way, past {stops}."]
 
 
+def magic_words(cast: Cast, rng: random.Random) -> list[str]:
+    """Common words in a random order, said back: the induction detector's probe, inside a story."""
+    teller, listener = cast.both(rng)
+    words = " ".join(rng.sample(MAGIC_WORDS, rng.randint(5, 8)))
+    return [f"{teller} said the magic words: {say(words.capitalize() + '.')}",
+            f"{listener} said them back: {say(words.capitalize() + '.')}"]
+
+
 def ending(cast: Cast, rng: random.Random) -> list[str]:
     return rng.choice([
         [f"At night, {cast.hero} and {cast.pet} went to sleep.", "It was a good day."],
@@ -241,17 +249,19 @@ def ending(cast: Cast, rng: random.Random) -> list[str]:
 
 MIDDLE_EPISODES = [meeting, gift, lost_and_found, animal_sits, walk, task, secret_word]
 REPEAT_EPISODES = [packing, song, the_way]
+MAGIC_WORDS = sorted(set(ANIMALS + PLACES + THINGS + SEATS + FOODS + COLOURS + SIZES))
 
 
 # -- whole stories -----------------------------------------------------------------------------------------
 def write_story(rng: random.Random) -> str:
-    """One story: an opening, two to four episodes and a repeat in random order, an ending; each a line.
+    """One story: an opening, two or three episodes, magic words and a repeat in random order, an ending;
+    each a line.
 
     Starting lines with different words matters to the tokenizer: a word at the start of a line has no
     space before it ("Anna", not " Anna"), so both forms of common words get tokens of their own.
     """
     cast = Cast(rng)
-    middle = [*rng.sample(MIDDLE_EPISODES, rng.randint(2, 4)), rng.choice(REPEAT_EPISODES)]
+    middle = [*rng.sample(MIDDLE_EPISODES, rng.randint(2, 3)), magic_words, rng.choice(REPEAT_EPISODES)]
     rng.shuffle(middle)
     episodes = [opening, *middle, ending]
     return "\n".join(" ".join(episode(cast, rng)) for episode in episodes)

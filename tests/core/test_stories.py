@@ -29,7 +29,7 @@ def test_stories_are_separated_by_a_blank_line_and_each_line_is_whole_sentences(
     assert len(STORIES) == 300
     for story in STORIES:
         lines = story.split("\n")
-        assert 5 <= len(lines) <= 7 and len(story) < 1500  # an opening, 3 to 5 episodes, an ending
+        assert 6 <= len(lines) <= 7 and len(story) < 1500  # an opening, 4 or 5 episodes, an ending
         assert all(line[0].isupper() and line.endswith((".", '."', '!"')) for line in lines), story
 
 
@@ -72,6 +72,18 @@ def test_every_story_says_a_list_twice_in_the_same_order():
         lists = re.findall(r"(?:\w+ )?\w+(?:, (?:\w+ )?\w+)+ and (?:\w+ )?\w+|(?:\w+ \w+, ){2,}\w+ \w+", story)
         long_lists = [item for item in lists if item.count(",") >= 1]
         assert any(long_lists.count(item) >= 2 for item in long_lists), story
+
+
+def test_every_story_has_magic_words_said_back_word_for_word():
+    for story in STORIES:
+        said, said_back = re.search(r'the magic words: "([^"]+)" \w+ said them back: "([^"]+)"', story).groups()
+        assert said == said_back and 5 <= len(said.split()) <= 8
+        assert len(set(said.lower().split())) == len(said.split())  # no word twice: one place to copy from
+
+
+def test_an_and_a_agree_with_the_word_after_them():
+    text = "\n".join(STORIES)
+    assert not re.search(r"\ba [aeiou]", text) and not re.search(r"\ban [^aeiou\s]", text)
 
 
 def test_animals_sit_on_things_to_sit_on():
