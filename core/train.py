@@ -26,7 +26,7 @@ import torch
 from . import distributed
 from .checkpoint import load_checkpoint, resume_trainer, save_trainer
 from .config import ACTIVATIONS, POSITIONAL_ENCODINGS, PRESETS, GPTConfig, preset
-from .corpora import BUILTIN_CORPORA, encode_text, load_builtin, read_text_file
+from .corpora import BUILTIN_CORPORA, STORY_COUNT, encode_text, load_builtin, read_text_file
 from .dataset import TokenDataset
 from .finetune import FINETUNE_LEARNING_RATE, check_training_fits, load_model_to_finetune, training_context_length
 from .model import GPT
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--vocab-size", type=int, default=512, help="BPE only: vocabulary size (256 bytes + merges)")
     data.add_argument("--val-fraction", type=float, default=0.1, help="share of the text held out for validation (taken from its end)")
     data.add_argument("--synthetic-examples", type=int, default=20000, help="synthetic tasks: how many example lines to generate")
+    data.add_argument("--stories", type=int, default=STORY_COUNT, help="the stories corpus: how many stories to write (seeded by --seed)")
     model = parser.add_argument_group("model")
     model.add_argument("--preset", choices=tuple(PRESETS), default="micro", help="model size to start from")
     model.add_argument("--n-layers", type=int, help="transformer blocks (overrides the preset)")
@@ -97,12 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- from arguments to the pieces of a run -------------------------------------------------------------
-def corpus_text(names: list[str], n_synthetic: int, seed: int) -> str:
+def corpus_text(names: list[str], n_synthetic: int, seed: int, n_stories: int = STORY_COUNT) -> str:
     """The text of each corpus argument, joined by a blank line."""
     texts = []
     for name in names:
         if name in BUILTIN_CORPORA:
-            texts.append(load_builtin(name))
+            texts.append(load_builtin(name, n_stories=n_stories, seed=seed))
         elif name in SYNTHETIC_TASKS:
             texts.append(synthetic_task(name).generate_text(n_synthetic, seed=seed))
         elif Path(name).exists():
@@ -163,12 +164,12 @@ def build_trainer(args) -> Trainer:
         return finetune_trainer(args)
     if args.resume is not None:
         checkpoint = load_checkpoint(args.resume)
-        tokens = encode_text(corpus_text(args.corpus, args.synthetic_examples, args.seed), checkpoint.tokenizer)
+        tokens = encode_text(corpus_text(args.corpus, args.synthetic_examples, args.seed, args.stories), checkpoint.tokenizer)
         config = checkpoint.train_config
         if config is not None:
             config = dataclasses.replace(config, max_steps=args.steps, device=args.device)
         return resume_trainer(checkpoint, TokenDataset(tokens, args.val_fraction), config)
-    text = corpus_text(args.corpus, args.synthetic_examples, args.seed)
+    text = corpus_text(args.corpus, args.synthetic_examples, args.seed, args.stories)
     show_progress = distributed.rank() == 0 and not args.quiet
     tokenizer = build_tokenizer(args.tokenizer, text, args.vocab_size, print_bpe_progress() if show_progress else None)
     tokens = encode_text(text, tokenizer)
