@@ -181,7 +181,8 @@ def word_pieces(tokenizer, ids) -> tuple[tuple[str, int], ...]:
     text, starts = "", []
     for token_id in ids:
         piece = tokenizer.decode([token_id])
-        starts.append(len(text) + (len(piece) - len(piece.lstrip())))   # where its first non-space char is
+        blank = len(piece) - len(piece.lstrip()) if piece.strip() else 0
+        starts.append(len(text) + blank)                               # where its first non-space char is
         text += piece
     pieces = ((match.group(), sum(match.start() <= start < match.end() for start in starts))
               for match in re.finditer(r"\w+", text))
