@@ -205,3 +205,21 @@ def positions_off(model, ids, vocab_labels) -> PositionsOff | None:
     top = int(probs.argmax())
     changes = int((normal.argmax(-1) != off.argmax(-1)).sum())
     return PositionsOff(vocab_labels[top], float(probs[top]), changes)
+
+
+def checkpoint_history(folder) -> tuple[list | None, list | None, object | None]:
+    """(train losses, validation losses, TrainConfig) saved with a checkpoint; Nones where it has none.
+    Reads only meta.json: the weights are not loaded again."""
+    from pathlib import Path
+
+    from .checkpoint import CheckpointError, read_meta
+    from .trainer import TrainConfig
+
+    try:
+        meta = read_meta(Path(folder))
+        losses = meta.get("losses") or {}
+        recipe = TrainConfig.from_dict(meta["train_config"]) if isinstance(meta.get("train_config"), dict) else None
+    except (CheckpointError, OSError, ValueError, TypeError):
+        return None, None, None
+    train, val = losses.get("train"), losses.get("val")
+    return (train if isinstance(train, list) else None), (val if isinstance(val, list) else None), recipe
