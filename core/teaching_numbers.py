@@ -41,6 +41,14 @@ MORE_DOCS: dict[str, str] = {
     "induction_weight": "the attention that head puts there", "copied_token": "the token after the earlier copy",
     "repeat_embedding_gap": "distance between the token embeddings of the last token and its earlier copy",
     "repeat_input_gap": "distance between their inputs (token + position)",
+    # heads, over every layer
+    "previous_token_head": "the head that looks most at the previous token", "previous_token_score": "its average weight there",
+    "first_token_head": "the head that looks most at the first token", "first_token_score": "its average weight there",
+    "masked_weight_sum": "attention on later tokens, summed over every layer, head and row (the mask makes it 0)",
+    "z_alignment": "cosine between the chosen head's output for the last token and the value of its top key",
+    "logit_gap": "top logit minus second logit",
+    "ln_plain_mean": "mean of the last residual after subtracting its mean and dividing by its spread, by hand",
+    "ln_plain_std": "its standard deviation (1, before the learned gain and bias)",
     # attention without weights: the inputs x themselves as queries, keys and values
     "plain_dot_self": "x · x for the last token (its own length squared)",
     "plain_key_pos": "the position whose x matches the last token's x best (causal)",
@@ -126,6 +134,32 @@ def copy_numbers(ctx) -> dict:
     }
 
 
+# -- every head, and the chosen one -----------------------------------------------------------------
+def head_numbers(ctx) -> dict:
+    """The detectors' best heads for this prompt, the mask's total, and how one head's output copies a value."""
+    from .detectors import first_token_score, previous_token_score
+
+    patterns = [ctx.trace.numpy(f"blocks.{layer}.attn.pattern")[None] for layer in range(ctx.config.n_layers)]  # (1, nh, T, T) each
+    numbers = {"masked_weight_sum": float(sum(np.triu(p[0], k=1).sum() for p in patterns))}
+    if patterns[0].shape[-1] > 1:
+        for name, score in (("previous_token", previous_token_score), ("first_token", first_token_score)):
+            scores = np.stack([score(p) for p in patterns])                  # (n_layers, nh)
+            layer, head = np.unravel_index(int(np.argmax(scores)), scores.shape)
+            numbers.update({f"{name}_head": f"{layer}.{head}", f"{name}_score": float(scores[layer, head])})
+    attention = f"blocks.{ctx.layer}.attn"
+    pattern = ctx.trace.numpy(f"{attention}.pattern")[ctx.head]               # (T, T)
+    last = pattern.shape[0] - 1
+    z = ctx.trace.numpy(f"{attention}.z")[ctx.head][last]                     # (hs,)
+    value = ctx.trace.numpy(f"{attention}.v")[ctx.head][int(np.argmax(pattern[last]))]  # (hs,)
+    numbers["z_alignment"] = float(z @ value / max(np.linalg.norm(z) * np.linalg.norm(value), 1e-12))
+    logits = np.sort(ctx.trace["logits"][0, -1].double().numpy())[-2:]      # the two largest
+    numbers["logit_gap"] = float(logits[1] - logits[0])
+    residual = ctx.trace.numpy(f"blocks.{ctx.config.n_layers - 1}.resid_post")[last]  # (C,)
+    plain = (residual - residual.mean()) / np.sqrt(residual.var() + ctx.config.layer_norm_eps)
+    numbers.update(ln_plain_mean=float(plain.mean()), ln_plain_std=float(plain.std()))
+    return dict.fromkeys(("previous_token_head", "previous_token_score", "first_token_head", "first_token_score")) | numbers
+
+
 # -- attention without weights --------------------------------------------------------------------
 def plain_attention_numbers(ctx) -> dict:
     """Self-attention with no learned matrices: every input x is its own query, key and value."""
@@ -171,7 +205,7 @@ def run_numbers(ctx) -> dict:
     return numbers
 
 
-MORE_STAGES = (parameter_shares, word_numbers, copy_numbers, plain_attention_numbers, positions_off_numbers,
+MORE_STAGES = (parameter_shares, word_numbers, copy_numbers, head_numbers, plain_attention_numbers, positions_off_numbers,
                run_numbers)
 
 

@@ -243,9 +243,13 @@ class Classroom(QObject):
 
     def _training_facts(self) -> TrainingFacts | None:
         """The training the window knows about: the studio's run, else the shown model's own history."""
-        train, val, recipe = self._studio_run()
+        # A model opened from a folder has its own history; the studio's model (no folder) is the run's.
+        first, second = (self._model_history, self._studio_run)
+        if not self.window.controller.session.path:
+            first, second = second, first
+        train, val, recipe = first()
         if not train:
-            train, val, recipe = self._model_history()
+            train, val, recipe = second()
         if not train:
             return None
         (first_step, first_loss), (last_step, last_loss) = train[0], train[-1]
