@@ -15,7 +15,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
 
-from core.lesson_checks import head_of, model_features
+from core.lesson_checks import TryAction, head_of, model_features
 from core.lesson_numbers import LessonContext, TrainingFacts, gradient_step, live_numbers, tokenizer_facts
 from core.lesson_questions import Question, answer_numbers
 from core.lessons import (Lesson, LessonError, LessonStep, live_sentences, load_lessons, problems_lesson,
@@ -65,6 +65,7 @@ class Classroom(QObject):
         self.pane.step_changed.connect(self._on_step_changed)
         self.pane.open_model_requested.connect(self.open_builtin_model)
         self.pane.set_answerer(self.answer)
+        self.pane.try_requested.connect(lambda: self.perform_try())
         window.controller.session_changed.connect(self._on_session_changed)
         self._on_session_changed(window.controller.session)
         window.installEventFilter(self)  # to leave presenter mode before the window saves its layout
@@ -165,17 +166,52 @@ class Classroom(QObject):
     def answer(self, question: Question) -> dict:
         """A `predict:` question's live numbers, computed from the model on screen now. The window is put
         in the same state (prompt, head), so its panels show the answer too."""
+        return self._show_action(question.action)
+
+    def _show_action(self, action: TryAction) -> dict:
+        """Type the action's prompt and tick its head; returns the live numbers computed for them now."""
         window, session = self.window, self.window.controller.session
-        prompt = question.action.prompt or window.controller.prompt
+        prompt = action.prompt or window.controller.prompt
         numbers = answer_numbers(session.model, session.tokenizer, session.vocabulary().labels, prompt,
-                                 window.selection.layer, window.selection.head, select=question.action.select,
+                                 window.selection.layer, window.selection.head, select=action.select,
                                  training=self._training_facts())
-        if question.action.prompt:
-            window.set_prompt(question.action.prompt)
-        chosen = head_of(question.action.select, numbers) if question.action.select else None
+        if action.prompt and action.prompt != window.controller.prompt:
+            window.set_prompt(action.prompt)
+        chosen = head_of(action.select, numbers) if action.select else None
         if chosen is not None:
             window.selection.select(*chosen)
         return numbers
+
+    def perform_try(self, step: LessonStep | None = None) -> None:
+        """Do what a step's "try this" says, as a student would in the window."""
+        action, window = (step or self.pane.step).action, self.window
+        self._show_action(action)
+        if action.temperature is not None:
+            window.output_view.set_temperature(action.temperature)
+        if action.switch_off == "positions":
+            window.whatif_view.positional_off.setChecked(True)
+        elif action.switch_off == "head":
+            window.whatif_view.head_boxes[(window.selection.layer, window.selection.head)].setChecked(True)
+        if action.train:
+            self._train_in_studio(action.train)
+
+    def _train_in_studio(self, steps: int) -> None:
+        """Train the studio's run (set up from its panel first, if there is none yet) for `steps` steps."""
+        studio = self.window.studio
+        self.show_panel("trainingStudio")
+        if studio.run is not None:
+            studio.train_steps(steps)
+            return
+
+        def train_once_ready() -> None:
+            studio.run_ready.disconnect(train_once_ready)
+            studio.train_steps(steps)
+
+        studio.run_ready.connect(train_once_ready)
+        studio.set_up(studio.setup_panel.setup())
+
+    def show_panel(self, name: str) -> None:
+        self.highlighter.bring_forward(name, flash=False)
 
     def _on_lesson_visibility_changed(self, visible: bool) -> None:
         if visible and self.numbers_stale:

@@ -43,6 +43,7 @@ class LessonPane(QWidget):
 
     step_changed = Signal(int, int)  # (lesson index, step index)
     open_model_requested = Signal(object)  # the folder of the built-in model a step needs
+    try_requested = Signal()               # do what this step's "try this" says, in the window
 
     def __init__(self, lessons: tuple[Lesson, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,6 +98,9 @@ class LessonPane(QWidget):
         self.next_button = QPushButton("Next ▶", objectName="lessonNext")
         self.next_button.setToolTip("Next step (Right arrow or space).")
         self.next_button.clicked.connect(self.go_next)
+        self.try_button = QPushButton("Try it", objectName="lessonTryIt")
+        self.try_button.setToolTip("Do what \"Try this\" says: type its prompt, tick its head, train its steps.")
+        self.try_button.clicked.connect(self.try_requested)
         self.contents_button = QPushButton("Contents", objectName="lessonContentsButton", checkable=True)
         self.contents_button.setToolTip("Show or hide the table of contents.")
         self.contents_button.toggled.connect(self._on_contents_toggled)
@@ -124,6 +128,7 @@ class LessonPane(QWidget):
         row.addWidget(self.back_button)
         row.addWidget(self.contents_button)
         row.addStretch(1)
+        row.addWidget(self.try_button)
         row.addWidget(self.next_button)
 
         layout = QVBoxLayout(self)
@@ -265,6 +270,7 @@ class LessonPane(QWidget):
         last = (len(self.lessons) - 1, len(self.lessons[-1].steps) - 1)
         self.next_button.setEnabled(self._position != last)
         self._select_in_contents()
+        self.try_button.setEnabled(not self.step.action.is_empty)
         self._show_needs()
         self._show_questions()
         self._render()
