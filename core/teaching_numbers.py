@@ -35,11 +35,11 @@ MORE_DOCS: dict[str, str] = {
     "n_pairs": "input → target pairs in the prompt (tokens − 1)",
     "top_token_letters": "letters in the most likely next token (0 for a space or a mark)",
     # copies: the last token and its earlier occurrences
-    "copy_head": "the head (layer.head) that looks most from the last token at an earlier copy of it",
+    "copy_head": "the head (layer.head) that looks most from the last token at an earlier copy of its word",
     "copy_weight": "the attention that head puts on the earlier copies",
     "induction_head": "the head that looks most at the token after an earlier copy (it predicts a repeat)",
     "induction_weight": "the attention that head puts there", "copied_token": "the token after the earlier copy",
-    "repeat_embedding_gap": "distance between the token embeddings of the last token and its earlier copy",
+    "repeat_embedding_gap": "distance between the token embeddings of the last token and an earlier use of the same token",
     "repeat_input_gap": "distance between their inputs (token + position)",
     # heads, over every layer
     "previous_token_head": "the head that looks most at the previous token", "previous_token_score": "its average weight there",
@@ -108,12 +108,25 @@ def word_numbers(ctx) -> dict:
 
 
 # -- copies -------------------------------------------------------------------------------------
+def _word(label: str) -> str:
+    """A token's label without the space in front: " Anna" (drawn ·Anna) and "Anna" are the same word."""
+    return label.replace("·", " ").strip()
+
+
 def copy_numbers(ctx) -> dict:
-    ids = ctx.trace.ids[0].numpy()
+    """The last token's earlier copies: the same word (with or without a space in front), and the heads that
+    look at them (duplicate) or at the token after them (induction)."""
+    ids, labels = ctx.trace.ids[0].numpy(), ctx.token_labels
     last = len(ids) - 1
-    copies = np.flatnonzero(ids[:last] == ids[last])                      # earlier positions of the last token
+    word = _word(labels[last])
+    copies = np.array([j for j in range(last) if word and _word(labels[j]) == word], dtype=int)
     numbers = dict.fromkeys(["copy_head", "copy_weight", "induction_head", "induction_weight", "copied_token",
                              "repeat_embedding_gap", "repeat_input_gap"])
+    exact = np.flatnonzero(ids[:last] == ids[last])                       # the very same token id earlier
+    if len(exact):
+        token, block_input = ctx.trace.numpy("embed.tok"), ctx.trace.numpy("embed.sum")   # (T, C) each
+        numbers.update(repeat_embedding_gap=float(np.linalg.norm(token[last] - token[exact[0]])),
+                       repeat_input_gap=float(np.linalg.norm(block_input[last] - block_input[exact[0]])))
     if len(copies) == 0:
         return numbers
     after = copies + 1                                                    # the tokens that followed them
@@ -123,15 +136,9 @@ def copy_numbers(ctx) -> dict:
         for head, row in enumerate(rows):
             best_copy = max(best_copy, (float(row[copies].sum()), f"{layer}.{head}"))
             best_induction = max(best_induction, (float(row[after].sum()), f"{layer}.{head}"))
-    first = int(copies[0])
-    token, block_input = ctx.trace.numpy("embed.tok"), ctx.trace.numpy("embed.sum")   # (T, C) each
-    return {
-        "copy_head": best_copy[1], "copy_weight": best_copy[0],
-        "induction_head": best_induction[1], "induction_weight": best_induction[0],
-        "copied_token": ctx.token_labels[int(after[-1])],
-        "repeat_embedding_gap": float(np.linalg.norm(token[last] - token[first])),
-        "repeat_input_gap": float(np.linalg.norm(block_input[last] - block_input[first])),
-    }
+    return {**numbers, "copy_head": best_copy[1], "copy_weight": best_copy[0],
+            "induction_head": best_induction[1], "induction_weight": best_induction[0],
+            "copied_token": labels[int(after[-1])]}
 
 
 # -- every head, and the chosen one -----------------------------------------------------------------
