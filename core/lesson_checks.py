@@ -24,11 +24,11 @@ from pathlib import Path
 
 MODELS_FOLDER = Path(__file__).resolve().parent.parent / "resources" / "models"
 
-# need -> (what the model must have, in words; test on a model's features)
+# need -> what the model must have, in a few words (the lesson pane shows them on one line)
 NEEDS = {
-    "bpe": "a tokenizer that learned BPE merges",
-    "learned positions": "position vectors added to the tokens (learned or sinusoidal)",
-    "rope": "rotary positions (RoPE)",
+    "bpe": "BPE tokens",
+    "learned positions": "added positions",
+    "rope": "RoPE",
     "trained": "trained weights",
 }
 SWITCHES = ("positions", "head")

@@ -18,7 +18,7 @@ import re
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont, QTextBlockFormat, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QTextBrowser,
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QLayout, QPushButton, QScrollArea, QSizePolicy, QSplitter, QTextBrowser,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from app.theme import colours
@@ -140,11 +140,15 @@ class LessonPane(QWidget):
     def _build_needs_bar(self) -> None:
         """Where the model on screen cannot show this step: say so, and offer the built-in one that can."""
         self.needs_bar = QFrame(objectName="lessonNeeds")
+        # Shown and hidden step by step: it must never widen the pane (the docks beside it would move).
+        self.needs_bar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.needs_bar.setFrameShape(QFrame.Shape.StyledPanel)
-        self.needs_label = QLabel(objectName="lessonNeedsText", wordWrap=True)
+        self.needs_label = QLabel(objectName="lessonNeedsText")   # one line: its height never changes
+        self.needs_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.open_model_button = QPushButton(objectName="lessonOpenModel")
         self.open_model_button.clicked.connect(self._on_open_model_clicked)
         row = QHBoxLayout(self.needs_bar)
+        row.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         row.setContentsMargins(6, 4, 6, 4)
         row.addWidget(self.needs_label, stretch=1)
         row.addWidget(self.open_model_button)
@@ -238,20 +242,23 @@ class LessonPane(QWidget):
         return [] if self._features is None else missing(self.step.needs, self._features)
 
     def _show_needs(self) -> None:
+        if not self.buttons.isVisibleTo(self):
+            return  # presenting: keyboard only, and the layout stays as it is (set_presenting hid the bar)
         unmet = self.unmet_needs()
         self.needs_bar.setVisible(bool(unmet))
         if not unmet:
             return
         offer = model_for(self.step.needs)
-        text = f"The model on screen cannot show this step: it needs {' and '.join(unmet)}."
+        text = f"This step needs {' and '.join(unmet)}."
         self.open_model_button.setVisible(offer is not None)
         if offer is not None:
             self.open_model_button.setText(f"Open {offer.name}")
             self.open_model_button.setToolTip(f"Show {offer.name} (from {offer.folder.name}) instead of this one.")
             self.open_model_button.setProperty("folder", str(offer.folder))
         else:
-            text += " None of the built-in models has it: train one in the studio."
+            text += " No built-in model has that: train one in the studio."
         self.needs_label.setText(text)
+        self.needs_label.setToolTip(f"The model on screen cannot show this step. {text}")
 
     def _on_open_model_clicked(self) -> None:
         self.open_model_requested.emit(self.open_model_button.property("folder"))
@@ -351,6 +358,10 @@ class LessonPane(QWidget):
     def set_presenting(self, presenting: bool, scale: float = 1.0) -> None:
         """Hide the buttons and contents (keyboard only) and scale the text; undone with False."""
         self.buttons.setVisible(not presenting)
+        if presenting:
+            self.needs_bar.hide()
+        else:
+            self._show_needs()
         self.contents.setVisible(not presenting and self.contents_button.isChecked())
         self._apply_fonts(scale if presenting else 1.0)
 
