@@ -17,6 +17,11 @@ A step file starts with front matter, then the explanation in Markdown:
     ---
     Markdown explanation...
 
+A step may also say which kind of model it needs and what its "try this" does and should show
+(`needs:`, `prompt:`, `select:`, `switch off:`, `temperature:`, `train:`, `expect:`; see
+core.lesson_checks), and a lesson's questions.md holds its questions (core.lesson_questions).
+resources/lessons/README.md documents every line for teachers.
+
 `{name}` in a live sentence is a number from core.lesson_numbers (its docstring lists them all);
 `{name:.3f}` picks the format. A sentence that needs a number this model does not have (merges for a
 character tokenizer, RoPE angles for learned positions) is left out rather than shown half-filled.
