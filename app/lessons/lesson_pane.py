@@ -90,6 +90,7 @@ class LessonPane(QWidget):
         self._build_needs_bar()
         self.questions_area = QScrollArea(objectName="lessonQuestionsArea", widgetResizable=True)
         self.questions_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.questions_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.questions_area.hide()
 
         self.back_button = QPushButton("◀ Back", objectName="lessonBack")
@@ -287,9 +288,11 @@ class LessonPane(QWidget):
             self.questions.deleteLater()
             self.questions = None
         if self.step.questions:
-            self.questions = QuestionsView(self.step.questions, lambda question: self._answer(question))
+            self.questions = QuestionsView(self.step.questions, lambda question: self._answer(question), self.step.body)
             self.questions_area.setWidget(self.questions)
+        # A questions page is all questions: its few lines of introduction sit above them, not in the text.
         self.questions_area.setVisible(bool(self.step.questions))
+        self.text.setVisible(not self.step.questions)
 
     def _render(self) -> None:
         """Explanation, then the live sentences and the suggestion in coloured boxes."""

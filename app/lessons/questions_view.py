@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton,
                                QVBoxLayout, QWidget)
 
@@ -53,9 +53,16 @@ class QuestionCard(QFrame):
     def _build_choose(self, layout: QVBoxLayout) -> None:
         self.options = QButtonGroup(self)
         for index, (text, _) in enumerate(self.question.options):
-            button = QRadioButton(text, objectName=f"questionOption{index}")
+            # A radio button's own text never wraps: a wrapping label beside it keeps a narrow pane narrow.
+            button = QRadioButton(objectName=f"questionOption{index}")
+            label = QLabel(text, wordWrap=True, textFormat=Qt.TextFormat.PlainText)
+            label.setBuddy(button)
+            label.mousePressEvent = lambda _event, button=button: button.click()
             self.options.addButton(button, index)
-            layout.addWidget(button)
+            row = QHBoxLayout()
+            row.addWidget(button)
+            row.addWidget(label, stretch=1)
+            layout.addLayout(row)
         self.options.idClicked.connect(self.choose)
 
     def reveal(self) -> None:
@@ -89,11 +96,15 @@ class QuestionCard(QFrame):
 
 
 class QuestionsView(QWidget):
-    def __init__(self, questions: tuple[Question, ...], answer, parent: QWidget | None = None) -> None:
+    def __init__(self, questions: tuple[Question, ...], answer, introduction: str = "",
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("lessonQuestions")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        if introduction:
+            layout.addWidget(QLabel(introduction, wordWrap=True, objectName="questionsIntro",
+                                    textFormat=Qt.TextFormat.PlainText))
         self.cards = [QuestionCard(number, question, answer) for number, question in enumerate(questions, start=1)]
         for card in self.cards:
             layout.addWidget(card)
