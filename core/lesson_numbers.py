@@ -113,7 +113,7 @@ NUMBER_DOCS: dict[str, str] = {
     # MLP, residual and LayerNorm
     "resid_pre_norm": "length of the residual stream entering the chosen block",
     "mlp_out_norm": "length of what the MLP adds", "resid_post_norm": "length leaving the block",
-    "gelu_off": "share of the MLP's hidden units GELU nearly switches off (input below 0)",
+    "gelu_off": "share of the MLP's hidden numbers that are negative before GELU (it makes them small)",
     "ln_mean_before": "mean of the last residual before the final LayerNorm",
     "ln_std_before": "its standard deviation", "ln_mean_after": "mean after LayerNorm",
     "ln_std_after": "standard deviation after LayerNorm",

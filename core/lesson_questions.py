@@ -98,6 +98,16 @@ def _choose(fields, one, where, options: tuple[tuple[str, bool], ...]) -> Questi
     return Question("choose", one("choose"), options=options, explain=one("explain"))
 
 
+def questions_markdown(questions: tuple[Question, ...]) -> str:
+    """The questions for paper (a hand-out): numbered, options as a list, no answers."""
+    parts = []
+    for number, question in enumerate(questions, start=1):
+        kind = "Predict, then check in the app" if question.kind == "predict" else "Choose one"
+        parts.append(f"{number}. **{kind}:** {question.text}")
+        parts.extend(f"    - {option}" for option, _ in question.options)
+    return "\n\n" + "\n".join(parts) if parts else ""
+
+
 def guess_matches(guess: str, answer) -> bool:
     """A typed guess against the live answer, ignoring case, spaces and the · drawn for a space."""
     def plain(text) -> str:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
 
 from core.lesson_checks import TryAction, head_of, model_features
 from core.lesson_numbers import LessonContext, TrainingFacts, gradient_step, live_numbers, tokenizer_facts
-from core.lesson_questions import Question, answer_numbers
+from core.lesson_questions import Question, answer_numbers, questions_markdown
 from core.lessons import (Lesson, LessonError, LessonStep, live_sentences, load_lessons, problems_lesson,
                           template_names)
 from core.teaching_numbers import checkpoint_history, positions_off
@@ -318,7 +318,7 @@ class Classroom(QObject):
             QApplication.processEvents()
             numbers = self.numbers_for(step)
             pages.append(HandoutPage(
-                title=step.title, body=step.body, try_this=step.try_this,
+                title=step.title, body=step.body + questions_markdown(step.questions), try_this=step.try_this,
                 sentences=tuple(live_sentences(step, numbers)) if numbers else (),
                 figure=panel.grab().toImage() if panel is not None else None,
             ))

@@ -107,7 +107,9 @@ def test_try_this_happens_on_a_built_in_model(qtbot, lab, lesson_id, step_id):
     if not shows(lab, prompt):
         type_prompt(qtbot, lab, prompt)
     if action.select:
-        layer, head = head_of(action.select, classroom.numbers_for(pane.step))
+        chosen = head_of(action.select, classroom.numbers_for(pane.step))
+        assert chosen is not None, f"{step_id}: 'select: {action.select}' names no head for this prompt"
+        layer, head = chosen
         lab.layer_selector.setValue(layer)   # tick the head, as a student would
         lab.head_selector.setValue(head)
         assert (lab.selection.layer, lab.selection.head) == (layer, head)
