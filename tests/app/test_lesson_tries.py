@@ -20,7 +20,8 @@ ALL = [lesson for lesson in load_lessons() if lesson.id in LESSONS]
 TRIES = [(lesson.id, step.id) for lesson in ALL for step in lesson.steps if step.try_this]
 QUESTION_PAGES = [(lesson.id, step.id) for lesson in ALL for step in lesson.steps if step.questions]
 WAIT_MS = 120_000
-TYPED_PROMPT = 60            # prompts up to this long are typed key by key; longer ones are pasted
+TYPED_PROMPT = 60            # ASCII prompts up to this long are typed key by key; others are pasted
+PLAIN_PROMPT = "Anna met Ben at the park."   # for a try that names no prompt
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def type_prompt(qtbot, window, text: str) -> None:
     editor = window.prompt_view.editor
     editor.setFocus()
     editor.selectAll()
-    if len(text) <= TYPED_PROMPT:
+    if len(text) <= TYPED_PROMPT and text.isascii():   # Qt's test keyboard has ASCII keys only
         qtbot.keyClick(editor, Qt.Key.Key_Delete)
         qtbot.keyClicks(editor, text)
     else:
@@ -103,8 +104,8 @@ def test_try_this_happens_on_a_built_in_model(qtbot, lab, lesson_id, step_id):
 
     if action.train:
         train_in_studio(qtbot, lab, action.train)
-    prompt = action.prompt or lab.controller.prompt or "Anna met Ben. Then Anna"
-    if not shows(lab, prompt):
+    prompt = action.prompt or (None if action.train else PLAIN_PROMPT)   # the studio's model reads its own text
+    if prompt is not None and not shows(lab, prompt):
         type_prompt(qtbot, lab, prompt)
     if action.select:
         chosen = head_of(action.select, classroom.numbers_for(pane.step))
