@@ -11,7 +11,7 @@ A step file may add these front-matter lines (all optional; see resources/lesson
     expect: top_token_letters >= 2    # one check per line: number, comparison, value
 
 An `expect:` line compares a live number (core.lesson_numbers) with a number (`0.3`), a word in quotes
-(`"flumpish"`) or another live number: `key_token == query_token`. Comparisons: == != < <= > >=.
+(`"flumpish"`, `" ball"`: a space may be written as the app draws it, ·) or another live number: `key_token == query_token`. Comparisons: == != < <= > >=.
 A test performs every "try this" on the built-in models and checks each of its `expect:` lines.
 """
 from __future__ import annotations
@@ -123,10 +123,15 @@ class Expectation:
     text: str                    # the line as written, for messages
 
     def holds(self, numbers: dict) -> bool:
-        return COMPARISONS[self.comparison](numbers.get(self.number), self.resolve(numbers))
+        return COMPARISONS[self.comparison](_spaced(numbers.get(self.number)), _spaced(self.resolve(numbers)))
 
     def resolve(self, numbers: dict):
         return numbers.get(self.value) if isinstance(self.value, NumberName) else self.value
+
+
+def _spaced(value):
+    """Token labels draw a space as ·; an `expect:` line may write it either way."""
+    return value.replace("·", " ") if isinstance(value, str) else value
 
 
 class NumberName(str):

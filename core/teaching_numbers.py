@@ -34,6 +34,7 @@ MORE_DOCS: dict[str, str] = {
     "target_ids": "the ids it must predict: the input shifted by one",
     "n_pairs": "input → target pairs in the prompt (tokens − 1)",
     "top_token_letters": "letters in the most likely next token (0 for a space or a mark)",
+    "top_token_copies": "how often the most likely next token already appears in the prompt",
     # copies: the last token and its earlier occurrences
     "copy_head": "the head (layer.head) that looks most from the last token at an earlier copy of its word",
     "copy_weight": "the attention that head puts on the earlier copies",
@@ -99,12 +100,14 @@ def word_numbers(ctx) -> dict:
         numbers.update(word_tokens_max=most, most_split_word=word, word_tokens_min=min(n for _, n in pieces),
                        first_word_tokens=pieces[0][1], last_word_tokens=pieces[-1][1])
     logits = ctx.trace["logits"][0, -1]                                  # (vocab,)
-    top = ctx.vocab_labels[int(logits.argmax())]
+    top_id = int(logits.argmax())
+    top = ctx.vocab_labels[top_id]
     return {**numbers, "n_words": len(pieces),
             "special_tokens": (", ".join(facts.special) or "none") if facts else None,
             "input_ids": ", ".join(map(str, ids[:-1][:6])) + (", …" if len(ids) > 7 else ""),
             "target_ids": ", ".join(map(str, ids[1:][:6])) + (", …" if len(ids) > 7 else ""),
-            "n_pairs": len(ids) - 1, "top_token_letters": sum(ch.isalpha() for ch in top)}
+            "n_pairs": len(ids) - 1, "top_token_letters": sum(ch.isalpha() for ch in top),
+            "top_token_copies": ids.count(top_id)}
 
 
 # -- copies -------------------------------------------------------------------------------------
