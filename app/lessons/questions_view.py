@@ -9,6 +9,7 @@ card shows its options; picking one marks it right or wrong and shows the explan
 from __future__ import annotations
 
 import html
+import re
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton,
@@ -103,7 +104,8 @@ class QuestionsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         if introduction:
-            layout.addWidget(QLabel(introduction, wordWrap=True, objectName="questionsIntro",
+            one_line_per_paragraph = re.sub(r"(?<!\n)\n(?!\n)", " ", introduction)   # Markdown's soft line breaks
+            layout.addWidget(QLabel(one_line_per_paragraph, wordWrap=True, objectName="questionsIntro",
                                     textFormat=Qt.TextFormat.PlainText))
         self.cards = [QuestionCard(number, question, answer) for number, question in enumerate(questions, start=1)]
         for card in self.cards:
