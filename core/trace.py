@@ -28,6 +28,7 @@ import torch
 
 from .eval_mode import evaluating
 from .hooks import Listener
+from .kv_cache import KVCache, depends_on_whole_prompt, join, keep_prefix, scaled_scores, shared_prefix_length
 from .memory import keep_freed_memory
 
 ABLATIONS = ("zero", "mean")
@@ -207,12 +208,13 @@ def _recorder(recorded: dict, model) -> Listener:
     return record
 
 
-def _forward(model, ids: torch.Tensor) -> torch.Tensor:
-    """The model's logits; a token id outside the vocabulary is a clear error."""
+def _forward(model, ids: torch.Tensor, past: KVCache | None = None) -> torch.Tensor:
+    """The model's logits (of the new tokens only, after a cached past); a token id outside the
+    vocabulary is a clear error."""
     if not ids.is_cpu:  # on an accelerator a bad id is a device-side assert, so look before leaping
         _check_ids(ids, model.config.vocab_size)
     try:
-        logits, _ = model(ids)
+        logits = model(ids)[0] if past is None else model.forward_cached(ids, past)
     except IndexError:  # on the CPU the embedding refuses a bad id; only then look at the ids
         _check_ids(ids, model.config.vocab_size)
         raise
@@ -225,40 +227,102 @@ _MODEL_TABLES = ("embed.pos",)
 _NOTHING_CHANGED = Intervention()  # the what-if of a plain trace; frozen, so one is shared
 
 
-def run_trace(model, ids, names: NameFilter = None, intervention: Intervention | None = None) -> Trace:
+def run_trace(model, ids, names: NameFilter = None, intervention: Intervention | None = None,
+              previous: Trace | None = None) -> Trace:
     """Run one forward pass in eval mode and record the chosen internals.
 
     The pass runs under torch.inference_mode (no autograd bookkeeping at all), so the recorded tensors
     are inference tensors: an in-place edit raises an error, and so does using one where gradients
     flow (say, to train a probe on it); take `.clone()` outside the trace first. The model's training
     mode (of every module) and any listeners it already had are left as they were.
+
+    previous: an earlier full trace of the SAME model (weights unchanged). Where the new ids start
+    with some of its tokens, those positions are taken from it and only the rest is computed (see
+    core/kv_cache.py); the result is the same as without it. Ignored where that cannot work.
     """
     keep_freed_memory()  # once per process: no page faults for each new trace's memory
     intervention = intervention or _NOTHING_CHANGED
     ids = _as_batch(ids).to(model.transformer.wte.weight.device)
     hooks = model.hook_points()
+    kept = _reusable_prefix(model, hooks, previous, ids, names, intervention)
+    if kept:
+        return _extend_trace(model, hooks, previous, ids, kept, intervention)
     chosen, probs_wanted = _chosen_hooks(hooks, names)
     recorded: dict[str, torch.Tensor] = {}
-    record = _recorder(recorded, model)
-
-    attached: list[tuple] = []
-    if not intervention.is_empty:
-        _check_intervention(intervention, model.config, ids.size(1))
-        for name, listeners in _intervention_listeners(intervention).items():
-            attached.extend((hooks[name], listener) for listener in listeners)
-    attached.extend((hook, record) for hook in chosen)  # after the edits: the trace shows what the model used
-
     with torch.inference_mode(), evaluating(model):
-        try:
-            for hook, listener in attached:
-                hook.listeners.append(listener)
-            logits = _forward(model, ids)
-        finally:
-            for hook, listener in attached:
-                hook.listeners.remove(listener)
+        logits = _recorded_pass(model, hooks, chosen, recorded, intervention, ids)
         if probs_wanted:
             recorded["probs"] = torch.softmax(logits.float().cpu(), dim=-1)
     for name in _MODEL_TABLES:
         if name in recorded:
             recorded[name] = recorded[name].clone()
     return Trace(ids, recorded, intervention)
+
+
+def _recorded_pass(model, hooks: dict, chosen: list, recorded: dict, intervention: Intervention,
+                   ids: torch.Tensor, past: KVCache | None = None) -> torch.Tensor:
+    """One forward pass (of every token, or of the new ones after a cached past) with the what-if's
+    edits and a recorder attached to the chosen hook points, all taken off again afterwards."""
+    attached: list[tuple] = []
+    if not intervention.is_empty:
+        _check_intervention(intervention, model.config, ids.size(1) + (past.length if past else 0))
+        for name, listeners in _intervention_listeners(intervention).items():
+            attached.extend((hooks[name], listener) for listener in listeners)
+    record = _recorder(recorded, model)
+    attached.extend((hook, record) for hook in chosen)  # after the edits: the trace shows what the model used
+    try:
+        for hook, listener in attached:
+            hook.listeners.append(listener)
+        return _forward(model, ids, past)
+    finally:
+        for hook, listener in attached:
+            hook.listeners.remove(listener)
+
+
+# -- the incremental trace (core/kv_cache.py explains it) ----------------------------------------------
+def _reusable_prefix(model, hooks: dict, previous: Trace | None, ids: torch.Tensor, names: NameFilter,
+                     intervention: Intervention) -> int:
+    """How many leading positions of `previous` the new trace can keep; 0 means trace in full.
+
+    In full: with no previous trace; when only some names are wanted (the kept trace must hold every
+    name, keys and values included, to serve the next one in turn); when the what-if differs from
+    the previous trace's or depends on the whole prompt (a mean ablation, replaced patterns); and for
+    a model that is not float32 on the CPU (its recorded values are converted copies, not what it
+    computes with).
+    """
+    if previous is None or names is not None or depends_on_whole_prompt(intervention):
+        return 0
+    if previous.intervention != intervention:
+        return 0
+    weight = model.transformer.wte.weight
+    if weight.dtype != torch.float32 or not weight.is_cpu or torch.is_autocast_enabled("cpu"):
+        return 0
+    if "probs" not in previous or any(name not in previous for name in hooks):
+        return 0
+    return shared_prefix_length(previous._ids, ids)
+
+
+def _extend_trace(model, hooks: dict, previous: Trace, ids: torch.Tensor, kept: int,
+                  intervention: Intervention) -> Trace:
+    """The trace of ids whose first `kept` tokens `previous` already traced: those positions are
+    sliced from it, the new ones computed with its keys and values as the cache, and both joined."""
+    new_ids = ids[:, kept:]                                                   # (B, Tn)
+    recorded: dict[str, torch.Tensor] = {}
+    with torch.inference_mode(), evaluating(model):
+        if new_ids.size(1):
+            past = KVCache.from_trace(previous, kept, model.config.n_layers)
+            logits = _recorded_pass(model, hooks, list(hooks.values()), recorded, intervention, new_ids, past)
+            recorded["probs"] = torch.softmax(logits, dim=-1)                 # (B, Tn, vocab)
+        tensors = {}
+        for name in previous:
+            prefix = keep_prefix(name, previous[name], kept)
+            if not recorded:  # the prompt only lost tokens at its end: nothing new to compute
+                tensors[name] = prefix
+                continue
+            layer = int(name.split(".")[1]) if name.startswith("blocks.") else 0
+            tensors[name] = join(
+                name, prefix, recorded[name],
+                lambda: scaled_scores(model, layer, previous[f"blocks.{layer}.attn.q"][:, :, :kept],
+                                      recorded[f"blocks.{layer}.attn.k"]),
+            )
+    return Trace(ids, tensors, intervention)
