@@ -35,7 +35,8 @@ class KVCache:
 
     @classmethod
     def from_trace(cls, trace, length: int, n_layers: int) -> "KVCache":
-        """The cache a trace already holds: its recorded keys and values of the first `length` tokens."""
+        """The cache a trace already holds: its recorded keys and values of the first `length` tokens
+        (after RoPE and shared out to every query head, as recorded)."""
         layers = tuple(
             LayerCache(trace[f"blocks.{layer}.attn.k"][:, :, :length], trace[f"blocks.{layer}.attn.v"][:, :, :length])
             for layer in range(n_layers)
@@ -61,46 +62,90 @@ def depends_on_whole_prompt(intervention) -> bool:
 
 
 # -- joining the kept prefix and the new positions ---------------------------------------------------
+# A trace made this way keeps each value as the chunks of positions it was computed in (the first,
+# long one from the full trace, then one per keystroke) and joins them only when the value is read:
+# a panel reads a few names, so a keystroke copies a few tensors, not all of them, and its cost does
+# not grow with the prompt.
 _TOKEN_AXIS_2 = (".attn.q", ".attn.k", ".attn.v", ".attn.z")              # (B, nh, T, hs)
 _SQUARE = (".attn.scores", ".attn.masked_scores", ".attn.pattern")        # (B, nh, T, T)
 
 
-def join(name: str, kept: torch.Tensor, new: torch.Tensor, old_rows_new_keys: Callable[[], torch.Tensor]) -> torch.Tensor:
-    """The full value of `name`: the first p positions from the previous trace, then the new ones.
-
-    kept is the previous trace's value, cut to p positions; new is what the cached pass recorded.
-    For the (T, T) tables the new rows already cover every key; the kept rows are widened by the new
-    keys: a later key is masked for an earlier query, so masked_scores gets -inf there and the
-    pattern 0 (softmax of -inf), while scores (before the mask) gets the real q·k, which
-    old_rows_new_keys computes from the cached queries.
-    """
+def position_axis(name: str) -> int:
+    """Which dimension of a recorded value counts the positions (for the (T, T) tables: the rows)."""
     if name == "embed.pos":
-        return torch.cat((kept, new), dim=0)                                  # (T, C) or (T, rot/2)
-    if name.endswith(_TOKEN_AXIS_2):
-        return torch.cat((kept, new), dim=2)                                  # (B, nh, T, hs)
-    if name.endswith(_SQUARE):
-        if name.endswith(".scores"):
-            widening = old_rows_new_keys()                                    # (B, nh, p, Tn)
+        return 0                                                              # (T, C) or (T, rot/2)
+    if name.endswith(_TOKEN_AXIS_2 + _SQUARE):
+        return 2                                                              # (B, nh, T, ...)
+    return 1                                                                  # (B, T, ...)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The values of positions start.. start + n computed in one pass (for the (T, T) tables: those
+    rows, against the keys the pass had: value.size(-1) columns)."""
+
+    start: int
+    value: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A recorded value kept as chunks of positions, joined into one tensor when first read."""
+
+    name: str
+    chunks: tuple[Chunk, ...]
+    length: int            # T: positions in all
+    scale: float = 1.0     # the layer's score scale, to compute the scores of old queries with new keys
+
+    def cut(self, length: int) -> "Joined":
+        """The first `length` positions (views of the chunks, no copies)."""
+        axis, square = position_axis(self.name), self.name.endswith(_SQUARE)
+        kept = []
+        for chunk in self.chunks:
+            if chunk.start >= length:
+                break
+            value = chunk.value.narrow(axis, 0, min(chunk.value.size(axis), length - chunk.start))
+            if square and value.size(3) > length:
+                value = value[..., :length]                                   # (B, nh, rows, length)
+            kept.append(Chunk(chunk.start, value))
+        return Joined(self.name, tuple(kept), length, self.scale)
+
+    def then(self, new: torch.Tensor) -> "Joined":
+        """These positions followed by new ones, computed in a pass that started where these end."""
+        return Joined(self.name, (*self.chunks, Chunk(self.length, new)), self.length + new.size(position_axis(self.name)), self.scale)
+
+    def join(self, read: Callable[[str], torch.Tensor]) -> torch.Tensor:
+        """One tensor of all positions; `read` gives other names of the same trace (queries and keys).
+
+        A (T, T) table's older rows lack the keys that came later. A later key is masked for an earlier
+        query, so masked_scores gets -inf there and the pattern 0 (softmax of -inf), while scores
+        (before the mask) gets the real q·k, computed from the trace's queries and keys.
+        """
+        axis = position_axis(self.name)
+        values = [chunk.value for chunk in self.chunks]
+        if self.name.endswith(_SQUARE):
+            values = [self._widened(chunk, read) for chunk in self.chunks]
+        return values[0] if len(values) == 1 else torch.cat(values, dim=axis)
+
+    def _widened(self, chunk: Chunk, read: Callable[[str], torch.Tensor]) -> torch.Tensor:
+        rows = chunk.value                                                    # (B, nh, n, width)
+        width = rows.size(3)
+        if width == self.length:
+            return rows
+        B, nh, n, _ = rows.shape
+        if self.name.endswith(".attn.scores"):
+            layer = self.name.rsplit(".", 2)[0]                               # "blocks.{l}"
+            query = read(f"{layer}.attn.q")[:, :, chunk.start:chunk.start + n]  # (B, nh, n, hs)
+            key = read(f"{layer}.attn.k")[:, :, width:]                       # (B, nh, T - width, hs)
+            widening = torch.matmul(query, key.transpose(2, 3)) * self.scale  # (B, nh, n, T - width)
         else:
-            fill = float("-inf") if name.endswith(".masked_scores") else 0.0
-            B, nh, p, _ = kept.shape
-            widening = kept.new_full((B, nh, p, new.size(2)), fill)          # (B, nh, p, Tn)
-        top = torch.cat((kept, widening), dim=3)                              # (B, nh, p, T)
-        return torch.cat((top, new), dim=2)                                   # (B, nh, T, T)
-    return torch.cat((kept, new), dim=1)                                      # (B, T, ...)
+            fill = float("-inf") if self.name.endswith(".masked_scores") else 0.0
+            widening = rows.new_full((B, nh, n, self.length - width), fill)   # (B, nh, n, T - width)
+        return torch.cat((rows, widening), dim=3)                             # (B, nh, n, T)
 
 
-def keep_prefix(name: str, value: torch.Tensor, p: int) -> torch.Tensor:
-    """The previous trace's `name` cut to its first p positions (views, not copies)."""
-    if name == "embed.pos":
-        return value[:p]                                                      # (p, ...)
-    if name.endswith(_TOKEN_AXIS_2):
-        return value[:, :, :p]                                                # (B, nh, p, hs)
-    if name.endswith(_SQUARE):
-        return value[:, :, :p, :p]                                            # (B, nh, p, p)
-    return value[:, :p]                                                       # (B, p, ...)
-
-
-def scaled_scores(model, layer: int, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
-    """Scores of queries (B, nh, p, hs) against keys (B, nh, Tn, hs), scaled as the layer scales them."""
-    return torch.matmul(query, key.transpose(2, 3)) * model.transformer.h[layer].attn.scale  # (B, nh, p, Tn)
+def score_scale(model, name: str) -> float:
+    """The score scale of the layer `name` belongs to (1.0 for names outside attention)."""
+    if not name.endswith(_SQUARE):
+        return 1.0
+    return model.transformer.h[int(name.split(".")[1])].attn.scale

@@ -23,12 +23,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import threading
+
 import numpy as np
 import torch
 
 from .eval_mode import evaluating
 from .hooks import Listener
-from .kv_cache import KVCache, depends_on_whole_prompt, join, keep_prefix, scaled_scores, shared_prefix_length
+from .kv_cache import Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale, shared_prefix_length
 from .memory import keep_freed_memory
 
 ABLATIONS = ("zero", "mean")
@@ -56,12 +58,20 @@ class Intervention:
 
 
 class Trace(Mapping):
-    """An immutable record of one forward pass: token ids plus named, detached CPU tensors."""
+    """An immutable record of one forward pass: token ids plus named, detached CPU tensors.
 
-    def __init__(self, ids: torch.Tensor, tensors: dict[str, torch.Tensor], intervention: Intervention | None = None):
+    A trace extended from an earlier one (run_trace's `previous`) keeps some values as chunks of
+    positions (core/kv_cache.Joined) and joins each into one tensor the first time it is read; the
+    joined tensor is kept, so every read of a name gives the same tensor, from any thread.
+    """
+
+    def __init__(self, ids: torch.Tensor, tensors: dict[str, torch.Tensor | Joined],
+                 intervention: Intervention | None = None):
         self._ids = ids.detach().cpu().clone()
         self._tensors = MappingProxyType(dict(tensors))
         self.intervention = intervention or _NOTHING_CHANGED
+        self._joined: dict[str, torch.Tensor] = {}
+        self._joining = threading.RLock()  # re-entrant: joining scores reads the queries and keys
 
     @property
     def ids(self) -> torch.Tensor:
@@ -69,10 +79,22 @@ class Trace(Mapping):
         return self._ids.clone()
 
     def __getitem__(self, name: str) -> torch.Tensor:
+        value = self.stored(name)
+        if not isinstance(value, Joined):
+            return value
+        with self._joining:
+            if name not in self._joined:
+                with torch.inference_mode():  # read-only like every other recorded value
+                    self._joined[name] = value.join(self.__getitem__)
+            return self._joined[name]
+
+    def stored(self, name: str) -> torch.Tensor | Joined:
+        """The value as kept: a tensor, or its chunks while nobody has read it yet."""
         try:
-            return self._tensors[name]
+            value = self._tensors[name]
         except KeyError:
             raise KeyError(f"This trace has no {name!r}; it recorded {len(self)} names, e.g. {list(self)[:3]}.") from None
+        return self._joined.get(name, value)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._tensors)
@@ -305,7 +327,8 @@ def _reusable_prefix(model, hooks: dict, previous: Trace | None, ids: torch.Tens
 def _extend_trace(model, hooks: dict, previous: Trace, ids: torch.Tensor, kept: int,
                   intervention: Intervention) -> Trace:
     """The trace of ids whose first `kept` tokens `previous` already traced: those positions are
-    sliced from it, the new ones computed with its keys and values as the cache, and both joined."""
+    kept from it, the new ones computed with its keys and values as the cache, and each value joined
+    when it is first read (core/kv_cache.py)."""
     new_ids = ids[:, kept:]                                                   # (B, Tn)
     recorded: dict[str, torch.Tensor] = {}
     with torch.inference_mode(), evaluating(model):
@@ -313,16 +336,23 @@ def _extend_trace(model, hooks: dict, previous: Trace, ids: torch.Tensor, kept: 
             past = KVCache.from_trace(previous, kept, model.config.n_layers)
             logits = _recorded_pass(model, hooks, list(hooks.values()), recorded, intervention, new_ids, past)
             recorded["probs"] = torch.softmax(logits, dim=-1)                 # (B, Tn, vocab)
-        tensors = {}
-        for name in previous:
-            prefix = keep_prefix(name, previous[name], kept)
-            if not recorded:  # the prompt only lost tokens at its end: nothing new to compute
-                tensors[name] = prefix
-                continue
-            layer = int(name.split(".")[1]) if name.startswith("blocks.") else 0
-            tensors[name] = join(
-                name, prefix, recorded[name],
-                lambda: scaled_scores(model, layer, previous[f"blocks.{layer}.attn.q"][:, :, :kept],
-                                      recorded[f"blocks.{layer}.attn.k"]),
-            )
-    return Trace(ids, tensors, intervention)
+            for name in _MODEL_TABLES:
+                recorded[name] = recorded[name].clone()
+    stored = {}
+    for name in previous:
+        joined = _as_joined(name, previous.stored(name), model).cut(kept)
+        stored[name] = joined.then(recorded[name]) if recorded else joined
+    trace = Trace(ids, stored, intervention)
+    for name, joined in stored.items():
+        if len(joined.chunks) > _MOST_CHUNKS:  # a name nobody reads: joined now and then, not piling up
+            trace[name]
+    return trace
+
+
+_MOST_CHUNKS = 32
+
+
+def _as_joined(name: str, value: torch.Tensor | Joined, model) -> Joined:
+    if isinstance(value, Joined):
+        return value
+    return Joined(name, (Chunk(0, value),), value.size(position_axis(name)), score_scale(model, name))
