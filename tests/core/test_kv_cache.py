@@ -85,6 +85,7 @@ def test_incremental_trace_with_a_bpe_tokenizer_whose_last_token_changes(family)
     Intervention(ablate_heads={(0, 1), (2, 3)}),
     Intervention(positional=False),
     Intervention(ablate_heads={(1, 0)}, ablation="mean"),  # depends on the whole prompt: traced in full
+    Intervention(patterns={(0, 2): torch.tril(torch.ones(48, 48)) / torch.arange(1, 49)[:, None]}),  # in full too
 ])
 def test_incremental_trace_with_a_what_if(intervention):
     tokenizer = CharTokenizer.from_text(TEXT)
