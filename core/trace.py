@@ -16,6 +16,11 @@ embed.pos is zeros for pos_encoding="none". The tensors are recorded without cop
 under torch.inference_mode, so they are inference tensors: treat them as read-only (an in-place edit
 raises an error, though torch has written it by then) and `.clone()` one before editing it or letting
 gradients flow through it. Trace.numpy gives read-only arrays.
+
+    trace = model.trace(ids_after_a_keystroke, previous=trace)   # only the new tokens are computed
+
+core/kv_cache.py explains how (the earlier tokens' keys and values are the cache); the result is the
+same trace a full pass records.
 """
 from __future__ import annotations
 
