@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import threading
+import weakref
 
 import numpy as np
 import torch
@@ -271,19 +272,36 @@ def run_trace(model, ids, names: NameFilter = None, intervention: Intervention |
     intervention = intervention or _NOTHING_CHANGED
     ids = _as_batch(ids).to(model.transformer.wte.weight.device)
     hooks = model.hook_points()
-    kept = _reusable_prefix(model, hooks, previous, ids, names, intervention)
-    if kept:
-        return _extend_trace(model, hooks, previous, ids, kept, intervention)
-    chosen, probs_wanted = _chosen_hooks(hooks, names)
-    recorded: dict[str, torch.Tensor] = {}
-    with torch.inference_mode(), evaluating(model):
-        logits = _recorded_pass(model, hooks, chosen, recorded, intervention, ids)
-        if probs_wanted:
-            recorded["probs"] = torch.softmax(logits.float().cpu(), dim=-1)
+    with tracing_lock(model):  # the recorders hang on the model's own hook points: one trace at a time
+        kept = _reusable_prefix(model, hooks, previous, ids, names, intervention)
+        if kept:
+            return _extend_trace(model, hooks, previous, ids, kept, intervention)
+        chosen, probs_wanted = _chosen_hooks(hooks, names)
+        recorded: dict[str, torch.Tensor] = {}
+        with torch.inference_mode(), evaluating(model):
+            logits = _recorded_pass(model, hooks, chosen, recorded, intervention, ids)
+            if probs_wanted:
+                recorded["probs"] = torch.softmax(logits.float().cpu(), dim=-1)
     for name in _MODEL_TABLES:
         if name in recorded:
             recorded[name] = recorded[name].clone()
     return Trace(ids, recorded, intervention)
+
+
+_TRACING_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its lock, gone with it
+_FINDING_A_LOCK = threading.Lock()
+
+
+def tracing_lock(model) -> threading.RLock:
+    """The lock a trace of `model` holds. A trace attaches its recorder to the model's hook points, so
+    two threads tracing the same model at once (the window's worker, and a lesson answering a question
+    on the GUI thread) would record each other's values. Kept beside the model, not in it: a lock
+    cannot be copied, and models are (the studio fine-tunes a copy)."""
+    with _FINDING_A_LOCK:
+        lock = _TRACING_LOCKS.get(model)
+        if lock is None:
+            lock = _TRACING_LOCKS[model] = threading.RLock()
+        return lock
 
 
 def _recorded_pass(model, hooks: dict, chosen: list, recorded: dict, intervention: Intervention,
