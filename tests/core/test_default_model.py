@@ -1,8 +1,10 @@
 """The shipped default model speaks simple English word by word: it is small, reads BPE tokens with
 learned positions, puts a noun where a noun goes, copies names from earlier in the story, and uses
-pronouns that agree. Every check is deterministic (no sampling, no timing). The two head-detector
-checks are known failures (strict xfail): they pass, and must then lose their mark, once a model
-with such heads is shipped."""
+pronouns that agree, and continues words said back with an induction head. Every check is
+deterministic (no sampling, no timing). Two head-detector checks are known failures (strict xfail):
+no previous-token head formed, and the detector's probe (random common words with no story around
+them) does not wake the induction head; they pass, and must then lose their mark, once a model with
+such heads is shipped."""
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,7 @@ import torch
 from core.checkpoint import load_checkpoint
 from core.detectors import head_scores, pattern_names
 from core.shipped_models import DEFAULT_MODEL_FOLDER, common_word_probe, continue_greedily, top_next_tokens
-from core.stories import PEOPLE, SEATS, generate_stories
+from core.stories import MAGIC_WORDS, PEOPLE, SEATS, generate_stories
 
 # what a person in the stories does next: the words that follow a name there
 DOING_WORDS = {"said", "was", "gave", "met", "went", "found", "saw", "lost", "wanted", "put", "liked", "had",
@@ -73,8 +75,37 @@ def test_a_pronoun_refers_back_to_the_person(checkpoint):
         assert best[0] == pronoun and best[1] > 0.8, (prompt, best)
 
 
-HEADS_MISSING = ("With learned positions no head learned to look one token back, nor to copy from after an "
-                 "earlier copy, in the training this CPU allowed; see resources/models/default/README.md.")
+def said_back(words: list[str]) -> str:
+    """Words said back in the stories' own frame: the second copy can only be continued by induction."""
+    spoken = " ".join(words).capitalize() + "."
+    return f'Theo said the magic words: "{spoken}" Emma said them back: "{spoken}"'
+
+
+def test_words_said_back_are_continued_by_an_induction_head(checkpoint):
+    """In the second copy each word is predicted from what followed it the first time, and a head in a
+    later layer looks at exactly that earlier token (the induction pattern)."""
+    model, tokenizer = checkpoint.model, checkpoint.tokenizer
+    rng = np.random.default_rng(5)
+    magic = [" " + word for word in MAGIC_WORDS if len(tokenizer.encode(" " + word)) == 1]
+    for _ in range(3):
+        ids = tokenizer.encode(said_back([str(w).strip() for w in rng.choice(magic, 7, replace=False)]))
+        trace = model.trace(ids)
+        second_copy = [t for t in range(len(ids) // 2 + 2, len(ids))
+                       if any(ids[s] == ids[t] for s in range(t - 1))]
+        earlier_next = {t: max(s for s in range(t - 1) if ids[s] == ids[t]) + 1 for t in second_copy}
+        probs = trace.numpy("probs")                                                   # (T, vocab)
+        copied = [probs[t - 1, ids[t]] for t in second_copy[1:]]                       # each word, predicted
+        assert min(copied) > 0.8, np.round(copied, 2)
+        on_earlier = np.stack([np.mean([trace.numpy(f"blocks.{layer}.attn.pattern")[:, t, earlier_next[t]]
+                                        for t in second_copy], axis=0)
+                               for layer in range(model.config.n_layers)])            # (layers, heads)
+        layer, _ = np.unravel_index(on_earlier.argmax(), on_earlier.shape)
+        assert on_earlier.max() > 0.4 and layer >= 1, on_earlier.round(2)
+
+
+HEADS_MISSING = ("With learned positions no head learned to look one token back in the training this CPU "
+                 "allowed, and the induction head answers words said back in a story, not random words "
+                 "with nothing around them; see resources/models/default/README.md.")
 
 
 @pytest.mark.xfail(strict=True, reason=HEADS_MISSING)
