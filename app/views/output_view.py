@@ -17,6 +17,7 @@ from app.theme import colours
 from app.views.plot_style import style_graphics_view, style_plot_item
 from app.views.bar_plot import bar_plot, set_row_labels
 from app.views.export import ExportTable, add_export_menu
+from app.views.modified_badge import ModifiedBadge
 from app.views.probability_bars import ProbabilityBars
 from app.views.text_line import TextLine
 from core.sampling import next_token_probs, sample_next
@@ -67,16 +68,20 @@ class OutputView(QWidget):
         self._generator = torch.Generator().manual_seed(1234)
         self._generating = False
         self._remaining = 0                           # tokens still to generate
+        self.continuing = False                       # the token being chosen is not a Generate's first
+        self._first_of_run = True
         self._waiting_for_snapshot = False
         self._step_timer = QTimer(self, singleShot=True, interval=GENERATE_DELAY_MS)
         self._step_timer.timeout.connect(self._generate_one)
 
         self.heading = TextLine("Next token", object_name="outputHeading")
+        self.badge = ModifiedBadge("outputModifiedBadge")  # these bars come from a changed model
         self._build_plot()
         controls = self._build_controls()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.heading)
+        layout.addWidget(self.badge)
         layout.addWidget(self.plot, stretch=1)
         layout.addLayout(controls)
 
@@ -179,6 +184,7 @@ class OutputView(QWidget):
             self.top_k_spin.setMaximum(snapshot.config.vocab_size)
         last = snapshot.token_labels[-1]
         self.heading.setText(f"What comes after “{last}”, the last of {snapshot.n_tokens} tokens?")
+        self.badge.show_intervention(snapshot.trace.intervention)
         self._redraw()
         if self._waiting_for_snapshot:
             self._waiting_for_snapshot = False
@@ -212,6 +218,7 @@ class OutputView(QWidget):
 
     def apply_theme(self, dark: bool) -> None:
         self._dark = dark
+        self.badge.apply_theme(dark)
         style_graphics_view(self.plot, dark)
         style_plot_item(self.plot.getPlotItem(), dark)
         theme = colours(dark)
@@ -237,6 +244,7 @@ class OutputView(QWidget):
             return
         self._remaining = count
         self._generating = True
+        self._first_of_run = True
         self._set_buttons(generating=True)
         self._step_timer.start()
 
@@ -259,7 +267,11 @@ class OutputView(QWidget):
             return
         self._remaining -= 1
         self._waiting_for_snapshot = self._remaining > 0  # the next token waits for the new prediction
-        self.sample_one()
+        self.continuing, self._first_of_run = not self._first_of_run, False
+        try:
+            self.sample_one()
+        finally:
+            self.continuing = False
         if self._remaining <= 0:
             self.stop_generating()
 
