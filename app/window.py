@@ -42,6 +42,7 @@ from .views.view_base import settle_plots
 from .views.whatif_view import WhatIfView
 
 DEFAULT_SIZE = QSize(1600, 1000)
+SHORT_WINDOW = 900            # pixels: a window shorter than this has What if behind Next token's tab
 ZOOMS = (0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0)  # Ctrl+= / Ctrl+- step through these font scales
 LAYOUT_VERSION = 1            # bump when the default arrangement changes, so old saved layouts are ignored
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
@@ -110,8 +111,10 @@ class MainWindow(QMainWindow):
     load_failed = Signal(str)      # the sentence shown when opening a model failed (the previous one stays)
 
     def __init__(self, settings: AppSettings | None = None, session: ModelSession | None = None,
-                 prompt: str | None = None, remember_layout: bool = True) -> None:
+                 prompt: str | None = None, remember_layout: bool = True, size: QSize | None = None) -> None:
+        """`size`: the window's size at first; None: DEFAULT_SIZE, shrunk to fit the screen it opens on."""
         super().__init__()
+        self._opening_size = size or fitted_size(DEFAULT_SIZE, QApplication.primaryScreen())
         self.setObjectName("mainWindow")
         self.setWindowTitle("Attention Lab")
         self.setDockNestingEnabled(True)
@@ -139,7 +142,7 @@ class MainWindow(QMainWindow):
         self.classroom = Classroom(self)  # lesson pane, presenter mode (F5), hand-outs, session files
         add_training_studio(self)  # training studio: step through training, watch heads form (built when shown)
         self._show_session(session)
-        self.resize(fitted_size(DEFAULT_SIZE, QApplication.primaryScreen()))
+        self.resize(self._opening_size)
         self.remember_layout = remember_layout  # False: neither read nor write the saved layout
         # Default dock sizes are applied once the window is on screen (Qt ignores them before).
         self._sizes_pending = not (remember_layout and self._restore_layout())
@@ -278,7 +281,11 @@ class MainWindow(QMainWindow):
             dock.show()
         self.addDockWidget(LEFT, docks["promptView"])
         self.splitDockWidget(docks["promptView"], docks["outputView"], Qt.Orientation.Vertical)
-        self.splitDockWidget(docks["outputView"], docks["whatIfView"], Qt.Orientation.Vertical)
+        if self._short():  # three panels above each other would not fit: What if goes behind a tab
+            self.tabifyDockWidget(docks["outputView"], docks["whatIfView"])
+            docks["outputView"].raise_()
+        else:
+            self.splitDockWidget(docks["outputView"], docks["whatIfView"], Qt.Orientation.Vertical)
         attention = docks.get("attentionView")
         tabbed = [docks[name] for name in ("qkvView", "embeddingView", "positionalView") if name in docks]
         if attention is not None:
@@ -293,13 +300,22 @@ class MainWindow(QMainWindow):
         if tabbed:
             tabbed[0].raise_()
 
+    def _short(self) -> bool:
+        """Too short for the prompt, Next token and What if above each other (e.g. a 1280x720 screen)."""
+        height = self.height() if self.isVisible() else self._opening_size.height()
+        return height < SHORT_WINDOW
+
     def _explorer_docks(self) -> dict[str, QDockWidget]:
         return {p.widget.objectName(): p.dock for p in self.panels if p.widget.objectName() in EXPLORER_PANELS}
 
     def _size_default_layout(self) -> None:
         docks = self._explorer_docks()
-        left = [docks["promptView"], docks["outputView"], docks["whatIfView"]]
-        self.resizeDocks(left, [250, 380, 370], Qt.Orientation.Vertical)
+        if self._short():
+            left = [docks["promptView"], docks["outputView"]]
+            self.resizeDocks(left, [200, 800], Qt.Orientation.Vertical)  # Next token takes what is left
+        else:
+            left = [docks["promptView"], docks["outputView"], docks["whatIfView"]]
+            self.resizeDocks(left, [250, 380, 370], Qt.Orientation.Vertical)
         attention = docks.get("attentionView")
         below = docks.get("qkvView") or docks.get("embeddingView") or docks.get("positionalView")
         right = attention or below
@@ -394,6 +410,7 @@ class MainWindow(QMainWindow):
         self.prompt_view.prompt_changed.connect(self.controller.set_prompt)
         self.output_view.token_chosen.connect(self._on_token_chosen)
         self.whatif_view.intervention_changed.connect(self.controller.set_intervention)
+        self.output_view.badge.reset_requested.connect(self.reset_everything)
         self.layer_selector.valueChanged.connect(lambda layer: self.selection.select(layer, self.selection.head))
         self.head_selector.valueChanged.connect(lambda head: self.selection.select(self.selection.layer, head))
         self.selection.changed.connect(self._on_selection_changed)

@@ -16,9 +16,10 @@ from app.selection import Selection
 from app.snapshot import Snapshot
 from app.theme import colours
 from app.views.plot_style import style_graphics_view, style_plot_item
+from app.views.view_base import caption
 from app.views.export import ExportTable, add_export_menu
 from app.views.output_view import last_position, top_ids
-from app.views.bar_plot import bar_plot, rows_that_fit, set_row_labels
+from app.views.bar_plot import bar_plot, keep_room_for_rows, rows_that_fit, set_row_labels
 from core.trace import Intervention
 
 TOP_CHANGES = 8   # tokens whose probability moved most, when the panel is tall enough to label them all
@@ -82,6 +83,8 @@ class WhatIfView(QWidget):
         layout.addWidget(intro)
         layout.addWidget(scroll)
         layout.addLayout(options)
+        layout.addWidget(caption("Zero: a switched-off head adds nothing. Mean: it adds its average output, the same "
+                                 "at every position.", "ablationCaption", point_size=9))
         layout.addWidget(self.positional_off)
         layout.addWidget(self.summary)
         layout.addWidget(self.plot, stretch=1)
@@ -211,6 +214,7 @@ class WhatIfView(QWidget):
         self._dark = dark
         style_graphics_view(self.plot, dark)
         style_plot_item(self.plot.getPlotItem(), dark)
+        keep_room_for_rows(self.plot, FEWEST_ROWS)  # after the fonts: the rows are as tall as their labels
 
 
 def _html(text: str) -> str:
