@@ -313,6 +313,7 @@ class MainWindow(QMainWindow):
         if self._short():
             left = [docks["promptView"], docks["outputView"]]
             self.resizeDocks(left, [200, 800], Qt.Orientation.Vertical)  # Next token takes what is left
+            docks["outputView"].raise_()  # in front of What if (and the lesson, which joined their tabs)
         else:
             left = [docks["promptView"], docks["outputView"], docks["whatIfView"]]
             self.resizeDocks(left, [250, 380, 370], Qt.Orientation.Vertical)
