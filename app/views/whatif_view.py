@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QVBoxLayout, QWidget)
 
@@ -24,6 +24,7 @@ from core.trace import Intervention
 
 TOP_CHANGES = 8   # tokens whose probability moved most, when the panel is tall enough to label them all
 FEWEST_ROWS = 3   # a short panel shows only the biggest changes, each with a readable label
+GRID_MOST_HEIGHT = 170  # pixels: a model with more layers than fit scrolls its grid of heads
 ABLATIONS = {"zero": "zero (remove the head's output)", "mean": "mean (its average over positions)"}
 
 
@@ -51,10 +52,10 @@ class WhatIfView(QWidget):
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setSpacing(2)
-        scroll = QScrollArea()
+        self.grid_scroll = scroll = QScrollArea()
         scroll.setWidget(self.grid_host)
         scroll.setWidgetResizable(True)
-        scroll.setMaximumHeight(170)
+        scroll.setMaximumHeight(GRID_MOST_HEIGHT)
 
         self.ablation_combo = QComboBox(objectName="ablationCombo")
         for key, text in ABLATIONS.items():
@@ -127,6 +128,12 @@ class WhatIfView(QWidget):
                 self.head_boxes[(layer, head)] = box
         self.grid.setColumnStretch(n_heads + 1, 1)
         self._shape = (n_layers, n_heads)
+        QTimer.singleShot(0, self._fit_grid)  # once the new boxes are shown (a layout skips hidden ones)
+
+    def _fit_grid(self) -> None:
+        """Every layer in sight (none under the scroll area's edge) when that takes at most GRID_MOST_HEIGHT."""
+        frame = 2 * self.grid_scroll.frameWidth()
+        self.grid_scroll.setMinimumHeight(min(self.grid.sizeHint().height() + frame, GRID_MOST_HEIGHT))
 
     # -- the intervention ----------------------------------------------------------------------
     def current_intervention(self) -> Intervention:

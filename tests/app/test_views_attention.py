@@ -112,3 +112,13 @@ def test_dark_theme_and_csv_export(view, snapshot, tmp_path):
     second_row = lines[2].split(",")
     assert float(second_row[1]) == pytest.approx(float(pattern(snapshot, 1, 2)[1, 0]))
     assert second_row[3] == ""  # the future is masked, not a number
+
+
+def test_the_hover_derivation_shows_whole_lines_in_a_narrow_panel(view, qtbot):
+    view.resize(700, 200)  # a short panel, and the heatmap's column is then narrow: the derivation wraps into several lines
+    view.show()
+    qtbot.waitExposed(view)
+    view.heatmap.hovered.emit(5, 2)
+    label = view.derivation
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()))
+    assert label.heightForWidth(label.width()) > 2 * label.fontMetrics().lineSpacing()  # it did wrap
