@@ -23,6 +23,7 @@ from .export import ExportTable, add_export_menu
 from .plot_style import (
     CELL_TEXT_POINT_SIZE,
     PROBABILITY_MAP,
+    TITLE_POINT_SIZE,
     colormap,
     colours,
     contrasting_text,
@@ -30,6 +31,7 @@ from .plot_style import (
     style_graphics_view,
     style_plot_item,
     title_size,
+    wrapped_title,
 )
 from .token_axis import TokenAxis
 
@@ -94,6 +96,18 @@ class MatrixImage(pg.ImageItem):
         return self._tables[1], self._tables[2]
 
 
+def _let_title_wrap(label: pg.LabelItem) -> None:
+    """A title never holds its plot wider than the plot's own room: _fit_title wraps it instead.
+    (pyqtgraph makes a label's text width its minimum width after every change and resize.)"""
+    own_update = label.updateMin
+
+    def update_min() -> None:
+        own_update()
+        label.setMinimumWidth(0)
+
+    label.updateMin = update_min
+
+
 class HeatmapPlot:
     """One heatmap inside a pyqtgraph layout: a PlotItem holding the image, the hatching and the cursor."""
 
@@ -105,6 +119,8 @@ class HeatmapPlot:
         self.title = title
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
+        self.plot.geometryChanged.connect(self._fit_title)
+        _let_title_wrap(self.plot.titleLabel)
         for side in ("top", "right"):  # hidden, but linked to the view: spare them re-typesetting their
             self.plot.getAxis(side).enableAutoSIPrefix(False)  # titles on every change of range
         self.plot.invertY(True)
@@ -207,12 +223,30 @@ class HeatmapPlot:
         style_plot_item(self.plot, dark)
         self.left_axis.set_labels(self.row_labels)      # the font may have changed: measure again
         self.bottom_axis.set_labels(self.column_labels)
+        self._fit_title(force=True)
 
     def set_title(self, title: str) -> None:
         if title == self.title and self.plot.titleLabel.text:
             return  # typesetting a title is not free; set_theme recolours it
         self.title = title
-        self.plot.setTitle(title, color=colours(self.dark)["text"], size=title_size())
+        self._fit_title(force=True)
+
+    def _fit_title(self, force: bool = False) -> None:
+        """The title on as many lines as the plot's width needs, never cut at its edge."""
+        if not self.title:
+            return
+        title_font = font(TITLE_POINT_SIZE)
+        text, lines = wrapped_title(self.title, self.plot.width() - 8, title_font)
+        if force or text != self.plot.titleLabel.text:
+            self.plot.setTitle(text, color=colours(self.dark)["text"], size=title_size())
+        height = max(30, lines * QFontMetrics(title_font).lineSpacing() + 10)
+        if self.plot.layout.rowMinimumHeight(0) != height:  # setTitle makes it 30: one line
+            self.plot.titleLabel.setMaximumHeight(height)
+            self.plot.layout.setRowFixedHeight(0, height)
+
+    def shown_title(self) -> str:
+        """The title as drawn ("<br>" where it wraps)."""
+        return self.plot.titleLabel.text
 
     def _update_cell_texts(self, *_) -> None:
         """Numbers on the cells when the matrix is small and the cells are big enough to hold them."""

@@ -99,6 +99,24 @@ def text_widths(chosen: QFont, texts: Sequence[str]) -> list[int]:
     return widths
 
 
+def wrapped_title(title: str, width: float, chosen: QFont) -> tuple[str, int]:
+    """`title` as it fits `width` pixels in `chosen`: whole, or broken into lines at spaces (HTML <br>,
+    which pyqtgraph's titles understand); and how many lines that makes."""
+    metrics = QFontMetrics(chosen)
+    if metrics.horizontalAdvance(title) <= width:
+        return title, 1
+    lines, line = [], ""
+    for word in title.split(" "):
+        longer = f"{line} {word}" if line else word
+        if line and metrics.horizontalAdvance(longer) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = longer
+    lines.append(line)
+    return "<br>".join(lines), len(lines)
+
+
 def abbreviate(label: str, limit: int = 12) -> str:
     """Keep a tick label short enough to read: 'international' -> 'internationa…'."""
     return label if len(label) <= limit else label[: limit - 1] + "…"

@@ -53,3 +53,28 @@ def test_side_by_side_panels_export_as_one_table(qtbot, tmp_path):
     lines = (tmp_path / "sum.csv").read_text().splitlines()
     assert lines[0] == ",token: 0,token: 1,+ position: 0,+ position: 1,= input: 0,= input: 1"
     assert [float(v) for v in lines[2].split(",")[1:]] == pytest.approx([0, 0, 1, 1, 2, 2])
+
+
+def test_a_long_title_wraps_in_a_narrow_plot_instead_of_being_cut(qtbot):
+    import numpy as np
+    from PySide6.QtGui import QFontMetrics
+
+    from app.views.heatmap import HeatmapWidget
+    from app.views.plot_style import TITLE_POINT_SIZE, font
+
+    title = "Rotation angle θ mod 2π (radians) per position and pair"
+    widget = HeatmapWidget(title=title)
+    qtbot.addWidget(widget)
+    widget.set_matrix(np.zeros((3, 3)), (0.0, 1.0))
+    widget.resize(900, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    panel = widget.panels[0]
+    qtbot.waitUntil(lambda: panel.shown_title() == title)  # wide: one line
+    widget.resize(260, 300)
+    qtbot.waitUntil(lambda: "<br>" in panel.shown_title())
+    metrics = QFontMetrics(font(TITLE_POINT_SIZE))
+    lines = panel.shown_title().split("<br>")
+    assert " ".join(lines) == title  # every word is still there
+    assert all(metrics.horizontalAdvance(line) <= panel.plot.width() for line in lines)
+    qtbot.waitUntil(lambda: panel.plot.titleLabel.height() >= len(lines) * metrics.lineSpacing())  # no line cut
