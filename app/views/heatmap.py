@@ -306,6 +306,8 @@ class ColourBar:
         plot.layout.addItem(self.axis, 2, 5)
         self._levels: tuple[float, float] = (0.0, 0.0)
         self._tick_labels: list[str] = []
+        self._tick_count = 5
+        self.view.sigResized.connect(self._on_resized)
         self.setLevels((0.0, 1.0))
 
     def setLevels(self, levels: tuple[float, float]) -> None:
@@ -315,12 +317,28 @@ class ColourBar:
         self._levels = (low, high)
         self.image.setRect(QRectF(0.0, low, 1.0, high - low))
         self.view.setRange(xRange=(0.0, 1.0), yRange=(low, high), padding=0.0)
-        # Five labelled ticks, ends and middle included, readable from the back of a room.
+        self._label_ticks()
+
+    def _label_ticks(self) -> None:
+        """Five labelled ticks, ends and middle included; three or two on a bar too short for five
+        (their numbers would overlap)."""
+        low, high = self._levels
         ticks = [(float(v), f"{v:.3g}" if abs(v) > 1e-9 * max(abs(low), abs(high)) else "0")
-                 for v in np.linspace(low, high, 5)]
+                 for v in np.linspace(low, high, self._tick_count)]
         self.axis.setTicks([ticks])
         self._tick_labels = [label for _, label in ticks]
         self._fit_axis()
+
+    def _on_resized(self, *_ignored) -> None:
+        line = QFontMetrics(self.axis.style["tickFont"] or font()).height()
+        height = self.view.height()
+        count = next((n for n in (5, 3) if height >= (n - 1) * line * 1.5), 2)
+        if count != self._tick_count:
+            self._tick_count = count
+            self._label_ticks()
+
+    def tick_labels(self) -> list[str]:
+        return list(self._tick_labels)
 
     def _fit_axis(self) -> None:
         """Wide enough for the widest label: pyqtgraph silently drops a label that does not fit."""
@@ -331,6 +349,7 @@ class ColourBar:
     def set_font(self, tick_font) -> None:
         self.axis.setStyle(tickFont=tick_font)
         self._fit_axis()
+        self._on_resized()  # taller numbers may need fewer ticks
 
     def levels(self) -> tuple[float, float]:
         return self._levels

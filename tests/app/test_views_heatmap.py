@@ -78,3 +78,29 @@ def test_a_long_title_wraps_in_a_narrow_plot_instead_of_being_cut(qtbot):
     assert " ".join(lines) == title  # every word is still there
     assert all(metrics.horizontalAdvance(line) <= panel.plot.width() for line in lines)
     qtbot.waitUntil(lambda: panel.plot.titleLabel.height() >= len(lines) * metrics.lineSpacing())  # no line cut
+
+
+def test_a_short_colour_bar_labels_fewer_ticks_so_its_numbers_never_overlap(qtbot):
+    from PySide6.QtGui import QFontMetrics
+
+    from app.views import plot_style
+    from app.views.plot_style import font
+
+    widget = HeatmapWidget(title="embeddings")
+    qtbot.addWidget(widget)
+    widget.set_matrix(np.linspace(-0.3, 0.3, 12).reshape(3, 4), (-0.3, 0.3))
+    widget.resize(400, 500)
+    widget.show()
+    qtbot.waitExposed(widget)
+    bar = widget.colorbar
+    qtbot.waitUntil(lambda: len(bar.tick_labels()) == 5)
+    plot_style.set_zoom(2.0)  # numbers twice as tall (as zoomed in, or presenting) on a short panel
+    try:
+        widget.set_theme(False)
+        widget.resize(400, 180)
+        qtbot.waitUntil(lambda: len(bar.tick_labels()) < 5)
+        line = QFontMetrics(bar.axis.style["tickFont"]).height()
+        assert bar.view.height() / (len(bar.tick_labels()) - 1) >= line  # a label's height between ticks
+        assert bar.tick_labels()[0] == "-0.3" and bar.tick_labels()[-1] == "0.3"  # the ends stay labelled
+    finally:
+        plot_style.set_zoom(1.0)
