@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QVBoxLayout, QWidget)
 
@@ -90,6 +90,7 @@ class WhatIfView(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.plot, stretch=1)
         self._show_no_changes()
+        self._rebuild_grid(selection.n_layers, selection.n_heads)  # the panel has its final size before it is drawn
 
     def _build_plot(self) -> None:
         self.plot = bar_plot("whatIfPlot", "change in probability (after − before), in percentage points")
@@ -128,12 +129,16 @@ class WhatIfView(QWidget):
                 self.head_boxes[(layer, head)] = box
         self.grid.setColumnStretch(n_heads + 1, 1)
         self._shape = (n_layers, n_heads)
-        QTimer.singleShot(0, self._fit_grid)  # once the new boxes are shown (a layout skips hidden ones)
+        self._fit_grid(n_layers + 1)
 
-    def _fit_grid(self) -> None:
-        """Every layer in sight (none under the scroll area's edge) when that takes at most GRID_MOST_HEIGHT."""
-        frame = 2 * self.grid_scroll.frameWidth()
-        self.grid_scroll.setMinimumHeight(min(self.grid.sizeHint().height() + frame, GRID_MOST_HEIGHT))
+    def _fit_grid(self, rows: int) -> None:
+        """Every layer in sight (none under the scroll area's edge) when that takes at most GRID_MOST_HEIGHT.
+        Worked out from the rows' sizes: the new boxes are not shown yet, and a layout skips hidden ones."""
+        row_height = max(self.grid.itemAt(i).widget().sizeHint().height() for i in range(self.grid.count()))
+        margins = self.grid.contentsMargins()
+        height = (rows * row_height + (rows - 1) * self.grid.verticalSpacing() + margins.top() + margins.bottom()
+                  + 2 * self.grid_scroll.frameWidth())
+        self.grid_scroll.setMinimumHeight(min(height, GRID_MOST_HEIGHT))
 
     # -- the intervention ----------------------------------------------------------------------
     def current_intervention(self) -> Intervention:
