@@ -120,6 +120,7 @@ class HeatmapPlot:
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
         self.plot.geometryChanged.connect(self._fit_title)
+        self.plot.getViewBox().sigResized.connect(lambda *_: self._fit_title())  # the matrix moved under it
         _let_title_wrap(self.plot.titleLabel)
         for side in ("top", "right"):  # hidden, but linked to the view: spare them re-typesetting their
             self.plot.getAxis(side).enableAutoSIPrefix(False)  # titles on every change of range
@@ -236,7 +237,11 @@ class HeatmapPlot:
         if not self.title:
             return
         title_font = font(TITLE_POINT_SIZE)
-        text, lines = wrapped_title(self.title, self.plot.width() - 8, title_font)
+        # The title is centred over the matrix, not over the whole plot: it has twice the room on its
+        # narrower side (the left axis takes some of the left).
+        centre = self.plot.getViewBox().geometry().center().x()
+        room = 2 * min(centre, self.plot.width() - centre) - 8
+        text, lines = wrapped_title(self.title, room, title_font)
         if force or text != self.plot.titleLabel.text:
             self.plot.setTitle(text, color=colours(self.dark)["text"], size=title_size())
         height = max(30, lines * QFontMetrics(title_font).lineSpacing() + 10)
