@@ -148,7 +148,8 @@ class MainWindow(QMainWindow):
         self._sizes_pending = not (remember_layout and self._restore_layout())
         self._tick_dark_action()
         self._restore_sampling()
-        self.set_zoom(self.settings.value("view/zoom", 1.0))
+        if self.settings.value("view/zoom", 1.0) != 1.0:  # the zoom the user left (at 1.0 nothing to redo)
+            self.set_zoom(self.settings.value("view/zoom", 1.0), announce=False)
         if notice:
             self.statusBar().showMessage(notice, 15000)
         self.prompt_view.set_text(first_prompt)  # the same prompt again: the worker reuses its trace
@@ -699,14 +700,15 @@ class MainWindow(QMainWindow):
     def zoom(self) -> float:
         return plot_style.zoom()
 
-    def set_zoom(self, zoom: float) -> None:
+    def set_zoom(self, zoom: float, announce: bool = True) -> None:
         """Scale plot text and the prompt by `zoom` (1.0: normal), remembered for next time."""
         zoom = min(max(float(zoom), ZOOMS[0]), ZOOMS[-1])
         plot_style.set_zoom(zoom)
         self.prompt_view.set_zoom(zoom)
         self.settings.set_value("view/zoom", zoom)
         self.set_dark_theme(self.dark)  # every panel re-makes its fonts and redraws, as presenter mode does
-        self.statusBar().showMessage(f"Zoom {zoom:.0%}", 3000)
+        if announce:
+            self.statusBar().showMessage(f"Zoom {zoom:.0%}", 3000)
 
     def step_zoom(self, steps: int) -> None:
         larger = [z for z in ZOOMS if z > self.zoom + 1e-6]

@@ -127,3 +127,18 @@ def test_controls_whose_labels_are_not_obvious_say_what_they_do_on_screen(window
         assert all(word in label.text() for word in words)
     positional = window.find_widget("positionalView")
     assert "position vector" in positional.findChild(type(window.model_label), "dimsCaption").text()
+
+
+def test_a_new_window_opens_at_the_zoom_left_last_time(qapp, tmp_path, session):
+    from app.settings import AppSettings
+    from app.views import plot_style
+    from app.window import MainWindow
+
+    settings = AppSettings(tmp_path / "s.ini")
+    settings.set_value("view/zoom", 1.25)
+    window = MainWindow(settings=settings, session=session, prompt="the cat", remember_layout=False)
+    try:
+        assert window.zoom == 1.25 and plot_style.font().pointSizeF() == 1.25 * plot_style.TICK_POINT_SIZE
+    finally:
+        window.set_zoom(1.0)  # the zoom is the whole application's: leave it as the other tests expect
+        window.close()
