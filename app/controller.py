@@ -59,11 +59,18 @@ def fit_to_context(ids: list[int], context_length: int) -> tuple[list[int], list
 
 class SnapshotMaker:
     """Builds snapshots, remembering the last intact trace: ticking heads on an unchanged prompt then
-    costs one forward pass (the what-if), not two (the what-if and its intact baseline)."""
+    costs one forward pass (the what-if), not two (the what-if and its intact baseline).
+
+    The last intact trace (and the last what-if trace) of a model is also where the next trace of
+    that model starts: a keystroke that adds a character at the end computes only the new tokens
+    (core/kv_cache.py), whatever the length of the prompt. Traces are immutable, so the snapshots
+    handed to the GUI thread may keep sharing their tensors.
+    """
 
     def __init__(self) -> None:
         self._intact_key: tuple | None = None  # (session, ids) of the remembered trace
         self._intact: Trace | None = None
+        self._what_if: tuple | None = None     # (session, trace) of the last what-if
 
     def make(self, session: ModelSession, prompt: str, intervention: Intervention) -> tuple[Snapshot | None, str]:
         """(snapshot, notice) for one prompt; snapshot is None when nothing is left to read."""
@@ -79,7 +86,7 @@ class SnapshotMaker:
         if intervention.is_empty:
             trace, baseline = intact, None
         else:
-            trace, baseline = session.model.trace(ids, intervention=intervention), intact
+            trace, baseline = self._what_if_trace(session, ids, intervention), intact
         vocabulary = session.vocabulary()
         snapshot = Snapshot(
             trace=trace,
@@ -99,8 +106,17 @@ class SnapshotMaker:
     def _intact_trace(self, session: ModelSession, ids: list[int]) -> Trace:
         key = (session, tuple(ids))  # a session's weights never change while it is shown
         if key != self._intact_key:
-            self._intact, self._intact_key = session.model.trace(ids), key
+            previous = self._intact if self._intact_key and self._intact_key[0] is session else None
+            self._intact, self._intact_key = session.model.trace(ids, previous=previous), key
         return self._intact
+
+    def _what_if_trace(self, session: ModelSession, ids: list[int], intervention: Intervention) -> Trace:
+        """The what-if's trace; it starts from the last one when that was the same what-if of this model
+        (run_trace checks the what-if, and traces in full one that depends on the whole prompt)."""
+        previous = self._what_if[1] if self._what_if and self._what_if[0] is session else None
+        trace = session.model.trace(ids, intervention=intervention, previous=previous)
+        self._what_if = (session, trace)
+        return trace
 
 
 def build_snapshot(session: ModelSession, prompt: str, intervention: Intervention) -> tuple[Snapshot | None, str]:

@@ -15,8 +15,8 @@ import torch
 from core import GPT, GPTConfig, preset
 from core.analysis import pca_2d
 from core.param_count import human_count
+from core.shipped_models import CHARACTER_MODEL_FOLDER, DEFAULT_MODEL_FOLDER
 
-DEFAULT_MODEL_FOLDER = Path(__file__).resolve().parent.parent / "resources" / "models" / "default"
 FALLBACK_PROMPT = "The cat sat on the mat. The cat"
 
 
@@ -101,6 +101,11 @@ def load_checkpoint_session(folder: str | Path, source: str | None = None) -> Mo
     model = checkpoint.model.eval()
     return ModelSession(model, checkpoint.tokenizer, source or f"checkpoint “{folder.name}”",
                         trained=bool(checkpoint.step), step=checkpoint.step or None, path=str(folder))
+
+
+def character_model_session(folder: Path = CHARACTER_MODEL_FOLDER) -> ModelSession:
+    """The second built-in model: one token per character, trained on Python's help pages."""
+    return load_checkpoint_session(folder, source="character model (Python docs)")
 
 
 def load_gpt2_session(folder: str | Path) -> ModelSession:

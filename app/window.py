@@ -27,8 +27,9 @@ from .lessons.classroom import Classroom
 from .dialogs.new_model import NewModelDialog
 from .model_loader import BackgroundJob
 from .selection import Selection
-from .sessions import (ModelSession, default_session, lessons_tokenizer, load_checkpoint_session, load_gpt2_session,
-                       load_hub_session, new_untrained_session, sample_prompts)
+from .sessions import (CHARACTER_MODEL_FOLDER, ModelSession, character_model_session, default_session,
+                       lessons_tokenizer, load_checkpoint_session, load_gpt2_session, load_hub_session,
+                       new_untrained_session, sample_prompts)
 from .settings import AppSettings, RecentItem
 from .snapshot import Snapshot
 from .theme import apply_theme
@@ -356,7 +357,9 @@ class MainWindow(QMainWindow):
         self._action(model_menu, "Model &zoo…", self.show_model_zoo, "Ctrl+Shift+M",
                      "Real language models from the Hugging Face Hub: see which are on this computer, download, open.")
         self._action(model_menu, "Reload &default model", self.load_default_model, None,
-                     "Go back to the pretrained model the app ships with.")
+                     "Go back to the pretrained model the app ships with: simple stories, word by word.")
+        self._action(model_menu, "Open &character model (Python docs)", self.open_character_model, None,
+                     "Open the second built-in model: one token per character, trained on Python's help pages.")
         self._action(model_menu, "&About this model…", self.show_model_card, None,
                      "The architecture's choices and its parameters by part.")
         model_menu.addSeparator()
@@ -548,6 +551,10 @@ class MainWindow(QMainWindow):
         """A Hugging Face model: a Hub id already in the cache, or a local folder."""
         return self._load(lambda: load_hub_session(name), "Could not open the model", RecentItem("hub", name),
                           name, wait)
+
+    def open_character_model(self, wait: bool = False) -> bool:
+        return self._load(character_model_session, "Could not open the character model",
+                          RecentItem("checkpoint", str(CHARACTER_MODEL_FOLDER)), "the character model", wait)
 
     def load_default_model(self) -> None:
         session, notice = default_session()

@@ -8,6 +8,14 @@
     and a randomly initialised GPT-2-small-sized model (12 layers, 12 heads, d_model 768, vocab 50257;
     real GPT-2 weights cannot be downloaded here, and only the sizes matter for speed). Its tokenizer
     is a character tokenizer, so 64 characters are 64 tokens; the ids it never uses are labelled <id>.
+    With --smollm2, also a randomly initialised SmolLM2-135M-shaped model (Llama: 30 layers, 9 query heads
+    sharing 3 key/value heads, d_model 576, SwiGLU, RMSNorm, RoPE; benchmarks/smollm2_shape.py), same
+    character tokenizer.
+    --gpt2-tokens 64,512 also types at 512 tokens (the keystroke must not cost more as the prompt grows:
+    since the incremental trace, core/kv_cache.py, a keystroke computes only the new token).
+(c) --before DIR: the default model's keystroke p95 with the code in DIR (a checkout of an earlier
+    commit, e.g. `git worktree add /tmp/before main`) and with this code, each in a fresh process,
+    interleaved --rounds times; medians and worst of each.
 (b) Start-up: from starting a fresh Python process until the window `attention-lab` opens (default
     model, sample prompt) is usable: the prompt traced, every visible panel drawn and painted, the
     prompt editable. Against a fresh process that only imports torch, PySide6 and pyqtgraph (the floor
@@ -15,6 +23,8 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py [--keys 60] [--starts 3]
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py --startup-only --starts 7
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py --smollm2 --keys 60 --starts 0
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py --before /tmp/before --rounds 3
 """
 from __future__ import annotations
 
@@ -149,7 +159,7 @@ def prompt_of(tokenizer, n_tokens: int) -> str:
     return text[:low]
 
 
-def bench_keystrokes(window, session, keys: int, label: str) -> None:
+def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64) -> None:
     import torch
     from PySide6.QtCore import QEventLoop, Qt
     from PySide6.QtTest import QTest
@@ -157,7 +167,7 @@ def bench_keystrokes(window, session, keys: int, label: str) -> None:
     app_window = window
     app_window.set_session(session)
     tokenizer = session.tokenizer
-    base = prompt_of(tokenizer, 63)
+    base = prompt_of(tokenizer, n_tokens - 1)
     loop = QEventLoop()
     app_window.prompt_view.set_text(base)
     wait_until_drawn(app_window, loop)
@@ -206,7 +216,7 @@ def bench_keystrokes(window, session, keys: int, label: str) -> None:
         cpu.append(clock.last_cpu - cpu_start)
         for name, seconds in clock.per_panel.items():
             paint_ms[name].append(1e3 * seconds)
-        assert app_window.snapshot.n_tokens == (64 if key % 2 == 0 else 63)
+        assert app_window.snapshot.n_tokens == (n_tokens if key % 2 == 0 else n_tokens - 1)
         start = time.perf_counter()  # the baseline, interleaved with the measurement
         session.model.trace(ids)
         traces.append(time.perf_counter() - start)
@@ -219,10 +229,11 @@ def bench_keystrokes(window, session, keys: int, label: str) -> None:
 
     p50, p95 = percentiles_ms(latencies)
     trace_ms = 1e3 * statistics.median(traces)
-    print(f"(a) {label}: keystroke -> last paint of the visible panels, 64 tokens, {keys} keys: "
+    print(f"(a) {label}: keystroke -> last paint of the visible panels, {n_tokens} tokens, {keys} keys: "
           f"p50 {p50:.1f} ms, p95 {p95:.1f} ms; bare model.trace {trace_ms:.1f} ms "
           f"({trace_threads(session.model)} torch thread(s), as in the worker); "
           f"ratio p95/trace {p95 / trace_ms:.2f}")
+    print(f"    keystroke p50/p95 over a bare full trace: {p50 / trace_ms:.2f} / {p95 / trace_ms:.2f}")
     drawn_p50, drawn_p95 = percentiles_ms(to_drawn)
     cpu_p50, cpu_p95 = percentiles_ms(cpu)
     print(f"    keystroke -> every visible panel's show_snapshot done (before painting): p50 {drawn_p50:.1f}, p95 {drawn_p95:.1f} ms; "
@@ -231,6 +242,30 @@ def bench_keystrokes(window, session, keys: int, label: str) -> None:
     print(f"    median CPU time of show_snapshot per redrawn panel (ms): {parts}")
     paints = ", ".join(f"{name} {statistics.median(ms):.1f}" for name, ms in paint_ms.items() if ms)
     print(f"    median CPU time of the paint events per visible panel (ms): {paints}")
+
+
+# -- (c) this code against an earlier checkout, each in a fresh process ------------------------------
+def keystroke_p95(folder: Path, keys: int) -> float:
+    """The default model's keystroke p95 (ms) with the code in `folder`, from a fresh process."""
+    env = dict(os.environ, PYTHONPATH=str(folder), QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run(
+        [sys.executable, str(folder / "benchmarks" / "bench_explorer.py"), "--skip-gpt2", "--starts", "0",
+         "--keys", str(keys)], cwd=folder, env=env, capture_output=True, text=True, check=True,
+    )
+    line = next(line for line in result.stdout.splitlines() if line.startswith("(a) default model"))
+    return float(line.split("p95 ")[1].split(" ms")[0])
+
+
+def bench_against(before: Path, rounds: int, keys: int) -> None:
+    times: dict[str, list[float]] = {"before": [], "after": []}
+    for _ in range(rounds):  # interleaved: the machine's load drifts
+        times["before"].append(keystroke_p95(before, keys))
+        times["after"].append(keystroke_p95(ROOT, keys))
+    for name, values in times.items():
+        print(f"(c) default model, 64 tokens, keystroke p95 {name}: median {statistics.median(values):.1f} ms, "
+              f"worst {max(values):.1f} ms ({', '.join(f'{v:.1f}' for v in values)})")
+    print(f"    after / before: median {statistics.median(times['after']) / statistics.median(times['before']):.2f}, "
+          f"worst {max(times['after']) / max(times['before']):.2f}; load average {os.getloadavg()[0]:.1f}")
 
 
 def percentiles_ms(seconds: list[float]) -> tuple[float, float]:
@@ -314,6 +349,10 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=60, help="keystrokes per model")
     parser.add_argument("--starts", type=int, default=3, help="fresh processes for the start-up time")
     parser.add_argument("--skip-gpt2", action="store_true")
+    parser.add_argument("--smollm2", action="store_true", help="also a SmolLM2-135M-shaped model (random weights)")
+    parser.add_argument("--gpt2-tokens", default="64", help="prompt lengths for the GPT-2-small-sized model, e.g. 64,512")
+    parser.add_argument("--before", type=Path, help="an earlier checkout to compare the default model with (c)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of (c)")
     parser.add_argument("--startup-only", action="store_true", help="measure only the start-up (b)")
     parser.add_argument("--startup-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--imports-child", action="store_true", help=argparse.SUPPRESS)
@@ -324,6 +363,8 @@ def main() -> None:
         return imports_child()
     if args.startup_only:
         return bench_startup(args.starts)
+    if args.before:
+        return bench_against(args.before.resolve(), args.rounds, args.keys)
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import torch
@@ -346,7 +387,15 @@ def main() -> None:
         if not args.skip_gpt2:
             big = gpt2_small_sized_session()
             print(f"GPT-2-small-sized: {big.describe()}")
-            bench_keystrokes(window, big, max(10, args.keys // 3), "GPT-2-small-sized")
+            for n_tokens in (int(n) for n in args.gpt2_tokens.split(",")):
+                bench_keystrokes(window, big, max(10, args.keys // 3), "GPT-2-small-sized", n_tokens)
+            del big
+        if args.smollm2:
+            from smollm2_shape import smollm2_sized_session
+
+            smol = smollm2_sized_session()
+            print(f"SmolLM2-135M-shaped: {smol.describe()}")
+            bench_keystrokes(window, smol, max(20, args.keys // 2), "SmolLM2-135M-shaped")
         window.close()
     if args.starts:
         bench_startup(args.starts)

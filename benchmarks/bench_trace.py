@@ -9,11 +9,18 @@
 (b) Explicit attention against torch's fused `scaled_dot_product_attention`, forward + backward,
     same config, in training mode.
 
+(c) --incremental: the incremental trace (core/kv_cache.py) of a prompt one token longer than the
+    previous trace, against a full trace of the same prompt, on a GPT-2-small-shaped random model
+    (12 layers, 12 heads, d_model 768, vocab 50257) at 64 and 512 tokens; the trace alone, and the
+    trace plus reading every layer's attention pattern (what the attention grid reads, which joins
+    those values). Only (c) runs with this flag.
+
 Timings are interleaved (baseline, candidate, baseline, ...) and the median of per-round ratios is
 reported, because this machine is shared and noisy. Each call is timed twice: wall clock, and the CPU
 time of this thread (torch runs on one thread here), which other processes on the machine disturb less.
 
     .venv/bin/python benchmarks/bench_trace.py [--rounds 300] [--threads 1] [--extra-vocab 4096]
+    .venv/bin/python benchmarks/bench_trace.py --incremental [--rounds 15]
 """
 from __future__ import annotations
 
@@ -139,6 +146,34 @@ def _report_overhead(config, tokens: int, rounds: int, label: str) -> None:
     print(f"    cpu, against a plain forward under inference_mode ({plain * 1e3:.2f} ms): {ratio:.2f}")
 
 
+def bench_incremental(rounds: int) -> None:
+    from core import GPTConfig
+
+    torch.manual_seed(0)
+    config = GPTConfig(vocab_size=50257, context_length=1024, d_model=768, n_layers=12, n_heads=12)
+    model = GPT(config).eval()
+    for tokens in (64, 512):
+        ids = torch.randint(0, config.vocab_size, (1, tokens))
+        previous = model.trace(ids[:, :-1])
+
+        def full_trace():
+            model.trace(ids)
+
+        def incremental_trace():
+            model.trace(ids, previous=previous)
+
+        def incremental_and_patterns_read():
+            trace = model.trace(ids, previous=previous)
+            for layer in range(config.n_layers):
+                trace[f"blocks.{layer}.attn.pattern"]
+
+        for label, candidate in (("incremental trace", incremental_trace),
+                                 ("+ every layer's pattern read", incremental_and_patterns_read)):
+            full, incremental, ratio = _interleaved_ratio(full_trace, candidate, rounds, repeats=1)["wall"]
+            print(f"(c) GPT-2-small-shaped, {tokens} tokens, one appended: full trace {full * 1e3:7.1f} ms, "
+                  f"{label} {incremental * 1e3:6.1f} ms, median ratio {ratio:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300)
@@ -146,8 +181,12 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--extra-vocab", type=int, default=4096, help="(a) again at this vocabulary size (0: skip)")
     parser.add_argument("--batch", type=int, default=8, help="batch size for the forward+backward comparison")
+    parser.add_argument("--incremental", action="store_true", help="only (c): incremental against full traces")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.incremental:
+        print(f"torch {torch.__version__}, {args.threads} thread(s), load average {os.getloadavg()[0]:.1f}")
+        return bench_incremental(args.rounds)
 
     config = preset("micro", context_length=max(args.tokens, preset("micro").context_length))
     print(f"micro preset ({config.n_layers} layers, {config.n_heads} heads, d_model {config.d_model}, "

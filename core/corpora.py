@@ -6,13 +6,14 @@
     check_corpus_length(len(ids), context_length=64)
 
 Nothing is ever downloaded. The built-in corpora are text that ships with every Python install
-(`pydoc_data.topics`, the help pages behind `help("if")`) and text this project wrote itself in
-resources/text/. Synthetic tasks with a known right answer live in core.synthetic.
+(`pydoc_data.topics`, the help pages behind `help("if")`), text this project wrote itself in
+resources/text/, and simple stories written by a program (core.stories) for as long as asked. Synthetic tasks with a known right answer live in core.synthetic.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from .stories import generate_stories
 from .text_files import CorpusError, iter_text_blocks, read_text_file
 from .token_arrays import check_corpus_length, encode_file, encode_text, split_at_line_starts, token_dtype
 
@@ -22,11 +23,19 @@ TEXT_FOLDER = Path(__file__).resolve().parent.parent / "resources" / "text"
 BUILTIN_CORPORA = {
     "python-docs": "Python's own reference help (about 470 KB of English with code), shipped with every Python.",
     "lessons": "A short plain-English lesson on tokens, embeddings, attention and training (about 21 KB).",
+    "stories": "Simple stories in a few hundred common words, written by a program; names recur, so copying "
+               "pays (about 530 bytes a story, 20,000 stories by default).",
 }
+STORY_COUNT = 20000  # stories in the built-in "stories" corpus when no count is given
 
 
-def load_builtin(name: str) -> str:
-    """The text of one built-in corpus; ValueError naming the choices for an unknown name."""
+def load_builtin(name: str, n_stories: int = STORY_COUNT, seed: int = 0) -> str:
+    """The text of one built-in corpus; ValueError naming the choices for an unknown name.
+
+    Only "stories" is written on demand: `n_stories` stories, the same text for the same `seed`.
+    """
+    if name == "stories":
+        return generate_stories(n_stories, seed)
     if name == "python-docs":
         return _python_docs()
     if name == "lessons":
@@ -52,7 +61,7 @@ def sample_prompts() -> list[str]:
 
 
 __all__ = [
-    "BUILTIN_CORPORA", "TEXT_FOLDER", "CorpusError", "check_corpus_length", "encode_file", "encode_text",
+    "BUILTIN_CORPORA", "STORY_COUNT", "TEXT_FOLDER", "CorpusError", "check_corpus_length", "encode_file", "encode_text",
     "iter_text_blocks", "load_builtin", "read_text_file", "sample_prompts", "split_at_line_starts",
     "token_dtype",
 ]

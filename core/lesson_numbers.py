@@ -17,6 +17,7 @@ import torch
 
 from .config import GPTConfig
 from .param_count import FAMOUS_CONFIGS, count_parameters, human_count
+from .teaching_numbers import MORE_DOCS, MORE_STAGES, PositionsOff, word_pieces
 from .trace import Trace
 
 
@@ -25,6 +26,8 @@ class TokenizerFacts:
     kind: str                       # "char", "bpe" or "gpt2"
     n_merges: int | None            # merges a BPE tokenizer learned; None if it has none to show
     merge_example: tuple[str, str, str, int] | None  # (token, left part, right part, merge number)
+    word_pieces: tuple[tuple[str, int], ...] = ()    # (word, tokens it took) for each word of the prompt
+    special: tuple[str, ...] = ()                    # special tokens, e.g. "<|endoftext|>"
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class TrainingFacts:
     steps: int                      # training steps taken so far
     first_loss: float               # training loss at the first recorded step
     last_loss: float                # training loss at the latest recorded step
+    val_last_loss: float | None = None  # validation loss at the latest measurement, if measured
+    recipe: object | None = None    # the TrainConfig (learning rate, schedule, AdamW, clipping), if known
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class LessonContext:
     tokenizer: TokenizerFacts | None = None
     training: TrainingFacts | None = None
     update: UpdateFacts | None = None
+    positions_off: PositionsOff | None = None  # the prompt run again without positional encoding
 
 
 # name -> what it means; a teacher may use any of these as {name} in a `live:` line.
@@ -107,7 +113,7 @@ NUMBER_DOCS: dict[str, str] = {
     # MLP, residual and LayerNorm
     "resid_pre_norm": "length of the residual stream entering the chosen block",
     "mlp_out_norm": "length of what the MLP adds", "resid_post_norm": "length leaving the block",
-    "gelu_off": "share of the MLP's hidden units GELU nearly switches off (input below 0)",
+    "gelu_off": "share of the MLP's hidden numbers that are negative before GELU (it makes them small)",
     "ln_mean_before": "mean of the last residual before the final LayerNorm",
     "ln_std_before": "its standard deviation", "ln_mean_after": "mean after LayerNorm",
     "ln_std_after": "standard deviation after LayerNorm",
@@ -126,6 +132,7 @@ NUMBER_DOCS: dict[str, str] = {
     "learning_rate": "step size of the update shown", "update_loss_before": "loss on the prompt now",
     "update_loss_after": "loss after one gradient step on the prompt", "gradient_norm": "length of the gradient",
 }
+NUMBER_DOCS.update(MORE_DOCS)
 NUMBER_NAMES = frozenset(NUMBER_DOCS)
 
 
@@ -308,7 +315,7 @@ def training_numbers(ctx: LessonContext) -> dict:
 
 
 STAGES = (prompt_numbers, model_numbers, parameter_numbers, embedding_numbers, attention_numbers,
-          block_numbers, output_numbers, training_numbers)
+          block_numbers, output_numbers, training_numbers, *MORE_STAGES)
 
 
 def live_numbers(ctx: LessonContext) -> dict:
@@ -325,8 +332,10 @@ def live_numbers(ctx: LessonContext) -> dict:
 def tokenizer_facts(tokenizer, ids) -> TokenizerFacts:
     """What the tokens lesson says about the tokenizer: its kind, merges, and one merge in this prompt."""
     merges = getattr(tokenizer, "merges", None)
+    words = word_pieces(tokenizer, ids)
+    special = tuple(sorted(getattr(getattr(tokenizer, "encoding", None), "special_tokens_set", ())))
     if not merges:
-        return TokenizerFacts(tokenizer.kind, None, None)
+        return TokenizerFacts(tokenizer.kind, None, None, words, special)
     first_merged_id = len(tokenizer.vocab) - len(merges)
     merged = [token_id for token_id in ids if token_id >= first_merged_id]
     example = None
@@ -335,7 +344,7 @@ def tokenizer_facts(tokenizer, ids) -> TokenizerFacts:
         left, right, _ = merges[longest - first_merged_id]
         example = (tokenizer.token_label(longest), tokenizer.token_label(left), tokenizer.token_label(right),
                    longest - first_merged_id + 1)
-    return TokenizerFacts(tokenizer.kind, len(merges), example)
+    return TokenizerFacts(tokenizer.kind, len(merges), example, words, special)
 
 
 def gradient_step(model, ids, learning_rate: float = 0.01) -> UpdateFacts | None:

@@ -17,6 +17,11 @@ A step file starts with front matter, then the explanation in Markdown:
     ---
     Markdown explanation...
 
+A step may also say which kind of model it needs and what its "try this" does and should show
+(`needs:`, `prompt:`, `select:`, `switch off:`, `temperature:`, `train:`, `expect:`; see
+core.lesson_checks), and a lesson's questions.md holds its questions (core.lesson_questions).
+resources/lessons/README.md documents every line for teachers.
+
 `{name}` in a live sentence is a number from core.lesson_numbers (its docstring lists them all);
 `{name:.3f}` picks the format. A sentence that needs a number this model does not have (merges for a
 character tokenizer, RoPE angles for learned positions) is left out rather than shown half-filled.
@@ -27,8 +32,13 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
+from .lesson_checks import CheckError, TryAction, parse_action, parse_needs
+from .lesson_questions import Question, split_questions
+
 LESSONS_FOLDER = Path(__file__).resolve().parent.parent / "resources" / "lessons"
-STEP_KEYS = {"title", "panel", "highlight", "live", "try"}
+ACTION_KEYS = {"prompt", "select", "switch off", "temperature", "train", "expect"}
+STEP_KEYS = {"title", "panel", "highlight", "live", "try", "needs"} | ACTION_KEYS
+QUESTIONS_FILE = "questions.md"   # a lesson's "check your understanding" page (core.lesson_questions)
 LESSON_KEYS = {"title", "summary"}
 
 
@@ -45,6 +55,9 @@ class LessonStep:
     live: tuple[str, ...]     # sentence templates filled with live numbers
     try_this: str = ""        # a "try this" suggestion
     highlight: str = ""       # optional object name of a part inside the panel to frame instead
+    needs: tuple[str, ...] = ()               # kinds of model the demonstration needs (core.lesson_checks)
+    action: TryAction = TryAction()           # what the "try this" does, and what should then be true
+    questions: tuple[Question, ...] = ()      # check-your-understanding questions (questions.md)
 
 
 @dataclass(frozen=True)
@@ -102,11 +115,23 @@ def _check_keys(fields: dict, allowed: set[str], source: str) -> None:
 
 
 def parse_step(text: str, step_id: str, source: str = "a lesson step") -> LessonStep:
+    from .lesson_numbers import NUMBER_NAMES
+
     fields, body = split_front_matter(text, source)
     _check_keys(fields, STEP_KEYS, source)
     live = tuple(fields.get("live", []))
     for template in live:
         check_template(template, source)
+    try:
+        needs = parse_needs(_one(fields, "needs", source, required=False))
+        action = parse_action(fields, NUMBER_NAMES, lambda key: _one(fields, key, source, required=False))
+        if action.expect and not _one(fields, "try", source, required=False):
+            raise CheckError("'expect:' lines check a 'try:' suggestion; add one")
+        questions = ()
+        if step_id == QUESTIONS_FILE[:-3]:
+            body, questions = split_questions(body, source, NUMBER_NAMES, check_template)
+    except CheckError as error:
+        raise LessonError(error if str(error).startswith(source) else f"{source}: {error}") from None
     return LessonStep(
         id=step_id,
         title=_one(fields, "title", source),
@@ -115,6 +140,7 @@ def parse_step(text: str, step_id: str, source: str = "a lesson step") -> Lesson
         live=live,
         try_this=_one(fields, "try", source, required=False),
         highlight=_one(fields, "highlight", source, required=False),
+        needs=needs, action=action, questions=questions,
     )
 
 
@@ -128,7 +154,7 @@ def load_lesson(folder: Path, problems: list[str] | None = None) -> Lesson:
     fields, introduction = split_front_matter(intro.read_text(encoding="utf-8"), str(intro))
     _check_keys(fields, LESSON_KEYS, str(intro))
     read = (_read_or_note(lambda path=path: parse_step(path.read_text(encoding="utf-8"), path.stem, str(path)),
-                          problems) for path in sorted(folder.glob("*.md")) if path.name != "lesson.md")
+                          problems) for path in sorted(folder.glob("*.md"), key=_step_order) if path.name != "lesson.md")
     steps = [step for step in read if step is not None]
     if not steps:
         raise LessonError(f"The lesson folder {folder} has no readable step files (e.g. 01-first-step.md).")
@@ -139,6 +165,11 @@ def load_lesson(folder: Path, problems: list[str] | None = None) -> Lesson:
         introduction=introduction,
         steps=tuple(steps),
     )
+
+
+def _step_order(path: Path) -> tuple[bool, str]:
+    """Steps in name order, the questions page last."""
+    return path.name == QUESTIONS_FILE, path.name
 
 
 def load_lessons(folder: Path | str = LESSONS_FOLDER, problems: list[str] | None = None) -> tuple[Lesson, ...]:

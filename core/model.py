@@ -22,31 +22,33 @@ from .hooks import HookPoint
 from .positional import apply_rope, rope_angles, sinusoidal_table
 
 
-def attention_mask(T: int, window: int | None, device: torch.device) -> torch.Tensor:
+def attention_mask(T: int, window: int | None, device: torch.device, first_query: int = 0) -> torch.Tensor:
     """(T, T): what gets added to the scores. 0 where a query (row) may look at a key (column), -inf elsewhere.
 
     Causal: never at a later token (the upper triangle). With a window (GPT-Neo's local layers) also
     never more than window - 1 tokens back. Built for the T of this pass, never for the whole context:
     a model that declares 32,768 positions would need 4 GB for one full-size mask.
+    With first_query > 0 (a pass over new tokens only, see forward_cached) only the rows of queries
+    first_query..T-1 are made: (T - first_query, T).
     """
-    query = torch.arange(T, device=device)[:, None]                     # (T, 1)
+    query = torch.arange(first_query, T, device=device)[:, None]        # (Tq, 1)
     key = torch.arange(T, device=device)[None, :]                       # (1, T)
     allowed = key <= query                                              # (T, T)
     if window is not None:
         allowed = allowed & (query - key < window)
-    return torch.zeros(T, T, device=device).masked_fill(~allowed, float("-inf"))
+    return torch.zeros(allowed.shape, device=device).masked_fill(~allowed, float("-inf"))  # (Tq, T)
 
 
 class AttentionMasks:
     """The masks of one forward pass, made when a layer first asks and shared by the layers that follow."""
 
-    def __init__(self, T: int, device: torch.device) -> None:
-        self.T, self.device = T, device
+    def __init__(self, T: int, device: torch.device, first_query: int = 0) -> None:
+        self.T, self.device, self.first_query = T, device, first_query
         self._made: dict[int | None, torch.Tensor] = {}
 
     def get(self, window: int | None) -> torch.Tensor:
         if window not in self._made:
-            self._made[window] = attention_mask(self.T, window, self.device)   # (T, T)
+            self._made[window] = attention_mask(self.T, window, self.device, self.first_query)  # (Tq, T)
         return self._made[window]
 
 
@@ -95,6 +97,33 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, rope: torch.Tensor | None, masks: AttentionMasks) -> torch.Tensor:
         B, T, C = x.shape
+        query, key, value = self._queries_keys_values(x, rope)                   # (B, nh, T, hs) each
+        if self._someone_reads_the_pattern() or not self.use_fast_path:
+            z = self._explicit_attention(query, key, value, masks.get(self.window))
+        else:
+            z = F.scaled_dot_product_attention(
+                query, key, value,
+                attn_mask=None if self.window is None else masks.get(self.window),
+                is_causal=self.window is None, scale=self.scale,
+                dropout_p=self.dropout if self.training else 0.0,
+            )                                                                  # (B, nh, T, hs)
+        return self._mix_heads(self.hook_z(z))
+
+    def forward_cached(self, x: torch.Tensor, rope: torch.Tensor | None, masks: AttentionMasks, past) -> torch.Tensor:
+        """Attention for new tokens only: x (B, Tn, C) holds the tokens after the past.length earlier ones,
+        whose keys and values `past` keeps (a KV cache; see core/kv_cache.py). The earlier tokens
+        cannot look at the new ones (causal), so nothing of theirs changes and only the new rows are
+        computed; every hook sees those new rows (scores, pattern: (B, nh, Tn, T), all keys).
+        """
+        query, key, value = self._queries_keys_values(x, rope)                   # (B, nh, Tn, hs) each
+        key = torch.cat((past.key, key), dim=2)                                  # (B, nh, T, hs)
+        value = torch.cat((past.value, value), dim=2)                            # (B, nh, T, hs)
+        z = self._explicit_attention(query, key, value, masks.get(self.window))  # (B, nh, Tn, hs)
+        return self._mix_heads(self.hook_z(z))
+
+    def _queries_keys_values(self, x: torch.Tensor, rope: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+        """The hooked queries, keys and values of x's tokens, one per query head: (B, nh, T, hs) each."""
+        B, T, C = x.shape
         query, key, value = self.c_attn(x).split((C, self.kv_width, self.kv_width), dim=2)  # (B,T,C), (B,T,kv) x2
         # Split the channels into heads: each head attends on its own d_head dims.
         query = query.view(B, T, self.n_heads, self.d_head).transpose(1, 2)     # (B, nh, T, hs)
@@ -107,39 +136,34 @@ class CausalSelfAttention(nn.Module):
             share = self.n_heads // self.n_kv_heads
             key = key.repeat_interleave(share, dim=1)                           # (B, nh, T, hs)
             value = value.repeat_interleave(share, dim=1)                       # (B, nh, T, hs)
-        query, key, value = self.hook_q(query), self.hook_k(key), self.hook_v(value)
+        return self.hook_q(query), self.hook_k(key), self.hook_v(value)
 
-        if self._someone_reads_the_pattern() or not self.use_fast_path:
-            z = self._explicit_attention(query, key, value, masks.get(self.window))
-        else:
-            z = F.scaled_dot_product_attention(
-                query, key, value,
-                attn_mask=None if self.window is None else masks.get(self.window),
-                is_causal=self.window is None, scale=self.scale,
-                dropout_p=self.dropout if self.training else 0.0,
-            )                                                                  # (B, nh, T, hs)
-        z = self.hook_z(z)
-        heads_side_by_side = z.transpose(1, 2).contiguous().view(B, T, C)     # (B, T, C): heads concatenated
+    def _mix_heads(self, z: torch.Tensor) -> torch.Tensor:
+        """z (B, nh, T, hs) -> (B, T, C): the heads side by side, mixed back into the residual stream."""
+        B, nh, T, hs = z.shape
+        heads_side_by_side = z.transpose(1, 2).contiguous().view(B, T, nh * hs)  # (B, T, C): heads concatenated
         return self.hook_out(self.resid_dropout(self.c_proj(heads_side_by_side)))
 
     def _explicit_attention(self, query, key, value, mask: torch.Tensor) -> torch.Tensor:
-        B, nh, T, hs = query.shape
+        """Queries (B, nh, Tq, hs) against keys and values (B, nh, T, hs); Tq = T except in forward_cached."""
+        B, nh, Tq, hs = query.shape
+        T = key.size(2)
         # Every (batch, head) pair is one small matrix product: fold the heads into the batch.
-        query = query.reshape(B * nh, T, hs)                                  # (B·nh, T, hs)
+        query = query.reshape(B * nh, Tq, hs)                                 # (B·nh, Tq, hs)
         key = key.reshape(B * nh, T, hs)                                      # (B·nh, T, hs)
         value = value.reshape(B * nh, T, hs)                                  # (B·nh, T, hs)
         # How well each query matches each key: Q·Kᵀ/sqrt(d_head), scaled inside the product (alpha).
         scores = torch.baddbmm(self.nothing_to_add, query, key.transpose(1, 2), beta=0.0, alpha=self.scale)
-        scores = self.hook_scores(scores.view(B, nh, T, T))                   # (B, nh, T, T)
+        scores = self.hook_scores(scores.view(B, nh, Tq, T))                  # (B, nh, Tq, T)
         # Causal mask: a token may not look at the future (adding -inf is cheaper than masked_fill).
-        masked_scores = scores + mask                                         # (B, nh, T, T)
+        masked_scores = scores + mask                                         # (B, nh, Tq, T)
         masked_scores = self.hook_masked_scores(masked_scores)
-        pattern = F.softmax(masked_scores, dim=-1)                             # (B, nh, T, T), rows sum to 1
+        pattern = F.softmax(masked_scores, dim=-1)                             # (B, nh, Tq, T), rows sum to 1
         pattern = self.hook_pattern(pattern)
         if self.training and self.dropout > 0:  # randomly drop some attention while training
             pattern = self.attn_dropout(pattern)
-        z = torch.bmm(pattern.reshape(B * nh, T, T), value)                    # (B·nh, T, hs)
-        return z.view(B, nh, T, hs)                                            # (B, nh, T, hs)
+        z = torch.bmm(pattern.reshape(B * nh, Tq, T), value)                   # (B·nh, Tq, hs)
+        return z.view(B, nh, Tq, hs)                                           # (B, nh, Tq, hs)
 
     def _someone_reads_the_pattern(self) -> bool:
         return self.hook_scores.active or self.hook_masked_scores.active or self.hook_pattern.active
@@ -204,10 +228,16 @@ class Block(nn.Module):
         self.hook_ln2 = HookPoint(f"blocks.{layer}.ln2")
         self.hook_resid_post = HookPoint(f"blocks.{layer}.resid_post")
 
-    def forward(self, x: torch.Tensor, rope: torch.Tensor | None, masks: AttentionMasks) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rope: torch.Tensor | None, masks: AttentionMasks, past=None) -> torch.Tensor:
+        """past: this layer's cached keys and values when x holds only new tokens (forward_cached)."""
         x = self.hook_resid_pre(x)                                   # (B, T, C): the residual stream
         block_input = x
-        x = self.hook_resid_mid(x + self.attn(self.hook_ln1(self.ln_1(x)), rope, masks))
+        normed = self.hook_ln1(self.ln_1(x))
+        if past is None:
+            attended = self.attn(normed, rope, masks)
+        else:  # new tokens only, attending to the cached keys and values too
+            attended = self.attn.forward_cached(normed, rope, masks, past)
+        x = self.hook_resid_mid(x + attended)
         mlp_reads = block_input if self.parallel_residual else x
         x = self.hook_resid_post(x + self.mlp(self.hook_ln2(self.ln_2(mlp_reads))))
         return x
@@ -220,6 +250,29 @@ def _position_table(config: GPTConfig) -> torch.Tensor:
     return rope_angles(config.context_length, config.rotary_dims, config.rope_theta)
 
 
+class Embedding(nn.Embedding):
+    """nn.Embedding, except that built on the 'meta' device (shapes only, for weights loaded next) it skips
+    its random start: there a random fill does nothing but import PyTorch's reference kernels (a second)."""
+
+    def reset_parameters(self) -> None:
+        if not self.weight.is_meta:
+            super().reset_parameters()
+
+
+def _give_memory(model: nn.Module) -> None:
+    """Swap every 'meta' (shapes-only) parameter and buffer for uninitialised CPU memory of its shape.
+    (Module.to_empty does the same, but through PyTorch's reference kernels, which take a second to import.)"""
+    new_tensors: dict[int, torch.Tensor] = {}  # old tensor -> its replacement, so tied weights stay tied
+    for module in model.modules():
+        for name, parameter in list(module.named_parameters(recurse=False)):
+            if id(parameter) not in new_tensors:
+                new_tensors[id(parameter)] = nn.Parameter(torch.empty(parameter.shape, dtype=parameter.dtype),
+                                                          requires_grad=parameter.requires_grad)
+            setattr(module, name, new_tensors[id(parameter)])
+        for name, buffer in list(module.named_buffers(recurse=False)):
+            setattr(module, name, torch.empty(buffer.shape, dtype=buffer.dtype))  # keeps its persistence
+
+
 class GPT(nn.Module):
     """Token ids in, next-token logits out."""
 
@@ -227,13 +280,13 @@ class GPT(nn.Module):
         super().__init__()
         self.config = config
         layers = dict(
-            wte=nn.Embedding(config.vocab_size, config.d_model),   # token embedding: one vector per id
+            wte=Embedding(config.vocab_size, config.d_model),      # token embedding: one vector per id
             drop=nn.Dropout(config.dropout),
             h=nn.ModuleList(Block(config, layer) for layer in range(config.n_layers)),
             ln_f=make_norm(config),
         )
         if config.pos_encoding == "learned":
-            layers["wpe"] = nn.Embedding(config.context_length, config.d_model)
+            layers["wpe"] = Embedding(config.context_length, config.d_model)
         self.transformer = nn.ModuleDict(layers)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         if config.tie_embeddings:
@@ -241,7 +294,11 @@ class GPT(nn.Module):
 
         if config.pos_encoding in ("sinusoidal", "rope"):
             # (context, C) sines or (context, rotary dims / 2) angles: grow with the context, not its square.
-            self.register_buffer(config.pos_encoding, _position_table(config), persistent=False)
+            # Worked out on the CPU even when the model is built on 'meta' (shapes only), where arange would
+            # import PyTorch's reference kernels (a second); it then lands where the weights are.
+            with torch.device("cpu"):
+                table = _position_table(config)
+            self.register_buffer(config.pos_encoding, table.to(self.lm_head.weight.device), persistent=False)
 
         self.hook_tok = HookPoint("embed.tok")
         self.hook_pos = HookPoint("embed.pos")
@@ -256,6 +313,8 @@ class GPT(nn.Module):
         self._submodules_with_a_mode = tuple(
             m for m in self.modules() if m is not self and not isinstance(m, HookPoint)
         )
+        if self.lm_head.weight.is_meta:  # shapes only (GPT.unfilled, the loader's list of names): nothing to fill
+            return
         self.apply(self._init_weights)
         # GPT-2's trick: shrink the layers that write into the residual stream by 1/sqrt(2·layers).
         for name, parameter in self.named_parameters():
@@ -271,9 +330,7 @@ class GPT(nn.Module):
         """
         with torch.device("meta"):
             model = cls(config)
-        model.to_empty(device="cpu")
-        if config.tie_embeddings:  # to_empty makes new parameters, so the head is tied again
-            model.lm_head.weight = model.transformer.wte.weight
+        _give_memory(model)  # a shared (tied) weight stays shared
         with torch.no_grad():  # the computed tables were empty too: compute them
             if config.pos_encoding in ("sinusoidal", "rope"):
                 getattr(model, config.pos_encoding).copy_(_position_table(config))
@@ -317,21 +374,45 @@ class GPT(nn.Module):
             loss = F.cross_entropy(logits.view(B * T, -1), targets.reshape(B * T))  # (B·T, vocab) vs (B·T,)
         return logits, loss
 
-    def _add_position(self, token_vectors: torch.Tensor, T: int):
-        """Give every token its place. Returns (tokens + position, RoPE angles or None)."""
+    def _add_position(self, token_vectors: torch.Tensor, T: int, start: int = 0):
+        """Give tokens start..T-1 their place. Returns (tokens + position, RoPE angles or None)."""
         scheme = self.config.pos_encoding
         if scheme == "rope":
-            return token_vectors, self.hook_pos(self.rope[:T])          # angles (T, hs/2), used in attention
+            return token_vectors, self.hook_pos(self.rope[start:T])     # angles (T, hs/2), used in attention
         if scheme == "learned":
-            positions = torch.arange(T, device=token_vectors.device)
+            positions = torch.arange(start, T, device=token_vectors.device)
             position_vectors = self.transformer.wpe(positions)          # (T, C)
         elif scheme == "sinusoidal":
-            position_vectors = self.sinusoidal[:T]                      # (T, C)
+            position_vectors = self.sinusoidal[start:T]                 # (T, C)
         else:  # "none": nothing to add, shown as zeros
             if not self.hook_pos.active:
                 return token_vectors, None
-            position_vectors = torch.zeros(T, self.config.d_model, device=token_vectors.device)
+            position_vectors = torch.zeros(T - start, self.config.d_model, device=token_vectors.device)
         return token_vectors + self.hook_pos(position_vectors), None
+
+    def forward_cached(self, ids: torch.Tensor, past) -> torch.Tensor:
+        """The logits (B, Tn, vocab) of new tokens ids (B, Tn) that follow past.length earlier ones.
+
+        The fast path beside forward: a causal model's earlier tokens never see later ones, so their
+        keys and values stay what they were; `past` keeps them (a KV cache, see core/kv_cache.py, the
+        mechanism a later "KV cache" lesson and view show) and only the new tokens are computed.
+        """
+        B, new = ids.shape
+        start = past.length
+        T = start + new
+        if T > self.config.context_length:
+            raise ValueError(
+                f"The prompt has {T} tokens but this model reads at most {self.config.context_length}; "
+                f"shorten it or keep only its last {self.config.context_length} tokens."
+            )
+        token_vectors = self.hook_tok(self.transformer.wte(ids))        # (B, Tn, C)
+        x, rope = self._add_position(token_vectors, T, start)           # (B, Tn, C)
+        x = self.transformer.drop(self.hook_sum(x))
+        masks = AttentionMasks(T, ids.device, first_query=start)        # rows of the new queries only
+        for block, layer_past in zip(self.transformer.h, past.layers):
+            x = block(x, rope, masks, layer_past)
+        x = self.hook_ln_final(self.transformer.ln_f(x))                # (B, Tn, C)
+        return self.hook_logits(self.lm_head(x))                        # (B, Tn, vocab)
 
     # -- conveniences ------------------------------------------------------------------------------
     def hook_points(self) -> dict[str, HookPoint]:
@@ -343,11 +424,11 @@ class GPT(nn.Module):
         cheaper than walking the tree on every trace."""
         return (self, *self._submodules_with_a_mode)
 
-    def trace(self, ids, names=None, intervention=None):
-        """One forward pass that records every internal; see core.trace.run_trace."""
+    def trace(self, ids, names=None, intervention=None, previous=None):
+        """One forward pass that records every internal; see core.trace.run_trace (and `previous` there)."""
         from .trace import run_trace
 
-        return run_trace(self, ids, names=names, intervention=intervention)
+        return run_trace(self, ids, names=names, intervention=intervention, previous=previous)
 
     def num_params(self) -> int:
         """Parameters counted once (a tied head shares the embedding's)."""

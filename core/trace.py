@@ -16,6 +16,11 @@ embed.pos is zeros for pos_encoding="none". The tensors are recorded without cop
 under torch.inference_mode, so they are inference tensors: treat them as read-only (an in-place edit
 raises an error, though torch has written it by then) and `.clone()` one before editing it or letting
 gradients flow through it. Trace.numpy gives read-only arrays.
+
+    trace = model.trace(ids_after_a_keystroke, previous=trace)   # only the new tokens are computed
+
+core/kv_cache.py explains how (the earlier tokens' keys and values are the cache); the result is the
+same trace a full pass records.
 """
 from __future__ import annotations
 
@@ -23,11 +28,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import threading
+
 import numpy as np
 import torch
 
 from .eval_mode import evaluating
 from .hooks import Listener
+from .kv_cache import Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale, shared_prefix_length
 from .memory import keep_freed_memory
 
 ABLATIONS = ("zero", "mean")
@@ -55,12 +63,20 @@ class Intervention:
 
 
 class Trace(Mapping):
-    """An immutable record of one forward pass: token ids plus named, detached CPU tensors."""
+    """An immutable record of one forward pass: token ids plus named, detached CPU tensors.
 
-    def __init__(self, ids: torch.Tensor, tensors: dict[str, torch.Tensor], intervention: Intervention | None = None):
+    A trace extended from an earlier one (run_trace's `previous`) keeps some values as chunks of
+    positions (core/kv_cache.Joined) and joins each into one tensor the first time it is read; the
+    joined tensor is kept, so every read of a name gives the same tensor, from any thread.
+    """
+
+    def __init__(self, ids: torch.Tensor, tensors: dict[str, torch.Tensor | Joined],
+                 intervention: Intervention | None = None):
         self._ids = ids.detach().cpu().clone()
         self._tensors = MappingProxyType(dict(tensors))
         self.intervention = intervention or _NOTHING_CHANGED
+        self._joined: dict[str, torch.Tensor] = {}
+        self._joining = threading.RLock()  # re-entrant: joining scores reads the queries and keys
 
     @property
     def ids(self) -> torch.Tensor:
@@ -68,10 +84,22 @@ class Trace(Mapping):
         return self._ids.clone()
 
     def __getitem__(self, name: str) -> torch.Tensor:
+        value = self.stored(name)
+        if not isinstance(value, Joined):
+            return value
+        with self._joining:
+            if name not in self._joined:
+                with torch.inference_mode():  # read-only like every other recorded value
+                    self._joined[name] = value.join(self.__getitem__)
+            return self._joined[name]
+
+    def stored(self, name: str) -> torch.Tensor | Joined:
+        """The value as kept: a tensor, or its chunks while nobody has read it yet."""
         try:
-            return self._tensors[name]
+            value = self._tensors[name]
         except KeyError:
             raise KeyError(f"This trace has no {name!r}; it recorded {len(self)} names, e.g. {list(self)[:3]}.") from None
+        return self._joined.get(name, value)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._tensors)
@@ -207,12 +235,13 @@ def _recorder(recorded: dict, model) -> Listener:
     return record
 
 
-def _forward(model, ids: torch.Tensor) -> torch.Tensor:
-    """The model's logits; a token id outside the vocabulary is a clear error."""
+def _forward(model, ids: torch.Tensor, past: KVCache | None = None) -> torch.Tensor:
+    """The model's logits (of the new tokens only, after a cached past); a token id outside the
+    vocabulary is a clear error."""
     if not ids.is_cpu:  # on an accelerator a bad id is a device-side assert, so look before leaping
         _check_ids(ids, model.config.vocab_size)
     try:
-        logits, _ = model(ids)
+        logits = model(ids)[0] if past is None else model.forward_cached(ids, past)
     except IndexError:  # on the CPU the embedding refuses a bad id; only then look at the ids
         _check_ids(ids, model.config.vocab_size)
         raise
@@ -225,40 +254,110 @@ _MODEL_TABLES = ("embed.pos",)
 _NOTHING_CHANGED = Intervention()  # the what-if of a plain trace; frozen, so one is shared
 
 
-def run_trace(model, ids, names: NameFilter = None, intervention: Intervention | None = None) -> Trace:
+def run_trace(model, ids, names: NameFilter = None, intervention: Intervention | None = None,
+              previous: Trace | None = None) -> Trace:
     """Run one forward pass in eval mode and record the chosen internals.
 
     The pass runs under torch.inference_mode (no autograd bookkeeping at all), so the recorded tensors
     are inference tensors: an in-place edit raises an error, and so does using one where gradients
     flow (say, to train a probe on it); take `.clone()` outside the trace first. The model's training
     mode (of every module) and any listeners it already had are left as they were.
+
+    previous: an earlier full trace of the SAME model (weights unchanged). Where the new ids start
+    with some of its tokens, those positions are taken from it and only the rest is computed (see
+    core/kv_cache.py); the result is the same as without it. Ignored where that cannot work.
     """
     keep_freed_memory()  # once per process: no page faults for each new trace's memory
     intervention = intervention or _NOTHING_CHANGED
     ids = _as_batch(ids).to(model.transformer.wte.weight.device)
     hooks = model.hook_points()
+    kept = _reusable_prefix(model, hooks, previous, ids, names, intervention)
+    if kept:
+        return _extend_trace(model, hooks, previous, ids, kept, intervention)
     chosen, probs_wanted = _chosen_hooks(hooks, names)
     recorded: dict[str, torch.Tensor] = {}
-    record = _recorder(recorded, model)
-
-    attached: list[tuple] = []
-    if not intervention.is_empty:
-        _check_intervention(intervention, model.config, ids.size(1))
-        for name, listeners in _intervention_listeners(intervention).items():
-            attached.extend((hooks[name], listener) for listener in listeners)
-    attached.extend((hook, record) for hook in chosen)  # after the edits: the trace shows what the model used
-
     with torch.inference_mode(), evaluating(model):
-        try:
-            for hook, listener in attached:
-                hook.listeners.append(listener)
-            logits = _forward(model, ids)
-        finally:
-            for hook, listener in attached:
-                hook.listeners.remove(listener)
+        logits = _recorded_pass(model, hooks, chosen, recorded, intervention, ids)
         if probs_wanted:
             recorded["probs"] = torch.softmax(logits.float().cpu(), dim=-1)
     for name in _MODEL_TABLES:
         if name in recorded:
             recorded[name] = recorded[name].clone()
     return Trace(ids, recorded, intervention)
+
+
+def _recorded_pass(model, hooks: dict, chosen: list, recorded: dict, intervention: Intervention,
+                   ids: torch.Tensor, past: KVCache | None = None) -> torch.Tensor:
+    """One forward pass (of every token, or of the new ones after a cached past) with the what-if's
+    edits and a recorder attached to the chosen hook points, all taken off again afterwards."""
+    attached: list[tuple] = []
+    if not intervention.is_empty:
+        _check_intervention(intervention, model.config, ids.size(1) + (past.length if past else 0))
+        for name, listeners in _intervention_listeners(intervention).items():
+            attached.extend((hooks[name], listener) for listener in listeners)
+    record = _recorder(recorded, model)
+    attached.extend((hook, record) for hook in chosen)  # after the edits: the trace shows what the model used
+    try:
+        for hook, listener in attached:
+            hook.listeners.append(listener)
+        return _forward(model, ids, past)
+    finally:
+        for hook, listener in attached:
+            hook.listeners.remove(listener)
+
+
+# -- the incremental trace (core/kv_cache.py explains it) ----------------------------------------------
+def _reusable_prefix(model, hooks: dict, previous: Trace | None, ids: torch.Tensor, names: NameFilter,
+                     intervention: Intervention) -> int:
+    """How many leading positions of `previous` the new trace can keep; 0 means trace in full.
+
+    In full: with no previous trace; when only some names are wanted (the kept trace must hold every
+    name, keys and values included, to serve the next one in turn); when the what-if differs from
+    the previous trace's or depends on the whole prompt (a mean ablation, replaced patterns); and for
+    a model that is not float32 on the CPU (its recorded values are converted copies, not what it
+    computes with).
+    """
+    if previous is None or names is not None or depends_on_whole_prompt(intervention):
+        return 0
+    if previous.intervention != intervention:
+        return 0
+    weight = model.transformer.wte.weight
+    if weight.dtype != torch.float32 or not weight.is_cpu or torch.is_autocast_enabled("cpu"):
+        return 0
+    if "probs" not in previous or any(name not in previous for name in hooks):
+        return 0
+    return shared_prefix_length(previous._ids, ids)
+
+
+def _extend_trace(model, hooks: dict, previous: Trace, ids: torch.Tensor, kept: int,
+                  intervention: Intervention) -> Trace:
+    """The trace of ids whose first `kept` tokens `previous` already traced: those positions are
+    kept from it, the new ones computed with its keys and values as the cache, and each value joined
+    when it is first read (core/kv_cache.py)."""
+    new_ids = ids[:, kept:]                                                   # (B, Tn)
+    recorded: dict[str, torch.Tensor] = {}
+    with torch.inference_mode(), evaluating(model):
+        if new_ids.size(1):
+            past = KVCache.from_trace(previous, kept, model.config.n_layers)
+            logits = _recorded_pass(model, hooks, list(hooks.values()), recorded, intervention, new_ids, past)
+            recorded["probs"] = torch.softmax(logits, dim=-1)                 # (B, Tn, vocab)
+            for name in _MODEL_TABLES:
+                recorded[name] = recorded[name].clone()
+    stored = {}
+    for name in previous:
+        joined = _as_joined(name, previous.stored(name), model).cut(kept)
+        stored[name] = joined.then(recorded[name]) if recorded else joined
+    trace = Trace(ids, stored, intervention)
+    for name, joined in stored.items():
+        if len(joined.chunks) > _MOST_CHUNKS:  # a name nobody reads: joined now and then, not piling up
+            trace[name]
+    return trace
+
+
+_MOST_CHUNKS = 32
+
+
+def _as_joined(name: str, value: torch.Tensor | Joined, model) -> Joined:
+    if isinstance(value, Joined):
+        return value
+    return Joined(name, (Chunk(0, value),), value.size(position_axis(name)), score_scale(model, name))

@@ -4,6 +4,7 @@
     attention-lab-train induction --preset nano --n-layers 2 --steps 1500 --out runs/induction
     attention-lab-train notes.txt --tokenizer bpe --vocab-size 512 --time 300 --out runs/notes
     attention-lab-train lessons --resume runs/lessons --steps 4000
+    attention-lab-train notes.txt --init-from ~/models/SmolLM2-135M --context-length 128 --steps 200 --out runs/mine
     torchrun --nproc_per_node=4 -m core.train python-docs --preset small --steps 5000 --out runs/big
 
 A progress bar goes to stderr; when training ends, one line of JSON goes to stdout:
@@ -25,8 +26,9 @@ import torch
 from . import distributed
 from .checkpoint import load_checkpoint, resume_trainer, save_trainer
 from .config import ACTIVATIONS, POSITIONAL_ENCODINGS, PRESETS, GPTConfig, preset
-from .corpora import BUILTIN_CORPORA, encode_text, load_builtin, read_text_file
+from .corpora import BUILTIN_CORPORA, STORY_COUNT, encode_text, load_builtin, read_text_file
 from .dataset import TokenDataset
+from .finetune import FINETUNE_LEARNING_RATE, check_training_fits, load_model_to_finetune, training_context_length
 from .model import GPT
 from .progress_bar import ProgressBar, format_seconds
 from .synthetic import SYNTHETIC_TASKS, synthetic_task
@@ -49,19 +51,25 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--vocab-size", type=int, default=512, help="BPE only: vocabulary size (256 bytes + merges)")
     data.add_argument("--val-fraction", type=float, default=0.1, help="share of the text held out for validation (taken from its end)")
     data.add_argument("--synthetic-examples", type=int, default=20000, help="synthetic tasks: how many example lines to generate")
+    data.add_argument("--stories", type=int, default=STORY_COUNT, help="the stories corpus: how many stories to write (seeded by --seed)")
     model = parser.add_argument_group("model")
     model.add_argument("--preset", choices=tuple(PRESETS), default="micro", help="model size to start from")
     model.add_argument("--n-layers", type=int, help="transformer blocks (overrides the preset)")
     model.add_argument("--n-heads", type=int, help="attention heads per block")
     model.add_argument("--d-model", type=int, help="width of the residual stream")
     model.add_argument("--d-mlp", type=int, help="hidden width of each MLP (default 4 x d-model)")
-    model.add_argument("--context-length", type=int, default=DEFAULTS.context_length, help="tokens the model reads at once")
+    model.add_argument("--context-length", type=int, default=DEFAULTS.context_length,
+                       help="tokens the model reads at once (with --init-from: the training windows, at most the model's context)")
     model.add_argument("--pos-encoding", choices=POSITIONAL_ENCODINGS, default="learned", help="how positions are encoded")
     model.add_argument("--activation", choices=ACTIVATIONS, default=GPTConfig().activation,
                        help="the MLP's GELU: GPT-2's tanh approximation, or the exact one (cheaper on CPUs)")
     model.add_argument("--dropout", type=float, default=0.0, help="dropout probability while training")
+    model.add_argument("--init-from", type=Path, metavar="FOLDER", help=(
+        "fine-tune: start from this model (a Hugging Face folder, or a checkpoint folder of ours) with its own "
+        "tokenizer and architecture; the tokenizer and size options above are then not used"))
     hyper = parser.add_argument_group("training")
-    hyper.add_argument("--lr", type=float, default=DEFAULTS.learning_rate, help="peak learning rate")
+    hyper.add_argument("--lr", type=float, help=f"peak learning rate (default {DEFAULTS.learning_rate:g}, "
+                       f"or {FINETUNE_LEARNING_RATE:g} with --init-from)")
     hyper.add_argument("--min-lr", type=float, help="learning rate at the end of the cosine (default lr / 10)")
     hyper.add_argument("--warmup", type=int, default=DEFAULTS.warmup_steps, help="warmup steps")
     hyper.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="windows per step, over all processes")
@@ -90,12 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- from arguments to the pieces of a run -------------------------------------------------------------
-def corpus_text(names: list[str], n_synthetic: int, seed: int) -> str:
+def corpus_text(names: list[str], n_synthetic: int, seed: int, n_stories: int = STORY_COUNT) -> str:
     """The text of each corpus argument, joined by a blank line."""
     texts = []
     for name in names:
         if name in BUILTIN_CORPORA:
-            texts.append(load_builtin(name))
+            texts.append(load_builtin(name, n_stories=n_stories, seed=seed))
         elif name in SYNTHETIC_TASKS:
             texts.append(synthetic_task(name).generate_text(n_synthetic, seed=seed))
         elif Path(name).exists():
@@ -139,8 +147,9 @@ def model_config(args, vocab_size: int) -> GPTConfig:
 
 
 def train_config(args) -> TrainConfig:
+    lr = args.lr if args.lr is not None else FINETUNE_LEARNING_RATE if args.init_from else DEFAULTS.learning_rate
     return TrainConfig(
-        learning_rate=args.lr, min_lr=args.min_lr if args.min_lr is not None else args.lr / 10,
+        learning_rate=lr, min_lr=args.min_lr if args.min_lr is not None else lr / 10,
         warmup_steps=args.warmup, max_steps=args.steps, batch_size=args.batch_size,
         context_length=args.context_length, weight_decay=args.weight_decay, beta1=args.beta1, beta2=args.beta2,
         grad_clip=args.grad_clip, eval_interval=args.eval_interval, eval_batches=args.eval_batches,
@@ -149,21 +158,35 @@ def train_config(args) -> TrainConfig:
 
 
 def build_trainer(args) -> Trainer:
-    """A new run from the arguments, or the --resume run continued (its tokenizer and settings kept)."""
+    """A new run from the arguments, the --resume run continued (its tokenizer and settings kept), or a
+    fine-tune of the --init-from model."""
+    if args.init_from is not None:
+        return finetune_trainer(args)
     if args.resume is not None:
         checkpoint = load_checkpoint(args.resume)
-        tokens = encode_text(corpus_text(args.corpus, args.synthetic_examples, args.seed), checkpoint.tokenizer)
+        tokens = encode_text(corpus_text(args.corpus, args.synthetic_examples, args.seed, args.stories), checkpoint.tokenizer)
         config = checkpoint.train_config
         if config is not None:
             config = dataclasses.replace(config, max_steps=args.steps, device=args.device)
         return resume_trainer(checkpoint, TokenDataset(tokens, args.val_fraction), config)
-    text = corpus_text(args.corpus, args.synthetic_examples, args.seed)
+    text = corpus_text(args.corpus, args.synthetic_examples, args.seed, args.stories)
     show_progress = distributed.rank() == 0 and not args.quiet
     tokenizer = build_tokenizer(args.tokenizer, text, args.vocab_size, print_bpe_progress() if show_progress else None)
     tokens = encode_text(text, tokenizer)
     torch.manual_seed(args.seed)  # the same seed gives the same starting weights
     model = GPT(model_config(args, tokenizer.vocab_size))
     return Trainer(model, TokenDataset(tokens, args.val_fraction), train_config(args), tokenizer)
+
+
+def finetune_trainer(args) -> Trainer:
+    """A run that starts from the --init-from model's weights, on text cut into that model's own tokens."""
+    if args.resume is not None:
+        raise ValueError("--init-from starts a new run from a model and --resume continues a saved run; use one.")
+    model, tokenizer = load_model_to_finetune(args.init_from)
+    check_training_fits(model, f"the model in {args.init_from}", weights_loaded=True)
+    tokens = encode_text(corpus_text(args.corpus, args.synthetic_examples, args.seed), tokenizer)
+    config = dataclasses.replace(train_config(args), context_length=training_context_length(model, args.context_length))
+    return Trainer(model, TokenDataset(tokens, args.val_fraction), config, tokenizer)
 
 
 # -- the training loop ------------------------------------------------------------------------------

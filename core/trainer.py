@@ -409,7 +409,9 @@ class Trainer:
         """Let the model write: start from the opening tokens of the training text, then sample."""
         prompt = self.dataset.train[: min(8, self.model.config.context_length)].astype(np.int64)
         ids = generate(self.model, prompt, length or self.config.sample_length, seed=self.config.seed + self.step_count)
-        return self.tokenizer.decode(ids)
+        # A pretrained model may have more token vectors than its tokenizer has tokens (Qwen2.5 pads its
+        # vocabulary to a round number): an id with no token behind it is left out of the text.
+        return self.tokenizer.decode([int(i) for i in ids if i < self.tokenizer.vocab_size])
 
     # -- weights in and out ------------------------------------------------------------------------
     def snapshot(self) -> WeightSnapshot:

@@ -86,6 +86,11 @@ class ModelSizeFields(QObject):
         self.positional_combo.setCurrentIndex(self.positional_combo.findData(pos_encoding))
         self.changed.emit()
 
+    def set_enabled(self, enabled: bool) -> None:
+        """Grey out every field (e.g. when the sizes come from a model instead)."""
+        for widget in (self.preset_combo, *self._spins(), self.positional_combo):
+            widget.setEnabled(enabled)
+
     # -- reactions ---------------------------------------------------------------------------------
     def _on_preset_changed(self, *_ignored) -> None:
         if self.preset() != CUSTOM:

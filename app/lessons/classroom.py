@@ -15,9 +15,12 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
 
+from core.lesson_checks import TryAction, head_of, model_features
 from core.lesson_numbers import LessonContext, TrainingFacts, gradient_step, live_numbers, tokenizer_facts
+from core.lesson_questions import Question, answer_numbers, questions_markdown
 from core.lessons import (Lesson, LessonError, LessonStep, live_sentences, load_lessons, problems_lesson,
                           template_names)
+from core.teaching_numbers import checkpoint_history, positions_off
 
 from .handout import Handout, HandoutPage, export_panels, export_view, write_handout_pdf
 from .highlight import PanelHighlighter
@@ -29,6 +32,7 @@ from .session_io import capture_session, restore_session, training_losses
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 UPDATE_NUMBERS = {"learning_rate", "update_loss_before", "update_loss_after", "gradient_norm"}
+POSITIONS_OFF_NUMBERS = {"no_position_top_token", "no_position_top_prob", "position_changes"}
 MAX_PARAMS_FOR_UPDATE = 5_000_000    # the live gradient step runs on the GUI thread: only for small models
 UPDATE_LEARNING_RATE = 0.01
 
@@ -49,6 +53,7 @@ class Classroom(QObject):
         self.presenter = PresenterMode(window, self.pane, self.highlighter)
         self._update_cache: tuple | None = None   # ((weakref to session, ids), UpdateFacts) of the last gradient step
         self.numbers_stale = True                # a snapshot came while the pane was hidden
+        self._history_cache: tuple | None = None  # (weakref to session, (train, val, recipe)) of the model on screen
         self._add_panels()
         self.lesson_dock.visibilityChanged.connect(self._on_lesson_visibility_changed)
         self._add_menus()
@@ -58,6 +63,11 @@ class Classroom(QObject):
         if temperature is not None:
             temperature.valueChanged.connect(self.refresh_numbers)
         self.pane.step_changed.connect(self._on_step_changed)
+        self.pane.open_model_requested.connect(self.open_builtin_model)
+        self.pane.set_answerer(self.answer)
+        self.pane.try_requested.connect(lambda: self.perform_try())
+        window.controller.session_changed.connect(self._on_session_changed)
+        self._on_session_changed(window.controller.session)
         window.installEventFilter(self)  # to leave presenter mode before the window saves its layout
         if self.problems:  # a teacher's typo: say which file and what to fix, and keep the rest
             QTimer.singleShot(0, lambda: window.show_error("Some lesson files could not be read",
@@ -134,6 +144,75 @@ class Classroom(QObject):
         self.highlighter.bring_forward(step.panel, step.highlight)
         self.refresh_numbers()
 
+    def _on_session_changed(self, session) -> None:
+        merges = bool(getattr(session.tokenizer, "merges", None))
+        self.pane.set_model_features(model_features(session.config.pos_encoding, session.tokenizer.kind, merges,
+                                                    bool(session.trained)))
+
+    def open_builtin_model(self, folder) -> bool:
+        """Show a model the app ships (a step needs it); False, with a message, if it cannot be opened."""
+        from app.sessions import load_checkpoint_session
+
+        name = Path(folder).name
+        source = "default model" if name == "default" else f"built-in model “{name}”"
+        try:
+            session = load_checkpoint_session(folder, source=source)
+        except (OSError, ValueError) as error:
+            self.window.show_error("Could not open the built-in model", f"{error}\n\nThe previous model is still shown.")
+            return False
+        self.window.set_session(session)
+        return True
+
+    def answer(self, question: Question) -> dict:
+        """A `predict:` question's live numbers, computed from the model on screen now. The window is put
+        in the same state (prompt, head), so its panels show the answer too."""
+        return self._show_action(question.action)
+
+    def _show_action(self, action: TryAction) -> dict:
+        """Type the action's prompt and tick its head; returns the live numbers computed for them now."""
+        window, session = self.window, self.window.controller.session
+        prompt = action.prompt or window.controller.prompt
+        numbers = answer_numbers(session.model, session.tokenizer, session.vocabulary().labels, prompt,
+                                 window.selection.layer, window.selection.head, select=action.select,
+                                 training=self._training_facts())
+        if action.prompt and action.prompt != window.controller.prompt:
+            window.set_prompt(action.prompt)
+        chosen = head_of(action.select, numbers) if action.select else None
+        if chosen is not None:
+            window.selection.select(*chosen)
+        return numbers
+
+    def perform_try(self, step: LessonStep | None = None) -> None:
+        """Do what a step's "try this" says, as a student would in the window."""
+        action, window = (step or self.pane.step).action, self.window
+        self._show_action(action)
+        if action.temperature is not None:
+            window.output_view.set_temperature(action.temperature)
+        if action.switch_off == "positions":
+            window.whatif_view.positional_off.setChecked(True)
+        elif action.switch_off == "head":
+            window.whatif_view.head_boxes[(window.selection.layer, window.selection.head)].setChecked(True)
+        if action.train:
+            self._train_in_studio(action.train)
+
+    def _train_in_studio(self, steps: int) -> None:
+        """Train the studio's run (set up from its panel first, if there is none yet) for `steps` steps."""
+        studio = self.window.studio
+        self.show_panel("trainingStudio")
+        if studio.run is not None:
+            studio.train_steps(steps)
+            return
+
+        def train_once_ready() -> None:
+            studio.run_ready.disconnect(train_once_ready)
+            studio.train_steps(steps)
+
+        studio.run_ready.connect(train_once_ready)
+        studio.set_up(studio.setup_panel.setup())
+
+    def show_panel(self, name: str) -> None:
+        self.highlighter.bring_forward(name, flash=False)
+
     def _on_lesson_visibility_changed(self, visible: bool) -> None:
         if visible and self.numbers_stale:
             self.refresh_numbers()
@@ -170,12 +249,25 @@ class Classroom(QObject):
             temperature=output.temperature if output is not None else 1.0,
             prompt=session.tokenizer.decode(ids), tokenizer=tokenizer_facts(session.tokenizer, ids),
             training=self._training_facts(), update=self._update_facts(step, session, ids),
+            positions_off=self._positions_off(step, session, ids, snapshot.vocab_labels),
         )
+
+    @staticmethod
+    def _names_used(step: LessonStep) -> set[str]:
+        """Every live number the step quotes or checks."""
+        names = {name for template in step.live for name in template_names(template)}
+        return names | {e.number for e in step.action.expect} | {str(e.value) for e in step.action.expect}
+
+    def _positions_off(self, step: LessonStep, session, ids: list[int], vocab_labels):
+        """The prompt run again without positions, only for steps that quote it and small models."""
+        if not self._names_used(step) & POSITIONS_OFF_NUMBERS or session.model.num_params() > MAX_PARAMS_FOR_UPDATE:
+            return None
+        return positions_off(session.model, ids, vocab_labels)
 
     def _update_facts(self, step: LessonStep, session, ids: list[int]):
         """One gradient step on the prompt, only for steps that quote it and models small enough."""
         model = session.model
-        wanted = any(set(template_names(t)) & UPDATE_NUMBERS for t in step.live)
+        wanted = bool(self._names_used(step) & UPDATE_NUMBERS)
         if not wanted or model.num_params() > MAX_PARAMS_FOR_UPDATE:
             return None
         # Keyed by the session, weakly: not id(model), which a freed model's successor can reuse, nor the
@@ -186,12 +278,34 @@ class Classroom(QObject):
         return self._update_cache[1]
 
     def _training_facts(self) -> TrainingFacts | None:
-        """First and latest loss of the training the window knows about, if any."""
-        train = (training_losses(self.window) or {}).get("train")
+        """The training the window knows about: the studio's run, else the shown model's own history."""
+        # A model opened from a folder has its own history; the studio's model (no folder) is the run's.
+        first, second = (self._model_history, self._studio_run)
+        if not self.window.controller.session.path:
+            first, second = second, first
+        train, val, recipe = first()
+        if not train:
+            train, val, recipe = second()
         if not train:
             return None
         (first_step, first_loss), (last_step, last_loss) = train[0], train[-1]
-        return TrainingFacts(steps=int(last_step), first_loss=float(first_loss), last_loss=float(last_loss))
+        return TrainingFacts(steps=int(last_step), first_loss=float(first_loss), last_loss=float(last_loss),
+                             val_last_loss=float(val[-1][1]) if val else None, recipe=recipe)
+
+    def _studio_run(self):
+        losses = training_losses(self.window) or {}
+        trainer = getattr(getattr(getattr(self.window, "studio", None), "run", None), "trainer", None)
+        return losses.get("train"), losses.get("val"), getattr(trainer, "config", None)
+
+    def _model_history(self):
+        """Losses and recipe saved with the model on screen (the default model has both), read once per model."""
+        session = self.window.controller.session
+        if self._history_cache is None or self._history_cache[0]() is not session:
+            history = (None, None, None)
+            if session.path:
+                history = checkpoint_history(session.path)
+            self._history_cache = (weakref.ref(session), history)
+        return self._history_cache[1]
 
     # -- hand-outs and pictures --------------------------------------------------------------------
     def handout(self, lesson_index: int | None = None) -> Handout:
@@ -204,7 +318,7 @@ class Classroom(QObject):
             QApplication.processEvents()
             numbers = self.numbers_for(step)
             pages.append(HandoutPage(
-                title=step.title, body=step.body, try_this=step.try_this,
+                title=step.title, body=step.body + questions_markdown(step.questions), try_this=step.try_this,
                 sentences=tuple(live_sentences(step, numbers)) if numbers else (),
                 figure=panel.grab().toImage() if panel is not None else None,
             ))

@@ -3,6 +3,9 @@
     pane = LessonPane(load_lessons())
     pane.step_changed.connect(...)        # (lesson index, step index): bring the step's panel forward
     pane.set_numbers(numbers)             # a dict from core.lesson_numbers.live_numbers
+    pane.set_model_features(features)     # what the model on screen offers (core.lesson_checks.model_features)
+    pane.open_model_requested.connect(...)  # (folder): open the built-in model a step needs
+    pane.set_answerer(answer)             # answer(question) -> live numbers, for "predict, then reveal"
 
 The pane shows what it is given; it never computes a number itself.
 Keys (while the pane has focus): Right or Space = next; Left or Backspace = back (Up, Down and the
@@ -11,18 +14,27 @@ page keys scroll the text).
 from __future__ import annotations
 
 import html
+import re
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont, QTextBlockFormat, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSplitter, QTextBrowser, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QLayout, QPushButton, QScrollArea, QSizePolicy, QSplitter, QTextBrowser,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from app.theme import colours
+from core.lesson_checks import missing, model_for
 from core.lessons import Lesson, LessonError, LessonStep, live_sentences
+
+from .questions_view import QuestionsView
 
 NEXT_KEYS = (Qt.Key.Key_Right, Qt.Key.Key_Space)
 BACK_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Backspace)
 NO_NUMBERS = "Type a prompt: the numbers here come from the model reading it."
+
+
+def _bold(text: str) -> str:
+    """Markdown's **bold** as HTML (the introduction is shown inside an HTML box)."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
 
 
 class LessonPane(QWidget):
@@ -30,6 +42,8 @@ class LessonPane(QWidget):
     TOOLTIP = "A guided walk through the model with your own prompt: arrow keys or space to move on."
 
     step_changed = Signal(int, int)  # (lesson index, step index)
+    open_model_requested = Signal(object)  # the folder of the built-in model a step needs
+    try_requested = Signal()               # do what this step's "try this" says, in the window
 
     def __init__(self, lessons: tuple[Lesson, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -39,6 +53,9 @@ class LessonPane(QWidget):
         self.lessons = lessons
         self._position = (0, 0)
         self._numbers: dict | None = None
+        self._features: frozenset[str] | None = None   # the model on screen's, in `needs:` words
+        self._answer = lambda question: {}               # the classroom's: computes a question's answer
+        self.questions: QuestionsView | None = None
         self._base_point_size = self.font().pointSizeF()
         self._colours = colours(False)
         self._build()
@@ -70,6 +87,11 @@ class LessonPane(QWidget):
         # small pane scrolls instead of cutting anything off.
         self.text = QTextBrowser(objectName="lessonText")
         self.text.setOpenExternalLinks(False)
+        self._build_needs_bar()
+        self.questions_area = QScrollArea(objectName="lessonQuestionsArea", widgetResizable=True)
+        self.questions_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.questions_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.questions_area.hide()
 
         self.back_button = QPushButton("◀ Back", objectName="lessonBack")
         self.back_button.setToolTip("Previous step (Left arrow).")
@@ -77,6 +99,9 @@ class LessonPane(QWidget):
         self.next_button = QPushButton("Next ▶", objectName="lessonNext")
         self.next_button.setToolTip("Next step (Right arrow or space).")
         self.next_button.clicked.connect(self.go_next)
+        self.try_button = QPushButton("Try it", objectName="lessonTryIt")
+        self.try_button.setToolTip("Do what \"Try this\" says: type its prompt, tick its head, train its steps.")
+        self.try_button.clicked.connect(self.try_requested)
         self.contents_button = QPushButton("Contents", objectName="lessonContentsButton", checkable=True)
         self.contents_button.setToolTip("Show or hide the table of contents.")
         self.contents_button.toggled.connect(self._on_contents_toggled)
@@ -88,7 +113,9 @@ class LessonPane(QWidget):
         header.addWidget(self.heading, stretch=1)
         header.addWidget(self.counter)
         step_layout.addLayout(header)
+        step_layout.addWidget(self.needs_bar)
         step_layout.addWidget(self.text, stretch=1)
+        step_layout.addWidget(self.questions_area, stretch=3)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.contents)
@@ -102,6 +129,7 @@ class LessonPane(QWidget):
         row.addWidget(self.back_button)
         row.addWidget(self.contents_button)
         row.addStretch(1)
+        row.addWidget(self.try_button)
         row.addWidget(self.next_button)
 
         layout = QVBoxLayout(self)
@@ -109,6 +137,23 @@ class LessonPane(QWidget):
         layout.addWidget(self.splitter, stretch=1)
         layout.addWidget(self.buttons)
         self._apply_fonts(1.0)
+
+    def _build_needs_bar(self) -> None:
+        """Where the model on screen cannot show this step: say so, and offer the built-in one that can."""
+        self.needs_bar = QFrame(objectName="lessonNeeds")
+        # Shown and hidden step by step: it must never widen the pane (the docks beside it would move).
+        self.needs_bar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.needs_bar.setFrameShape(QFrame.Shape.StyledPanel)
+        self.needs_label = QLabel(objectName="lessonNeedsText")   # one line: its height never changes
+        self.needs_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.open_model_button = QPushButton(objectName="lessonOpenModel")
+        self.open_model_button.clicked.connect(self._on_open_model_clicked)
+        row = QHBoxLayout(self.needs_bar)
+        row.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        row.setContentsMargins(6, 4, 6, 4)
+        row.addWidget(self.needs_label, stretch=1)
+        row.addWidget(self.open_model_button)
+        self.needs_bar.hide()
 
     def _install_keys(self) -> None:
         """Arrow keys turn the page even while the text has focus (it would otherwise take them)."""
@@ -185,6 +230,40 @@ class LessonPane(QWidget):
         self._numbers = numbers
         self._show_live()
 
+    def set_model_features(self, features: frozenset[str]) -> None:
+        """What the model on screen offers; steps that need more say so."""
+        self._features = features
+        self._show_needs()
+
+    def set_answerer(self, answer) -> None:
+        self._answer = answer
+
+    def unmet_needs(self) -> list[str]:
+        """This step's needs the model on screen does not meet, in words (none before a model is known)."""
+        return [] if self._features is None else missing(self.step.needs, self._features)
+
+    def _show_needs(self) -> None:
+        if not self.buttons.isVisibleTo(self):
+            return  # presenting: keyboard only, and the layout stays as it is (set_presenting hid the bar)
+        unmet = self.unmet_needs()
+        self.needs_bar.setVisible(bool(unmet))
+        if not unmet:
+            return
+        offer = model_for(self.step.needs)
+        text = f"This step needs {' and '.join(unmet)}."
+        self.open_model_button.setVisible(offer is not None)
+        if offer is not None:
+            self.open_model_button.setText(f"Open {offer.name}")
+            self.open_model_button.setToolTip(f"Show {offer.name} (from {offer.folder.name}) instead of this one.")
+            self.open_model_button.setProperty("folder", str(offer.folder))
+        else:
+            text += " No built-in model has that: train one in the studio."
+        self.needs_label.setText(text)
+        self.needs_label.setToolTip(f"The model on screen cannot show this step. {text}")
+
+    def _on_open_model_clicked(self) -> None:
+        self.open_model_requested.emit(self.open_model_button.property("folder"))
+
     def sentences(self) -> list[str]:
         """The live sentences as shown now (empty before the first prompt)."""
         if self._numbers is None:
@@ -199,16 +278,34 @@ class LessonPane(QWidget):
         last = (len(self.lessons) - 1, len(self.lessons[-1].steps) - 1)
         self.next_button.setEnabled(self._position != last)
         self._select_in_contents()
+        self.try_button.setEnabled(not self.step.action.is_empty)
+        self._show_needs()
+        self._show_questions()
         self._render()
+
+    def _show_questions(self) -> None:
+        if self.questions is not None:
+            self.questions.deleteLater()
+            self.questions = None
+        if self.step.questions:
+            self.questions = QuestionsView(self.step.questions, lambda question: self._answer(question), self.step.body)
+            self.questions_area.setWidget(self.questions)
+        # A questions page is all questions: its few lines of introduction sit above them, not in the text.
+        self.questions_area.setVisible(bool(self.step.questions))
+        self.text.setVisible(not self.step.questions)
 
     def _render(self) -> None:
         """Explanation, then the live sentences and the suggestion in coloured boxes."""
         document = self.text.document()
         document.clear()
         cursor = QTextCursor(document)
+        if self._position[1] == 0 and self.lesson.introduction:  # each lesson opens with its introduction
+            cursor.insertHtml(self._box_html("lessonIntro", self.introduction_html(), self._colours.accent))
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
         cursor.insertMarkdown(self.step.body)
-        cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-        cursor.insertHtml(self._box_html("lessonLive", self.live_html(), self._colours.accent))
+        if self.step.live:
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+            cursor.insertHtml(self._box_html("lessonLive", self.live_html(), self._colours.accent))
         if self.step.try_this:
             cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
             try_html = f"<b>Try this:</b> {html.escape(self.step.try_this)}"
@@ -218,6 +315,10 @@ class LessonPane(QWidget):
     def _box_html(self, name: str, inner: str, edge: str) -> str:
         return (f"<table id='{name}' width='100%' cellpadding='8' cellspacing='0' style='margin-top:6px'>"
                 f"<tr><td width='5' bgcolor='{edge}'></td><td bgcolor='{self._colours.base}'>{inner}</td></tr></table>")
+
+    def introduction_html(self) -> str:
+        paragraphs = "".join(f"<p>{_bold(html.escape(p.strip()))}</p>" for p in self.lesson.introduction.split("\n\n"))
+        return f"<b>{html.escape(self.lesson.title)}</b>{paragraphs}"
 
     def live_html(self) -> str:
         if self._numbers is None:
@@ -260,6 +361,10 @@ class LessonPane(QWidget):
     def set_presenting(self, presenting: bool, scale: float = 1.0) -> None:
         """Hide the buttons and contents (keyboard only) and scale the text; undone with False."""
         self.buttons.setVisible(not presenting)
+        if presenting:
+            self.needs_bar.hide()
+        else:
+            self._show_needs()
         self.contents.setVisible(not presenting and self.contents_button.isChecked())
         self._apply_fonts(scale if presenting else 1.0)
 

@@ -85,8 +85,12 @@ class BPEView(QWidget):
         self.merge_list.clear()
         if getattr(tokenizer, "kind", "") != "bpe":
             self.merges = []
-            self.status.setText(f"This run reads characters: {tokenizer.vocab_size} tokens, one per character "
-                                "of the corpus. Choose BPE in the set-up to watch a vocabulary being learned.")
+            if getattr(tokenizer, "kind", "") == "char":
+                self.status.setText(f"This run reads characters: {tokenizer.vocab_size} tokens, one per character "
+                                    "of the corpus. Choose BPE in the set-up to watch a vocabulary being learned.")
+            else:  # a pretrained model's own tokenizer, learned before this run
+                self.status.setText(f"This run reads the model's own tokens ({tokenizer.vocab_size:,} of them), "
+                                    "learned before it was trained. Start a new model with BPE to watch one being learned.")
             self._set_enabled(False)
             return
         self.merges = merge_steps(tokenizer)

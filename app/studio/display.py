@@ -1,9 +1,8 @@
 """Showing a training run's weights in the explorer: a WeightSnapshot becomes a ModelSession.
 
 The explorer's rule is that a session's model never changes while it is shown, so every picture of
-the training run gets its own model. Building a GPT costs tens of milliseconds (its layers, and random
-weights it would overwrite), so models are recycled: when nothing refers to a session any more (the
-explorer moved on and no trace of it is pending), its model goes back to a free list for the next one.
+the training run gets its own model. Building a GPT costs tens of milliseconds (its layers), so models
+are recycled: when nothing refers to a session any more (the explorer moved on and no trace of it is pending), its model goes back to a free list for the next one.
 """
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ class WeightDisplay:
         self._free: list[GPT] = []  # models whose sessions are gone (appended from any thread: atomic)
 
     def session_for(self, weights: WeightSnapshot) -> ModelSession:
-        model = self._free.pop() if self._free else GPT(self.config).eval()
+        model = self._free.pop() if self._free else GPT.unfilled(self.config).eval()  # every weight is loaded next
         model.load_state_dict(weights.state_dict())
         session = ModelSession(model, self.tokenizer, self.source, trained=weights.step > 0, step=weights.step)
         weakref.finalize(session, self._free.append, model)

@@ -4,6 +4,9 @@ No Qt here. The studio's set-up panel fills a RunSetup; `prepare_run` turns it i
 
     text -> tokenizer (char, or BPE trained on the text) -> token ids -> TokenDataset -> GPT -> Trainer
 
+A run may instead start from the model on screen (start_from="screen"): a copy of it is trained, with
+its own tokenizer and architecture, so the explorer's model is never changed (core/finetune.py).
+
 Every mistake a user can make (file not UTF-8, corpus too short for the context, sizes that do not
 fit) raises ValueError with a sentence that says what to change, before anything is started.
 """
@@ -20,12 +23,14 @@ from core.config import PRESETS, GPTConfig
 from core.corpora import BUILTIN_CORPORA, check_corpus_length, encode_text, load_builtin, read_text_file
 from core.dataset import TokenDataset
 from core.detectors import induction_probe
+from core.finetune import check_training_fits, trainable_copy, training_context_length
 from core.model import GPT
 from core.synthetic import SYNTHETIC_TASKS
 from core.tokenizers import BPETokenizer, CharTokenizer
 from core.trainer import Trainer, TrainConfig
 
 CORPUS_KINDS = ("builtin", "synthetic", "file")
+STARTS = ("new", "screen")
 TOKENIZER_KINDS = ("char", "bpe")
 CUSTOM_SIZES = "custom"
 SYNTHETIC_EXAMPLES = 4000   # lines of a synthetic task: plenty of windows, generated in well under a second
@@ -42,6 +47,8 @@ class RunSetup:
     tokenizer: str = "char"              # "char": one token per character; "bpe": byte-pair merges learned here
     bpe_vocab_size: int = 320            # BPE only: 256 byte tokens + this many minus 256 merges
     # -- the model
+    start_from: str = "new"              # "new": random weights of the sizes below; "screen": fine-tune a copy
+                                         # of the explorer's model (its tokenizer and sizes, not the ones here)
     model_preset: str = "nano"           # a name from core.config.PRESETS, or "custom" for the sizes below
     n_layers: int = 2                    # transformer blocks (used when model_preset is "custom")
     n_heads: int = 2                     # heads per block (custom)
@@ -67,6 +74,8 @@ class RunSetup:
             raise ValueError(f"Unknown corpus kind {self.corpus_kind!r}; use one of {', '.join(CORPUS_KINDS)}.")
         if self.tokenizer not in TOKENIZER_KINDS:
             raise ValueError(f"Unknown tokenizer {self.tokenizer!r}; use 'char' or 'bpe'.")
+        if self.start_from not in STARTS:
+            raise ValueError(f"Unknown start {self.start_from!r}; use 'new' (random weights) or 'screen'.")
         if self.model_preset != CUSTOM_SIZES and self.model_preset not in PRESETS:
             raise ValueError(f"Unknown preset {self.model_preset!r}; choose one of {', '.join(PRESETS)} or 'custom'.")
 
@@ -161,6 +170,17 @@ def build_tokenizer(setup: RunSetup, text: str, progress: ProgressCallback | Non
 
 
 # -- the run ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StartingModel:
+    """The model a fine-tuning run starts from (a copy is trained; this one is never changed)."""
+
+    model: GPT         # the trained model shown in the explorer
+    tokenizer: object  # its tokenizer: the corpus is cut into these tokens
+    source: str        # where it came from, in words ("GPT-2 small", "checkpoint runs/notes")
+    owner: object = None  # what holds the model in the explorer (its session), kept alive with it: a
+                          # training run's pictures recycle a model once nothing holds its session
+
+
 @dataclass
 class PreparedRun:
     setup: RunSetup
@@ -170,6 +190,7 @@ class PreparedRun:
     trainer: Trainer             # ready to step; owns the model
     probe_prompt: str            # the prompt the explorer shows while training
     detector_probe: torch.Tensor  # (B, 2L) repeated random tokens, for the induction detector
+    start: StartingModel | None = None  # what a fine-tune started from (Reset starts from it again)
 
     @property
     def model(self) -> GPT:
@@ -194,17 +215,32 @@ def build_model(setup: RunSetup, vocab_size: int) -> GPT:
 
 
 def prepare_run(setup: RunSetup, text: str | None = None, tokenizer=None,
-                progress: ProgressCallback | None = None) -> PreparedRun:
-    """Everything needed to train, checked. `text`/`tokenizer` may be passed in to reuse them."""
+                progress: ProgressCallback | None = None, start: StartingModel | None = None) -> PreparedRun:
+    """Everything needed to train, checked. `text`/`tokenizer` may be passed in to reuse them;
+    `start` is the model a start_from="screen" run fine-tunes a copy of."""
     text = load_corpus_text(setup) if text is None else text
     if not text:
         raise ValueError("The corpus is empty: there is no text to learn from. Pick another text.")
-    tokenizer = tokenizer or build_tokenizer(setup, text, progress)
+    if setup.start_from == "screen":
+        setup = setup_for_finetuning(setup, start)
+        tokenizer = start.tokenizer  # the model's embedding rows mean its own tokens
+    else:
+        start = None
+        tokenizer = tokenizer or build_tokenizer(setup, text, progress)
     dataset = tokenize_corpus(setup, text, tokenizer)
-    model = build_model(setup, tokenizer.vocab_size)
+    # The copy is made only now, once the text is known to be usable.
+    model = trainable_copy(start.model) if start else build_model(setup, tokenizer.vocab_size)
     trainer = Trainer(model, dataset, setup.train_config(), tokenizer)
     return PreparedRun(setup, text, tokenizer, np.asarray(dataset.train), trainer,
-                       probe_prompt_for(setup, text, tokenizer), detector_probe_for(dataset, tokenizer, setup))
+                       probe_prompt_for(setup, text, tokenizer), detector_probe_for(dataset, tokenizer, setup), start)
+
+
+def setup_for_finetuning(setup: RunSetup, start: StartingModel | None) -> RunSetup:
+    """The setup with windows the model can read; a sentence if there is no model or its training will not fit."""
+    if start is None:
+        raise ValueError("There is no model on screen to start from; open one first, or choose a new model.")
+    check_training_fits(start.model, start.source, weights_loaded=False)
+    return setup.with_changes(context_length=training_context_length(start.model, setup.context_length))
 
 
 def probe_prompt_for(setup: RunSetup, text: str, tokenizer) -> str:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from app.dialogs.model_sizes import ModelSizeFields
+from core.finetune import FINETUNE_LEARNING_RATE
 from core.param_count import count_parameters, human_count
 from core.synthetic import SYNTHETIC_TASKS
 
@@ -37,6 +38,13 @@ class SetupPanel(QWidget):
 
     # -- building --------------------------------------------------------------------------------
     def _building(self) -> None:
+        self.start_combo = QComboBox(objectName="startFromChoice")
+        self.start_combo.addItem("a new model: random weights, the sizes below", "new")
+        self.start_combo.addItem("the model on screen: fine-tune a copy of it", "screen")
+        self.start_combo.setToolTip("Fine-tuning trains a copy of the explorer's model on this text, with the "
+                                    "model's own tokenizer and sizes; the explorer's model itself is not changed.")
+        self.start_combo.activated.connect(self._on_start_activated)
+        self.start_combo.currentIndexChanged.connect(self._on_start_changed)
         self.corpus_selector = QComboBox(objectName="corpusSelector")
         self.corpus_selector.setToolTip("What the model learns from: a built-in text, a task whose right attention "
                                         "is known, or any UTF-8 text file (or drop a file on the window).")
@@ -108,6 +116,7 @@ class SetupPanel(QWidget):
 
         model_box = QGroupBox("Model")
         model_form = QFormLayout(model_box)
+        model_form.addRow("Start from", self.start_combo)
         self.model_sizes.add_rows(model_form, sizes_in_one_row=True)
         model_form.addRow(self.size_label)
         speed = QHBoxLayout()
@@ -168,6 +177,7 @@ class SetupPanel(QWidget):
         return RunSetup(
             corpus_kind=kind, corpus_name=name, task_length=self.task_length_spin.value() if kind == "synthetic" else 0,
             tokenizer=self.tokenizer_combo.currentData(), bpe_vocab_size=self.bpe_slider.value(),
+            start_from=self.start_combo.currentData(),
             model_preset=self.model_sizes.preset(), **self.model_sizes.sizes(),
             pos_encoding=self.model_sizes.pos_encoding(), dropout=round(self.dropout_spin.value(), 4),
             learning_rate=self.lr_spin.value(), batch_size=self.batch_spin.value(),
@@ -182,6 +192,7 @@ class SetupPanel(QWidget):
             self._fill_corpus_selector()
         self._select_corpus(setup.corpus_kind, setup.corpus_name)
         self.tokenizer_combo.setCurrentIndex(self.tokenizer_combo.findData(setup.tokenizer))
+        self.start_combo.setCurrentIndex(self.start_combo.findData(setup.start_from))
         self.bpe_slider.setValue(setup.bpe_vocab_size)
         self.model_sizes.set_choice(setup.model_preset, dict(n_layers=setup.n_layers, n_heads=setup.n_heads,
                                                              d_model=setup.d_model), setup.pos_encoding)
@@ -247,14 +258,33 @@ class SetupPanel(QWidget):
         self.corpus_about.setText(about or "")
         self.task_length_spin.setEnabled(data[0] == "synthetic")
 
+    def _on_start_activated(self, index: int) -> None:
+        if self.start_combo.itemData(index) == "screen":  # a trained model needs small steps (core/finetune.py)
+            self.lr_spin.setValue(FINETUNE_LEARNING_RATE)
+
+    def _on_start_changed(self, *_) -> None:
+        """A fine-tune takes its tokenizer and sizes from the model: those fields are greyed out."""
+        new_model = self.start_combo.currentData() == "new"
+        self.model_sizes.set_enabled(new_model)
+        self.tokenizer_combo.setEnabled(new_model)
+        self._on_tokenizer_changed()
+
+    def _fine_tuning(self) -> bool:
+        return self.start_combo.currentData() == "screen"
+
     def _on_tokenizer_changed(self, *_) -> None:
-        bpe = self.tokenizer_combo.currentData() == "bpe"
+        bpe = self.tokenizer_combo.currentData() == "bpe" and not self._fine_tuning()
         self.bpe_slider.setEnabled(bpe)
         merges = self.bpe_slider.value() - 256
         self.bpe_label.setText(f"{self.bpe_slider.value()} tokens ({merges} merges)" if bpe else "—")
         self._update_size()
 
     def _update_size(self, *_) -> None:
+        if self._fine_tuning():
+            self.apply_button.setEnabled(True)
+            self.size_label.setText("A copy of the model on screen is trained, with its own tokenizer and sizes "
+                                    "(windows of at most its context length); the explorer keeps the original.")
+            return
         setup_kind, setup_name = self._last_real_corpus
         if self.tokenizer_combo.currentData() == "bpe":
             vocab, vocab_note = self.bpe_slider.value(), ""

@@ -34,7 +34,7 @@ from .display import WeightDisplay
 from .heads_view import HeadsView
 from .live_plots import LivePlots
 from .one_step_view import OneStepView
-from .run_setup import PreparedRun, RunSetup, prepare_run
+from .run_setup import PreparedRun, RunSetup, StartingModel, prepare_run
 from .run_store import default_autosave_folder, read_run_info, resume_run, save_run
 from .setup_panel import SetupPanel
 from .timeline_bar import TimelineBar
@@ -143,29 +143,44 @@ class StudioPanel(QWidget):
         self.setup_panel.estimate_requested.connect(self.measure_speed)
 
     # -- building a run -----------------------------------------------------------------------------
-    def set_up(self, setup: RunSetup) -> None:
-        """Build a run from `setup` off the GUI thread; the current run keeps going until it is ready."""
+    def set_up(self, setup: RunSetup, start: StartingModel | None = None) -> None:
+        """Build a run from `setup` off the GUI thread; the current run keeps going until it is ready.
+        A run that starts from the model on screen trains a copy of `start` (default: the explorer's model now)."""
+        finetune = setup.start_from == "screen"
+        if finetune and start is None:
+            start = self._model_on_screen()
         reuse = self.run if self.run is not None and _same_text(self.run.setup, setup) else None
-        if setup.tokenizer == "bpe" and reuse is None:
+        if setup.tokenizer == "bpe" and reuse is None and not finetune:
             self.bpe_view.training_started(setup.bpe_vocab_size - 256)
             self.tabs.setCurrentWidget(self.bpe_view)
+        notice = f"Setting up: {setup.describe_corpus()}, {setup.tokenizer} tokens…"
+        if finetune and start is not None:
+            notice = f"Setting up: a copy of {start.source} to fine-tune on {setup.describe_corpus()}…"
         self._build(lambda progress: prepare_run(
             setup, text=reuse.text if reuse else None, tokenizer=reuse.tokenizer if reuse else None,
-            progress=progress), f"Setting up: {setup.describe_corpus()}, {setup.tokenizer} tokens…")
+            progress=progress, start=start), notice)
+
+    def _model_on_screen(self) -> StartingModel | None:
+        if self.controller is None:
+            return None
+        session = self.controller.session
+        return StartingModel(session.model, session.tokenizer, session.source, owner=session)
 
     def resume(self, folder: str) -> None:
         """Continue a run saved by the studio (after a restart, say)."""
         self._build(lambda progress: resume_run(folder), f"Resuming the run saved in {folder}…")
 
     def reset(self) -> None:
-        """The same settings from fresh random weights."""
+        """The same settings from fresh random weights (a fine-tune: from the model it started from)."""
         if self.run is not None:
-            self.set_up(self.run.setup)
+            self.set_up(self.run.setup, self.run.start)
 
     def _build(self, make, notice: str) -> None:
         if self._builder is not None and self._builder.isRunning():
-            self._say("Still setting up the previous run; try again in a moment.")
-            return
+            if not self._builder.delivered:
+                self._say("Still setting up the previous run; try again in a moment.")
+                return
+            self._builder.wait()  # its answer came (a set-up asked for right after a refusal): it is returning
         self._say(notice)
         _forget(self._builder)  # a finished builder holds its closure (and the run it reused) while it lives
         self._builder = RunBuilder(make, self)
@@ -193,7 +208,10 @@ class StudioPanel(QWidget):
         # the timeline thins itself if the run goes on longer.
         every = max(1, -(-run.setup.max_steps // FIRST_SNAPSHOTS))
         self.timeline = SharedTimeline(Timeline(capacity=capacity, every=every))
-        self.display = WeightDisplay(trainer.model.config, run.tokenizer, f"training run ({run.setup.describe_corpus()})")
+        source = f"training run ({run.setup.describe_corpus()})"
+        if run.start is not None:
+            source = f"{run.start.source}, fine-tuned on {run.setup.describe_corpus()}"
+        self.display = WeightDisplay(trainer.model.config, run.tokenizer, source)
         self.worker = TrainingWorker(trainer, self.timeline, run.detector_probe, self._encode_probe(run), self)
         self.worker.progressed.connect(self._on_progressed)
         self.worker.running_changed.connect(self._on_running_changed)
@@ -216,13 +234,18 @@ class StudioPanel(QWidget):
         self.rollback_button.hide()
         self._saved_step = trainer.step_count
         self._shown_step = None
-        self._show_weights(snapshot)
-        if self._set_prompt is not None:
-            self._set_prompt(run.probe_prompt)
+        if run.start is None:  # a fine-tune leaves the explorer on its model (and prompt) until training changes it
+            self._show_weights(snapshot)
+            if self._set_prompt is not None:
+                self._set_prompt(run.probe_prompt)
         params = sum(array.size for array in {id(a): a for a in snapshot.tensors.values()}.values())
-        self._say(f"Ready: {run.setup.describe_corpus()}, {run.tokenizer.vocab_size} tokens, {len(run.tokens):,} "
-                  f"training tokens, a model of {params:,} numbers, at step {trainer.step_count}. Press Play or Step.")
-        self.tabs.setCurrentWidget(self.heads if run.setup.tokenizer == "char" else self.bpe_view)
+        ready = f"Ready: {run.setup.describe_corpus()}"
+        if run.start is not None:
+            ready = (f"Ready to fine-tune a copy of {run.start.source} (the explorer shows the original until "
+                     f"training changes the copy): {run.setup.describe_corpus()}")
+        self._say(f"{ready}, {run.tokenizer.vocab_size} tokens, {len(run.tokens):,} training tokens, a model of "
+                  f"{params:,} numbers, at step {trainer.step_count}. Press Play or Step.")
+        self.tabs.setCurrentWidget(self.heads if run.tokenizer.kind != "bpe" else self.bpe_view)
         self.run_ready.emit()
         if self._play_when_ready:
             self._play_when_ready = False
@@ -541,7 +564,8 @@ class StudioPanel(QWidget):
             return
         self.setup_panel.speed_label.setText("measuring…")
         _forget(self._speed_builder)
-        self._speed_builder = RunBuilder(lambda progress: measure_steps_per_second(setup), self)
+        start = self._model_on_screen() if setup.start_from == "screen" else None
+        self._speed_builder = RunBuilder(lambda progress: measure_steps_per_second(setup, start=start), self)
         self._speed_builder.built.connect(self.setup_panel.show_speed)
         self._speed_builder.failed.connect(lambda sentence: self.setup_panel.speed_label.setText(sentence))
         self._speed_builder.start()

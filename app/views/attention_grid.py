@@ -31,7 +31,10 @@ def _lookup_table() -> np.ndarray:
 
 
 HEADER_POINT_SIZE = 10
-SPACING = 3  # pixels between thumbnails
+SPACING = 3  # pixels between thumbnails...
+TIGHT_SPACING = 1  # ...or when they are this small (30 layers of SmolLM2 in a short panel), fewer
+ROOMY_CELL = 16  # pixels: thumbnails at least this tall/wide keep the full spacing
+LABEL_STEPS = (1, 2, 5, 10, 20, 50)  # name every layer (head), or every 2nd, 5th..., whichever fits
 MARGIN = 8   # pixels round the grid, so the outer frames are never cut
 
 
@@ -89,10 +92,10 @@ class AttentionGrid(QWidget):
         """[layer][head]: where each thumbnail is drawn, in the widget's pixels (worked out once a paint)."""
         n_layers, n_heads = len(self._images), len(self._images[0]) if self._images else 0
         header_width, header_height = self._header_sizes()
-        left, top = MARGIN + header_width, MARGIN + header_height
-        width = (self.width() - left - MARGIN - SPACING * (n_heads - 1)) / max(n_heads, 1)
-        height = (self.height() - top - MARGIN - SPACING * (n_layers - 1)) / max(n_layers, 1)
-        return [[QRectF(left + head * (width + SPACING), top + layer * (height + SPACING), width, height)
+        left, top = MARGIN + int(header_width), MARGIN + int(header_height)  # whole pixels, as the cells
+        across, across_gap = _cells(self.width() - left - MARGIN, n_heads)
+        down, down_gap = _cells(self.height() - top - MARGIN, n_layers)
+        return [[QRectF(left + head * (across + across_gap), top + layer * (down + down_gap), across, down)
                  for head in range(n_heads)] for layer in range(n_layers)]
 
     def head_rect(self, layer: int, head: int) -> QRectF:
@@ -124,11 +127,25 @@ class AttentionGrid(QWidget):
         painter.setFont(font(HEADER_POINT_SIZE))
         painter.setPen(QColor(palette["text"]))
         header_width, header_height = self._header_sizes()
-        for head, cell in enumerate(rects[0]):
-            painter.drawText(QRectF(cell.left(), MARGIN, cell.width(), header_height), CENTRE_MIDDLE, f"H{head}")
-        for layer, row in enumerate(rects):
-            cell = row[0]
-            painter.drawText(QRectF(MARGIN, cell.top(), header_width, cell.height()), CENTRE_MIDDLE, f"L{layer}")
+        metrics = painter.fontMetrics()
+        layer_chosen, head_chosen = self._selected
+        widest = metrics.horizontalAdvance(f"H{len(rects[0]) - 1}") + 2
+        pitch = rects[0][1].left() - rects[0][0].left() if len(rects[0]) > 1 else widest
+        for head in labelled(len(rects[0]), pitch, widest, head_chosen):
+            cell = rects[0][head]
+            box = QRectF(cell.center().x() - widest, MARGIN, 2 * widest, header_height)  # may reach past a thin cell
+            self._header_text(painter, palette, box, f"H{head}", head == head_chosen)
+        pitch = rects[1][0].top() - rects[0][0].top() if len(rects) > 1 else metrics.height()
+        for layer in labelled(len(rects), pitch, metrics.height(), layer_chosen):
+            cell = rects[layer][0]
+            box = QRectF(MARGIN, cell.center().y() - metrics.height(), header_width, 2 * metrics.height())
+            self._header_text(painter, palette, box, f"L{layer}", layer == layer_chosen)
+
+    @staticmethod
+    def _header_text(painter: QPainter, palette, box: QRectF, text: str, chosen: bool) -> None:
+        """A header; the chosen head's layer and column are named in the accent colour."""
+        painter.setPen(QColor(palette["accent" if chosen else "text"]))
+        painter.drawText(box, CENTRE_MIDDLE, text)
 
     def _paint_frames(self, painter: QPainter, palette, rects: list[list[QRectF]]) -> None:
         """A thin frame round every head; the chosen head's thick, in the accent colour, drawn last."""
@@ -171,3 +188,20 @@ class AttentionGrid(QWidget):
                 for query in range(T)]
         return ExportTable(patterns.reshape(-1, T), row_labels=rows, column_labels=labels,  # (L·H·T, T)
                            corner="layer head query \\ key")
+
+
+def _cells(length: float, count: int) -> tuple[float, float]:
+    """(size of each thumbnail, gap between them) when `count` share `length` pixels. Whole pixels: a
+    thumbnail starting mid-pixel leaves a blended seam of background between neighbours."""
+    gap = SPACING if (length - SPACING * (count - 1)) / max(count, 1) >= ROOMY_CELL else TIGHT_SPACING
+    return max(1.0, float(int((length - gap * (count - 1)) / max(count, 1)))), gap
+
+
+def labelled(count: int, pitch: float, label_size: float, chosen: int) -> list[int]:
+    """Which of `count` rows (or columns), `pitch` pixels apart, get a label `label_size` long: every one
+    if they fit, else every 2nd, 5th, 10th...; the chosen one always, its crowding neighbours not."""
+    step = next((s for s in LABEL_STEPS if s * pitch >= label_size), LABEL_STEPS[-1])
+    if step == 1:
+        return list(range(count))
+    near = {i for i in range(count) if i != chosen and abs(i - chosen) * pitch < label_size}
+    return sorted({i for i in range(0, count, step) if i not in near} | ({chosen} if 0 <= chosen < count else set()))

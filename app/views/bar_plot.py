@@ -52,6 +52,11 @@ def bar_plot(object_name: str, x_label: str) -> pg.PlotWidget:
     item.setMouseEnabled(False, False)
     item.hideButtons()
     item.invertY(True)  # row 0 (the most likely token) on top
+    # The ranges are always set by hand (the probability scale, the rows). Left on auto before the first
+    # snapshot, the view fits bars whose numbers reach its own right edge: it widens, they reach further,
+    # and it repaints without end (hundreds of paints a second, fighting the first trace for the CPU).
+    item.disableAutoRange()
+    item.setRange(xRange=(0, 1), yRange=(-0.5, 0.5), padding=0)
     item.setLabel("bottom", x_label)
     item.getAxis("left").setStyle(tickLength=0)
     for side in ("top", "right"):  # hidden, but linked to the view: spare them re-typesetting their

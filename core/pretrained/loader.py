@@ -157,10 +157,15 @@ def _copy_weights(model: GPT, recipes: list, store: WeightStore) -> None:
                 value = how(*(store.read(name) for name in theirs))
             except RuntimeError:  # the numbers add up but the shapes do not fit together
                 raise ValueError(_shape_sentence(store, theirs, sizes, ours, parameter, model.config)) from None
-            if value.shape != parameter.shape:
+            pieces = value if isinstance(value, tuple) else (value,)  # a tuple: pieces stacked row after row
+            if sum(len(piece) for piece in pieces) != len(parameter) or \
+                    any(piece.shape[1:] != parameter.shape[1:] for piece in pieces):
                 raise ValueError(_shape_sentence(store, theirs, sizes, ours, parameter, model.config))
-            parameter.copy_(value)  # fp16/bf16 become float32 here, in the parameter's own memory
-            del value
+            row = 0
+            for piece in pieces:  # fp16/bf16 become float32 here, in the parameter's own memory
+                parameter[row:row + len(piece)].copy_(piece)
+                row += len(piece)
+            del value, pieces
 
 
 def _shape_sentence(store, theirs, sizes, ours, parameter, config) -> str:

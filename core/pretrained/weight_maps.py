@@ -1,6 +1,8 @@
 """Where each family keeps each weight, and how it becomes ours: one map per family.
 
 A map is a list of recipes: (our parameter name, the names of their tensors it is made from, how).
+`how` gives the parameter's value, or a tuple of pieces that the loader copies into its rows one after
+another (so queries, keys and values land in c_attn without a stacked copy of their own).
 Our layout is GPT-2's: one c_attn makes queries, keys and values (their q/k/v_proj side by side), c_fc
 widens, c_proj narrows, ln_1/ln_2/ln_f are the norms.
 
@@ -19,7 +21,7 @@ import torch
 
 from ..config import GPTConfig
 
-Recipe = tuple[str, tuple[str, ...], Callable[..., torch.Tensor]]
+Recipe = tuple[str, tuple[str, ...], Callable[..., torch.Tensor | tuple[torch.Tensor, ...]]]
 # Stored (in, out) by GPT-2's Conv1D: transposed into nn.Linear's (out, in).
 CONV1D_WEIGHTS = (".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight")
 # GPT-2's saved causal-mask buffers; our mask is built, not loaded. The leading dot keeps
@@ -42,7 +44,9 @@ def halves_to_pairs(tensor: torch.Tensor, n_heads: int, config: GPTConfig) -> to
     turned, unturned = per_head[:, :rot], per_head[:, rot:]                 # (n, rot, ·), (n, hs-rot, ·)
     halves = turned.reshape(n_heads, 2, rot // 2, -1)                      # (n, 2, rot/2, ·): first half, second half
     pairs = halves.transpose(1, 2).reshape(n_heads, rot, -1)               # (n, rot, ·): i, i+rot/2, i+1, ...
-    return torch.cat((pairs, unturned), dim=1).reshape(tensor.shape)       # back to (n·hs, C) or (n·hs,)
+    if unturned.size(1):
+        pairs = torch.cat((pairs, unturned), dim=1)                         # (n, hs, ·)
+    return pairs.reshape(tensor.shape)                                      # back to (n·hs, C) or (n·hs,)
 
 
 def _norm(recipes: list, ours: str, theirs: str, config: GPTConfig) -> None:
@@ -119,7 +123,7 @@ def llama_recipes(config: GPTConfig, parameter_names: list[str]) -> list[Recipe]
     def queries_keys_values(query, key, value):
         query = halves_to_pairs(query, config.n_heads, config)
         key = halves_to_pairs(key, config.n_kv_heads, config)
-        return torch.cat((query, key, value))                                # (C + 2·kv, C) or (C + 2·kv,)
+        return query, key, value  # stacked into c_attn's rows by the loader: (C + 2·kv, C) or (C + 2·kv,)
 
     recipes: list[Recipe] = [("transformer.wte.weight", ("model.embed_tokens.weight",), _same)]
     for layer in range(config.n_layers):

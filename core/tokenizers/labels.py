@@ -13,11 +13,17 @@ MAX_LABEL_CHARS = 12
 
 # Characters that would be invisible, or would break an axis tick, and what to draw instead.
 VISIBLE_STAND_INS = {
-    " ": "␣",   # an open box, never mistaken for "." or "·" in a list of tokens
+    " ": "␣",   # an open box, never mistaken for "." or "·" in a list of tokens (before, "·" was drawn)
     "\n": "↵",
     "\t": "⇥",
     "\r": "␍",
 }
+
+
+def unmark_spaces(text: str) -> str:
+    """A label (or what a learner typed after reading one) with its space marks back as spaces: "␣the"
+    -> " the"; the older mark "·" too, so lesson files written with it still match."""
+    return text.replace(VISIBLE_STAND_INS[" "], " ").replace("·", " ")
 
 
 def label_char(char: str) -> str:

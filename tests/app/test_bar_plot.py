@@ -24,3 +24,19 @@ def test_a_range_shown_before_reuses_its_drawing_and_looks_the_same(qtbot):
     assert other_picture is not first_picture and other_image != first_image
     assert again_picture is first_picture and again_image == first_image
     assert axis.tickStrings([0.2, 0.4], 1, 0.2) == ["20%", "40%"]
+
+
+def test_an_empty_plot_keeps_its_range_while_it_waits_for_the_first_snapshot(qtbot):
+    """The bars' numbers reach the view's right edge; an auto-ranged view chased them wider without end."""
+    from app.views.probability_bars import ProbabilityBars
+
+    plot = bar_plot("testPlot", "probability")
+    qtbot.addWidget(plot)
+    plot.addItem(ProbabilityBars())
+    plot.resize(400, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    for _ in range(5):  # each paint would have widened the range again
+        plot.grab()
+        qtbot.wait(1)
+    assert plot.getPlotItem().getViewBox().viewRange()[0] == [0.0, 1.0]

@@ -157,3 +157,22 @@ def test_a_what_if_on_the_same_prompt_reuses_the_intact_trace(session, monkeypat
     assert ablated.baseline is intact.trace and len(calls) == 2  # one pass each, not three
     other, _ = maker.make(session, "the dog", Intervention(ablate_heads={(1, 0)}))
     assert other.baseline is not intact.trace and len(calls) == 4
+
+
+def test_a_keystroke_traces_only_the_new_tokens_and_equals_a_full_trace(session):
+    """The previous intact (and what-if) trace is where the next one starts; the result is the full trace."""
+    lengths = []
+    first_block = session.model.transformer.h[0]
+    maker = SnapshotMaker()
+    ablated = Intervention(ablate_heads={(0, 0)})
+    for intervention in (Intervention(), ablated):
+        maker.make(session, "the ca", intervention)
+        first_block.hook_resid_pre.listeners.append(lambda value, name: lengths.append(value.size(1)) or value)
+        snapshot, _ = maker.make(session, "the cat", intervention)
+        first_block.hook_resid_pre.listeners.clear()
+        full = session.model.trace(snapshot.trace.ids, intervention=intervention)
+        for name in full:
+            assert torch.allclose(snapshot.trace[name], full[name], rtol=1e-5, atol=1e-5), name
+    new_tokens = len(session.tokenizer.encode("the cat")) - len(session.tokenizer.encode("the ca"))
+    # the intact trace, then the what-if and its intact baseline (the baseline itself incremental)
+    assert lengths == [new_tokens, new_tokens, new_tokens]

@@ -7,6 +7,7 @@ from PySide6.QtCore import QPoint, QRect, Qt
 
 from core.lesson_numbers import LessonContext, live_numbers, tokenizer_facts
 from core.lessons import live_sentences
+from core.teaching_numbers import positions_off
 from core.param_count import count_parameters, human_count
 
 from lesson_fixtures import PROMPT, classroom, shown  # noqa: F401  (fixtures)
@@ -26,7 +27,8 @@ def numbers_by_hand(window):
         trace=snapshot.trace, token_labels=snapshot.token_labels, vocab_labels=snapshot.vocab_labels,
         config=snapshot.config, layer=window.selection.layer, head=window.selection.head,
         temperature=window.output_view.temperature, prompt=session.tokenizer.decode(ids),
-        tokenizer=tokenizer_facts(session.tokenizer, ids)))
+        tokenizer=tokenizer_facts(session.tokenizer, ids),
+        positions_off=positions_off(session.model, ids, snapshot.vocab_labels)))
 
 
 def test_every_step_brings_its_panel_forward_and_frames_it(qtbot, window, shown):
@@ -47,7 +49,7 @@ def test_sentences_hold_the_numbers_of_this_trace(window, shown):
     expected = numbers_by_hand(window)
     for position, step in all_steps(shown):
         pane.go_to(*position)
-        if step.id == "16-training":
+        if step.id == "01-loss-gradient-update":
             continue  # adds a gradient step to the numbers: checked below
         assert pane.sentences() == live_sentences(step, expected), step.id
         for sentence in pane.sentences():
@@ -55,7 +57,7 @@ def test_sentences_hold_the_numbers_of_this_trace(window, shown):
 
 
 def test_the_scores_step_quotes_the_traced_score(window, shown):
-    shown.pane.go_to_ids("02-forward-pass", "07-scores-and-scaling")
+    shown.pane.go_to_ids("02-forward-pass", "10-scores-and-scaling")
     trace = window.snapshot.trace
     pattern = trace.numpy("blocks.0.attn.pattern")[0]           # (T, T)
     query = pattern.shape[0] - 1
@@ -68,7 +70,7 @@ def test_the_scores_step_quotes_the_traced_score(window, shown):
 
 
 def test_numbers_follow_the_chosen_head(qtbot, window, shown):
-    shown.pane.go_to_ids("02-forward-pass", "09-softmax")
+    shown.pane.go_to_ids("02-forward-pass", "12-softmax")
     before = shown.pane.sentences()
     window.selection.select(1, 1)
     trace = window.snapshot.trace
@@ -78,9 +80,9 @@ def test_numbers_follow_the_chosen_head(qtbot, window, shown):
 
 
 def test_the_training_step_shows_a_real_gradient_step(window, shown):
-    shown.pane.go_to_ids("02-forward-pass", "16-training")
+    shown.pane.go_to_ids("03-training", "01-loss-gradient-update")
     sentences = shown.pane.sentences()
-    update = next(s for s in sentences if s.startswith("One gradient-descent step"))
+    update = next(s for s in sentences if s.startswith("One step of plain gradient descent"))
     before, after = (float(x) for x in update.split("loss from ")[1].split(". (")[0].split(" to "))
     assert after < before
     assert f"{live_numbers_loss(window):.3f}" == f"{before:.3f}"
@@ -92,15 +94,16 @@ def live_numbers_loss(window):
 
 def test_keyboard_moves_through_the_steps(qtbot, shown):
     pane = shown.pane
-    pane.go_to(0, 0)
+    last = len(pane.lessons[0].steps) - 1
+    pane.go_to(0, last - 2)
     pane.text.setFocus()
     qtbot.keyClick(pane.text, Qt.Key.Key_Right)
     qtbot.keyClick(pane.text, Qt.Key.Key_Space)
-    assert pane.position == (0, 2)
+    assert pane.position == (0, last)
     qtbot.keyClick(pane.text, Qt.Key.Key_Right)  # past the opening lesson's end: the next lesson
     assert pane.position == (1, 0)
     qtbot.keyClick(pane.text, Qt.Key.Key_Left)
-    assert pane.position == (0, 2)
+    assert pane.position == (0, last)
 
 
 def test_contents_jump_to_a_step(qtbot, shown):
@@ -111,7 +114,7 @@ def test_contents_jump_to_a_step(qtbot, shown):
     pane.contents.scrollToItem(item)
     rect = pane.contents.visualItemRect(item)
     qtbot.mouseClick(pane.contents.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert pane.position == (1, 8) and pane.step.id == "09-softmax"
+    assert pane.position == (1, 8) and pane.step.id == "09-query-key-value"
 
 
 def test_model_size_panel_counts_this_model_and_gpt3(qtbot, window, shown):
@@ -126,7 +129,7 @@ def test_model_size_panel_counts_this_model_and_gpt3(qtbot, window, shown):
 
 
 def test_residual_panel_draws_the_stream_of_the_last_token(qtbot, window, shown):
-    shown.pane.go_to_ids("02-forward-pass", "12-mlp-and-residual")
+    shown.pane.go_to_ids("02-forward-pass", "15-mlp-and-residual")
     trace = window.snapshot.trace
     last = trace.numpy("blocks.1.resid_post")[-1]
     drawn = lambda: shown.residual_view.stream is not None and np.isclose(  # noqa: E731

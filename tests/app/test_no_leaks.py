@@ -132,7 +132,7 @@ def test_lesson_numbers_follow_new_weights_in_a_recycled_model(window):
     from app.studio.display import WeightDisplay
     from core.trainer import WeightSnapshot
 
-    step = next(s for lesson in window.classroom.lessons for s in lesson.steps if s.id == "16-training")
+    step = next(s for lesson in window.classroom.lessons for s in lesson.steps if s.id == "01-loss-gradient-update")
     window.new_model(preset("nano"), "lessons", seed=4)
     soak.type_prompt(window, PROMPTS[0])
     session = window.controller.session

@@ -22,7 +22,7 @@ def image_maps(window) -> dict:
 
 def test_presenter_mode_and_back(qtbot, window, shown):
     app = QApplication.instance()
-    shown.pane.go_to_ids("02-forward-pass", "09-softmax")
+    shown.pane.go_to_ids("02-forward-pass", "12-softmax")
     qtbot.wait(10)
     state, geometry, font = bytes(window.saveState()), window.geometry(), app.font().pointSizeF()
     docks = dock_states(window)
@@ -50,15 +50,15 @@ def test_presenter_mode_and_back(qtbot, window, shown):
     # Keyboard only, even with the cursor in the prompt: the clicker's Page Down, then arrows.
     window.prompt_view.editor.setFocus()
     qtbot.keyClick(window.prompt_view.editor, Qt.Key.Key_PageDown)
-    assert shown.pane.step.id == "10-weighted-sum"
+    assert shown.pane.step.id == "13-weighted-sum"
     qtbot.keyClick(window.prompt_view.editor, Qt.Key.Key_Right)
-    assert shown.pane.step.id == "11-multi-head"
+    assert shown.pane.step.id == "14-multi-head"
     qtbot.keyClick(shown.pane, Qt.Key.Key_Left)
-    assert shown.pane.step.id == "10-weighted-sum"
-    shown.pane.go_to_ids("02-forward-pass", "06-query-key-value")  # the next step swaps the panel shown
+    assert shown.pane.step.id == "13-weighted-sum"
+    shown.pane.go_to_ids("02-forward-pass", "09-query-key-value")  # the next step swaps the panel shown
     shown_docks = {d.widget().objectName() for d in window.findChildren(QDockWidget) if not d.isHidden()}
     assert shown_docks == {"lessonPane", "promptView", "qkvView"}
-    shown.pane.go_to_ids("02-forward-pass", "09-softmax")
+    shown.pane.go_to_ids("02-forward-pass", "12-softmax")
 
     qtbot.keyClick(shown.pane, Qt.Key.Key_Escape)
     assert not shown.presenter.active and not window.isFullScreen()

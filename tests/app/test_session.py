@@ -8,7 +8,7 @@ from lesson_fixtures import PROMPT, classroom, shown  # noqa: F401  (fixtures)
 def test_a_saved_session_reopens_to_the_same_state(qtbot, tmp_path, window, shown, session_factory, show_prompt):
     window.selection.select(1, 1)
     window.output_view.set_temperature(0.6)
-    shown.pane.go_to_ids("02-forward-pass", "07-scores-and-scaling")
+    shown.pane.go_to_ids("02-forward-pass", "10-scores-and-scaling")
     saved_weights = {k: v.clone() for k, v in window.controller.session.model.state_dict().items()}
     saved_logits, saved_sentences = window.snapshot.trace["logits"], shown.pane.sentences()
     path = shown.save_session(tmp_path / "demo")
@@ -24,7 +24,7 @@ def test_a_saved_session_reopens_to_the_same_state(qtbot, tmp_path, window, show
                           check_params_cb=lambda snapshot: snapshot.n_tokens > 1 and not window.controller.busy):
         shown.open_session(path)
     assert window.controller.prompt == PROMPT
-    assert shown.pane.position_ids() == ("02-forward-pass", "07-scores-and-scaling")
+    assert shown.pane.position_ids() == ("02-forward-pass", "10-scores-and-scaling")
     assert (window.selection.layer, window.selection.head) == (1, 1)
     assert window.output_view.temperature == pytest.approx(0.6)
     for name, tensor in window.controller.session.model.state_dict().items():
@@ -59,8 +59,8 @@ def test_the_training_timeline_travels_in_the_session(tmp_path, window, shown, m
     monkeypatch.setattr(window.studio, "timeline", SharedTimeline(timeline))
     monkeypatch.setattr(window.studio, "run", SimpleNamespace(trainer=SimpleNamespace(loss_history=losses)))
 
-    shown.pane.go_to_ids("02-forward-pass", "16-training")
-    assert shown.pane.sentences()[-1] == "In the training timeline, the loss went from 3.50 to 2.25 in 10 steps."
+    shown.pane.go_to_ids("03-training", "03-train-and-validation")
+    assert shown.pane.sentences() == ["After 10 steps the training loss is 2.25 (perplexity 9.5), down from 3.50."]
     reopened = load_session(shown.save_session(tmp_path / "trained"))
     assert [step for step, _ in reopened.timeline] == [0, 5, 10]
     assert np.array_equal(reopened.timeline[1][1]["transformer.wte.weight"].numpy(), np.full((2, 3), 5.0))

@@ -122,3 +122,22 @@ def test_the_hover_derivation_shows_whole_lines_in_a_narrow_panel(view, qtbot):
     label = view.derivation
     qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()))
     assert label.heightForWidth(label.width()) > 2 * label.fontMetrics().lineSpacing()  # it did wrap
+
+
+def test_a_30_layer_grid_names_every_few_layers_the_chosen_one_always_and_clicks_still_land(qtbot):
+    """SmolLM2's 30 layers in a short panel: the labels thin out instead of piling up, cells stay clickable."""
+    from app.views.attention_grid import AttentionGrid, labelled
+
+    assert labelled(12, pitch=20, label_size=15, chosen=3) == list(range(12))     # room for every label
+    assert labelled(30, pitch=8, label_size=15, chosen=0) == list(range(0, 30, 2))
+    assert labelled(30, pitch=8, label_size=15, chosen=17) == [0, 2, 4, 6, 8, 10, 12, 14, 17, 20, 22, 24, 26, 28]
+    grid = AttentionGrid()
+    qtbot.addWidget(grid)
+    grid.resize(260, 300)
+    patterns = np.tril(np.ones((30, 9, 5, 5))) / np.arange(1, 6)[:, None]   # (L, nh, T, T) uniform causal
+    grid.set_patterns(patterns, (17, 7))
+    rect = grid.head_rect(29, 8)
+    assert rect.bottom() <= grid.height() and rect.right() <= grid.width() and rect.height() >= 4
+    assert grid.head_at(grid.head_rect(17, 7).center()) == (17, 7)
+    assert rect.left() == int(rect.left()) and rect.top() == int(rect.top())  # whole pixels: no seams
+    grid.grab()  # paints with thinned labels without error

@@ -104,7 +104,11 @@ def kill_during_saves(saver: Saver, kind: str, target: Path, kills: list[str], c
     found = {"old": 0, "new": 0}
     for number, marker in enumerate(kills):
         saver.process.stdin.write(f"{kind} {target} {1000 * (number + 1)}\n")
-        pid = int(saver.wait_for("started").split()[1])
+        # The forked saver may announce "saving n" before its parent reports "started": hear those
+        # lines too (skipping them made a finished new save look impossible on a busy machine).
+        while not (line := saver.next_line()).startswith("started"):
+            heard.hear(line)
+        pid = int(line.split()[1])
         if heard.last_saved is None:  # the very first save must finish: before it there is nothing to load
             while heard.last_saved is None:
                 heard.hear(saver.next_line())

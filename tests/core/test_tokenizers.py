@@ -192,3 +192,10 @@ def test_bpe_json_carries_its_merges_compactly(bpe):
 def test_tokenizer_from_json_says_what_is_wrong(data, message):
     with pytest.raises(ValueError, match=message):
         tokenizer_from_json(data)
+
+
+def test_space_marks_turn_back_into_spaces():
+    from core.tokenizers.labels import unmark_spaces
+
+    assert unmark_spaces(label_text(" the cat")) == " the cat"
+    assert unmark_spaces("·the") == " the"  # the mark lesson files used before

@@ -4,6 +4,8 @@ import json
 import pytest
 
 from core.checkpoint import load_checkpoint
+from core.stories import generate_stories
+from core.tokenizers import BPETokenizer
 from core.train import main
 from training_helpers import one_thread  # noqa: F401
 
@@ -45,6 +47,15 @@ def test_explicit_sizes_positions_and_a_bpe_tokenizer(tmp_path, capsys):
 def test_a_synthetic_task_trains_too(capsys):
     code, summary, _ = run_cli(capsys, "induction", *TINY_RUN, "--synthetic-examples", "200", "--steps", "3", "--quiet")
     assert code == 0 and summary["steps"] == 3 and summary["out"] is None
+
+
+def test_the_stories_corpus_is_written_for_the_asked_count_and_seed(tmp_path, capsys):
+    code, summary, _ = run_cli(capsys, "stories", *TINY_RUN, "--stories", "40", "--seed", "5", "--tokenizer", "bpe",
+                               "--vocab-size", "300", "--steps", "2", "--quiet", "--out", str(tmp_path / "stories"))
+    assert code == 0 and summary["steps"] == 2
+    # the tokenizer was learned on exactly those 40 stories
+    expected = BPETokenizer.train(generate_stories(40, seed=5), 300)
+    assert load_checkpoint(tmp_path / "stories").tokenizer.merges == expected.merges
 
 
 def test_stop_on_time_and_on_a_target_validation_loss(capsys):

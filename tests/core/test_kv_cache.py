@@ -1,0 +1,149 @@
+"""The incremental trace (core/kv_cache.py) equals a full trace in every name, over random edits."""
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from core import GPT, GPTConfig, Intervention
+from core.kv_cache import shared_prefix_length
+from core.tokenizers import BPETokenizer, CharTokenizer
+
+FAMILIES = {
+    "gpt2": dict(pos_encoding="learned"),
+    "llama": dict(pos_encoding="rope", norm="rmsnorm", mlp="swiglu", n_kv_heads=2, bias=False, rope_fraction=0.5),
+    "gpt-neo": dict(pos_encoding="learned", attention_windows=(None, 3, None), scale_scores=False),
+    "sinusoidal": dict(pos_encoding="sinusoidal", parallel_residual=True),
+    "none": dict(pos_encoding="none"),
+}
+TEXT = "the cat sat on the mat, then the dog ran after it; nobody saw where they went. "
+
+
+def _model(family: str, vocab_size: int = 64) -> GPT:
+    torch.manual_seed(0)
+    config = GPTConfig(vocab_size=vocab_size, context_length=48, n_layers=3, n_heads=4, d_model=32, **FAMILIES[family])
+    return GPT(config)
+
+
+def _assert_same_trace(extended, full) -> None:
+    assert list(extended) == list(full)
+    assert torch.equal(extended.ids, full.ids)
+    for name in full:
+        assert extended[name].shape == full[name].shape, name
+        assert torch.allclose(extended[name], full[name], rtol=1e-5, atol=1e-5), name
+
+
+def _random_edit(text: str, rng: random.Random) -> str:
+    """Append, delete at the end, edit in the middle, paste, or cut: what a user does in the prompt box."""
+    kind = rng.choice(("append", "append", "delete", "middle", "paste", "cut"))
+    where = rng.randrange(len(text) + 1)
+    if kind == "append":
+        return text + rng.choice(TEXT)
+    if kind == "delete":
+        return text[:-rng.randint(1, 3)] or "a"
+    if kind == "middle":
+        return text[:where] + rng.choice(TEXT) + text[where + 1:]
+    if kind == "paste":
+        start = rng.randrange(len(TEXT) - 10)
+        return text[:where] + TEXT[start:start + rng.randint(2, 10)] + text[where:]
+    return text[:where] + text[where + rng.randint(1, 5):] or "a"
+
+
+def _edit_sequence(ids_of, model, intervention=None, steps=40, seed=0) -> None:
+    """Trace every prompt of a random edit sequence from the previous trace, and in full; compare.
+
+    Only every third trace is read, so the others pass on values still kept in chunks (unread)."""
+    rng = random.Random(seed)
+    text = "the cat"
+    previous = None
+    for step in range(steps):
+        text = _random_edit(text, rng)[-40:]
+        ids = ids_of(text)
+        extended = model.trace(ids, intervention=intervention, previous=previous)
+        if step % 3 == 2:
+            _assert_same_trace(extended, model.trace(ids, intervention=intervention))
+        previous = extended  # the next edit builds on the incremental trace itself
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_incremental_trace_equals_full_trace_over_random_edits(family):
+    tokenizer = CharTokenizer.from_text(TEXT)
+    _edit_sequence(tokenizer.encode, _model(family), seed=hash(family) % 100)
+
+
+@pytest.mark.parametrize("family", ["gpt2", "llama", "gpt-neo"])
+def test_incremental_trace_with_a_bpe_tokenizer_whose_last_token_changes(family):
+    """Byte-level BPE: typing a character can merge it into the token before, so the last token is
+    replaced, not just followed by a new one."""
+    tokenizer = BPETokenizer.train(TEXT * 3, vocab_size=300)
+    assert tokenizer.encode(" th") != tokenizer.encode(" the")[:len(tokenizer.encode(" th"))]  # the premise
+    _edit_sequence(tokenizer.encode, _model(family, vocab_size=300), seed=7)
+
+
+@pytest.mark.parametrize("intervention", [
+    Intervention(ablate_heads={(0, 1), (2, 3)}),
+    Intervention(positional=False),
+    Intervention(ablate_heads={(1, 0)}, ablation="mean"),  # depends on the whole prompt: traced in full
+    Intervention(patterns={(0, 2): torch.tril(torch.ones(48, 48)) / torch.arange(1, 49)[:, None]}),  # in full too
+])
+def test_incremental_trace_with_a_what_if(intervention):
+    tokenizer = CharTokenizer.from_text(TEXT)
+    _edit_sequence(tokenizer.encode, _model("llama"), intervention=intervention, steps=15)
+
+
+@pytest.mark.parametrize("family", ["gpt2", "gpt-neo"])
+def test_many_unread_keystrokes_in_a_row_still_give_the_full_trace(family):
+    """Forty appends, nothing read in between: every value is kept in chunks (joined now and then)."""
+    model = _model(family)
+    ids = [(7 * i) % 64 for i in range(45)]
+    trace = model.trace(ids[:5])
+    for end in range(6, 46):
+        trace = model.trace(ids[:end], previous=trace)
+    _assert_same_trace(trace, model.trace(ids))
+
+
+def test_appending_computes_only_the_new_token():
+    model = _model("gpt2")
+    previous = model.trace(list(range(20)))
+    seen = []
+    model.transformer.h[0].hook_resid_pre.listeners.append(lambda value, name: seen.append(value.size(1)) or value)
+    model.trace(list(range(21)), previous=previous)
+    assert seen == [1]
+
+
+def test_a_shorter_prompt_is_cut_from_the_previous_trace_without_a_pass():
+    model = _model("gpt2")
+    previous = model.trace(list(range(20)))
+    seen = []
+    model.transformer.h[0].hook_resid_pre.listeners.append(lambda value, name: seen.append(value.size(1)) or value)
+    shorter = model.trace(list(range(12)), previous=previous)
+    assert seen == []
+    _assert_same_trace(shorter, model.trace(list(range(12))))
+
+
+def test_a_trace_of_some_names_or_another_what_if_is_not_a_prefix_source():
+    model = _model("gpt2")
+    seen = []
+    model.transformer.h[0].hook_resid_pre.listeners.append(lambda value, name: seen.append(value.size(1)) or value)
+    partial = model.trace(list(range(10)), names=["logits"])
+    model.trace(list(range(11)), previous=partial)
+    ablated = model.trace(list(range(10)), intervention=Intervention(ablate_heads={(0, 0)}))
+    model.trace(list(range(11)), previous=ablated)
+    assert seen == [10, 11, 10, 11]
+
+
+def test_incremental_trace_tensors_are_read_only_inference_tensors():
+    model = _model("gpt2")
+    extended = model.trace(list(range(11)), previous=model.trace(list(range(10))))
+    with pytest.raises(RuntimeError):
+        extended["blocks.0.attn.pattern"].add_(1.0)
+
+
+def test_shared_prefix_length():
+    old = torch.tensor([[1, 2, 3, 4]])
+    assert shared_prefix_length(old, torch.tensor([[1, 2, 3, 4, 5]])) == 4
+    assert shared_prefix_length(old, torch.tensor([[1, 2, 9, 4]])) == 2
+    assert shared_prefix_length(old, torch.tensor([[1, 2]])) == 2
+    assert shared_prefix_length(old, torch.tensor([[7]])) == 0
+    assert shared_prefix_length(old, torch.tensor([[1, 2], [1, 2]])) == 0  # another batch size
