@@ -43,7 +43,7 @@ from .views.view_base import settle_plots
 from .views.whatif_view import WhatIfView
 
 DEFAULT_SIZE = QSize(1600, 1000)
-SHORT_WINDOW = 900            # pixels: a window shorter than this has What if behind Next token's tab
+SHORT_WINDOW = 900            # pixels: a window shorter than this has What if beside Next token, not below
 ZOOMS = (0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0)  # Ctrl+= / Ctrl+- step through these font scales
 LAYOUT_VERSION = 1            # bump when the default arrangement changes, so old saved layouts are ignored
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
@@ -283,9 +283,8 @@ class MainWindow(QMainWindow):
             dock.show()
         self.addDockWidget(LEFT, docks["promptView"])
         self.splitDockWidget(docks["promptView"], docks["outputView"], Qt.Orientation.Vertical)
-        if self._short():  # three panels above each other would not fit: What if goes behind a tab
-            self.tabifyDockWidget(docks["outputView"], docks["whatIfView"])
-            docks["outputView"].raise_()
+        if self._short():  # three panels above each other would not fit: What if goes beside Next token
+            self.splitDockWidget(docks["outputView"], docks["whatIfView"], Qt.Orientation.Horizontal)
         else:
             self.splitDockWidget(docks["outputView"], docks["whatIfView"], Qt.Orientation.Vertical)
         attention = docks.get("attentionView")
@@ -315,7 +314,7 @@ class MainWindow(QMainWindow):
         if self._short():
             left = [docks["promptView"], docks["outputView"]]
             self.resizeDocks(left, [200, 800], Qt.Orientation.Vertical)  # Next token takes what is left
-            docks["outputView"].raise_()  # in front of What if (and the lesson, which joined their tabs)
+            self.resizeDocks([docks["outputView"], docks["whatIfView"]], [1, 1], Qt.Orientation.Horizontal)
         else:
             left = [docks["promptView"], docks["outputView"], docks["whatIfView"]]
             self.resizeDocks(left, [250, 380, 370], Qt.Orientation.Vertical)

@@ -106,16 +106,21 @@ def test_the_window_opens_no_larger_than_its_screen(qapp, tmp_path, session):
     from app.settings import AppSettings
     from app.window import MainWindow, fitted_size
 
-    room = qapp.primaryScreen().availableGeometry().size()
-    assert fitted_size(QSize(1600, 1000), qapp.primaryScreen()).width() <= room.width()
+    room = qapp.primaryScreen().availableGeometry().size()  # the offscreen screen: 800x800
+    fitted = fitted_size(QSize(1600, 1000), qapp.primaryScreen())
+    assert fitted.width() <= room.width() and fitted.height() <= room.height()
+    # On a 1280x720 screen (less a title bar and a panel) every panel still fits, none behind another.
+    laptop = fitted_size(QSize(1600, 1000), None).boundedTo(QSize(1280 - 16, 720 - 48 - 40))
     window = MainWindow(settings=AppSettings(tmp_path / "s.ini"), session=session, prompt="the cat",
-                        remember_layout=False)
+                        remember_layout=False, size=laptop)
     try:
         window.show()
-        assert window.width() <= room.width() and window.height() <= room.height()
-        # Too short for three panels above each other: What if waits behind Next token's tab.
+        least = window.minimumSizeHint()
+        assert least.width() <= laptop.width() and least.height() <= laptop.height()
+        assert window.size() == laptop
+        # Too short for three panels above each other: What if sits beside Next token, both in sight.
         output, whatif = window.output_view.parentWidget(), window.whatif_view.parentWidget()
-        assert whatif in window.tabifiedDockWidgets(output)
+        assert not window.tabifiedDockWidgets(output) and whatif.y() == output.y() and whatif.x() > output.x()
     finally:
         window.close()
 
