@@ -135,7 +135,7 @@ def open_window(args, session=None, recent=None):
 
     Imported here, not at the top: `--help` answers without loading torch."""
     from .settings import AppSettings
-    from .window import MainWindow
+    from .window import DEFAULT_SIZE, MainWindow
 
     settings = AppSettings(args.settings)
     if args.dark is not None:
@@ -144,7 +144,8 @@ def open_window(args, session=None, recent=None):
         settings.add_recent(recent)
     with one_torch_thread():
         window = MainWindow(settings=settings, session=session, prompt=args.prompt,
-                            remember_layout=not args.screenshot)
+                            remember_layout=not args.screenshot,
+                            size=DEFAULT_SIZE if args.screenshot else None)  # a picture need not fit a screen
     window.show()
     return window
 

@@ -34,13 +34,17 @@ from .settings import AppSettings, RecentItem
 from .snapshot import Snapshot
 from .theme import apply_theme
 from .studio import STUDIO_NAME, add_training_studio
+from .views import plot_style
 from .views.export import credited_image, set_model_credit
+from .views.modified_badge import RESET_SHORTCUT, ModifiedBadge
 from .views.output_view import OutputView
 from .views.prompt_view import PromptView
 from .views.view_base import settle_plots
 from .views.whatif_view import WhatIfView
 
 DEFAULT_SIZE = QSize(1600, 1000)
+SHORT_WINDOW = 900            # pixels: a window shorter than this has What if beside Next token, not below
+ZOOMS = (0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0)  # Ctrl+= / Ctrl+- step through these font scales
 LAYOUT_VERSION = 1            # bump when the default arrangement changes, so old saved layouts are ignored
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 LOAD_ERRORS = (ValueError, OSError, RuntimeError, KeyError)  # what a user's bad file can raise
@@ -57,6 +61,15 @@ MODEL_VIEWS = (
     ("app.views.qkv_view", "QKVView", "qkvView", True),
     ("app.views.attention_view", "AttentionView", "attentionView", True),
 )
+
+
+def fitted_size(wanted: QSize, screen) -> QSize:
+    """`wanted`, shrunk to the screen's available area (less the window frame) so the window never opens
+    larger than the screen it is on."""
+    if screen is None:
+        return wanted
+    room = screen.availableGeometry().size() - QSize(16, 48)  # title bar and borders drawn by the desktop
+    return wanted.boundedTo(room)
 
 
 def _optional_view(module_name: str, class_name: str):
@@ -99,8 +112,10 @@ class MainWindow(QMainWindow):
     load_failed = Signal(str)      # the sentence shown when opening a model failed (the previous one stays)
 
     def __init__(self, settings: AppSettings | None = None, session: ModelSession | None = None,
-                 prompt: str | None = None, remember_layout: bool = True) -> None:
+                 prompt: str | None = None, remember_layout: bool = True, size: QSize | None = None) -> None:
+        """`size`: the window's size at first; None: DEFAULT_SIZE, shrunk to fit the screen it opens on."""
         super().__init__()
+        self._opening_size = size or fitted_size(DEFAULT_SIZE, QApplication.primaryScreen())
         self.setObjectName("mainWindow")
         self.setWindowTitle("Attention Lab")
         self.setDockNestingEnabled(True)
@@ -128,15 +143,18 @@ class MainWindow(QMainWindow):
         self.classroom = Classroom(self)  # lesson pane, presenter mode (F5), hand-outs, session files
         add_training_studio(self)  # training studio: step through training, watch heads form (built when shown)
         self._show_session(session)
-        self.resize(DEFAULT_SIZE)
+        self.resize(self._opening_size)
         self.remember_layout = remember_layout  # False: neither read nor write the saved layout
         # Default dock sizes are applied once the window is on screen (Qt ignores them before).
         self._sizes_pending = not (remember_layout and self._restore_layout())
         self._tick_dark_action()
         self._restore_sampling()
+        if self.settings.value("view/zoom", 1.0) != 1.0:  # the zoom the user left (at 1.0 nothing to redo)
+            self.set_zoom(self.settings.value("view/zoom", 1.0), announce=False)
         if notice:
             self.statusBar().showMessage(notice, 15000)
         self.prompt_view.set_text(first_prompt)  # the same prompt again: the worker reuses its trace
+        self.prompt_view.editor.document().clearUndoRedoStacks()  # Undo starts from the opening prompt
         self.focus_prompt()
 
     # -- building ------------------------------------------------------------------------------
@@ -145,6 +163,9 @@ class MainWindow(QMainWindow):
         self.load_progress = QProgressBar(objectName="loadProgress", maximumWidth=140, textVisible=False)
         self.load_progress.setRange(0, 0)  # busy: opening a model does not say how far it got
         self.load_progress.hide()
+        self.modified_badge = ModifiedBadge("modifiedBadge")  # a what-if is changing what every panel shows
+        self.modified_badge.reset_requested.connect(self.reset_everything)
+        self.statusBar().addPermanentWidget(self.modified_badge)
         self.statusBar().addPermanentWidget(self.load_progress)
         self.statusBar().addPermanentWidget(self.model_label)
 
@@ -262,7 +283,10 @@ class MainWindow(QMainWindow):
             dock.show()
         self.addDockWidget(LEFT, docks["promptView"])
         self.splitDockWidget(docks["promptView"], docks["outputView"], Qt.Orientation.Vertical)
-        self.splitDockWidget(docks["outputView"], docks["whatIfView"], Qt.Orientation.Vertical)
+        if self._short():  # three panels above each other would not fit: What if goes beside Next token
+            self.splitDockWidget(docks["outputView"], docks["whatIfView"], Qt.Orientation.Horizontal)
+        else:
+            self.splitDockWidget(docks["outputView"], docks["whatIfView"], Qt.Orientation.Vertical)
         attention = docks.get("attentionView")
         tabbed = [docks[name] for name in ("qkvView", "embeddingView", "positionalView") if name in docks]
         if attention is not None:
@@ -277,13 +301,23 @@ class MainWindow(QMainWindow):
         if tabbed:
             tabbed[0].raise_()
 
+    def _short(self) -> bool:
+        """Too short for the prompt, Next token and What if above each other (e.g. a 1280x720 screen)."""
+        height = self.height() if self.isVisible() else self._opening_size.height()
+        return height < SHORT_WINDOW
+
     def _explorer_docks(self) -> dict[str, QDockWidget]:
         return {p.widget.objectName(): p.dock for p in self.panels if p.widget.objectName() in EXPLORER_PANELS}
 
     def _size_default_layout(self) -> None:
         docks = self._explorer_docks()
-        left = [docks["promptView"], docks["outputView"], docks["whatIfView"]]
-        self.resizeDocks(left, [250, 380, 370], Qt.Orientation.Vertical)
+        if self._short():
+            left = [docks["promptView"], docks["outputView"]]
+            self.resizeDocks(left, [200, 800], Qt.Orientation.Vertical)  # Next token takes what is left
+            self.resizeDocks([docks["outputView"], docks["whatIfView"]], [1, 1], Qt.Orientation.Horizontal)
+        else:
+            left = [docks["promptView"], docks["outputView"], docks["whatIfView"]]
+            self.resizeDocks(left, [250, 380, 370], Qt.Orientation.Vertical)
         attention = docks.get("attentionView")
         below = docks.get("qkvView") or docks.get("embeddingView") or docks.get("positionalView")
         right = attention or below
@@ -303,6 +337,11 @@ class MainWindow(QMainWindow):
                      "Save a PNG picture of the whole window.")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit, "Close Attention Lab.")
+
+        edit_menu = self.menus["Edit"] = bar.addMenu("&Edit")
+        self._action(edit_menu, "&Undo", self.undo_prompt, QKeySequence.StandardKey.Undo,
+                     "Undo the last change to the prompt (typing, Next token, or a whole Generate).")
+        self._action(edit_menu, "&Redo", self.redo_prompt, "Ctrl+Shift+Z", "Redo what Undo took back.")
 
         model_menu = self.menus["Model"] = bar.addMenu("&Model")
         self._action(model_menu, "&New untrained model…", self.ask_new_model, "Ctrl+N",
@@ -329,6 +368,9 @@ class MainWindow(QMainWindow):
             self.output_view.generate_count.value()), "Ctrl+G", "Add tokens one at a time.")
         self._action(model_menu, "S&top generating", self.output_view.stop_generating, "Ctrl+.",
                      "Stop adding tokens.")
+        model_menu.addSeparator()
+        self._action(model_menu, "&Reset everything", self.reset_everything, RESET_SHORTCUT,
+                     "Switch every what-if off: all heads and the positional encoding back on.")
 
         view_menu = self.menus["View"] = bar.addMenu("&View")
         for panel in self.panels:
@@ -337,6 +379,10 @@ class MainWindow(QMainWindow):
         self.dark_action = self._action(view_menu, "&Dark theme", self.set_dark_theme, "Ctrl+Shift+D",
                                         "Switch between light and dark colours.", checkable=True)
         self._action(view_menu, "&Reset layout", self.reset_layout, None, "Put every panel back where it started.")
+        view_menu.addSeparator()
+        self._action(view_menu, "Zoom &in", lambda: self.step_zoom(1), "Ctrl+=", "Larger plot text and prompt.")
+        self._action(view_menu, "Zoom &out", lambda: self.step_zoom(-1), "Ctrl+-", "Smaller plot text and prompt.")
+        self._action(view_menu, "&Actual size", lambda: self.set_zoom(1.0), "Ctrl+0", "Plot text and prompt at 100%.")
         view_menu.addSeparator()
         self._action(view_menu, "Focus the &prompt", self.focus_prompt, "Ctrl+L", "Put the cursor in the prompt.")
         self._action(view_menu, "Previous layer", lambda: self._step_selection(-1, 0), "Alt+Up", None)
@@ -368,6 +414,7 @@ class MainWindow(QMainWindow):
         self.prompt_view.prompt_changed.connect(self.controller.set_prompt)
         self.output_view.token_chosen.connect(self._on_token_chosen)
         self.whatif_view.intervention_changed.connect(self.controller.set_intervention)
+        self.output_view.badge.reset_requested.connect(self.reset_everything)
         self.layer_selector.valueChanged.connect(lambda layer: self.selection.select(layer, self.selection.head))
         self.head_selector.valueChanged.connect(lambda head: self.selection.select(self.selection.layer, head))
         self.selection.changed.connect(self._on_selection_changed)
@@ -384,6 +431,7 @@ class MainWindow(QMainWindow):
                 self._redraw(panel, snapshot)
             else:
                 panel.stale = True  # drawn when it is shown again
+        self.modified_badge.show_intervention(snapshot.trace.intervention)
         self._settle_before_paint()
         self.drawn.emit(snapshot)
 
@@ -446,7 +494,21 @@ class MainWindow(QMainWindow):
         self.prompt_view.editor.setFocus()
 
     def _on_token_chosen(self, token_id: int) -> None:
-        self.prompt_view.append_text(self.controller.decode_token(token_id))
+        # The tokens of one Generate join one undo step; each Next token is a step of its own.
+        self.prompt_view.append_text(self.controller.decode_token(token_id), join_undo=self.output_view.continuing)
+
+    def undo_prompt(self) -> None:
+        self.output_view.stop_generating()  # undoing under a running Generate would be undone by its next token
+        self.prompt_view.editor.undo()
+
+    def redo_prompt(self) -> None:
+        self.output_view.stop_generating()
+        self.prompt_view.editor.redo()
+
+    def reset_everything(self) -> None:
+        """Every what-if off: the intact model everywhere (the badge disappears with the next drawing)."""
+        self.whatif_view.reset()
+        self.statusBar().showMessage("Every head and the positional encoding are back on.", 5000)
 
     def _on_selection_changed(self, layer: int, head: int) -> None:
         for selector, value in ((self.layer_selector, layer), (self.head_selector, head)):
@@ -639,6 +701,28 @@ class MainWindow(QMainWindow):
         self.dark_action.blockSignals(True)
         self.dark_action.setChecked(self.dark)
         self.dark_action.blockSignals(False)
+
+    @property
+    def zoom(self) -> float:
+        return plot_style.zoom()
+
+    def set_zoom(self, zoom: float, announce: bool = True) -> None:
+        """Scale plot text and the prompt by `zoom` (1.0: normal), remembered for next time."""
+        zoom = min(max(float(zoom), ZOOMS[0]), ZOOMS[-1])
+        plot_style.set_zoom(zoom)
+        self.prompt_view.set_zoom(zoom)
+        self.settings.set_value("view/zoom", zoom)
+        self.set_dark_theme(self.dark)  # every panel re-makes its fonts and redraws, as presenter mode does
+        if announce:
+            self.statusBar().showMessage(f"Zoom {zoom:.0%}", 3000)
+
+    def step_zoom(self, steps: int) -> None:
+        larger = [z for z in ZOOMS if z > self.zoom + 1e-6]
+        smaller = [z for z in ZOOMS if z < self.zoom - 1e-6]
+        if steps > 0 and larger:
+            self.set_zoom(larger[0])
+        elif steps < 0 and smaller:
+            self.set_zoom(smaller[-1])
 
     def reset_layout(self) -> None:
         """Every panel back where it started: the explorer's own, then those added later."""

@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .tokenizers.labels import unmark_spaces
+
 MODELS_FOLDER = Path(__file__).resolve().parent.parent / "resources" / "models"
 
 # need -> what the model must have, in a few words (the lesson pane shows them on one line)
@@ -130,8 +132,8 @@ class Expectation:
 
 
 def _spaced(value):
-    """Token labels draw a space as ·; an `expect:` line may write it either way."""
-    return value.replace("·", " ") if isinstance(value, str) else value
+    """Token labels draw a space as ␣; an `expect:` line may write it either way (or as the older ·)."""
+    return unmark_spaces(value) if isinstance(value, str) else value
 
 
 class NumberName(str):

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .lesson_checks import CheckError, TryAction, parse_action
+from .tokenizers.labels import unmark_spaces
 
 QUESTION_KEYS = {"predict", "choose", "prompt", "select", "answer", "reveal", "right", "wrong", "explain"}
 
@@ -109,9 +110,9 @@ def questions_markdown(questions: tuple[Question, ...]) -> str:
 
 
 def guess_matches(guess: str, answer) -> bool:
-    """A typed guess against the live answer, ignoring case, spaces and the · drawn for a space."""
+    """A typed guess against the live answer, ignoring case, spaces and the ␣ (or ·) drawn for a space."""
     def plain(text) -> str:
-        return "".join(str(text).replace("·", " ").split()).strip("\"'“”").lower()
+        return "".join(unmark_spaces(str(text)).split()).strip("\"'“”").lower()
     return bool(plain(guess)) and plain(guess) == plain(answer)
 
 

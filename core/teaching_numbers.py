@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .param_count import FAMOUS_CONFIGS, count_parameters
+from .tokenizers.labels import unmark_spaces
 
 GPT3_TRAINING_TOKENS = 300e9   # Brown et al. 2020: GPT-3 was trained on 300 billion tokens
 
@@ -112,8 +113,8 @@ def word_numbers(ctx) -> dict:
 
 # -- copies -------------------------------------------------------------------------------------
 def _word(label: str) -> str:
-    """A token's label without the space in front: " Anna" (drawn ·Anna) and "Anna" are the same word."""
-    return label.replace("·", " ").strip()
+    """A token's label without the space in front: " Anna" (drawn ␣Anna) and "Anna" are the same word."""
+    return unmark_spaces(label).strip()
 
 
 def copy_numbers(ctx) -> dict:

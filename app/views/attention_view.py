@@ -19,6 +19,7 @@ from .heatmap import HeatmapWidget
 from .plot_style import PROBABILITY_MAP
 from .view_base import SnapshotView, caption
 
+DERIVATION_LINES = 3  # room kept under the heatmap for the hover derivation; it grows if a text needs more
 HOVER_HINT = "Hover a cell to see how its weight is computed from the query and the key."
 
 
@@ -35,8 +36,8 @@ class AttentionView(SnapshotView):
                                      colormap_name=PROBABILITY_MAP, export_name="attention pattern")
         self.heatmap.setObjectName("attentionHeatmap")
         self.heatmap.hovered.connect(self._on_cell_hovered)
-        self.derivation = caption(HOVER_HINT, "attentionDerivation", point_size=12)
-        self.derivation.setMinimumHeight(48)
+        self.derivation = caption(HOVER_HINT, "attentionDerivation", point_size=11)
+        self.derivation.setMinimumHeight(DERIVATION_LINES * self.derivation.fontMetrics().lineSpacing())
 
         self.arcs = AttentionArcs()
         self.arcs.setObjectName("attentionArcs")
@@ -86,6 +87,14 @@ class AttentionView(SnapshotView):
     # -- hover --------------------------------------------------------------------------------------
     def _on_cell_hovered(self, query: int, key: int) -> None:
         self.derivation.setText(HOVER_HINT if query < 0 else self.hover_text(query, key))
+        self._make_room_for_derivation()
+
+    def _make_room_for_derivation(self) -> None:
+        """Whole lines only: the text's box grows to the lines it wraps into (and does not shrink back,
+        so moving the mouse does not make the heatmap jump)."""
+        needed = self.derivation.heightForWidth(self.derivation.width())
+        if needed > self.derivation.minimumHeight():
+            self.derivation.setMinimumHeight(needed)
 
     def hover_text(self, query: int, key: int) -> str:
         """How the weight of cell (query, key) was computed, with the real numbers."""

@@ -71,6 +71,15 @@ def set_row_labels(plot: pg.PlotWidget, labels: list[str], rows: int) -> None:
     item.setYRange(-0.5 - ROW_MARGIN, rows - 0.5 + ROW_MARGIN, padding=0)  # row r is centred on y = r
 
 
+def keep_room_for_rows(plot: pg.PlotWidget, rows: int) -> None:
+    """The plot never gets shorter than `rows` labelled rows plus its percentage axis: a squeezed panel
+    loses rows, never their labels."""
+    item = plot.getPlotItem()
+    label_height = QFontMetrics(item.getAxis("left").tick_font()).height()
+    axis_height = 3 * QFontMetrics(item.getAxis("bottom").style["tickFont"] or plot.font()).height()
+    plot.setMinimumHeight(int(label_height * (rows + 2 * ROW_MARGIN) + axis_height) + 4)
+
+
 def rows_that_fit(plot: pg.PlotWidget, fewest: int, most: int) -> int:
     """How many rows (between fewest and most) the plot has room for, each as tall as its label."""
     item = plot.getPlotItem()

@@ -23,6 +23,7 @@ from .export import ExportTable, add_export_menu
 from .plot_style import (
     CELL_TEXT_POINT_SIZE,
     PROBABILITY_MAP,
+    TITLE_POINT_SIZE,
     colormap,
     colours,
     contrasting_text,
@@ -30,6 +31,7 @@ from .plot_style import (
     style_graphics_view,
     style_plot_item,
     title_size,
+    wrapped_title,
 )
 from .token_axis import TokenAxis
 
@@ -94,6 +96,18 @@ class MatrixImage(pg.ImageItem):
         return self._tables[1], self._tables[2]
 
 
+def _let_title_wrap(label: pg.LabelItem) -> None:
+    """A title never holds its plot wider than the plot's own room: _fit_title wraps it instead.
+    (pyqtgraph makes a label's text width its minimum width after every change and resize.)"""
+    own_update = label.updateMin
+
+    def update_min() -> None:
+        own_update()
+        label.setMinimumWidth(0)
+
+    label.updateMin = update_min
+
+
 class HeatmapPlot:
     """One heatmap inside a pyqtgraph layout: a PlotItem holding the image, the hatching and the cursor."""
 
@@ -105,6 +119,9 @@ class HeatmapPlot:
         self.title = title
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
+        self.plot.geometryChanged.connect(self._fit_title)
+        self.plot.getViewBox().sigResized.connect(lambda *_: self._fit_title())  # the matrix moved under it
+        _let_title_wrap(self.plot.titleLabel)
         for side in ("top", "right"):  # hidden, but linked to the view: spare them re-typesetting their
             self.plot.getAxis(side).enableAutoSIPrefix(False)  # titles on every change of range
         self.plot.invertY(True)
@@ -207,12 +224,34 @@ class HeatmapPlot:
         style_plot_item(self.plot, dark)
         self.left_axis.set_labels(self.row_labels)      # the font may have changed: measure again
         self.bottom_axis.set_labels(self.column_labels)
+        self._fit_title(force=True)
 
     def set_title(self, title: str) -> None:
         if title == self.title and self.plot.titleLabel.text:
             return  # typesetting a title is not free; set_theme recolours it
         self.title = title
-        self.plot.setTitle(title, color=colours(self.dark)["text"], size=title_size())
+        self._fit_title(force=True)
+
+    def _fit_title(self, force: bool = False) -> None:
+        """The title on as many lines as the plot's width needs, never cut at its edge."""
+        if not self.title:
+            return
+        title_font = font(TITLE_POINT_SIZE)
+        # The title is centred over the matrix, not over the whole plot: it has twice the room on its
+        # narrower side (the left axis takes some of the left).
+        centre = self.plot.getViewBox().geometry().center().x()
+        room = 2 * min(centre, self.plot.width() - centre) - 8
+        text, lines = wrapped_title(self.title, room, title_font)
+        if force or text != self.plot.titleLabel.text:
+            self.plot.setTitle(text, color=colours(self.dark)["text"], size=title_size())
+        height = max(30, lines * QFontMetrics(title_font).lineSpacing() + 10)
+        if self.plot.layout.rowMinimumHeight(0) != height:  # setTitle makes it 30: one line
+            self.plot.titleLabel.setMaximumHeight(height)
+            self.plot.layout.setRowFixedHeight(0, height)
+
+    def shown_title(self) -> str:
+        """The title as drawn ("<br>" where it wraps)."""
+        return self.plot.titleLabel.text
 
     def _update_cell_texts(self, *_) -> None:
         """Numbers on the cells when the matrix is small and the cells are big enough to hold them."""
@@ -272,6 +311,8 @@ class ColourBar:
         plot.layout.addItem(self.axis, 2, 5)
         self._levels: tuple[float, float] = (0.0, 0.0)
         self._tick_labels: list[str] = []
+        self._tick_count = 5
+        self.view.sigResized.connect(self._on_resized)
         self.setLevels((0.0, 1.0))
 
     def setLevels(self, levels: tuple[float, float]) -> None:
@@ -281,12 +322,28 @@ class ColourBar:
         self._levels = (low, high)
         self.image.setRect(QRectF(0.0, low, 1.0, high - low))
         self.view.setRange(xRange=(0.0, 1.0), yRange=(low, high), padding=0.0)
-        # Five labelled ticks, ends and middle included, readable from the back of a room.
+        self._label_ticks()
+
+    def _label_ticks(self) -> None:
+        """Five labelled ticks, ends and middle included; three or two on a bar too short for five
+        (their numbers would overlap)."""
+        low, high = self._levels
         ticks = [(float(v), f"{v:.3g}" if abs(v) > 1e-9 * max(abs(low), abs(high)) else "0")
-                 for v in np.linspace(low, high, 5)]
+                 for v in np.linspace(low, high, self._tick_count)]
         self.axis.setTicks([ticks])
         self._tick_labels = [label for _, label in ticks]
         self._fit_axis()
+
+    def _on_resized(self, *_ignored) -> None:
+        line = QFontMetrics(self.axis.style["tickFont"] or font()).height()
+        height = self.view.height()
+        count = next((n for n in (5, 3) if height >= (n - 1) * line * 1.5), 2)
+        if count != self._tick_count:
+            self._tick_count = count
+            self._label_ticks()
+
+    def tick_labels(self) -> list[str]:
+        return list(self._tick_labels)
 
     def _fit_axis(self) -> None:
         """Wide enough for the widest label: pyqtgraph silently drops a label that does not fit."""
@@ -297,6 +354,7 @@ class ColourBar:
     def set_font(self, tick_font) -> None:
         self.axis.setStyle(tickFont=tick_font)
         self._fit_axis()
+        self._on_resized()  # taller numbers may need fewer ticks
 
     def levels(self) -> tuple[float, float]:
         return self._levels

@@ -15,13 +15,16 @@ from app.selection import Selection
 from app.snapshot import Snapshot
 from app.theme import colours
 from app.views.plot_style import style_graphics_view, style_plot_item
-from app.views.bar_plot import bar_plot, set_row_labels
+from app.views.bar_plot import bar_plot, keep_room_for_rows, rows_that_fit, set_row_labels
+from app.views.view_base import caption
 from app.views.export import ExportTable, add_export_menu
+from app.views.modified_badge import ModifiedBadge
 from app.views.probability_bars import ProbabilityBars
 from app.views.text_line import TextLine
 from core.sampling import next_token_probs, sample_next
 
-TOP_N = 10                 # bars shown
+TOP_N = 10                 # bars shown when the panel is tall enough to label them all
+FEWEST_ROWS = 3            # a short panel shows only the likeliest few, each with its label
 GENERATE_DELAY_MS = 80     # pause between generated tokens, so the growth is visible
 X_RANGES = (0.05, 0.1, 0.25, 0.5, 1.0)  # the probability axis snaps to the smallest that fits
 
@@ -67,16 +70,20 @@ class OutputView(QWidget):
         self._generator = torch.Generator().manual_seed(1234)
         self._generating = False
         self._remaining = 0                           # tokens still to generate
+        self.continuing = False                       # the token being chosen is not a Generate's first
+        self._first_of_run = True
         self._waiting_for_snapshot = False
         self._step_timer = QTimer(self, singleShot=True, interval=GENERATE_DELAY_MS)
         self._step_timer.timeout.connect(self._generate_one)
 
         self.heading = TextLine("Next token", object_name="outputHeading")
+        self.badge = ModifiedBadge("outputModifiedBadge")  # these bars come from a changed model
         self._build_plot()
         controls = self._build_controls()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.heading)
+        layout.addWidget(self.badge)
         layout.addWidget(self.plot, stretch=1)
         layout.addLayout(controls)
 
@@ -86,6 +93,15 @@ class OutputView(QWidget):
         self.bars = ProbabilityBars()
         self.plot.addItem(self.bars)
         add_export_menu(self.plot, "next-token probabilities", self._export_table)
+        self.plot.getPlotItem().getViewBox().sigResized.connect(self._on_plot_resized)
+
+    def rows_that_fit(self) -> int:
+        """As many bars as the plot has room to label (up to TOP_N)."""
+        return rows_that_fit(self.plot, FEWEST_ROWS, TOP_N)
+
+    def _on_plot_resized(self, *_ignored) -> None:
+        if len(self._shown_ids) and len(self._shown_ids) != self.rows_that_fit():
+            self._redraw()
 
     def _build_controls(self) -> QGridLayout:
         self.temperature_slider = self._slider("temperatureSlider", 5, 300, 100,
@@ -126,11 +142,15 @@ class OutputView(QWidget):
         row.addWidget(self.greedy_check)
         row.addStretch(1)
         grid.addLayout(row, 2, 0, 1, 3)
+        self.sampling_caption = caption("Temperature below 1 sharpens, above 1 flattens. Top-p keeps the likeliest "
+                                        "tokens until they add up to p; top-k keeps the k likeliest; greedy takes "
+                                        "the top one.", "samplingCaption", point_size=9)
+        grid.addWidget(self.sampling_caption, 3, 0, 1, 3)
         buttons = QHBoxLayout()
         for widget in (self.next_button, self.generate_button, self.generate_count, self.stop_button):
             buttons.addWidget(widget)
         buttons.addStretch(1)
-        grid.addLayout(buttons, 3, 0, 1, 3)
+        grid.addLayout(buttons, 4, 0, 1, 3)
         grid.setColumnStretch(1, 1)
         self._update_control_labels()
         return grid
@@ -179,6 +199,7 @@ class OutputView(QWidget):
             self.top_k_spin.setMaximum(snapshot.config.vocab_size)
         last = snapshot.token_labels[-1]
         self.heading.setText(f"What comes after “{last}”, the last of {snapshot.n_tokens} tokens?")
+        self.badge.show_intervention(snapshot.trace.intervention)
         self._redraw()
         if self._waiting_for_snapshot:
             self._waiting_for_snapshot = False
@@ -190,7 +211,8 @@ class OutputView(QWidget):
         model_probs = softmax(self._logits)
         probs = self.sampling_distribution()
         # Rank by the model's own logits: temperature keeps the order, top-k/top-p only cut the tail.
-        order = top_ids(self._logits, TOP_N)
+        rows = self.rows_that_fit()
+        order = top_ids(self._logits, rows)
         self._shown_ids, self._shown_model, self._shown_probs = order, model_probs[order], probs[order]
         cut = (self._shown_probs == 0) & (self._shown_model > 0)  # removed by top-k or top-p
         texts = ["cut" if is_cut else f"{100 * p:.1f}%" for is_cut, p in zip(cut.tolist(), self._shown_probs.tolist())]
@@ -198,7 +220,7 @@ class OutputView(QWidget):
         x_max = next(r for r in X_RANGES if r >= max(self._shown_model.max(), self._shown_probs.max()) * 1.25
                      or r == X_RANGES[-1])
         self.plot.getPlotItem().setXRange(0, x_max, padding=0)
-        set_row_labels(self.plot, [self._labels[t] for t in order], TOP_N)
+        set_row_labels(self.plot, [self._labels[t] for t in order], rows)
 
     def shown_distribution(self) -> tuple[np.ndarray, np.ndarray]:
         """(token ids, probabilities) of the solid bars, top to bottom."""
@@ -212,8 +234,10 @@ class OutputView(QWidget):
 
     def apply_theme(self, dark: bool) -> None:
         self._dark = dark
+        self.badge.apply_theme(dark)
         style_graphics_view(self.plot, dark)
         style_plot_item(self.plot.getPlotItem(), dark)
+        keep_room_for_rows(self.plot, FEWEST_ROWS)  # after the fonts: the rows are as tall as their labels
         theme = colours(dark)
         self.bars.set_colours(outline=theme.muted, solid=theme.accent, text=theme.text, muted=theme.muted)
         self._redraw()
@@ -237,6 +261,7 @@ class OutputView(QWidget):
             return
         self._remaining = count
         self._generating = True
+        self._first_of_run = True
         self._set_buttons(generating=True)
         self._step_timer.start()
 
@@ -259,7 +284,11 @@ class OutputView(QWidget):
             return
         self._remaining -= 1
         self._waiting_for_snapshot = self._remaining > 0  # the next token waits for the new prediction
-        self.sample_one()
+        self.continuing, self._first_of_run = not self._first_of_run, False
+        try:
+            self.sample_one()
+        finally:
+            self.continuing = False
         if self._remaining <= 0:
             self.stop_generating()
 

@@ -46,6 +46,7 @@ def colormap(name: str) -> pg.ColorMap:
 
 
 _font_scale = 1.0  # presenter mode makes every plot font larger (app.lessons.presenter)
+_zoom = 1.0        # the user's own zoom (Ctrl+= / Ctrl+-), on top of presenter mode's scale
 
 
 def set_font_scale(scale: float) -> None:
@@ -53,14 +54,28 @@ def set_font_scale(scale: float) -> None:
     _font_scale = float(scale)
 
 
+def set_zoom(zoom: float) -> None:
+    global _zoom
+    _zoom = float(zoom)
+
+
+def zoom() -> float:
+    return _zoom
+
+
+def scale() -> float:
+    """How much larger than normal every plot font is drawn: presenter mode's scale times the zoom."""
+    return _font_scale * _zoom
+
+
 def title_size() -> str:
     """Plot titles' size for pyqtgraph (which takes CSS), grown by presenter mode like every font."""
-    return f"{TITLE_POINT_SIZE * _font_scale:.0f}pt"
+    return f"{TITLE_POINT_SIZE * scale():.0f}pt"
 
 
 def font(point_size: int = TICK_POINT_SIZE, bold: bool = False) -> QFont:
     chosen = QFont()
-    chosen.setPointSizeF(point_size * _font_scale)
+    chosen.setPointSizeF(point_size * scale())
     chosen.setBold(bold)
     return chosen
 
@@ -82,6 +97,24 @@ def text_widths(chosen: QFont, texts: Sequence[str]) -> list[int]:
             width = _text_widths[(font_key, text)] = metrics.horizontalAdvance(text)
         widths.append(width)
     return widths
+
+
+def wrapped_title(title: str, width: float, chosen: QFont) -> tuple[str, int]:
+    """`title` as it fits `width` pixels in `chosen`: whole, or broken into lines at spaces (HTML <br>,
+    which pyqtgraph's titles understand); and how many lines that makes."""
+    metrics = QFontMetrics(chosen)
+    if metrics.horizontalAdvance(title) <= width:
+        return title, 1
+    lines, line = [], ""
+    for word in title.split(" "):
+        longer = f"{line} {word}" if line else word
+        if line and metrics.horizontalAdvance(longer) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = longer
+    lines.append(line)
+    return "<br>".join(lines), len(lines)
 
 
 def abbreviate(label: str, limit: int = 12) -> str:

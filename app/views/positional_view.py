@@ -107,6 +107,8 @@ class PositionalView(SnapshotView):
         picker.addWidget(self.dims_edit, 1)
         picker.addWidget(self.dims_message)
         curve_column.addLayout(picker)
+        curve_column.addWidget(caption("Each curve is one number of the position vector, drawn across positions.",
+                                       "dimsCaption", point_size=9))
         curve_column.addWidget(self.curve_plot, 1)
 
         self.grid = grid = QGridLayout(self.content(QSize(760, 600)))

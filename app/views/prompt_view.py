@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
 
 from app.selection import Selection
@@ -31,10 +31,8 @@ class PromptView(QWidget):
         self.editor.setPlaceholderText("Type a prompt…")
         self.editor.setToolTip("Type here: every keystroke re-runs the model on the new prompt.")
         self.editor.setAccessibleName("Prompt")
-        font = self.editor.font()
-        font.setPointSizeF(font.pointSizeF() * 1.25)
-        self.editor.setFont(font)
-        self.editor.setFixedHeight(self.editor.fontMetrics().lineSpacing() * 3 + 16)
+        self._base_point_size = self.editor.font().pointSizeF() * 1.25
+        self.set_zoom(1.0)
         self.editor.textChanged.connect(self._on_text_changed)
 
         self.summary = TextLine(object_name="tokenSummary", word_wrap=True)
@@ -57,14 +55,39 @@ class PromptView(QWidget):
         return self.editor.toPlainText()
 
     def set_text(self, text: str) -> None:
-        """Replace the prompt (emits prompt_changed like typing does) and keep the cursor at the end."""
-        self.editor.setPlainText(text)
+        """Replace the prompt (emits prompt_changed like typing does) and keep the cursor at the end.
+
+        One undo step, like typing: Ctrl+Z brings the previous prompt back."""
+        if text == self.text():
+            self._on_text_changed()  # asked again, announced as before: the worker reuses its trace
+            return
+        cursor = QTextCursor(self.editor.document())
+        cursor.beginEditBlock()
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(text)
+        cursor.endEditBlock()
+        self._cursor_to_end()
+
+    def append_text(self, text: str, join_undo: bool = False) -> None:
+        """Add `text` at the end; `join_undo` makes it part of the previous undo step (one Generate)."""
+        cursor = QTextCursor(self.editor.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.joinPreviousEditBlock() if join_undo else cursor.beginEditBlock()
+        cursor.insertText(text)
+        cursor.endEditBlock()
+        self._cursor_to_end()
+
+    def _cursor_to_end(self) -> None:
         cursor = self.editor.textCursor()
         cursor.movePosition(cursor.MoveOperation.End)
         self.editor.setTextCursor(cursor)
 
-    def append_text(self, text: str) -> None:
-        self.set_text(self.text() + text)
+    def set_zoom(self, zoom: float) -> None:
+        """The prompt's text `zoom` times its normal size; the box stays three lines tall."""
+        font = self.editor.font()
+        font.setPointSizeF(self._base_point_size * zoom)
+        self.editor.setFont(font)
+        self.editor.setFixedHeight(self.editor.fontMetrics().lineSpacing() * 3 + 16)
 
     def _on_text_changed(self) -> None:
         text = self.text()

@@ -18,6 +18,7 @@ from .plot_style import (CENTRE_TOP, LEFT_MIDDLE, RIGHT_MIDDLE, TICK_POINT_SIZE,
                          text_widths)
 
 
+MIN_TICK_POINT_SIZE = 7  # labels shrink down to this before every other one is left out
 NUMBER_OVERHANG = 6  # pixels a number at either end of a numbered axis may reach past it, rather than vanish
 
 
@@ -41,6 +42,7 @@ class TokenAxis(pg.AxisItem):
         self._accent = QColor(colours(False)["accent"])
         self._upright = False
         self._extent: int | None = None       # width (or height) set for the labels; None: pyqtgraph's own
+        self.drawn: tuple[list[int], int] = ([], TICK_POINT_SIZE)  # last paint: (label indices, point size)
         if orientation in ("bottom", "top"):  # numbered: the first number ("0") sits half a cell from the
             self.setStyle(hideOverlappingLabels=NUMBER_OVERHANG)  # edge and may overhang it a little
 
@@ -93,8 +95,8 @@ class TokenAxis(pg.AxisItem):
         if length <= 0 or first == last:
             return
         pixels_per_cell = length / abs(last - first)
-        metrics = QFontMetrics(self.tick_font())
-        needed = metrics.height() if (vertical or self._upright) else max(self._widths, default=0) + 6
+        point_size, needed = self._fitting_size(pixels_per_cell, vertical)
+        metrics = QFontMetrics(font(point_size))
         stride = max(1, math.ceil(needed / pixels_per_cell))
 
         def position(index: int) -> float:
@@ -113,20 +115,35 @@ class TokenAxis(pg.AxisItem):
         visible = range(max(0, math.ceil(low)), min(len(self._labels), math.floor(high) + 1))
         shown = [index for index in visible
                  if not (index % stride or (self._highlight >= 0 and abs(index - self._highlight) < stride))]
+        self.drawn = (shown, point_size)
         if self._upright:  # bottom labels read upwards, ending at the axis: draw them all in turned axes
             painter.save()
             painter.translate(0, edge + 6)
             painter.rotate(-90)
-        painter.setFont(font(TICK_POINT_SIZE))  # fonts and pens set once: they are not free per label
+        painter.setFont(font(point_size))  # fonts and pens set once: they are not free per label
         painter.setPen(self.textPen())
         for index in shown:
             self._draw_label(painter, index, position(index), edge, metrics.height(), False)
         if 0 <= self._highlight < len(self._labels) and self._highlight in visible:
-            painter.setFont(font(TICK_POINT_SIZE, bold=True))
+            painter.setFont(font(point_size, bold=True))
             painter.setPen(QPen(self._accent))
             self._draw_label(painter, self._highlight, position(self._highlight), edge, metrics.height(), True)
         if self._upright:
             painter.restore()
+
+    def _fitting_size(self, pixels_per_cell: float, vertical: bool) -> tuple[int, float]:
+        """The largest point size (TICK_POINT_SIZE down to MIN_TICK_POINT_SIZE) at which every label has
+        its cell, and the pixels one label then needs; below the minimum, the caller leaves labels out."""
+        widest = max(self._widths, default=0)  # measured in the tick font
+        for point_size in range(TICK_POINT_SIZE, MIN_TICK_POINT_SIZE - 1, -1):
+            shrink = point_size / TICK_POINT_SIZE
+            if vertical or self._upright:
+                needed = QFontMetrics(font(point_size)).height() * 0.9  # letters touch only at their accents
+            else:
+                needed = widest * shrink + 6
+            if needed <= pixels_per_cell:
+                break
+        return point_size, needed
 
     def _draw_label(self, painter, index: int, at: float, edge: float, height: int, highlighted: bool) -> None:
         text = self._labels[index]

@@ -22,7 +22,7 @@ CUT_MARK = "✂ model reads from here"
 
 @dataclass(frozen=True)
 class Chip:
-    label: str                  # the token as text ('·' for space)
+    label: str                  # the token as text ('␣' for space)
     token_id: int | None        # None for the scissors mark
     raw: bytes = b""            # the bytes the token stands for
     cut: bool = False           # True: cut off to fit the context, not read by the model

@@ -16,13 +16,15 @@ from app.selection import Selection
 from app.snapshot import Snapshot
 from app.theme import colours
 from app.views.plot_style import style_graphics_view, style_plot_item
+from app.views.view_base import caption
 from app.views.export import ExportTable, add_export_menu
 from app.views.output_view import last_position, top_ids
-from app.views.bar_plot import bar_plot, rows_that_fit, set_row_labels
+from app.views.bar_plot import bar_plot, keep_room_for_rows, rows_that_fit, set_row_labels
 from core.trace import Intervention
 
 TOP_CHANGES = 8   # tokens whose probability moved most, when the panel is tall enough to label them all
 FEWEST_ROWS = 3   # a short panel shows only the biggest changes, each with a readable label
+GRID_MOST_HEIGHT = 170  # pixels: a model with more layers than fit scrolls its grid of heads
 ABLATIONS = {"zero": "zero (remove the head's output)", "mean": "mean (its average over positions)"}
 
 
@@ -50,10 +52,10 @@ class WhatIfView(QWidget):
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setSpacing(2)
-        scroll = QScrollArea()
+        self.grid_scroll = scroll = QScrollArea()
         scroll.setWidget(self.grid_host)
         scroll.setWidgetResizable(True)
-        scroll.setMaximumHeight(170)
+        scroll.setMaximumHeight(GRID_MOST_HEIGHT)
 
         self.ablation_combo = QComboBox(objectName="ablationCombo")
         for key, text in ABLATIONS.items():
@@ -82,10 +84,13 @@ class WhatIfView(QWidget):
         layout.addWidget(intro)
         layout.addWidget(scroll)
         layout.addLayout(options)
+        layout.addWidget(caption("Zero: a switched-off head adds nothing. Mean: it adds its average output, the same "
+                                 "at every position.", "ablationCaption", point_size=9))
         layout.addWidget(self.positional_off)
         layout.addWidget(self.summary)
         layout.addWidget(self.plot, stretch=1)
         self._show_no_changes()
+        self._rebuild_grid(selection.n_layers, selection.n_heads)  # the panel has its final size before it is drawn
 
     def _build_plot(self) -> None:
         self.plot = bar_plot("whatIfPlot", "change in probability (after − before), in percentage points")
@@ -124,6 +129,16 @@ class WhatIfView(QWidget):
                 self.head_boxes[(layer, head)] = box
         self.grid.setColumnStretch(n_heads + 1, 1)
         self._shape = (n_layers, n_heads)
+        self._fit_grid(n_layers + 1)
+
+    def _fit_grid(self, rows: int) -> None:
+        """Every layer in sight (none under the scroll area's edge) when that takes at most GRID_MOST_HEIGHT.
+        Worked out from the rows' sizes: the new boxes are not shown yet, and a layout skips hidden ones."""
+        row_height = max(self.grid.itemAt(i).widget().sizeHint().height() for i in range(self.grid.count()))
+        margins = self.grid.contentsMargins()
+        height = (rows * row_height + (rows - 1) * self.grid.verticalSpacing() + margins.top() + margins.bottom()
+                  + 2 * self.grid_scroll.frameWidth())
+        self.grid_scroll.setMinimumHeight(min(height, GRID_MOST_HEIGHT))
 
     # -- the intervention ----------------------------------------------------------------------
     def current_intervention(self) -> Intervention:
@@ -211,6 +226,7 @@ class WhatIfView(QWidget):
         self._dark = dark
         style_graphics_view(self.plot, dark)
         style_plot_item(self.plot.getPlotItem(), dark)
+        keep_room_for_rows(self.plot, FEWEST_ROWS)  # after the fonts: the rows are as tall as their labels
 
 
 def _html(text: str) -> str:

@@ -40,7 +40,7 @@ class Tokenizer(ABC):
         return data.decode("utf-8", errors="replace")
 
     def token_label(self, token_id: int, full: bool = False) -> str:
-        """A short display string for one token: '·' for space, '↵' for newline, '<0xE2>' for a lone byte.
+        """A short display string for one token: '␣' for space, '↵' for newline, '<0xE2>' for a lone byte.
 
         Labels longer than 12 characters end in '…' unless `full` is True.
         """

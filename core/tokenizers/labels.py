@@ -2,7 +2,7 @@
 
 A BPE token is a run of bytes, and that run need not be whole characters: '€' is three bytes
 (E2 82 AC) and a token may hold only the first. Such bytes are shown as '<0xE2>'. Whitespace and
-control characters are drawn with visible stand-ins, so ' the' reads '·the' on an axis tick.
+control characters are drawn with visible stand-ins, so ' the' reads '␣the' on an axis tick.
 """
 from __future__ import annotations
 
@@ -13,11 +13,17 @@ MAX_LABEL_CHARS = 12
 
 # Characters that would be invisible, or would break an axis tick, and what to draw instead.
 VISIBLE_STAND_INS = {
-    " ": "·",
+    " ": "␣",   # an open box, never mistaken for "." or "·" in a list of tokens (before, "·" was drawn)
     "\n": "↵",
     "\t": "⇥",
     "\r": "␍",
 }
+
+
+def unmark_spaces(text: str) -> str:
+    """A label (or what a learner typed after reading one) with its space marks back as spaces: "␣the"
+    -> " the"; the older mark "·" too, so lesson files written with it still match."""
+    return text.replace(VISIBLE_STAND_INS[" "], " ").replace("·", " ")
 
 
 def label_char(char: str) -> str:

@@ -45,11 +45,14 @@ def session_factory():
 @pytest.fixture(scope="module")
 def shared_window(qapp, tmp_path_factory):
     """One explorer window per test module (building the panels takes seconds on this machine)."""
+    from PySide6.QtCore import QSize
+
     from app.settings import AppSettings
     from app.window import MainWindow
 
     settings = AppSettings(tmp_path_factory.mktemp("settings") / "settings.ini")
-    window = MainWindow(settings=settings, session=make_session(), prompt="")
+    # Sized as on a large screen, every panel in sight (the offscreen screen is only 800x800).
+    window = MainWindow(settings=settings, session=make_session(), prompt="", size=QSize(1600, 1000))
     window.show()
     yield window
     window.close()

@@ -26,7 +26,7 @@ def test_snapshot_is_the_models_trace(session):
     snapshot, notice = build_snapshot(session, "the cat", Intervention())
     expected = session.model.trace(session.tokenizer.encode("the cat"))
     assert notice == ""
-    assert snapshot.token_labels == ("t", "h", "e", "·", "c", "a", "t")
+    assert snapshot.token_labels == ("t", "h", "e", "␣", "c", "a", "t")
     assert snapshot.token_bytes[3] == b" "
     assert snapshot.baseline is None and snapshot.truncated == 0
     for name in ("blocks.1.attn.pattern", "logits", "embed.pos"):
@@ -82,7 +82,7 @@ def test_the_newest_prompt_wins(qtbot, controller):
         for prompt in prompts:  # faster than the worker: the older requests are stale
             controller.set_prompt(prompt)
     qtbot.waitUntil(lambda: not controller.busy, timeout=10000)
-    assert [s.token_labels for s in delivered] == [("t", "h", "e", "·", "c", "a", "t")]
+    assert [s.token_labels for s in delivered] == [("t", "h", "e", "␣", "c", "a", "t")]
 
 
 def test_empty_prompt_gives_a_message_and_no_snapshot(qtbot, controller):

@@ -13,7 +13,7 @@ def test_typing_shows_one_chip_per_token(qtbot, window, wait_drawn, session):
     strip = window.findChild(QWidget, "tokenStrip")
     chips = strip.chips()
     assert [c.token_id for c in chips] == session.tokenizer.encode("the cat")
-    assert [c.label for c in chips] == ["t", "h", "e", "·", "c", "a", "t"]
+    assert [c.label for c in chips] == ["t", "h", "e", "␣", "c", "a", "t"]
     assert snapshot.trace.ids[0].tolist() == session.tokenizer.encode("the cat")
     assert window.findChild(QWidget, "tokenSummary").text().startswith("7 tokens")
 

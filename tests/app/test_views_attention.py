@@ -114,6 +114,16 @@ def test_dark_theme_and_csv_export(view, snapshot, tmp_path):
     assert second_row[3] == ""  # the future is masked, not a number
 
 
+def test_the_hover_derivation_shows_whole_lines_in_a_narrow_panel(view, qtbot):
+    view.resize(700, 200)  # a short panel, and the heatmap's column is then narrow: the derivation wraps into several lines
+    view.show()
+    qtbot.waitExposed(view)
+    view.heatmap.hovered.emit(5, 2)
+    label = view.derivation
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()))
+    assert label.heightForWidth(label.width()) > 2 * label.fontMetrics().lineSpacing()  # it did wrap
+
+
 def test_a_30_layer_grid_names_every_few_layers_the_chosen_one_always_and_clicks_still_land(qtbot):
     """SmolLM2's 30 layers in a short panel: the labels thin out instead of piling up, cells stay clickable."""
     from app.views.attention_grid import AttentionGrid, labelled

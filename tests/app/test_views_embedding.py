@@ -57,7 +57,7 @@ def test_clicking_a_row_lists_its_nearest_neighbours(view):
     first_line = view.neighbour_list.item(0).text()
     assert f"{expected[0][1]:+.3f}" in first_line and snapshot.vocab_labels[expected[0][0]] in first_line
     assert view.neighbour_list.count() == 10
-    assert "·cat" in view.neighbour_title.text()
+    assert "␣cat" in view.neighbour_title.text()
     np.testing.assert_allclose(np.column_stack(view.chosen_dot.getData()), snapshot.vocab_projection[[cat]])
 
 

@@ -53,3 +53,55 @@ def test_side_by_side_panels_export_as_one_table(qtbot, tmp_path):
     lines = (tmp_path / "sum.csv").read_text().splitlines()
     assert lines[0] == ",token: 0,token: 1,+ position: 0,+ position: 1,= input: 0,= input: 1"
     assert [float(v) for v in lines[2].split(",")[1:]] == pytest.approx([0, 0, 1, 1, 2, 2])
+
+
+def test_a_long_title_wraps_in_a_narrow_plot_instead_of_being_cut(qtbot):
+    import numpy as np
+    from PySide6.QtGui import QFontMetrics
+
+    from app.views.heatmap import HeatmapWidget
+    from app.views.plot_style import TITLE_POINT_SIZE, font
+
+    title = "Rotation angle θ mod 2π (radians) per position and pair"
+    widget = HeatmapWidget(title=title)
+    qtbot.addWidget(widget)
+    widget.set_matrix(np.zeros((3, 3)), (0.0, 1.0))
+    widget.resize(900, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    panel = widget.panels[0]
+    qtbot.waitUntil(lambda: panel.shown_title() == title)  # wide: one line
+    widget.resize(260, 300)
+    qtbot.waitUntil(lambda: "<br>" in panel.shown_title())
+    metrics = QFontMetrics(font(TITLE_POINT_SIZE))
+    lines = panel.shown_title().split("<br>")
+    assert " ".join(lines) == title  # every word is still there
+    centre = panel.plot.getViewBox().geometry().center().x()  # the title is centred over the matrix
+    assert all(metrics.horizontalAdvance(line) / 2 <= min(centre, panel.plot.width() - centre) for line in lines)
+    qtbot.waitUntil(lambda: panel.plot.titleLabel.height() >= len(lines) * metrics.lineSpacing())  # no line cut
+
+
+def test_a_short_colour_bar_labels_fewer_ticks_so_its_numbers_never_overlap(qtbot):
+    from PySide6.QtGui import QFontMetrics
+
+    from app.views import plot_style
+    from app.views.plot_style import font
+
+    widget = HeatmapWidget(title="embeddings")
+    qtbot.addWidget(widget)
+    widget.set_matrix(np.linspace(-0.3, 0.3, 12).reshape(3, 4), (-0.3, 0.3))
+    widget.resize(400, 500)
+    widget.show()
+    qtbot.waitExposed(widget)
+    bar = widget.colorbar
+    qtbot.waitUntil(lambda: len(bar.tick_labels()) == 5)
+    plot_style.set_zoom(2.0)  # numbers twice as tall (as zoomed in, or presenting) on a short panel
+    try:
+        widget.set_theme(False)
+        widget.resize(400, 180)
+        qtbot.waitUntil(lambda: len(bar.tick_labels()) < 5)
+        line = QFontMetrics(bar.axis.style["tickFont"]).height()
+        assert bar.view.height() / (len(bar.tick_labels()) - 1) >= line  # a label's height between ticks
+        assert bar.tick_labels()[0] == "-0.3" and bar.tick_labels()[-1] == "0.3"  # the ends stay labelled
+    finally:
+        plot_style.set_zoom(1.0)

@@ -17,7 +17,7 @@ def test_ablating_a_head_changes_the_logits_as_core_does(window, show_prompt, wa
     # the output bars show the changed model
     _, shown = window.output_view.shown_distribution()
     after = expected.numpy("probs")[-1]
-    np.testing.assert_allclose(shown, np.sort(after)[::-1][:10], rtol=1e-5)
+    np.testing.assert_allclose(shown, np.sort(after)[::-1][:len(shown)], rtol=1e-5)
     # the before/after rows are the largest changes, with the right numbers
     changed, before_p, after_p = window.whatif_view.changes()
     before = snapshot.baseline.numpy("probs")[-1]
@@ -79,3 +79,25 @@ def test_a_short_panel_shows_the_biggest_changes_each_with_room_for_its_label(qt
     assert len(shown) >= FEWEST_ROWS and row_height >= QFontMetrics(font()).height()
     change = np.abs(last_position(snapshot.trace, "probs") - last_position(intact.trace, "probs"))
     assert set(shown) == set(np.argsort(-change, kind="stable")[:len(shown)])
+
+
+def test_every_layer_of_the_heads_grid_is_in_sight(qtbot):
+    from view_snapshots import make_snapshot
+
+    from app.selection import Selection
+    from app.views.whatif_view import WhatIfView
+
+    view = WhatIfView(Selection(4, 4))
+    qtbot.addWidget(view)
+    view.resize(400, 300)  # squeezed: the grid keeps room for its four layers, the plot gives way
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_snapshot(make_snapshot(n_layers=4, n_heads=4))
+    viewport, last = view.grid_scroll.viewport(), view.head_boxes[(3, 3)]
+
+    def last_layer_in_sight() -> bool:  # the last row's box lies inside the scroll area's visible part
+        top_left = last.mapTo(viewport, last.rect().topLeft())
+        return last.isVisible() and viewport.rect().contains(last.rect().translated(top_left))
+
+    qtbot.waitUntil(last_layer_in_sight)
+    assert view.grid_scroll.verticalScrollBar().maximum() == 0  # nothing to scroll to

@@ -34,7 +34,7 @@ def make_snapshot(text: str = PROMPT, pos_encoding: str = "learned", n_layers: i
     ids = [vocabulary.index(token) for token in tokens][-context_length:]
     embeddings = model.transformer.wte.weight.detach().numpy().copy()  # (vocab, d_model)
     embeddings.setflags(write=False)
-    labels = tuple(token.replace(" ", "·") for token in vocabulary)
+    labels = tuple(token.replace(" ", "␣") for token in vocabulary)
     return Snapshot(
         trace=model.trace(ids, intervention=intervention),
         token_labels=tuple(labels[i] for i in ids),

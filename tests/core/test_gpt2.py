@@ -229,7 +229,7 @@ def test_the_demo_traces_a_local_gpt2(folder, capsys):
     main(["--gpt2", str(folder), "--prompt", " the the"])
     out = capsys.readouterr().out
     assert f"GPT-2 from {folder}" in out
-    assert "Tokens (2):" in out and re.search(r"id\s+258\s+'·the'", out)
+    assert "Tokens (2):" in out and re.search(r"id\s+258\s+'␣the'", out)
     assert re.search(r"^  logits\s+\(1, 2, 260\)$", out, re.MULTILINE)
 
 

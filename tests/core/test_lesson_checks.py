@@ -133,6 +133,7 @@ def test_a_question_that_cannot_be_read_names_the_file_and_question(question, me
 
 def test_guesses_ignore_case_spaces_and_the_space_mark():
     assert guess_matches("ball", "·ball") and guess_matches(" Ball ", " ball") and guess_matches("2.1", "2.1")
+    assert guess_matches("ball", "␣ball") and guess_matches("␣ball", " ball")  # the mark the app draws now
     assert not guess_matches("", "") and not guess_matches("bal", " ball")
 
 

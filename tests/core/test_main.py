@@ -15,7 +15,7 @@ def test_python_m_core_prints_tokens_shapes_heads_and_next_tokens():
     out = result.stdout
     assert "a nano GPT (2 layers, 2 heads, d_model 32" in out
     assert "Tokens (14):" in out
-    assert re.search(r"^\s+3  id\s+\d+  '·'$", out, re.MULTILINE)          # the space is made visible
+    assert re.search(r"^\s+3  id\s+\d+  '␣'$", out, re.MULTILINE)          # the space is made visible
     assert re.search(r"^  blocks\.1\.attn\.pattern\s+\(1, 2, 14, 14\)$", out, re.MULTILINE)
     assert re.search(r"^  embed\.pos\s+\(14, 32\)$", out, re.MULTILINE)
     assert "Traced values (38 names" in out

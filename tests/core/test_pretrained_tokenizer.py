@@ -34,7 +34,7 @@ def _sentencepiece_style():
 def test_byte_level_tokens_give_their_true_bytes(byte_level):
     space_the = byte_level.encode(" the")
     assert [byte_level.token_bytes(i) for i in space_the] == [b" the"]
-    assert byte_level.token_label(space_the[0]) == "·the"
+    assert byte_level.token_label(space_the[0]) == "␣the"
     emoji = byte_level.encode("🦜")  # not in the training text: one token per byte
     assert b"".join(byte_level.token_bytes(i) for i in emoji) == "🦜".encode()
     assert byte_level.token_label(emoji[0]).startswith("<0x")  # a lone byte is shown as a byte

@@ -26,7 +26,7 @@ def bpe() -> BPETokenizer:
 # ----- labels -------------------------------------------------------------------------------------
 
 def test_labels_make_whitespace_and_control_characters_visible():
-    assert label_text(" the") == "·the"
+    assert label_text(" the") == "␣the"
     assert label_text("\n\n") == "↵↵"
     assert label_text("\t") == "⇥"
     assert label_text("\r\n") == "␍↵"
@@ -41,8 +41,8 @@ def test_labels_show_partial_utf8_bytes_as_hex():
     assert label_bytes(euro) == "€"
     assert label_bytes(euro[:1]) == "<0xE2>"
     assert label_bytes(euro[1:]) == "<0x82><0xAC>"
-    assert label_bytes(b" " + euro[:2], full=True) == "·<0xE2><0x82>"
-    assert label_bytes(b" " + euro[:2]) == "·<0xE2>…"  # cut between bytes, never inside one
+    assert label_bytes(b" " + euro[:2], full=True) == "␣<0xE2><0x82>"
+    assert label_bytes(b" " + euro[:2]) == "␣<0xE2>…"  # cut between bytes, never inside one
     assert label_bytes(b"\xff") == "<0xFF>"
 
 
@@ -50,13 +50,13 @@ def test_long_labels_are_cut_to_twelve_characters_unless_full():
     assert label_text("a" * 12) == "a" * 12
     assert label_text("a" * 13) == "a" * 11 + "…"
     assert len(label_text(" internationalisation")) == 12
-    assert label_text(" internationalisation", full=True) == "·internationalisation"
+    assert label_text(" internationalisation", full=True) == "␣internationalisation"
 
 
 def test_token_labels_of_a_trained_bpe(bpe):
     space_the = bpe.encode(" the")
     assert space_the == [bpe.vocab.index(b" the")]
-    assert bpe.token_label(space_the[0]) == "·the"
+    assert bpe.token_label(space_the[0]) == "␣the"
     assert bpe.token_label(ord("\n")) == "↵"
     assert bpe.token_label(0xE2) == "<0xE2>"
     labels = [bpe.token_label(token_id) for token_id in range(bpe.vocab_size)]
@@ -73,7 +73,7 @@ def test_char_vocabulary_is_the_sorted_distinct_characters():
     assert tokenizer.encode("hello") == [5, 4, 6, 6, 7]
     assert tokenizer.decode([5, 4, 6, 6, 7]) == "hello"
     assert tokenizer.token_label(0) == "↵"
-    assert tokenizer.token_label(1) == "·"
+    assert tokenizer.token_label(1) == "␣"
     assert tokenizer.token_bytes(5) == b"h"
 
 
@@ -192,3 +192,10 @@ def test_bpe_json_carries_its_merges_compactly(bpe):
 def test_tokenizer_from_json_says_what_is_wrong(data, message):
     with pytest.raises(ValueError, match=message):
         tokenizer_from_json(data)
+
+
+def test_space_marks_turn_back_into_spaces():
+    from core.tokenizers.labels import unmark_spaces
+
+    assert unmark_spaces(label_text(" the cat")) == " the cat"
+    assert unmark_spaces("·the") == " the"  # the mark lesson files used before

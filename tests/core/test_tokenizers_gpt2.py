@@ -65,7 +65,7 @@ def test_vocabulary_and_end_of_text(ours, hf_tokenizer, hf_folder):
     # Typed by a user it is just text, never the special token.
     assert ours.end_of_text_id not in ours.encode("<|endoftext|>")
     space_the = vocab["Ġthe"]
-    assert ours.token_bytes(space_the) == b" the" and ours.token_label(space_the) == "·the"
+    assert ours.token_bytes(space_the) == b" the" and ours.token_label(space_the) == "␣the"
 
 
 @settings(max_examples=150, deadline=None)
