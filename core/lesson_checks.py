@@ -22,9 +22,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .shipped_models import MODELS_FOLDER
 from .tokenizers.labels import unmark_spaces
-
-MODELS_FOLDER = Path(__file__).resolve().parent.parent / "resources" / "models"
 
 # need -> what the model must have, in a few words (the lesson pane shows them on one line)
 NEEDS = {
