@@ -140,7 +140,7 @@ class Classroom(QObject):
 
     def _on_step_changed(self, lesson_index: int, step_index: int) -> None:
         step = self.lessons[lesson_index].steps[step_index]
-        self.presenter.focus_on(step.panel)
+        self.presenter.show_step(step)
         self.highlighter.bring_forward(step.panel, step.highlight)
         self.refresh_numbers()
 

@@ -9,7 +9,7 @@
 
 The pane shows what it is given; it never computes a number itself.
 Keys (while the pane has focus): Right or Space = next; Left or Backspace = back (Up, Down and the
-page keys scroll the text).
+page keys scroll the text; in presenter mode the page keys turn pages everywhere).
 """
 from __future__ import annotations
 
@@ -94,10 +94,10 @@ class LessonPane(QWidget):
         self.questions_area.hide()
 
         self.back_button = QPushButton("◀ Back", objectName="lessonBack")
-        self.back_button.setToolTip("Previous step (Left arrow).")
+        self.back_button.setToolTip("Previous step (Left arrow, or Page Up in presenter mode).")
         self.back_button.clicked.connect(self.go_back)
         self.next_button = QPushButton("Next ▶", objectName="lessonNext")
-        self.next_button.setToolTip("Next step (Right arrow or space).")
+        self.next_button.setToolTip("Next step (Right arrow or space, or Page Down in presenter mode).")
         self.next_button.clicked.connect(self.go_next)
         self.try_button = QPushButton("Try it", objectName="lessonTryIt")
         self.try_button.setToolTip("Do what \"Try this\" says: type its prompt, tick its head, train its steps.")
@@ -122,6 +122,8 @@ class LessonPane(QWidget):
         self.splitter.addWidget(step_area)
         self.splitter.setStretchFactor(1, 1)
         self.contents.hide()  # the Contents button shows it
+        self.keys_hint = QLabel(objectName="lessonKeysHint", wordWrap=True)  # presenter mode's keys, on screen
+        self.keys_hint.hide()
 
         self.buttons = QWidget(objectName="lessonButtons")
         row = QHBoxLayout(self.buttons)
@@ -136,6 +138,7 @@ class LessonPane(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.splitter, stretch=1)
         layout.addWidget(self.buttons)
+        layout.addWidget(self.keys_hint)
         self._apply_fonts(1.0)
 
     def _build_needs_bar(self) -> None:
@@ -243,8 +246,8 @@ class LessonPane(QWidget):
         return [] if self._features is None else missing(self.step.needs, self._features)
 
     def _show_needs(self) -> None:
-        if not self.buttons.isVisibleTo(self):
-            return  # presenting: keyboard only, and the layout stays as it is (set_presenting hid the bar)
+        if self.keys_hint.isVisibleTo(self):
+            return  # presenting: the layout stays as it is (set_presenting hid the bar)
         unmet = self.unmet_needs()
         self.needs_bar.setVisible(bool(unmet))
         if not unmet:
@@ -358,9 +361,11 @@ class LessonPane(QWidget):
         self._render()
 
     # -- presenter mode --------------------------------------------------------------------------
-    def set_presenting(self, presenting: bool, scale: float = 1.0) -> None:
-        """Hide the buttons and contents (keyboard only) and scale the text; undone with False."""
-        self.buttons.setVisible(not presenting)
+    def set_presenting(self, presenting: bool, scale: float = 1.0, keys_hint: str = "") -> None:
+        """Keep only Back, Try it and Next, show the keys that turn pages, scale the text; undone with False."""
+        self.contents_button.setVisible(not presenting)
+        self.keys_hint.setText(keys_hint)
+        self.keys_hint.setVisible(presenting)
         if presenting:
             self.needs_bar.hide()
         else:
@@ -370,7 +375,8 @@ class LessonPane(QWidget):
 
     def _apply_fonts(self, scale: float) -> None:
         base = self._base_point_size * scale
-        for widget, factor, bold in ((self.heading, 1.35, True), (self.text, 1.1, False), (self.counter, 0.9, False)):
+        for widget, factor, bold in ((self.heading, 1.35, True), (self.text, 1.1, False), (self.counter, 0.9, False),
+                                     (self.keys_hint, 0.8, False)):
             chosen = QFont(self.font())
             chosen.setPointSizeF(base * factor)
             chosen.setBold(bold)

@@ -3,20 +3,25 @@
 On: full screen, the lesson on the left and, on the right, the prompt above the one panel the step is
 about (each step swaps it, like slides), fonts 1.6× larger, lines thicker, sequential colour maps switched to cividis (made to
 read the same for colour-blind viewers and on washed-out projectors), menus, toolbars, the status bar,
-dock buttons and panel controls hidden. Only the keyboard moves on: Right, Space or Page Down (what a
-presentation clicker sends) for the next step, Left, Backspace or Page Up for the previous one,
-Escape or F5 to leave. Off: the saved layout, geometry, fonts and every hidden widget come back.
+dock buttons and panel controls hidden, except the controls the step's "try this" needs (its temperature,
+next token and generate, the what-if panel, the layer and head selectors). Page Down and Page Up (what a
+presentation clicker sends) or the lesson's Next and Back buttons turn pages; so do Right, Space, Left and
+Backspace, except in a widget that types or steps with them (the prompt editor keeps every key). A line
+under the lesson shows the keys. Escape or F5 leaves. Off: the saved layout, geometry, fonts and every
+hidden widget come back.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox,
-                               QDockWidget, QMainWindow, QToolBar, QWidget)
+                               QDockWidget, QLineEdit, QMainWindow, QPlainTextEdit, QTextEdit, QToolBar, QWidget)
 
 from app.views import plot_style
+from core.lessons import LessonStep
 
 from .highlight import PanelHighlighter, dock_of
 from .lesson_pane import LessonPane
@@ -26,9 +31,40 @@ FONT_SCALE = 1.6
 FRAME_WIDTH = 10                   # the highlight frame, thicker for the back row
 CONTROL_TYPES = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox)
 PANELS_THAT_ARE_ALL_CONTROLS = ("whatIfView",)  # hidden whole: nothing on them reads without their knobs
-NEXT_KEYS = {Qt.Key.Key_Right, Qt.Key.Key_Space, Qt.Key.Key_PageDown, Qt.Key.Key_Down}
-BACK_KEYS = {Qt.Key.Key_Left, Qt.Key.Key_Backspace, Qt.Key.Key_PageUp, Qt.Key.Key_Up}
+PAGE_KEYS = {Qt.Key.Key_PageDown: "next", Qt.Key.Key_PageUp: "back"}      # a clicker's: turn pages everywhere
+TYPING_KEYS = {Qt.Key.Key_Right: "next", Qt.Key.Key_Space: "next", Qt.Key.Key_Down: "next",
+               Qt.Key.Key_Left: "back", Qt.Key.Key_Backspace: "back", Qt.Key.Key_Up: "back"}  # unless a widget uses them
 LEAVE_KEYS = {Qt.Key.Key_Escape, Qt.Key.Key_F5}
+KEYS_HINT = "Page Down / Page Up (or the clicker): next / back  ·  Alt+arrows: layer and head  ·  Esc: leave"
+# What a step's "try this" may need, by the object names of the controls that do it.
+TRY_CONTROLS = {
+    "temperature": ("temperatureSlider",),
+    "sampling": ("nextTokenButton", "generateButton", "generateCount", "stopButton"),
+    "selectors": ("selectionToolbar",),
+    "what-if": ("whatIfView",),
+}
+
+
+def try_controls(step: LessonStep) -> set[str]:
+    """Which TRY_CONTROLS the step's "try this" uses: from its action, and from the words it asks the class to use."""
+    action, words = step.action, step.try_this.lower()
+    needed = set()
+    if action.temperature is not None or "temperature" in words:
+        needed.add("temperature")
+    if "next token" in words or "generate" in words or "let the model write" in words:
+        needed.add("sampling")
+    if action.select or re.search(r"\b(heads?|layers?)\b", words):
+        needed.add("selectors")
+    if action.switch_off == "head" or "what-if" in words:
+        needed.add("what-if")
+    return needed
+
+
+def uses_typing_keys(widget: QWidget | None) -> bool:
+    """True for a widget that types, or steps, with the arrows, Space or Backspace (the prompt editor, a slider)."""
+    if isinstance(widget, QTextEdit):
+        return not widget.isReadOnly()  # the lesson's own text is read-only: the keys turn its pages
+    return isinstance(widget, (QPlainTextEdit, QLineEdit, QAbstractSpinBox, QAbstractSlider, QComboBox))
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 
 
@@ -59,6 +95,7 @@ class PresenterMode(QObject):
         self.lesson_dock: QDockWidget | None = None
         self.prompt_dock: QDockWidget | None = None
         self.focused_dock: QDockWidget | None = None    # the step's panel, shown under the prompt
+        self.try_shown: list[QWidget] = []              # controls (or a dock) shown for the step's "try this"
 
     @property
     def active(self) -> bool:
@@ -80,7 +117,8 @@ class PresenterMode(QObject):
         bigger.setPointSizeF(self.saved.app_font.pointSizeF() * FONT_SCALE)
         app.setFont(bigger)
         plot_style.set_font_scale(FONT_SCALE)
-        self.pane.set_presenting(True, FONT_SCALE)
+        self.pane.set_presenting(True, FONT_SCALE, KEYS_HINT)
+        self._scale_prompt(FONT_SCALE)
         self.highlighter.set_line_width(FRAME_WIDTH)
         window.showFullScreen()
         self._arrange_for_projector()
@@ -122,7 +160,7 @@ class PresenterMode(QObject):
                 dock.setFloating(False)
                 window.addDockWidget(area, dock)
                 dock.show()
-        self.focus_on(self.pane.step.panel)
+        self.show_step(self.pane.step)
         if self.lesson_dock is not None and self.prompt_dock is not None:
             width = window.width()
             window.resizeDocks([self.lesson_dock, self.prompt_dock], [int(width * 0.32), int(width * 0.68)],
@@ -131,6 +169,11 @@ class PresenterMode(QObject):
     def _dock_named(self, name: str) -> QDockWidget | None:
         return dock_of(self.window.findChild(QWidget, name))
 
+    def show_step(self, step: LessonStep) -> None:
+        """The step's panel under the prompt, and the controls its "try this" needs."""
+        self.focus_on(step.panel)
+        self.show_try_controls(step)
+
     def focus_on(self, panel_name: str) -> None:
         """Show the panel `panel_name` (or its fallback) under the prompt, in place of the one shown before."""
         if not self.active:
@@ -138,6 +181,9 @@ class PresenterMode(QObject):
         dock = dock_of(self.highlighter.find_panel(panel_name))
         if dock is self.focused_dock:
             return
+        for widget in self.try_shown:  # a dock shown for the last step's "try this" makes room
+            if isinstance(widget, QDockWidget):
+                widget.hide()
         if self.focused_dock is not None:
             self.focused_dock.hide()
         self.focused_dock = None
@@ -155,6 +201,40 @@ class PresenterMode(QObject):
             self.window.resizeDocks([self.prompt_dock, dock], [int(height * 0.22), int(height * 0.78)],
                                     Qt.Orientation.Vertical)
 
+    def show_try_controls(self, step: LessonStep) -> None:
+        """Show again the hidden controls the step's "try this" uses; hide those the last step used."""
+        if not self.active:
+            return
+        for widget in self.try_shown:
+            widget.hide()
+        self.try_shown = []
+        for need in sorted(try_controls(step)):
+            for name in TRY_CONTROLS[need]:
+                widget = self.window.findChild(QWidget, name)
+                if need == "what-if":
+                    self._show_beside_focused(dock_of(widget))
+                elif widget is not None and widget in self.saved.hidden:  # only what we hid ourselves
+                    widget.show()
+                    self.try_shown.append(widget)
+
+    def _show_beside_focused(self, dock: QDockWidget | None) -> None:
+        """A second panel (the what-if switches) to the right of the step's own."""
+        if dock is None or dock in (self.lesson_dock, self.prompt_dock, self.focused_dock):
+            return
+        dock.setFloating(False)
+        if self.focused_dock is not None:
+            self.window.splitDockWidget(self.focused_dock, dock, Qt.Orientation.Horizontal)
+        else:
+            self.window.addDockWidget(RIGHT, dock)
+        dock.show()
+        self.try_shown.append(dock)
+
+    def _scale_prompt(self, scale: float) -> None:
+        """The prompt and its token chips grow with the presentation font (on top of the user's zoom)."""
+        prompt_view = self.window.findChild(QWidget, "promptView")
+        if prompt_view is not None:
+            prompt_view.set_zoom(getattr(self.window, "zoom", 1.0) * scale)
+
     # -- off ----------------------------------------------------------------------------------------
     def leave(self) -> None:
         if not self.active:
@@ -166,9 +246,11 @@ class PresenterMode(QObject):
         plot_style.set_font_scale(1.0)
         app.setFont(saved.app_font)
         self.pane.set_presenting(False)
+        self._scale_prompt(1.0)
         self.highlighter.set_line_width(saved.frame_width)
         for widget in saved.hidden:
             widget.show()
+        self.try_shown = []
         for dock, features in saved.dock_features.items():
             dock.setFeatures(features)
         self.saved = None
@@ -196,12 +278,13 @@ class PresenterMode(QObject):
         if event.type() != QEvent.Type.KeyPress or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
             return False
         key = event.key()
-        if key in NEXT_KEYS:
-            self.pane.go_next()
-        elif key in BACK_KEYS:
-            self.pane.go_back()
-        elif key in LEAVE_KEYS:
+        if key in LEAVE_KEYS:
             self.leave()
-        else:
+            return True
+        move = PAGE_KEYS.get(key)
+        if move is None and not uses_typing_keys(QApplication.focusWidget()):
+            move = TYPING_KEYS.get(key)
+        if move is None:
             return False
+        self.pane.go_next() if move == "next" else self.pane.go_back()
         return True

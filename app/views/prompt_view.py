@@ -32,7 +32,6 @@ class PromptView(QWidget):
         self.editor.setToolTip("Type here: every keystroke re-runs the model on the new prompt.")
         self.editor.setAccessibleName("Prompt")
         self._base_point_size = self.editor.font().pointSizeF() * 1.25
-        self.set_zoom(1.0)
         self.editor.textChanged.connect(self._on_text_changed)
 
         self.summary = TextLine(object_name="tokenSummary", word_wrap=True)
@@ -43,6 +42,7 @@ class PromptView(QWidget):
         scroll.setWidget(self.strip)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.set_zoom(1.0)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -83,11 +83,12 @@ class PromptView(QWidget):
         self.editor.setTextCursor(cursor)
 
     def set_zoom(self, zoom: float) -> None:
-        """The prompt's text `zoom` times its normal size; the box stays three lines tall."""
+        """The prompt's text and its token chips `zoom` times their normal size; the box stays three lines tall."""
         font = self.editor.font()
         font.setPointSizeF(self._base_point_size * zoom)
         self.editor.setFont(font)
         self.editor.setFixedHeight(self.editor.fontMetrics().lineSpacing() * 3 + 16)
+        self.strip.set_zoom(zoom)
 
     def _on_text_changed(self) -> None:
         text = self.text()

@@ -46,10 +46,8 @@ class TokenStrip(QWidget):
         self._painted: list[Chip] = []    # the chips the last layout placed (to repaint only what changed)
         self._dark = False
         self._placeholder = "Type a prompt above: its tokens appear here."
-        self._label_font = QFont(self.font())
-        self._label_font.setPointSizeF(self.font().pointSizeF() * 1.1)
-        self._id_font = QFont(self.font())
-        self._id_font.setPointSizeF(self.font().pointSizeF() * 0.8)
+        self._base_point_size = self.font().pointSizeF()
+        self.set_zoom(1.0)
 
     # -- content ---------------------------------------------------------------------------------
     def set_tokens(self, labels, ids, raw_bytes=(), cut_labels=()) -> None:
@@ -69,6 +67,15 @@ class TokenStrip(QWidget):
 
     def chips(self) -> list[Chip]:
         return list(self._chips)
+
+    def set_zoom(self, zoom: float) -> None:
+        """Chips `zoom` times their normal size (presenter mode, Ctrl+=): the token larger than its id."""
+        self._label_font = QFont(self.font())
+        self._label_font.setPointSizeF(self._base_point_size * 1.1 * zoom)
+        self._id_font = QFont(self.font())
+        self._id_font.setPointSizeF(self._base_point_size * 0.8 * zoom)
+        self._relayout()
+        self.update()  # the same chips in a new font: _relayout repaints only chips that moved
 
     def set_dark(self, dark: bool) -> None:
         self._dark = dark
@@ -163,6 +170,10 @@ class TokenStrip(QWidget):
             painter.drawText(id_rect, Qt.AlignmentFlag.AlignCenter, str(chip.token_id))
 
     # -- hover: id, text and bytes -----------------------------------------------------------
+    def chip_rects(self) -> list[QRectF]:
+        """Where each chip is drawn, in the order of chips()."""
+        return list(self._rects)
+
     def chip_at(self, x: float, y: float) -> Chip | None:
         for chip, rect in zip(self._chips, self._rects):
             if rect.contains(x, y):

@@ -1,4 +1,5 @@
-"""Presenter mode: a projector's layout and keyboard-only steps, then exactly the layout from before."""
+"""Presenter mode: a projector's layout, pages turned by the clicker while the prompt editor keeps its keys,
+the controls each step's "try this" needs, then exactly the layout from before."""
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QToolBar
@@ -35,8 +36,11 @@ def test_presenter_mode_and_back(qtbot, window, shown):
     shown.presenter_action.trigger()                                  # F5
     assert shown.presenter.active and window.isFullScreen()
     assert window.menuBar().isHidden() and window.statusBar().isHidden()
-    assert all(bar.isHidden() for bar in window.findChildren(QToolBar))
-    assert slider.isHidden() and shown.pane.buttons.isHidden()
+    # This step's "try this" looks through the heads: the layer and head selectors stay, nothing else does.
+    assert [bar.objectName() for bar in window.findChildren(QToolBar) if not bar.isHidden()] == ["selectionToolbar"]
+    assert slider.isHidden() and window.output_view.generate_button.isHidden()
+    assert shown.pane.next_button.isVisible() and shown.pane.back_button.isVisible()  # on-screen page turning
+    assert shown.pane.keys_hint.isVisible() and "Page Down" in shown.pane.keys_hint.text()
     assert app.font().pointSizeF() > 1.5 * font and plot_style.font().pointSizeF() > 1.5 * plot_style.TICK_POINT_SIZE
     assert axis_title.font().pointSizeF() > 1.5 * title_size  # axis titles grow with the tick labels
     # Only the lesson, the prompt and this step's panel are shown, and the attention heatmap is in cividis.
@@ -47,13 +51,18 @@ def test_presenter_mode_and_back(qtbot, window, shown):
     assert recoloured and all(maps_now[key] == "cividis" for key in recoloured)
     assert all(maps_now[key] == name for key, name in maps_before.items() if name == "CET-D1A")  # diverging kept
 
-    # Keyboard only, even with the cursor in the prompt: the clicker's Page Down, then arrows.
+    # The clicker's Page Down turns the page even with the cursor in the prompt; the arrows on the lesson.
     window.prompt_view.editor.setFocus()
     qtbot.keyClick(window.prompt_view.editor, Qt.Key.Key_PageDown)
     assert shown.pane.step.id == "13-weighted-sum"
-    qtbot.keyClick(window.prompt_view.editor, Qt.Key.Key_Right)
+    shown.pane.setFocus()
+    qtbot.keyClick(shown.pane, Qt.Key.Key_Right)
     assert shown.pane.step.id == "14-multi-head"
     qtbot.keyClick(shown.pane, Qt.Key.Key_Left)
+    assert shown.pane.step.id == "13-weighted-sum"
+    qtbot.mouseClick(shown.pane.next_button, Qt.MouseButton.LeftButton)
+    assert shown.pane.step.id == "14-multi-head"
+    qtbot.mouseClick(shown.pane.back_button, Qt.MouseButton.LeftButton)
     assert shown.pane.step.id == "13-weighted-sum"
     shown.pane.go_to_ids("02-forward-pass", "09-query-key-value")  # the next step swaps the panel shown
     shown_docks = {d.widget().objectName() for d in window.findChildren(QDockWidget) if not d.isHidden()}
@@ -69,3 +78,57 @@ def test_presenter_mode_and_back(qtbot, window, shown):
     assert axis_title.font().pointSizeF() == title_size
     assert not slider.isHidden() and not window.menuBar().isHidden()
     assert image_maps(window) == maps_before
+    assert not shown.pane.keys_hint.isVisible() and shown.pane.contents_button.isVisible()
+
+
+def test_typing_in_the_prompt_types_while_presenting(qtbot, window, shown):
+    """Space, Backspace and the arrows reach the editor (they used to turn pages); Page Down still turns one."""
+    shown.pane.go_to_ids("02-forward-pass", "12-softmax")
+    shown.presenter.enter()
+    editor = window.prompt_view.editor
+    window.prompt_view.set_text("")
+    editor.setFocus()
+    qtbot.keyClicks(editor, "Anna met Ben. Then Anna")
+    assert window.prompt_view.text() == "Anna met Ben. Then Anna"
+    for key in (Qt.Key.Key_Backspace, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down):
+        qtbot.keyClick(editor, key)
+    assert window.prompt_view.text() == "Anna met Ben. Then Ann"
+    assert shown.pane.step.id == "12-softmax"
+    qtbot.keyClick(editor, Qt.Key.Key_PageDown)
+    assert shown.pane.step.id == "13-weighted-sum"
+    qtbot.keyClick(editor, Qt.Key.Key_PageUp)
+    assert shown.pane.step.id == "12-softmax"
+    assert window.prompt_view.text() == "Anna met Ben. Then Ann"
+    shown.presenter.leave()
+
+
+def test_each_step_keeps_the_controls_its_try_this_needs(qtbot, window, shown):
+    output = window.output_view
+    shown.pane.go_to_ids("02-forward-pass", "17-probabilities-and-sampling")  # temperature, then "next token"
+    shown.presenter.enter()
+    assert output.temperature_slider.isVisible() and output.next_button.isVisible()
+    assert output.generate_button.isVisible()
+    assert output.top_k_spin.isHidden()  # what the step does not use stays hidden
+    shown.pane.go_to_ids("02-forward-pass", "13-weighted-sum")  # tick a head, then switch it off
+    assert output.temperature_slider.isHidden() and output.next_button.isHidden()
+    assert window.findChild(QToolBar, "selectionToolbar").isVisible()
+    assert window.whatif_view.isVisible()
+    shown.pane.go_to_ids("02-forward-pass", "09-query-key-value")
+    assert not window.whatif_view.isVisible()
+    shown.presenter.leave()
+    assert not output.top_k_spin.isHidden() and not output.temperature_slider.isHidden()
+
+
+def test_prompt_and_chips_grow_with_the_presentation_font(qtbot, window, shown):
+    prompt_view = window.prompt_view
+    def chip_size():
+        rects = prompt_view.strip.chip_rects()
+        return sum(rect.width() for rect in rects), rects[0].height()
+
+    editor_size, (chip_width, chip_height) = prompt_view.editor.font().pointSizeF(), chip_size()
+    shown.presenter.enter()
+    assert prompt_view.editor.font().pointSizeF() > 1.5 * editor_size
+    assert chip_size()[0] > 1.2 * chip_width and chip_size()[1] > 1.2 * chip_height  # the padding stays
+    shown.presenter.leave()
+    assert prompt_view.editor.font().pointSizeF() == editor_size
+    assert chip_size() == (chip_width, chip_height)
