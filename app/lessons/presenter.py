@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox,
                                QDockWidget, QLineEdit, QMainWindow, QPlainTextEdit, QTextEdit, QToolBar, QWidget)
@@ -28,6 +28,7 @@ from .lesson_pane import LessonPane
 from .projector_style import ProjectorStyle
 
 FONT_SCALE = 1.6
+PROMPT_TITLE_ROOM = 30             # the prompt dock's title bar above its panel
 FRAME_WIDTH = 10                   # the highlight frame, thicker for the back row
 CONTROL_TYPES = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox)
 PANELS_THAT_ARE_ALL_CONTROLS = ("whatIfView",)  # hidden whole: nothing on them reads without their knobs
@@ -35,7 +36,7 @@ PAGE_KEYS = {Qt.Key.Key_PageDown: "next", Qt.Key.Key_PageUp: "back"}      # a cl
 TYPING_KEYS = {Qt.Key.Key_Right: "next", Qt.Key.Key_Space: "next", Qt.Key.Key_Down: "next",
                Qt.Key.Key_Left: "back", Qt.Key.Key_Backspace: "back", Qt.Key.Key_Up: "back"}  # unless a widget uses them
 LEAVE_KEYS = {Qt.Key.Key_Escape, Qt.Key.Key_F5}
-KEYS_HINT = "Page Down / Page Up (or the clicker): next / back  ·  Alt+arrows: layer and head  ·  Esc: leave"
+KEYS_HINT = "Page Down / Up or clicker: next / back  ·  Alt+arrows: layer, head  ·  Esc: leave"
 # What a step's "try this" may need, by the object names of the controls that do it.
 TRY_CONTROLS = {
     "temperature": ("temperatureSlider",),
@@ -173,6 +174,22 @@ class PresenterMode(QObject):
         """The step's panel under the prompt, and the controls its "try this" needs."""
         self.focus_on(step.panel)
         self.show_try_controls(step)
+        QTimer.singleShot(0, self._share_the_room)  # after the controls just shown (a toolbar) took their room
+
+    def _share_the_room(self) -> None:
+        """Once the layout has settled: the prompt and two rows of chips above the step's panel, and the
+        step's panel wider than a what-if panel shown beside it."""
+        if not self.active or self.prompt_dock is None or self.focused_dock is None:
+            return
+        for beside in (w for w in self.try_shown if isinstance(w, QDockWidget)):
+            width = self.focused_dock.width() + beside.width()
+            self.window.resizeDocks([self.focused_dock, beside], [int(width * 0.62), width - int(width * 0.62)],
+                                    Qt.Orientation.Horizontal)
+        height = self.prompt_dock.height() + self.focused_dock.height()
+        prompt = min(max(self.prompt_dock.widget().comfortable_height() + PROMPT_TITLE_ROOM, int(height * 0.22)),
+                     int(height * 0.45))
+        self.window.resizeDocks([self.prompt_dock, self.focused_dock], [prompt, height - prompt],
+                                Qt.Orientation.Vertical)
 
     def focus_on(self, panel_name: str) -> None:
         """Show the panel `panel_name` (or its fallback) under the prompt, in place of the one shown before."""
@@ -196,10 +213,6 @@ class PresenterMode(QObject):
             self.window.addDockWidget(RIGHT, dock)
         dock.show()
         self.focused_dock = dock
-        if self.prompt_dock is not None:
-            height = self.window.height()
-            self.window.resizeDocks([self.prompt_dock, dock], [int(height * 0.22), int(height * 0.78)],
-                                    Qt.Orientation.Vertical)
 
     def show_try_controls(self, step: LessonStep) -> None:
         """Show again the hidden controls the step's "try this" uses; hide those the last step used."""

@@ -90,6 +90,12 @@ class PromptView(QWidget):
         self.editor.setFixedHeight(self.editor.fontMetrics().lineSpacing() * 3 + 16)
         self.strip.set_zoom(zoom)
 
+    def comfortable_height(self) -> int:
+        """The height that shows the editor, the token summary and two rows of chips without scrolling."""
+        margins = self.layout().contentsMargins()
+        return (margins.top() + margins.bottom() + self.editor.height() + self.summary.sizeHint().height()
+                + 2 * self.strip.row_height() + 2 * self.layout().spacing())
+
     def _on_text_changed(self) -> None:
         text = self.text()
         if not text:

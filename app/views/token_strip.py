@@ -170,6 +170,10 @@ class TokenStrip(QWidget):
             painter.drawText(id_rect, Qt.AlignmentFlag.AlignCenter, str(chip.token_id))
 
     # -- hover: id, text and bytes -----------------------------------------------------------
+    def row_height(self) -> int:
+        """One row of chips and the gap below it."""
+        return QFontMetrics(self._label_font).height() + QFontMetrics(self._id_font).height() + PADDING + LINE_GAP
+
     def chip_rects(self) -> list[QRectF]:
         """Where each chip is drawn, in the order of chips()."""
         return list(self._rects)
