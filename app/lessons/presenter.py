@@ -206,13 +206,17 @@ class PresenterMode(QObject):
         self.focused_dock = None
         if dock is None or dock in (self.lesson_dock, self.prompt_dock):
             return
+        self._dock_beside(self.prompt_dock, dock, Qt.Orientation.Vertical)
+        self.focused_dock = dock
+
+    def _dock_beside(self, neighbour: QDockWidget | None, dock: QDockWidget, orientation: Qt.Orientation) -> None:
+        """Show `dock` under (Vertical) or right of (Horizontal) `neighbour`; on the right edge without one."""
         dock.setFloating(False)
-        if self.prompt_dock is not None:
-            self.window.splitDockWidget(self.prompt_dock, dock, Qt.Orientation.Vertical)
+        if neighbour is not None:
+            self.window.splitDockWidget(neighbour, dock, orientation)
         else:
             self.window.addDockWidget(RIGHT, dock)
         dock.show()
-        self.focused_dock = dock
 
     def show_try_controls(self, step: LessonStep) -> None:
         """Show again the hidden controls the step's "try this" uses; hide those the last step used."""
@@ -234,12 +238,7 @@ class PresenterMode(QObject):
         """A second panel (the what-if switches) to the right of the step's own."""
         if dock is None or dock in (self.lesson_dock, self.prompt_dock, self.focused_dock):
             return
-        dock.setFloating(False)
-        if self.focused_dock is not None:
-            self.window.splitDockWidget(self.focused_dock, dock, Qt.Orientation.Horizontal)
-        else:
-            self.window.addDockWidget(RIGHT, dock)
-        dock.show()
+        self._dock_beside(self.focused_dock, dock, Qt.Orientation.Horizontal)
         self.try_shown.append(dock)
 
     def _scale_prompt(self, scale: float) -> None:
