@@ -119,6 +119,17 @@ def test_each_step_keeps_the_controls_its_try_this_needs(qtbot, window, shown):
     assert not output.top_k_spin.isHidden() and not output.temperature_slider.isHidden()
 
 
+def test_leaving_while_a_try_panel_is_shown_restores_the_layout(qtbot, window, shown):
+    shown.pane.go_to_ids("02-forward-pass", "12-softmax")
+    qtbot.wait(10)
+    docks, toolbar = dock_states(window), window.findChild(QToolBar, "selectionToolbar")
+    shown.presenter.enter()
+    shown.pane.go_to_ids("02-forward-pass", "13-weighted-sum")  # the what-if panel beside the attention
+    assert window.whatif_view.isVisible()
+    shown.presenter.leave()
+    assert dock_states(window) == docks and not toolbar.isHidden()
+
+
 def test_prompt_and_chips_grow_with_the_presentation_font(qtbot, window, shown):
     prompt_view = window.prompt_view
     def chip_size():
