@@ -3,6 +3,7 @@ model view); click a thumbnail to open that head.
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -24,6 +25,28 @@ def coloured(patterns: np.ndarray) -> np.ndarray:
     return packed[index].view(np.uint8).reshape(*index.shape, 4)  # one look-up per cell, not four
 
 
+def max_pooled(patterns: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """(..., T, T) -> (..., rows, columns): each output cell is the largest weight in its block of cells.
+    Max, not mean: a head's pattern is mostly near-zero with a few strong cells (the previous-token
+    diagonal, an induction stripe); a mean over a 17x17 block would fade such a stripe to 1/17 of its
+    weight, and the max keeps it as bright as it is, which is what a learner scans the grid for.
+    Blocks split T as evenly as whole cells allow; with rows == columns == T nothing changes."""
+    pooled = patterns
+    if rows < patterns.shape[-2]:
+        pooled = np.stack([pooled[..., start:end, :].max(axis=-2) for start, end in _blocks(patterns.shape[-2], rows)],
+                          axis=-2)  # (..., rows, T): rows first, where each block is a run of whole rows
+    if columns < patterns.shape[-1]:
+        pooled = np.stack([pooled[..., start:end].max(axis=-1) for start, end in _blocks(patterns.shape[-1], columns)],
+                          axis=-1)  # (..., rows, columns)
+    return pooled
+
+
+def _blocks(length: int, count: int) -> list[tuple[int, int]]:
+    """`count` runs of cells covering 0..length, sizes differing by at most one."""
+    edges = [(i * length) // count for i in range(count + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
 @lru_cache(maxsize=1)
 def _lookup_table() -> np.ndarray:
     table = colormap(PROBABILITY_MAP).getLookupTable(0.0, 1.0, 256, alpha=True)  # (256, 4) uint8
@@ -41,7 +64,10 @@ MARGIN = 8   # pixels round the grid, so the outer frames are never cut
 class AttentionGrid(QWidget):
     """Every head as a thumbnail, drawn by one widget: each head's pattern is one small image, scaled up
     cell for cell (no smoothing, so each weight stays a sharp square). One paint for the whole grid,
-    where a plot per head (144 for GPT-2 small) cost a layout and a paint each."""
+    where a plot per head (144 for GPT-2 small) cost a layout and a paint each. A pattern with more
+    cells than its thumbnail has pixels is max-pooled down to those pixels before it is coloured, so a
+    512-token prompt costs about what a 64-token one does (GPT-2 small: 144 heads of 512x512 cells
+    would be 37.7 M colours on every keystroke, most of them never seen)."""
 
     head_clicked = Signal(int, int)  # (layer, head)
 
@@ -50,8 +76,9 @@ class AttentionGrid(QWidget):
         self.setMinimumSize(200, 200)
         self.setMouseTracking(True)  # for the tooltip naming the head under the mouse
         self._patterns = np.zeros((0, 0, 0, 0))
-        self._pixels = np.zeros((0, 0, 0, 0, 4), dtype=np.uint8)  # (L, nh, T, T, RGBA) the images point into
+        self._pixels = np.zeros((0, 0, 0, 0, 4), dtype=np.uint8)  # (L, nh, rows, columns, RGBA) the images point into
         self._images: list[list[QImage]] = []
+        self._images_size: tuple[int, int] | None = None  # (rows, columns) the images were pooled to; None: stale
         self._selected = (0, 0)
         self._token_labels: list[str] = []
         self.dark = False
@@ -63,12 +90,9 @@ class AttentionGrid(QWidget):
     # -- data ---------------------------------------------------------------------------------------
     def set_patterns(self, patterns: np.ndarray, selected: tuple[int, int], token_labels=()) -> None:
         """patterns (n_layers, n_heads, T, T); outline the selected (layer, head)."""
-        n_layers, n_heads, T, _ = patterns.shape
         self._patterns = patterns
         self._token_labels = list(token_labels)
-        self._pixels = np.ascontiguousarray(coloured(patterns))  # (n_layers, n_heads, T, T, 4), in one go
-        self._images = [[QImage(self._pixels[layer, head].data, T, T, 4 * T, QImage.Format_RGBA8888)
-                         for head in range(n_heads)] for layer in range(n_layers)]
+        self._images_size = None  # coloured at the next paint, at the size the thumbnails have then
         self._selected = tuple(selected)
         self.update()
 
@@ -76,6 +100,30 @@ class AttentionGrid(QWidget):
         if (layer, head) != self._selected:
             self._selected = (layer, head)
             self.update()
+
+    def thumbnail_images(self, rects: list[list[QRectF]] | None = None) -> list[list[QImage]]:
+        """[layer][head]: the images painted, one pixel of the screen each once T outgrows the thumbnail;
+        coloured again only when the patterns or the thumbnails' size changed."""
+        rows, columns = self._pixel_size(self._thumbnail_rects() if rects is None else rects)
+        if self._images_size != (rows, columns):
+            self._colour_thumbnails(rows, columns)
+        return self._images
+
+    def _pixel_size(self, rects: list[list[QRectF]]) -> tuple[int, int]:
+        """(rows, columns) of each thumbnail's image: its pixels on screen, but never more than T."""
+        T = self._patterns.shape[-1]
+        if not rects or not rects[0]:
+            return T, T
+        scale = self.devicePixelRatioF()  # a high-DPI screen has more pixels than the rect's logical size
+        return (min(T, math.ceil(rects[0][0].height() * scale)), min(T, math.ceil(rects[0][0].width() * scale)))
+
+    def _colour_thumbnails(self, rows: int, columns: int) -> None:
+        n_layers, n_heads = self._patterns.shape[:2]
+        pooled = max_pooled(self._patterns, rows, columns)  # (n_layers, n_heads, rows, columns)
+        self._pixels = np.ascontiguousarray(coloured(pooled))  # (n_layers, n_heads, rows, columns, 4), in one go
+        self._images = [[QImage(self._pixels[layer, head].data, columns, rows, 4 * columns, QImage.Format_RGBA8888)
+                         for head in range(n_heads)] for layer in range(n_layers)]
+        self._images_size = (rows, columns)
 
     def shown_patterns(self) -> np.ndarray:
         """(n_layers, n_heads, T, T): the weights the thumbnails were coloured from."""
@@ -85,12 +133,12 @@ class AttentionGrid(QWidget):
     def _header_sizes(self) -> tuple[float, float]:
         """(width of the 'L0' column, height of the 'H0' row)."""
         metrics = QFontMetrics(font(HEADER_POINT_SIZE))
-        n_layers = len(self._images)
+        n_layers = self._patterns.shape[0]
         return metrics.horizontalAdvance(f"L{max(n_layers - 1, 0)}") + 10, metrics.height() + 6
 
     def _thumbnail_rects(self) -> list[list[QRectF]]:
         """[layer][head]: where each thumbnail is drawn, in the widget's pixels (worked out once a paint)."""
-        n_layers, n_heads = len(self._images), len(self._images[0]) if self._images else 0
+        n_layers, n_heads = self._patterns.shape[:2]
         header_width, header_height = self._header_sizes()
         left, top = MARGIN + int(header_width), MARGIN + int(header_height)  # whole pixels, as the cells
         across, across_gap = _cells(self.width() - left - MARGIN, n_heads)
@@ -114,11 +162,11 @@ class AttentionGrid(QWidget):
         painter = QPainter(self)
         palette = colours(self.dark)
         painter.fillRect(self.rect(), QColor(palette["background"]))
-        if not self._images:
+        if self._patterns.size == 0:
             return
         rects = self._thumbnail_rects()
         self._paint_headers(painter, palette, rects)
-        for images, row in zip(self._images, rects):
+        for images, row in zip(self.thumbnail_images(rects), rects):
             for image, rect in zip(images, row):
                 painter.drawImage(rect, image)
         self._paint_frames(painter, palette, rects)

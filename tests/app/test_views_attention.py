@@ -141,3 +141,82 @@ def test_a_30_layer_grid_names_every_few_layers_the_chosen_one_always_and_clicks
     assert grid.head_at(grid.head_rect(17, 7).center()) == (17, 7)
     assert rect.left() == int(rect.left()) and rect.top() == int(rect.top())  # whole pixels: no seams
     grid.grab()  # paints with thinned labels without error
+
+
+def paint_full_size_thumbnails_over(grid, picture):
+    """The grid as it was painted before pooling: every head's T x T colours scaled into its rect,
+    then the frames again, over a grab of the grid (headers and background stay)."""
+    from PySide6.QtGui import QImage, QPainter
+
+    from app.views.attention_grid import coloured
+    from app.views.plot_style import colours
+
+    patterns = grid.shown_patterns()
+    T = patterns.shape[-1]
+    pixels = np.ascontiguousarray(coloured(patterns))  # (L, nh, T, T, 4)
+    rects = grid._thumbnail_rects()
+    painter = QPainter(picture)
+    for layer, row in enumerate(rects):
+        for head, rect in enumerate(row):
+            painter.drawImage(rect, QImage(pixels[layer, head].data, T, T, 4 * T, QImage.Format_RGBA8888))
+    grid._paint_frames(painter, colours(grid.dark), rects)
+    painter.end()
+    return picture
+
+
+def test_a_grid_with_a_pixel_per_cell_paints_exactly_what_full_size_thumbnails_did(qtbot):
+    from app.views.attention_grid import AttentionGrid
+
+    grid = AttentionGrid()
+    qtbot.addWidget(grid)
+    grid.resize(400, 300)
+    rng = np.random.default_rng(0)
+    patterns = np.tril(rng.random((2, 3, 9, 9)))   # (L, nh, T, T)
+    patterns /= patterns.sum(-1, keepdims=True)
+    grid.set_patterns(patterns, (1, 2))
+    assert grid.head_rect(0, 0).height() >= 9 and grid.head_rect(0, 0).width() >= 9
+    shown = grid.grab().toImage()
+    assert shown == paint_full_size_thumbnails_over(grid, shown.copy())
+    assert grid.thumbnail_images()[0][0].size().toTuple() == (9, 9)   # not pooled
+
+
+def test_a_long_prompt_is_max_pooled_to_the_thumbnail_s_pixels(qtbot):
+    from app.views.attention_grid import AttentionGrid, coloured, max_pooled
+
+    T = 200
+    grid = AttentionGrid()
+    qtbot.addWidget(grid)
+    grid.resize(300, 240)
+    patterns = np.zeros((2, 3, T, T))
+    patterns[:, :, np.arange(T), np.arange(T)] = 1.0   # every head attends to itself: a thin diagonal
+    grid.set_patterns(patterns, (0, 0))
+    shown = grid.grab().toImage()
+    rect = grid.head_rect(1, 2)
+    rows, columns = int(rect.height()), int(rect.width())
+    assert rows < T and columns < T
+    image = grid.thumbnail_images()[1][2]
+    assert (image.height(), image.width()) == (rows, columns)   # one image pixel per screen pixel
+    expected = coloured(max_pooled(patterns[1, 2], rows, columns))   # (rows, columns, 4)
+    for row, column in [(0, 0), (rows // 2, columns // 2), (rows - 1, columns - 1), (0, columns - 1)]:
+        pixel = shown.pixelColor(int(rect.left()) + column, int(rect.top()) + row)
+        assert pixel.getRgb() == tuple(int(c) for c in expected[row, column])
+    # the diagonal stays at full strength (a mean would fade it to about 1/block of its weight)
+    pooled = max_pooled(patterns[1, 2], rows, columns)
+    assert pooled.max(axis=1).min() == 1.0 and pooled.max(axis=0).min() == 1.0   # every pixel row and column
+    grid.resize(200, 160)   # a smaller thumbnail: coloured again at its new size
+    grid.grab()
+    assert grid.thumbnail_images()[1][2].height() == int(grid.head_rect(1, 2).height())
+
+
+def test_max_pooled_takes_the_largest_weight_of_each_block():
+    from app.views.attention_grid import max_pooled
+
+    rng = np.random.default_rng(1)
+    patterns = rng.random((2, 7, 11))   # (heads, rows, columns): uneven blocks on purpose
+    pooled = max_pooled(patterns, 3, 4)
+    row_edges, column_edges = [0, 2, 4, 7], [0, 2, 5, 8, 11]   # (i * length) // count
+    for r in range(3):
+        for c in range(4):
+            block = patterns[:, row_edges[r]:row_edges[r + 1], column_edges[c]:column_edges[c + 1]]
+            np.testing.assert_array_equal(pooled[:, r, c], block.max(axis=(1, 2)))
+    assert max_pooled(patterns, 7, 11) is patterns   # a pixel per cell: nothing changes
