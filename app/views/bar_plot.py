@@ -26,7 +26,7 @@ class PercentAxis(pg.AxisItem):
         self._drawings: dict[tuple, QPicture] = {}  # what decides the picture -> the picture
 
     def tickStrings(self, values, scale, spacing):
-        decimals = 0 if spacing >= 0.01 else 1
+        decimals = decimals_for_step(100 * spacing)
         return [f"{100 * value:.{decimals}f}%" for value in values]
 
     def paint(self, painter, option, widget) -> None:
@@ -41,6 +41,16 @@ class PercentAxis(pg.AxisItem):
                 self._drawings[key] = self.picture
                 return
         self.picture.play(painter)
+
+
+def decimals_for_step(step: float, most: int = 3) -> int:
+    """The fewest decimals that write a tick step exactly (2 -> 0, 0.5 -> 1, 0.025 -> 3), so ticks 0.025
+    apart never read alike ("-0.1%", "-0.1%", "-0.1%" for -0.125, -0.1, -0.075 with one decimal)."""
+    for decimals in range(most + 1):
+        scaled = abs(step) * 10 ** decimals
+        if abs(scaled - round(scaled)) < 1e-6 * max(1.0, scaled):
+            return decimals
+    return most
 
 
 def bar_plot(object_name: str, x_label: str) -> pg.PlotWidget:

@@ -26,6 +26,18 @@ def test_a_range_shown_before_reuses_its_drawing_and_looks_the_same(qtbot):
     assert axis.tickStrings([0.2, 0.4], 1, 0.2) == ["20%", "40%"]
 
 
+def test_percentage_ticks_close_together_never_read_alike(qtbot):
+    """The what-if plot's change axis at small ranges: ticks 0.025 points apart once all read '-0.1%'."""
+    axis = bar_plot("testPlot", "change").getPlotItem().getAxis("bottom")
+    assert axis.tickStrings([-0.00125, -0.001, -0.00075], 1, 0.00025) == ["-0.125%", "-0.100%", "-0.075%"]
+    assert axis.tickStrings([0.001, 0.002], 1, 0.001) == ["0.1%", "0.2%"]
+    assert axis.tickStrings([0.025, 0.05], 1, 0.025) == ["2.5%", "5.0%"]
+    for spacing in (0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1):
+        values = [spacing * k for k in range(-4, 5)]
+        strings = axis.tickStrings(values, 1, spacing)
+        assert len(set(strings)) == len(strings), strings
+
+
 def test_an_empty_plot_keeps_its_range_while_it_waits_for_the_first_snapshot(qtbot):
     """The bars' numbers reach the view's right edge; an auto-ranged view chased them wider without end."""
     from app.views.probability_bars import ProbabilityBars
