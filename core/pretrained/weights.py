@@ -2,8 +2,8 @@
 
 Files are memory-mapped (safetensors' safe_open; torch.load with weights_only=True and mmap=True), so
 the weights are never all in memory twice: each tensor is read and copied into the model (widened to
-float32 there), then let go. A safetensors file is mapped afresh for each tensor and unmapped after it, so the pages read do
-not pile up in this process's memory as the whole file would.
+float32 there), then let go. A safetensors file is mapped afresh for each tensor and unmapped after it,
+so the pages read do not pile up in this process's memory as the whole file would.
 Understood, in this order of preference:
     model.safetensors                                      one file
     model.safetensors.index.json + model-0000x-of-0000n    sharded (the index names each tensor's file)
