@@ -17,7 +17,7 @@ import torch
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
 from core import Intervention, Trace
-from core.footprint import traced_length
+from core.model.footprint import traced_length
 
 from .sessions import ModelSession
 from .snapshot import Snapshot
@@ -63,7 +63,7 @@ class SnapshotMaker:
 
     The last intact trace (and the last what-if trace) of a model is also where the next trace of
     that model starts: a keystroke that adds a character at the end computes only the new tokens
-    (core/kv_cache.py), whatever the length of the prompt. Traces are immutable, so the snapshots
+    (core/model/kv_cache.py), whatever the length of the prompt. Traces are immutable, so the snapshots
     handed to the GUI thread may keep sharing their tensors.
     """
 

@@ -74,7 +74,7 @@ def download_with_progress(name: str) -> None:
     """Fetch a Hub model into the cache unless it (or a folder of that name) is already here; tqdm shows bytes."""
     from tqdm import tqdm
 
-    from core import hub
+    from core.files import hub
 
     if Path(name).expanduser().exists() or hub.cached_folder(name) is not None:
         return

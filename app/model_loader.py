@@ -6,7 +6,7 @@
     job.start()
 
 The work is a plain function of two arguments: `report(done, total)` to say how far it got and
-`cancelled()` to ask whether the user pressed Cancel (core.hub.download takes exactly these). Only its
+`cancelled()` to ask whether the user pressed Cancel (core.files.hub.download takes exactly these). Only its
 result, a sentence, or numbers cross back to the GUI thread. The result is read once the job has
 finished (its `finished` signal), so whoever handles it knows the job is over.
 """

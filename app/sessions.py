@@ -13,9 +13,9 @@ import numpy as np
 import torch
 
 from core import GPT, GPTConfig, preset
-from core.analysis import pca_2d
-from core.param_count import human_count
-from core.shipped_models import CHARACTER_MODEL_FOLDER, DEFAULT_MODEL_FOLDER
+from core.teaching.analysis import pca_2d
+from core.model.param_count import human_count
+from core.files.shipped_models import CHARACTER_MODEL_FOLDER, DEFAULT_MODEL_FOLDER
 
 FALLBACK_PROMPT = "The cat sat on the mat. The cat"
 
@@ -55,7 +55,7 @@ class ModelSession:
 
     def describe(self) -> str:
         """One line for the status bar: what model, how big, its architecture's choices, trained or not."""
-        from core.model_card import model_card
+        from core.model.model_card import model_card
 
         config = self.config
         size = f"{config.n_layers} layers × {config.n_heads} heads, d_model {config.d_model}"
@@ -92,7 +92,7 @@ def _projection(embeddings: np.ndarray) -> np.ndarray:
 # -- ways of getting a model ------------------------------------------------------------------------
 def load_checkpoint_session(folder: str | Path, source: str | None = None) -> ModelSession:
     """A model saved by Attention Lab (raises ValueError if the folder is not a usable checkpoint)."""
-    from core.checkpoint import load_checkpoint
+    from core.files.checkpoint import load_checkpoint
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -110,7 +110,7 @@ def character_model_session(folder: Path = CHARACTER_MODEL_FOLDER) -> ModelSessi
 
 def load_gpt2_session(folder: str | Path) -> ModelSession:
     """GPT-2 weights from a local Hugging Face folder (raises ValueError naming a missing file)."""
-    from core.gpt2 import load_gpt2
+    from core.files.gpt2 import load_gpt2
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -121,7 +121,7 @@ def load_gpt2_session(folder: str | Path) -> ModelSession:
 
 def load_hub_session(name: str) -> ModelSession:
     """A Hugging Face model: a Hub id found in the cache (never downloaded here), or a local folder."""
-    from core.hub import open_model
+    from core.files.hub import open_model
 
     model, tokenizer, folder = open_model(name)
     local = Path(name).expanduser().exists()
@@ -140,7 +140,7 @@ def new_untrained_session(config: GPTConfig, tokenizer, seed: int = 0) -> ModelS
 
 def lessons_tokenizer():
     """A character tokenizer over the built-in lesson text (the fallback when nothing is trained)."""
-    from core.corpora import load_builtin
+    from core.training.corpora import load_builtin
     from core.tokenizers import CharTokenizer
 
     return CharTokenizer.from_text(load_builtin("lessons"))
@@ -161,6 +161,6 @@ def default_session(folder: Path = DEFAULT_MODEL_FOLDER) -> tuple[ModelSession, 
 
 def sample_prompts() -> list[str]:
     """Prompts that teach something on the default model."""
-    from core.corpora import sample_prompts as core_prompts
+    from core.training.corpora import sample_prompts as core_prompts
 
     return list(core_prompts()) or [FALLBACK_PROMPT]

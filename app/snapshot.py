@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.config import GPTConfig
-from core.trace import Trace
+from core.model.config import GPTConfig
+from core.model.trace import Trace
 
 
 @dataclass(frozen=True)

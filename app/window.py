@@ -566,7 +566,7 @@ class MainWindow(QMainWindow):
         self.set_session(new_untrained_session(config, tokenizer, seed))
 
     def save_checkpoint(self, folder: str | Path) -> bool:
-        from core.checkpoint import save_checkpoint
+        from core.files.checkpoint import save_checkpoint
 
         session = self.controller.session
         try:
@@ -751,7 +751,7 @@ class MainWindow(QMainWindow):
         box.open()
 
     def show_model_card(self) -> None:
-        from core.model_card import model_card
+        from core.model.model_card import model_card
 
         from .dialogs.model_card import ModelCardDialog
 

@@ -25,7 +25,7 @@ def _measure(way: str, path: str) -> dict:
     """Runs in the child: load `path` the given way and report peak memory and seconds."""
     import numpy as np
 
-    from core.corpora import encode_file
+    from core.training.corpora import encode_file
     from core.tokenizers import CharTokenizer
 
     tokenizer = CharTokenizer.from_text(LINE)

@@ -12,7 +12,7 @@
     sharing 3 key/value heads, d_model 576, SwiGLU, RMSNorm, RoPE; benchmarks/smollm2_shape.py), same
     character tokenizer.
     --gpt2-tokens 64,512 also types at 512 tokens (the keystroke must not cost more as the prompt grows:
-    since the incremental trace, core/kv_cache.py, a keystroke computes only the new token).
+    since the incremental trace, core/model/kv_cache.py, a keystroke computes only the new token).
 (c) --before DIR: the default model's keystroke p95 with the code in DIR (a checkout of an earlier
     commit, e.g. `git worktree add /tmp/before main`) and with this code, each in a fresh process,
     interleaved --rounds times; medians and worst of each.

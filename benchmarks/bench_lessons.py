@@ -1,6 +1,6 @@
 """What do the lessons cost? Live numbers for one snapshot, and a hand-out's gradient step, against a trace.
 
-(a) core.lesson_numbers.live_numbers for one trace, against model.trace itself (the work every
+(a) core.teaching.lesson_numbers.live_numbers for one trace, against model.trace itself (the work every
     keystroke already pays), at T=64, for the micro preset and a GPT-2-small-sized model.
 (b) gradient_step (one forward + backward + forward on the prompt, the training lesson's live numbers)
     against model.trace, micro preset.
@@ -18,7 +18,7 @@ import time
 import torch
 
 from core import GPT, GPTConfig, preset
-from core.lesson_numbers import LessonContext, gradient_step, live_numbers
+from core.teaching.lesson_numbers import LessonContext, gradient_step, live_numbers
 
 T = 64
 

@@ -5,7 +5,7 @@ folder the way the real one ships: config.json, model.safetensors in bfloat16 (a
 transformers' save_pretrained) and a byte-level BPE tokenizer.json (trained here on tinyshakespeare, so
 smaller than SmolLM2's 49152 tokens). Then, in a fresh Python process each time:
 
-    process start -> imports (torch, PySide6, pyqtgraph, the app) -> core.pretrained.load_pretrained(folder)
+    process start -> imports (torch, PySide6, pyqtgraph, the app) -> core.files.pretrained.load_pretrained(folder)
     -> the explorer window showing it, the prompt traced and every visible panel drawn and painted
 
 Time: from starting the child to its drawn window (target <= 5 s), with each stage's share.
@@ -83,7 +83,7 @@ def child(folder: str, started: float) -> None:
     from app.settings import AppSettings
     from app.window import MainWindow
     from bench_explorer import wait_until_drawn
-    from core.pretrained import load_pretrained
+    from core.files.pretrained import load_pretrained
 
     app = QApplication([])
     stages = {"imports": time.time() - started}

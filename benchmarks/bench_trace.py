@@ -9,7 +9,7 @@
 (b) Explicit attention against torch's fused `scaled_dot_product_attention`, forward + backward,
     same config, in training mode.
 
-(c) --incremental: the incremental trace (core/kv_cache.py) of a prompt one token longer than the
+(c) --incremental: the incremental trace (core/model/kv_cache.py) of a prompt one token longer than the
     previous trace, against a full trace of the same prompt, on a GPT-2-small-shaped random model
     (12 layers, 12 heads, d_model 768, vocab 50257) at 64 and 512 tokens; the trace alone, and the
     trace plus reading every layer's attention pattern (what the attention grid reads, which joins

@@ -32,11 +32,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baseline_gpt import BaselineRecipe, BaselineRun  # noqa: E402
 
-from core.config import preset  # noqa: E402
-from core.dataset import TokenDataset  # noqa: E402
-from core.model import GPT  # noqa: E402
+from core.model.config import preset  # noqa: E402
+from core.training.dataset import TokenDataset  # noqa: E402
+from core.model.model import GPT  # noqa: E402
 from core.tokenizers import CharTokenizer  # noqa: E402
-from core.trainer import Trainer, TrainConfig  # noqa: E402
+from core.training.trainer import Trainer, TrainConfig  # noqa: E402
 
 SHAKESPEARE = Path(os.environ.get("TINYSHAKESPEARE", "/work/shared/data/tinyshakespeare.txt"))
 TARGET_VAL_LOSS = 1.886  # where nanoGPT's CPU recipe ends after 2,000 steps
@@ -259,7 +259,7 @@ def _ratios(ours, baseline) -> dict:
 def child_run(which: str, steps: int) -> None:
     """Run in a fresh process: train, then print this process's peak RSS."""
     if which == "ours":
-        from core.train import main
+        from core.training.train import main
 
         main([str(SHAKESPEARE), "--preset", "micro", "--steps", str(steps), "--quiet", "--eval-interval", "0"])
     elif which == "baseline":

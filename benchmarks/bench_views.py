@@ -92,7 +92,7 @@ def main() -> None:
         totals.append(PAINT_CLOCK.last_end - start)
         cpu_totals.append(PAINT_CLOCK.last_cpu - cpu_start)
 
-    from core.model import GPT
+    from core.model.model import GPT
 
     torch.manual_seed(0)
     model = GPT(snapshots[0].config)

@@ -16,10 +16,10 @@ import sys
 import numpy as np
 import torch
 
-from core.checkpoint import load_checkpoint
-from core.detectors import head_scores, pattern_names
-from core.shipped_models import DEFAULT_MODEL_FOLDER, common_word_probe, continue_greedily, top_next_tokens
-from core.stories import generate_stories
+from core.files.checkpoint import load_checkpoint
+from core.teaching.detectors import head_scores, pattern_names
+from core.files.shipped_models import DEFAULT_MODEL_FOLDER, common_word_probe, continue_greedily, top_next_tokens
+from core.training.stories import generate_stories
 
 PROMPTS = [
     "The cat sat on the",

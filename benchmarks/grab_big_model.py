@@ -4,7 +4,7 @@
 
 Without --folder: a SmolLM2-135M-shaped model with random weights (30 layers x 9 heads sharing 3
 key/value heads; benchmarks/smollm2_shape.py) and a character tokenizer. With --folder: that Hugging
-Face folder, opened by core.pretrained.load_pretrained (e.g. one bench_pretrained_load.py saves).
+Face folder, opened by core.files.pretrained.load_pretrained (e.g. one bench_pretrained_load.py saves).
 Writes <out>/window_<width>x<height>.png and the Q/K/V panel alone; open them and check the head grid,
 the layer/head selectors and the grouped-query sentence are readable.
 """
@@ -40,7 +40,7 @@ def main() -> None:
     from bench_explorer import wait_until_drawn
 
     if args.folder:
-        from core.pretrained import load_pretrained
+        from core.files.pretrained import load_pretrained
 
         model, tokenizer = load_pretrained(args.folder)
         session = ModelSession(model, tokenizer, args.folder.name, path=str(args.folder))

@@ -32,8 +32,8 @@ SMOLLM2_135M_CONFIG = {
 
 
 def smollm2_config():
-    """Our GPTConfig for SmolLM2-135M, read from its config.json values by core.pretrained."""
-    from core.pretrained import config_from_hf
+    """Our GPTConfig for SmolLM2-135M, read from its config.json values by core.files.pretrained."""
+    from core.files.pretrained import config_from_hf
 
     return config_from_hf(SMOLLM2_135M_CONFIG, source="SmolLM2-135M config.json")
 

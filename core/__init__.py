@@ -1,11 +1,11 @@
 """Attention Lab's engine: a GPT you can read, its tokenizers, and its training. No Qt here."""
-from .config import POSITIONAL_ENCODINGS, PRESETS, GPTConfig, preset
-from .gpt2 import gpt2_config_from_hf, load_gpt2, load_hf_state_dict
-from .hooks import HookPoint
-from .model import GPT
-from .pretrained import load_pretrained
-from .sampling import generate, next_token_probs, sample_next
-from .trace import Intervention, Trace, run_trace
+from core.model.config import POSITIONAL_ENCODINGS, PRESETS, GPTConfig, preset
+from core.files.gpt2 import gpt2_config_from_hf, load_gpt2, load_hf_state_dict
+from core.model.hooks import HookPoint
+from core.model.model import GPT
+from core.files.pretrained import load_pretrained
+from core.model.sampling import generate, next_token_probs, sample_next
+from core.model.trace import Intervention, Trace, run_trace
 
 __all__ = [
     "GPT", "GPTConfig", "PRESETS", "POSITIONAL_ENCODINGS", "preset",

@@ -10,9 +10,9 @@ import argparse
 
 import torch
 
-from .config import preset
-from .model import GPT
-from .trace import Trace
+from core.model.config import preset
+from core.model.model import GPT
+from core.model.trace import Trace
 
 DEFAULT_PROMPT = "def add(a, b):"
 # Used only if the built-in corpus cannot be read: a few lines this project wrote itself.
@@ -25,10 +25,10 @@ FALLBACK_TEXT = (
 
 def character_tokenizer():
     """(tokenizer, where its vocabulary came from): characters of Python's help pages, or a fallback."""
-    from .tokenizers import CharTokenizer
+    from core.tokenizers import CharTokenizer
 
     try:
-        from .corpora import load_builtin
+        from core.training.corpora import load_builtin
 
         text, source = load_builtin("python-docs"), "the characters of Python's help pages"
     except (ImportError, OSError, ValueError):
@@ -39,7 +39,7 @@ def character_tokenizer():
 def build(args) -> tuple[GPT, object, str]:
     """(model, tokenizer, one line describing both)."""
     if args.gpt2:
-        from .gpt2 import load_gpt2
+        from core.files.gpt2 import load_gpt2
 
         model, tokenizer = load_gpt2(args.gpt2)
         return model, tokenizer, f"GPT-2 from {args.gpt2}"

@@ -22,12 +22,12 @@ import torch
 
 torch.set_num_threads(1)
 
-from core.checkpoint import load_checkpoint  # noqa: E402  (after the thread setting)
-from core.gpt2 import load_gpt2  # noqa: E402
-from core.session import load_session  # noqa: E402
-from core.text_files import read_text_file  # noqa: E402
+from core.files.checkpoint import load_checkpoint  # noqa: E402  (after the thread setting)
+from core.files.gpt2 import load_gpt2  # noqa: E402
+from core.files.session import load_session  # noqa: E402
+from core.files.text_files import read_text_file  # noqa: E402
 from core.tokenizers import BPETokenizer  # noqa: E402
-from core.train import main as train_main  # noqa: E402
+from core.training.train import main as train_main  # noqa: E402
 
 
 def train_bpe(path: Path) -> str:

@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 
 from core import GPT, GPTConfig
-from core.gpt2 import CONV1D_WEIGHTS
-from core.session import Session, save_session
+from core.files.gpt2 import CONV1D_WEIGHTS
+from core.files.session import Session, save_session
 from core.tokenizers import CharTokenizer
 from core.tokenizers.gpt2 import END_OF_TEXT, bytes_to_unicode
 
@@ -55,9 +55,9 @@ def write_checkpoint(folder: Path) -> Path:
     """A checkpoint after one real training step: meta.json, model.safetensors and optimizer.safetensors."""
     import numpy as np
 
-    from core.checkpoint import save_trainer
-    from core.dataset import TokenDataset
-    from core.trainer import Trainer, TrainConfig
+    from core.files.checkpoint import save_trainer
+    from core.training.dataset import TokenDataset
+    from core.training.trainer import Trainer, TrainConfig
 
     tokenizer = CharTokenizer("abcdefgh .\n")
     ids = np.array(tokenizer.encode("abc defgh.\n" * 20), dtype=np.uint16)

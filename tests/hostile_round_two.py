@@ -24,7 +24,7 @@ MIB = 2 ** 20
 # -- checkpoints: meta.json declares something else -------------------------------------------------
 def rope_checkpoint(folder: Path) -> Path:
     """A checkpoint of a RoPE model: nothing in its weights depends on the context length."""
-    from core.checkpoint import save_checkpoint
+    from core.files.checkpoint import save_checkpoint
     from core.tokenizers import CharTokenizer
 
     tokenizer = CharTokenizer("abcdefgh .\n")

@@ -30,7 +30,7 @@ LFS_SUFFIXES = (".safetensors", ".bin")
 
 
 def use_hub(monkeypatch, server: "LoopbackHub", hf_home: Path) -> None:
-    """Point huggingface_hub and core.hub at `server` and at an empty cache under `hf_home`, online."""
+    """Point huggingface_hub and core.files.hub at `server` and at an empty cache under `hf_home`, online."""
     for variable in ("HF_HUB_CACHE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("HF_HOME", str(hf_home))

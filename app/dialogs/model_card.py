@@ -1,4 +1,4 @@
-"""About this model: the card core.model_card makes from the model in use, as a small dialog."""
+"""About this model: the card core.model.model_card makes from the model in use, as a small dialog."""
 from __future__ import annotations
 
 from html import escape
@@ -6,8 +6,8 @@ from html import escape
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
-from core.model_card import ModelCard
-from core.param_count import human_count
+from core.model.model_card import ModelCard
+from core.model.param_count import human_count
 
 
 def card_html(card: ModelCard) -> str:

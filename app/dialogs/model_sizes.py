@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QWidget
 
-from core.config import PRESETS
+from core.model.config import PRESETS
 
 POSITIONAL_CHOICES = {
     "learned": "learned: a trained vector per position (GPT-2)",

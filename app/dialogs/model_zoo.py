@@ -1,6 +1,6 @@
 """The Model zoo: real language models from the Hugging Face Hub, which are on this computer, download, open.
 
-One row per recommended model (core.zoo): its size, the memory it needs, what it shows best, and whether
+One row per recommended model (core.files.zoo): its size, the memory it needs, what it shows best, and whether
 it is in the Hugging Face cache. Download first asks the Hub how big it is (nothing is fetched before the
 user has seen the size), then fetches with a progress bar and a Cancel button; a cancelled or broken
 download is continued next time. Everything that waits on the network or the disk runs in a
@@ -14,9 +14,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from core import hub
-from core.param_count import human_count
-from core.zoo import ZOO, ZooEntry
+from core.files import hub
+from core.model.param_count import human_count
+from core.files.zoo import ZOO, ZooEntry
 
 from ..model_loader import BackgroundJob
 from ..settings import AppSettings

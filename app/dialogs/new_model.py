@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout,
                                QWidget)
 
-from core.config import GPTConfig
-from core.param_count import count_parameters, human_count
+from core.model.config import GPTConfig
+from core.model.param_count import count_parameters, human_count
 
 from .model_sizes import ModelSizeFields
 

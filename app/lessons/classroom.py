@@ -4,7 +4,7 @@
 
 Adds the lesson pane, the model-size and residual-stream panels, a Lessons menu (next/back, presenter
 mode F5, hand-outs, pictures) and session files in the File menu. Live numbers are computed by
-core.lesson_numbers from the window's current snapshot; nothing here does arithmetic on the model.
+core.teaching.lesson_numbers from the window's current snapshot; nothing here does arithmetic on the model.
 """
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
 
-from core.lesson_checks import TryAction, head_of, model_features
-from core.lesson_numbers import LessonContext, TrainingFacts, gradient_step, live_numbers, tokenizer_facts
-from core.lesson_questions import Question, answer_numbers, questions_markdown
-from core.lessons import (Lesson, LessonError, LessonStep, live_sentences, load_lessons, problems_lesson,
+from core.teaching.lesson_checks import TryAction, head_of, model_features
+from core.teaching.lesson_numbers import LessonContext, TrainingFacts, gradient_step, live_numbers, tokenizer_facts
+from core.teaching.lesson_questions import Question, answer_numbers, questions_markdown
+from core.teaching.lessons import (Lesson, LessonError, LessonStep, live_sentences, load_lessons, problems_lesson,
                           template_names)
-from core.teaching_numbers import checkpoint_history, positions_off
+from core.teaching.teaching_numbers import checkpoint_history, positions_off
 
 from .handout import Handout, HandoutPage, export_panels, export_view, write_handout_pdf
 from .highlight import PanelHighlighter
@@ -353,13 +353,13 @@ class Classroom(QObject):
 
     # -- session files -----------------------------------------------------------------------------
     def save_session(self, path) -> Path:
-        from core.session import save_session
+        from core.files.session import save_session
 
         return save_session(path, capture_session(self.window, self))
 
     def open_session(self, path) -> None:
         """Raises ValueError (with a sentence) if the file cannot be opened; the window is unchanged then."""
-        from core.session import load_session
+        from core.files.session import load_session
 
         restore_session(self.window, self, load_session(path))
 

@@ -2,8 +2,8 @@
 
     pane = LessonPane(load_lessons())
     pane.step_changed.connect(...)        # (lesson index, step index): bring the step's panel forward
-    pane.set_numbers(numbers)             # a dict from core.lesson_numbers.live_numbers
-    pane.set_model_features(features)     # what the model on screen offers (core.lesson_checks.model_features)
+    pane.set_numbers(numbers)             # a dict from core.teaching.lesson_numbers.live_numbers
+    pane.set_model_features(features)     # what the model on screen offers (core.teaching.lesson_checks.model_features)
     pane.open_model_requested.connect(...)  # (folder): open the built-in model a step needs
     pane.set_answerer(answer)             # answer(question) -> live numbers, for "predict, then reveal"
 
@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QLayout, QPushButton
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from app.theme import colours
-from core.lesson_checks import missing, model_for
-from core.lessons import Lesson, LessonError, LessonStep, live_sentences
+from core.teaching.lesson_checks import missing, model_for
+from core.teaching.lessons import Lesson, LessonError, LessonStep, live_sentences
 
 from .questions_view import QuestionsView
 

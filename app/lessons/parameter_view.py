@@ -1,6 +1,6 @@
 """How big is "large"? The current model's parameters by part, next to GPT-2 small, GPT-2 XL and GPT-3.
 
-Every column is worked out by core.param_count from a configuration, with the same formula.
+Every column is worked out by core.model.param_count from a configuration, with the same formula.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidg
 
 from app.snapshot import Snapshot
 from app.views.export import ExportTable, add_export_menu
-from core.config import GPTConfig
-from core.param_count import FAMOUS_CONFIGS, ParameterCount, count_parameters, human_count
+from core.model.config import GPTConfig
+from core.model.param_count import FAMOUS_CONFIGS, ParameterCount, count_parameters, human_count
 
 ROWS = ("embeddings", "attention", "MLP", "norms", "head", "total")
 

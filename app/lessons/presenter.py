@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBo
                                QDockWidget, QLineEdit, QMainWindow, QPlainTextEdit, QTextEdit, QToolBar, QWidget)
 
 from app.views import plot_style
-from core.lessons import LessonStep
+from core.teaching.lessons import LessonStep
 
 from .highlight import PanelHighlighter, dock_of
 from .lesson_pane import LessonPane

@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton,
                                QVBoxLayout, QWidget)
 
-from core.lesson_questions import Question, guess_matches
-from core.lessons import LessonError, fill
+from core.teaching.lesson_questions import Question, guess_matches
+from core.teaching.lessons import LessonError, fill
 
 
 class QuestionCard(QFrame):

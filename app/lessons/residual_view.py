@@ -11,7 +11,7 @@ from app.selection import Selection
 from app.snapshot import Snapshot
 from app.views.export import ExportTable, add_export_menu
 from app.views.plot_style import CURVE_COLOURS, style_graphics_view, style_plot_item
-from core.lesson_numbers import ResidualStream, residual_stream
+from core.teaching.lesson_numbers import ResidualStream, residual_stream
 
 STREAM_COLOUR, ATTENTION_COLOUR, MLP_COLOUR = CURVE_COLOURS[0], CURVE_COLOURS[1], CURVE_COLOURS[2]
 

@@ -1,13 +1,13 @@
 """Between the window and a session file: what to capture from the window, and how to put it back.
 
-The file format itself is core.session; this module only knows where each piece lives in the window.
+The file format itself is core.files.session; this module only knows where each piece lives in the window.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray
 
 from app.sessions import ModelSession
-from core.session import Session
+from core.files.session import Session
 
 
 def capture_session(window, classroom) -> Session:

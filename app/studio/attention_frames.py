@@ -17,8 +17,8 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from app.views.plot_style import PROBABILITY_MAP, colormap
-from core.detectors import pattern_names
-from core.model import GPT
+from core.teaching.detectors import pattern_names
+from core.model.model import GPT
 
 from .gif_writer import write_gif
 

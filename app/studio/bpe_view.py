@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QProgressBar, Q
 from PySide6.QtCore import Qt
 
 from app.views.token_strip import TokenStrip
-from core.bpe_replay import MergeStep, merge_steps, replay
+from core.teaching.bpe_replay import MergeStep, merge_steps, replay
 
 REPLAY_INTERVAL_MS = 60
 

@@ -15,10 +15,10 @@ from dataclasses import replace
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
-from core.dataset import TokenDataset
-from core.trainer import Trainer
+from core.training.dataset import TokenDataset
+from core.training.trainer import Trainer
 
-from core.finetune import trainable_copy
+from core.training.finetune import trainable_copy
 
 from .run_setup import StartingModel, build_model, setup_for_finetuning
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import weakref
 
 from app.sessions import ModelSession
-from core.model import GPT
-from core.trainer import WeightSnapshot
+from core.model.model import GPT
+from core.training.trainer import WeightSnapshot
 
 
 class WeightDisplay:

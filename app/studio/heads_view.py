@@ -15,8 +15,8 @@ from app.snapshot import Snapshot
 from app.views.attention_grid import AttentionGrid
 from app.views.export import ExportTable, add_export_menu
 from app.views.plot_style import CURVE_COLOURS, colours, style_graphics_view, style_plot_item
-from core.analysis import all_patterns
-from core.detectors import DETECTOR_EXPLANATIONS, DETECTORS
+from core.teaching.analysis import all_patterns
+from core.teaching.detectors import DETECTOR_EXPLANATIONS, DETECTORS
 
 DETECTOR_TITLES = {"previous_token": "previous-token", "induction": "induction",
                    "first_token": "first-token", "positional": "positional"}

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QPlainTextEdit, QV
 
 from app.views.export import ExportTable, add_export_menu
 from app.views.plot_style import CURVE_COLOURS, colours, font, style_graphics_view, style_plot_item
-from core.trainer import StepRecord
+from core.training.trainer import StepRecord
 
 
 MAX_POINTS = 2000  # points kept per curve; a longer run merges neighbours (a plot is ~1,000 pixels wide)

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QTab
 
 from app.views.heatmap import HeatmapWidget
 from app.views.plot_style import SIGNED_MAP
-from core.analysis import symmetric_range
-from core.trainer import StepRecord
+from core.teaching.analysis import symmetric_range
+from core.training.trainer import StepRecord
 
 BATCH_ROWS_SHOWN = 3  # windows of the batch shown as tokens (the rest are like them)
 DEFAULT_PARAMETER = "transformer.h.0.attn.c_attn.weight"

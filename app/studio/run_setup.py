@@ -5,7 +5,7 @@ No Qt here. The studio's set-up panel fills a RunSetup; `prepare_run` turns it i
     text -> tokenizer (char, or BPE trained on the text) -> token ids -> TokenDataset -> GPT -> Trainer
 
 A run may instead start from the model on screen (start_from="screen"): a copy of it is trained, with
-its own tokenizer and architecture, so the explorer's model is never changed (core/finetune.py).
+its own tokenizer and architecture, so the explorer's model is never changed (core/training/finetune.py).
 
 Every mistake a user can make (file not UTF-8, corpus too short for the context, sizes that do not
 fit) raises ValueError with a sentence that says what to change, before anything is started.
@@ -19,15 +19,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.config import PRESETS, GPTConfig
-from core.corpora import BUILTIN_CORPORA, check_corpus_length, encode_text, load_builtin, read_text_file
-from core.dataset import TokenDataset
-from core.detectors import induction_probe
-from core.finetune import check_training_fits, trainable_copy, training_context_length
-from core.model import GPT
-from core.synthetic import SYNTHETIC_TASKS
+from core.model.config import PRESETS, GPTConfig
+from core.training.corpora import BUILTIN_CORPORA, check_corpus_length, encode_text, load_builtin, read_text_file
+from core.training.dataset import TokenDataset
+from core.teaching.detectors import induction_probe
+from core.training.finetune import check_training_fits, trainable_copy, training_context_length
+from core.model.model import GPT
+from core.training.synthetic import SYNTHETIC_TASKS
 from core.tokenizers import BPETokenizer, CharTokenizer
-from core.trainer import Trainer, TrainConfig
+from core.training.trainer import Trainer, TrainConfig
 
 CORPUS_KINDS = ("builtin", "synthetic", "file")
 STARTS = ("new", "screen")
@@ -49,7 +49,7 @@ class RunSetup:
     # -- the model
     start_from: str = "new"              # "new": random weights of the sizes below; "screen": fine-tune a copy
                                          # of the explorer's model (its tokenizer and sizes, not the ones here)
-    model_preset: str = "nano"           # a name from core.config.PRESETS, or "custom" for the sizes below
+    model_preset: str = "nano"           # a name from core.model.config.PRESETS, or "custom" for the sizes below
     n_layers: int = 2                    # transformer blocks (used when model_preset is "custom")
     n_heads: int = 2                     # heads per block (custom)
     d_model: int = 32                    # vector width (custom)

@@ -13,9 +13,9 @@ from pathlib import Path
 from PySide6.QtCore import QStandardPaths
 
 from app.settings import SETTINGS_PATH_VARIABLE
-from core.checkpoint import CheckpointError, CheckpointSaveError, load_checkpoint, resume_trainer, save_trainer
-from core.safe_write import explain_write_failure, write_atomically
-from core.trainer import Trainer
+from core.files.checkpoint import CheckpointError, CheckpointSaveError, load_checkpoint, resume_trainer, save_trainer
+from core.files.safe_write import explain_write_failure, write_atomically
+from core.training.trainer import Trainer
 
 from .run_setup import PreparedRun, RunSetup, detector_probe_for, load_corpus_text, tokenize_corpus
 

@@ -13,9 +13,9 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from app.dialogs.model_sizes import ModelSizeFields
-from core.finetune import FINETUNE_LEARNING_RATE
-from core.param_count import count_parameters, human_count
-from core.synthetic import SYNTHETIC_TASKS
+from core.training.finetune import FINETUNE_LEARNING_RATE
+from core.model.param_count import count_parameters, human_count
+from core.training.synthetic import SYNTHETIC_TASKS
 
 from .run_setup import TASK_RECIPES, RunSetup, corpus_choices, with_task_recipe
 
@@ -259,7 +259,7 @@ class SetupPanel(QWidget):
         self.task_length_spin.setEnabled(data[0] == "synthetic")
 
     def _on_start_activated(self, index: int) -> None:
-        if self.start_combo.itemData(index) == "screen":  # a trained model needs small steps (core/finetune.py)
+        if self.start_combo.itemData(index) == "screen":  # a trained model needs small steps (core/training/finetune.py)
             self.lr_spin.setValue(FINETUNE_LEARNING_RATE)
 
     def _on_start_changed(self, *_) -> None:

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QVBoxLayout,
                                QWidget)
 
-from core.timeline import Timeline, capacity_for, snapshot_nbytes
-from core.trainer import StepRecord, WeightSnapshot
+from core.teaching.timeline import Timeline, capacity_for, snapshot_nbytes
+from core.training.trainer import StepRecord, WeightSnapshot
 
 from .. import studio as studio_package
 from .attention_frames import attention_frames, export_gif, export_png_sequence

@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from PySide6.QtCore import QThread, Signal
 
-from core.detectors import model_head_scores
-from core.timeline import Timeline
-from core.trainer import StepRecord, Trainer, WeightSnapshot
+from core.teaching.detectors import model_head_scores
+from core.teaching.timeline import Timeline
+from core.training.trainer import StepRecord, Trainer, WeightSnapshot
 
 
 def training_threads() -> int:

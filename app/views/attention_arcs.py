@@ -10,7 +10,7 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
-from core.analysis import strongest_keys
+from core.teaching.analysis import strongest_keys
 
 from .export import ExportTable, add_export_menu
 from .plot_style import LEFT_MIDDLE, RIGHT_MIDDLE, abbreviate, colours, font, text_widths

@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
-from core.analysis import AttentionSteps, all_patterns, attention_steps
+from core.teaching.analysis import AttentionSteps, all_patterns, attention_steps
 
 from .attention_arcs import AttentionArcs
 from .attention_grid import AttentionGrid

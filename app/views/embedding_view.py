@@ -12,7 +12,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QSplitter, QVBoxLayout, QWidget
 
-from core.analysis import nearest_neighbours, pca_2d, symmetric_range
+from core.teaching.analysis import nearest_neighbours, pca_2d, symmetric_range
 
 from .export import ExportTable, add_export_menu
 from .heatmap import HeatmapWidget

@@ -8,7 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.theme import colours
-from core.trace import Intervention
+from core.model.trace import Intervention
 
 RESET_SHORTCUT = "Ctrl+Shift+R"
 

@@ -21,7 +21,7 @@ from app.views.export import ExportTable, add_export_menu
 from app.views.modified_badge import ModifiedBadge
 from app.views.probability_bars import ProbabilityBars
 from app.views.text_line import TextLine
-from core.sampling import next_token_probs, sample_next
+from core.model.sampling import next_token_probs, sample_next
 
 TOP_N = 10                 # bars shown when the panel is tall enough to label them all
 FEWEST_ROWS = 3            # a short panel shows only the likeliest few, each with its label

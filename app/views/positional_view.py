@@ -17,7 +17,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from core.analysis import (
+from core.teaching.analysis import (
     cosine_similarity_matrix,
     default_curve_dimensions,
     positional_table,

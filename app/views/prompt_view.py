@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
 
 from app.selection import Selection
 from app.snapshot import Snapshot
-from core.footprint import traced_length
+from core.model.footprint import traced_length
 from app.theme import colours
 from app.views.text_line import TextLine
 from app.views.token_strip import TokenStrip

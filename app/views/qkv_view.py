@@ -16,7 +16,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
 
-from core.analysis import AttentionSteps, attention_steps, symmetric_range
+from core.teaching.analysis import AttentionSteps, attention_steps, symmetric_range
 
 from .heatmap import HeatmapWidget
 from .plot_style import PROBABILITY_MAP, SIGNED_MAP

@@ -20,7 +20,7 @@ from app.views.view_base import caption
 from app.views.export import ExportTable, add_export_menu
 from app.views.output_view import last_position, top_ids
 from app.views.bar_plot import bar_plot, keep_room_for_rows, rows_that_fit, set_row_labels
-from core.trace import Intervention
+from core.model.trace import Intervention
 
 TOP_CHANGES = 8   # tokens whose probability moved most, when the panel is tall enough to label them all
 FEWEST_ROWS = 3   # a short panel shows only the biggest changes, each with a readable label

@@ -6,14 +6,14 @@
 - HFJsonTokenizer / load_hf_json_tokenizer(path): any Hugging Face tokenizer.json (Pythia, SmolLM2, Qwen2.5).
 All share the Tokenizer interface and serialise with to_json() / tokenizer_from_json().
 """
-from .base import Tokenizer
-from .bpe import BPETokenizer
-from .char import CharTokenizer
-from .gpt2 import GPT2Tokenizer, load_gpt2_tokenizer
-from .hf_json import HFJsonTokenizer, load_hf_json_tokenizer
-from .labels import label_bytes, label_text
-from .pretokenize import GPT2_PATTERN
-from .serialization import tokenizer_from_json
+from core.tokenizers.base import Tokenizer
+from core.tokenizers.bpe import BPETokenizer
+from core.tokenizers.char import CharTokenizer
+from core.tokenizers.gpt2 import GPT2Tokenizer, load_gpt2_tokenizer
+from core.tokenizers.hf_json import HFJsonTokenizer, load_hf_json_tokenizer
+from core.tokenizers.labels import label_bytes, label_text
+from core.tokenizers.pretokenize import GPT2_PATTERN
+from core.tokenizers.serialization import tokenizer_from_json
 
 __all__ = [
     "Tokenizer",

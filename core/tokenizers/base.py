@@ -5,7 +5,7 @@ import operator
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 
-from .labels import label_bytes
+from core.tokenizers.labels import label_bytes
 
 
 class Tokenizer(ABC):

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..json_values import is_whole_number
-from .bpe_training import N_BYTE_TOKENS, Merge, Pair, ProgressCallback, merge_pair, train_merges
-from .byte_level import ByteLevelTokenizer
-from .pretokenize import GPT2_PATTERN, KNOWN_PATTERNS, MAX_WORD_BYTES, compile_pattern, split_into_words
+from core.files.json_values import is_whole_number
+from core.tokenizers.bpe_training import N_BYTE_TOKENS, Merge, Pair, ProgressCallback, merge_pair, train_merges
+from core.tokenizers.byte_level import ByteLevelTokenizer
+from core.tokenizers.pretokenize import GPT2_PATTERN, KNOWN_PATTERNS, MAX_WORD_BYTES, compile_pattern, split_into_words
 
 # Bounds on what a list of merges may build. Each merge joins two tokens, so 40 merges that each join
 # a token with itself spell a token of 2**40 bytes: lengths are added up and checked before any bytes

@@ -18,7 +18,7 @@ import heapq
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
-from .pretokenize import GPT2_PATTERN, split_into_words, training_pieces
+from core.tokenizers.pretokenize import GPT2_PATTERN, split_into_words, training_pieces
 
 Pair = tuple[int, int]
 Merge = tuple[int, int, int]  # (left id, right id, new id)

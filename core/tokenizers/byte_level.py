@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import tiktoken
 
-from .base import Tokenizer
+from core.tokenizers.base import Tokenizer
 
 
 class ByteLevelTokenizer(Tokenizer):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .base import Tokenizer
-from .labels import label_char
+from core.tokenizers.base import Tokenizer
+from core.tokenizers.labels import label_char
 
 UNKNOWN_POLICIES = ("error", "token")
 # What an unknown token decodes to: the replacement character, so the gap stays visible.

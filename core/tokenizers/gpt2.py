@@ -13,9 +13,9 @@ import binascii
 import json
 from pathlib import Path
 
-from ..text_files import check_is_file, missing_file_sentence
-from .byte_level import ByteLevelTokenizer
-from .pretokenize import GPT2_PATTERN
+from core.files.text_files import check_is_file, missing_file_sentence
+from core.tokenizers.byte_level import ByteLevelTokenizer
+from core.tokenizers.pretokenize import GPT2_PATTERN
 
 END_OF_TEXT = "<|endoftext|>"
 # No tokenizer has more tokens than this (the largest real ones have about 260,000); tiktoken keeps ids as

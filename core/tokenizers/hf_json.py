@@ -18,9 +18,9 @@ import json
 import re
 from pathlib import Path
 
-from ..text_files import missing_file_sentence
-from .base import Tokenizer
-from .gpt2 import unicode_to_byte
+from core.files.text_files import missing_file_sentence
+from core.tokenizers.base import Tokenizer
+from core.tokenizers.gpt2 import unicode_to_byte
 
 SPACE_PIECE = "▁"  # sentencepiece's visible space
 BYTE_FALLBACK = re.compile(r"<0x([0-9A-Fa-f]{2})>")

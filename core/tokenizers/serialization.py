@@ -1,11 +1,11 @@
 """Rebuilding any tokenizer from the dict its `to_json()` wrote."""
 from __future__ import annotations
 
-from .base import Tokenizer
-from .bpe import BPETokenizer
-from .char import CharTokenizer
-from .gpt2 import GPT2Tokenizer
-from .hf_json import HFJsonTokenizer
+from core.tokenizers.base import Tokenizer
+from core.tokenizers.bpe import BPETokenizer
+from core.tokenizers.char import CharTokenizer
+from core.tokenizers.gpt2 import GPT2Tokenizer
+from core.tokenizers.hf_json import HFJsonTokenizer
 
 TOKENIZER_TYPES: dict[str, type[Tokenizer]] = {
     "char": CharTokenizer,

@@ -48,7 +48,7 @@ def test_snapshot_of_a_long_prompt_cuts_the_front_and_says_so(session):
 def test_a_model_with_a_long_context_is_traced_on_the_last_tokens_one_trace_can_hold(session_factory):
     """A real model may declare 32,768 positions; one trace keeps (heads, T, T) patterns, so the
     explorer reads at most LONGEST_TRACED_PROMPT tokens of it."""
-    from core.footprint import LONGEST_TRACED_PROMPT
+    from core.model.footprint import LONGEST_TRACED_PROMPT
 
     session = session_factory(context_length=LONGEST_TRACED_PROMPT + 64, pos_encoding="rope", n_layers=1)
     text = "ab" * (LONGEST_TRACED_PROMPT // 2 + 10)  # 20 tokens more than one trace holds

@@ -11,9 +11,9 @@ from PySide6.QtCore import Qt
 
 from app.settings import AppSettings
 from app.window import MainWindow
-from core.lesson_checks import failed, head_of, model_for
-from core.lesson_questions import answer_numbers
-from core.lessons import fill, load_lessons
+from core.teaching.lesson_checks import failed, head_of, model_for
+from core.teaching.lesson_questions import answer_numbers
+from core.teaching.lessons import fill, load_lessons
 
 LESSONS = ("01-what-is-an-llm", "02-forward-pass", "03-training")
 ALL = [lesson for lesson in load_lessons() if lesson.id in LESSONS]

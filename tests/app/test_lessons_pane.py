@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 
-from core.lesson_numbers import LessonContext, live_numbers, tokenizer_facts
-from core.lessons import live_sentences
-from core.teaching_numbers import positions_off
-from core.param_count import count_parameters, human_count
+from core.teaching.lesson_numbers import LessonContext, live_numbers, tokenizer_facts
+from core.teaching.lessons import live_sentences
+from core.teaching.teaching_numbers import positions_off
+from core.model.param_count import count_parameters, human_count
 
 from lesson_fixtures import PROMPT, classroom, shown  # noqa: F401  (fixtures)
 

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.dialogs.model_zoo import PROGRESS_STEPS, ModelZooDialog
 from app.settings import AppSettings, RecentItem
-from core import hub
-from core.zoo import ZOO
+from core.files import hub
+from core.files.zoo import ZOO
 from hostile_files import write_gpt2_folder
 from hub_server import LoopbackHub, use_hub
 

@@ -20,7 +20,7 @@ import pytest
 import shiboken6
 
 from core import preset
-from core.trainer import Trainer
+from core.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 RSS_BOUND_MB = 0.5            # per cycle, fitted over the second half of a phase
@@ -130,7 +130,7 @@ def test_lesson_numbers_follow_new_weights_in_a_recycled_model(window):
     import torch
 
     from app.studio.display import WeightDisplay
-    from core.trainer import WeightSnapshot
+    from core.training.trainer import WeightSnapshot
 
     step = next(s for lesson in window.classroom.lessons for s in lesson.steps if s.id == "01-loss-gradient-update")
     window.new_model(preset("nano"), "lessons", seed=4)

@@ -16,9 +16,9 @@ import torch
 from PySide6.QtWidgets import QMessageBox
 
 from app.studio.run_setup import RunSetup
-from core import checkpoint as checkpoint_module
-from core.checkpoint import load_checkpoint
-from core.session import load_session
+from core.files import checkpoint as checkpoint_module
+from core.files.checkpoint import load_checkpoint
+from core.files.session import load_session
 
 from lesson_fixtures import classroom, shown  # noqa: F401  (fixtures)
 
@@ -112,7 +112,7 @@ def test_a_full_disk_keeps_the_earlier_checkpoint_and_the_model(window, show_pro
 def test_a_session_that_cannot_be_saved_says_why(window, shown, show_prompt, tmp_path, monkeypatch,
                                                  file_in_the_way):
     from app.lessons import classroom as classroom_module
-    from core import session as session_module
+    from core.files import session as session_module
 
     earlier = shown.save_session(tmp_path / "lesson")
     session, weights = window.controller.session, weights_of(window.controller.session.model)

@@ -48,9 +48,9 @@ def test_the_training_timeline_travels_in_the_session(tmp_path, window, shown, m
     import numpy as np
 
     from app.studio.worker import SharedTimeline
-    from core.session import load_session
-    from core.timeline import Timeline
-    from core.trainer import WeightSnapshot
+    from core.files.session import load_session
+    from core.teaching.timeline import Timeline
+    from core.training.trainer import WeightSnapshot
 
     timeline = Timeline(capacity=4)
     for step in (0, 5, 10):
@@ -73,8 +73,8 @@ def test_opening_a_session_brings_its_timeline_back_into_the_studio(qtbot, tmp_p
     import numpy as np
 
     from app.studio.worker import SharedTimeline
-    from core.timeline import Timeline
-    from core.trainer import WeightSnapshot
+    from core.teaching.timeline import Timeline
+    from core.training.trainer import WeightSnapshot
 
     model = window.controller.session.model
     weights_at = {step: {name: (tensor.numpy() + step * 0.01).astype(np.float32)

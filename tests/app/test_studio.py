@@ -13,9 +13,9 @@ from app.controller import Controller
 from app.sessions import ModelSession
 from app.studio import StudioPanel
 from app.studio.run_setup import RunSetup
-from core.detectors import pattern_names
-from core.config import preset
-from core.model import GPT
+from core.teaching.detectors import pattern_names
+from core.model.config import preset
+from core.model.model import GPT
 from core.tokenizers import CharTokenizer
 
 # A run small enough to take a step in a few milliseconds.

@@ -15,9 +15,9 @@ from app.controller import Controller
 from app.sessions import ModelSession
 from app.studio import StudioPanel
 from app.studio.run_setup import RunSetup
-from core import finetune
-from core.checkpoint import load_checkpoint
-from core.pretrained import load_pretrained
+from core.training import finetune
+from core.files.checkpoint import load_checkpoint
+from core.files.pretrained import load_pretrained
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "core"))
 from pretrained_helpers import mixed_strings, save_family  # noqa: E402

@@ -4,7 +4,7 @@ import pytest
 
 from app.selection import Selection
 from app.views.embedding_view import EmbeddingView
-from core.analysis import nearest_neighbours, pca_2d
+from core.teaching.analysis import nearest_neighbours, pca_2d
 from view_snapshots import make_snapshot, token_ids
 
 

@@ -4,9 +4,9 @@ import pytest
 
 from app.selection import Selection
 from app.views.positional_view import PositionalView
-from core.analysis import cosine_similarity_matrix, rope_rotations
-from core.positional import rope_angles, sinusoidal_table
-from core.trace import Intervention
+from core.teaching.analysis import cosine_similarity_matrix, rope_rotations
+from core.model.positional import rope_angles, sinusoidal_table
+from core.model.trace import Intervention
 from view_snapshots import make_snapshot
 
 

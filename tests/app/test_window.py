@@ -12,7 +12,7 @@ from app.main import build_parser, main
 from app.sessions import sample_prompts
 from app.settings import AppSettings, RecentItem
 from app.window import MainWindow
-from core.checkpoint import load_checkpoint
+from core.files.checkpoint import load_checkpoint
 
 OBJECT_NAMES = ("promptEdit", "tokenStrip", "outputView", "layerSelector", "headSelector",
                 "embeddingView", "positionalView", "qkvView", "attentionView")
@@ -126,7 +126,7 @@ def test_a_new_untrained_model_replaces_the_model(window, show_prompt, wait_draw
 def test_new_model_dialog_counts_parameters_live(qtbot):
     from app.dialogs.new_model import NewModelDialog
     from core import GPT
-    from core.config import GPTConfig
+    from core.model.config import GPTConfig
 
     dialog = NewModelDialog({"current": 65, "lessons": 80})
     qtbot.addWidget(dialog)

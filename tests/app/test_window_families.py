@@ -7,7 +7,7 @@ from app.dialogs.model_card import ModelCardDialog
 from app.lessons.parameter_view import ParameterView
 from app.sessions import ModelSession
 from core import GPT, GPTConfig
-from core.param_count import count_parameters, human_count
+from core.model.param_count import count_parameters, human_count
 from core.tokenizers import CharTokenizer
 
 from conftest import VOCABULARY

@@ -7,10 +7,10 @@ import numpy as np
 import torch
 
 from app.snapshot import Snapshot
-from core.analysis import pca_2d
-from core.config import GPTConfig
-from core.model import GPT
-from core.trace import Intervention
+from core.teaching.analysis import pca_2d
+from core.model.config import GPTConfig
+from core.model.model import GPT
+from core.model.trace import Intervention
 
 PROMPT = "The cat sat on the mat. The dog sat on the log. The cat"
 

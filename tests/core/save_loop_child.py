@@ -26,15 +26,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import checkpoint as checkpoint_module
-from core import session as session_module
-from core.checkpoint import save_trainer
-from core.config import GPTConfig
-from core.dataset import TokenDataset
-from core.model import GPT
-from core.session import Session, save_session
+from core.files import checkpoint as checkpoint_module
+from core.files import session as session_module
+from core.files.checkpoint import save_trainer
+from core.model.config import GPTConfig
+from core.training.dataset import TokenDataset
+from core.model.model import GPT
+from core.files.session import Session, save_session
 from core.tokenizers import CharTokenizer
-from core.trainer import TrainConfig, Trainer
+from core.training.trainer import TrainConfig, Trainer
 
 CHUNK = 128 * 1024          # bytes written between two sleeps
 PAUSE_S = 0.002             # the sleep between two chunks, and after each rename (x5)
@@ -94,7 +94,7 @@ def save_forever(kind: str, target: str, first: int, trainer: Trainer) -> None:
 
 def save_past_a_size_limit(folder: str) -> None:
     """A small save, then a bigger one with the file size limited to 100 kB: the system refuses (EFBIG)."""
-    from core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    from core.files.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
     small = GPT(GPTConfig(vocab_size=TOKENIZER.vocab_size, context_length=8, d_model=16, n_layers=1, n_heads=2))
     save_checkpoint(folder, small, TOKENIZER, step=1)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.analysis import (
+from core.teaching.analysis import (
     all_patterns,
     attention_steps,
     causal_future,
@@ -19,9 +19,9 @@ from core.analysis import (
     symmetric_range,
     wrapped_angles,
 )
-from core.config import GPTConfig
-from core.model import GPT
-from core.positional import rope_angles
+from core.model.config import GPTConfig
+from core.model.model import GPT
+from core.model.positional import rope_angles
 
 
 def test_cosine_similarity_of_hand_made_vectors():

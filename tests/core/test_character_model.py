@@ -2,10 +2,10 @@
 import numpy as np
 import torch
 
-from core.checkpoint import load_checkpoint
-from core.corpora import sample_prompts
-from core.detectors import head_scores, pattern_names
-from core.shipped_models import CHARACTER_MODEL_FOLDER
+from core.files.checkpoint import load_checkpoint
+from core.training.corpora import sample_prompts
+from core.teaching.detectors import head_scores, pattern_names
+from core.files.shipped_models import CHARACTER_MODEL_FOLDER
 
 
 def _scores(checkpoint, text):

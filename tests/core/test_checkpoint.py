@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-import core.checkpoint as checkpoint_module
-from core.checkpoint import CheckpointError, load_checkpoint, resume_trainer, save_checkpoint, save_trainer
+import core.files.checkpoint as checkpoint_module
+from core.files.checkpoint import CheckpointError, load_checkpoint, resume_trainer, save_checkpoint, save_trainer
 from core.tokenizers import BPETokenizer
 from training_helpers import TEXT, one_thread, tiny_dataset, tiny_model, tiny_tokenizer, tiny_trainer  # noqa: F401
 
@@ -73,8 +73,8 @@ def test_the_shapes_expected_from_a_config_are_the_models(changes):
 def test_a_bpe_tokenizer_keeps_its_merges(tmp_path):
     tokenizer = BPETokenizer.train(TEXT, 280)
     torch.manual_seed(0)
-    from core.config import preset
-    from core.model import GPT
+    from core.model.config import preset
+    from core.model.model import GPT
 
     save_checkpoint(tmp_path, GPT(preset("nano", vocab_size=280, context_length=16)), tokenizer)
     loaded = load_checkpoint(tmp_path).tokenizer

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from core.config import POSITIONAL_ENCODINGS, PRESETS, GPTConfig, preset
+from core.model.config import POSITIONAL_ENCODINGS, PRESETS, GPTConfig, preset
 
 
 def test_defaults_fill_in_the_mlp_width_and_head_size():

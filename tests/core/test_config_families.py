@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from core.config import GPTConfig
+from core.model.config import GPTConfig
 
 
 def test_the_defaults_are_todays_gpt():

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.corpora import (
+from core.training.corpora import (
     BUILTIN_CORPORA,
     CorpusError,
     check_corpus_length,

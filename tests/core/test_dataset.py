@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.dataset import TokenDataset
+from core.training.dataset import TokenDataset
 
 
 def test_the_last_tenth_is_held_out_without_overlap_or_copy():

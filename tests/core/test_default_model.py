@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.checkpoint import load_checkpoint
-from core.detectors import head_scores, pattern_names
-from core.shipped_models import DEFAULT_MODEL_FOLDER, common_word_probe, continue_greedily, top_next_tokens
-from core.stories import MAGIC_WORDS, PEOPLE, SEATS, generate_stories
+from core.files.checkpoint import load_checkpoint
+from core.teaching.detectors import head_scores, pattern_names
+from core.files.shipped_models import DEFAULT_MODEL_FOLDER, common_word_probe, continue_greedily, top_next_tokens
+from core.training.stories import MAGIC_WORDS, PEOPLE, SEATS, generate_stories
 
 # what a person in the stories does next: the words that follow a name there
 DOING_WORDS = {"said", "was", "gave", "met", "went", "found", "saw", "lost", "wanted", "put", "liked", "had",

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.config import GPTConfig
-from core.detectors import (
+from core.model.config import GPTConfig
+from core.teaching.detectors import (
     DETECTORS,
     head_scores,
     induction_probe,
@@ -12,8 +12,8 @@ from core.detectors import (
     positional_offsets,
     repeat_period,
 )
-from core.model import GPT
-from core.trace import Trace
+from core.model.model import GPT
+from core.model.trace import Trace
 
 T = 8
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch.distributed
 
-from core.checkpoint import load_checkpoint
-from core.train import main
+from core.files.checkpoint import load_checkpoint
+from core.training.train import main
 from training_helpers import one_thread  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -29,7 +29,7 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path, ca
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     launched = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         "-m", "core.train", *RUN, "--out", str(tmp_path / "two")],
+         "-m", "core.training.train", *RUN, "--out", str(tmp_path / "two")],
         capture_output=True, text=True, timeout=300, env=environment, cwd=tmp_path,
     )
     assert launched.returncode == 0, launched.stderr[-2000:]

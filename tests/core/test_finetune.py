@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from core import finetune
-from core.checkpoint import load_checkpoint, save_trainer
-from core.dataset import TokenDataset
-from core.finetune import check_training_fits, load_model_to_finetune, trainable_copy
-from core.pretrained import load_pretrained
-from core.train import main
-from core.trainer import Trainer, TrainConfig
+from core.training import finetune
+from core.files.checkpoint import load_checkpoint, save_trainer
+from core.training.dataset import TokenDataset
+from core.training.finetune import check_training_fits, load_model_to_finetune, trainable_copy
+from core.files.pretrained import load_pretrained
+from core.training.train import main
+from core.training.trainer import Trainer, TrainConfig
 from pretrained_helpers import mixed_strings, save_family
 from training_helpers import one_thread  # noqa: F401
 
@@ -123,8 +123,8 @@ def test_a_folder_that_is_no_model_and_resume_with_init_from_are_sentences(llama
 
 def test_samples_leave_out_ids_the_tokenizer_does_not_have():
     """Qwen2.5 has more token vectors than tokens; a sample that picks one of the extra ids still reads."""
-    from core.config import GPTConfig
-    from core.model import GPT
+    from core.model.config import GPTConfig
+    from core.model.model import GPT
     from core.tokenizers import CharTokenizer
 
     tokenizer = CharTokenizer("ab")

@@ -8,7 +8,7 @@ import torch
 transformers = pytest.importorskip("transformers")
 
 from core import GPT  # noqa: E402
-from core.gpt2 import gpt2_config_from_hf, load_gpt2, load_hf_state_dict  # noqa: E402
+from core.files.gpt2 import gpt2_config_from_hf, load_gpt2, load_hf_state_dict  # noqa: E402
 
 VOCAB = 260  # 256 byte tokens, 3 merges, <|endoftext|>
 END_OF_TEXT_ID = 259
@@ -234,7 +234,7 @@ def test_the_demo_traces_a_local_gpt2(folder, capsys):
 
 
 def test_weights_bigger_than_this_computer_can_hold_are_refused_before_reading(folder):
-    from core.footprint import available_memory_bytes
+    from core.model.footprint import available_memory_bytes
 
     memory = available_memory_bytes()
     if memory is None:

@@ -12,11 +12,11 @@ import zipfile
 
 import pytest
 
-from core.checkpoint import CheckpointError, load_checkpoint
-from core.gpt2 import load_gpt2
-from core.session import SessionError, load_session
-from core.text_files import CorpusError, read_text_file
-from core.token_arrays import check_corpus_length
+from core.files.checkpoint import CheckpointError, load_checkpoint
+from core.files.gpt2 import load_gpt2
+from core.files.session import SessionError, load_session
+from core.files.text_files import CorpusError, read_text_file
+from core.training.token_arrays import check_corpus_length
 from hostile_files import (MARKER_NAME, break_zip_member, code_pickle, flip_member_byte, inflate_member,
                            put_in_place, tensor_file_breakages, write_checkpoint, write_gpt2_folder, write_session)
 

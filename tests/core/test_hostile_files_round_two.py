@@ -15,11 +15,11 @@ import pytest
 import torch
 
 from core import GPT, GPTConfig
-from core.footprint import MAX_LAYERS, check_model_fits, model_footprint_bytes, trace_bytes
+from core.model.footprint import MAX_LAYERS, check_model_fits, model_footprint_bytes, trace_bytes
 from core.tokenizers import BPETokenizer
 from core.tokenizers.bpe_training import count_words, merge_in_word, merge_pair, train_merges
 from core.tokenizers.pretokenize import MAX_WORD_BYTES
-from core.weights_check import check_finite
+from core.files.weights_check import check_finite
 from hostile_round_two import CASES, chain_merges, doubling_merges
 
 TESTS = Path(__file__).resolve().parent.parent
@@ -79,17 +79,17 @@ def test_the_footprint_counts_the_weights_and_buffers_the_model_has():
 
 
 def test_a_billion_layers_are_refused_by_arithmetic_before_anything_is_built(monkeypatch):
-    import core.model
+    import core.model.model
 
-    monkeypatch.setattr(core.model, "GPT", lambda config: pytest.fail("a model was built"))
+    monkeypatch.setattr(core.model.model, "GPT", lambda config: pytest.fail("a model was built"))
     with pytest.raises(ValueError, match=f"{10 ** 9:,} layers.*{MAX_LAYERS:,}"):
         check_model_fits(GPTConfig(n_layers=10 ** 9, d_model=8, n_heads=2), "the test model")
 
 
 def test_a_model_larger_than_free_memory_is_refused_with_both_numbers(monkeypatch):
-    import core.footprint
+    import core.model.footprint
 
-    monkeypatch.setattr(core.footprint, "available_memory_bytes", lambda: 9 * 10 ** 9)
+    monkeypatch.setattr(core.model.footprint, "available_memory_bytes", lambda: 9 * 10 ** 9)
     config = GPTConfig(vocab_size=50_000, context_length=1024, d_model=4096, n_layers=48, n_heads=32)
     with pytest.raises(ValueError, match=r"the test model needs about [\d.]+ GB of memory; this machine has 9.0 GB"):
         check_model_fits(config, "the test model")
@@ -141,7 +141,7 @@ def test_a_nan_is_refused_naming_the_tensor():
 
 
 def test_a_config_json_of_gigabytes_is_refused_unread(tmp_path):
-    from core.gpt2 import load_gpt2
+    from core.files.gpt2 import load_gpt2
     from hostile_files import write_gpt2_folder
 
     folder = write_gpt2_folder(tmp_path / "gpt2")

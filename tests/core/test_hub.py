@@ -7,8 +7,8 @@ import socket
 import pytest
 import torch
 
-from core import hub
-from core.gpt2 import load_gpt2
+from core.files import hub
+from core.files.gpt2 import load_gpt2
 from hub_server import LoopbackHub, use_hub
 
 transformers = pytest.importorskip("transformers")

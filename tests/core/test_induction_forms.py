@@ -4,7 +4,7 @@ The task: random letters written twice ("qmzbt" + "qmzbt"), 7 to 14 letters, no 
 copy. Only an induction head predicts the second copy: look up where the current letter occurred
 before and copy the letter that followed it.
 
-Measured by core.detectors on probes of random letters shown twice with three different periods
+Measured by core.teaching.detectors on probes of random letters shown twice with three different periods
 (8, 10, 13 letters). A head that merely looks a fixed distance back (a positional head) can score on
 one period only; an induction head scores on all three, so the test takes the smallest of the three.
 
@@ -22,13 +22,13 @@ induction head by step 800. 450 steps take ~17 s here with one torch thread.
 import numpy as np
 import torch
 
-from core.config import GPTConfig
-from core.dataset import TokenDataset
-from core.detectors import head_scores, induction_probe, pattern_names
-from core.model import GPT
-from core.synthetic import SYNTHETIC_TASKS
+from core.model.config import GPTConfig
+from core.training.dataset import TokenDataset
+from core.teaching.detectors import head_scores, induction_probe, pattern_names
+from core.model.model import GPT
+from core.training.synthetic import SYNTHETIC_TASKS
 from core.tokenizers import CharTokenizer
-from core.trainer import Trainer, TrainConfig
+from core.training.trainer import Trainer, TrainConfig
 
 STEPS = 450
 THRESHOLD = 0.5

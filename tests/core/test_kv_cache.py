@@ -1,4 +1,4 @@
-"""The incremental trace (core/kv_cache.py) equals a full trace in every name, over random edits."""
+"""The incremental trace (core/model/kv_cache.py) equals a full trace in every name, over random edits."""
 from __future__ import annotations
 
 import random
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from core import GPT, GPTConfig, Intervention
-from core.kv_cache import shared_prefix_length
+from core.model.kv_cache import shared_prefix_length
 from core.tokenizers import BPETokenizer, CharTokenizer
 
 FAMILIES = {

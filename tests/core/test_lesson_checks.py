@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from core import GPT, GPTConfig
-from core.lesson_checks import (CheckError, Expectation, NumberName, builtin_models, failed, head_of, missing,
+from core.teaching.lesson_checks import (CheckError, Expectation, NumberName, builtin_models, failed, head_of, missing,
                                 model_features, model_for, parse_action, parse_expectation, parse_needs)
-from core.lesson_numbers import NUMBER_NAMES, LessonContext, live_numbers, tokenizer_facts
-from core.lesson_questions import answer_numbers, guess_matches, split_questions
-from core.lessons import LessonError, check_template, parse_step
-from core.teaching_numbers import positions_off, word_pieces
+from core.teaching.lesson_numbers import NUMBER_NAMES, LessonContext, live_numbers, tokenizer_facts
+from core.teaching.lesson_questions import answer_numbers, guess_matches, split_questions
+from core.teaching.lessons import LessonError, check_template, parse_step
+from core.teaching.teaching_numbers import positions_off, word_pieces
 from core.tokenizers import CharTokenizer
 
 

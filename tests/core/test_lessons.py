@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from core import GPT, GPTConfig
-from core.lesson_numbers import (
+from core.teaching.lesson_numbers import (
     NUMBER_NAMES, LessonContext, TrainingFacts, gradient_step, live_numbers, tokenizer_facts,
 )
-from core.lessons import LessonError, fill, live_sentences, load_lessons, parse_step, template_names
-from core.teaching_numbers import positions_off
-from core.trainer import TrainConfig
+from core.teaching.lessons import LessonError, fill, live_sentences, load_lessons, parse_step, template_names
+from core.teaching.teaching_numbers import positions_off
+from core.training.trainer import TrainConfig
 from core.tokenizers.bpe import BPETokenizer
 
 TEXT = "the cat sat on the mat. the cat ate the rat. then the cat sat on the hat."
@@ -200,7 +200,7 @@ def test_a_broken_step_is_left_out_and_described_when_asked(tmp_path):
 
 
 def test_the_problems_lesson_lists_what_to_fix():
-    from core.lessons import problems_lesson
+    from core.teaching.lessons import problems_lesson
 
     lesson = problems_lesson(["a.md needs a 'panel:' line"])
     assert "a.md needs a 'panel:' line" in lesson.steps[0].body

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from core import GPT, GPTConfig
-from core.positional import apply_rope, rope_angles, sinusoidal_table
+from core.model.positional import apply_rope, rope_angles, sinusoidal_table
 
 
 def _config(**changes) -> GPTConfig:

@@ -1,8 +1,8 @@
 """The "this model" card names each architecture's choices and counts its parameters by part."""
-from core.config import GPTConfig
-from core.model import GPT
-from core.model_card import model_card
-from core.param_count import count_parameters
+from core.model.config import GPTConfig
+from core.model.model import GPT
+from core.model.model_card import model_card
+from core.model.param_count import count_parameters
 
 GPT2_LIKE = GPTConfig(vocab_size=300, context_length=32, d_model=64, n_layers=2, n_heads=4)
 LLAMA_LIKE = GPTConfig(vocab_size=300, context_length=32, d_model=64, n_layers=2, n_heads=4, n_kv_heads=2,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core import hub
+from core.files import hub
 
 
 def test_a_test_without_the_loopback_hub_reaches_no_hub_and_no_real_cache():

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-import core.optimizer as optimizer_module
-from core.optimizer import AdamW, check_optimizer_state
+import core.training.optimizer as optimizer_module
+from core.training.optimizer import AdamW, check_optimizer_state
 
 
 def adamw_by_hand(w, grads, lr, beta1, beta2, weight_decay, eps=1e-8):

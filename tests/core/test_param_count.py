@@ -2,7 +2,7 @@
 import pytest
 
 from core import GPT, GPTConfig
-from core.param_count import FAMOUS_CONFIGS, count_parameters, famous_counts, human_count
+from core.model.param_count import FAMOUS_CONFIGS, count_parameters, famous_counts, human_count
 
 
 def test_gpt2_small_has_124_439_808_parameters_with_tied_embeddings():

@@ -9,8 +9,8 @@ import torch
 transformers = pytest.importorskip("transformers")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from core.pretrained import load_pretrained  # noqa: E402
-from core.trace import Intervention  # noqa: E402
+from core.files.pretrained import load_pretrained  # noqa: E402
+from core.model.trace import Intervention  # noqa: E402
 from pretrained_helpers import mixed_strings, save_family  # noqa: E402
 
 FAMILIES = ("gpt2", "gpt_neo", "gpt_neox", "llama", "qwen2")

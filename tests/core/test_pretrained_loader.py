@@ -12,12 +12,12 @@ import torch
 transformers = pytest.importorskip("transformers")
 sys.path.insert(0, str(Path(__file__).parent))
 
-import core.footprint as footprint  # noqa: E402
-from core.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from core.config import GPTConfig  # noqa: E402
-from core.model import GPT  # noqa: E402
-from core.pretrained import SUPPORTED_MODEL_TYPES, config_from_hf, load_pretrained  # noqa: E402
-from core.pretrained.loader import pretrained_float32_bytes  # noqa: E402
+import core.model.footprint as footprint  # noqa: E402
+from core.files.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from core.model.config import GPTConfig  # noqa: E402
+from core.model.model import GPT  # noqa: E402
+from core.files.pretrained import SUPPORTED_MODEL_TYPES, config_from_hf, load_pretrained  # noqa: E402
+from core.files.pretrained.loader import pretrained_float32_bytes  # noqa: E402
 from pretrained_helpers import byte_level_tokenizer, hf_reference, mixed_strings, save_family  # noqa: E402
 
 IDS = torch.randint(0, 300, (1, 16), generator=torch.Generator().manual_seed(3))  # (B, T)

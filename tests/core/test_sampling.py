@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from core import GPT, GPTConfig
-from core.sampling import generate, next_token_probs, sample_next
+from core.model.sampling import generate, next_token_probs, sample_next
 
 
 def _softmax(values):

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import checkpoint as checkpoint_module
-from core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from core.config import GPTConfig
-from core.model import GPT
-from core.session import Session, SessionError, load_session, save_session
+from core.files import checkpoint as checkpoint_module
+from core.files.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from core.model.config import GPTConfig
+from core.model.model import GPT
+from core.files.session import Session, SessionError, load_session, save_session
 from core.tokenizers import CharTokenizer
 
 CHILD = Path(__file__).with_name("save_loop_child.py")
@@ -287,7 +287,7 @@ def test_permission_refused_by_the_system_is_named(tmp_path, small, monkeypatch)
 
 
 def test_a_session_save_that_fails_leaves_the_earlier_file_and_no_temporary(tmp_path, small, monkeypatch):
-    from core import session as session_module
+    from core.files import session as session_module
 
     model, tokenizer = small
     path = save_session(tmp_path / "lesson", Session(model, tokenizer, prompt="first", step=1))

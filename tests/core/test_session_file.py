@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from core import GPT, GPTConfig
-from core.session import Session, SessionError, load_session, save_session
+from core.files.session import Session, SessionError, load_session, save_session
 from core.tokenizers import CharTokenizer
 
 

@@ -1,16 +1,16 @@
-"""The probes of core.shipped_models on a small untrained model: what they return, worked out by hand."""
+"""The probes of core.files.shipped_models on a small untrained model: what they return, worked out by hand."""
 import torch
 
 from core import GPT, GPTConfig
-from core.detectors import repeat_period
-from core.shipped_models import (
+from core.teaching.detectors import repeat_period
+from core.files.shipped_models import (
     CHARACTER_MODEL_FOLDER,
     DEFAULT_MODEL_FOLDER,
     common_word_probe,
     continue_greedily,
     top_next_tokens,
 )
-from core.stories import generate_stories
+from core.training.stories import generate_stories
 from core.tokenizers import BPETokenizer
 
 STORIES = generate_stories(40, seed=0)

@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 
-from core.corpora import BUILTIN_CORPORA, load_builtin
-from core.stories import (
+from core.training.corpora import BUILTIN_CORPORA, load_builtin
+from core.training.stories import (
     ANIMALS,
     PEOPLE,
     POSSESSIVE,

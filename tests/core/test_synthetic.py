@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.synthetic import SYNTHETIC_TASKS, SyntheticTask, synthetic_task
+from core.training.synthetic import SYNTHETIC_TASKS, SyntheticTask, synthetic_task
 
 TASKS = ["copy", "reverse", "sort", "induction", "previous-token"]
 
@@ -140,7 +140,7 @@ def test_a_line_without_its_line_break_and_several_lines_both_work():
 
 
 def test_the_induction_pattern_scores_perfectly_with_the_head_detector():
-    from core.detectors import induction_score
+    from core.teaching.detectors import induction_score
 
     example = "qmzbtqmzbt"
     pattern = SYNTHETIC_TASKS["induction"].expected_pattern(example)[None, None]  # (B=1, nh=1, T, T)

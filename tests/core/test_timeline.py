@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.timeline import Timeline, capacity_for, snapshot_nbytes
+from core.teaching.timeline import Timeline, capacity_for, snapshot_nbytes
 
 
 def weights_at(step: int) -> dict:

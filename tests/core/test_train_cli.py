@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from core.checkpoint import load_checkpoint
-from core.stories import generate_stories
+from core.files.checkpoint import load_checkpoint
+from core.training.stories import generate_stories
 from core.tokenizers import BPETokenizer
-from core.train import main
+from core.training.train import main
 from training_helpers import one_thread  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.dataset import TokenDataset
-from core.schedule import learning_rate_at
-from core.trainer import Trainer, TrainConfig, part_of, pick_device
+from core.training.dataset import TokenDataset
+from core.training.schedule import learning_rate_at
+from core.training.trainer import Trainer, TrainConfig, part_of, pick_device
 from training_helpers import TINY, one_thread, tiny_dataset, tiny_model, tiny_trainer  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from core.weights_check import check_finite
+from core.files.weights_check import check_finite
 
 
 def test_huge_finite_weights_whose_sum_overflows_are_still_numbers():

@@ -3,8 +3,8 @@ transformers from that model's published config on the meta device (no memory, n
 import pytest
 import torch
 
-from core.hub import looks_like_hub_id
-from core.zoo import ZOO, zoo_entry
+from core.files.hub import looks_like_hub_id
+from core.files.zoo import ZOO, zoo_entry
 
 transformers = pytest.importorskip("transformers")
 

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from core.config import preset
-from core.dataset import TokenDataset
-from core.model import GPT
+from core.model.config import preset
+from core.training.dataset import TokenDataset
+from core.model.model import GPT
 from core.tokenizers import CharTokenizer
-from core.trainer import Trainer, TrainConfig
+from core.training.trainer import Trainer, TrainConfig
 
 # Text with structure to learn: every line repeats its word, so the repeat is predictable.
 WORDS = ("query key value head attention token layer block embed train loss step batch model").split()

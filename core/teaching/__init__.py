@@ -1,0 +1,1 @@
+"""Teaching: lessons and their live numbers, questions, head detectors, the training timeline."""

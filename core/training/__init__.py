@@ -1,0 +1,1 @@
+"""Training: text and its token ids, batches, the optimizer and its schedule, the trainer and the CLI."""

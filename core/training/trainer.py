@@ -1,0 +1,488 @@
+"""Training, one optimizer step at a time, with a record of what each step did.
+
+    trainer = Trainer(model, TokenDataset(tokens), TrainConfig(max_steps=500), tokenizer)
+    for record in trainer.run(500):        # a generator: pause or stop between any two steps
+        print(record.step, record.loss)
+
+One step: pick a batch of random windows, run the model, measure how wrong it was (cross-entropy),
+backpropagate, clip the gradient, let AdamW move the weights. The record says how big the gradient was
+in each layer and how far each layer's weights moved compared with their size. A step whose loss is
+not a finite number is refused: the weights stay as they were and the record says so.
+Nothing here knows about windows or threads; the GUI drives `run()` from a worker.
+"""
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.training import distributed
+from core.training.dataset import TokenDataset
+from core.model.eval_mode import evaluating
+from core.model.memory import keep_freed_memory
+from core.training.optimizer import AdamW, check_optimizer_state
+from core.model.sampling import generate
+from core.training.schedule import learning_rate_at
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    # The defaults are the recipe measured fastest to a given validation loss on a 2-core CPU for the
+    # micro preset (benchmarks/bench_training.py): nanoGPT's batch, a 5x higher learning rate, shorter
+    # warmup, and less momentum (beta1 0.8), which lets the high learning rate turn corners faster.
+    learning_rate: float = 5e-3    # peak learning rate, reached at the end of warmup
+    min_lr: float = 5e-4           # the cosine decay ends here, at max_steps
+    warmup_steps: int = 30         # steps of linear growth from ~0 to learning_rate
+    max_steps: int = 1300          # length of the schedule; run() with no count stops here
+    batch_size: int = 12           # context windows per optimizer step (over all processes together)
+    context_length: int = 64       # tokens per window; at most the model's context_length
+    weight_decay: float = 0.1      # AdamW's pull of 2-D weight matrices towards 0 (biases, norms: none)
+    beta1: float = 0.8             # AdamW's memory of past gradients (momentum)
+    beta2: float = 0.99            # AdamW's memory of past squared gradients
+    grad_clip: float = 1.0         # gradients longer than this (overall norm) are shortened; 0 = off
+    eval_interval: int = 100       # measure train and validation loss every N steps; 0 = never
+    eval_batches: int = 10         # batches averaged for each of those measurements
+    sample_interval: int = 200     # write a short text sample every N steps; 0 = never
+    sample_length: int = 100       # tokens in each sample
+    snapshot_interval: int = 100   # keep a copy of the weights every N steps; 0 = never
+    seed: int = 1337               # the same seed gives the same batches, hence the same run
+    device: str = "auto"           # "auto" (cuda, then mps, then cpu), or "cpu", "cuda", "cuda:1", "mps"
+    # bfloat16 autocast. Measured on the 2-core CPU this was written on (AMX bf16 units): slower than
+    # float32 for models this small (the casts cost more than the faster matmuls), so off by default.
+    bf16: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("max_steps", "batch_size", "context_length", "eval_batches", "sample_length"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{name} must be a positive whole number, but it is {value!r}.")
+        for name in ("warmup_steps", "eval_interval", "sample_interval", "snapshot_interval", "seed"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a whole number of 0 or more, but it is {value!r}.")
+        if not self.learning_rate > 0 or not math.isfinite(self.learning_rate):
+            raise ValueError(f"learning_rate must be a positive number (e.g. 1e-3), but it is {self.learning_rate}.")
+        if not 0 <= self.min_lr <= self.learning_rate:
+            raise ValueError(f"min_lr must be between 0 and learning_rate ({self.learning_rate}), but it is {self.min_lr}.")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 0 and below 1 (e.g. 0.9), but it is {getattr(self, name)}.")
+        if self.weight_decay < 0 or self.grad_clip < 0:
+            raise ValueError("weight_decay and grad_clip must be 0 or more.")
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
+            raise ValueError(f"Unknown device {self.device!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"Unknown training settings: {', '.join(sorted(unknown))}.")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class WeightSnapshot:
+    step: int                          # optimizer steps the weights had received
+    tensors: Mapping[str, np.ndarray]  # the model's state dict as read-only CPU float arrays
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Fresh tensors for `model.load_state_dict`."""
+        return {name: torch.tensor(array) for name, array in self.tensors.items()}
+
+
+@dataclass(frozen=True)
+class StepDetails:
+    """One step, opened up."""
+
+    x: np.ndarray                        # (B, T) the input token ids of the batch
+    y: np.ndarray                        # (B, T) the target ids: x shifted one to the left
+    gradients: dict[str, np.ndarray]     # parameter name -> its gradient, as backprop computed it (before clipping)
+    updates: dict[str, np.ndarray]       # parameter name -> the change the optimizer applied (after - before)
+    clip_scale: float                    # the factor clipping multiplied all gradients by (1.0: not clipped)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    step: int                         # number of this step, counting from 1 (weights after it have `step` updates)
+    loss: float                       # training loss on this step's batch (before the update)
+    lr: float                         # learning rate used for the update
+    tokens_seen: int                  # training tokens read so far, this step included
+    elapsed_s: float                  # seconds spent inside step() so far
+    grad_norms: dict[str, float]      # "embed", "block 0", ..., "head" -> gradient norm of that part
+    update_ratios: dict[str, float]   # same keys -> |change of its weights| / |its weights|
+    val_loss: float | None = None     # loss on held-out text, on evaluation steps
+    train_loss_eval: float | None = None  # loss on training text measured like val_loss, on evaluation steps
+    sample: str | None = None         # generated text, on sample steps (needs a tokenizer)
+    weights: WeightSnapshot | None = None  # a copy of the weights, on snapshot steps
+    diverged: bool = False            # True: the loss was not a finite number and nothing was changed
+    message: str = ""                 # a sentence about anything unusual
+    details: StepDetails | None = None  # only when step(inspect=...) asked for it
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """'auto' takes a GPU when there is one: cuda, then Apple's mps, else the CPU."""
+    if requested != "auto":
+        return torch.device(requested)
+    if torch.cuda.is_available():
+        return torch.device("cuda", torch.cuda.current_device())  # under torchrun: this process's GPU
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def part_of(parameter_name: str) -> str:
+    """Which part of the model a parameter belongs to: 'embed', 'block N' or 'head'."""
+    match = re.match(r"transformer\.h\.(\d+)\.", parameter_name)
+    if match:
+        return f"block {match.group(1)}"
+    if parameter_name.startswith(("transformer.wte", "transformer.wpe")):
+        return "embed"
+    return "head"  # the final LayerNorm and, when not tied to the embedding, the output matrix
+
+
+class Trainer:
+    def __init__(self, model: nn.Module, dataset: TokenDataset, config: TrainConfig, tokenizer=None) -> None:
+        model_context = model.config.context_length
+        if config.context_length > model_context:
+            raise ValueError(
+                f"The training context length ({config.context_length}) is longer than the model reads "
+                f"({model_context}); lower it to {model_context} or less."
+            )
+        self.world_size = distributed.world_size()
+        self.rank = distributed.rank()
+        if config.batch_size % self.world_size:
+            raise ValueError(
+                f"The batch size ({config.batch_size}) must divide evenly over {self.world_size} processes."
+            )
+        self._check_split_lengths(dataset, config.context_length)
+        self.config = config
+        self.dataset = dataset
+        self.tokenizer = tokenizer
+        self.device = pick_device(config.device)
+        self.model = model.to(self.device)
+        keep_freed_memory()  # every step allocates the same activations again: reuse, no page faults
+        self.model.train()
+        # Under torchrun the gradients are averaged over processes during backward.
+        self._forward_model = distributed.wrap_model(self.model, self.device)
+        self.optimizer = AdamW(self.model.named_parameters(), betas=(config.beta1, config.beta2),
+                               weight_decay=config.weight_decay)
+        self.generator = torch.Generator().manual_seed(config.seed)  # draws every training batch
+
+        self.step_count = 0          # optimizer updates applied so far
+        self.tokens_seen = 0
+        self.elapsed_s = 0.0
+        self.lr_scale = 1.0          # multiplies the schedule; lowered after a divergence
+        self.loss_history: dict[str, list[list[float]]] = {"train": [], "val": []}
+        self._prepare_bookkeeping()
+        self.last_good: WeightSnapshot = self.snapshot()   # weights to roll back to
+        self._last_good_optimizer = self._optimizer_copy()
+
+    # -- setup -----------------------------------------------------------------------------------
+    @staticmethod
+    def _check_split_lengths(dataset: TokenDataset, context_length: int) -> None:
+        needed = context_length + 1
+        if len(dataset.train) < needed:
+            raise ValueError(
+                f"The training text has {len(dataset.train)} tokens, but one example needs {needed} "
+                f"(a context of {context_length} plus the next token). Use more text or a shorter context."
+            )
+        if 0 < len(dataset.val) < needed:
+            raise ValueError(
+                f"The validation part has only {len(dataset.val)} tokens, fewer than the {needed} one example "
+                f"needs. Use more text, a larger validation fraction, or a shorter context."
+            )
+
+    def _prepare_bookkeeping(self) -> None:
+        """Name every parameter once and give it its part's number, so per-part norms are one index_add."""
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        self._names = [n for n, _ in named]
+        self._params = [p for _, p in named]
+        self.parts = list(dict.fromkeys(part_of(n) for n in self._names))  # embed, block 0.., head
+        part_number = {part: i for i, part in enumerate(self.parts)}
+        self._part_of_param = torch.tensor([part_number[part_of(n)] for n in self._names], device=self.device)
+        self._part_of_param_twice = torch.cat([self._part_of_param, self._part_of_param + len(self.parts)])
+        self._weights = [p.detach() for p in self._params]               # the same storage, outside autograd
+        self._weights_before = [w.clone() for w in self._weights]       # filled before each update
+        # Tied weights appear under two names (lm_head.weight is wte.weight); both may be inspected.
+        index_of = {id(p): i for i, p in enumerate(self._params)}
+        self._param_index = {
+            name: index_of[id(p)] for name, p in self.model.named_parameters(remove_duplicate=False) if id(p) in index_of
+        }
+
+    @property
+    def is_main(self) -> bool:
+        """Only the first process writes files and prints."""
+        return self.rank == 0
+
+    @property
+    def parameter_names(self) -> list[str]:
+        """Names `step(inspect=...)` accepts (tied weights under both names)."""
+        return list(self._param_index)
+
+    # -- the learning rate -------------------------------------------------------------------------
+    def learning_rate(self) -> float:
+        return learning_rate_at(self.step_count, self.config) * self.lr_scale
+
+    def set_learning_rate_scale(self, scale: float) -> None:
+        """Multiply the whole schedule by `scale` from the next step on (e.g. 0.5 after a divergence)."""
+        if not scale > 0 or not math.isfinite(scale):
+            raise ValueError(f"The learning-rate scale must be a positive number, but it is {scale}.")
+        self.lr_scale = float(scale)
+
+    # -- one step ----------------------------------------------------------------------------------
+    def step(self, inspect: list[str] | None = None) -> StepRecord:
+        """Exactly one optimizer step. `inspect`: parameter names whose gradient and update to return."""
+        for name in inspect or ():
+            if name not in self._param_index:
+                raise ValueError(f"There is no parameter {name!r}; some that exist: {', '.join(self._names[:4])}, ...")
+        started = time.perf_counter()
+        step_number = self.step_count + 1
+        lr = self.learning_rate()
+        x, y = self._next_batch()
+
+        loss = self._forward(x, y, step_number)
+        loss_value = distributed.mean_over_processes(loss.detach())  # every process gets the same number
+        if not math.isfinite(loss_value):  # never backpropagate a nan: it would poison Adam's state
+            return self._refused(step_number, lr, loss_value, started, "the loss became")
+        loss.backward()
+        grad_norms, grad_total = self._gradient_norms()
+        if not math.isfinite(grad_total):
+            return self._refused(step_number, lr, loss_value, started, "the gradient became")
+
+        raw_gradients = {n: self._params[self._param_index[n]].grad.detach().cpu().numpy().copy() for n in inspect or ()}
+        clip_scale = self._clip_gradients(grad_total)
+        torch._foreach_copy_(self._weights_before, self._weights)
+        self.optimizer.step(lr)
+        self._forget_gradients()
+        update_ratios, updates = self._update_ratios(inspect or ())
+
+        self.step_count = step_number
+        self.tokens_seen += self.config.batch_size * self.config.context_length
+        self.loss_history["train"].append([step_number, loss_value])
+        details = None
+        if inspect:
+            details = StepDetails(x.numpy(), y.numpy(), raw_gradients, updates, clip_scale)
+        record = StepRecord(
+            step=step_number, loss=loss_value, lr=lr, tokens_seen=self.tokens_seen, elapsed_s=0.0,
+            grad_norms=dict(zip(self.parts, grad_norms)), update_ratios=update_ratios, details=details,
+        )
+        record = self._periodic_extras(record)
+        self.elapsed_s += time.perf_counter() - started
+        return replace(record, elapsed_s=self.elapsed_s)
+
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """This process's share of the batch. Every process draws the same global batch, then takes its rows."""
+        cfg = self.config
+        starts = self.dataset.sample_starts("train", cfg.batch_size, cfg.context_length, self.generator)
+        share = cfg.batch_size // self.world_size
+        mine = starts[self.rank * share:(self.rank + 1) * share]
+        return self.dataset.windows_at("train", mine, cfg.context_length)
+
+    def _autocast(self):
+        if not self.config.bf16:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    def _forward(self, x: torch.Tensor, y: torch.Tensor, step_number: int) -> torch.Tensor:
+        """The loss on this batch (the model's graph is kept for backward)."""
+        x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        uses_dropout = self.model.config.dropout > 0
+        # Dropout draws from torch's global generator: seed it per step so runs (and resumes) repeat.
+        with torch.random.fork_rng(devices=[]) if uses_dropout else nullcontext():
+            if uses_dropout:
+                torch.manual_seed(self.config.seed * 1_000_003 + step_number)
+            with self._autocast():
+                _, loss = self._forward_model(x, y)
+        return loss
+
+    def _gradient_norms(self) -> tuple[list[float], float]:
+        """Per-part gradient norms and the overall norm, from one fused norm over all gradients."""
+        for p in self._params:
+            if p.grad is None:  # a parameter this batch did not reach: its gradient is 0
+                p.grad = torch.zeros_like(p)
+        gradients = [p.grad for p in self._params]
+        per_tensor = torch.stack(torch._foreach_norm(gradients))                 # (n_tensors,)
+        per_part_sq = torch.zeros(len(self.parts), device=self.device).index_add_(
+            0, self._part_of_param, per_tensor.square()
+        )                                                                        # (n_parts,)
+        values = torch.cat([per_part_sq.sqrt(), per_part_sq.sum().sqrt()[None]]).tolist()
+        return values[:-1], values[-1]
+
+    def _clip_gradients(self, total_norm: float) -> float:
+        """Shorten the whole gradient to length grad_clip if it is longer; returns the factor used."""
+        if self.config.grad_clip <= 0 or total_norm <= self.config.grad_clip:
+            return 1.0
+        scale = self.config.grad_clip / (total_norm + 1e-6)
+        torch._foreach_mul_([p.grad for p in self._params], scale)
+        return scale
+
+    def _forget_gradients(self) -> None:
+        for p in self._params:
+            p.grad = None
+
+    def _update_ratios(self, inspect) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+        """How far each part's weights moved, relative to their size: |w_after - w_before| / |w_after|."""
+        moved = self._weights_before  # reused in place: becomes before - after
+        torch._foreach_sub_(moved, self._weights)
+        norms = torch.stack(torch._foreach_norm(moved + self._weights))                 # (2 n_tensors,)
+        by_part = torch.zeros(2 * len(self.parts), device=self.device).index_add_(
+            0, self._part_of_param_twice, norms.square()
+        ).sqrt()                                                                         # (2 n_parts,)
+        moved_norm, size_norm = by_part[: len(self.parts)], by_part[len(self.parts):]
+        ratios = (moved_norm / size_norm.clamp_min(1e-12)).tolist()
+        updates = {n: -moved[self._param_index[n]].cpu().numpy() for n in inspect}
+        return dict(zip(self.parts, ratios)), updates
+
+    def _refused(self, step_number: int, lr: float, loss_value: float, started: float, what: str) -> StepRecord:
+        """A step whose loss or gradient is nan/inf: throw the gradient away, change nothing."""
+        self._forget_gradients()
+        self.elapsed_s += time.perf_counter() - started
+        message = (
+            f"Step {step_number}: {what} {loss_value if what == 'the loss became' else 'not a finite number'}, "
+            f"so this update was not applied and the weights are still those after step {self.step_count}. "
+            f"Roll back to the last good snapshot (step {self.last_good.step}) with a lower learning rate."
+        )
+        return StepRecord(
+            step=step_number, loss=loss_value, lr=lr, tokens_seen=self.tokens_seen, elapsed_s=self.elapsed_s,
+            grad_norms={}, update_ratios={}, diverged=True, message=message,
+        )
+
+    def _periodic_extras(self, record: StepRecord) -> StepRecord:
+        """Evaluation, a text sample and a weight copy, each on its own interval."""
+        cfg, step = self.config, record.step
+        changes: dict = {}
+        if _due(step, cfg.eval_interval) or (cfg.eval_interval and step == cfg.max_steps):
+            losses = self.evaluate()
+            changes.update(val_loss=losses["val"], train_loss_eval=losses["train"])
+            if losses["val"] is not None:
+                self.loss_history["val"].append([step, losses["val"]])
+        if _due(step, cfg.sample_interval) and self.tokenizer is not None and self.is_main:
+            changes["sample"] = self.sample_text()
+        if _due(step, cfg.snapshot_interval):
+            changes["weights"] = self.snapshot()
+            self.last_good = changes["weights"]
+            self._last_good_optimizer = self._optimizer_copy()
+        return replace(record, **changes) if changes else record
+
+    # -- many steps --------------------------------------------------------------------------------
+    def run(self, n_steps: int | None = None) -> Iterator[StepRecord]:
+        """Yield one record per step for `n_steps` steps (default: until max_steps). Stops after a divergence."""
+        if n_steps is None:
+            n_steps = max(0, self.config.max_steps - self.step_count)
+        for _ in range(n_steps):
+            record = self.step()
+            yield record
+            if record.diverged:
+                return
+
+    # -- measuring ---------------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float | None]:
+        """Mean loss on the same fixed windows every time (so measurements compare), train and val."""
+        with evaluating(self.model):
+            return {split: self._mean_loss(split) for split in ("train", "val")}
+
+    def _mean_loss(self, split: str) -> float | None:
+        if len(self.dataset.split(split)) == 0:
+            return None
+        cfg = self.config
+        windows = torch.Generator().manual_seed(cfg.seed + 1)  # fixed windows, separate from training's draws
+        total = 0.0
+        for _ in range(cfg.eval_batches):
+            x, y = self.dataset.get_batch(split, cfg.batch_size, cfg.context_length, windows)
+            with self._autocast():
+                _, loss = self.model(x.to(self.device), y.to(self.device))
+            total += loss.item()
+        return total / cfg.eval_batches
+
+    def sample_text(self, length: int | None = None) -> str:
+        """Let the model write: start from the opening tokens of the training text, then sample."""
+        prompt = self.dataset.train[: min(8, self.model.config.context_length)].astype(np.int64)
+        ids = generate(self.model, prompt, length or self.config.sample_length, seed=self.config.seed + self.step_count)
+        # A pretrained model may have more token vectors than its tokenizer has tokens (Qwen2.5 pads its
+        # vocabulary to a round number): an id with no token behind it is left out of the text.
+        return self.tokenizer.decode([int(i) for i in ids if i < self.tokenizer.vocab_size])
+
+    # -- weights in and out ------------------------------------------------------------------------
+    def snapshot(self) -> WeightSnapshot:
+        """A detached, read-only CPU copy of the weights (tied weights copied once, shown under both names)."""
+        copies: dict[int, np.ndarray] = {}
+        tensors = {}
+        for name, tensor in self.model.state_dict().items():
+            key = tensor.data_ptr()
+            if key not in copies:
+                copies[key] = tensor.detach().float().cpu().numpy().copy()
+                copies[key].setflags(write=False)
+            tensors[name] = copies[key]
+        return WeightSnapshot(step=self.step_count, tensors=tensors)
+
+    def load_snapshot(self, snapshot: WeightSnapshot) -> None:
+        """Put the snapshot's weights into the model (the step count and optimizer stay as they are)."""
+        self.model.load_state_dict(snapshot.state_dict())
+
+    def roll_back(self, lr_scale: float = 0.5) -> str:
+        """Return to the last good snapshot (weights, optimizer, step) and scale the learning rate down."""
+        self.load_snapshot(self.last_good)
+        self.optimizer.load_state_tensors(self._last_good_optimizer)
+        self.step_count = self.last_good.step
+        self.tokens_seen = self.step_count * self.config.batch_size * self.config.context_length
+        self.loss_history = {k: [p for p in v if p[0] <= self.step_count] for k, v in self.loss_history.items()}
+        self.set_learning_rate_scale(self.lr_scale * lr_scale)
+        return f"Rolled back to step {self.step_count}; the learning rate is now {self.lr_scale:g}x the schedule."
+
+    def _optimizer_copy(self) -> dict[str, torch.Tensor]:
+        return self.optimizer.state_tensors()
+
+    # -- everything needed to resume exactly (tensors only, so it saves as safetensors) -------------
+    def training_state(self) -> dict[str, torch.Tensor]:
+        state = {
+            "trainer.step": torch.tensor(self.step_count, dtype=torch.int64),
+            "trainer.tokens_seen": torch.tensor(self.tokens_seen, dtype=torch.int64),
+            "trainer.elapsed_s": torch.tensor(self.elapsed_s, dtype=torch.float64),
+            "trainer.lr_scale": torch.tensor(self.lr_scale, dtype=torch.float64),
+            "trainer.generator": self.generator.get_state(),
+        }
+        return {**state, **self.optimizer.state_tensors()}
+
+    def load_training_state(self, state: Mapping[str, torch.Tensor]) -> None:
+        """Continue exactly where `training_state()` left off (same model shape required)."""
+        check_training_state({k: tuple(v.shape) for k, v in state.items()},
+                             {n: tuple(p.shape) for n, p in zip(self._names, self._params)})
+        self.step_count = int(state["trainer.step"])
+        self.tokens_seen = int(state["trainer.tokens_seen"])
+        self.elapsed_s = float(state["trainer.elapsed_s"])
+        self.lr_scale = float(state["trainer.lr_scale"])
+        self.generator.set_state(state["trainer.generator"].to(torch.uint8))
+        self.optimizer.load_state_tensors(state)
+        self.last_good = self.snapshot()
+        self._last_good_optimizer = self._optimizer_copy()
+
+
+_COUNTERS = ("trainer.step", "trainer.tokens_seen", "trainer.elapsed_s", "trainer.lr_scale")
+
+
+def check_training_state(state_shapes: Mapping[str, tuple], param_shapes: Mapping[str, tuple]) -> None:
+    """Raise ValueError naming the first entry that does not fit a model with these parameters."""
+    for name in _COUNTERS:
+        if tuple(state_shapes.get(name, (None,))) != ():
+            raise ValueError(f"The training state has no single number {name!r}.")
+    if "trainer.generator" not in state_shapes:
+        raise ValueError("The training state has no 'trainer.generator' (the batch sampler's state).")
+    unknown = [k for k in state_shapes if not k.startswith("adamw.") and k not in (*_COUNTERS, "trainer.generator")]
+    if unknown:
+        raise ValueError(f"The training state holds {unknown[0]!r}, which the trainer does not know.")
+    check_optimizer_state(state_shapes, param_shapes)
+
+
+def _due(step: int, interval: int) -> bool:
+    return interval > 0 and step % interval == 0
