@@ -102,6 +102,10 @@ class Trace(Mapping):
             raise KeyError(f"This trace has no {name!r}; it recorded {len(self)} names, e.g. {list(self)[:3]}.") from None
         return self._joined.get(name, value)
 
+    def __contains__(self, name) -> bool:
+        # Mapping's own `in` would read the value, and so join every chunk of an extended trace.
+        return name in self._tensors
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._tensors)
 
