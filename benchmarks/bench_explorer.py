@@ -170,7 +170,16 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
     base = prompt_of(tokenizer, n_tokens - 1)
     loop = QEventLoop()
     app_window.prompt_view.set_text(base)
-    wait_until_drawn(app_window, loop)
+    base_tokens = len(tokenizer.encode(base))
+    # The window may still show the previous model's or prompt's snapshot while the new one is being
+    # traced: wait for this model's snapshot of this prompt, or its trace is timed as the first keystroke.
+    def showing_base() -> bool:
+        shown = app_window.snapshot
+        return shown is not None and shown.config is session.config and shown.n_tokens == base_tokens
+
+    while not showing_base():
+        wait_until_drawn(app_window, loop)
+        loop.processEvents()
     clock = PAINT_CLOCK
     settle(clock, loop)
     editor = app_window.prompt_view.editor
@@ -194,7 +203,7 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
 
     ids = torch.tensor(tokenizer.encode(base + "a"))
     # With a character tokenizer "a" is one more token; with BPE it may join the last word's token.
-    typed_tokens, base_tokens = len(ids), len(tokenizer.encode(base))
+    typed_tokens = len(ids)
     from app.controller import trace_threads
     threads_before = torch.get_num_threads()
     torch.set_num_threads(trace_threads(session.model))  # the baseline traces as the window's worker does
@@ -236,6 +245,8 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
           f"({trace_threads(session.model)} torch thread(s), as in the worker); "
           f"ratio p95/trace {p95 / trace_ms:.2f}")
     print(f"    keystroke p50/p95 over a bare full trace: {p50 / trace_ms:.2f} / {p95 / trace_ms:.2f}")
+    slowest = sorted(range(len(latencies)), key=latencies.__getitem__, reverse=True)[:3]
+    print("    slowest keystrokes (number: ms): " + ", ".join(f"{k + 1}: {1e3 * latencies[k]:.0f}" for k in slowest))
     drawn_p50, drawn_p95 = percentiles_ms(to_drawn)
     cpu_p50, cpu_p95 = percentiles_ms(cpu)
     print(f"    keystroke -> every visible panel's show_snapshot done (before painting): p50 {drawn_p50:.1f}, p95 {drawn_p95:.1f} ms; "
