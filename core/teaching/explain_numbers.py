@@ -126,3 +126,18 @@ def cache_numbers(config, n_tokens: int) -> dict:
     without = forward_multiply_adds(config, n_tokens + 1)
     return {"cache_reused": n_tokens, "cache_work": with_cache, "no_cache_work": without,
             "cache_saving": 1 - with_cache / without}
+
+
+# The numbers that need the weights (explain_facts); the cache's need only the shape.
+WEIGHT_NUMBERS = frozenset(EXPLAIN_DOCS) - {"cache_reused", "cache_work", "no_cache_work", "cache_saving"}
+
+
+def explanation_for(model, trace: Trace, names_used) -> ExplainFacts | None:
+    """explain_facts for a step that quotes or checks one of its numbers; None for any other step (the
+    numbers are then missing, and cost nothing) and for a trace recorded without every name."""
+    if not WEIGHT_NUMBERS & set(names_used):
+        return None
+    try:
+        return explain_facts(model, trace)
+    except KeyError:  # a partial trace: the sentences that need these numbers are left out
+        return None
