@@ -75,7 +75,7 @@ class SweepEstimate:
     batch_size: int              # runs per batch
     batches: int                 # batched passes
     seconds_per_batch: float     # measured: one full batch through every layer
-    seconds: float               # batches × seconds_per_batch (an upper bound: later layers start later)
+    seconds: float               # seconds_per_batch × the batches, each counted for the layers it runs
 
 
 def logit_difference(logits: torch.Tensor, answer: int, wrong: int | None) -> torch.Tensor:
@@ -249,20 +249,24 @@ def sweep_residual(model, pair: PatchingPair, batch_size: int = 16, progress: Pr
 
 
 def estimate_sweep(model, n_tokens: int, kind: str = "heads", batch_size: int = 16) -> SweepEstimate:
-    """The cost of a sweep on prompts of n_tokens, from one measured batch through every layer
-    (run on random streams: the time does not depend on the values)."""
+    """The cost of a sweep on prompts of n_tokens, from one measured batch through every layer (run on
+    random streams: the time does not depend on the values), scaled by the layers each batch runs
+    (a batch starts at the first layer it patches)."""
     config = model.config
     if not 1 <= n_tokens <= config.context_length:
         raise ValueError(f"The prompts need 1 to {config.context_length} tokens, not {n_tokens}.")
-    passes = config.n_layers * (config.n_heads if kind == "heads" else n_tokens)
+    if kind not in KINDS:
+        raise ValueError(f"Unknown sweep {kind!r}; choose 'heads' or 'residual'.")
+    width = config.n_heads if kind == "heads" else n_tokens
+    passes = config.n_layers * width
     rows = min(batch_size, passes)
     weight = model.lm_head.weight
-    start = torch.randn(rows, n_tokens, config.d_model, device=weight.device, dtype=weight.dtype)  # (B, T, C)
     fake = PatchingPair(None, None, 0, None, 1.0, 0.0)  # reads no clean values: no listeners attached
-    seconds = float("inf")
-    for _ in range(2):  # the first pass also pays one-off start-up costs; keep the faster
-        began = time.perf_counter()
-        _run_from_layer(model, start, 0, fake, {})
-        seconds = min(seconds, time.perf_counter() - began)
-    batches = -(-passes // batch_size)
-    return SweepEstimate(passes, batch_size, batches, seconds, batches * seconds)
+    _run_from_layer(model, torch.randn(1, 1, config.d_model, device=weight.device, dtype=weight.dtype), 0, fake, {})
+    start = torch.randn(rows, n_tokens, config.d_model, device=weight.device, dtype=weight.dtype)  # (B, T, C)
+    began = time.perf_counter()  # after a one-token pass, which paid the one-off start-up costs
+    _run_from_layer(model, start, 0, fake, {})
+    seconds = time.perf_counter() - began
+    first_layers = [first // width for first in range(0, passes, batch_size)]    # each batch's first layer
+    share = sum(config.n_layers - layer for layer in first_layers) / config.n_layers
+    return SweepEstimate(passes, batch_size, len(first_layers), seconds, share * seconds)
