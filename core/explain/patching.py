@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from core.explain.alignment import check_same_length
+from core.explain.attribution import check_tokens
 from core.model.eval_mode import evaluating
 from core.model.model import AttentionMasks
 from core.model.trace import Trace, tracing_lock
@@ -89,10 +90,7 @@ def patching_pair(model, clean_ids, corrupted_ids, answer: int, wrong: int | Non
     what aligns; core.explain.alignment pads or cuts), when a token id is outside the vocabulary, or
     when both prompts give the same score (nothing to restore)."""
     check_same_length(clean_ids, corrupted_ids)
-    vocab = model.config.vocab_size
-    for token in (answer, wrong):
-        if token is not None and not 0 <= int(token) < vocab:
-            raise ValueError(f"Token id {token} is not in this model's vocabulary (ids 0 to {vocab - 1}).")
+    check_tokens(model.config.vocab_size, answer, wrong)
     clean, corrupted = model.trace(clean_ids), model.trace(corrupted_ids)
     return pair_from_traces(clean, corrupted, answer, wrong)
 
