@@ -101,3 +101,11 @@ def test_too_long_a_generation_and_a_cancel():
         if len(steps) == 3:
             cancel.set()
     assert len(steps) == 3
+
+
+def test_a_waiting_generator_leaves_no_inference_mode_on():
+    model = tiny_model("gpt2")
+    steps = generate_with_cache(model, [1, 2, 3], 3)
+    next(steps)
+    assert not torch.is_inference_mode_enabled()
+    assert torch.zeros(2).requires_grad_().sum().requires_grad   # gradients work between steps
