@@ -135,10 +135,11 @@ def _listeners(pair: PatchingPair, patches: Sequence[Sequence[Patch]]) -> dict[s
     return {hook: listener_for(hook, edits) for hook, edits in by_hook.items()}
 
 
-def _run_from_layer(model, start: torch.Tensor, first_layer: int, pair: PatchingPair,
+def _run_from_layer(model, start: torch.Tensor, first_layer: int, columns: list[int],
                     listeners: dict[str, Callable]) -> torch.Tensor:
-    """Blocks first_layer.. on `start` (B, T, C) with the patches attached: (B,) raw logit differences,
-    reading only the last position's two logits (the full output head is most of GPT-2's cost)."""
+    """Blocks first_layer.. on `start` (B, T, C) with the patches attached, then the logits of the
+    tokens `columns` at the last position only, (B, len(columns)): the full output head over every
+    position and token is as much work as GPT-2's twelve blocks at 16 tokens."""
     config = model.config
     T = start.size(1)
     hooks = model.hook_points()
@@ -156,10 +157,7 @@ def _run_from_layer(model, start: torch.Tensor, first_layer: int, pair: Patching
             for hook, listener in attached:
                 hook.listeners.remove(listener)
         last = model.transformer.ln_f(x[:, -1])                             # (B, C)
-        columns = [pair.answer] if pair.wrong is None else [pair.answer, pair.wrong]
-        logits = last @ model.lm_head.weight[columns].T                     # (B, 1 or 2)
-    scores = logits[:, 0] if pair.wrong is None else logits[:, 0] - logits[:, 1]
-    return scores.float().cpu()
+        return (last @ model.lm_head.weight[columns].T).float().cpu()       # (B, len(columns))
 
 
 def _run_batch(model, pair: PatchingPair, patches: Sequence[Sequence[Patch]]) -> torch.Tensor:
@@ -173,7 +171,9 @@ def _run_batch(model, pair: PatchingPair, patches: Sequence[Sequence[Patch]]) ->
         start_name = f"blocks.{first_layer}.resid_pre"
     start = pair.corrupted[start_name][:1].to(weight.device, weight.dtype)  # (1, T, C)
     start = start.expand(len(patches), -1, -1).clone()                      # (B, T, C)
-    return _run_from_layer(model, start, first_layer, pair, _listeners(pair, patches))
+    columns = [pair.answer] if pair.wrong is None else [pair.answer, pair.wrong]
+    logits = _run_from_layer(model, start, first_layer, columns, _listeners(pair, patches))   # (B, 1 or 2)
+    return logit_difference(logits, 0, None if pair.wrong is None else 1)
 
 
 def run_patched(model, pair: PatchingPair, heads: Sequence[tuple[int, int]] = (),
@@ -259,11 +259,10 @@ def estimate_sweep(model, n_tokens: int, kind: str = "heads", batch_size: int = 
     passes = config.n_layers * width
     rows = min(batch_size, passes)
     weight = model.lm_head.weight
-    fake = PatchingPair(None, None, 0, None, 1.0, 0.0)  # reads no clean values: no listeners attached
-    _run_from_layer(model, torch.randn(1, 1, config.d_model, device=weight.device, dtype=weight.dtype), 0, fake, {})
+    _run_from_layer(model, torch.randn(1, 1, config.d_model, device=weight.device, dtype=weight.dtype), 0, [0], {})
     start = torch.randn(rows, n_tokens, config.d_model, device=weight.device, dtype=weight.dtype)  # (B, T, C)
     began = time.perf_counter()  # after a one-token pass, which paid the one-off start-up costs
-    _run_from_layer(model, start, 0, fake, {})
+    _run_from_layer(model, start, 0, [0, 1], {})
     seconds = time.perf_counter() - began
     first_layers = [first // width for first in range(0, passes, batch_size)]    # each batch's first layer
     share = sum(config.n_layers - layer for layer in first_layers) / config.n_layers
