@@ -15,6 +15,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
 
+from core.teaching.explain_numbers import explanation_for
 from core.teaching.lesson_checks import TryAction, head_of, model_features
 from core.teaching.lesson_numbers import LessonContext, TrainingFacts, gradient_step, live_numbers, tokenizer_facts
 from core.teaching.lesson_questions import Question, answer_numbers, questions_markdown
@@ -250,6 +251,7 @@ class Classroom(QObject):
             prompt=session.tokenizer.decode(ids), tokenizer=tokenizer_facts(session.tokenizer, ids),
             training=self._training_facts(), update=self._update_facts(step, session, ids),
             positions_off=self._positions_off(step, session, ids, snapshot.vocab_labels),
+            explanation=explanation_for(session.model, snapshot.trace, self._names_used(step)),
         )
 
     @staticmethod

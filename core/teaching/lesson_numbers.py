@@ -17,6 +17,7 @@ import torch
 
 from core.model.config import GPTConfig
 from core.model.param_count import FAMOUS_CONFIGS, count_parameters, human_count
+from core.teaching.explain_numbers import EXPLAIN_DOCS, explain_numbers
 from core.teaching.teaching_numbers import MORE_DOCS, MORE_STAGES, PositionsOff, word_pieces
 from core.model.trace import Trace
 
@@ -61,6 +62,7 @@ class LessonContext:
     training: TrainingFacts | None = None
     update: UpdateFacts | None = None
     positions_off: PositionsOff | None = None  # the prompt run again without positional encoding
+    explanation: object | None = None     # core.teaching.explain_numbers.ExplainFacts: lens, attribution, neurons
 
 
 # name -> what it means; a teacher may use any of these as {name} in a `live:` line.
@@ -133,6 +135,7 @@ NUMBER_DOCS: dict[str, str] = {
     "update_loss_after": "loss after one gradient step on the prompt", "gradient_norm": "length of the gradient",
 }
 NUMBER_DOCS.update(MORE_DOCS)
+NUMBER_DOCS.update(EXPLAIN_DOCS)
 NUMBER_NAMES = frozenset(NUMBER_DOCS)
 
 
@@ -315,7 +318,7 @@ def training_numbers(ctx: LessonContext) -> dict:
 
 
 STAGES = (prompt_numbers, model_numbers, parameter_numbers, embedding_numbers, attention_numbers,
-          block_numbers, output_numbers, training_numbers, *MORE_STAGES)
+          block_numbers, output_numbers, training_numbers, *MORE_STAGES, explain_numbers)
 
 
 def live_numbers(ctx: LessonContext) -> dict:

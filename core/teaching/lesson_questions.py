@@ -122,6 +122,7 @@ def answer_numbers(model, tokenizer, vocab_labels, prompt: str, layer: int = 0, 
     `select` (as in the question) picks the head after a first pass; `context` adds LessonContext fields."""
     import torch
 
+    from core.teaching.explain_numbers import explain_facts
     from core.teaching.lesson_checks import head_of
     from core.teaching.lesson_numbers import LessonContext, live_numbers, tokenizer_facts
     from core.teaching.teaching_numbers import positions_off
@@ -133,7 +134,7 @@ def answer_numbers(model, tokenizer, vocab_labels, prompt: str, layer: int = 0, 
     base = LessonContext(trace=trace, token_labels=tuple(vocab_labels[i] for i in ids), vocab_labels=vocab_labels,
                          config=model.config, layer=layer, head=head, prompt=prompt,
                          tokenizer=tokenizer_facts(tokenizer, ids), positions_off=positions_off(model, ids, vocab_labels),
-                         **context)
+                         **{"explanation": explain_facts(model, trace), **context})
     numbers = live_numbers(base)
     chosen = head_of(select, numbers) if select else None
     if chosen is not None and chosen != (layer, head):

@@ -1,4 +1,4 @@
-"""Lessons 1, 2 and 3 walked through in the real window on the built-in models: every "try this" is
+"""Lessons 1 to 4 walked through in the real window on the built-in models: every "try this" is
 performed as a student would (open the model the step offers, type the prompt, tick the head, switch
 positions off, move the temperature, train in the studio) and each of its `expect:` lines is checked
 on the numbers computed from the window's own snapshot. Then every question is answered."""
@@ -15,7 +15,7 @@ from core.teaching.lesson_checks import failed, head_of, model_for
 from core.teaching.lesson_questions import answer_numbers
 from core.teaching.lessons import fill, load_lessons
 
-LESSONS = ("01-what-is-an-llm", "02-forward-pass", "03-training")
+LESSONS = ("01-what-is-an-llm", "02-forward-pass", "03-training", "04-why-this-token")
 ALL = [lesson for lesson in load_lessons() if lesson.id in LESSONS]
 TRIES = [(lesson.id, step.id) for lesson in ALL for step in lesson.steps if step.try_this]
 QUESTION_PAGES = [(lesson.id, step.id) for lesson in ALL for step in lesson.steps if step.questions]

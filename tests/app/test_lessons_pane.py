@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 
+from core.teaching.explain_numbers import explain_facts
 from core.teaching.lesson_numbers import LessonContext, live_numbers, tokenizer_facts
 from core.teaching.lessons import live_sentences
 from core.teaching.teaching_numbers import positions_off
@@ -28,7 +29,8 @@ def numbers_by_hand(window):
         config=snapshot.config, layer=window.selection.layer, head=window.selection.head,
         temperature=window.output_view.temperature, prompt=session.tokenizer.decode(ids),
         tokenizer=tokenizer_facts(session.tokenizer, ids),
-        positions_off=positions_off(session.model, ids, snapshot.vocab_labels)))
+        positions_off=positions_off(session.model, ids, snapshot.vocab_labels),
+        explanation=explain_facts(session.model, snapshot.trace)))
 
 
 def test_every_step_brings_its_panel_forward_and_frames_it(qtbot, window, shown):

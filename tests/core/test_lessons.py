@@ -11,6 +11,7 @@ from core.teaching.lesson_numbers import (
     NUMBER_NAMES, LessonContext, TrainingFacts, gradient_step, live_numbers, tokenizer_facts,
 )
 from core.teaching.lessons import LessonError, fill, live_sentences, load_lessons, parse_step, template_names
+from core.teaching.explain_numbers import explain_facts
 from core.teaching.teaching_numbers import positions_off
 from core.training.trainer import TrainConfig
 from core.tokenizers.bpe import BPETokenizer
@@ -41,7 +42,7 @@ def make_context(tokenizer, pos_encoding="learned", layer=1, head=1, **extra):
 
 
 def test_shipped_lessons_load_in_teaching_order():
-    opening, forward, training = load_lessons()
+    opening, forward, training, why = load_lessons()
     assert [s.id.split("-", 1)[-1] for s in opening.steps] == [
         "next-token", "large-means-parameters", "one-model-many-tasks", "transformer", "ai-ml-deep-learning",
         "applications", "pretraining-and-fine-tuning", "data-scale", "emergent-abilities", "questions"]
@@ -52,7 +53,9 @@ def test_shipped_lessons_load_in_teaching_order():
         "probabilities-and-sampling", "questions",
     ]
     assert training.steps[0].id == "01-loss-gradient-update" and training.steps[-1].id == "questions"
-    for lesson in (opening, forward, training):
+    assert [s.id.split("-", 1)[-1] for s in why.steps] == [
+        "logit-lens", "direct-attribution", "patching", "neurons", "kv-cache", "questions"]
+    for lesson in (opening, forward, training, why):
         assert lesson.introduction, lesson.id
         for step in lesson.steps[:-1]:
             assert step.title and step.body and step.live and step.try_this and step.action.expect, step.id
@@ -147,7 +150,8 @@ def test_every_shipped_sentence_fills_when_its_numbers_exist(tokenizer):
     model, ids, plain = make_context(tokenizer)
     _, _, context = make_context(
         tokenizer, training=TrainingFacts(300, 5.6, 2.1, val_last_loss=2.3, recipe=TrainConfig()),
-        update=gradient_step(model, ids), positions_off=positions_off(model, ids, plain.vocab_labels))
+        update=gradient_step(model, ids), positions_off=positions_off(model, ids, plain.vocab_labels),
+        explanation=explain_facts(model, plain.trace))
     numbers = live_numbers(context)
     # Missing for a reason: this model has learned positions (no RoPE); a prompt need not hold a merge, nor
     # the same token id twice (here "the" starts the prompt and " the" ends it).
