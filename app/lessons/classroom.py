@@ -11,10 +11,11 @@ from __future__ import annotations
 import weakref
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QWidget
 
+from app.studio import STUDIO_NAME
 from core.teaching.lesson_checks import TryAction, head_of, model_features
 from core.teaching.lesson_numbers import LessonContext, TrainingFacts, gradient_step, live_numbers, tokenizer_facts
 from core.teaching.lesson_questions import Question, answer_numbers, questions_markdown
@@ -23,8 +24,9 @@ from core.teaching.lessons import (Lesson, LessonError, LessonStep, live_sentenc
 from core.teaching.teaching_numbers import checkpoint_history, positions_off
 
 from .handout import Handout, HandoutPage, export_panels, export_view, write_handout_pdf
-from .highlight import PanelHighlighter
+from .highlight import PanelHighlighter, reveal
 from .lesson_pane import LessonPane
+from .panel_picture import panel_picture
 from .parameter_view import ParameterView
 from .presenter import PresenterMode
 from .residual_view import ResidualView
@@ -309,23 +311,84 @@ class Classroom(QObject):
 
     # -- hand-outs and pictures --------------------------------------------------------------------
     def handout(self, lesson_index: int | None = None) -> Handout:
-        """The lesson as a hand-out: each step's panel brought forward and pictured with this prompt."""
+        """The lesson as a hand-out: for each step the window is put in the step's state (its prompt, head and
+        temperature), and its numbers and a clean picture of its panel are taken from that one drawing. The
+        window comes back as it was: prompt, head, temperature, theme and the current step's panel."""
         lesson = self.lessons[self.pane.position[0] if lesson_index is None else lesson_index]
+        window = self.window
         self.presenter.leave()  # pictures of the panels as they are laid out normally
+        prompt, selected, temperature, dark = (window.controller.prompt, (window.selection.layer, window.selection.head),
+                                               window.output_view.temperature, window.dark)
         pages = []
-        for step in lesson.steps:
-            panel = self.highlighter.bring_forward(step.panel, flash=False)
-            QApplication.processEvents()
-            numbers = self.numbers_for(step)
-            pages.append(HandoutPage(
-                title=step.title, body=step.body + questions_markdown(step.questions), try_this=step.try_this,
-                sentences=tuple(live_sentences(step, numbers)) if numbers else (),
-                figure=panel.grab().toImage() if panel is not None else None,
-            ))
-        self._on_step_changed(*self.pane.position)  # the current step's panel in front again
-        session = self.window.controller.session
+        try:
+            if dark:
+                window.set_dark_theme(False)  # paper is white
+            for step in lesson.steps:
+                pages.append(self._handout_page(step))
+        finally:
+            window.output_view.set_temperature(temperature)
+            self._show_prompt_drawn(prompt)
+            window.selection.select(*selected)
+            if dark:
+                window.set_dark_theme(True)
+            self._on_step_changed(*self.pane.position)  # the current step's panel in front again
         return Handout(title=lesson.title, summary=lesson.summary, introduction=lesson.introduction,
-                       prompt=self.window.controller.prompt, model=session.describe(), pages=tuple(pages))
+                       prompt=prompt, model=window.controller.session.describe(), pages=tuple(pages))
+
+    def _handout_page(self, step: LessonStep) -> HandoutPage:
+        """One step in its own state: its prompt typed and drawn, its head ticked, then its words and picture."""
+        window = self.window
+        self._show_action(step.action)
+        self._show_prompt_drawn(window.controller.prompt)
+        if step.action.temperature is not None:
+            window.output_view.set_temperature(step.action.temperature)
+        subject, note = self._pictured(step)
+        figure = panel_picture(subject) if subject is not None else None
+        numbers = self.numbers_for(step)
+        return HandoutPage(title=step.title, body=step.body + questions_markdown(step.questions),
+                           try_this=step.try_this, sentences=tuple(live_sentences(step, numbers)) if numbers else (),
+                           figure=figure, prompt=window.controller.prompt, note=note)
+
+    def _show_prompt_drawn(self, prompt: str) -> None:
+        """Type `prompt` and return once the panels on screen show it (the model reads it on the worker thread)."""
+        window, controller = self.window, self.window.controller
+        if prompt != controller.prompt or window.prompt_view.text() != prompt:
+            window.set_prompt(prompt)
+        if not controller.busy:
+            return
+        loop = QEventLoop()
+
+        def quit_when_answered(*_) -> None:
+            if not controller.busy:
+                loop.quit()
+
+        controller.snapshot_ready.connect(quit_when_answered)  # after the window's own: it has drawn by then
+        controller.message.connect(quit_when_answered)        # an answer with no snapshot (the model failed)
+        try:
+            if controller.busy:
+                loop.exec()
+        finally:
+            controller.snapshot_ready.disconnect(quit_when_answered)
+            controller.message.disconnect(quit_when_answered)
+
+    def _pictured(self, step: LessonStep) -> tuple[QWidget | None, str]:
+        """(what to picture for the step, or None; a note said instead of a missing picture).
+
+        The studio is pictured only while its run is the training the step's numbers describe; otherwise
+        the step's fallback panel is (e.g. "trainingStudio, outputView"), or nothing."""
+        studio_is_the_story = self._studio_run()[0] and not self.window.controller.session.path
+        names = [name.strip() for name in step.panel.split(",") if name.strip()]
+        usable = [name for name in names if name != STUDIO_NAME or studio_is_the_story]
+        panel = self.highlighter.bring_forward(", ".join(usable), flash=False) if usable else None
+        if panel is None:
+            note = "Train a run in the studio to see its curves here." if STUDIO_NAME in names else ""
+            return None, note
+        part = self.highlighter.find(step.highlight) if step.highlight else None
+        inside = part is not None and panel.isAncestorOf(part)
+        if inside:
+            reveal(part)  # e.g. the studio's Curves tab
+        QApplication.processEvents()  # the raised panel lays itself out and draws before its picture
+        return (part if inside else panel), ""
 
     def export_handout(self, path, lesson_index: int | None = None) -> Path:
         return write_handout_pdf(path, self.handout(lesson_index))
