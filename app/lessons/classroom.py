@@ -338,7 +338,10 @@ class Classroom(QObject):
     def _handout_page(self, step: LessonStep) -> HandoutPage:
         """One step in its own state: its prompt typed and drawn, its head ticked, then its words and picture."""
         window = self.window
-        self._show_action(step.action)
+        try:
+            self._show_action(step.action)
+        except ValueError:  # the model on screen cannot read the step's prompt: the page shows the prompt on screen
+            pass
         self._show_prompt_drawn(window.controller.prompt)
         if step.action.temperature is not None:
             window.output_view.set_temperature(step.action.temperature)
