@@ -291,6 +291,13 @@ class PresenterMode(QObject):
 
     def _on_drawn(self, snapshot) -> None:
         self.style.apply(self.window)  # panels may have made new curves or images while redrawing
+        self._show_modified_badge()
+
+    def _show_modified_badge(self) -> None:
+        """The status bar comes back while a what-if changes the model: its badge says so, with Reset everything."""
+        bar, badge = self.window.statusBar(), getattr(self.window, "modified_badge", None)
+        if badge is not None and bar in self.saved.hidden:
+            bar.setVisible(not badge.isHidden())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.Type.KeyPress or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
