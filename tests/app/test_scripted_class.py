@@ -11,6 +11,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QApplication
 
 from app.settings import AppSettings
 from app.studio.run_setup import RunSetup
@@ -42,9 +43,9 @@ def save_shots(window, shots: list[Path], name: str, exact: bool = True) -> None
     for size in SIZES:
         window.setWindowState(Qt.WindowState.WindowNoState)
         window.resize(size)
-        window.classroom.presenter._share_the_room()
-        for _ in range(3):
-            window.window().repaint()
+        QApplication.processEvents()                  # the docks take the new size...
+        window.classroom.presenter._share_the_room()  # ...then presenter mode shares it out, as on a projector
+        QApplication.processEvents()
         picture = window.grab()
         assert not exact or (picture.width(), picture.height()) == (size.width(), size.height())
         for folder in shots:
