@@ -44,10 +44,13 @@ RESOLUTION = 300                    # dots per inch of the PDF's page coordinate
 MARGIN_MM = 14
 GAP_MM = 6                          # between the two steps of a page, a thin line in the middle
 BODY_POINT_SIZES = (10, 9.5, 9, 8.5, 8, 7.5, 7, 6.5)   # tried largest first until a step fits its half
-FIGURE_SHARES = (0.5, 0.44, 0.38, 0.32)                # a picture's share of the text width, likewise...
+FIGURE_SHARES = (0.56, 0.5, 0.44, 0.38, 0.32)          # a picture's share of the text width, likewise...
 FIGURE_MAX_HEIGHT = 0.62            # ...at most this share of the half page, so the words always have room
 WIDE_FIGURE = 1.8                   # a picture this many times wider than tall goes across the page instead,
-WIDE_HEIGHT_SHARES = (0.45, 0.38, 0.31, 0.25)          # at these shares of the half page's height
+WIDE_HEIGHT_SHARES = (0.58, 0.5, 0.43, 0.36, 0.3, 0.24)  # at these shares of the half page's height
+LARGE_FIGURES = 3                   # the first this many sizes are tried before the text goes below...
+COMFORTABLE_POINT_SIZE = 8.5        # ...this size
+PROMPT_CHARACTERS = 150             # a longer prompt is shown by its start and its length
 HEADER_POINT_SIZE = 15
 SMALL_POINT_SIZE = 7.5
 LINE_COLOUR = "#999999"
@@ -83,6 +86,13 @@ def _points(size: float, device) -> float:
     return size * device.logicalDpiY() / 72
 
 
+def shown_prompt(prompt: str) -> str:
+    """The prompt as printed: whole if short, else its start and how long it is."""
+    if len(prompt) <= PROMPT_CHARACTERS:
+        return prompt
+    return f"{prompt[:PROMPT_CHARACTERS].rstrip()} … ({len(prompt):,} characters)"
+
+
 def step_document(number: int, page: HandoutPage, width: float, point_size: float, figure_width: float,
                   figure_height_limit: float, device) -> QTextDocument:
     """One step laid out `width` pixels of `device` wide: title, prompt, the figure floated right of the text."""
@@ -96,7 +106,8 @@ def step_document(number: int, page: HandoutPage, width: float, point_size: floa
     cursor.insertHtml(f"<b style='font-size:{point_size * 1.3:.1f}pt'>{number}. {html.escape(page.title)}</b>")
     if page.prompt:
         cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-        cursor.insertHtml(f"<b>Prompt:</b> <span style='font-family:monospace'>{html.escape(page.prompt)}</span>")
+        cursor.insertHtml(f"<b>Prompt:</b> <span style='font-family:monospace'>{html.escape(shown_prompt(page.prompt))}"
+                          "</span>")
     cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
     if page.figure is not None and not page.figure.isNull():
         _insert_figure(document, cursor, page.figure, f"figure-{number}.png", figure_width, figure_height_limit)
@@ -150,11 +161,14 @@ def fitted_step(number: int, page: HandoutPage, width: float, height: float, dev
         figure_sizes = [(width, height * share) for share in WIDE_HEIGHT_SHARES]
     else:
         figure_sizes = [(width * share, height * FIGURE_MAX_HEIGHT) for share in FIGURE_SHARES]
-    for point_size in BODY_POINT_SIZES:
-        for figure_width, figure_height in figure_sizes:
-            document = step_document(number, page, width, point_size, figure_width, figure_height, device)
-            if document.size().height() <= height:
-                return document
+    # A large picture first, while the text stays comfortable to read; then anything that fits.
+    roomy = [(size, figure) for size in BODY_POINT_SIZES if size >= COMFORTABLE_POINT_SIZE
+             for figure in figure_sizes[:LARGE_FIGURES]]
+    for point_size, (figure_width, figure_height) in roomy + [(size, figure) for size in BODY_POINT_SIZES
+                                                              for figure in figure_sizes]:
+        document = step_document(number, page, width, point_size, figure_width, figure_height, device)
+        if document.size().height() <= height:
+            return document
     return document
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
@@ -72,10 +73,24 @@ def panel_picture(panel: QWidget) -> QImage:
             area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         QApplication.processEvents()  # the plots take the room the controls left
         settle_plots([subject])
-        return subject.grab().toImage()
+        return trimmed(subject.grab().toImage())
     finally:
         for area, (horizontal, vertical) in zip(scrolled, policies):
             area.setHorizontalScrollBarPolicy(horizontal)
             area.setVerticalScrollBarPolicy(vertical)
         for widget in hidden:
             widget.show()
+
+
+def trimmed(image: QImage) -> QImage:
+    """The image without the empty margins around what is drawn (the background colour of its corner)."""
+    pixels = image.convertToFormat(QImage.Format.Format_RGB32)
+    rows = np.frombuffer(pixels.constBits(), np.uint32).reshape(pixels.height(), pixels.bytesPerLine() // 4)
+    rows = rows[:, :pixels.width()]                                  # (H, W) one 0xAARRGGBB per pixel
+    drawn = rows != rows[0, 0]
+    if not drawn.any():
+        return image
+    used_rows, used_columns = np.flatnonzero(drawn.any(axis=1)), np.flatnonzero(drawn.any(axis=0))
+    top, bottom = used_rows[0], used_rows[-1]
+    left, right = used_columns[0], used_columns[-1]
+    return image.copy(int(left), int(top), int(right - left + 1), int(bottom - top + 1))

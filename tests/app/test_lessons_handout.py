@@ -6,10 +6,10 @@ import xml.etree.ElementTree as ElementTree
 import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QAbstractButton, QDockWidget
 
-from app.lessons.panel_picture import controls_in, labels_of, panel_picture
+from app.lessons.panel_picture import controls_in, labels_of, panel_picture, trimmed
 from core.teaching.lessons import live_sentences
 
 from lesson_fixtures import PROMPT, classroom, shown  # noqa: F401  (fixtures)
@@ -77,8 +77,7 @@ def test_a_panels_picture_has_no_controls_and_puts_them_back(window, shown):
     assert any(isinstance(c, QAbstractButton) for c in controls) and labels
     with_controls = output.grab().toImage()
     picture = panel_picture(output)
-    assert picture.height() == with_controls.height()                 # the same panel, the plot taking the room
-    assert picture != with_controls
+    assert 0 < picture.height() <= with_controls.height() and picture != with_controls
     assert all(not c.isHidden() for c in controls) and all(not label.isHidden() for label in labels)
 
 
@@ -100,3 +99,26 @@ def test_every_panel_exports_as_png_and_svg(tmp_path, window, shown):
             assert not image.isNull() and image.width() > 50
         else:
             assert ElementTree.parse(path).getroot().tag.endswith("svg")
+
+
+def test_a_picture_loses_its_empty_margins():
+    image = QImage(40, 30, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    for x in range(10, 25):
+        image.setPixelColor(x, 5, QColor("black"))
+        image.setPixelColor(x, 20, QColor("red"))
+    picture = trimmed(image)
+    assert (picture.width(), picture.height()) == (15, 16)
+    assert picture.pixelColor(0, 0) == QColor("black") and picture.pixelColor(14, 15) == QColor("red")
+    blank = QImage(8, 8, QImage.Format.Format_RGB32)
+    blank.fill(QColor("white"))
+    assert trimmed(blank).size() == blank.size()                     # nothing drawn: nothing to cut
+
+
+def test_a_long_prompt_is_printed_by_its_start_and_length():
+    from app.lessons.handout import PROMPT_CHARACTERS, shown_prompt
+
+    assert shown_prompt("Anna met Ben.") == "Anna met Ben."
+    long = "Anna met Ben. " * 40
+    assert shown_prompt(long).startswith(long[:PROMPT_CHARACTERS].rstrip())
+    assert shown_prompt(long).endswith(f"({len(long):,} characters)")
