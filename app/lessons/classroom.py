@@ -12,7 +12,7 @@ import weakref
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QWidget
 
 from app.studio import STUDIO_NAME
@@ -25,6 +25,7 @@ from core.teaching.teaching_numbers import checkpoint_history, positions_off
 
 from .handout import Handout, HandoutPage, export_panels, export_view, write_handout_pdf
 from .highlight import PanelHighlighter, reveal
+from .history_picture import history_picture
 from .lesson_pane import LessonPane
 from .panel_picture import panel_picture
 from .parameter_view import ParameterView
@@ -34,6 +35,9 @@ from .session_io import capture_session, restore_session, training_losses
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 UPDATE_NUMBERS = {"learning_rate", "update_loss_before", "update_loss_after", "gradient_norm"}
+TRAINING_NUMBERS = {"train_steps", "train_first_loss", "train_last_loss", "train_perplexity", "val_last_loss",
+                    "val_perplexity", "train_val_gap", "train_tokens", "gpt3_tokens_times", "lr_peak", "lr_now", "lr_min",
+                    "warmup_steps", "schedule_steps", "weight_decay", "grad_clip"}  # about a whole training run
 POSITIONS_OFF_NUMBERS = {"no_position_top_token", "no_position_top_prob", "position_changes"}
 MAX_PARAMS_FOR_UPDATE = 5_000_000    # the live gradient step runs on the GUI thread: only for small models
 UPDATE_LEARNING_RATE = 0.01
@@ -345,8 +349,10 @@ class Classroom(QObject):
         self._show_prompt_drawn(window.controller.prompt)
         if step.action.temperature is not None:
             window.output_view.set_temperature(step.action.temperature)
-        subject, note = self._pictured(step)
-        figure = panel_picture(subject) if subject is not None else None
+        figure, note = self._saved_training_picture(step), ""
+        if figure is None:
+            subject, note = self._pictured(step)
+            figure = panel_picture(subject) if subject is not None else None
         numbers = self.numbers_for(step)
         return HandoutPage(title=step.title, body=step.body + questions_markdown(step.questions),
                            try_this=step.try_this, sentences=tuple(live_sentences(step, numbers)) if numbers else (),
@@ -374,12 +380,24 @@ class Classroom(QObject):
             controller.snapshot_ready.disconnect(quit_when_answered)
             controller.message.disconnect(quit_when_answered)
 
+    def _saved_training_picture(self, step: LessonStep) -> QImage | None:
+        """For a studio step whose numbers describe the training saved with the model on screen (not a run in
+        the studio): that training's loss curves and learning rate. None for any other step."""
+        if STUDIO_NAME not in step.panel or not self._names_used(step) & TRAINING_NUMBERS or self._studio_is_the_story():
+            return None
+        train, val, recipe = self._model_history()
+        return history_picture(train, val, recipe) if train else None
+
+    def _studio_is_the_story(self) -> bool:
+        """True while the studio's run is the training the lesson's numbers describe (see _training_facts)."""
+        return bool(self._studio_run()[0]) and not self.window.controller.session.path
+
     def _pictured(self, step: LessonStep) -> tuple[QWidget | None, str]:
         """(what to picture for the step, or None; a note said instead of a missing picture).
 
         The studio is pictured only while its run is the training the step's numbers describe; otherwise
         the step's fallback panel is (e.g. "trainingStudio, outputView"), or nothing."""
-        studio_is_the_story = self._studio_run()[0] and not self.window.controller.session.path
+        studio_is_the_story = self._studio_is_the_story()
         names = [name.strip() for name in step.panel.split(",") if name.strip()]
         usable = [name for name in names if name != STUDIO_NAME or studio_is_the_story]
         panel = self.highlighter.bring_forward(", ".join(usable), flash=False) if usable else None

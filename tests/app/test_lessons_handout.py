@@ -122,3 +122,20 @@ def test_a_long_prompt_is_printed_by_its_start_and_length():
     long = "Anna met Ben. " * 40
     assert shown_prompt(long).startswith(long[:PROMPT_CHARACTERS].rstrip())
     assert shown_prompt(long).endswith(f"({len(long):,} characters)")
+
+
+def test_a_step_about_the_saved_training_pictures_its_curves(window, shown, monkeypatch):
+    from app.lessons.history_picture import history_picture
+    from core.training.trainer import TrainConfig
+
+    train = [[step, 5.0 / (1 + step)] for step in range(0, 200, 10)]
+    val = [[step, 5.5 / (1 + step)] for step in range(0, 200, 50)]
+    recipe = TrainConfig(max_steps=200, warmup_steps=20)
+    monkeypatch.setattr(shown, "_model_history", lambda: (train, val, recipe))
+    steps = {step.id: step for lesson in shown.lessons for step in lesson.steps}
+    picture = shown._saved_training_picture(steps["03-train-and-validation"])
+    assert picture is not None and picture.size() == history_picture(train, val, recipe).size()
+    assert shown._saved_training_picture(steps["01-loss-gradient-update"]) is None   # about one step on the prompt
+    assert shown._saved_training_picture(steps["01-next-token"]) is None              # not a studio step
+    pixels = np.frombuffer(picture.convertToFormat(QImage.Format.Format_Grayscale8).constBits(), np.uint8)
+    assert pixels.std() > 5                                                            # curves, not a blank
