@@ -13,7 +13,13 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from app.views.plot_style import CURVE_COLOURS, colours, legend_html, style_graphics_view, style_plot_item
+from app.views.plot_style import (
+    CURVE_COLOURS,
+    colours,
+    legend_html,
+    style_graphics_view,
+    style_plot_item,
+)
 from core.training.schedule import learning_rate_at
 
 SIZE = QSize(1000, 380)          # pixels: two plots side by side, as wide as a hand-out figure
