@@ -336,8 +336,8 @@ class Classroom(QObject):
             if dark:
                 window.set_dark_theme(True)
             self._on_step_changed(*self.pane.position)  # the current step's panel in front again
-        return Handout(title=lesson.title, summary=lesson.summary, introduction=lesson.introduction,
-                       prompt=prompt, model=window.controller.session.describe(), pages=tuple(pages))
+        return Handout(title=lesson.title, summary=lesson.summary, prompt=prompt,
+                       model=window.controller.session.describe(), pages=tuple(pages))
 
     def _handout_page(self, step: LessonStep) -> HandoutPage:
         """One step in its own state: its prompt typed and drawn, its head ticked, then its words and picture."""

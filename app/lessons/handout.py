@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -48,8 +49,6 @@ FIGURE_SHARES = (0.56, 0.5, 0.44, 0.38, 0.32)          # a picture's share of th
 FIGURE_MAX_HEIGHT = 0.62            # ...at most this share of the half page, so the words always have room
 WIDE_FIGURE = 1.8                   # a picture this many times wider than tall goes across the page instead,
 WIDE_HEIGHT_SHARES = (0.58, 0.5, 0.43, 0.36, 0.3, 0.24)  # at these shares of the half page's height
-LARGE_FIGURES = 3                   # the first this many sizes are tried before the text goes below...
-COMFORTABLE_POINT_SIZE = 8.5        # ...this size
 PROMPT_CHARACTERS = 150             # a longer prompt is shown by its start and its length
 HEADER_POINT_SIZE = 15
 SMALL_POINT_SIZE = 7.5
@@ -71,7 +70,6 @@ class HandoutPage:
 class Handout:
     title: str                  # the lesson's title
     summary: str
-    introduction: str           # Markdown (kept for other uses: the printed page has no room for it)
     prompt: str                 # the prompt shown when the hand-out was made
     model: str                  # one line describing the model every figure and number comes from
     pages: tuple[HandoutPage, ...]
@@ -161,11 +159,11 @@ def fitted_step(number: int, page: HandoutPage, width: float, height: float, dev
         figure_sizes = [(width, height * share) for share in WIDE_HEIGHT_SHARES]
     else:
         figure_sizes = [(width * share, height * FIGURE_MAX_HEIGHT) for share in FIGURE_SHARES]
-    # A large picture first, while the text stays comfortable to read; then anything that fits.
-    roomy = [(size, figure) for size in BODY_POINT_SIZES if size >= COMFORTABLE_POINT_SIZE
-             for figure in figure_sizes[:LARGE_FIGURES]]
-    for point_size, (figure_width, figure_height) in roomy + [(size, figure) for size in BODY_POINT_SIZES
-                                                              for figure in figure_sizes]:
+    # Text and picture shrink together, a step at a time (then the text before the picture at each step).
+    pairs = sorted(itertools.product(range(len(BODY_POINT_SIZES)), range(len(figure_sizes))),
+                   key=lambda pair: (max(pair), pair))
+    for text_step, figure_step in pairs:
+        point_size, (figure_width, figure_height) = BODY_POINT_SIZES[text_step], figure_sizes[figure_step]
         document = step_document(number, page, width, point_size, figure_width, figure_height, device)
         if document.size().height() <= height:
             return document
@@ -234,11 +232,14 @@ def _paint_header(painter: QPainter, writer: QPdfWriter, handout: Handout, width
     document.setDefaultFont(font)
     document.setDocumentMargin(0)
     today = datetime.date.today().isoformat()
-    document.setHtml(
-        f"<p style='font-size:{HEADER_POINT_SIZE}pt'><b>{html.escape(handout.title)}</b></p>"
-        f"<p><i>{html.escape(handout.summary)}</i></p>"
-        f"<p><b>Model:</b> {html.escape(handout.model)} &nbsp;·&nbsp; made {today} with Attention Lab. "
-        f"Every picture and number on these pages comes from this model reading the prompt shown with it.</p>")
+    cursor = QTextCursor(document)
+    cursor.insertHtml(f"<p style='font-size:{HEADER_POINT_SIZE}pt'><b>{html.escape(handout.title)}</b></p>")
+    cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+    cursor.insertHtml(f"<i>{html.escape(handout.summary)}</i>")  # the introduction speaks of the window: not printed
+    cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+    cursor.insertHtml(f"<b>Model:</b> {html.escape(handout.model)} &nbsp;·&nbsp; made {today} with Attention Lab. "
+                      "Every picture and number on these pages comes from this model reading the prompt shown "
+                      "with it.")
     document.setTextWidth(width)
     document.drawContents(painter)
     return document.size().height()
