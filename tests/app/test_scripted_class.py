@@ -43,13 +43,17 @@ def save_shots(window, shots: list[Path], name: str, exact: bool = True) -> None
     for size in SIZES:
         window.setWindowState(Qt.WindowState.WindowNoState)
         window.resize(size)
-        QApplication.processEvents()                  # the docks take the new size...
-        window.classroom.presenter._share_the_room()  # ...then presenter mode shares it out, as on a projector
-        QApplication.processEvents()
+        settle()
         picture = window.grab()
         assert not exact or (picture.width(), picture.height()) == (size.width(), size.height())
         for folder in shots:
             picture.save(str(folder / f"{name}-{size.width()}x{size.height()}.png"))
+
+
+def settle() -> None:
+    """Let a resize run its course: the window, then its dock layout, then the panels inside (no waiting on time)."""
+    for _ in range(5):
+        QApplication.processEvents()
 
 
 def visible_badges(window) -> list[ModifiedBadge]:
