@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from app.selection import Selection
 from app.snapshot import Snapshot
 from app.views.export import ExportTable, add_export_menu
-from app.views.plot_style import CURVE_COLOURS, style_graphics_view, style_plot_item
+from app.views.plot_style import CURVE_COLOURS, legend_html, style_graphics_view, style_plot_item
 from core.teaching.lesson_numbers import ResidualStream, residual_stream
 
 STREAM_COLOUR, ATTENTION_COLOUR, MLP_COLOUR = CURVE_COLOURS[0], CURVE_COLOURS[1], CURVE_COLOURS[2]
@@ -29,16 +29,15 @@ class ResidualView(QWidget):
         self._token = ""
         self._dark = False
         self.heading = QLabel(objectName="residualHeading", wordWrap=True)
+        self.legend = QLabel(objectName="residualLegend", wordWrap=True)
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setObjectName("residualPlots")
         self.growth = self.plots.addPlot(row=0, col=0, title="length of the stream, and of what each part adds")
-        self.growth.addLegend(offset=(-10, 5))
         self.norm = self.plots.addPlot(row=1, col=0, title="final LayerNorm: the vector before and after")
         for plot in (self.growth, self.norm):
             plot.setMouseEnabled(False, False)
             plot.hideButtons()
         self.norm.setLabel("bottom", "dimension")
-        self.norm.addLegend(offset=(-10, 5))
         self.bars = {  # what each stage adds, by kind
             kind: pg.BarGraphItem(x=[], height=[], width=0.6, brush=colour, name=name)
             for kind, colour, name in (("input", "#999999", "token + position"),
@@ -52,6 +51,7 @@ class ResidualView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.heading)
+        layout.addWidget(self.legend)
         layout.addWidget(self.plots, stretch=1)
         add_export_menu(self.plots, "residual stream", self._export_table)
         selection.changed.connect(self._on_selection_changed)
@@ -93,6 +93,10 @@ class ResidualView(QWidget):
         self.length_curve.setSymbolBrush(STREAM_COLOUR)
         self.before_curve.setPen(pg.mkPen(CURVE_COLOURS[4], width=1.5))
         self.after_curve.setPen(pg.mkPen(CURVE_COLOURS[0], width=1.5))
+        self.legend.setText(legend_html([  # above the plots: a legend inside them hid the curves' ends
+            ("■", "#999999", "token + position"), ("■", ATTENTION_COLOUR, "attention adds"),
+            ("■", MLP_COLOUR, "MLP adds"), ("●", STREAM_COLOUR, "stream length"),
+            ("━", CURVE_COLOURS[4], "before LayerNorm"), ("━", CURVE_COLOURS[0], "after")]))
         self._redraw()
 
     def _export_table(self) -> ExportTable:

@@ -49,6 +49,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum()
 
 
+def _label_of(text: str, control: QWidget) -> QLabel:
+    """A label naming `control` (its buddy)."""
+    label = QLabel(text)
+    label.setBuddy(control)
+    return label
+
+
 class OutputView(QWidget):
     TITLE = "Next token"
     TOOLTIP = ("The model's probabilities for the next token (outline), reshaped by temperature, top-k and "
@@ -129,15 +136,16 @@ class OutputView(QWidget):
         self.generate_button.clicked.connect(lambda: self.start_generating(self.generate_count.value()))
         self.stop_button.clicked.connect(self.stop_generating)
 
+        # Each label's buddy is the control it names: presenter mode and printed pictures show or hide them together.
         grid = QGridLayout()
-        grid.addWidget(QLabel("Temperature"), 0, 0)
+        grid.addWidget(_label_of("Temperature", self.temperature_slider), 0, 0)
         grid.addWidget(self.temperature_slider, 0, 1)
         grid.addWidget(self.temperature_label, 0, 2)
-        grid.addWidget(QLabel("Top-p"), 1, 0)
+        grid.addWidget(_label_of("Top-p", self.top_p_slider), 1, 0)
         grid.addWidget(self.top_p_slider, 1, 1)
         grid.addWidget(self.top_p_label, 1, 2)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Top-k"))
+        row.addWidget(_label_of("Top-k", self.top_k_spin))
         row.addWidget(self.top_k_spin)
         row.addWidget(self.greedy_check)
         row.addStretch(1)
@@ -145,6 +153,9 @@ class OutputView(QWidget):
         self.sampling_caption = caption("Temperature below 1 sharpens, above 1 flattens. Top-p keeps the likeliest "
                                         "tokens until they add up to p; top-k keeps the k likeliest; greedy takes "
                                         "the top one.", "samplingCaption", point_size=9)
+        self.temperature_label.setBuddy(self.temperature_slider)
+        self.top_p_label.setBuddy(self.top_p_slider)
+        self.sampling_caption.setBuddy(self.temperature_slider)  # it explains the knobs: no knob, no caption
         grid.addWidget(self.sampling_caption, 3, 0, 1, 3)
         buttons = QHBoxLayout()
         for widget in (self.next_button, self.generate_button, self.generate_count, self.stop_button):

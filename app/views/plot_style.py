@@ -1,6 +1,7 @@
 """One look for every plot: fonts big enough for a projector, perceptual colour maps, light and dark."""
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -149,3 +150,10 @@ def style_plot_item(plot: pg.PlotItem, dark: bool) -> None:
 
 def style_graphics_view(widget: pg.GraphicsView, dark: bool) -> None:
     widget.setBackground(colours(dark)["background"])
+
+
+def legend_html(entries: Sequence[tuple[str, str, str]]) -> str:
+    """A one-line legend for a label above a plot, where it can never cover a curve: (mark, colour, name)
+    entries, e.g. ("■", "#0072B2", "attention adds") or ("━", ...) for a line."""
+    return " &nbsp; ".join(f"<span style='color:{colour}'>{mark}</span>&nbsp;{html.escape(name)}"
+                           for mark, colour, name in entries)
