@@ -27,11 +27,11 @@ from .lessons.classroom import Classroom
 from .dialogs.new_model import NewModelDialog
 from .model_loader import BackgroundJob
 from .selection import Selection
-from .sessions import (CHARACTER_MODEL_FOLDER, ModelSession, character_model_session, default_session,
+from .state.model_in_use import (CHARACTER_MODEL_FOLDER, ModelInUse, character_model_session, default_session,
                        lessons_tokenizer, load_checkpoint_session, load_gpt2_session, load_hub_session,
                        new_untrained_session, sample_prompts)
 from .settings import AppSettings, RecentItem
-from .snapshot import Snapshot
+from .state.snapshot import Snapshot
 from .theme import apply_theme
 from .studio import STUDIO_NAME, add_training_studio
 from .views import plot_style
@@ -108,10 +108,10 @@ class Panel:
 
 class MainWindow(QMainWindow):
     drawn = Signal(object)  # Snapshot: every visible panel has been redrawn from it
-    model_loaded = Signal(object)  # ModelSession: a model opened in the background is now shown
+    model_loaded = Signal(object)  # ModelInUse: a model opened in the background is now shown
     load_failed = Signal(str)      # the sentence shown when opening a model failed (the previous one stays)
 
-    def __init__(self, settings: AppSettings | None = None, session: ModelSession | None = None,
+    def __init__(self, settings: AppSettings | None = None, session: ModelInUse | None = None,
                  prompt: str | None = None, remember_layout: bool = True, size: QSize | None = None) -> None:
         """`size`: the window's size at first; None: DEFAULT_SIZE, shrunk to fit the screen it opens on."""
         super().__init__()
@@ -520,12 +520,12 @@ class MainWindow(QMainWindow):
         self.selection.select(self.selection.layer + layers, self.selection.head + heads)
 
     # -- models ----------------------------------------------------------------------------------
-    def set_session(self, session: ModelSession) -> None:
+    def set_session(self, session: ModelInUse) -> None:
         """Show a different model everywhere."""
         self.output_view.stop_generating()
         self.controller.set_session(session)
 
-    def _show_session(self, session: ModelSession) -> None:
+    def _show_session(self, session: ModelInUse) -> None:
         config = session.config
         self.selection.set_shape(config.n_layers, config.n_heads)
         self.layer_selector.setRange(0, config.n_layers - 1)

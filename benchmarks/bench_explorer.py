@@ -134,19 +134,19 @@ def wait_until_drawn(window, loop) -> None:
 def gpt2_small_sized_session():
     import torch
 
-    from app.sessions import ModelSession
+    from app.state.model_in_use import ModelInUse
     from core import GPT, GPTConfig
     from core.tokenizers import CharTokenizer
 
     torch.manual_seed(0)
     config = GPTConfig(vocab_size=50257, context_length=1024, d_model=768, n_layers=12, n_heads=12)
     tokenizer = CharTokenizer("".join(chr(c) for c in range(32, 127)) + "\n")
-    return ModelSession(GPT(config).eval(), tokenizer, "random GPT-2-small-sized model", trained=False)
+    return ModelInUse(GPT(config).eval(), tokenizer, "random GPT-2-small-sized model", trained=False)
 
 
 def prompt_of(tokenizer, n_tokens: int) -> str:
     """A prompt of exactly n_tokens tokens, cut from the sample prompts repeated."""
-    from app.sessions import sample_prompts
+    from app.state.model_in_use import sample_prompts
 
     text = " ".join(sample_prompts()) * 20
     low, high = 1, len(text)
@@ -195,7 +195,7 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
     ids = torch.tensor(tokenizer.encode(base + "a"))
     # With a character tokenizer "a" is one more token; with BPE it may join the last word's token.
     typed_tokens, base_tokens = len(ids), len(tokenizer.encode(base))
-    from app.controller import trace_threads
+    from app.state.snapshot_maker import trace_threads
     threads_before = torch.get_num_threads()
     torch.set_num_threads(trace_threads(session.model))  # the baseline traces as the window's worker does
     latencies, to_drawn, cpu, traces = [], [], [], []
@@ -372,7 +372,7 @@ def main() -> None:
     import torch
 
     app = timed_application()
-    from app.sessions import default_session
+    from app.state.model_in_use import default_session
     from app.settings import AppSettings
     from app.window import MainWindow
 

@@ -225,14 +225,14 @@ def type_prompt(window, text: str) -> None:
 # -- (a) switching models -----------------------------------------------------------------------------
 def model_switches(window, folder: Path) -> list[Callable[[], None]]:
     """The ways a user changes the model, each a call on the window (round-robin over the list)."""
-    from app.sessions import DEFAULT_MODEL_FOLDER
+    from app.state.model_in_use import DEFAULT_MODEL_FOLDER
     from core import preset
 
     checkpoint = folder / "saved-checkpoint"
     window.new_model(preset("micro"), "lessons", seed=1)
     wait_drawn(window)
     window.save_checkpoint(checkpoint)
-    session_file = window.classroom.save_session(folder / "saved")
+    session_file = window.classroom.save_class_file(folder / "saved")
     switches = [lambda: window.open_checkpoint(DEFAULT_MODEL_FOLDER)]
     for number, (name, tokenizer) in enumerate([("nano", "current"), ("micro", "lessons"), ("small", "current"),
                                                 ("nano", "lessons"), ("micro", "current"), ("small", "lessons")]):
@@ -320,7 +320,7 @@ def soak(switches: int, panels: int, scrubs: int, runs: int, with_tracemalloc: b
     import torch
     from PySide6.QtWidgets import QApplication
 
-    from app.sessions import sample_prompts
+    from app.state.model_in_use import sample_prompts
 
     app = QApplication.instance() or QApplication([])
     prompts = sample_prompts()

@@ -28,7 +28,7 @@ from .lesson_pane import LessonPane
 from .parameter_view import ParameterView
 from .presenter import PresenterMode
 from .residual_view import ResidualView
-from .session_io import capture_session, restore_session, training_losses
+from .class_file_io import capture_session, restore_session, training_losses
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 UPDATE_NUMBERS = {"learning_rate", "update_loss_before", "update_loss_after", "gradient_norm"}
@@ -151,7 +151,7 @@ class Classroom(QObject):
 
     def open_builtin_model(self, folder) -> bool:
         """Show a model the app ships (a step needs it); False, with a message, if it cannot be opened."""
-        from app.sessions import load_checkpoint_session
+        from app.state.model_in_use import load_checkpoint_session
 
         name = Path(folder).name
         source = "default model" if name == "default" else f"built-in model “{name}”"
@@ -352,22 +352,22 @@ class Classroom(QObject):
                          f"Saved every panel to {folder}")
 
     # -- session files -----------------------------------------------------------------------------
-    def save_session(self, path) -> Path:
-        from core.files.session import save_session
+    def save_class_file(self, path) -> Path:
+        from core.files.class_file import save_class_file
 
-        return save_session(path, capture_session(self.window, self))
+        return save_class_file(path, capture_session(self.window, self))
 
     def open_session(self, path) -> None:
         """Raises ValueError (with a sentence) if the file cannot be opened; the window is unchanged then."""
-        from core.files.session import load_session
+        from core.files.class_file import load_class_file
 
-        restore_session(self.window, self, load_session(path))
+        restore_session(self.window, self, load_class_file(path))
 
     def ask_save_session(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self.window, "Save the session", str(Path.home() / "lesson.attnlab"),
                                               "Attention Lab session (*.attnlab)")
         if path:
-            self._report(lambda: self.save_session(path), "Could not save the session", f"Saved the session to {path}")
+            self._report(lambda: self.save_class_file(path), "Could not save the session", f"Saved the session to {path}")
 
     def try_open_session(self, path) -> bool:
         """Open the session, or say why not where the user is looking; False if it failed."""

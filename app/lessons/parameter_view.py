@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from app.snapshot import Snapshot
+from app.state.snapshot import Snapshot
 from app.views.export import ExportTable, add_export_menu
 from core.model.config import GPTConfig
 from core.model.param_count import FAMOUS_CONFIGS, ParameterCount, count_parameters, human_count

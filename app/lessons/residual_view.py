@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.selection import Selection
-from app.snapshot import Snapshot
+from app.state.snapshot import Snapshot
 from app.views.export import ExportTable, add_export_menu
 from app.views.plot_style import CURVE_COLOURS, style_graphics_view, style_plot_item
 from core.teaching.lesson_numbers import ResidualStream, residual_stream

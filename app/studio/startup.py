@@ -33,9 +33,9 @@ def train_before_screenshot(window, args) -> bool:
             return
 
         def take_picture() -> None:
-            from app.main import _save_and_quit, when_drawn  # imported here: app.main imports this module
+            from app import screenshot
 
-            when_drawn(window, lambda: _save_and_quit(window, path))
+            screenshot.when_drawn(window, lambda: screenshot.save_picture_and_quit(window, path))
 
         def when_shown(shown_step: int) -> None:
             if shown_step == step:  # earlier live updates are skipped: the final weights are on their way

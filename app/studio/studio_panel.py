@@ -63,7 +63,7 @@ class StudioPanel(QWidget):
 
     def __init__(self, controller=None, selection=None, show_session=None, set_prompt=None,
                  autosave_folder: str | Path | None = None, parent: QWidget | None = None) -> None:
-        """show_session(ModelSession) / set_prompt(text): how the explorer is told (default: the controller)."""
+        """show_session(ModelInUse) / set_prompt(text): how the explorer is told (default: the controller)."""
         super().__init__(parent)
         self.setObjectName(studio_package.STUDIO_NAME)
         self.setAccessibleName(self.TITLE)
@@ -87,7 +87,7 @@ class StudioPanel(QWidget):
         self._scores_changed = False
         self._next_draw = 0.0
         self._draw_turn = 0
-        self._history: tuple | None = None   # (ModelSession, losses) of a saved session's run, shown read-only
+        self._history: tuple | None = None   # (ModelInUse, losses) of a saved session's run, shown read-only
 
         self.controls = ControlBar()
         self.timeline_bar = TimelineBar()

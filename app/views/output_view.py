@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPus
                                QVBoxLayout, QWidget)
 
 from app.selection import Selection
-from app.snapshot import Snapshot
+from app.state.snapshot import Snapshot
 from app.theme import colours
 from app.views.plot_style import style_graphics_view, style_plot_item
 from app.views.bar_plot import bar_plot, keep_room_for_rows, rows_that_fit, set_row_labels

@@ -6,7 +6,7 @@ from PySide6.QtGui import QColor, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
 
 from app.selection import Selection
-from app.snapshot import Snapshot
+from app.state.snapshot import Snapshot
 from core.model.footprint import traced_length
 from app.theme import colours
 from app.views.text_line import TextLine

@@ -291,12 +291,12 @@ def test_a_hostile_session_leaves_the_window_as_it_was(window, in_use, classroom
 def test_memory_running_out_while_a_session_opens_is_reported_not_a_crash(window, in_use, classroom, good_session,
                                                                          tmp_path, monkeypatch):
     """Every size is checked before it is allocated, but other programs can take the memory meanwhile."""
-    import core.files.session
+    import core.files.class_file
 
     def out_of_memory(path):
         raise MemoryError
 
-    monkeypatch.setattr(core.files.session, "load_session", out_of_memory)
+    monkeypatch.setattr(core.files.class_file, "load_class_file", out_of_memory)
     assert classroom.try_open_session(shutil.copy(good_session, tmp_path / "demo.attnlab")) is False
     error_shown(window, "Could not open the session", ("ran out of memory", "previous model"))
     unchanged(window, in_use)

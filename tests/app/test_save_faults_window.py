@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.studio.run_setup import RunSetup
 from core.files import checkpoint as checkpoint_module
 from core.files.checkpoint import load_checkpoint
-from core.files.session import load_session
+from core.files.class_file import load_class_file
 
 from lesson_fixtures import classroom, shown  # noqa: F401  (fixtures)
 
@@ -112,22 +112,22 @@ def test_a_full_disk_keeps_the_earlier_checkpoint_and_the_model(window, show_pro
 def test_a_session_that_cannot_be_saved_says_why(window, shown, show_prompt, tmp_path, monkeypatch,
                                                  file_in_the_way):
     from app.lessons import classroom as classroom_module
-    from core.files import session as session_module
+    from core.files import class_file as class_file_module
 
-    earlier = shown.save_session(tmp_path / "lesson")
+    earlier = shown.save_class_file(tmp_path / "lesson")
     session, weights = window.controller.session, weights_of(window.controller.session.model)
 
     def disk_full(file, *args) -> None:
         file.write(b"PK the first bytes of a zip")
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(session_module, "_write_archive", disk_full)
+    monkeypatch.setattr(class_file_module, "_write_archive", disk_full)
     monkeypatch.setattr(classroom_module.QFileDialog, "getSaveFileName", lambda *a, **k: (str(earlier), ""))
     shown.ask_save_session()
     assert window.statusBar().currentMessage().startswith("Could not save the session: The disk is full")
     assert str(earlier) in error_box_text(window)
     assert sorted(os.listdir(tmp_path)) == ["lesson.attnlab", "notes.txt"]
-    assert load_session(earlier).prompt == window.controller.prompt  # the earlier file, whole
+    assert load_class_file(earlier).prompt == window.controller.prompt  # the earlier file, whole
 
     monkeypatch.setattr(classroom_module.QFileDialog, "getSaveFileName",
                         lambda *a, **k: (str(file_in_the_way / "lesson.attnlab"), ""))

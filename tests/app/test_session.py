@@ -11,7 +11,7 @@ def test_a_saved_session_reopens_to_the_same_state(qtbot, tmp_path, window, show
     shown.pane.go_to_ids("02-forward-pass", "10-scores-and-scaling")
     saved_weights = {k: v.clone() for k, v in window.controller.session.model.state_dict().items()}
     saved_logits, saved_sentences = window.snapshot.trace["logits"], shown.pane.sentences()
-    path = shown.save_session(tmp_path / "demo")
+    path = shown.save_class_file(tmp_path / "demo")
     assert path.name == "demo.attnlab"
 
     # Change everything the session holds.
@@ -48,7 +48,7 @@ def test_the_training_timeline_travels_in_the_session(tmp_path, window, shown, m
     import numpy as np
 
     from app.studio.worker import SharedTimeline
-    from core.files.session import load_session
+    from core.files.class_file import load_class_file
     from core.teaching.timeline import Timeline
     from core.training.trainer import WeightSnapshot
 
@@ -61,7 +61,7 @@ def test_the_training_timeline_travels_in_the_session(tmp_path, window, shown, m
 
     shown.pane.go_to_ids("03-training", "03-train-and-validation")
     assert shown.pane.sentences() == ["After 10 steps the training loss is 2.25 (perplexity 9.5), down from 3.50."]
-    reopened = load_session(shown.save_session(tmp_path / "trained"))
+    reopened = load_class_file(shown.save_class_file(tmp_path / "trained"))
     assert [step for step, _ in reopened.timeline] == [0, 5, 10]
     assert np.array_equal(reopened.timeline[1][1]["transformer.wte.weight"].numpy(), np.full((2, 3), 5.0))
     assert reopened.losses == losses
@@ -85,7 +85,7 @@ def test_opening_a_session_brings_its_timeline_back_into_the_studio(qtbot, tmp_p
     losses = {"train": [[1, 3.5], [6, 3.0], [12, 2.25]], "val": [[12, 2.5]]}
     monkeypatch.setattr(window.studio, "timeline", SharedTimeline(timeline))
     monkeypatch.setattr(window.studio, "run", SimpleNamespace(trainer=SimpleNamespace(loss_history=losses)))
-    path = shown.save_session(tmp_path / "trained")
+    path = shown.save_class_file(tmp_path / "trained")
     monkeypatch.undo()   # the studio has no run again, as after a restart
 
     studio = window.studio

@@ -35,17 +35,17 @@ def test_closing_the_window_while_training_ends_the_worker_and_autosaves(qtbot, 
 
 
 def test_screenshot_after_training_shows_the_trained_model(qtbot, tmp_path, monkeypatch):
-    import app.main
+    import app.screenshot
 
     seen = {}
-    original = app.main._save_and_quit
+    original = app.screenshot.save_picture_and_quit
 
     def save_and_quit(window, path):
         seen["trained"] = window.studio.run.trainer.step_count
         seen["shown"] = window.controller.snapshot.step
         original(window, path)
 
-    monkeypatch.setattr(app.main, "_save_and_quit", save_and_quit)
+    monkeypatch.setattr(app.screenshot, "save_picture_and_quit", save_and_quit)
     picture = tmp_path / "trained.png"
     code = main(["--screenshot", str(picture), "--train-steps", "3", "--settings", str(tmp_path / "s.ini")])
     assert code == 0

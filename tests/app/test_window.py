@@ -9,7 +9,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox, QPlainTextEdit, QSpinBox, QWidget
 
 from app.main import build_parser, main
-from app.sessions import sample_prompts
+from app.state.model_in_use import sample_prompts
 from app.settings import AppSettings, RecentItem
 from app.window import MainWindow
 from core.files.checkpoint import load_checkpoint

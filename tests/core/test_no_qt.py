@@ -60,5 +60,5 @@ def test_the_scan_would_catch_a_qt_import():
     assert "PySide6" in _imported_roots("def f():\n    from PySide6.QtCore import QObject\n")
     assert "pyqtgraph" in _imported_roots("import pyqtgraph as pg\n")
     assert "shiboken6" in _imported_roots("import importlib\nimportlib.import_module('shiboken6')\n")
-    assert "app" in _imported_roots("from app.snapshot import Snapshot\n")
+    assert "app" in _imported_roots("from app.state.snapshot import Snapshot\n")
     assert not _imported_roots("from .trace import Trace\nimport torch\n") & set(FORBIDDEN)

@@ -1,16 +1,16 @@
 """Between the window and a session file: what to capture from the window, and how to put it back.
 
-The file format itself is core.files.session; this module only knows where each piece lives in the window.
+The file format itself is core.files.class_file; this module only knows where each piece lives in the window.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray
 
-from app.sessions import ModelSession
-from core.files.session import Session
+from app.state.model_in_use import ModelInUse
+from core.files.class_file import ClassFile
 
 
-def capture_session(window, classroom) -> Session:
+def capture_session(window, classroom) -> ClassFile:
     """The window's state now (the normal layout, even while presenter mode is on)."""
     model_session = window.controller.session
     saved = classroom.presenter.saved
@@ -21,7 +21,7 @@ def capture_session(window, classroom) -> Session:
     settings = {"source": model_session.source, "trained": bool(model_session.trained), "dark": bool(window.dark)}
     if output is not None:
         settings["temperature"] = float(output.temperature)
-    return Session(
+    return ClassFile(
         model=model_session.model, tokenizer=model_session.tokenizer, prompt=window.controller.prompt,
         lesson=classroom.pane.position_ids(), layer=window.selection.layer, head=window.selection.head,
         layout=bytes(layout.data()), geometry=bytes(geometry.data()), step=model_session.step or 0,
@@ -47,13 +47,13 @@ def training_losses(window) -> dict | None:
     return studio.training_losses() if studio is not None else None
 
 
-def restore_session(window, classroom, session: Session) -> None:
+def restore_session(window, classroom, session: ClassFile) -> None:
     """Show the session's model, prompt, selection, lesson step, settings and layout, in that order."""
     if classroom.presenter.active:
         classroom.presenter.leave()
     settings = session.settings
     source = str(settings.get("source", "session"))
-    window.set_session(ModelSession(session.model.eval(), session.tokenizer, source,
+    window.set_session(ModelInUse(session.model.eval(), session.tokenizer, source,
                                     trained=bool(settings.get("trained", session.step > 0)),
                                     step=session.step or None))
     restore_training = getattr(getattr(window, "studio", None), "restore_training_history", None)
