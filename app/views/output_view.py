@@ -44,11 +44,6 @@ def top_ids(values: np.ndarray, n: int) -> np.ndarray:
     return candidates[np.lexsort((candidates, -values[candidates]))]
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max())
-    return shifted / shifted.sum()
-
-
 class OutputView(QWidget):
     TITLE = "Next token"
     TOOLTIP = ("The model's probabilities for the next token (outline), reshaped by temperature, top-k and "
@@ -63,6 +58,7 @@ class OutputView(QWidget):
         self.selection = selection
         self._dark = False
         self._logits: np.ndarray | None = None       # (vocab,) logits at the last position
+        self._model_probs: np.ndarray | None = None  # (vocab,) the trace's probs there (softmax of the logits)
         self._labels: tuple[str, ...] = ()
         self._shown_ids = np.zeros(0, dtype=int)
         self._shown_model = np.zeros(0)
@@ -194,6 +190,7 @@ class OutputView(QWidget):
     # -- drawing -------------------------------------------------------------------------------
     def show_snapshot(self, snapshot: Snapshot) -> None:
         self._logits = last_position(snapshot.trace, "logits")  # (vocab,)
+        self._model_probs = last_position(snapshot.trace, "probs")  # (vocab,) the model's own, temperature 1
         self._labels = snapshot.vocab_labels
         if self.top_k_spin.maximum() != snapshot.config.vocab_size:  # re-setting it repaints the box
             self.top_k_spin.setMaximum(snapshot.config.vocab_size)
@@ -208,7 +205,7 @@ class OutputView(QWidget):
     def _redraw(self) -> None:
         if self._logits is None:
             return
-        model_probs = softmax(self._logits)
+        model_probs = self._model_probs
         probs = self.sampling_distribution()
         # Rank by the model's own logits: temperature keeps the order, top-k/top-p only cut the tail.
         rows = self.rows_that_fit()
