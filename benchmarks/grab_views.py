@@ -58,7 +58,7 @@ def main() -> None:
                 selection = Selection(4, 4)
                 selection.select(1, 2)
                 view = view_class(selection)
-                view.apply_theme(dark)
+                view.set_theme(dark)
                 view.resize(*size)
                 view.show_snapshot(snapshot)
                 view.show()

@@ -166,7 +166,7 @@ def make_window(folder: Path):
     from app.window import MainWindow
 
     window = MainWindow(settings=AppSettings(folder / "settings.ini"), prompt="", remember_layout=False)
-    window.studio.autosave_folder = folder / "autosave"
+    window.ensure_studio().autosave_folder = folder / "autosave"
     window.show()
     settle()
     return window
@@ -275,7 +275,7 @@ def record_timeline(window, steps: int = SCRUB_RUN["max_steps"], seed: int = 0) 
     from app.studio import show_training_studio
     from app.studio.run_setup import RunSetup
 
-    studio = window.studio
+    studio = window.ensure_studio()
     show_training_studio(window)
     old_run = studio.run
     studio.set_up(RunSetup(**{**SCRUB_RUN, "seed": seed}))
@@ -294,7 +294,7 @@ def scrub_timeline(window, phase: Phase, count: int, kept_steps: list[int], read
     Every scrub shows another kept step (a new session of the run's weights); the window is let draw
     after every `draw_every` scrubs (a quick drag moves on before the panels have caught up), and a
     cycle of the phase is `read_every` scrubs."""
-    bar = window.studio.timeline_bar
+    bar = window.ensure_studio().timeline_bar
     path = kept_steps[:-1]
     sweep = path + path[-2:0:-1]  # there and back
     for scrub in range(count):

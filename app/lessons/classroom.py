@@ -59,9 +59,7 @@ class Classroom(QObject):
         self._add_menus()
         window.controller.snapshot_ready.connect(self.refresh_numbers)
         window.selection.changed.connect(self.refresh_numbers)
-        temperature = getattr(getattr(window, "output_view", None), "temperature_slider", None)
-        if temperature is not None:
-            temperature.valueChanged.connect(self.refresh_numbers)
+        window.output_view.sampling_changed.connect(self.refresh_numbers)  # the temperature is in the numbers
         self.pane.step_changed.connect(self._on_step_changed)
         self.pane.open_model_requested.connect(self.open_builtin_model)
         self.pane.set_answerer(self.answer)
@@ -189,15 +187,15 @@ class Classroom(QObject):
         if action.temperature is not None:
             window.output_view.set_temperature(action.temperature)
         if action.switch_off == "positions":
-            window.whatif_view.positional_off.setChecked(True)
+            window.whatif_view.switch_off_positions()
         elif action.switch_off == "head":
-            window.whatif_view.head_boxes[(window.selection.layer, window.selection.head)].setChecked(True)
+            window.whatif_view.switch_off_head(window.selection.layer, window.selection.head)
         if action.train:
             self._train_in_studio(action.train)
 
     def _train_in_studio(self, steps: int) -> None:
         """Train the studio's run (set up from its panel first, if there is none yet) for `steps` steps."""
-        studio = self.window.studio
+        studio = self.window.ensure_studio()
         self.show_panel("trainingStudio")
         if studio.run is not None:
             studio.train_steps(steps)

@@ -45,10 +45,12 @@ def _share_text(part: int, total: int) -> str:
 class ParameterView(QWidget):
     TITLE = "Model size"
     TOOLTIP = "This model's parameters by part, next to GPT-2 small, GPT-2 XL and GPT-3, counted the same way."
+    OBJECT_NAME = "parameterView"
+    FOLLOWS_SELECTION = False
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("parameterView")
+        self.setObjectName(self.OBJECT_NAME)
         self.config: GPTConfig | None = None
         self.heading = QLabel(objectName="parameterHeading", wordWrap=True)
         self.table = QTableWidget(len(ROWS), 1 + len(FAMOUS_CONFIGS), objectName="parameterTable")
@@ -65,6 +67,9 @@ class ParameterView(QWidget):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         if snapshot.config != self.config:
             self.show_config(snapshot.config)
+
+    def set_theme(self, dark: bool) -> None:
+        """Nothing to recolour: the table takes the application's palette."""
 
     def show_config(self, config: GPTConfig) -> None:
         self.config = config

@@ -18,7 +18,7 @@ def train_before_screenshot(window, args) -> bool:
         print("--train-steps needs a number of steps of 0 or more.")
         return False
     path, args.screenshot = args.screenshot, None  # main's own screenshot step must not fire early
-    studio = window.studio
+    studio = window.ensure_studio()
     show_training_studio(window)
     studio.tabs.setCurrentWidget(studio.heads)
 

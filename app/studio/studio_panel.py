@@ -52,6 +52,8 @@ FIRST_SNAPSHOTS = 48          # snapshots planned over the run's steps at first
 
 class StudioPanel(QWidget):
     TITLE, TOOLTIP = studio_package.TITLE, studio_package.TOOLTIP  # the window names its dock before building it
+    OBJECT_NAME = studio_package.STUDIO_NAME
+    FOLLOWS_SELECTION = False
 
     run_ready = Signal()                 # a new run is installed (set up, reset or resumed)
     setup_failed = Signal(str)           # the sentence shown to the user; nothing was changed
@@ -570,7 +572,10 @@ class StudioPanel(QWidget):
         self._speed_builder.failed.connect(lambda sentence: self.setup_panel.speed_label.setText(sentence))
         self._speed_builder.start()
 
-    def apply_theme(self, dark: bool) -> None:
+    def show_snapshot(self, snapshot) -> None:
+        """Nothing to redraw from the explorer's snapshots: the studio draws its own run."""
+
+    def set_theme(self, dark: bool) -> None:
         for part in (self.plots, self.heads, self.one_step, self.bpe_view):
             part.apply_theme(dark)
 

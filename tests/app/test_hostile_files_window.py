@@ -305,7 +305,7 @@ def test_memory_running_out_while_a_session_opens_is_reported_not_a_crash(window
 # -- the training studio: a corpus file, and a run folder to resume -------------------------------------
 @pytest.fixture
 def studio(window):
-    return window.studio
+    return window.ensure_studio()
 
 
 def corpus(kind):

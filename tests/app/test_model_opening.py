@@ -53,7 +53,7 @@ def test_the_window_stays_responsive_while_a_model_loads(qtbot, window, session_
         gate.wait()  # the load is "reading files" until the test lets it finish
         return other
 
-    assert window._load(slow_load, "Could not open", RecentItem("checkpoint", "slow"), "slow model", wait=False)
+    assert window.models.load(slow_load, "Could not open", RecentItem("checkpoint", "slow"), "slow model", wait=False)
     assert window.loading and window.load_progress.isVisible()
     assert window.statusBar().currentMessage() == "Opening slow model…"
     snapshot = wait_drawn(lambda: window.prompt_view.set_text("abc"))  # the window still traces and draws
@@ -103,7 +103,7 @@ def test_the_zoo_remembers_the_last_choice(qtbot, loopback):
 
 def test_downloading_from_the_zoo_shows_the_size_fills_the_bar_and_opens_the_model(qtbot, window, loopback,
                                                                                    tiny_gpt2):
-    window.show_model_zoo()
+    window.models.show_model_zoo()
     dialog = window.findChild(ModelZooDialog, "modelZooDialog")
     dialog.select(SERVED_AS)
     assert dialog.download_button.isEnabled() and not dialog.open_button.isEnabled()
@@ -123,7 +123,7 @@ def test_downloading_from_the_zoo_shows_the_size_fills_the_bar_and_opens_the_mod
 
 def test_a_cancelled_download_leaves_the_model_in_use_and_nothing_to_open(qtbot, window, session, loopback):
     loopback.hold("model.safetensors", 5_000)  # of its 13.5 kB
-    window.show_model_zoo()
+    window.models.show_model_zoo()
     dialog = window.findChild(ModelZooDialog, "modelZooDialog")
     dialog.select(SERVED_AS)
     with qtbot.waitSignal(dialog.size_known, timeout=WAIT_MS):

@@ -111,7 +111,7 @@ def test_scrubbing_the_timeline_160_times_reuses_the_display_models(window):
 def test_setting_up_runs_again_and_again_frees_each_previous_run(window):
     soak.record_timeline(window, steps=2)  # a run in place, so its training thread exists before and after
     # Trainers of other tests' windows (a closed window lives on in Qt) are not this test's business.
-    first = weakref.ref(window.studio.run.trainer)   # weakly: this run's trainer must be free to go
+    first = weakref.ref(window.ensure_studio().run.trainer)   # weakly: this run's trainer must be free to go
     elsewhere = weakref.WeakSet(o for o in gc.get_objects() if type(o) is Trainer and o is not first())
     phase = soak.Phase("set up studio runs", light=True)
     soak.set_up_runs(window, phase, 3, steps=2)
@@ -120,7 +120,7 @@ def test_setting_up_runs_again_and_again_frees_each_previous_run(window):
     assert after.qthread_objects == phase.before.qthread_objects  # the old runs' worker threads are deleted
     gc.collect()
     trainers = [o for o in gc.get_objects() if type(o) is Trainer and o not in elsewhere]
-    assert trainers == [window.studio.run.trainer]  # and so are their trainers (model, optimizer, timeline)
+    assert trainers == [window.ensure_studio().run.trainer]  # and so are their trainers (model, optimizer, timeline)
     assert after.sessions_alive == 1
 
 

@@ -141,7 +141,7 @@ def test_a_session_that_cannot_be_saved_says_why(window, shown, show_prompt, tmp
 # -- the training studio's Save ---------------------------------------------------------------------
 @pytest.fixture
 def studio(qtbot, window, tmp_path):
-    studio = window.studio
+    studio = window.ensure_studio()
     studio.autosave_folder = tmp_path / "autosave"
     with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
         studio.set_up(TINY)

@@ -56,8 +56,8 @@ def test_the_training_timeline_travels_in_the_session(tmp_path, window, shown, m
     for step in (0, 5, 10):
         timeline.add(step, WeightSnapshot(step, {"transformer.wte.weight": np.full((2, 3), step, np.float32)}))
     losses = {"train": [[1, 3.5], [10, 2.25]], "val": []}
-    monkeypatch.setattr(window.studio, "timeline", SharedTimeline(timeline))
-    monkeypatch.setattr(window.studio, "run", SimpleNamespace(trainer=SimpleNamespace(loss_history=losses)))
+    monkeypatch.setattr(window.ensure_studio(), "timeline", SharedTimeline(timeline))
+    monkeypatch.setattr(window.ensure_studio(), "run", SimpleNamespace(trainer=SimpleNamespace(loss_history=losses)))
 
     shown.pane.go_to_ids("03-training", "03-train-and-validation")
     assert shown.pane.sentences() == ["After 10 steps the training loss is 2.25 (perplexity 9.5), down from 3.50."]
@@ -83,12 +83,12 @@ def test_opening_a_session_brings_its_timeline_back_into_the_studio(qtbot, tmp_p
     for step, tensors in weights_at.items():
         timeline.add(step, WeightSnapshot(step, tensors))
     losses = {"train": [[1, 3.5], [6, 3.0], [12, 2.25]], "val": [[12, 2.5]]}
-    monkeypatch.setattr(window.studio, "timeline", SharedTimeline(timeline))
-    monkeypatch.setattr(window.studio, "run", SimpleNamespace(trainer=SimpleNamespace(loss_history=losses)))
+    monkeypatch.setattr(window.ensure_studio(), "timeline", SharedTimeline(timeline))
+    monkeypatch.setattr(window.ensure_studio(), "run", SimpleNamespace(trainer=SimpleNamespace(loss_history=losses)))
     path = shown.save_class_file(tmp_path / "trained")
     monkeypatch.undo()   # the studio has no run again, as after a restart
 
-    studio = window.studio
+    studio = window.ensure_studio()
     with qtbot.waitSignal(window.drawn, timeout=10000, check_params_cb=lambda snapshot: not window.controller.busy):
         shown.open_session(path)
     session_model = window.controller.session
@@ -107,7 +107,7 @@ def test_opening_a_session_brings_its_timeline_back_into_the_studio(qtbot, tmp_p
 def test_a_timeline_that_does_not_fit_the_model_keeps_only_the_curves(qtbot, window, shown):
     import numpy as np
 
-    studio = window.studio
+    studio = window.ensure_studio()
     losses = {"train": [[1, 3.5], [2, 3.0]], "val": []}
     wrong = [(0, {"transformer.wte.weight": np.zeros((2, 3), np.float32)})]   # not this model's parameters
     studio.restore_training_history(wrong, losses)

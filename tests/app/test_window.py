@@ -171,7 +171,7 @@ def test_layout_preferences_and_recent_files_are_remembered(qtbot, tmp_path, ses
     second.show()
     assert not second.findChild(QDockWidget, "whatIfViewDock").isVisible()
     assert (second.output_view.temperature, second.output_view.top_k) == (0.7, 5)
-    second._fill_recent_menu()
+    second.models.fill_recent_menu(second.recent_menu)
     assert any("model-a" in action.text() for action in second.recent_menu.actions())
     second.reset_layout()
     assert second.findChild(QDockWidget, "whatIfViewDock").isVisible()
@@ -181,6 +181,7 @@ def test_layout_preferences_and_recent_files_are_remembered(qtbot, tmp_path, ses
 def test_add_panel_feeds_a_new_panel_and_lists_it(qtbot, window, show_prompt):
     class CountingPanel(QWidget):
         TITLE, TOOLTIP = "Counter", "Counts snapshots."
+        OBJECT_NAME, FOLLOWS_SELECTION = "counterView", False
 
         def __init__(self):
             super().__init__()
@@ -189,6 +190,9 @@ def test_add_panel_feeds_a_new_panel_and_lists_it(qtbot, window, show_prompt):
 
         def show_snapshot(self, snapshot):
             self.seen.append(snapshot.n_tokens)
+
+        def set_theme(self, dark):
+            pass
 
     panel = CountingPanel()
     dock = window.add_panel(panel, tab_with="attentionView")
