@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QDockWidget, QToolTip, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolTip, QWidget
 
 from .views.panel import Panel
 
@@ -40,3 +40,9 @@ class DockedPanel:
     def is_on_screen(self) -> bool:
         """Visible and not behind another tab (a tabbed-away dock still counts as 'visible' to Qt)."""
         return self.dock.isVisible() and not self.dock.visibleRegion().isEmpty()
+
+
+def front_tab(window: QMainWindow, dock: QDockWidget) -> QDockWidget:
+    """The dock in front of `dock`'s tab group (a dock whose region is on screen)."""
+    group = [dock, *window.tabifiedDockWidgets(dock)]
+    return next((d for d in group if not d.visibleRegion().isEmpty()), dock)

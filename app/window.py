@@ -9,9 +9,8 @@ with set_theme(dark). A big panel that starts behind a tab can be added with `ad
 ...)`: it is built the first time it comes on screen (or `built_panel(name)` asks for it), so opening the
 window never waits for it.
 
-The window docks panels and routes between them; what it delegates lives in its own module: the menus
-(app/window_menus.py), the default arrangement (app/window_layout.py), opening and saving models
-(app/model_opening.py), error messages (app/error_display.py).
+The window docks panels and routes between them. The menus are app/window_menus.py, the default arrangement
+app/window_layout.py, opening and saving models app/model_opening.py, error messages app/error_display.py.
 """
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QWidget
 
 from . import window_layout
-from .panel_dock import DockedPanel, PanelDock
+from .panel_dock import DockedPanel, PanelDock, front_tab
 from .controller import Controller
 from .error_display import ERROR_SHOWN_MS, ErrorDisplay
 from .lessons.classroom import Classroom
@@ -38,16 +37,15 @@ from .views import plot_style
 from .views.export import credited_image, set_model_credit
 from .views.modified_badge import ModifiedBadge
 from .views.output_view import OutputView
-from .views.panel import Panel, PanelContext
+from .views.panel import Panel
 from .views.prompt_view import PromptView
 from .views.view_base import settle_plots
 from .views.selection_toolbar import SelectionToolbar
 from .views.whatif_view import WhatIfView
-from .window_layout import fitted_size, optional_view
+from .window_layout import EXPLORER_PANELS, explorer_docks, fitted_size, optional_view
 from .window_menus import build_menus
 
 DEFAULT_SIZE = QSize(1600, 1000)
-ZOOMS = (0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0)  # Ctrl+= / Ctrl+- step through these font scales
 LAYOUT_VERSION = 1            # bump when the default arrangement changes, so old saved layouts are ignored
 RIGHT = window_layout.RIGHT
 
@@ -81,10 +79,10 @@ class MainWindow(QMainWindow):
             session, notice = default_session()
         self.selection = Selection(session.config.n_layers, session.config.n_heads)
         self.controller = Controller(session, self)
-        self.context = PanelContext(self.controller, self.selection, self.settings)  # what panels are handed
         first_prompt = sample_prompts()[0] if prompt is None else prompt
         self.controller.set_prompt(first_prompt)  # traced on the worker thread while the panels are built
         self.panels: list[DockedPanel] = []
+        self.menus: dict = {}  # by title; filled by build_menus once the panels are docked
         self.dark = self.settings.dark_theme
         apply_theme(QApplication.instance(), self.dark)  # first: each panel takes its colours as it is added
         self.errors = ErrorDisplay(self)
@@ -93,7 +91,10 @@ class MainWindow(QMainWindow):
         self.models.load_failed.connect(self.load_failed)
 
         self._build_status_bar()
-        self._build_selectors()
+        self.selection_toolbar = SelectionToolbar(self.selection)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.selection_toolbar)
+        self.layer_selector = self.selection_toolbar.layer_selector
+        self.head_selector = self.selection_toolbar.head_selector
         self._build_panels()
         self.menus = build_menus(self)
         self._connect()
@@ -111,7 +112,7 @@ class MainWindow(QMainWindow):
         if notice:
             self.statusBar().showMessage(notice, ERROR_SHOWN_MS)
         self.prompt_view.set_text(first_prompt)  # the same prompt again: the worker reuses its trace
-        self.prompt_view.editor.document().clearUndoRedoStacks()  # Undo starts from the opening prompt
+        self.prompt_view.forget_undo()  # Undo starts from the opening prompt
         self.focus_prompt()
 
     # -- building ------------------------------------------------------------------------------
@@ -123,12 +124,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.modified_badge)
         self.statusBar().addPermanentWidget(self.load_progress)
         self.statusBar().addPermanentWidget(self.model_label)
-
-    def _build_selectors(self) -> None:
-        self.selection_toolbar = SelectionToolbar(self.selection)
-        self.layer_selector = self.selection_toolbar.layer_selector
-        self.head_selector = self.selection_toolbar.head_selector
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.selection_toolbar)
 
     def _build_panels(self) -> None:
         self.prompt_view = PromptView(self.selection)
@@ -175,7 +170,7 @@ class MainWindow(QMainWindow):
         action = dock.toggleViewAction()
         action.setToolTip(tooltip)
         action.setStatusTip(tooltip)
-        if hasattr(self, "menus"):  # panels added after the window is built join the View menu too
+        if "View" in self.menus:  # panels added after the window is built join the View menu too
             self.menus["View"].insertAction(self.view_separator, action)
         if build is None:
             widget.set_theme(self.dark)
@@ -217,34 +212,25 @@ class MainWindow(QMainWindow):
         beside = next((p.dock for p in self.panels if p.widget.objectName() == panel.tab_with), None)
         if beside is None:
             return
-        in_front = self._front_tab(beside)
+        in_front = front_tab(self, beside)
         self.tabifyDockWidget(beside, panel.dock)
         in_front.raise_()  # the new tab waits behind; the one the user was looking at stays in front
-
-    def _front_tab(self, dock: QDockWidget) -> QDockWidget:
-        """The dock in front of `dock`'s tab group (a dock whose region is on screen)."""
-        group = [dock, *self.tabifiedDockWidgets(dock)]
-        return next((d for d in group if not d.visibleRegion().isEmpty()), dock)
 
     # -- the default layout ----------------------------------------------------------------------
     def _short(self) -> bool:
         return window_layout.is_short(self.height() if self.isVisible() else self._opening_size.height())
 
-    def _explorer_docks(self) -> dict[str, QDockWidget]:
-        return {p.widget.objectName(): p.dock for p in self.panels
-                if p.widget.objectName() in window_layout.EXPLORER_PANELS}
-
     def _arrange_explorer_panels(self) -> None:
-        window_layout.arrange_explorer_panels(self, self._explorer_docks(), self._short())
+        window_layout.arrange_explorer_panels(self, explorer_docks(self.panels), self._short())
 
     def _size_default_layout(self) -> None:
-        window_layout.size_default_layout(self, self._explorer_docks(), self._short())
+        window_layout.size_default_layout(self, explorer_docks(self.panels), self._short())
 
     def reset_layout(self) -> None:
         """Every panel back where it started: the explorer's own, then those added later."""
         self._arrange_explorer_panels()
         for panel in self.panels:
-            if panel.widget.objectName() not in window_layout.EXPLORER_PANELS:
+            if panel.widget.objectName() not in EXPLORER_PANELS:
                 panel.dock.setFloating(False)
                 panel.dock.show()
                 self._place(panel)
@@ -275,7 +261,7 @@ class MainWindow(QMainWindow):
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
         for panel in self.panels:
-            if self.is_on_screen(panel):
+            if panel.is_on_screen():
                 self._redraw(panel, snapshot)
             else:
                 panel.stale = True  # drawn when it is shown again
@@ -283,23 +269,19 @@ class MainWindow(QMainWindow):
         self._settle_before_paint()
         self.drawn.emit(snapshot)
 
-    @staticmethod
-    def is_on_screen(panel: DockedPanel) -> bool:
-        return panel.is_on_screen()
-
     def _catch_up(self) -> None:
         """Redraw the panels that missed snapshots while they were out of sight."""
         snapshot = self.controller.snapshot
         if snapshot is None:
             return
         for panel in self.panels:
-            if panel.stale and self.is_on_screen(panel):
+            if panel.stale and panel.is_on_screen():
                 self._redraw(panel, snapshot)
         self._settle_before_paint()
 
     def _settle_before_paint(self) -> None:
         """Every plot on screen laid out and prepared now, so that each paints once per snapshot."""
-        settle_plots(panel.widget for panel in self.panels if self.is_on_screen(panel))
+        settle_plots(panel.widget for panel in self.panels if panel.is_on_screen())
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -332,7 +314,7 @@ class MainWindow(QMainWindow):
         self.prompt_view.set_text(text)
 
     def focus_prompt(self) -> None:
-        self.prompt_view.editor.setFocus()
+        self.prompt_view.focus()
 
     def _on_token_chosen(self, token_id: int) -> None:
         # The tokens of one Generate join one undo step; each Next token is a step of its own.
@@ -340,11 +322,11 @@ class MainWindow(QMainWindow):
 
     def undo_prompt(self) -> None:
         self.output_view.stop_generating()  # undoing under a running Generate would be undone by its next token
-        self.prompt_view.editor.undo()
+        self.prompt_view.undo()
 
     def redo_prompt(self) -> None:
         self.output_view.stop_generating()
-        self.prompt_view.editor.redo()
+        self.prompt_view.redo()
 
     def reset_everything(self) -> None:
         """Every what-if off: the intact model everywhere (the badge disappears with the next drawing)."""
@@ -365,29 +347,6 @@ class MainWindow(QMainWindow):
         self.model_label.setText(session.describe())
         self.setWindowTitle(f"Attention Lab — {session.source}")
         set_model_credit(f"Attention Lab — {session.describe()}")  # every exported picture names its model
-
-    # Opening and saving models is app/model_opening.py's; these pass scripts' and tests' calls on to it.
-    def open_checkpoint(self, folder: str | Path, wait: bool = True) -> bool:
-        return self.models.open_checkpoint(folder, wait)
-
-    def open_gpt2_folder(self, folder: str | Path, wait: bool = True) -> bool:
-        return self.models.open_gpt2_folder(folder, wait)
-
-    def open_hub_model(self, name: str, wait: bool = True) -> bool:
-        return self.models.open_hub_model(name, wait)
-
-    def new_model(self, config, tokenizer_choice: str = "current", seed: int = 0) -> None:
-        self.models.new_model(config, tokenizer_choice, seed)
-
-    def save_checkpoint(self, folder: str | Path) -> bool:
-        return self.models.save_checkpoint(folder)
-
-    @property
-    def loading(self) -> bool:
-        return self.models.loading
-
-    def show_error(self, title: str, text: str) -> None:
-        self.errors.show_error(title, text)
 
     def save_picture(self, path: str | Path) -> bool:
         return credited_image(self).save(str(path), "PNG")
@@ -415,7 +374,7 @@ class MainWindow(QMainWindow):
 
     def set_zoom(self, zoom: float, announce: bool = True) -> None:
         """Scale plot text and the prompt by `zoom` (1.0: normal), remembered for next time."""
-        zoom = min(max(float(zoom), ZOOMS[0]), ZOOMS[-1])
+        zoom = min(max(float(zoom), plot_style.ZOOMS[0]), plot_style.ZOOMS[-1])
         plot_style.set_zoom(zoom)
         self.prompt_view.set_zoom(zoom)
         self.settings.set_value("view/zoom", zoom)
@@ -424,12 +383,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Zoom {zoom:.0%}", 3000)
 
     def step_zoom(self, steps: int) -> None:
-        larger = [z for z in ZOOMS if z > self.zoom + 1e-6]
-        smaller = [z for z in ZOOMS if z < self.zoom - 1e-6]
-        if steps > 0 and larger:
-            self.set_zoom(larger[0])
-        elif steps < 0 and smaller:
-            self.set_zoom(smaller[-1])
+        if plot_style.stepped_zoom(steps) != self.zoom:
+            self.set_zoom(plot_style.stepped_zoom(steps))
 
     def closeEvent(self, event) -> None:
         self.models.close()  # a model being read is let finish; a download is cancelled

@@ -85,3 +85,8 @@ def optional_view(module_name: str, class_name: str):
             raise  # the view exists but something it imports is missing: a real error
         return None
     return getattr(module, class_name)
+
+
+def explorer_docks(panels) -> dict[str, QDockWidget]:
+    """The docks of the explorer's own panels among `panels` (DockedPanel), by their panel's objectName."""
+    return {p.widget.objectName(): p.dock for p in panels if p.widget.objectName() in EXPLORER_PANELS}

@@ -70,7 +70,8 @@ def build_menus(window) -> dict[str, QMenu]:
     act(model_menu, "&About this model…", lambda: show_model_card(window), None,
         "The architecture's choices and its parameters by part.")
     model_menu.addSeparator()
-    act(model_menu, "Sample &next token", output.sample_one, "Ctrl+Return", "Sample one token and add it to the prompt.")
+    act(model_menu, "Sample &next token", output.sample_one, "Ctrl+Return",
+        "Sample one token and add it to the prompt.")
     act(model_menu, "&Generate", output.generate, "Ctrl+G", "Add tokens one at a time.")
     act(model_menu, "S&top generating", output.stop_generating, "Ctrl+.", "Stop adding tokens.")
     model_menu.addSeparator()
@@ -107,7 +108,7 @@ def ask_save_picture(window) -> None:
     path, _ = QFileDialog.getSaveFileName(window, "Save a picture of the window", "attention-lab.png",
                                           "PNG image (*.png)")
     if path and not window.save_picture(path):
-        window.show_error("Could not save the picture", f"{path} could not be written.")
+        window.errors.show_error("Could not save the picture", f"{path} could not be written.")
 
 
 def show_shortcuts(window: QMainWindow) -> None:

@@ -175,7 +175,7 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
     settle(clock, loop)
     editor = app_window.prompt_view.editor
 
-    visible = [p for p in app_window.panels if app_window.is_on_screen(p)]
+    visible = [p for p in app_window.panels if p.is_on_screen()]
     clock.panels = {p.widget: p.widget.objectName() for p in visible}
     clock.forget_receivers()
     redraw_ms: dict[str, list[float]] = {p.widget.objectName(): [] for p in visible}

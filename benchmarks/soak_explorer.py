@@ -229,18 +229,18 @@ def model_switches(window, folder: Path) -> list[Callable[[], None]]:
     from core import preset
 
     checkpoint = folder / "saved-checkpoint"
-    window.new_model(preset("micro"), "lessons", seed=1)
+    window.models.new_model(preset("micro"), "lessons", seed=1)
     wait_drawn(window)
-    window.save_checkpoint(checkpoint)
+    window.models.save_checkpoint(checkpoint)
     session_file = window.classroom.save_class_file(folder / "saved")
-    switches = [lambda: window.open_checkpoint(DEFAULT_MODEL_FOLDER)]
+    switches = [lambda: window.models.open_checkpoint(DEFAULT_MODEL_FOLDER)]
     for number, (name, tokenizer) in enumerate([("nano", "current"), ("micro", "lessons"), ("small", "current"),
                                                 ("nano", "lessons"), ("micro", "current"), ("small", "lessons")]):
-        switches.append(lambda name=name, tokenizer=tokenizer, seed=number: window.new_model(preset(name), tokenizer,
+        switches.append(lambda name=name, tokenizer=tokenizer, seed=number: window.models.new_model(preset(name), tokenizer,
                                                                                              seed=seed))
-        switches.append(lambda: window.open_checkpoint(checkpoint))
+        switches.append(lambda: window.models.open_checkpoint(checkpoint))
         switches.append(lambda: window.classroom.open_session(session_file))
-        switches.append(lambda: window.open_checkpoint(DEFAULT_MODEL_FOLDER))
+        switches.append(lambda: window.models.open_checkpoint(DEFAULT_MODEL_FOLDER))
     return switches
 
 

@@ -41,6 +41,7 @@ class Classroom(QObject):
     def __init__(self, window: QMainWindow, lessons: tuple[Lesson, ...] | None = None) -> None:
         super().__init__(window)
         self.window = window
+        self.errors = window.errors  # where a failure is told (app/error_display.py)
         self.problems: list[str] = []           # lesson files that could not be read, in words
         try:
             self.lessons = lessons or load_lessons(problems=self.problems)
@@ -68,8 +69,8 @@ class Classroom(QObject):
         self._on_session_changed(window.controller.session)
         window.installEventFilter(self)  # to leave presenter mode before the window saves its layout
         if self.problems:  # a teacher's typo: say which file and what to fix, and keep the rest
-            QTimer.singleShot(0, lambda: window.show_error("Some lesson files could not be read",
-                                                           "\n\n".join(self.problems)))
+            QTimer.singleShot(0, lambda: self.errors.show_error("Some lesson files could not be read",
+                                                                "\n\n".join(self.problems)))
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
@@ -156,7 +157,7 @@ class Classroom(QObject):
         try:
             session = load_checkpoint_session(folder, source=source)
         except (OSError, ValueError) as error:
-            self.window.show_error("Could not open the built-in model", f"{error}\n\nThe previous model is still shown.")
+            self.errors.show_error("Could not open the built-in model", f"{error}\n\nThe previous model is still shown.")
             return False
         self.window.set_session(session)
         return True
@@ -365,7 +366,8 @@ class Classroom(QObject):
         path, _ = QFileDialog.getSaveFileName(self.window, "Save the session", str(Path.home() / "lesson.attnlab"),
                                               "Attention Lab session (*.attnlab)")
         if path:
-            self._report(lambda: self.save_class_file(path), "Could not save the session", f"Saved the session to {path}")
+            self._report(lambda: self.save_class_file(path), "Could not save the session",
+                         f"Saved the session to {path}")
 
     def try_open_session(self, path) -> bool:
         """Open the session, or say why not where the user is looking; False if it failed."""
@@ -381,10 +383,10 @@ class Classroom(QObject):
         try:
             work()
         except (OSError, ValueError) as error:
-            self.window.show_error(failure, str(error))
+            self.errors.show_error(failure, str(error))
             return False
         except MemoryError:  # core checks every declared size first; this is what memory left over
-            self.window.show_error(failure, "This computer ran out of memory; close other programs and try again. "
+            self.errors.show_error(failure, "This computer ran out of memory; close other programs and try again. "
                                             "The previous model is still shown.")
             return False
         self.window.statusBar().showMessage(success, 8000)

@@ -58,6 +58,18 @@ def zoom() -> float:
     return _zoom
 
 
+ZOOMS = (0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0)  # Ctrl+= / Ctrl+- step through these scales
+
+
+def stepped_zoom(steps: int) -> float:
+    """The zoom `steps` places up (> 0) or down (< 0) the ZOOMS ladder from the current one."""
+    larger = [z for z in ZOOMS if z > _zoom + 1e-6]
+    smaller = [z for z in ZOOMS if z < _zoom - 1e-6]
+    if steps > 0 and larger:
+        return larger[0]
+    return smaller[-1] if steps < 0 and smaller else _zoom
+
+
 def scale() -> float:
     """How much larger than normal every plot font is drawn: presenter mode's scale times the zoom."""
     return _font_scale * _zoom

@@ -53,6 +53,19 @@ class PromptView(QWidget):
         layout.addWidget(scroll, stretch=1)
 
     # -- the text ------------------------------------------------------------------------------
+    def focus(self) -> None:
+        self.editor.setFocus()
+
+    def undo(self) -> None:
+        self.editor.undo()
+
+    def redo(self) -> None:
+        self.editor.redo()
+
+    def forget_undo(self) -> None:
+        """Undo starts from here: earlier prompts are no longer brought back."""
+        self.editor.document().clearUndoRedoStacks()
+
     def text(self) -> str:
         return self.editor.toPlainText()
 

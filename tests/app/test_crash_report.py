@@ -36,7 +36,7 @@ def shown_dialog(qtbot, reporter, text: str):
 
 def visible_views(window) -> list:
     return [panel.widget for panel in window.panels
-            if window.is_on_screen(panel) and hasattr(panel.widget, "show_snapshot")]
+            if panel.is_on_screen() and panel.built]
 
 
 def test_a_view_that_fails_on_a_prompt_shows_the_report_and_the_app_goes_on(qtbot, window, show_prompt, reporter,

@@ -1,7 +1,7 @@
 """Hostile and broken files opened from the window: a message where the user is looking, no code run,
 and the model, prompt and selection in use left exactly as they were.
 
-Entry points: MainWindow.open_checkpoint, MainWindow.open_gpt2_folder, the classroom's try_open_session
+Entry points: ModelOpener.open_checkpoint, ModelOpener.open_gpt2_folder, the classroom's try_open_session
 (File ▸ Open session), and the training studio's corpus file and resume folder. The damaged files are made
 by tests/hostile_files.py, the same ones tests/core/test_hostile_files.py checks without a window.
 """
@@ -143,7 +143,7 @@ def test_a_hostile_checkpoint_leaves_the_model_in_use(window, in_use, good_check
     folder = shutil.copytree(good_checkpoint, tmp_path / "checkpoint")
     damage, words = CHECKPOINT_CASES[case]
     damage(folder, marker)
-    assert window.open_checkpoint(folder) is False
+    assert window.models.open_checkpoint(folder) is False
     text = error_shown(window, "Could not open the checkpoint", words)
     assert "previous model is still shown" in text
     unchanged(window, in_use)
@@ -152,7 +152,7 @@ def test_a_hostile_checkpoint_leaves_the_model_in_use(window, in_use, good_check
 def test_the_good_checkpoint_does_open(window, in_use, good_checkpoint, tmp_path):
     """The control: the undamaged file replaces the model (so the refusals above mean something)."""
     folder = shutil.copytree(good_checkpoint, tmp_path / "checkpoint")
-    assert window.open_checkpoint(folder) is True
+    assert window.models.open_checkpoint(folder) is True
     assert window.controller.session is not in_use["session"]
 
 
@@ -217,7 +217,7 @@ def test_a_hostile_gpt2_folder_leaves_the_model_in_use(window, in_use, good_gpt2
     folder = shutil.copytree(good_gpt2, tmp_path / "gpt2")
     damage, words = GPT2_CASES[case]
     damage(folder, marker)
-    assert window.open_gpt2_folder(folder) is False
+    assert window.models.open_gpt2_folder(folder) is False
     error_shown(window, "Could not open the GPT-2 folder", words)
     unchanged(window, in_use)
 

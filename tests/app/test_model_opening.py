@@ -54,21 +54,21 @@ def test_the_window_stays_responsive_while_a_model_loads(qtbot, window, session_
         return other
 
     assert window.models.load(slow_load, "Could not open", RecentItem("checkpoint", "slow"), "slow model", wait=False)
-    assert window.loading and window.load_progress.isVisible()
+    assert window.models.loading and window.load_progress.isVisible()
     assert window.statusBar().currentMessage() == "Opening slow model…"
     snapshot = wait_drawn(lambda: window.prompt_view.set_text("abc"))  # the window still traces and draws
     assert snapshot.token_labels == ("a", "b", "c") and snapshot.config.n_layers == 2  # drawn by the old model
-    assert window.open_checkpoint("elsewhere", wait=False) is False  # one load at a time
+    assert window.models.open_checkpoint("elsewhere", wait=False) is False  # one load at a time
     assert "Still opening slow model" in window.statusBar().currentMessage()
     with qtbot.waitSignal(window.model_loaded, timeout=WAIT_MS):
         gate.set()
-    assert window.controller.session is other and not window.loading
+    assert window.controller.session is other and not window.models.loading
     assert not window.load_progress.isVisible()
 
 
 def test_a_failed_load_keeps_the_previous_model_and_says_why(qtbot, window, session, loopback):
     with qtbot.waitSignal(window.load_failed, timeout=WAIT_MS) as failed:
-        assert window.open_hub_model("nonsense", wait=False)
+        assert window.models.open_hub_model("nonsense", wait=False)
     assert "nonsense is not in the Hugging Face cache" in failed.args[0]
     assert window.controller.session is session
     box = window.findChild(QMessageBox, "errorBox")

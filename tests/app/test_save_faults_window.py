@@ -1,6 +1,6 @@
 """A save that fails in the window: the user reads why where they are looking, and keeps working.
 
-Three saves: Model > Save checkpoint (MainWindow.save_checkpoint), File > Save session (the classroom),
+Three saves: Model > Save checkpoint (ModelOpener.save_checkpoint), File > Save session (the classroom),
 and the training studio's Save. Each into a place that cannot hold it (a file where a folder should be)
 and onto a disk that fills part way (the checkpoint's low-level write, replaced to fail with ENOSPC).
 After each: the message is shown, no temporary file is left, an earlier save there still loads, and
@@ -76,7 +76,7 @@ def assert_still_traces(window, show_prompt, text: str) -> None:
 def test_saving_a_checkpoint_where_a_file_is_in_the_way(window, show_prompt, file_in_the_way):
     show_prompt("the cat")
     session, weights = window.controller.session, weights_of(window.controller.session.model)
-    assert window.save_checkpoint(file_in_the_way / "model") is False
+    assert window.models.save_checkpoint(file_in_the_way / "model") is False
     assert window.statusBar().currentMessage().startswith("Could not save the checkpoint")
     text = error_box_text(window)
     assert f"{file_in_the_way} is a file, not a folder" in text
@@ -89,13 +89,13 @@ def test_saving_a_checkpoint_where_a_file_is_in_the_way(window, show_prompt, fil
 def test_a_full_disk_keeps_the_earlier_checkpoint_and_the_model(window, show_prompt, tmp_path, monkeypatch):
     show_prompt("the cat")
     folder = tmp_path / "model"
-    assert window.save_checkpoint(folder)
+    assert window.models.save_checkpoint(folder)
     session, weights = window.controller.session, weights_of(window.controller.session.model)
     with torch.no_grad():
         session.model.transformer.wte.weight.mul_(2.0)  # the user changed the model since that save
     changed = weights_of(session.model)
     monkeypatch.setattr(checkpoint_module, "_write_all", disk_full_after(1_000))
-    assert window.save_checkpoint(folder) is False
+    assert window.models.save_checkpoint(folder) is False
     text = error_box_text(window)
     assert text.startswith("The disk is full") and str(folder) in text
     assert "disk is full" in window.statusBar().currentMessage()
@@ -104,7 +104,7 @@ def test_a_full_disk_keeps_the_earlier_checkpoint_and_the_model(window, show_pro
     assert_unchanged(load_checkpoint(folder).model, weights)  # the earlier save, whole
     assert_unchanged(session.model, changed)                 # the model in memory, as the user left it
     assert_still_traces(window, show_prompt, "a cat sat")
-    assert window.save_checkpoint(folder)                    # with room again, the same save works
+    assert window.models.save_checkpoint(folder)                    # with room again, the same save works
     assert_unchanged(load_checkpoint(folder).model, changed)
 
 

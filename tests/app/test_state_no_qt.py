@@ -17,7 +17,8 @@ def _state_modules() -> list[str]:
 
 def test_importing_every_state_module_loads_no_qt():
     modules = _state_modules()
-    assert {"app.state.model_in_use", "app.state.snapshot", "app.state.snapshot_maker", "app.state.palette"} <= set(modules)
+    expected = {"app.state.model_in_use", "app.state.snapshot", "app.state.snapshot_maker", "app.state.palette"}
+    assert expected <= set(modules)
     script = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"
