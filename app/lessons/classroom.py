@@ -94,8 +94,7 @@ class Classroom(QObject):
 
     def _add_menus(self) -> None:
         window = self.window
-        menu = window.menuBar().addMenu("&Lessons")
-        window.menus["Lessons"] = menu
+        menu = self.menu = window.menuBar().addMenu("&Lessons")  # the classroom's own; the window's menus stay its own
         self._action(menu, "Show the &lesson", self.show_lesson, "Ctrl+Shift+L", "Bring the lesson pane forward.")
         self._action(menu, "&Next step", self.pane.go_next, "Ctrl+]", "Go to the next lesson step.")
         self._action(menu, "&Previous step", self.pane.go_back, "Ctrl+[", "Go back one lesson step.")
@@ -157,7 +156,8 @@ class Classroom(QObject):
         try:
             session = load_checkpoint_session(folder, source=source)
         except (OSError, ValueError) as error:
-            self.errors.show_error("Could not open the built-in model", f"{error}\n\nThe previous model is still shown.")
+            self.errors.show_error("Could not open the built-in model",
+                                   f"{error}\n\nThe previous model is still shown.")
             return False
         self.window.set_session(session)
         return True

@@ -5,6 +5,8 @@ run, trains it, and asks main for the picture once the trained model is drawn ev
 """
 from __future__ import annotations
 
+from app import screenshot
+
 from . import show_training_studio
 from .run_setup import RunSetup
 
@@ -33,8 +35,6 @@ def train_before_screenshot(window, args) -> bool:
             return
 
         def take_picture() -> None:
-            from app import screenshot
-
             screenshot.when_drawn(window, lambda: screenshot.save_picture_and_quit(window, path))
 
         def when_shown(shown_step: int) -> None:

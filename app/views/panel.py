@@ -10,17 +10,14 @@
 
 The window calls show_snapshot and set_theme on every panel it docks, and asks nothing else of it.
 The explorer's model views get all of this from SnapshotView (app/views/view_base.py). A panel is
-built from a PanelContext (or the parts of it it needs), never from the window.
+built from what it shows, never from the window: the shared Selection (every explorer view), the
+Controller and the Selection (the training studio).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from app.controller import Controller
-    from app.selection import Selection
-    from app.settings import AppSettings
     from app.state.snapshot import Snapshot
 
 
@@ -36,12 +33,3 @@ class Panel(Protocol):
 
     def set_theme(self, dark: bool) -> None:
         """Recolour for the dark (True) or light (False) theme."""
-
-
-@dataclass(frozen=True)
-class PanelContext:
-    """What a panel, or a part of the app that adds panels, may use: never the whole window."""
-
-    controller: Controller   # the model in use, the prompt, the what-if; every new snapshot
-    selection: Selection     # the layer and head being looked at
-    settings: AppSettings    # the user's stored choices
