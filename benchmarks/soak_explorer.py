@@ -239,7 +239,7 @@ def model_switches(window, folder: Path) -> list[Callable[[], None]]:
         switches.append(lambda name=name, tokenizer=tokenizer, seed=number: window.models.new_model(preset(name), tokenizer,
                                                                                              seed=seed))
         switches.append(lambda: window.models.open_checkpoint(checkpoint))
-        switches.append(lambda: window.classroom.open_session(session_file))
+        switches.append(lambda: window.classroom.open_class_file(session_file))
         switches.append(lambda: window.models.open_checkpoint(DEFAULT_MODEL_FOLDER))
     return switches
 

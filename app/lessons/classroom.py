@@ -28,7 +28,7 @@ from .lesson_pane import LessonPane
 from .parameter_view import ParameterView
 from .presenter import PresenterMode
 from .residual_view import ResidualView
-from .class_file_io import capture_session, restore_session, training_losses
+from .class_file_io import capture_class_file, restore_class_file, training_losses
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 UPDATE_NUMBERS = {"learning_rate", "update_loss_before", "update_loss_after", "gradient_norm"}
@@ -111,9 +111,9 @@ class Classroom(QObject):
         file_menu = window.menus.get("File")
         if file_menu is not None:
             first = file_menu.actions()[0] if file_menu.actions() else None
-            save = self._action(None, "Save &session…", self.ask_save_session, "Ctrl+Shift+S",
+            save = self._action(None, "Save &session…", self.ask_save_class_file, "Ctrl+Shift+S",
                                 "Save model, prompt, panel layout and lesson position in one file.")
-            opener = self._action(None, "Open s&ession…", self.ask_open_session, "Ctrl+Alt+O",
+            opener = self._action(None, "Open s&ession…", self.ask_open_class_file, "Ctrl+Alt+O",
                                   "Open a session file saved with Save session.")
             file_menu.insertActions(first, [opener, save])
             file_menu.insertSeparator(first)
@@ -354,30 +354,30 @@ class Classroom(QObject):
     def save_class_file(self, path) -> Path:
         from core.files.class_file import save_class_file
 
-        return save_class_file(path, capture_session(self.window, self))
+        return save_class_file(path, capture_class_file(self.window, self))
 
-    def open_session(self, path) -> None:
+    def open_class_file(self, path) -> None:
         """Raises ValueError (with a sentence) if the file cannot be opened; the window is unchanged then."""
         from core.files.class_file import load_class_file
 
-        restore_session(self.window, self, load_class_file(path))
+        restore_class_file(self.window, self, load_class_file(path))
 
-    def ask_save_session(self) -> None:
+    def ask_save_class_file(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self.window, "Save the session", str(Path.home() / "lesson.attnlab"),
                                               "Attention Lab session (*.attnlab)")
         if path:
             self._report(lambda: self.save_class_file(path), "Could not save the session",
                          f"Saved the session to {path}")
 
-    def try_open_session(self, path) -> bool:
+    def try_open_class_file(self, path) -> bool:
         """Open the session, or say why not where the user is looking; False if it failed."""
-        return self._report(lambda: self.open_session(path), "Could not open the session", f"Opened {path}")
+        return self._report(lambda: self.open_class_file(path), "Could not open the session", f"Opened {path}")
 
-    def ask_open_session(self) -> None:
+    def ask_open_class_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Open a session", str(Path.home()),
                                               "Attention Lab session (*.attnlab)")
         if path:
-            self.try_open_session(path)
+            self.try_open_class_file(path)
 
     def _report(self, work, failure: str, success: str) -> bool:
         try:

@@ -1,4 +1,6 @@
-"""A classroom session in one file: model, tokenizer, prompt, window layout, lesson position, timeline.
+"""A class file: a classroom session in one file (model, tokenizer, prompt, window layout, lesson position,
+timeline). The app's menus call it a "session" (File > Save session…, *.attnlab); the code says class file,
+not to be confused with the model in use (app/state/model_in_use.py).
 
 A teacher prepares a demo at home, saves it, and opens the same file in class. The file is a zip:
 

@@ -1,7 +1,7 @@
 """Hostile and broken files opened from the window: a message where the user is looking, no code run,
 and the model, prompt and selection in use left exactly as they were.
 
-Entry points: ModelOpener.open_checkpoint, ModelOpener.open_gpt2_folder, the classroom's try_open_session
+Entry points: ModelOpener.open_checkpoint, ModelOpener.open_gpt2_folder, the classroom's try_open_class_file
 (File ▸ Open session), and the training studio's corpus file and resume folder. The damaged files are made
 by tests/hostile_files.py, the same ones tests/core/test_hostile_files.py checks without a window.
 """
@@ -282,7 +282,7 @@ def test_a_hostile_session_leaves_the_window_as_it_was(window, in_use, classroom
     damage, words = SESSION_CASES[case]
     damage(path, marker)
     position = classroom.pane.position_ids()
-    assert classroom.try_open_session(path) is False
+    assert classroom.try_open_class_file(path) is False
     error_shown(window, "Could not open the session", words)
     unchanged(window, in_use)
     assert classroom.pane.position_ids() == position
@@ -297,7 +297,7 @@ def test_memory_running_out_while_a_session_opens_is_reported_not_a_crash(window
         raise MemoryError
 
     monkeypatch.setattr(core.files.class_file, "load_class_file", out_of_memory)
-    assert classroom.try_open_session(shutil.copy(good_session, tmp_path / "demo.attnlab")) is False
+    assert classroom.try_open_class_file(shutil.copy(good_session, tmp_path / "demo.attnlab")) is False
     error_shown(window, "Could not open the session", ("ran out of memory", "previous model"))
     unchanged(window, in_use)
 

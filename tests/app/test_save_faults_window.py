@@ -123,7 +123,7 @@ def test_a_session_that_cannot_be_saved_says_why(window, shown, show_prompt, tmp
 
     monkeypatch.setattr(class_file_module, "_write_archive", disk_full)
     monkeypatch.setattr(classroom_module.QFileDialog, "getSaveFileName", lambda *a, **k: (str(earlier), ""))
-    shown.ask_save_session()
+    shown.ask_save_class_file()
     assert window.statusBar().currentMessage().startswith("Could not save the session: The disk is full")
     assert str(earlier) in error_box_text(window)
     assert sorted(os.listdir(tmp_path)) == ["lesson.attnlab", "notes.txt"]
@@ -131,7 +131,7 @@ def test_a_session_that_cannot_be_saved_says_why(window, shown, show_prompt, tmp
 
     monkeypatch.setattr(classroom_module.QFileDialog, "getSaveFileName",
                         lambda *a, **k: (str(file_in_the_way / "lesson.attnlab"), ""))
-    shown.ask_save_session()
+    shown.ask_save_class_file()
     assert f"{file_in_the_way} is a file, not a folder" in error_box_text(window)
     assert window.controller.session is session
     assert_unchanged(session.model, weights)

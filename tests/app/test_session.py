@@ -22,7 +22,7 @@ def test_a_saved_session_reopens_to_the_same_state(qtbot, tmp_path, window, show
 
     with qtbot.waitSignal(window.drawn, timeout=10000,
                           check_params_cb=lambda snapshot: snapshot.n_tokens > 1 and not window.controller.busy):
-        shown.open_session(path)
+        shown.open_class_file(path)
     assert window.controller.prompt == PROMPT
     assert shown.pane.position_ids() == ("02-forward-pass", "10-scores-and-scaling")
     assert (window.selection.layer, window.selection.head) == (1, 1)
@@ -37,7 +37,7 @@ def test_a_broken_session_file_leaves_the_window_as_it_was(tmp_path, window, sho
     broken = tmp_path / "broken.attnlab"
     broken.write_bytes(b"PK\x03\x04 not really a zip")
     model = window.controller.session.model
-    assert not shown.try_open_session(broken)
+    assert not shown.try_open_class_file(broken)
     assert window.controller.session.model is model
     assert "Could not open the session" in window.statusBar().currentMessage()
 
@@ -90,7 +90,7 @@ def test_opening_a_session_brings_its_timeline_back_into_the_studio(qtbot, tmp_p
 
     studio = window.ensure_studio()
     with qtbot.waitSignal(window.drawn, timeout=10000, check_params_cb=lambda snapshot: not window.controller.busy):
-        shown.open_session(path)
+        shown.open_class_file(path)
     session_model = window.controller.session
     assert studio.timeline.steps() == [0, 6, 12]
     assert studio.training_losses() == losses

@@ -3,6 +3,7 @@ and each part the window hands work to does that work."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
@@ -83,3 +84,24 @@ def test_no_file_in_the_window_layer_is_longer_than_the_limit():
     lengths |= {f"state/{path.name}": len(path.read_text(encoding="utf-8").splitlines())
                 for path in (APP / "state").glob("*.py")}
     assert max(lengths.values()) <= LONGEST_FILE, lengths
+
+
+def test_a_class_file_builds_the_studio_only_when_it_carries_training(qtbot, session_factory, tmp_path):
+    from app.settings import AppSettings
+    from app.window import MainWindow
+    from core.files.class_file import load_class_file, save_class_file
+
+    window = MainWindow(settings=AppSettings(tmp_path / "s.ini"), session=session_factory(), prompt="abc",
+                        remember_layout=False)
+    qtbot.addWidget(window)
+    plain = window.classroom.save_class_file(tmp_path / "plain")
+    assert window.studio is None                      # saving looked for a run without building the studio
+    assert load_class_file(plain).losses is None
+    window.classroom.open_class_file(plain)
+    assert window.studio is None                      # nothing to show in it: still not built
+
+    trained = dataclasses.replace(load_class_file(plain), losses={"train": [[1, 3.5], [2, 3.0]], "val": []})
+    save_class_file(tmp_path / "trained.attnlab", trained)
+    window.classroom.open_class_file(tmp_path / "trained.attnlab")
+    assert window.studio is not None and window.studio.training_losses()["train"] == [[1, 3.5], [2, 3.0]]
+    window.close()
