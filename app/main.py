@@ -56,17 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
 def requested_session(args):
     """(session, recent item) for --checkpoint, --gpt2 or --model; (None, None) for the default model.
     Raises ValueError (or OSError) with the sentence to print."""
-    from .state.model_in_use import load_checkpoint_session, load_gpt2_session, load_hub_session
+    from .state.model_in_use import load_checkpoint_model, load_gpt2_model, load_hub_model
     from .settings import RecentItem
 
     if args.checkpoint:
-        return load_checkpoint_session(args.checkpoint), RecentItem("checkpoint", args.checkpoint)
+        return load_checkpoint_model(args.checkpoint), RecentItem("checkpoint", args.checkpoint)
     if args.gpt2:
-        return load_gpt2_session(args.gpt2), RecentItem("gpt2", args.gpt2)
+        return load_gpt2_model(args.gpt2), RecentItem("gpt2", args.gpt2)
     if args.model:
         if args.download:
             download_with_progress(args.model)
-        return load_hub_session(args.model), RecentItem("hub", args.model)
+        return load_hub_model(args.model), RecentItem("hub", args.model)
     return None, None
 
 

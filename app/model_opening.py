@@ -21,9 +21,9 @@ from .dialogs.new_model import NewModelDialog
 from .error_display import ERROR_SHOWN_MS, ErrorDisplay
 from .model_loader import BackgroundJob
 from .settings import AppSettings, RecentItem
-from .state.model_in_use import (CHARACTER_MODEL_FOLDER, ModelInUse, character_model_session, default_session,
-                                 lessons_tokenizer, load_checkpoint_session, load_gpt2_session, load_hub_session,
-                                 new_untrained_session)
+from .state.model_in_use import (CHARACTER_MODEL_FOLDER, ModelInUse, load_character_model, default_model,
+                                 lessons_tokenizer, load_checkpoint_model, load_gpt2_model, load_hub_model,
+                                 new_untrained_model)
 
 SAVE_ERRORS = (ValueError, OSError, RuntimeError, KeyError)  # what a full disk or a bad folder can raise
 
@@ -52,31 +52,31 @@ class ModelOpener(QObject):
 
     # -- opening ------------------------------------------------------------------------------
     def open_checkpoint(self, folder: str | Path, wait: bool = True) -> bool:
-        return self.load(lambda: load_checkpoint_session(folder), "Could not open the checkpoint",
+        return self.load(lambda: load_checkpoint_model(folder), "Could not open the checkpoint",
                          RecentItem("checkpoint", str(folder)), Path(folder).name, wait)
 
     def open_gpt2_folder(self, folder: str | Path, wait: bool = True) -> bool:
-        return self.load(lambda: load_gpt2_session(folder), "Could not open the GPT-2 folder",
+        return self.load(lambda: load_gpt2_model(folder), "Could not open the GPT-2 folder",
                          RecentItem("gpt2", str(folder)), Path(folder).name, wait)
 
     def open_hub_model(self, name: str, wait: bool = True) -> bool:
         """A Hugging Face model: a Hub id already in the cache, or a local folder."""
-        return self.load(lambda: load_hub_session(name), "Could not open the model", RecentItem("hub", name),
+        return self.load(lambda: load_hub_model(name), "Could not open the model", RecentItem("hub", name),
                          name, wait)
 
     def open_character_model(self, wait: bool = False) -> bool:
-        return self.load(character_model_session, "Could not open the character model",
+        return self.load(load_character_model, "Could not open the character model",
                          RecentItem("checkpoint", str(CHARACTER_MODEL_FOLDER)), "the character model", wait)
 
     def load_default_model(self) -> None:
-        model, notice = default_session()
+        model, notice = default_model()
         self._show_model(model)
         if notice:
             self._status(notice, ERROR_SHOWN_MS)
 
     def new_model(self, config, tokenizer_choice: str = "current", seed: int = 0) -> None:
         tokenizer = self._controller.session.tokenizer if tokenizer_choice == "current" else lessons_tokenizer()
-        self._show_model(new_untrained_session(config, tokenizer, seed))
+        self._show_model(new_untrained_model(config, tokenizer, seed))
 
     @property
     def loading(self) -> bool:

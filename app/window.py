@@ -29,7 +29,7 @@ from .lessons.classroom import Classroom
 from .model_opening import ModelOpener
 from .selection import Selection
 from .settings import AppSettings
-from .state.model_in_use import ModelInUse, default_session, sample_prompts
+from .state.model_in_use import ModelInUse, default_model, sample_prompts
 from .state.snapshot import Snapshot
 from .studio import STUDIO_NAME, add_training_studio
 from .theme import apply_theme
@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         notice = ""
         if session is None:
-            session, notice = default_session()
+            session, notice = default_model()
         self.selection = Selection(session.config.n_layers, session.config.n_heads)
         self.controller = Controller(session, self)
         first_prompt = sample_prompts()[0] if prompt is None else prompt

@@ -372,14 +372,14 @@ def main() -> None:
     import torch
 
     app = timed_application()
-    from app.state.model_in_use import default_session
+    from app.state.model_in_use import default_model
     from app.settings import AppSettings
     from app.window import MainWindow
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as folder:
-        session, notice = default_session()
+        session, notice = default_model()
         window = MainWindow(settings=AppSettings(Path(folder) / "s.ini"), session=session, prompt="",
                             remember_layout=False)
         window.show()

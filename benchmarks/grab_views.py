@@ -1,7 +1,7 @@
 """Look at the explorer's panels and window: draw each from a real snapshot and save a picture.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/grab_views.py [--out /tmp/views] [--tokens 64]
-    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/grab_views.py --views all --schemes learned,sinusoidal --window
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/grab_views.py --views all --window --out /tmp/after
     .venv/bin/python benchmarks/compare_pictures.py /tmp/before /tmp/after     # after a refactor: pixel for pixel
 
 Writes <out>/<view>_<light|dark>_<scheme>.png, and with --window the whole window on the default model

@@ -236,8 +236,8 @@ def model_switches(window, folder: Path) -> list[Callable[[], None]]:
     switches = [lambda: window.models.open_checkpoint(DEFAULT_MODEL_FOLDER)]
     for number, (name, tokenizer) in enumerate([("nano", "current"), ("micro", "lessons"), ("small", "current"),
                                                 ("nano", "lessons"), ("micro", "current"), ("small", "lessons")]):
-        switches.append(lambda name=name, tokenizer=tokenizer, seed=number: window.models.new_model(preset(name), tokenizer,
-                                                                                             seed=seed))
+        switches.append(lambda name=name, tokenizer=tokenizer, seed=number:
+                        window.models.new_model(preset(name), tokenizer, seed=seed))
         switches.append(lambda: window.models.open_checkpoint(checkpoint))
         switches.append(lambda: window.classroom.open_class_file(session_file))
         switches.append(lambda: window.models.open_checkpoint(DEFAULT_MODEL_FOLDER))

@@ -57,8 +57,8 @@ def restore_class_file(window, classroom, session: ClassFile) -> None:
     settings = session.settings
     source = str(settings.get("source", "session"))
     window.set_session(ModelInUse(session.model.eval(), session.tokenizer, source,
-                                    trained=bool(settings.get("trained", session.step > 0)),
-                                    step=session.step or None))
+                                  trained=bool(settings.get("trained", session.step > 0)),
+                                  step=session.step or None))
     if session.timeline or session.losses:
         window.ensure_studio().restore_training_history(session.timeline, session.losses)
     window.set_prompt(session.prompt)

@@ -149,12 +149,12 @@ class Classroom(QObject):
 
     def open_builtin_model(self, folder) -> bool:
         """Show a model the app ships (a step needs it); False, with a message, if it cannot be opened."""
-        from app.state.model_in_use import load_checkpoint_session
+        from app.state.model_in_use import load_checkpoint_model
 
         name = Path(folder).name
         source = "default model" if name == "default" else f"built-in model “{name}”"
         try:
-            session = load_checkpoint_session(folder, source=source)
+            session = load_checkpoint_model(folder, source=source)
         except (OSError, ValueError) as error:
             self.errors.show_error("Could not open the built-in model",
                                    f"{error}\n\nThe previous model is still shown.")

@@ -90,7 +90,7 @@ def _projection(embeddings: np.ndarray) -> np.ndarray:
 
 
 # -- ways of getting a model ------------------------------------------------------------------------
-def load_checkpoint_session(folder: str | Path, source: str | None = None) -> ModelInUse:
+def load_checkpoint_model(folder: str | Path, source: str | None = None) -> ModelInUse:
     """A model saved by Attention Lab (raises ValueError if the folder is not a usable checkpoint)."""
     from core.files.checkpoint import load_checkpoint
 
@@ -100,15 +100,15 @@ def load_checkpoint_session(folder: str | Path, source: str | None = None) -> Mo
     checkpoint = load_checkpoint(folder)
     model = checkpoint.model.eval()
     return ModelInUse(model, checkpoint.tokenizer, source or f"checkpoint “{folder.name}”",
-                        trained=bool(checkpoint.step), step=checkpoint.step or None, path=str(folder))
+                      trained=bool(checkpoint.step), step=checkpoint.step or None, path=str(folder))
 
 
-def character_model_session(folder: Path = CHARACTER_MODEL_FOLDER) -> ModelInUse:
+def load_character_model(folder: Path = CHARACTER_MODEL_FOLDER) -> ModelInUse:
     """The second built-in model: one token per character, trained on Python's help pages."""
-    return load_checkpoint_session(folder, source="character model (Python docs)")
+    return load_checkpoint_model(folder, source="character model (Python docs)")
 
 
-def load_gpt2_session(folder: str | Path) -> ModelInUse:
+def load_gpt2_model(folder: str | Path) -> ModelInUse:
     """GPT-2 weights from a local Hugging Face folder (raises ValueError naming a missing file)."""
     from core.files.gpt2 import load_gpt2
 
@@ -119,7 +119,7 @@ def load_gpt2_session(folder: str | Path) -> ModelInUse:
     return ModelInUse(model.eval(), tokenizer, f"GPT-2 “{folder.name}”", trained=True, path=str(folder))
 
 
-def load_hub_session(name: str) -> ModelInUse:
+def load_hub_model(name: str) -> ModelInUse:
     """A Hugging Face model: a Hub id found in the cache (never downloaded here), or a local folder."""
     from core.files.hub import open_model
 
@@ -129,7 +129,7 @@ def load_hub_session(name: str) -> ModelInUse:
     return ModelInUse(model.eval(), tokenizer, source, trained=True, path=str(folder))
 
 
-def new_untrained_session(config: GPTConfig, tokenizer, seed: int = 0) -> ModelInUse:
+def new_untrained_model(config: GPTConfig, tokenizer, seed: int = 0) -> ModelInUse:
     """Freshly initialised weights: the model before any training."""
     if config.vocab_size != tokenizer.vocab_size:
         config = config.with_changes(vocab_size=tokenizer.vocab_size)
@@ -146,17 +146,17 @@ def lessons_tokenizer():
     return CharTokenizer.from_text(load_builtin("lessons"))
 
 
-def default_session(folder: Path = DEFAULT_MODEL_FOLDER) -> tuple[ModelInUse, str]:
-    """(session, notice): the shipped pretrained model, or an untrained 'nano' one if it is missing."""
+def default_model(folder: Path = DEFAULT_MODEL_FOLDER) -> tuple[ModelInUse, str]:
+    """(model, notice): the shipped pretrained model, or an untrained 'nano' one if it is missing."""
     if folder.is_dir() and any(folder.iterdir()):
         try:
-            return load_checkpoint_session(folder, source="default model"), ""
+            return load_checkpoint_model(folder, source="default model"), ""
         except ValueError as error:
             notice = f"The default model could not be loaded ({error}); showing an untrained model instead."
     else:
         notice = "No pretrained model is installed yet; showing an UNTRAINED model (random weights)."
     tokenizer = lessons_tokenizer()
-    return new_untrained_session(preset("nano", vocab_size=tokenizer.vocab_size), tokenizer), notice
+    return new_untrained_model(preset("nano", vocab_size=tokenizer.vocab_size), tokenizer), notice
 
 
 def sample_prompts() -> list[str]:

@@ -150,7 +150,7 @@ def load_class_file(path) -> ClassFile:
         return _load_class_file(path)
     except MemoryError:  # every size was checked, yet memory ran out (other programs took it meanwhile)
         raise ClassFileError(f"This computer ran out of memory while opening {path.name}; close other programs, "
-                           "or open a session with a smaller model.") from None
+                             "or open a session with a smaller model.") from None
 
 
 def _load_class_file(path: Path) -> ClassFile:
@@ -185,8 +185,8 @@ def _check_unpacked_total(archive: zipfile.ZipFile, names: set[str], path: Path)
     if unpacked > ZIP_BOMB_MIN_BYTES and unpacked > MAX_PACKING_RATIO * max(size, 1):
         largest = max(read, key=lambda info: info.file_size)
         raise ClassFileError(f"{path.name} would unpack from {size:,} to {unpacked:,} bytes ({largest.filename} alone "
-                           f"to {largest.file_size:,}), far too large for what it holds; the file is damaged or was "
-                           "made to fill the memory.")
+                             f"to {largest.file_size:,}), far too large for what it holds; the file is damaged or was "
+                             "made to fill the memory.")
     try:
         # each member's bytes, then the tensors made from them
         check_fits(2 * unpacked, f"{path.name}, whose members unpack to {unpacked:,} bytes,")
@@ -200,7 +200,7 @@ def _read_member(archive: zipfile.ZipFile, name: str, file_name: str, largest: i
     info = archive.getinfo(name)
     if info.file_size > largest:
         raise ClassFileError(f"{file_name}: {name} would unpack to {info.file_size:,} bytes, but it can hold at most "
-                           f"{largest:,} here; the file is damaged or was made to fill the memory.")
+                             f"{largest:,} here; the file is damaged or was made to fill the memory.")
     if info.file_size > MAX_UNPACKED_BYTES or (
             info.file_size > ZIP_BOMB_MIN_BYTES and info.file_size > MAX_PACKING_RATIO * max(info.compress_size, 1)):
         raise ClassFileError(
@@ -225,13 +225,15 @@ def _read_description(archive: zipfile.ZipFile, names: set[str], file_name: str)
     version = description.get("format_version")
     if not is_whole_number(version):
         raise ClassFileError(f"{file_name}: {SESSION_FILE} has a bad 'format_version' ({version!r:.60}); "
-                           "it must be a whole number.")
+                             "it must be a whole number.")
     if version > FORMAT_VERSION:
-        raise ClassFileError(f"{file_name} was written by a newer Attention Lab (format {version!r}); update to open it.")
+        raise ClassFileError(f"{file_name} was written by a newer Attention Lab (format {version!r}); "
+                             "update to open it.")
     expected = {"prompt": str, "layer": int, "head": int, "settings": dict, "timeline_steps": list}
     for key, kind in expected.items():
         if not isinstance(description.get(key), kind) or isinstance(description.get(key), bool):
-            raise ClassFileError(f"{file_name}: {SESSION_FILE} has a bad {key!r} ({description.get(key)!r:.60}).")
+            raise ClassFileError(f"{file_name}: {SESSION_FILE} has a bad {key!r} "
+                                 f"({description.get(key)!r:.60}).")
     lesson = description.get("lesson")
     if lesson is not None and not (isinstance(lesson, list) and len(lesson) == 2 and all(isinstance(s, str) for s in lesson)):
         raise ClassFileError(f"{file_name}: 'lesson' must be [lesson id, step id] or null.")
@@ -253,7 +255,7 @@ def _check_selection(description: dict, config, file_name: str) -> None:
     for key, count in (("layer", config.n_layers), ("head", config.n_heads)):
         if not 0 <= description[key] < count:
             raise ClassFileError(f"{file_name}: {SESSION_FILE} chooses {key} {description[key]}, but the model "
-                               f"has {key}s 0 to {count - 1}.")
+                                 f"has {key}s 0 to {count - 1}.")
 
 
 def _read_checkpoint(archive: zipfile.ZipFile, names: set[str], file_name: str):

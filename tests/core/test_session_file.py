@@ -17,8 +17,8 @@ def session():
     model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, context_length=16, d_model=16, n_layers=2, n_heads=2))
     timeline = tuple((step, {"transformer.wte.weight": torch.full((2, 2), float(step))}) for step in (0, 10, 20))
     return ClassFile(model, tokenizer, prompt="abc def", lesson=("02-forward-pass", "07-scores-and-scaling"),
-                   layer=1, head=1, layout=b"\x00\x01layout", geometry=b"geo", step=20,
-                   losses={"train": [[0, 2.5], [20, 1.5]]}, timeline=timeline, settings={"temperature": 0.7})
+                     layer=1, head=1, layout=b"\x00\x01layout", geometry=b"geo", step=20,
+                     losses={"train": [[0, 2.5], [20, 1.5]]}, timeline=timeline, settings={"temperature": 0.7})
 
 
 def test_a_saved_session_opens_to_the_same_state(tmp_path, session):
