@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from app.state.sampling import SamplingSettings
+
 ORGANISATION = "AttentionLab"
 APPLICATION = "attention-lab"
 SETTINGS_PATH_VARIABLE = "ATTENTION_LAB_SETTINGS"
@@ -97,3 +99,14 @@ class AppSettings:
 
     def clear_recent(self) -> None:
         self._store.remove("files/recent")
+
+    # -- the Next token panel's sampling knobs ---------------------------------------------------
+    def sampling(self) -> SamplingSettings:
+        """The sampling knobs as the user left them last time (the defaults the first time)."""
+        defaults = SamplingSettings()
+        return SamplingSettings(**{key: self.value(f"sampling/{key}", default)
+                                   for key, default in vars(defaults).items()})
+
+    def set_sampling(self, sampling: SamplingSettings) -> None:
+        for key, value in vars(sampling).items():
+            self.set_value(f"sampling/{key}", value)

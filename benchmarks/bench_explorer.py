@@ -134,19 +134,19 @@ def wait_until_drawn(window, loop) -> None:
 def gpt2_small_sized_session():
     import torch
 
-    from app.sessions import ModelSession
+    from app.state.model_in_use import ModelInUse
     from core import GPT, GPTConfig
     from core.tokenizers import CharTokenizer
 
     torch.manual_seed(0)
     config = GPTConfig(vocab_size=50257, context_length=1024, d_model=768, n_layers=12, n_heads=12)
     tokenizer = CharTokenizer("".join(chr(c) for c in range(32, 127)) + "\n")
-    return ModelSession(GPT(config).eval(), tokenizer, "random GPT-2-small-sized model", trained=False)
+    return ModelInUse(GPT(config).eval(), tokenizer, "random GPT-2-small-sized model", trained=False)
 
 
 def prompt_of(tokenizer, n_tokens: int) -> str:
     """A prompt of exactly n_tokens tokens, cut from the sample prompts repeated."""
-    from app.sessions import sample_prompts
+    from app.state.model_in_use import sample_prompts
 
     text = " ".join(sample_prompts()) * 20
     low, high = 1, len(text)
@@ -184,7 +184,7 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
     settle(clock, loop)
     editor = app_window.prompt_view.editor
 
-    visible = [p for p in app_window.panels if app_window.is_on_screen(p)]
+    visible = [p for p in app_window.panels if p.is_on_screen()]
     clock.panels = {p.widget: p.widget.objectName() for p in visible}
     clock.forget_receivers()
     redraw_ms: dict[str, list[float]] = {p.widget.objectName(): [] for p in visible}
@@ -204,7 +204,7 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
     ids = torch.tensor(tokenizer.encode(base + "a"))
     # With a character tokenizer "a" is one more token; with BPE it may join the last word's token.
     typed_tokens = len(ids)
-    from app.controller import trace_threads
+    from app.state.snapshot_maker import trace_threads
     threads_before = torch.get_num_threads()
     torch.set_num_threads(trace_threads(session.model))  # the baseline traces as the window's worker does
     latencies, to_drawn, cpu, traces = [], [], [], []
@@ -383,14 +383,14 @@ def main() -> None:
     import torch
 
     app = timed_application()
-    from app.sessions import default_session
+    from app.state.model_in_use import default_model
     from app.settings import AppSettings
     from app.window import MainWindow
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as folder:
-        session, notice = default_session()
+        session, notice = default_model()
         window = MainWindow(settings=AppSettings(Path(folder) / "s.ini"), session=session, prompt="",
                             remember_layout=False)
         window.show()

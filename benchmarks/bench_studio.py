@@ -123,7 +123,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp())
     window = MainWindow(settings=AppSettings(folder / "settings.ini"), remember_layout=False)
     window.show()
-    studio = window.studio
+    studio = window.ensure_studio()
     studio.autosave_folder = folder / "autosave"
     from app.studio import show_training_studio
 

@@ -32,7 +32,7 @@ from .panel_picture import panel_picture
 from .parameter_view import ParameterView
 from .presenter import PresenterMode
 from .residual_view import ResidualView
-from .session_io import capture_session, restore_session, training_losses
+from .class_file_io import capture_class_file, restore_class_file, training_losses
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 UPDATE_NUMBERS = {"learning_rate", "update_loss_before", "update_loss_after", "gradient_norm"}
@@ -48,6 +48,7 @@ class Classroom(QObject):
     def __init__(self, window: QMainWindow, lessons: tuple[Lesson, ...] | None = None) -> None:
         super().__init__(window)
         self.window = window
+        self.errors = window.errors  # where a failure is told (app/error_display.py)
         self.problems: list[str] = []           # lesson files that could not be read, in words
         try:
             self.lessons = lessons or load_lessons(problems=self.problems)
@@ -66,9 +67,7 @@ class Classroom(QObject):
         self._add_menus()
         window.controller.snapshot_ready.connect(self.refresh_numbers)
         window.selection.changed.connect(self.refresh_numbers)
-        temperature = getattr(getattr(window, "output_view", None), "temperature_slider", None)
-        if temperature is not None:
-            temperature.valueChanged.connect(self.refresh_numbers)
+        window.output_view.sampling_changed.connect(self.refresh_numbers)  # the temperature is in the numbers
         self.pane.step_changed.connect(self._on_step_changed)
         self.pane.open_model_requested.connect(self.open_builtin_model)
         self.pane.set_answerer(self.answer)
@@ -77,8 +76,8 @@ class Classroom(QObject):
         self._on_session_changed(window.controller.session)
         window.installEventFilter(self)  # to leave presenter mode before the window saves its layout
         if self.problems:  # a teacher's typo: say which file and what to fix, and keep the rest
-            QTimer.singleShot(0, lambda: window.show_error("Some lesson files could not be read",
-                                                           "\n\n".join(self.problems)))
+            QTimer.singleShot(0, lambda: self.errors.show_error("Some lesson files could not be read",
+                                                                "\n\n".join(self.problems)))
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
@@ -102,8 +101,7 @@ class Classroom(QObject):
 
     def _add_menus(self) -> None:
         window = self.window
-        menu = window.menuBar().addMenu("&Lessons")
-        window.menus["Lessons"] = menu
+        menu = self.menu = window.menuBar().addMenu("&Lessons")  # the classroom's own; the window's menus stay its own
         self._action(menu, "Show the &lesson", self.show_lesson, "Ctrl+Shift+L", "Bring the lesson pane forward.")
         self._action(menu, "&Next step", self.pane.go_next, "Ctrl+]", "Go to the next lesson step.")
         self._action(menu, "&Previous step", self.pane.go_back, "Ctrl+[", "Go back one lesson step.")
@@ -120,9 +118,9 @@ class Classroom(QObject):
         file_menu = window.menus.get("File")
         if file_menu is not None:
             first = file_menu.actions()[0] if file_menu.actions() else None
-            save = self._action(None, "Save &session…", self.ask_save_session, "Ctrl+Shift+S",
+            save = self._action(None, "Save &session…", self.ask_save_class_file, "Ctrl+Shift+S",
                                 "Save model, prompt, panel layout and lesson position in one file.")
-            opener = self._action(None, "Open s&ession…", self.ask_open_session, "Ctrl+Alt+O",
+            opener = self._action(None, "Open s&ession…", self.ask_open_class_file, "Ctrl+Alt+O",
                                   "Open a session file saved with Save session.")
             file_menu.insertActions(first, [opener, save])
             file_menu.insertSeparator(first)
@@ -158,14 +156,15 @@ class Classroom(QObject):
 
     def open_builtin_model(self, folder) -> bool:
         """Show a model the app ships (a step needs it); False, with a message, if it cannot be opened."""
-        from app.sessions import load_checkpoint_session
+        from app.state.model_in_use import load_checkpoint_model
 
         name = Path(folder).name
         source = "default model" if name == "default" else f"built-in model “{name}”"
         try:
-            session = load_checkpoint_session(folder, source=source)
+            session = load_checkpoint_model(folder, source=source)
         except (OSError, ValueError) as error:
-            self.window.show_error("Could not open the built-in model", f"{error}\n\nThe previous model is still shown.")
+            self.errors.show_error("Could not open the built-in model",
+                                   f"{error}\n\nThe previous model is still shown.")
             return False
         self.window.set_session(session)
         return True
@@ -196,15 +195,15 @@ class Classroom(QObject):
         if action.temperature is not None:
             window.output_view.set_temperature(action.temperature)
         if action.switch_off == "positions":
-            window.whatif_view.positional_off.setChecked(True)
+            window.whatif_view.switch_off_positions()
         elif action.switch_off == "head":
-            window.whatif_view.head_boxes[(window.selection.layer, window.selection.head)].setChecked(True)
+            window.whatif_view.switch_off_head(window.selection.layer, window.selection.head)
         if action.train:
             self._train_in_studio(action.train)
 
     def _train_in_studio(self, steps: int) -> None:
         """Train the studio's run (set up from its panel first, if there is none yet) for `steps` steps."""
-        studio = self.window.studio
+        studio = self.window.ensure_studio()
         self.show_panel("trainingStudio")
         if studio.run is not None:
             studio.train_steps(steps)
@@ -438,41 +437,42 @@ class Classroom(QObject):
                          f"Saved every panel to {folder}")
 
     # -- session files -----------------------------------------------------------------------------
-    def save_session(self, path) -> Path:
-        from core.files.session import save_session
+    def save_class_file(self, path) -> Path:
+        from core.files.class_file import save_class_file
 
-        return save_session(path, capture_session(self.window, self))
+        return save_class_file(path, capture_class_file(self.window, self))
 
-    def open_session(self, path) -> None:
+    def open_class_file(self, path) -> None:
         """Raises ValueError (with a sentence) if the file cannot be opened; the window is unchanged then."""
-        from core.files.session import load_session
+        from core.files.class_file import load_class_file
 
-        restore_session(self.window, self, load_session(path))
+        restore_class_file(self.window, self, load_class_file(path))
 
-    def ask_save_session(self) -> None:
+    def ask_save_class_file(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self.window, "Save the session", str(Path.home() / "lesson.attnlab"),
                                               "Attention Lab session (*.attnlab)")
         if path:
-            self._report(lambda: self.save_session(path), "Could not save the session", f"Saved the session to {path}")
+            self._report(lambda: self.save_class_file(path), "Could not save the session",
+                         f"Saved the session to {path}")
 
-    def try_open_session(self, path) -> bool:
+    def try_open_class_file(self, path) -> bool:
         """Open the session, or say why not where the user is looking; False if it failed."""
-        return self._report(lambda: self.open_session(path), "Could not open the session", f"Opened {path}")
+        return self._report(lambda: self.open_class_file(path), "Could not open the session", f"Opened {path}")
 
-    def ask_open_session(self) -> None:
+    def ask_open_class_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Open a session", str(Path.home()),
                                               "Attention Lab session (*.attnlab)")
         if path:
-            self.try_open_session(path)
+            self.try_open_class_file(path)
 
     def _report(self, work, failure: str, success: str) -> bool:
         try:
             work()
         except (OSError, ValueError) as error:
-            self.window.show_error(failure, str(error))
+            self.errors.show_error(failure, str(error))
             return False
         except MemoryError:  # core checks every declared size first; this is what memory left over
-            self.window.show_error(failure, "This computer ran out of memory; close other programs and try again. "
+            self.errors.show_error(failure, "This computer ran out of memory; close other programs and try again. "
                                             "The previous model is still shown.")
             return False
         self.window.statusBar().showMessage(success, 8000)

@@ -52,6 +52,8 @@ FIRST_SNAPSHOTS = 48          # snapshots planned over the run's steps at first
 
 class StudioPanel(QWidget):
     TITLE, TOOLTIP = studio_package.TITLE, studio_package.TOOLTIP  # the window names its dock before building it
+    OBJECT_NAME = studio_package.STUDIO_NAME
+    FOLLOWS_SELECTION = False
 
     run_ready = Signal()                 # a new run is installed (set up, reset or resumed)
     setup_failed = Signal(str)           # the sentence shown to the user; nothing was changed
@@ -63,7 +65,7 @@ class StudioPanel(QWidget):
 
     def __init__(self, controller=None, selection=None, show_session=None, set_prompt=None,
                  autosave_folder: str | Path | None = None, parent: QWidget | None = None) -> None:
-        """show_session(ModelSession) / set_prompt(text): how the explorer is told (default: the controller)."""
+        """show_session(ModelInUse) / set_prompt(text): how the explorer is told (default: the controller)."""
         super().__init__(parent)
         self.setObjectName(studio_package.STUDIO_NAME)
         self.setAccessibleName(self.TITLE)
@@ -87,7 +89,7 @@ class StudioPanel(QWidget):
         self._scores_changed = False
         self._next_draw = 0.0
         self._draw_turn = 0
-        self._history: tuple | None = None   # (ModelSession, losses) of a saved session's run, shown read-only
+        self._history: tuple | None = None   # (ModelInUse, losses) of a saved session's run, shown read-only
 
         self.controls = ControlBar()
         self.timeline_bar = TimelineBar()
@@ -570,7 +572,10 @@ class StudioPanel(QWidget):
         self._speed_builder.failed.connect(lambda sentence: self.setup_panel.speed_label.setText(sentence))
         self._speed_builder.start()
 
-    def apply_theme(self, dark: bool) -> None:
+    def show_snapshot(self, snapshot) -> None:
+        """Nothing to redraw from the explorer's snapshots: the studio draws its own run."""
+
+    def set_theme(self, dark: bool) -> None:
         for part in (self.plots, self.heads, self.one_step, self.bpe_view):
             part.apply_theme(dark)
 

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPus
                                QVBoxLayout, QWidget)
 
 from app.selection import Selection
-from app.snapshot import Snapshot
+from app.state.sampling import SamplingSettings
+from app.state.snapshot import Snapshot
 from app.theme import colours
 from app.views.plot_style import style_graphics_view, style_plot_item
 from app.views.bar_plot import bar_plot, keep_room_for_rows, rows_that_fit, set_row_labels
@@ -44,11 +45,6 @@ def top_ids(values: np.ndarray, n: int) -> np.ndarray:
     return candidates[np.lexsort((candidates, -values[candidates]))]
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max())
-    return shifted / shifted.sum()
-
-
 def _label_of(text: str, control: QWidget) -> QLabel:
     """A label naming `control` (its buddy)."""
     label = QLabel(text)
@@ -60,16 +56,20 @@ class OutputView(QWidget):
     TITLE = "Next token"
     TOOLTIP = ("The model's probabilities for the next token (outline), reshaped by temperature, top-k and "
                "top-p (solid), and buttons that sample from them.")
+    OBJECT_NAME = "outputView"
+    FOLLOWS_SELECTION = False
 
     token_chosen = Signal(int)        # a token id to append to the prompt
     generation_finished = Signal()
+    sampling_changed = Signal()       # temperature, top-k or top-p moved (the bars are already redrawn)
 
     def __init__(self, selection: Selection, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("outputView")
+        self.setObjectName(self.OBJECT_NAME)
         self.selection = selection
-        self._dark = False
+        self.dark = False
         self._logits: np.ndarray | None = None       # (vocab,) logits at the last position
+        self._model_probs: np.ndarray | None = None  # (vocab,) the trace's probs there (softmax of the logits)
         self._labels: tuple[str, ...] = ()
         self._shown_ids = np.zeros(0, dtype=int)
         self._shown_model = np.zeros(0)
@@ -133,7 +133,7 @@ class OutputView(QWidget):
         self.top_k_spin.valueChanged.connect(self._on_sampling_changed)
         self.top_p_slider.valueChanged.connect(self._on_sampling_changed)
         self.next_button.clicked.connect(self.sample_one)
-        self.generate_button.clicked.connect(lambda: self.start_generating(self.generate_count.value()))
+        self.generate_button.clicked.connect(self.generate)
         self.stop_button.clicked.connect(self.stop_generating)
 
         # Each label's buddy is the control it names: presenter mode and printed pictures show or hide them together.
@@ -188,9 +188,22 @@ class OutputView(QWidget):
     def top_p(self) -> float:
         return self.top_p_slider.value() / 100
 
+    def sampling_settings(self) -> SamplingSettings:
+        """Every sampling knob as it is set now."""
+        return SamplingSettings(temperature=self.temperature, top_k=self.top_k or 0, top_p=self.top_p,
+                                greedy=self.greedy_check.isChecked(), generate_count=self.generate_count.value())
+
+    def set_sampling_settings(self, settings: SamplingSettings) -> None:
+        self.set_temperature(settings.temperature)
+        self.top_k_spin.setValue(settings.top_k)
+        self.top_p_slider.setValue(round(100 * settings.top_p))
+        self.greedy_check.setChecked(settings.greedy)
+        self.generate_count.setValue(settings.generate_count)
+
     def _on_sampling_changed(self) -> None:
         self._update_control_labels()
         self._redraw()
+        self.sampling_changed.emit()
 
     def _update_control_labels(self) -> None:
         self.temperature_label.setText(f"{self.temperature:.2f}")
@@ -205,6 +218,7 @@ class OutputView(QWidget):
     # -- drawing -------------------------------------------------------------------------------
     def show_snapshot(self, snapshot: Snapshot) -> None:
         self._logits = last_position(snapshot.trace, "logits")  # (vocab,)
+        self._model_probs = last_position(snapshot.trace, "probs")  # (vocab,) the model's own, temperature 1
         self._labels = snapshot.vocab_labels
         if self.top_k_spin.maximum() != snapshot.config.vocab_size:  # re-setting it repaints the box
             self.top_k_spin.setMaximum(snapshot.config.vocab_size)
@@ -219,7 +233,7 @@ class OutputView(QWidget):
     def _redraw(self) -> None:
         if self._logits is None:
             return
-        model_probs = softmax(self._logits)
+        model_probs = self._model_probs
         probs = self.sampling_distribution()
         # Rank by the model's own logits: temperature keeps the order, top-k/top-p only cut the tail.
         rows = self.rows_that_fit()
@@ -243,9 +257,9 @@ class OutputView(QWidget):
                            column_labels=["model probability", "after temperature/top-k/top-p"], corner="token",
                            notes=[f"temperature {self.temperature}, top-k {self.top_k or 'off'}, top-p {self.top_p}"])
 
-    def apply_theme(self, dark: bool) -> None:
-        self._dark = dark
-        self.badge.apply_theme(dark)
+    def set_theme(self, dark: bool) -> None:
+        self.dark = dark
+        self.badge.set_theme(dark)
         style_graphics_view(self.plot, dark)
         style_plot_item(self.plot.getPlotItem(), dark)
         keep_room_for_rows(self.plot, FEWEST_ROWS)  # after the fonts: the rows are as tall as their labels
@@ -265,6 +279,10 @@ class OutputView(QWidget):
         token = self.pick_token()
         if token is not None:
             self.token_chosen.emit(token)
+
+    def generate(self) -> None:
+        """Generate as many tokens as the panel's count says."""
+        self.start_generating(self.generate_count.value())
 
     def start_generating(self, count: int) -> None:
         """Append `count` tokens, one per snapshot, so every panel animates as the text grows."""

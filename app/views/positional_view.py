@@ -139,7 +139,7 @@ class PositionalView(SnapshotView):
         grid.setRowStretch(2, 1)
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
-        self.apply_theme(False)
+        self.set_theme(False)
 
     # -- which picture ------------------------------------------------------------------------------
     def scheme(self) -> str:

@@ -44,7 +44,7 @@ class TokenStrip(QWidget):
         self._chips: list[Chip] = []
         self._rects: list[QRectF] = []
         self._painted: list[Chip] = []    # the chips the last layout placed (to repaint only what changed)
-        self._dark = False
+        self.dark = False
         self._placeholder = "Type a prompt above: its tokens appear here."
         self._base_point_size = self.font().pointSizeF()
         self.set_zoom(1.0)
@@ -78,7 +78,7 @@ class TokenStrip(QWidget):
         self.update()  # the same chips in a new font: _relayout repaints only chips that moved
 
     def set_dark(self, dark: bool) -> None:
-        self._dark = dark
+        self.dark = dark
         self.update()
 
     # -- layout: chips flow left to right and wrap ---------------------------------------------
@@ -131,7 +131,7 @@ class TokenStrip(QWidget):
 
     # -- drawing ---------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
-        theme = colours(self._dark)
+        theme = colours(self.dark)
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if not self._chips:
@@ -153,7 +153,7 @@ class TokenStrip(QWidget):
             painter.setPen(QColor(theme.warning))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, chip.label)
             return
-        fill = QColor(theme.window).darker(115) if chip.cut else chip_colour(chip.token_id, self._dark)
+        fill = QColor(theme.window).darker(115) if chip.cut else chip_colour(chip.token_id, self.dark)
         painter.setPen(QPen(QColor(theme.muted), 0.8))
         painter.setBrush(fill)
         painter.drawRoundedRect(rect, 5, 5)

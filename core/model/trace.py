@@ -163,8 +163,8 @@ def _as_batch(ids) -> torch.Tensor:
     return ids
 
 
-def _check_intervention(intervention: Intervention, config, n_tokens: int) -> None:
-    """Every head named by the what-if must exist, and every replacement pattern must cover the prompt."""
+def check_heads(intervention: Intervention, config) -> None:
+    """Every head the what-if names must exist in a model of this `config` (ValueError with a sentence if not)."""
     for layer, head in sorted(intervention.ablate_heads | set(intervention.patterns)):
         if not 0 <= layer < config.n_layers:
             raise ValueError(
@@ -174,6 +174,11 @@ def _check_intervention(intervention: Intervention, config, n_tokens: int) -> No
             raise ValueError(
                 f"The what-if names head {head} of layer {layer}, but each layer has heads 0 to {config.n_heads - 1}."
             )
+
+
+def _check_intervention(intervention: Intervention, config, n_tokens: int) -> None:
+    """Every head named by the what-if must exist, and every replacement pattern must cover the prompt."""
+    check_heads(intervention, config)
     for (layer, head), pattern in intervention.patterns.items():
         if pattern.size(0) < n_tokens:
             raise ValueError(

@@ -1,7 +1,7 @@
 """Hostile and broken files opened from the window: a message where the user is looking, no code run,
 and the model, prompt and selection in use left exactly as they were.
 
-Entry points: MainWindow.open_checkpoint, MainWindow.open_gpt2_folder, the classroom's try_open_session
+Entry points: ModelOpener.open_checkpoint, ModelOpener.open_gpt2_folder, the classroom's try_open_class_file
 (File ▸ Open session), and the training studio's corpus file and resume folder. The damaged files are made
 by tests/hostile_files.py, the same ones tests/core/test_hostile_files.py checks without a window.
 """
@@ -143,7 +143,7 @@ def test_a_hostile_checkpoint_leaves_the_model_in_use(window, in_use, good_check
     folder = shutil.copytree(good_checkpoint, tmp_path / "checkpoint")
     damage, words = CHECKPOINT_CASES[case]
     damage(folder, marker)
-    assert window.open_checkpoint(folder) is False
+    assert window.models.open_checkpoint(folder) is False
     text = error_shown(window, "Could not open the checkpoint", words)
     assert "previous model is still shown" in text
     unchanged(window, in_use)
@@ -152,7 +152,7 @@ def test_a_hostile_checkpoint_leaves_the_model_in_use(window, in_use, good_check
 def test_the_good_checkpoint_does_open(window, in_use, good_checkpoint, tmp_path):
     """The control: the undamaged file replaces the model (so the refusals above mean something)."""
     folder = shutil.copytree(good_checkpoint, tmp_path / "checkpoint")
-    assert window.open_checkpoint(folder) is True
+    assert window.models.open_checkpoint(folder) is True
     assert window.controller.session is not in_use["session"]
 
 
@@ -217,7 +217,7 @@ def test_a_hostile_gpt2_folder_leaves_the_model_in_use(window, in_use, good_gpt2
     folder = shutil.copytree(good_gpt2, tmp_path / "gpt2")
     damage, words = GPT2_CASES[case]
     damage(folder, marker)
-    assert window.open_gpt2_folder(folder) is False
+    assert window.models.open_gpt2_folder(folder) is False
     error_shown(window, "Could not open the GPT-2 folder", words)
     unchanged(window, in_use)
 
@@ -282,7 +282,7 @@ def test_a_hostile_session_leaves_the_window_as_it_was(window, in_use, classroom
     damage, words = SESSION_CASES[case]
     damage(path, marker)
     position = classroom.pane.position_ids()
-    assert classroom.try_open_session(path) is False
+    assert classroom.try_open_class_file(path) is False
     error_shown(window, "Could not open the session", words)
     unchanged(window, in_use)
     assert classroom.pane.position_ids() == position
@@ -291,13 +291,13 @@ def test_a_hostile_session_leaves_the_window_as_it_was(window, in_use, classroom
 def test_memory_running_out_while_a_session_opens_is_reported_not_a_crash(window, in_use, classroom, good_session,
                                                                          tmp_path, monkeypatch):
     """Every size is checked before it is allocated, but other programs can take the memory meanwhile."""
-    import core.files.session
+    import core.files.class_file
 
     def out_of_memory(path):
         raise MemoryError
 
-    monkeypatch.setattr(core.files.session, "load_session", out_of_memory)
-    assert classroom.try_open_session(shutil.copy(good_session, tmp_path / "demo.attnlab")) is False
+    monkeypatch.setattr(core.files.class_file, "load_class_file", out_of_memory)
+    assert classroom.try_open_class_file(shutil.copy(good_session, tmp_path / "demo.attnlab")) is False
     error_shown(window, "Could not open the session", ("ran out of memory", "previous model"))
     unchanged(window, in_use)
 
@@ -305,7 +305,7 @@ def test_memory_running_out_while_a_session_opens_is_reported_not_a_crash(window
 # -- the training studio: a corpus file, and a run folder to resume -------------------------------------
 @pytest.fixture
 def studio(window):
-    return window.studio
+    return window.ensure_studio()
 
 
 def corpus(kind):

@@ -46,7 +46,7 @@ def os_threads() -> set[int]:
 
 
 def test_a_long_session_stays_within_every_bound_and_leaves_no_thread(qtbot, window):
-    studio = window.studio
+    studio = window.ensure_studio()
     python_threads, threads_before = set(threading.enumerate()), os_threads()
     with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
         studio.set_up(SHORT_RUN)

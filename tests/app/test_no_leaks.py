@@ -50,8 +50,8 @@ def window(qapp, tmp_path_factory):
 
 def two_models(window):
     """A 3.1 MB and a 1.3 MB untrained model (float32 weights), on the lessons' characters."""
-    return [lambda: window.new_model(preset("micro"), "lessons", seed=0),
-            lambda: window.new_model(preset("nano", n_layers=3, n_heads=4, d_model=96), "lessons", seed=1)]
+    return [lambda: window.models.new_model(preset("micro"), "lessons", seed=0),
+            lambda: window.models.new_model(preset("nano", n_layers=3, n_heads=4, d_model=96), "lessons", seed=1)]
 
 
 def assert_threads_back(before, after) -> None:
@@ -65,7 +65,7 @@ def test_an_old_model_is_freed_once_the_window_moved_on_without_waiting_for_the_
     gc.collect()
     gc.disable()  # freed by reference counting alone: a model in a reference cycle waits for a full collection
     try:
-        window.new_model(preset("nano"), "lessons", seed=3)
+        window.models.new_model(preset("nano"), "lessons", seed=3)
         soak.type_prompt(window, "the model is new")
         assert old() is None and old_session() is None
     finally:
@@ -111,7 +111,7 @@ def test_scrubbing_the_timeline_160_times_reuses_the_display_models(window):
 def test_setting_up_runs_again_and_again_frees_each_previous_run(window):
     soak.record_timeline(window, steps=2)  # a run in place, so its training thread exists before and after
     # Trainers of other tests' windows (a closed window lives on in Qt) are not this test's business.
-    first = weakref.ref(window.studio.run.trainer)   # weakly: this run's trainer must be free to go
+    first = weakref.ref(window.ensure_studio().run.trainer)   # weakly: this run's trainer must be free to go
     elsewhere = weakref.WeakSet(o for o in gc.get_objects() if type(o) is Trainer and o is not first())
     phase = soak.Phase("set up studio runs", light=True)
     soak.set_up_runs(window, phase, 3, steps=2)
@@ -120,7 +120,7 @@ def test_setting_up_runs_again_and_again_frees_each_previous_run(window):
     assert after.qthread_objects == phase.before.qthread_objects  # the old runs' worker threads are deleted
     gc.collect()
     trainers = [o for o in gc.get_objects() if type(o) is Trainer and o not in elsewhere]
-    assert trainers == [window.studio.run.trainer]  # and so are their trainers (model, optimizer, timeline)
+    assert trainers == [window.ensure_studio().run.trainer]  # and so are their trainers (model, optimizer, timeline)
     assert after.sessions_alive == 1
 
 
@@ -133,7 +133,7 @@ def test_lesson_numbers_follow_new_weights_in_a_recycled_model(window):
     from core.training.trainer import WeightSnapshot
 
     step = next(s for lesson in window.classroom.lessons for s in lesson.steps if s.id == "01-loss-gradient-update")
-    window.new_model(preset("nano"), "lessons", seed=4)
+    window.models.new_model(preset("nano"), "lessons", seed=4)
     soak.type_prompt(window, PROMPTS[0])
     session = window.controller.session
     display = WeightDisplay(session.config, session.tokenizer, "recycled")

@@ -102,7 +102,7 @@ def test_a_scripted_class(qtbot, tmp_path, shots):
     classroom.presenter.leave()
 
     # The studio, through its public entry points: set up a small run, train a few steps.
-    studio = window.studio
+    studio = window.ensure_studio()
     classroom.show_panel("trainingStudio")
     with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
         studio.set_up(STUDIO_RUN)
@@ -117,7 +117,7 @@ def test_a_scripted_class(qtbot, tmp_path, shots):
 
     # The hand-out of the opening lesson, each page rendered to a picture.
     with qtbot.waitSignal(window.drawn, timeout=WAIT_MS, check_params_cb=lambda _: not window.controller.busy):
-        window.load_default_model()
+        window.models.load_default_model()
     lesson, before = classroom.lessons[0], window.prompt_view.text()
     path = classroom.export_handout(tmp_path / "opening.pdf", 0)
     pdf = pdfium.PdfDocument(str(path))

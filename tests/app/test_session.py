@@ -11,7 +11,7 @@ def test_a_saved_session_reopens_to_the_same_state(qtbot, tmp_path, window, show
     shown.pane.go_to_ids("02-forward-pass", "10-scores-and-scaling")
     saved_weights = {k: v.clone() for k, v in window.controller.session.model.state_dict().items()}
     saved_logits, saved_sentences = window.snapshot.trace["logits"], shown.pane.sentences()
-    path = shown.save_session(tmp_path / "demo")
+    path = shown.save_class_file(tmp_path / "demo")
     assert path.name == "demo.attnlab"
 
     # Change everything the session holds.
@@ -22,7 +22,7 @@ def test_a_saved_session_reopens_to_the_same_state(qtbot, tmp_path, window, show
 
     with qtbot.waitSignal(window.drawn, timeout=10000,
                           check_params_cb=lambda snapshot: snapshot.n_tokens > 1 and not window.controller.busy):
-        shown.open_session(path)
+        shown.open_class_file(path)
     assert window.controller.prompt == PROMPT
     assert shown.pane.position_ids() == ("02-forward-pass", "10-scores-and-scaling")
     assert (window.selection.layer, window.selection.head) == (1, 1)
@@ -37,7 +37,7 @@ def test_a_broken_session_file_leaves_the_window_as_it_was(tmp_path, window, sho
     broken = tmp_path / "broken.attnlab"
     broken.write_bytes(b"PK\x03\x04 not really a zip")
     model = window.controller.session.model
-    assert not shown.try_open_session(broken)
+    assert not shown.try_open_class_file(broken)
     assert window.controller.session.model is model
     assert "Could not open the session" in window.statusBar().currentMessage()
 
@@ -48,7 +48,7 @@ def test_the_training_timeline_travels_in_the_session(tmp_path, window, shown, m
     import numpy as np
 
     from app.studio.worker import SharedTimeline
-    from core.files.session import load_session
+    from core.files.class_file import load_class_file
     from core.teaching.timeline import Timeline
     from core.training.trainer import WeightSnapshot
 
@@ -56,12 +56,12 @@ def test_the_training_timeline_travels_in_the_session(tmp_path, window, shown, m
     for step in (0, 5, 10):
         timeline.add(step, WeightSnapshot(step, {"transformer.wte.weight": np.full((2, 3), step, np.float32)}))
     losses = {"train": [[1, 3.5], [10, 2.25]], "val": []}
-    monkeypatch.setattr(window.studio, "timeline", SharedTimeline(timeline))
-    monkeypatch.setattr(window.studio, "run", SimpleNamespace(trainer=SimpleNamespace(loss_history=losses)))
+    monkeypatch.setattr(window.ensure_studio(), "timeline", SharedTimeline(timeline))
+    monkeypatch.setattr(window.ensure_studio(), "run", SimpleNamespace(trainer=SimpleNamespace(loss_history=losses)))
 
     shown.pane.go_to_ids("03-training", "03-train-and-validation")
     assert shown.pane.sentences() == ["After 10 steps the training loss is 2.25 (perplexity 9.5), down from 3.50."]
-    reopened = load_session(shown.save_session(tmp_path / "trained"))
+    reopened = load_class_file(shown.save_class_file(tmp_path / "trained"))
     assert [step for step, _ in reopened.timeline] == [0, 5, 10]
     assert np.array_equal(reopened.timeline[1][1]["transformer.wte.weight"].numpy(), np.full((2, 3), 5.0))
     assert reopened.losses == losses
@@ -83,14 +83,14 @@ def test_opening_a_session_brings_its_timeline_back_into_the_studio(qtbot, tmp_p
     for step, tensors in weights_at.items():
         timeline.add(step, WeightSnapshot(step, tensors))
     losses = {"train": [[1, 3.5], [6, 3.0], [12, 2.25]], "val": [[12, 2.5]]}
-    monkeypatch.setattr(window.studio, "timeline", SharedTimeline(timeline))
-    monkeypatch.setattr(window.studio, "run", SimpleNamespace(trainer=SimpleNamespace(loss_history=losses)))
-    path = shown.save_session(tmp_path / "trained")
+    monkeypatch.setattr(window.ensure_studio(), "timeline", SharedTimeline(timeline))
+    monkeypatch.setattr(window.ensure_studio(), "run", SimpleNamespace(trainer=SimpleNamespace(loss_history=losses)))
+    path = shown.save_class_file(tmp_path / "trained")
     monkeypatch.undo()   # the studio has no run again, as after a restart
 
-    studio = window.studio
+    studio = window.ensure_studio()
     with qtbot.waitSignal(window.drawn, timeout=10000, check_params_cb=lambda snapshot: not window.controller.busy):
-        shown.open_session(path)
+        shown.open_class_file(path)
     session_model = window.controller.session
     assert studio.timeline.steps() == [0, 6, 12]
     assert studio.training_losses() == losses
@@ -107,7 +107,7 @@ def test_opening_a_session_brings_its_timeline_back_into_the_studio(qtbot, tmp_p
 def test_a_timeline_that_does_not_fit_the_model_keeps_only_the_curves(qtbot, window, shown):
     import numpy as np
 
-    studio = window.studio
+    studio = window.ensure_studio()
     losses = {"train": [[1, 3.5], [2, 3.0]], "val": []}
     wrong = [(0, {"transformer.wte.weight": np.zeros((2, 3), np.float32)})]   # not this model's parameters
     studio.restore_training_history(wrong, losses)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from app.controller import Controller
-from app.sessions import ModelSession
+from app.state.model_in_use import ModelInUse
 from app.studio import StudioPanel
 from app.studio.run_setup import RunSetup
 from core.teaching.detectors import pattern_names
@@ -28,7 +28,7 @@ WAIT_MS = 20_000
 def shared_studio(qapp, tmp_path_factory):
     """One studio per module (building its plots takes a second or two here); each test sets up a fresh run."""
     tokenizer = CharTokenizer("abc .\n")
-    controller = Controller(ModelSession(GPT(preset("nano", vocab_size=tokenizer.vocab_size)), tokenizer, "start"))
+    controller = Controller(ModelInUse(GPT(preset("nano", vocab_size=tokenizer.vocab_size)), tokenizer, "start"))
     panel = StudioPanel(controller, autosave_folder=tmp_path_factory.mktemp("autosave"))
     panel.resize(1200, 700)
     panel.show()
