@@ -767,13 +767,17 @@ class MainWindow(QMainWindow):
                           "prediction. Every number on screen comes from the model you see.")
 
     def _restore_sampling(self) -> None:
-        """The sampling knobs as the user left them last time."""
+        """The sampling knobs as the user left them last time (a value a knob cannot show: its default)."""
         view, settings = self.output_view, self.settings
-        view.set_temperature(settings.value("sampling/temperature", 1.0))
-        view.top_k_spin.setValue(settings.value("sampling/top_k", 0))
-        view.top_p_slider.setValue(round(100 * settings.value("sampling/top_p", 1.0)))
+
+        def stored(key, default, knob, per_step=1):   # within the knob's range, in the knob's units
+            return settings.value(key, default, lowest=knob.minimum() / per_step, highest=knob.maximum() / per_step)
+
+        view.set_temperature(stored("sampling/temperature", 1.0, view.temperature_slider, 100))
+        view.top_k_spin.setValue(stored("sampling/top_k", 0, view.top_k_spin))
+        view.top_p_slider.setValue(round(100 * stored("sampling/top_p", 1.0, view.top_p_slider, 100)))
         view.greedy_check.setChecked(settings.value("sampling/greedy", False))
-        view.generate_count.setValue(settings.value("sampling/generate_count", 20))
+        view.generate_count.setValue(stored("sampling/generate_count", 20, view.generate_count))
 
     def _save_sampling(self) -> None:
         view = self.output_view
