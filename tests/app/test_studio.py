@@ -13,7 +13,7 @@ from app.controller import Controller
 from app.sessions import ModelSession
 from app.studio import StudioPanel
 from app.studio.run_setup import RunSetup
-from core.teaching.detectors import pattern_names
+from core.teaching.detectors import DETECTORS, head_scores, pattern_names
 from core.model.config import preset
 from core.model.model import GPT
 from core.tokenizers import CharTokenizer
@@ -230,3 +230,36 @@ def test_an_autosaved_run_is_offered_after_a_restart(qtbot, studio, tmp_path):
         qtbot.mouseClick(offer, Qt.MouseButton.LeftButton)
     assert restarted.worker.trainer.step_count == 3
     restarted.shutdown()
+
+
+def _detector_scores_by_hand(run, weights) -> dict[str, np.ndarray]:
+    """core's detectors on a fresh model holding `weights`: induction on the repeated random probe, the
+    others on the run's probe prompt (as the legend says). {detector: (n_layers, n_heads)}."""
+    model = GPT(run.trainer.model.config)
+    model.load_state_dict(weights.state_dict())
+    model.eval()
+    names = pattern_names(model.config.n_layers)
+    prompt_ids = run.tokenizer.encode(run.probe_prompt)[-model.config.context_length:]
+    on_prompt = head_scores(model.trace(prompt_ids, names=names))
+    on_repeats = head_scores(model.trace(run.detector_probe, names=names))
+    return {**on_prompt, "induction": on_repeats["induction"]}
+
+
+def test_the_detector_curves_are_cores_scores_of_each_kept_step(qtbot, studio):
+    with qtbot.waitSignal(studio.paused, timeout=WAIT_MS, check_params_cb=lambda step: step == 6):
+        studio.train_steps(6)
+    run, plots = studio.run, studio.heads.detectors
+    steps = studio.timeline.steps()
+    assert steps == list(range(7)) and plots.steps == steps   # every step kept and scored (40 planned)
+    expected = {step: _detector_scores_by_hand(run, studio.timeline.get(step)) for step in steps}
+    n_layers, n_heads = run.trainer.model.config.n_layers, run.trainer.model.config.n_heads
+    for name in DETECTORS:
+        assert len(plots.curves[name]) == n_layers * n_heads   # one curve per head
+        for layer in range(n_layers):
+            for head in range(n_heads):
+                x, y = plots.curves[name][layer * n_heads + head].getData()
+                assert list(x) == steps, (name, layer, head)
+                by_hand = [expected[step][name][layer, head] for step in steps]
+                np.testing.assert_allclose(y, by_hand, atol=1e-6, err_msg=f"{name} L{layer} H{head}")
+    # The numbers move with training: not one flat line drawn from one set of weights.
+    assert not np.allclose(expected[0]["previous_token"], expected[6]["previous_token"])
