@@ -7,7 +7,8 @@ A teacher prepares a demo at home, saves it, and opens the same file in class. T
     checkpoint/model.safetensors
     layout.bin              the window's panel arrangement (opaque bytes from Qt's saveState)
     geometry.bin            the window's size and place (opaque bytes from Qt's saveGeometry)
-    timeline.safetensors    weights kept during training, as "<step>/<parameter name>" tensors (optional)
+    timeline.safetensors    weights kept during training, as "<step>/<parameter name>" tensors (optional;
+                            a tied output matrix is stored once, as the embedding)
 
 Nothing is unpickled: tensors are safetensors, everything else JSON or raw bytes. Only these names are read;
 anything else in the zip is ignored.
