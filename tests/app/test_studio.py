@@ -76,15 +76,31 @@ def test_step_takes_exactly_one_optimizer_step_and_adds_one_loss_point(qtbot, st
     assert studio.one_step.batch_table.rowCount() == 6  # three windows: inputs and targets
 
 
-def test_pause_stops_within_one_step(qtbot, studio):
+def test_pause_stops_within_one_step(qtbot, studio, monkeypatch, request):
+    import threading
+
+    from PySide6.QtWidgets import QPushButton
+
     trainer = studio.worker.trainer
-    with qtbot.waitSignal(studio.frame_drawn, timeout=WAIT_MS):
-        studio.train_steps(100_000)
+    in_step, gate = threading.Event(), threading.Event()
+    request.addfinalizer(gate.set)   # never leave the worker waiting, even if an assertion fails
+    real_step = trainer.step
+
+    def gated_step(*args, **kwargs):   # every step waits at the gate: Pause lands inside a known step
+        in_step.set()
+        gate.wait(WAIT_MS / 1000)
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "step", gated_step)
     with qtbot.waitSignal(studio.paused, timeout=WAIT_MS) as paused:
+        studio.train_steps(100_000)
+        assert in_step.wait(WAIT_MS / 1000)   # the first step has begun...
+        qtbot.waitUntil(studio.findChild(QPushButton, "trainPauseButton").isEnabled, timeout=WAIT_MS)
         at_pause = trainer.step_count
-        click(qtbot, studio, "trainPauseButton")
-    assert at_pause <= paused.args[0] <= at_pause + 1
-    assert trainer.step_count == paused.args[0] < 100_000
+        click(qtbot, studio, "trainPauseButton")   # ...Pause is pressed during it...
+        gate.set()                                 # ...and it finishes
+    assert at_pause == 0 and paused.args[0] == 1   # the step in progress, and not one more
+    assert trainer.step_count == 1
     qtbot.waitUntil(lambda: studio.plots.point_count() == trainer.step_count, timeout=WAIT_MS)
 
 
