@@ -146,8 +146,10 @@ def lessons_tokenizer():
     return CharTokenizer.from_text(load_builtin("lessons"))
 
 
-def default_model(folder: Path = DEFAULT_MODEL_FOLDER) -> tuple[ModelInUse, str]:
-    """(model, notice): the shipped pretrained model, or an untrained 'nano' one if it is missing."""
+def default_model(folder: Path | None = None) -> tuple[ModelInUse, str]:
+    """(model, notice): the shipped pretrained model, or an untrained 'nano' one if it is missing or broken.
+    `folder`: where to look (None: DEFAULT_MODEL_FOLDER, read when called, so a test can point it elsewhere)."""
+    folder = Path(DEFAULT_MODEL_FOLDER if folder is None else folder)
     if folder.is_dir() and any(folder.iterdir()):
         try:
             return load_checkpoint_model(folder, source="default model"), ""

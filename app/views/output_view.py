@@ -193,6 +193,13 @@ class OutputView(QWidget):
         return SamplingSettings(temperature=self.temperature, top_k=self.top_k or 0, top_p=self.top_p,
                                 greedy=self.greedy_check.isChecked(), generate_count=self.generate_count.value())
 
+    def sampling_ranges(self) -> dict[str, tuple[float, float]]:
+        """(lowest, highest) each knob can show, in the settings' units (the sliders count hundredths)."""
+        return {"temperature": (self.temperature_slider.minimum() / 100, self.temperature_slider.maximum() / 100),
+                "top_k": (self.top_k_spin.minimum(), self.top_k_spin.maximum()),
+                "top_p": (self.top_p_slider.minimum() / 100, self.top_p_slider.maximum() / 100),
+                "generate_count": (self.generate_count.minimum(), self.generate_count.maximum())}
+
     def set_sampling_settings(self, settings: SamplingSettings) -> None:
         self.set_temperature(settings.temperature)
         self.top_k_spin.setValue(settings.top_k)

@@ -9,7 +9,8 @@ A teacher prepares a demo at home, saves it, and opens the same file in class. T
     checkpoint/model.safetensors
     layout.bin              the window's panel arrangement (opaque bytes from Qt's saveState)
     geometry.bin            the window's size and place (opaque bytes from Qt's saveGeometry)
-    timeline.safetensors    weights kept during training, as "<step>/<parameter name>" tensors (optional)
+    timeline.safetensors    weights kept during training, as "<step>/<parameter name>" tensors (optional;
+                            a tied output matrix is stored once, as the embedding)
 
 Nothing is unpickled: tensors are safetensors, everything else JSON or raw bytes. Only these names are read;
 anything else in the zip is ignored.
@@ -126,16 +127,22 @@ def _write_archive(file, model_files: dict[str, bytes], description: dict, sessi
         archive.writestr(LAYOUT_FILE, bytes(session.layout))
         archive.writestr(GEOMETRY_FILE, bytes(session.geometry))
         if session.timeline:
-            archive.writestr(TIMELINE_FILE, safetensors_bytes(_timeline_tensors(session.timeline)))
+            tied = session.model.config.tie_embeddings
+            archive.writestr(TIMELINE_FILE, safetensors_bytes(_timeline_tensors(session.timeline, tied)))
 
 
-def _timeline_tensors(timeline) -> dict[str, torch.Tensor]:
+def _timeline_tensors(timeline, tied: bool) -> dict[str, torch.Tensor]:
+    """"<step>/<name>" -> tensor. A tied output matrix is the embedding: stored once, as in model.safetensors
+    (safetensors refuses two names for one memory, and a training snapshot shares that one array)."""
     tensors = {}
     for step, weights in timeline:
         if not isinstance(weights, dict):
             raise ValueError("A timeline snapshot must be a dict of parameter name -> tensor to be saved.")
         for name, value in weights.items():
-            tensor = torch.as_tensor(np.asarray(value)) if not isinstance(value, torch.Tensor) else value
+            if tied and name == "lm_head.weight":
+                continue
+            # A copy: snapshot arrays are read-only, and torch warns on wrapping those.
+            tensor = torch.from_numpy(np.array(value)) if not isinstance(value, torch.Tensor) else value
             tensors[f"{int(step)}/{name}"] = tensor.detach().cpu().contiguous()
     return tensors
 
@@ -303,4 +310,8 @@ def _read_timeline(archive: zipfile.ZipFile, names: set[str], steps: list[int], 
         check_finite(tensors, f"{file_name}: {TIMELINE_FILE}")
     except ValueError as error:
         raise ClassFileError(str(error)) from None
+    if model_config.tie_embeddings:  # the output matrix is the embedding, stored once
+        for weights in by_step.values():
+            if "transformer.wte.weight" in weights:
+                weights["lm_head.weight"] = weights["transformer.wte.weight"]
     return tuple((step, by_step[step]) for step in steps)

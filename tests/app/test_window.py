@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
+import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox, QPlainTextEdit, QSpinBox, QWidget
@@ -12,7 +13,6 @@ from app.main import build_parser, main
 from app.state.model_in_use import sample_prompts
 from app.settings import AppSettings, RecentItem
 from app.window import MainWindow
-from core.files.checkpoint import load_checkpoint
 
 OBJECT_NAMES = ("promptEdit", "tokenStrip", "outputView", "layerSelector", "headSelector",
                 "embeddingView", "positionalView", "qkvView", "attentionView")
@@ -95,8 +95,14 @@ def test_save_then_open_a_checkpoint_replaces_the_model_everywhere(tmp_path, win
     window.set_session(session_factory())
     snapshot = wait_drawn(lambda: window.models.open_checkpoint(folder))
     assert snapshot.config == other.config
+    reopened = window.controller.session.model
+    assert reopened is not other.model
+    saved_weights = other.model.state_dict()
+    assert set(reopened.state_dict()) == set(saved_weights)
+    for name, tensor in reopened.state_dict().items():
+        assert torch.equal(tensor, saved_weights[name]), name   # the very numbers that were saved
     np.testing.assert_allclose(snapshot.trace.numpy("logits"),
-                               load_checkpoint(folder).model.trace(snapshot.trace.ids).numpy("logits"), atol=1e-6)
+                               other.model.trace(snapshot.trace.ids).numpy("logits"), atol=1e-6)
     assert window.layer_selector.maximum() == 2 and window.head_selector.maximum() == 3
     assert len(window.whatif_view.head_boxes) == 12
     assert window.settings.recent_items()[0].path == str(folder)

@@ -55,3 +55,27 @@ def test_bad_files_raise_session_errors(tmp_path, session):
                 target.writestr(item, data)
     with pytest.raises(ClassFileError, match="bad 'layer'"):
         load_class_file(broken)
+
+
+def test_a_timeline_of_training_snapshots_with_a_tied_output_matrix_round_trips(tmp_path, session):
+    """Trainer snapshots are read-only arrays, and a tied output matrix is the embedding's own array."""
+    import numpy as np
+    from dataclasses import replace
+
+    from training_helpers import tiny_trainer
+
+    trainer = tiny_trainer()
+    snapshots = [trainer.snapshot()]
+    list(trainer.run(2))
+    snapshots.append(trainer.snapshot())
+    assert snapshots[0].tensors["lm_head.weight"] is snapshots[0].tensors["transformer.wte.weight"]
+    timeline = tuple((snapshot.step, dict(snapshot.tensors)) for snapshot in snapshots)
+    trained = replace(session, model=trainer.model, tokenizer=trainer.tokenizer, timeline=timeline)
+
+    opened = load_class_file(save_class_file(tmp_path / "trained", trained))
+    assert [step for step, _ in opened.timeline] == [0, 2]
+    for (_, saved), (_, reopened) in zip(timeline, opened.timeline):
+        assert set(reopened) == set(saved)
+        for name, array in saved.items():
+            assert np.array_equal(reopened[name].numpy(), array), name
+        assert reopened["lm_head.weight"] is reopened["transformer.wte.weight"]  # tied again
