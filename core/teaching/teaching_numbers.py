@@ -258,7 +258,7 @@ def checkpoint_history(folder) -> tuple[list | None, list | None, object | None]
     from pathlib import Path
 
     from core.files.checkpoint import CheckpointError, read_meta
-    from core.training.trainer import TrainConfig
+    from core.training.train_config import TrainConfig
 
     try:
         meta = read_meta(Path(folder))
