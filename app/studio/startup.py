@@ -6,7 +6,7 @@ run, trains it, and asks main for the picture once the trained model is drawn ev
 from __future__ import annotations
 
 from . import show_training_studio
-from .run_setup import RunSetup
+from core.training.run_setup import RunSetup
 
 
 def train_before_screenshot(window, args) -> bool:

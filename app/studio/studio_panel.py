@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QWidget)
 
 from core.teaching.timeline import Timeline, capacity_for, snapshot_nbytes
+from core.training.recipe import PreparedRun, StartingModel, prepare_run
+from core.training.run_setup import RunSetup
 from core.training.trainer import StepRecord, WeightSnapshot
 
 from .. import studio as studio_package
@@ -34,7 +36,6 @@ from .display import WeightDisplay
 from .heads_view import HeadsView
 from .live_plots import LivePlots
 from .one_step_view import OneStepView
-from .run_setup import PreparedRun, RunSetup, StartingModel, prepare_run
 from .run_store import default_autosave_folder, read_run_info, resume_run, save_run
 from .setup_panel import SetupPanel
 from .timeline_bar import TimelineBar

@@ -37,7 +37,7 @@ import torch
 from core.model.eval_mode import evaluating
 from core.model.hooks import Listener
 from core.model.kv_cache import Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale, shared_prefix_length
-from core.model.memory import keep_freed_memory
+from core.speed.malloc import keep_freed_memory
 
 ABLATIONS = ("zero", "mean")
 

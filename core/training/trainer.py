@@ -26,7 +26,7 @@ from torch import nn
 from core.training import distributed
 from core.training.dataset import TokenDataset
 from core.model.eval_mode import evaluating
-from core.model.memory import keep_freed_memory
+from core.speed.malloc import keep_freed_memory
 from core.training.optimizer import AdamW, check_optimizer_state
 from core.model.sampling import generate
 from core.training.schedule import learning_rate_at

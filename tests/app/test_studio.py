@@ -12,7 +12,7 @@ import torch
 from app.controller import Controller
 from app.sessions import ModelSession
 from app.studio import StudioPanel
-from app.studio.run_setup import RunSetup
+from core.training.run_setup import RunSetup
 from core.teaching.detectors import pattern_names
 from core.model.config import preset
 from core.model.model import GPT

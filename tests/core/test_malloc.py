@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from core import GPT, preset
-from core.model.memory import keep_freed_memory
+from core.speed.malloc import keep_freed_memory
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or any(k.startswith("MALLOC_") for k in os.environ),
