@@ -246,7 +246,7 @@ def test_a_model_too_big_for_this_computer_is_refused_before_anything_is_built(s
     meta["files"] = ["model.safetensors"]
     (folder / "meta.json").write_text(json.dumps(meta))
     (folder / "optimizer.safetensors").unlink(missing_ok=True)
-    config = checkpoint_module._model_config(meta)
+    config = checkpoint_module.model_config_from_meta(meta)
     header, offset = {"__metadata__": {"save_id": meta["save_id"]}}, 0
     for name, shape in checkpoint_module.expected_weight_shapes(config).items():
         size = 4 * int(np.prod(shape))
