@@ -36,7 +36,8 @@ import torch
 
 from core.model.eval_mode import evaluating
 from core.model.hooks import Listener
-from core.model.kv_cache import Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale, shared_prefix_length
+from core.model.kv_cache import (Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale,
+                                 shared_prefix_length)
 
 ABLATIONS = ("zero", "mean")
 
@@ -98,7 +99,9 @@ class Trace(Mapping):
         try:
             value = self._tensors[name]
         except KeyError:
-            raise KeyError(f"This trace has no {name!r}; it recorded {len(self)} names, e.g. {list(self)[:3]}.") from None
+            raise KeyError(
+                f"This trace has no {name!r}; it recorded {len(self)} names, e.g. {list(self)[:3]}."
+            ) from None
         return self._joined.get(name, value)
 
     def __iter__(self) -> Iterator[str]:
