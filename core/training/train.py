@@ -47,11 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
         f"what to train on: a built-in corpus ({', '.join(BUILTIN_CORPORA)}), a synthetic task "
         f"({', '.join(SYNTHETIC_TASKS)}) or a text file; several are joined with a blank line"))
     data = parser.add_argument_group("data and tokenizer")
-    data.add_argument("--tokenizer", choices=("char", "bpe"), default="char", help="one token per character, or BPE trained on the corpus")
+    data.add_argument("--tokenizer", choices=("char", "bpe"), default="char",
+                      help="one token per character, or BPE trained on the corpus")
     data.add_argument("--vocab-size", type=int, default=512, help="BPE only: vocabulary size (256 bytes + merges)")
-    data.add_argument("--val-fraction", type=float, default=0.1, help="share of the text held out for validation (taken from its end)")
-    data.add_argument("--synthetic-examples", type=int, default=20000, help="synthetic tasks: how many example lines to generate")
-    data.add_argument("--stories", type=int, default=STORY_COUNT, help="the stories corpus: how many stories to write (seeded by --seed)")
+    data.add_argument("--val-fraction", type=float, default=0.1,
+                      help="share of the text held out for validation (taken from its end)")
+    data.add_argument("--synthetic-examples", type=int, default=20000,
+                      help="synthetic tasks: how many example lines to generate")
+    data.add_argument("--stories", type=int, default=STORY_COUNT,
+                      help="the stories corpus: how many stories to write (seeded by --seed)")
     model = parser.add_argument_group("model")
     model.add_argument("--preset", choices=tuple(PRESETS), default="micro", help="model size to start from")
     model.add_argument("--n-layers", type=int, help="transformer blocks (overrides the preset)")
@@ -59,8 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--d-model", type=int, help="width of the residual stream")
     model.add_argument("--d-mlp", type=int, help="hidden width of each MLP (default 4 x d-model)")
     model.add_argument("--context-length", type=int, default=DEFAULTS.context_length,
-                       help="tokens the model reads at once (with --init-from: the training windows, at most the model's context)")
-    model.add_argument("--pos-encoding", choices=POSITIONAL_ENCODINGS, default="learned", help="how positions are encoded")
+                       help="tokens the model reads at once (with --init-from: the training windows, at most the "
+                            "model's context)")
+    model.add_argument("--pos-encoding", choices=POSITIONAL_ENCODINGS, default="learned",
+                       help="how positions are encoded")
     model.add_argument("--activation", choices=ACTIVATIONS, default=GPTConfig().activation,
                        help="the MLP's GELU: GPT-2's tanh approximation, or the exact one (cheaper on CPUs)")
     model.add_argument("--dropout", type=float, default=0.0, help="dropout probability while training")
@@ -72,19 +78,23 @@ def build_parser() -> argparse.ArgumentParser:
                        f"or {FINETUNE_LEARNING_RATE:g} with --init-from)")
     hyper.add_argument("--min-lr", type=float, help="learning rate at the end of the cosine (default lr / 10)")
     hyper.add_argument("--warmup", type=int, default=DEFAULTS.warmup_steps, help="warmup steps")
-    hyper.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="windows per step, over all processes")
+    hyper.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size,
+                       help="windows per step, over all processes")
     hyper.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
     hyper.add_argument("--beta1", type=float, default=DEFAULTS.beta1)
     hyper.add_argument("--beta2", type=float, default=DEFAULTS.beta2)
     hyper.add_argument("--grad-clip", type=float, default=DEFAULTS.grad_clip, help="0 turns clipping off")
-    hyper.add_argument("--eval-interval", type=int, default=DEFAULTS.eval_interval, help="steps between loss measurements")
+    hyper.add_argument("--eval-interval", type=int, default=DEFAULTS.eval_interval,
+                       help="steps between loss measurements")
     hyper.add_argument("--eval-batches", type=int, default=DEFAULTS.eval_batches)
-    hyper.add_argument("--sample-interval", type=int, default=0, help="steps between text samples printed to stderr (0: none)")
+    hyper.add_argument("--sample-interval", type=int, default=0,
+                       help="steps between text samples printed to stderr (0: none)")
     hyper.add_argument("--seed", type=int, default=DEFAULTS.seed)
     hyper.add_argument("--device", default=DEFAULTS.device, help="auto, cpu, cuda, cuda:N or mps")
     hyper.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=DEFAULTS.bf16, help="bfloat16 autocast")
     stop = parser.add_argument_group("when to stop (whichever comes first)")
-    stop.add_argument("--steps", type=int, default=DEFAULTS.max_steps, help="optimizer steps; also the length of the learning-rate schedule")
+    stop.add_argument("--steps", type=int, default=DEFAULTS.max_steps,
+                      help="optimizer steps; also the length of the learning-rate schedule")
     stop.add_argument("--time", type=float, help="seconds of training")
     stop.add_argument("--target-val-loss", type=float, help="stop once the validation loss is at or below this")
     out = parser.add_argument_group("output")
@@ -193,12 +203,14 @@ def train(args) -> dict:
             if record.val_loss is not None:
                 last_eval = (record.step, record.train_loss_eval, record.val_loss)
             if bar:
-                show_progress(bar, record, last_eval, trainer.tokens_seen - tokens_before, time.perf_counter() - started)
+                tokens, seconds = trainer.tokens_seen - tokens_before, time.perf_counter() - started
+                show_progress(bar, record, last_eval, tokens, seconds)
             if record.sample:
                 _say(trainer, f"\n--- sample at step {record.step} ---\n{record.sample}\n")
             if args.save_interval and out and record.step % args.save_interval == 0 and trainer.is_main:
                 save_trainer(out, trainer, with_optimizer=args.save_optimizer)
-            if args.target_val_loss is not None and record.val_loss is not None and record.val_loss <= args.target_val_loss:
+            target = args.target_val_loss
+            if target is not None and record.val_loss is not None and record.val_loss <= target:
                 stopped_because = "target"
                 break
             if args.time is not None and distributed.broadcast_flag(time.perf_counter() - started >= args.time):
