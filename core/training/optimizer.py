@@ -61,9 +61,9 @@ class AdamW:
         w.mul_(1.0 - lr * weight_decay)                             # weight decay
         m.lerp_(g, 1.0 - self.beta1)                                # m = beta1 m + (1 - beta1) g
         v.mul_(self.beta2).addcmul_(g, g, value=1.0 - self.beta2)   # v = beta2 v + (1 - beta2) g g
-        m_hat = m / (1.0 - self.beta1 ** t)
         v_hat = v / (1.0 - self.beta2 ** t)
-        w.addcdiv_(m_hat, v_hat.sqrt_().add_(self.eps), value=-lr)  # w = w - lr m_hat / (sqrt(v_hat) + eps)
+        m_hat_scale = 1.0 / (1.0 - self.beta1 ** t)                 # m_hat = m * m_hat_scale
+        w.addcdiv_(m, v_hat.sqrt_().add_(self.eps), value=-lr * m_hat_scale)  # w - lr m_hat / (sqrt(v_hat) + eps)
 
     def _fused_step(self, lr: float) -> None:
         """The same update by torch's fused AdamW kernel (public functional API), one call per decay group."""
