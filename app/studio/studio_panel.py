@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QWidget)
 
 from core.teaching.timeline import Timeline, capacity_for, snapshot_nbytes
-from core.training.recipe import PreparedRun, StartingModel, prepare_run
+from core.training.recipe import PreparedRun, StartingModel, prepare_run, reads_the_same_text
 from core.training.run_setup import RunSetup
 from core.training.trainer import StepRecord, WeightSnapshot
 
@@ -150,7 +150,7 @@ class StudioPanel(QWidget):
         finetune = setup.start_from == "screen"
         if finetune and start is None:
             start = self._model_on_screen()
-        reuse = self.run if self.run is not None and _same_text(self.run.setup, setup) else None
+        reuse = self.run if self.run is not None and reads_the_same_text(self.run.setup, setup) else None
         if setup.tokenizer == "bpe" and reuse is None and not finetune:
             self.bpe_view.training_started(setup.bpe_vocab_size - 256)
             self.tabs.setCurrentWidget(self.bpe_view)
@@ -682,13 +682,6 @@ def _scrolling(widget: QWidget) -> QScrollArea:
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
     return area
-
-
-def _same_text(old: RunSetup, new: RunSetup) -> bool:
-    """Whether the new run reads the same tokens (so the text and a trained BPE can be reused)."""
-    keys = ("corpus_kind", "corpus_name", "tokenizer", "bpe_vocab_size")
-    same_synthetic_text = old.corpus_kind != "synthetic" or old.seed == new.seed
-    return all(getattr(old, k) == getattr(new, k) for k in keys) and same_synthetic_text
 
 
 def _recent_speed(records: list[StepRecord]) -> float:

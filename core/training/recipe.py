@@ -51,6 +51,18 @@ def corpus_text(setup: RunSetup) -> str:
     return read_text_file(setup.corpus_name)
 
 
+def reads_the_same_text(old: RunSetup, new: RunSetup) -> bool:
+    """Whether two setups read the same tokens (so a run's text and trained BPE can be reused for the other)."""
+    keys = ("corpus_kind", "corpus_name", "tokenizer", "bpe_vocab_size", "task_length", "synthetic_examples")
+    if not all(getattr(old, k) == getattr(new, k) for k in keys):
+        return False
+    if old.corpus_kind == "synthetic":  # examples drawn from the seed
+        return old.seed == new.seed
+    if old.corpus_kind == "builtin" and old.corpus_name == "stories":  # stories written from the seed
+        return (old.seed, old.stories) == (new.seed, new.stories)
+    return True
+
+
 def corpus_kind_of(name: str) -> str:
     """What a corpus name given on the command line is: "builtin", "synthetic" or "file"."""
     if name in BUILTIN_CORPORA:

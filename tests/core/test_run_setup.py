@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.training.recipe import build_tokenizer, prepare_run
+from core.training.recipe import build_tokenizer, prepare_run, reads_the_same_text
 from core.training.run_setup import RunSetup, with_task_recipe
 from core.training.synthetic import SYNTHETIC_TASKS
 from core.training.train import build_parser, run_setup
@@ -66,3 +66,16 @@ def test_the_command_line_and_the_studio_build_the_same_run():
     for (name, ours), theirs in zip(cli_run.model.state_dict().items(), studio_run.model.state_dict().values()):
         assert torch.equal(ours, theirs), name                         # the same seed, the same start
     assert np.array_equal(cli_run.tokens, studio_run.tokens)           # the same text, cut the same way
+
+
+def test_a_run_reuses_the_text_of_the_last_one_only_when_it_would_read_the_same():
+    task = RunSetup(corpus_kind="synthetic", corpus_name="induction", seed=1)
+    assert reads_the_same_text(task, task.with_changes(learning_rate=1e-2, n_layers=3))
+    assert not reads_the_same_text(task, task.with_changes(seed=2))          # other examples
+    assert not reads_the_same_text(task, task.with_changes(task_length=9))
+    stories = RunSetup(corpus_kind="builtin", corpus_name="stories", seed=1)
+    assert not reads_the_same_text(stories, stories.with_changes(seed=2))    # other stories
+    assert not reads_the_same_text(stories, stories.with_changes(stories=50))
+    lessons = RunSetup(corpus_kind="builtin", corpus_name="lessons", seed=1)
+    assert reads_the_same_text(lessons, lessons.with_changes(seed=2))         # a fixed text
+    assert not reads_the_same_text(lessons, lessons.with_changes(tokenizer="bpe"))
