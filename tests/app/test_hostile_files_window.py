@@ -191,8 +191,9 @@ GPT2_CASES = {
     "config.json-0-bytes": (replace_file("config.json", lambda m: b""), ("config.json",)),
     "tiktoken-a-named-pipe": (lambda folder, marker: tiktoken_instead(folder, os.mkfifo),
                               ("r50k_base.tiktoken", "not an ordinary file")),
-    "tiktoken-a-link-to-dev-zero": (lambda folder, marker: tiktoken_instead(folder, lambda p: os.symlink("/dev/zero", p)),
-                                    ("r50k_base.tiktoken", "not an ordinary file")),
+    "tiktoken-a-link-to-dev-zero": (
+        lambda folder, marker: tiktoken_instead(folder, lambda p: os.symlink("/dev/zero", p)),
+        ("r50k_base.tiktoken", "not an ordinary file")),
     "vocab-id-2**32": (edit_json("vocab.json", **{"Ġthe": 2 ** 32}), ("vocab.json", "beyond any vocabulary")),
     "n-embd-8192": (edit_config(n_embd=8192, n_layer=48), ("gpt2", "needs about")),
 }

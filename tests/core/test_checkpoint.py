@@ -224,7 +224,8 @@ def test_optimizer_state_that_does_not_fit_the_model(saved):
     state = trainer.training_state()
     state["adamw.exp_avg.transformer.wte.weight"] = torch.zeros(3, 3)
     save_checkpoint(folder, trainer.model, trainer.tokenizer, trainer.config, state, step=3)
-    with pytest.raises(CheckpointError, match=r"optimizer.safetensors: AdamW's exp_avg for transformer.wte.weight has shape \(3, 3\)"):
+    wrong_shape = r"optimizer.safetensors: AdamW's exp_avg for transformer.wte.weight has shape \(3, 3\)"
+    with pytest.raises(CheckpointError, match=wrong_shape):
         load_checkpoint(folder)
 
 

@@ -36,7 +36,8 @@ def test_a_run_saves_a_checkpoint_and_prints_one_line_of_json(tmp_path, capsys):
 
 def test_explicit_sizes_positions_and_a_bpe_tokenizer(tmp_path, capsys):
     code, summary, _ = run_cli(capsys, "lessons", *TINY_RUN, "--n-layers", "1", "--d-model", "24", "--n-heads", "3",
-                               "--pos-encoding", "rope", "--activation", "gelu", "--tokenizer", "bpe", "--vocab-size", "300",
+                               "--pos-encoding", "rope", "--activation", "gelu", "--tokenizer", "bpe",
+                               "--vocab-size", "300",
                                "--steps", "2", "--quiet", "--no-save-optimizer", "--out", str(tmp_path / "bpe"))
     assert code == 0
     config = load_checkpoint(tmp_path / "bpe").model.config
