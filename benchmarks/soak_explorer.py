@@ -273,7 +273,7 @@ def toggle_panels(window, phase: Phase, count: int, prompts: list[str]) -> None:
 def record_timeline(window, steps: int = SCRUB_RUN["max_steps"], seed: int = 0) -> list[int]:
     """Set up and train a short studio run; the kept steps of its timeline (the last one is 'live')."""
     from app.studio import show_training_studio
-    from app.studio.run_setup import RunSetup
+    from core.training.run_setup import RunSetup
 
     studio = window.ensure_studio()
     show_training_studio(window)

@@ -296,7 +296,7 @@ def main() -> None:
     args = parser.parse_args()
 
     QApplication.instance() or QApplication(sys.argv[:1])
-    from app.studio.run_setup import RunSetup
+    from core.training.run_setup import RunSetup
 
     setup = RunSetup(model_preset=args.preset)  # the studio's default run; "Train N steps" past its schedule
     window = open_window(Path(tempfile.mkdtemp()))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from app import screenshot
 
 from . import show_training_studio
-from .run_setup import RunSetup
+from core.training.run_setup import RunSetup
 
 
 def train_before_screenshot(window, args) -> bool:

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QWidget)
 
 from core.teaching.timeline import Timeline, capacity_for, snapshot_nbytes
+from core.training.recipe import PreparedRun, StartingModel, prepare_run, reads_the_same_text
+from core.training.run_setup import RunSetup
 from core.training.trainer import StepRecord, WeightSnapshot
 
 from .. import studio as studio_package
@@ -34,7 +36,6 @@ from .display import WeightDisplay
 from .heads_view import HeadsView
 from .live_plots import LivePlots
 from .one_step_view import OneStepView
-from .run_setup import PreparedRun, RunSetup, StartingModel, prepare_run
 from .run_store import default_autosave_folder, read_run_info, resume_run, save_run
 from .setup_panel import SetupPanel
 from .timeline_bar import TimelineBar
@@ -151,7 +152,7 @@ class StudioPanel(QWidget):
         finetune = setup.start_from == "screen"
         if finetune and start is None:
             start = self._model_on_screen()
-        reuse = self.run if self.run is not None and _same_text(self.run.setup, setup) else None
+        reuse = self.run if self.run is not None and reads_the_same_text(self.run.setup, setup) else None
         if setup.tokenizer == "bpe" and reuse is None and not finetune:
             self.bpe_view.training_started(setup.bpe_vocab_size - 256)
             self.tabs.setCurrentWidget(self.bpe_view)
@@ -686,13 +687,6 @@ def _scrolling(widget: QWidget) -> QScrollArea:
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
     return area
-
-
-def _same_text(old: RunSetup, new: RunSetup) -> bool:
-    """Whether the new run reads the same tokens (so the text and a trained BPE can be reused)."""
-    keys = ("corpus_kind", "corpus_name", "tokenizer", "bpe_vocab_size")
-    same_synthetic_text = old.corpus_kind != "synthetic" or old.seed == new.seed
-    return all(getattr(old, k) == getattr(new, k) for k in keys) and same_synthetic_text
 
 
 def _recent_speed(records: list[StepRecord]) -> float:

@@ -29,8 +29,8 @@ import torch
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as safetensors_bytes
 
-from core.files.checkpoint import (META_FILE, MODEL_FILE, checkpoint_bytes, largest_model_file, load_checkpoint,
-                         read_model_config)
+from core.files.checkpoint import META_FILE, MODEL_FILE, checkpoint_bytes, load_checkpoint, read_model_config
+from core.files.checkpoint_header import largest_model_file
 from core.model.footprint import check_fits
 from core.files.weights_check import check_finite
 from core.files.json_values import is_number, is_whole_number
@@ -242,7 +242,8 @@ def _read_description(archive: zipfile.ZipFile, names: set[str], file_name: str)
             raise ClassFileError(f"{file_name}: {SESSION_FILE} has a bad {key!r} "
                                  f"({description.get(key)!r:.60}).")
     lesson = description.get("lesson")
-    if lesson is not None and not (isinstance(lesson, list) and len(lesson) == 2 and all(isinstance(s, str) for s in lesson)):
+    lesson_is_a_pair = isinstance(lesson, list) and len(lesson) == 2 and all(isinstance(s, str) for s in lesson)
+    if lesson is not None and not lesson_is_a_pair:
         raise ClassFileError(f"{file_name}: 'lesson' must be [lesson id, step id] or null.")
     if not all(is_whole_number(s) for s in description["timeline_steps"]):
         raise ClassFileError(f"{file_name}: 'timeline_steps' must be a list of whole numbers.")

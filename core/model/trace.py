@@ -36,8 +36,8 @@ import torch
 
 from core.model.eval_mode import evaluating
 from core.model.hooks import Listener
-from core.model.kv_cache import Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale, shared_prefix_length
-from core.model.memory import keep_freed_memory
+from core.model.kv_cache import (Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale,
+                                 shared_prefix_length)
 
 ABLATIONS = ("zero", "mean")
 
@@ -99,7 +99,9 @@ class Trace(Mapping):
         try:
             value = self._tensors[name]
         except KeyError:
-            raise KeyError(f"This trace has no {name!r}; it recorded {len(self)} names, e.g. {list(self)[:3]}.") from None
+            raise KeyError(
+                f"This trace has no {name!r}; it recorded {len(self)} names, e.g. {list(self)[:3]}."
+            ) from None
         return self._joined.get(name, value)
 
     def __contains__(self, name) -> bool:
@@ -277,7 +279,6 @@ def run_trace(model, ids, names: NameFilter = None, intervention: Intervention |
     with some of its tokens, those positions are taken from it and only the rest is computed (see
     core/model/kv_cache.py); the result is the same as without it. Ignored where that cannot work.
     """
-    keep_freed_memory()  # once per process: no page faults for each new trace's memory
     intervention = intervention or _NOTHING_CHANGED
     ids = _as_batch(ids).to(model.transformer.wte.weight.device)
     hooks = model.hook_points()

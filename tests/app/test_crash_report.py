@@ -116,7 +116,7 @@ def test_errors_in_paint_events_and_worker_threads_reach_the_same_dialog(qtbot, 
 
 
 def test_a_bug_in_the_training_thread_is_reported_and_the_studio_trains_on(qtbot, window, reporter, tmp_path):
-    from app.studio.run_setup import RunSetup
+    from core.training.run_setup import RunSetup
 
     studio = window.ensure_studio()
     studio.autosave_folder = tmp_path / "autosave"

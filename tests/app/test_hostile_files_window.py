@@ -191,8 +191,9 @@ GPT2_CASES = {
     "config.json-0-bytes": (replace_file("config.json", lambda m: b""), ("config.json",)),
     "tiktoken-a-named-pipe": (lambda folder, marker: tiktoken_instead(folder, os.mkfifo),
                               ("r50k_base.tiktoken", "not an ordinary file")),
-    "tiktoken-a-link-to-dev-zero": (lambda folder, marker: tiktoken_instead(folder, lambda p: os.symlink("/dev/zero", p)),
-                                    ("r50k_base.tiktoken", "not an ordinary file")),
+    "tiktoken-a-link-to-dev-zero": (
+        lambda folder, marker: tiktoken_instead(folder, lambda p: os.symlink("/dev/zero", p)),
+        ("r50k_base.tiktoken", "not an ordinary file")),
     "vocab-id-2**32": (edit_json("vocab.json", **{"Ġthe": 2 ** 32}), ("vocab.json", "beyond any vocabulary")),
     "n-embd-8192": (edit_config(n_embd=8192, n_layer=48), ("gpt2", "needs about")),
 }
@@ -332,7 +333,7 @@ CORPUS_CASES = {
 
 @pytest.mark.parametrize("case", CORPUS_CASES)
 def test_a_hostile_corpus_file_is_refused_by_the_studio(qtbot, window, in_use, studio, tmp_path, marker, case):
-    from app.studio.run_setup import RunSetup
+    from core.training.run_setup import RunSetup
 
     make, words = CORPUS_CASES[case]
     path = tmp_path / "corpus.txt"
@@ -360,4 +361,23 @@ def test_a_hostile_run_folder_is_refused_by_resume(qtbot, window, in_use, studio
         studio.resume(str(folder))
     assert studio.run is run_before and studio.message.isVisible()
     assert failed.args[0]
+    unchanged(window, in_use)
+
+
+@pytest.mark.parametrize("settings, words", [
+    ({"batch_size": "32"}, ("studio.json", "batch_size must be a whole number", "'32'")),
+    ({"learning_rate": None}, ("studio.json", "learning_rate must be a number")),
+    ({"colour": "blue"}, ("studio.json", "Unknown run settings: colour")),
+])
+def test_a_run_folder_whose_studio_json_holds_malformed_settings_is_refused(qtbot, window, in_use, studio,
+                                                                          good_checkpoint, tmp_path, settings, words):
+    """The checkpoint itself is good: only the settings in studio.json are wrong, and they are what is named."""
+    folder = shutil.copytree(good_checkpoint, tmp_path / "run")
+    (folder / "studio.json").write_text(json.dumps({"format": 1, "setup": settings, "step": 1}), encoding="utf-8")
+    run_before = studio.run
+    with qtbot.waitSignal(studio.setup_failed, timeout=WAIT_MS) as failed:
+        studio.resume(str(folder))
+    missing = [word for word in words if word not in failed.args[0]]
+    assert not missing, f"{missing} not in {failed.args[0]!r}"
+    assert studio.run is run_before and studio.message.isVisible()
     unchanged(window, in_use)

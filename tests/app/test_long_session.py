@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from app.studio import live_plots, studio_panel
-from app.studio.run_setup import RunSetup
+from core.training.run_setup import RunSetup
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.soak_studio import SimulatedUser, bounded_sizes, open_window  # noqa: E402

@@ -15,7 +15,7 @@ import pytest
 import torch
 from PySide6.QtWidgets import QMessageBox
 
-from app.studio.run_setup import RunSetup
+from core.training.run_setup import RunSetup
 from core.files import checkpoint as checkpoint_module
 from core.files.checkpoint import load_checkpoint
 from core.files.class_file import load_class_file

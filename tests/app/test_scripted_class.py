@@ -14,7 +14,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QApplication
 
 from app.settings import AppSettings
-from app.studio.run_setup import RunSetup
+from core.training.run_setup import RunSetup
 from app.views.modified_badge import ModifiedBadge
 from app.window import MainWindow
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from app.studio.run_setup import RunSetup
+from core.training.run_setup import RunSetup
 from lesson_fixtures import PROMPT, classroom, shown  # noqa: F401  (fixtures)
 
 

@@ -12,7 +12,7 @@ import torch
 from app.controller import Controller
 from app.state.model_in_use import ModelInUse
 from app.studio import StudioPanel
-from app.studio.run_setup import RunSetup
+from core.training.run_setup import RunSetup
 from core.teaching.detectors import DETECTORS, head_scores, pattern_names
 from core.model.config import preset
 from core.model.model import GPT

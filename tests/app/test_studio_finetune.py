@@ -14,7 +14,7 @@ import torch
 from app.controller import Controller
 from app.state.model_in_use import ModelInUse
 from app.studio import StudioPanel
-from app.studio.run_setup import RunSetup
+from core.training.run_setup import RunSetup
 from core.training import finetune
 from core.files.checkpoint import load_checkpoint
 from core.files.pretrained import load_pretrained

@@ -7,7 +7,7 @@ from PySide6.QtGui import QImage
 from app.main import main
 from app.settings import AppSettings
 from app.studio import FilesDroppedBeforeStudio
-from app.studio.run_setup import RunSetup
+from core.training.run_setup import RunSetup
 from app.studio.run_store import read_run_info
 from app.window import MainWindow
 
