@@ -43,6 +43,7 @@ from .views.view_base import settle_plots
 from .views.selection_toolbar import SelectionToolbar
 from .views.whatif_view import WhatIfView
 from .window_layout import EXPLORER_PANELS, explorer_docks, fitted_size, optional_view
+from .window_classroom import classroom_context
 from .window_menus import build_menus
 
 DEFAULT_SIZE = QSize(1600, 1000)
@@ -98,7 +99,7 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self.menus = build_menus(self)
         self._connect()
-        self.classroom = Classroom(self)  # lesson pane, presenter mode (F5), hand-outs, class files
+        self.classroom = Classroom(classroom_context(self))  # lesson pane, presenter mode (F5), hand-outs, class files
         add_training_studio(self)  # training studio: step through training, watch heads form (built when shown)
         self._show_session(session)
         self.resize(self._opening_size)

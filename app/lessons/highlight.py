@@ -1,11 +1,13 @@
 """Bring a panel forward and draw a coloured frame around it for a moment, so every eye finds it.
 
-    highlighter = PanelHighlighter(window)
+    highlighter = PanelHighlighter(window, find_widget)  # find_widget(name): the panel, built if it waited
     highlighter.bring_forward("attentionView")   # shows and raises its dock, frames it, fades out
 
 Panels are found by object name (e.g. "attentionView", or "tokenStrip" inside the prompt panel).
 """
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QRect, Qt, QTimer, QVariantAnimation
 from PySide6.QtGui import QColor, QPainter, QPen
@@ -95,15 +97,15 @@ class HighlightFrame(QWidget):
 class PanelHighlighter:
     """Finds panels by object name in one main window, raises them and flashes a frame on them."""
 
-    def __init__(self, window: QMainWindow) -> None:
+    def __init__(self, window: QMainWindow, find_widget: Callable[[str], QWidget | None] | None = None) -> None:
         self.window = window
+        self.find_widget = find_widget  # the explorer's: builds a panel not yet shown; else findChild
         self.frame = HighlightFrame(window)
 
     def find(self, name: str) -> QWidget | None:
         if self.window.objectName() == name:
             return self.window
-        find_widget = getattr(self.window, "find_widget", None)  # the explorer's: builds a panel not yet shown
-        return find_widget(name) if find_widget else self.window.findChild(QWidget, name)
+        return self.find_widget(name) if self.find_widget else self.window.findChild(QWidget, name)
 
     def find_panel(self, names: str) -> QWidget | None:
         """The first panel that exists of "a, b, c" (a lesson may name a fallback)."""

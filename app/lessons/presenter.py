@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox,
-                               QDockWidget, QLineEdit, QMainWindow, QPlainTextEdit, QTextEdit, QToolBar, QWidget)
+                               QDockWidget, QLineEdit, QPlainTextEdit, QTextEdit, QToolBar, QWidget)
 
 from app.views import plot_style
 from core.teaching.lessons import LessonStep
 
+from .context import ClassroomContext
 from .highlight import PanelHighlighter, dock_of
 from .lesson_pane import LessonPane
 from .panel_picture import labels_of
@@ -88,9 +89,10 @@ class SavedLayout:
 class PresenterMode(QObject):
     toggled = Signal(bool)
 
-    def __init__(self, window: QMainWindow, pane: LessonPane, highlighter: PanelHighlighter) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, context: ClassroomContext, pane: LessonPane, highlighter: PanelHighlighter) -> None:
+        super().__init__(context.dock_layout)
+        self.context = context
+        self.window = context.dock_layout  # the docks, menu and status bars this mode re-lays out
         self.pane = pane
         self.highlighter = highlighter
         self.style = ProjectorStyle()
@@ -127,7 +129,7 @@ class PresenterMode(QObject):
         self._arrange_for_projector()
         self._restyle_panels()
         self.style.apply(window)
-        window.drawn.connect(self._on_drawn)
+        self.context.drawn.connect(self._on_drawn)
         app.installEventFilter(self)
         self.pane.setFocus()
         self.toggled.emit(True)
@@ -251,7 +253,7 @@ class PresenterMode(QObject):
         """The prompt and its token chips grow with the presentation font (on top of the user's zoom)."""
         prompt_view = self.window.findChild(QWidget, "promptView")
         if prompt_view is not None:
-            prompt_view.set_zoom(getattr(self.window, "zoom", 1.0) * scale)
+            prompt_view.set_zoom(self.context.zoom() * scale)
 
     # -- off ----------------------------------------------------------------------------------------
     def leave(self) -> None:
@@ -259,7 +261,7 @@ class PresenterMode(QObject):
             return
         window, saved, app = self.window, self.saved, QApplication.instance()
         app.removeEventFilter(self)
-        window.drawn.disconnect(self._on_drawn)
+        self.context.drawn.disconnect(self._on_drawn)
         self.style.restore()
         plot_style.set_font_scale(1.0)
         app.setFont(saved.app_font)
@@ -286,8 +288,7 @@ class PresenterMode(QObject):
     # -- while on -----------------------------------------------------------------------------------
     def _restyle_panels(self) -> None:
         """Let every panel re-make its fonts (plot_style's scale) and redraw."""
-        if hasattr(self.window, "set_dark_theme"):
-            self.window.set_dark_theme(self.window.dark)
+        self.context.set_dark_theme(self.context.is_dark())
 
     def _on_drawn(self, snapshot) -> None:
         self.style.apply(self.window)  # panels may have made new curves or images while redrawing
@@ -295,8 +296,8 @@ class PresenterMode(QObject):
 
     def _show_modified_badge(self) -> None:
         """The status bar comes back while a what-if changes the model: its badge says so, with Reset everything."""
-        bar, badge = self.window.statusBar(), getattr(self.window, "modified_badge", None)
-        if badge is not None and bar in self.saved.hidden:
+        bar, badge = self.window.statusBar(), self.context.modified_badge
+        if bar in self.saved.hidden:
             bar.setVisible(not badge.isHidden())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

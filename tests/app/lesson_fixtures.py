@@ -9,9 +9,10 @@ PROMPT = "the cat sat on the mat. the cat"
 def classroom_of(window):
     """The window's classroom (made here if the window does not make its own)."""
     from app.lessons.classroom import Classroom
+    from app.window_classroom import classroom_context
 
     if getattr(window, "classroom", None) is None:
-        window.classroom = Classroom(window)
+        window.classroom = Classroom(classroom_context(window))
     return window.classroom
 
 

@@ -83,7 +83,7 @@ def test_a_panels_picture_has_no_controls_and_puts_them_back(window, shown):
 
 def test_the_studio_is_pictured_only_when_its_run_is_what_the_words_describe(window, shown):
     step = next(s for s in shown.lessons[0].steps if s.panel.startswith("trainingStudio,"))
-    subject, note = shown._pictured(step)
+    subject, note = shown.handouts.pictured(step)
     assert subject is window.find_widget("outputView") and not note   # no run in the studio: its fallback
 
 
@@ -133,9 +133,9 @@ def test_a_step_about_the_saved_training_pictures_its_curves(window, shown, monk
     recipe = TrainConfig(max_steps=200, warmup_steps=20)
     monkeypatch.setattr(shown, "_model_history", lambda: (train, val, recipe))
     steps = {step.id: step for lesson in shown.lessons for step in lesson.steps}
-    picture = shown._saved_training_picture(steps["03-train-and-validation"])
+    picture = shown.handouts.saved_training_picture(steps["03-train-and-validation"])
     assert picture is not None and picture.size() == history_picture(train, val, recipe).size()
-    assert shown._saved_training_picture(steps["01-loss-gradient-update"]) is None   # about one step on the prompt
-    assert shown._saved_training_picture(steps["01-next-token"]) is None              # not a studio step
+    assert shown.handouts.saved_training_picture(steps["01-loss-gradient-update"]) is None   # about one step on the prompt
+    assert shown.handouts.saved_training_picture(steps["01-next-token"]) is None              # not a studio step
     pixels = np.frombuffer(picture.convertToFormat(QImage.Format.Format_Grayscale8).constBits(), np.uint8)
     assert pixels.std() > 5                                                            # curves, not a blank
