@@ -131,7 +131,7 @@ def test_a_step_about_the_saved_training_pictures_its_curves(window, shown, monk
     train = [[step, 5.0 / (1 + step)] for step in range(0, 200, 10)]
     val = [[step, 5.5 / (1 + step)] for step in range(0, 200, 50)]
     recipe = TrainConfig(max_steps=200, warmup_steps=20)
-    monkeypatch.setattr(shown, "_model_history", lambda: (train, val, recipe))
+    monkeypatch.setattr(shown.numbers, "model_history", lambda: (train, val, recipe))
     steps = {step.id: step for lesson in shown.lessons for step in lesson.steps}
     picture = shown.handouts.saved_training_picture(steps["03-train-and-validation"])
     assert picture is not None and picture.size() == history_picture(train, val, recipe).size()
