@@ -1,8 +1,9 @@
 """Exporting the probe's attention over training (a GIF or PNGs) in the background, with progress and Cancel.
 
-    export = AttentionExport()                       # a progress bar and a Cancel button (hidden when idle)
-    export.start_gif(path, steps_and_weights, config, probe_ids)
+    export = AttentionExport(what_to_draw)           # a progress bar and a Cancel button (hidden when idle)
+    export.start_gif(path)                           # what_to_draw() -> ([(step, WeightSnapshot)], config, probe ids)
     export.finished.connect(say)                     # (sentence, is_error) once it is done, failed or cancelled
+    export.ask_gif()                                 # the GIF… button: a file dialog, then start_gif
 
 The frames are rendered on a BackgroundJob thread (tracing the probe once per kept step is the slow part),
 so the window stays responsive. Nothing is written until every frame exists, and a GIF is written
@@ -10,10 +11,11 @@ atomically: a cancelled or failed export leaves no half file behind.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from app.model_loader import BackgroundJob
 
@@ -34,9 +36,12 @@ def export_work(write, steps_and_weights, config, probe_ids):
 class AttentionExport(QWidget):
     finished = Signal(str, bool)   # (a sentence for the user, True if it failed)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, what_to_draw: Callable[[], tuple], parent: QWidget | None = None) -> None:
+        """what_to_draw(): ([(step, WeightSnapshot), ...], model config, probe token ids), read when an export
+        starts (on the GUI thread: the snapshots are immutable, so the job can use them while training goes on)."""
         super().__init__(parent)
         self.setObjectName("attentionExport")
+        self._what_to_draw = what_to_draw
         self.label = QLabel(objectName="exportLabel")
         self.progress = QProgressBar(objectName="exportProgress")
         self.progress.setTextVisible(True)
@@ -56,13 +61,39 @@ class AttentionExport(QWidget):
     def busy(self) -> bool:
         return self.job is not None
 
-    def start_gif(self, path: str | Path, steps_and_weights, config, probe_ids) -> BackgroundJob | None:
-        items = list(steps_and_weights)
+    # -- now, on this thread (scripts and tests) ---------------------------------------------------------
+    def frames(self):
+        """(step, QImage) for every kept step: the probe's attention as it was."""
+        return attention_frames(*self._what_to_draw())
+
+    def write_gif_now(self, path: str | Path) -> Path:
+        return export_gif(path, self.frames())
+
+    def write_pngs_now(self, folder: str | Path) -> list[Path]:
+        return export_png_sequence(folder, self.frames())
+
+    # -- in the background ----------------------------------------------------------------------------------
+    def ask_gif(self) -> None:
+        """The GIF… button: choose a file, then export to it in the background."""
+        if self._what_to_draw()[0]:
+            path, _ = QFileDialog.getSaveFileName(self, "Save the attention over training as a GIF",
+                                                  str(Path.home() / "attention-over-training.gif"), "GIF (*.gif)")
+            if path:
+                self.start_gif(path)
+
+    def ask_pngs(self) -> None:
+        if self._what_to_draw()[0]:
+            folder = QFileDialog.getExistingDirectory(self, "Choose a folder for the PNG pictures", str(Path.home()))
+            if folder:
+                self.start_pngs(folder)
+
+    def start_gif(self, path: str | Path) -> BackgroundJob | None:
+        items, config, probe_ids = self._what_to_draw()
         return self._start(export_work(lambda frames: export_gif(path, frames), items, config, probe_ids),
                            f"Making the GIF ({len(items)} frames)…", f"Saved {len(items)} frames to {path}")
 
-    def start_pngs(self, folder: str | Path, steps_and_weights, config, probe_ids) -> BackgroundJob | None:
-        items = list(steps_and_weights)
+    def start_pngs(self, folder: str | Path) -> BackgroundJob | None:
+        items, config, probe_ids = self._what_to_draw()
         return self._start(export_work(lambda frames: export_png_sequence(folder, frames), items, config, probe_ids),
                            f"Making {len(items)} pictures…", f"Saved {len(items)} pictures to {folder}")
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPu
 LABEL_INTERVAL_S = 0.25  # progress text and speed are redrawn at most this often
 # The pace a run may train at, in steps per second (0: as fast as the machine can), slowest last.
 PACES = (0.0, 30.0, 10.0, 5.0, 2.0, 1.0)
+PACE_SETTING = "studio/steps_per_second"  # the pace chosen last time (0: as fast as possible)
 PACE_NOTE = "Pace: the most steps per second training takes; 1 step/s is slow enough to talk over every step."
 
 
@@ -60,9 +61,6 @@ class ControlBar(QWidget):
         self.progress = QProgressBar(objectName="trainProgress")
         self.progress.setTextVisible(True)
         self.progress.setMinimumWidth(120)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("not training")
         self.speed_label = QLabel(objectName="trainSpeed")
         self.speed_label.setMinimumWidth(70)
         self.pace = QComboBox(objectName="trainPace")
@@ -87,8 +85,8 @@ class ControlBar(QWidget):
         layout.addLayout(buttons)
         layout.addLayout(progress)
         layout.addLayout(pace)
-        self._start_step = self._target_step = 0
         self._shown_at = 0.0
+        self.clear_progress()
         self.set_running(False)
 
     def _button(self, text: str, name: str, signal, tip: str) -> QPushButton:
@@ -105,6 +103,11 @@ class ControlBar(QWidget):
     @property
     def pace_rate(self) -> float:
         return float(self.pace.currentData())
+
+    def remember_pace(self, settings) -> None:
+        """Start at the pace stored in `settings` (an AppSettings) and store every new choice there."""
+        self.set_pace(settings.value(PACE_SETTING, 0.0, float))
+        self.pace_changed.connect(lambda rate: settings.set_value(PACE_SETTING, rate))
 
     def set_running(self, running: bool) -> None:
         for button in (self.play_button, self.step_button, self.step10_button, self.n_button, self.reset_button):
@@ -132,6 +135,13 @@ class ControlBar(QWidget):
         eta = f" · {format_duration(left / steps_per_second)} left" if steps_per_second > 0 and left > 0 else ""
         self.progress.setFormat(f"step {step} of {self._target_step}{eta}")
         self.speed_label.setText(f"{steps_per_second:.1f} steps/s" if steps_per_second > 0 else "")
+
+    def clear_progress(self) -> None:
+        self._start_step = self._target_step = 0
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("not training")
+        self.speed_label.clear()
 
     def stop_progress(self, step: int) -> None:
         if step >= self._target_step > self._start_step:

@@ -45,7 +45,7 @@ class RunController(QObject):
     diverged = Signal(object)           # StepRecord of the refused step
     rolled_back = Signal(int, str)      # (the step the run went back to, a sentence)
     saved = Signal(str, int)            # (folder, step) of a save
-    speed_measured = Signal(float)      # steps per second a set-up would train at here
+    speed_measured = Signal(object)     # steps per second (a float) a set-up would train at here
     speed_failed = Signal(str)
 
     def __init__(self, model_on_screen: Callable[[], StartingModel | None] = lambda: None,

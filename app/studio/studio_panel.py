@@ -13,25 +13,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFileDialog, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from .. import studio as studio_package
 from .attention_export import AttentionExport
-from .attention_frames import attention_frames, export_gif, export_png_sequence
 from .bpe_view import BPEView
 from .controls import ControlBar, pace_name
 from .heads_view import HeadsView
 from .live_plots import LivePlots
+from .message_line import MessageLine
 from .one_step_view import OneStepView
 from .run_controller import ROLLBACK_LR_SCALE, RunController
 from .run_setup import PreparedRun, RunSetup, StartingModel
-from .run_store import read_run_info
 from .setup_panel import SetupPanel
 from .timeline_bar import TimelineBar
 from .timeline_controller import StudioParts, TimelineController
-
-PACE_SETTING = "studio/steps_per_second"   # the pace chosen last time (0: as fast as possible)
 
 
 class StudioPanel(QWidget):
@@ -55,22 +52,14 @@ class StudioPanel(QWidget):
         self.setObjectName(studio_package.STUDIO_NAME)
         self.setAccessibleName(self.TITLE)
         self.controller = controller
-        self.settings = settings
         show_session = show_session or (controller.set_session if controller is not None else None)
         set_prompt = set_prompt or (controller.set_prompt if controller is not None else None)
 
         self.controls = ControlBar()
         self.timeline_bar = TimelineBar()
-        self.exporter = AttentionExport()
-        self.message = QLabel(objectName="studioMessage")
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.hide()
-        self.takeover_note = QLabel(objectName="studioTakeoverNote")
-        self.takeover_note.setWordWrap(True)
-        self.takeover_note.hide()
-        self.rollback_button = QPushButton(objectName="rollbackButton")
-        self.rollback_button.hide()
+        self.exporter = AttentionExport(self._what_to_draw)
+        self.notes = MessageLine()
+        self.message, self.rollback_button = self.notes.message, self.notes.rollback_button
         self.setup_panel = SetupPanel()
         self.plots = LivePlots()
         self.heads = HeadsView(selection)
@@ -89,23 +78,19 @@ class StudioPanel(QWidget):
         self._connect()
         self.controls.set_enabled_for_run(False)
         self.controls.set_running(False)
-        self._restore_pace()
+        if settings is not None:
+            self.controls.remember_pace(settings)
+        self.runs.set_steps_per_second(self.controls.pace_rate)
         self.setAcceptDrops(True)
         if controller is not None:
             controller.snapshot_ready.connect(self._on_snapshot)
             controller.session_changed.connect(self._on_session_changed)
-        self._offer_autosave()
+        self.setup_panel.offer_autosave(self.runs.autosave_folder)
 
     def _lay_out(self) -> None:
-        message_row = QHBoxLayout()
-        message_row.addWidget(self.message, 1)
-        message_row.addWidget(self.rollback_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.controls)
-        layout.addWidget(self.timeline_bar)
-        layout.addWidget(self.exporter)
-        layout.addLayout(message_row)
-        layout.addWidget(self.takeover_note)
+        for part in (self.controls, self.timeline_bar, self.exporter, self.notes):
+            layout.addWidget(part)
         layout.addWidget(self.tabs, 1)
 
     def _connect(self) -> None:
@@ -117,15 +102,15 @@ class StudioPanel(QWidget):
         controls.train_n_clicked.connect(self.train_steps)
         controls.reset_clicked.connect(self.reset)
         controls.save_clicked.connect(self._ask_save)
-        controls.pace_changed.connect(self._on_pace_changed)
-        self.rollback_button.clicked.connect(self.roll_back)
-        self.timeline_bar.export_gif_requested.connect(self._ask_export_gif)
-        self.timeline_bar.export_png_requested.connect(self._ask_export_pngs)
+        controls.pace_changed.connect(self.runs.set_steps_per_second)
+        self.notes.roll_back_clicked.connect(self.roll_back)
+        self.timeline_bar.export_gif_requested.connect(self.exporter.ask_gif)
+        self.timeline_bar.export_png_requested.connect(self.exporter.ask_pngs)
         self.exporter.finished.connect(self._on_export_finished)
         self.setup_panel.setup_requested.connect(self.set_up)
         self.setup_panel.resume_requested.connect(self.resume)
         self.setup_panel.estimate_requested.connect(self.measure_speed)
-        runs.notice.connect(self._say)
+        runs.notice.connect(self.notes.say)
         runs.bpe_training_started.connect(self._on_bpe_training_started)
         runs.build_progress.connect(self.bpe_view.training_progress)
         runs.setup_failed.connect(self._on_setup_failed)
@@ -139,7 +124,7 @@ class StudioPanel(QWidget):
         runs.speed_failed.connect(self.setup_panel.speed_label.setText)
         self.frames.frame_drawn.connect(self.frame_drawn)
         self.frames.shown_step_changed.connect(self.shown_step_changed)
-        self.frames.took_over.connect(self._on_took_over)
+        self.frames.took_over.connect(self.notes.show_takeover)
 
     # -- what the run controller holds (read by the window, lessons, session files and tests) ----------
     run = property(lambda self: self.runs.run, lambda self, run: setattr(self.runs, "run", run))
@@ -195,14 +180,13 @@ class StudioPanel(QWidget):
         self.setup_panel.set_setup(run.setup)
         self.controls.set_enabled_for_run(True)
         self.controls.set_running(False)
-        self.rollback_button.hide()
-        self.takeover_note.hide()
+        self.notes.clear_notes()
         snapshot = trainer.last_good
         params = sum(array.size for array in {id(a): a for a in snapshot.tensors.values()}.values())
         ready = f"Ready: {run.setup.describe_corpus()}"
         if run.start is not None:
             ready = f"Ready to fine-tune a copy of {run.start.source}: {run.setup.describe_corpus()}"
-        self._say(f"{ready}, {run.tokenizer.vocab_size} tokens, {len(run.tokens):,} training tokens, a model of "
+        self.notes.say(f"{ready}, {run.tokenizer.vocab_size} tokens, {len(run.tokens):,} training tokens, a model of "
                   f"{params:,} numbers, at step {trainer.step_count}. The explorer keeps its own model until the "
                   f"first step. Press Play or Step.")
         self.tabs.setCurrentWidget(self.heads if run.tokenizer.kind != "bpe" else self.bpe_view)
@@ -223,14 +207,14 @@ class StudioPanel(QWidget):
         if progress:
             start = self.runs.step_count
             self.controls.start_progress(start, start + n)
-        self.rollback_button.hide()
+        self.notes.clear_notes(takeover=False)
         self.runs.train_steps(n)
 
     def step(self) -> None:
         """Exactly one optimizer step, opened up in the One step tab."""
         if self.runs.worker is None:
             return
-        self.rollback_button.hide()
+        self.notes.clear_notes(takeover=False)
         start = self.runs.step_count
         self.controls.start_progress(start, start + 1)
         self.runs.step(inspect=(self.one_step.chosen_parameter(),))
@@ -240,22 +224,12 @@ class StudioPanel(QWidget):
 
     def roll_back(self) -> None:
         """Back to the last good snapshot, with the learning rate scaled down."""
-        self.rollback_button.hide()
+        self.notes.clear_notes(takeover=False)
         self.runs.roll_back()
 
     def set_pace(self, steps_per_second: float) -> None:
         """Train at most this many steps a second (0: as fast as possible), as the pace box would."""
         self.controls.set_pace(steps_per_second)
-
-    def _on_pace_changed(self, rate: float) -> None:
-        self.runs.set_steps_per_second(rate)
-        if self.settings is not None:
-            self.settings.set_value(PACE_SETTING, rate)
-
-    def _restore_pace(self) -> None:
-        rate = self.settings.value(PACE_SETTING, 0.0, float) if self.settings is not None else 0.0
-        self.controls.set_pace(rate)
-        self.runs.set_steps_per_second(self.controls.pace_rate)
 
     # -- the run's news ---------------------------------------------------------------------------------
     def _on_running_changed(self, running: bool) -> None:
@@ -263,30 +237,23 @@ class StudioPanel(QWidget):
         if running:
             pace = self.runs.steps_per_second_limit
             at = f" at {pace_name(pace)}" if pace > 0 else ""
-            self._say(f"Training{at}… Pause stops after the step in progress; drag the timeline to look back.")
+            self.notes.say(f"Training{at}… Pause stops after the step in progress; drag the timeline to look back.")
 
     def _on_paused(self, step: int) -> None:
         self.controls.stop_progress(step)
-        if not self.rollback_button.isVisible():  # a divergence notice stays until it is dealt with
-            self._say(f"Paused at step {step}. Play, Step or Train continue from here.")
+        if not self.notes.roll_back_offered:  # a divergence notice stays until it is dealt with
+            self.notes.say(f"Paused at step {step}. Play, Step or Train continue from here.")
         self.frames.on_news()   # everything the worker sent is drawn before anyone hears of the pause
         self.paused.emit(step)
 
-    def _on_took_over(self, step: int) -> None:
-        self.takeover_note.setText(f"The explorer now shows the studio's model (step {step} onwards), in place "
-                                   f"of the model it showed before. Open or reload a model to go back to one.")
-        self.takeover_note.show()
-
     def _on_diverged(self, record) -> None:
-        self._say(f"Training paused: {record.message}", error=True)
-        self.rollback_button.setText(f"Roll back to step {self.runs.worker.trainer.last_good.step} "
-                                     f"with the learning rate ×{ROLLBACK_LR_SCALE}")
-        self.rollback_button.show()
+        self.notes.say(f"Training paused: {record.message}", error=True)
+        self.notes.offer_roll_back(self.runs.worker.trainer.last_good.step, ROLLBACK_LR_SCALE)
         self.diverged.emit(record)
 
     def _on_rolled_back(self, step: int, sentence: str) -> None:
         self.frames.rewind(step)
-        self._say(sentence)
+        self.notes.say(sentence)
 
     def _on_session_changed(self, session) -> None:
         """Another model in the explorer (opened, reloaded, a new one): the studio's run no longer belongs."""
@@ -296,16 +263,12 @@ class StudioPanel(QWidget):
             return
         autosaved = self.runs.put_away()
         self.frames.attach(0)
-        self.controls.set_enabled_for_run(False)
-        self.controls.set_running(False)
-        self.controls.stop_progress(0)
-        self.rollback_button.hide()
-        self.takeover_note.hide()
+        self._show_no_run()
         kept = " Its unsaved steps were autosaved: resume them from the Set up tab." if autosaved else ""
         if autosaved:
-            self._offer_autosave()
-        self._say(f"A different model was opened, so the studio put its run away.{kept} "
-                  f"Set up a run to train again.")
+            self.setup_panel.offer_autosave(self.runs.autosave_folder)
+        self.notes.say(f"A different model was opened, so the studio put its run away.{kept} "
+                       f"Set up a run to train again.")
         self.put_away.emit()
 
     def _on_snapshot(self, snapshot) -> None:
@@ -321,7 +284,7 @@ class StudioPanel(QWidget):
             self.runs.save_run(folder, self._probe_prompt())
 
     def _on_saved(self, folder: str, step: int) -> None:
-        self._say(f"Saved the run at step {step} to {folder}. Resume it any time with “Resume a saved run…”.")
+        self.notes.say(f"Saved the run at step {step} to {folder}. Resume it any time with “Resume a saved run…”.")
         self.saved.emit(folder)
 
     def _ask_save(self) -> None:
@@ -338,13 +301,6 @@ class StudioPanel(QWidget):
             return self.runs.run.probe_prompt
         return self.controller.prompt if self.controller is not None else ""
 
-    def _offer_autosave(self) -> None:
-        try:
-            info = read_run_info(self.runs.autosave_folder)
-        except ValueError:
-            return
-        self.setup_panel.show_autosave(str(self.runs.autosave_folder), info.step)
-
     # -- a saved session's training history -------------------------------------------------------------
     def restore_training_history(self, snapshots, losses: dict | None) -> None:
         """Show the loss curves and timeline saved in a session, to look back through.
@@ -356,71 +312,45 @@ class StudioPanel(QWidget):
         shown = self.controller.session if self.controller is not None else None
         if shown is None:
             return
-        misfit = self.runs.show_history(shown, snapshots, losses)
-        kept = () if misfit is not None else snapshots
-        last_step = max([step for step, _ in kept] + [shown.step or 0])
-        self.frames.attach(last_step, shown_step=shown.step, taken_over=True)
-        self.plots.load_history(losses)
-        self.plots.repaint()
+        misfit = self.frames.show_history(shown, snapshots, losses)
+        self._show_no_run()
+        if misfit is not None:
+            self.notes.say(f"The session's timeline does not fit its model ({misfit}), so only its loss curves "
+                           f"are shown.", error=True)
+            return
+        self.notes.say(f"Opened the training history saved in the session: {len(snapshots)} snapshots up to "
+                       f"step {self.timeline_bar.slider.maximum()}. Drag the timeline to look back; set up or resume "
+                       f"a run to train again.")
+
+    def _show_no_run(self) -> None:
+        """Buttons off and notes hidden: there is no run to train (none yet, put away, or a saved history)."""
         self.controls.set_enabled_for_run(False)
         self.controls.set_running(False)
-        self.takeover_note.hide()
-        if misfit is not None:
-            self._say(f"The session's timeline does not fit its model ({misfit}), so only its loss curves are "
-                      f"shown.", error=True)
-            return
-        self._say(f"Opened the training history saved in the session: {len(kept)} snapshots up to step "
-                  f"{last_step}. Drag the timeline to look back; set up or resume a run to train again.")
+        self.controls.clear_progress()
+        self.notes.clear_notes()
 
-    # -- export -------------------------------------------------------------------------------------------
-    def probe_ids(self):
-        """The probe prompt as token ids, cut to the context (what the frames and the explorer show)."""
-        display = self.runs.display
-        ids = display.tokenizer.encode(self._probe_prompt())
-        return ids[-display.config.context_length:]
-
-    def _kept_weights(self) -> list:
-        timeline = self.runs.timeline
-        return [(step, timeline.get(step)) for step in timeline.steps()]
-
-    def export_frames(self):
-        """(step, QImage) for every kept step: the probe's attention as it was."""
-        return attention_frames(self._kept_weights(), self.runs.display.config, self.probe_ids())
+    # -- export (AttentionExport does it; these name it for scripts and tests) ---------------------------
+    def _what_to_draw(self) -> tuple:
+        """([(step, WeightSnapshot)] of every kept step, the model's config, the probe's token ids)."""
+        timeline, display = self.runs.timeline, self.runs.display
+        if timeline is None or display is None:
+            return [], None, []
+        ids = display.tokenizer.encode(self._probe_prompt())[-display.config.context_length:]
+        return [(step, timeline.get(step)) for step in timeline.steps()], display.config, ids
 
     def export_gif(self, path: str | Path) -> Path:
-        """Write the GIF now, on this thread (scripts); the GIF… button uses export_gif_in_background."""
-        return export_gif(path, self.export_frames())
+        """Write the GIF now, on this thread; the GIF… button exports in the background instead."""
+        return self.exporter.write_gif_now(path)
 
     def export_pngs(self, folder: str | Path) -> list[Path]:
-        return export_png_sequence(folder, self.export_frames())
+        return self.exporter.write_pngs_now(folder)
 
     def export_gif_in_background(self, path: str | Path):
         """Start the GIF export on a thread with a progress bar and Cancel; export_finished tells the end."""
-        return self.exporter.start_gif(path, self._kept_weights(), self.runs.display.config, self.probe_ids())
-
-    def export_pngs_in_background(self, folder: str | Path):
-        return self.exporter.start_pngs(folder, self._kept_weights(), self.runs.display.config, self.probe_ids())
-
-    def _has_frames(self) -> bool:
-        return self.runs.timeline is not None and len(self.runs.timeline) > 0
-
-    def _ask_export_gif(self) -> None:
-        if not self._has_frames():
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Save the attention over training as a GIF",
-                                              str(Path.home() / "attention-over-training.gif"), "GIF (*.gif)")
-        if path:
-            self.export_gif_in_background(path)
-
-    def _ask_export_pngs(self) -> None:
-        if not self._has_frames():
-            return
-        folder = QFileDialog.getExistingDirectory(self, "Choose a folder for the PNG pictures", str(Path.home()))
-        if folder:
-            self.export_pngs_in_background(folder)
+        return self.exporter.start_gif(path)
 
     def _on_export_finished(self, sentence: str, failed: bool) -> None:
-        self._say(sentence, error=failed)
+        self.notes.say(sentence, error=failed)
         self.export_finished.emit(sentence, failed)
 
     # -- speed estimate ---------------------------------------------------------------------------------
@@ -431,12 +361,6 @@ class StudioPanel(QWidget):
     def apply_theme(self, dark: bool) -> None:
         for part in (self.plots, self.heads, self.one_step, self.bpe_view):
             part.apply_theme(dark)
-
-    # -- messages ---------------------------------------------------------------------------------------
-    def _say(self, text: str, error: bool = False) -> None:
-        colour = "#d93025" if error else ""
-        self.message.setText(f"<span style='color:{colour}'>{text}</span>" if colour else text)
-        self.message.setVisible(bool(text))
 
     # -- files dropped on the studio or the window ---------------------------------------------------
     def dragEnterEvent(self, event) -> None:
@@ -452,7 +376,7 @@ class StudioPanel(QWidget):
             return False
         self.setup_panel.add_file(files[0])
         self.tabs.setCurrentWidget(self.setup_panel)
-        self._say(f"Corpus: {Path(files[0]).name}. Adjust the settings if you like, then press Set up run.")
+        self.notes.say(f"Corpus: {Path(files[0]).name}. Adjust the settings if you like, then press Set up run.")
         return True
 
     # -- closing --------------------------------------------------------------------------------------------

@@ -88,6 +88,17 @@ class TimelineController(QObject):
         if self.runs.timeline is not None:
             parts.timeline_bar.set_latest_step(first_step, self.runs.timeline.every, len(self.runs.timeline))
 
+    def show_history(self, session, snapshots, losses: dict | None) -> str | None:
+        """A saved session's timeline and losses for `session`, the model the explorer shows now (the run in
+        progress is put away first). Returns why the snapshots do not fit the model (then only the losses
+        are shown), or None."""
+        misfit = self.runs.show_history(session, snapshots, losses)
+        kept = () if misfit is not None else snapshots
+        self.attach(max([step for step, _ in kept] + [session.step or 0]), shown_step=session.step, taken_over=True)
+        self.parts.plots.load_history(losses)
+        self.parts.plots.repaint()
+        return misfit
+
     def detach(self) -> None:
         """Forget what was waiting to be drawn (the run is stopping or gone)."""
         self._timer.stop()
