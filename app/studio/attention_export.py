@@ -34,6 +34,7 @@ def export_work(write, steps_and_weights, config, probe_ids):
 
 
 class AttentionExport(QWidget):
+    started = Signal(object)       # the BackgroundJob, just before it starts (connect to its progress here)
     finished = Signal(str, bool)   # (a sentence for the user, True if it failed)
 
     def __init__(self, what_to_draw: Callable[[], tuple], parent: QWidget | None = None) -> None:
@@ -110,6 +111,7 @@ class AttentionExport(QWidget):
         self.progress.setFormat("")
         self.cancel_button.setEnabled(True)
         self.show()
+        self.started.emit(self.job)
         self.job.start()
         return self.job
 

@@ -76,8 +76,8 @@ class StudioPanel(QWidget):
             self.runs, StudioParts(self.controls, self.timeline_bar, self.plots, self.heads, self.one_step),
             show_session, set_prompt, self)
         self._connect()
-        self.controls.set_enabled_for_run(False)
         self.controls.set_running(False)
+        self.controls.set_enabled_for_run(False)   # after set_running, which turns Play and Step on
         if settings is not None:
             self.controls.remember_pace(settings)
         self.runs.set_steps_per_second(self.controls.pace_rate)
@@ -324,8 +324,8 @@ class StudioPanel(QWidget):
 
     def _show_no_run(self) -> None:
         """Buttons off and notes hidden: there is no run to train (none yet, put away, or a saved history)."""
-        self.controls.set_enabled_for_run(False)
         self.controls.set_running(False)
+        self.controls.set_enabled_for_run(False)
         self.controls.clear_progress()
         self.notes.clear_notes()
 

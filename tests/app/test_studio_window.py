@@ -1,4 +1,5 @@
-"""The studio inside the explorer window: closing mid-training, and `--screenshot --train-steps N`."""
+"""The studio inside the explorer window: closing mid-training, reloading the model, and
+`--screenshot --train-steps N`."""
 from __future__ import annotations
 
 import numpy as np
@@ -73,4 +74,24 @@ def test_a_file_dropped_on_the_window_becomes_the_studios_corpus(qtbot, tmp_path
         assert window.studio_drops.eventFilter(window, drop)
         setup = window.studio.setup_panel.setup()
         assert (setup.corpus_kind, setup.corpus_name) == ("file", str(path))
+    window.close()
+
+
+def test_reloading_the_default_model_resets_the_studio(qtbot, tmp_path):
+    window = MainWindow(settings=AppSettings(tmp_path / "settings.ini"), prompt="", remember_layout=False)
+    qtbot.addWidget(window)
+    window.show()
+    studio = window.studio
+    studio.autosave_folder = tmp_path / "autosave"
+    with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
+        studio.set_up(TINY)
+    assert "training run" not in window.controller.session.source   # set up alone leaves the explorer alone
+    with qtbot.waitSignal(studio.shown_step_changed, timeout=WAIT_MS):
+        studio.train_steps(2)
+    qtbot.waitUntil(lambda: "training run" in window.controller.session.source, timeout=WAIT_MS)
+    with qtbot.waitSignal(studio.put_away, timeout=WAIT_MS):
+        window.load_default_model()                                   # Model → Reload default model
+    assert studio.run is None and studio.timeline is None and studio.plots.point_count() == 0
+    assert "training run" not in window.controller.session.source
+    assert "different model" in studio.message.text()
     window.close()
