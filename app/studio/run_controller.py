@@ -64,6 +64,7 @@ class RunController(QObject):
         self._speed_builder: RunBuilder | None = None
         self._saved_step = 0
         self._play_when_ready = False
+        self._generation = 0                # raised by put_away: a set-up asked for before it is not installed
 
     # -- building a run -----------------------------------------------------------------------------
     def set_up(self, setup: RunSetup, start: StartingModel | None = None, then_play: bool = False) -> None:
@@ -101,7 +102,8 @@ class RunController(QObject):
         self.notice.emit(notice, False)
         _forget(self._builder)  # a finished builder holds its closure (and the run it reused) while it lives
         self._builder = RunBuilder(make, self)
-        self._builder.built.connect(self._install)
+        generation = self._generation
+        self._builder.built.connect(lambda run: self._install(run) if generation == self._generation else None)
         self._builder.failed.connect(self._on_build_failed)
         self._builder.progress.connect(self.build_progress)
         self._builder.start()
@@ -229,6 +231,7 @@ class RunController(QObject):
         self._drop_worker()
         self.run = self.timeline = self.display = self.history = None
         self._play_when_ready = False
+        self._generation += 1
         return autosaved
 
     def shutdown(self) -> bool:

@@ -192,3 +192,15 @@ def test_a_frame_title_fits_and_starts_with_the_step():
     band = image_to_rgb(image)[:TITLE_HEIGHT]                     # (TITLE_HEIGHT, W, 3): the title's strip
     inked = np.where(band.min(axis=(0, 2)) < 128)[0]              # columns with dark text in them
     assert inked.size and inked[0] >= GAP - 1 and inked[-1] <= image.width() - GAP
+
+
+def test_a_set_up_still_building_when_another_model_opens_is_not_installed(qtbot, studio):
+    from PySide6.QtCore import QCoreApplication
+
+    with qtbot.waitSignal(studio.put_away, timeout=WAIT_MS):
+        studio.set_up(TINY.with_changes(seed=7))              # built on its thread; its answer comes as an event
+        studio.controller.set_session(explorer_session("opened meanwhile"))   # no event handled in between
+    builder = studio.runs._builder
+    assert builder.wait(WAIT_MS) and builder.delivered          # the run was built...
+    QCoreApplication.processEvents()                             # ...and its `built` handed to the studio
+    assert studio.run is None and studio.worker is None         # which did not install it
