@@ -65,10 +65,13 @@ class Reading:
 
 
 def qthreads(objects: list) -> list:
-    """The QThread objects among `objects` (gc.get_objects())."""
+    """The QThread objects among `objects` (gc.get_objects()), leaving out Python wrappers whose Qt object
+    is already deleted (a finished thread given to deleteLater: nothing of it is left to leak)."""
+    import shiboken6
     from PySide6.QtCore import QThread
 
-    return [o for o in objects if issubclass(type(o), QThread)]  # type(): no proxy's __class__ property runs
+    # type(): no proxy's __class__ property runs
+    return [o for o in objects if issubclass(type(o), QThread) and shiboken6.isValid(o)]
 
 
 class Phase:

@@ -22,16 +22,30 @@ def add_training_studio(window) -> None:
     """Put the studio in the explorer window: it drives the window's panels with the run's weights.
     The guard and the drop handler are children of the window (Qt keeps them), not attributes of it."""
     def build():
-        from .studio_panel import StudioPanel, WindowCloseGuard
+        from .studio_panel import StudioPanel
 
         studio = StudioPanel(window.controller, window.selection, show_session=window.set_session,
-                             set_prompt=window.set_prompt)
+                             set_prompt=window.set_prompt, settings=window.settings)
         WindowCloseGuard(window, studio)  # stops training when the window closes
         return studio
 
     window.add_lazy_panel(build, STUDIO_NAME, TITLE, TOOLTIP, Qt.DockWidgetArea.RightDockWidgetArea,
                           tab_with=NEIGHBOUR_PANEL)
     FilesDroppedBeforeStudio(window)
+
+
+class WindowCloseGuard(QObject):
+    """Watches the main window: closing it stops training first (and autosaves)."""
+
+    def __init__(self, window, studio) -> None:
+        super().__init__(window)
+        self.studio = studio
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Close:
+            self.studio.shutdown()
+        return False
 
 
 class FilesDroppedBeforeStudio(QObject):

@@ -139,5 +139,5 @@ class BPEView(QWidget):
         for widget in (self.slider, self.play_button):
             widget.setEnabled(enabled)
 
-    def apply_theme(self, dark: bool) -> None:
+    def set_theme(self, dark: bool) -> None:
         self.strip.set_dark(dark)

@@ -1,13 +1,24 @@
-"""Play, Pause, Step, Step ×10, Reset, "train N steps" with a progress bar and ETA, and Save."""
+"""Play, Pause, Step, Step ×10, Reset, "train N steps" with a progress bar and ETA, Save, and the pace."""
 from __future__ import annotations
 
 import time
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 
 LABEL_INTERVAL_S = 0.25  # progress text and speed are redrawn at most this often
+# The pace a run may train at, in steps per second (0: as fast as the machine can), slowest last.
+PACES = (0.0, 30.0, 10.0, 5.0, 2.0, 1.0)
+PACE_SETTING = "studio/steps_per_second"  # the pace chosen last time (0: as fast as possible)
+PACE_NOTE = "Pace: the most steps per second training takes; 1 step/s is slow enough to talk over every step."
+
+
+def pace_name(rate: float) -> str:
+    if rate <= 0:
+        return "as fast as possible"
+    return "1 step/s" if rate == 1 else f"{rate:g} steps/s"
 
 
 def format_duration(seconds: float) -> str:
@@ -25,6 +36,7 @@ class ControlBar(QWidget):
     train_n_clicked = Signal(int)
     reset_clicked = Signal()
     save_clicked = Signal()
+    pace_changed = Signal(float)       # steps per second at most (0: as fast as possible)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,11 +61,14 @@ class ControlBar(QWidget):
         self.progress = QProgressBar(objectName="trainProgress")
         self.progress.setTextVisible(True)
         self.progress.setMinimumWidth(120)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("not training")
         self.speed_label = QLabel(objectName="trainSpeed")
         self.speed_label.setMinimumWidth(70)
+        self.pace = QComboBox(objectName="trainPace")
+        for rate in PACES:
+            self.pace.addItem(pace_name(rate), rate)
+        self.pace.setToolTip("How fast training may go. Slow it down to narrate what each step changes.")
+        self.pace.currentIndexChanged.connect(lambda index: self.pace_changed.emit(self.pace.itemData(index)))
+        self.pace_note = QLabel(PACE_NOTE, objectName="trainPaceNote")
         buttons = QHBoxLayout()
         for widget in (self.play_button, self.pause_button, self.step_button, self.step10_button, self.n_spin,
                        self.n_button, self.reset_button, self.save_button):
@@ -61,13 +76,17 @@ class ControlBar(QWidget):
         progress = QHBoxLayout()
         progress.addWidget(self.progress, 1)
         progress.addWidget(self.speed_label)
+        pace = QHBoxLayout()
+        pace.addWidget(self.pace)
+        pace.addWidget(self.pace_note, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addLayout(buttons)
         layout.addLayout(progress)
-        self._start_step = self._target_step = 0
+        layout.addLayout(pace)
         self._shown_at = 0.0
+        self.clear_progress()
         self.set_running(False)
 
     def _button(self, text: str, name: str, signal, tip: str) -> QPushButton:
@@ -75,6 +94,20 @@ class ControlBar(QWidget):
         button.setToolTip(tip)
         button.clicked.connect(signal)
         return button
+
+    def set_pace(self, rate: float) -> None:
+        """Choose the pace nearest `rate` (as a user would; pace_changed follows)."""
+        index = min(range(len(PACES)), key=lambda i: abs(PACES[i] - rate) if (PACES[i] > 0) == (rate > 0) else 1e9)
+        self.pace.setCurrentIndex(index)
+
+    @property
+    def pace_rate(self) -> float:
+        return float(self.pace.currentData())
+
+    def remember_pace(self, settings) -> None:
+        """Start at the pace stored in `settings` (an AppSettings) and store every new choice there."""
+        self.set_pace(settings.value(PACE_SETTING, 0.0, float))
+        self.pace_changed.connect(lambda rate: settings.set_value(PACE_SETTING, rate))
 
     def set_running(self, running: bool) -> None:
         for button in (self.play_button, self.step_button, self.step10_button, self.n_button, self.reset_button):
@@ -102,6 +135,13 @@ class ControlBar(QWidget):
         eta = f" · {format_duration(left / steps_per_second)} left" if steps_per_second > 0 and left > 0 else ""
         self.progress.setFormat(f"step {step} of {self._target_step}{eta}")
         self.speed_label.setText(f"{steps_per_second:.1f} steps/s" if steps_per_second > 0 else "")
+
+    def clear_progress(self) -> None:
+        self._start_step = self._target_step = 0
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("not training")
+        self.speed_label.clear()
 
     def stop_progress(self, step: int) -> None:
         if step >= self._target_step > self._start_step:

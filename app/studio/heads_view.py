@@ -74,7 +74,7 @@ class DetectorPlots(QWidget):
         layout.addWidget(grid, 1)
         layout.addWidget(self.legend)
         add_export_menu(grid, "head detector scores", self.export_table)
-        self.apply_theme(False)
+        self.set_theme(False)
 
     def add_scores(self, step: int, scores: dict[str, np.ndarray]) -> None:
         if self.steps and step <= self.steps[-1]:  # a rollback: the later history is rewritten
@@ -147,7 +147,7 @@ class DetectorPlots(QWidget):
         return ExportTable(np.hstack(values), row_labels=[str(s) for s in self.steps], column_labels=columns,
                            corner="step")
 
-    def apply_theme(self, dark: bool) -> None:
+    def set_theme(self, dark: bool) -> None:
         self.dark = dark
         style_graphics_view(self.grid, dark)
         for plot in self.widgets.values():
@@ -195,6 +195,6 @@ class HeadsView(QWidget):
                              f"columns are read; bright = much attention). Recognised: "
                              f"{', '.join(named) if named else 'no head scores ≥ ' + str(STRONG_SCORE) + ' yet'}.")
 
-    def apply_theme(self, dark: bool) -> None:
+    def set_theme(self, dark: bool) -> None:
         self.grid.set_theme(dark)
-        self.detectors.apply_theme(dark)
+        self.detectors.set_theme(dark)

@@ -14,11 +14,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from app.views.export import ExportTable, add_export_menu
-from app.views.plot_style import CURVE_COLOURS, colours, font, style_graphics_view, style_plot_item
+from app.views.plot_style import CURVE_COLOURS, colours, font, scale, style_graphics_view, style_plot_item
 from core.training.trainer import StepRecord
 
 
 MAX_POINTS = 2000  # points kept per curve; a longer run merges neighbours (a plot is ~1,000 pixels wide)
+LEGEND_POINT_SIZE = 8
+LEGEND_ENTRIES_PER_LINE = 4  # a model with many blocks gets a legend of several short lines, never one long one
 
 
 class Curve:
@@ -92,6 +94,35 @@ class Curve:
         self._changed = True
 
 
+class CurveLegend:
+    """A legend under a plot's step axis, outside the plotted area, so it never hides a curve.
+
+    pyqtgraph's own legend floats over the curves; this one is a row of the plot's layout (below the
+    axis label), so it is part of the plot and of its PNG/SVG export."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.label = pg.LabelItem("", justify="left")
+        plot.layout.addItem(self.label, 4, 1)
+        self.entries: list[tuple[str, str, str]] = []   # (name, colour, marker)
+        self.text_colour = colours(False)["text"]
+
+    def add(self, name: str, colour: str, marker: str = "━━") -> None:
+        self.entries.append((name, colour, marker))
+        self.redraw()
+
+    def clear(self) -> None:
+        self.entries = []
+        self.redraw()
+
+    def redraw(self, text_colour: str | None = None) -> None:
+        self.text_colour = text_colour or self.text_colour
+        shown = [f"<span style='color:{colour}'>{marker}</span>&nbsp;{name}" for name, colour, marker in self.entries]
+        lines = ["&nbsp;&nbsp;&nbsp;".join(shown[i:i + LEGEND_ENTRIES_PER_LINE])
+                 for i in range(0, len(shown), LEGEND_ENTRIES_PER_LINE)]
+        self.label.setText("<br>".join(lines), color=self.text_colour, size=f"{LEGEND_POINT_SIZE * scale():.0f}pt")
+        self.label.setVisible(bool(shown))
+
+
 def _plot(widget: pg.PlotWidget, title: str, y_label: str) -> pg.PlotItem:
     plot = widget.getPlotItem()
     plot.setTitle(title)
@@ -115,9 +146,11 @@ class LivePlots(QWidget):
         self.loss_widget.setToolTip("Cross-entropy loss: lower means the model predicts the next token better. "
                                     "Validation loss is measured on text the model never trains on.")
         self.loss_plot = _plot(self.loss_widget, "Loss", "cross-entropy")
-        self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="10pt")
+        self.loss_legend = CurveLegend(self.loss_plot)
         self.train_curve = Curve(self.loss_plot, "train (each batch)", CURVE_COLOURS[0], width=1.5)
         self.val_curve = Curve(self.loss_plot, "validation", CURVE_COLOURS[1], width=2.5, symbol="o")
+        self.loss_legend.add(self.train_curve.name, CURVE_COLOURS[0])
+        self.loss_legend.add(self.val_curve.name, CURVE_COLOURS[1], "━●━")
         self.log_scale = QCheckBox("log scale", objectName="lossLogScale")
         self.log_scale.setToolTip("Show the loss on a logarithmic axis (small late improvements become visible).")
         self.log_scale.toggled.connect(self._on_log_scale_changed)
@@ -129,7 +162,7 @@ class LivePlots(QWidget):
         self.grad_widget = pg.PlotWidget(objectName="gradNormPlot")
         self.grad_widget.setToolTip("Length of the gradient of each part of the model, before clipping.")
         self.grad_plot = _plot(self.grad_widget, "Gradient norm per part", "‖gradient‖")
-        self.grad_plot.addLegend(offset=(-10, 5), labelTextSize="8pt", colCount=2)
+        self.grad_legend = CurveLegend(self.grad_plot)  # the update plot's parts are the same, in the same colours
         self.update_widget = pg.PlotWidget(objectName="updateRatioPlot")
         self.update_widget.setToolTip("How far each step moved a part's weights, relative to their size "
                                       "(about 1e-3 is healthy; much larger means the learning rate is too high).")
@@ -158,7 +191,7 @@ class LivePlots(QWidget):
         for plot in (self.lr_widget, self.grad_widget, self.update_widget):
             plot.getPlotItem().setXLink(self.loss_plot)   # one step axis for all four: zoom one, zoom all
         self._layout()
-        self.apply_theme(False)
+        self.set_theme(False)
 
     def _layout(self) -> None:
         grid = QGridLayout()
@@ -203,7 +236,10 @@ class LivePlots(QWidget):
 
     def _curve(self, curves: dict[str, Curve], plot: pg.PlotItem, part: str) -> Curve:
         if part not in curves:
-            curves[part] = Curve(plot, part, CURVE_COLOURS[len(curves) % len(CURVE_COLOURS)], width=1.5)
+            colour = CURVE_COLOURS[len(curves) % len(CURVE_COLOURS)]
+            curves[part] = Curve(plot, part, colour, width=1.5)
+            if plot is self.grad_plot:
+                self.grad_legend.add(part, colour)
         return curves[part]
 
     def repaint(self) -> None:
@@ -270,7 +306,7 @@ class LivePlots(QWidget):
     def _on_log_scale_changed(self, log: bool) -> None:
         self.loss_plot.setLogMode(y=log)
 
-    def apply_theme(self, dark: bool) -> None:
+    def set_theme(self, dark: bool) -> None:
         self.dark = dark
         palette = colours(dark)
         for widget in (self.loss_widget, self.lr_widget, self.grad_widget, self.update_widget):
@@ -278,3 +314,5 @@ class LivePlots(QWidget):
             style_plot_item(widget.getPlotItem(), dark)
         for marker in self.markers:
             marker.setPen(pg.mkPen(palette["accent"], width=2))
+        for legend in (self.loss_legend, self.grad_legend):
+            legend.redraw(palette["text"])

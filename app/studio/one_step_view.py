@@ -121,6 +121,6 @@ class OneStepView(QWidget):
         self.batch_table.setRowCount(0)
         self.summary.setText("Press Step to take exactly one optimizer step and see it here.")
 
-    def apply_theme(self, dark: bool) -> None:
+    def set_theme(self, dark: bool) -> None:
         self.gradient_view.set_theme(dark)
         self.update_view.set_theme(dark)

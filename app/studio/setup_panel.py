@@ -19,6 +19,8 @@ from core.training.recipe import corpus_choices
 from core.training.run_setup import TASK_RECIPES, RunSetup, with_task_recipe
 from core.training.synthetic import SYNTHETIC_TASKS
 
+from .run_store import read_run_info
+
 OPEN_FILE = "open-file"
 BPE_RANGE = (260, 2048)   # the vocabulary-size slider: a few merges .. a few thousand
 
@@ -229,6 +231,14 @@ class SetupPanel(QWidget):
         self._autosave_folder = folder
         self.autosave_button.setText(f"Resume the autosaved run (step {step})")
         self.autosave_button.setVisible(bool(folder))
+
+    def offer_autosave(self, folder: str | Path) -> None:
+        """show_autosave for the run autosaved in `folder`, if there is one there."""
+        try:
+            info = read_run_info(folder)
+        except ValueError:
+            return
+        self.show_autosave(str(folder), info.step)
 
     def show_speed(self, steps_per_second: float) -> None:
         self.speed_label.setText(f"≈ {steps_per_second:.1f} steps/s on this machine "

@@ -6,6 +6,8 @@ play(n) / step() / pause() / call(fn)  ->    commands, taken in order
 drain() every frame                    <-    an outbox of immutable items: StepRecord,
                                              HeadScores (detector scores at timeline steps),
                                              DisplayWeights (a weight copy the GUI asked for)
+set_steps_per_second(rate)             ->    each step is published no sooner than 1/rate s
+                                             after the one before (a pace a teacher can narrate)
 
 The trainer and its model are touched only on the worker thread while it runs; anything the GUI
 wants done to them (save, roll back, load weights) goes in as `call(fn)` and runs between steps.
@@ -91,6 +93,7 @@ class TrainingWorker(QThread):
     paused = Signal(int)                # training stopped taking steps; the step count it stopped at
     diverged = Signal(object)           # StepRecord of a step whose loss was not finite
     called = Signal(int, object, str)   # (call number, result, error sentence or "")
+    stepped = Signal(int, float)        # (step, time.monotonic() it was published): once per step, at the set pace
 
     def __init__(self, trainer: Trainer, timeline: SharedTimeline, detector_probe, probe_ids=None,
                  parent=None) -> None:
@@ -110,6 +113,8 @@ class TrainingWorker(QThread):
         self._call_numbers = itertools.count(1)
         self.busy = False                # True while a command runs (read by the GUI for its buttons)
         self.steps_per_second = 0.0      # measured over the last training command
+        self._step_interval = 0.0        # seconds at least between two published steps (0: as fast as possible)
+        self._last_published = -1e9      # time.monotonic() of the last published step
 
     # -- commands (GUI thread) -----------------------------------------------------------------------
     def play(self, steps: int) -> None:
@@ -125,6 +130,13 @@ class TrainingWorker(QThread):
         with self._condition:
             self._epoch += 1
             self._commands = deque(c for c in self._commands if not isinstance(c, _Train))
+            self._condition.notify()  # a step waiting for its turn is published at once
+
+    def set_steps_per_second(self, rate: float) -> None:
+        """Train at most `rate` steps a second (0: as fast as the machine can); takes effect at once."""
+        with self._condition:
+            self._step_interval = 1.0 / rate if rate > 0 else 0.0
+            self._condition.notify()
 
     def call(self, function: Callable[[Trainer], object]) -> int:
         """Run function(trainer) on the worker thread between steps; `called` reports its result."""
@@ -195,7 +207,10 @@ class TrainingWorker(QThread):
                    else self.trainer.run(command.steps))
         for record in records:
             done += 1
+            self._wait_for_turn(command.epoch)
             self._after_step(record)
+            self._last_published = time.monotonic()
+            self.stepped.emit(record.step, self._last_published)
             if record.diverged:
                 with self._condition:
                     self._epoch += 1  # stop here and drop what was queued
@@ -212,6 +227,15 @@ class TrainingWorker(QThread):
         self._post(DisplayWeights(self.trainer.snapshot()))  # the explorer ends on the weights training ended on
         self.running_changed.emit(False)
         self.paused.emit(self.trainer.step_count)
+
+    def _wait_for_turn(self, epoch: int) -> None:
+        """Hold a finished step until the chosen pace allows it (a pause or stop ends the wait)."""
+        with self._condition:
+            while epoch == self._epoch and not self._stopping:
+                wait = self._last_published + self._step_interval - time.monotonic()
+                if wait <= 0:
+                    return
+                self._condition.wait(wait)
 
     def _after_step(self, record: StepRecord) -> None:
         if not record.diverged:

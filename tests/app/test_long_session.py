@@ -16,7 +16,7 @@ import numpy as np
 import psutil
 import pytest
 
-from app.studio import live_plots, studio_panel
+from app.studio import live_plots, run_controller
 from core.training.run_setup import RunSetup
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -35,7 +35,7 @@ WAIT_MS = 120_000
 @pytest.fixture
 def window(qapp, tmp_path, monkeypatch):
     monkeypatch.setattr(live_plots, "MAX_POINTS", CURVE_POINTS)
-    monkeypatch.setattr(studio_panel, "TIMELINE_SNAPSHOTS", TIMELINE_CAP)
+    monkeypatch.setattr(run_controller, "TIMELINE_SNAPSHOTS", TIMELINE_CAP)
     window = open_window(tmp_path)
     yield window
     window.close()

@@ -107,7 +107,8 @@ def test_opening_a_session_brings_its_timeline_back_into_the_studio(qtbot, tmp_p
 
     with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
         studio.reset()   # a fresh run at step 0: nothing of the saved one is left in the studio
-    assert studio.timeline.steps() == [0] and studio.training_losses() == {"train": [], "val": []}
+    qtbot.waitUntil(lambda: studio.timeline.steps() == [0], timeout=WAIT_MS)   # the worker keeps step 0 as it starts
+    assert studio.training_losses() == {"train": [], "val": []}
 
     with qtbot.waitSignal(window.drawn, timeout=WAIT_MS, check_params_cb=lambda snapshot: not window.controller.busy):
         shown.open_class_file(path)

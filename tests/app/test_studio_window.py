@@ -1,4 +1,5 @@
-"""The studio inside the explorer window: closing mid-training, and `--screenshot --train-steps N`."""
+"""The studio inside the explorer window: closing mid-training, reloading the model, and
+`--screenshot --train-steps N`."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,13 +17,22 @@ TINY = RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_pre
 WAIT_MS = 20_000
 
 
-def test_closing_the_window_while_training_ends_the_worker_and_autosaves(qtbot, tmp_path):
+def window_with_a_run(qtbot, tmp_path):
+    """(window, studio) with the TINY run set up, settings and autosave in tmp_path.
+
+    The window is closed by the test, not deleted (no qtbot.addWidget): a window deleted under live Python
+    references leaves dead thread wrappers that the leak tests' thread census trips over."""
     window = MainWindow(settings=AppSettings(tmp_path / "settings.ini"), prompt="", remember_layout=False)
     window.show()
     studio = window.ensure_studio()
     studio.autosave_folder = tmp_path / "autosave"
     with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
         studio.set_up(TINY)
+    return window, studio
+
+
+def test_closing_the_window_while_training_ends_the_worker_and_autosaves(qtbot, tmp_path):
+    window, studio = window_with_a_run(qtbot, tmp_path)
     with qtbot.waitSignal(studio.frame_drawn, timeout=WAIT_MS):
         studio.train_steps(1_000_000)
     worker = studio.worker
@@ -74,4 +84,18 @@ def test_a_file_dropped_on_the_window_becomes_the_studios_corpus(qtbot, tmp_path
         assert window.findChild(FilesDroppedBeforeStudio).eventFilter(window, drop)
         setup = window.ensure_studio().setup_panel.setup()
         assert (setup.corpus_kind, setup.corpus_name) == ("file", str(path))
+    window.close()
+
+
+def test_reloading_the_default_model_resets_the_studio(qtbot, tmp_path):
+    window, studio = window_with_a_run(qtbot, tmp_path)
+    assert "training run" not in window.controller.session.source   # set up alone leaves the explorer alone
+    with qtbot.waitSignal(studio.shown_step_changed, timeout=WAIT_MS):
+        studio.train_steps(2)
+    qtbot.waitUntil(lambda: "training run" in window.controller.session.source, timeout=WAIT_MS)
+    with qtbot.waitSignal(studio.put_away, timeout=WAIT_MS):
+        window.models.load_default_model()                            # Model → Reload default model
+    assert studio.run is None and studio.timeline is None and studio.plots.point_count() == 0
+    assert "training run" not in window.controller.session.source
+    assert "different model" in studio.message.text()
     window.close()
