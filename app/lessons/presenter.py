@@ -203,6 +203,8 @@ class PresenterMode(QObject):
             QTimer.singleShot(0, self._share_the_room)  # sizes once the new split is laid out
             return
         resize = self.window.resizeDocks
+        columns = [layout.lesson_width, room.width() - SEPARATOR - layout.lesson_width]
+        resize([lesson, prompt], columns, Qt.Orientation.Horizontal)
         resize([prompt, focused], [layout.prompt_height, room.height() - SEPARATOR - layout.prompt_height],
                Qt.Orientation.Vertical)
         if beside is not None and layout.beside_under_lesson:
@@ -210,8 +212,7 @@ class PresenterMode(QObject):
                    Qt.Orientation.Vertical)
         elif beside is not None:
             resize([focused, beside], [layout.panel_width, layout.beside_size], Qt.Orientation.Horizontal)
-        resize([lesson, prompt], [layout.lesson_width, room.width() - SEPARATOR - layout.lesson_width],
-               Qt.Orientation.Horizontal)  # last: the split between the left and right areas
+        resize([lesson, prompt], columns, Qt.Orientation.Horizontal)  # again: splitting a column moved it
 
     def focus_on(self, panel_name: str) -> None:
         """Show the panel `panel_name` (or its fallback) under the prompt, in place of the one shown before."""

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QScrollArea, QWidget
 FONT_SCALE = 1.6           # the presentation text on a 1080-line screen (a projector's), times the normal size
 SMALLEST_FONT_SCALE = 1.3  # never less, however few lines the screen has
 LESSON_SHARE = 0.32        # of the width, for the lesson when the panels leave it that much
+LESSON_SHARE_BESIDE = 0.26 # the same with the what-if right of the step's panel: two panels to make room for
 PANEL_SHARE = 0.62         # of the right column, for the step's panel when the what-if is beside it
 PROMPT_MOST_SHARE = 0.45   # of the height, the most the prompt takes from the step's panel
 SEPARATOR = 6              # the handle between two docks, and the room it takes
@@ -65,7 +66,8 @@ def plan(room: QSize, needs: Needs) -> Plan:
             left_least = max(left_least, beside.width())
         else:
             right_least += beside.width() + SEPARATOR
-    lesson_width = max(left_least, min(int(width * LESSON_SHARE), width - SEPARATOR - right_least))
+    share = LESSON_SHARE_BESIDE if beside is not None and not under_lesson else LESSON_SHARE
+    lesson_width = max(left_least, min(int(width * share), width - SEPARATOR - right_least))
     right = width - SEPARATOR - lesson_width
 
     panel_width, beside_size = right, 0
