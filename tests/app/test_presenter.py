@@ -1,9 +1,11 @@
 """Presenter mode: a projector's layout, pages turned by the clicker while the prompt editor keeps its keys,
 the controls each step's "try this" needs, then exactly the layout from before."""
 import pyqtgraph as pg
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QToolBar
 
+from app.lessons.projector_layout import font_scale
 from app.views import plot_style
 
 from lesson_fixtures import classroom, shown  # noqa: F401  (fixtures)
@@ -41,8 +43,11 @@ def test_presenter_mode_and_back(qtbot, window, shown):
     assert slider.isHidden() and window.output_view.generate_button.isHidden()
     assert shown.pane.next_button.isVisible() and shown.pane.back_button.isVisible()  # on-screen page turning
     assert shown.pane.keys_hint.isVisible() and "Page Down" in shown.pane.keys_hint.text()
-    assert app.font().pointSizeF() > 1.5 * font and plot_style.font().pointSizeF() > 1.5 * plot_style.TICK_POINT_SIZE
-    assert axis_title.font().pointSizeF() > 1.5 * title_size  # axis titles grow with the tick labels
+    scale = shown.presenter.scale  # for the test screen's height (800 lines): text keeps its share of the wall
+    assert scale == font_scale(window.screen().geometry().height()) >= 1.3
+    assert app.font().pointSizeF() == pytest.approx(scale * font)
+    assert plot_style.font().pointSizeF() >= 1.3 * plot_style.TICK_POINT_SIZE
+    assert axis_title.font().pointSizeF() >= 1.25 * title_size  # axis titles grow with the tick labels
     # Only the lesson, the prompt and this step's panel are shown, and the attention heatmap is in cividis.
     shown_docks = {d.widget().objectName() for d in window.findChildren(QDockWidget) if not d.isHidden()}
     assert shown_docks == {"lessonPane", "promptView", "attentionView"}
@@ -138,8 +143,8 @@ def test_prompt_and_chips_grow_with_the_presentation_font(qtbot, window, shown):
 
     editor_size, (chip_width, chip_height) = prompt_view.editor.font().pointSizeF(), chip_size()
     shown.presenter.enter()
-    assert prompt_view.editor.font().pointSizeF() > 1.5 * editor_size
-    assert chip_size()[0] > 1.2 * chip_width and chip_size()[1] > 1.2 * chip_height  # the padding stays
+    assert prompt_view.editor.font().pointSizeF() >= 1.3 * editor_size
+    assert chip_size()[0] > 1.1 * chip_width and chip_size()[1] > 1.1 * chip_height  # the padding stays
     shown.presenter.leave()
     assert prompt_view.editor.font().pointSizeF() == editor_size
     assert chip_size() == (chip_width, chip_height)
