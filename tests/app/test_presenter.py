@@ -2,10 +2,10 @@
 the controls each step's "try this" needs, then exactly the layout from before."""
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QToolBar
 
-from app.lessons.projector_layout import font_scale
+from app.lessons.projector_layout import SEPARATOR, Needs, fits, font_scale, needed_size, plan
 from app.views import plot_style
 
 from lesson_fixtures import classroom, shown  # noqa: F401  (fixtures)
@@ -180,4 +180,56 @@ def test_space_on_a_focused_button_presses_it_and_never_turns_the_page(qtbot, wi
     shown.pane.back_button.setFocus()
     qtbot.keyClick(shown.pane.back_button, Qt.Key.Key_Space)
     assert shown.pane.step.id == "16-logits"       # Back pressed: one page back, not one forward
+    shown.presenter.leave()
+
+
+# -- the layout, for the screen it is on ------------------------------------------------------------
+PROJECTOR_SIZES = (QSize(1280, 720), QSize(1600, 1000), QSize(1920, 1080))
+STEPS = ("12-softmax", "13-weighted-sum", "17-probabilities-and-sampling")  # attention, + what-if, next token
+
+
+def settle() -> None:
+    """Let a resize run its course: the window, its docks, then presenter mode's re-layout (no waiting on time)."""
+    for _ in range(8):
+        QApplication.processEvents()
+
+
+def test_the_plan_gives_the_step_panel_its_room_first():
+    needs = Needs(lesson=QSize(265, 200), prompt_height=280, prompt_least=220, panel=QSize(735, 404),
+                  beside=QSize(505, 421))
+    wide = plan(QSize(1920, 1040), needs)                 # a 1080p projector: the what-if right of the panel
+    assert not wide.beside_under_lesson and wide.panel_width >= 735 and wide.beside_size >= 505
+    assert wide.lesson_width + wide.panel_width + wide.beside_size + 2 * SEPARATOR == 1920
+    small = plan(QSize(1280, 684), needs)                 # 1280x720: no room for three columns
+    assert small.beside_under_lesson and small.lesson_width >= 505
+    assert 1280 - SEPARATOR - small.lesson_width >= 735 == needs.panel.width()
+    assert small.beside_size >= 421 and 684 - SEPARATOR - small.prompt_height >= 404  # the prompt gives way
+    alone = plan(QSize(1280, 684), Needs(QSize(265, 200), 280, 220, QSize(735, 404), None))
+    assert alone.lesson_width == int(1280 * 0.32) and alone.prompt_height == 684 - SEPARATOR - 404
+    assert font_scale(1080) == 1.6 and font_scale(720) == 1.3 and font_scale(1000) == pytest.approx(1.6 * 1000 / 1080)
+
+
+@pytest.mark.parametrize("size", PROJECTOR_SIZES, ids=lambda size: f"{size.width()}x{size.height()}")
+def test_every_shown_panel_gets_the_room_its_content_needs(qtbot, window, shown, size):
+    """Resized after presenter mode is on (a projector's screen): the lesson, the prompt and the step's panel
+    (and the what-if beside it) all shown whole, inside the window, none below what its content needs."""
+    shown.pane.go_to_ids("02-forward-pass", STEPS[0])
+    shown.presenter.enter()
+    window.setWindowState(Qt.WindowState.WindowNoState)  # the test screen is smaller than these sizes
+    window.resize(size)
+    settle()
+    assert window.size() == size
+    for step in STEPS:
+        shown.pane.go_to_ids("02-forward-pass", step)
+        settle()
+        docks = [dock for dock in window.findChildren(QDockWidget) if dock.isVisible()]
+        names = {dock.widget().objectName() for dock in docks}
+        assert {"lessonPane", "promptView"} <= names and shown.presenter.focused_dock in docks, step
+        for dock in docks:
+            assert window.rect().contains(dock.geometry()), (step, dock.objectName())
+            assert fits(dock), (step, dock.objectName(), dock.size(), needed_size(dock))
+        if step == "13-weighted-sum":
+            whatif = window.whatif_view
+            assert whatif.isVisible() and shown.presenter.beside_under_lesson == (size.width() < 1600)
+            assert whatif.grid_scroll.viewport().height() >= whatif.grid_host.minimumSizeHint().height()  # every layer
     shown.presenter.leave()
