@@ -323,6 +323,7 @@ class PresenterMode(QObject):
     def _on_drawn(self, snapshot) -> None:
         self.style.apply(self.window)  # panels may have made new curves or images while redrawing
         self._show_modified_badge()
+        QTimer.singleShot(0, self._share_the_room)  # the badge took height, the chips a new row, a panel new text
 
     def _show_modified_badge(self) -> None:
         """The status bar comes back while a what-if changes the model: its badge says so, with Reset everything."""

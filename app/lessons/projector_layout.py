@@ -1,8 +1,8 @@
 """How presenter mode shares the screen: the lesson on the left, the prompt above the step's panel on the
 right, and the what-if panel (when a step's "try this" needs it) where it fits.
 
-The step's panel comes first: it always gets at least the room its content needs (below that its plots
-would be clipped, as presenter mode hides scroll bars). The lesson gets about a third of the width when
+The step's panel comes first: it gets at least the room its content needs (below that its plots would be
+clipped, as presenter mode hides scroll bars) whenever the lesson's own minimum leaves that much. The lesson gets about a third of the width when
 that leaves the panel its room, else less, never below its own minimum. The what-if panel goes right of
 the step's panel when the width allows all three, else under the lesson (on a 1280x720 screen).
 
@@ -17,7 +17,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QDockWidget, QScrollArea, QWidget
 
 FONT_SCALE = 1.6           # the presentation text on a 1080-line screen (a projector's), times the normal size
-SMALLEST_FONT_SCALE = 1.3  # never less, however few lines the screen has
+SMALLEST_FONT_SCALE = 1.2  # never less, however few lines the screen has (at 720 lines still more than 1.6 at 1080)
 LESSON_SHARE = 0.32        # of the width, for the lesson when the panels leave it that much
 LESSON_SHARE_BESIDE = 0.26 # the same with the what-if right of the step's panel: two panels to make room for
 PANEL_SHARE = 0.62         # of the right column, for the step's panel when the what-if is beside it
@@ -59,15 +59,13 @@ def plan(room: QSize, needs: Needs) -> Plan:
     beside = needs.beside
     under_lesson = beside is not None and (
         needs.lesson.width() + needs.panel.width() + beside.width() + 2 * SEPARATOR > width)
-    left_least = needs.lesson.width()
-    right_least = needs.panel.width()
-    if beside is not None:
-        if under_lesson:
-            left_least = max(left_least, beside.width())
-        else:
-            right_least += beside.width() + SEPARATOR
-    share = LESSON_SHARE_BESIDE if beside is not None and not under_lesson else LESSON_SHARE
-    lesson_width = max(left_least, min(int(width * share), width - SEPARATOR - right_least))
+    left_wanted, right_least = int(width * LESSON_SHARE), needs.panel.width()
+    if beside is not None and under_lesson:
+        left_wanted = max(left_wanted, beside.width())
+    elif beside is not None:
+        left_wanted, right_least = int(width * LESSON_SHARE_BESIDE), right_least + beside.width() + SEPARATOR
+    # Short of room, the left column gives way first (down to the lesson's own minimum), never the step's panel.
+    lesson_width = max(needs.lesson.width(), min(left_wanted, width - SEPARATOR - right_least))
     right = width - SEPARATOR - lesson_width
 
     panel_width, beside_size = right, 0
