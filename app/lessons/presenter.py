@@ -1,8 +1,10 @@
 """Presenter mode (F5): the window as a projector needs it, and back exactly as it was.
 
 On: full screen, the lesson on the left and, on the right, the prompt above the one panel the step is
-about (each step swaps it, like slides), fonts 1.6× larger, lines thicker, sequential colour maps switched to cividis (made to
-read the same for colour-blind viewers and on washed-out projectors), menus, toolbars, the status bar,
+about (each step swaps it, like slides), every part with the room its content needs on the screen the
+window is on (projector_layout: worked out again after each step, resize and change of screen), text
+larger for that screen (1.6× on a 1080-line projector, at least 1.2×), lines thicker, sequential colour
+maps switched to cividis (made to read the same for colour-blind viewers and on washed-out projectors), menus, toolbars, the status bar,
 dock buttons and panel controls hidden, except the controls the step's "try this" needs (its temperature,
 next token and generate, the what-if panel, the layer and head selectors). Page Down and Page Up (what a
 presentation clicker sends) or the lesson's Next and Back buttons turn pages; so do Right, Space, Left and
@@ -17,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QWindow
 from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox,
                                QDockWidget, QLineEdit, QMainWindow, QPlainTextEdit, QTextEdit, QToolBar, QWidget)
 
@@ -102,6 +104,7 @@ class PresenterMode(QObject):
         self.beside_under_lesson = False                # where it is: under the lesson, or right of the step's panel
         self.try_shown: list[QWidget] = []              # controls (or a dock) shown for the step's "try this"
         self.scale = 1.0                                # the presentation font's, for the screen the window is on
+        self.window_handle: QWindow | None = None       # whose screenChanged says a projector took the window
 
     @property
     def active(self) -> bool:
@@ -174,9 +177,9 @@ class PresenterMode(QObject):
                 window.addDockWidget(area, dock)
                 dock.show()
         self.show_step(self.pane.step)
-        handle = window.windowHandle()
-        if handle is not None:
-            handle.screenChanged.connect(self._on_screen_changed)
+        self.window_handle = window.windowHandle()  # None before the window was first shown
+        if self.window_handle is not None:
+            self.window_handle.screenChanged.connect(self._on_screen_changed)
 
     def _dock_named(self, name: str) -> QDockWidget | None:
         return dock_of(self.window.findChild(QWidget, name))
@@ -286,9 +289,9 @@ class PresenterMode(QObject):
             return
         window, saved, app = self.window, self.saved, QApplication.instance()
         app.removeEventFilter(self)
-        handle = window.windowHandle()
-        if handle is not None:
-            handle.screenChanged.disconnect(self._on_screen_changed)
+        if self.window_handle is not None:
+            self.window_handle.screenChanged.disconnect(self._on_screen_changed)
+            self.window_handle = None
         window.drawn.disconnect(self._on_drawn)
         self.style.restore()
         plot_style.set_font_scale(1.0)

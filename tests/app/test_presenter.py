@@ -244,3 +244,21 @@ def assert_all_shown_whole(window, presenter, step: str) -> None:
     for dock in docks:
         assert window.rect().contains(dock.geometry()), (step, dock.objectName())
         assert fits(dock), (step, dock.objectName(), dock.size(), needed_size(dock))
+
+
+def test_moving_to_another_screen_rescales_the_text_for_it(qtbot, window, shown, monkeypatch):
+    """A projector plugged in takes the window: the text is re-sized for that screen's height (the test has one
+    screen, so the new screen's scale is stood in for), and the layout shared again."""
+    import app.lessons.presenter as presenter_module
+
+    app, font = QApplication.instance(), QApplication.instance().font().pointSizeF()
+    shown.presenter.enter()
+    monkeypatch.setattr(presenter_module, "font_scale", lambda screen_height: 1.45)
+    window.windowHandle().screenChanged.emit(window.screen())
+    assert shown.presenter.scale == 1.45 and app.font().pointSizeF() == pytest.approx(1.45 * font)
+    window.setWindowState(Qt.WindowState.WindowNoState)  # full screen on the test's small screen: as big as a projector's
+    window.resize(PROJECTOR_SIZES[-1])
+    settle()
+    assert_all_shown_whole(window, shown.presenter, "on the new screen")
+    shown.presenter.leave()
+    assert app.font().pointSizeF() == font and shown.presenter.window_handle is None
