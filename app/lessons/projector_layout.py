@@ -21,6 +21,7 @@ SMALLEST_FONT_SCALE = 1.2  # never less, however few lines the screen has (at 72
 LESSON_SHARE = 0.32        # of the width, for the lesson when the panels leave it that much
 LESSON_SHARE_BESIDE = 0.26 # the same with the what-if right of the step's panel: two panels to make room for
 PANEL_SHARE = 0.62         # of the right column, for the step's panel when the what-if is beside it
+BESIDE_SHARE_UNDER_LESSON = 0.66  # of the left column, for the what-if under the lesson: its plot keeps its axis
 PROMPT_MOST_SHARE = 0.45   # of the height, the most the prompt takes from the step's panel
 SEPARATOR = 6              # the handle between two docks, and the room it takes
 
@@ -70,7 +71,8 @@ def plan(room: QSize, needs: Needs) -> Plan:
 
     panel_width, beside_size = right, 0
     if beside is not None and under_lesson:
-        beside_size = max(beside.height(), min(height // 2, height - SEPARATOR - needs.lesson.height()))
+        wanted = int(height * BESIDE_SHARE_UNDER_LESSON)
+        beside_size = max(beside.height(), min(wanted, height - SEPARATOR - needs.lesson.height()))
     elif beside is not None:
         panel_width = max(needs.panel.width(), min(int(right * PANEL_SHARE), right - SEPARATOR - beside.width()))
         beside_size = right - SEPARATOR - panel_width
