@@ -2,9 +2,11 @@
 right, and the what-if panel (when a step's "try this" needs it) where it fits.
 
 The step's panel comes first: it gets at least the room its content needs (below that its plots would be
-clipped, as presenter mode hides scroll bars) whenever the lesson's own minimum leaves that much. The lesson gets about a third of the width when
-that leaves the panel its room, else less, never below its own minimum. The what-if panel goes right of
-the step's panel when the width allows all three, else under the lesson (on a 1280x720 screen).
+clipped, as presenter mode hides scroll bars) whenever the lesson's own minimum leaves that much. The
+lesson gets about a third of the width when that leaves the panel its room, else less, never below its
+own minimum. The what-if panel goes right of the step's panel when the width allows all three, else under
+the lesson (on a 1280x720 screen). The prompt shows two rows of chips unless the panel needs that height.
+The text grows with the screen's height (font_scale), so a 1280x720 projector reads like a 1080p one.
 
 Sizes are plain pixels, worked out from what the widgets say they need, so the plan can be checked
 without a window; presenter.py applies it after every step, resize and change of screen.
@@ -87,13 +89,13 @@ def needed_size(dock: QDockWidget) -> QSize:
     """The room `dock` needs to show all of its content: its own minimum, grown by what a scroll area
     inside would otherwise scroll (presenter mode hides scroll bars, so that part would be cut off)."""
     inner = dock.widget()
-    need = dock.minimumSizeHint().expandedTo(dock.minimumSize())
+    need = widget_need(dock)
     if inner is None:
         return need
     for scroll in inner.findChildren(QScrollArea):
         content = scroll.widget()
         if content is None or scroll.parentWidget() is not inner:
-            continue  # a scroll area laid out in the panel itself (view_base.content, the what-if grid)
+            continue  # only those laid out in the panel itself (view_base.content, the what-if grid)
         viewport = widget_need(scroll).boundedTo(scroll.maximumSize())
         shown = widget_need(content).boundedTo(scroll.maximumSize())  # a capped one scrolls past its cap anyway
         need += QSize(max(0, shown.width() - viewport.width()), max(0, shown.height() - viewport.height()))
