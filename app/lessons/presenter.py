@@ -1,8 +1,10 @@
 """Presenter mode (F5): the window as a projector needs it, and back exactly as it was.
 
 On: full screen, the lesson on the left and, on the right, the prompt above the one panel the step is
-about (each step swaps it, like slides), fonts 1.6× larger, lines thicker, sequential colour maps switched to cividis (made to
-read the same for colour-blind viewers and on washed-out projectors), menus, toolbars, the status bar,
+about (each step swaps it, like slides), every part with the room its content needs on the screen the
+window is on (projector_layout: worked out again after each step, resize and change of screen), text
+larger for that screen (1.6× on a 1080-line projector, at least 1.2×), lines thicker, sequential colour
+maps switched to cividis (made to read the same for colour-blind viewers and on washed-out projectors), menus, toolbars, the status bar,
 dock buttons and panel controls hidden, except the controls the step's "try this" needs (its temperature,
 next token and generate, the what-if panel, the layer and head selectors). Page Down and Page Up (what a
 presentation clicker sends) or the lesson's Next and Back buttons turn pages; so do Right, Space, Left and
@@ -17,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QWindow
 from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox,
                                QDockWidget, QLineEdit, QPlainTextEdit, QTextEdit, QToolBar, QWidget)
 
@@ -28,9 +30,9 @@ from .context import ClassroomContext
 from .highlight import PanelHighlighter, dock_of
 from .lesson_pane import LessonPane
 from .panel_picture import labels_of
+from .projector_layout import SEPARATOR, Needs, font_scale, needed_size, plan
 from .projector_style import ProjectorStyle
 
-FONT_SCALE = 1.6
 PROMPT_TITLE_ROOM = 30             # the prompt dock's title bar above its panel
 FRAME_WIDTH = 10                   # the highlight frame, thicker for the back row
 CONTROL_TYPES = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox)
@@ -100,7 +102,11 @@ class PresenterMode(QObject):
         self.lesson_dock: QDockWidget | None = None
         self.prompt_dock: QDockWidget | None = None
         self.focused_dock: QDockWidget | None = None    # the step's panel, shown under the prompt
+        self.beside_dock: QDockWidget | None = None     # the what-if panel, when the step's "try this" needs it
+        self.beside_under_lesson = False                # where it is: under the lesson, or right of the step's panel
         self.try_shown: list[QWidget] = []              # controls (or a dock) shown for the step's "try this"
+        self.scale = 1.0                                # the presentation font's, for the screen the window is on
+        self.window_handle: QWindow | None = None       # whose screenChanged says a projector took the window
 
     @property
     def active(self) -> bool:
@@ -118,12 +124,7 @@ class PresenterMode(QObject):
         self.saved = SavedLayout(window.saveState(), window.saveGeometry(), window.geometry(), window.windowState(),
                                  QFont(app.font()), self.highlighter.frame.line_width)
         self._hide_controls()
-        bigger = QFont(self.saved.app_font)
-        bigger.setPointSizeF(self.saved.app_font.pointSizeF() * FONT_SCALE)
-        app.setFont(bigger)
-        plot_style.set_font_scale(FONT_SCALE)
-        self.pane.set_presenting(True, FONT_SCALE, KEYS_HINT)
-        self._scale_prompt(FONT_SCALE)
+        self._set_scale(font_scale(window.screen().geometry().height()))
         self.highlighter.set_line_width(FRAME_WIDTH)
         window.showFullScreen()
         self._arrange_for_projector()
@@ -133,6 +134,16 @@ class PresenterMode(QObject):
         app.installEventFilter(self)
         self.pane.setFocus()
         self.toggled.emit(True)
+
+    def _set_scale(self, scale: float) -> None:
+        """Text, plots, the prompt and its chips `scale` times their normal size."""
+        self.scale = scale
+        bigger = QFont(self.saved.app_font)
+        bigger.setPointSizeF(self.saved.app_font.pointSizeF() * scale)
+        QApplication.instance().setFont(bigger)
+        plot_style.set_font_scale(scale)
+        self.pane.set_presenting(True, scale, KEYS_HINT)
+        self._scale_prompt(scale)
 
     def _hide_controls(self) -> None:
         window, saved = self.window, self.saved
@@ -168,10 +179,9 @@ class PresenterMode(QObject):
                 window.addDockWidget(area, dock)
                 dock.show()
         self.show_step(self.pane.step)
-        if self.lesson_dock is not None and self.prompt_dock is not None:
-            width = window.width()
-            window.resizeDocks([self.lesson_dock, self.prompt_dock], [int(width * 0.32), int(width * 0.68)],
-                               Qt.Orientation.Horizontal)
+        self.window_handle = window.windowHandle()  # None before the window was first shown
+        if self.window_handle is not None:
+            self.window_handle.screenChanged.connect(self._on_screen_changed)
 
     def _dock_named(self, name: str) -> QDockWidget | None:
         return dock_of(self.window.findChild(QWidget, name))
@@ -183,19 +193,31 @@ class PresenterMode(QObject):
         QTimer.singleShot(0, self._share_the_room)  # after the controls just shown (a toolbar) took their room
 
     def _share_the_room(self) -> None:
-        """Once the layout has settled: the prompt and two rows of chips above the step's panel, and the
-        step's panel wider than a what-if panel shown beside it."""
-        if not self.active or self.prompt_dock is None or self.focused_dock is None:
+        """Once the layout has settled (after a step, a resize, a new screen): every part the room its
+        content needs, the step's panel first (projector_layout.plan)."""
+        lesson, prompt, focused, beside = self.lesson_dock, self.prompt_dock, self.focused_dock, self.beside_dock
+        if not self.active or lesson is None or prompt is None or focused is None:
             return
-        for beside in (w for w in self.try_shown if isinstance(w, QDockWidget)):
-            width = self.focused_dock.width() + beside.width()
-            self.window.resizeDocks([self.focused_dock, beside], [int(width * 0.62), width - int(width * 0.62)],
-                                    Qt.Orientation.Horizontal)
-        height = self.prompt_dock.height() + self.focused_dock.height()
-        prompt = min(max(self.prompt_dock.widget().comfortable_height() + PROMPT_TITLE_ROOM, int(height * 0.22)),
-                     int(height * 0.45))
-        self.window.resizeDocks([self.prompt_dock, self.focused_dock], [prompt, height - prompt],
-                                Qt.Orientation.Vertical)
+        room = lesson.geometry().united(prompt.geometry()).united(focused.geometry())
+        needs = Needs(needed_size(lesson), prompt.widget().comfortable_height() + PROMPT_TITLE_ROOM,
+                      needed_size(prompt).height(), needed_size(focused),
+                      needed_size(beside) if beside is not None else None)
+        layout = plan(room.size(), needs)
+        if beside is not None and layout.beside_under_lesson != self.beside_under_lesson:
+            self._place_beside(layout.beside_under_lesson)
+            QTimer.singleShot(0, self._share_the_room)  # sizes once the new split is laid out
+            return
+        resize = self.window.resizeDocks
+        columns = [layout.lesson_width, room.width() - SEPARATOR - layout.lesson_width]
+        resize([lesson, prompt], columns, Qt.Orientation.Horizontal)
+        resize([prompt, focused], [layout.prompt_height, room.height() - SEPARATOR - layout.prompt_height],
+               Qt.Orientation.Vertical)
+        if beside is not None and layout.beside_under_lesson:
+            resize([lesson, beside], [room.height() - SEPARATOR - layout.beside_size, layout.beside_size],
+                   Qt.Orientation.Vertical)
+        elif beside is not None:
+            resize([focused, beside], [layout.panel_width, layout.beside_size], Qt.Orientation.Horizontal)
+        resize([lesson, prompt], columns, Qt.Orientation.Horizontal)  # again: splitting a column moved it
 
     def focus_on(self, panel_name: str) -> None:
         """Show the panel `panel_name` (or its fallback) under the prompt, in place of the one shown before."""
@@ -204,9 +226,8 @@ class PresenterMode(QObject):
         dock = dock_of(self.highlighter.find_panel(panel_name))
         if dock is self.focused_dock:
             return
-        for widget in self.try_shown:  # a dock shown for the last step's "try this" makes room
-            if isinstance(widget, QDockWidget):
-                widget.hide()
+        if self.beside_dock is not None:  # a dock shown for the last step's "try this" makes room
+            self.beside_dock.hide()
         if self.focused_dock is not None:
             self.focused_dock.hide()
         self.focused_dock = None
@@ -230,7 +251,7 @@ class PresenterMode(QObject):
             return
         for widget in self.try_shown:
             widget.hide()
-        self.try_shown = []
+        self.try_shown, self.beside_dock = [], None
         for need in sorted(try_controls(step)):
             for name in TRY_CONTROLS[need]:
                 widget = self.window.findChild(QWidget, name)
@@ -243,11 +264,20 @@ class PresenterMode(QObject):
                         self.try_shown.append(shown)
 
     def _show_beside_focused(self, dock: QDockWidget | None) -> None:
-        """A second panel (the what-if switches) to the right of the step's own."""
+        """A second panel (the what-if switches) right of the step's own; _share_the_room moves it under the
+        lesson when the screen is too narrow for both."""
         if dock is None or dock in (self.lesson_dock, self.prompt_dock, self.focused_dock):
             return
-        self._dock_beside(self.focused_dock, dock, Qt.Orientation.Horizontal)
+        self.beside_dock = dock
+        self._place_beside(under_lesson=False)
         self.try_shown.append(dock)
+
+    def _place_beside(self, under_lesson: bool) -> None:
+        if under_lesson:
+            self._dock_beside(self.lesson_dock, self.beside_dock, Qt.Orientation.Vertical)
+        else:
+            self._dock_beside(self.focused_dock, self.beside_dock, Qt.Orientation.Horizontal)
+        self.beside_under_lesson = under_lesson
 
     def _scale_prompt(self, scale: float) -> None:
         """The prompt and its token chips grow with the presentation font (on top of the user's zoom)."""
@@ -261,12 +291,16 @@ class PresenterMode(QObject):
             return
         window, saved, app = self.window, self.saved, QApplication.instance()
         app.removeEventFilter(self)
+        if self.window_handle is not None:
+            self.window_handle.screenChanged.disconnect(self._on_screen_changed)
+            self.window_handle = None
         self.context.drawn.disconnect(self._on_drawn)
         self.style.restore()
         plot_style.set_font_scale(1.0)
         app.setFont(saved.app_font)
         self.pane.set_presenting(False)
         self._scale_prompt(1.0)
+        self.scale = 1.0
         self.highlighter.set_line_width(saved.frame_width)
         for widget in saved.hidden:
             widget.show()
@@ -274,7 +308,7 @@ class PresenterMode(QObject):
         for dock, features in saved.dock_features.items():
             dock.setFeatures(features)
         self.saved = None
-        self.focused_dock = None
+        self.focused_dock = self.beside_dock = None
         self._restyle_panels()
         app.processEvents()  # let widgets shrink back to their normal-font sizes before the layout returns
         window.restoreState(saved.state)  # the docks first, so the window's minimum size is the old one again
@@ -293,6 +327,7 @@ class PresenterMode(QObject):
     def _on_drawn(self, snapshot) -> None:
         self.style.apply(self.window)  # panels may have made new curves or images while redrawing
         self._show_modified_badge()
+        QTimer.singleShot(0, self._share_the_room)  # the badge took height, the chips a new row, a panel new text
 
     def _show_modified_badge(self) -> None:
         """The status bar comes back while a what-if changes the model: its badge says so, with Reset everything."""
@@ -300,7 +335,19 @@ class PresenterMode(QObject):
         if bar in self.saved.hidden:
             bar.setVisible(not badge.isHidden())
 
+    def _on_screen_changed(self, screen) -> None:
+        """Moved to another screen (a projector plugged in): full screen there, its text and layout for its size."""
+        scale = font_scale(screen.geometry().height())
+        if scale != self.scale:
+            self._set_scale(scale)
+            self._restyle_panels()
+        self.window.showFullScreen()
+        QTimer.singleShot(0, self._share_the_room)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.window and event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self._share_the_room)  # once the docks have their new geometry
+            return False
         if event.type() != QEvent.Type.KeyPress or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
             return False
         key = event.key()

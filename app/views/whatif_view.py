@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QVBoxLayout, QWidget)
 
@@ -25,6 +25,7 @@ from core.model.trace import Intervention
 TOP_CHANGES = 8   # tokens whose probability moved most, when the panel is tall enough to label them all
 FEWEST_ROWS = 3   # a short panel shows only the biggest changes, each with a readable label
 GRID_MOST_HEIGHT = 170  # pixels: a model with more layers than fit scrolls its grid of heads
+GRID_MOST_ROWS = 7      # in a larger font (presenter mode) the grid may grow to this many rows instead
 ABLATIONS = {"zero": "zero (remove the head's output)", "mean": "mean (its average over positions)"}
 
 
@@ -140,7 +141,14 @@ class WhatIfView(QWidget):
         margins = self.grid.contentsMargins()
         height = (rows * row_height + (rows - 1) * self.grid.verticalSpacing() + margins.top() + margins.bottom()
                   + 2 * self.grid_scroll.frameWidth())
-        self.grid_scroll.setMinimumHeight(min(height, GRID_MOST_HEIGHT))
+        most = max(GRID_MOST_HEIGHT, GRID_MOST_ROWS * row_height)
+        self.grid_scroll.setMaximumHeight(most)
+        self.grid_scroll.setMinimumHeight(min(height, most))
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange and self._shape[0]:
+            self._fit_grid(self._shape[0] + 1)  # taller rows in a larger font (presenter mode): every layer in sight
 
     # -- the intervention ----------------------------------------------------------------------
     def current_intervention(self) -> Intervention:

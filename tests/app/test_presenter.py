@@ -1,9 +1,11 @@
 """Presenter mode: a projector's layout, pages turned by the clicker while the prompt editor keeps its keys,
 the controls each step's "try this" needs, then exactly the layout from before."""
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+import pytest
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QToolBar
 
+from app.lessons.projector_layout import SEPARATOR, Needs, fits, font_scale, needed_size, plan
 from app.views import plot_style
 
 from lesson_fixtures import classroom, shown  # noqa: F401  (fixtures)
@@ -41,8 +43,11 @@ def test_presenter_mode_and_back(qtbot, window, shown):
     assert slider.isHidden() and window.output_view.generate_button.isHidden()
     assert shown.pane.next_button.isVisible() and shown.pane.back_button.isVisible()  # on-screen page turning
     assert shown.pane.keys_hint.isVisible() and "Page Down" in shown.pane.keys_hint.text()
-    assert app.font().pointSizeF() > 1.5 * font and plot_style.font().pointSizeF() > 1.5 * plot_style.TICK_POINT_SIZE
-    assert axis_title.font().pointSizeF() > 1.5 * title_size  # axis titles grow with the tick labels
+    scale = shown.presenter.scale  # for the test screen's height (800 lines): text keeps its share of the wall
+    assert scale == font_scale(window.screen().geometry().height()) >= 1.2
+    assert app.font().pointSizeF() == pytest.approx(scale * font)
+    assert plot_style.font().pointSizeF() >= 1.2 * plot_style.TICK_POINT_SIZE
+    assert axis_title.font().pointSizeF() >= 1.15 * title_size  # axis titles grow with the tick labels
     # Only the lesson, the prompt and this step's panel are shown, and the attention heatmap is in cividis.
     shown_docks = {d.widget().objectName() for d in window.findChildren(QDockWidget) if not d.isHidden()}
     assert shown_docks == {"lessonPane", "promptView", "attentionView"}
@@ -138,8 +143,8 @@ def test_prompt_and_chips_grow_with_the_presentation_font(qtbot, window, shown):
 
     editor_size, (chip_width, chip_height) = prompt_view.editor.font().pointSizeF(), chip_size()
     shown.presenter.enter()
-    assert prompt_view.editor.font().pointSizeF() > 1.5 * editor_size
-    assert chip_size()[0] > 1.2 * chip_width and chip_size()[1] > 1.2 * chip_height  # the padding stays
+    assert prompt_view.editor.font().pointSizeF() >= 1.2 * editor_size
+    assert chip_size()[0] > 1.08 * chip_width and chip_size()[1] > 1.08 * chip_height  # the padding stays
     shown.presenter.leave()
     assert prompt_view.editor.font().pointSizeF() == editor_size
     assert chip_size() == (chip_width, chip_height)
@@ -176,3 +181,84 @@ def test_space_on_a_focused_button_presses_it_and_never_turns_the_page(qtbot, wi
     qtbot.keyClick(shown.pane.back_button, Qt.Key.Key_Space)
     assert shown.pane.step.id == "16-logits"       # Back pressed: one page back, not one forward
     shown.presenter.leave()
+
+
+# -- the layout, for the screen it is on ------------------------------------------------------------
+PROJECTOR_SIZES = (QSize(1280, 720), QSize(1600, 1000), QSize(1920, 1080))
+STEPS = ("12-softmax", "13-weighted-sum", "17-probabilities-and-sampling")  # attention, + what-if, next token
+
+
+def settle() -> None:
+    """Let a resize run its course: the window, its docks, then presenter mode's re-layout (no waiting on time)."""
+    for _ in range(8):
+        QApplication.processEvents()
+
+
+def test_the_plan_gives_the_step_panel_its_room_first():
+    needs = Needs(lesson=QSize(265, 200), prompt_height=280, prompt_least=220, panel=QSize(735, 404),
+                  beside=QSize(505, 421))
+    wide = plan(QSize(1920, 1040), needs)                 # a 1080p projector: the what-if right of the panel
+    assert not wide.beside_under_lesson and wide.panel_width >= 735 and wide.beside_size >= 505
+    assert wide.lesson_width + wide.panel_width + wide.beside_size + 2 * SEPARATOR == 1920
+    small = plan(QSize(1280, 684), needs)                 # 1280x720: no room for three columns
+    assert small.beside_under_lesson and small.lesson_width >= 505
+    assert 1280 - SEPARATOR - small.lesson_width >= 735 == needs.panel.width()
+    assert small.beside_size >= 421 and 684 - SEPARATOR - small.prompt_height >= 404  # the prompt gives way
+    alone = plan(QSize(1280, 684), Needs(QSize(265, 200), 280, 220, QSize(735, 404), None))
+    assert alone.lesson_width == int(1280 * 0.32) and alone.prompt_height == 684 - SEPARATOR - 404
+    assert font_scale(1080) == 1.6 and font_scale(720) == 1.2 and font_scale(1000) == pytest.approx(1.6 * 1000 / 1080)
+
+
+@pytest.mark.parametrize("size", PROJECTOR_SIZES, ids=lambda size: f"{size.width()}x{size.height()}")
+def test_every_shown_panel_gets_the_room_its_content_needs(qtbot, window, shown, size):
+    """Resized after presenter mode is on (a projector's screen): the lesson, the prompt and the step's panel
+    (and the what-if beside it) all shown whole, inside the window, none below what its content needs."""
+    shown.pane.go_to_ids("02-forward-pass", STEPS[0])
+    shown.presenter.enter()
+    window.setWindowState(Qt.WindowState.WindowNoState)  # the test screen is smaller than these sizes
+    window.resize(size)
+    settle()
+    assert window.size() == size
+    for step in STEPS:
+        shown.pane.go_to_ids("02-forward-pass", step)
+        settle()
+        assert_all_shown_whole(window, shown.presenter, step)
+        if step == "13-weighted-sum":
+            whatif = window.whatif_view
+            assert whatif.isVisible() and shown.presenter.beside_under_lesson == (size.width() < 1600)
+            assert whatif.grid_scroll.viewport().height() >= whatif.grid_host.minimumSizeHint().height()  # every layer
+            with qtbot.waitSignal(window.drawn, check_params_cb=lambda _: not window.controller.busy):
+                whatif.head_boxes[(0, 0)].setChecked(True)  # the status bar's badge and the changed bars take room
+            settle()
+            assert not window.statusBar().isHidden()
+            assert_all_shown_whole(window, shown.presenter, "13-weighted-sum, a head off")
+            with qtbot.waitSignal(window.drawn, check_params_cb=lambda _: not window.controller.busy):
+                whatif.head_boxes[(0, 0)].setChecked(False)
+    shown.presenter.leave()
+
+
+def assert_all_shown_whole(window, presenter, step: str) -> None:
+    docks = [dock for dock in window.findChildren(QDockWidget) if dock.isVisible()]
+    names = {dock.widget().objectName() for dock in docks}
+    assert {"lessonPane", "promptView"} <= names and presenter.focused_dock in docks, step
+    for dock in docks:
+        assert window.rect().contains(dock.geometry()), (step, dock.objectName())
+        assert fits(dock), (step, dock.objectName(), dock.size(), needed_size(dock))
+
+
+def test_moving_to_another_screen_rescales_the_text_for_it(qtbot, window, shown, monkeypatch):
+    """A projector plugged in takes the window: the text is re-sized for that screen's height (the test has one
+    screen, so the new screen's scale is stood in for), and the layout shared again."""
+    import app.lessons.presenter as presenter_module
+
+    app, font = QApplication.instance(), QApplication.instance().font().pointSizeF()
+    shown.presenter.enter()
+    monkeypatch.setattr(presenter_module, "font_scale", lambda screen_height: 1.45)
+    window.windowHandle().screenChanged.emit(window.screen())
+    assert shown.presenter.scale == 1.45 and app.font().pointSizeF() == pytest.approx(1.45 * font)
+    window.setWindowState(Qt.WindowState.WindowNoState)  # full screen on the test's small screen: as big as a projector's
+    window.resize(PROJECTOR_SIZES[-1])
+    settle()
+    assert_all_shown_whole(window, shown.presenter, "on the new screen")
+    shown.presenter.leave()
+    assert app.font().pointSizeF() == font and shown.presenter.window_handle is None
