@@ -243,12 +243,12 @@ def echo(cast: Cast, rng: random.Random) -> list[str]:
     """Random words, then the same words again, with no story around them.
 
     Inside a story a repeat can also be guessed from its frame ("said them back"); here the only clue is
-    the earlier copy, for any word. That is what grows a head that looks one token back and, above it,
+    the earlier copy, for any word. (With a full stop and a capital between the copies, a model learned to
+    copy only after that cue, and not the detectors' probe.) That is what grows a head that looks one token back and, above it,
     an induction head that works on any words (the detectors' probe), not only on a story's own lists.
     """
-    words = " ".join(rng.sample(ECHO_WORDS, rng.randint(6, 16)))
-    line = words[0].upper() + words[1:] + "."
-    return [line, line]
+    words = " ".join(rng.sample(ECHO_WORDS, rng.randint(8, 20)))
+    return [words, words]  # no full stop between them: nothing but the words says where the copy starts
 
 
 def ending(cast: Cast, rng: random.Random) -> list[str]:
@@ -268,7 +268,8 @@ LITTLE_WORDS = ["the", "and", "was", "said", "with", "to", "at", "in", "on", "th
                 "not", "very", "all", "day", "so", "back", "under", "home", "good", "friends", "sat", "put", "liked",
                 "wanted", "asked", "help", "together", "made", "new", "word", "song", "too", "magic", "words",
                 "them", "things", "took", "out", "again", "past", "way", "same", "next", "lived", "near", "house",
-                "time", "there", "night", "sleep", "end", "thank", "you", "hello", "much", "see", "about", "this"]
+                "time", "there", "night", "sleep", "end", "thank", "you", "hello", "much", "see", "about", "this",
+                "over", "for", "of", "were", "is", "an", "a", "up", "once", "upon"]
 # every word an echo line draws from: the lists, the names and the little words
 ECHO_WORDS = sorted(set(MAGIC_WORDS + LITTLE_WORDS + list(PEOPLE) + ANIMALS + MOVES + GOOD_FEELINGS + BAD_FEELINGS
                         + WEATHER + [word for pair in ACTIONS for word in pair]))
