@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
+from PIL import Image
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QApplication
 
@@ -21,8 +22,9 @@ from app.window import MainWindow
 PROMPT = "Anna met Ben. Then Anna"
 SIZES = (QSize(1280, 720), QSize(1920, 1080))
 STUDIO_RUN = RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_preset="nano", context_length=16,
-                      batch_size=8, max_steps=40, warmup_steps=5)
-TRAIN_STEPS = 5
+                      batch_size=8, max_steps=200, warmup_steps=5)
+TRAIN_STEPS = 200    # issue 15: 200 steps at a pace slow enough to narrate
+PACE = 30.0          # steps per second: 200 steps take at least ~7 s, each one drawn as it happens
 WAIT_MS = 60_000
 
 
@@ -106,13 +108,21 @@ def test_a_scripted_class(qtbot, tmp_path, shots):
     classroom.show_panel("trainingStudio")
     with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
         studio.set_up(STUDIO_RUN)
-    # LEAD, after merging the studio split: set the studio's slowest speed here (one step a second) and
-    # train 200 steps as issue 15 asks; the few steps below keep this test short until then.
+    studio.set_pace(PACE)
+    assert studio.controls.pace.currentData() == PACE
     with qtbot.waitSignal(studio.paused, timeout=WAIT_MS) as stopped:
         studio.train_steps(TRAIN_STEPS)
     assert stopped.args == [TRAIN_STEPS] and studio.run.trainer.step_count == TRAIN_STEPS
-    # LEAD, after merging the studio split: export a GIF here with the studio's background export, wait
-    # for it to finish, and check the file (its frames and its title with the step).
+    # The GIF of attention over training, exported in the background while the window stays in use.
+    gif_path = tmp_path / "attention.gif"
+    with qtbot.waitSignal(studio.export_finished, timeout=WAIT_MS) as exported:
+        studio.export_gif_in_background(gif_path)
+    kept = studio.timeline.steps()
+    assert exported.args == [f"Saved {len(kept)} frames to {gif_path}", False]
+    with Image.open(gif_path) as gif:
+        assert gif.format == "GIF" and gif.n_frames == len(kept) > 2
+        for folder in shots:
+            gif.save(folder / "4-studio-attention.gif", save_all=True)
     save_shots(window, shots, "4-studio", exact=False)
 
     # The hand-out of the opening lesson, each page rendered to a picture.
