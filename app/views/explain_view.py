@@ -1,0 +1,60 @@
+"""What the "why this next token?" panels share: the model that made the snapshot, and token pickers.
+
+These panels (logit lens, direct attribution, patching, neurons, KV cache) read the snapshot's trace
+like every other panel, and also the weights of the model that made it (the final norm and output head
+turn a residual stream into logits). They get the model from the controller, and draw only a snapshot
+of that model: while a newly opened model's first snapshot is on its way they keep their last picture.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtWidgets import QLineEdit, QWidget
+
+from app.selection import Selection
+from core.explain.attribution import token_id
+
+from .view_base import SnapshotView
+
+
+class ExplainView(SnapshotView):
+    FOLLOWS_SELECTION = False  # each has its own layer/cell/neuron pickers
+
+    def __init__(self, selection: Selection, controller, parent: QWidget | None = None) -> None:
+        """`controller`: anything with a `.session` (app.sessions.ModelSession: `.model`, `.tokenizer`)."""
+        super().__init__(selection, parent)
+        self.controller = controller
+
+    @property
+    def session(self):
+        return self.controller.session
+
+    @property
+    def model(self):
+        return self.controller.session.model
+
+    def show_snapshot(self, snapshot) -> None:
+        if snapshot.config != self.session.config:
+            return  # a snapshot of the model before: the new model's own snapshot comes next
+        super().show_snapshot(snapshot)
+
+    def vocab_label(self, token: int) -> str:
+        """A readable label for a vocabulary id (spaces and newlines made visible)."""
+        return self.snapshot.vocab_labels[int(token)]
+
+    def prompt_ids(self) -> list[int]:
+        return [int(i) for i in np.asarray(self.snapshot.trace.ids[0])]
+
+
+def token_picker(object_name: str, placeholder: str) -> QLineEdit:
+    """A field for one token's text, e.g. ' John' (with its leading space)."""
+    field = QLineEdit(objectName=object_name, placeholderText=placeholder, clearButtonEnabled=True)
+    field.setToolTip("Type the token exactly as the tokenizer writes it, leading space included (' John').")
+    return field
+
+
+def picked_token(tokenizer, text: str) -> int | None:
+    """The id of the token typed in a picker; None when the field is empty. ValueError (a sentence) if the
+    text is not exactly one token of the vocabulary."""
+    if text == "":
+        return None
+    return token_id(tokenizer, text)
