@@ -34,6 +34,7 @@ from .settings import AppSettings, RecentItem
 from .snapshot import Snapshot
 from .theme import apply_theme
 from .studio import STUDIO_NAME, add_training_studio
+from .views.explain_panels import add_explain_panels
 from .views import plot_style
 from .views.export import credited_image, set_model_credit
 from .views.modified_badge import RESET_SHORTCUT, ModifiedBadge
@@ -142,6 +143,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.classroom = Classroom(self)  # lesson pane, presenter mode (F5), hand-outs, session files
         add_training_studio(self)  # training studio: step through training, watch heads form (built when shown)
+        add_explain_panels(self)  # logit lens, attribution, patching, neurons, KV cache (built when shown)
         self._show_session(session)
         self.resize(self._opening_size)
         self.remember_layout = remember_layout  # False: neither read nor write the saved layout

@@ -70,8 +70,8 @@ class AttributionView(ExplainView):
             target = picked_token(self.session.tokenizer, self.target_field.text())
             other = picked_token(self.session.tokenizer, self.other_field.text())
             attribution = direct_attribution(self.model, self.snapshot.trace, target, other)
-        except (ValueError, KeyError) as error:  # a word of several tokens, or letters the tokenizer lacks
-            self.problem.setText(f"<span style='color:#d93025'>{_sentence(error)}</span>")
+        except ValueError as error:  # a word of several tokens, or letters the tokenizer lacks
+            self.problem.setText(f"<span style='color:#d93025'>{error}</span>")
             self.problem.show()
             return  # the last good picture stays
         self.problem.hide()
@@ -121,9 +121,3 @@ class AttributionView(ExplainView):
         self.heads.set_theme(self.dark)
         self.parts.set_theme(self.dark)
 
-
-def _sentence(error: Exception) -> str:
-    """A KeyError's message is its key in quotes; say what it means instead."""
-    if isinstance(error, KeyError):
-        return f"The tokenizer has no token for {error.args[0]!r}; type text made of letters it knows."
-    return str(error)

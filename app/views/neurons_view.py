@@ -1,0 +1,131 @@
+"""Neurons: the MLP's hidden units of one layer, which fire on which tokens, and what each one writes.
+
+The heatmap shows the layer's most active neurons (rows) at every prompt token (columns). Clicking a
+neuron shades the prompt's tokens by its activation and lists the tokens it pushes up and down: its
+output weights read through the final norm's gain and the output head, per unit of activation.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
+
+from core.explain.neurons import NeuronEffect, NeuronTable, neuron_activations, neuron_effect, top_neurons
+from core.teaching.analysis import symmetric_range
+
+from .explain_plots import LabelledBars
+from .explain_view import ExplainView
+from .heatmap import HeatmapWidget
+from .plot_style import SIGNED_MAP, colormap, contrasting_text
+from .view_base import caption
+
+TOP_NEURONS = 20
+TOP_TOKENS = 8
+
+
+class NeuronsView(ExplainView):
+    TITLE = "Neurons"
+    TOOLTIP = "The MLP's most active neurons on this prompt; click one to see its tokens and what it writes."
+    OBJECT_NAME = "neuronsView"
+
+    def __init__(self, selection, controller, parent=None) -> None:
+        super().__init__(selection, controller, parent)
+        self.table: NeuronTable | None = None
+        self.effect: NeuronEffect | None = None
+        self.neuron: int | None = None  # the clicked neuron (kept while typing); None: the strongest
+        self.layer_box = QSpinBox(objectName="neuronsLayer", prefix="layer ")
+        self.layer_box.setToolTip("Which block's MLP to look inside.")
+        self.layer_box.valueChanged.connect(self._on_layer_changed)
+        self.heatmap = HeatmapWidget(title="Most active neurons at each token", colormap_name=SIGNED_MAP,
+                                     row_name="neuron", export_name="neuron activations")
+        self.heatmap.setObjectName("neuronsHeatmap")
+        self.heatmap.clicked.connect(self._on_neuron_clicked)
+        self.tokens = QLabel(objectName="neuronTokens", wordWrap=True, textFormat=Qt.RichText)
+        self.tokens.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.up = LabelledBars("neuronPushesUp", "logit added per unit")
+        self.down = LabelledBars("neuronPushesDown", "logit added per unit")
+        self.heading = caption("", "neuronHeading", point_size=12)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("The MLP of"))
+        top.addWidget(self.layer_box)
+        top.addWidget(caption("its most active neurons; <b>click a row</b> to look at one."), 1)
+        bars = QHBoxLayout()
+        bars.addWidget(self.up)
+        bars.addWidget(self.down)
+        layout = QVBoxLayout(self.content(QSize(640, 520)))
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.heatmap, 3)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.tokens)
+        layout.addLayout(bars, 2)
+        self.apply_theme(False)
+
+    def show_snapshot(self, snapshot) -> None:
+        if snapshot.config == self.session.config:
+            self.layer_box.blockSignals(True)
+            if self.layer_box.maximum() != snapshot.config.n_layers - 1:  # a model with other layers
+                self.layer_box.setMaximum(snapshot.config.n_layers - 1)
+                self.neuron = None
+            self.layer_box.blockSignals(False)
+        super().show_snapshot(snapshot)
+
+    def _on_layer_changed(self, _layer: int) -> None:
+        self.neuron = None
+        if self.snapshot is not None:
+            self._redraw()
+
+    # -- drawing ------------------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        layer = self.layer_box.value()
+        table = self.table = top_neurons(self.snapshot.trace, layer, TOP_NEURONS)
+        rows = table.activations.T                                       # (k, T): a row per neuron
+        self.heatmap.set_matrix(rows, symmetric_range(rows), [f"#{n}" for n in table.neurons],
+                                self.snapshot.token_labels)
+        self._show_neuron(int(table.neurons[0]) if self.neuron is None else self.neuron)
+
+    def _show_neuron(self, neuron: int) -> None:
+        layer = self.layer_box.value()
+        activations = neuron_activations(self.snapshot.trace, layer, neuron)       # (T,)
+        effect = self.effect = neuron_effect(self.model, layer, neuron, TOP_TOKENS)
+        self.heading.setText(f"<b>Neuron {neuron} of layer {layer}</b>: strongest on "
+                             f"‘{self.snapshot.token_labels[int(activations.argmax())]}’ "
+                             f"({activations.max():.2f}). The prompt shaded by its activation:")
+        self.tokens.setText(self.shaded_tokens(activations))
+        self.up.set_bars([self.vocab_label(i) for i in effect.up_ids], effect.up_values)
+        self.down.set_bars([self.vocab_label(i) for i in effect.down_ids], effect.down_values)
+        self.up.setToolTip(f"The tokens neuron {neuron} pushes up most when it fires.")
+        self.down.setToolTip(f"The tokens neuron {neuron} pushes down most when it fires.")
+        self.up.getPlotItem().setTitle("pushes up")
+        self.down.getPlotItem().setTitle("pushes down")
+        where = np.flatnonzero(self.table.neurons == neuron)
+        self.heatmap.show_cursor(int(where[0]) if where.size else -1, -1)
+
+    def shaded_tokens(self, activations: np.ndarray) -> str:
+        """The prompt's tokens as coloured chips, the colour map's colour for each activation."""
+        low, high = symmetric_range(activations)
+        lookup = colormap(SIGNED_MAP)
+        chips = []
+        for label, value in zip(self.snapshot.token_labels, activations):
+            shade = QColor(lookup.map((value - low) / (high - low or 1.0), mode="qcolor"))
+            ink = contrasting_text(shade).name()
+            chips.append(f"<span style='background:{shade.name()}; color:{ink}' title='{value:.3f}'>"
+                         f"&nbsp;{html.escape(label)}&nbsp;</span>")
+        return " ".join(chips)
+
+    # -- mouse --------------------------------------------------------------------------------------
+    def _on_neuron_clicked(self, row: int, _column: int) -> None:
+        if self.table is None:
+            return
+        self.neuron = int(self.table.neurons[row])
+        self._show_neuron(self.neuron)
+
+    # -- looks --------------------------------------------------------------------------------------
+    def _apply_theme(self) -> None:
+        self.heatmap.set_theme(self.dark)
+        self.up.set_theme(self.dark)
+        self.down.set_theme(self.dark)
