@@ -35,10 +35,15 @@ class LogitLensView(ExplainView):
         super().__init__(selection, controller, parent)
         self.lens: LogitLens | None = None
         self.chosen: tuple[int, int] = (-1, -1)  # (row, position) whose top-10 the bars show; -1: last
-        self.header = caption("", "logitLensHeader", point_size=12)
+        self.header = caption("Each row reads the stream after that layer through the output head; the last row "
+                              "is the model's own prediction. <b>Click a cell</b> for its top ten.", "logitLensHeader")
         self.grid = HeatmapWidget(title="Likeliest next token at each depth", colormap_name=PROBABILITY_MAP,
                                   column_name="position (the token read so far)", export_name="logit lens")
         self.grid.setObjectName("logitLensGrid")
+        self.grid.setToolTip("Each cell: the likeliest next token if the model stopped at that row's depth "
+                             "(the final norm and the output head applied to the residual stream there), "
+                             "shaded by its probability.")
+        self.grid.panel.numbers_on_cells = False  # each cell shows its token instead
         self.grid.hovered.connect(self._on_cell_hovered)
         self.grid.clicked.connect(self._on_cell_clicked)
         self.grid.panel.plot.getViewBox().sigResized.connect(self._place_cell_texts)
@@ -52,7 +57,7 @@ class LogitLensView(ExplainView):
         side.addWidget(self.detail)
         side.addWidget(self.bars, 1)
         row.addLayout(side, 1)
-        layout = QVBoxLayout(self.content(QSize(720, 380)))
+        layout = QVBoxLayout(self.content(QSize(560, 300)))
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
         layout.addLayout(row, 1)
@@ -63,10 +68,6 @@ class LogitLensView(ExplainView):
         lens = self.lens = logit_lens(self.model, self.snapshot.trace, k=TOP_K)
         top = lens.top_probs[:, :, 0]                                    # (rows, T) the likeliest's probability
         self.grid.set_matrix(top, (0.0, 1.0), lens.rows, self.snapshot.token_labels)
-        self.header.setText(
-            "Each row reads the residual stream at one depth through the final norm and the output head, as "
-            "if the model stopped there. A cell: the likeliest next token, shaded by its probability. The "
-            "last row is the model's own prediction. <b>Click a cell</b> for its ten likeliest tokens.")
         self._place_cell_texts()
         self._show_detail(*self._chosen_cell())
 

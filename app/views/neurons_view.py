@@ -56,13 +56,17 @@ class NeuronsView(ExplainView):
         bars = QHBoxLayout()
         bars.addWidget(self.up)
         bars.addWidget(self.down)
-        layout = QVBoxLayout(self.content(QSize(640, 520)))
+        detail = QVBoxLayout()  # the clicked neuron, beside the heatmap
+        detail.addWidget(self.heading)
+        detail.addWidget(self.tokens)
+        detail.addLayout(bars, 1)
+        body = QHBoxLayout()
+        body.addWidget(self.heatmap, 3)
+        body.addLayout(detail, 2)
+        layout = QVBoxLayout(self.content(QSize(720, 380)))
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
-        layout.addWidget(self.heatmap, 3)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.tokens)
-        layout.addLayout(bars, 2)
+        layout.addLayout(body, 1)
         self.apply_theme(False)
 
     def show_snapshot(self, snapshot) -> None:
@@ -94,7 +98,8 @@ class NeuronsView(ExplainView):
         effect = self.effect = neuron_effect(self.model, layer, neuron, TOP_TOKENS)
         self.heading.setText(f"<b>Neuron {neuron} of layer {layer}</b>: strongest on "
                              f"‘{self.snapshot.token_labels[int(activations.argmax())]}’ "
-                             f"({activations.max():.2f}). The prompt shaded by its activation:")
+                             f"({activations.max():.2f}). The prompt shaded by its activation, and the tokens "
+                             f"it pushes up and down when it fires:")
         self.tokens.setText(self.shaded_tokens(activations))
         self.up.set_bars([self.vocab_label(i) for i in effect.up_ids], effect.up_values)
         self.down.set_bars([self.vocab_label(i) for i in effect.down_ids], effect.down_values)

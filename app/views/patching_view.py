@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout
 
 from app.model_loader import BackgroundJob
@@ -29,6 +29,7 @@ from .view_base import caption
 KINDS = {"heads": "every head's output", "residual": "the residual stream at every layer and position"}
 BATCH_SIZE = 16
 CONFIRM_SECONDS = 20.0  # a sweep estimated longer than this starts only on a second click
+CLEAR_GAP = 0.5  # logits: below this clean and corrupted barely differ and normalised scores blow up
 ERROR_STYLE = "<span style='color:#d93025'>{}</span>"
 
 
@@ -36,6 +37,8 @@ class PatchingView(ExplainView):
     TITLE = "Patching"
     TOOLTIP = "Copy one head (or one position) from the clean prompt into a corrupted one: which bring the answer back?"
     OBJECT_NAME = "patchingView"
+
+    settled = Signal()  # no work running any more (swept, failed, cancelled, or waiting for "Start anyway")
 
     def __init__(self, selection, controller, parent=None) -> None:
         super().__init__(selection, controller, parent)
@@ -228,7 +231,9 @@ class PatchingView(ExplainView):
             self.run_button.setText("Run sweep")
             self.status.setText("Sweep cancelled; the picture below is the last finished sweep, unchanged.")
         else:
-            on_done(job)
+            on_done(job)  # may start the sweep after its preparation
+        if self.job is None:
+            self.settled.emit()
 
     def _on_swept(self, job: BackgroundJob) -> None:
         result = self.result = job.result
@@ -245,7 +250,10 @@ class PatchingView(ExplainView):
         self.status.setText(
             f"Clean run {pair.clean_score:.3f}, corrupted run {pair.corrupted_score:.3f} ({self.measure()}). "
             f"{result.total} patched runs took {result.seconds:.1f} s; the strongest single patch, "
-            f"{self._place(*best)}, brings back {100 * result.scores[best]:.0f}% of the clean answer.")
+            f"{self._place(*best)}, brings back {100 * result.scores[best]:.0f}% of the clean answer."
+            + (ERROR_STYLE.format(f" The two runs differ by only {gap:.2f}, so these percentages are mostly noise: "
+                                  f"pick an answer and a token against it that the prompts tell apart.")
+               if (gap := abs(pair.clean_score - pair.corrupted_score)) < CLEAR_GAP else ""))
 
     def measure(self) -> str:
         pair = self.pair
