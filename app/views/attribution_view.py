@@ -63,7 +63,8 @@ class AttributionView(ExplainView):
     # -- drawing ------------------------------------------------------------------------------------
     def _on_tokens_changed(self, _text: str) -> None:
         if self.snapshot is not None:
-            self._redraw()
+            with self.computing():
+                self._redraw()
 
     def _redraw(self) -> None:
         try:

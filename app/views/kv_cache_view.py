@@ -86,7 +86,8 @@ class KVCacheView(ExplainView):
             room = self.snapshot.config.context_length - len(self.prompt) + 1  # passes until the context is full
             self._generator = generate_with_cache(self.model, self.prompt, room)
         try:
-            self.steps.append(next(self._generator))
+            with self.computing():
+                self.steps.append(next(self._generator))
         except StopIteration:
             self.step_button.setEnabled(False)
             self.counter.setText(f"The context is full ({self.snapshot.config.context_length} tokens): the model "

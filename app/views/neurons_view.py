@@ -36,6 +36,7 @@ class NeuronsView(ExplainView):
         self.table: NeuronTable | None = None
         self.effect: NeuronEffect | None = None
         self.neuron: int | None = None  # the clicked neuron (kept while typing); None: the strongest
+        self._effects: dict[tuple, NeuronEffect] = {}  # (model, layer, neuron) -> effect: weights only, not the prompt
         self.layer_box = QSpinBox(objectName="neuronsLayer", prefix="layer ")
         self.layer_box.setToolTip("Which block's MLP to look inside.")
         self.layer_box.valueChanged.connect(self._on_layer_changed)
@@ -81,7 +82,8 @@ class NeuronsView(ExplainView):
     def _on_layer_changed(self, _layer: int) -> None:
         self.neuron = None
         if self.snapshot is not None:
-            self._redraw()
+            with self.computing():
+                self._redraw()
 
     # -- drawing ------------------------------------------------------------------------------------
     def _redraw(self) -> None:
@@ -95,7 +97,7 @@ class NeuronsView(ExplainView):
     def _show_neuron(self, neuron: int) -> None:
         layer = self.layer_box.value()
         activations = neuron_activations(self.snapshot.trace, layer, neuron)       # (T,)
-        effect = self.effect = neuron_effect(self.model, layer, neuron, TOP_TOKENS)
+        effect = self.effect = self._effect(layer, neuron)
         self.heading.setText(f"<b>Neuron {neuron} of layer {layer}</b>: strongest on "
                              f"‘{self.snapshot.token_labels[int(activations.argmax())]}’ "
                              f"({activations.max():.2f}). The prompt shaded by its activation, and the tokens "
@@ -109,6 +111,14 @@ class NeuronsView(ExplainView):
         self.down.getPlotItem().setTitle("pushes down")
         where = np.flatnonzero(self.table.neurons == neuron)
         self.heatmap.show_cursor(int(where[0]) if where.size else -1, -1)
+
+    def _effect(self, layer: int, neuron: int) -> NeuronEffect:
+        key = (self.model, layer, neuron)
+        if key not in self._effects:
+            if len(self._effects) > 256 or any(k[0] is not key[0] for k in self._effects):
+                self._effects.clear()  # another model, or many neurons looked at: start afresh
+            self._effects[key] = neuron_effect(self.model, layer, neuron, TOP_TOKENS)
+        return self._effects[key]
 
     def shaded_tokens(self, activations: np.ndarray) -> str:
         """The prompt's tokens as coloured chips, the colour map's colour for each activation."""
@@ -127,7 +137,8 @@ class NeuronsView(ExplainView):
         if self.table is None:
             return
         self.neuron = int(self.table.neurons[row])
-        self._show_neuron(self.neuron)
+        with self.computing():
+            self._show_neuron(self.neuron)
 
     # -- looks --------------------------------------------------------------------------------------
     def _apply_theme(self) -> None:
