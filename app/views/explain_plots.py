@@ -39,6 +39,7 @@ class LabelledBars(pg.PlotWidget):
         self.zero_line = pg.InfiniteLine(pos=0, angle=90)
         self.addItem(self.zero_line)
         self.labels: list[str] = []
+        self._axis_labels: list[str] | None = None  # what the row axis shows
         self.values = np.zeros(0)
         self.dark = False
         self.setMinimumHeight(140)
@@ -52,7 +53,9 @@ class LabelledBars(pg.PlotWidget):
         self.bars.setOpts(x0=np.minimum(self.values, 0), y=np.arange(rows), width=np.abs(self.values),
                           height=BAR_HEIGHT, brushes=brushes, pen=pg.mkPen(None))
         item = self.getPlotItem()
-        item.getAxis("left").set_labels(self.labels)
+        if self.labels != self._axis_labels:  # measuring the labels again is not free
+            self._axis_labels = list(self.labels)
+            item.getAxis("left").set_labels(self.labels)
         low = min(0.0, float(self.values.min(initial=0)))
         high = max(0.0, float(self.values.max(initial=0)))
         if fixed_range is None:
@@ -62,6 +65,7 @@ class LabelledBars(pg.PlotWidget):
 
     def set_theme(self, dark: bool) -> None:
         self.dark = dark
+        self._axis_labels = None  # the font may have changed: measure again
         style_graphics_view(self, dark)
         style_plot_item(self.getPlotItem(), dark)
         self.zero_line.setPen(pg.mkPen(colours(dark)["axis"]))

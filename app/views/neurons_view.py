@@ -10,7 +10,6 @@ import html
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
 
 from core.explain.neurons import NeuronEffect, NeuronTable, neuron_activations, neuron_effect, top_neurons
@@ -19,7 +18,7 @@ from core.teaching.analysis import symmetric_range
 from .explain_plots import LabelledBars
 from .explain_view import ExplainView
 from .heatmap import HeatmapWidget
-from .plot_style import SIGNED_MAP, colormap, contrasting_text
+from .plot_style import SIGNED_MAP, colormap
 from .view_base import caption
 
 TOP_NEURONS = 20
@@ -123,12 +122,13 @@ class NeuronsView(ExplainView):
     def shaded_tokens(self, activations: np.ndarray) -> str:
         """The prompt's tokens as coloured chips, the colour map's colour for each activation."""
         low, high = symmetric_range(activations)
-        lookup = colormap(SIGNED_MAP)
+        shades = colormap(SIGNED_MAP).map((activations - low) / (high - low or 1.0), mode="byte")  # (T, 4)
+        light = shades[:, :3] @ np.array([0.2126, 0.7152, 0.0722]) > 127.5  # as plot_style.contrasting_text
         chips = []
-        for label, value in zip(self.snapshot.token_labels, activations):
-            shade = QColor(lookup.map((value - low) / (high - low or 1.0), mode="qcolor"))
-            ink = contrasting_text(shade).name()
-            chips.append(f"<span style='background:{shade.name()}; color:{ink}' title='{value:.3f}'>"
+        for label, value, shade, is_light in zip(self.snapshot.token_labels, activations, shades, light):
+            background = "#{:02x}{:02x}{:02x}".format(*shade[:3])
+            ink = "#000000" if is_light else "#ffffff"
+            chips.append(f"<span style='background:{background}; color:{ink}' title='{value:.3f}'>"
                          f"&nbsp;{html.escape(label)}&nbsp;</span>")
         return " ".join(chips)
 
