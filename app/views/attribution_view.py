@@ -17,6 +17,7 @@ from .explain_plots import LabelledBars
 from .explain_view import ExplainView, picked_token, token_picker
 from .heatmap import HeatmapWidget
 from .plot_style import SIGNED_MAP
+from .text_line import TextLine
 from .view_base import caption
 
 
@@ -39,7 +40,7 @@ class AttributionView(ExplainView):
         pickers.addWidget(self.other_field, 1)
 
         self.problem = caption("", "attributionProblem")  # a token that is not in the vocabulary
-        self.summary = caption("", "attributionSummary", point_size=12)
+        self.summary = TextLine(object_name="attributionSummary", word_wrap=True)  # changes on every keystroke
         self.heads = HeatmapWidget(title="Each head's direct share", colormap_name=SIGNED_MAP,
                                    column_name="head", row_name="layer", export_name="head attribution")
         self.heads.setObjectName("attributionHeads")
@@ -104,8 +105,8 @@ class AttributionView(ExplainView):
         a = self.attribution
         kind = "logit difference" if a.other is not None else "logit"
         position = self.snapshot.token_labels[a.position]
-        return (f"The {kind} of {self.explained()} after ‘{position}’ is <b>{a.logit:.3f}</b>. Its parts "
-                f"(heads, MLPs, embeddings {a.embeddings:+.3f}, biases) add up to <b>{a.total:.3f}</b>: off by "
+        return (f"The {kind} of {self.explained()} after ‘{position}’ is {a.logit:.3f}. Its parts "
+                f"(heads, MLPs, embeddings {a.embeddings:+.3f}, biases) add up to {a.total:.3f}: off by "
                 f"{a.error:.1e}, with the final norm's scale frozen at {a.norm_scale:.3f}.")
 
     # -- mouse --------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from core.teaching.analysis import symmetric_range
 from .explain_view import ExplainView
 from .heatmap import HeatmapWidget
 from .plot_style import SIGNED_MAP
+from .text_line import TextLine
 from .view_base import caption
 
 ONE_ROW_HEIGHT = 130  # pixels for the one new query row of a step after the prefill
@@ -44,7 +45,7 @@ class KVCacheView(ExplainView):
         self.restart_button = QPushButton("Start again", objectName="kvRestart")
         self.restart_button.clicked.connect(self.restart)
         self.counter = caption(START_TEXT, "kvCounter", point_size=12)
-        self.text = caption("", "kvText")
+        self.text = TextLine(object_name="kvText", word_wrap=True)  # changes on every keystroke
         self.query = HeatmapWidget(title="new queries", colormap_name=SIGNED_MAP, column_name="dimension",
                                    export_name="new queries", colorbar=False)
         self.query.setObjectName("kvQuery")
@@ -153,9 +154,8 @@ class KVCacheView(ExplainView):
         self.cache.show_cursor(new_row, -1)  # the row this step added; the rest were reused
 
     def text_line(self, prompt: list[str], generated: list[str]) -> str:
-        shown = "".join(html.escape(label) for label in prompt[-40:])
-        added = "".join(f"<b>{html.escape(label)}</b>" for label in generated)
-        return f"Text so far: …{shown}{added}" if len(prompt) > 40 else f"Text so far: {shown}{added}"
+        shown = ("…" if len(prompt) > 40 else "") + "".join(prompt[-40:])
+        return f"Prompt: {shown}" + (f"   generated: {''.join(generated)}" if generated else "")
 
     def _apply_theme(self) -> None:
         self.query.set_theme(self.dark)

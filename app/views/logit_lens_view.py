@@ -18,6 +18,7 @@ from core.explain.logit_lens import LogitLens, logit_lens
 from .explain_plots import probability_bars
 from .explain_view import ExplainView
 from .heatmap import HeatmapWidget
+from .text_line import TextLine
 from .plot_style import CELL_TEXT_POINT_SIZE, PROBABILITY_MAP, abbreviate, contrasting_text, font
 from .view_base import caption
 
@@ -49,7 +50,7 @@ class LogitLensView(ExplainView):
         self.grid.panel.plot.getViewBox().sigResized.connect(self._place_cell_texts)
         self._cell_texts: list[pg.TextItem] = []
         self.bars = probability_bars("logitLensBars")
-        self.detail = caption("", "logitLensDetail", point_size=11)
+        self.detail = TextLine(object_name="logitLensDetail", word_wrap=True)  # changes on every keystroke
 
         row = QHBoxLayout()
         row.addWidget(self.grid, 3)
@@ -86,7 +87,7 @@ class LogitLensView(ExplainView):
     def cell_text(self, row: int, position: int) -> str:
         token = self.snapshot.token_labels[position]
         best = self.lens.top_ids[row, position, 0]
-        return (f"<b>{self.lens.rows[row]}</b>, after ‘{token}’ (position {position}): likeliest next "
+        return (f"{self.lens.rows[row]}, after ‘{token}’ (position {position}): likeliest next "
                 f"‘{self.vocab_label(best)}’ at {100 * self.lens.top_probs[row, position, 0]:.1f}%")
 
     def shown_top_tokens(self) -> list[list[str]]:
@@ -128,7 +129,7 @@ class LogitLensView(ExplainView):
         if row < 0:
             self._show_detail(*self._chosen_cell())
         else:
-            self.detail.setText(self.cell_text(row, position) + "<br><i>click to see its top ten</i>")
+            self.detail.setText(self.cell_text(row, position) + " (click to see its top ten)")
 
     def _on_cell_clicked(self, row: int, position: int) -> None:
         if self.lens is None:

@@ -6,10 +6,9 @@ output weights read through the final norm's gain and the output head, per unit 
 """
 from __future__ import annotations
 
-import html
-
 import numpy as np
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
 
 from core.explain.neurons import NeuronEffect, NeuronTable, neuron_activations, neuron_effect, top_neurons
@@ -19,8 +18,11 @@ from .explain_plots import LabelledBars
 from .explain_view import ExplainView
 from .heatmap import HeatmapWidget
 from .plot_style import SIGNED_MAP, colormap
+from .text_line import TextLine
+from .token_strip import Chip, TokenStrip
 from .view_base import caption
 
+BACKGROUNDS = {False: (255, 255, 255), True: (30, 31, 34)}  # what the chip shades are mixed with
 TOP_NEURONS = 20
 TOP_TOKENS = 8
 
@@ -43,11 +45,11 @@ class NeuronsView(ExplainView):
                                      row_name="neuron", export_name="neuron activations")
         self.heatmap.setObjectName("neuronsHeatmap")
         self.heatmap.clicked.connect(self._on_neuron_clicked)
-        self.tokens = QLabel(objectName="neuronTokens", wordWrap=True, textFormat=Qt.RichText)
-        self.tokens.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.tokens = ActivationStrip()
+        self.tokens.setObjectName("neuronTokens")
         self.up = LabelledBars("neuronPushesUp", "logit added per unit")
         self.down = LabelledBars("neuronPushesDown", "logit added per unit")
-        self.heading = caption("", "neuronHeading", point_size=12)
+        self.heading = TextLine(object_name="neuronHeading", word_wrap=True)  # changes on every keystroke
 
         top = QHBoxLayout()
         top.addWidget(QLabel("The MLP of"))
@@ -97,11 +99,11 @@ class NeuronsView(ExplainView):
         layer = self.layer_box.value()
         activations = neuron_activations(self.snapshot.trace, layer, neuron)       # (T,)
         effect = self.effect = self._effect(layer, neuron)
-        self.heading.setText(f"<b>Neuron {neuron} of layer {layer}</b>: strongest on "
+        self.heading.setText(f"Neuron {neuron} of layer {layer}: strongest on "
                              f"‘{self.snapshot.token_labels[int(activations.argmax())]}’ "
                              f"({activations.max():.2f}). The prompt shaded by its activation, and the tokens "
                              f"it pushes up and down when it fires:")
-        self.tokens.setText(self.shaded_tokens(activations))
+        self.tokens.set_activations(self.snapshot.token_labels, self.prompt_ids(), activations)
         self.up.set_bars([self.vocab_label(i) for i in effect.up_ids], effect.up_values)
         self.down.set_bars([self.vocab_label(i) for i in effect.down_ids], effect.down_values)
         self.up.setToolTip(f"The tokens neuron {neuron} pushes up most when it fires.")
@@ -119,19 +121,6 @@ class NeuronsView(ExplainView):
             self._effects[key] = neuron_effect(self.model, layer, neuron, TOP_TOKENS)
         return self._effects[key]
 
-    def shaded_tokens(self, activations: np.ndarray) -> str:
-        """The prompt's tokens as coloured chips, the colour map's colour for each activation."""
-        low, high = symmetric_range(activations)
-        shades = colormap(SIGNED_MAP).map((activations - low) / (high - low or 1.0), mode="byte")  # (T, 4)
-        light = shades[:, :3] @ np.array([0.2126, 0.7152, 0.0722]) > 127.5  # as plot_style.contrasting_text
-        chips = []
-        for label, value, shade, is_light in zip(self.snapshot.token_labels, activations, shades, light):
-            background = "#{:02x}{:02x}{:02x}".format(*shade[:3])
-            ink = "#000000" if is_light else "#ffffff"
-            chips.append(f"<span style='background:{background}; color:{ink}' title='{value:.3f}'>"
-                         f"&nbsp;{html.escape(label)}&nbsp;</span>")
-        return " ".join(chips)
-
     # -- mouse --------------------------------------------------------------------------------------
     def _on_neuron_clicked(self, row: int, _column: int) -> None:
         if self.table is None:
@@ -143,5 +132,29 @@ class NeuronsView(ExplainView):
     # -- looks --------------------------------------------------------------------------------------
     def _apply_theme(self) -> None:
         self.heatmap.set_theme(self.dark)
+        self.tokens.set_dark(self.dark)
         self.up.set_theme(self.dark)
         self.down.set_theme(self.dark)
+
+
+class ActivationStrip(TokenStrip):
+    """The prompt's tokens as chips, each shaded by one neuron's activation there (blue < 0 < red)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.values = np.zeros(0)
+        self._shades: list[QColor] = []
+
+    def set_activations(self, labels, ids, activations: np.ndarray) -> None:
+        self.values = np.asarray(activations)
+        low, high = symmetric_range(self.values)
+        shades = colormap(SIGNED_MAP).map((self.values - low) / (high - low or 1.0), mode="byte")  # (T, 4)
+        # half-way to the background, so that the chip's text (the theme's) stays readable on every shade
+        background = np.array(BACKGROUNDS[self._dark])
+        self._shades = [QColor(*(0.55 * shade[:3] + 0.45 * background).astype(int)) for shade in shades]
+        self.set_tokens(labels, ids)
+        self.update()  # the same tokens may have new shades
+
+    def chip_fill(self, chip: Chip) -> QColor:
+        return self._shades[chip.position]
+

@@ -14,7 +14,7 @@ from app.views.logit_lens_view import LogitLensView
 from app.views.neurons_view import NeuronsView
 from core.explain.attribution import direct_attribution
 from core.explain.logit_lens import logit_lens
-from core.explain.neurons import neuron_effect, top_neurons
+from core.explain.neurons import neuron_activations, neuron_effect, top_neurons
 from core.model.trace import Intervention
 
 PROMPT = "Tom and Lily went to the park. Tom gave a ball to"
@@ -119,7 +119,8 @@ def test_neurons_heatmap_and_a_clicked_neuron(qtbot, session, snapshot):
     assert view.up.labels == [label(snapshot, t) for t in effect.up_ids]
     np.testing.assert_allclose(view.down.values, effect.down_values)
     assert f"Neuron {neuron} of layer 2" in view.heading.text()
-    assert view.tokens.text().count("<span") == snapshot.n_tokens
+    np.testing.assert_array_equal(view.tokens.values, neuron_activations(snapshot.trace, 2, neuron))
+    assert [chip.label for chip in view.tokens.chips()] == list(snapshot.token_labels)
 
 
 # -- KV cache ---------------------------------------------------------------------------------------
