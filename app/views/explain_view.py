@@ -10,10 +10,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import numpy as np
+import shiboken6
 import torch
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QLineEdit, QWidget
 
 from app.controller import trace_threads
+from app.model_loader import BackgroundJob
 from app.selection import Selection
 from core.explain.attribution import token_id
 
@@ -80,3 +83,33 @@ def picked_token(tokenizer, text: str) -> int | None:
     if text == "":
         return None
     return token_id(tokenizer, text)
+
+
+_running: set[BackgroundJob] = set()  # panels' jobs not finished yet: the application waits for them at quit
+
+
+def panel_job(panel: QWidget, work, on_finished) -> BackgroundJob:
+    """A BackgroundJob for a panel's slow work (a patching sweep, a big model's lens), owned by the
+    application so that closing the panel never destroys a running thread: the work is told to stop,
+    and `on_finished(job)` is called only while the panel still exists."""
+    app = QCoreApplication.instance()
+    if not _running:
+        app.aboutToQuit.connect(_stop_running_jobs, type=Qt.UniqueConnection)
+    job = BackgroundJob(work, app)
+    _running.add(job)
+
+    def finished() -> None:
+        _running.discard(job)
+        job.deleteLater()
+        if shiboken6.isValid(panel):
+            on_finished(job)
+    job.finished.connect(finished)
+    panel.destroyed.connect(job.cancel)
+    return job
+
+
+def _stop_running_jobs() -> None:
+    for job in list(_running):
+        job.cancel()
+        job.wait()
+

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout
 
+from app.model_loader import BackgroundJob
 from core.explain.logit_lens import LogitLens, logit_lens
 
 from .explain_plots import probability_bars
-from .explain_view import ExplainView
+from .explain_view import ExplainView, panel_job
 from .heatmap import HeatmapWidget
 from .text_line import TextLine
 from .plot_style import CELL_TEXT_POINT_SIZE, PROBABILITY_MAP, abbreviate, contrasting_text, font
 from .view_base import caption
 
 TOP_K = 10
+MOST_WORK_ON_GUI_THREAD = 200_000_000  # multiply-adds (default model, 128 tokens: 84 M); beyond: a worker
 MOST_CELL_TEXTS = 600  # beyond this many cells the labels are unreadable anyway: hover or click instead
 FEWEST_LETTERS = 3     # a cell narrower than this many letters shows no label
 
@@ -32,9 +34,13 @@ class LogitLensView(ExplainView):
     TOOLTIP = "What the model would predict after each layer: the residual stream read through the output head."
     OBJECT_NAME = "logitLensView"
 
+    computed = Signal()  # a lens made in the background (a big model's) is drawn
+
     def __init__(self, selection, controller, parent=None) -> None:
         super().__init__(selection, controller, parent)
         self.lens: LogitLens | None = None
+        self.job: BackgroundJob | None = None  # a big model's lens being computed
+        self._waiting = None                    # the newest snapshot that came in meanwhile
         self.chosen: tuple[int, int] = (-1, -1)  # (row, position) whose top-10 the bars show; -1: last
         self.header = caption("Each row reads the stream after that layer through the output head; the last row "
                               "is the model's own prediction. <b>Click a cell</b> for its top ten.", "logitLensHeader")
@@ -66,9 +72,39 @@ class LogitLensView(ExplainView):
 
     # -- drawing ------------------------------------------------------------------------------------
     def _redraw(self) -> None:
-        lens = self.lens = logit_lens(self.model, self.snapshot.trace, k=TOP_K)
+        config = self.snapshot.config
+        work = (config.n_layers + 1) * self.snapshot.n_tokens * config.d_model * config.vocab_size
+        if work <= MOST_WORK_ON_GUI_THREAD:
+            self._draw_lens(logit_lens(self.model, self.snapshot.trace, k=TOP_K), self.snapshot)
+        else:  # a big model: every cell through the whole output head takes seconds
+            self._compute_in_background(self.snapshot)
+
+    def _compute_in_background(self, snapshot) -> None:
+        """The lens of `snapshot` in a worker; while one runs, only the newest snapshot waits its turn."""
+        if self.job is not None:
+            self._waiting = snapshot
+            return
+        model = self.model
+        self.detail.setText("Reading every layer through the output head (a big model: this takes a moment)…")
+        job = self.job = panel_job(self, lambda report, cancelled: logit_lens(model, snapshot.trace, k=TOP_K),
+                                   lambda job: self._on_lens_computed(job, snapshot))
+        job.start()
+
+    def _on_lens_computed(self, job: BackgroundJob, snapshot) -> None:
+        self.job = None
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None:  # a newer prompt arrived meanwhile: its lens is the one worth drawing
+            self._compute_in_background(waiting)
+        elif job.error is not None:
+            self.detail.setText(job.error)
+        elif snapshot is self.snapshot:
+            self._draw_lens(job.result, snapshot)
+            self.computed.emit()
+
+    def _draw_lens(self, lens: LogitLens, snapshot) -> None:
+        self.lens = lens
         top = lens.top_probs[:, :, 0]                                    # (rows, T) the likeliest's probability
-        self.grid.set_matrix(top, (0.0, 1.0), lens.rows, self.snapshot.token_labels)
+        self.grid.set_matrix(top, (0.0, 1.0), lens.rows, snapshot.token_labels)
         self._place_cell_texts()
         self._show_detail(*self._chosen_cell())
 

@@ -21,7 +21,7 @@ from app.model_loader import BackgroundJob
 from core.explain.alignment import check_same_length, cut_to_same_length, pad_to_same_length
 from core.explain.patching import PatchingPair, SweepEstimate, SweepResult, estimate_sweep, patching_pair, sweep
 
-from .explain_view import ExplainView, picked_token, token_picker
+from .explain_view import ExplainView, panel_job, picked_token, token_picker
 from .heatmap import HeatmapWidget
 from .plot_style import SIGNED_MAP
 from .view_base import caption
@@ -49,6 +49,8 @@ class PatchingView(ExplainView):
         self.result: SweepResult | None = None        # the last sweep that finished
         self.job: BackgroundJob | None = None
         self._cancel = threading.Event()
+        cancel = self._cancel
+        self.destroyed.connect(lambda *_: cancel.set())  # a sweep stops between batches when its panel goes
 
         self.corrupted_field = QLineEdit(objectName="corruptedPrompt", clearButtonEnabled=True,
                                          placeholderText="the corrupted prompt: the same, with the detail that matters changed")
@@ -206,12 +208,14 @@ class PatchingView(ExplainView):
 
     def _start_job(self, work, on_done) -> None:
         self._cancel.clear()
-        job = self.job = BackgroundJob(work, self)
-        job.progress.connect(lambda done, total: self.progress.setValue(int(done)))
-        job.finished.connect(lambda: self._on_job_finished(job, on_done))
+        job = self.job = panel_job(self, work, lambda job: self._on_job_finished(job, on_done))
+        job.progress.connect(self._on_progress)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         job.start()
+
+    def _on_progress(self, done: int, _total: int) -> None:
+        self.progress.setValue(int(done))
 
     def cancel(self) -> None:
         """Stop after the batch in progress; what was drawn before stays."""
@@ -221,7 +225,6 @@ class PatchingView(ExplainView):
 
     def _on_job_finished(self, job: BackgroundJob, on_done) -> None:
         self.job = None
-        job.deleteLater()
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.progress.hide()

@@ -10,6 +10,7 @@ from app.selection import Selection
 from app.sessions import default_session
 from app.views.attribution_view import AttributionView
 from app.views.kv_cache_view import START_TEXT, KVCacheView
+import app.views.logit_lens_view as logit_lens_view
 from app.views.logit_lens_view import LogitLensView
 from app.views.neurons_view import NeuronsView
 from core.explain.attribution import direct_attribution
@@ -66,6 +67,16 @@ def test_clicking_a_lens_cell_shows_its_top_ten(qtbot, session, snapshot):
     assert "layer 0" in view.detail.text() and "position 3" in view.detail.text()
     view.show_snapshot(snapshot)  # a keystroke keeps the clicked cell
     assert view.bars.labels == [label(snapshot, t) for t in lens.top_ids[1, 3]]
+
+
+def test_a_big_model_s_lens_is_made_in_the_background_and_the_newest_prompt_wins(qtbot, session, snapshot,
+                                                                               monkeypatch):
+    monkeypatch.setattr(logit_lens_view, "MOST_WORK_ON_GUI_THREAD", 0)  # as if the model were big
+    view = make_view(qtbot, LogitLensView, session, build_snapshot(session, "Tom and Lily", Intervention())[0])
+    with qtbot.waitSignal(view.computed, timeout=60_000):
+        view.show_snapshot(snapshot)  # arrives while the first prompt's lens is still being made
+    np.testing.assert_array_equal(view.grid.matrix(), logit_lens(session.model, snapshot.trace).top_probs[:, :, 0])
+    assert view.job is None and view.grid.matrix().shape[1] == snapshot.n_tokens
 
 
 # -- direct attribution -----------------------------------------------------------------------------

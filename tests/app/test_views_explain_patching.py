@@ -5,7 +5,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import shiboken6
 
+import app.views.explain_view as explain_view
 import app.views.patching_view as patching_view
 from app.controller import build_snapshot
 from app.selection import Selection
@@ -26,17 +28,22 @@ def session():
     return default_session()[0]
 
 
-@pytest.fixture
-def view(qtbot, session):
+def make_view(session) -> PatchingView:
     snapshot, _ = build_snapshot(session, CLEAN, Intervention())
     widget = PatchingView(Selection(session.config.n_layers, session.config.n_heads), SimpleNamespace(session=session))
-    qtbot.addWidget(widget)
     widget.resize(1000, 600)
     widget.show()
     widget.show_snapshot(snapshot)
     widget.corrupted_field.setText(CORRUPTED)
     widget.answer_field.setText(" Lily")
     widget.wrong_field.setText(" Tom")
+    return widget
+
+
+@pytest.fixture
+def view(qtbot, session):
+    widget = make_view(session)
+    qtbot.addWidget(widget)
     yield widget
     if widget.job is not None:  # never leave a thread running past the test
         widget.cancel()
@@ -92,6 +99,18 @@ def test_cancel_while_preparing_starts_no_sweep(qtbot, view):
         view.cancel_button.click()
     assert view.result is None and view.heatmap.matrix() is None
     assert "cancelled" in view.status.text()
+
+
+def test_closing_the_panel_while_it_works_leaves_no_thread_behind(qtbot, session):
+    view = make_view(session)  # not qtbot's: this test deletes it
+    view.run_button.click()
+    job = view.job
+    view.close()
+    view.deleteLater()
+    assert job.wait(SWEEP_MS)
+    # its result is never handed to the deleted panel (no sweep starts after the preparation)
+    qtbot.waitUntil(lambda: not shiboken6.isValid(view) and job not in explain_view._running)
+    assert not explain_view._running
 
 
 def test_a_long_sweep_waits_for_a_second_click(qtbot, view, monkeypatch):
