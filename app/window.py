@@ -143,7 +143,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.classroom = Classroom(self)  # lesson pane, presenter mode (F5), hand-outs, session files
         add_training_studio(self)  # training studio: step through training, watch heads form (built when shown)
-        add_explain_panels(self)  # logit lens, attribution, patching, neurons, KV cache (built when shown)
+        add_explain_panels(self)  # logit lens, attribution, patching, neurons, KV cache: tabs, built when shown
         self._show_session(session)
         self.resize(self._opening_size)
         self.remember_layout = remember_layout  # False: neither read nor write the saved layout

@@ -1,4 +1,4 @@
-"""The "why this next token?" panels, added to the explorer behind the attention panel's tab.
+"""The "why this next token?" panels, added to the explorer as tabs beside Query, key, value.
 
 Each is built the first time its tab is shown (they cost nothing until then) and is handed the
 selection and the controller (for the model whose weights read the trace).
@@ -17,7 +17,7 @@ EXPLAIN_VIEWS = (
 )
 
 
-def add_explain_panels(window, tab_with: str = "attentionView") -> None:
+def add_explain_panels(window, tab_with: str = "qkvView") -> None:
     """Put each panel in the window's View menu, as a tab behind `tab_with`, built when first shown."""
     for module_name, class_name, name in EXPLAIN_VIEWS:
         view_class = getattr(importlib.import_module(module_name), class_name)

@@ -35,7 +35,8 @@ ERROR_STYLE = "<span style='color:#d93025'>{}</span>"
 
 class PatchingView(ExplainView):
     TITLE = "Patching"
-    TOOLTIP = "Copy one head (or one position) from the clean prompt into a corrupted one: which bring the answer back?"
+    TOOLTIP = ("Copy one head (or one position) from the clean prompt into a corrupted one, and see which "
+               "bring the answer back.")
     OBJECT_NAME = "patchingView"
 
     settled = Signal()  # no work running any more (swept, failed, cancelled, or waiting for "Start anyway")
