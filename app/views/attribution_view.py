@@ -52,7 +52,7 @@ class AttributionView(ExplainView):
         plots = QHBoxLayout()
         plots.addWidget(self.heads, 3)
         plots.addWidget(self.parts, 2)
-        layout = QVBoxLayout(self.content(QSize(640, 380)))
+        layout = QVBoxLayout(self.content(QSize(500, 380)))
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(pickers)
         layout.addWidget(self.problem)

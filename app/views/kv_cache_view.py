@@ -61,7 +61,7 @@ class KVCacheView(ExplainView):
         matrices = QHBoxLayout()
         matrices.addWidget(self.query, 1, Qt.AlignBottom)  # level with the newest cache row
         matrices.addWidget(self.cache, 2)
-        layout = QVBoxLayout(self.content(QSize(640, 380)))
+        layout = QVBoxLayout(self.content(QSize(500, 380)))
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(buttons)
         layout.addWidget(self.counter)

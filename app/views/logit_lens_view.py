@@ -64,7 +64,7 @@ class LogitLensView(ExplainView):
         side.addWidget(self.detail)
         side.addWidget(self.bars, 1)
         row.addLayout(side, 1)
-        layout = QVBoxLayout(self.content(QSize(560, 300)))
+        layout = QVBoxLayout(self.content(QSize(500, 300)))
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
         layout.addLayout(row, 1)

@@ -65,7 +65,7 @@ class NeuronsView(ExplainView):
         body = QHBoxLayout()
         body.addWidget(self.heatmap, 3)
         body.addLayout(detail, 2)
-        layout = QVBoxLayout(self.content(QSize(720, 380)))
+        layout = QVBoxLayout(self.content(QSize(500, 380)))
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addLayout(body, 1)

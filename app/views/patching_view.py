@@ -93,7 +93,7 @@ class PatchingView(ExplainView):
         alignment.addWidget(self.problem, 1)
         alignment.addWidget(self.pad_button)
         alignment.addWidget(self.cut_button)
-        layout = QVBoxLayout(self.content(QSize(640, 420)))
+        layout = QVBoxLayout(self.content(QSize(500, 420)))
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(caption("The explorer's prompt is the <b>clean</b> run. Corrupted run:"))
         layout.addWidget(self.corrupted_field)
