@@ -16,130 +16,19 @@ from dataclasses import dataclass
 import torch
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
-from core import Intervention, Trace
-from core.model.footprint import traced_length
+from core import Intervention
+from core.model.trace import check_heads
 
-from .sessions import ModelSession
-from .snapshot import Snapshot
-
-EMPTY_PROMPT_MESSAGE = "The prompt is empty: type a few words and watch the model read them."
-SMALL_MODEL_PARAMETERS = 20_000_000  # up to this size a trace is many small operations: one thread is fastest
-DEFAULT_THREADS = torch.get_num_threads()
-
-
-# -- from prompt text to a Snapshot (pure; runs on the worker thread) -----------------------------------
-def encode_prompt(tokenizer, text: str) -> tuple[list[int], str]:
-    """(ids, notice). Characters the tokenizer cannot encode are left out, and the notice names them."""
-    try:
-        return list(tokenizer.encode(text)), ""
-    except (ValueError, KeyError):
-        pass
-    unknown = sorted({char for char in set(text) if not _encodable(tokenizer, char)})
-    kept = "".join(char for char in text if char not in unknown)
-    shown = " ".join(repr(char) for char in unknown[:8]) + (" …" if len(unknown) > 8 else "")
-    notice = f"Left out characters this model's tokenizer does not know: {shown}"
-    return (list(tokenizer.encode(kept)) if kept else []), notice
-
-
-def _encodable(tokenizer, char: str) -> bool:
-    try:
-        tokenizer.encode(char)
-    except (ValueError, KeyError):
-        return False
-    return True
-
-
-def fit_to_context(ids: list[int], context_length: int) -> tuple[list[int], list[int]]:
-    """(kept, cut): keep the LAST context_length tokens, since they decide the next token."""
-    if len(ids) <= context_length:
-        return ids, []
-    cut = len(ids) - context_length
-    return ids[cut:], ids[:cut]
-
-
-class SnapshotMaker:
-    """Builds snapshots, remembering the last intact trace: ticking heads on an unchanged prompt then
-    costs one forward pass (the what-if), not two (the what-if and its intact baseline).
-
-    The last intact trace (and the last what-if trace) of a model is also where the next trace of
-    that model starts: a keystroke that adds a character at the end computes only the new tokens
-    (core/model/kv_cache.py), whatever the length of the prompt. Traces are immutable, so the snapshots
-    handed to the GUI thread may keep sharing their tensors.
-    """
-
-    def __init__(self) -> None:
-        self._intact_key: tuple | None = None  # (session, ids) of the remembered trace
-        self._intact: Trace | None = None
-        self._what_if: tuple | None = None     # (session, trace) of the last what-if
-
-    def make(self, session: ModelSession, prompt: str, intervention: Intervention) -> tuple[Snapshot | None, str]:
-        """(snapshot, notice) for one prompt; snapshot is None when nothing is left to read."""
-        ids, notice = encode_prompt(session.tokenizer, prompt)
-        if not ids:
-            return None, notice or EMPTY_PROMPT_MESSAGE
-        ids, cut = fit_to_context(ids, traced_length(session.config))
-        if cut:
-            notice = (f"The prompt has {len(ids) + len(cut)} tokens but the explorer reads at most "
-                      f"{len(ids)} with this model: the first {len(cut)} are cut (shown struck through). "
-                      + notice).strip()
-        intact = self._intact_trace(session, ids)
-        if intervention.is_empty:
-            trace, baseline = intact, None
-        else:
-            trace, baseline = self._what_if_trace(session, ids, intervention), intact
-        vocabulary = session.vocabulary()
-        snapshot = Snapshot(
-            trace=trace,
-            token_labels=tuple(vocabulary.labels[i] for i in ids),
-            config=session.config,
-            vocab_embeddings=vocabulary.embeddings,
-            vocab_labels=vocabulary.labels,
-            vocab_projection=vocabulary.projection,
-            baseline=baseline,
-            truncated=len(cut),
-            step=session.step,
-            cut_labels=tuple(vocabulary.labels[i] for i in cut),
-            token_bytes=tuple(_bytes(session.tokenizer, i) for i in ids),
-        )
-        return snapshot, notice
-
-    def _intact_trace(self, session: ModelSession, ids: list[int]) -> Trace:
-        key = (session, tuple(ids))  # a session's weights never change while it is shown
-        if key != self._intact_key:
-            previous = self._intact if self._intact_key and self._intact_key[0] is session else None
-            self._intact, self._intact_key = session.model.trace(ids, previous=previous), key
-        return self._intact
-
-    def _what_if_trace(self, session: ModelSession, ids: list[int], intervention: Intervention) -> Trace:
-        """The what-if's trace; it starts from the last one when that was the same what-if of this model
-        (run_trace checks the what-if, and traces in full one that depends on the whole prompt)."""
-        previous = self._what_if[1] if self._what_if and self._what_if[0] is session else None
-        trace = session.model.trace(ids, intervention=intervention, previous=previous)
-        self._what_if = (session, trace)
-        return trace
-
-
-def build_snapshot(session: ModelSession, prompt: str, intervention: Intervention) -> tuple[Snapshot | None, str]:
-    """One snapshot, nothing remembered (for scripts and tests)."""
-    return SnapshotMaker().make(session, prompt, intervention)
-
-
-def _bytes(tokenizer, token_id: int) -> bytes:
-    return tokenizer.token_bytes(token_id) if token_id < tokenizer.vocab_size else b""
-
-
-def trace_threads(model) -> int:
-    """Threads torch may use for one trace. A small model's operations are too small to share, and a
-    second thread would wait for a core the window (or another program) is using: on a busy 2-core
-    machine that made the default model's first trace take a second instead of ~20 ms."""
-    return 1 if model.num_params() <= SMALL_MODEL_PARAMETERS else DEFAULT_THREADS
+from .state.model_in_use import ModelInUse
+from .state.snapshot import Snapshot
+from .state.snapshot_maker import EMPTY_PROMPT_MESSAGE, SnapshotMaker, trace_threads
 
 
 # -- the worker ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TraceRequest:
     number: int                 # increases with every request; the newest one wins
-    session: ModelSession
+    session: ModelInUse
     prompt: str
     intervention: Intervention
 
@@ -190,10 +79,10 @@ class Controller(QObject):
     """Holds the model session, the prompt and the what-if; every change produces one new Snapshot."""
 
     snapshot_ready = Signal(object)    # Snapshot: every visible view redraws from it
-    session_changed = Signal(object)   # ModelSession: a different model is shown
+    session_changed = Signal(object)   # ModelInUse: a different model is shown
     message = Signal(str)              # a sentence for the status bar
 
-    def __init__(self, session: ModelSession, parent: QObject | None = None) -> None:
+    def __init__(self, session: ModelInUse, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._session = session
         self._prompt = ""
@@ -211,7 +100,7 @@ class Controller(QObject):
 
     # -- what is shown ------------------------------------------------------------------------
     @property
-    def session(self) -> ModelSession:
+    def session(self) -> ModelInUse:
         return self._session
 
     @property
@@ -233,7 +122,7 @@ class Controller(QObject):
         return self._delivered != self._latest
 
     # -- changes ----------------------------------------------------------------------------
-    def set_session(self, session: ModelSession) -> None:
+    def set_session(self, session: ModelInUse) -> None:
         """Show a different model; a what-if naming heads it lacks is cleared."""
         self._session = session
         if not self._fits(self._intervention, session):
@@ -284,8 +173,9 @@ class Controller(QObject):
             self.snapshot_ready.emit(snapshot)
 
     @staticmethod
-    def _fits(intervention: Intervention, session: ModelSession) -> bool:
-        config = session.config
-        heads = all(layer < config.n_layers and head < config.n_heads for layer, head in intervention.ablate_heads)
-        patterns = all(layer < config.n_layers and head < config.n_heads for layer, head in intervention.patterns)
-        return heads and patterns
+    def _fits(intervention: Intervention, session: ModelInUse) -> bool:
+        try:
+            check_heads(intervention, session.config)
+        except ValueError:
+            return False
+        return True

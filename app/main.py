@@ -20,10 +20,10 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-SETTLE_MS = 150  # after the last panel is drawn, let layouts settle before a picture is taken
+from . import screenshot
+
 LOAD_ERRORS = (ValueError, OSError, RuntimeError, KeyError, OverflowError, MemoryError)  # a user's file or network
 
 
@@ -56,17 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
 def requested_session(args):
     """(session, recent item) for --checkpoint, --gpt2 or --model; (None, None) for the default model.
     Raises ValueError (or OSError) with the sentence to print."""
-    from .sessions import load_checkpoint_session, load_gpt2_session, load_hub_session
+    from .state.model_in_use import load_checkpoint_model, load_gpt2_model, load_hub_model
     from .settings import RecentItem
 
     if args.checkpoint:
-        return load_checkpoint_session(args.checkpoint), RecentItem("checkpoint", args.checkpoint)
+        return load_checkpoint_model(args.checkpoint), RecentItem("checkpoint", args.checkpoint)
     if args.gpt2:
-        return load_gpt2_session(args.gpt2), RecentItem("gpt2", args.gpt2)
+        return load_gpt2_model(args.gpt2), RecentItem("gpt2", args.gpt2)
     if args.model:
         if args.download:
             download_with_progress(args.model)
-        return load_hub_session(args.model), RecentItem("hub", args.model)
+        return load_hub_model(args.model), RecentItem("hub", args.model)
     return None, None
 
 
@@ -99,34 +99,12 @@ def train_first(window, args) -> bool:
 
 def take_screenshot(window, args) -> bool:
     if args.screenshot:
-        when_drawn(window, lambda: _save_and_quit(window, args.screenshot))
+        screenshot.when_drawn(window, lambda: screenshot.save_picture_and_quit(window, args.screenshot))
     return True
 
 
 # Each step gets (window, args) and returns False to stop the start-up with exit code 1.
 startup_steps: list[Callable] = [train_first, take_screenshot]
-
-
-def when_drawn(window, callback: Callable[[], None]) -> None:
-    """Call `callback` once, when the newest prompt has been traced and every visible panel redrawn."""
-    called = False
-
-    def check(*_ignored) -> None:
-        nonlocal called
-        if called or window.controller.busy or window.snapshot is None:
-            return
-        called = True
-        window.drawn.disconnect(check)
-        QTimer.singleShot(SETTLE_MS, callback)
-
-    window.drawn.connect(check)
-    QTimer.singleShot(0, check)  # already drawn (nothing left to wait for)?
-
-
-def _save_and_quit(window, path: str) -> None:
-    ok = window.save_picture(path)
-    print(f"Saved a picture of the window to {path}" if ok else f"Could not write {path}", file=sys.stderr)
-    QApplication.instance().exit(0 if ok else 1)
 
 
 def open_window(args, session=None, recent=None):

@@ -1,6 +1,6 @@
 """Slow model work off the GUI thread: opening a model, asking the Hub a size, downloading.
 
-    job = BackgroundJob(lambda report, cancelled: load_checkpoint_session(folder))
+    job = BackgroundJob(lambda report, cancelled: load_checkpoint_model(folder))
     job.progress.connect(progress_bar_update)      # (done, total) as the work reports it
     job.finished.connect(on_done)                  # then job.result, or job.error: a sentence for the user
     job.start()

@@ -5,10 +5,15 @@ ATTENTION_LAB_SETTINGS environment variable naming an .ini file) so tests never 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import math
 import os
 from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, QSettings
+
+from app.state.sampling import SamplingSettings
 
 ORGANISATION = "AttentionLab"
 APPLICATION = "attention-lab"
@@ -40,8 +45,11 @@ class AppSettings:
             self._store = QSettings(organisation, application)
 
     # -- plain values ------------------------------------------------------------------------------
-    def value(self, key: str, default, kind: type | None = None):
-        """A stored value converted to the default's type (QSettings stores ini values as text)."""
+    def value(self, key: str, default, kind: type | None = None, lowest=None, highest=None):
+        """A stored value converted to the default's type (QSettings stores ini values as text).
+
+        A hand-edited or damaged file gets the default instead: a value that does not convert, a number
+        that is not finite (nan, inf) or one outside [lowest, highest] (what the widget showing it can hold)."""
         kind = kind or type(default)
         raw = self._store.value(key, default)
         if raw is None:
@@ -49,9 +57,13 @@ class AppSettings:
         try:
             if kind is bool:
                 return raw if isinstance(raw, bool) else str(raw).lower() in ("true", "1", "yes")
-            return kind(raw)
-        except (TypeError, ValueError):
+            value = kind(raw)
+        except (TypeError, ValueError, OverflowError):
             return default
+        if kind in (int, float) and not (math.isfinite(value) and (lowest is None or value >= lowest)
+                                         and (highest is None or value <= highest)):
+            return default
+        return value
 
     def set_value(self, key: str, value) -> None:
         self._store.setValue(key, value)
@@ -88,7 +100,9 @@ class AppSettings:
         raw = self._store.value("files/recent", [])
         if isinstance(raw, str):  # QSettings hands back a lone string for a one-item list
             raw = [raw]
-        items = [RecentItem.decode(str(text)) for text in raw or []]
+        if not isinstance(raw, (list, tuple)):  # a damaged file: a number, say, where the list belongs
+            raw = []
+        items = [RecentItem.decode(str(text)) for text in raw]
         return [item for item in items if item is not None]
 
     def add_recent(self, item: RecentItem) -> None:
@@ -97,3 +111,16 @@ class AppSettings:
 
     def clear_recent(self) -> None:
         self._store.remove("files/recent")
+
+    # -- the Next token panel's sampling knobs ---------------------------------------------------
+    def sampling(self, ranges: Mapping[str, tuple[float, float]] | None = None) -> SamplingSettings:
+        """The sampling knobs as the user left them last time (the defaults the first time).
+
+        ranges: {knob: (lowest, highest)} the widgets can show; a stored value outside it is the default."""
+        defaults, ranges = SamplingSettings(), ranges or {}
+        return SamplingSettings(**{key: self.value(f"sampling/{key}", default, None, *ranges.get(key, (None, None)))
+                                   for key, default in vars(defaults).items()})
+
+    def set_sampling(self, sampling: SamplingSettings) -> None:
+        for key, value in vars(sampling).items():
+            self.set_value(f"sampling/{key}", value)

@@ -1,56 +1,36 @@
 """Light and dark themes: one Qt palette plus pyqtgraph's background and foreground to match.
 
-Plots take their colours from app.views.plot_style; widgets that paint themselves (the token strip,
-the output bars) ask `colours(dark)` here, so a panel never paints light text on a light background.
+The colours themselves are in app/state/palette.py (no Qt). Plots take theirs through app.views.plot_style;
+widgets that paint themselves (the token strip, the output bars) ask `colours(dark)` here, so a panel
+never paints light text on a light background.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from app.views.plot_style import colours as plot_colours
+from app.state.palette import WidgetColours
+from app.state.palette import colours as palette_colours
 
 
-@dataclass(frozen=True)
-class Colours:
-    window: str       # panel background
-    base: str         # text-field background
-    text: str         # ordinary text
-    muted: str        # secondary text (ids, hints)
-    accent: str       # the thing to look at (chosen bar, selection)
-    increase: str     # a probability that went up
-    decrease: str     # a probability that went down
-    warning: str      # cut tokens, errors
+def colours(dark: bool) -> WidgetColours:
+    """The widget role of the theme's palette (app/state/palette.py)."""
+    return palette_colours(dark).widgets
 
 
-LIGHT = Colours(
-    window="#f4f4f6", base="#ffffff", text="#1d1d1f", muted="#6e6e73",
-    accent="#2f6fde", increase="#1f9d55", decrease="#d64545", warning="#c0392b",
-)
-DARK = Colours(
-    window="#232428", base="#1a1b1e", text="#e8e8ea", muted="#9a9aa2",
-    accent="#6ea2ff", increase="#4cc38a", decrease="#ff6b6b", warning="#ff7b6b",
-)
-
-
-def colours(dark: bool) -> Colours:
-    return DARK if dark else LIGHT
-
-
-def apply_theme(app: QApplication, dark: bool) -> Colours:
+def apply_theme(app: QApplication, dark: bool) -> WidgetColours:
     """Switch the whole application; plots created afterwards pick up pyqtgraph's new defaults."""
-    chosen = colours(dark)
+    palette = palette_colours(dark)
+    chosen = palette.widgets
     app.setStyle("Fusion")  # the one style whose palette is honoured the same on every platform
     app.setPalette(_palette(chosen))
-    plots = plot_colours(dark)
+    plots = palette.plots
     pg.setConfigOptions(background=plots["background"], foreground=plots["text"])
     return chosen
 
 
-def _palette(chosen: Colours) -> QPalette:
+def _palette(chosen: WidgetColours) -> QPalette:
     palette = QPalette()
     role = QPalette.ColorRole
     palette.setColor(role.Window, QColor(chosen.window))

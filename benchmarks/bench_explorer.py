@@ -137,19 +137,19 @@ def wait_until_drawn(window, loop) -> None:
 def gpt2_small_sized_session():
     import torch
 
-    from app.sessions import ModelSession
+    from app.state.model_in_use import ModelInUse
     from core import GPT, GPTConfig
     from core.tokenizers import CharTokenizer
 
     torch.manual_seed(0)
     config = GPTConfig(vocab_size=50257, context_length=1024, d_model=768, n_layers=12, n_heads=12)
     tokenizer = CharTokenizer("".join(chr(c) for c in range(32, 127)) + "\n")
-    return ModelSession(GPT(config).eval(), tokenizer, "random GPT-2-small-sized model", trained=False)
+    return ModelInUse(GPT(config).eval(), tokenizer, "random GPT-2-small-sized model", trained=False)
 
 
 def prompt_of(tokenizer, n_tokens: int) -> str:
     """A prompt of exactly n_tokens tokens, cut from the sample prompts repeated."""
-    from app.sessions import sample_prompts
+    from app.state.model_in_use import sample_prompts
 
     text = " ".join(sample_prompts()) * 20
     low, high = 1, len(text)
@@ -173,12 +173,21 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
     base = prompt_of(tokenizer, n_tokens - 1)
     loop = QEventLoop()
     app_window.prompt_view.set_text(base)
-    wait_until_drawn(app_window, loop)
+    base_tokens = len(tokenizer.encode(base))
+    # The window may still show the previous model's or prompt's snapshot while the new one is being
+    # traced: wait for this model's snapshot of this prompt, or its trace is timed as the first keystroke.
+    def showing_base() -> bool:
+        shown = app_window.snapshot
+        return shown is not None and shown.config is session.config and shown.n_tokens == base_tokens
+
+    while not showing_base():
+        wait_until_drawn(app_window, loop)
+        loop.processEvents()
     clock = PAINT_CLOCK
     settle(clock, loop)
     editor = app_window.prompt_view.editor
 
-    visible = [p for p in app_window.panels if app_window.is_on_screen(p)]
+    visible = [p for p in app_window.panels if p.is_on_screen()]
     clock.panels = {p.widget: p.widget.objectName() for p in visible}
     clock.forget_receivers()
     redraw_ms: dict[str, list[float]] = {p.widget.objectName(): [] for p in visible}
@@ -197,8 +206,8 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
 
     ids = torch.tensor(tokenizer.encode(base + "a"))
     # With a character tokenizer "a" is one more token; with BPE it may join the last word's token.
-    typed_tokens, base_tokens = len(ids), len(tokenizer.encode(base))
-    from app.controller import trace_threads
+    typed_tokens = len(ids)
+    from app.state.snapshot_maker import trace_threads
     threads_before = torch.get_num_threads()
     torch.set_num_threads(trace_threads(session.model))  # the baseline traces as the window's worker does
     latencies, to_drawn, cpu, traces = [], [], [], []
@@ -239,6 +248,8 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
           f"({trace_threads(session.model)} torch thread(s), as in the worker); "
           f"ratio p95/trace {p95 / trace_ms:.2f}")
     print(f"    keystroke p50/p95 over a bare full trace: {p50 / trace_ms:.2f} / {p95 / trace_ms:.2f}")
+    slowest = sorted(range(len(latencies)), key=latencies.__getitem__, reverse=True)[:3]
+    print("    slowest keystrokes (number: ms): " + ", ".join(f"{k + 1}: {1e3 * latencies[k]:.0f}" for k in slowest))
     drawn_p50, drawn_p95 = percentiles_ms(to_drawn)
     cpu_p50, cpu_p95 = percentiles_ms(cpu)
     print(f"    keystroke -> every visible panel's show_snapshot done (before painting): p50 {drawn_p50:.1f}, p95 {drawn_p95:.1f} ms; "
@@ -404,7 +415,7 @@ def main() -> None:
     import torch
 
     app = timed_application()
-    from app.sessions import default_session
+    from app.state.model_in_use import default_model
     from app.settings import AppSettings
     from app.window import MainWindow
     from PySide6.QtCore import QSize
@@ -412,7 +423,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as folder:
-        session, notice = default_session()
+        session, notice = default_model()
         size = QSize(*EXPLAIN_WINDOW) if args.explain else None
         window = MainWindow(settings=AppSettings(Path(folder) / "s.ini"), session=session, prompt="",
                             remember_layout=False, size=size)

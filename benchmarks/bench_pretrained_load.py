@@ -79,7 +79,7 @@ def child(folder: str, started: float) -> None:
     import pyqtgraph  # noqa: F401
     import torch
 
-    from app.sessions import ModelSession
+    from app.state.model_in_use import ModelInUse
     from app.settings import AppSettings
     from app.window import MainWindow
     from bench_explorer import wait_until_drawn
@@ -94,7 +94,7 @@ def child(folder: str, started: float) -> None:
     cpu["load_pretrained"] = time.process_time()
     peak_loading = memory_kb("VmHWM")
     with tempfile.TemporaryDirectory() as settings_folder:
-        session = ModelSession(model, tokenizer, "SmolLM2-135M-shaped", path=folder)
+        session = ModelInUse(model, tokenizer, "SmolLM2-135M-shaped", path=folder)
         window = MainWindow(settings=AppSettings(Path(settings_folder) / "s.ini"), session=session, prompt=PROMPT,
                             remember_layout=False)
         window.show()

@@ -80,7 +80,7 @@ def idle_for(ms: int) -> None:
 
 
 def headless_steps_per_second(setup, text, tokenizer, steps: int) -> float:
-    from app.studio.run_setup import prepare_run
+    from core.training.recipe import prepare_run
 
     trainer = prepare_run(setup, text=text, tokenizer=tokenizer).trainer
     trainer.step()  # warm-up, like the studio's first step
@@ -115,7 +115,8 @@ def main() -> None:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from app.settings import AppSettings
-    from app.studio.run_setup import RunSetup, prepare_run, with_task_recipe
+    from core.training.recipe import prepare_run
+    from core.training.run_setup import RunSetup, with_task_recipe
     from app.window import MainWindow
 
     setup = with_task_recipe(RunSetup(corpus_name=args.task, model_preset=args.preset)).with_changes(
@@ -123,7 +124,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp())
     window = MainWindow(settings=AppSettings(folder / "settings.ini"), remember_layout=False)
     window.show()
-    studio = window.studio
+    studio = window.ensure_studio()
     studio.autosave_folder = folder / "autosave"
     from app.studio import show_training_studio
 

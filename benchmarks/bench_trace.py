@@ -9,6 +9,10 @@
 (b) Explicit attention against torch's fused `scaled_dot_product_attention`, forward + backward,
     same config, in training mode.
 
+(d) --hook-calls: the cost of calling each hook point as a normal nn.Module (so PyTorch's own forward
+    hooks work on it), against calling its `forward` directly as the model once did (`__call__ = forward`,
+    set here on the class for the baseline only), for a full trace and for the plain forward.
+
 (c) --incremental: the incremental trace (core/model/kv_cache.py) of a prompt one token longer than the
     previous trace, against a full trace of the same prompt, on a GPT-2-small-shaped random model
     (12 layers, 12 heads, d_model 768, vocab 50257) at 64 and 512 tokens; the trace alone, and the
@@ -21,6 +25,7 @@ time of this thread (torch runs on one thread here), which other processes on th
 
     .venv/bin/python benchmarks/bench_trace.py [--rounds 300] [--threads 1] [--extra-vocab 4096]
     .venv/bin/python benchmarks/bench_trace.py --incremental [--rounds 15]
+    .venv/bin/python benchmarks/bench_trace.py --hook-calls [--rounds 300]
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ import time
 import torch
 
 from core import GPT, preset
+from core.model.hooks import HookPoint
 
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
@@ -174,6 +180,33 @@ def bench_incremental(rounds: int) -> None:
                   f"{label} {incremental * 1e3:6.1f} ms, median ratio {ratio:.3f}")
 
 
+def bench_hook_calls(model: GPT, ids: torch.Tensor, rounds: int, repeats: int) -> None:
+    """(d): hook points through nn.Module.__call__ against a direct call of their forward."""
+    model.eval()
+
+    def bypassing(action):
+        def run():
+            HookPoint.__call__ = HookPoint.forward  # the old shortcut: PyTorch's hooks never run
+            try:
+                action()
+            finally:
+                del HookPoint.__call__             # back to nn.Module.__call__
+        return run
+
+    @torch.no_grad()
+    def plain_forward():
+        model(ids)
+
+    def full_trace():
+        model.trace(ids)
+
+    for label, action in (("full trace", full_trace), ("plain forward", plain_forward)):
+        for clock, (direct, module_call, ratio) in _interleaved_ratio(bypassing(action), action, rounds,
+                                                                      repeats).items():
+            print(f"(d) {clock:>4}: {label}: hook points called directly {direct * 1e3:6.3f} ms, as nn.Modules "
+                  f"{module_call * 1e3:6.3f} ms, median ratio = {ratio:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300)
@@ -182,6 +215,7 @@ def main() -> None:
     parser.add_argument("--extra-vocab", type=int, default=4096, help="(a) again at this vocabulary size (0: skip)")
     parser.add_argument("--batch", type=int, default=8, help="batch size for the forward+backward comparison")
     parser.add_argument("--incremental", action="store_true", help="only (c): incremental against full traces")
+    parser.add_argument("--hook-calls", action="store_true", help="only (d): hook points as nn.Modules or not")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.incremental:
@@ -189,6 +223,11 @@ def main() -> None:
         return bench_incremental(args.rounds)
 
     config = preset("micro", context_length=max(args.tokens, preset("micro").context_length))
+    if args.hook_calls:
+        torch.manual_seed(0)
+        print(f"torch {torch.__version__}, {args.threads} thread(s), load average {os.getloadavg()[0]:.1f}")
+        ids = torch.randint(0, config.vocab_size, (1, args.tokens))
+        return bench_hook_calls(GPT(config), ids, args.rounds, 5)
     print(f"micro preset ({config.n_layers} layers, {config.n_heads} heads, d_model {config.d_model}, "
           f"vocab {config.vocab_size}), T={args.tokens}, torch {torch.__version__}, {args.threads} thread(s), "
           f"{platform.processor() or platform.machine()}, load average {os.getloadavg()[0]:.1f}")

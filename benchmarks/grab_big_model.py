@@ -34,7 +34,7 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication([])
-    from app.sessions import ModelSession
+    from app.state.model_in_use import ModelInUse
     from app.settings import AppSettings
     from app.window import MainWindow
     from bench_explorer import wait_until_drawn
@@ -43,7 +43,7 @@ def main() -> None:
         from core.files.pretrained import load_pretrained
 
         model, tokenizer = load_pretrained(args.folder)
-        session = ModelSession(model, tokenizer, args.folder.name, path=str(args.folder))
+        session = ModelInUse(model, tokenizer, args.folder.name, path=str(args.folder))
     else:
         from smollm2_shape import smollm2_sized_session
 

@@ -39,14 +39,14 @@ def smollm2_config():
 
 
 def smollm2_sized_session():
-    """A ModelSession of the SmolLM2-135M shape with random weights and a character tokenizer
+    """A ModelInUse of the SmolLM2-135M shape with random weights and a character tokenizer
     (so 64 characters are 64 tokens; the ids it never uses are labelled <id>)."""
     import torch
 
-    from app.sessions import ModelSession
+    from app.state.model_in_use import ModelInUse
     from core import GPT
     from core.tokenizers import CharTokenizer
 
     torch.manual_seed(0)
     tokenizer = CharTokenizer("".join(chr(c) for c in range(32, 127)) + "\n")
-    return ModelSession(GPT(smollm2_config()).eval(), tokenizer, "random SmolLM2-135M-shaped model", trained=False)
+    return ModelInUse(GPT(smollm2_config()).eval(), tokenizer, "random SmolLM2-135M-shaped model", trained=False)

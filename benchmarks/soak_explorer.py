@@ -166,7 +166,7 @@ def make_window(folder: Path):
     from app.window import MainWindow
 
     window = MainWindow(settings=AppSettings(folder / "settings.ini"), prompt="", remember_layout=False)
-    window.studio.autosave_folder = folder / "autosave"
+    window.ensure_studio().autosave_folder = folder / "autosave"
     window.show()
     settle()
     return window
@@ -225,22 +225,22 @@ def type_prompt(window, text: str) -> None:
 # -- (a) switching models -----------------------------------------------------------------------------
 def model_switches(window, folder: Path) -> list[Callable[[], None]]:
     """The ways a user changes the model, each a call on the window (round-robin over the list)."""
-    from app.sessions import DEFAULT_MODEL_FOLDER
+    from app.state.model_in_use import DEFAULT_MODEL_FOLDER
     from core import preset
 
     checkpoint = folder / "saved-checkpoint"
-    window.new_model(preset("micro"), "lessons", seed=1)
+    window.models.new_model(preset("micro"), "lessons", seed=1)
     wait_drawn(window)
-    window.save_checkpoint(checkpoint)
-    session_file = window.classroom.save_session(folder / "saved")
-    switches = [lambda: window.open_checkpoint(DEFAULT_MODEL_FOLDER)]
+    window.models.save_checkpoint(checkpoint)
+    session_file = window.classroom.save_class_file(folder / "saved")
+    switches = [lambda: window.models.open_checkpoint(DEFAULT_MODEL_FOLDER)]
     for number, (name, tokenizer) in enumerate([("nano", "current"), ("micro", "lessons"), ("small", "current"),
                                                 ("nano", "lessons"), ("micro", "current"), ("small", "lessons")]):
-        switches.append(lambda name=name, tokenizer=tokenizer, seed=number: window.new_model(preset(name), tokenizer,
-                                                                                             seed=seed))
-        switches.append(lambda: window.open_checkpoint(checkpoint))
-        switches.append(lambda: window.classroom.open_session(session_file))
-        switches.append(lambda: window.open_checkpoint(DEFAULT_MODEL_FOLDER))
+        switches.append(lambda name=name, tokenizer=tokenizer, seed=number:
+                        window.models.new_model(preset(name), tokenizer, seed=seed))
+        switches.append(lambda: window.models.open_checkpoint(checkpoint))
+        switches.append(lambda: window.classroom.open_class_file(session_file))
+        switches.append(lambda: window.models.open_checkpoint(DEFAULT_MODEL_FOLDER))
     return switches
 
 
@@ -273,9 +273,9 @@ def toggle_panels(window, phase: Phase, count: int, prompts: list[str]) -> None:
 def record_timeline(window, steps: int = SCRUB_RUN["max_steps"], seed: int = 0) -> list[int]:
     """Set up and train a short studio run; the kept steps of its timeline (the last one is 'live')."""
     from app.studio import show_training_studio
-    from app.studio.run_setup import RunSetup
+    from core.training.run_setup import RunSetup
 
-    studio = window.studio
+    studio = window.ensure_studio()
     show_training_studio(window)
     old_run = studio.run
     studio.set_up(RunSetup(**{**SCRUB_RUN, "seed": seed}))
@@ -294,7 +294,7 @@ def scrub_timeline(window, phase: Phase, count: int, kept_steps: list[int], read
     Every scrub shows another kept step (a new session of the run's weights); the window is let draw
     after every `draw_every` scrubs (a quick drag moves on before the panels have caught up), and a
     cycle of the phase is `read_every` scrubs."""
-    bar = window.studio.timeline_bar
+    bar = window.ensure_studio().timeline_bar
     path = kept_steps[:-1]
     sweep = path + path[-2:0:-1]  # there and back
     for scrub in range(count):
@@ -320,7 +320,7 @@ def soak(switches: int, panels: int, scrubs: int, runs: int, with_tracemalloc: b
     import torch
     from PySide6.QtWidgets import QApplication
 
-    from app.sessions import sample_prompts
+    from app.state.model_in_use import sample_prompts
 
     app = QApplication.instance() or QApplication([])
     prompts = sample_prompts()

@@ -139,7 +139,7 @@ class SimulatedUser:
 
     def __init__(self, window, seed: int = 0) -> None:
         self.window = window
-        self.studio = window.studio
+        self.studio = window.ensure_studio()
         self.random = random.Random(seed)
         self.done = {"typed": 0, "scrubbed": 0, "went_live": 0, "switched_tab": 0}
         self.last = "none"
@@ -205,7 +205,7 @@ def open_window(folder: Path):
     window = MainWindow(settings=AppSettings(folder / "settings.ini"), remember_layout=False)
     window.resize(1600, 1000)
     window.show()
-    window.studio.autosave_folder = folder / "autosave"
+    window.ensure_studio().autosave_folder = folder / "autosave"
     show_training_studio(window)
     return window
 
@@ -240,7 +240,7 @@ def idle_baseline(window, user: SimulatedUser, seconds: float) -> dict:
 
 def soak(window, setup, steps: int, timeout_s: float, first_steps: int = 1000, baseline_s: float = 0) -> dict:
     """Train `steps` steps in the window's studio with the meters and the simulated user running."""
-    studio = window.studio
+    studio = window.ensure_studio()
     studio.set_up(setup)
     if not wait_for(studio.run_ready, 600_000) and studio.run is None:
         raise RuntimeError("the studio's run was not set up in time")
@@ -296,7 +296,7 @@ def main() -> None:
     args = parser.parse_args()
 
     QApplication.instance() or QApplication(sys.argv[:1])
-    from app.studio.run_setup import RunSetup
+    from core.training.run_setup import RunSetup
 
     setup = RunSetup(model_preset=args.preset)  # the studio's default run; "Train N steps" past its schedule
     window = open_window(Path(tempfile.mkdtemp()))

@@ -24,7 +24,7 @@ torch.set_num_threads(1)
 
 from core.files.checkpoint import load_checkpoint  # noqa: E402  (after the thread setting)
 from core.files.gpt2 import load_gpt2  # noqa: E402
-from core.files.session import load_session  # noqa: E402
+from core.files.class_file import load_class_file  # noqa: E402
 from core.files.text_files import read_text_file  # noqa: E402
 from core.tokenizers import BPETokenizer  # noqa: E402
 from core.training.train import main as train_main  # noqa: E402
@@ -49,7 +49,7 @@ def run_cli(arguments: list[str]) -> str:
 
 OPENERS = {
     "checkpoint": lambda path: load_checkpoint(path) and "loaded",
-    "session": lambda path: load_session(path) and "loaded",
+    "session": lambda path: load_class_file(path) and "loaded",
     "gpt2": lambda path: load_gpt2(path) and "loaded",
     "text": lambda path: f"read {len(read_text_file(path)):,} characters",
     "bpe-train": train_bpe,

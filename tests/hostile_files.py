@@ -18,7 +18,7 @@ import torch
 
 from core import GPT, GPTConfig
 from core.files.gpt2 import CONV1D_WEIGHTS
-from core.files.session import Session, save_session
+from core.files.class_file import ClassFile, save_class_file
 from core.tokenizers import CharTokenizer
 from core.tokenizers.gpt2 import END_OF_TEXT, bytes_to_unicode
 
@@ -71,7 +71,7 @@ def write_checkpoint(folder: Path) -> Path:
 def write_session(path: Path) -> Path:
     tokenizer = CharTokenizer("abcdefgh .\n")
     timeline = tuple((step, {"transformer.wte.weight": torch.full((2, 2), float(step))}) for step in (0, 5))
-    return save_session(path, Session(tiny_model(vocab_size=tokenizer.vocab_size), tokenizer, prompt="abc",
+    return save_class_file(path, ClassFile(tiny_model(vocab_size=tokenizer.vocab_size), tokenizer, prompt="abc",
                                       layer=0, head=1, layout=b"layout", geometry=b"geometry", step=5,
                                       timeline=timeline, settings={"temperature": 0.7}))
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import weakref
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
+from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QWidget
 
+from app.studio import STUDIO_NAME
 from core.teaching.explain_numbers import explanation_for
 from core.teaching.lesson_checks import TryAction, head_of, model_features
 from core.teaching.lesson_numbers import LessonContext, TrainingFacts, gradient_step, live_numbers, tokenizer_facts
@@ -24,15 +25,20 @@ from core.teaching.lessons import (Lesson, LessonError, LessonStep, live_sentenc
 from core.teaching.teaching_numbers import checkpoint_history, positions_off
 
 from .handout import Handout, HandoutPage, export_panels, export_view, write_handout_pdf
-from .highlight import PanelHighlighter
+from .highlight import PanelHighlighter, reveal
+from .history_picture import history_picture
 from .lesson_pane import LessonPane
+from .panel_picture import panel_picture
 from .parameter_view import ParameterView
 from .presenter import PresenterMode
 from .residual_view import ResidualView
-from .session_io import capture_session, restore_session, training_losses
+from .class_file_io import capture_class_file, restore_class_file, training_losses
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 UPDATE_NUMBERS = {"learning_rate", "update_loss_before", "update_loss_after", "gradient_norm"}
+TRAINING_NUMBERS = {"train_steps", "train_first_loss", "train_last_loss", "train_perplexity", "val_last_loss",
+                    "val_perplexity", "train_val_gap", "train_tokens", "gpt3_tokens_times", "lr_peak", "lr_now", "lr_min",
+                    "warmup_steps", "schedule_steps", "weight_decay", "grad_clip"}  # about a whole training run
 POSITIONS_OFF_NUMBERS = {"no_position_top_token", "no_position_top_prob", "position_changes"}
 MAX_PARAMS_FOR_UPDATE = 5_000_000    # the live gradient step runs on the GUI thread: only for small models
 UPDATE_LEARNING_RATE = 0.01
@@ -42,6 +48,7 @@ class Classroom(QObject):
     def __init__(self, window: QMainWindow, lessons: tuple[Lesson, ...] | None = None) -> None:
         super().__init__(window)
         self.window = window
+        self.errors = window.errors  # where a failure is told (app/error_display.py)
         self.problems: list[str] = []           # lesson files that could not be read, in words
         try:
             self.lessons = lessons or load_lessons(problems=self.problems)
@@ -60,9 +67,7 @@ class Classroom(QObject):
         self._add_menus()
         window.controller.snapshot_ready.connect(self.refresh_numbers)
         window.selection.changed.connect(self.refresh_numbers)
-        temperature = getattr(getattr(window, "output_view", None), "temperature_slider", None)
-        if temperature is not None:
-            temperature.valueChanged.connect(self.refresh_numbers)
+        window.output_view.sampling_changed.connect(self.refresh_numbers)  # the temperature is in the numbers
         self.pane.step_changed.connect(self._on_step_changed)
         self.pane.open_model_requested.connect(self.open_builtin_model)
         self.pane.set_answerer(self.answer)
@@ -71,8 +76,8 @@ class Classroom(QObject):
         self._on_session_changed(window.controller.session)
         window.installEventFilter(self)  # to leave presenter mode before the window saves its layout
         if self.problems:  # a teacher's typo: say which file and what to fix, and keep the rest
-            QTimer.singleShot(0, lambda: window.show_error("Some lesson files could not be read",
-                                                           "\n\n".join(self.problems)))
+            QTimer.singleShot(0, lambda: self.errors.show_error("Some lesson files could not be read",
+                                                                "\n\n".join(self.problems)))
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
@@ -96,8 +101,7 @@ class Classroom(QObject):
 
     def _add_menus(self) -> None:
         window = self.window
-        menu = window.menuBar().addMenu("&Lessons")
-        window.menus["Lessons"] = menu
+        menu = self.menu = window.menuBar().addMenu("&Lessons")  # the classroom's own; the window's menus stay its own
         self._action(menu, "Show the &lesson", self.show_lesson, "Ctrl+Shift+L", "Bring the lesson pane forward.")
         self._action(menu, "&Next step", self.pane.go_next, "Ctrl+]", "Go to the next lesson step.")
         self._action(menu, "&Previous step", self.pane.go_back, "Ctrl+[", "Go back one lesson step.")
@@ -114,9 +118,9 @@ class Classroom(QObject):
         file_menu = window.menus.get("File")
         if file_menu is not None:
             first = file_menu.actions()[0] if file_menu.actions() else None
-            save = self._action(None, "Save &session…", self.ask_save_session, "Ctrl+Shift+S",
+            save = self._action(None, "Save &session…", self.ask_save_class_file, "Ctrl+Shift+S",
                                 "Save model, prompt, panel layout and lesson position in one file.")
-            opener = self._action(None, "Open s&ession…", self.ask_open_session, "Ctrl+Alt+O",
+            opener = self._action(None, "Open s&ession…", self.ask_open_class_file, "Ctrl+Alt+O",
                                   "Open a session file saved with Save session.")
             file_menu.insertActions(first, [opener, save])
             file_menu.insertSeparator(first)
@@ -152,14 +156,15 @@ class Classroom(QObject):
 
     def open_builtin_model(self, folder) -> bool:
         """Show a model the app ships (a step needs it); False, with a message, if it cannot be opened."""
-        from app.sessions import load_checkpoint_session
+        from app.state.model_in_use import load_checkpoint_model
 
         name = Path(folder).name
         source = "default model" if name == "default" else f"built-in model “{name}”"
         try:
-            session = load_checkpoint_session(folder, source=source)
+            session = load_checkpoint_model(folder, source=source)
         except (OSError, ValueError) as error:
-            self.window.show_error("Could not open the built-in model", f"{error}\n\nThe previous model is still shown.")
+            self.errors.show_error("Could not open the built-in model",
+                                   f"{error}\n\nThe previous model is still shown.")
             return False
         self.window.set_session(session)
         return True
@@ -190,15 +195,15 @@ class Classroom(QObject):
         if action.temperature is not None:
             window.output_view.set_temperature(action.temperature)
         if action.switch_off == "positions":
-            window.whatif_view.positional_off.setChecked(True)
+            window.whatif_view.switch_off_positions()
         elif action.switch_off == "head":
-            window.whatif_view.head_boxes[(window.selection.layer, window.selection.head)].setChecked(True)
+            window.whatif_view.switch_off_head(window.selection.layer, window.selection.head)
         if action.train:
             self._train_in_studio(action.train)
 
     def _train_in_studio(self, steps: int) -> None:
         """Train the studio's run (set up from its panel first, if there is none yet) for `steps` steps."""
-        studio = self.window.studio
+        studio = self.window.ensure_studio()
         self.show_panel("trainingStudio")
         if studio.run is not None:
             studio.train_steps(steps)
@@ -311,23 +316,101 @@ class Classroom(QObject):
 
     # -- hand-outs and pictures --------------------------------------------------------------------
     def handout(self, lesson_index: int | None = None) -> Handout:
-        """The lesson as a hand-out: each step's panel brought forward and pictured with this prompt."""
+        """The lesson as a hand-out: for each step the window is put in the step's state (its prompt, head and
+        temperature), and its numbers and a clean picture of its panel are taken from that one drawing. The
+        window comes back as it was: prompt, head, temperature, theme and the current step's panel."""
         lesson = self.lessons[self.pane.position[0] if lesson_index is None else lesson_index]
+        window = self.window
         self.presenter.leave()  # pictures of the panels as they are laid out normally
+        prompt, selected, temperature, dark = (window.controller.prompt, (window.selection.layer, window.selection.head),
+                                               window.output_view.temperature, window.dark)
         pages = []
-        for step in lesson.steps:
-            panel = self.highlighter.bring_forward(step.panel, flash=False)
-            QApplication.processEvents()
-            numbers = self.numbers_for(step)
-            pages.append(HandoutPage(
-                title=step.title, body=step.body + questions_markdown(step.questions), try_this=step.try_this,
-                sentences=tuple(live_sentences(step, numbers)) if numbers else (),
-                figure=panel.grab().toImage() if panel is not None else None,
-            ))
-        self._on_step_changed(*self.pane.position)  # the current step's panel in front again
-        session = self.window.controller.session
-        return Handout(title=lesson.title, summary=lesson.summary, introduction=lesson.introduction,
-                       prompt=self.window.controller.prompt, model=session.describe(), pages=tuple(pages))
+        try:
+            if dark:
+                window.set_dark_theme(False)  # paper is white
+            for step in lesson.steps:
+                pages.append(self._handout_page(step))
+        finally:
+            window.output_view.set_temperature(temperature)
+            self._show_prompt_drawn(prompt)
+            window.selection.select(*selected)
+            if dark:
+                window.set_dark_theme(True)
+            self._on_step_changed(*self.pane.position)  # the current step's panel in front again
+        return Handout(title=lesson.title, summary=lesson.summary, prompt=prompt,
+                       model=window.controller.session.describe(), pages=tuple(pages))
+
+    def _handout_page(self, step: LessonStep) -> HandoutPage:
+        """One step in its own state: its prompt typed and drawn, its head ticked, then its words and picture."""
+        window = self.window
+        try:
+            self._show_action(step.action)
+        except ValueError:  # the model on screen cannot read the step's prompt: the page shows the prompt on screen
+            pass
+        self._show_prompt_drawn(window.controller.prompt)
+        if step.action.temperature is not None:
+            window.output_view.set_temperature(step.action.temperature)
+        figure, note = self._saved_training_picture(step), ""
+        if figure is None:
+            subject, note = self._pictured(step)
+            figure = panel_picture(subject) if subject is not None else None
+        numbers = self.numbers_for(step)
+        return HandoutPage(title=step.title, body=step.body + questions_markdown(step.questions),
+                           try_this=step.try_this, sentences=tuple(live_sentences(step, numbers)) if numbers else (),
+                           figure=figure, prompt=window.controller.prompt, note=note)
+
+    def _show_prompt_drawn(self, prompt: str) -> None:
+        """Type `prompt` and return once the panels on screen show it (the model reads it on the worker thread)."""
+        window, controller = self.window, self.window.controller
+        if prompt != controller.prompt or window.prompt_view.text() != prompt:
+            window.set_prompt(prompt)
+        if not controller.busy:
+            return
+        loop = QEventLoop()
+
+        def quit_when_answered(*_) -> None:
+            if not controller.busy:
+                loop.quit()
+
+        controller.snapshot_ready.connect(quit_when_answered)  # after the window's own: it has drawn by then
+        controller.message.connect(quit_when_answered)        # an answer with no snapshot (the model failed)
+        try:
+            if controller.busy:
+                loop.exec()
+        finally:
+            controller.snapshot_ready.disconnect(quit_when_answered)
+            controller.message.disconnect(quit_when_answered)
+
+    def _saved_training_picture(self, step: LessonStep) -> QImage | None:
+        """For a studio step whose numbers describe the training saved with the model on screen (not a run in
+        the studio): that training's loss curves and learning rate. None for any other step."""
+        if STUDIO_NAME not in step.panel or not self._names_used(step) & TRAINING_NUMBERS or self._studio_is_the_story():
+            return None
+        train, val, recipe = self._model_history()
+        return history_picture(train, val, recipe) if train else None
+
+    def _studio_is_the_story(self) -> bool:
+        """True while the studio's run is the training the lesson's numbers describe (see _training_facts)."""
+        return bool(self._studio_run()[0]) and not self.window.controller.session.path
+
+    def _pictured(self, step: LessonStep) -> tuple[QWidget | None, str]:
+        """(what to picture for the step, or None; a note said instead of a missing picture).
+
+        The studio is pictured only while its run is the training the step's numbers describe; otherwise
+        the step's fallback panel is (e.g. "trainingStudio, outputView"), or nothing."""
+        studio_is_the_story = self._studio_is_the_story()
+        names = [name.strip() for name in step.panel.split(",") if name.strip()]
+        usable = [name for name in names if name != STUDIO_NAME or studio_is_the_story]
+        panel = self.highlighter.bring_forward(", ".join(usable), flash=False) if usable else None
+        if panel is None:
+            note = "Train a run in the studio to see its curves here." if STUDIO_NAME in names else ""
+            return None, note
+        part = self.highlighter.find(step.highlight) if step.highlight else None
+        inside = part is not None and panel.isAncestorOf(part)
+        if inside:
+            reveal(part)  # e.g. the studio's Curves tab
+        QApplication.processEvents()  # the raised panel lays itself out and draws before its picture
+        return (part if inside else panel), ""
 
     def export_handout(self, path, lesson_index: int | None = None) -> Path:
         return write_handout_pdf(path, self.handout(lesson_index))
@@ -354,41 +437,42 @@ class Classroom(QObject):
                          f"Saved every panel to {folder}")
 
     # -- session files -----------------------------------------------------------------------------
-    def save_session(self, path) -> Path:
-        from core.files.session import save_session
+    def save_class_file(self, path) -> Path:
+        from core.files.class_file import save_class_file
 
-        return save_session(path, capture_session(self.window, self))
+        return save_class_file(path, capture_class_file(self.window, self))
 
-    def open_session(self, path) -> None:
+    def open_class_file(self, path) -> None:
         """Raises ValueError (with a sentence) if the file cannot be opened; the window is unchanged then."""
-        from core.files.session import load_session
+        from core.files.class_file import load_class_file
 
-        restore_session(self.window, self, load_session(path))
+        restore_class_file(self.window, self, load_class_file(path))
 
-    def ask_save_session(self) -> None:
+    def ask_save_class_file(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self.window, "Save the session", str(Path.home() / "lesson.attnlab"),
                                               "Attention Lab session (*.attnlab)")
         if path:
-            self._report(lambda: self.save_session(path), "Could not save the session", f"Saved the session to {path}")
+            self._report(lambda: self.save_class_file(path), "Could not save the session",
+                         f"Saved the session to {path}")
 
-    def try_open_session(self, path) -> bool:
+    def try_open_class_file(self, path) -> bool:
         """Open the session, or say why not where the user is looking; False if it failed."""
-        return self._report(lambda: self.open_session(path), "Could not open the session", f"Opened {path}")
+        return self._report(lambda: self.open_class_file(path), "Could not open the session", f"Opened {path}")
 
-    def ask_open_session(self) -> None:
+    def ask_open_class_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Open a session", str(Path.home()),
                                               "Attention Lab session (*.attnlab)")
         if path:
-            self.try_open_session(path)
+            self.try_open_class_file(path)
 
     def _report(self, work, failure: str, success: str) -> bool:
         try:
             work()
         except (OSError, ValueError) as error:
-            self.window.show_error(failure, str(error))
+            self.errors.show_error(failure, str(error))
             return False
         except MemoryError:  # core checks every declared size first; this is what memory left over
-            self.window.show_error(failure, "This computer ran out of memory; close other programs and try again. "
+            self.errors.show_error(failure, "This computer ran out of memory; close other programs and try again. "
                                             "The previous model is still shown.")
             return False
         self.window.statusBar().showMessage(success, 8000)

@@ -40,6 +40,8 @@ def _bold(text: str) -> str:
 class LessonPane(QWidget):
     TITLE = "Lesson"
     TOOLTIP = "A guided walk through the model with your own prompt: arrow keys or space to move on."
+    OBJECT_NAME = "lessonPane"
+    FOLLOWS_SELECTION = False
 
     step_changed = Signal(int, int)  # (lesson index, step index)
     open_model_requested = Signal(object)  # the folder of the built-in model a step needs
@@ -49,7 +51,7 @@ class LessonPane(QWidget):
         super().__init__(parent)
         if not lessons:
             raise ValueError("The lesson pane needs at least one lesson.")
-        self.setObjectName("lessonPane")
+        self.setObjectName(self.OBJECT_NAME)
         self.lessons = lessons
         self._position = (0, 0)
         self._numbers: dict | None = None
@@ -356,7 +358,10 @@ class LessonPane(QWidget):
         lesson_index, step_index = item.data(0, Qt.ItemDataRole.UserRole)
         self.go_to(lesson_index, step_index)
 
-    def apply_theme(self, dark: bool) -> None:
+    def show_snapshot(self, snapshot) -> None:
+        """Nothing to redraw here: the classroom refreshes the live numbers from each snapshot."""
+
+    def set_theme(self, dark: bool) -> None:
         self._colours = colours(dark)
         self._render()
 

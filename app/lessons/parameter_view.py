@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from app.snapshot import Snapshot
+from app.state.snapshot import Snapshot
 from app.views.export import ExportTable, add_export_menu
 from core.model.config import GPTConfig
 from core.model.param_count import FAMOUS_CONFIGS, ParameterCount, count_parameters, human_count
@@ -45,10 +45,12 @@ def _share_text(part: int, total: int) -> str:
 class ParameterView(QWidget):
     TITLE = "Model size"
     TOOLTIP = "This model's parameters by part, next to GPT-2 small, GPT-2 XL and GPT-3, counted the same way."
+    OBJECT_NAME = "parameterView"
+    FOLLOWS_SELECTION = False
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("parameterView")
+        self.setObjectName(self.OBJECT_NAME)
         self.config: GPTConfig | None = None
         self.heading = QLabel(objectName="parameterHeading", wordWrap=True)
         self.table = QTableWidget(len(ROWS), 1 + len(FAMOUS_CONFIGS), objectName="parameterTable")
@@ -65,6 +67,9 @@ class ParameterView(QWidget):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         if snapshot.config != self.config:
             self.show_config(snapshot.config)
+
+    def set_theme(self, dark: bool) -> None:
+        """Nothing to recolour: the table takes the application's palette."""
 
     def show_config(self, config: GPTConfig) -> None:
         self.config = config

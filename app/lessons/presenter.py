@@ -6,7 +6,8 @@ read the same for colour-blind viewers and on washed-out projectors), menus, too
 dock buttons and panel controls hidden, except the controls the step's "try this" needs (its temperature,
 next token and generate, the what-if panel, the layer and head selectors). Page Down and Page Up (what a
 presentation clicker sends) or the lesson's Next and Back buttons turn pages; so do Right, Space, Left and
-Backspace, except in a widget that types or steps with them (the prompt editor keeps every key). A line
+Backspace, except in a widget that types or steps with them (the prompt editor keeps every key; Space
+presses a focused button). A line
 under the lesson shows the keys. Escape or F5 leaves. Off: the saved layout, geometry, fonts and every
 hidden widget come back.
 """
@@ -25,6 +26,7 @@ from core.teaching.lessons import LessonStep
 
 from .highlight import PanelHighlighter, dock_of
 from .lesson_pane import LessonPane
+from .panel_picture import labels_of
 from .projector_style import ProjectorStyle
 
 FONT_SCALE = 1.6
@@ -142,7 +144,9 @@ class PresenterMode(QObject):
             if inside.objectName() in PANELS_THAT_ARE_ALL_CONTROLS:
                 candidates.append(dock)
                 continue
-            candidates.extend(w for w in inside.findChildren(QWidget) if isinstance(w, CONTROL_TYPES))
+            controls = [w for w in inside.findChildren(QWidget) if isinstance(w, CONTROL_TYPES)]
+            candidates.extend(controls)
+            candidates.extend(labels_of(inside, controls))  # "Top-p" goes with its slider: both or neither
         for widget in candidates:
             if not widget.isHidden():
                 saved.hidden.append(widget)
@@ -231,8 +235,10 @@ class PresenterMode(QObject):
                 if need == "what-if":
                     self._show_beside_focused(dock_of(widget))
                 elif widget is not None and widget in self.saved.hidden:  # only what we hid ourselves
-                    widget.show()
-                    self.try_shown.append(widget)
+                    labels = [label for label in labels_of(self.window, [widget]) if label in self.saved.hidden]
+                    for shown in (widget, *labels):
+                        shown.show()
+                        self.try_shown.append(shown)
 
     def _show_beside_focused(self, dock: QDockWidget | None) -> None:
         """A second panel (the what-if switches) to the right of the step's own."""
@@ -285,6 +291,13 @@ class PresenterMode(QObject):
 
     def _on_drawn(self, snapshot) -> None:
         self.style.apply(self.window)  # panels may have made new curves or images while redrawing
+        self._show_modified_badge()
+
+    def _show_modified_badge(self) -> None:
+        """The status bar comes back while a what-if changes the model: its badge says so, with Reset everything."""
+        bar, badge = self.window.statusBar(), getattr(self.window, "modified_badge", None)
+        if badge is not None and bar in self.saved.hidden:
+            bar.setVisible(not badge.isHidden())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.Type.KeyPress or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
@@ -294,7 +307,10 @@ class PresenterMode(QObject):
             self.leave()
             return True
         move = PAGE_KEYS.get(key)
-        if move is None and not uses_typing_keys(QApplication.focusWidget()):
+        focused = QApplication.focusWidget()
+        if key == Qt.Key.Key_Space and isinstance(focused, QAbstractButton):
+            return False  # Space presses the focused button (the lesson's Next among them), never turns the page
+        if move is None and not uses_typing_keys(focused):
             move = TYPING_KEYS.get(key)
         if move is None:
             return False

@@ -1,7 +1,8 @@
 """The training studio: set up a run, step through training, watch attention heads form.
 
     add_training_studio(window)    # a dock tabbed beside the explorer's Q/K/V panel
-    window.studio                  # the StudioPanel (built the first time it is shown or asked for)
+    window.ensure_studio()         # the StudioPanel, built the first time it is shown or asked for
+    window.studio                  # the StudioPanel if it has been built, else None
 
 The studio's code (the trainer, timelines, tokenizer training) is imported only when the panel is
 built, so opening the explorer does not wait for it.
@@ -18,18 +19,19 @@ NEIGHBOUR_PANEL = "qkvView"
 
 
 def add_training_studio(window) -> None:
-    """Put the studio in the explorer window: it drives the window's panels with the run's weights."""
+    """Put the studio in the explorer window: it drives the window's panels with the run's weights.
+    The guard and the drop handler are children of the window (Qt keeps them), not attributes of it."""
     def build():
         from .studio_panel import StudioPanel, WindowCloseGuard
 
         studio = StudioPanel(window.controller, window.selection, show_session=window.set_session,
                              set_prompt=window.set_prompt)
-        window.studio_guard = WindowCloseGuard(window, studio)  # stops training when the window closes
+        WindowCloseGuard(window, studio)  # stops training when the window closes
         return studio
 
     window.add_lazy_panel(build, STUDIO_NAME, TITLE, TOOLTIP, Qt.DockWidgetArea.RightDockWidgetArea,
                           tab_with=NEIGHBOUR_PANEL)
-    window.studio_drops = FilesDroppedBeforeStudio(window)
+    FilesDroppedBeforeStudio(window)
 
 
 class FilesDroppedBeforeStudio(QObject):
@@ -48,13 +50,13 @@ class FilesDroppedBeforeStudio(QObject):
             event.acceptProposedAction()
             return True
         if kind == QEvent.Type.Drop and event.mimeData().hasUrls():
-            return self.window.studio.open_dropped(event.mimeData().urls())
+            return self.window.ensure_studio().open_dropped(event.mimeData().urls())
         return False
 
 
 def show_training_studio(window) -> None:
-    """Bring the studio's tab to the front."""
-    studio = window.studio
+    """Bring the studio's tab to the front (building it first if it has not been shown yet)."""
+    studio = window.ensure_studio()
     for panel in window.panels:
         if panel.widget is studio:
             panel.dock.show()

@@ -20,7 +20,7 @@ from core.training.trainer import Trainer
 
 from core.training.finetune import trainable_copy
 
-from .run_setup import StartingModel, build_model, setup_for_finetuning
+from core.training.recipe import StartingModel, build_model, setup_for_finetuning
 
 PROGRESS_INTERVAL_S = 0.05  # BPE reports every merge; the GUI needs ~20 updates a second at most
 

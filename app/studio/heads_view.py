@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.selection import Selection
-from app.snapshot import Snapshot
+from app.state.snapshot import Snapshot
 from app.views.attention_grid import AttentionGrid
 from app.views.export import ExportTable, add_export_menu
 from app.views.plot_style import CURVE_COLOURS, colours, style_graphics_view, style_plot_item

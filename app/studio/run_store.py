@@ -15,9 +15,9 @@ from PySide6.QtCore import QStandardPaths
 from app.settings import SETTINGS_PATH_VARIABLE
 from core.files.checkpoint import CheckpointError, CheckpointSaveError, load_checkpoint, resume_trainer, save_trainer
 from core.files.safe_write import explain_write_failure, write_atomically
+from core.training.recipe import PreparedRun, corpus_text, detector_probe_for, tokenize_corpus
+from core.training.run_setup import RunSetup
 from core.training.trainer import Trainer
-
-from .run_setup import PreparedRun, RunSetup, detector_probe_for, load_corpus_text, tokenize_corpus
 
 STUDIO_FILE = "studio.json"
 STUDIO_FORMAT = 1
@@ -66,7 +66,11 @@ def read_run_info(folder: str | Path) -> SavedRunInfo:
         raise ValueError(f"{path} could not be read ({error}).") from None
     if not isinstance(data, dict) or data.get("format") != STUDIO_FORMAT or not isinstance(data.get("setup"), dict):
         raise ValueError(f"{path} is not a training run this version of the studio can resume.")
-    return SavedRunInfo(RunSetup.from_dict(data["setup"]), str(data.get("probe_prompt", "")), int(data.get("step", 0)))
+    try:
+        setup = RunSetup.from_dict(data["setup"])
+    except ValueError as error:
+        raise ValueError(f"{path} holds run settings this studio cannot use: {error}") from None
+    return SavedRunInfo(setup, str(data.get("probe_prompt", "")), int(data.get("step", 0)))
 
 
 def resume_run(folder: str | Path) -> PreparedRun:
@@ -75,7 +79,7 @@ def resume_run(folder: str | Path) -> PreparedRun:
     checkpoint = load_checkpoint(folder)
     if checkpoint.optimizer_state is None or checkpoint.train_config is None:
         raise CheckpointError(f"{folder} has no optimizer state, so its training cannot continue exactly.")
-    text = load_corpus_text(info.setup)
+    text = corpus_text(info.setup)
     dataset = tokenize_corpus(info.setup, text, checkpoint.tokenizer)
     trainer = resume_trainer(checkpoint, dataset)
     return PreparedRun(info.setup, text, checkpoint.tokenizer, dataset.train, trainer, info.probe_prompt,

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 from app.dialogs.model_sizes import ModelSizeFields
 from core.training.finetune import FINETUNE_LEARNING_RATE
 from core.model.param_count import count_parameters, human_count
+from core.training.recipe import corpus_choices
+from core.training.run_setup import TASK_RECIPES, RunSetup, with_task_recipe
 from core.training.synthetic import SYNTHETIC_TASKS
-
-from .run_setup import TASK_RECIPES, RunSetup, corpus_choices, with_task_recipe
 
 OPEN_FILE = "open-file"
 BPE_RANGE = (260, 2048)   # the vocabulary-size slider: a few merges .. a few thousand

@@ -5,8 +5,10 @@ run, trains it, and asks main for the picture once the trained model is drawn ev
 """
 from __future__ import annotations
 
+from app import screenshot
+
 from . import show_training_studio
-from .run_setup import RunSetup
+from core.training.run_setup import RunSetup
 
 
 def train_before_screenshot(window, args) -> bool:
@@ -18,7 +20,7 @@ def train_before_screenshot(window, args) -> bool:
         print("--train-steps needs a number of steps of 0 or more.")
         return False
     path, args.screenshot = args.screenshot, None  # main's own screenshot step must not fire early
-    studio = window.studio
+    studio = window.ensure_studio()
     show_training_studio(window)
     studio.tabs.setCurrentWidget(studio.heads)
 
@@ -33,9 +35,7 @@ def train_before_screenshot(window, args) -> bool:
             return
 
         def take_picture() -> None:
-            from app.main import _save_and_quit, when_drawn  # imported here: app.main imports this module
-
-            when_drawn(window, lambda: _save_and_quit(window, path))
+            screenshot.when_drawn(window, lambda: screenshot.save_picture_and_quit(window, path))
 
         def when_shown(shown_step: int) -> None:
             if shown_step == step:  # earlier live updates are skipped: the final weights are on their way

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QWidget)
 
 from core.teaching.timeline import Timeline, capacity_for, snapshot_nbytes
+from core.training.recipe import PreparedRun, StartingModel, prepare_run, reads_the_same_text
+from core.training.run_setup import RunSetup
 from core.training.trainer import StepRecord, WeightSnapshot
 
 from .. import studio as studio_package
@@ -34,7 +36,6 @@ from .display import WeightDisplay
 from .heads_view import HeadsView
 from .live_plots import LivePlots
 from .one_step_view import OneStepView
-from .run_setup import PreparedRun, RunSetup, StartingModel, prepare_run
 from .run_store import default_autosave_folder, read_run_info, resume_run, save_run
 from .setup_panel import SetupPanel
 from .timeline_bar import TimelineBar
@@ -52,6 +53,8 @@ FIRST_SNAPSHOTS = 48          # snapshots planned over the run's steps at first
 
 class StudioPanel(QWidget):
     TITLE, TOOLTIP = studio_package.TITLE, studio_package.TOOLTIP  # the window names its dock before building it
+    OBJECT_NAME = studio_package.STUDIO_NAME
+    FOLLOWS_SELECTION = False
 
     run_ready = Signal()                 # a new run is installed (set up, reset or resumed)
     setup_failed = Signal(str)           # the sentence shown to the user; nothing was changed
@@ -63,7 +66,7 @@ class StudioPanel(QWidget):
 
     def __init__(self, controller=None, selection=None, show_session=None, set_prompt=None,
                  autosave_folder: str | Path | None = None, parent: QWidget | None = None) -> None:
-        """show_session(ModelSession) / set_prompt(text): how the explorer is told (default: the controller)."""
+        """show_session(ModelInUse) / set_prompt(text): how the explorer is told (default: the controller)."""
         super().__init__(parent)
         self.setObjectName(studio_package.STUDIO_NAME)
         self.setAccessibleName(self.TITLE)
@@ -87,7 +90,7 @@ class StudioPanel(QWidget):
         self._scores_changed = False
         self._next_draw = 0.0
         self._draw_turn = 0
-        self._history: tuple | None = None   # (ModelSession, losses) of a saved session's run, shown read-only
+        self._history: tuple | None = None   # (ModelInUse, losses) of a saved session's run, shown read-only
 
         self.controls = ControlBar()
         self.timeline_bar = TimelineBar()
@@ -149,7 +152,7 @@ class StudioPanel(QWidget):
         finetune = setup.start_from == "screen"
         if finetune and start is None:
             start = self._model_on_screen()
-        reuse = self.run if self.run is not None and _same_text(self.run.setup, setup) else None
+        reuse = self.run if self.run is not None and reads_the_same_text(self.run.setup, setup) else None
         if setup.tokenizer == "bpe" and reuse is None and not finetune:
             self.bpe_view.training_started(setup.bpe_vocab_size - 256)
             self.tabs.setCurrentWidget(self.bpe_view)
@@ -570,7 +573,10 @@ class StudioPanel(QWidget):
         self._speed_builder.failed.connect(lambda sentence: self.setup_panel.speed_label.setText(sentence))
         self._speed_builder.start()
 
-    def apply_theme(self, dark: bool) -> None:
+    def show_snapshot(self, snapshot) -> None:
+        """Nothing to redraw from the explorer's snapshots: the studio draws its own run."""
+
+    def set_theme(self, dark: bool) -> None:
         for part in (self.plots, self.heads, self.one_step, self.bpe_view):
             part.apply_theme(dark)
 
@@ -681,13 +687,6 @@ def _scrolling(widget: QWidget) -> QScrollArea:
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
     return area
-
-
-def _same_text(old: RunSetup, new: RunSetup) -> bool:
-    """Whether the new run reads the same tokens (so the text and a trained BPE can be reused)."""
-    keys = ("corpus_kind", "corpus_name", "tokenizer", "bpe_vocab_size")
-    same_synthetic_text = old.corpus_kind != "synthetic" or old.seed == new.seed
-    return all(getattr(old, k) == getattr(new, k) for k in keys) and same_synthetic_text
 
 
 def _recent_speed(records: list[StepRecord]) -> float:

@@ -57,7 +57,7 @@ class AttentionView(SnapshotView):
         layout = QVBoxLayout(self.content(QSize(720, 380)))
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
-        self.apply_theme(False)
+        self.set_theme(False)
 
     # -- drawing ------------------------------------------------------------------------------------
     def _redraw(self) -> None:

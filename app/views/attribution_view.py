@@ -59,7 +59,7 @@ class AttributionView(ExplainView):
         layout.addWidget(self.summary)
         layout.addLayout(plots, 1)
         layout.addWidget(self.detail)
-        self.apply_theme(False)
+        self.set_theme(False)
 
     # -- drawing ------------------------------------------------------------------------------------
     def _on_tokens_changed(self, _text: str) -> None:

@@ -89,7 +89,7 @@ class EmbeddingView(SnapshotView):
         layout = QVBoxLayout(self.content(QSize(640, 380)))
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
-        self.apply_theme(False)
+        self.set_theme(False)
 
     # -- drawing ------------------------------------------------------------------------------------
     def _redraw(self) -> None:

@@ -15,7 +15,7 @@ import torch
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QLineEdit, QWidget
 
-from app.controller import trace_threads
+from app.state.snapshot_maker import trace_threads
 from app.model_loader import BackgroundJob
 from app.selection import Selection
 from core.explain.attribution import token_id
@@ -27,7 +27,7 @@ class ExplainView(SnapshotView):
     FOLLOWS_SELECTION = False  # each has its own layer/cell/neuron pickers
 
     def __init__(self, selection: Selection, controller, parent: QWidget | None = None) -> None:
-        """`controller`: anything with a `.session` (app.sessions.ModelSession: `.model`, `.tokenizer`)."""
+        """`controller`: anything with a `.session` (app.state.model_in_use.ModelInUse: `.model`, `.tokenizer`)."""
         super().__init__(selection, parent)
         self.controller = controller
         self._threads: tuple[object, int] | None = None  # (model, torch threads for it): counting its

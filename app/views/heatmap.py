@@ -16,10 +16,12 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFontMetrics, QImage, QPen
+from PySide6.QtGui import QBrush, QColor, QFontMetrics, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
+from .colour_bar import ColourBar
 from .export import ExportTable, add_export_menu
+from .matrix_image import MatrixImage
 from .plot_style import (
     CELL_TEXT_POINT_SIZE,
     PROBABILITY_MAP,
@@ -46,54 +48,6 @@ def format_value(value: float) -> str:
     if abs(value) >= 9.995:
         return f"{value:.0f}"
     return f"{value:.2f}"
-
-
-class MatrixImage(pg.ImageItem):
-    """An ImageItem that turns a float matrix into the same QImage as pyqtgraph does (same bins, same
-    colours, same image format, so the same pixels), with the colour table built once per colour map
-    instead of in Python for every new matrix."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._tables: tuple[object, list[int], np.ndarray] | None = None  # (lut, colour table, RGBA lut)
-        self._pixels: np.ndarray | None = None                           # what the QImage points into
-
-    def render(self) -> None:
-        image, lut, levels = self.image, self.lut, self.levels
-        if (image is None or image.ndim != 2 or image.dtype != np.float32 or image.size == 0
-                or levels is None or np.ndim(levels) != 1 or not isinstance(lut, np.ndarray)
-                or lut.dtype != np.uint8 or lut.shape != (256, 3) or self.autoDownsample
-                or self.axisOrder != "row-major"):
-            super().render()
-            return
-        table, rgba_lut = self._colour_tables(lut)
-        low, high = float(levels[0]), float(levels[1])
-        scaled = image - low                                 # float32 steps, as pyqtgraph's rescaleData
-        scaled *= 256 / (high - low if high != low else 1)
-        np.clip(scaled, 0, 255, out=scaled)
-        missing = np.isnan(image)
-        rows, cols = image.shape
-        if missing.any():  # masked cells: an RGBA image, transparent there (pyqtgraph's own format)
-            scaled[missing] = 0
-            pixels = rgba_lut[scaled.astype(np.uint8)]     # (rows, cols, 4)
-            pixels[missing, 3] = 0
-            qimage = QImage(pixels.data, cols, rows, 4 * cols, QImage.Format_RGBA8888)
-        else:              # an indexed image and its colour table (pyqtgraph's own format)
-            pixels = np.ascontiguousarray(scaled.astype(np.uint8))  # (rows, cols)
-            qimage = QImage(pixels.data, cols, rows, cols, QImage.Format_Indexed8)
-            qimage.setColorTable(table)
-        self._pixels = pixels
-        self.qimage = qimage
-        self._renderRequired = False
-        self._unrenderable = False
-
-    def _colour_tables(self, lut: np.ndarray) -> tuple[list[int], np.ndarray]:
-        if self._tables is None or self._tables[0] is not lut:
-            red, green, blue = (lut[:, channel].astype(np.uint32) for channel in range(3))
-            table = (0xFF000000 | red << 16 | green << 8 | blue).tolist()  # qRgb(r, g, b) of each entry
-            rgba_lut = np.concatenate([lut, np.full((256, 1), 255, dtype=np.uint8)], axis=1)  # (256, 4)
-            self._tables = (lut, table, rgba_lut)
-        return self._tables[1], self._tables[2]
 
 
 def _let_title_wrap(label: pg.LabelItem) -> None:
@@ -287,81 +241,6 @@ class HeatmapPlot:
             text.setText(label, colour)
             text.setPos(col, row)
             text.show()
-
-
-class ColourBar:
-    """The colour scale beside a heatmap, level with its matrix: a thin strip and a numbered axis.
-
-    (Lighter than pyqtgraph's ColorBarItem, which is a whole PlotItem: a panel has many of these.)
-    """
-
-    def __init__(self, plot: pg.PlotItem, colormap_name: str) -> None:
-        self.view = pg.ViewBox(enableMenu=False, enableMouse=False, defaultPadding=0.0)
-        self.view.setFixedWidth(14)
-        self.view.setMinimumHeight(0)  # follow the matrix's height, never hold it up
-        gradient = np.linspace(0.0, 1.0, 256, dtype=np.float32)[:, None]  # (256, 1): low at the bottom
-        self.image = pg.ImageItem(gradient, axisOrder="row-major", levels=(0.0, 1.0))
-        self.image.setColorMap(colormap(colormap_name))
-        self.view.addItem(self.image)
-        self.axis = pg.AxisItem("right")
-        self.axis.enableAutoSIPrefix(False)  # the ticks are labelled below, in full
-        self.axis.linkToView(self.view)
-        # Into the plot's own grid, in the row of its matrix (row 2), right of the right axis.
-        plot.layout.setColumnFixedWidth(3, 8)
-        plot.layout.addItem(self.view, 2, 4)
-        plot.layout.addItem(self.axis, 2, 5)
-        self._levels: tuple[float, float] = (0.0, 0.0)
-        self._tick_labels: list[str] = []
-        self._tick_count = 5
-        self.view.sigResized.connect(self._on_resized)
-        self.setLevels((0.0, 1.0))
-
-    def setLevels(self, levels: tuple[float, float]) -> None:
-        low, high = float(levels[0]), float(levels[1])
-        if (low, high) == self._levels:
-            return  # redrawing the axis is not free
-        self._levels = (low, high)
-        self.image.setRect(QRectF(0.0, low, 1.0, high - low))
-        self.view.setRange(xRange=(0.0, 1.0), yRange=(low, high), padding=0.0)
-        self._label_ticks()
-
-    def _label_ticks(self) -> None:
-        """Five labelled ticks, ends and middle included; three or two on a bar too short for five
-        (their numbers would overlap)."""
-        low, high = self._levels
-        ticks = [(float(v), f"{v:.3g}" if abs(v) > 1e-9 * max(abs(low), abs(high)) else "0")
-                 for v in np.linspace(low, high, self._tick_count)]
-        self.axis.setTicks([ticks])
-        self._tick_labels = [label for _, label in ticks]
-        self._fit_axis()
-
-    def _on_resized(self, *_ignored) -> None:
-        line = QFontMetrics(self.axis.style["tickFont"] or font()).height()
-        height = self.view.height()
-        count = next((n for n in (5, 3) if height >= (n - 1) * line * 1.5), 2)
-        if count != self._tick_count:
-            self._tick_count = count
-            self._label_ticks()
-
-    def tick_labels(self) -> list[str]:
-        return list(self._tick_labels)
-
-    def _fit_axis(self) -> None:
-        """Wide enough for the widest label: pyqtgraph silently drops a label that does not fit."""
-        metrics = QFontMetrics(self.axis.style["tickFont"] or font())
-        widest = max((metrics.horizontalAdvance(label) for label in self._tick_labels), default=0)
-        self.axis.setWidth(widest + 18)
-
-    def set_font(self, tick_font) -> None:
-        self.axis.setStyle(tickFont=tick_font)
-        self._fit_axis()
-        self._on_resized()  # taller numbers may need fewer ticks
-
-    def levels(self) -> tuple[float, float]:
-        return self._levels
-
-    def setColorMap(self, lookup: pg.ColorMap) -> None:
-        self.image.setColorMap(lookup)
 
 
 class HeatmapWidget(pg.GraphicsLayoutWidget):

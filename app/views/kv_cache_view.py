@@ -67,7 +67,7 @@ class KVCacheView(ExplainView):
         layout.addWidget(self.counter)
         layout.addWidget(self.text)
         layout.addLayout(matrices, 1)
-        self.apply_theme(False)
+        self.set_theme(False)
 
     # -- generating ---------------------------------------------------------------------------------
     def restart(self) -> None:

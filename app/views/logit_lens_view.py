@@ -68,7 +68,7 @@ class LogitLensView(ExplainView):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
         layout.addLayout(row, 1)
-        self.apply_theme(False)
+        self.set_theme(False)
 
     # -- drawing ------------------------------------------------------------------------------------
     def _redraw(self) -> None:

@@ -45,8 +45,8 @@ class ModifiedBadge(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label, stretch=1)
         layout.addWidget(self.reset_button)
-        self._dark = False
-        self.apply_theme(False)
+        self.dark = False
+        self.set_theme(False)
         self.hide()
 
     def show_intervention(self, intervention: Intervention) -> None:
@@ -58,7 +58,7 @@ class ModifiedBadge(QWidget):
         """What the badge says ("" while hidden)."""
         return self.label.text() if not self.isHidden() else ""
 
-    def apply_theme(self, dark: bool) -> None:
-        self._dark = dark
+    def set_theme(self, dark: bool) -> None:
+        self.dark = dark
         warning = colours(dark).warning
         self.label.setStyleSheet(f"color: {warning}; font-weight: bold;")

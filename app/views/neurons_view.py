@@ -69,7 +69,7 @@ class NeuronsView(ExplainView):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addLayout(body, 1)
-        self.apply_theme(False)
+        self.set_theme(False)
 
     def show_snapshot(self, snapshot) -> None:
         if snapshot.config == self.session.config:
@@ -150,7 +150,7 @@ class ActivationStrip(TokenStrip):
         low, high = symmetric_range(self.values)
         shades = colormap(SIGNED_MAP).map((self.values - low) / (high - low or 1.0), mode="byte")  # (T, 4)
         # half-way to the background, so that the chip's text (the theme's) stays readable on every shade
-        background = np.array(BACKGROUNDS[self._dark])
+        background = np.array(BACKGROUNDS[self.dark])
         self._shades = [QColor(*(0.55 * shade[:3] + 0.45 * background).astype(int)) for shade in shades]
         self.set_tokens(labels, ids)
         self.update()  # the same tokens may have new shades

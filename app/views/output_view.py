@@ -12,7 +12,8 @@ from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPus
                                QVBoxLayout, QWidget)
 
 from app.selection import Selection
-from app.snapshot import Snapshot
+from app.state.sampling import SamplingSettings
+from app.state.snapshot import Snapshot
 from app.theme import colours
 from app.views.plot_style import style_graphics_view, style_plot_item
 from app.views.bar_plot import bar_plot, keep_room_for_rows, rows_that_fit, set_row_labels
@@ -44,25 +45,31 @@ def top_ids(values: np.ndarray, n: int) -> np.ndarray:
     return candidates[np.lexsort((candidates, -values[candidates]))]
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max())
-    return shifted / shifted.sum()
+def _label_of(text: str, control: QWidget) -> QLabel:
+    """A label naming `control` (its buddy)."""
+    label = QLabel(text)
+    label.setBuddy(control)
+    return label
 
 
 class OutputView(QWidget):
     TITLE = "Next token"
     TOOLTIP = ("The model's probabilities for the next token (outline), reshaped by temperature, top-k and "
                "top-p (solid), and buttons that sample from them.")
+    OBJECT_NAME = "outputView"
+    FOLLOWS_SELECTION = False
 
     token_chosen = Signal(int)        # a token id to append to the prompt
     generation_finished = Signal()
+    sampling_changed = Signal()       # temperature, top-k or top-p moved (the bars are already redrawn)
 
     def __init__(self, selection: Selection, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("outputView")
+        self.setObjectName(self.OBJECT_NAME)
         self.selection = selection
-        self._dark = False
+        self.dark = False
         self._logits: np.ndarray | None = None       # (vocab,) logits at the last position
+        self._model_probs: np.ndarray | None = None  # (vocab,) the trace's probs there (softmax of the logits)
         self._labels: tuple[str, ...] = ()
         self._shown_ids = np.zeros(0, dtype=int)
         self._shown_model = np.zeros(0)
@@ -126,18 +133,19 @@ class OutputView(QWidget):
         self.top_k_spin.valueChanged.connect(self._on_sampling_changed)
         self.top_p_slider.valueChanged.connect(self._on_sampling_changed)
         self.next_button.clicked.connect(self.sample_one)
-        self.generate_button.clicked.connect(lambda: self.start_generating(self.generate_count.value()))
+        self.generate_button.clicked.connect(self.generate)
         self.stop_button.clicked.connect(self.stop_generating)
 
+        # Each label's buddy is the control it names: presenter mode and printed pictures show or hide them together.
         grid = QGridLayout()
-        grid.addWidget(QLabel("Temperature"), 0, 0)
+        grid.addWidget(_label_of("Temperature", self.temperature_slider), 0, 0)
         grid.addWidget(self.temperature_slider, 0, 1)
         grid.addWidget(self.temperature_label, 0, 2)
-        grid.addWidget(QLabel("Top-p"), 1, 0)
+        grid.addWidget(_label_of("Top-p", self.top_p_slider), 1, 0)
         grid.addWidget(self.top_p_slider, 1, 1)
         grid.addWidget(self.top_p_label, 1, 2)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Top-k"))
+        row.addWidget(_label_of("Top-k", self.top_k_spin))
         row.addWidget(self.top_k_spin)
         row.addWidget(self.greedy_check)
         row.addStretch(1)
@@ -145,6 +153,9 @@ class OutputView(QWidget):
         self.sampling_caption = caption("Temperature below 1 sharpens, above 1 flattens. Top-p keeps the likeliest "
                                         "tokens until they add up to p; top-k keeps the k likeliest; greedy takes "
                                         "the top one.", "samplingCaption", point_size=9)
+        self.temperature_label.setBuddy(self.temperature_slider)
+        self.top_p_label.setBuddy(self.top_p_slider)
+        self.sampling_caption.setBuddy(self.temperature_slider)  # it explains the knobs: no knob, no caption
         grid.addWidget(self.sampling_caption, 3, 0, 1, 3)
         buttons = QHBoxLayout()
         for widget in (self.next_button, self.generate_button, self.generate_count, self.stop_button):
@@ -177,9 +188,29 @@ class OutputView(QWidget):
     def top_p(self) -> float:
         return self.top_p_slider.value() / 100
 
+    def sampling_settings(self) -> SamplingSettings:
+        """Every sampling knob as it is set now."""
+        return SamplingSettings(temperature=self.temperature, top_k=self.top_k or 0, top_p=self.top_p,
+                                greedy=self.greedy_check.isChecked(), generate_count=self.generate_count.value())
+
+    def sampling_ranges(self) -> dict[str, tuple[float, float]]:
+        """(lowest, highest) each knob can show, in the settings' units (the sliders count hundredths)."""
+        return {"temperature": (self.temperature_slider.minimum() / 100, self.temperature_slider.maximum() / 100),
+                "top_k": (self.top_k_spin.minimum(), self.top_k_spin.maximum()),
+                "top_p": (self.top_p_slider.minimum() / 100, self.top_p_slider.maximum() / 100),
+                "generate_count": (self.generate_count.minimum(), self.generate_count.maximum())}
+
+    def set_sampling_settings(self, settings: SamplingSettings) -> None:
+        self.set_temperature(settings.temperature)
+        self.top_k_spin.setValue(settings.top_k)
+        self.top_p_slider.setValue(round(100 * settings.top_p))
+        self.greedy_check.setChecked(settings.greedy)
+        self.generate_count.setValue(settings.generate_count)
+
     def _on_sampling_changed(self) -> None:
         self._update_control_labels()
         self._redraw()
+        self.sampling_changed.emit()
 
     def _update_control_labels(self) -> None:
         self.temperature_label.setText(f"{self.temperature:.2f}")
@@ -194,6 +225,7 @@ class OutputView(QWidget):
     # -- drawing -------------------------------------------------------------------------------
     def show_snapshot(self, snapshot: Snapshot) -> None:
         self._logits = last_position(snapshot.trace, "logits")  # (vocab,)
+        self._model_probs = last_position(snapshot.trace, "probs")  # (vocab,) the model's own, temperature 1
         self._labels = snapshot.vocab_labels
         if self.top_k_spin.maximum() != snapshot.config.vocab_size:  # re-setting it repaints the box
             self.top_k_spin.setMaximum(snapshot.config.vocab_size)
@@ -208,7 +240,7 @@ class OutputView(QWidget):
     def _redraw(self) -> None:
         if self._logits is None:
             return
-        model_probs = softmax(self._logits)
+        model_probs = self._model_probs
         probs = self.sampling_distribution()
         # Rank by the model's own logits: temperature keeps the order, top-k/top-p only cut the tail.
         rows = self.rows_that_fit()
@@ -232,9 +264,9 @@ class OutputView(QWidget):
                            column_labels=["model probability", "after temperature/top-k/top-p"], corner="token",
                            notes=[f"temperature {self.temperature}, top-k {self.top_k or 'off'}, top-p {self.top_p}"])
 
-    def apply_theme(self, dark: bool) -> None:
-        self._dark = dark
-        self.badge.apply_theme(dark)
+    def set_theme(self, dark: bool) -> None:
+        self.dark = dark
+        self.badge.set_theme(dark)
         style_graphics_view(self.plot, dark)
         style_plot_item(self.plot.getPlotItem(), dark)
         keep_room_for_rows(self.plot, FEWEST_ROWS)  # after the fonts: the rows are as tall as their labels
@@ -254,6 +286,10 @@ class OutputView(QWidget):
         token = self.pick_token()
         if token is not None:
             self.token_chosen.emit(token)
+
+    def generate(self) -> None:
+        """Generate as many tokens as the panel's count says."""
+        self.start_generating(self.generate_count.value())
 
     def start_generating(self, count: int) -> None:
         """Append `count` tokens, one per snapshot, so every panel animates as the text grows."""

@@ -104,7 +104,7 @@ class PatchingView(ExplainView):
         layout.addWidget(self.heatmap, 1)
         layout.addWidget(self.detail)
         self._show_problem("")
-        self.apply_theme(False)
+        self.set_theme(False)
 
     # -- the two prompts ----------------------------------------------------------------------------
     def _redraw(self) -> None:

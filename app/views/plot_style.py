@@ -1,12 +1,15 @@
 """One look for every plot: fonts big enough for a projector, perceptual colour maps, light and dark."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import html
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics
+
+from app.state.palette import colours as palette_colours
 
 # Colour maps: perceptually uniform, readable in grey, friendly to colour-blind viewers.
 PROBABILITY_MAP = "viridis"   # 0..1 values such as attention weights
@@ -24,20 +27,13 @@ LEFT_MIDDLE = int(Qt.AlignLeft | Qt.AlignVCenter)
 CENTRE_TOP = int(Qt.AlignHCenter | Qt.AlignTop)
 CENTRE_MIDDLE = int(Qt.AlignCenter)
 
-# Colours per theme (dark: bool).
-THEMES = {
-    False: dict(background="#ffffff", text="#202124", axis="#5f6368", muted="#9aa0a6",
-                hatch="#b0b4ba", accent="#d93025", line="#1a73e8"),
-    True: dict(background="#1e1f22", text="#e8eaed", axis="#9aa0a6", muted="#5f6368",
-               hatch="#6b6f75", accent="#ff8a65", line="#8ab4f8"),
-}
-
 # Distinct colours for a few curves (Okabe–Ito, safe for colour-blind viewers).
 CURVE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#999999")
 
 
-def colours(dark: bool) -> dict[str, str]:
-    return THEMES[bool(dark)]
+def colours(dark: bool) -> Mapping[str, str]:
+    """The plot role of the theme's palette (app/state/palette.py): background, text, axis, accent..."""
+    return palette_colours(dark).plots
 
 
 @lru_cache(maxsize=None)
@@ -61,6 +57,18 @@ def set_zoom(zoom: float) -> None:
 
 def zoom() -> float:
     return _zoom
+
+
+ZOOMS = (0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0)  # Ctrl+= / Ctrl+- step through these scales
+
+
+def stepped_zoom(steps: int) -> float:
+    """The zoom `steps` places up (> 0) or down (< 0) the ZOOMS ladder from the current one."""
+    larger = [z for z in ZOOMS if z > _zoom + 1e-6]
+    smaller = [z for z in ZOOMS if z < _zoom - 1e-6]
+    if steps > 0 and larger:
+        return larger[0]
+    return smaller[-1] if steps < 0 and smaller else _zoom
 
 
 def scale() -> float:
@@ -149,3 +157,10 @@ def style_plot_item(plot: pg.PlotItem, dark: bool) -> None:
 
 def style_graphics_view(widget: pg.GraphicsView, dark: bool) -> None:
     widget.setBackground(colours(dark)["background"])
+
+
+def legend_html(entries: Sequence[tuple[str, str, str]]) -> str:
+    """A one-line legend for a label above a plot, where it can never cover a curve: (mark, colour, name)
+    entries, e.g. ("■", "#0072B2", "attention adds") or ("━", ...) for a line."""
+    return " &nbsp; ".join(f"<span style='color:{colour}'>{mark}</span>&nbsp;{html.escape(name)}"
+                           for mark, colour, name in entries)

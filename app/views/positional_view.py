@@ -14,8 +14,14 @@ import re
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.teaching.analysis import (
     cosine_similarity_matrix,
@@ -28,7 +34,16 @@ from core.teaching.analysis import (
 
 from .export import ExportTable, add_export_menu
 from .heatmap import HeatmapWidget
-from .plot_style import CURVE_COLOURS, CYCLIC_MAP, SIGNED_MAP, colours, font, style_graphics_view, style_plot_item
+from .plot_style import (
+    CURVE_COLOURS,
+    CYCLIC_MAP,
+    SIGNED_MAP,
+    colours,
+    font,
+    legend_html,
+    style_graphics_view,
+    style_plot_item,
+)
 from .view_base import SnapshotView, caption
 
 MAX_CURVES = len(CURVE_COLOURS)
@@ -76,8 +91,7 @@ class PositionalView(SnapshotView):
         self.curve_plot.setLabel("bottom", "position")
         self.curve_plot.showGrid(x=True, y=True, alpha=0.25)
         self.curve_plot.getAxis("left").enableAutoSIPrefix(False)  # plain numbers, no '(x0.001)'
-        self.legend = self.curve_plot.addLegend(offset=(-10, 10), labelTextSize="10pt")
-        self.legend.setZValue(20)  # above the curves, on its own backdrop
+        self.legend = QLabel(objectName="positionalLegend", wordWrap=True)  # above the curves, never over them
         self._curve_items = [self.curve_plot.plot(pen=pg.mkPen(colour, width=2.5)) for colour in CURVE_COLOURS]
         self.prompt_end = pg.InfiniteLine(angle=90, movable=False, label="prompt ends",
                                           labelOpts=dict(position=0.03, anchors=[(0, 1), (0, 1)]))
@@ -88,7 +102,9 @@ class PositionalView(SnapshotView):
         self.dims_edit.setToolTip("Which dimensions to plot as curves, e.g. 0, 1, 8, 32 (at most 8).")
         self.dims_edit.editingFinished.connect(self._on_dims_edited)
         self.dims_label = QLabel("Dimensions to plot:")
+        self.dims_label.setBuddy(self.dims_edit)  # hidden with the field (presenter mode, printed pictures)
         self.dims_message = QLabel()
+        self.dims_message.setBuddy(self.dims_edit)
 
         self.similarity = HeatmapWidget(title="How alike are two positions? (cosine)", row_name="position",
                                         column_name="position", colormap_name=SIGNED_MAP,
@@ -109,6 +125,7 @@ class PositionalView(SnapshotView):
         curve_column.addLayout(picker)
         curve_column.addWidget(caption("Each curve is one number of the position vector, drawn across positions.",
                                        "dimsCaption", point_size=9))
+        curve_column.addWidget(self.legend)
         curve_column.addWidget(self.curve_plot, 1)
 
         self.grid = grid = QGridLayout(self.content(QSize(760, 600)))
@@ -122,7 +139,7 @@ class PositionalView(SnapshotView):
         grid.setRowStretch(2, 1)
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
-        self.apply_theme(False)
+        self.set_theme(False)
 
     # -- which picture ------------------------------------------------------------------------------
     def scheme(self) -> str:
@@ -209,7 +226,7 @@ class PositionalView(SnapshotView):
         self.curve_plot.setLabel("left", value_name)
         positions = np.arange(len(table))
         self._curves, self._unit = {}, unit
-        self.legend.clear()
+        entries = []
         for index, item in enumerate(self._curve_items):
             if index >= len(self.curve_dims):
                 item.hide()
@@ -220,7 +237,8 @@ class PositionalView(SnapshotView):
             item.setData(positions, values)
             item.show()
             name = f"pair {dim} (dims {2 * dim}, {2 * dim + 1})" if unit == "pair" else f"dim {dim}"
-            self.legend.addItem(item, name)
+            entries.append(("━", CURVE_COLOURS[index], name))
+        self.legend.setText(legend_html(entries))
         self.prompt_end.setPos(self.snapshot.n_tokens - 1)
         self.prompt_end.setVisible(len(table) > self.snapshot.n_tokens)
         self.curve_plot.setXRange(0, max(len(table) - 1, 1), padding=0.02)
@@ -260,10 +278,6 @@ class PositionalView(SnapshotView):
         self.prompt_end.setPen(pg.mkPen(palette["muted"], style=Qt.DashLine))
         self.prompt_end.label.setColor(palette["text"])
         self.prompt_end.label.setFont(font(10))
-        self.legend.setLabelTextColor(palette["text"])
-        backdrop = QColor(palette["background"])
-        backdrop.setAlpha(210)
-        self.legend.setBrush(backdrop)  # curves behind the legend stay readable
 
     def _export_curves(self) -> ExportTable:
         if not self._curves:

@@ -6,7 +6,7 @@ from PySide6.QtGui import QColor, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
 
 from app.selection import Selection
-from app.snapshot import Snapshot
+from app.state.snapshot import Snapshot
 from core.model.footprint import traced_length
 from app.theme import colours
 from app.views.text_line import TextLine
@@ -16,14 +16,16 @@ from app.views.token_strip import TokenStrip
 class PromptView(QWidget):
     TITLE = "Prompt and tokens"
     TOOLTIP = "Your prompt, and below it the tokens the model reads: one chip per token, coloured by its id."
+    OBJECT_NAME = "promptView"
+    FOLLOWS_SELECTION = False
 
     prompt_changed = Signal(str)
 
     def __init__(self, selection: Selection, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("promptView")
+        self.setObjectName(self.OBJECT_NAME)
         self.selection = selection
-        self._dark = False
+        self.dark = False
         self._shown_text: str | None = None  # the prompt the chips belong to
 
         self.editor = QPlainTextEdit()
@@ -51,6 +53,19 @@ class PromptView(QWidget):
         layout.addWidget(scroll, stretch=1)
 
     # -- the text ------------------------------------------------------------------------------
+    def focus(self) -> None:
+        self.editor.setFocus()
+
+    def undo(self) -> None:
+        self.editor.undo()
+
+    def redo(self) -> None:
+        self.editor.redo()
+
+    def forget_undo(self) -> None:
+        """Undo starts from here: earlier prompts are no longer brought back."""
+        self.editor.document().clearUndoRedoStacks()
+
     def text(self) -> str:
         return self.editor.toPlainText()
 
@@ -113,7 +128,7 @@ class PromptView(QWidget):
             total = snapshot.n_tokens + snapshot.truncated
             self.summary.setText(f"{total} tokens, but the explorer reads at most {context}: the first "
                                  f"{snapshot.truncated} are cut (struck through).",
-                                 colour=QColor(colours(self._dark).warning), bold=True)
+                                 colour=QColor(colours(self.dark).warning), bold=True)
         else:
             self.summary.setText(f"{snapshot.n_tokens} tokens · the explorer reads up to {context}")
 
@@ -122,7 +137,7 @@ class PromptView(QWidget):
         bar = self.scroll.verticalScrollBar()
         bar.setValue(bar.maximum())
 
-    def apply_theme(self, dark: bool) -> None:
-        self._dark = dark
+    def set_theme(self, dark: bool) -> None:
+        self.dark = dark
         self.strip.set_dark(dark)
         self.summary.set_default_colour(QColor(colours(dark).muted))

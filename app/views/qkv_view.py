@@ -93,7 +93,7 @@ class QKVView(SnapshotView):
         layout.addLayout(vector_row, 1)
         layout.addLayout(chain_grid, 2)
         layout.addWidget(self.derivation)
-        self.apply_theme(False)
+        self.set_theme(False)
 
     # -- drawing ------------------------------------------------------------------------------------
     def _redraw(self) -> None:

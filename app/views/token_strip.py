@@ -44,7 +44,7 @@ class TokenStrip(QWidget):
         self._chips: list[Chip] = []
         self._rects: list[QRectF] = []
         self._painted: list[Chip] = []    # the chips the last layout placed (to repaint only what changed)
-        self._dark = False
+        self.dark = False
         self._placeholder = "Type a prompt above: its tokens appear here."
         self._base_point_size = self.font().pointSizeF()
         self.set_zoom(1.0)
@@ -78,7 +78,7 @@ class TokenStrip(QWidget):
         self.update()  # the same chips in a new font: _relayout repaints only chips that moved
 
     def set_dark(self, dark: bool) -> None:
-        self._dark = dark
+        self.dark = dark
         self.update()
 
     # -- layout: chips flow left to right and wrap ---------------------------------------------
@@ -131,7 +131,7 @@ class TokenStrip(QWidget):
 
     # -- drawing ---------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
-        theme = colours(self._dark)
+        theme = colours(self.dark)
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if not self._chips:
@@ -171,7 +171,7 @@ class TokenStrip(QWidget):
 
     def chip_fill(self, chip: Chip) -> QColor:
         """A read token's colour: by its id here; a subclass may shade by something else."""
-        return chip_colour(chip.token_id, self._dark)
+        return chip_colour(chip.token_id, self.dark)
 
     # -- hover: id, text and bytes -----------------------------------------------------------
     def row_height(self) -> int:

@@ -5,7 +5,8 @@
         def _redraw(self): ...              # draw self.snapshot at self.selection
         def _apply_theme(self): ...         # recolour for self.dark
 
-The window calls show_snapshot(snapshot) for every new prompt and apply_theme(dark) on a theme switch.
+The window calls show_snapshot(snapshot) for every new prompt and set_theme(dark) on a theme switch:
+SnapshotView implements the Panel protocol (app/views/panel.py) for its subclasses.
 A view never calls the model: it draws the snapshot, and redraws it when the selection changes.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt
 from PySide6.QtWidgets import QFrame, QGraphicsView, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.selection import Selection
-from app.snapshot import Snapshot
+from app.state.snapshot import Snapshot
 
 
 class SnapshotView(QWidget):
@@ -40,7 +41,7 @@ class SnapshotView(QWidget):
         self.snapshot = snapshot
         self._redraw()
 
-    def apply_theme(self, dark: bool) -> None:
+    def set_theme(self, dark: bool) -> None:
         self.dark = dark
         self._apply_theme()
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, Q
                                QVBoxLayout, QWidget)
 
 from app.selection import Selection
-from app.snapshot import Snapshot
+from app.state.snapshot import Snapshot
 from app.theme import colours
 from app.views.plot_style import style_graphics_view, style_plot_item
 from app.views.view_base import caption
@@ -32,14 +32,16 @@ class WhatIfView(QWidget):
     TITLE = "What if"
     TOOLTIP = ("Switch off attention heads or the positional encoding and see how the next-token "
                "probabilities change.")
+    OBJECT_NAME = "whatIfView"
+    FOLLOWS_SELECTION = False
 
     intervention_changed = Signal(object)  # Intervention
 
     def __init__(self, selection: Selection, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("whatIfView")
+        self.setObjectName(self.OBJECT_NAME)
         self.selection = selection
-        self._dark = False
+        self.dark = False
         self._shape: tuple[int, int] = (0, 0)
         self.head_boxes: dict[tuple[int, int], QCheckBox] = {}
         self._changes = (np.zeros(0, dtype=int), np.zeros(0), np.zeros(0))  # (ids, before, after)
@@ -158,6 +160,14 @@ class WhatIfView(QWidget):
         for widget in widgets:
             widget.blockSignals(False)
 
+    def switch_off_head(self, layer: int, head: int) -> None:
+        """Tick one head's box, as a student would: the model then runs without that head."""
+        self.head_boxes[(layer, head)].setChecked(True)
+
+    def switch_off_positions(self) -> None:
+        """Tick "Positional encoding off": the model then sees a bag of tokens."""
+        self.positional_off.setChecked(True)
+
     def reset(self) -> None:
         self.set_intervention(Intervention())
         self.intervention_changed.emit(self.current_intervention())
@@ -198,7 +208,7 @@ class WhatIfView(QWidget):
         rows = self.rows_that_fit()
         ids = top_ids(np.abs(delta), rows)
         self._changes = (ids, before[ids], after[ids])
-        theme = colours(self._dark)
+        theme = colours(self.dark)
         brushes = [pg.mkBrush(theme.increase if d >= 0 else theme.decrease) for d in delta[ids]]
         self.change_bars.setOpts(x0=np.minimum(delta[ids], 0), y=np.arange(len(ids)), width=np.abs(delta[ids]),
                                  brushes=brushes, pen=pg.mkPen(None))
@@ -222,8 +232,8 @@ class WhatIfView(QWidget):
                            row_labels=[self._labels[t] for t in ids],
                            column_labels=["before", "after", "change"], corner="token")
 
-    def apply_theme(self, dark: bool) -> None:
-        self._dark = dark
+    def set_theme(self, dark: bool) -> None:
+        self.dark = dark
         style_graphics_view(self.plot, dark)
         style_plot_item(self.plot.getPlotItem(), dark)
         keep_room_for_rows(self.plot, FEWEST_ROWS)  # after the fonts: the rows are as tall as their labels

@@ -57,12 +57,16 @@ class Attribution:
         return abs(self.total - self.logit)
 
 
+def check_tokens(vocab_size: int, *tokens: int | None) -> None:
+    """A ValueError sentence for a token id outside the vocabulary (None stands for no token)."""
+    for token in tokens:
+        if token is not None and not 0 <= int(token) < vocab_size:
+            raise ValueError(f"Token id {token} is not in this model's vocabulary (ids 0 to {vocab_size - 1}).")
+
+
 def logit_direction(model, target: int, other: int | None = None) -> torch.Tensor:
     """(C,) float64: the output head's row for `target` (minus the row for `other`)."""
-    vocab = model.config.vocab_size
-    for token in (target, other):
-        if token is not None and not 0 <= int(token) < vocab:
-            raise ValueError(f"Token id {token} is not in this model's vocabulary (ids 0 to {vocab - 1}).")
+    check_tokens(model.config.vocab_size, target, other)
     weight = model.lm_head.weight.detach()
     direction = weight[int(target)].double()
     if other is not None:

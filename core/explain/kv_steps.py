@@ -118,16 +118,18 @@ def generate_with_cache(model, prompt_ids: Sequence[int], n_new: int, greedy: bo
     generator.manual_seed(0 if seed is None else seed)
     device = model.lm_head.weight.device
     past, new_ids = _empty_cache(model), ids
-    with torch.inference_mode(), evaluating(model):
-        for step in range(n_new):
-            if cancel is not None and cancel.is_set():
-                return
+    for step in range(n_new):
+        if cancel is not None and cancel.is_set():
+            return
+        # inference mode and eval mode only around the pass: a generator must not leave them on while it waits
+        with torch.inference_mode(), evaluating(model):
             logits, recorded = _cached_pass(model, torch.tensor([new_ids], device=device), past)
             probs = next_token_probs(logits[0, -1], 0.0 if greedy else temperature)   # (vocab,)
             token = int(probs.argmax()) if greedy or temperature == 0 else sample_next(probs, generator)
-            yield _step(config, step, past.length, len(new_ids), recorded, token, float(probs[token]))
+            done = _step(config, step, past.length, len(new_ids), recorded, token, float(probs[token]))
             past = _grown(past, recorded, config.n_layers)
-            new_ids = [token]
+        yield done
+        new_ids = [token]
 
 
 def _step(config, step: int, n_cached: int, n_rows: int, recorded: dict, token: int, prob: float) -> CacheStep:

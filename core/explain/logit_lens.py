@@ -24,7 +24,7 @@ class LogitLens:
     """Top tokens per (row, position): row 0 reads the embeddings, row l + 1 the stream after layer l."""
 
     rows: tuple[str, ...]      # a label per row: "embeddings", "layer 0", ..., f"layer {n_layers - 1}"
-    top_ids: np.ndarray        # (rows, T, k) int64: the k likeliest token ids, likeliest first
+    top_ids: np.ndarray        # (rows, T, k) int64: the k likeliest token ids, likeliest first (T: the positions read)
     top_probs: np.ndarray      # (rows, T, k) float32: their probabilities (each cell's full row sums to 1)
 
     @property
@@ -50,14 +50,24 @@ def read_out(model, residual: torch.Tensor) -> torch.Tensor:
         return model.lm_head(normed).float().cpu()                                  # (..., vocab)
 
 
-def logit_lens(model, trace: Trace, k: int = 10, batch: int = 0) -> LogitLens:
-    """The k likeliest next tokens at every (row, position) of `trace`'s prompt (a full trace of `model`)."""
+def logit_lens(model, trace: Trace, k: int = 10, batch: int = 0, positions=None) -> LogitLens:
+    """The k likeliest next tokens at every (row, position) of `trace`'s prompt (a full trace of `model`).
+
+    positions: the prompt positions to read (all by default). The cost is one output head per row and
+    position: nothing for the default model, but GPT-2 at 1,024 tokens would be 13 × 1,024 heads of
+    50,257 tokens, so a panel for such a model reads the positions it shows.
+    """
     n_layers = model.config.n_layers
     k = max(1, min(k, model.config.vocab_size))
     rows = residual_rows(trace, n_layers, batch)                             # (L+1, T, C)
-    probs = torch.softmax(read_out(model, rows), dim=-1)                     # (L+1, T, vocab)
-    best = torch.topk(probs, k, dim=-1)                                      # (L+1, T, k) each
-    return LogitLens(row_labels(n_layers), best.indices.numpy(), best.values.numpy())
+    if positions is not None:
+        rows = rows[:, list(positions)]                                      # (L+1, P, C)
+    top_ids, top_probs = [], []
+    for row in rows:  # one row at a time: (T, vocab) probabilities at once, not (L+1, T, vocab)
+        best = torch.topk(torch.softmax(read_out(model, row), dim=-1), k, dim=-1)   # (T, k) each
+        top_ids.append(best.indices)
+        top_probs.append(best.values)
+    return LogitLens(row_labels(n_layers), torch.stack(top_ids).numpy(), torch.stack(top_probs).numpy())
 
 
 def lens_probabilities(model, trace: Trace, row: int, position: int, batch: int = 0) -> np.ndarray:

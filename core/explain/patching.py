@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from core.explain.alignment import check_same_length
+from core.explain.attribution import check_tokens
 from core.model.eval_mode import evaluating
 from core.model.model import AttentionMasks
 from core.model.trace import Trace, tracing_lock
@@ -75,7 +76,7 @@ class SweepEstimate:
     batch_size: int              # runs per batch
     batches: int                 # batched passes
     seconds_per_batch: float     # measured: one full batch through every layer
-    seconds: float               # batches × seconds_per_batch (an upper bound: later layers start later)
+    seconds: float               # seconds_per_batch × the batches, each counted for the layers it runs
 
 
 def logit_difference(logits: torch.Tensor, answer: int, wrong: int | None) -> torch.Tensor:
@@ -89,10 +90,7 @@ def patching_pair(model, clean_ids, corrupted_ids, answer: int, wrong: int | Non
     what aligns; core.explain.alignment pads or cuts), when a token id is outside the vocabulary, or
     when both prompts give the same score (nothing to restore)."""
     check_same_length(clean_ids, corrupted_ids)
-    vocab = model.config.vocab_size
-    for token in (answer, wrong):
-        if token is not None and not 0 <= int(token) < vocab:
-            raise ValueError(f"Token id {token} is not in this model's vocabulary (ids 0 to {vocab - 1}).")
+    check_tokens(model.config.vocab_size, answer, wrong)
     clean, corrupted = model.trace(clean_ids), model.trace(corrupted_ids)
     return pair_from_traces(clean, corrupted, answer, wrong)
 
@@ -137,10 +135,11 @@ def _listeners(pair: PatchingPair, patches: Sequence[Sequence[Patch]]) -> dict[s
     return {hook: listener_for(hook, edits) for hook, edits in by_hook.items()}
 
 
-def _run_from_layer(model, start: torch.Tensor, first_layer: int, pair: PatchingPair,
+def _run_from_layer(model, start: torch.Tensor, first_layer: int, columns: list[int],
                     listeners: dict[str, Callable]) -> torch.Tensor:
-    """Blocks first_layer.. on `start` (B, T, C) with the patches attached: (B,) raw logit differences,
-    reading only the last position's two logits (the full output head is most of GPT-2's cost)."""
+    """Blocks first_layer.. on `start` (B, T, C) with the patches attached, then the logits of the
+    tokens `columns` at the last position only, (B, len(columns)): the full output head over every
+    position and token is as much work as GPT-2's twelve blocks at 16 tokens."""
     config = model.config
     T = start.size(1)
     hooks = model.hook_points()
@@ -158,10 +157,7 @@ def _run_from_layer(model, start: torch.Tensor, first_layer: int, pair: Patching
             for hook, listener in attached:
                 hook.listeners.remove(listener)
         last = model.transformer.ln_f(x[:, -1])                             # (B, C)
-        columns = [pair.answer] if pair.wrong is None else [pair.answer, pair.wrong]
-        logits = last @ model.lm_head.weight[columns].T                     # (B, 1 or 2)
-    scores = logits[:, 0] if pair.wrong is None else logits[:, 0] - logits[:, 1]
-    return scores.float().cpu()
+        return (last @ model.lm_head.weight[columns].T).float().cpu()       # (B, len(columns))
 
 
 def _run_batch(model, pair: PatchingPair, patches: Sequence[Sequence[Patch]]) -> torch.Tensor:
@@ -175,7 +171,9 @@ def _run_batch(model, pair: PatchingPair, patches: Sequence[Sequence[Patch]]) ->
         start_name = f"blocks.{first_layer}.resid_pre"
     start = pair.corrupted[start_name][:1].to(weight.device, weight.dtype)  # (1, T, C)
     start = start.expand(len(patches), -1, -1).clone()                      # (B, T, C)
-    return _run_from_layer(model, start, first_layer, pair, _listeners(pair, patches))
+    columns = [pair.answer] if pair.wrong is None else [pair.answer, pair.wrong]
+    logits = _run_from_layer(model, start, first_layer, columns, _listeners(pair, patches))   # (B, 1 or 2)
+    return logit_difference(logits, 0, None if pair.wrong is None else 1)
 
 
 def run_patched(model, pair: PatchingPair, heads: Sequence[tuple[int, int]] = (),
@@ -249,20 +247,23 @@ def sweep_residual(model, pair: PatchingPair, batch_size: int = 16, progress: Pr
 
 
 def estimate_sweep(model, n_tokens: int, kind: str = "heads", batch_size: int = 16) -> SweepEstimate:
-    """The cost of a sweep on prompts of n_tokens, from one measured batch through every layer
-    (run on random streams: the time does not depend on the values)."""
+    """The cost of a sweep on prompts of n_tokens, from one measured batch through every layer (run on
+    random streams: the time does not depend on the values), scaled by the layers each batch runs
+    (a batch starts at the first layer it patches)."""
     config = model.config
     if not 1 <= n_tokens <= config.context_length:
         raise ValueError(f"The prompts need 1 to {config.context_length} tokens, not {n_tokens}.")
-    passes = config.n_layers * (config.n_heads if kind == "heads" else n_tokens)
+    if kind not in KINDS:
+        raise ValueError(f"Unknown sweep {kind!r}; choose 'heads' or 'residual'.")
+    width = config.n_heads if kind == "heads" else n_tokens
+    passes = config.n_layers * width
     rows = min(batch_size, passes)
     weight = model.lm_head.weight
+    _run_from_layer(model, torch.randn(1, 1, config.d_model, device=weight.device, dtype=weight.dtype), 0, [0], {})
     start = torch.randn(rows, n_tokens, config.d_model, device=weight.device, dtype=weight.dtype)  # (B, T, C)
-    fake = PatchingPair(None, None, 0, None, 1.0, 0.0)  # reads no clean values: no listeners attached
-    seconds = float("inf")
-    for _ in range(2):  # the first pass also pays one-off start-up costs; keep the faster
-        began = time.perf_counter()
-        _run_from_layer(model, start, 0, fake, {})
-        seconds = min(seconds, time.perf_counter() - began)
-    batches = -(-passes // batch_size)
-    return SweepEstimate(passes, batch_size, batches, seconds, batches * seconds)
+    began = time.perf_counter()  # after a one-token pass, which paid the one-off start-up costs
+    _run_from_layer(model, start, 0, [0, 1], {})
+    seconds = time.perf_counter() - began
+    first_layers = [first // width for first in range(0, passes, batch_size)]    # each batch's first layer
+    share = sum(config.n_layers - layer for layer in first_layers) / config.n_layers
+    return SweepEstimate(passes, batch_size, len(first_layers), seconds, share * seconds)

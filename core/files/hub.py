@@ -17,7 +17,6 @@ download never looks like a model.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import re
@@ -26,6 +25,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from core.files.hub_checksum import check_complete
 
 # Only what opening a model needs: its sizes, its weights, its tokenizer.
 CONFIG_FILE = "config.json"
@@ -297,32 +298,8 @@ def _fetch_blob(url: str, blob: Path, size: int, name: str, progress: _Progress)
             if isinstance(error, HfHubHTTPError):
                 raise
             raise ValueError(_disk_sentence(error, progress.model_id)) from None
-    _check_complete(partial, size, blob.name, name, progress.model_id)
+    check_complete(partial, size, blob.name, name, progress.model_id)
     os.replace(partial, blob)
-
-
-def _check_complete(partial: Path, size: int, etag: str, name: str, model_id: str) -> None:
-    """A file of the wrong size or checksum is thrown away: it must never open as a model."""
-    got = partial.stat().st_size
-    if got != size:
-        raise ValueError(f"The download of {name} for {model_id} stopped at {got} of {size} bytes; choose Download "
-                         "again to continue.")
-    if not _matches_checksum(partial, etag):
-        partial.unlink()
-        raise ValueError(f"The download of {name} for {model_id} arrived damaged (its checksum does not match) and "
-                         "was deleted; choose Download again.")
-
-
-def _matches_checksum(path: Path, etag: str) -> bool:
-    """The Hub names big files by their sha256 and small ones by their git blob id (sha1 of a header and
-    the bytes); any other etag cannot be checked, and passes."""
-    if not re.fullmatch(r"[0-9a-f]{64}|[0-9a-f]{40}", etag):
-        return True
-    digest = hashlib.sha256() if len(etag) == 64 else hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
-    with open(path, "rb") as file:
-        while block := file.read(4 * MB):
-            digest.update(block)
-    return digest.hexdigest() == etag
 
 
 def _check_disk_space(plan: DownloadPlan) -> None:
@@ -379,7 +356,9 @@ def _hub_errors_as_sentences(model_id: str) -> Iterator[None]:
                          "check the name, e.g. gpt2 or EleutherAI/pythia-70m.") from None
     except HfHubHTTPError as error:
         status = error.response.status_code if error.response is not None else "with an error"
-        raise ValueError(f"The Hugging Face Hub answered {status} when asked for {model_id}; try again later.") from None
+        raise ValueError(
+            f"The Hugging Face Hub answered {status} when asked for {model_id}; try again later."
+        ) from None
     except httpx2.TransportError as error:  # the connection broke midway, or the Hub stopped answering
         raise ValueError(f"The download of {model_id} stopped ({type(error).__name__}: {error}); what was fetched "
                          "is kept: choose Download again to continue.") from None

@@ -3,6 +3,7 @@
 A HookPoint is an identity layer with a name (like TransformerLens' hook points). When nobody
 listens it just returns its input, so the plain forward pass used for training pays nothing.
 A trace attaches listeners that copy the value out; an intervention attaches one that edits it.
+A hook point is called like any nn.Module, so PyTorch's own forward hooks work on it too.
 """
 from __future__ import annotations
 
@@ -29,8 +30,3 @@ class HookPoint(nn.Module):
         for listener in self.listeners:
             value = listener(value, self.name)
         return value
-
-    # A hook point sits dozens of times on the hot path of every forward pass. Calling `forward`
-    # directly skips nn.Module's call machinery (PyTorch's own module hooks), which we never use here:
-    # listeners are the way to read or change a value.
-    __call__ = forward

@@ -18,38 +18,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.model.config import GPTConfig
+from core.model.attention_mask import AttentionMasks
 from core.model.hooks import HookPoint
+from core.model.meta_device import give_memory
 from core.model.positional import apply_rope, rope_angles, sinusoidal_table
-
-
-def attention_mask(T: int, window: int | None, device: torch.device, first_query: int = 0) -> torch.Tensor:
-    """(T, T): what gets added to the scores. 0 where a query (row) may look at a key (column), -inf elsewhere.
-
-    Causal: never at a later token (the upper triangle). With a window (GPT-Neo's local layers) also
-    never more than window - 1 tokens back. Built for the T of this pass, never for the whole context:
-    a model that declares 32,768 positions would need 4 GB for one full-size mask.
-    With first_query > 0 (a pass over new tokens only, see forward_cached) only the rows of queries
-    first_query..T-1 are made: (T - first_query, T).
-    """
-    query = torch.arange(first_query, T, device=device)[:, None]        # (Tq, 1)
-    key = torch.arange(T, device=device)[None, :]                       # (1, T)
-    allowed = key <= query                                              # (T, T)
-    if window is not None:
-        allowed = allowed & (query - key < window)
-    return torch.zeros(allowed.shape, device=device).masked_fill(~allowed, float("-inf"))  # (Tq, T)
-
-
-class AttentionMasks:
-    """The masks of one forward pass, made when a layer first asks and shared by the layers that follow."""
-
-    def __init__(self, T: int, device: torch.device, first_query: int = 0) -> None:
-        self.T, self.device, self.first_query = T, device, first_query
-        self._made: dict[int | None, torch.Tensor] = {}
-
-    def get(self, window: int | None) -> torch.Tensor:
-        if window not in self._made:
-            self._made[window] = attention_mask(self.T, window, self.device, self.first_query)  # (Tq, T)
-        return self._made[window]
 
 
 class CausalSelfAttention(nn.Module):
@@ -259,20 +231,6 @@ class Embedding(nn.Embedding):
             super().reset_parameters()
 
 
-def _give_memory(model: nn.Module) -> None:
-    """Swap every 'meta' (shapes-only) parameter and buffer for uninitialised CPU memory of its shape.
-    (Module.to_empty does the same, but through PyTorch's reference kernels, which take a second to import.)"""
-    new_tensors: dict[int, torch.Tensor] = {}  # old tensor -> its replacement, so tied weights stay tied
-    for module in model.modules():
-        for name, parameter in list(module.named_parameters(recurse=False)):
-            if id(parameter) not in new_tensors:
-                new_tensors[id(parameter)] = nn.Parameter(torch.empty(parameter.shape, dtype=parameter.dtype),
-                                                          requires_grad=parameter.requires_grad)
-            setattr(module, name, new_tensors[id(parameter)])
-        for name, buffer in list(module.named_buffers(recurse=False)):
-            setattr(module, name, torch.empty(buffer.shape, dtype=buffer.dtype))  # keeps its persistence
-
-
 class GPT(nn.Module):
     """Token ids in, next-token logits out."""
 
@@ -330,7 +288,7 @@ class GPT(nn.Module):
         """
         with torch.device("meta"):
             model = cls(config)
-        _give_memory(model)  # a shared (tied) weight stays shared
+        give_memory(model)  # a shared (tied) weight stays shared
         with torch.no_grad():  # the computed tables were empty too: compute them
             if config.pos_encoding in ("sinusoidal", "rope"):
                 getattr(model, config.pos_encoding).copy_(_position_table(config))

@@ -36,8 +36,8 @@ import torch
 
 from core.model.eval_mode import evaluating
 from core.model.hooks import Listener
-from core.model.kv_cache import Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale, shared_prefix_length
-from core.model.memory import keep_freed_memory
+from core.model.kv_cache import (Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale,
+                                 shared_prefix_length)
 
 ABLATIONS = ("zero", "mean")
 
@@ -99,8 +99,14 @@ class Trace(Mapping):
         try:
             value = self._tensors[name]
         except KeyError:
-            raise KeyError(f"This trace has no {name!r}; it recorded {len(self)} names, e.g. {list(self)[:3]}.") from None
+            raise KeyError(
+                f"This trace has no {name!r}; it recorded {len(self)} names, e.g. {list(self)[:3]}."
+            ) from None
         return self._joined.get(name, value)
+
+    def __contains__(self, name) -> bool:
+        # Mapping's own `in` would read the value, and so join every chunk of an extended trace.
+        return name in self._tensors
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._tensors)
@@ -159,8 +165,8 @@ def _as_batch(ids) -> torch.Tensor:
     return ids
 
 
-def _check_intervention(intervention: Intervention, config, n_tokens: int) -> None:
-    """Every head named by the what-if must exist, and every replacement pattern must cover the prompt."""
+def check_heads(intervention: Intervention, config) -> None:
+    """Every head the what-if names must exist in a model of this `config` (ValueError with a sentence if not)."""
     for layer, head in sorted(intervention.ablate_heads | set(intervention.patterns)):
         if not 0 <= layer < config.n_layers:
             raise ValueError(
@@ -170,6 +176,11 @@ def _check_intervention(intervention: Intervention, config, n_tokens: int) -> No
             raise ValueError(
                 f"The what-if names head {head} of layer {layer}, but each layer has heads 0 to {config.n_heads - 1}."
             )
+
+
+def _check_intervention(intervention: Intervention, config, n_tokens: int) -> None:
+    """Every head named by the what-if must exist, and every replacement pattern must cover the prompt."""
+    check_heads(intervention, config)
     for (layer, head), pattern in intervention.patterns.items():
         if pattern.size(0) < n_tokens:
             raise ValueError(
@@ -268,7 +279,6 @@ def run_trace(model, ids, names: NameFilter = None, intervention: Intervention |
     with some of its tokens, those positions are taken from it and only the rest is computed (see
     core/model/kv_cache.py); the result is the same as without it. Ignored where that cannot work.
     """
-    keep_freed_memory()  # once per process: no page faults for each new trace's memory
     intervention = intervention or _NOTHING_CHANGED
     ids = _as_batch(ids).to(model.transformer.wte.weight.device)
     hooks = model.hook_points()

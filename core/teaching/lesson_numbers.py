@@ -17,6 +17,7 @@ import torch
 
 from core.model.config import GPTConfig
 from core.model.param_count import FAMOUS_CONFIGS, count_parameters, human_count
+from core.model.sampling import next_token_probs
 from core.teaching.explain_numbers import EXPLAIN_DOCS, explain_numbers
 from core.teaching.teaching_numbers import MORE_DOCS, MORE_STAGES, PositionsOff, word_pieces
 from core.model.trace import Trace
@@ -272,23 +273,22 @@ def residual_stream(trace: Trace, n_layers: int, pos: int = -1) -> ResidualStrea
     )
 
 
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    scaled = logits / temperature
-    exp = np.exp(scaled - scaled.max())  # subtracting the max changes nothing but avoids overflow
-    return exp / exp.sum()
+def _top_prob(logits: np.ndarray, temperature: float) -> float:
+    """The likeliest token's probability when the logits are divided by `temperature`."""
+    return float(next_token_probs(logits, temperature=temperature).max())
 
 
 def output_numbers(ctx: LessonContext) -> dict:
     logits = ctx.trace["logits"][0, -1].double().numpy()        # (vocab,): after the last token (no (T, vocab) copy)
-    probs = softmax(logits)
+    probs = ctx.trace["probs"][0, -1].double().numpy()          # (vocab,): the softmax of those logits
     top_two = np.argpartition(-logits, 1)[:2]                     # the two largest, without sorting all
     first, second = top_two[np.argsort(-logits[top_two])]
     return {
         "top_token": ctx.vocab_labels[first], "top_logit": float(logits[first]), "top_prob": float(probs[first]),
         "second_token": ctx.vocab_labels[second], "second_logit": float(logits[second]),
         "second_prob": float(probs[second]),
-        "temperature": ctx.temperature, "top_prob_t": float(softmax(logits, ctx.temperature).max()),
-        "top_prob_cold": float(softmax(logits, 0.5).max()), "top_prob_hot": float(softmax(logits, 2.0).max()),
+        "temperature": ctx.temperature, "top_prob_t": _top_prob(logits, ctx.temperature),
+        "top_prob_cold": _top_prob(logits, 0.5), "top_prob_hot": _top_prob(logits, 2.0),
     }
 
 

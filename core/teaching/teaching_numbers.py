@@ -41,10 +41,12 @@ MORE_DOCS: dict[str, str] = {
     "copy_weight": "the attention that head puts on the earlier copies",
     "induction_head": "the head that looks most at the token after an earlier copy (it predicts a repeat)",
     "induction_weight": "the attention that head puts there", "copied_token": "the token after the earlier copy",
-    "repeat_embedding_gap": "distance between the token embeddings of the last token and an earlier use of the same token",
+    "repeat_embedding_gap":
+        "distance between the token embeddings of the last token and an earlier use of the same token",
     "repeat_input_gap": "distance between their inputs (token + position)",
     # heads, over every layer
-    "previous_token_head": "the head that looks most at the previous token", "previous_token_score": "its average weight there",
+    "previous_token_head": "the head that looks most at the previous token",
+    "previous_token_score": "its average weight there",
     "first_token_head": "the head that looks most at the first token", "first_token_score": "its average weight there",
     "masked_weight_sum": "attention on later tokens, summed over every layer, head and row (the mask makes it 0)",
     "z_alignment": "cosine between the chosen head's output for the last token and the value of its top key",
@@ -150,7 +152,8 @@ def head_numbers(ctx) -> dict:
     """The detectors' best heads for this prompt, the mask's total, and how one head's output copies a value."""
     from core.teaching.detectors import first_token_score, previous_token_score
 
-    patterns = [ctx.trace.numpy(f"blocks.{layer}.attn.pattern")[None] for layer in range(ctx.config.n_layers)]  # (1, nh, T, T) each
+    patterns = [ctx.trace.numpy(f"blocks.{layer}.attn.pattern")[None]
+                for layer in range(ctx.config.n_layers)]  # (1, nh, T, T) each
     numbers = {"masked_weight_sum": float(sum(np.triu(p[0], k=1).sum() for p in patterns))}
     if patterns[0].shape[-1] > 1:
         for name, score in (("previous_token", previous_token_score), ("first_token", first_token_score)):
@@ -168,7 +171,8 @@ def head_numbers(ctx) -> dict:
     residual = ctx.trace.numpy(f"blocks.{ctx.config.n_layers - 1}.resid_post")[last]  # (C,)
     plain = (residual - residual.mean()) / np.sqrt(residual.var() + ctx.config.layer_norm_eps)
     numbers.update(ln_plain_mean=float(plain.mean()), ln_plain_std=float(plain.std()))
-    return dict.fromkeys(("previous_token_head", "previous_token_score", "first_token_head", "first_token_score")) | numbers
+    heads = ("previous_token_head", "previous_token_score", "first_token_head", "first_token_score")
+    return dict.fromkeys(heads) | numbers
 
 
 # -- attention without weights --------------------------------------------------------------------
@@ -188,7 +192,8 @@ def plain_attention_numbers(ctx) -> dict:
 # -- positions switched off ---------------------------------------------------------------------
 def positions_off_numbers(ctx) -> dict:
     off = ctx.positions_off
-    return {"no_position_top_token": off.top_token if off else None, "no_position_top_prob": off.top_prob if off else None,
+    return {"no_position_top_token": off.top_token if off else None,
+            "no_position_top_prob": off.top_prob if off else None,
             "position_changes": off.changes if off else None}
 
 
@@ -216,8 +221,8 @@ def run_numbers(ctx) -> dict:
     return numbers
 
 
-MORE_STAGES = (parameter_shares, word_numbers, copy_numbers, head_numbers, plain_attention_numbers, positions_off_numbers,
-               run_numbers)
+MORE_STAGES = (parameter_shares, word_numbers, copy_numbers, head_numbers, plain_attention_numbers,
+               positions_off_numbers, run_numbers)
 
 
 # -- facts that need the tokenizer or the model ---------------------------------------------------
@@ -258,7 +263,7 @@ def checkpoint_history(folder) -> tuple[list | None, list | None, object | None]
     from pathlib import Path
 
     from core.files.checkpoint import CheckpointError, read_meta
-    from core.training.trainer import TrainConfig
+    from core.training.train_config import TrainConfig
 
     try:
         meta = read_meta(Path(folder))

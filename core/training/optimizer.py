@@ -8,74 +8,78 @@ For every weight w with gradient g, at update number t (counting from 1):
     m_hat = m / (1 - beta1^t),  v_hat = v / (1 - beta2^t)        undo the pull towards the zero start
     w  <- w - lr * m_hat / (sqrt(v_hat) + eps)   a step of about lr in the gradient's usual direction
 
-`_step_by_formula` is exactly this, for all tensors at once. Where PyTorch has a fused kernel for the
-device (CPU and CUDA), the same update runs as one pass over memory, several times faster. Written
-here rather than taken from torch.optim: the state is plain named tensors (simple to save and to
-show), and creating a torch.optim optimizer imports torch's compiler stack, a pause of seconds.
+Which code runs: `step_by_formula`, exactly these lines, one tensor at a time, unless the optimizer
+was made with `fused=True`; then PyTorch's public fused AdamW (`torch.optim.adamw.adamw(..., fused=True)`)
+does the same update in one pass over memory. The trainer asks for it only on CUDA, where launching a
+few small kernels per tensor costs more than the arithmetic; on the CPU (the studio, the lessons) the
+formula runs, and costs a few per cent of a step (BENCHMARKS.md, "The optimizer").
+tests/core/test_optimizer.py pins both against torch.optim.AdamW.
+
+Written here rather than taken whole from torch.optim: the state is plain named tensors (simple to
+save and to show), and creating a torch.optim optimizer imports torch's compiler stack, a pause of a second.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 
 import torch
-
-FUSED_DEVICES = ("cpu", "cuda")
+from torch.optim.adamw import adamw as torch_adamw  # the functional form: no optimizer object
 
 
 class AdamW:
     def __init__(self, named_parameters: Iterable[tuple[str, torch.nn.Parameter]], betas=(0.9, 0.99),
-                 weight_decay: float = 0.1, eps: float = 1e-8) -> None:
+                 weight_decay: float = 0.1, eps: float = 1e-8, fused: bool = False) -> None:
         named = [(name, p) for name, p in named_parameters if p.requires_grad]
         self.names = [name for name, _ in named]
         self.parameters = [p for _, p in named]
         self.beta1, self.beta2 = betas
         self.weight_decay = weight_decay
         self.eps = eps
+        self.fused = fused  # True: torch's fused kernel does the update; False: step_by_formula
         # Only weight matrices are pulled towards 0; biases and LayerNorm gains keep their values.
         self.decayed = [name for name, p in named if p.dim() >= 2]
         self.exp_avg = {name: torch.zeros_like(p) for name, p in named}     # m: mean gradient
         self.exp_avg_sq = {name: torch.zeros_like(p) for name, p in named}  # v: mean squared gradient
         self.updates_done = 0                                               # t
-        self._group_tensors()
-
-    def _group_tensors(self) -> None:
-        """(weight decay, parameters, m, v) per group, listed once so a step does no lookups."""
-        decayed = set(self.decayed)
-        self._groups = []
-        for weight_decay, chosen in ((self.weight_decay, lambda n: n in decayed), (0.0, lambda n: n not in decayed)):
-            names = [n for n in self.names if chosen(n)]
-            params = [p for n, p in zip(self.names, self.parameters) if chosen(n)]
-            if names:
-                self._groups.append((weight_decay, params, [self.exp_avg[n] for n in names],
-                                     [self.exp_avg_sq[n] for n in names]))
 
     @torch.no_grad()
     def step(self, lr: float) -> None:
         """One update of every parameter, with learning rate `lr` (every parameter needs a .grad)."""
         self.updates_done += 1
-        for weight_decay, params, exp_avg, exp_avg_sq in self._groups:
-            grads = [p.grad for p in params]
-            if params[0].device.type in FUSED_DEVICES and params[0].dtype == torch.float32:
-                t = torch.tensor(float(self.updates_done), device=params[0].device)
-                torch._fused_adamw_(
-                    params, grads, exp_avg, exp_avg_sq, [], [t] * len(params), lr=lr, beta1=self.beta1,
-                    beta2=self.beta2, weight_decay=weight_decay, eps=self.eps, amsgrad=False, maximize=False,
-                )
-            else:
-                self._step_by_formula(params, grads, exp_avg, exp_avg_sq, lr, weight_decay)
+        if self.fused:
+            self._fused_step(lr)
+            return
+        decayed = set(self.decayed)
+        for name, weight in zip(self.names, self.parameters):
+            weight_decay = self.weight_decay if name in decayed else 0.0
+            self.step_by_formula(weight, weight.grad, self.exp_avg[name], self.exp_avg_sq[name], lr, weight_decay)
 
-    def _step_by_formula(self, params, grads, exp_avg, exp_avg_sq, lr: float, weight_decay: float) -> None:
-        """The update as written in the module docstring, on lists of tensors."""
+    def step_by_formula(self, w: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tensor,
+                        lr: float, weight_decay: float) -> None:
+        """The update as written in the module docstring, for one weight tensor (changed in place)."""
         t = self.updates_done
-        torch._foreach_mul_(params, 1.0 - lr * weight_decay)                      # weight decay
-        torch._foreach_lerp_(exp_avg, grads, 1.0 - self.beta1)                     # m
-        torch._foreach_mul_(exp_avg_sq, self.beta2)
-        torch._foreach_addcmul_(exp_avg_sq, grads, grads, 1.0 - self.beta2)        # v
-        denominator = torch._foreach_sqrt(exp_avg_sq)                               # sqrt(v)
-        torch._foreach_div_(denominator, math.sqrt(1.0 - self.beta2 ** t))         # sqrt(v_hat)
-        torch._foreach_add_(denominator, self.eps)
-        torch._foreach_addcdiv_(params, exp_avg, denominator, -lr / (1.0 - self.beta1 ** t))
+        w.mul_(1.0 - lr * weight_decay)                             # weight decay
+        m.lerp_(g, 1.0 - self.beta1)                                # m = beta1 m + (1 - beta1) g
+        v.mul_(self.beta2).addcmul_(g, g, value=1.0 - self.beta2)   # v = beta2 v + (1 - beta2) g g
+        v_hat = v / (1.0 - self.beta2 ** t)
+        m_hat_scale = 1.0 / (1.0 - self.beta1 ** t)                 # m_hat = m * m_hat_scale
+        w.addcdiv_(m, v_hat.sqrt_().add_(self.eps), value=-lr * m_hat_scale)  # w - lr m_hat / (sqrt(v_hat) + eps)
+
+    def _fused_step(self, lr: float) -> None:
+        """The same update by torch's fused AdamW kernel (public functional API), one call per decay group."""
+        decayed = set(self.decayed)
+        for weight_decay, chosen in ((self.weight_decay, True), (0.0, False)):
+            names = [n for n in self.names if (n in decayed) == chosen]
+            if not names:
+                continue
+            params = [p for n, p in zip(self.names, self.parameters) if (n in decayed) == chosen]
+            # The kernel adds 1 to each step count before using it: hand it the count before this update.
+            counts = [torch.tensor(float(self.updates_done - 1), device=params[0].device) for _ in params]
+            torch_adamw(
+                params, [p.grad for p in params], [self.exp_avg[n] for n in names],
+                [self.exp_avg_sq[n] for n in names], [], counts, fused=True, amsgrad=False, beta1=self.beta1,
+                beta2=self.beta2, lr=lr, weight_decay=weight_decay, eps=self.eps, maximize=False,
+            )
 
     # -- state, as named tensors ----------------------------------------------------------------------
     def state_tensors(self) -> dict[str, torch.Tensor]:
@@ -92,7 +96,6 @@ class AdamW:
         for name, p in zip(self.names, self.parameters):
             self.exp_avg[name] = state[f"adamw.exp_avg.{name}"].to(p.device, p.dtype).clone()
             self.exp_avg_sq[name] = state[f"adamw.exp_avg_sq.{name}"].to(p.device, p.dtype).clone()
-        self._group_tensors()
 
 
 def check_optimizer_state(state_shapes: Mapping[str, tuple], param_shapes: Mapping[str, tuple]) -> None:
@@ -106,7 +109,8 @@ def check_optimizer_state(state_shapes: Mapping[str, tuple], param_shapes: Mappi
                 raise ValueError(f"AdamW's state has no {slot} for {name}.")
             if tuple(state_shapes[key]) != tuple(shape):
                 raise ValueError(
-                    f"AdamW's {slot} for {name} has shape {tuple(state_shapes[key])}, but the parameter has {tuple(shape)}."
+                    f"AdamW's {slot} for {name} has shape {tuple(state_shapes[key])}, "
+                    f"but the parameter has {tuple(shape)}."
                 )
     expected = {"adamw.updates_done"} | {f"adamw.{s}.{n}" for n in param_shapes for s in ("exp_avg", "exp_avg_sq")}
     extra = [key for key in state_shapes if key.startswith("adamw.") and key not in expected]

@@ -21,18 +21,18 @@ import sys
 import time
 from pathlib import Path
 
-import torch
+from tqdm import tqdm
 
-from core.training import distributed
 from core.files.checkpoint import load_checkpoint, resume_trainer, save_trainer
-from core.model.config import ACTIVATIONS, POSITIONAL_ENCODINGS, PRESETS, GPTConfig, preset
-from core.training.corpora import BUILTIN_CORPORA, STORY_COUNT, encode_text, load_builtin, read_text_file
+from core.model.config import ACTIVATIONS, POSITIONAL_ENCODINGS, PRESETS, GPTConfig
+from core.training import distributed
+from core.training.corpora import BUILTIN_CORPORA, STORY_COUNT, encode_text
 from core.training.dataset import TokenDataset
-from core.training.finetune import FINETUNE_LEARNING_RATE, check_training_fits, load_model_to_finetune, training_context_length
-from core.model.model import GPT
-from core.training.progress_bar import ProgressBar, format_seconds
-from core.training.synthetic import SYNTHETIC_TASKS, synthetic_task
-from core.tokenizers import BPETokenizer, CharTokenizer
+from core.training.finetune import (FINETUNE_LEARNING_RATE, check_training_fits, load_model_to_finetune,
+                                    training_context_length)
+from core.training.recipe import corpus_kind_of, corpus_text, prepare_run
+from core.training.run_setup import CUSTOM_SIZES, RunSetup
+from core.training.synthetic import SYNTHETIC_TASKS
 from core.training.trainer import Trainer, TrainConfig
 
 DEFAULTS = TrainConfig()
@@ -47,11 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
         f"what to train on: a built-in corpus ({', '.join(BUILTIN_CORPORA)}), a synthetic task "
         f"({', '.join(SYNTHETIC_TASKS)}) or a text file; several are joined with a blank line"))
     data = parser.add_argument_group("data and tokenizer")
-    data.add_argument("--tokenizer", choices=("char", "bpe"), default="char", help="one token per character, or BPE trained on the corpus")
+    data.add_argument("--tokenizer", choices=("char", "bpe"), default="char",
+                      help="one token per character, or BPE trained on the corpus")
     data.add_argument("--vocab-size", type=int, default=512, help="BPE only: vocabulary size (256 bytes + merges)")
-    data.add_argument("--val-fraction", type=float, default=0.1, help="share of the text held out for validation (taken from its end)")
-    data.add_argument("--synthetic-examples", type=int, default=20000, help="synthetic tasks: how many example lines to generate")
-    data.add_argument("--stories", type=int, default=STORY_COUNT, help="the stories corpus: how many stories to write (seeded by --seed)")
+    data.add_argument("--val-fraction", type=float, default=0.1,
+                      help="share of the text held out for validation (taken from its end)")
+    data.add_argument("--synthetic-examples", type=int, default=20000,
+                      help="synthetic tasks: how many example lines to generate")
+    data.add_argument("--stories", type=int, default=STORY_COUNT,
+                      help="the stories corpus: how many stories to write (seeded by --seed)")
     model = parser.add_argument_group("model")
     model.add_argument("--preset", choices=tuple(PRESETS), default="micro", help="model size to start from")
     model.add_argument("--n-layers", type=int, help="transformer blocks (overrides the preset)")
@@ -59,8 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--d-model", type=int, help="width of the residual stream")
     model.add_argument("--d-mlp", type=int, help="hidden width of each MLP (default 4 x d-model)")
     model.add_argument("--context-length", type=int, default=DEFAULTS.context_length,
-                       help="tokens the model reads at once (with --init-from: the training windows, at most the model's context)")
-    model.add_argument("--pos-encoding", choices=POSITIONAL_ENCODINGS, default="learned", help="how positions are encoded")
+                       help="tokens the model reads at once (with --init-from: the training windows, at most the "
+                            "model's context)")
+    model.add_argument("--pos-encoding", choices=POSITIONAL_ENCODINGS, default="learned",
+                       help="how positions are encoded")
     model.add_argument("--activation", choices=ACTIVATIONS, default=GPTConfig().activation,
                        help="the MLP's GELU: GPT-2's tanh approximation, or the exact one (cheaper on CPUs)")
     model.add_argument("--dropout", type=float, default=0.0, help="dropout probability while training")
@@ -72,19 +78,23 @@ def build_parser() -> argparse.ArgumentParser:
                        f"or {FINETUNE_LEARNING_RATE:g} with --init-from)")
     hyper.add_argument("--min-lr", type=float, help="learning rate at the end of the cosine (default lr / 10)")
     hyper.add_argument("--warmup", type=int, default=DEFAULTS.warmup_steps, help="warmup steps")
-    hyper.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="windows per step, over all processes")
+    hyper.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size,
+                       help="windows per step, over all processes")
     hyper.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
     hyper.add_argument("--beta1", type=float, default=DEFAULTS.beta1)
     hyper.add_argument("--beta2", type=float, default=DEFAULTS.beta2)
     hyper.add_argument("--grad-clip", type=float, default=DEFAULTS.grad_clip, help="0 turns clipping off")
-    hyper.add_argument("--eval-interval", type=int, default=DEFAULTS.eval_interval, help="steps between loss measurements")
+    hyper.add_argument("--eval-interval", type=int, default=DEFAULTS.eval_interval,
+                       help="steps between loss measurements")
     hyper.add_argument("--eval-batches", type=int, default=DEFAULTS.eval_batches)
-    hyper.add_argument("--sample-interval", type=int, default=0, help="steps between text samples printed to stderr (0: none)")
+    hyper.add_argument("--sample-interval", type=int, default=0,
+                       help="steps between text samples printed to stderr (0: none)")
     hyper.add_argument("--seed", type=int, default=DEFAULTS.seed)
     hyper.add_argument("--device", default=DEFAULTS.device, help="auto, cpu, cuda, cuda:N or mps")
     hyper.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=DEFAULTS.bf16, help="bfloat16 autocast")
     stop = parser.add_argument_group("when to stop (whichever comes first)")
-    stop.add_argument("--steps", type=int, default=DEFAULTS.max_steps, help="optimizer steps; also the length of the learning-rate schedule")
+    stop.add_argument("--steps", type=int, default=DEFAULTS.max_steps,
+                      help="optimizer steps; also the length of the learning-rate schedule")
     stop.add_argument("--time", type=float, help="seconds of training")
     stop.add_argument("--target-val-loss", type=float, help="stop once the validation loss is at or below this")
     out = parser.add_argument_group("output")
@@ -97,30 +107,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# -- from arguments to the pieces of a run -------------------------------------------------------------
-def corpus_text(names: list[str], n_synthetic: int, seed: int, n_stories: int = STORY_COUNT) -> str:
-    """The text of each corpus argument, joined by a blank line."""
-    texts = []
-    for name in names:
-        if name in BUILTIN_CORPORA:
-            texts.append(load_builtin(name, n_stories=n_stories, seed=seed))
-        elif name in SYNTHETIC_TASKS:
-            texts.append(synthetic_task(name).generate_text(n_synthetic, seed=seed))
-        elif Path(name).exists():
-            texts.append(read_text_file(name))
-        else:
-            raise ValueError(
-                f"{name!r} is neither a built-in corpus ({', '.join(BUILTIN_CORPORA)}), nor a synthetic task "
-                f"({', '.join(SYNTHETIC_TASKS)}), nor a file that exists."
-            )
+# -- from arguments to the one RunSetup the studio uses too -------------------------------------------
+def run_setup(args) -> RunSetup:
+    """The arguments as a RunSetup (core/training/run_setup.py); the first corpus names the text."""
+    lr = args.lr if args.lr is not None else FINETUNE_LEARNING_RATE if args.init_from else DEFAULTS.learning_rate
+    min_lr = args.min_lr if args.min_lr is not None else lr / 10
+    sizes = {"n_layers": args.n_layers, "n_heads": args.n_heads, "d_model": args.d_model}
+    overrides = {name: value for name, value in sizes.items() if value is not None}
+    if overrides:  # the preset's sizes with these changed
+        model = dict(model_preset=CUSTOM_SIZES, **{**PRESETS[args.preset], **overrides})
+    else:
+        model = dict(model_preset=args.preset)
+    return RunSetup(
+        corpus_kind=corpus_kind_of(args.corpus[0]), corpus_name=args.corpus[0],
+        synthetic_examples=args.synthetic_examples, stories=args.stories, val_fraction=args.val_fraction,
+        tokenizer=args.tokenizer, bpe_vocab_size=args.vocab_size, **model, d_mlp=args.d_mlp or 0,
+        pos_encoding=args.pos_encoding, activation=args.activation, dropout=args.dropout,
+        learning_rate=lr, final_lr_fraction=min_lr / lr if lr > 0 else 0.0, batch_size=args.batch_size,
+        context_length=args.context_length, max_steps=args.steps, warmup_steps=args.warmup,
+        weight_decay=args.weight_decay, beta1=args.beta1, beta2=args.beta2, grad_clip=args.grad_clip, seed=args.seed,
+        eval_interval=args.eval_interval, eval_batches=args.eval_batches, sample_interval=args.sample_interval,
+        sample_length=DEFAULTS.sample_length, snapshot_interval=0, device=args.device, bf16=args.bf16,
+    )
+
+
+def joined_text(args, setup: RunSetup) -> str:
+    """The text of every corpus argument, joined by a blank line."""
+    texts = [corpus_text(setup.with_changes(corpus_kind=corpus_kind_of(name), corpus_name=name))
+             for name in args.corpus]
     return "\n\n".join(texts)
-
-
-def build_tokenizer(kind: str, text: str, vocab_size: int, progress=None):
-    """`progress(merges done, merges wanted)` is called while BPE learns its merges."""
-    if kind == "char":
-        return CharTokenizer.from_text(text)
-    return BPETokenizer.train(text, vocab_size, progress=progress)
 
 
 def print_bpe_progress(stream=None, every_s: float = 2.0):
@@ -133,59 +148,38 @@ def print_bpe_progress(stream=None, every_s: float = 2.0):
         now = time.perf_counter()
         if now - last_line[0] >= every_s or done == wanted:
             last_line[0] = now
-            print(f"learning BPE merges: {done}/{wanted}, {format_seconds(now - started)} elapsed", file=stream, flush=True)
+            elapsed = tqdm.format_interval(now - started)
+            print(f"learning BPE merges: {done}/{wanted}, {elapsed} elapsed", file=stream, flush=True)
     return progress
-
-
-def model_config(args, vocab_size: int) -> GPTConfig:
-    sizes = {"n_layers": args.n_layers, "n_heads": args.n_heads, "d_model": args.d_model, "d_mlp": args.d_mlp}
-    overrides = {name: value for name, value in sizes.items() if value is not None}
-    if "d_model" in overrides and "d_mlp" not in overrides:
-        overrides["d_mlp"] = 4 * overrides["d_model"]
-    return preset(args.preset, vocab_size=vocab_size, context_length=args.context_length,
-                  pos_encoding=args.pos_encoding, activation=args.activation, dropout=args.dropout, **overrides)
-
-
-def train_config(args) -> TrainConfig:
-    lr = args.lr if args.lr is not None else FINETUNE_LEARNING_RATE if args.init_from else DEFAULTS.learning_rate
-    return TrainConfig(
-        learning_rate=lr, min_lr=args.min_lr if args.min_lr is not None else lr / 10,
-        warmup_steps=args.warmup, max_steps=args.steps, batch_size=args.batch_size,
-        context_length=args.context_length, weight_decay=args.weight_decay, beta1=args.beta1, beta2=args.beta2,
-        grad_clip=args.grad_clip, eval_interval=args.eval_interval, eval_batches=args.eval_batches,
-        sample_interval=args.sample_interval, snapshot_interval=0, seed=args.seed, device=args.device, bf16=args.bf16,
-    )
 
 
 def build_trainer(args) -> Trainer:
     """A new run from the arguments, the --resume run continued (its tokenizer and settings kept), or a
     fine-tune of the --init-from model."""
+    setup = run_setup(args)
     if args.init_from is not None:
-        return finetune_trainer(args)
+        return finetune_trainer(args, setup)
     if args.resume is not None:
         checkpoint = load_checkpoint(args.resume)
-        tokens = encode_text(corpus_text(args.corpus, args.synthetic_examples, args.seed, args.stories), checkpoint.tokenizer)
+        tokens = encode_text(joined_text(args, setup), checkpoint.tokenizer)
         config = checkpoint.train_config
         if config is not None:
             config = dataclasses.replace(config, max_steps=args.steps, device=args.device)
         return resume_trainer(checkpoint, TokenDataset(tokens, args.val_fraction), config)
-    text = corpus_text(args.corpus, args.synthetic_examples, args.seed, args.stories)
     show_progress = distributed.rank() == 0 and not args.quiet
-    tokenizer = build_tokenizer(args.tokenizer, text, args.vocab_size, print_bpe_progress() if show_progress else None)
-    tokens = encode_text(text, tokenizer)
-    torch.manual_seed(args.seed)  # the same seed gives the same starting weights
-    model = GPT(model_config(args, tokenizer.vocab_size))
-    return Trainer(model, TokenDataset(tokens, args.val_fraction), train_config(args), tokenizer)
+    progress = print_bpe_progress() if show_progress else None
+    return prepare_run(setup, text=joined_text(args, setup), progress=progress).trainer
 
 
-def finetune_trainer(args) -> Trainer:
+def finetune_trainer(args, setup: RunSetup) -> Trainer:
     """A run that starts from the --init-from model's weights, on text cut into that model's own tokens."""
     if args.resume is not None:
         raise ValueError("--init-from starts a new run from a model and --resume continues a saved run; use one.")
     model, tokenizer = load_model_to_finetune(args.init_from)
     check_training_fits(model, f"the model in {args.init_from}", weights_loaded=True)
-    tokens = encode_text(corpus_text(args.corpus, args.synthetic_examples, args.seed), tokenizer)
-    config = dataclasses.replace(train_config(args), context_length=training_context_length(model, args.context_length))
+    tokens = encode_text(joined_text(args, setup), tokenizer)
+    context_length = training_context_length(model, args.context_length)
+    config = dataclasses.replace(setup.train_config(), context_length=context_length)
     return Trainer(model, TokenDataset(tokens, args.val_fraction), config, tokenizer)
 
 
@@ -194,7 +188,7 @@ def train(args) -> dict:
     """Run until a stop condition holds; save; return the summary."""
     trainer = build_trainer(args)
     out = args.out or args.resume
-    bar = ProgressBar(args.steps, args.time) if trainer.is_main and not args.quiet else None
+    bar = progress_bar(args.steps, trainer.step_count) if trainer.is_main and not args.quiet else None
     started = time.perf_counter()
     first_step, tokens_before = trainer.step_count, trainer.tokens_seen
     stopped_because, last_eval = "steps", None
@@ -209,12 +203,14 @@ def train(args) -> dict:
             if record.val_loss is not None:
                 last_eval = (record.step, record.train_loss_eval, record.val_loss)
             if bar:
-                bar.update(record.step, record.loss, last_eval[2] if last_eval else None)
+                tokens, seconds = trainer.tokens_seen - tokens_before, time.perf_counter() - started
+                show_progress(bar, record, last_eval, tokens, seconds)
             if record.sample:
                 _say(trainer, f"\n--- sample at step {record.step} ---\n{record.sample}\n")
             if args.save_interval and out and record.step % args.save_interval == 0 and trainer.is_main:
                 save_trainer(out, trainer, with_optimizer=args.save_optimizer)
-            if args.target_val_loss is not None and record.val_loss is not None and record.val_loss <= args.target_val_loss:
+            target = args.target_val_loss
+            if target is not None and record.val_loss is not None and record.val_loss <= target:
                 stopped_because = "target"
                 break
             if args.time is not None and distributed.broadcast_flag(time.perf_counter() - started >= args.time):
@@ -224,8 +220,6 @@ def train(args) -> dict:
         stopped_because = "interrupted"
     wall = time.perf_counter() - started
     if bar:
-        if record is not None:
-            bar.update(record.step, record.loss, last_eval[2] if last_eval else None, force=True)
         bar.close()
     if last_eval is None or last_eval[0] != trainer.step_count:
         losses = trainer.evaluate()
@@ -244,6 +238,24 @@ def train(args) -> dict:
         "parameters": trainer.model.num_params(),
         "out": str(out) if out else None,
     }
+
+
+def progress_bar(total_steps: int, steps_done: int) -> tqdm:
+    """tqdm's bar on stderr: redrawn in place on a terminal, a line every 10 s into a log file."""
+    interval = 0.1 if sys.stderr.isatty() else 10.0
+    return tqdm(total=total_steps, initial=steps_done, unit="step", desc="training", file=sys.stderr,
+                mininterval=interval, dynamic_ncols=True)
+
+
+def show_progress(bar: tqdm, record, last_eval, tokens: int, seconds: float) -> None:
+    """Move the bar to this step and show the loss, the last validation loss and the speed beside it."""
+    values = {"loss": f"{record.loss:.4f}"}
+    if last_eval is not None and last_eval[2] is not None:
+        values["val"] = f"{last_eval[2]:.4f}"
+    if seconds > 0:
+        values["tokens/s"] = f"{tokens / seconds:,.0f}"
+    bar.set_postfix(values, refresh=False)  # drawn with the next update, at most every mininterval
+    bar.update(record.step - bar.n)
 
 
 def _rounded(value: float | None) -> float | None:

@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -26,118 +26,12 @@ from torch import nn
 from core.training import distributed
 from core.training.dataset import TokenDataset
 from core.model.eval_mode import evaluating
-from core.model.memory import keep_freed_memory
+from core.speed.malloc import keep_freed_memory
 from core.training.optimizer import AdamW, check_optimizer_state
 from core.model.sampling import generate
 from core.training.schedule import learning_rate_at
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    # The defaults are the recipe measured fastest to a given validation loss on a 2-core CPU for the
-    # micro preset (benchmarks/bench_training.py): nanoGPT's batch, a 5x higher learning rate, shorter
-    # warmup, and less momentum (beta1 0.8), which lets the high learning rate turn corners faster.
-    learning_rate: float = 5e-3    # peak learning rate, reached at the end of warmup
-    min_lr: float = 5e-4           # the cosine decay ends here, at max_steps
-    warmup_steps: int = 30         # steps of linear growth from ~0 to learning_rate
-    max_steps: int = 1300          # length of the schedule; run() with no count stops here
-    batch_size: int = 12           # context windows per optimizer step (over all processes together)
-    context_length: int = 64       # tokens per window; at most the model's context_length
-    weight_decay: float = 0.1      # AdamW's pull of 2-D weight matrices towards 0 (biases, norms: none)
-    beta1: float = 0.8             # AdamW's memory of past gradients (momentum)
-    beta2: float = 0.99            # AdamW's memory of past squared gradients
-    grad_clip: float = 1.0         # gradients longer than this (overall norm) are shortened; 0 = off
-    eval_interval: int = 100       # measure train and validation loss every N steps; 0 = never
-    eval_batches: int = 10         # batches averaged for each of those measurements
-    sample_interval: int = 200     # write a short text sample every N steps; 0 = never
-    sample_length: int = 100       # tokens in each sample
-    snapshot_interval: int = 100   # keep a copy of the weights every N steps; 0 = never
-    seed: int = 1337               # the same seed gives the same batches, hence the same run
-    device: str = "auto"           # "auto" (cuda, then mps, then cpu), or "cpu", "cuda", "cuda:1", "mps"
-    # bfloat16 autocast. Measured on the 2-core CPU this was written on (AMX bf16 units): slower than
-    # float32 for models this small (the casts cost more than the faster matmuls), so off by default.
-    bf16: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("max_steps", "batch_size", "context_length", "eval_batches", "sample_length"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name} must be a positive whole number, but it is {value!r}.")
-        for name in ("warmup_steps", "eval_interval", "sample_interval", "snapshot_interval", "seed"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be a whole number of 0 or more, but it is {value!r}.")
-        if not self.learning_rate > 0 or not math.isfinite(self.learning_rate):
-            raise ValueError(f"learning_rate must be a positive number (e.g. 1e-3), but it is {self.learning_rate}.")
-        if not 0 <= self.min_lr <= self.learning_rate:
-            raise ValueError(f"min_lr must be between 0 and learning_rate ({self.learning_rate}), but it is {self.min_lr}.")
-        for name in ("beta1", "beta2"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 0 and below 1 (e.g. 0.9), but it is {getattr(self, name)}.")
-        if self.weight_decay < 0 or self.grad_clip < 0:
-            raise ValueError("weight_decay and grad_clip must be 0 or more.")
-        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
-            raise ValueError(f"Unknown device {self.device!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
-        unknown = set(values) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"Unknown training settings: {', '.join(sorted(unknown))}.")
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class WeightSnapshot:
-    step: int                          # optimizer steps the weights had received
-    tensors: Mapping[str, np.ndarray]  # the model's state dict as read-only CPU float arrays
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        """Fresh tensors for `model.load_state_dict`."""
-        return {name: torch.tensor(array) for name, array in self.tensors.items()}
-
-
-@dataclass(frozen=True)
-class StepDetails:
-    """One step, opened up."""
-
-    x: np.ndarray                        # (B, T) the input token ids of the batch
-    y: np.ndarray                        # (B, T) the target ids: x shifted one to the left
-    gradients: dict[str, np.ndarray]     # parameter name -> its gradient, as backprop computed it (before clipping)
-    updates: dict[str, np.ndarray]       # parameter name -> the change the optimizer applied (after - before)
-    clip_scale: float                    # the factor clipping multiplied all gradients by (1.0: not clipped)
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    step: int                         # number of this step, counting from 1 (weights after it have `step` updates)
-    loss: float                       # training loss on this step's batch (before the update)
-    lr: float                         # learning rate used for the update
-    tokens_seen: int                  # training tokens read so far, this step included
-    elapsed_s: float                  # seconds spent inside step() so far
-    grad_norms: dict[str, float]      # "embed", "block 0", ..., "head" -> gradient norm of that part
-    update_ratios: dict[str, float]   # same keys -> |change of its weights| / |its weights|
-    val_loss: float | None = None     # loss on held-out text, on evaluation steps
-    train_loss_eval: float | None = None  # loss on training text measured like val_loss, on evaluation steps
-    sample: str | None = None         # generated text, on sample steps (needs a tokenizer)
-    weights: WeightSnapshot | None = None  # a copy of the weights, on snapshot steps
-    diverged: bool = False            # True: the loss was not a finite number and nothing was changed
-    message: str = ""                 # a sentence about anything unusual
-    details: StepDetails | None = None  # only when step(inspect=...) asked for it
-
-
-def pick_device(requested: str = "auto") -> torch.device:
-    """'auto' takes a GPU when there is one: cuda, then Apple's mps, else the CPU."""
-    if requested != "auto":
-        return torch.device(requested)
-    if torch.cuda.is_available():
-        return torch.device("cuda", torch.cuda.current_device())  # under torchrun: this process's GPU
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+from core.training.step_record import StepDetails, StepRecord, WeightSnapshot
+from core.training.train_config import TrainConfig, pick_device
 
 
 def part_of(parameter_name: str) -> str:
@@ -174,8 +68,9 @@ class Trainer:
         self.model.train()
         # Under torchrun the gradients are averaged over processes during backward.
         self._forward_model = distributed.wrap_model(self.model, self.device)
+        # The formula runs on the CPU; on CUDA torch's fused kernel (small kernels per tensor cost more there).
         self.optimizer = AdamW(self.model.named_parameters(), betas=(config.beta1, config.beta2),
-                               weight_decay=config.weight_decay)
+                               weight_decay=config.weight_decay, fused=self.device.type == "cuda")
         self.generator = torch.Generator().manual_seed(config.seed)  # draws every training batch
 
         self.step_count = 0          # optimizer updates applied so far
@@ -215,9 +110,8 @@ class Trainer:
         self._weights_before = [w.clone() for w in self._weights]       # filled before each update
         # Tied weights appear under two names (lm_head.weight is wte.weight); both may be inspected.
         index_of = {id(p): i for i, p in enumerate(self._params)}
-        self._param_index = {
-            name: index_of[id(p)] for name, p in self.model.named_parameters(remove_duplicate=False) if id(p) in index_of
-        }
+        every_name = self.model.named_parameters(remove_duplicate=False)
+        self._param_index = {name: index_of[id(p)] for name, p in every_name if id(p) in index_of}
 
     @property
     def is_main(self) -> bool:
@@ -259,9 +153,11 @@ class Trainer:
         if not math.isfinite(grad_total):
             return self._refused(step_number, lr, loss_value, started, "the gradient became")
 
-        raw_gradients = {n: self._params[self._param_index[n]].grad.detach().cpu().numpy().copy() for n in inspect or ()}
+        raw_gradients = {n: self._params[self._param_index[n]].grad.detach().cpu().numpy().copy()
+                         for n in inspect or ()}
         clip_scale = self._clip_gradients(grad_total)
-        torch._foreach_copy_(self._weights_before, self._weights)
+        for before, weight in zip(self._weights_before, self._weights):
+            before.copy_(weight)
         self.optimizer.step(lr)
         self._forget_gradients()
         update_ratios, updates = self._update_ratios(inspect or ())
@@ -311,7 +207,7 @@ class Trainer:
             if p.grad is None:  # a parameter this batch did not reach: its gradient is 0
                 p.grad = torch.zeros_like(p)
         gradients = [p.grad for p in self._params]
-        per_tensor = torch.stack(torch._foreach_norm(gradients))                 # (n_tensors,)
+        per_tensor = torch.stack([torch.linalg.vector_norm(g) for g in gradients])  # (n_tensors,)
         per_part_sq = torch.zeros(len(self.parts), device=self.device).index_add_(
             0, self._part_of_param, per_tensor.square()
         )                                                                        # (n_parts,)
@@ -322,9 +218,9 @@ class Trainer:
         """Shorten the whole gradient to length grad_clip if it is longer; returns the factor used."""
         if self.config.grad_clip <= 0 or total_norm <= self.config.grad_clip:
             return 1.0
-        scale = self.config.grad_clip / (total_norm + 1e-6)
-        torch._foreach_mul_([p.grad for p in self._params], scale)
-        return scale
+        # torch's own clipping, given the norm measured above: every gradient times grad_clip / (norm + 1e-6)
+        torch.nn.utils.clip_grads_with_norm_(self._params, self.config.grad_clip, torch.tensor(total_norm))
+        return self.config.grad_clip / (total_norm + 1e-6)
 
     def _forget_gradients(self) -> None:
         for p in self._params:
@@ -333,8 +229,9 @@ class Trainer:
     def _update_ratios(self, inspect) -> tuple[dict[str, float], dict[str, np.ndarray]]:
         """How far each part's weights moved, relative to their size: |w_after - w_before| / |w_after|."""
         moved = self._weights_before  # reused in place: becomes before - after
-        torch._foreach_sub_(moved, self._weights)
-        norms = torch.stack(torch._foreach_norm(moved + self._weights))                 # (2 n_tensors,)
+        for change, weight in zip(moved, self._weights):
+            change.sub_(weight)
+        norms = torch.stack([torch.linalg.vector_norm(t) for t in moved + self._weights])  # (2 n_tensors,)
         by_part = torch.zeros(2 * len(self.parts), device=self.device).index_add_(
             0, self._part_of_param_twice, norms.square()
         ).sqrt()                                                                         # (2 n_parts,)

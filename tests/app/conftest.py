@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app.sessions import ModelSession
+from app.state.model_in_use import ModelInUse
 from core import GPT, GPTConfig, Intervention
 from core.tokenizers import CharTokenizer
 
@@ -22,17 +22,17 @@ def isolated_settings(tmp_path, monkeypatch):
 
 
 def make_session(context_length: int = 16, pos_encoding: str = "learned", seed: int = 0,
-                 n_layers: int = 2, n_heads: int = 2) -> ModelSession:
+                 n_layers: int = 2, n_heads: int = 2) -> ModelInUse:
     """A small random model with a character tokenizer: fast, and every number checkable."""
     tokenizer = CharTokenizer(VOCABULARY)
     config = GPTConfig(vocab_size=tokenizer.vocab_size, context_length=context_length, d_model=16,
                        n_layers=n_layers, n_heads=n_heads, pos_encoding=pos_encoding)
     torch.manual_seed(seed)
-    return ModelSession(GPT(config).eval(), tokenizer, "test model", trained=False)
+    return ModelInUse(GPT(config).eval(), tokenizer, "test model", trained=False)
 
 
 @pytest.fixture
-def session() -> ModelSession:
+def session() -> ModelInUse:
     return make_session()
 
 

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from app.controller import Controller, SnapshotMaker, build_snapshot, encode_prompt, fit_to_context
-from app.snapshot import Snapshot
+from app.controller import Controller
+from app.state.snapshot_maker import SnapshotMaker, build_snapshot, encode_prompt, fit_to_context
+from app.state.snapshot import Snapshot
 from core import Intervention
 
 

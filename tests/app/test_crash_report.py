@@ -36,7 +36,7 @@ def shown_dialog(qtbot, reporter, text: str):
 
 def visible_views(window) -> list:
     return [panel.widget for panel in window.panels
-            if window.is_on_screen(panel) and hasattr(panel.widget, "show_snapshot")]
+            if panel.is_on_screen() and panel.built]
 
 
 def test_a_view_that_fails_on_a_prompt_shows_the_report_and_the_app_goes_on(qtbot, window, show_prompt, reporter,
@@ -116,9 +116,9 @@ def test_errors_in_paint_events_and_worker_threads_reach_the_same_dialog(qtbot, 
 
 
 def test_a_bug_in_the_training_thread_is_reported_and_the_studio_trains_on(qtbot, window, reporter, tmp_path):
-    from app.studio.run_setup import RunSetup
+    from core.training.run_setup import RunSetup
 
-    studio = window.studio
+    studio = window.ensure_studio()
     studio.autosave_folder = tmp_path / "autosave"
     with qtbot.waitSignal(studio.run_ready, timeout=20000):
         studio.set_up(RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_preset="nano",

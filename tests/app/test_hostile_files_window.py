@@ -1,7 +1,7 @@
 """Hostile and broken files opened from the window: a message where the user is looking, no code run,
 and the model, prompt and selection in use left exactly as they were.
 
-Entry points: MainWindow.open_checkpoint, MainWindow.open_gpt2_folder, the classroom's try_open_session
+Entry points: ModelOpener.open_checkpoint, ModelOpener.open_gpt2_folder, the classroom's try_open_class_file
 (File ▸ Open session), and the training studio's corpus file and resume folder. The damaged files are made
 by tests/hostile_files.py, the same ones tests/core/test_hostile_files.py checks without a window.
 """
@@ -143,7 +143,7 @@ def test_a_hostile_checkpoint_leaves_the_model_in_use(window, in_use, good_check
     folder = shutil.copytree(good_checkpoint, tmp_path / "checkpoint")
     damage, words = CHECKPOINT_CASES[case]
     damage(folder, marker)
-    assert window.open_checkpoint(folder) is False
+    assert window.models.open_checkpoint(folder) is False
     text = error_shown(window, "Could not open the checkpoint", words)
     assert "previous model is still shown" in text
     unchanged(window, in_use)
@@ -152,7 +152,7 @@ def test_a_hostile_checkpoint_leaves_the_model_in_use(window, in_use, good_check
 def test_the_good_checkpoint_does_open(window, in_use, good_checkpoint, tmp_path):
     """The control: the undamaged file replaces the model (so the refusals above mean something)."""
     folder = shutil.copytree(good_checkpoint, tmp_path / "checkpoint")
-    assert window.open_checkpoint(folder) is True
+    assert window.models.open_checkpoint(folder) is True
     assert window.controller.session is not in_use["session"]
 
 
@@ -191,8 +191,9 @@ GPT2_CASES = {
     "config.json-0-bytes": (replace_file("config.json", lambda m: b""), ("config.json",)),
     "tiktoken-a-named-pipe": (lambda folder, marker: tiktoken_instead(folder, os.mkfifo),
                               ("r50k_base.tiktoken", "not an ordinary file")),
-    "tiktoken-a-link-to-dev-zero": (lambda folder, marker: tiktoken_instead(folder, lambda p: os.symlink("/dev/zero", p)),
-                                    ("r50k_base.tiktoken", "not an ordinary file")),
+    "tiktoken-a-link-to-dev-zero": (
+        lambda folder, marker: tiktoken_instead(folder, lambda p: os.symlink("/dev/zero", p)),
+        ("r50k_base.tiktoken", "not an ordinary file")),
     "vocab-id-2**32": (edit_json("vocab.json", **{"Ġthe": 2 ** 32}), ("vocab.json", "beyond any vocabulary")),
     "n-embd-8192": (edit_config(n_embd=8192, n_layer=48), ("gpt2", "needs about")),
 }
@@ -217,7 +218,7 @@ def test_a_hostile_gpt2_folder_leaves_the_model_in_use(window, in_use, good_gpt2
     folder = shutil.copytree(good_gpt2, tmp_path / "gpt2")
     damage, words = GPT2_CASES[case]
     damage(folder, marker)
-    assert window.open_gpt2_folder(folder) is False
+    assert window.models.open_gpt2_folder(folder) is False
     error_shown(window, "Could not open the GPT-2 folder", words)
     unchanged(window, in_use)
 
@@ -282,7 +283,7 @@ def test_a_hostile_session_leaves_the_window_as_it_was(window, in_use, classroom
     damage, words = SESSION_CASES[case]
     damage(path, marker)
     position = classroom.pane.position_ids()
-    assert classroom.try_open_session(path) is False
+    assert classroom.try_open_class_file(path) is False
     error_shown(window, "Could not open the session", words)
     unchanged(window, in_use)
     assert classroom.pane.position_ids() == position
@@ -291,13 +292,13 @@ def test_a_hostile_session_leaves_the_window_as_it_was(window, in_use, classroom
 def test_memory_running_out_while_a_session_opens_is_reported_not_a_crash(window, in_use, classroom, good_session,
                                                                          tmp_path, monkeypatch):
     """Every size is checked before it is allocated, but other programs can take the memory meanwhile."""
-    import core.files.session
+    import core.files.class_file
 
     def out_of_memory(path):
         raise MemoryError
 
-    monkeypatch.setattr(core.files.session, "load_session", out_of_memory)
-    assert classroom.try_open_session(shutil.copy(good_session, tmp_path / "demo.attnlab")) is False
+    monkeypatch.setattr(core.files.class_file, "load_class_file", out_of_memory)
+    assert classroom.try_open_class_file(shutil.copy(good_session, tmp_path / "demo.attnlab")) is False
     error_shown(window, "Could not open the session", ("ran out of memory", "previous model"))
     unchanged(window, in_use)
 
@@ -305,7 +306,7 @@ def test_memory_running_out_while_a_session_opens_is_reported_not_a_crash(window
 # -- the training studio: a corpus file, and a run folder to resume -------------------------------------
 @pytest.fixture
 def studio(window):
-    return window.studio
+    return window.ensure_studio()
 
 
 def corpus(kind):
@@ -332,7 +333,7 @@ CORPUS_CASES = {
 
 @pytest.mark.parametrize("case", CORPUS_CASES)
 def test_a_hostile_corpus_file_is_refused_by_the_studio(qtbot, window, in_use, studio, tmp_path, marker, case):
-    from app.studio.run_setup import RunSetup
+    from core.training.run_setup import RunSetup
 
     make, words = CORPUS_CASES[case]
     path = tmp_path / "corpus.txt"
@@ -360,4 +361,23 @@ def test_a_hostile_run_folder_is_refused_by_resume(qtbot, window, in_use, studio
         studio.resume(str(folder))
     assert studio.run is run_before and studio.message.isVisible()
     assert failed.args[0]
+    unchanged(window, in_use)
+
+
+@pytest.mark.parametrize("settings, words", [
+    ({"batch_size": "32"}, ("studio.json", "batch_size must be a whole number", "'32'")),
+    ({"learning_rate": None}, ("studio.json", "learning_rate must be a number")),
+    ({"colour": "blue"}, ("studio.json", "Unknown run settings: colour")),
+])
+def test_a_run_folder_whose_studio_json_holds_malformed_settings_is_refused(qtbot, window, in_use, studio,
+                                                                          good_checkpoint, tmp_path, settings, words):
+    """The checkpoint itself is good: only the settings in studio.json are wrong, and they are what is named."""
+    folder = shutil.copytree(good_checkpoint, tmp_path / "run")
+    (folder / "studio.json").write_text(json.dumps({"format": 1, "setup": settings, "step": 1}), encoding="utf-8")
+    run_before = studio.run
+    with qtbot.waitSignal(studio.setup_failed, timeout=WAIT_MS) as failed:
+        studio.resume(str(folder))
+    missing = [word for word in words if word not in failed.args[0]]
+    assert not missing, f"{missing} not in {failed.args[0]!r}"
+    assert studio.run is run_before and studio.message.isVisible()
     unchanged(window, in_use)

@@ -71,7 +71,7 @@ def open_the_model_the_step_needs(qtbot, window, pane) -> None:
     """A built-in model that can show the step: the one on screen, else the one the pane offers."""
     if not pane.step.action.train and not window.controller.session.path:   # a studio run's model
         with qtbot.waitSignal(window.drawn, timeout=WAIT_MS):
-            window.load_default_model()
+            window.models.load_default_model()
     if pane.unmet_needs():
         offer = model_for(pane.step.needs)
         assert offer is not None, f"{pane.step.id}: no built-in model has what it needs ({pane.step.needs})"
@@ -84,7 +84,7 @@ def open_the_model_the_step_needs(qtbot, window, pane) -> None:
 
 
 def train_in_studio(qtbot, window, steps: int) -> None:
-    studio = window.studio
+    studio = window.ensure_studio()
     if studio.run is None:
         with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
             studio.set_up(studio.setup_panel.setup())
@@ -150,7 +150,7 @@ def test_questions_are_answered_by_the_live_model(qtbot, lab, lesson_id, step_id
     put_back(qtbot, lab)
     if not lab.controller.session.path:
         with qtbot.waitSignal(lab.drawn, timeout=WAIT_MS):
-            lab.load_default_model()
+            lab.models.load_default_model()
     assert pane.go_to_ids(lesson_id, step_id)
     assert pane.questions_area.isVisible() and len(pane.questions.cards) == len(pane.step.questions)
     session = lab.controller.session

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from app.studio import live_plots, studio_panel
-from app.studio.run_setup import RunSetup
+from core.training.run_setup import RunSetup
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.soak_studio import SimulatedUser, bounded_sizes, open_window  # noqa: E402
@@ -46,7 +46,7 @@ def os_threads() -> set[int]:
 
 
 def test_a_long_session_stays_within_every_bound_and_leaves_no_thread(qtbot, window):
-    studio = window.studio
+    studio = window.ensure_studio()
     python_threads, threads_before = set(threading.enumerate()), os_threads()
     with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
         studio.set_up(SHORT_RUN)

@@ -53,22 +53,22 @@ def test_the_window_stays_responsive_while_a_model_loads(qtbot, window, session_
         gate.wait()  # the load is "reading files" until the test lets it finish
         return other
 
-    assert window._load(slow_load, "Could not open", RecentItem("checkpoint", "slow"), "slow model", wait=False)
-    assert window.loading and window.load_progress.isVisible()
+    assert window.models.load(slow_load, "Could not open", RecentItem("checkpoint", "slow"), "slow model", wait=False)
+    assert window.models.loading and window.load_progress.isVisible()
     assert window.statusBar().currentMessage() == "Opening slow model…"
     snapshot = wait_drawn(lambda: window.prompt_view.set_text("abc"))  # the window still traces and draws
     assert snapshot.token_labels == ("a", "b", "c") and snapshot.config.n_layers == 2  # drawn by the old model
-    assert window.open_checkpoint("elsewhere", wait=False) is False  # one load at a time
+    assert window.models.open_checkpoint("elsewhere", wait=False) is False  # one load at a time
     assert "Still opening slow model" in window.statusBar().currentMessage()
     with qtbot.waitSignal(window.model_loaded, timeout=WAIT_MS):
         gate.set()
-    assert window.controller.session is other and not window.loading
+    assert window.controller.session is other and not window.models.loading
     assert not window.load_progress.isVisible()
 
 
 def test_a_failed_load_keeps_the_previous_model_and_says_why(qtbot, window, session, loopback):
     with qtbot.waitSignal(window.load_failed, timeout=WAIT_MS) as failed:
-        assert window.open_hub_model("nonsense", wait=False)
+        assert window.models.open_hub_model("nonsense", wait=False)
     assert "nonsense is not in the Hugging Face cache" in failed.args[0]
     assert window.controller.session is session
     box = window.findChild(QMessageBox, "errorBox")
@@ -103,7 +103,7 @@ def test_the_zoo_remembers_the_last_choice(qtbot, loopback):
 
 def test_downloading_from_the_zoo_shows_the_size_fills_the_bar_and_opens_the_model(qtbot, window, loopback,
                                                                                    tiny_gpt2):
-    window.show_model_zoo()
+    window.models.show_model_zoo()
     dialog = window.findChild(ModelZooDialog, "modelZooDialog")
     dialog.select(SERVED_AS)
     assert dialog.download_button.isEnabled() and not dialog.open_button.isEnabled()
@@ -123,7 +123,7 @@ def test_downloading_from_the_zoo_shows_the_size_fills_the_bar_and_opens_the_mod
 
 def test_a_cancelled_download_leaves_the_model_in_use_and_nothing_to_open(qtbot, window, session, loopback):
     loopback.hold("model.safetensors", 5_000)  # of its 13.5 kB
-    window.show_model_zoo()
+    window.models.show_model_zoo()
     dialog = window.findChild(ModelZooDialog, "modelZooDialog")
     dialog.select(SERVED_AS)
     with qtbot.waitSignal(dialog.size_known, timeout=WAIT_MS):

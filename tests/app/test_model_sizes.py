@@ -1,6 +1,6 @@
 """The model-size fields shared by the New-model dialog and the studio's set-up panel."""
 from app.dialogs.model_sizes import CUSTOM, ModelSizeFields
-from app.studio.run_setup import RunSetup
+from core.training.run_setup import RunSetup
 from app.studio.setup_panel import SetupPanel
 from PySide6.QtWidgets import QWidget
 

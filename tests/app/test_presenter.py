@@ -143,3 +143,36 @@ def test_prompt_and_chips_grow_with_the_presentation_font(qtbot, window, shown):
     shown.presenter.leave()
     assert prompt_view.editor.font().pointSizeF() == editor_size
     assert chip_size() == (chip_width, chip_height)
+
+
+def test_a_label_is_shown_with_its_control_or_not_at_all(qtbot, window, shown):
+    """Top-p and Top-k name controls a temperature step hides: their labels go too; Temperature's stays with it."""
+    from app.lessons.panel_picture import labels_of
+
+    output = window.output_view
+    shown.pane.go_to_ids("02-forward-pass", "17-probabilities-and-sampling")
+    shown.presenter.enter()
+    for control in (output.temperature_slider, output.top_p_slider, output.top_k_spin):
+        labels = labels_of(output, [control])
+        assert labels and all(label.isHidden() == control.isHidden() for label in labels)
+    assert output.temperature_slider.isVisible() and output.top_p_slider.isHidden()
+    shown.pane.go_to_ids("02-forward-pass", "13-weighted-sum")  # no temperature here: its labels leave with it
+    assert all(label.isHidden() for label in labels_of(output, [output.temperature_slider]))
+    shown.presenter.leave()
+    assert not any(label.isHidden() for label in labels_of(output, [output.top_p_slider, output.top_k_spin]))
+
+
+def test_space_on_a_focused_button_presses_it_and_never_turns_the_page(qtbot, window, shown):
+    shown.pane.go_to_ids("02-forward-pass", "17-probabilities-and-sampling")
+    shown.presenter.enter()
+    pressed = []
+    button = window.output_view.next_button        # shown for this step's "try this"
+    button.clicked.connect(lambda: pressed.append(True))
+    button.setFocus()
+    qtbot.keyClick(button, Qt.Key.Key_Space)
+    assert pressed == [True]                        # the button's own click
+    assert shown.pane.step.id == "17-probabilities-and-sampling"
+    shown.pane.back_button.setFocus()
+    qtbot.keyClick(shown.pane.back_button, Qt.Key.Key_Space)
+    assert shown.pane.step.id == "16-logits"       # Back pressed: one page back, not one forward
+    shown.presenter.leave()

@@ -1,6 +1,6 @@
 """A save that fails in the window: the user reads why where they are looking, and keeps working.
 
-Three saves: Model > Save checkpoint (MainWindow.save_checkpoint), File > Save session (the classroom),
+Three saves: Model > Save checkpoint (ModelOpener.save_checkpoint), File > Save session (the classroom),
 and the training studio's Save. Each into a place that cannot hold it (a file where a folder should be)
 and onto a disk that fills part way (the checkpoint's low-level write, replaced to fail with ENOSPC).
 After each: the message is shown, no temporary file is left, an earlier save there still loads, and
@@ -15,10 +15,10 @@ import pytest
 import torch
 from PySide6.QtWidgets import QMessageBox
 
-from app.studio.run_setup import RunSetup
+from core.training.run_setup import RunSetup
 from core.files import checkpoint as checkpoint_module
 from core.files.checkpoint import load_checkpoint
-from core.files.session import load_session
+from core.files.class_file import load_class_file
 
 from lesson_fixtures import classroom, shown  # noqa: F401  (fixtures)
 
@@ -76,7 +76,7 @@ def assert_still_traces(window, show_prompt, text: str) -> None:
 def test_saving_a_checkpoint_where_a_file_is_in_the_way(window, show_prompt, file_in_the_way):
     show_prompt("the cat")
     session, weights = window.controller.session, weights_of(window.controller.session.model)
-    assert window.save_checkpoint(file_in_the_way / "model") is False
+    assert window.models.save_checkpoint(file_in_the_way / "model") is False
     assert window.statusBar().currentMessage().startswith("Could not save the checkpoint")
     text = error_box_text(window)
     assert f"{file_in_the_way} is a file, not a folder" in text
@@ -89,13 +89,13 @@ def test_saving_a_checkpoint_where_a_file_is_in_the_way(window, show_prompt, fil
 def test_a_full_disk_keeps_the_earlier_checkpoint_and_the_model(window, show_prompt, tmp_path, monkeypatch):
     show_prompt("the cat")
     folder = tmp_path / "model"
-    assert window.save_checkpoint(folder)
+    assert window.models.save_checkpoint(folder)
     session, weights = window.controller.session, weights_of(window.controller.session.model)
     with torch.no_grad():
         session.model.transformer.wte.weight.mul_(2.0)  # the user changed the model since that save
     changed = weights_of(session.model)
     monkeypatch.setattr(checkpoint_module, "_write_all", disk_full_after(1_000))
-    assert window.save_checkpoint(folder) is False
+    assert window.models.save_checkpoint(folder) is False
     text = error_box_text(window)
     assert text.startswith("The disk is full") and str(folder) in text
     assert "disk is full" in window.statusBar().currentMessage()
@@ -104,7 +104,7 @@ def test_a_full_disk_keeps_the_earlier_checkpoint_and_the_model(window, show_pro
     assert_unchanged(load_checkpoint(folder).model, weights)  # the earlier save, whole
     assert_unchanged(session.model, changed)                 # the model in memory, as the user left it
     assert_still_traces(window, show_prompt, "a cat sat")
-    assert window.save_checkpoint(folder)                    # with room again, the same save works
+    assert window.models.save_checkpoint(folder)                    # with room again, the same save works
     assert_unchanged(load_checkpoint(folder).model, changed)
 
 
@@ -112,26 +112,26 @@ def test_a_full_disk_keeps_the_earlier_checkpoint_and_the_model(window, show_pro
 def test_a_session_that_cannot_be_saved_says_why(window, shown, show_prompt, tmp_path, monkeypatch,
                                                  file_in_the_way):
     from app.lessons import classroom as classroom_module
-    from core.files import session as session_module
+    from core.files import class_file as class_file_module
 
-    earlier = shown.save_session(tmp_path / "lesson")
+    earlier = shown.save_class_file(tmp_path / "lesson")
     session, weights = window.controller.session, weights_of(window.controller.session.model)
 
     def disk_full(file, *args) -> None:
         file.write(b"PK the first bytes of a zip")
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(session_module, "_write_archive", disk_full)
+    monkeypatch.setattr(class_file_module, "_write_archive", disk_full)
     monkeypatch.setattr(classroom_module.QFileDialog, "getSaveFileName", lambda *a, **k: (str(earlier), ""))
-    shown.ask_save_session()
+    shown.ask_save_class_file()
     assert window.statusBar().currentMessage().startswith("Could not save the session: The disk is full")
     assert str(earlier) in error_box_text(window)
     assert sorted(os.listdir(tmp_path)) == ["lesson.attnlab", "notes.txt"]
-    assert load_session(earlier).prompt == window.controller.prompt  # the earlier file, whole
+    assert load_class_file(earlier).prompt == window.controller.prompt  # the earlier file, whole
 
     monkeypatch.setattr(classroom_module.QFileDialog, "getSaveFileName",
                         lambda *a, **k: (str(file_in_the_way / "lesson.attnlab"), ""))
-    shown.ask_save_session()
+    shown.ask_save_class_file()
     assert f"{file_in_the_way} is a file, not a folder" in error_box_text(window)
     assert window.controller.session is session
     assert_unchanged(session.model, weights)
@@ -141,7 +141,7 @@ def test_a_session_that_cannot_be_saved_says_why(window, shown, show_prompt, tmp
 # -- the training studio's Save ---------------------------------------------------------------------
 @pytest.fixture
 def studio(qtbot, window, tmp_path):
-    studio = window.studio
+    studio = window.ensure_studio()
     studio.autosave_folder = tmp_path / "autosave"
     with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
         studio.set_up(TINY)

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from app.controller import Controller
-from app.sessions import ModelSession
+from app.state.model_in_use import ModelInUse
 from app.studio import StudioPanel
-from app.studio.run_setup import RunSetup
-from core.teaching.detectors import pattern_names
+from core.training.run_setup import RunSetup
+from core.teaching.detectors import DETECTORS, head_scores, pattern_names
 from core.model.config import preset
 from core.model.model import GPT
 from core.tokenizers import CharTokenizer
@@ -28,7 +28,7 @@ WAIT_MS = 20_000
 def shared_studio(qapp, tmp_path_factory):
     """One studio per module (building its plots takes a second or two here); each test sets up a fresh run."""
     tokenizer = CharTokenizer("abc .\n")
-    controller = Controller(ModelSession(GPT(preset("nano", vocab_size=tokenizer.vocab_size)), tokenizer, "start"))
+    controller = Controller(ModelInUse(GPT(preset("nano", vocab_size=tokenizer.vocab_size)), tokenizer, "start"))
     panel = StudioPanel(controller, autosave_folder=tmp_path_factory.mktemp("autosave"))
     panel.resize(1200, 700)
     panel.show()
@@ -76,15 +76,31 @@ def test_step_takes_exactly_one_optimizer_step_and_adds_one_loss_point(qtbot, st
     assert studio.one_step.batch_table.rowCount() == 6  # three windows: inputs and targets
 
 
-def test_pause_stops_within_one_step(qtbot, studio):
+def test_pause_stops_within_one_step(qtbot, studio, monkeypatch, request):
+    import threading
+
+    from PySide6.QtWidgets import QPushButton
+
     trainer = studio.worker.trainer
-    with qtbot.waitSignal(studio.frame_drawn, timeout=WAIT_MS):
-        studio.train_steps(100_000)
+    in_step, gate = threading.Event(), threading.Event()
+    request.addfinalizer(gate.set)   # never leave the worker waiting, even if an assertion fails
+    real_step = trainer.step
+
+    def gated_step(*args, **kwargs):   # every step waits at the gate: Pause lands inside a known step
+        in_step.set()
+        gate.wait(WAIT_MS / 1000)
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "step", gated_step)
     with qtbot.waitSignal(studio.paused, timeout=WAIT_MS) as paused:
+        studio.train_steps(100_000)
+        assert in_step.wait(WAIT_MS / 1000)   # the first step has begun...
+        qtbot.waitUntil(studio.findChild(QPushButton, "trainPauseButton").isEnabled, timeout=WAIT_MS)
         at_pause = trainer.step_count
-        click(qtbot, studio, "trainPauseButton")
-    assert at_pause <= paused.args[0] <= at_pause + 1
-    assert trainer.step_count == paused.args[0] < 100_000
+        click(qtbot, studio, "trainPauseButton")   # ...Pause is pressed during it...
+        gate.set()                                 # ...and it finishes
+    assert at_pause == 0 and paused.args[0] == 1   # the step in progress, and not one more
+    assert trainer.step_count == 1
     qtbot.waitUntil(lambda: studio.plots.point_count() == trainer.step_count, timeout=WAIT_MS)
 
 
@@ -230,3 +246,36 @@ def test_an_autosaved_run_is_offered_after_a_restart(qtbot, studio, tmp_path):
         qtbot.mouseClick(offer, Qt.MouseButton.LeftButton)
     assert restarted.worker.trainer.step_count == 3
     restarted.shutdown()
+
+
+def _detector_scores_by_hand(run, weights) -> dict[str, np.ndarray]:
+    """core's detectors on a fresh model holding `weights`: induction on the repeated random probe, the
+    others on the run's probe prompt (as the legend says). {detector: (n_layers, n_heads)}."""
+    model = GPT(run.trainer.model.config)
+    model.load_state_dict(weights.state_dict())
+    model.eval()
+    names = pattern_names(model.config.n_layers)
+    prompt_ids = run.tokenizer.encode(run.probe_prompt)[-model.config.context_length:]
+    on_prompt = head_scores(model.trace(prompt_ids, names=names))
+    on_repeats = head_scores(model.trace(run.detector_probe, names=names))
+    return {**on_prompt, "induction": on_repeats["induction"]}
+
+
+def test_the_detector_curves_are_cores_scores_of_each_kept_step(qtbot, studio):
+    with qtbot.waitSignal(studio.paused, timeout=WAIT_MS, check_params_cb=lambda step: step == 6):
+        studio.train_steps(6)
+    run, plots = studio.run, studio.heads.detectors
+    steps = studio.timeline.steps()
+    assert steps == list(range(7)) and plots.steps == steps   # every step kept and scored (40 planned)
+    expected = {step: _detector_scores_by_hand(run, studio.timeline.get(step)) for step in steps}
+    n_layers, n_heads = run.trainer.model.config.n_layers, run.trainer.model.config.n_heads
+    for name in DETECTORS:
+        assert len(plots.curves[name]) == n_layers * n_heads   # one curve per head
+        for layer in range(n_layers):
+            for head in range(n_heads):
+                x, y = plots.curves[name][layer * n_heads + head].getData()
+                assert list(x) == steps, (name, layer, head)
+                by_hand = [expected[step][name][layer, head] for step in steps]
+                np.testing.assert_allclose(y, by_hand, atol=1e-6, err_msg=f"{name} L{layer} H{head}")
+    # The numbers move with training: not one flat line drawn from one set of weights.
+    assert not np.allclose(expected[0]["previous_token"], expected[6]["previous_token"])

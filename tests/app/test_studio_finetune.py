@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from app.controller import Controller
-from app.sessions import ModelSession
+from app.state.model_in_use import ModelInUse
 from app.studio import StudioPanel
-from app.studio.run_setup import RunSetup
+from core.training.run_setup import RunSetup
 from core.training import finetune
 from core.files.checkpoint import load_checkpoint
 from core.files.pretrained import load_pretrained
@@ -32,7 +32,7 @@ def on_screen(qapp, tmp_path):
     """A controller showing a tiny Llama-shaped model loaded from a transformers-made folder, and a studio."""
     save_family("llama", tmp_path / "llama")
     model, tokenizer = load_pretrained(tmp_path / "llama")
-    controller = Controller(ModelSession(model, tokenizer, "tiny Llama", path=str(tmp_path / "llama")))
+    controller = Controller(ModelInUse(model, tokenizer, "tiny Llama", path=str(tmp_path / "llama")))
     studio = StudioPanel(controller, autosave_folder=tmp_path / "autosave")
     studio.resize(1200, 700)
     studio.show()

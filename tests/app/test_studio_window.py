@@ -6,7 +6,8 @@ from PySide6.QtGui import QImage
 
 from app.main import main
 from app.settings import AppSettings
-from app.studio.run_setup import RunSetup
+from app.studio import FilesDroppedBeforeStudio
+from core.training.run_setup import RunSetup
 from app.studio.run_store import read_run_info
 from app.window import MainWindow
 
@@ -18,7 +19,7 @@ WAIT_MS = 20_000
 def test_closing_the_window_while_training_ends_the_worker_and_autosaves(qtbot, tmp_path):
     window = MainWindow(settings=AppSettings(tmp_path / "settings.ini"), prompt="", remember_layout=False)
     window.show()
-    studio = window.studio
+    studio = window.ensure_studio()
     studio.autosave_folder = tmp_path / "autosave"
     with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
         studio.set_up(TINY)
@@ -35,17 +36,17 @@ def test_closing_the_window_while_training_ends_the_worker_and_autosaves(qtbot, 
 
 
 def test_screenshot_after_training_shows_the_trained_model(qtbot, tmp_path, monkeypatch):
-    import app.main
+    import app.screenshot
 
     seen = {}
-    original = app.main._save_and_quit
+    original = app.screenshot.save_picture_and_quit
 
     def save_and_quit(window, path):
-        seen["trained"] = window.studio.run.trainer.step_count
+        seen["trained"] = window.ensure_studio().run.trainer.step_count
         seen["shown"] = window.controller.snapshot.step
         original(window, path)
 
-    monkeypatch.setattr(app.main, "_save_and_quit", save_and_quit)
+    monkeypatch.setattr(app.screenshot, "save_picture_and_quit", save_and_quit)
     picture = tmp_path / "trained.png"
     code = main(["--screenshot", str(picture), "--train-steps", "3", "--settings", str(tmp_path / "s.ini")])
     assert code == 0
@@ -70,7 +71,7 @@ def test_a_file_dropped_on_the_window_becomes_the_studios_corpus(qtbot, tmp_path
         drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
                           Qt.KeyboardModifier.NoModifier)
         # Straight to the window's event filter: offscreen Qt delivers no drop without a real drag in progress.
-        assert window.studio_drops.eventFilter(window, drop)
-        setup = window.studio.setup_panel.setup()
+        assert window.findChild(FilesDroppedBeforeStudio).eventFilter(window, drop)
+        setup = window.ensure_studio().setup_panel.setup()
         assert (setup.corpus_kind, setup.corpus_name) == ("file", str(path))
     window.close()

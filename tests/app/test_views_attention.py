@@ -105,7 +105,7 @@ def test_arcs_draw_the_pattern_and_describe_a_token(view, snapshot, qtbot):
 
 
 def test_dark_theme_and_csv_export(view, snapshot, tmp_path):
-    view.apply_theme(True)
+    view.set_theme(True)
     view.heatmap.export_menu.export_csv(tmp_path / "attention.csv")
     lines = (tmp_path / "attention.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0].split(",")[1] == snapshot.token_labels[0]

@@ -73,7 +73,7 @@ def test_clicking_a_dot_on_the_map_lists_its_neighbours(view):
 def test_theme_and_export(view, tmp_path):
     snapshot = make_snapshot()
     view.show_snapshot(snapshot)
-    view.apply_theme(True)
+    view.set_theme(True)
     view.scatter_plot.export_menu.export_csv(tmp_path / "pca.csv")
     lines = (tmp_path / "pca.csv").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1 + snapshot.config.vocab_size

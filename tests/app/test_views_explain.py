@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from app.controller import build_snapshot
+from app.state.snapshot_maker import build_snapshot
 from app.selection import Selection
-from app.sessions import default_session
+from app.state.model_in_use import default_model
 from app.views.attribution_view import AttributionView
 from app.views.kv_cache_view import START_TEXT, KVCacheView
 import app.views.logit_lens_view as logit_lens_view
@@ -23,7 +23,7 @@ PROMPT = "Tom and Lily went to the park. Tom gave a ball to"
 
 @pytest.fixture(scope="module")
 def session():
-    session, notice = default_session()
+    session, notice = default_model()
     assert notice == ""  # the shipped model, not the untrained stand-in
     return session
 

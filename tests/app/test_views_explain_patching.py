@@ -9,9 +9,9 @@ import shiboken6
 
 import app.views.explain_view as explain_view
 import app.views.patching_view as patching_view
-from app.controller import build_snapshot
+from app.state.snapshot_maker import build_snapshot
 from app.selection import Selection
-from app.sessions import default_session
+from app.state.model_in_use import default_model
 from app.views.explain_panels import EXPLAIN_VIEWS
 from app.views.patching_view import PatchingView
 from core.explain.patching import patching_pair, sweep
@@ -25,7 +25,7 @@ SWEEP_MS = 120_000  # the longest a sweep of the default model may take on a slo
 
 @pytest.fixture(scope="module")
 def session():
-    return default_session()[0]
+    return default_model()[0]
 
 
 def make_view(session) -> PatchingView:

@@ -82,7 +82,7 @@ def test_hovering_a_step_follows_the_cell_through_the_chain(view, snapshot):
 
 
 def test_dark_theme_keeps_the_numbers(view, snapshot):
-    view.apply_theme(True)
+    view.set_theme(True)
     np.testing.assert_array_equal(view.shown_matrices()["value"], traced(snapshot, "v", 0, 0))
 
 

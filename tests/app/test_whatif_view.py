@@ -66,7 +66,7 @@ def test_a_short_panel_shows_the_biggest_changes_each_with_room_for_its_label(qt
     snapshot = replace(make_snapshot(intervention=Intervention(ablate_heads={(0, 0), (1, 1)})), baseline=intact.trace)
     view = WhatIfView(Selection(2, 2))
     qtbot.addWidget(view)
-    view.apply_theme(False)
+    view.set_theme(False)
     view.resize(500, 800)
     view.show()
     qtbot.waitExposed(view)

@@ -4,15 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
+import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox, QPlainTextEdit, QSpinBox, QWidget
 
 from app.main import build_parser, main
-from app.sessions import sample_prompts
+from app.state.model_in_use import sample_prompts
 from app.settings import AppSettings, RecentItem
 from app.window import MainWindow
-from core.files.checkpoint import load_checkpoint
 
 OBJECT_NAMES = ("promptEdit", "tokenStrip", "outputView", "layerSelector", "headSelector",
                 "embeddingView", "positionalView", "qkvView", "attentionView")
@@ -68,17 +68,17 @@ def test_opening_a_bad_checkpoint_keeps_the_model(tmp_path, window, show_prompt,
     bad = tmp_path / "broken"
     bad.mkdir()
     (bad / "meta.json").write_text("{not json", encoding="utf-8")
-    assert window.open_checkpoint(bad) is False
+    assert window.models.open_checkpoint(bad) is False
     assert window.controller.session is session
     box = window.findChild(QMessageBox, "errorBox")
     assert box.isVisible() and "previous model is still shown" in box.text()
     assert window.statusBar().currentMessage().startswith("Could not open the checkpoint")
-    assert window.open_checkpoint(tmp_path / "missing") is False
+    assert window.models.open_checkpoint(tmp_path / "missing") is False
     gpt2 = tmp_path / "gpt2"  # a GPT-2 folder whose weights file is missing
     gpt2.mkdir()
     (gpt2 / "config.json").write_text('{"model_type": "gpt2", "n_layer": 2, "n_head": 2, "n_embd": 8, '
                                        '"vocab_size": 50257, "n_positions": 16}')
-    assert window.open_gpt2_folder(gpt2) is False
+    assert window.models.open_gpt2_folder(gpt2) is False
     box = window.findChild(QMessageBox, "errorBox")
     assert "model.safetensors" in box.text()
     assert window.controller.session is session
@@ -91,12 +91,18 @@ def test_save_then_open_a_checkpoint_replaces_the_model_everywhere(tmp_path, win
     folder = tmp_path / "saved"
     other = session_factory(n_layers=3, n_heads=4, seed=7)
     window.set_session(other)
-    assert window.save_checkpoint(folder)
+    assert window.models.save_checkpoint(folder)
     window.set_session(session_factory())
-    snapshot = wait_drawn(lambda: window.open_checkpoint(folder))
+    snapshot = wait_drawn(lambda: window.models.open_checkpoint(folder))
     assert snapshot.config == other.config
+    reopened = window.controller.session.model
+    assert reopened is not other.model
+    saved_weights = other.model.state_dict()
+    assert set(reopened.state_dict()) == set(saved_weights)
+    for name, tensor in reopened.state_dict().items():
+        assert torch.equal(tensor, saved_weights[name]), name   # the very numbers that were saved
     np.testing.assert_allclose(snapshot.trace.numpy("logits"),
-                               load_checkpoint(folder).model.trace(snapshot.trace.ids).numpy("logits"), atol=1e-6)
+                               other.model.trace(snapshot.trace.ids).numpy("logits"), atol=1e-6)
     assert window.layer_selector.maximum() == 2 and window.head_selector.maximum() == 3
     assert len(window.whatif_view.head_boxes) == 12
     assert window.settings.recent_items()[0].path == str(folder)
@@ -117,7 +123,7 @@ def test_the_model_menu_opens_the_character_model_and_reloads_the_story_model(wi
 def test_a_new_untrained_model_replaces_the_model(window, show_prompt, wait_drawn):
     show_prompt("the cat")
     config = window.controller.session.config.with_changes(n_layers=1, n_heads=1, pos_encoding="rope")
-    snapshot = wait_drawn(lambda: window.new_model(config, "current", seed=3))
+    snapshot = wait_drawn(lambda: window.models.new_model(config, "current", seed=3))
     assert snapshot.config.n_layers == 1 and snapshot.config.pos_encoding == "rope"
     assert "UNTRAINED" in window.model_label.text()
     assert window.layer_selector.maximum() == 0
@@ -171,7 +177,7 @@ def test_layout_preferences_and_recent_files_are_remembered(qtbot, tmp_path, ses
     second.show()
     assert not second.findChild(QDockWidget, "whatIfViewDock").isVisible()
     assert (second.output_view.temperature, second.output_view.top_k) == (0.7, 5)
-    second._fill_recent_menu()
+    second.models.fill_recent_menu(second.recent_menu)
     assert any("model-a" in action.text() for action in second.recent_menu.actions())
     second.reset_layout()
     assert second.findChild(QDockWidget, "whatIfViewDock").isVisible()
@@ -181,6 +187,7 @@ def test_layout_preferences_and_recent_files_are_remembered(qtbot, tmp_path, ses
 def test_add_panel_feeds_a_new_panel_and_lists_it(qtbot, window, show_prompt):
     class CountingPanel(QWidget):
         TITLE, TOOLTIP = "Counter", "Counts snapshots."
+        OBJECT_NAME, FOLLOWS_SELECTION = "counterView", False
 
         def __init__(self):
             super().__init__()
@@ -189,6 +196,9 @@ def test_add_panel_feeds_a_new_panel_and_lists_it(qtbot, window, show_prompt):
 
         def show_snapshot(self, snapshot):
             self.seen.append(snapshot.n_tokens)
+
+        def set_theme(self, dark):
+            pass
 
     panel = CountingPanel()
     dock = window.add_panel(panel, tab_with="attentionView")

@@ -5,7 +5,7 @@ import torch
 
 from app.dialogs.model_card import ModelCardDialog
 from app.lessons.parameter_view import ParameterView
-from app.sessions import ModelSession
+from app.state.model_in_use import ModelInUse
 from core import GPT, GPTConfig
 from core.model.param_count import count_parameters, human_count
 from core.tokenizers import CharTokenizer
@@ -21,12 +21,12 @@ FAMILIES = {
 }
 
 
-def family_session(name: str) -> ModelSession:
+def family_session(name: str) -> ModelInUse:
     tokenizer = CharTokenizer(VOCABULARY)
     config = GPTConfig(vocab_size=tokenizer.vocab_size, context_length=16, d_model=16, n_layers=2,
                        **FAMILIES[name])
     torch.manual_seed(0)
-    return ModelSession(GPT(config).eval(), tokenizer, f"{name} test model", trained=True)
+    return ModelInUse(GPT(config).eval(), tokenizer, f"{name} test model", trained=True)
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import torch
 
-from app.snapshot import Snapshot
+from app.state.snapshot import Snapshot
 from core.teaching.analysis import pca_2d
 from core.model.config import GPTConfig
 from core.model.model import GPT

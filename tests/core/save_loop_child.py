@@ -27,12 +27,12 @@ import numpy as np
 import torch
 
 from core.files import checkpoint as checkpoint_module
-from core.files import session as session_module
+from core.files import class_file as class_file_module
 from core.files.checkpoint import save_trainer
 from core.model.config import GPTConfig
 from core.training.dataset import TokenDataset
 from core.model.model import GPT
-from core.files.session import Session, save_session
+from core.files.class_file import ClassFile, save_class_file
 from core.tokenizers import CharTokenizer
 from core.training.trainer import TrainConfig, Trainer
 
@@ -68,7 +68,7 @@ def announced_replace(source, target) -> None:
 
 
 real_replace = os.replace
-real_write_archive = session_module._write_archive
+real_write_archive = class_file_module._write_archive
 
 
 def fill(model: GPT, n: int) -> None:
@@ -79,7 +79,7 @@ def fill(model: GPT, n: int) -> None:
 
 def save_forever(kind: str, target: str, first: int, trainer: Trainer) -> None:
     checkpoint_module._write_all = slow_write_all
-    session_module._write_archive = slow_write_archive
+    class_file_module._write_archive = slow_write_archive
     os.replace = announced_replace
     for n in itertools.count(first):
         fill(trainer.model, n)
@@ -88,7 +88,7 @@ def save_forever(kind: str, target: str, first: int, trainer: Trainer) -> None:
         if kind == "checkpoint":
             save_trainer(target, trainer)
         else:
-            save_session(target, Session(trainer.model, TOKENIZER, prompt=f"save {n}", step=n))
+            save_class_file(target, ClassFile(trainer.model, TOKENIZER, prompt=f"save {n}", step=n))
         say(f"saved {n}")
 
 

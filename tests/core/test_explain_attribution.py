@@ -87,3 +87,12 @@ def test_a_word_that_is_several_tokens_is_a_sentence():
     assert token_id(tokenizer, "M") == tokenizer.encode("M")[0]
     with pytest.raises(ValueError, match="'Mary' is 4 tokens"):
         token_id(tokenizer, "Mary")
+
+
+def test_the_lens_can_read_only_some_positions():
+    model = tiny_model("llama")
+    trace = model.trace(random_ids())
+    full, some = logit_lens(model, trace, k=4), logit_lens(model, trace, k=4, positions=[2, 11])
+    assert some.top_ids.shape == (4, 2, 4)
+    assert np.array_equal(some.top_ids, full.top_ids[:, [2, 11]])
+    np.testing.assert_allclose(some.top_probs, full.top_probs[:, [2, 11]], atol=1e-6)

@@ -36,15 +36,17 @@ def test_a_neurons_effect_is_what_one_unit_of_it_adds_to_the_logits(family):
     trace = model.trace(random_ids())
     stream = trace["blocks.2.resid_post"][0, -1]                                     # (C,)
     column = model.transformer.h[0].mlp.c_proj.weight[:, 9].detach()                 # (C,)
-    norm = model.transformer.ln_f
+    norm, eps = model.transformer.ln_f, model.config.layer_norm_eps
+    layer_norm = model.config.norm == "layernorm"
+    divisor = torch.sqrt((stream.var(unbiased=False) if layer_norm else (stream ** 2).mean()) + eps)
+
+    def frozen_norm(x):
+        """The final norm with this prompt's divisor, whatever x is."""
+        x = x - x.mean() if layer_norm else x
+        return x / divisor * norm.weight + (norm.bias if getattr(norm, "bias", None) is not None else 0)
+
     with torch.no_grad():
-        if model.config.norm == "layernorm":
-            divisor = torch.sqrt(stream.var(unbiased=False) + model.config.layer_norm_eps)
-            frozen = lambda x: (x - x.mean()) / divisor * norm.weight + (0 if norm.bias is None else norm.bias)  # noqa: E731
-        else:
-            divisor = torch.sqrt((stream ** 2).mean() + model.config.layer_norm_eps)
-            frozen = lambda x: x / divisor * norm.weight  # noqa: E731
-        moved = model.lm_head(frozen(stream + column)) - model.lm_head(frozen(stream))  # (vocab,)
+        moved = model.lm_head(frozen_norm(stream + column)) - model.lm_head(frozen_norm(stream))  # (vocab,)
     np.testing.assert_allclose(neuron_logit_effect(model, 0, 9) / divisor, moved, atol=1e-4)
     effect = neuron_effect(model, 0, 9, k=3)
     assert effect.up_ids[0] == int(moved.argmax()) and effect.down_ids[0] == int(moved.argmin())
@@ -99,3 +101,11 @@ def test_too_long_a_generation_and_a_cancel():
         if len(steps) == 3:
             cancel.set()
     assert len(steps) == 3
+
+
+def test_a_waiting_generator_leaves_no_inference_mode_on():
+    model = tiny_model("gpt2")
+    steps = generate_with_cache(model, [1, 2, 3], 3)
+    next(steps)
+    assert not torch.is_inference_mode_enabled()
+    assert torch.zeros(2).requires_grad_().sum().requires_grad   # gradients work between steps

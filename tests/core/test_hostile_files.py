@@ -1,6 +1,6 @@
 """Hostile and broken files at every place a user can open one: each gives a clear error and runs no code.
 
-Places: a checkpoint folder (load_checkpoint), a session file (load_session), a GPT-2 folder (load_gpt2)
+Places: a checkpoint folder (load_checkpoint), a session file (load_class_file), a GPT-2 folder (load_gpt2)
 and a text file to train on (read_text_file). Each case starts from a good file, damages it one way,
 and checks that opening it raises the module's error (a ValueError) whose message names the file and
 the problem, and that the pickle payload (which creates a marker file when unpickled) never ran.
@@ -14,7 +14,7 @@ import pytest
 
 from core.files.checkpoint import CheckpointError, load_checkpoint
 from core.files.gpt2 import load_gpt2
-from core.files.session import SessionError, load_session
+from core.files.class_file import ClassFileError, load_class_file
 from core.files.text_files import CorpusError, read_text_file
 from core.training.token_arrays import check_corpus_length
 from hostile_files import (MARKER_NAME, break_zip_member, code_pickle, flip_member_byte, inflate_member,
@@ -193,7 +193,7 @@ def session_file(good_session, tmp_path):
 
 
 def test_the_good_session_opens(session_file):
-    assert load_session(session_file).prompt == "abc"
+    assert load_class_file(session_file).prompt == "abc"
 
 
 WHOLE_SESSION_CASES = {
@@ -214,7 +214,7 @@ WHOLE_SESSION_CASES = {
 def test_a_broken_session_file(session_file, marker, case):
     damage, words = WHOLE_SESSION_CASES[case]
     session_file.write_bytes(damage(session_file.read_bytes(), marker))
-    expect(SessionError, ("demo.attnlab", *words), lambda: load_session(session_file))
+    expect(ClassFileError, ("demo.attnlab", *words), lambda: load_class_file(session_file))
 
 
 MEMBERS = ["session.json", "checkpoint/meta.json", "checkpoint/model.safetensors", "timeline.safetensors"]
@@ -226,7 +226,7 @@ def test_a_session_member_replaced(session_file, marker, member, replacement):
     data = {"pickle": code_pickle(marker, "plain"), "torch-pickle": code_pickle(marker, "torch"),
             "empty": b"", "missing": None}[replacement]
     break_zip_member(session_file, member, data)
-    expect(SessionError, ("demo.attnlab", member.split("/")[-1]), lambda: load_session(session_file))
+    expect(ClassFileError, ("demo.attnlab", member.split("/")[-1]), lambda: load_class_file(session_file))
 
 
 @pytest.mark.parametrize("breakage", ["cut-in-data", "claims-more-data", "length-2**62", "header-not-json",
@@ -237,7 +237,7 @@ def test_a_damaged_tensor_file_inside_a_session(session_file, marker, member, br
     with zipfile.ZipFile(session_file) as archive:
         good = archive.read(member)
     break_zip_member(session_file, member, damage(good))
-    expect(SessionError, ("demo.attnlab", member.split("/")[-1]), lambda: load_session(session_file))
+    expect(ClassFileError, ("demo.attnlab", member.split("/")[-1]), lambda: load_class_file(session_file))
 
 
 BOMB_BYTES = 64 * 2 ** 20  # 64 MiB of zeros squeezes into about 64 KiB
@@ -247,7 +247,7 @@ BOMB_BYTES = 64 * 2 ** 20  # 64 MiB of zeros squeezes into about 64 KiB
 def test_a_zip_bomb_member_is_refused_before_it_is_unpacked(session_file, member):
     inflate_member(session_file, member, BOMB_BYTES)
     assert session_file.stat().st_size < BOMB_BYTES // 100
-    expect(SessionError, ("demo.attnlab", member.split("/")[-1], "too large"), lambda: load_session(session_file))
+    expect(ClassFileError, ("demo.attnlab", member.split("/")[-1], "too large"), lambda: load_class_file(session_file))
 
 
 def session_json_edit(key, value):
@@ -293,20 +293,20 @@ def test_wrong_values_in_session_json(session_file, case):
         description = json.loads(archive.read("session.json"))
     change(description)
     break_zip_member(session_file, "session.json", json.dumps(description).encode("utf-8"))
-    expect(SessionError, ("demo.attnlab", *words), lambda: load_session(session_file))
+    expect(ClassFileError, ("demo.attnlab", *words), lambda: load_class_file(session_file))
 
 
 @pytest.mark.parametrize("member", ["session.json", "checkpoint/meta.json"])
 def test_json_nested_too_deep_in_a_session(session_file, member):
     break_zip_member(session_file, member, b"[" * 100_000 + b"]" * 100_000)
-    expect(SessionError, ("demo.attnlab", member.split("/")[-1]), lambda: load_session(session_file))
+    expect(ClassFileError, ("demo.attnlab", member.split("/")[-1]), lambda: load_class_file(session_file))
 
 
 @pytest.mark.parametrize("what", ["folder", "symlink-loop", "missing"])
 def test_a_session_path_that_is_not_a_file(tmp_path, what):
     path = tmp_path / "demo.attnlab"
     put_in_place(path, what)
-    expect(SessionError, ("demo.attnlab", "not a file"), lambda: load_session(path))
+    expect(ClassFileError, ("demo.attnlab", "not a file"), lambda: load_class_file(path))
 
 
 # -- GPT-2 folders ----------------------------------------------------------------------------------

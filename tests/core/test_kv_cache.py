@@ -122,6 +122,16 @@ def test_a_shorter_prompt_is_cut_from_the_previous_trace_without_a_pass():
     _assert_same_trace(shorter, model.trace(list(range(12))))
 
 
+def test_tracing_from_an_extended_trace_joins_none_of_its_values():
+    # The next keystroke checks that the previous trace holds every name; asking must not join them all
+    # (that was a full 512-token copy of every pattern on each deleted character).
+    model = _model("gpt2")
+    extended = model.trace(list(range(21)), previous=model.trace(list(range(20))))
+    model.trace(list(range(20)), previous=extended)
+    assert "blocks.0.attn.pattern" in extended and "no such name" not in extended
+    assert extended._joined == {}
+
+
 def test_a_trace_of_some_names_or_another_what_if_is_not_a_prefix_source():
     model = _model("gpt2")
     seen = []

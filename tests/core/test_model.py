@@ -195,3 +195,20 @@ def test_hook_points_cover_every_documented_name():
     expected = {"embed.tok", "embed.pos", "embed.sum", "ln_final", "logits"}
     expected |= {f"blocks.{layer}.{name}" for layer in range(2) for name in per_layer}
     assert names == expected
+
+
+def test_pytorch_forward_hooks_fire_on_hook_points_beside_the_trace():
+    """Hook points are called like any nn.Module: a hook registered the PyTorch way sees the same value
+    the trace records, and a trace still works while such a hook is registered."""
+    model = _model()
+    seen = {}
+    hook_point = model.hook_points()["blocks.1.attn.pattern"]
+    handle = hook_point.register_forward_hook(lambda module, inputs, output: seen.setdefault("pattern", output))
+    try:
+        trace = model.trace([1, 2, 3, 4])
+    finally:
+        handle.remove()
+    torch.testing.assert_close(seen["pattern"][0], trace["blocks.1.attn.pattern"][0])
+    seen.clear()
+    model.trace([1, 2, 3, 4])
+    assert seen == {}  # removed: called no more

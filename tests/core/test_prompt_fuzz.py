@@ -132,7 +132,7 @@ def encode_checked(name: str, tokenizer, text: str) -> list[int] | None:
 
 
 def check_trace(model: GPT, ids: list[int]) -> None:
-    ids = ids[-model.config.context_length:]  # the last tokens, as app.controller.fit_to_context keeps them
+    ids = ids[-model.config.context_length:]  # the last tokens, as app.state.snapshot_maker.fit_to_context keeps them
     trace = model.trace(ids)
     T = len(ids)
     assert trace["logits"].shape == (1, T, model.config.vocab_size)
@@ -206,16 +206,16 @@ def test_lone_surrogates_become_the_replacement_character(tokenizers, models, na
 @pytest.fixture(scope="module")
 def explorer_sessions(tokenizers, models):
     """Each tokenizer and model as the explorer holds them (imported here: the rest of this file needs no Qt)."""
-    from app.sessions import ModelSession
+    from app.state.model_in_use import ModelInUse
 
-    return {name: ModelSession(models[name], tokenizers[name], f"fuzz {name}") for name in TOKENIZER_NAMES}
+    return {name: ModelInUse(models[name], tokenizers[name], f"fuzz {name}") for name in TOKENIZER_NAMES}
 
 
 @pytest.mark.parametrize("name", TOKENIZER_NAMES)
 @settings(fuzz, max_examples=EXPLORER_EXAMPLES)
 @given(text=prompts)
 def test_the_explorer_turns_any_prompt_into_a_snapshot_or_a_sentence(explorer_sessions, name, text):
-    from app.controller import build_snapshot, encode_prompt
+    from app.state.snapshot_maker import build_snapshot, encode_prompt
     from core import Intervention
 
     session = explorer_sessions[name]

@@ -24,7 +24,7 @@ from core.files import checkpoint as checkpoint_module
 from core.files.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from core.model.config import GPTConfig
 from core.model.model import GPT
-from core.files.session import Session, SessionError, load_session, save_session
+from core.files.class_file import ClassFile, ClassFileError, load_class_file, save_class_file
 from core.tokenizers import CharTokenizer
 
 CHILD = Path(__file__).with_name("save_loop_child.py")
@@ -162,14 +162,14 @@ def test_killing_a_session_save_always_leaves_a_whole_session(saver, tmp_path):
     path = tmp_path / "demo.attnlab"
 
     def check(target: Path) -> int:
-        opened = load_session(target)
+        opened = load_class_file(target)
         _all_weights_equal(opened.model, opened.step)
         assert opened.prompt == f"save {opened.step}"
         return opened.step
 
     found = kill_during_saves(saver, "session", path, SESSION_KILLS, check)
     assert found["old"] + found["new"] == len(SESSION_KILLS) and found["old"] > 0
-    save_session(path, load_session(path))  # the next save replaces what a kill left behind
+    save_class_file(path, load_class_file(path))  # the next save replaces what a kill left behind
     assert sorted(os.listdir(tmp_path)) == ["demo.attnlab"]
 
 
@@ -245,8 +245,8 @@ def test_a_folder_inside_a_file_is_named(tmp_path, small):
         with pytest.raises(CheckpointError, match="is a file, not a folder") as failure:
             save_checkpoint(target, model, tokenizer)
         assert str(blocker) in str(failure.value)
-    with pytest.raises(SessionError, match="is a file, not a folder"):
-        save_session(blocker / "lesson.attnlab", Session(model, tokenizer))
+    with pytest.raises(ClassFileError, match="is a file, not a folder"):
+        save_class_file(blocker / "lesson.attnlab", ClassFile(model, tokenizer))
     assert sorted(os.listdir(tmp_path)) == ["notes.txt"] and blocker.read_text() == "a file, not a folder"
 
 
@@ -262,8 +262,8 @@ def test_a_read_only_folder_is_named(tmp_path, small):
         assert str(folder) in str(failure.value)
         with pytest.raises(CheckpointError, match="cannot be written to"):
             save_checkpoint(folder / "inside", model, tokenizer)
-        with pytest.raises(SessionError, match="cannot be written to"):
-            save_session(folder / "lesson.attnlab", Session(model, tokenizer))
+        with pytest.raises(ClassFileError, match="cannot be written to"):
+            save_class_file(folder / "lesson.attnlab", ClassFile(model, tokenizer))
         assert load_checkpoint(folder).step == 1
     finally:
         folder.chmod(0o700)
@@ -287,18 +287,18 @@ def test_permission_refused_by_the_system_is_named(tmp_path, small, monkeypatch)
 
 
 def test_a_session_save_that_fails_leaves_the_earlier_file_and_no_temporary(tmp_path, small, monkeypatch):
-    from core.files import session as session_module
+    from core.files import class_file as class_file_module
 
     model, tokenizer = small
-    path = save_session(tmp_path / "lesson", Session(model, tokenizer, prompt="first", step=1))
+    path = save_class_file(tmp_path / "lesson", ClassFile(model, tokenizer, prompt="first", step=1))
 
     def disk_full(file, *args) -> None:
         file.write(b"PK half a zip")
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(session_module, "_write_archive", disk_full)
-    with pytest.raises(SessionError, match="The disk is full") as failure:
-        save_session(path, Session(model, tokenizer, prompt="second", step=2))
+    monkeypatch.setattr(class_file_module, "_write_archive", disk_full)
+    with pytest.raises(ClassFileError, match="The disk is full") as failure:
+        save_class_file(path, ClassFile(model, tokenizer, prompt="second", step=2))
     assert str(path) in str(failure.value)
     assert sorted(os.listdir(tmp_path)) == ["lesson.attnlab"]
-    assert load_session(path).prompt == "first"
+    assert load_class_file(path).prompt == "first"

@@ -1,4 +1,5 @@
 """Byte-level BPE: training with incremental pair counts, tiktoken vs the reference encoder, replay."""
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from core.tokenizers.bpe_training import count_words, merge_pair, train_merges
 from core.tokenizers.pretokenize import split_into_words
 from tokenizer_samples import VARIED_TEXTS, python_docs
 
-SHAKESPEARE = Path("/work/shared/data/tinyshakespeare.txt")
+# The shared data sits beside the project root (../shared), wherever the project is checked out.
+SHAKESPEARE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "tinyshakespeare.txt"
 
 
 @pytest.fixture(scope="module")
@@ -124,11 +126,30 @@ def test_replaying_merges_shrinks_the_prompt_step_by_step(bpe):
         bpe.encode_with_merges(prompt, len(bpe.merges) + 1)
 
 
-@pytest.mark.skipif(not SHAKESPEARE.exists(), reason="tinyshakespeare.txt is not beside the project")
+def shakespeare_text() -> str:
+    """The shared corpus; CI promises it, so there a missing file fails rather than skips."""
+    if not SHAKESPEARE.exists():
+        message = f"{SHAKESPEARE} is not beside the project"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI is set, so the shared data must be there)")
+        pytest.skip(message)
+    return SHAKESPEARE.read_text(encoding="utf-8")
+
+
+def test_missing_shared_data_fails_under_ci_and_skips_elsewhere(monkeypatch, tmp_path):
+    monkeypatch.setitem(globals(), "SHAKESPEARE", tmp_path / "absent.txt")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        shakespeare_text()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="absent.txt is not beside the project"):
+        shakespeare_text()
+
+
 def test_on_shakespeare_we_compress_about_as_well_as_hugging_face():
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-    text = SHAKESPEARE.read_text(encoding="utf-8")[:100_000]
+    text = shakespeare_text()[:100_000]
     ours = BPETokenizer.train(text, vocab_size=800)
     reference = Tokenizer(models.BPE())
     reference.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)

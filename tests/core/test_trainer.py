@@ -129,9 +129,35 @@ def test_run_yields_evaluations_samples_and_snapshots_on_their_intervals():
     assert [r.weights.step for r in records if r.weights is not None] == [5, 10]
     sample = records[3].sample
     assert isinstance(sample, str) and len(sample) == 8 + TINY.sample_length  # 8 prompt characters
-    assert records[2].train_loss_eval == pytest.approx(trainer.loss_history["val"][0][1], abs=10)
-    assert trainer.loss_history["val"][0][0] == 3
+    assert trainer.loss_history["val"][0] == [3, records[2].val_loss]
     assert trainer.last_good.step == 10
+
+
+def _mean_loss_by_hand(model, tokens: np.ndarray, config) -> float:
+    """The evaluation written out: the same fixed windows (seed + 1), cross-entropy from log-softmax."""
+    windows = torch.Generator().manual_seed(config.seed + 1)
+    n_starts = len(tokens) - config.context_length
+    losses = []
+    for _ in range(config.eval_batches):
+        starts = torch.randint(n_starts, (config.batch_size,), generator=windows).tolist()
+        x = torch.tensor(np.stack([tokens[s:s + config.context_length] for s in starts]).astype(np.int64))
+        y = torch.tensor(np.stack([tokens[s + 1:s + 1 + config.context_length] for s in starts]).astype(np.int64))
+        with torch.no_grad():
+            logits, _ = model(x)                                             # (B, T, vocab)
+        log_probs = torch.log_softmax(logits.double(), dim=-1)              # (B, T, vocab)
+        losses.append(-log_probs.gather(-1, y[..., None]).mean().item())    # mean over B and T
+    return sum(losses) / len(losses)
+
+
+def test_val_loss_is_the_mean_loss_on_the_validation_split_measured_by_hand():
+    trainer = tiny_trainer(eval_interval=3, max_steps=3)
+    record = list(trainer.run())[-1]
+    model = trainer.model.eval()
+    val_by_hand = _mean_loss_by_hand(model, trainer.dataset.split("val"), TINY)
+    train_by_hand = _mean_loss_by_hand(model, trainer.dataset.split("train"), TINY)
+    assert record.val_loss == pytest.approx(val_by_hand, abs=1e-5)
+    assert record.train_loss_eval == pytest.approx(train_by_hand, abs=1e-5)
+    assert abs(val_by_hand - train_by_hand) > 1e-3  # two splits, two different numbers
 
 
 def test_evaluation_measures_the_same_windows_each_time():
@@ -200,8 +226,20 @@ def test_settings_that_cannot_work_are_clear_errors():
         tiny_trainer().set_learning_rate_scale(0.0)
 
 
-def test_auto_device_is_the_cpu_here_and_bf16_steps_work():
-    assert pick_device("auto").type in ("cpu", "cuda", "mps")
-    assert pick_device("cpu") == torch.device("cpu")
-    record = tiny_trainer(bf16=True).step()
-    assert math.isfinite(record.loss)
+def test_auto_device_is_the_cpu_when_there_is_no_gpu_and_the_gpu_when_there_is(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert pick_device("auto") == torch.device("cpu")
+    assert tiny_trainer(device="auto").device == torch.device("cpu")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert pick_device("auto") == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    assert pick_device("auto") == torch.device("cuda", 1)  # cuda first, this process's own GPU
+    assert pick_device("cpu") == torch.device("cpu")        # asked for by name: that device, always
+
+
+def test_bf16_steps_work_on_the_cpu():
+    trainer = tiny_trainer(bf16=True, device="cpu")
+    record = trainer.step()
+    assert trainer.device == torch.device("cpu") and math.isfinite(record.loss)

@@ -1,7 +1,7 @@
 """Which model the explorer shows: a model, its tokenizer, and where they came from.
 
 Each way of getting a model (the default one, a checkpoint, a GPT-2 folder, a fresh untrained one)
-is one small function returning a ModelSession, or raising ValueError with a sentence for the user.
+is one small function returning a ModelInUse, or raising ValueError with a sentence for the user.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class Vocabulary:
 
 
 @dataclass(eq=False)
-class ModelSession:
+class ModelInUse:
     """A model shown in the window. The model's weights are not changed while it is shown."""
 
     model: GPT                 # the network, in eval mode
@@ -90,7 +90,7 @@ def _projection(embeddings: np.ndarray) -> np.ndarray:
 
 
 # -- ways of getting a model ------------------------------------------------------------------------
-def load_checkpoint_session(folder: str | Path, source: str | None = None) -> ModelSession:
+def load_checkpoint_model(folder: str | Path, source: str | None = None) -> ModelInUse:
     """A model saved by Attention Lab (raises ValueError if the folder is not a usable checkpoint)."""
     from core.files.checkpoint import load_checkpoint
 
@@ -99,16 +99,16 @@ def load_checkpoint_session(folder: str | Path, source: str | None = None) -> Mo
         raise ValueError(f"{folder} is not a folder. A checkpoint is a folder holding the model's files.")
     checkpoint = load_checkpoint(folder)
     model = checkpoint.model.eval()
-    return ModelSession(model, checkpoint.tokenizer, source or f"checkpoint “{folder.name}”",
-                        trained=bool(checkpoint.step), step=checkpoint.step or None, path=str(folder))
+    return ModelInUse(model, checkpoint.tokenizer, source or f"checkpoint “{folder.name}”",
+                      trained=bool(checkpoint.step), step=checkpoint.step or None, path=str(folder))
 
 
-def character_model_session(folder: Path = CHARACTER_MODEL_FOLDER) -> ModelSession:
+def load_character_model(folder: Path = CHARACTER_MODEL_FOLDER) -> ModelInUse:
     """The second built-in model: one token per character, trained on Python's help pages."""
-    return load_checkpoint_session(folder, source="character model (Python docs)")
+    return load_checkpoint_model(folder, source="character model (Python docs)")
 
 
-def load_gpt2_session(folder: str | Path) -> ModelSession:
+def load_gpt2_model(folder: str | Path) -> ModelInUse:
     """GPT-2 weights from a local Hugging Face folder (raises ValueError naming a missing file)."""
     from core.files.gpt2 import load_gpt2
 
@@ -116,26 +116,26 @@ def load_gpt2_session(folder: str | Path) -> ModelSession:
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder. Choose the folder that holds GPT-2's files.")
     model, tokenizer = load_gpt2(folder)
-    return ModelSession(model.eval(), tokenizer, f"GPT-2 “{folder.name}”", trained=True, path=str(folder))
+    return ModelInUse(model.eval(), tokenizer, f"GPT-2 “{folder.name}”", trained=True, path=str(folder))
 
 
-def load_hub_session(name: str) -> ModelSession:
+def load_hub_model(name: str) -> ModelInUse:
     """A Hugging Face model: a Hub id found in the cache (never downloaded here), or a local folder."""
     from core.files.hub import open_model
 
     model, tokenizer, folder = open_model(name)
     local = Path(name).expanduser().exists()
     source = f"“{folder.name}” (Hugging Face folder)" if local else f"{name} (Hugging Face)"
-    return ModelSession(model.eval(), tokenizer, source, trained=True, path=str(folder))
+    return ModelInUse(model.eval(), tokenizer, source, trained=True, path=str(folder))
 
 
-def new_untrained_session(config: GPTConfig, tokenizer, seed: int = 0) -> ModelSession:
+def new_untrained_model(config: GPTConfig, tokenizer, seed: int = 0) -> ModelInUse:
     """Freshly initialised weights: the model before any training."""
     if config.vocab_size != tokenizer.vocab_size:
         config = config.with_changes(vocab_size=tokenizer.vocab_size)
     torch.manual_seed(seed)
     model = GPT(config).eval()
-    return ModelSession(model, tokenizer, "new model", trained=False)
+    return ModelInUse(model, tokenizer, "new model", trained=False)
 
 
 def lessons_tokenizer():
@@ -146,17 +146,19 @@ def lessons_tokenizer():
     return CharTokenizer.from_text(load_builtin("lessons"))
 
 
-def default_session(folder: Path = DEFAULT_MODEL_FOLDER) -> tuple[ModelSession, str]:
-    """(session, notice): the shipped pretrained model, or an untrained 'nano' one if it is missing."""
+def default_model(folder: Path | None = None) -> tuple[ModelInUse, str]:
+    """(model, notice): the shipped pretrained model, or an untrained 'nano' one if it is missing or broken.
+    `folder`: where to look (None: DEFAULT_MODEL_FOLDER, read when called, so a test can point it elsewhere)."""
+    folder = Path(DEFAULT_MODEL_FOLDER if folder is None else folder)
     if folder.is_dir() and any(folder.iterdir()):
         try:
-            return load_checkpoint_session(folder, source="default model"), ""
+            return load_checkpoint_model(folder, source="default model"), ""
         except ValueError as error:
             notice = f"The default model could not be loaded ({error}); showing an untrained model instead."
     else:
         notice = "No pretrained model is installed yet; showing an UNTRAINED model (random weights)."
     tokenizer = lessons_tokenizer()
-    return new_untrained_session(preset("nano", vocab_size=tokenizer.vocab_size), tokenizer), notice
+    return new_untrained_model(preset("nano", vocab_size=tokenizer.vocab_size), tokenizer), notice
 
 
 def sample_prompts() -> list[str]:

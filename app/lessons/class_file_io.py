@@ -1,16 +1,19 @@
-"""Between the window and a session file: what to capture from the window, and how to put it back.
+"""Between the window and a class file (the .attnlab "session" a teacher saves): what to capture from the
+window, and how to put it back.
 
-The file format itself is core.files.session; this module only knows where each piece lives in the window.
+The file format itself is core.files.class_file; this module only knows where each piece lives in the window.
+A studio that was never built has no training to save, and reading it does not build it; a file that
+carries training history builds the studio to show it.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray
 
-from app.sessions import ModelSession
-from core.files.session import Session
+from app.state.model_in_use import ModelInUse
+from core.files.class_file import ClassFile
 
 
-def capture_session(window, classroom) -> Session:
+def capture_class_file(window, classroom) -> ClassFile:
     """The window's state now (the normal layout, even while presenter mode is on)."""
     model_session = window.controller.session
     saved = classroom.presenter.saved
@@ -21,7 +24,7 @@ def capture_session(window, classroom) -> Session:
     settings = {"source": model_session.source, "trained": bool(model_session.trained), "dark": bool(window.dark)}
     if output is not None:
         settings["temperature"] = float(output.temperature)
-    return Session(
+    return ClassFile(
         model=model_session.model, tokenizer=model_session.tokenizer, prompt=window.controller.prompt,
         lesson=classroom.pane.position_ids(), layer=window.selection.layer, head=window.selection.head,
         layout=bytes(layout.data()), geometry=bytes(geometry.data()), step=model_session.step or 0,
@@ -31,7 +34,7 @@ def capture_session(window, classroom) -> Session:
 
 def _training_history(window):
     """(timeline snapshots, losses) of the training studio's run, or ((), None) without one."""
-    studio = getattr(window, "studio", None)
+    studio = window.studio  # None when it was never built: then there is no run to save
     timeline = getattr(studio, "timeline", None)
     snapshots = []
     if timeline is not None:
@@ -43,22 +46,21 @@ def _training_history(window):
 
 def training_losses(window) -> dict | None:
     """{"train": [[step, loss], ...], "val": [...]} of the studio's run or shown history (a copy), or None."""
-    studio = getattr(window, "studio", None)
+    studio = window.studio
     return studio.training_losses() if studio is not None else None
 
 
-def restore_session(window, classroom, session: Session) -> None:
+def restore_class_file(window, classroom, session: ClassFile) -> None:
     """Show the session's model, prompt, selection, lesson step, settings and layout, in that order."""
     if classroom.presenter.active:
         classroom.presenter.leave()
     settings = session.settings
     source = str(settings.get("source", "session"))
-    window.set_session(ModelSession(session.model.eval(), session.tokenizer, source,
-                                    trained=bool(settings.get("trained", session.step > 0)),
-                                    step=session.step or None))
-    restore_training = getattr(getattr(window, "studio", None), "restore_training_history", None)
-    if restore_training is not None and (session.timeline or session.losses):
-        restore_training(session.timeline, session.losses)
+    window.set_session(ModelInUse(session.model.eval(), session.tokenizer, source,
+                                  trained=bool(settings.get("trained", session.step > 0)),
+                                  step=session.step or None))
+    if session.timeline or session.losses:
+        window.ensure_studio().restore_training_history(session.timeline, session.losses)
     window.set_prompt(session.prompt)
     window.selection.select(session.layer, session.head)
     if "temperature" in settings and getattr(window, "output_view", None) is not None:

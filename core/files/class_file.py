@@ -1,4 +1,6 @@
-"""A classroom session in one file: model, tokenizer, prompt, window layout, lesson position, timeline.
+"""A class file: a classroom session in one file (model, tokenizer, prompt, window layout, lesson position,
+timeline). The app's menus call it a "session" (File > Save session…, *.attnlab); the code says class file,
+not to be confused with the model in use (app/state/model_in_use.py).
 
 A teacher prepares a demo at home, saves it, and opens the same file in class. The file is a zip:
 
@@ -7,7 +9,8 @@ A teacher prepares a demo at home, saves it, and opens the same file in class. T
     checkpoint/model.safetensors
     layout.bin              the window's panel arrangement (opaque bytes from Qt's saveState)
     geometry.bin            the window's size and place (opaque bytes from Qt's saveGeometry)
-    timeline.safetensors    weights kept during training, as "<step>/<parameter name>" tensors (optional)
+    timeline.safetensors    weights kept during training, as "<step>/<parameter name>" tensors (optional;
+                            a tied output matrix is stored once, as the embedding)
 
 Nothing is unpickled: tensors are safetensors, everything else JSON or raw bytes. Only these names are read;
 anything else in the zip is ignored.
@@ -26,8 +29,8 @@ import torch
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as safetensors_bytes
 
-from core.files.checkpoint import (META_FILE, MODEL_FILE, checkpoint_bytes, largest_model_file, load_checkpoint,
-                         read_model_config)
+from core.files.checkpoint import META_FILE, MODEL_FILE, checkpoint_bytes, load_checkpoint, read_model_config
+from core.files.checkpoint_header import largest_model_file
 from core.model.footprint import check_fits
 from core.files.weights_check import check_finite
 from core.files.json_values import is_number, is_whole_number
@@ -63,17 +66,17 @@ SETTING_CHECKS = {
 }
 
 
-class SessionError(ValueError):
+class ClassFileError(ValueError):
     """The file is not a session this version can open; the message says what is wrong."""
 
 
-class SessionSaveError(SessionError, OSError):
+class ClassFileSaveError(ClassFileError, OSError):
     """The session could not be written (disk full, folder not writable...); the message says what to do.
     Any file that was already at the path is unchanged."""
 
 
 @dataclass(frozen=True)
-class Session:
+class ClassFile:
     model: GPT                                   # the model shown
     tokenizer: object                            # core.tokenizers.Tokenizer it reads with
     prompt: str = ""                             # the prompt in the editor
@@ -89,11 +92,11 @@ class Session:
 
 
 # -- saving -----------------------------------------------------------------------------------------
-def save_session(path, session: Session) -> Path:
+def save_class_file(path, session: ClassFile) -> Path:
     """Write the session to `path` (a new file, or replacing one); returns the path.
 
     Written whole to a temporary file beside it, flushed to the disk, then renamed over `path`: a crash
-    or a full disk leaves the earlier file as it was. Raises SessionSaveError with a sentence on failure."""
+    or a full disk leaves the earlier file as it was. Raises ClassFileSaveError with a sentence on failure."""
     path = Path(path)
     if path.suffix != SUFFIX:
         path = path.with_name(path.name + SUFFIX)
@@ -112,11 +115,11 @@ def save_session(path, session: Session) -> Path:
         with atomic_file(path) as file:
             _write_archive(file, model_files, description, session)
     except OSError as error:
-        raise SessionSaveError(explain_write_failure(error, path, "the session")) from error
+        raise ClassFileSaveError(explain_write_failure(error, path, "the session")) from error
     return path
 
 
-def _write_archive(file, model_files: dict[str, bytes], description: dict, session: Session) -> None:
+def _write_archive(file, model_files: dict[str, bytes], description: dict, session: ClassFile) -> None:
     with zipfile.ZipFile(file, "w") as archive:
         for name, packing in ((META_FILE, zipfile.ZIP_DEFLATED), (MODEL_FILE, zipfile.ZIP_STORED)):
             archive.writestr(f"{CHECKPOINT_FOLDER}/{name}", model_files[name], packing)  # weights barely shrink
@@ -124,38 +127,44 @@ def _write_archive(file, model_files: dict[str, bytes], description: dict, sessi
         archive.writestr(LAYOUT_FILE, bytes(session.layout))
         archive.writestr(GEOMETRY_FILE, bytes(session.geometry))
         if session.timeline:
-            archive.writestr(TIMELINE_FILE, safetensors_bytes(_timeline_tensors(session.timeline)))
+            tied = session.model.config.tie_embeddings
+            archive.writestr(TIMELINE_FILE, safetensors_bytes(_timeline_tensors(session.timeline, tied)))
 
 
-def _timeline_tensors(timeline) -> dict[str, torch.Tensor]:
+def _timeline_tensors(timeline, tied: bool) -> dict[str, torch.Tensor]:
+    """"<step>/<name>" -> tensor. A tied output matrix is the embedding: stored once, as in model.safetensors
+    (safetensors refuses two names for one memory, and a training snapshot shares that one array)."""
     tensors = {}
     for step, weights in timeline:
         if not isinstance(weights, dict):
             raise ValueError("A timeline snapshot must be a dict of parameter name -> tensor to be saved.")
         for name, value in weights.items():
-            tensor = torch.as_tensor(np.asarray(value)) if not isinstance(value, torch.Tensor) else value
+            if tied and name == "lm_head.weight":
+                continue
+            # A copy: snapshot arrays are read-only, and torch warns on wrapping those.
+            tensor = torch.from_numpy(np.array(value)) if not isinstance(value, torch.Tensor) else value
             tensors[f"{int(step)}/{name}"] = tensor.detach().cpu().contiguous()
     return tensors
 
 
 # -- opening ----------------------------------------------------------------------------------------
-def load_session(path) -> Session:
-    """Read and check a session file. Raises SessionError (a ValueError) with a sentence saying what is wrong."""
+def load_class_file(path) -> ClassFile:
+    """Read and check a session file. Raises ClassFileError (a ValueError) with a sentence saying what is wrong."""
     path = Path(path)
     if not path.is_file():
-        raise SessionError(f"{path} does not exist or is not a file.")
+        raise ClassFileError(f"{path} does not exist or is not a file.")
     try:
-        return _load_session(path)
+        return _load_class_file(path)
     except MemoryError:  # every size was checked, yet memory ran out (other programs took it meanwhile)
-        raise SessionError(f"This computer ran out of memory while opening {path.name}; close other programs, "
-                           "or open a session with a smaller model.") from None
+        raise ClassFileError(f"This computer ran out of memory while opening {path.name}; close other programs, "
+                             "or open a session with a smaller model.") from None
 
 
-def _load_session(path: Path) -> Session:
+def _load_class_file(path: Path) -> ClassFile:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, EOFError):
-        raise SessionError(f"{path.name} is not an Attention Lab session (it is not a zip file).") from None
+        raise ClassFileError(f"{path.name} is not an Attention Lab session (it is not a zip file).") from None
     with archive:
         names = set(archive.namelist())
         _check_unpacked_total(archive, names, path)
@@ -166,7 +175,7 @@ def _load_session(path: Path) -> Session:
         layout, geometry = (_read_member(archive, name, path.name, MAX_LAYOUT_BYTES) if name in names else b""
                             for name in (LAYOUT_FILE, GEOMETRY_FILE))
     lesson = description["lesson"]
-    return Session(
+    return ClassFile(
         model=model, tokenizer=tokenizer, prompt=description["prompt"],
         lesson=tuple(lesson) if lesson else None, layer=description["layer"], head=description["head"],
         layout=layout, geometry=geometry, step=step, losses=losses, timeline=timeline,
@@ -182,14 +191,14 @@ def _check_unpacked_total(archive: zipfile.ZipFile, names: set[str], path: Path)
     size = path.stat().st_size
     if unpacked > ZIP_BOMB_MIN_BYTES and unpacked > MAX_PACKING_RATIO * max(size, 1):
         largest = max(read, key=lambda info: info.file_size)
-        raise SessionError(f"{path.name} would unpack from {size:,} to {unpacked:,} bytes ({largest.filename} alone "
-                           f"to {largest.file_size:,}), far too large for what it holds; the file is damaged or was "
-                           "made to fill the memory.")
+        raise ClassFileError(f"{path.name} would unpack from {size:,} to {unpacked:,} bytes ({largest.filename} alone "
+                             f"to {largest.file_size:,}), far too large for what it holds; the file is damaged or was "
+                             "made to fill the memory.")
     try:
         # each member's bytes, then the tensors made from them
         check_fits(2 * unpacked, f"{path.name}, whose members unpack to {unpacked:,} bytes,")
     except ValueError as error:
-        raise SessionError(str(error)) from None
+        raise ClassFileError(str(error)) from None
 
 
 def _read_member(archive: zipfile.ZipFile, name: str, file_name: str, largest: int = MAX_UNPACKED_BYTES) -> bytes:
@@ -197,44 +206,47 @@ def _read_member(archive: zipfile.ZipFile, name: str, file_name: str, largest: i
     (what it can hold for this model), is refused before unpacking."""
     info = archive.getinfo(name)
     if info.file_size > largest:
-        raise SessionError(f"{file_name}: {name} would unpack to {info.file_size:,} bytes, but it can hold at most "
-                           f"{largest:,} here; the file is damaged or was made to fill the memory.")
+        raise ClassFileError(f"{file_name}: {name} would unpack to {info.file_size:,} bytes, but it can hold at most "
+                             f"{largest:,} here; the file is damaged or was made to fill the memory.")
     if info.file_size > MAX_UNPACKED_BYTES or (
             info.file_size > ZIP_BOMB_MIN_BYTES and info.file_size > MAX_PACKING_RATIO * max(info.compress_size, 1)):
-        raise SessionError(
+        raise ClassFileError(
             f"{file_name}: {name} would unpack from {info.compress_size:,} to {info.file_size:,} bytes, far too large "
             f"for what it holds; the file is damaged or was made to fill the memory."
         )
     try:
         return archive.read(name)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
-        raise SessionError(f"{file_name}: {name} is damaged inside the zip ({error}).") from None
+        raise ClassFileError(f"{file_name}: {name} is damaged inside the zip ({error}).") from None
 
 
 def _read_description(archive: zipfile.ZipFile, names: set[str], file_name: str) -> dict:
     if SESSION_FILE not in names:
-        raise SessionError(f"{file_name} is not an Attention Lab session: it has no {SESSION_FILE}.")
+        raise ClassFileError(f"{file_name} is not an Attention Lab session: it has no {SESSION_FILE}.")
     try:
         description = json.loads(_read_member(archive, SESSION_FILE, file_name, MAX_JSON_BYTES).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise SessionError(f"{file_name}: {SESSION_FILE} is damaged ({error}).") from None
+        raise ClassFileError(f"{file_name}: {SESSION_FILE} is damaged ({error}).") from None
     if not isinstance(description, dict) or description.get("format") != FORMAT_NAME:
-        raise SessionError(f"{file_name} is not an Attention Lab session file.")
+        raise ClassFileError(f"{file_name} is not an Attention Lab session file.")
     version = description.get("format_version")
     if not is_whole_number(version):
-        raise SessionError(f"{file_name}: {SESSION_FILE} has a bad 'format_version' ({version!r:.60}); "
-                           "it must be a whole number.")
+        raise ClassFileError(f"{file_name}: {SESSION_FILE} has a bad 'format_version' ({version!r:.60}); "
+                             "it must be a whole number.")
     if version > FORMAT_VERSION:
-        raise SessionError(f"{file_name} was written by a newer Attention Lab (format {version!r}); update to open it.")
+        raise ClassFileError(f"{file_name} was written by a newer Attention Lab (format {version!r}); "
+                             "update to open it.")
     expected = {"prompt": str, "layer": int, "head": int, "settings": dict, "timeline_steps": list}
     for key, kind in expected.items():
         if not isinstance(description.get(key), kind) or isinstance(description.get(key), bool):
-            raise SessionError(f"{file_name}: {SESSION_FILE} has a bad {key!r} ({description.get(key)!r:.60}).")
+            raise ClassFileError(f"{file_name}: {SESSION_FILE} has a bad {key!r} "
+                                 f"({description.get(key)!r:.60}).")
     lesson = description.get("lesson")
-    if lesson is not None and not (isinstance(lesson, list) and len(lesson) == 2 and all(isinstance(s, str) for s in lesson)):
-        raise SessionError(f"{file_name}: 'lesson' must be [lesson id, step id] or null.")
+    lesson_is_a_pair = isinstance(lesson, list) and len(lesson) == 2 and all(isinstance(s, str) for s in lesson)
+    if lesson is not None and not lesson_is_a_pair:
+        raise ClassFileError(f"{file_name}: 'lesson' must be [lesson id, step id] or null.")
     if not all(is_whole_number(s) for s in description["timeline_steps"]):
-        raise SessionError(f"{file_name}: 'timeline_steps' must be a list of whole numbers.")
+        raise ClassFileError(f"{file_name}: 'timeline_steps' must be a list of whole numbers.")
     _check_settings(description["settings"], file_name)
     return description
 
@@ -243,22 +255,22 @@ def _check_settings(settings: dict, file_name: str) -> None:
     """The view settings the window reads back must have the JSON type it expects."""
     for key, (ok, what) in SETTING_CHECKS.items():
         if key in settings and not ok(settings[key]):
-            raise SessionError(f"{file_name}: the setting {key!r} must be {what}, not {settings[key]!r:.60}.")
+            raise ClassFileError(f"{file_name}: the setting {key!r} must be {what}, not {settings[key]!r:.60}.")
 
 
 def _check_selection(description: dict, config, file_name: str) -> None:
     """The chosen layer and head must exist in the model the session holds."""
     for key, count in (("layer", config.n_layers), ("head", config.n_heads)):
         if not 0 <= description[key] < count:
-            raise SessionError(f"{file_name}: {SESSION_FILE} chooses {key} {description[key]}, but the model "
-                               f"has {key}s 0 to {count - 1}.")
+            raise ClassFileError(f"{file_name}: {SESSION_FILE} chooses {key} {description[key]}, but the model "
+                                 f"has {key}s 0 to {count - 1}.")
 
 
 def _read_checkpoint(archive: zipfile.ZipFile, names: set[str], file_name: str):
     wanted = [f"{CHECKPOINT_FOLDER}/{name}" for name in (META_FILE, MODEL_FILE)]
     missing = [name for name in wanted if name not in names]
     if missing:
-        raise SessionError(f"{file_name} has no model: {missing[0]} is missing.")
+        raise ClassFileError(f"{file_name} has no model: {missing[0]} is missing.")
     with tempfile.TemporaryDirectory() as folder:
         # Our own fixed names: nothing from the zip picks a path. meta.json first: the config it declares
         # is checked to fit, and bounds how big the weights member may be, before that is unpacked.
@@ -268,10 +280,10 @@ def _read_checkpoint(archive: zipfile.ZipFile, names: set[str], file_name: str):
             largest = largest_model_file(read_model_config(Path(folder), f"the model in {file_name}"))
             model_path.write_bytes(_read_member(archive, f"{CHECKPOINT_FOLDER}/{MODEL_FILE}", file_name, largest))
             checkpoint = load_checkpoint(folder)
-        except SessionError:
+        except ClassFileError:
             raise
         except ValueError as error:
-            raise SessionError(f"{file_name}: the model inside could not be loaded: {error}") from None
+            raise ClassFileError(f"{file_name}: the model inside could not be loaded: {error}") from None
     return checkpoint.model, checkpoint.tokenizer, checkpoint.step, checkpoint.losses
 
 
@@ -280,23 +292,27 @@ def _read_timeline(archive: zipfile.ZipFile, names: set[str], steps: list[int], 
     if not steps:
         return ()
     if TIMELINE_FILE not in names:
-        raise SessionError(f"{file_name} lists {len(steps)} timeline steps but has no {TIMELINE_FILE}.")
+        raise ClassFileError(f"{file_name} lists {len(steps)} timeline steps but has no {TIMELINE_FILE}.")
     try:
         # Each step keeps at most every weight of the model once.
         largest = len(set(steps)) * largest_model_file(model_config)
         tensors = load_safetensors_bytes(_read_member(archive, TIMELINE_FILE, file_name, largest))
-    except SessionError:
+    except ClassFileError:
         raise
     except Exception as error:  # safetensors raises its own error types on damage
-        raise SessionError(f"{file_name}: {TIMELINE_FILE} could not be read: {error}") from None
+        raise ClassFileError(f"{file_name}: {TIMELINE_FILE} could not be read: {error}") from None
     by_step: dict[int, dict] = {step: {} for step in steps}
     for key, tensor in tensors.items():
         step_text, _, name = key.partition("/")
         if not (step_text.isascii() and step_text.isdigit()) or int(step_text) not in by_step:
-            raise SessionError(f"{file_name}: {TIMELINE_FILE} holds {key!r}, which belongs to no listed step.")
+            raise ClassFileError(f"{file_name}: {TIMELINE_FILE} holds {key!r}, which belongs to no listed step.")
         by_step[int(step_text)][name] = tensor
     try:
         check_finite(tensors, f"{file_name}: {TIMELINE_FILE}")
     except ValueError as error:
-        raise SessionError(str(error)) from None
+        raise ClassFileError(str(error)) from None
+    if model_config.tie_embeddings:  # the output matrix is the embedding, stored once
+        for weights in by_step.values():
+            if "transformer.wte.weight" in weights:
+                weights["lm_head.weight"] = weights["transformer.wte.weight"]
     return tuple((step, by_step[step]) for step in steps)

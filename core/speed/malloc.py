@@ -1,10 +1,13 @@
 """Keep freed memory for reuse instead of handing it back to the operating system.
 
-A trace keeps a whole forward pass (a few MB for the micro preset). When the previous trace is
-dropped, glibc's malloc returns that memory to the OS, and the next pass touches it again page by page
-(about a thousand page faults per trace, a quarter of its time). glibc stops doing this by itself after
-a large free by raising two thresholds; we set them to the values it would settle on (32 MB and
-64 MB) up front. Nothing happens off Linux/glibc, or when the user set MALLOC_* variables themselves.
+A training step allocates the same activations and gradients again and again. Left alone, glibc's
+malloc returns much of that memory to the OS when a step frees it, and the next step touches it again
+page by page. We raise the two thresholds that decide this (32 MB and 64 MB) up front; the Trainer
+asks once per process. Nothing happens off Linux/glibc, or when the user set MALLOC_* variables.
+
+Measured by benchmarks/bench_malloc.py (BENCHMARKS.md, "Tuning malloc"): untuned, a micro-preset
+training step faulted in ~12,000 fresh pages and took ~1.36x as long; a trace gained nothing (glibc's
+own adjustment suffices there), so the trace does not ask.
 """
 from __future__ import annotations
 
