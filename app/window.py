@@ -33,6 +33,7 @@ from .state.model_in_use import ModelInUse, default_model, sample_prompts
 from .state.snapshot import Snapshot
 from .studio import STUDIO_NAME, add_training_studio
 from .theme import apply_theme
+from .views.explain_panels import add_explain_panels
 from .views import plot_style
 from .views.export import credited_image, set_model_credit
 from .views.modified_badge import ModifiedBadge
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.classroom = Classroom(classroom_context(self))  # lesson pane, presenter mode (F5), hand-outs, class files
         add_training_studio(self)  # training studio: step through training, watch heads form (built when shown)
+        add_explain_panels(self)  # logit lens, attribution, patching, neurons, KV cache: tabs, built when shown
         self._show_session(session)
         self.resize(self._opening_size)
         self.remember_layout = remember_layout  # False: neither read nor write the saved layout

@@ -25,6 +25,9 @@
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py --startup-only --starts 7
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py --smollm2 --keys 60 --starts 0
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py --before /tmp/before --rounds 3
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py --explain --skip-gpt2 --starts 0
+    (--explain: the default model typed again with the five "why this next token?" panels floating on
+    screen, p95 against the run without them)
 """
 from __future__ import annotations
 
@@ -255,6 +258,33 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
     print(f"    median CPU time of show_snapshot per redrawn panel (ms): {parts}")
     paints = ", ".join(f"{name} {statistics.median(ms):.1f}" for name, ms in paint_ms.items() if ms)
     print(f"    median CPU time of the paint events per visible panel (ms): {paints}")
+    return p50, p95
+
+
+EXPLAIN_WINDOW = (2560, 1440)  # the window's size with --explain, with and without the panels: room for five more
+EXPLAIN_HEIGHT = 420  # pixels: each explain panel's height along the bottom
+
+
+def show_explain_panels(window) -> None:
+    """The five "why this next token?" panels built and on screen at once, side by side along the bottom
+    of the window (behind the attention tab only one of them would be drawn). Floating docks would not do:
+    offscreen, a floating dock has no title bar of its own, and the window counts it as out of sight."""
+    from PySide6.QtCore import Qt
+
+    from app.views.explain_panels import EXPLAIN_VIEWS
+
+    docks = []
+    for _, _, name in EXPLAIN_VIEWS:
+        dock = next(p.dock for p in window.panels if p.widget.objectName() == name)
+        if docks:
+            window.splitDockWidget(docks[-1], dock, Qt.Orientation.Horizontal)
+        else:
+            window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        dock.show()
+        docks.append(dock)
+        window.find_widget(name)
+    window.resizeDocks(docks, [EXPLAIN_HEIGHT] * len(docks), Qt.Orientation.Vertical)
+    window.resizeDocks(docks, [window.width() // len(docks)] * len(docks), Qt.Orientation.Horizontal)
 
 
 # -- (c) this code against an earlier checkout, each in a fresh process ------------------------------
@@ -362,6 +392,8 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=60, help="keystrokes per model")
     parser.add_argument("--starts", type=int, default=3, help="fresh processes for the start-up time")
     parser.add_argument("--skip-gpt2", action="store_true")
+    parser.add_argument("--explain", action="store_true",
+                        help="also type with the logit lens, attribution, patching, neurons and KV cache panels visible")
     parser.add_argument("--smollm2", action="store_true", help="also a SmolLM2-135M-shaped model (random weights)")
     parser.add_argument("--gpt2-tokens", default="64", help="prompt lengths for the GPT-2-small-sized model, e.g. 64,512")
     parser.add_argument("--before", type=Path, help="an earlier checkout to compare the default model with (c)")
@@ -386,17 +418,24 @@ def main() -> None:
     from app.state.model_in_use import default_model
     from app.settings import AppSettings
     from app.window import MainWindow
+    from PySide6.QtCore import QSize
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as folder:
         session, notice = default_model()
+        size = QSize(*EXPLAIN_WINDOW) if args.explain else None
         window = MainWindow(settings=AppSettings(Path(folder) / "s.ini"), session=session, prompt="",
-                            remember_layout=False)
+                            remember_layout=False, size=size)
         window.show()
         app.processEvents()
         print(f"default model: {session.describe()}" + (f" ({notice})" if notice else ""))
-        bench_keystrokes(window, session, args.keys, "default model")
+        _, without = bench_keystrokes(window, session, args.keys, "default model")
+        if args.explain:
+            show_explain_panels(window)
+            _, with_explain = bench_keystrokes(window, session, args.keys, "default model + the 5 explain panels")
+            print(f"(a) explain panels: default-model keystroke p95 {with_explain:.1f} ms with them visible, "
+                  f"{without:.1f} ms without; ratio {with_explain / without:.2f}")
         if not args.skip_gpt2:
             big = gpt2_small_sized_session()
             print(f"GPT-2-small-sized: {big.describe()}")

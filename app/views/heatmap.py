@@ -96,6 +96,7 @@ class HeatmapPlot:
         self.cursor.hide()
         self.plot.addItem(self.cursor)
         self._cell_texts: list[pg.TextItem] = []
+        self.numbers_on_cells = True  # False: the owner writes its own text on the cells (e.g. tokens)
         self._levels = (0.0, 1.0)
         self._masked_text = ""
         self.row_labels: list[str] | None = None     # None: rows are numbered (e.g. dimensions)
@@ -213,7 +214,7 @@ class HeatmapPlot:
         rows, cols = self.shape()
         view = self.plot.getViewBox().size()
         widest = QFontMetrics(font(CELL_TEXT_POINT_SIZE)).horizontalAdvance("-0.00") + 2
-        fits = (image is not None and rows * cols <= MAX_TEXT_CELLS
+        fits = (self.numbers_on_cells and image is not None and rows * cols <= MAX_TEXT_CELLS
                 and view.width() / max(cols, 1) >= widest
                 and view.height() / max(rows, 1) >= MIN_TEXT_CELL_HEIGHT)
         needed = rows * cols if fits else 0

@@ -153,7 +153,7 @@ class TokenStrip(QWidget):
             painter.setPen(QColor(theme.warning))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, chip.label)
             return
-        fill = QColor(theme.window).darker(115) if chip.cut else chip_colour(chip.token_id, self.dark)
+        fill = QColor(theme.window).darker(115) if chip.cut else self.chip_fill(chip)
         painter.setPen(QPen(QColor(theme.muted), 0.8))
         painter.setBrush(fill)
         painter.drawRoundedRect(rect, 5, 5)
@@ -168,6 +168,10 @@ class TokenStrip(QWidget):
             painter.setPen(QColor(theme.muted))
             id_rect = QRectF(rect.x(), label_rect.bottom(), rect.width(), rect.bottom() - label_rect.bottom())
             painter.drawText(id_rect, Qt.AlignmentFlag.AlignCenter, str(chip.token_id))
+
+    def chip_fill(self, chip: Chip) -> QColor:
+        """A read token's colour: by its id here; a subclass may shade by something else."""
+        return chip_colour(chip.token_id, self.dark)
 
     # -- hover: id, text and bytes -----------------------------------------------------------
     def row_height(self) -> int:
