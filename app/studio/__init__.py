@@ -11,11 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
 
-STUDIO_NAME = "trainingStudio"  # the StudioPanel's objectName
-TITLE = "Training studio"
-TOOLTIP = "Train a model step by step and watch its attention heads form."
-# The studio shares the tab group of this explorer panel (so the attention panel stays in view).
-NEIGHBOUR_PANEL = "qkvView"
+from .identity import NEIGHBOUR_PANEL, STUDIO_NAME, TITLE, TOOLTIP
 
 
 def add_training_studio(window) -> None:
@@ -86,4 +82,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["StudioPanel", "add_training_studio", "show_training_studio"]
+__all__ = ["STUDIO_NAME", "StudioPanel", "add_training_studio", "show_training_studio"]
