@@ -10,9 +10,9 @@ the top of a file, inside a function (a lazy import) and under `if TYPE_CHECKING
     core.files.text_files             core.model (its size limits) -- read by tokenizers and corpora
     core.tokenizers                   core.tokenizers, core.files.json_values, core.files.text_files
     core.explain                      core.explain, core.model
-    core.training, core.files,        anything in core; these three use each other (checkpoints hold trainer
-      core.teaching                   state, teaching reads checkpoints and schedules, the recipe uses
-                                      detectors), so they are one layer whose modules form no cycle
+    core.files                        the rows above and core.files; not training or teaching (but see KNOWN)
+    core.training                     the rows above, core.files and core.training; not teaching (see KNOWN)
+    core.teaching                     anything in core
     core (all of it)                  never app, PySide6 or pyqtgraph
     app.state                         core and app.state only; never Qt
     app base: controller, selection,  app.state and core; never views, dialogs, lessons, studio, the window
@@ -51,6 +51,8 @@ RULES = (
     ("core.files.text_files", "only", ("core.model",)),
     ("core.tokenizers", "only", ("core.tokenizers", "core.files.json_values", "core.files.text_files")),
     ("core.explain", "only", ("core.explain", "core.model")),
+    ("core.files", "never", ("core.training", "core.teaching")),
+    ("core.training", "never", ("core.teaching",)),
     ("app.state", "only", ("core", "app.state")),
     ("app.state", "never", QT),
     (APP_BASE, "never", ("app.views", "app.dialogs", "app.lessons", "app.studio") + WINDOW + MAIN),
@@ -60,6 +62,18 @@ RULES = (
     ("app.studio", "never", ("app.lessons",)),
     (WINDOW, "never", MAIN),
 )
+
+# Imports that break a rule above today, each with why it is there. Do not add to this list: move the
+# function to the lower module or pass a callable in. A rule that holds again fails the test until its
+# line here is removed.
+KNOWN = {
+    # A checkpoint holds a training run: its TrainConfig and the optimizer state the trainer checks.
+    ("core.files.checkpoint", "core.training.trainer"),
+    ("core.files.checkpoint_meta", "core.training.train_config"),
+    # The induction detector's probe (repeated random tokens) is drawn for shipped models and new runs.
+    ("core.files.shipped_models", "core.teaching.detectors"),
+    ("core.training.recipe", "core.teaching.detectors"),
+}
 
 
 def module_files() -> dict[str, Path]:
@@ -117,20 +131,26 @@ def matches(module: str, patterns) -> bool:
     return any(fnmatchcase(module, p) or fnmatchcase(module, p + ".*") for p in patterns)
 
 
-def broken_rules(graph: dict[str, set[str]]) -> list[str]:
-    """One line per import that a rule forbids."""
+def forbidden_imports(graph: dict[str, set[str]]) -> dict[tuple[str, str], str]:
+    """{(module, what it imports): the first rule it breaks} for every import a rule forbids."""
     ours = set(graph)
-    broken = []
+    forbidden = {}
     for who, kind, which in RULES:
         for module, targets in sorted(graph.items()):
             if not matches(module, who):
                 continue
             for target in sorted(targets):
                 if kind == "never" and matches(target, which):
-                    broken.append(f"{module} imports {target} (never {', '.join(which)})")
+                    forbidden.setdefault((module, target), f"never {', '.join(which)}")
                 if kind == "only" and target in ours and not matches(target, which):
-                    broken.append(f"{module} imports {target} (only {', '.join(which) or 'nothing of ours'})")
-    return broken
+                    forbidden.setdefault((module, target), f"only {', '.join(which) or 'nothing of ours'}")
+    return forbidden
+
+
+def broken_rules(graph: dict[str, set[str]], known=frozenset()) -> list[str]:
+    """One line per forbidden import that is not in `known`."""
+    return [f"{module} imports {target} ({rule})"
+            for (module, target), rule in forbidden_imports(graph).items() if (module, target) not in known]
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -177,11 +197,17 @@ def test_the_graph_reads_every_kind_of_import():
 
 
 def test_no_module_imports_from_a_higher_layer():
-    assert broken_rules(import_graph()) == []
+    broken = broken_rules(import_graph(), KNOWN)
+    assert not broken, "\n".join(broken)
+
+
+def test_every_known_exception_is_still_needed():
+    assert not KNOWN - set(forbidden_imports(import_graph())), "remove these from KNOWN: they hold again"
 
 
 def test_no_import_cycle():
-    assert cycles(import_graph()) == []
+    loops = cycles(import_graph())
+    assert not loops, "\n".join(" <-> ".join(loop) for loop in loops)
 
 
 def test_the_checks_can_fail():
@@ -201,4 +227,4 @@ def test_each_package_says_its_job_and_names_every_file():
         parts = [p.name if p.suffix == ".py" else p.name + "/" for p in init.parent.iterdir()
                  if (p.suffix == ".py" and p.name != "__init__.py") or (p / "__init__.py").exists()]
         unnamed += [f"{init.parent.relative_to(ROOT)}/{name}" for name in sorted(parts) if name not in text]
-    assert unnamed == []
+    assert not unnamed, "name these in their package's __init__.py docstring: " + ", ".join(unnamed)
