@@ -228,3 +228,10 @@ def test_each_package_says_its_job_and_names_every_file():
                  if (p.suffix == ".py" and p.name != "__init__.py") or (p / "__init__.py").exists()]
         unnamed += [f"{init.parent.relative_to(ROOT)}/{name}" for name in sorted(parts) if name not in text]
     assert not unnamed, "name these in their package's __init__.py docstring: " + ", ".join(unnamed)
+
+
+def test_no_file_over_400_lines():
+    """Small files with one clear job: none in core/ or app/ grows past 400 lines."""
+    long = [f"{path.relative_to(ROOT)} ({n} lines)" for path in module_files().values()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400]
+    assert not long, "split these: " + ", ".join(long)
