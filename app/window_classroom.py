@@ -2,15 +2,13 @@
 the lessons never see the window's own attributes."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from PySide6.QtWidgets import QMainWindow
 
 from .lessons.context import ClassroomContext
 
-if TYPE_CHECKING:
-    from .window import MainWindow
 
-
-def classroom_context(window: MainWindow) -> ClassroomContext:
+def classroom_context(window: QMainWindow) -> ClassroomContext:
+    """`window`: the explorer's MainWindow (app/window.py, which imports this module, so it is not named here)."""
     return ClassroomContext(
         controller=window.controller, selection=window.selection, prompt=window.prompt_view,
         output=window.output_view, whatif=window.whatif_view, errors=window.errors,

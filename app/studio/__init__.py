@@ -6,16 +6,33 @@
 
 The studio's code (the trainer, timelines, tokenizer training) is imported only when the panel is
 built, so opening the explorer does not wait for it.
+
+    identity.py              its name, title and tooltip, known before it is built
+    studio_panel.py          the studio's view: lays out the parts and says what happens
+    setup_panel.py           the form: text, tokenizer, model size, hyperparameters
+    builder.py               building a run off the GUI thread
+    run_controller.py        the run and its thread: set up, train, pause, roll back, save
+    worker.py                the training thread driving core's Trainer
+    run_store.py             saving a run to resume after a restart; the autosave
+    timeline_controller.py   the worker's news drawn at a calm pace, the timeline, the explorer
+    timeline_bar.py          the timeline slider
+    saved_history.py         a session's saved training history rebuilt as a Timeline
+    display.py               a run's weights shown in the explorer
+    controls.py              Play, Pause, Step, Train N, Reset, Save and the pace
+    message_line.py          what just happened, and a Roll back offer
+    live_plots.py            live loss, learning rate and gradient curves
+    heads_view.py            every head at once, and what each became over training
+    one_step_view.py         one optimizer step opened up
+    bpe_view.py              BPE training shown merge by merge
+    attention_frames.py      the probe's attention over training as pictures
+    attention_export.py      those pictures exported as GIF or PNGs in the background
+    startup.py               `--train-steps N`: train N steps before the screenshot
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
 
-STUDIO_NAME = "trainingStudio"  # the StudioPanel's objectName
-TITLE = "Training studio"
-TOOLTIP = "Train a model step by step and watch its attention heads form."
-# The studio shares the tab group of this explorer panel (so the attention panel stays in view).
-NEIGHBOUR_PANEL = "qkvView"
+from .identity import NEIGHBOUR_PANEL, STUDIO_NAME, TITLE, TOOLTIP
 
 
 def add_training_studio(window) -> None:
@@ -86,4 +103,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["StudioPanel", "add_training_studio", "show_training_studio"]
+__all__ = ["STUDIO_NAME", "StudioPanel", "add_training_studio", "show_training_studio"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+                               QPushButton, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from app.dialogs.model_sizes import ModelSizeFields
 from core.training.finetune import FINETUNE_LEARNING_RATE
@@ -324,3 +324,12 @@ def _float_spin(name: str, low: float, high: float, decimals: int, step: float) 
     spin.setDecimals(decimals)
     spin.setSingleStep(step)
     return spin
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    """A long form in a scroll area, so it never forces the window to grow."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area

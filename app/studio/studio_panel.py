@@ -14,12 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QTabWidget, QVBoxLayout, QWidget
 
-from .. import studio as studio_package
 from .attention_export import AttentionExport
 from .bpe_view import BPEView
 from .controls import ControlBar, pace_name
+from .identity import STUDIO_NAME, TITLE, TOOLTIP
 from .heads_view import HeadsView
 from .live_plots import LivePlots
 from .message_line import MessageLine
@@ -27,14 +27,13 @@ from .one_step_view import OneStepView
 from .run_controller import ROLLBACK_LR_SCALE, RunController
 from core.training.recipe import PreparedRun, StartingModel
 from core.training.run_setup import RunSetup
-from .setup_panel import SetupPanel
+from .setup_panel import SetupPanel, scrolling
 from .timeline_bar import TimelineBar
 from .timeline_controller import StudioParts, TimelineController
 
 
 class StudioPanel(QWidget):
-    TITLE, TOOLTIP = studio_package.TITLE, studio_package.TOOLTIP  # the window names its dock before building it
-    OBJECT_NAME = studio_package.STUDIO_NAME
+    TITLE, TOOLTIP, OBJECT_NAME = TITLE, TOOLTIP, STUDIO_NAME  # the window names its dock before building it
     FOLLOWS_SELECTION = False
 
     run_ready = Signal()                 # a new run is installed (set up, reset or resumed)
@@ -52,7 +51,7 @@ class StudioPanel(QWidget):
         """show_session(ModelInUse) / set_prompt(text): how the explorer is told (default: the controller);
         settings: an AppSettings that remembers the pace (None: not remembered)."""
         super().__init__(parent)
-        self.setObjectName(studio_package.STUDIO_NAME)
+        self.setObjectName(STUDIO_NAME)
         self.setAccessibleName(self.TITLE)
         self.controller = controller
         show_session = show_session or (controller.set_session if controller is not None else None)
@@ -69,7 +68,7 @@ class StudioPanel(QWidget):
         self.one_step = OneStepView()
         self.bpe_view = BPEView()
         self.tabs = QTabWidget(objectName="studioTabs")
-        for widget, title in ((_scrolling(self.setup_panel), "Set up"), (self.plots, "Curves"), (self.heads, "Heads"),
+        for widget, title in ((scrolling(self.setup_panel), "Set up"), (self.plots, "Curves"), (self.heads, "Heads"),
                               (self.one_step, "One step"), (self.bpe_view, "Tokenizer")):
             self.tabs.addTab(widget, title)
         self._lay_out()
@@ -392,12 +391,3 @@ class StudioPanel(QWidget):
         self.frames.detach()
         self.exporter.wait()
         return self.runs.shutdown()
-
-
-def _scrolling(widget: QWidget) -> QScrollArea:
-    """A long form in a scroll area, so it never forces the window to grow."""
-    area = QScrollArea()
-    area.setWidget(widget)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    return area

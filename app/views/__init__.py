@@ -1,4 +1,29 @@
-"""The explorer's panels, one view per file."""
+"""The explorer's panels, one view per file.
+
+    panel.py              what every panel is: one small protocol, and what a panel is handed
+    view_base.py          what the model panels share: the last snapshot, the shared selection
+    plot_style.py         one look for every plot: projector-sized fonts, colour maps, light and dark
+    export.py             right-click a plot to save it as PNG, SVG or CSV
+    heatmap.py            a labelled heatmap: token ticks, colour bar, hover
+    matrix_image.py       a heatmap's image, drawn as pyqtgraph would
+    colour_bar.py         the colour scale beside a heatmap
+    token_axis.py         an axis that names rows or columns with tokens
+    token_strip.py        the prompt's tokens as coloured chips
+    text_line.py          a line of text that changes every keystroke without a re-layout
+    bar_plot.py           horizontal probability bars, one row per token
+    probability_bars.py   the next-token bars as one plot item
+    prompt_view.py        the prompt and the token chips the model reads
+    embedding_view.py     token embeddings
+    positional_view.py    positional encodings
+    qkv_view.py           query, key, value for the chosen head, and the chain to attention
+    attention_view.py     the attention panel for the chosen layer and head
+    attention_arcs.py     attention as lines from token to token
+    attention_grid.py     every head of every layer as a thumbnail
+    output_view.py        the next-token probabilities and the knobs that reshape them
+    whatif_view.py        switch heads or positions off and watch the prediction change
+    modified_badge.py     the "model modified" badge naming the what-if in force
+    selection_toolbar.py  the "Looking at layer L head H" toolbar
+"""
 import os
 
 # Qt's raster painter hands bigger fills and strokes to a pool of threads and waits for them. The

@@ -8,4 +8,12 @@
 
 Everything reads the trace (core/model/trace.py) where it can, and the model's weights only where a
 number needs them (the output head, a head's slice of the output projection). core/ never imports Qt.
+
+    logit_lens.py    the residual stream after every layer read as if it were the last
+    attribution.py   each head's and MLP's own share of one token's logit
+    alignment.py     two prompts lined up position by position for patching
+    patching.py      which parts carry the difference between two prompts
+    examples.py      the classic patching examples, ready to run
+    neurons.py       the MLP's hidden units: what wakes them, what they push towards
+    kv_steps.py      the KV cache filling as tokens are generated one at a time
 """

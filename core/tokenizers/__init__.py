@@ -5,6 +5,17 @@
 - load_gpt2_tokenizer(folder): GPT-2's own tokenizer from local files.
 - HFJsonTokenizer / load_hf_json_tokenizer(path): any Hugging Face tokenizer.json (Pythia, SmolLM2, Qwen2.5).
 All share the Tokenizer interface and serialise with to_json() / tokenizer_from_json().
+
+    base.py            what every tokenizer can do (the Tokenizer interface)
+    char.py            one token per character
+    pretokenize.py     cutting text into words before BPE, as GPT-2 does
+    bpe_training.py    training byte-level BPE from scratch
+    bpe.py             the BPE tokenizer trained here
+    byte_level.py      encoding and decoding every byte-level BPE shares (through tiktoken)
+    gpt2.py            GPT-2's own tokenizer, read from disk
+    hf_json.py         a Hugging Face tokenizer.json
+    labels.py          display strings for tokens: spaces, newlines, stray bytes made visible
+    serialization.py   any tokenizer rebuilt from its to_json() dict
 """
 from core.tokenizers.base import Tokenizer
 from core.tokenizers.bpe import BPETokenizer
