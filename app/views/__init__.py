@@ -23,6 +23,15 @@
     whatif_view.py        switch heads or positions off and watch the prediction change
     modified_badge.py     the "model modified" badge naming the what-if in force
     selection_toolbar.py  the "Looking at layer L head H" toolbar
+Why this next token (core/explain read on screen):
+    explain_view.py       what the five "why" panels share: the model in use, token pickers, background jobs
+    explain_plots.py      horizontal bars with a label on each row
+    explain_panels.py     adds the five panels beside "Query, key, value", each built when first shown
+    logit_lens_view.py    the residual stream after each layer read as a next-token guess
+    attribution_view.py   each head's and MLP's direct share of a token's logit
+    patching_view.py      copy heads or the stream from a clean prompt into a corrupted one
+    neurons_view.py       the MLP neurons that fire most, and the tokens each one pushes
+    kv_cache_view.py      generating with the KV cache, one token at a time
 """
 import os
 
