@@ -67,14 +67,14 @@ def depends_on_whole_prompt(intervention) -> bool:
 # a panel reads a few names, so a keystroke copies a few tensors, not all of them, and its cost does
 # not grow with the prompt.
 _TOKEN_AXIS_2 = (".attn.q", ".attn.k", ".attn.v", ".attn.z")              # (B, nh, T, hs)
-_SQUARE = (".attn.scores", ".attn.masked_scores", ".attn.pattern")        # (B, nh, T, T)
+SQUARE = (".attn.scores", ".attn.masked_scores", ".attn.pattern")        # (B, nh, T, T)
 
 
 def position_axis(name: str) -> int:
     """Which dimension of a recorded value counts the positions (for the (T, T) tables: the rows)."""
     if name == "embed.pos":
         return 0                                                              # (T, C) or (T, rot/2)
-    if name.endswith(_TOKEN_AXIS_2 + _SQUARE):
+    if name.endswith(_TOKEN_AXIS_2 + SQUARE):
         return 2                                                              # (B, nh, T, ...)
     return 1                                                                  # (B, T, ...)
 
@@ -99,7 +99,7 @@ class Joined:
 
     def cut(self, length: int) -> "Joined":
         """The first `length` positions (views of the chunks, no copies)."""
-        axis, square = position_axis(self.name), self.name.endswith(_SQUARE)
+        axis, square = position_axis(self.name), self.name.endswith(SQUARE)
         kept = []
         for chunk in self.chunks:
             if chunk.start >= length:
@@ -123,7 +123,7 @@ class Joined:
         """
         axis = position_axis(self.name)
         values = [chunk.value for chunk in self.chunks]
-        if self.name.endswith(_SQUARE):
+        if self.name.endswith(SQUARE):
             values = [self._widened(chunk, read) for chunk in self.chunks]
         return values[0] if len(values) == 1 else torch.cat(values, dim=axis)
 
@@ -146,6 +146,6 @@ class Joined:
 
 def score_scale(model, name: str) -> float:
     """The score scale of the layer `name` belongs to (1.0 for names outside attention)."""
-    if not name.endswith(_SQUARE):
+    if not name.endswith(SQUARE):
         return 1.0
     return model.transformer.h[int(name.split(".")[1])].attn.scale

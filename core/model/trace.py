@@ -36,7 +36,9 @@ import torch
 
 from core.model.eval_mode import evaluating
 from core.model.hooks import Listener
-from core.model.kv_cache import Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale, shared_prefix_length
+from core.model.growing_table import Grown, GrowingTable
+from core.model.kv_cache import (SQUARE, Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale,
+                                 shared_prefix_length)
 from core.model.memory import keep_freed_memory
 
 ABLATIONS = ("zero", "mean")
@@ -68,14 +70,18 @@ class Trace(Mapping):
 
     A trace extended from an earlier one (run_trace's `previous`) keeps some values as chunks of
     positions (core/kv_cache.Joined) and joins each into one tensor the first time it is read; the
-    joined tensor is kept, so every read of a name gives the same tensor, from any thread.
+    joined tensor is kept, so every read of a name gives the same tensor, from any thread. Its (T, T)
+    tables are views of buffers that later traces grow in (core/model/growing_table.py): the trace
+    keeps its rows and columns unchanged for as long as it lives, so keep the trace (or `.clone()` a
+    table) to keep the numbers, not only a slice of a table read from it.
     """
 
-    def __init__(self, ids: torch.Tensor, tensors: dict[str, torch.Tensor | Joined],
-                 intervention: Intervention | None = None):
+    def __init__(self, ids: torch.Tensor, tensors: dict[str, torch.Tensor | Joined | Grown],
+                 intervention: Intervention | None = None, lineage: object | None = None):
         self._ids = ids.detach().cpu().clone()
         self._tensors = MappingProxyType(dict(tensors))
         self.intervention = intervention or _NOTHING_CHANGED
+        self._lineage = lineage or object()  # shared by the traces extended from one another
         self._joined: dict[str, torch.Tensor] = {}
         self._joining = threading.RLock()  # re-entrant: joining scores reads the queries and keys
 
@@ -86,6 +92,8 @@ class Trace(Mapping):
 
     def __getitem__(self, name: str) -> torch.Tensor:
         value = self.stored(name)
+        if isinstance(value, Grown):
+            return value.view
         if not isinstance(value, Joined):
             return value
         with self._joining:
@@ -94,13 +102,21 @@ class Trace(Mapping):
                     self._joined[name] = value.join(self.__getitem__)
             return self._joined[name]
 
-    def stored(self, name: str) -> torch.Tensor | Joined:
-        """The value as kept: a tensor, or its chunks while nobody has read it yet."""
+    def stored(self, name: str) -> torch.Tensor | Joined | Grown:
+        """The value as kept: a tensor, its chunks while nobody has read it yet, or a grown table."""
         try:
             value = self._tensors[name]
         except KeyError:
             raise KeyError(f"This trace has no {name!r}; it recorded {len(self)} names, e.g. {list(self)[:3]}.") from None
         return self._joined.get(name, value)
+
+    def positions_shared_with(self, other: "Trace") -> int:
+        """How many leading positions hold the same values in both traces: the tokens they share at the
+        start where one was extended from the other (or both from a common trace), else 0. A panel
+        showing `other` need only redraw what comes after."""
+        if other._lineage is not self._lineage:
+            return 0
+        return shared_prefix_length(self._ids, other._ids)
 
     def __contains__(self, name) -> bool:
         # Mapping's own `in` would read the value, and so join every chunk of an extended trace.
@@ -112,11 +128,14 @@ class Trace(Mapping):
     def __len__(self) -> int:
         return len(self._tensors)
 
-    def numpy(self, name: str, batch: int | None = 0) -> np.ndarray:
-        """A read-only numpy copy; by default the first batch row (dropping the B dim)."""
+    def numpy(self, name: str, batch: int | None = 0, head: int | None = None) -> np.ndarray:
+        """A read-only numpy copy; by default the first batch row (dropping the B dim); with `head`, only
+        that head of a (B, nh, ...) value (a heatmap of one head copies T x T numbers, not nh x T x T)."""
         tensor = self[name]
         if batch is not None and name != "embed.pos":
             tensor = tensor[batch]
+            if head is not None:
+                tensor = tensor[head]
         array = tensor.float().numpy().copy()
         array.setflags(write=False)
         return array
@@ -366,17 +385,42 @@ def _extend_trace(model, hooks: dict, previous: Trace, ids: torch.Tensor, kept: 
             for name in _MODEL_TABLES:
                 recorded[name] = recorded[name].clone()
     stored = {}
-    for name in previous:
-        joined = _as_joined(name, previous.stored(name), model).cut(kept)
-        stored[name] = joined.then(recorded[name]) if recorded else joined
-    trace = Trace(ids, stored, intervention)
+    with torch.inference_mode():  # a grown table is read-only like every other recorded value
+        for name in previous:
+            if name.endswith(SQUARE) and GROW_TABLES_IN_PLACE:
+                stored[name] = _grown_table(name, previous, ids, kept, recorded, model)
+                continue
+            joined = _as_joined(name, previous.stored(name), model).cut(kept)
+            stored[name] = joined.then(recorded[name]) if recorded else joined
+    trace = Trace(ids, stored, intervention, lineage=previous._lineage)
     for name, joined in stored.items():
-        if len(joined.chunks) > _MOST_CHUNKS:  # a name nobody reads: joined now and then, not piling up
-            trace[name]
+        if isinstance(joined, Joined) and len(joined.chunks) > _MOST_CHUNKS:  # a name nobody reads: joined
+            trace[name]                                                        # now and then, not piling up
     return trace
 
 
 _MOST_CHUNKS = 32
+# The fast path for the (T, T) tables: grown in place by a row and a column (core/model/growing_table.py);
+# False keeps them as chunks joined when read, the plain way (Joined), which copies T x T per keystroke.
+GROW_TABLES_IN_PLACE = True
+
+
+def _grown_table(name: str, previous: Trace, ids: torch.Tensor, kept: int, recorded: dict, model) -> Grown:
+    """The (T, T) table `name` of ids: `previous`'s first kept rows and columns, then the new rows;
+    the earlier queries' columns for the new keys are masked (-inf, 0), or in the scores their q·k."""
+    value = previous.stored(name)
+    if not isinstance(value, Grown):  # the first keystroke after a full trace: start a family of buffers
+        fill = None if name.endswith(".attn.scores") else float("-inf") if name.endswith(".masked_scores") else 0.0
+        value = GrowingTable.start(previous[name], previous._ids, fill)
+    if not recorded:
+        return value.family.cut(value, kept)
+    new_columns = None
+    if value.family.fill is None:
+        layer = name.rsplit(".", 2)[0]                                        # "blocks.{l}"
+        query = previous[f"{layer}.attn.q"][:, :, :kept]                      # (B, nh, kept, hs)
+        key = recorded[f"{layer}.attn.k"]                                     # (B, nh, Tn, hs)
+        new_columns = torch.matmul(query, key.transpose(2, 3)) * score_scale(model, name)  # (B, nh, kept, Tn)
+    return value.family.extended(value, ids, kept, recorded[name], new_columns)
 
 
 def _as_joined(name: str, value: torch.Tensor | Joined, model) -> Joined:
