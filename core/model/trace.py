@@ -110,10 +110,15 @@ class Trace(Mapping):
             raise KeyError(f"This trace has no {name!r}; it recorded {len(self)} names, e.g. {list(self)[:3]}.") from None
         return self._joined.get(name, value)
 
+    @property
+    def lineage(self) -> object:
+        """Shared by the traces extended from one another (run_trace's `previous`: the same model and
+        what-if): two traces of one lineage hold the same values at the leading positions where their
+        tokens agree, so a panel that showed one need only redraw what comes after in the other."""
+        return self._lineage
+
     def positions_shared_with(self, other: "Trace") -> int:
-        """How many leading positions hold the same values in both traces: the tokens they share at the
-        start where one was extended from the other (or both from a common trace), else 0. A panel
-        showing `other` need only redraw what comes after."""
+        """How many leading positions hold the same values in both traces (0 unless of one lineage)."""
         if other._lineage is not self._lineage:
             return 0
         return shared_prefix_length(self._ids, other._ids)
