@@ -36,8 +36,8 @@ import torch
 
 from core.model.eval_mode import evaluating
 from core.model.hooks import Listener
-from core.model.growing_table import Grown, GrowingTable
-from core.model.kv_cache import (SQUARE, Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale,
+from core.model.growing_table import Grown, GrowingValue
+from core.model.kv_cache import (Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale,
                                  shared_prefix_length)
 from core.model.memory import keep_freed_memory
 
@@ -378,8 +378,9 @@ def _reusable_prefix(model, hooks: dict, previous: Trace | None, ids: torch.Tens
 def _extend_trace(model, hooks: dict, previous: Trace, ids: torch.Tensor, kept: int,
                   intervention: Intervention) -> Trace:
     """The trace of ids whose first `kept` tokens `previous` already traced: those positions are
-    kept from it, the new ones computed with its keys and values as the cache, and each value joined
-    when it is first read (core/model/kv_cache.py)."""
+    kept from it, the new ones computed with its keys and values as the cache, and each value grown
+    in place by the new positions (core/model/growing_table.py; or, the plain way, joined from its
+    chunks when it is first read: core/model/kv_cache.py)."""
     new_ids = ids[:, kept:]                                                   # (B, Tn)
     recorded: dict[str, torch.Tensor] = {}
     with torch.inference_mode(), evaluating(model):
@@ -390,10 +391,10 @@ def _extend_trace(model, hooks: dict, previous: Trace, ids: torch.Tensor, kept: 
             for name in _MODEL_TABLES:
                 recorded[name] = recorded[name].clone()
     stored = {}
-    with torch.inference_mode():  # a grown table is read-only like every other recorded value
+    with torch.inference_mode():  # a grown value is read-only like every other recorded value
         for name in previous:
-            if name.endswith(SQUARE) and GROW_TABLES_IN_PLACE:
-                stored[name] = _grown_table(name, previous, ids, kept, recorded, model)
+            if GROW_IN_PLACE:
+                stored[name] = _grown(name, previous, ids, kept, recorded, model)
                 continue
             joined = _as_joined(name, previous.stored(name), model).cut(kept)
             stored[name] = joined.then(recorded[name]) if recorded else joined
@@ -405,22 +406,23 @@ def _extend_trace(model, hooks: dict, previous: Trace, ids: torch.Tensor, kept: 
 
 
 _MOST_CHUNKS = 32
-# The fast path for the (T, T) tables: grown in place by a row and a column (core/model/growing_table.py);
-# False keeps them as chunks joined when read, the plain way (Joined), which copies T x T per keystroke.
-GROW_TABLES_IN_PLACE = True
+# The fast path: every value grown in place by the new positions (core/model/growing_table.py). False
+# keeps values as chunks joined when read, the plain way (Joined), which copies every position (and a
+# (T, T) table's T x T) on each keystroke; tests/core/test_kv_cache.py shows the two agree.
+GROW_IN_PLACE = True
 
 
-def _grown_table(name: str, previous: Trace, ids: torch.Tensor, kept: int, recorded: dict, model) -> Grown:
-    """The (T, T) table `name` of ids: `previous`'s first kept rows and columns, then the new rows;
-    the earlier queries' columns for the new keys are masked (-inf, 0), or in the scores their q·k."""
+def _grown(name: str, previous: Trace, ids: torch.Tensor, kept: int, recorded: dict, model) -> Grown:
+    """`name` of ids: `previous`'s first kept positions, then the new ones. In a (T, T) table the
+    earlier queries' columns for the new keys are masked (-inf, 0), or in the scores their q·k."""
     value = previous.stored(name)
     if not isinstance(value, Grown):  # the first keystroke after a full trace: start a family of buffers
-        fill = None if name.endswith(".attn.scores") else float("-inf") if name.endswith(".masked_scores") else 0.0
-        value = GrowingTable.start(previous[name], previous._ids, fill)
+        fill = float("-inf") if name.endswith(".masked_scores") else 0.0 if name.endswith(".pattern") else None
+        value = GrowingValue.start(name, previous[name], previous._ids, fill)
     if not recorded:
         return value.family.cut(value, kept)
     new_columns = None
-    if value.family.fill is None:
+    if name.endswith(".attn.scores"):
         layer = name.rsplit(".", 2)[0]                                        # "blocks.{l}"
         query = previous[f"{layer}.attn.q"][:, :, :kept]                      # (B, nh, kept, hs)
         key = recorded[f"{layer}.attn.k"]                                     # (B, nh, Tn, hs)

@@ -159,11 +159,12 @@ def test_shared_prefix_length():
     assert shared_prefix_length(old, torch.tensor([[1, 2], [1, 2]])) == 0  # another batch size
 
 
-# -- the (T, T) tables grown in place (core/model/growing_table.py) beside the plain chunks ------------------
+# -- values grown in place (core/model/growing_table.py) beside the plain chunks ------------------------
 @pytest.mark.parametrize("family", ["gpt2", "llama", "gpt-neo"])
-def test_tables_grown_in_place_equal_the_plain_chunks_over_random_edits(family, monkeypatch):
-    """The fast path (a row and a column written into a buffer) and the plain one (chunks joined when
-    read) give the same trace, every name, after every edit of a random sequence."""
+def test_values_grown_in_place_equal_the_plain_chunks_over_random_edits(family, monkeypatch):
+    """The fast path (the new positions, a table's new rows and columns, written into a buffer) and the
+    plain one (chunks joined when read) give the same trace, every name, after every edit of a random
+    sequence."""
     import core.model.trace as trace_module
 
     tokenizer = CharTokenizer.from_text(TEXT)
@@ -173,9 +174,9 @@ def test_tables_grown_in_place_equal_the_plain_chunks_over_random_edits(family, 
     for _ in range(30):
         text = _random_edit(text, rng)[-40:]
         ids = tokenizer.encode(text)
-        monkeypatch.setattr(trace_module, "GROW_TABLES_IN_PLACE", False)
+        monkeypatch.setattr(trace_module, "GROW_IN_PLACE", False)
         plain = model.trace(ids, previous=plain)
-        monkeypatch.setattr(trace_module, "GROW_TABLES_IN_PLACE", True)
+        monkeypatch.setattr(trace_module, "GROW_IN_PLACE", True)
         fast = model.trace(ids, previous=fast)
         _assert_same_trace(fast, plain)
 
