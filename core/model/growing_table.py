@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -97,14 +98,17 @@ class GrowingValue:
             return self._grown(source.buffer, length)
 
     def extended(self, source: Grown, ids: torch.Tensor, kept: int, new: torch.Tensor,
-                 new_columns: torch.Tensor | None = None) -> Grown:
+                 new_columns: torch.Tensor | None = None, shared: Callable[[torch.Tensor], int] | None = None) -> Grown:
         """The value of `ids`, whose first `kept` positions `source` holds, followed by the new ones.
 
         new: the new positions' values (a table: the new rows (B, nh, Tn, T), against every key);
-        new_columns (B, nh, kept, Tn): a table's earlier queries against the new keys (None: self.fill)."""
+        new_columns (B, nh, kept, Tn): a table's earlier queries against the new keys (None: self.fill);
+        shared(other_ids): how many leading tokens other_ids share with ids (one trace's names ask
+        about the same few id tables, so the caller may remember the answers)."""
         T = ids.size(1)
+        shared = shared or (lambda other: shared_prefix_length(other, ids))
         with self._lock:
-            buffer, valid = self._writable(ids, kept, T)
+            buffer, valid = self._writable(shared, kept, T)
             if buffer is None:
                 buffer, valid = self._new_buffer(self._part(source.buffer.data, kept), ids[:, :kept], T), kept
             if valid < kept:  # catch up on the positions this buffer lacks, from the source's buffer
@@ -112,7 +116,7 @@ class GrowingValue:
             self._rows(buffer.data, kept, T).copy_(new)
             if self.square:
                 buffer.data[:, :, :kept, kept:T] = self.fill if new_columns is None else new_columns  # (B, nh, kept, Tn)
-            buffer.ids = ids.clone()
+            buffer.ids = ids  # not written to again (the trace's own, immutable ids)
             self._recent = [buffer] + [other for other in self._recent if other is not buffer][:1]
             return self._grown(buffer, T)
 
@@ -132,7 +136,7 @@ class GrowingValue:
         if self.square:
             data[:, :, :valid, valid:kept] = source[:, :, :valid, valid:kept]  # (B, nh, valid, kept - valid)
 
-    def _writable(self, ids: torch.Tensor, kept: int, T: int) -> tuple[Buffer | None, int]:
+    def _writable(self, shared: Callable[[torch.Tensor], int], kept: int, T: int) -> tuple[Buffer | None, int]:
         """A buffer of this family with room for T, no living view past the positions it would write,
         and the most positions already valid for ids; with how many (at most kept) it has."""
         best, best_valid = None, -1
@@ -140,7 +144,7 @@ class GrowingValue:
             buffer = ref()
             if buffer is None or buffer.capacity < T:
                 continue
-            valid = min(kept, shared_prefix_length(buffer.ids, ids))
+            valid = min(kept, shared(buffer.ids))
             if buffer.claimed() <= valid and valid > best_valid:
                 best, best_valid = buffer, valid
         return best, max(best_valid, 0)
@@ -152,7 +156,7 @@ class GrowingValue:
         shape[self.axis] = capacity
         if self.square:
             shape[-1] = capacity
-        buffer = Buffer(value.new_empty(shape), ids.clone(), capacity)
+        buffer = Buffer(value.new_empty(shape), ids, capacity)
         self._part(buffer.data, value.size(self.axis)).copy_(value)
         self._buffers = [ref for ref in self._buffers if ref() is not None] + [weakref.ref(buffer)]
         return buffer

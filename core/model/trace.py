@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import functools
 import threading
 import weakref
 
@@ -391,10 +392,12 @@ def _extend_trace(model, hooks: dict, previous: Trace, ids: torch.Tensor, kept: 
             for name in _MODEL_TABLES:
                 recorded[name] = recorded[name].clone()
     stored = {}
+    ids = ids.detach().cpu().clone()  # the trace's own ids, which the buffers keep as theirs
+    shared = functools.cache(lambda buffer_ids: shared_prefix_length(buffer_ids, ids))  # for every name at once
     with torch.inference_mode():  # a grown value is read-only like every other recorded value
         for name in previous:
             if GROW_IN_PLACE:
-                stored[name] = _grown(name, previous, ids, kept, recorded, model)
+                stored[name] = _grown(name, previous, ids, kept, recorded, model, shared)
                 continue
             joined = _as_joined(name, previous.stored(name), model).cut(kept)
             stored[name] = joined.then(recorded[name]) if recorded else joined
@@ -412,7 +415,7 @@ _MOST_CHUNKS = 32
 GROW_IN_PLACE = True
 
 
-def _grown(name: str, previous: Trace, ids: torch.Tensor, kept: int, recorded: dict, model) -> Grown:
+def _grown(name: str, previous: Trace, ids: torch.Tensor, kept: int, recorded: dict, model, shared) -> Grown:
     """`name` of ids: `previous`'s first kept positions, then the new ones. In a (T, T) table the
     earlier queries' columns for the new keys are masked (-inf, 0), or in the scores their q·k."""
     value = previous.stored(name)
@@ -427,7 +430,7 @@ def _grown(name: str, previous: Trace, ids: torch.Tensor, kept: int, recorded: d
         query = previous[f"{layer}.attn.q"][:, :, :kept]                      # (B, nh, kept, hs)
         key = recorded[f"{layer}.attn.k"]                                     # (B, nh, Tn, hs)
         new_columns = torch.matmul(query, key.transpose(2, 3)) * score_scale(model, name)  # (B, nh, kept, Tn)
-    return value.family.extended(value, ids, kept, recorded[name], new_columns)
+    return value.family.extended(value, ids, kept, recorded[name], new_columns, shared)
 
 
 def _as_joined(name: str, value: torch.Tensor | Joined, model) -> Joined:
