@@ -69,12 +69,12 @@ class Intervention:
 class Trace(Mapping):
     """An immutable record of one forward pass: token ids plus named, detached CPU tensors.
 
-    A trace extended from an earlier one (run_trace's `previous`) keeps some values as chunks of
-    positions (core/kv_cache.Joined) and joins each into one tensor the first time it is read; the
-    joined tensor is kept, so every read of a name gives the same tensor, from any thread. Its (T, T)
-    tables are views of buffers that later traces grow in (core/model/growing_table.py): the trace
-    keeps its rows and columns unchanged for as long as it lives, so keep the trace (or `.clone()` a
-    table) to keep the numbers, not only a slice of a table read from it.
+    A trace extended from an earlier one (run_trace's `previous`) holds views of buffers that later
+    traces grow in (core/model/growing_table.py): the trace keeps its positions unchanged for as long
+    as it lives, so keep the trace (or `.clone()` a value) to keep the numbers, not only a slice read
+    from it. The plain way (GROW_IN_PLACE = False) keeps values as chunks of positions
+    (core/kv_cache.Joined) and joins each into one tensor the first time it is read; the joined tensor
+    is kept, so every read of a name gives the same tensor, from any thread.
     """
 
     def __init__(self, ids: torch.Tensor, tensors: dict[str, torch.Tensor | Joined | Grown],
