@@ -11,6 +11,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
+from core.teaching.analysis import all_patterns
+
 from .export import ExportTable, add_export_menu
 from .plot_style import CENTRE_MIDDLE, PROBABILITY_MAP, colormap, colours, font
 
@@ -26,25 +28,72 @@ def coloured(patterns: np.ndarray) -> np.ndarray:
 
 
 def max_pooled(patterns: np.ndarray, rows: int, columns: int) -> np.ndarray:
-    """(..., T, T) -> (..., rows, columns): each output cell is the largest weight in its block of cells.
-    Max, not mean: a head's pattern is mostly near-zero with a few strong cells (the previous-token
-    diagonal, an induction stripe); a mean over a 17x17 block would fade such a stripe to 1/17 of its
-    weight, and the max keeps it as bright as it is, which is what a learner scans the grid for.
-    Blocks split T as evenly as whole cells allow; with rows == columns == T nothing changes."""
+    """(..., T, T) -> (..., at most rows, at most columns): each output cell is the largest weight in
+    its block of cells. Max, not mean: a head's pattern is mostly near-zero with a few strong cells
+    (the previous-token diagonal, an induction stripe); a mean over a 17x17 block would fade such a
+    stripe to 1/17 of its weight, and the max keeps it as bright as it is, which is what a learner
+    scans the grid for. Blocks have one size, block_size(T, rows) rows by block_size(T, columns)
+    columns (the last may be shorter), so a token typed at the end changes only the last blocks (see
+    PooledPatterns); with rows == columns == T nothing changes."""
+    return _pooled_in_blocks(patterns, block_size(patterns.shape[-2], rows), block_size(patterns.shape[-1], columns))
+
+
+def block_size(length: int, pixels: int) -> int:
+    """Cells per block so that `length` cells fit in `pixels` (each block one pixel or more)."""
+    return max(1, math.ceil(length / max(pixels, 1)))
+
+
+def _pooled_in_blocks(patterns: np.ndarray, block_rows: int, block_columns: int) -> np.ndarray:
+    """(..., R, C) -> (..., ceil(R / block_rows), ceil(C / block_columns)), the max of each block."""
     pooled = patterns
-    if rows < patterns.shape[-2]:
-        pooled = np.stack([pooled[..., start:end, :].max(axis=-2) for start, end in _blocks(patterns.shape[-2], rows)],
-                          axis=-2)  # (..., rows, T): rows first, where each block is a run of whole rows
-    if columns < patterns.shape[-1]:
-        pooled = np.stack([pooled[..., start:end].max(axis=-1) for start, end in _blocks(patterns.shape[-1], columns)],
-                          axis=-1)  # (..., rows, columns)
+    if block_rows > 1 and pooled.shape[-2]:
+        pooled = np.maximum.reduceat(pooled, np.arange(0, pooled.shape[-2], block_rows), axis=-2)
+    if block_columns > 1 and pooled.shape[-1]:
+        pooled = np.maximum.reduceat(pooled, np.arange(0, pooled.shape[-1], block_columns), axis=-1)
     return pooled
 
 
-def _blocks(length: int, count: int) -> list[tuple[int, int]]:
-    """`count` runs of cells covering 0..length, sizes differing by at most one."""
-    edges = [(i * length) // count for i in range(count + 1)]
-    return list(zip(edges[:-1], edges[1:]))
+class PooledPatterns:
+    """Every head's pattern of a trace, max-pooled (as max_pooled does), kept from one trace to the
+    next: where the new trace extends the one pooled before (Trace.lineage), its first tokens' rows
+    and columns are unchanged, so only the blocks holding a changed cell are pooled again: the last
+    block rows in full, and in the rows above them the last block columns (their new keys). A token
+    typed at 512 tokens reads about 2 x 18 x 512 cells a head instead of 512 x 512."""
+
+    def __init__(self) -> None:
+        self._pooled: np.ndarray | None = None  # (L, nh, rows, columns) of the trace pooled last
+        self._blocks: tuple[int, int] | None = None
+        self._lineage: object = None
+        self._ids = np.zeros(0, dtype=np.int64)
+
+    def of(self, trace, n_layers: int, rows: int, columns: int) -> np.ndarray:
+        """(n_layers, n_heads, rows', columns'): max_pooled(all_patterns(trace, n_layers), rows, columns)."""
+        ids = trace.ids[0].numpy()
+        T = len(ids)
+        blocks = (block_size(T, rows), block_size(T, columns))
+        shared = 0
+        if self._pooled is not None and self._blocks == blocks and trace.lineage is self._lineage:
+            shared = _shared_prefix(self._ids, ids)
+        kept_rows = shared // blocks[0]                                       # whole blocks left as they were
+        kept_columns = shared // blocks[1] if kept_rows else 0
+        first_row, first_column = kept_rows * blocks[0], kept_columns * blocks[1]
+        layers = []
+        for layer in range(n_layers):
+            pattern = trace[f"blocks.{layer}.attn.pattern"][0]                # (nh, T, T), a view
+            old_rows = _pooled_in_blocks(pattern[:, :first_row, first_column:].numpy(), *blocks)
+            if kept_rows:                                                     # (nh, kept_rows, columns')
+                old_rows = np.concatenate((self._pooled[layer, :, :kept_rows, :kept_columns], old_rows), axis=-1)
+            new_rows = _pooled_in_blocks(pattern[:, first_row:, :].numpy(), *blocks)  # (nh, rows' - kept_rows, columns')
+            layers.append(np.concatenate((old_rows, new_rows), axis=-2))      # (nh, rows', columns')
+        self._pooled = np.stack(layers)                                       # (L, nh, rows', columns')
+        self._blocks, self._lineage, self._ids = blocks, trace.lineage, ids
+        return self._pooled
+
+
+def _shared_prefix(old: np.ndarray, new: np.ndarray) -> int:
+    both = min(len(old), len(new))
+    differs = np.flatnonzero(old[:both] != new[:both])
+    return int(differs[0]) if len(differs) else both
 
 
 @lru_cache(maxsize=1)
@@ -75,7 +124,10 @@ class AttentionGrid(QWidget):
         super().__init__(parent)
         self.setMinimumSize(200, 200)
         self.setMouseTracking(True)  # for the tooltip naming the head under the mouse
-        self._patterns = np.zeros((0, 0, 0, 0))
+        self._patterns = np.zeros((0, 0, 0, 0))  # given by set_patterns; or read from a trace (show_trace)
+        self._trace = None
+        self._heads = (0, 0)  # (n_layers, n_heads) in the grid
+        self._pooling = PooledPatterns()
         self._pixels = np.zeros((0, 0, 0, 0, 4), dtype=np.uint8)  # (L, nh, rows, columns, RGBA) the images point into
         self._images: list[list[QImage]] = []
         self._images_size: tuple[int, int] | None = None  # (rows, columns) the images were pooled to; None: stale
@@ -90,9 +142,18 @@ class AttentionGrid(QWidget):
     # -- data ---------------------------------------------------------------------------------------
     def set_patterns(self, patterns: np.ndarray, selected: tuple[int, int], token_labels=()) -> None:
         """patterns (n_layers, n_heads, T, T); outline the selected (layer, head)."""
-        self._patterns = patterns
+        self._patterns, self._trace, self._heads = patterns, None, patterns.shape[:2]
         self._token_labels = list(token_labels)
         self._images_size = None  # coloured at the next paint, at the size the thumbnails have then
+        self._selected = tuple(selected)
+        self.update()
+
+    def show_trace(self, trace, n_layers: int, selected: tuple[int, int], token_labels=()) -> None:
+        """Every head's pattern in a trace: as set_patterns(all_patterns(trace, n_layers)), but pooled
+        from the trace at paint time, and after a keystroke only where the new tokens changed it."""
+        self._trace, self._heads = trace, (n_layers, trace["blocks.0.attn.pattern"].size(1))
+        self._token_labels = list(token_labels)
+        self._images_size = None
         self._selected = tuple(selected)
         self.update()
 
@@ -111,15 +172,22 @@ class AttentionGrid(QWidget):
 
     def _pixel_size(self, rects: list[list[QRectF]]) -> tuple[int, int]:
         """(rows, columns) of each thumbnail's image: its pixels on screen, but never more than T."""
-        T = self._patterns.shape[-1]
+        T = self._tokens()
         if not rects or not rects[0]:
             return T, T
         scale = self.devicePixelRatioF()  # a high-DPI screen has more pixels than the rect's logical size
         return (min(T, math.ceil(rects[0][0].height() * scale)), min(T, math.ceil(rects[0][0].width() * scale)))
 
+    def _tokens(self) -> int:
+        return self._patterns.shape[-1] if self._trace is None else self._trace.ids.size(1)
+
     def _colour_thumbnails(self, rows: int, columns: int) -> None:
-        n_layers, n_heads = self._patterns.shape[:2]
-        pooled = max_pooled(self._patterns, rows, columns)  # (n_layers, n_heads, rows, columns)
+        n_layers, n_heads = self._heads
+        if self._trace is None:
+            pooled = max_pooled(self._patterns, rows, columns)  # (n_layers, n_heads, rows', columns')
+        else:
+            pooled = self._pooling.of(self._trace, self._heads[0], rows, columns)
+        rows, columns = pooled.shape[-2:]  # at most the thumbnail's pixels
         self._pixels = np.ascontiguousarray(coloured(pooled))  # (n_layers, n_heads, rows, columns, 4), in one go
         self._images = [[QImage(self._pixels[layer, head].data, columns, rows, 4 * columns, QImage.Format_RGBA8888)
                          for head in range(n_heads)] for layer in range(n_layers)]
@@ -127,18 +195,20 @@ class AttentionGrid(QWidget):
 
     def shown_patterns(self) -> np.ndarray:
         """(n_layers, n_heads, T, T): the weights the thumbnails were coloured from."""
+        if self._trace is not None:
+            return all_patterns(self._trace, self._heads[0])
         return self._patterns.copy()
 
     # -- geometry -----------------------------------------------------------------------------------
     def _header_sizes(self) -> tuple[float, float]:
         """(width of the 'L0' column, height of the 'H0' row)."""
         metrics = QFontMetrics(font(HEADER_POINT_SIZE))
-        n_layers = self._patterns.shape[0]
+        n_layers = self._heads[0]
         return metrics.horizontalAdvance(f"L{max(n_layers - 1, 0)}") + 10, metrics.height() + 6
 
     def _thumbnail_rects(self) -> list[list[QRectF]]:
         """[layer][head]: where each thumbnail is drawn, in the widget's pixels (worked out once a paint)."""
-        n_layers, n_heads = self._patterns.shape[:2]
+        n_layers, n_heads = self._heads
         header_width, header_height = self._header_sizes()
         left, top = MARGIN + int(header_width), MARGIN + int(header_height)  # whole pixels, as the cells
         across, across_gap = _cells(self.width() - left - MARGIN, n_heads)
@@ -162,7 +232,7 @@ class AttentionGrid(QWidget):
         painter = QPainter(self)
         palette = colours(self.dark)
         painter.fillRect(self.rect(), QColor(palette["background"]))
-        if self._patterns.size == 0:
+        if not (self._heads[0] and self._heads[1] and self._tokens()):
             return
         rects = self._thumbnail_rects()
         self._paint_headers(painter, palette, rects)

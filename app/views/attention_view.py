@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
-from core.teaching.analysis import AttentionSteps, all_patterns, attention_steps
+from core.teaching.analysis import AttentionSteps, attention_steps
 
 from .attention_arcs import AttentionArcs
 from .attention_grid import AttentionGrid
@@ -63,8 +63,7 @@ class AttentionView(SnapshotView):
     def _redraw(self) -> None:
         layer, head = self._draw_selected_head()
         snapshot = self.snapshot
-        self.grid.set_patterns(all_patterns(snapshot.trace, snapshot.config.n_layers), (layer, head),
-                               snapshot.token_labels)
+        self.grid.show_trace(snapshot.trace, snapshot.config.n_layers, (layer, head), snapshot.token_labels)
 
     def _on_selection_changed(self, layer: int, head: int) -> None:
         if self.snapshot is not None:  # the grid's thumbnails stay; only the chosen head changes

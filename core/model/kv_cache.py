@@ -7,8 +7,11 @@ with the same p tokens as the previous one therefore
     2. runs the model over the new tokens only (GPT.forward_cached), their queries attending to the
        earlier tokens' keys and values, which the previous trace already holds: this is the KV cache
        (the same mechanism a later "KV cache" lesson and view show for generating text),
-    3. joins the two along the position dimension.
-The result equals a full trace in every name (tests/core/test_kv_cache.py checks it over random edits).
+    3. joins the two along the position dimension: the plain way below (Joined, a copy of every
+       position when a value is read), or the fast one, writing only the new positions into a buffer
+       with room to spare (core/model/growing_table.py), which run_trace uses.
+The result equals a full trace in every name (tests/core/test_kv_cache.py checks it over random edits,
+both ways).
 """
 from __future__ import annotations
 
@@ -61,20 +64,21 @@ def depends_on_whole_prompt(intervention) -> bool:
     return bool(intervention.patterns) or (bool(intervention.ablate_heads) and intervention.ablation == "mean")
 
 
-# -- joining the kept prefix and the new positions ---------------------------------------------------
+# -- joining the kept prefix and the new positions (the plain way) ------------------------------------
 # A trace made this way keeps each value as the chunks of positions it was computed in (the first,
 # long one from the full trace, then one per keystroke) and joins them only when the value is read:
-# a panel reads a few names, so a keystroke copies a few tensors, not all of them, and its cost does
-# not grow with the prompt.
+# a panel reads a few names, so a keystroke copies a few tensors, not all of them; but each copy has
+# every position (a (T, T) table T x T), so it grows with the prompt. core/model/growing_table.py avoids
+# the copy; trace.GROW_IN_PLACE = False goes this way instead.
 _TOKEN_AXIS_2 = (".attn.q", ".attn.k", ".attn.v", ".attn.z")              # (B, nh, T, hs)
-_SQUARE = (".attn.scores", ".attn.masked_scores", ".attn.pattern")        # (B, nh, T, T)
+SQUARE = (".attn.scores", ".attn.masked_scores", ".attn.pattern")        # (B, nh, T, T)
 
 
 def position_axis(name: str) -> int:
     """Which dimension of a recorded value counts the positions (for the (T, T) tables: the rows)."""
     if name == "embed.pos":
         return 0                                                              # (T, C) or (T, rot/2)
-    if name.endswith(_TOKEN_AXIS_2 + _SQUARE):
+    if name.endswith(_TOKEN_AXIS_2 + SQUARE):
         return 2                                                              # (B, nh, T, ...)
     return 1                                                                  # (B, T, ...)
 
@@ -99,7 +103,7 @@ class Joined:
 
     def cut(self, length: int) -> "Joined":
         """The first `length` positions (views of the chunks, no copies)."""
-        axis, square = position_axis(self.name), self.name.endswith(_SQUARE)
+        axis, square = position_axis(self.name), self.name.endswith(SQUARE)
         kept = []
         for chunk in self.chunks:
             if chunk.start >= length:
@@ -123,7 +127,7 @@ class Joined:
         """
         axis = position_axis(self.name)
         values = [chunk.value for chunk in self.chunks]
-        if self.name.endswith(_SQUARE):
+        if self.name.endswith(SQUARE):
             values = [self._widened(chunk, read) for chunk in self.chunks]
         return values[0] if len(values) == 1 else torch.cat(values, dim=axis)
 
@@ -146,6 +150,6 @@ class Joined:
 
 def score_scale(model, name: str) -> float:
     """The score scale of the layer `name` belongs to (1.0 for names outside attention)."""
-    if not name.endswith(_SQUARE):
+    if not name.endswith(SQUARE):
         return 1.0
     return model.transformer.h[int(name.split(".")[1])].attn.scale

@@ -25,9 +25,9 @@ same trace a full pass records.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import functools
 import threading
 import weakref
 
@@ -36,46 +36,29 @@ import torch
 
 from core.model.eval_mode import evaluating
 from core.model.hooks import Listener
+from core.model.intervention import (ABLATIONS, Intervention, check_heads, check_intervention,  # noqa: F401
+                                       intervention_listeners)
+from core.model.growing_table import Grown, GrowingValue
 from core.model.kv_cache import (Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale,
                                  shared_prefix_length)
-
-ABLATIONS = ("zero", "mean")
-
-
-@dataclass(frozen=True)
-class Intervention:
-    """A what-if: change the model's internals for one pass, without touching its weights."""
-
-    ablate_heads: frozenset = frozenset()       # {(layer, head), ...} whose output is removed
-    ablation: str = "zero"                      # "zero": output set to 0; "mean": its mean over positions
-    positional: bool = True                     # False switches positional encoding off
-    patterns: Mapping = field(default_factory=dict, hash=False)  # {(layer, head): (T, T) pattern to use instead}
-
-    def __post_init__(self) -> None:
-        if self.ablation not in ABLATIONS:
-            raise ValueError(f"Unknown ablation {self.ablation!r}; choose 'zero' or 'mean'.")
-        object.__setattr__(self, "ablate_heads", frozenset(tuple(h) for h in self.ablate_heads))
-        patterns = {tuple(where): _as_square_pattern(pattern, where) for where, pattern in self.patterns.items()}
-        object.__setattr__(self, "patterns", patterns)  # our own copy: the caller's dict may change later
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.ablate_heads and self.positional and not self.patterns
-
 
 class Trace(Mapping):
     """An immutable record of one forward pass: token ids plus named, detached CPU tensors.
 
-    A trace extended from an earlier one (run_trace's `previous`) keeps some values as chunks of
-    positions (core/kv_cache.Joined) and joins each into one tensor the first time it is read; the
-    joined tensor is kept, so every read of a name gives the same tensor, from any thread.
+    A trace extended from an earlier one (run_trace's `previous`) holds views of buffers that later
+    traces grow in (core/model/growing_table.py): the trace keeps its positions unchanged for as long
+    as it lives, so keep the trace (or `.clone()` a value) to keep the numbers, not only a slice read
+    from it. The plain way (GROW_IN_PLACE = False) keeps values as chunks of positions
+    (core/kv_cache.Joined) and joins each into one tensor the first time it is read; the joined tensor
+    is kept, so every read of a name gives the same tensor, from any thread.
     """
 
-    def __init__(self, ids: torch.Tensor, tensors: dict[str, torch.Tensor | Joined],
-                 intervention: Intervention | None = None):
+    def __init__(self, ids: torch.Tensor, tensors: dict[str, torch.Tensor | Joined | Grown],
+                 intervention: Intervention | None = None, lineage: object | None = None):
         self._ids = ids.detach().cpu().clone()
         self._tensors = MappingProxyType(dict(tensors))
         self.intervention = intervention or _NOTHING_CHANGED
+        self._lineage = lineage or object()  # shared by the traces extended from one another
         self._joined: dict[str, torch.Tensor] = {}
         self._joining = threading.RLock()  # re-entrant: joining scores reads the queries and keys
 
@@ -86,6 +69,8 @@ class Trace(Mapping):
 
     def __getitem__(self, name: str) -> torch.Tensor:
         value = self.stored(name)
+        if isinstance(value, Grown):
+            return value.view
         if not isinstance(value, Joined):
             return value
         with self._joining:
@@ -94,8 +79,8 @@ class Trace(Mapping):
                     self._joined[name] = value.join(self.__getitem__)
             return self._joined[name]
 
-    def stored(self, name: str) -> torch.Tensor | Joined:
-        """The value as kept: a tensor, or its chunks while nobody has read it yet."""
+    def stored(self, name: str) -> torch.Tensor | Joined | Grown:
+        """The value as kept: a tensor, its chunks while nobody has read it yet, or a grown table."""
         try:
             value = self._tensors[name]
         except KeyError:
@@ -103,6 +88,19 @@ class Trace(Mapping):
                 f"This trace has no {name!r}; it recorded {len(self)} names, e.g. {list(self)[:3]}."
             ) from None
         return self._joined.get(name, value)
+
+    @property
+    def lineage(self) -> object:
+        """Shared by the traces extended from one another (run_trace's `previous`: the same model and
+        what-if): two traces of one lineage hold the same values at the leading positions where their
+        tokens agree, so a panel that showed one need only redraw what comes after in the other."""
+        return self._lineage
+
+    def positions_shared_with(self, other: "Trace") -> int:
+        """How many leading positions hold the same values in both traces (0 unless of one lineage)."""
+        if other._lineage is not self._lineage:
+            return 0
+        return shared_prefix_length(self._ids, other._ids)
 
     def __contains__(self, name) -> bool:
         # Mapping's own `in` would read the value, and so join every chunk of an extended trace.
@@ -114,27 +112,20 @@ class Trace(Mapping):
     def __len__(self) -> int:
         return len(self._tensors)
 
-    def numpy(self, name: str, batch: int | None = 0) -> np.ndarray:
-        """A read-only numpy copy; by default the first batch row (dropping the B dim)."""
+    def numpy(self, name: str, batch: int | None = 0, head: int | None = None) -> np.ndarray:
+        """A read-only numpy copy; by default the first batch row (dropping the B dim); with `head`, only
+        that head of a (B, nh, ...) value (a heatmap of one head copies T x T numbers, not nh x T x T)."""
         tensor = self[name]
         if batch is not None and name != "embed.pos":
             tensor = tensor[batch]
+            if head is not None:
+                tensor = tensor[head]
         array = tensor.float().numpy().copy()
         array.setflags(write=False)
         return array
 
     def __repr__(self) -> str:
         return f"Trace(tokens={tuple(self._ids.shape)}, names={len(self)})"
-
-
-def _as_square_pattern(pattern, where) -> torch.Tensor:
-    pattern = torch.as_tensor(pattern, dtype=torch.float32).detach().clone()
-    if pattern.dim() != 2 or pattern.size(0) != pattern.size(1):
-        raise ValueError(
-            f"The replacement pattern for layer {where[0]}, head {where[1]} must be a square (tokens, tokens) "
-            f"table, but it has shape {tuple(pattern.shape)}."
-        )
-    return pattern
 
 
 NameFilter = Iterable[str] | Callable[[str], bool] | None
@@ -165,30 +156,6 @@ def _as_batch(ids) -> torch.Tensor:
     return ids
 
 
-def check_heads(intervention: Intervention, config) -> None:
-    """Every head the what-if names must exist in a model of this `config` (ValueError with a sentence if not)."""
-    for layer, head in sorted(intervention.ablate_heads | set(intervention.patterns)):
-        if not 0 <= layer < config.n_layers:
-            raise ValueError(
-                f"The what-if names layer {layer}, but this model has layers 0 to {config.n_layers - 1}."
-            )
-        if not 0 <= head < config.n_heads:
-            raise ValueError(
-                f"The what-if names head {head} of layer {layer}, but each layer has heads 0 to {config.n_heads - 1}."
-            )
-
-
-def _check_intervention(intervention: Intervention, config, n_tokens: int) -> None:
-    """Every head named by the what-if must exist, and every replacement pattern must cover the prompt."""
-    check_heads(intervention, config)
-    for (layer, head), pattern in intervention.patterns.items():
-        if pattern.size(0) < n_tokens:
-            raise ValueError(
-                f"The replacement pattern for layer {layer}, head {head} is {pattern.size(0)}x{pattern.size(0)}, "
-                f"but the prompt has {n_tokens} tokens; give at least a {n_tokens}x{n_tokens} table."
-            )
-
-
 def _check_ids(ids: torch.Tensor, vocab_size: int) -> None:
     if not ids.numel():
         return
@@ -198,35 +165,6 @@ def _check_ids(ids: torch.Tensor, vocab_size: int) -> None:
             f"Token ids must lie between 0 and {vocab_size - 1} for this model, but the prompt holds "
             f"{lowest} to {highest}; encode it with the model's own tokenizer."
         )
-
-
-def _intervention_listeners(intervention: Intervention) -> dict[str, list]:
-    """Map hook name -> listeners that carry out the what-if."""
-    listeners: dict[str, list] = {}
-
-    if not intervention.positional:
-        listeners.setdefault("embed.pos", []).append(lambda value, name: torch.zeros_like(value))
-
-    for layer, head in sorted(intervention.ablate_heads):
-        def ablate(z, name, head=head):
-            z = z.clone()                                                    # (B, nh, T, hs)
-            if intervention.ablation == "zero":
-                z[:, head] = 0.0
-            else:  # replace the head's output at every position by its average over positions
-                z[:, head] = z[:, head].mean(dim=1, keepdim=True)            # (B, T, hs) <- (B, 1, hs)
-            return z
-
-        listeners.setdefault(f"blocks.{layer}.attn.z", []).append(ablate)
-
-    for (layer, head), new_pattern in intervention.patterns.items():
-        def replace_pattern(pattern, name, head=head, new_pattern=new_pattern):
-            pattern = pattern.clone()                                        # (B, nh, T, T)
-            T = pattern.size(-1)
-            pattern[:, head] = new_pattern[:T, :T].to(pattern.device, pattern.dtype)
-            return pattern
-
-        listeners.setdefault(f"blocks.{layer}.attn.pattern", []).append(replace_pattern)
-    return listeners
 
 
 def _recorder(recorded: dict, model) -> Listener:
@@ -320,8 +258,8 @@ def _recorded_pass(model, hooks: dict, chosen: list, recorded: dict, interventio
     edits and a recorder attached to the chosen hook points, all taken off again afterwards."""
     attached: list[tuple] = []
     if not intervention.is_empty:
-        _check_intervention(intervention, model.config, ids.size(1) + (past.length if past else 0))
-        for name, listeners in _intervention_listeners(intervention).items():
+        check_intervention(intervention, model.config, ids.size(1) + (past.length if past else 0))
+        for name, listeners in intervention_listeners(intervention).items():
             attached.extend((hooks[name], listener) for listener in listeners)
     record = _recorder(recorded, model)
     attached.extend((hook, record) for hook in chosen)  # after the edits: the trace shows what the model used
@@ -360,8 +298,9 @@ def _reusable_prefix(model, hooks: dict, previous: Trace | None, ids: torch.Tens
 def _extend_trace(model, hooks: dict, previous: Trace, ids: torch.Tensor, kept: int,
                   intervention: Intervention) -> Trace:
     """The trace of ids whose first `kept` tokens `previous` already traced: those positions are
-    kept from it, the new ones computed with its keys and values as the cache, and each value joined
-    when it is first read (core/model/kv_cache.py)."""
+    kept from it, the new ones computed with its keys and values as the cache, and each value grown
+    in place by the new positions (core/model/growing_table.py; or, the plain way, joined from its
+    chunks when it is first read: core/model/kv_cache.py)."""
     new_ids = ids[:, kept:]                                                   # (B, Tn)
     recorded: dict[str, torch.Tensor] = {}
     with torch.inference_mode(), evaluating(model):
@@ -372,17 +311,45 @@ def _extend_trace(model, hooks: dict, previous: Trace, ids: torch.Tensor, kept: 
             for name in _MODEL_TABLES:
                 recorded[name] = recorded[name].clone()
     stored = {}
-    for name in previous:
-        joined = _as_joined(name, previous.stored(name), model).cut(kept)
-        stored[name] = joined.then(recorded[name]) if recorded else joined
-    trace = Trace(ids, stored, intervention)
+    ids = ids.detach().cpu().clone()  # the trace's own ids, which the buffers keep as theirs
+    shared = functools.cache(lambda buffer_ids: shared_prefix_length(buffer_ids, ids))  # for every name at once
+    with torch.inference_mode():  # a grown value is read-only like every other recorded value
+        for name in previous:
+            if GROW_IN_PLACE:
+                stored[name] = _grown(name, previous, ids, kept, recorded, model, shared)
+                continue
+            joined = _as_joined(name, previous.stored(name), model).cut(kept)
+            stored[name] = joined.then(recorded[name]) if recorded else joined
+    trace = Trace(ids, stored, intervention, lineage=previous._lineage)
     for name, joined in stored.items():
-        if len(joined.chunks) > _MOST_CHUNKS:  # a name nobody reads: joined now and then, not piling up
-            trace[name]
+        if isinstance(joined, Joined) and len(joined.chunks) > _MOST_CHUNKS:  # a name nobody reads: joined
+            trace[name]                                                        # now and then, not piling up
     return trace
 
 
 _MOST_CHUNKS = 32
+# The fast path: every value grown in place by the new positions (core/model/growing_table.py). False
+# keeps values as chunks joined when read, the plain way (Joined), which copies every position (and a
+# (T, T) table's T x T) on each keystroke; tests/core/test_kv_cache.py shows the two agree.
+GROW_IN_PLACE = True
+
+
+def _grown(name: str, previous: Trace, ids: torch.Tensor, kept: int, recorded: dict, model, shared) -> Grown:
+    """`name` of ids: `previous`'s first kept positions, then the new ones. In a (T, T) table the
+    earlier queries' columns for the new keys are masked (-inf, 0), or in the scores their q·k."""
+    value = previous.stored(name)
+    if not isinstance(value, Grown):  # the first keystroke after a full trace: start a family of buffers
+        fill = float("-inf") if name.endswith(".masked_scores") else 0.0 if name.endswith(".pattern") else None
+        value = GrowingValue.start(name, previous[name], previous._ids, fill)
+    if not recorded:
+        return value.family.cut(value, kept)
+    new_columns = None
+    if name.endswith(".attn.scores"):
+        layer = name.rsplit(".", 2)[0]                                        # "blocks.{l}"
+        query = previous[f"{layer}.attn.q"][:, :, :kept]                      # (B, nh, kept, hs)
+        key = recorded[f"{layer}.attn.k"]                                     # (B, nh, Tn, hs)
+        new_columns = torch.matmul(query, key.transpose(2, 3)) * score_scale(model, name)  # (B, nh, kept, Tn)
+    return value.family.extended(value, ids, kept, recorded[name], new_columns, shared)
 
 
 def _as_joined(name: str, value: torch.Tensor | Joined, model) -> Joined:

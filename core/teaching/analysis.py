@@ -136,18 +136,18 @@ def attention_steps(trace: Trace, layer: int, head: int, scaled: bool = True) ->
     scaled=False for a model whose scores are not divided by √d_head (GPT-Neo's).
     """
     name = f"blocks.{layer}.attn"
-    query = trace.numpy(f"{name}.q")[head]                              # (T, hs)
-    scores = trace.numpy(f"{name}.scores")[head]                        # (T, T), already ÷ √d_head if scaled
-    masked_scores = trace.numpy(f"{name}.masked_scores")[head]          # (T, T)
+    query = trace.numpy(f"{name}.q", head=head)                         # (T, hs)
+    scores = trace.numpy(f"{name}.scores", head=head)                   # (T, T), already ÷ √d_head if scaled
+    masked_scores = trace.numpy(f"{name}.masked_scores", head=head)     # (T, T)
     d_head = query.shape[-1]
     return AttentionSteps(
         query=query,
-        key=trace.numpy(f"{name}.k")[head],
-        value=trace.numpy(f"{name}.v")[head],
+        key=trace.numpy(f"{name}.k", head=head),
+        value=trace.numpy(f"{name}.v", head=head),
         dot_products=scores * math.sqrt(d_head) if scaled else scores,  # undo the scale: the raw q·k
         scores=scores,
         masked_scores=masked_scores,
-        pattern=trace.numpy(f"{name}.pattern")[head],
+        pattern=trace.numpy(f"{name}.pattern", head=head),
         # the causal future, and in a local-attention layer also the keys too far back
         future=causal_future(len(query)) | np.isneginf(masked_scores),
         d_head=d_head,

@@ -195,28 +195,72 @@ def test_a_long_prompt_is_max_pooled_to_the_thumbnail_s_pixels(qtbot):
     rows, columns = int(rect.height()), int(rect.width())
     assert rows < T and columns < T
     image = grid.thumbnail_images()[1][2]
-    assert (image.height(), image.width()) == (rows, columns)   # one image pixel per screen pixel
-    expected = coloured(max_pooled(patterns[1, 2], rows, columns))   # (rows, columns, 4)
-    for row, column in [(0, 0), (rows // 2, columns // 2), (rows - 1, columns - 1), (0, columns - 1)]:
+    expected = coloured(max_pooled(patterns[1, 2], rows, columns))   # (rows', columns', 4)
+    assert (image.height(), image.width()) == expected.shape[:2]
+    assert rows // 2 < image.height() <= rows and columns // 2 < image.width() <= columns  # about a pixel a cell
+    for row in range(image.height()):
+        for column in (0, image.width() // 2, image.width() - 1):
+            assert image.pixelColor(column, row).getRgb() == tuple(int(c) for c in expected[row, column])
+    for row, column in [(0, 0), (rows - 1, columns - 1), (0, columns - 1)]:  # the corners, as painted
         pixel = shown.pixelColor(int(rect.left()) + column, int(rect.top()) + row)
-        assert pixel.getRgb() == tuple(int(c) for c in expected[row, column])
+        picked = expected[row * expected.shape[0] // rows, column * expected.shape[1] // columns]
+        assert pixel.getRgb() == tuple(int(c) for c in picked)
     # the diagonal stays at full strength (a mean would fade it to about 1/block of its weight)
     pooled = max_pooled(patterns[1, 2], rows, columns)
     assert pooled.max(axis=1).min() == 1.0 and pooled.max(axis=0).min() == 1.0   # every pixel row and column
     grid.resize(200, 160)   # a smaller thumbnail: coloured again at its new size
     grid.grab()
-    assert grid.thumbnail_images()[1][2].height() == int(grid.head_rect(1, 2).height())
+    assert grid.thumbnail_images()[1][2].height() <= int(grid.head_rect(1, 2).height()) < rows
+    assert grid.thumbnail_images()[1][2].height() == max_pooled(patterns[1, 2], int(grid.head_rect(1, 2).height()), 1).shape[0]
 
 
 def test_max_pooled_takes_the_largest_weight_of_each_block():
     from app.views.attention_grid import max_pooled
 
     rng = np.random.default_rng(1)
-    patterns = rng.random((2, 7, 11))   # (heads, rows, columns): uneven blocks on purpose
+    patterns = rng.random((2, 7, 11))   # (heads, rows, columns): a shorter last block on purpose
     pooled = max_pooled(patterns, 3, 4)
-    row_edges, column_edges = [0, 2, 4, 7], [0, 2, 5, 8, 11]   # (i * length) // count
+    row_edges, column_edges = [0, 3, 6, 7], [0, 3, 6, 9, 11]   # blocks of ceil(7 / 3) rows, ceil(11 / 4) columns
+    assert pooled.shape == (2, 3, 4)
     for r in range(3):
         for c in range(4):
             block = patterns[:, row_edges[r]:row_edges[r + 1], column_edges[c]:column_edges[c + 1]]
             np.testing.assert_array_equal(pooled[:, r, c], block.max(axis=(1, 2)))
     assert max_pooled(patterns, 7, 11) is patterns   # a pixel per cell: nothing changes
+
+
+def test_the_grid_pools_a_trace_again_only_where_a_keystroke_changed_it(qtbot):
+    """Over random edits (each trace extended from the one before, as the explorer does), the thumbnails
+    pooled from only the changed blocks equal those pooled from every pattern in full."""
+    import random
+
+    import torch
+
+    from app.views.attention_grid import AttentionGrid, max_pooled
+    from core import GPT, GPTConfig
+    from core.teaching.analysis import all_patterns
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=16, context_length=96, n_layers=6, n_heads=6, d_model=24))
+    grid = AttentionGrid()
+    qtbot.addWidget(grid)
+    grid.resize(200, 200)   # thumbnails of about 25 pixels: blocks of several cells past 25 tokens
+    rng = random.Random(0)
+    ids, trace, blocks = [i % 16 for i in range(20)], None, set()
+    for _ in range(60):
+        edit = rng.choice(("append", "append", "append", "delete", "replace"))
+        if edit == "append":
+            ids = ids + [rng.randrange(16) for _ in range(rng.choice((1, 1, 3)))]
+        elif edit == "delete":
+            ids = ids[:-rng.randint(1, 3)]
+        else:
+            ids = ids[:-1] + [rng.randrange(16)]
+        trace = model.trace(ids[-90:], previous=trace)
+        grid.show_trace(trace, 6, (0, 0))
+        images = grid.thumbnail_images()
+        rect = grid.head_rect(0, 0)
+        expected = max_pooled(all_patterns(trace, 6), int(rect.height()), int(rect.width()))
+        np.testing.assert_array_equal(grid._pooling._pooled, expected)
+        assert images[5][4].height() == expected.shape[2]
+        blocks.add(grid._pooling._blocks)
+    assert {(2, 2), (3, 3)} <= blocks   # the prompt outgrew the thumbnails

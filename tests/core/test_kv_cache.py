@@ -157,3 +157,76 @@ def test_shared_prefix_length():
     assert shared_prefix_length(old, torch.tensor([[1, 2]])) == 2
     assert shared_prefix_length(old, torch.tensor([[7]])) == 0
     assert shared_prefix_length(old, torch.tensor([[1, 2], [1, 2]])) == 0  # another batch size
+
+
+# -- values grown in place (core/model/growing_table.py) beside the plain chunks ------------------------
+@pytest.mark.parametrize("family", ["gpt2", "llama", "gpt-neo"])
+def test_values_grown_in_place_equal_the_plain_chunks_over_random_edits(family, monkeypatch):
+    """The fast path (the new positions, a table's new rows and columns, written into a buffer) and the
+    plain one (chunks joined when read) give the same trace, every name, after every edit of a random
+    sequence."""
+    import core.model.trace as trace_module
+
+    tokenizer = CharTokenizer.from_text(TEXT)
+    model = _model(family)
+    rng = random.Random(3)
+    text, fast, plain = "the cat", None, None
+    for _ in range(30):
+        text = _random_edit(text, rng)[-40:]
+        ids = tokenizer.encode(text)
+        monkeypatch.setattr(trace_module, "GROW_IN_PLACE", False)
+        plain = model.trace(ids, previous=plain)
+        monkeypatch.setattr(trace_module, "GROW_IN_PLACE", True)
+        fast = model.trace(ids, previous=fast)
+        _assert_same_trace(fast, plain)
+
+
+def test_an_older_trace_never_sees_its_numbers_change():
+    """Every trace of a random edit sequence is kept alive (as a window may still show it) while later
+    ones grow the same buffers: each still holds exactly what it held when it was made."""
+    tokenizer = CharTokenizer.from_text(TEXT)
+    model = _model("gpt2")
+    rng = random.Random(5)
+    text, previous, kept = "the cat sat", None, []
+    for step in range(40):
+        text = _random_edit(text, rng)[-40:]
+        previous = model.trace(tokenizer.encode(text), previous=previous)
+        if step % 2:  # some older traces stay alive, some are dropped (their buffers may then be reused)
+            kept.append((previous, {name: previous[name].clone() for name in previous}))
+    for trace, values in kept:
+        for name, value in values.items():
+            assert torch.equal(trace[name], value), name
+
+
+def test_typing_deleting_and_retyping_writes_in_place():
+    """Append, delete, append another character, over and over: once the deleted character's trace is
+    gone, its row is free, and the tables grow in one buffer (no T x T copy per keystroke)."""
+    model = _model("gpt2")
+    name = "blocks.1.attn.scores"
+    base = list(range(30))
+    shown = model.trace(base)
+    buffers = []  # held, so that no id is reused
+    for key in range(12):
+        ids = base + [key % 5] if key % 2 == 0 else base
+        shown = model.trace(ids, previous=shown)
+        buffers.append(shown.stored(name).buffer)
+        _assert_same_trace(shown, model.trace(ids))
+    assert len({id(buffer) for buffer in buffers}) == 1
+
+
+def test_a_replaced_last_token_alternates_between_two_buffers():
+    """A BPE merge replaces the last token while the trace before (which shows the old one in that row)
+    is still on screen: the new row goes to a second buffer, and from then on the two take turns."""
+    model = _model("gpt2")
+    name = "blocks.1.attn.pattern"
+    base = list(range(30))
+    shown = model.trace(base + [0])
+    buffers = []  # held, so that no id is reused
+    for key in range(1, 12):
+        ids = base + [key % 5 + 1]
+        new = model.trace(ids, previous=shown)  # `shown` stays alive until the new trace replaces it
+        assert torch.equal(shown.ids[0, :30], new.ids[0, :30])
+        buffers.append(new.stored(name).buffer)
+        _assert_same_trace(new, model.trace(ids))
+        shown = new
+    assert len({id(buffer) for buffer in buffers}) == 2
