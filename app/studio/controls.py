@@ -69,10 +69,13 @@ class ControlBar(QWidget):
         self.pace.setToolTip("How fast training may go. Slow it down to narrate what each step changes.")
         self.pace.currentIndexChanged.connect(lambda index: self.pace_changed.emit(self.pace.itemData(index)))
         self.pace_note = QLabel(PACE_NOTE, objectName="trainPaceNote")
-        buttons = QHBoxLayout()
-        for widget in (self.play_button, self.pause_button, self.step_button, self.step10_button, self.n_spin,
-                       self.n_button, self.reset_button, self.save_button):
-            buttons.addWidget(widget)
+        self.pace_note.setWordWrap(True)  # a narrow studio (a 1280x720 screen) wraps it, not widens
+        # two rows of four: one row of eight buttons would not fit the studio beside the explorer at 1280
+        stepping, running = QHBoxLayout(), QHBoxLayout()
+        for widget in (self.play_button, self.pause_button, self.step_button, self.step10_button):
+            stepping.addWidget(widget)
+        for widget in (self.n_spin, self.n_button, self.reset_button, self.save_button):
+            running.addWidget(widget)
         progress = QHBoxLayout()
         progress.addWidget(self.progress, 1)
         progress.addWidget(self.speed_label)
@@ -82,7 +85,8 @@ class ControlBar(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        layout.addLayout(buttons)
+        layout.addLayout(stepping)
+        layout.addLayout(running)
         layout.addLayout(progress)
         layout.addLayout(pace)
         self._shown_at = 0.0

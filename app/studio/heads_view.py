@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.selection import Selection
 from app.state.snapshot import Snapshot
@@ -21,6 +22,10 @@ from core.teaching.detectors import DETECTOR_EXPLANATIONS, DETECTORS
 DETECTOR_TITLES = {"previous_token": "previous-token", "induction": "induction",
                    "first_token": "first-token", "positional": "positional"}
 STRONG_SCORE = 0.4  # a head scoring above this on a detector gets that name in its title
+# Scores run from 0 to 1: three fixed ticks stay apart however short a plot gets (automatic ticks crowd)
+SCORE_TICKS = [[(0.0, "0"), (0.5, ".5"), (1.0, "1")]]
+SCORE_AXIS_WIDTH = 28  # pixels: room for the widest score tick (".5") and its tick line
+SIDE_BY_SIDE_WIDTH = 760  # pixels: a narrower Heads tab puts the detector plots below the head grid
 
 
 def strongest_heads(scores: dict[str, np.ndarray] | None) -> list[tuple[float, int, int, str]]:
@@ -57,6 +62,8 @@ class DetectorPlots(QWidget):
         for index, name in enumerate(DETECTORS):
             plot = grid.addPlot(row=index // 2, col=index % 2, title=DETECTOR_TITLES[name], enableMenu=False)
             plot.setYRange(0, 1, padding=0.02)
+            plot.getAxis("left").setTicks(SCORE_TICKS)
+            plot.getAxis("left").setWidth(SCORE_AXIS_WIDTH)
             plot.setLabel("bottom", "step")
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.hideButtons()
@@ -177,10 +184,27 @@ class HeadsView(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.grid, 1)
         left.addWidget(self.caption)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 1)
-        layout.addWidget(self.detectors, 1)
+        self.arrangement = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.arrangement.addLayout(left, 1)
+        self.arrangement.addWidget(self.detectors, 1)
         self.snapshot: Snapshot | None = None
+
+    def minimumSizeHint(self) -> QSize:
+        """As narrow as the grid and the plots above each other (a narrow tab stacks them, resizeEvent)."""
+        hint = super().minimumSizeHint()
+        if self.arrangement.direction() == QBoxLayout.Direction.LeftToRight:
+            stacked = max(self.grid.minimumSizeHint().width(), self.detectors.minimumSizeHint().width())
+            margins = self.arrangement.contentsMargins()
+            hint.setWidth(stacked + margins.left() + margins.right())
+        return hint
+
+    def resizeEvent(self, event) -> None:
+        """Side by side where both get room; above each other on a narrow tab (e.g. at 1280x720)."""
+        wide = event.size().width() >= SIDE_BY_SIDE_WIDTH
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self.arrangement.direction() != direction:
+            self.arrangement.setDirection(direction)
+        super().resizeEvent(event)
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         """Draw every head of the snapshot's prompt and name the heads the detectors recognise."""
