@@ -23,8 +23,8 @@ DETECTOR_TITLES = {"previous_token": "previous-token", "induction": "induction",
                    "first_token": "first-token", "positional": "positional"}
 STRONG_SCORE = 0.4  # a head scoring above this on a detector gets that name in its title
 # Scores run from 0 to 1: three fixed ticks stay apart however short a plot gets (automatic ticks crowd)
-SCORE_TICKS = [[(0.0, "0"), (0.5, ".5"), (1.0, "1")]]
-SCORE_AXIS_WIDTH = 28  # pixels: room for the widest score tick (".5") and its tick line
+SCORE_TICKS = [[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]]
+SCORE_AXIS_WIDTH = 34  # pixels: room for the widest score tick ("0.5") and its tick line
 SIDE_BY_SIDE_WIDTH = 760  # pixels: a narrower Heads tab puts the detector plots below the head grid
 
 
@@ -61,9 +61,11 @@ class DetectorPlots(QWidget):
         self.grid = grid
         for index, name in enumerate(DETECTORS):
             plot = grid.addPlot(row=index // 2, col=index % 2, title=DETECTOR_TITLES[name], enableMenu=False)
-            plot.setYRange(0, 1, padding=0.02)
-            plot.getAxis("left").setTicks(SCORE_TICKS)
-            plot.getAxis("left").setWidth(SCORE_AXIS_WIDTH)
+            plot.setYRange(0, 1, padding=0.05)
+            score_axis = plot.getAxis("left")
+            score_axis.setTicks(SCORE_TICKS)
+            score_axis.setWidth(SCORE_AXIS_WIDTH)
+            score_axis.setStyle(hideOverlappingLabels=False)  # "0" and "1" sit at the ends: show them whole
             plot.setLabel("bottom", "step")
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.hideButtons()
