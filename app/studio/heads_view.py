@@ -18,6 +18,7 @@ from app.views.export import ExportTable, add_export_menu
 from app.views.plot_style import CURVE_COLOURS, colours, style_graphics_view, style_plot_item
 from core.teaching.analysis import all_patterns
 from core.teaching.detectors import DETECTOR_EXPLANATIONS, DETECTORS
+from .narrow import SIDE_BY_SIDE, narrow_minimum, stack_when_narrow
 
 DETECTOR_TITLES = {"previous_token": "previous-token", "induction": "induction",
                    "first_token": "first-token", "positional": "positional"}
@@ -186,26 +187,17 @@ class HeadsView(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.grid, 1)
         left.addWidget(self.caption)
-        self.arrangement = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.arrangement = QBoxLayout(SIDE_BY_SIDE, self)
         self.arrangement.addLayout(left, 1)
         self.arrangement.addWidget(self.detectors, 1)
         self.snapshot: Snapshot | None = None
 
     def minimumSizeHint(self) -> QSize:
-        """As narrow as the grid and the plots above each other (a narrow tab stacks them, resizeEvent)."""
-        hint = super().minimumSizeHint()
-        if self.arrangement.direction() == QBoxLayout.Direction.LeftToRight:
-            stacked = max(self.grid.minimumSizeHint().width(), self.detectors.minimumSizeHint().width())
-            margins = self.arrangement.contentsMargins()
-            hint.setWidth(stacked + margins.left() + margins.right())
-        return hint
+        return narrow_minimum(super().minimumSizeHint(), self.arrangement)
 
     def resizeEvent(self, event) -> None:
         """Side by side where both get room; above each other on a narrow tab (e.g. at 1280x720)."""
-        wide = event.size().width() >= SIDE_BY_SIDE_WIDTH
-        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
-        if self.arrangement.direction() != direction:
-            self.arrangement.setDirection(direction)
+        stack_when_narrow(self.arrangement, event.size().width(), SIDE_BY_SIDE_WIDTH)
         super().resizeEvent(event)
 
     def show_snapshot(self, snapshot: Snapshot) -> None:

@@ -2,6 +2,8 @@
 panel in the right column. Geometry only: what the layouts ask for, and where the numbers land."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 from PySide6.QtCore import QPointF, QSize
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QBoxLayout, QScrollArea
@@ -58,7 +60,7 @@ def test_the_heads_tab_stacks_on_a_narrow_studio_and_its_score_ticks_stay_apart(
         metrics = QFontMetrics(axis.style["tickFont"] or axis.font())
         labels = SCORE_TICKS[0]  # (value, text) of each tick
         heights = [box.mapViewToScene(QPointF(0, value)).y() for value, _ in labels]
-        gaps = [abs(a - b) for a, b in zip(heights, heights[1:])]
+        gaps = [abs(a - b) for a, b in pairwise(heights)]
         assert min(gaps) > metrics.height(), (plot.titleLabel.text, gaps)  # the numbers never overlap
         assert axis.width() > max(metrics.horizontalAdvance(text) for _, text in labels)  # nor are cut
 
@@ -75,6 +77,6 @@ def test_the_qkv_panel_fits_the_right_column_at_1280_without_scrolling_sideways(
         view.resize(width, 600)
         view.show()
         qtbot.waitExposed(view)
-        qtbot.waitUntil(lambda: view.matrices_per_row == per_row)
+        qtbot.waitUntil(lambda per_row=per_row: view.matrices_per_row == per_row)
         qtbot.waitUntil(lambda: scroll.widget().width() <= scroll.viewport().width())
         assert scroll.horizontalScrollBar().maximum() == 0
