@@ -12,7 +12,7 @@ LABEL_INTERVAL_S = 0.25  # progress text and speed are redrawn at most this ofte
 # The pace a run may train at, in steps per second (0: as fast as the machine can), slowest last.
 PACES = (0.0, 30.0, 10.0, 5.0, 2.0, 1.0)
 PACE_SETTING = "studio/steps_per_second"  # the pace chosen last time (0: as fast as possible)
-PACE_NOTE = "1 step/s: time to talk over each step"  # one short line: it must fit a narrow studio
+PACE_NOTE = "most steps per second; 1 gives time to talk"  # one short line: it must fit a narrow studio
 PACE_TIP = "Pace: the most steps per second training takes; 1 step/s is slow enough to talk over every step."
 
 
