@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.selection import Selection
@@ -18,7 +17,7 @@ from app.views.export import ExportTable, add_export_menu
 from app.views.plot_style import CURVE_COLOURS, colours, style_graphics_view, style_plot_item
 from core.teaching.analysis import all_patterns
 from core.teaching.detectors import DETECTOR_EXPLANATIONS, DETECTORS
-from .narrow import SIDE_BY_SIDE, narrow_minimum, stack_when_narrow
+from .narrow import SIDE_BY_SIDE, keep_narrow_minimum, stack_when_narrow
 
 DETECTOR_TITLES = {"previous_token": "previous-token", "induction": "induction",
                    "first_token": "first-token", "positional": "positional"}
@@ -190,14 +189,12 @@ class HeadsView(QWidget):
         self.arrangement = QBoxLayout(SIDE_BY_SIDE, self)
         self.arrangement.addLayout(left, 1)
         self.arrangement.addWidget(self.detectors, 1)
+        keep_narrow_minimum(self, self.arrangement)  # a narrow tab stacks the two: resizeEvent
         self.snapshot: Snapshot | None = None
-
-    def minimumSizeHint(self) -> QSize:
-        return narrow_minimum(super().minimumSizeHint(), self.arrangement)
 
     def resizeEvent(self, event) -> None:
         """Side by side where both get room; above each other on a narrow tab (e.g. at 1280x720)."""
-        stack_when_narrow(self.arrangement, event.size().width(), SIDE_BY_SIDE_WIDTH)
+        stack_when_narrow(self, self.arrangement, event.size().width(), SIDE_BY_SIDE_WIDTH)
         super().resizeEvent(event)
 
     def show_snapshot(self, snapshot: Snapshot) -> None:

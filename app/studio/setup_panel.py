@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
@@ -19,7 +19,7 @@ from core.training.recipe import corpus_choices
 from core.training.run_setup import TASK_RECIPES, RunSetup, with_task_recipe
 from core.training.synthetic import SYNTHETIC_TASKS
 
-from .narrow import SIDE_BY_SIDE, narrow_minimum, stack_when_narrow
+from .narrow import SIDE_BY_SIDE, keep_narrow_minimum, stack_when_narrow
 from .run_store import read_run_info
 
 OPEN_FILE = "open-file"
@@ -165,13 +165,11 @@ class SetupPanel(QWidget):
         for combo in self.findChildren(QComboBox):  # long choices are cut short, not the studio widened
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(SHORTEST_CHOICE)
-
-    def minimumSizeHint(self) -> QSize:
-        return narrow_minimum(super().minimumSizeHint(), self.columns)
+        keep_narrow_minimum(self, columns)  # a narrow studio stacks the columns: resizeEvent
 
     def resizeEvent(self, event) -> None:
         """The text and model settings beside the hyperparameters, or above them on a narrow studio."""
-        stack_when_narrow(self.columns, event.size().width(), SIDE_BY_SIDE_WIDTH)
+        stack_when_narrow(self, self.columns, event.size().width(), SIDE_BY_SIDE_WIDTH)
         super().resizeEvent(event)
 
     def _fill_corpus_selector(self) -> None:
