@@ -10,6 +10,8 @@ built, so opening the explorer does not wait for it.
     identity.py              its name, title and tooltip, known before it is built
     studio_panel.py          the studio's view: lays out the parts and says what happens
     setup_panel.py           the form: text, tokenizer, model size, hyperparameters
+    scrolling_tabs.py        the studio's tabs, each page scrolling instead of growing the window
+    narrow.py                parts that stack or shorten when the studio is narrow (1280x720)
     builder.py               building a run off the GUI thread
     run_controller.py        the run and its thread: set up, train, pause, roll back, save
     worker.py                the training thread driving core's Trainer

@@ -12,7 +12,8 @@ LABEL_INTERVAL_S = 0.25  # progress text and speed are redrawn at most this ofte
 # The pace a run may train at, in steps per second (0: as fast as the machine can), slowest last.
 PACES = (0.0, 30.0, 10.0, 5.0, 2.0, 1.0)
 PACE_SETTING = "studio/steps_per_second"  # the pace chosen last time (0: as fast as possible)
-PACE_NOTE = "Pace: the most steps per second training takes; 1 step/s is slow enough to talk over every step."
+PACE_NOTE = "most steps per second; 1 gives time to talk"  # one short line: it must fit a narrow studio
+PACE_TIP = "Pace: the most steps per second training takes; 1 step/s is slow enough to talk over every step."
 
 
 def pace_name(rate: float) -> str:
@@ -69,20 +70,25 @@ class ControlBar(QWidget):
         self.pace.setToolTip("How fast training may go. Slow it down to narrate what each step changes.")
         self.pace.currentIndexChanged.connect(lambda index: self.pace_changed.emit(self.pace.itemData(index)))
         self.pace_note = QLabel(PACE_NOTE, objectName="trainPaceNote")
-        buttons = QHBoxLayout()
-        for widget in (self.play_button, self.pause_button, self.step_button, self.step10_button, self.n_spin,
-                       self.n_button, self.reset_button, self.save_button):
-            buttons.addWidget(widget)
+        self.pace_note.setToolTip(PACE_TIP)
+        # two rows of four: one row of eight buttons would not fit the studio beside the explorer at 1280
+        stepping, running = QHBoxLayout(), QHBoxLayout()
+        for widget in (self.play_button, self.pause_button, self.step_button, self.step10_button):
+            stepping.addWidget(widget)
+        for widget in (self.n_spin, self.n_button, self.reset_button, self.save_button):
+            running.addWidget(widget)
         progress = QHBoxLayout()
         progress.addWidget(self.progress, 1)
         progress.addWidget(self.speed_label)
         pace = QHBoxLayout()
+        pace.addWidget(QLabel("Pace"))
         pace.addWidget(self.pace)
         pace.addWidget(self.pace_note, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        layout.addLayout(buttons)
+        layout.addLayout(stepping)
+        layout.addLayout(running)
         layout.addLayout(progress)
         layout.addLayout(pace)
         self._shown_at = 0.0

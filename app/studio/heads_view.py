@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.selection import Selection
 from app.state.snapshot import Snapshot
@@ -17,10 +17,15 @@ from app.views.export import ExportTable, add_export_menu
 from app.views.plot_style import CURVE_COLOURS, colours, style_graphics_view, style_plot_item
 from core.teaching.analysis import all_patterns
 from core.teaching.detectors import DETECTOR_EXPLANATIONS, DETECTORS
+from .narrow import SIDE_BY_SIDE, keep_narrow_minimum, stack_when_narrow
 
 DETECTOR_TITLES = {"previous_token": "previous-token", "induction": "induction",
                    "first_token": "first-token", "positional": "positional"}
 STRONG_SCORE = 0.4  # a head scoring above this on a detector gets that name in its title
+# Scores run from 0 to 1: three fixed ticks stay apart however short a plot gets (automatic ticks crowd)
+SCORE_TICKS = [[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]]
+SCORE_AXIS_WIDTH = 34  # pixels: room for the widest score tick ("0.5") and its tick line
+SIDE_BY_SIDE_WIDTH = 760  # pixels: a narrower Heads tab puts the detector plots below the head grid
 
 
 def strongest_heads(scores: dict[str, np.ndarray] | None) -> list[tuple[float, int, int, str]]:
@@ -56,7 +61,11 @@ class DetectorPlots(QWidget):
         self.grid = grid
         for index, name in enumerate(DETECTORS):
             plot = grid.addPlot(row=index // 2, col=index % 2, title=DETECTOR_TITLES[name], enableMenu=False)
-            plot.setYRange(0, 1, padding=0.02)
+            plot.setYRange(0, 1, padding=0.05)
+            score_axis = plot.getAxis("left")
+            score_axis.setTicks(SCORE_TICKS)
+            score_axis.setWidth(SCORE_AXIS_WIDTH)
+            score_axis.setStyle(hideOverlappingLabels=False)  # "0" and "1" sit at the ends: show them whole
             plot.setLabel("bottom", "step")
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.hideButtons()
@@ -177,10 +186,16 @@ class HeadsView(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.grid, 1)
         left.addWidget(self.caption)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 1)
-        layout.addWidget(self.detectors, 1)
+        self.arrangement = QBoxLayout(SIDE_BY_SIDE, self)
+        self.arrangement.addLayout(left, 1)
+        self.arrangement.addWidget(self.detectors, 1)
+        keep_narrow_minimum(self, self.arrangement)  # a narrow tab stacks the two: resizeEvent
         self.snapshot: Snapshot | None = None
+
+    def resizeEvent(self, event) -> None:
+        """Side by side where both get room; above each other on a narrow tab (e.g. at 1280x720)."""
+        stack_when_narrow(self, self.arrangement, event.size().width(), SIDE_BY_SIDE_WIDTH)
+        super().resizeEvent(event)
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         """Draw every head of the snapshot's prompt and name the heads the detectors recognise."""

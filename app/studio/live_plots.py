@@ -131,7 +131,7 @@ def _plot(widget: pg.PlotWidget, title: str, y_label: str) -> pg.PlotItem:
     plot.showGrid(x=True, y=True, alpha=0.2)
     plot.setMenuEnabled(False)
     plot.hideButtons()
-    widget.setMinimumSize(180, 110)
+    widget.setMinimumSize(130, 110)  # three columns still fit a narrow studio (a 1280x720 screen)
     return plot
 
 

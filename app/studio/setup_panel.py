@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPushButton, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from app.dialogs.model_sizes import ModelSizeFields
 from core.training.finetune import FINETUNE_LEARNING_RATE
@@ -19,9 +19,12 @@ from core.training.recipe import corpus_choices
 from core.training.run_setup import TASK_RECIPES, RunSetup, with_task_recipe
 from core.training.synthetic import SYNTHETIC_TASKS
 
+from .narrow import SIDE_BY_SIDE, keep_narrow_minimum, stack_when_narrow
 from .run_store import read_run_info
 
 OPEN_FILE = "open-file"
+SIDE_BY_SIDE_WIDTH = 720  # pixels: a narrower set-up puts the hyperparameters below the text and model
+SHORTEST_CHOICE = 16      # characters a drop-down keeps in sight when the studio is narrow
 BPE_RANGE = (260, 2048)   # the vocabulary-size slider: a few merges .. a few thousand
 
 
@@ -142,7 +145,7 @@ class SetupPanel(QWidget):
             widget.setToolTip(tip)
             hyper_form.addRow(label, widget)
 
-        columns = QHBoxLayout()
+        self.columns = columns = QBoxLayout(SIDE_BY_SIDE)  # stacked on a narrow studio: resizeEvent
         left = QVBoxLayout()
         left.addWidget(text_box)
         left.addWidget(model_box)
@@ -157,6 +160,17 @@ class SetupPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(columns, 1)
         layout.addLayout(buttons)
+        for form in (text_form, model_form, hyper_form):  # too narrow for label and field: field goes below
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        for combo in self.findChildren(QComboBox):  # long choices are cut short, not the studio widened
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(SHORTEST_CHOICE)
+        keep_narrow_minimum(self, columns)  # a narrow studio stacks the columns: resizeEvent
+
+    def resizeEvent(self, event) -> None:
+        """The text and model settings beside the hyperparameters, or above them on a narrow studio."""
+        stack_when_narrow(self, self.columns, event.size().width(), SIDE_BY_SIDE_WIDTH)
+        super().resizeEvent(event)
 
     def _fill_corpus_selector(self) -> None:
         self.corpus_selector.blockSignals(True)
@@ -324,12 +338,3 @@ def _float_spin(name: str, low: float, high: float, decimals: int, step: float) 
     spin.setDecimals(decimals)
     spin.setSingleStep(step)
     return spin
-
-
-def scrolling(widget: QWidget) -> QScrollArea:
-    """A long form in a scroll area, so it never forces the window to grow."""
-    area = QScrollArea()
-    area.setWidget(widget)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    return area

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QVBoxLayout, QWidget
 
 from .attention_export import AttentionExport
 from .bpe_view import BPEView
@@ -25,9 +25,10 @@ from .live_plots import LivePlots
 from .message_line import MessageLine
 from .one_step_view import OneStepView
 from .run_controller import ROLLBACK_LR_SCALE, RunController
+from .scrolling_tabs import ScrollingTabs
 from core.training.recipe import PreparedRun, StartingModel
 from core.training.run_setup import RunSetup
-from .setup_panel import SetupPanel, scrolling
+from .setup_panel import SetupPanel
 from .timeline_bar import TimelineBar
 from .timeline_controller import StudioParts, TimelineController
 
@@ -67,10 +68,10 @@ class StudioPanel(QWidget):
         self.heads = HeadsView(selection)
         self.one_step = OneStepView()
         self.bpe_view = BPEView()
-        self.tabs = QTabWidget(objectName="studioTabs")
-        for widget, title in ((scrolling(self.setup_panel), "Set up"), (self.plots, "Curves"), (self.heads, "Heads"),
+        self.tabs = ScrollingTabs(objectName="studioTabs")
+        for widget, title in ((self.setup_panel, "Set up"), (self.plots, "Curves"), (self.heads, "Heads"),
                               (self.one_step, "One step"), (self.bpe_view, "Tokenizer")):
-            self.tabs.addTab(widget, title)
+            self.tabs.add_page(widget, title)
         self._lay_out()
 
         self.runs = RunController(self._model_on_screen, autosave_folder, self)

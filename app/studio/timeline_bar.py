@@ -6,7 +6,7 @@ every N steps, N doubling as the run grows); the right end means "live": follow 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 
 class TimelineBar(QWidget):
@@ -23,7 +23,7 @@ class TimelineBar(QWidget):
         self.slider.setRange(0, 0)
         self.slider.valueChanged.connect(self._on_slider_moved)
         self.label = QLabel("step 0 (live)", objectName="timelineLabel")
-        self.label.setMinimumWidth(200)
+        self.label.setWordWrap(True)  # on its own line below the slider: a narrow studio wraps it
         self.live_button = QPushButton("Live", objectName="timelineLiveButton")
         self.live_button.setToolTip("Follow the training again.")
         self.live_button.clicked.connect(self.go_live)
@@ -33,14 +33,17 @@ class TimelineBar(QWidget):
         self.png_button = QPushButton("PNGs…", objectName="exportPngButton")
         self.png_button.setToolTip("Save the probe's attention at every kept step as a sequence of PNG pictures.")
         self.png_button.clicked.connect(self.export_png_requested)
-        layout = QHBoxLayout(self)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Timeline"))
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.live_button)
+        row.addWidget(self.gif_button)
+        row.addWidget(self.png_button)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("Timeline"))
-        layout.addWidget(self.slider, 1)
+        layout.setSpacing(2)
+        layout.addLayout(row)
         layout.addWidget(self.label)
-        layout.addWidget(self.live_button)
-        layout.addWidget(self.gif_button)
-        layout.addWidget(self.png_button)
         self._live = True
         self._snapshot_note = ""
 

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout
 
 from core.teaching.analysis import AttentionSteps, attention_steps, symmetric_range
 
@@ -23,6 +23,11 @@ from .plot_style import PROBABILITY_MAP, SIGNED_MAP
 from .view_base import SnapshotView, caption
 
 HOVER_HINT = "Hover a cell of any step to follow it through the chain."
+# A narrow panel (the right column of a 1280x720 screen) shows two matrices a row instead of three and
+# four; below NARROWEST it scrolls. Each matrix keeps MATRIX_NARROWEST pixels: its title wraps, its cells stay.
+ONE_ROW_WIDTH = 1000   # pixels: from this wide, Q K V in one row and the whole chain in another
+NARROWEST = 400        # pixels: two matrices and an arrow between them still fit
+MATRIX_NARROWEST = 170
 
 # (key in AttentionSteps, title, colour map)
 VECTORS = (
@@ -57,43 +62,70 @@ class QKVView(SnapshotView):
         self.header = caption("", "qkvHeader", point_size=12)
 
         self.vectors: dict[str, HeatmapWidget] = {}
-        vector_row = QHBoxLayout()
         for name, title, colormap_name in VECTORS:
             widget = HeatmapWidget(title=title, colormap_name=colormap_name, column_name="dimension",
                                    export_name=f"{name} vectors")
             widget.setObjectName(f"qkv_{name}")
-            widget.setMinimumHeight(130)
+            widget.setMinimumSize(MATRIX_NARROWEST, 130)
             self.vectors[name] = widget
-            vector_row.addWidget(widget)
             if name != "query":
                 widget.hide_row_labels()  # same rows as Q, right beside it
 
         self.chain: dict[str, HeatmapWidget] = {}
         self.chain_captions: dict[str, QLabel] = {}
-        chain_grid = QGridLayout()
+        self.arrows = [_arrow() for _ in CHAIN[1:]]  # the arrow before each step after the first
         for index, (name, title, colormap_name) in enumerate(CHAIN):
             widget = HeatmapWidget(title=title, colormap_name=colormap_name, export_name=name.replace("_", " "))
             widget.setObjectName(f"qkv_{name}")
+            widget.setMinimumWidth(MATRIX_NARROWEST)
             widget.setToolTip(CHAIN_EXPLANATIONS[name])
             widget.hovered.connect(self._on_cell_hovered)
             self.chain[name] = widget
             if index:
                 widget.hide_row_labels()
             self.chain_captions[name] = caption()
-            chain_grid.addWidget(widget, 0, 2 * index)
-            chain_grid.addWidget(self.chain_captions[name], 1, 2 * index, Qt.AlignTop)
-            chain_grid.setColumnStretch(2 * index, 1)
-            if index:
-                chain_grid.addWidget(_arrow(), 0, 2 * index - 1)
 
         self.derivation = caption(HOVER_HINT, "qkvDerivation", point_size=12)
-        layout = QVBoxLayout(self.content(QSize(860, 500)))
+        self.vector_grid, self.chain_grid = QGridLayout(), QGridLayout()
+        self.matrices_per_row = 0  # not laid out yet: _arrange does it for the panel's width
+        inner = self.content(QSize(NARROWEST, 0))  # its height: what the arrangement needs
+        layout = QVBoxLayout(inner)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
-        layout.addLayout(vector_row, 1)
-        layout.addLayout(chain_grid, 2)
+        layout.addLayout(self.vector_grid, 1)
+        layout.addLayout(self.chain_grid, 2)
         layout.addWidget(self.derivation)
+        self._arrange(one_row=False)
         self.set_theme(False)
+
+    # -- arrangement ----------------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        """Q K V and the chain each in one row on a wide panel; two matrices a row on a narrow one."""
+        self._arrange(one_row=event.size().width() >= ONE_ROW_WIDTH)
+        super().resizeEvent(event)
+
+    def _arrange(self, one_row: bool) -> None:
+        per_row = len(CHAIN) if one_row else 2
+        if per_row == self.matrices_per_row:
+            return
+        self.matrices_per_row = per_row
+        for grid in (self.vector_grid, self.chain_grid):
+            while grid.count():
+                grid.takeAt(0)  # the widgets stay (children of the panel); only their places change
+            for column in range(2 * len(CHAIN)):
+                grid.setColumnStretch(column, 0)
+        for index, (name, _, _) in enumerate(VECTORS):
+            row, column = divmod(index, min(per_row, len(VECTORS)))
+            self.vector_grid.addWidget(self.vectors[name], row, column)
+            self.vector_grid.setColumnStretch(column, 1)
+        # the chain reads left to right and on down: grid columns are arrow, matrix, arrow, matrix, ...
+        for index, (name, _, _) in enumerate(CHAIN):
+            row, place = divmod(index, per_row)
+            self.chain_grid.addWidget(self.chain[name], 2 * row, 2 * place + 1)
+            self.chain_grid.addWidget(self.chain_captions[name], 2 * row + 1, 2 * place + 1, Qt.AlignTop)
+            self.chain_grid.setColumnStretch(2 * place + 1, 1)
+            if index:
+                self.chain_grid.addWidget(self.arrows[index - 1], 2 * row, 2 * place)
 
     # -- drawing ------------------------------------------------------------------------------------
     def _redraw(self) -> None:

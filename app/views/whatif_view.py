@@ -26,6 +26,8 @@ TOP_CHANGES = 8   # tokens whose probability moved most, when the panel is tall 
 FEWEST_ROWS = 3   # a short panel shows only the biggest changes, each with a readable label
 GRID_MOST_HEIGHT = 170  # pixels: a model with more layers than fit scrolls its grid of heads
 GRID_MOST_ROWS = 7      # in a larger font (presenter mode) the grid may grow to this many rows instead
+CHANGE_TITLE = "change, after − before (percentage points)"  # short: it must fit beside wide row labels
+TITLE_MARGIN = 12  # pixels: the plot's own margins either side of the change axis' title
 ABLATIONS = {"zero": "zero (remove the head's output)", "mean": "mean (its average over positions)"}
 
 
@@ -96,7 +98,7 @@ class WhatIfView(QWidget):
         self._rebuild_grid(selection.n_layers, selection.n_heads)  # the panel has its final size before it is drawn
 
     def _build_plot(self) -> None:
-        self.plot = bar_plot("whatIfPlot", "change in probability (after − before), in percentage points")
+        self.plot = bar_plot("whatIfPlot", CHANGE_TITLE)
         self.change_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[])
         self.plot.addItem(self.change_bars)
         self.plot.addItem(pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen("#888888", width=1)))
@@ -104,6 +106,8 @@ class WhatIfView(QWidget):
         self.plot.addItem(self.empty_text)
         add_export_menu(self.plot, "what-if change in next-token probabilities", self._export_table)
         self.plot.getPlotItem().getViewBox().sigResized.connect(self._on_plot_resized)
+        # the row labels' column widens once it has laid out new labels: the title's room follows it
+        self.plot.getPlotItem().getAxis("left").geometryChanged.connect(self.keep_room_for_title)
 
     def rows_that_fit(self) -> int:
         """As many rows as the plot has room to label (up to TOP_CHANGES)."""
@@ -245,6 +249,14 @@ class WhatIfView(QWidget):
         style_graphics_view(self.plot, dark)
         style_plot_item(self.plot.getPlotItem(), dark)
         keep_room_for_rows(self.plot, FEWEST_ROWS)  # after the fonts: the rows are as tall as their labels
+        self.keep_room_for_title()
+
+    def keep_room_for_title(self) -> None:
+        """The plot is never narrower than its row labels plus the change axis' title: the title is centred
+        under the bars, beside the labels, and would be cut at the right (presenter mode's larger font)."""
+        item = self.plot.getPlotItem()
+        title = item.getAxis("bottom").label.boundingRect().width()
+        self.plot.setMinimumWidth(int(item.getAxis("left").width() + title) + 2 * TITLE_MARGIN)
 
 
 def _html(text: str) -> str:

@@ -101,3 +101,33 @@ def test_every_layer_of_the_heads_grid_is_in_sight(qtbot):
 
     qtbot.waitUntil(last_layer_in_sight)
     assert view.grid_scroll.verticalScrollBar().maximum() == 0  # nothing to scroll to
+
+
+def test_the_change_axis_title_fits_its_plot_in_presenter_fonts_with_a_head_off(qtbot):
+    from dataclasses import replace
+
+    from view_snapshots import make_snapshot
+
+    from app.selection import Selection
+    from app.views import plot_style
+    from app.views.whatif_view import WhatIfView
+
+    intact = make_snapshot()
+    snapshot = replace(make_snapshot(intervention=Intervention(ablate_heads={(0, 0)})), baseline=intact.trace)
+    for font_scale in (1.0, 1.6):  # normal, and presenter mode's larger plot fonts
+        plot_style.set_font_scale(font_scale)
+        try:
+            view = WhatIfView(Selection(2, 2))
+            qtbot.addWidget(view)
+            view.set_theme(False)
+            view.show_snapshot(snapshot)  # wide row labels ("token  12.0% → 3.4%") beside the bars
+            view.resize(view.minimumSizeHint().width(), 500)  # as narrow as the panel may get
+            view.show()
+            qtbot.waitExposed(view)
+            plot = view.plot
+            title = plot.getPlotItem().getAxis("bottom").label
+            qtbot.waitUntil(lambda: plot.width() == view.plot.width() and title.isVisible())
+            shown = plot.mapFromScene(title.sceneBoundingRect()).boundingRect()
+            assert 0 <= shown.left() and shown.right() < plot.width(), (font_scale, shown, plot.rect())  # not cut
+        finally:
+            plot_style.set_font_scale(1.0)
