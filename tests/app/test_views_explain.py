@@ -58,6 +58,32 @@ def test_logit_lens_grid_is_the_core_lens_and_its_last_row_the_prediction(qtbot,
     assert view.bars.labels == [label(snapshot, t) for t in lens.top_ids[-1, -1]]
 
 
+def test_a_keystroke_reads_only_the_new_positions_through_the_head_and_a_what_if_reads_all(
+        qtbot, session, snapshot, monkeypatch):
+    import core.explain.logit_lens as core_lens
+    view = make_view(qtbot, LogitLensView, session, snapshot)
+    read = []
+    original = core_lens.logit_lens
+
+    def counting(model, trace, k=10, batch=0, positions=None):
+        read.append(trace.ids.shape[1] if positions is None else len(list(positions)))
+        return original(model, trace, k=k, batch=batch, positions=positions)
+    monkeypatch.setattr(core_lens, "logit_lens", counting)
+    monkeypatch.setattr(logit_lens_view, "logit_lens", counting)
+    typed, _ = build_snapshot(session, PROMPT + " the", Intervention())
+    view.show_snapshot(typed)
+    added = typed.n_tokens - snapshot.n_tokens
+    assert read == [added]  # the prompt's start reads as before
+    full = logit_lens(session.model, typed.trace, k=10)
+    assert np.array_equal(view.lens.top_ids, full.top_ids)
+    np.testing.assert_allclose(view.grid.matrix(), full.top_probs[:, :, 0], atol=1e-5)  # one row or many: float rounding
+    what_if, _ = build_snapshot(session, PROMPT + " the", Intervention(ablate_heads={(0, 0)}))
+    view.show_snapshot(what_if)
+    assert read[-1] == what_if.n_tokens  # every stream after layer 0 changed: everything is read again
+    np.testing.assert_allclose(view.grid.matrix(), logit_lens(session.model, what_if.trace, k=10).top_probs[:, :, 0],
+                               atol=1e-5)
+
+
 def test_clicking_a_lens_cell_shows_its_top_ten(qtbot, session, snapshot):
     view = make_view(qtbot, LogitLensView, session, snapshot)
     view.grid.clicked.emit(1, 3)
