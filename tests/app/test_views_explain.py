@@ -160,6 +160,20 @@ def test_neurons_heatmap_and_a_clicked_neuron(qtbot, session, snapshot):
     assert [chip.label for chip in view.tokens.chips()] == list(snapshot.token_labels)
 
 
+def test_a_keystroke_keeps_the_neuron_s_bars_and_a_theme_change_recolours_them(qtbot, session, snapshot):
+    view = make_view(qtbot, NeuronsView, session, snapshot)
+    drawn = view.up.bars.opts["brushes"]
+    typed, _ = build_snapshot(session, PROMPT + " the", Intervention())
+    view.show_snapshot(typed)
+    assert view.up.bars.opts["brushes"] is drawn  # the effect is the weights': nothing to draw again
+    shown = neuron_activations(typed.trace, view.layer_box.value(), int(view.table.neurons[0]))  # (T,) the new prompt's
+    np.testing.assert_array_equal(view.tokens.values, shown)
+    view.set_theme(True)
+    assert view.up.bars.opts["brushes"] is not drawn
+    assert view.up.bars.opts["brushes"][0].color() != drawn[0].color()
+    assert view.up.getPlotItem().titleLabel.text == "pushes up"
+
+
 # -- KV cache ---------------------------------------------------------------------------------------
 def test_kv_cache_steps_reuse_the_prompt_keys(qtbot, session, snapshot):
     view = make_view(qtbot, KVCacheView, session, snapshot)
