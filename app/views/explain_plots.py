@@ -42,11 +42,17 @@ class LabelledBars(pg.PlotWidget):
         self._axis_labels: list[str] | None = None  # what the row axis shows
         self.values = np.zeros(0)
         self.dark = False
+        self._drawn: tuple | None = None  # (labels, values, fixed_range) on screen: a keystroke often repeats them
         self.setMinimumHeight(140)
 
     def set_bars(self, labels: Sequence[str], values: Sequence[float], fixed_range: tuple | None = None) -> None:
         """One bar per label; the x range is `fixed_range` or fits the values (and 0)."""
-        self.labels, self.values = list(labels), np.asarray(values, dtype=np.float64)
+        drawn = (list(labels), np.asarray(values, dtype=np.float64), fixed_range)
+        if (self._drawn is not None and drawn[0] == self._drawn[0] and drawn[2] == self._drawn[2]
+                and np.array_equal(drawn[1], self._drawn[1])):
+            return  # the same bars (a neuron's pushed-up tokens do not change with the prompt)
+        self._drawn = drawn
+        self.labels, self.values = list(labels), drawn[1]
         rows = len(self.labels)
         positive = QColor(colours(self.dark)["line"])
         brushes = [pg.mkBrush(positive if v >= 0 else QColor(NEGATIVE)) for v in self.values]
@@ -66,6 +72,7 @@ class LabelledBars(pg.PlotWidget):
     def set_theme(self, dark: bool) -> None:
         self.dark = dark
         self._axis_labels = None  # the font may have changed: measure again
+        self._drawn = None        # and the colours: draw the bars again
         style_graphics_view(self, dark)
         style_plot_item(self.getPlotItem(), dark)
         self.zero_line.setPen(pg.mkPen(colours(dark)["axis"]))

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import numpy as np
 import shiboken6
 import torch
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QLineEdit, QWidget
 
 from app.state.snapshot_maker import trace_threads
@@ -85,6 +85,7 @@ def picked_token(tokenizer, text: str) -> int | None:
     return token_id(tokenizer, text)
 
 
+QUIT_WATCHED = "explainJobsStopAtQuit"  # an application property: _stop_running_jobs is connected to it
 _running: set[BackgroundJob] = set()  # panels' jobs not finished yet: the application waits for them at quit
 
 
@@ -93,8 +94,9 @@ def panel_job(panel: QWidget, work, on_finished) -> BackgroundJob:
     application so that closing the panel never destroys a running thread: the work is told to stop,
     and `on_finished(job)` is called only while the panel still exists."""
     app = QCoreApplication.instance()
-    if not _running:
-        app.aboutToQuit.connect(_stop_running_jobs, type=Qt.UniqueConnection)
+    if not app.property(QUIT_WATCHED):  # once per application (Qt.UniqueConnection refuses a plain function)
+        app.aboutToQuit.connect(_stop_running_jobs)
+        app.setProperty(QUIT_WATCHED, True)
     job = BackgroundJob(work, app)
     _running.add(job)
 

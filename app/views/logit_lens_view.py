@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout
 
 from app.model_loader import BackgroundJob
-from core.explain.logit_lens import LogitLens, logit_lens
+from core.explain.logit_lens import LogitLens, extend_lens, logit_lens, residual_rows
 
 from .explain_plots import probability_bars
 from .explain_view import ExplainView, panel_job
@@ -39,6 +39,7 @@ class LogitLensView(ExplainView):
     def __init__(self, selection, controller, parent=None) -> None:
         super().__init__(selection, controller, parent)
         self.lens: LogitLens | None = None
+        self._lens_of: tuple[object, object] | None = None  # (model, residual rows) self.lens was read from
         self.job: BackgroundJob | None = None  # a big model's lens being computed
         self._waiting = None                    # the newest snapshot that came in meanwhile
         self.chosen: tuple[int, int] = (-1, -1)  # (row, position) whose top-10 the bars show; -1: last
@@ -75,9 +76,17 @@ class LogitLensView(ExplainView):
         config = self.snapshot.config
         work = (config.n_layers + 1) * self.snapshot.n_tokens * config.d_model * config.vocab_size
         if work <= MOST_WORK_ON_GUI_THREAD:
-            self._draw_lens(logit_lens(self.model, self.snapshot.trace, k=TOP_K), self.snapshot)
+            self._draw_lens(self._lens_reusing_prefix(), self.snapshot)
         else:  # a big model: every cell through the whole output head takes seconds
             self._compute_in_background(self.snapshot)
+
+    def _lens_reusing_prefix(self) -> LogitLens:
+        """This snapshot's lens; the columns of the prompt's start, unchanged since the last lens, reused."""
+        model, trace = self.model, self.snapshot.trace
+        previous, self._lens_of = self._lens_of, (model, residual_rows(trace, model.config.n_layers))
+        if previous is None or previous[0] is not model or self.lens is None:
+            return logit_lens(model, trace, k=TOP_K)
+        return extend_lens(model, trace, self.lens, previous[1], k=TOP_K)
 
     def _compute_in_background(self, snapshot) -> None:
         """The lens of `snapshot` in a worker; while one runs, only the newest snapshot waits its turn."""
@@ -98,6 +107,7 @@ class LogitLensView(ExplainView):
         elif job.error is not None:
             self.detail.setText(job.error)
         elif snapshot is self.snapshot:
+            self._lens_of = None  # the columns kept for reuse are those of a lens read on the GUI thread
             self._draw_lens(job.result, snapshot)
             self.computed.emit()
 

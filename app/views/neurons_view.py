@@ -37,6 +37,7 @@ class NeuronsView(ExplainView):
         self.table: NeuronTable | None = None
         self.effect: NeuronEffect | None = None
         self.neuron: int | None = None  # the clicked neuron (kept while typing); None: the strongest
+        self._effect_shown: tuple | None = None  # (model, layer, neuron) whose effect the bars show
         self._effects: dict[tuple, NeuronEffect] = {}  # (model, layer, neuron) -> effect: weights only, not the prompt
         self.layer_box = QSpinBox(objectName="neuronsLayer", prefix="layer ")
         self.layer_box.setToolTip("Which block's MLP to look inside.")
@@ -104,12 +105,12 @@ class NeuronsView(ExplainView):
                              f"({activations.max():.2f}). The prompt shaded by its activation, and the tokens "
                              f"it pushes up and down when it fires:")
         self.tokens.set_activations(self.snapshot.token_labels, self.prompt_ids(), activations)
-        self.up.set_bars([self.vocab_label(i) for i in effect.up_ids], effect.up_values)
-        self.down.set_bars([self.vocab_label(i) for i in effect.down_ids], effect.down_values)
-        self.up.setToolTip(f"The tokens neuron {neuron} pushes up most when it fires.")
-        self.down.setToolTip(f"The tokens neuron {neuron} pushes down most when it fires.")
-        self.up.getPlotItem().setTitle("pushes up")
-        self.down.getPlotItem().setTitle("pushes down")
+        if self._effect_shown != (self.model, layer, neuron):  # the weights' effect: a keystroke keeps it
+            self._effect_shown = (self.model, layer, neuron)
+            self.up.set_bars([self.vocab_label(i) for i in effect.up_ids], effect.up_values)
+            self.down.set_bars([self.vocab_label(i) for i in effect.down_ids], effect.down_values)
+            self.up.setToolTip(f"The tokens neuron {neuron} pushes up most when it fires.")
+            self.down.setToolTip(f"The tokens neuron {neuron} pushes down most when it fires.")
         where = np.flatnonzero(self.table.neurons == neuron)
         self.heatmap.show_cursor(int(where[0]) if where.size else -1, -1)
 
@@ -135,6 +136,8 @@ class NeuronsView(ExplainView):
         self.tokens.set_dark(self.dark)
         self.up.set_theme(self.dark)
         self.down.set_theme(self.dark)
+        self.up.getPlotItem().setTitle("pushes up")  # in the theme's colours
+        self.down.getPlotItem().setTitle("pushes down")
 
 
 class ActivationStrip(TokenStrip):

@@ -70,6 +70,30 @@ def logit_lens(model, trace: Trace, k: int = 10, batch: int = 0, positions=None)
     return LogitLens(row_labels(n_layers), torch.stack(top_ids).numpy(), torch.stack(top_probs).numpy())
 
 
+def unchanged_positions(rows: torch.Tensor, previous_rows: torch.Tensor) -> int:
+    """How many positions from the start have exactly the same stream in every row (L+1, T, C) as before."""
+    shared = min(rows.shape[1], previous_rows.shape[1])
+    same = (rows[:, :shared] == previous_rows[:, :shared]).all(dim=2).all(dim=0)   # (shared,)
+    return shared if bool(same.all()) else int(same.int().argmin())
+
+
+def extend_lens(model, trace: Trace, previous: LogitLens, previous_rows: torch.Tensor, k: int = 10) -> LogitLens:
+    """The lens of `trace`, reusing `previous` (read from the residual rows `previous_rows`) where the
+    streams have not changed. The model is causal: after a keystroke at the end of the prompt every
+    earlier position's stream is the same, so only the positions after them go through the output head
+    (one instead of all). Compared exactly, so a what-if or new weights read everything again."""
+    rows = residual_rows(trace, model.config.n_layers)                       # (L+1, T, C)
+    n_tokens = rows.shape[1]
+    kept = unchanged_positions(rows, previous_rows) if previous.top_ids.shape[2] == k else 0
+    if kept == 0:
+        return logit_lens(model, trace, k=k)
+    if kept == n_tokens:
+        return LogitLens(previous.rows, previous.top_ids[:, :kept], previous.top_probs[:, :kept])
+    new = logit_lens(model, trace, k=k, positions=range(kept, n_tokens))
+    return LogitLens(previous.rows, np.concatenate([previous.top_ids[:, :kept], new.top_ids], axis=1),   # (rows, T, k)
+                     np.concatenate([previous.top_probs[:, :kept], new.top_probs], axis=1))
+
+
 def lens_probabilities(model, trace: Trace, row: int, position: int, batch: int = 0) -> np.ndarray:
     """(vocab,): the whole next-token distribution of one lens cell (row 0 = embeddings)."""
     n_layers = model.config.n_layers

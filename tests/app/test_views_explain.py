@@ -58,6 +58,32 @@ def test_logit_lens_grid_is_the_core_lens_and_its_last_row_the_prediction(qtbot,
     assert view.bars.labels == [label(snapshot, t) for t in lens.top_ids[-1, -1]]
 
 
+def test_a_keystroke_reads_only_the_new_positions_through_the_head_and_a_what_if_reads_all(
+        qtbot, session, snapshot, monkeypatch):
+    import core.explain.logit_lens as core_lens
+    view = make_view(qtbot, LogitLensView, session, snapshot)
+    read = []
+    original = core_lens.logit_lens
+
+    def counting(model, trace, k=10, batch=0, positions=None):
+        read.append(trace.ids.shape[1] if positions is None else len(list(positions)))
+        return original(model, trace, k=k, batch=batch, positions=positions)
+    monkeypatch.setattr(core_lens, "logit_lens", counting)
+    monkeypatch.setattr(logit_lens_view, "logit_lens", counting)
+    typed, _ = build_snapshot(session, PROMPT + " the", Intervention())
+    view.show_snapshot(typed)
+    added = typed.n_tokens - snapshot.n_tokens
+    assert read == [added]  # the prompt's start reads as before
+    full = logit_lens(session.model, typed.trace, k=10)
+    assert np.array_equal(view.lens.top_ids, full.top_ids)
+    np.testing.assert_allclose(view.grid.matrix(), full.top_probs[:, :, 0], atol=1e-5)  # one row or many: float rounding
+    what_if, _ = build_snapshot(session, PROMPT + " the", Intervention(ablate_heads={(0, 0)}))
+    view.show_snapshot(what_if)
+    assert read[-1] == what_if.n_tokens  # every stream after layer 0 changed: everything is read again
+    np.testing.assert_allclose(view.grid.matrix(), logit_lens(session.model, what_if.trace, k=10).top_probs[:, :, 0],
+                               atol=1e-5)
+
+
 def test_clicking_a_lens_cell_shows_its_top_ten(qtbot, session, snapshot):
     view = make_view(qtbot, LogitLensView, session, snapshot)
     view.grid.clicked.emit(1, 3)
@@ -132,6 +158,20 @@ def test_neurons_heatmap_and_a_clicked_neuron(qtbot, session, snapshot):
     assert f"Neuron {neuron} of layer 2" in view.heading.text()
     np.testing.assert_array_equal(view.tokens.values, neuron_activations(snapshot.trace, 2, neuron))
     assert [chip.label for chip in view.tokens.chips()] == list(snapshot.token_labels)
+
+
+def test_a_keystroke_keeps_the_neuron_s_bars_and_a_theme_change_recolours_them(qtbot, session, snapshot):
+    view = make_view(qtbot, NeuronsView, session, snapshot)
+    drawn = view.up.bars.opts["brushes"]
+    typed, _ = build_snapshot(session, PROMPT + " the", Intervention())
+    view.show_snapshot(typed)
+    assert view.up.bars.opts["brushes"] is drawn  # the effect is the weights': nothing to draw again
+    shown = neuron_activations(typed.trace, view.layer_box.value(), int(view.table.neurons[0]))  # (T,) the new prompt's
+    np.testing.assert_array_equal(view.tokens.values, shown)
+    view.set_theme(True)
+    assert view.up.bars.opts["brushes"] is not drawn
+    assert view.up.bars.opts["brushes"][0].color() != drawn[0].color()
+    assert view.up.getPlotItem().titleLabel.text == "pushes up"
 
 
 # -- KV cache ---------------------------------------------------------------------------------------

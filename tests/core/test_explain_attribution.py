@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from core.explain.attribution import direct_attribution, token_id
-from core.explain.logit_lens import lens_probabilities, logit_lens
+from core.explain.logit_lens import extend_lens, lens_probabilities, logit_lens, residual_rows, unchanged_positions
 from core.model.trace import Intervention
 from core.tokenizers import CharTokenizer
 from explain_models import FAMILIES, random_ids, tiny_model
@@ -96,3 +96,29 @@ def test_the_lens_can_read_only_some_positions():
     assert some.top_ids.shape == (4, 2, 4)
     assert np.array_equal(some.top_ids, full.top_ids[:, [2, 11]])
     np.testing.assert_allclose(some.top_probs, full.top_probs[:, [2, 11]], atol=1e-6)
+
+
+def test_a_lens_extended_after_a_keystroke_equals_the_full_lens_and_reads_only_the_new_positions():
+    model = tiny_model("gpt2")
+    before = random_ids()                                                            # (1, 12)
+    after = torch.cat([before[:, :10], (before[:, 10:] + 1) % 16, before[:, :1]], dim=1)  # (1, 13): last two changed, one added
+    old_trace, new_trace = model.trace(before), model.trace(after)
+    old_rows, new_rows = residual_rows(old_trace, 3), residual_rows(new_trace, 3)
+    assert unchanged_positions(new_rows, old_rows) == 10
+    extended = extend_lens(model, new_trace, logit_lens(model, old_trace, k=4), old_rows, k=4)
+    full = logit_lens(model, new_trace, k=4)
+    assert np.array_equal(extended.top_ids, full.top_ids)
+    np.testing.assert_allclose(extended.top_probs, full.top_probs, atol=1e-6)
+    # a shorter prompt (a backspace) keeps the columns it still has
+    shorter = extend_lens(model, old_trace, full, new_rows, k=4)
+    assert np.array_equal(shorter.top_ids, logit_lens(model, old_trace, k=4).top_ids)
+
+
+def test_a_what_if_on_the_same_prompt_changes_every_stream_after_it_so_nothing_is_reused():
+    model = tiny_model("gpt2")
+    ids = random_ids()
+    plain = model.trace(ids)
+    ablated = model.trace(ids, intervention=Intervention(ablate_heads={(0, 0)}))
+    assert unchanged_positions(residual_rows(ablated, 3), residual_rows(plain, 3)) == 0
+    extended = extend_lens(model, ablated, logit_lens(model, plain, k=4), residual_rows(plain, 3), k=4)
+    assert np.array_equal(extended.top_ids, logit_lens(model, ablated, k=4).top_ids)
