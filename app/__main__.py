@@ -1,4 +1,5 @@
 """`python -m app` opens the explorer, like `attention-lab`."""
+
 import sys
 
 from app.main import main

@@ -7,6 +7,7 @@ snapshot_ready(Snapshot)       <-   result, dropped if a newer request was made 
 
 Only immutable things cross the thread: a frozen TraceRequest in, a frozen Snapshot out.
 """
+
 from __future__ import annotations
 
 import threading
@@ -27,7 +28,7 @@ from .state.snapshot_maker import EMPTY_PROMPT_MESSAGE, SnapshotMaker, trace_thr
 # -- the worker ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TraceRequest:
-    number: int                 # increases with every request; the newest one wins
+    number: int  # increases with every request; the newest one wins
     session: ModelInUse
     prompt: str
     intervention: Intervention
@@ -78,17 +79,17 @@ class TraceWorker(QThread):
 class Controller(QObject):
     """Holds the model session, the prompt and the what-if; every change produces one new Snapshot."""
 
-    snapshot_ready = Signal(object)    # Snapshot: every visible view redraws from it
-    session_changed = Signal(object)   # ModelInUse: a different model is shown
-    message = Signal(str)              # a sentence for the status bar
+    snapshot_ready = Signal(object)  # Snapshot: every visible view redraws from it
+    session_changed = Signal(object)  # ModelInUse: a different model is shown
+    message = Signal(str)  # a sentence for the status bar
 
     def __init__(self, session: ModelInUse, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._session = session
         self._prompt = ""
         self._intervention = Intervention()
-        self._latest = 0          # number of the newest request
-        self._delivered = 0       # number of the newest request whose answer came back
+        self._latest = 0  # number of the newest request
+        self._delivered = 0  # number of the newest request whose answer came back
         self._snapshot: Snapshot | None = None
         self._notice_shown = False  # the last answer put a notice in the status bar (taken down by the next)
         self._worker = TraceWorker()

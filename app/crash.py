@@ -6,6 +6,7 @@ such as paintEvent, and QThread.run on a worker thread. Errors from any thread a
 GUI thread through a queued signal, where one dialog collects them. The same error again (a paintEvent
 that fails on every repaint, say) is counted, not repeated.
 """
+
 from __future__ import annotations
 
 import platform
@@ -18,8 +19,18 @@ from pathlib import Path
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
-from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFileDialog, QLabel, QMessageBox,
-                               QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 MAX_REPORTS = 20  # distinct errors kept in one dialog; later ones are only counted
 
@@ -34,9 +45,11 @@ class CrashDialog(QDialog):
         self.headline = QLabel(objectName="crashHeadline")
         self.headline.setWordWrap(True)
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        explanation = QLabel("Attention Lab hit an unexpected error. The window keeps working, but the last "
-                             "action may not have finished. To report it, save these details and send the file "
-                             "with a sentence on what you were doing.")
+        explanation = QLabel(
+            "Attention Lab hit an unexpected error. The window keeps working, but the last "
+            "action may not have finished. To report it, save these details and send the file "
+            "with a sentence on what you were doing."
+        )
         explanation.setWordWrap(True)
         self.details = QPlainTextEdit(readOnly=True, objectName="crashDetails")
         self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -57,7 +70,7 @@ class CrashDialog(QDialog):
         layout.addWidget(buttons)
         self._reports: dict[str, str] = {}  # traceback -> the first report of it (with its time), in order
         self._repeats: dict[str, int] = {}  # traceback -> how many times it happened
-        self._dropped = 0                   # errors after the first MAX_REPORTS distinct ones
+        self._dropped = 0  # errors after the first MAX_REPORTS distinct ones
 
     def add_report(self, report: str, summary: str = "") -> None:
         """Add one error (`summary`: its last line, e.g. "ValueError: ..."; shown in bold at the top).
@@ -93,15 +106,18 @@ class CrashDialog(QDialog):
 
     def _ask_and_save(self) -> None:
         name = f"attention-lab-error-{datetime.now():%Y%m%d-%H%M%S}.txt"
-        path, _ = QFileDialog.getSaveFileName(self, "Save the error details", str(Path.home() / name),
-                                              "Text (*.txt)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save the error details", str(Path.home() / name), "Text (*.txt)")
         if not path:
             return
         try:
             self.save(path)
         except OSError as error:
-            QMessageBox.warning(self, "Could not save", f"The details could not be written to {path}: "
-                                f"{error.strerror or error}. Try another folder, or use Copy.")
+            QMessageBox.warning(
+                self,
+                "Could not save",
+                f"The details could not be written to {path}: "
+                f"{error.strerror or error}. Try another folder, or use Copy.",
+            )
 
 
 class CrashReporter(QObject):
@@ -154,8 +170,10 @@ def environment() -> str:
         ours = version("attention-lab")
     except PackageNotFoundError:  # run from a source folder that was never installed
         ours = "(not installed)"
-    return (f"Attention Lab {ours} on Python {platform.python_version()}, PySide6 {pyside_version}, "
-            f"torch {torch.__version__}, numpy {numpy.__version__}, {platform.platform()}")
+    return (
+        f"Attention Lab {ours} on Python {platform.python_version()}, PySide6 {pyside_version}, "
+        f"torch {torch.__version__}, numpy {numpy.__version__}, {platform.platform()}"
+    )
 
 
 def install_crash_handler() -> CrashReporter:

@@ -1,8 +1,9 @@
 """Telling the user what went wrong, where they are looking: the status bar and one message box.
 
-    errors = ErrorDisplay(window)
-    errors.show_error("Could not open the checkpoint", "model.safetensors is cut short.")
+errors = ErrorDisplay(window)
+errors.show_error("Could not open the checkpoint", "model.safetensors is cut short.")
 """
+
 from __future__ import annotations
 
 from PySide6.QtWidgets import QMainWindow, QMessageBox

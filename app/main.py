@@ -11,6 +11,7 @@ goes to the terminal and the exit status is 1 (there is no window yet to show it
 Options are grouped so later features add their own (e.g. the studio's --train-steps) in one place:
 add_arguments() declares them, and `startup_steps` runs them in order once the window is up.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,24 +31,37 @@ LOAD_ERRORS = (ValueError, OSError, RuntimeError, KeyError, OverflowError, Memor
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompt", help="start with this prompt instead of a sample one")
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--checkpoint", metavar="FOLDER",
-                       help="open this checkpoint folder instead of the default model")
+    which.add_argument(
+        "--checkpoint", metavar="FOLDER", help="open this checkpoint folder instead of the default model"
+    )
     which.add_argument("--gpt2", metavar="FOLDER", help="open GPT-2 weights from this local folder")
-    which.add_argument("--model", metavar="ID|FOLDER",
-                       help="open a Hugging Face model: a Hub id already in the cache (e.g. gpt2) or a local folder")
-    parser.add_argument("--download", action="store_true",
-                        help="with --model ID: download the model from the Hugging Face Hub if it is not cached")
+    which.add_argument(
+        "--model",
+        metavar="ID|FOLDER",
+        help="open a Hugging Face model: a Hub id already in the cache (e.g. gpt2) or a local folder",
+    )
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="with --model ID: download the model from the Hugging Face Hub if it is not cached",
+    )
     parser.add_argument("--dark", action="store_true", default=None, help="use the dark theme")
-    parser.add_argument("--screenshot", metavar="FILE.png",
-                        help="save a picture of the window once the prompt is drawn, then exit")
-    parser.add_argument("--train-steps", type=int, metavar="N",
-                        help="with --screenshot: train the studio's run for N steps before the picture is taken")
+    parser.add_argument(
+        "--screenshot", metavar="FILE.png", help="save a picture of the window once the prompt is drawn, then exit"
+    )
+    parser.add_argument(
+        "--train-steps",
+        type=int,
+        metavar="N",
+        help="with --screenshot: train the studio's run for N steps before the picture is taken",
+    )
     parser.add_argument("--settings", metavar="FILE.ini", help="read and write settings in this file")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="attention-lab",
-                                     description="See inside a GPT: tokens, embeddings, Q/K/V, attention, live.")
+    parser = argparse.ArgumentParser(
+        prog="attention-lab", description="See inside a GPT: tokens, embeddings, Q/K/V, attention, live."
+    )
     add_arguments(parser)
     return parser
 
@@ -79,6 +93,7 @@ def download_with_progress(name: str) -> None:
     if Path(name).expanduser().exists() or hub.cached_folder(name) is not None:
         return
     with tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=name, file=sys.stderr) as bar:
+
         def report(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
@@ -87,6 +102,7 @@ def download_with_progress(name: str) -> None:
 
 
 # -- what happens once the window exists, in order --------------------------------------------------
+
 
 def train_first(window, args) -> bool:
     """--train-steps N: the studio trains before the picture (its code is loaded only when asked for)."""
@@ -121,9 +137,13 @@ def open_window(args, session=None, recent=None):
     if recent is not None:
         settings.add_recent(recent)
     with one_torch_thread():
-        window = MainWindow(settings=settings, session=session, prompt=args.prompt,
-                            remember_layout=not args.screenshot,
-                            size=DEFAULT_SIZE if args.screenshot else None)  # a picture need not fit a screen
+        window = MainWindow(
+            settings=settings,
+            session=session,
+            prompt=args.prompt,
+            remember_layout=not args.screenshot,
+            size=DEFAULT_SIZE if args.screenshot else None,
+        )  # a picture need not fit a screen
     window.show()
     return window
 
@@ -149,8 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.download and not args.model:
         parser.error("--download goes with --model ID (the Hugging Face model to fetch)")
-    if args.screenshot and sys.platform.startswith("linux") and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
+    if (
+        args.screenshot
+        and sys.platform.startswith("linux")
+        and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+    ):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a picture needs no screen
     try:  # before any window: a failure has only the terminal to be told on
         with one_torch_thread():
@@ -159,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"attention-lab: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("attention-lab: stopped; what was downloaded is kept, and the same command continues it.",
-              file=sys.stderr)
+        print(
+            "attention-lab: stopped; what was downloaded is kept, and the same command continues it.", file=sys.stderr
+        )
         return 130
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Attention Lab")

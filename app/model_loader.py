@@ -10,6 +10,7 @@ The work is a plain function of two arguments: `report(done, total)` to say how 
 result, a sentence, or numbers cross back to the GUI thread. The result is read once the job has
 finished (its `finished` signal), so whoever handles it knows the job is over.
 """
+
 from __future__ import annotations
 
 import sys
@@ -32,8 +33,8 @@ class BackgroundJob(QThread):
     def __init__(self, work: Work, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.work = work
-        self.result: object = None      # what the work returned
-        self.error: str | None = None   # or the sentence saying why it failed
+        self.result: object = None  # what the work returned
+        self.error: str | None = None  # or the sentence saying why it failed
         self._cancel = threading.Event()
         self._last_reported = -1
 

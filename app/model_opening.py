@@ -8,6 +8,7 @@ Each opener reads the files on a background thread. wait=False (menus, the zoo) 
 window stays responsive; wait=True (scripts, tests) returns once the model is shown or the error is.
 A file that cannot be opened is one sentence in the error box; the model shown before stays.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,19 +22,33 @@ from .dialogs.new_model import NewModelDialog
 from .error_display import ERROR_SHOWN_MS, ErrorDisplay
 from .model_loader import BackgroundJob
 from .settings import AppSettings, RecentItem
-from .state.model_in_use import (CHARACTER_MODEL_FOLDER, ModelInUse, load_character_model, default_model,
-                                 lessons_tokenizer, load_checkpoint_model, load_gpt2_model, load_hub_model,
-                                 new_untrained_model)
+from .state.model_in_use import (
+    CHARACTER_MODEL_FOLDER,
+    ModelInUse,
+    load_character_model,
+    default_model,
+    lessons_tokenizer,
+    load_checkpoint_model,
+    load_gpt2_model,
+    load_hub_model,
+    new_untrained_model,
+)
 
 SAVE_ERRORS = (ValueError, OSError, RuntimeError, KeyError)  # what a full disk or a bad folder can raise
 
 
 class ModelOpener(QObject):
     model_loaded = Signal(object)  # ModelInUse: a model opened in the background is now shown
-    load_failed = Signal(str)      # the sentence shown when opening a model failed (the previous one stays)
+    load_failed = Signal(str)  # the sentence shown when opening a model failed (the previous one stays)
 
-    def __init__(self, controller: Controller, settings: AppSettings, errors: ErrorDisplay,
-                 show_model: Callable[[ModelInUse], None], window: QMainWindow) -> None:
+    def __init__(
+        self,
+        controller: Controller,
+        settings: AppSettings,
+        errors: ErrorDisplay,
+        show_model: Callable[[ModelInUse], None],
+        window: QMainWindow,
+    ) -> None:
         """`show_model` puts a model in every panel; `window` is where dialogs and the status bar are."""
         super().__init__(window)
         self._controller = controller
@@ -42,7 +57,7 @@ class ModelOpener(QObject):
         self._show_model = show_model
         self._window = window
         self._job: BackgroundJob | None = None  # the model being opened, if any
-        self._model_zoo = None                   # the Model zoo dialog, made when first asked for
+        self._model_zoo = None  # the Model zoo dialog, made when first asked for
         self.progress = QProgressBar(objectName="loadProgress", maximumWidth=140, textVisible=False)
         self.progress.setRange(0, 0)  # busy: opening a model does not say how far it got
         self.progress.hide()
@@ -52,21 +67,35 @@ class ModelOpener(QObject):
 
     # -- opening ------------------------------------------------------------------------------
     def open_checkpoint(self, folder: str | Path, wait: bool = True) -> bool:
-        return self.load(lambda: load_checkpoint_model(folder), "Could not open the checkpoint",
-                         RecentItem("checkpoint", str(folder)), Path(folder).name, wait)
+        return self.load(
+            lambda: load_checkpoint_model(folder),
+            "Could not open the checkpoint",
+            RecentItem("checkpoint", str(folder)),
+            Path(folder).name,
+            wait,
+        )
 
     def open_gpt2_folder(self, folder: str | Path, wait: bool = True) -> bool:
-        return self.load(lambda: load_gpt2_model(folder), "Could not open the GPT-2 folder",
-                         RecentItem("gpt2", str(folder)), Path(folder).name, wait)
+        return self.load(
+            lambda: load_gpt2_model(folder),
+            "Could not open the GPT-2 folder",
+            RecentItem("gpt2", str(folder)),
+            Path(folder).name,
+            wait,
+        )
 
     def open_hub_model(self, name: str, wait: bool = True) -> bool:
         """A Hugging Face model: a Hub id already in the cache, or a local folder."""
-        return self.load(lambda: load_hub_model(name), "Could not open the model", RecentItem("hub", name),
-                         name, wait)
+        return self.load(lambda: load_hub_model(name), "Could not open the model", RecentItem("hub", name), name, wait)
 
     def open_character_model(self, wait: bool = False) -> bool:
-        return self.load(load_character_model, "Could not open the character model",
-                         RecentItem("checkpoint", str(CHARACTER_MODEL_FOLDER)), "the character model", wait)
+        return self.load(
+            load_character_model,
+            "Could not open the character model",
+            RecentItem("checkpoint", str(CHARACTER_MODEL_FOLDER)),
+            "the character model",
+            wait,
+        )
 
     def load_default_model(self) -> None:
         model, notice = default_model()
@@ -128,8 +157,10 @@ class ModelOpener(QObject):
 
     # -- menu actions that ask first -----------------------------------------------------------
     def ask_new_model(self) -> None:
-        vocab_sizes = {"current": self._controller.session.tokenizer.vocab_size,
-                       "lessons": lessons_tokenizer().vocab_size}
+        vocab_sizes = {
+            "current": self._controller.session.tokenizer.vocab_size,
+            "lessons": lessons_tokenizer().vocab_size,
+        }
         dialog = NewModelDialog(vocab_sizes, self._window)
         if dialog.exec() == NewModelDialog.DialogCode.Accepted:
             choice = dialog.choice()
@@ -141,14 +172,18 @@ class ModelOpener(QObject):
             self.open_checkpoint(folder, wait=False)
 
     def ask_open_hub_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self._window, "Open a Hugging Face model folder (config.json, "
-                                                  "model weights, tokenizer files)", self.last_folder())
+        folder = QFileDialog.getExistingDirectory(
+            self._window,
+            "Open a Hugging Face model folder (config.json, model weights, tokenizer files)",
+            self.last_folder(),
+        )
         if folder:
             self.open_hub_model(folder, wait=False)
 
     def ask_save_checkpoint(self) -> None:
-        folder, _ = QFileDialog.getSaveFileName(self._window, "Save the model as a checkpoint folder",
-                                                str(Path(self.last_folder()) / "my-model"))
+        folder, _ = QFileDialog.getSaveFileName(
+            self._window, "Save the model as a checkpoint folder", str(Path(self.last_folder()) / "my-model")
+        )
         if folder:
             self.save_checkpoint(folder)
 

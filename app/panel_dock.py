@@ -1,4 +1,5 @@
 """A panel's dock in the explorer window, and what the window remembers about it."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -27,10 +28,10 @@ class PanelDock(QDockWidget):
 @dataclass
 class DockedPanel:
     dock: QDockWidget
-    widget: QWidget                   # a Panel, or an empty stand-in until `build` has made it
-    area: Qt.DockWidgetArea           # where "Reset layout" puts it (panels added later)
-    tab_with: str | None = None       # or behind this panel's tab (an objectName)
-    stale: bool = True                # a snapshot arrived while the panel was hidden
+    widget: QWidget  # a Panel, or an empty stand-in until `build` has made it
+    area: Qt.DockWidgetArea  # where "Reset layout" puts it (panels added later)
+    tab_with: str | None = None  # or behind this panel's tab (an objectName)
+    stale: bool = True  # a snapshot arrived while the panel was hidden
     build: Callable[[], Panel] | None = None  # makes the real panel; set until it is first shown
 
     @property

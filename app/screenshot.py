@@ -2,6 +2,7 @@
 
 Used by app.main's start-up steps and by the studio's (`--train-steps`), so neither imports the other.
 """
+
 from __future__ import annotations
 
 import sys

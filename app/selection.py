@@ -1,4 +1,5 @@
 """The layer and head every panel is looking at, shared so all panels agree."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal

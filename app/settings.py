@@ -3,6 +3,7 @@
 A thin wrapper over QSettings. Where it is stored can be overridden (the constructor's `path`, or the
 ATTENTION_LAB_SETTINGS environment variable naming an .ini file) so tests never touch the user's settings.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -30,14 +31,15 @@ class RecentItem:
         return f"{self.kind}|{self.path}"
 
     @classmethod
-    def decode(cls, text: str) -> "RecentItem | None":
+    def decode(cls, text: str) -> RecentItem | None:
         kind, _, path = text.partition("|")
         return cls(kind, path) if kind and path else None
 
 
 class AppSettings:
-    def __init__(self, path: str | None = None, organisation: str = ORGANISATION,
-                 application: str = APPLICATION) -> None:
+    def __init__(
+        self, path: str | None = None, organisation: str = ORGANISATION, application: str = APPLICATION
+    ) -> None:
         path = path or os.environ.get(SETTINGS_PATH_VARIABLE)
         if path:
             self._store = QSettings(str(path), QSettings.Format.IniFormat)
@@ -60,8 +62,9 @@ class AppSettings:
             value = kind(raw)
         except (TypeError, ValueError, OverflowError):
             return default
-        if kind in (int, float) and not (math.isfinite(value) and (lowest is None or value >= lowest)
-                                         and (highest is None or value <= highest)):
+        if kind in (int, float) and not (
+            math.isfinite(value) and (lowest is None or value >= lowest) and (highest is None or value <= highest)
+        ):
             return default
         return value
 
@@ -84,8 +87,10 @@ class AppSettings:
         """(geometry, dock state) saved by the last run, or None each."""
         geometry = self._store.value("window/geometry")
         state = self._store.value("window/state")
-        return (geometry if isinstance(geometry, QByteArray) else None,
-                state if isinstance(state, QByteArray) else None)
+        return (
+            geometry if isinstance(geometry, QByteArray) else None,
+            state if isinstance(state, QByteArray) else None,
+        )
 
     def save_window_layout(self, geometry: QByteArray, state: QByteArray) -> None:
         self._store.setValue("window/geometry", geometry)
@@ -118,8 +123,12 @@ class AppSettings:
 
         ranges: {knob: (lowest, highest)} the widgets can show; a stored value outside it is the default."""
         defaults, ranges = SamplingSettings(), ranges or {}
-        return SamplingSettings(**{key: self.value(f"sampling/{key}", default, None, *ranges.get(key, (None, None)))
-                                   for key, default in vars(defaults).items()})
+        return SamplingSettings(
+            **{
+                key: self.value(f"sampling/{key}", default, None, *ranges.get(key, (None, None)))
+                for key, default in vars(defaults).items()
+            }
+        )
 
     def set_sampling(self, sampling: SamplingSettings) -> None:
         for key, value in vars(sampling).items():

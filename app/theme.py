@@ -4,6 +4,7 @@ The colours themselves are in app/state/palette.py (no Qt). Plots take theirs th
 widgets that paint themselves (the token strip, the output bars) ask `colours(dark)` here, so a panel
 never paints light text on a light background.
 """
+
 from __future__ import annotations
 
 import pyqtgraph as pg

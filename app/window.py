@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
         # Default dock sizes are applied once the window is on screen (Qt ignores them before).
         self._sizes_pending = not (remember_layout and self._restore_layout())
         self._tick_dark_action()
-        self.output_view.set_sampling_settings(self.settings.sampling(self.output_view.sampling_ranges()))  # the knobs as the user left them
+        self.output_view.set_sampling_settings(self.settings.sampling(self.output_view.sampling_ranges()))  # as left
         if self.settings.value("view/zoom", 1.0) != 1.0:  # the zoom the user left (at 1.0 nothing to redo)
             self.set_zoom(self.settings.value("view/zoom", 1.0), announce=False)
         if notice:

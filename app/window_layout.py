@@ -4,6 +4,7 @@ Left: the prompt, Next token and What if above each other (What if beside Next t
 screen). Right: Attention over the Q/K/V, embedding and position tabs. Panels added later (lessons,
 the studio) go where they asked to (PanelDock placement in app/window.py).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -16,8 +17,15 @@ LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockW
 VERTICAL, HORIZONTAL = Qt.Orientation.Vertical, Qt.Orientation.Horizontal
 
 # The panels the default layout arranges by name; any other panel goes where add_panel was told.
-EXPLORER_PANELS = ("promptView", "outputView", "whatIfView", "attentionView", "qkvView", "embeddingView",
-                   "positionalView")
+EXPLORER_PANELS = (
+    "promptView",
+    "outputView",
+    "whatIfView",
+    "attentionView",
+    "qkvView",
+    "embeddingView",
+    "positionalView",
+)
 
 
 def is_short(height: int) -> bool:

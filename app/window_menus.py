@@ -6,6 +6,7 @@ Every action is also added to the window itself, so its shortcut works while the
 (presenter mode). What an action does lives where the thing it changes lives: model opening in
 app/model_opening.py, sampling in the Next token panel, layout and theme in the window.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -15,8 +16,9 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 from .views.modified_badge import RESET_SHORTCUT
 
 
-def add_action(window: QMainWindow, menu: QMenu, text: str, slot, shortcut=None, tip: str | None = None,
-               checkable: bool = False) -> QAction:
+def add_action(
+    window: QMainWindow, menu: QMenu, text: str, slot, shortcut=None, tip: str | None = None, checkable: bool = False
+) -> QAction:
     action = QAction(text, window, checkable=checkable)
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))
@@ -42,48 +44,110 @@ def build_menus(window) -> dict[str, QMenu]:
     window.recent_menu.setObjectName("recentMenu")
     window.recent_menu.aboutToShow.connect(lambda: models.fill_recent_menu(window.recent_menu))
     file_menu.addSeparator()
-    act(file_menu, "Save window picture…", lambda: ask_save_picture(window), "Ctrl+Shift+P",
-        "Save a PNG picture of the whole window.")
+    act(
+        file_menu,
+        "Save window picture…",
+        lambda: ask_save_picture(window),
+        "Ctrl+Shift+P",
+        "Save a PNG picture of the whole window.",
+    )
     file_menu.addSeparator()
     act(file_menu, "&Quit", window.close, QKeySequence.StandardKey.Quit, "Close Attention Lab.")
 
     edit_menu = menus["Edit"] = bar.addMenu("&Edit")
-    act(edit_menu, "&Undo", window.undo_prompt, QKeySequence.StandardKey.Undo,
-        "Undo the last change to the prompt (typing, Next token, or a whole Generate).")
+    act(
+        edit_menu,
+        "&Undo",
+        window.undo_prompt,
+        QKeySequence.StandardKey.Undo,
+        "Undo the last change to the prompt (typing, Next token, or a whole Generate).",
+    )
     act(edit_menu, "&Redo", window.redo_prompt, "Ctrl+Shift+Z", "Redo what Undo took back.")
 
     model_menu = menus["Model"] = bar.addMenu("&Model")
-    act(model_menu, "&New untrained model…", models.ask_new_model, "Ctrl+N",
-        "Make a model with random weights: pick its size and positional encoding.")
-    act(model_menu, "&Open checkpoint…", models.ask_open_checkpoint, "Ctrl+O",
-        "Open a model saved by Attention Lab (a checkpoint folder).")
-    act(model_menu, "&Save checkpoint…", models.ask_save_checkpoint, "Ctrl+S",
-        "Save the current model and tokenizer to a folder.")
-    act(model_menu, "Open &Hugging Face folder…", models.ask_open_hub_folder, "Ctrl+Shift+O",
-        "Open a model saved in Hugging Face's layout (GPT-2, GPT-Neo, Pythia, Llama, Qwen2) from a local folder.")
-    act(model_menu, "Model &zoo…", models.show_model_zoo, "Ctrl+Shift+M",
-        "Real language models from the Hugging Face Hub: see which are on this computer, download, open.")
-    act(model_menu, "Reload &default model", models.load_default_model, None,
-        "Go back to the pretrained model the app ships with: simple stories, word by word.")
-    act(model_menu, "Open &character model (Python docs)", models.open_character_model, None,
-        "Open the second built-in model: one token per character, trained on Python's help pages.")
-    act(model_menu, "&About this model…", lambda: show_model_card(window), None,
-        "The architecture's choices and its parameters by part.")
+    act(
+        model_menu,
+        "&New untrained model…",
+        models.ask_new_model,
+        "Ctrl+N",
+        "Make a model with random weights: pick its size and positional encoding.",
+    )
+    act(
+        model_menu,
+        "&Open checkpoint…",
+        models.ask_open_checkpoint,
+        "Ctrl+O",
+        "Open a model saved by Attention Lab (a checkpoint folder).",
+    )
+    act(
+        model_menu,
+        "&Save checkpoint…",
+        models.ask_save_checkpoint,
+        "Ctrl+S",
+        "Save the current model and tokenizer to a folder.",
+    )
+    act(
+        model_menu,
+        "Open &Hugging Face folder…",
+        models.ask_open_hub_folder,
+        "Ctrl+Shift+O",
+        "Open a model saved in Hugging Face's layout (GPT-2, GPT-Neo, Pythia, Llama, Qwen2) from a local folder.",
+    )
+    act(
+        model_menu,
+        "Model &zoo…",
+        models.show_model_zoo,
+        "Ctrl+Shift+M",
+        "Real language models from the Hugging Face Hub: see which are on this computer, download, open.",
+    )
+    act(
+        model_menu,
+        "Reload &default model",
+        models.load_default_model,
+        None,
+        "Go back to the pretrained model the app ships with: simple stories, word by word.",
+    )
+    act(
+        model_menu,
+        "Open &character model (Python docs)",
+        models.open_character_model,
+        None,
+        "Open the second built-in model: one token per character, trained on Python's help pages.",
+    )
+    act(
+        model_menu,
+        "&About this model…",
+        lambda: show_model_card(window),
+        None,
+        "The architecture's choices and its parameters by part.",
+    )
     model_menu.addSeparator()
-    act(model_menu, "Sample &next token", output.sample_one, "Ctrl+Return",
-        "Sample one token and add it to the prompt.")
+    act(
+        model_menu, "Sample &next token", output.sample_one, "Ctrl+Return", "Sample one token and add it to the prompt."
+    )
     act(model_menu, "&Generate", output.generate, "Ctrl+G", "Add tokens one at a time.")
     act(model_menu, "S&top generating", output.stop_generating, "Ctrl+.", "Stop adding tokens.")
     model_menu.addSeparator()
-    act(model_menu, "&Reset everything", window.reset_everything, RESET_SHORTCUT,
-        "Switch every what-if off: all heads and the positional encoding back on.")
+    act(
+        model_menu,
+        "&Reset everything",
+        window.reset_everything,
+        RESET_SHORTCUT,
+        "Switch every what-if off: all heads and the positional encoding back on.",
+    )
 
     view_menu = menus["View"] = bar.addMenu("&View")
     for panel in window.panels:
         view_menu.addAction(panel.dock.toggleViewAction())
     window.view_separator = view_menu.addSeparator()  # panels added later go above it
-    window.dark_action = act(view_menu, "&Dark theme", window.set_dark_theme, "Ctrl+Shift+D",
-                             "Switch between light and dark colours.", checkable=True)
+    window.dark_action = act(
+        view_menu,
+        "&Dark theme",
+        window.set_dark_theme,
+        "Ctrl+Shift+D",
+        "Switch between light and dark colours.",
+        checkable=True,
+    )
     act(view_menu, "&Reset layout", window.reset_layout, None, "Put every panel back where it started.")
     view_menu.addSeparator()
     act(view_menu, "Zoom &in", lambda: window.step_zoom(1), "Ctrl+=", "Larger plot text and prompt.")
@@ -105,17 +169,27 @@ def build_menus(window) -> dict[str, QMenu]:
 
 # -- what the Help and File menus open -----------------------------------------------------------
 def ask_save_picture(window) -> None:
-    path, _ = QFileDialog.getSaveFileName(window, "Save a picture of the window", "attention-lab.png",
-                                          "PNG image (*.png)")
+    path, _ = QFileDialog.getSaveFileName(
+        window, "Save a picture of the window", "attention-lab.png", "PNG image (*.png)"
+    )
     if path and not window.save_picture(path):
         window.errors.show_error("Could not save the picture", f"{path} could not be written.")
 
 
 def show_shortcuts(window: QMainWindow) -> None:
-    lines = [f"<tr><td><b>{a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)}</b></td>"
-             f"<td>{a.text().replace('&', '')}</td></tr>" for a in window.actions() if not a.shortcut().isEmpty()]
-    box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", "<table>" + "".join(lines) + "</table>",
-                      QMessageBox.StandardButton.Ok, window)
+    lines = [
+        f"<tr><td><b>{a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)}</b></td>"
+        f"<td>{a.text().replace('&', '')}</td></tr>"
+        for a in window.actions()
+        if not a.shortcut().isEmpty()
+    ]
+    box = QMessageBox(
+        QMessageBox.Icon.Information,
+        "Keyboard shortcuts",
+        "<table>" + "".join(lines) + "</table>",
+        QMessageBox.StandardButton.Ok,
+        window,
+    )
     box.setObjectName("shortcutsBox")
     box.open()
 
@@ -132,7 +206,10 @@ def show_model_card(window) -> None:
 
 
 def show_about(window: QMainWindow) -> None:
-    QMessageBox.about(window, "About Attention Lab",
-                      "Attention Lab shows every internal of a GPT-style model as it reads your prompt: "
-                      "tokens, embeddings, positions, queries, keys, values, attention and the next-token "
-                      "prediction. Every number on screen comes from the model you see.")
+    QMessageBox.about(
+        window,
+        "About Attention Lab",
+        "Attention Lab shows every internal of a GPT-style model as it reads your prompt: "
+        "tokens, embeddings, positions, queries, keys, values, attention and the next-token "
+        "prediction. Every number on screen comes from the model you see.",
+    )

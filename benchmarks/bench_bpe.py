@@ -6,6 +6,7 @@ Our trainer and Hugging Face `tokenizers`' ByteLevel BpeTrainer take turns on th
 the best and worst wall time of each, the median of the per-round ratios, how many tokens each
 vocabulary needs for the whole text, and how much faster tiktoken encodes than our reference encoder.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,19 +66,27 @@ def main() -> None:
         hf_times.append(seconds)
     ours = BPETokenizer(merges)
     ratio = statistics.median(o / h for o, h in zip(ours_times, hf_times))
-    print(f"ours:  best {min(ours_times):6.2f} s, worst {max(ours_times):6.2f} s  "
-          f"(of which pre-tokenise + count words {pre_time:.2f} s)")
-    print(f"HF:    best {min(hf_times):6.2f} s, worst {max(hf_times):6.2f} s  "
-          f"(tokenizers ByteLevel BpeTrainer, its default threads)")
+    print(
+        f"ours:  best {min(ours_times):6.2f} s, worst {max(ours_times):6.2f} s  "
+        f"(of which pre-tokenise + count words {pre_time:.2f} s)"
+    )
+    print(
+        f"HF:    best {min(hf_times):6.2f} s, worst {max(hf_times):6.2f} s  "
+        f"(tokenizers ByteLevel BpeTrainer, its default threads)"
+    )
     print(f"ratio ours / HF (median over rounds): {ratio:.1f}x")
 
     ours_tokens, hf_tokens = len(ours.encode(text)), len(hf_tokenizer.encode(text).ids)
-    print(f"tokens for the whole text: ours {ours_tokens:,}, HF {hf_tokens:,} (ours / HF {ours_tokens / hf_tokens:.4f})")
+    print(
+        f"tokens for the whole text: ours {ours_tokens:,}, HF {hf_tokens:,} (ours / HF {ours_tokens / hf_tokens:.4f})"
+    )
 
     tiktoken_time, _ = best_time(lambda: ours.encode(text), args.repeats)
     reference_time, _ = best_time(lambda: ours.reference_encode(text), 1)
-    print(f"encode the whole text: tiktoken {tiktoken_time:.3f} s, reference encoder {reference_time:.2f} s "
-          f"(reference / tiktoken {reference_time / tiktoken_time:.0f}x)")
+    print(
+        f"encode the whole text: tiktoken {tiktoken_time:.3f} s, reference encoder {reference_time:.2f} s "
+        f"(reference / tiktoken {reference_time / tiktoken_time:.0f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Baseline (naive): read the whole file, tokenizer.encode it into one Python list,
 Each way runs in a fresh Python process; "peak" is that process's peak RSS minus its RSS just
 before loading, so imports do not count. Both use the project's CharTokenizer.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,9 @@ def _rss_bytes() -> int:
 
 
 def _run_child(way: str, path: str) -> dict:
-    output = subprocess.run([sys.executable, __file__, "--child", way, path], check=True,
-                            capture_output=True, text=True).stdout
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", way, path], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -68,8 +70,10 @@ def main() -> None:
     print(f"file: {size / 1e6:.1f} MB, {results['streamed']['tokens']:,} tokens (CharTokenizer, uint16)")
     for way, result in results.items():
         print(f"{way:>9}: peak {result['peak_bytes'] / size:5.2f}x the file, {result['seconds']:6.1f} s")
-    print(f"streamed / naive: peak memory {results['streamed']['peak_bytes'] / results['naive']['peak_bytes']:.2f}, "
-          f"time {results['streamed']['seconds'] / results['naive']['seconds']:.2f}")
+    print(
+        f"streamed / naive: peak memory {results['streamed']['peak_bytes'] / results['naive']['peak_bytes']:.2f}, "
+        f"time {results['streamed']['seconds'] / results['naive']['seconds']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
 
     .venv/bin/python benchmarks/bench_explain.py [--rounds 30] [--threads 1] [--batch 16]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,10 @@ from core.files.shipped_models import DEFAULT_MODEL_FOLDER
 from core.model.eval_mode import evaluating
 from core.model.trace import tracing_lock
 
-STORY = ('Theo had a dog called Zubak. Theo said the magic words: "Grass doll shell dog tall map." '
-         'Emma said them back: "Grass doll shell dog tall map." Then Theo and Emma went to the park with')
+STORY = (
+    'Theo had a dog called Zubak. Theo said the magic words: "Grass doll shell dog tall map." '
+    'Emma said them back: "Grass doll shell dog tall map." Then Theo and Emma went to the park with'
+)
 
 
 def _ms(fn) -> float:
@@ -71,7 +74,7 @@ def _naive_sweep(model, pair, batch_size: int) -> float:
     start = time.perf_counter()
     hooks = model.hook_points()
     for first in range(0, len(places), batch_size):
-        batch = [[place] for place in places[first:first + batch_size]]
+        batch = [[place] for place in places[first : first + batch_size]]
         attached = [(hooks[name], listener) for name, listener in _listeners(pair, batch).items()]
         with tracing_lock(model), torch.inference_mode(), evaluating(model):
             for hook, listener in attached:
@@ -88,7 +91,7 @@ def bench_gpt2_sweep(batch_size: int) -> None:
     torch.manual_seed(0)
     config = GPTConfig(vocab_size=50257, context_length=1024, d_model=768, n_layers=12, n_heads=12)
     model = GPT(config).eval()
-    clean = torch.randint(0, config.vocab_size, (1, 16))                                  # (1, T)
+    clean = torch.randint(0, config.vocab_size, (1, 16))  # (1, T)
     corrupted = clean.clone()
     corrupted[0, 5] = (corrupted[0, 5] + 1) % config.vocab_size
     began = time.perf_counter()
@@ -101,11 +104,15 @@ def bench_gpt2_sweep(batch_size: int) -> None:
     naive = _naive_sweep(model, pair, batch_size)
     print(f"(b) GPT-2-small-shaped, 16 tokens, 144 heads, batch {batch_size}")
     print(f"    two traces           {traces:6.2f} s")
-    print(f"    estimate shown first {estimate.seconds:6.2f} s  ({estimate.batches} batches x "
-          f"{estimate.seconds_per_batch:.2f} s; estimating took {estimating:.2f} s)")
+    print(
+        f"    estimate shown first {estimate.seconds:6.2f} s  ({estimate.batches} batches x "
+        f"{estimate.seconds_per_batch:.2f} s; estimating took {estimating:.2f} s)"
+    )
     print(f"    sweep                {result.seconds:6.2f} s  (target <= 15 s)  done {result.done}/{result.total}")
-    print(f"    naive sweep          {naive:6.2f} s  (from layer 0, every logit): ratio sweep / naive "
-          f"{result.seconds / naive:.2f}")
+    print(
+        f"    naive sweep          {naive:6.2f} s  (from layer 0, every logit): ratio sweep / naive "
+        f"{result.seconds / naive:.2f}"
+    )
 
 
 def main() -> None:

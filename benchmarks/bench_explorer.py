@@ -40,6 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from paint_clock import PAINT_CLOCK, percentiles_ms, settle, timed_application
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -117,7 +119,7 @@ def bench_startup(starts: int) -> None:
         print(f"(b) start-up {kind} time, process start -> usable window with the first prompt drawn: median "
               f"{window:.2f} s over {starts} starts; imports alone (torch, PySide6, pyqtgraph) {imports:.2f} s; "
               f"ratio {ratio:.2f}")
-        print(f"    each pair (imports, window): "
+        print("    each pair (imports, window): "
               + ", ".join(f"({a[which]:.2f}, {b[which]:.2f})" for a, b in pairs))
     print(f"    load average at the end {os.getloadavg()[0]:.1f}")
 
@@ -197,7 +199,7 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
             original = panel.widget.show_snapshot
             originals[panel.widget] = original
 
-            def timed(snapshot, original=original, name=panel.widget.objectName()):
+            def timed(snapshot, original=original, name=panel.widget.objectName()):  # noqa: B008 (bound now)
                 start = time.thread_time()  # CPU time: steadier than wall time on a shared machine
                 original(snapshot)
                 redraw_ms.setdefault(name, []).append(1e3 * (time.thread_time() - start))
@@ -252,7 +254,8 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
     print("    slowest keystrokes (number: ms): " + ", ".join(f"{k + 1}: {1e3 * latencies[k]:.0f}" for k in slowest))
     drawn_p50, drawn_p95 = percentiles_ms(to_drawn)
     cpu_p50, cpu_p95 = percentiles_ms(cpu)
-    print(f"    keystroke -> every visible panel's show_snapshot done (before painting): p50 {drawn_p50:.1f}, p95 {drawn_p95:.1f} ms; "
+    print("    keystroke -> every visible panel's show_snapshot done (before painting): "
+          f"p50 {drawn_p50:.1f}, p95 {drawn_p95:.1f} ms; "
           f"GUI-thread CPU per keystroke: p50 {cpu_p50:.1f}, p95 {cpu_p95:.1f} ms")
     parts = ", ".join(f"{name} {statistics.median(ms):.1f}" for name, ms in redraw_ms.items() if ms)
     print(f"    median CPU time of show_snapshot per redrawn panel (ms): {parts}")
@@ -311,91 +314,17 @@ def bench_against(before: Path, rounds: int, keys: int) -> None:
           f"worst {max(times['after']) / max(times['before']):.2f}; load average {os.getloadavg()[0]:.1f}")
 
 
-def percentiles_ms(seconds: list[float]) -> tuple[float, float]:
-    ordered = sorted(1e3 * s for s in seconds)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-
-
-class PaintClock:
-    """Notes when each paint event has finished (QApplication.notify), so a keystroke's latency ends at
-    the last pixel the window draws for it, not at a guess such as one processEvents() call."""
-
-    def __init__(self) -> None:
-        self.panels: dict = {}              # panel widget -> name, for the per-panel paint times
-        self._panel_of: dict = {}           # painted widget -> its panel's name ("" for none), remembered
-        self.reset()
-
-    def reset(self) -> None:
-        self.last_end = self.last_cpu = 0.0  # perf_counter and thread_time after the newest paint
-        self.per_panel: dict[str, float] = {}  # panel name -> CPU seconds spent painting it
-
-    def forget_receivers(self) -> None:
-        self._panel_of = {}
-
-    def paint_done(self, receiver, began_cpu: float) -> None:
-        self.last_end, self.last_cpu = time.perf_counter(), time.thread_time()
-        name = self._panel_of.get(receiver)
-        if name is None:
-            name = self._panel_of[receiver] = self._find_panel(receiver)
-        if name:
-            self.per_panel[name] = self.per_panel.get(name, 0.0) + self.last_cpu - began_cpu
-
-    def _find_panel(self, receiver) -> str:
-        widget = receiver if hasattr(receiver, "parentWidget") else None  # a QWindow is no panel
-        while widget is not None and widget not in self.panels:
-            widget = widget.parentWidget()
-        return "" if widget is None else self.panels[widget]
-
-
-PAINT_CLOCK = PaintClock()
-QUIET_S = 0.06  # no paint for this long: everything the keystroke caused has been drawn
-
-
-def settle(clock: PaintClock, loop) -> None:
-    """Run the event loop until no paint has happened for QUIET_S (the wait itself is not counted)."""
-    from PySide6.QtCore import QTimer
-
-    entered = time.perf_counter()
-    timer = QTimer(interval=5)
-
-    def check() -> None:
-        if time.perf_counter() - max(clock.last_end, entered) > QUIET_S:
-            loop.quit()
-
-    timer.timeout.connect(check)
-    timer.start()
-    loop.exec()
-    timer.stop()
-
-
-def timed_application():
-    """A QApplication whose notify() stamps the end of every paint event."""
-    from PySide6.QtCore import QEvent
-    from PySide6.QtWidgets import QApplication
-
-    class TimedApplication(QApplication):
-        def notify(self, receiver, event):
-            if event.type() != QEvent.Type.Paint:
-                return super().notify(receiver, event)
-            began_cpu = time.thread_time()
-            handled = super().notify(receiver, event)
-            PAINT_CLOCK.paint_done(receiver, began_cpu)
-            return handled
-
-    application = TimedApplication([])
-    application.setCursorFlashTime(0)  # a blinking cursor would paint on its own
-    return application
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=60, help="keystrokes per model")
     parser.add_argument("--starts", type=int, default=3, help="fresh processes for the start-up time")
     parser.add_argument("--skip-gpt2", action="store_true")
     parser.add_argument("--explain", action="store_true",
-                        help="also type with the logit lens, attribution, patching, neurons and KV cache panels visible")
+                        help="also type with the logit lens, attribution, patching, neurons and KV cache "
+                        "panels visible")
     parser.add_argument("--smollm2", action="store_true", help="also a SmolLM2-135M-shaped model (random weights)")
-    parser.add_argument("--gpt2-tokens", default="64", help="prompt lengths for the GPT-2-small-sized model, e.g. 64,512")
+    parser.add_argument("--gpt2-tokens", default="64",
+                        help="prompt lengths for the GPT-2-small-sized model, e.g. 64,512")
     parser.add_argument("--before", type=Path, help="an earlier checkout to compare the default model with (c)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of (c)")
     parser.add_argument("--startup-only", action="store_true", help="measure only the start-up (b)")
@@ -415,10 +344,11 @@ def main() -> None:
     import torch
 
     app = timed_application()
-    from app.state.model_in_use import default_model
-    from app.settings import AppSettings
-    from app.window import MainWindow
     from PySide6.QtCore import QSize
+
+    from app.settings import AppSettings
+    from app.state.model_in_use import default_model
+    from app.window import MainWindow
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")

@@ -9,6 +9,7 @@ Interleaved rounds, median of per-round ratios (the machine is shared and noisy)
 
     .venv/bin/python benchmarks/bench_lessons.py [--rounds 15]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,15 @@ def _median_ratio(baseline, candidate, rounds: int) -> tuple[float, float]:
 def _context(model: GPT, ids: torch.Tensor) -> LessonContext:
     trace = model.trace(ids)
     labels = tuple(str(i) for i in range(model.config.vocab_size))
-    return LessonContext(trace=trace, token_labels=tuple(labels[i] for i in ids.tolist()), vocab_labels=labels,
-                         config=model.config, layer=model.config.n_layers - 1, head=0, prompt="x" * T)
+    return LessonContext(
+        trace=trace,
+        token_labels=tuple(labels[i] for i in ids.tolist()),
+        vocab_labels=labels,
+        config=model.config,
+        layer=model.config.n_layers - 1,
+        head=0,
+        prompt="x" * T,
+    )
 
 
 def main() -> None:
@@ -53,8 +61,9 @@ def main() -> None:
     torch.manual_seed(0)
     models = {
         "micro": GPT(preset("micro", vocab_size=256)).eval(),
-        "GPT-2-small-sized": GPT(GPTConfig(vocab_size=50257, context_length=1024, d_model=768, n_layers=12,
-                                           n_heads=12)).eval(),
+        "GPT-2-small-sized": GPT(
+            GPTConfig(vocab_size=50257, context_length=1024, d_model=768, n_layers=12, n_heads=12)
+        ).eval(),
     }
     for name, model in models.items():
         ids = torch.randint(0, model.config.vocab_size, (T,))

@@ -7,6 +7,7 @@ training step (micro, batch 12, ctx 64), and the minor page faults of each. Prin
 
     .venv/bin/python benchmarks/bench_malloc.py [--processes 4] [--repeats 40]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,9 @@ def child(tuned: bool, repeats: int) -> None:
 
     trace_s, trace_faults = measure(lambda: model.trace(ids))
     tokens = np.random.default_rng(0).integers(0, 4096, 20_000).astype(np.int64)
-    config = TrainConfig(batch_size=12, context_length=64, eval_interval=0, sample_interval=0,
-                         snapshot_interval=0, device="cpu")
+    config = TrainConfig(
+        batch_size=12, context_length=64, eval_interval=0, sample_interval=0, snapshot_interval=0, device="cpu"
+    )
     trainer = Trainer(GPT(preset("micro", vocab_size=4096)), TokenDataset(tokens, 0.0), config)
     step_s, step_faults = measure(trainer.step)
     print(json.dumps({"trace_s": trace_s, "trace_faults": trace_faults, "step_s": step_s, "step_faults": step_faults}))
@@ -77,8 +79,12 @@ def main() -> None:
     results: dict[str, list[dict]] = {"tuned": [], "untuned": []}
     for _ in range(args.processes):
         for setting in ("untuned", "tuned"):
-            out = subprocess.run([sys.executable, __file__, "--child", setting, "--repeats", str(args.repeats)],
-                                 capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", setting, "--repeats", str(args.repeats)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             results[setting].append(json.loads(out.splitlines()[-1]))
 
     def median(setting: str, key: str) -> float:

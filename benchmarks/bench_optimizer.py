@@ -9,6 +9,7 @@ Prints per run the median step time of each and the median of per-round ratios f
 
     .venv/bin/python benchmarks/bench_optimizer.py [--rounds 40] [--threads 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,14 +28,17 @@ from core import GPT, preset  # noqa: E402
 from core.training.dataset import TokenDataset  # noqa: E402
 from core.training.trainer import TrainConfig, Trainer  # noqa: E402
 
-RUNS = {"studio default (nano, batch 32, ctx 32)": ("nano", 32, 32),
-        "CLI default (micro, batch 12, ctx 64)": ("micro", 12, 64)}
+RUNS = {
+    "studio default (nano, batch 32, ctx 32)": ("nano", 32, 32),
+    "CLI default (micro, batch 12, ctx 64)": ("micro", 12, 64),
+}
 
 
 def trainer(size: str, batch: int, context: int, fused: bool) -> Trainer:
     tokens = np.random.default_rng(0).integers(0, 65, 50_000).astype(np.int64)
-    config = TrainConfig(batch_size=batch, context_length=context, eval_interval=0, sample_interval=0,
-                         snapshot_interval=0, device="cpu")
+    config = TrainConfig(
+        batch_size=batch, context_length=context, eval_interval=0, sample_interval=0, snapshot_interval=0, device="cpu"
+    )
     torch.manual_seed(0)
     made = Trainer(GPT(preset(size, vocab_size=65, context_length=context)), TokenDataset(tokens, 0.0), config)
     made.optimizer.fused = fused

@@ -11,6 +11,7 @@ Baseline in the same run: the same timer with nothing running (the machine's own
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_patching_stall.py [--tokens 16] [--rounds 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,10 @@ class GapRecorder:
 
     def summary(self, phase: str) -> str:
         gaps = 1e3 * np.asarray(self.gaps.get(phase, [0.0]))
-        return (f"{len(gaps)} ticks, gap p50 {np.percentile(gaps, 50):.1f} ms, p99 {np.percentile(gaps, 99):.1f} ms, "
-                f"max {gaps.max():.1f} ms; over 50 ms: {int((gaps > 50).sum())}")
+        return (
+            f"{len(gaps)} ticks, gap p50 {np.percentile(gaps, 50):.1f} ms, p99 {np.percentile(gaps, 99):.1f} ms, "
+            f"max {gaps.max():.1f} ms; over 50 ms: {int((gaps > 50).sum())}"
+        )
 
 
 def wait_for(condition, seconds: float = 600.0) -> None:
@@ -79,7 +82,7 @@ def one_sweep(window, recorder: GapRecorder, n_tokens: int, name: str) -> None:
 
     panel = window.find_widget("patchingView")
     clean = window.prompt_view.editor.toPlainText()
-    corrupted = clean[:n_tokens // 2] + ("b" if clean[n_tokens // 2] != "b" else "c") + clean[n_tokens // 2 + 1:]
+    corrupted = clean[: n_tokens // 2] + ("b" if clean[n_tokens // 2] != "b" else "c") + clean[n_tokens // 2 + 1 :]
     panel.corrupted_field.setText(corrupted)
     panel.answer_field.setText("e")
     panel.wrong_field.setText("t")
@@ -92,6 +95,7 @@ def one_sweep(window, recorder: GapRecorder, n_tokens: int, name: str) -> None:
         prepared = time.perf_counter() - began
         recorder.enter(f"sweeping {name}")
         start_sweep()
+
     panel._start_sweep = sweep_starts
     prepared = 0.0
     recorder.enter(f"preparing {name}")
@@ -109,7 +113,9 @@ def one_sweep(window, recorder: GapRecorder, n_tokens: int, name: str) -> None:
     panel.settled.disconnect(loop.quit)
     del panel._start_sweep
     result = panel.result
-    print(f"    preparing (two traces + one timed batch): {prepared:.2f} s wall; estimate {panel.estimate.seconds:.1f} s")
+    print(
+        f"    preparing (two traces + one timed batch): {prepared:.2f} s wall; estimate {panel.estimate.seconds:.1f} s"
+    )
     print(f"    sweep: {result.done}/{result.total} heads in {result.seconds:.2f} s (target <= 15 s)")
 
 
@@ -128,13 +134,19 @@ def main() -> None:
     from bench_explorer import gpt2_small_sized_session, prompt_of, wait_until_drawn
     from PySide6.QtCore import QEventLoop
 
-    app = QApplication.instance() or QApplication([])
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    app = QApplication.instance() or QApplication([])  # noqa: F841 (the windows need one)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     session = gpt2_small_sized_session()
     with tempfile.TemporaryDirectory() as folder:
-        window = MainWindow(settings=AppSettings(Path(folder) / "s.ini"), session=session,
-                            prompt=prompt_of(session.tokenizer, args.tokens), remember_layout=False)
+        window = MainWindow(
+            settings=AppSettings(Path(folder) / "s.ini"),
+            session=session,
+            prompt=prompt_of(session.tokenizer, args.tokens),
+            remember_layout=False,
+        )
         window.show()
         wait_until_drawn(window, QEventLoop())
         panel = window.find_widget("patchingView")  # built behind its tab: bring its dock to the front

@@ -15,6 +15,7 @@ weights themselves are 1.0x, so the rest is what loading needs on top.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_pretrained_load.py [--runs 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,12 @@ def save_tokenizer(path: Path, vocab_size: int) -> None:
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<|endoftext|>"], show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=["<|endoftext|>"],
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     text = SHAKESPEARE.read_text(encoding="utf-8") if SHAKESPEARE.is_file() else PROMPT * 1000
     tokenizer.train_from_iterator(text.splitlines(), trainer)
     tokenizer.save(str(path))
@@ -95,17 +100,29 @@ def child(folder: str, started: float) -> None:
     peak_loading = memory_kb("VmHWM")
     with tempfile.TemporaryDirectory() as settings_folder:
         session = ModelInUse(model, tokenizer, "SmolLM2-135M-shaped", path=folder)
-        window = MainWindow(settings=AppSettings(Path(settings_folder) / "s.ini"), session=session, prompt=PROMPT,
-                            remember_layout=False)
+        window = MainWindow(
+            settings=AppSettings(Path(settings_folder) / "s.ini"), session=session, prompt=PROMPT, remember_layout=False
+        )
         window.show()
         wait_until_drawn(window, QEventLoop())
         app.processEvents()  # and painted
         stages["window drawn"] = time.time() - started
         cpu["window drawn"] = time.process_time()
         assert window.snapshot.n_tokens > 0
-        print(json.dumps({"stages": stages, "cpu": cpu, "rss_after_imports_kb": rss_after_imports,
-                          "peak_loading_kb": peak_loading, "peak_end_kb": memory_kb("VmHWM"), "float32_weights_bytes": 4 * model.num_params(),
-                          "threads": torch.get_num_threads()}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "stages": stages,
+                    "cpu": cpu,
+                    "rss_after_imports_kb": rss_after_imports,
+                    "peak_loading_kb": peak_loading,
+                    "peak_end_kb": memory_kb("VmHWM"),
+                    "float32_weights_bytes": 4 * model.num_params(),
+                    "threads": torch.get_num_threads(),
+                }
+            ),
+            flush=True,
+        )
         window.close()
         shiboken6.delete(window)
     app.quit()
@@ -115,8 +132,9 @@ def run_child(folder: Path, bytecode_folder: str) -> dict:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPYCACHEPREFIX": bytecode_folder}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.time()
-    result = subprocess.run([sys.executable, __file__, "--child", str(folder), str(started)], env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", str(folder), str(started)], env=env, capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise RuntimeError(f"the child failed ({result.returncode}):\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -136,26 +154,39 @@ def main() -> None:
         began = time.perf_counter()
         save_smollm2_shaped_folder(folder)
         sizes = {p.name: p.stat().st_size for p in folder.iterdir()}
-        print(f"saved in {time.perf_counter() - began:.1f} s: "
-              + ", ".join(f"{name} {size / 2**20:.1f} MiB" for name, size in sorted(sizes.items())))
+        print(
+            f"saved in {time.perf_counter() - began:.1f} s: "
+            + ", ".join(f"{name} {size / 2**20:.1f} MiB" for name, size in sorted(sizes.items()))
+        )
         run_child(folder, bytecode_folder)  # warm-up: byte code cached, files in the page cache, as a cached model is
         runs = [run_child(folder, bytecode_folder) for _ in range(args.runs)]
     weights = runs[0]["float32_weights_bytes"]
     totals = [r["stages"]["window drawn"] for r in runs]
     ratios = [1024 * (r["peak_loading_kb"] - r["rss_after_imports_kb"]) / weights for r in runs]
     print(f"float32 weights: {weights / 2**20:.0f} MiB ({weights // 4:,} parameters)")
-    print(f"process start -> window drawn with the model: median {statistics.median(totals):.2f} s, "
-          f"worst {max(totals):.2f} s over {args.runs} runs (target <= 5 s)")
+    print(
+        f"process start -> window drawn with the model: median {statistics.median(totals):.2f} s, "
+        f"worst {max(totals):.2f} s over {args.runs} runs (target <= 5 s)"
+    )
     for stage in runs[0]["stages"]:
         values = [r["stages"][stage] for r in runs]
         cpu = [r["cpu"][stage] for r in runs]
-        print(f"    until {stage}: median {statistics.median(values):.2f} s, worst {max(values):.2f} s "
-              f"(CPU seconds of all the child's threads: median {statistics.median(cpu):.2f}, worst {max(cpu):.2f})")
-    print(f"peak RSS while loading, above the RSS after imports: median {statistics.median(ratios):.2f}x, worst "
-          f"{max(ratios):.2f}x the float32 weights (target <= 1.3x)")
-    print("    each run (after imports MiB, peak loading MiB, peak at the end MiB): " + ", ".join(
-        f"({r['rss_after_imports_kb'] / 1024:.0f}, {r['peak_loading_kb'] / 1024:.0f}, {r['peak_end_kb'] / 1024:.0f})"
-        for r in runs))
+        print(
+            f"    until {stage}: median {statistics.median(values):.2f} s, worst {max(values):.2f} s "
+            f"(CPU seconds of all the child's threads: median {statistics.median(cpu):.2f}, worst {max(cpu):.2f})"
+        )
+    print(
+        f"peak RSS while loading, above the RSS after imports: median {statistics.median(ratios):.2f}x, worst "
+        f"{max(ratios):.2f}x the float32 weights (target <= 1.3x)"
+    )
+    print(
+        "    each run (after imports MiB, peak loading MiB, peak at the end MiB): "
+        + ", ".join(
+            f"({r['rss_after_imports_kb'] / 1024:.0f}, {r['peak_loading_kb'] / 1024:.0f}, "
+            f"{r['peak_end_kb'] / 1024:.0f})"
+            for r in runs
+        )
+    )
     print(f"    load average at the end {os.getloadavg()[0]:.1f}")
 
 

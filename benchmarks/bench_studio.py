@@ -10,6 +10,7 @@ Two measurements, both inside the real explorer window (offscreen) with the stud
 2. Throughput: steps per second of the studio's run (worker thread, live curves, explorer updates)
    against the headless Trainer on the same setup, alternating, same process. Target: >= 0.8x.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,8 +70,13 @@ class Heartbeat:
 
     def percentiles(self) -> dict[str, float]:
         values = np.asarray(self.delays)
-        return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)),
-                "p99": float(np.percentile(values, 99)), "max": float(values.max()), "ticks": len(values)}
+        return {
+            "p50": float(np.percentile(values, 50)),
+            "p95": float(np.percentile(values, 95)),
+            "p99": float(np.percentile(values, 99)),
+            "max": float(values.max()),
+            "ticks": len(values),
+        }
 
 
 def idle_for(ms: int) -> None:
@@ -106,21 +112,29 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="steps per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of headless vs studio")
     parser.add_argument("--preset", default="nano", help="model preset of the run")
-    parser.add_argument("--task", default="previous-token",
-                        help="synthetic task to train on, with the studio's recipe for it if it has one")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads for both sides (1: on this shared 2-core machine two threads thrash)")
+    parser.add_argument(
+        "--task",
+        default="previous-token",
+        help="synthetic task to train on, with the studio's recipe for it if it has one",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for both sides (1: on this shared 2-core machine two threads thrash)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841 (the windows need one)
     from app.settings import AppSettings
     from core.training.recipe import prepare_run
     from core.training.run_setup import RunSetup, with_task_recipe
     from app.window import MainWindow
 
     setup = with_task_recipe(RunSetup(corpus_name=args.task, model_preset=args.preset)).with_changes(
-        max_steps=args.steps + 10)
+        max_steps=args.steps + 10
+    )
     folder = Path(tempfile.mkdtemp())
     window = MainWindow(settings=AppSettings(folder / "settings.ini"), remember_layout=False)
     window.show()
@@ -132,9 +146,11 @@ def main() -> None:
     studio.tabs.setCurrentWidget(studio.plots)
     reference = prepare_run(setup)  # the text and tokenizer both sides train on
     config = setup.model_config(reference.tokenizer.vocab_size)
-    print(f"torch threads: {torch.get_num_threads()}; run: {setup.describe_corpus()}, {config.n_layers} layers x "
-          f"{config.n_heads} heads, d_model {config.d_model}, batch {setup.batch_size} x context {setup.context_length}",
-          flush=True)
+    print(
+        f"torch threads: {torch.get_num_threads()}; run: {setup.describe_corpus()}, {config.n_layers} layers x "
+        f"{config.n_heads} heads, d_model {config.d_model}, batch {setup.batch_size} x context {setup.context_length}",
+        flush=True,
+    )
 
     # 1. GUI stall while training at full speed, against the idle window.
     heartbeat = Heartbeat()
@@ -150,11 +166,16 @@ def main() -> None:
     wait_for(studio.paused)
     heartbeat.stop()
     busy = heartbeat.percentiles()
-    print(f"GUI stall idle:     p50 {idle['p50']:.1f} ms, p95 {idle['p95']:.1f}, p99 {idle['p99']:.1f}, "
-          f"max {idle['max']:.1f} ({idle['ticks']} ticks)")
-    print(f"GUI stall training: p50 {busy['p50']:.1f} ms, p95 {busy['p95']:.1f}, p99 {busy['p99']:.1f}, "
-          f"max {busy['max']:.1f} ({busy['ticks']} ticks) -> p99 target <= 50 ms: "
-          f"{'met' if busy['p99'] <= 50 else 'NOT met'}", flush=True)
+    print(
+        f"GUI stall idle:     p50 {idle['p50']:.1f} ms, p95 {idle['p95']:.1f}, p99 {idle['p99']:.1f}, "
+        f"max {idle['max']:.1f} ({idle['ticks']} ticks)"
+    )
+    print(
+        f"GUI stall training: p50 {busy['p50']:.1f} ms, p95 {busy['p95']:.1f}, p99 {busy['p99']:.1f}, "
+        f"max {busy['max']:.1f} ({busy['ticks']} ticks) -> p99 target <= 50 ms: "
+        f"{'met' if busy['p99'] <= 50 else 'NOT met'}",
+        flush=True,
+    )
 
     # 2. Throughput, alternating so both sides see the same machine load.
     ratios = []
@@ -162,11 +183,16 @@ def main() -> None:
         headless = headless_steps_per_second(setup, reference.text, reference.tokenizer, args.steps)
         in_app = studio_steps_per_second(studio, setup, args.steps)
         ratios.append(in_app / headless)
-        print(f"round {round_number + 1}: headless {headless:.1f} steps/s, studio {in_app:.1f} steps/s, "
-              f"ratio {in_app / headless:.2f}", flush=True)
+        print(
+            f"round {round_number + 1}: headless {headless:.1f} steps/s, studio {in_app:.1f} steps/s, "
+            f"ratio {in_app / headless:.2f}",
+            flush=True,
+        )
     median = statistics.median(ratios)
-    print(f"throughput ratio studio/headless: median {median:.2f} (rounds: "
-          f"{', '.join(f'{r:.2f}' for r in ratios)}) -> target >= 0.8: {'met' if median >= 0.8 else 'NOT met'}")
+    print(
+        f"throughput ratio studio/headless: median {median:.2f} (rounds: "
+        f"{', '.join(f'{r:.2f}' for r in ratios)}) -> target >= 0.8: {'met' if median >= 0.8 else 'NOT met'}"
+    )
     window.close()
 
 

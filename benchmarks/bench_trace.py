@@ -27,6 +27,7 @@ time of this thread (torch runs on one thread here), which other processes on th
     .venv/bin/python benchmarks/bench_trace.py --incremental [--rounds 15]
     .venv/bin/python benchmarks/bench_trace.py --hook-calls [--rounds 300]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -105,8 +106,10 @@ def bench_trace_breakdown(model: GPT, ids: torch.Tensor, rounds: int, repeats: i
         "+ explicit attention": explicit_inference_mode,
         "+ every activation kept (trace without probs)": trace_without_probs,
     }
-    return {step: _interleaved_ratio(plain_forward, candidate, rounds, repeats)["cpu"][2]
-            for step, candidate in steps.items()}
+    return {
+        step: _interleaved_ratio(plain_forward, candidate, rounds, repeats)["cpu"][2]
+        for step, candidate in steps.items()
+    }
 
 
 def bench_against_inference_mode(model: GPT, ids: torch.Tensor, rounds: int, repeats: int):
@@ -132,6 +135,7 @@ def bench_attention_paths(model: GPT, ids: torch.Tensor, targets: torch.Tensor, 
             model.zero_grad(set_to_none=True)
             _, loss = model(ids, targets)
             loss.backward()
+
         return run
 
     result = _interleaved_ratio(step(True), step(False), rounds, repeats)
@@ -144,8 +148,10 @@ def _report_overhead(config, tokens: int, rounds: int, label: str) -> None:
     model = GPT(config)
     ids = torch.randint(0, config.vocab_size, (1, tokens))
     for clock, (plain, traced, ratio) in bench_trace_overhead(model, ids, rounds, repeats=1).items():
-        print(f"{label} {clock:>4}: plain forward {plain * 1e3:6.2f} ms, full trace {traced * 1e3:6.2f} ms, "
-              f"median ratio trace/forward = {ratio:.2f} (target <= 1.25)")
+        print(
+            f"{label} {clock:>4}: plain forward {plain * 1e3:6.2f} ms, full trace {traced * 1e3:6.2f} ms, "
+            f"median ratio trace/forward = {ratio:.2f} (target <= 1.25)"
+        )
     for step, ratio in bench_trace_breakdown(model, ids, rounds, repeats=1).items():
         print(f"    cpu breakdown, / plain forward: {step:<46} {ratio:.2f}")
     plain, traced, ratio = bench_against_inference_mode(model, ids, rounds, repeats=1)["cpu"]
@@ -173,11 +179,15 @@ def bench_incremental(rounds: int) -> None:
             for layer in range(config.n_layers):
                 trace[f"blocks.{layer}.attn.pattern"]
 
-        for label, candidate in (("incremental trace", incremental_trace),
-                                 ("+ every layer's pattern read", incremental_and_patterns_read)):
+        for label, candidate in (
+            ("incremental trace", incremental_trace),
+            ("+ every layer's pattern read", incremental_and_patterns_read),
+        ):
             full, incremental, ratio = _interleaved_ratio(full_trace, candidate, rounds, repeats=1)["wall"]
-            print(f"(c) GPT-2-small-shaped, {tokens} tokens, one appended: full trace {full * 1e3:7.1f} ms, "
-                  f"{label} {incremental * 1e3:6.1f} ms, median ratio {ratio:.3f}")
+            print(
+                f"(c) GPT-2-small-shaped, {tokens} tokens, one appended: full trace {full * 1e3:7.1f} ms, "
+                f"{label} {incremental * 1e3:6.1f} ms, median ratio {ratio:.3f}"
+            )
 
 
 def bench_hook_calls(model: GPT, ids: torch.Tensor, rounds: int, repeats: int) -> None:
@@ -190,7 +200,8 @@ def bench_hook_calls(model: GPT, ids: torch.Tensor, rounds: int, repeats: int) -
             try:
                 action()
             finally:
-                del HookPoint.__call__             # back to nn.Module.__call__
+                del HookPoint.__call__  # back to nn.Module.__call__
+
         return run
 
     @torch.no_grad()
@@ -201,10 +212,13 @@ def bench_hook_calls(model: GPT, ids: torch.Tensor, rounds: int, repeats: int) -
         model.trace(ids)
 
     for label, action in (("full trace", full_trace), ("plain forward", plain_forward)):
-        for clock, (direct, module_call, ratio) in _interleaved_ratio(bypassing(action), action, rounds,
-                                                                      repeats).items():
-            print(f"(d) {clock:>4}: {label}: hook points called directly {direct * 1e3:6.3f} ms, as nn.Modules "
-                  f"{module_call * 1e3:6.3f} ms, median ratio = {ratio:.3f}")
+        for clock, (direct, module_call, ratio) in _interleaved_ratio(
+            bypassing(action), action, rounds, repeats
+        ).items():
+            print(
+                f"(d) {clock:>4}: {label}: hook points called directly {direct * 1e3:6.3f} ms, as nn.Modules "
+                f"{module_call * 1e3:6.3f} ms, median ratio = {ratio:.3f}"
+            )
 
 
 def main() -> None:
@@ -228,9 +242,11 @@ def main() -> None:
         print(f"torch {torch.__version__}, {args.threads} thread(s), load average {os.getloadavg()[0]:.1f}")
         ids = torch.randint(0, config.vocab_size, (1, args.tokens))
         return bench_hook_calls(GPT(config), ids, args.rounds, 5)
-    print(f"micro preset ({config.n_layers} layers, {config.n_heads} heads, d_model {config.d_model}, "
-          f"vocab {config.vocab_size}), T={args.tokens}, torch {torch.__version__}, {args.threads} thread(s), "
-          f"{platform.processor() or platform.machine()}, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"micro preset ({config.n_layers} layers, {config.n_heads} heads, d_model {config.d_model}, "
+        f"vocab {config.vocab_size}), T={args.tokens}, torch {torch.__version__}, {args.threads} thread(s), "
+        f"{platform.processor() or platform.machine()}, load average {os.getloadavg()[0]:.1f}"
+    )
     _report_overhead(config, args.tokens, args.rounds, "(a)")
     if args.extra_vocab:
         bigger_vocab = config.with_changes(vocab_size=args.extra_vocab)
@@ -241,8 +257,10 @@ def main() -> None:
     batch = torch.randint(0, config.vocab_size, (args.batch, args.tokens + 1))
     rounds = max(10, args.rounds // 10)  # a training step is ~20x a single forward
     for clock, (fast, explicit, ratio) in bench_attention_paths(model, batch[:, :-1], batch[:, 1:], rounds, 1).items():
-        print(f"(b) {clock:>4}: forward+backward, batch {args.batch}: fast path {fast * 1e3:6.2f} ms, "
-              f"explicit {explicit * 1e3:6.2f} ms, median ratio explicit/fast = {ratio:.2f}")
+        print(
+            f"(b) {clock:>4}: forward+backward, batch {args.batch}: fast path {fast * 1e3:6.2f} ms, "
+            f"explicit {explicit * 1e3:6.2f} ms, median ratio explicit/fast = {ratio:.2f}"
+        )
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 

@@ -8,6 +8,7 @@ event has finished (timed in QApplication.notify, as in bench_explorer.py). The 
 the same run, is the model's own trace of the same prompt: the other half of a keystroke's budget.
 Figures are medians and 95th percentiles; CPU time is the GUI thread's own.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "app"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_explorer import PAINT_CLOCK, settle, timed_application  # noqa: E402
+from paint_clock import PAINT_CLOCK, settle, timed_application  # noqa: E402
 from view_snapshots import make_snapshot  # noqa: E402
 
 from app.selection import Selection  # noqa: E402
@@ -38,7 +39,7 @@ SENTENCE = "The cat sat on the mat . The dog sat on the log . A bird flew over t
 
 
 def prompt(n_tokens: int, shift: int) -> str:
-    words = (SENTENCE.split() * (n_tokens // 10 + 2))[shift:shift + n_tokens]
+    words = (SENTENCE.split() * (n_tokens // 10 + 2))[shift : shift + n_tokens]
     return " ".join(words)
 
 
@@ -51,8 +52,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--views", default="embedding,positional,qkv,attention",
-                        help="which panels are on screen (the window redraws only visible ones)")
+    parser.add_argument(
+        "--views",
+        default="embedding,positional,qkv,attention",
+        help="which panels are on screen (the window redraws only visible ones)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     app = QApplication.instance() or timed_application()
@@ -110,10 +114,14 @@ def main() -> None:
     for name, times in per_view.items():
         print(f"  {name:16s} show_snapshot CPU median {1000 * statistics.median(times):6.1f} ms")
     total_median, total_p95 = statistics.median(totals), percentile(totals, 0.95)
-    print(f"{len(views)} panels, to the last paint: median {1000 * total_median:6.1f} ms, p95 {1000 * total_p95:6.1f} ms "
-          f"(CPU time median {1000 * statistics.median(cpu_totals):.1f} ms)")
-    print(f"ratio (panels redrawn) / (trace): median {total_median / trace_median:.2f}, "
-          f"p95 {total_p95 / trace_median:.2f}")
+    print(
+        f"{len(views)} panels, to the last paint: median {1000 * total_median:6.1f} ms, p95 {1000 * total_p95:6.1f} ms "
+        f"(CPU time median {1000 * statistics.median(cpu_totals):.1f} ms)"
+    )
+    print(
+        f"ratio (panels redrawn) / (trace): median {total_median / trace_median:.2f}, "
+        f"p95 {total_p95 / trace_median:.2f}"
+    )
     window.close()
     window.deleteLater()
     app.processEvents()  # widgets gone before the app is: no crash at exit

@@ -9,6 +9,7 @@ Prints, for a checkpoint folder (default: the shipped default model):
 
 tests/core/test_default_model.py checks the same things on the shipped model, with thresholds.
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,7 +34,9 @@ WORDS = [" the", " cat", " park", " happy", " gave", " Anna", " flumpish", " Zub
 
 def show_prompts(checkpoint) -> None:
     for prompt in PROMPTS:
-        best = ", ".join(f"{token!r} {p:.2f}" for token, p in top_next_tokens(checkpoint.model, checkpoint.tokenizer, prompt))
+        best = ", ".join(
+            f"{token!r} {p:.2f}" for token, p in top_next_tokens(checkpoint.model, checkpoint.tokenizer, prompt)
+        )
         more = continue_greedily(checkpoint.model, checkpoint.tokenizer, prompt, 16)
         print(f"{prompt!r}\n    next: {best}\n    continues: {more!r}")
 
@@ -46,9 +49,11 @@ def show_heads(checkpoint, story: str) -> None:
     on_probe = head_scores(model.trace(common_word_probe(tokenizer, generate_stories(500, seed=1)), names=names))
     print("head   previous-token (story)   induction (repeated words)   first-token (story)")
     for layer, head in np.ndindex(on_text["previous_token"].shape):
-        print(f"L{layer}H{head}   {on_text['previous_token'][layer, head]:.2f}"
-              f"                     {on_probe['induction'][layer, head]:.2f}"
-              f"                         {on_text['first_token'][layer, head]:.2f}")
+        print(
+            f"L{layer}H{head}   {on_text['previous_token'][layer, head]:.2f}"
+            f"                     {on_probe['induction'][layer, head]:.2f}"
+            f"                         {on_text['first_token'][layer, head]:.2f}"
+        )
 
 
 def show_tokens(checkpoint) -> None:
@@ -60,8 +65,10 @@ def show_tokens(checkpoint) -> None:
 def main(folder=DEFAULT_MODEL_FOLDER) -> None:
     torch.set_num_threads(1)  # the machine is shared
     checkpoint = load_checkpoint(folder)
-    print(f"{folder}: {checkpoint.model.num_params():,} parameters, step {checkpoint.step}, "
-          f"vocabulary {checkpoint.tokenizer.vocab_size}, positions {checkpoint.config.pos_encoding}")
+    print(
+        f"{folder}: {checkpoint.model.num_params():,} parameters, step {checkpoint.step}, "
+        f"vocabulary {checkpoint.tokenizer.vocab_size}, positions {checkpoint.config.pos_encoding}"
+    )
     show_prompts(checkpoint)
     show_heads(checkpoint, generate_stories(1, seed=2))
     show_tokens(checkpoint)

@@ -4,6 +4,7 @@
 
 Prints each picture that differs (how many pixels) or is missing, then a count; exits 1 if any differ.
 """
+
 from __future__ import annotations
 
 import sys
@@ -17,7 +18,7 @@ def pixels(path: Path) -> np.ndarray:
     """(height, width) one 32-bit ARGB value per pixel."""
     image = QImage(str(path)).convertToFormat(QImage.Format.Format_ARGB32)
     rows = np.frombuffer(image.constBits(), np.uint32).reshape(image.height(), image.bytesPerLine() // 4)
-    return rows[:, :image.width()].copy()  # (height, width): the padding at each line's end left out
+    return rows[:, : image.width()].copy()  # (height, width): the padding at each line's end left out
 
 
 def differing_pixels(first: Path, second: Path) -> int | None:

@@ -8,6 +8,7 @@ Face folder, opened by core.files.pretrained.load_pretrained (e.g. one bench_pre
 Writes <out>/window_<width>x<height>.png and the Q/K/V panel alone; open them and check the head grid,
 the layer/head selectors and the grouped-query sentence are readable.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,9 @@ def main() -> None:
         session = smollm2_sized_session()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
-        window = MainWindow(settings=AppSettings(Path(folder) / "s.ini"), session=session, prompt=PROMPT,
-                            remember_layout=False)
+        window = MainWindow(
+            settings=AppSettings(Path(folder) / "s.ini"), session=session, prompt=PROMPT, remember_layout=False
+        )
         window.show()
         loop = QEventLoop()
         wait_until_drawn(window, loop)

@@ -8,6 +8,7 @@ Writes <out>/<view>_<light|dark>_<scheme>.png, and with --window the whole windo
 (window_<W>x<H>_<theme>.png, and window_studio_... with the training studio's tab in front); open them
 and check nothing is clipped or unreadable.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,9 @@ def settle(app: QApplication, seconds: float) -> None:
 def grab_views(app: QApplication, out: Path, names: list[str], schemes: list[str], n_tokens: int) -> None:
     views = VIEWS | MORE_VIEWS
     for scheme in schemes:
-        snapshot = make_snapshot(prompt_of(n_tokens), pos_encoding=scheme, n_layers=4, n_heads=4,
-                                 d_model=128, vocab_size=256)
+        snapshot = make_snapshot(
+            prompt_of(n_tokens), pos_encoding=scheme, n_layers=4, n_heads=4, d_model=128, vocab_size=256
+        )
         for name in names:
             view_class, size = views[name]
             for dark in (False, True):

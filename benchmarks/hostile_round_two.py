@@ -6,6 +6,7 @@ Each case (tests/hostile_round_two.py, the same the tests open) is made in a tem
 in a child process under a 1.5 GiB address-space cap (tests/hostile_child.py). Printed as a Markdown
 table: peak is the resident memory the opening added to the process (after its imports).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,13 @@ EXTRA = {"bpe-one-5-MB-word": (make_one_word(5_000_000), (), True)}
 def measure(name: str, make) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         opener, path = make(Path(folder))
-        done = subprocess.run([sys.executable, str(ROOT / "tests" / "hostile_child.py"), opener, str(path), str(CAP_MIB)],
-                              capture_output=True, text=True, timeout=900,
-                              env={"PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}", "PATH": "/usr/bin:/bin", "HOME": folder})
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "tests" / "hostile_child.py"), opener, str(path), str(CAP_MIB)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env={"PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}", "PATH": "/usr/bin:/bin", "HOME": folder},
+        )
         lines = done.stdout.strip().splitlines()
         if done.returncode or not lines:
             return {"outcome": "died", "message": done.stderr.strip()[-200:], "seconds": None, "peak_mib": None}
@@ -40,7 +45,7 @@ def measure(name: str, make) -> dict:
 
 def main(names: list[str]) -> None:
     cases = {**CASES, **EXTRA}
-    print(f"| input | outcome | peak memory (MiB) | time (s) |\n|---|---|---|---|")
+    print("| input | outcome | peak memory (MiB) | time (s) |\n|---|---|---|---|")
     for name in names or cases:
         result = measure(name, cases[name][0])
         sentence = result["message"].replace("|", "\\|").replace("\n", " ")

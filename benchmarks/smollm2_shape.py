@@ -6,6 +6,7 @@ base 100000, a 49152-token vocabulary, tied output head, 8192-token context; its
 bfloat16 safetensors (about 270 MB). Our config is made from that dict by core's own reader, so the
 benchmark runs exactly what opening the real folder would build. Only the sizes matter for speed.
 """
+
 from __future__ import annotations
 
 SMOLLM2_135M_CONFIG = {

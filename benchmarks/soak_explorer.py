@@ -28,6 +28,7 @@ import faulthandler
 import gc
 import json
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -154,12 +155,7 @@ class Phase:
 
 def slope(values: list[float]) -> float:
     """Least-squares growth per cycle (0 for fewer than two points)."""
-    n = len(values)
-    if n < 2:
-        return 0.0
-    mean_x, mean_y = (n - 1) / 2, sum(values) / n
-    covariance = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(values))
-    return covariance / sum((x - mean_x) ** 2 for x in range(n))
+    return statistics.linear_regression(range(len(values)), values).slope if len(values) >= 2 else 0.0
 
 
 # -- driving the window ------------------------------------------------------------------------------
@@ -361,7 +357,7 @@ def soak(switches: int, panels: int, scrubs: int, runs: int, with_tracemalloc: b
         settle()
         results["phases"] = phases
         results["after_close"] = asdict(Phase("closed").before)
-        del window
+        window = None  # let the window go before the last reading
     app.processEvents()
     return results
 
@@ -369,10 +365,12 @@ def soak(switches: int, panels: int, scrubs: int, runs: int, with_tracemalloc: b
 def report(phase: Phase, tracemalloc_start) -> dict:
     summary = phase.summary()
     b, a = summary["before"], summary["after"]
-    print(f"{phase.name}: {summary['cycles']} cycles in {summary['seconds']:.0f} s; RSS {b['rss_mb']:.0f} -> {a['rss_mb']:.0f} MB "
+    print(f"{phase.name}: {summary['cycles']} cycles in {summary['seconds']:.0f} s; "
+          f"RSS {b['rss_mb']:.0f} -> {a['rss_mb']:.0f} MB "
           f"(peak {summary['peak_rss_mb']:.0f}), second-half slope {summary['rss_slope_mb_per_cycle']:+.3f} MB/cycle; "
           f"OS threads {b['os_threads']} -> {a['os_threads']}, Python threads {b['python_threads']} -> "
-          f"{a['python_threads']}, QThreads running {b['qthreads']} -> {a['qthreads']}, alive {b['qthread_objects']} -> "
+          f"{a['python_threads']}, QThreads running {b['qthreads']} -> {a['qthreads']}, "
+          f"alive {b['qthread_objects']} -> "
           f"{a['qthread_objects']}; gc objects "
           f"{b['gc_objects']} -> {a['gc_objects']} ({summary['gc_objects_slope_per_cycle']:+.1f}/cycle); "
           f"sessions shown {summary['sessions_shown']}, alive {a['sessions_alive']}; models shown "

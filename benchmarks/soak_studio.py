@@ -19,6 +19,7 @@ actions cost the event loop. A second Python thread samples the process's RSS ev
 One JSON line reports the figures (stalls also per 1,000 steps, to show whether they grow as the
 session goes on); --csv writes the RSS curve (seconds, step, MB).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,11 +42,11 @@ from PySide6.QtWidgets import QApplication
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_studio import idle_for, wait_for  # noqa: E402  (running the event loop until...)
 
-TICK_MS = 10                  # the stall meter's heartbeat
-LONGEST_GAP_MS = 60_000       # gaps are counted in 1 ms bins up to this (longer ones land in the last bin)
-ACTION_MS = 500               # one simulated user action every this often
+TICK_MS = 10  # the stall meter's heartbeat
+LONGEST_GAP_MS = 60_000  # gaps are counted in 1 ms bins up to this (longer ones land in the last bin)
+ACTION_MS = 500  # one simulated user action every this often
 RSS_EVERY_S = 1.0
-SEGMENT_STEPS = 1000          # stall figures are also kept per this many steps
+SEGMENT_STEPS = 1000  # stall figures are also kept per this many steps
 MB = 2**20
 
 
@@ -53,11 +54,11 @@ class StallMeter:
     """Gaps between the ticks of a 10 ms QTimer, in a fixed-size histogram (so a long soak adds no memory)."""
 
     def __init__(self, where=lambda: "", segment=lambda: 0) -> None:
-        self.where = where                          # says what was going on (step, last action) at a stall
-        self.segment = segment                      # which part of the session we are in (e.g. step // 1000)
+        self.where = where  # says what was going on (step, last action) at a stall
+        self.segment = segment  # which part of the session we are in (e.g. step // 1000)
         self.counts = np.zeros(LONGEST_GAP_MS + 1, dtype=np.int64)  # counts[g]: gaps of g ms (rounded up)
-        self.worst: list[tuple[float, str]] = []    # the 10 longest gaps and where they happened
-        self.segments: dict[int, np.ndarray] = {}   # segment -> its own histogram, to 1 s (a few KB each)
+        self.worst: list[tuple[float, str]] = []  # the 10 longest gaps and where they happened
+        self.segments: dict[int, np.ndarray] = {}  # segment -> its own histogram, to 1 s (a few KB each)
         self._clock = QElapsedTimer()
         self._timer = QTimer(interval=TICK_MS)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -86,20 +87,26 @@ class StallMeter:
 
     def by_segment(self) -> dict[int, list]:
         """segment -> [p99 gap ms, worst gap ms (to 1 s), gaps over 100 ms]."""
-        return {segment: [self.percentile(99, counts), int(np.flatnonzero(counts)[-1]), int(counts[101:].sum())]
-                for segment, counts in sorted(self.segments.items())}
+        return {
+            segment: [self.percentile(99, counts), int(np.flatnonzero(counts)[-1]), int(counts[101:].sum())]
+            for segment, counts in sorted(self.segments.items())
+        }
 
     def summary(self) -> dict:
         gaps = np.arange(len(self.counts))
         ticks = int(self.counts.sum())
-        return {"ticks": ticks, "tick_ms": TICK_MS,
-                "worst_gap_ms": round(self.worst[0][0], 1) if self.worst else 0.0,
-                "worst_stall_ms": round(max(0.0, self.worst[0][0] - TICK_MS), 1) if self.worst else 0.0,
-                "p50_gap_ms": self.percentile(50), "p99_gap_ms": self.percentile(99),
-                "p999_gap_ms": self.percentile(99.9),
-                "gaps_over_100ms": int(self.counts[gaps > 100].sum()),
-                "gaps_over_250ms": int(self.counts[gaps > 250].sum()),
-                "worst_10": [[round(gap, 1), where] for gap, where in self.worst]}
+        return {
+            "ticks": ticks,
+            "tick_ms": TICK_MS,
+            "worst_gap_ms": round(self.worst[0][0], 1) if self.worst else 0.0,
+            "worst_stall_ms": round(max(0.0, self.worst[0][0] - TICK_MS), 1) if self.worst else 0.0,
+            "p50_gap_ms": self.percentile(50),
+            "p99_gap_ms": self.percentile(99),
+            "p999_gap_ms": self.percentile(99.9),
+            "gaps_over_100ms": int(self.counts[gaps > 100].sum()),
+            "gaps_over_250ms": int(self.counts[gaps > 250].sum()),
+            "worst_10": [[round(gap, 1), where] for gap, where in self.worst],
+        }
 
 
 class RssSampler(threading.Thread):
@@ -108,14 +115,15 @@ class RssSampler(threading.Thread):
     def __init__(self, step_now) -> None:
         super().__init__(name="rss-sampler", daemon=True)
         self.step_now = step_now
-        self.samples: list[tuple[float, int, float]] = []   # (seconds since start, step, RSS MB)
+        self.samples: list[tuple[float, int, float]] = []  # (seconds since start, step, RSS MB)
         self._process = psutil.Process()
         self._finished = threading.Event()
         self._clock_zero = time.perf_counter()
 
     def sample(self) -> None:
-        self.samples.append((time.perf_counter() - self._clock_zero, self.step_now(),
-                             self._process.memory_info().rss / MB))
+        self.samples.append(
+            (time.perf_counter() - self._clock_zero, self.step_now(), self._process.memory_info().rss / MB)
+        )
 
     def run(self) -> None:
         while not self._finished.wait(RSS_EVERY_S):
@@ -129,9 +137,13 @@ class RssSampler(threading.Thread):
     def summary(self, first_steps: int) -> dict:
         rss = [mb for _, _, mb in self.samples]
         after_first = next((mb for _, step, mb in self.samples if step >= first_steps), None)
-        return {"rss_start_mb": round(rss[0], 1), f"rss_after_{first_steps}_steps_mb":
-                None if after_first is None else round(after_first, 1),
-                "rss_peak_mb": round(max(rss), 1), "rss_end_mb": round(rss[-1], 1), "rss_samples": len(rss)}
+        return {
+            "rss_start_mb": round(rss[0], 1),
+            f"rss_after_{first_steps}_steps_mb": None if after_first is None else round(after_first, 1),
+            "rss_peak_mb": round(max(rss), 1),
+            "rss_end_mb": round(rss[-1], 1),
+            "rss_samples": len(rss),
+        }
 
 
 class SimulatedUser:
@@ -214,9 +226,12 @@ def bounded_sizes(studio) -> dict:
     """How much each growing store of the studio holds now."""
     plots, trainer = studio.plots, studio.worker.trainer
     return {
-        "timeline_snapshots": len(studio.timeline), "timeline_capacity": studio.timeline.capacity,
-        "timeline_every": studio.timeline.every, "timeline_mb": round(studio.timeline.nbytes / MB, 2),
-        "loss_curve_points": len(plots.train_curve.steps), "loss_curve_steps_per_point": plots.train_curve.per_point,
+        "timeline_snapshots": len(studio.timeline),
+        "timeline_capacity": studio.timeline.capacity,
+        "timeline_every": studio.timeline.every,
+        "timeline_mb": round(studio.timeline.nbytes / MB, 2),
+        "loss_curve_points": len(plots.train_curve.steps),
+        "loss_curve_steps_per_point": plots.train_curve.per_point,
         "curve_points_all": sum(len(curve.steps) for curve in plots.all_curves()),
         "sample_log_lines": plots.sample_view.blockCount(),
         "detector_history": len(studio.heads.detectors.steps),
@@ -234,8 +249,13 @@ def idle_baseline(window, user: SimulatedUser, seconds: float) -> dict:
     user.stop()
     meter.stop()
     figures = meter.summary()
-    return {"seconds": seconds, **{key: figures[key] for key in
-                                   ("worst_gap_ms", "p50_gap_ms", "p99_gap_ms", "gaps_over_100ms", "gaps_over_250ms")}}
+    return {
+        "seconds": seconds,
+        **{
+            key: figures[key]
+            for key in ("worst_gap_ms", "p50_gap_ms", "p99_gap_ms", "gaps_over_100ms", "gaps_over_250ms")
+        },
+    }
 
 
 def soak(window, setup, steps: int, timeout_s: float, first_steps: int = 1000, baseline_s: float = 0) -> dict:
@@ -248,8 +268,10 @@ def soak(window, setup, steps: int, timeout_s: float, first_steps: int = 1000, b
     start_step = trainer.step_count
     user = SimulatedUser(window)
     baseline = idle_baseline(window, user, baseline_s) if baseline_s > 0 else {}
-    meter = StallMeter(lambda: f"step {trainer.step_count}, last action: {user.last}",
-                       lambda: (trainer.step_count - start_step) // SEGMENT_STEPS)
+    meter = StallMeter(
+        lambda: f"step {trainer.step_count}, last action: {user.last}",
+        lambda: (trainer.step_count - start_step) // SEGMENT_STEPS,
+    )
     rss = RssSampler(lambda: trainer.step_count - start_step)
     gc.collect()
     threads_before = {"python": threading.active_count(), "os": psutil.Process().num_threads()}
@@ -273,16 +295,25 @@ def soak(window, setup, steps: int, timeout_s: float, first_steps: int = 1000, b
     ended = studio.shutdown()
     rss.finish()
     gc.collect()
-    return {"steps": trained, "steps_requested": steps, "elapsed_s": round(elapsed, 1),
-            "steps_per_s": round(trained / elapsed, 2), "worker_thread_ended": ended,
-            **rss.summary(first_steps), **sizes, **meter.summary(), "actions": user.done,
-            f"by_{SEGMENT_STEPS}_steps_p99_worst_over100": meter.by_segment(), "idle_baseline": baseline,
-            "python_objects_end": len(gc.get_objects()),
-            "threads_before": threads_before,
-            "threads_end": {"python": threading.active_count(), "os": psutil.Process().num_threads()},
-            "load_avg_before": [round(x, 2) for x in load_before],
-            "load_avg_end": [round(x, 2) for x in psutil.getloadavg()],
-            "rss_curve": rss.samples}
+    return {
+        "steps": trained,
+        "steps_requested": steps,
+        "elapsed_s": round(elapsed, 1),
+        "steps_per_s": round(trained / elapsed, 2),
+        "worker_thread_ended": ended,
+        **rss.summary(first_steps),
+        **sizes,
+        **meter.summary(),
+        "actions": user.done,
+        f"by_{SEGMENT_STEPS}_steps_p99_worst_over100": meter.by_segment(),
+        "idle_baseline": baseline,
+        "python_objects_end": len(gc.get_objects()),
+        "threads_before": threads_before,
+        "threads_end": {"python": threading.active_count(), "os": psutil.Process().num_threads()},
+        "load_avg_before": [round(x, 2) for x in load_before],
+        "load_avg_end": [round(x, 2) for x in psutil.getloadavg()],
+        "rss_curve": rss.samples,
+    }
 
 
 def main() -> None:
@@ -290,8 +321,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20_000, help="optimizer steps to train")
     parser.add_argument("--preset", default="nano", help="model preset of the studio's default run")
     parser.add_argument("--timeout-min", type=float, default=150, help="stop training after this many minutes")
-    parser.add_argument("--baseline-s", type=float, default=60,
-                        help="seconds of the idle baseline (same user actions, no training) before the run")
+    parser.add_argument(
+        "--baseline-s",
+        type=float,
+        default=60,
+        help="seconds of the idle baseline (same user actions, no training) before the run",
+    )
     parser.add_argument("--csv", help="write the RSS curve here (seconds, step, MB)")
     args = parser.parse_args()
 
@@ -303,8 +338,12 @@ def main() -> None:
     result = soak(window, setup, args.steps, args.timeout_min * 60, baseline_s=args.baseline_s)
     curve = result.pop("rss_curve")
     window.close()
-    result.update(model=args.preset, run=setup.describe_corpus(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                  cpus=psutil.cpu_count())
+    result.update(
+        model=args.preset,
+        run=setup.describe_corpus(),
+        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        cpus=psutil.cpu_count(),
+    )
     if args.csv:
         lines = ["seconds,step,rss_mb"] + [f"{t:.1f},{step},{mb:.1f}" for t, step, mb in curve]
         Path(args.csv).write_text("\n".join(lines) + "\n")

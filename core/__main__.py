@@ -1,9 +1,10 @@
 """`python -m core`: build a small GPT, trace one prompt, and print what it saw, no window needed.
 
-    python -m core                                   # nano GPT, character tokenizer, a sample prompt
-    python -m core --prompt "for x in range(3):" --preset micro
-    python -m core --gpt2 ~/models/gpt2              # a local Hugging Face GPT-2 folder instead
+python -m core                                   # nano GPT, character tokenizer, a sample prompt
+python -m core --prompt "for x in range(3):" --preset micro
+python -m core --gpt2 ~/models/gpt2              # a local Hugging Face GPT-2 folder instead
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,9 +48,11 @@ def build(args) -> tuple[GPT, object, str]:
     torch.manual_seed(args.seed)
     model = GPT(preset(args.preset, vocab_size=tokenizer.vocab_size, context_length=64)).eval()
     c = model.config
-    about = (f"a {args.preset} GPT ({c.n_layers} layers, {c.n_heads} heads, d_model {c.d_model}, "
-             f"{model.num_params():,} parameters, untrained: its guesses are random), "
-             f"tokenizer: {source} ({tokenizer.vocab_size} tokens)")
+    about = (
+        f"a {args.preset} GPT ({c.n_layers} layers, {c.n_heads} heads, d_model {c.d_model}, "
+        f"{model.num_params():,} parameters, untrained: its guesses are random), "
+        f"tokenizer: {source} ({tokenizer.vocab_size} tokens)"
+    )
     return model, tokenizer, about
 
 
@@ -74,28 +77,32 @@ def print_shapes(trace: Trace) -> None:
 def print_strongest_attention(trace: Trace, tokenizer, layer: int = 0) -> None:
     """Per head: its strongest query->key link (leaving out token 0, which can only see itself),
     and where the last token looks most."""
-    pattern = trace[f"blocks.{layer}.attn.pattern"][0]                # (H, T, T)
+    pattern = trace[f"blocks.{layer}.attn.pattern"][0]  # (H, T, T)
     ids = trace.ids[0].tolist()
     last = len(ids) - 1
 
     def link(head: int, query: int, key: int) -> str:
-        return (f"token {query} {_label(tokenizer, ids[query])} -> token {key} {_label(tokenizer, ids[key])} "
-                f"({float(pattern[head, query, key]):.3f})")
+        return (
+            f"token {query} {_label(tokenizer, ids[query])} -> token {key} {_label(tokenizer, ids[key])} "
+            f"({float(pattern[head, query, key]):.3f})"
+        )
 
     print(f"\nStrongest attention of each head in layer {layer}:")
     for head in range(pattern.size(0)):
-        later_rows = pattern[head, 1:, :]                             # (T-1, T): token 0 sees only itself
+        later_rows = pattern[head, 1:, :]  # (T-1, T): token 0 sees only itself
         if later_rows.numel():
             query, key = divmod(int(later_rows.argmax()), later_rows.size(1))
             strongest = link(head, query + 1, key)
         else:
             strongest = "(one token: it can only look at itself)"
-        print(f"  head {head}: strongest {strongest}; the last token looks most at "
-              f"{link(head, last, int(pattern[head, last].argmax()))}")
+        print(
+            f"  head {head}: strongest {strongest}; the last token looks most at "
+            f"{link(head, last, int(pattern[head, last].argmax()))}"
+        )
 
 
 def print_next_tokens(trace: Trace, tokenizer, k: int = 5) -> None:
-    probs = trace["probs"][0, -1]                                       # (vocab,) after the last token
+    probs = trace["probs"][0, -1]  # (vocab,) after the last token
     top = torch.topk(probs, min(k, probs.numel()))
     print(f"\nTop-{len(top.indices)} next tokens:")
     for rank, (p, token_id) in enumerate(zip(top.values.tolist(), top.indices.tolist()), start=1):
@@ -111,14 +118,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         model, tokenizer, about = build(args)
-        ids = tokenizer.encode(args.prompt)[-model.config.context_length:]
+        ids = tokenizer.encode(args.prompt)[-model.config.context_length :]
         if not ids:
             raise ValueError("The prompt gives no tokens; type some text.")
         trace = model.trace(ids)
     except ValueError as error:
         parser.exit(2, f"python -m core: {error}\n")
     except MemoryError:  # every size a file declares is checked first; this is what is left
-        parser.exit(2, "python -m core: this computer ran out of memory; close other programs or use a smaller model.\n")
+        parser.exit(
+            2, "python -m core: this computer ran out of memory; close other programs or use a smaller model.\n"
+        )
     print(f"Attention Lab: one trace of {about}.")
     print(f"Prompt: {args.prompt!r}")
     print_tokens(trace, tokenizer)

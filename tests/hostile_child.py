@@ -7,6 +7,7 @@ more MiB of address space (RLIMIT_AS), so a loader that allocates what a file de
 instead of filling the machine. The line: {"outcome": "refused" | "opened" | "crashed", "message": ...,
 "seconds": ..., "peak_mib": peak resident memory above what the imports left}.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -77,7 +78,7 @@ def reset_peak() -> None:
 def cap_address_space(cap_mib: int) -> None:
     with open("/proc/self/statm", encoding="ascii") as statm:
         mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    limit = mapped + cap_mib * 2 ** 20
+    limit = mapped + cap_mib * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
@@ -96,8 +97,17 @@ def main() -> None:
         outcome, message = "crashed", f"{type(error).__name__}: {error}"
     seconds = time.perf_counter() - started
     peak_mib = status_mib("VmHWM") - baseline
-    print(json.dumps({"outcome": outcome, "message": message, "seconds": round(seconds, 2),
-                      "peak_mib": round(max(peak_mib, 0.0), 1)}), flush=True)
+    print(
+        json.dumps(
+            {
+                "outcome": outcome,
+                "message": message,
+                "seconds": round(seconds, 2),
+                "peak_mib": round(max(peak_mib, 0.0), 1),
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Every `break_*` function damages a good file or folder in one way; CASES tables list them with the
 words the error must contain. A pickle here really runs code when unpickled: it creates `marker`.
 """
+
 from __future__ import annotations
 
 import io
@@ -61,8 +62,16 @@ def write_checkpoint(folder: Path) -> Path:
 
     tokenizer = CharTokenizer("abcdefgh .\n")
     ids = np.array(tokenizer.encode("abc defgh.\n" * 20), dtype=np.uint16)
-    config = TrainConfig(max_steps=4, batch_size=2, context_length=8, warmup_steps=1, eval_interval=0,
-                         sample_interval=0, snapshot_interval=0, seed=1)
+    config = TrainConfig(
+        max_steps=4,
+        batch_size=2,
+        context_length=8,
+        warmup_steps=1,
+        eval_interval=0,
+        sample_interval=0,
+        snapshot_interval=0,
+        seed=1,
+    )
     trainer = Trainer(tiny_model(vocab_size=tokenizer.vocab_size), TokenDataset(ids, 0.1), config, tokenizer)
     trainer.step()
     return save_trainer(folder, trainer)
@@ -71,9 +80,21 @@ def write_checkpoint(folder: Path) -> Path:
 def write_session(path: Path) -> Path:
     tokenizer = CharTokenizer("abcdefgh .\n")
     timeline = tuple((step, {"transformer.wte.weight": torch.full((2, 2), float(step))}) for step in (0, 5))
-    return save_class_file(path, ClassFile(tiny_model(vocab_size=tokenizer.vocab_size), tokenizer, prompt="abc",
-                                      layer=0, head=1, layout=b"layout", geometry=b"geometry", step=5,
-                                      timeline=timeline, settings={"temperature": 0.7}))
+    return save_class_file(
+        path,
+        ClassFile(
+            tiny_model(vocab_size=tokenizer.vocab_size),
+            tokenizer,
+            prompt="abc",
+            layer=0,
+            head=1,
+            layout=b"layout",
+            geometry=b"geometry",
+            step=5,
+            timeline=timeline,
+            settings={"temperature": 0.7},
+        ),
+    )
 
 
 def write_gpt2_folder(folder: Path) -> Path:
@@ -83,9 +104,19 @@ def write_gpt2_folder(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     model = tiny_model(vocab_size=260)
     config = model.config
-    (folder / "config.json").write_text(json.dumps({
-        "model_type": "gpt2", "n_layer": config.n_layers, "n_head": config.n_heads, "n_embd": config.d_model,
-        "vocab_size": config.vocab_size, "n_positions": config.context_length}), encoding="utf-8")
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "gpt2",
+                "n_layer": config.n_layers,
+                "n_head": config.n_heads,
+                "n_embd": config.d_model,
+                "vocab_size": config.vocab_size,
+                "n_positions": config.context_length,
+            }
+        ),
+        encoding="utf-8",
+    )
     weights = {}
     for name, value in model.state_dict().items():
         if name != "lm_head.weight":
@@ -103,7 +134,7 @@ def write_gpt2_folder(folder: Path) -> Path:
 def header_of(data: bytes) -> tuple[dict, bytes]:
     """(header dict, tensor bytes) of a safetensors file's contents."""
     (length,) = struct.unpack("<Q", data[:8])
-    return json.loads(data[8:8 + length]), data[8 + length:]
+    return json.loads(data[8 : 8 + length]), data[8 + length :]
 
 
 def with_header(header, body: bytes = b"", raw: bytes | None = None, length: int | None = None) -> bytes:
@@ -129,6 +160,7 @@ def claim_more_data(header: dict) -> None:
 def first_entry(change):
     def edit(header: dict) -> None:
         change(header[next(key for key in header if key != "__metadata__")])
+
     return edit
 
 
@@ -140,11 +172,11 @@ def tensor_file_breakages(marker: Path) -> dict[str, tuple]:
         "empty": (lambda data: b"", ("empty",)),
         "cut-at-3": (lambda data: data[:3], ("truncated",)),
         "cut-in-header": (lambda data: data[:40], ("truncated",)),
-        "cut-after-header": (lambda data: data[:8 + struct.unpack("<Q", data[:8])[0]], ("truncated",)),
-        "cut-in-data": (lambda data: data[:len(data) - len(data) // 3], ("truncated",)),
+        "cut-after-header": (lambda data: data[: 8 + struct.unpack("<Q", data[:8])[0]], ("truncated",)),
+        "cut-in-data": (lambda data: data[: len(data) - len(data) // 3], ("truncated",)),
         "cut-last-byte": (lambda data: data[:-1], ("truncated",)),
         "claims-more-data": (lambda data: edit_header(data, claim_more_data), ("truncated",)),
-        "length-2**62": (lambda data: struct.pack("<Q", 2 ** 62) + data[8:], ("not a safetensors file",)),
+        "length-2**62": (lambda data: struct.pack("<Q", 2**62) + data[8:], ("not a safetensors file",)),
         "length-negative": (lambda data: struct.pack("<q", -8) + data[8:], ("not a safetensors file",)),
         "length-zero": (lambda data: struct.pack("<Q", 0) + data[8:], ("not a safetensors file",)),
         "header-not-json": (lambda data: with_header(None, raw=b"{not json!"), ("not a safetensors file",)),
@@ -156,16 +188,30 @@ def tensor_file_breakages(marker: Path) -> dict[str, tuple]:
         "dtype-a-list": (lambda data: edit_header(data, first_entry(lambda e: e.update(dtype=["F32"]))), ("damaged",)),
         "dtype-unknown": (lambda data: edit_header(data, first_entry(lambda e: e.update(dtype="F128"))), ("damaged",)),
         "shape-a-string": (lambda data: edit_header(data, first_entry(lambda e: e.update(shape="12"))), ("damaged",)),
-        "shape-negative": (lambda data: edit_header(data, first_entry(lambda e: e.update(shape=[-1, 8]))), ("damaged",)),
+        "shape-negative": (
+            lambda data: edit_header(data, first_entry(lambda e: e.update(shape=[-1, 8]))),
+            ("damaged",),
+        ),
         "shape-bool": (lambda data: edit_header(data, first_entry(lambda e: e.update(shape=[True, 8]))), ("damaged",)),
         "shape-float": (lambda data: edit_header(data, first_entry(lambda e: e.update(shape=[12.0, 8]))), ("damaged",)),
-        "offsets-strings": (lambda data: edit_header(data, first_entry(
-            lambda e: e.update(data_offsets=[str(v) for v in e["data_offsets"]]))), ("damaged",)),
-        "offsets-reversed": (lambda data: edit_header(data, first_entry(
-            lambda e: e.update(data_offsets=e["data_offsets"][::-1]))), ("claims shape",)),
-        "offsets-null": (lambda data: edit_header(data, first_entry(lambda e: e.update(data_offsets=None))), ("damaged",)),
-        "entry-a-list": (lambda data: edit_header(data, lambda h: h.update(
-            {next(k for k in h if k != "__metadata__"): [1, 2]})), ("damaged",)),
+        "offsets-strings": (
+            lambda data: edit_header(
+                data, first_entry(lambda e: e.update(data_offsets=[str(v) for v in e["data_offsets"]]))
+            ),
+            ("damaged",),
+        ),
+        "offsets-reversed": (
+            lambda data: edit_header(data, first_entry(lambda e: e.update(data_offsets=e["data_offsets"][::-1]))),
+            ("claims shape",),
+        ),
+        "offsets-null": (
+            lambda data: edit_header(data, first_entry(lambda e: e.update(data_offsets=None))),
+            ("damaged",),
+        ),
+        "entry-a-list": (
+            lambda data: edit_header(data, lambda h: h.update({next(k for k in h if k != "__metadata__"): [1, 2]})),
+            ("damaged",),
+        ),
     }
 
 
@@ -204,9 +250,9 @@ def flip_member_byte(data: bytes, member: str) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         info = archive.getinfo(member)
     # a local header is 30 bytes + name + extra; the (possibly compressed) data follows
-    name_length, extra_length = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+    name_length, extra_length = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
     position = info.header_offset + 30 + name_length + extra_length + info.compress_size // 2
-    return data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1:]
+    return data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1 :]
 
 
 def inflate_member(path: Path, member: str, n_bytes: int) -> None:

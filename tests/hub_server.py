@@ -13,9 +13,11 @@ What huggingface_hub 2.x asks for, and what is answered:
 - GET of the same with `Range: bytes=N-`: 206 and the rest of the file.
 - An unknown model: 404 with X-Error-Code: RepoNotFound, as the Hub answers.
 
-A file's next GET can hang up midway (`cut(name, after_bytes)`), or be held midway (`hold(name, after_bytes)`): its GET sends that many bytes, then waits until
+A file's next GET can hang up midway (`cut(name, after_bytes)`), or be held midway
+(`hold(name, after_bytes)`): its GET sends that many bytes, then waits until
 the test calls `release()`, so a test can act "during" a download without any timing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 LFS_SUFFIXES = (".safetensors", ".bin")
 
 
-def use_hub(monkeypatch, server: "LoopbackHub", hf_home: Path) -> None:
+def use_hub(monkeypatch, server: LoopbackHub, hf_home: Path) -> None:
     """Point huggingface_hub and core.files.hub at `server` and at an empty cache under `hf_home`, online."""
     for variable in ("HF_HUB_CACHE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         monkeypatch.delenv(variable, raising=False)
@@ -44,17 +46,17 @@ def git_blob_id(data: bytes) -> str:
 class LoopbackHub:
     def __init__(self) -> None:
         self.models: dict[str, tuple[str, dict[str, bytes]]] = {}  # id -> (commit, {file name: bytes})
-        self.requests: list[tuple[str, str, str | None]] = []      # (method, path, Range header)
-        self._held: dict[str, int] = {}                              # file name -> bytes sent before waiting
-        self._cut: dict[str, int] = {}                               # file name -> bytes sent before hanging up
-        self.reached_hold = threading.Event()                        # a held file has sent its first part
+        self.requests: list[tuple[str, str, str | None]] = []  # (method, path, Range header)
+        self._held: dict[str, int] = {}  # file name -> bytes sent before waiting
+        self._cut: dict[str, int] = {}  # file name -> bytes sent before hanging up
+        self.reached_hold = threading.Event()  # a held file has sent its first part
         self._release = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
         self.address = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "LoopbackHub":
+    def __enter__(self) -> LoopbackHub:
         self._thread.start()
         return self
 
@@ -144,10 +146,20 @@ def _handler_for(hub: LoopbackHub):
             """The repository's file list (snapshot_download asks for it)."""
             if model_id not in hub.models:
                 return self._not_found("RepoNotFound")
-            entries = [{"type": "file", "path": sibling["rfilename"], "size": sibling["size"],
-                        "oid": sibling["blobId"], **({"lfs": {"oid": sibling["lfs"]["sha256"], "size": sibling["size"],
-                                                              "pointerSize": 134}} if "lfs" in sibling else {})}
-                       for sibling in hub.model_info(model_id)["siblings"]]
+            entries = [
+                {
+                    "type": "file",
+                    "path": sibling["rfilename"],
+                    "size": sibling["size"],
+                    "oid": sibling["blobId"],
+                    **(
+                        {"lfs": {"oid": sibling["lfs"]["sha256"], "size": sibling["size"], "pointerSize": 134}}
+                        if "lfs" in sibling
+                        else {}
+                    ),
+                }
+                for sibling in hub.model_info(model_id)["siblings"]
+            ]
             self._send(200, {"Content-Type": "application/json"}, json.dumps(entries).encode(), True)
 
         def _file(self, model_id: str, name: str, send_body: bool) -> None:

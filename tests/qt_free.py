@@ -1,4 +1,5 @@
 """For the tests that keep a layer free of Qt: which Qt modules does importing some modules load?"""
+
 from __future__ import annotations
 
 import subprocess

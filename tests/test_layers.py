@@ -26,6 +26,7 @@ the top of a file, inside a function (a lazy import) and under `if TYPE_CHECKING
       panel_dock
     app.main, app.__main__            everything
 """
+
 from __future__ import annotations
 
 import ast
@@ -35,8 +36,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("core", "app")
 
-APP_BASE = ("app.controller", "app.selection", "app.settings", "app.theme", "app.error_display", "app.crash",
-            "app.screenshot", "app.model_loader")
+APP_BASE = (
+    "app.controller",
+    "app.selection",
+    "app.settings",
+    "app.theme",
+    "app.error_display",
+    "app.crash",
+    "app.screenshot",
+    "app.model_loader",
+)
 WINDOW = ("app.window*", "app.model_opening", "app.panel_dock")
 MAIN = ("app.main", "app.__main__")
 QT = ("PySide6", "pyqtgraph")
@@ -95,7 +104,7 @@ def imported_names(module: str, path: Path, node: ast.Import | ast.ImportFrom) -
         base = node.module or ""
     else:
         package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
-        package = package[:len(package) - (node.level - 1)]
+        package = package[: len(package) - (node.level - 1)]
         base = ".".join(package + ([node.module] if node.module else []))
     return [f"{base}.{alias.name}" for alias in node.names] + [base]
 
@@ -149,8 +158,11 @@ def forbidden_imports(graph: dict[str, set[str]]) -> dict[tuple[str, str], str]:
 
 def broken_rules(graph: dict[str, set[str]], known=frozenset()) -> list[str]:
     """One line per forbidden import that is not in `known`."""
-    return [f"{module} imports {target} ({rule})"
-            for (module, target), rule in forbidden_imports(graph).items() if (module, target) not in known]
+    return [
+        f"{module} imports {target} ({rule})"
+        for (module, target), rule in forbidden_imports(graph).items()
+        if (module, target) not in known
+    ]
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -190,9 +202,9 @@ def test_the_graph_reads_every_kind_of_import():
     """The reader is not blind: relative, absolute, package and lazy imports all show up."""
     graph = import_graph()
     assert len(graph) > 150
-    assert "core.model.trace" in graph["core.explain.logit_lens"]   # from core.model.trace import ...
-    assert "app.state.model_in_use" in graph["app.controller"]     # from .state.model_in_use import ...
-    assert "app.studio.studio_panel" in graph["app.studio"]        # a lazy import inside a function
+    assert "core.model.trace" in graph["core.explain.logit_lens"]  # from core.model.trace import ...
+    assert "app.state.model_in_use" in graph["app.controller"]  # from .state.model_in_use import ...
+    assert "app.studio.studio_panel" in graph["app.studio"]  # a lazy import inside a function
     assert "PySide6" in graph["app.window"] and "torch" in graph["core.model.model"]
 
 
@@ -212,8 +224,11 @@ def test_no_import_cycle():
 
 def test_the_checks_can_fail():
     """A made-up graph with a loop and a core module reaching into the app is caught."""
-    graph = {"core.model.model": {"app.window"}, "app.window": {"app.views.panel"},
-             "app.views.panel": {"app.window", "PySide6"}}
+    graph = {
+        "core.model.model": {"app.window"},
+        "app.window": {"app.views.panel"},
+        "app.views.panel": {"app.window", "PySide6"},
+    }
     assert cycles(graph) == [["app.views.panel", "app.window"]]
     assert "core.model.model imports app.window (never app, PySide6, pyqtgraph)" in broken_rules(graph)
     assert any(line.startswith("app.views.panel imports app.window") for line in broken_rules(graph))
@@ -224,14 +239,20 @@ def test_each_package_says_its_job_and_names_every_file():
     unnamed = []
     for init in sorted(ROOT.glob("core/**/__init__.py")) + sorted(ROOT.glob("app/**/__init__.py")):
         text = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
-        parts = [p.name if p.suffix == ".py" else p.name + "/" for p in init.parent.iterdir()
-                 if (p.suffix == ".py" and p.name != "__init__.py") or (p / "__init__.py").exists()]
+        parts = [
+            p.name if p.suffix == ".py" else p.name + "/"
+            for p in init.parent.iterdir()
+            if (p.suffix == ".py" and p.name != "__init__.py") or (p / "__init__.py").exists()
+        ]
         unnamed += [f"{init.parent.relative_to(ROOT)}/{name}" for name in sorted(parts) if name not in text]
     assert not unnamed, "name these in their package's __init__.py docstring: " + ", ".join(unnamed)
 
 
 def test_no_file_over_400_lines():
     """Small files with one clear job: none in core/ or app/ grows past 400 lines."""
-    long = [f"{path.relative_to(ROOT)} ({n} lines)" for path in module_files().values()
-            if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400]
+    long = [
+        f"{path.relative_to(ROOT)} ({n} lines)"
+        for path in module_files().values()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    ]
     assert not long, "split these: " + ", ".join(long)

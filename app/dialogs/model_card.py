@@ -1,4 +1,5 @@
 """About this model: the card core.model.model_card makes from the model in use, as a small dialog."""
+
 from __future__ import annotations
 
 from html import escape

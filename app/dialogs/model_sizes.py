@@ -4,6 +4,7 @@ A preset fills the three sizes; editing a size by hand turns the preset into "cu
 new sizes match a preset exactly. Whoever owns the fields lays them out in its own form and listens to
 `changed` to update its parameter count.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
@@ -17,19 +18,20 @@ POSITIONAL_CHOICES = {
     "rope": "RoPE: rotate queries and keys by position (LLaMA)",
     "none": "none: no position information at all",
 }
-CUSTOM = "custom"   # the preset name meaning "the sizes typed in below"
+CUSTOM = "custom"  # the preset name meaning "the sizes typed in below"
 SIZE_KEYS = ("n_layers", "n_heads", "d_model")
 
 
 class ModelSizeFields(QObject):
-    changed = Signal()   # any of the sizes, the preset or the positional scheme changed
+    changed = Signal()  # any of the sizes, the preset or the positional scheme changed
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.preset_combo = QComboBox(parent, objectName="presetCombo")
         for name, sizes in PRESETS.items():
-            self.preset_combo.addItem(f"{name} ({sizes['n_layers']} layers × {sizes['n_heads']} heads, "
-                                      f"d_model {sizes['d_model']})", name)
+            self.preset_combo.addItem(
+                f"{name} ({sizes['n_layers']} layers × {sizes['n_heads']} heads, d_model {sizes['d_model']})", name
+            )
         self.preset_combo.addItem("custom sizes", CUSTOM)
         self.preset_combo.setToolTip("A ready-made size, or 'custom sizes' to type your own below.")
         self.layers_spin = QSpinBox(parent, objectName="layersSpin", minimum=1, maximum=48)
@@ -101,14 +103,14 @@ class ModelSizeFields(QObject):
         """A size typed by hand: 'custom' unless it now matches a preset exactly."""
         sizes = self.sizes()
         match = next((name for name, preset in PRESETS.items() if _preset_sizes(preset) == sizes), CUSTOM)
-        self.preset_combo.blockSignals(True)   # the sizes are already right; don't refill them
+        self.preset_combo.blockSignals(True)  # the sizes are already right; don't refill them
         self.preset_combo.setCurrentIndex(self.preset_combo.findData(match))
         self.preset_combo.blockSignals(False)
         self.changed.emit()
 
     def _show_sizes(self, sizes: dict[str, int]) -> None:
         for key, spin in zip(SIZE_KEYS, self._spins()):
-            spin.blockSignals(True)   # one `changed` for the whole preset, not one per spin box
+            spin.blockSignals(True)  # one `changed` for the whole preset, not one per spin box
             spin.setValue(sizes[key])
             spin.blockSignals(False)
 

@@ -6,13 +6,25 @@ user has seen the size), then fetches with a progress bar and a Cancel button; a
 download is continued next time. Everything that waits on the network or the disk runs in a
 BackgroundJob, so the dialog and the window stay responsive.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.files import hub
 from core.model.param_count import human_count
@@ -33,25 +45,28 @@ def memory_text(count: int) -> str:
 
 
 class ModelZooDialog(QDialog):
-    open_requested = Signal(str)     # a model id the window should open (it is in the cache)
-    size_known = Signal(object)      # bytes a download of the chosen model fetches
+    open_requested = Signal(str)  # a model id the window should open (it is in the cache)
+    size_known = Signal(object)  # bytes a download of the chosen model fetches
     download_finished = Signal(str)  # the model id now in the cache
-    download_failed = Signal(str)    # the sentence shown (cancelled, offline, disk full, ...)
+    download_failed = Signal(str)  # the sentence shown (cancelled, offline, disk full, ...)
 
-    def __init__(self, settings: AppSettings, parent: QWidget | None = None,
-                 entries: tuple[ZooEntry, ...] = ZOO) -> None:
+    def __init__(
+        self, settings: AppSettings, parent: QWidget | None = None, entries: tuple[ZooEntry, ...] = ZOO
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("modelZooDialog")
         self.setWindowTitle("Model zoo")
         self.settings = settings
         self.entries = entries
         self._job: BackgroundJob | None = None  # the size question or the download under way
-        self._sized: str | None = None          # the model whose size was just shown: Start downloads it
+        self._sized: str | None = None  # the model whose size was just shown: Start downloads it
 
         intro = QLabel(objectName="zooIntro", wordWrap=True)
-        intro.setText("Real language models, run by this app's own GPT. They are kept in the Hugging Face cache "
-                      f"({hub.cache_folder()}), shared with transformers. Nothing is downloaded until you choose "
-                      "Download; models already there open without a network.")
+        intro.setText(
+            "Real language models, run by this app's own GPT. They are kept in the Hugging Face cache "
+            f"({hub.cache_folder()}), shared with transformers. Nothing is downloaded until you choose "
+            "Download; models already there open without a network."
+        )
         self.table = self._build_table()
         self.status = QLabel(objectName="zooStatus", wordWrap=True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -103,8 +118,14 @@ class ModelZooDialog(QDialog):
         header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         header.sectionResized.connect(lambda *_: self._fit_rows())  # rewrap the sentences when the width changes
         for row, entry in enumerate(self.entries):
-            texts = (entry.model_id, entry.family, human_count(entry.parameters), memory_text(entry.float32_bytes),
-                     "", entry.shows)
+            texts = (
+                entry.model_id,
+                entry.family,
+                human_count(entry.parameters),
+                memory_text(entry.float32_bytes),
+                "",
+                entry.shows,
+            )
             for column, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{entry.name}: {entry.shows}")
@@ -171,10 +192,15 @@ class ModelZooDialog(QDialog):
 
     def _on_size_known(self, plan: hub.DownloadPlan) -> None:
         self._sized = plan.model_id
-        kept = f" ({hub.size_text(plan.present_bytes)} of it is already here from an earlier try)" \
-            if plan.present_bytes else ""
-        self.status.setText(f"{plan.model_id}: {hub.size_text(plan.total_bytes)} to download from "
-                            f"{hub.hub_address()}{kept}, into {hub.cache_folder()}. Choose Start download.")
+        kept = (
+            f" ({hub.size_text(plan.present_bytes)} of it is already here from an earlier try)"
+            if plan.present_bytes
+            else ""
+        )
+        self.status.setText(
+            f"{plan.model_id}: {hub.size_text(plan.total_bytes)} to download from "
+            f"{hub.hub_address()}{kept}, into {hub.cache_folder()}. Choose Start download."
+        )
         self.start_button.setText(f"Start download ({hub.size_text(plan.total_bytes - plan.present_bytes)})")
         self.size_known.emit(plan.total_bytes)
 
@@ -190,8 +216,12 @@ class ModelZooDialog(QDialog):
         self.progress.setFormat(f"{model_id}: %p%")
         self.progress.show()
         self.status.setText(f"Downloading {model_id}…")
-        self._run(lambda report, cancelled: hub.download(model_id, report, cancelled),
-                  self._on_downloaded, self._on_download_failed, self._on_progress)
+        self._run(
+            lambda report, cancelled: hub.download(model_id, report, cancelled),
+            self._on_downloaded,
+            self._on_download_failed,
+            self._on_progress,
+        )
 
     def cancel_download(self) -> None:
         if self._job is not None:

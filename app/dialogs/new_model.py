@@ -1,10 +1,10 @@
 """New untrained model: pick a preset or sizes and a positional encoding; see the parameter count live."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from core.model.config import GPTConfig
 from core.model.param_count import count_parameters, human_count
@@ -16,9 +16,9 @@ TOKENIZER_CHOICES = {"current": "the current model's tokenizer", "lessons": "cha
 
 @dataclass(frozen=True)
 class NewModelChoice:
-    config: GPTConfig   # sizes and positional scheme (vocab_size filled in from the tokenizer)
-    tokenizer: str      # "current" or "lessons": which tokenizer the new model reads with
-    seed: int           # random seed for the initial weights
+    config: GPTConfig  # sizes and positional scheme (vocab_size filled in from the tokenizer)
+    tokenizer: str  # "current" or "lessons": which tokenizer the new model reads with
+    seed: int  # random seed for the initial weights
 
 
 class NewModelDialog(QDialog):
@@ -60,9 +60,12 @@ class NewModelDialog(QDialog):
 
     def config(self) -> GPTConfig:
         """The chosen config; ValueError (with the reason) if the sizes do not fit together."""
-        return GPTConfig(vocab_size=self._vocab_sizes[self.tokenizer_combo.currentData()],
-                         context_length=self.context_spin.value(), pos_encoding=self.model_sizes.pos_encoding(),
-                         **self.model_sizes.sizes())
+        return GPTConfig(
+            vocab_size=self._vocab_sizes[self.tokenizer_combo.currentData()],
+            context_length=self.context_spin.value(),
+            pos_encoding=self.model_sizes.pos_encoding(),
+            **self.model_sizes.sizes(),
+        )
 
     def _update_count(self, *_ignored) -> None:
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)

@@ -5,6 +5,7 @@ The file format itself is core.files.class_file; this module only knows where ea
 A studio that was never built has no training to save, and reading it does not build it; a file that
 carries training history builds the studio to show it.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray
@@ -22,13 +23,25 @@ def capture_class_file(context: ClassroomContext, classroom) -> ClassFile:
     layout = saved.state if saved is not None else window.saveState()
     geometry = saved.geometry if saved is not None else window.saveGeometry()
     timeline, losses = _training_history(context)
-    settings = {"source": model_session.source, "trained": bool(model_session.trained),
-                "dark": bool(context.is_dark()), "temperature": float(context.output.temperature)}
+    settings = {
+        "source": model_session.source,
+        "trained": bool(model_session.trained),
+        "dark": bool(context.is_dark()),
+        "temperature": float(context.output.temperature),
+    }
     return ClassFile(
-        model=model_session.model, tokenizer=model_session.tokenizer, prompt=context.controller.prompt,
-        lesson=classroom.pane.position_ids(), layer=context.selection.layer, head=context.selection.head,
-        layout=bytes(layout.data()), geometry=bytes(geometry.data()), step=model_session.step or 0,
-        losses=losses, timeline=timeline, settings=settings,
+        model=model_session.model,
+        tokenizer=model_session.tokenizer,
+        prompt=context.controller.prompt,
+        lesson=classroom.pane.position_ids(),
+        layer=context.selection.layer,
+        head=context.selection.head,
+        layout=bytes(layout.data()),
+        geometry=bytes(geometry.data()),
+        step=model_session.step or 0,
+        losses=losses,
+        timeline=timeline,
+        settings=settings,
     )
 
 
@@ -56,9 +69,15 @@ def restore_class_file(context: ClassroomContext, classroom, session: ClassFile)
         classroom.presenter.leave()
     settings = session.settings
     source = str(settings.get("source", "session"))
-    context.set_session(ModelInUse(session.model.eval(), session.tokenizer, source,
-                                  trained=bool(settings.get("trained", session.step > 0)),
-                                  step=session.step or None))
+    context.set_session(
+        ModelInUse(
+            session.model.eval(),
+            session.tokenizer,
+            source,
+            trained=bool(settings.get("trained", session.step > 0)),
+            step=session.step or None,
+        )
+    )
     if session.timeline or session.losses:
         context.ensure_studio().restore_training_history(session.timeline, session.losses)
     context.prompt.set_text(session.prompt)

@@ -9,6 +9,7 @@ context (app/lessons/context.py), never the window. Its jobs live beside it: a s
 (class_file_io.py). Live numbers are computed by core.teaching.lesson_numbers; nothing here does
 arithmetic on the model.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,13 +21,7 @@ from PySide6.QtWidgets import QFileDialog
 from core.teaching.lesson_checks import model_features
 from core.teaching.lesson_numbers import LessonContext
 from core.teaching.lesson_questions import Question
-from core.teaching.lessons import (
-    Lesson,
-    LessonError,
-    LessonStep,
-    load_lessons,
-    problems_lesson,
-)
+from core.teaching.lessons import Lesson, LessonError, LessonStep, load_lessons, problems_lesson
 
 from .class_file_io import capture_class_file, restore_class_file
 from .context import ClassroomContext
@@ -48,7 +43,7 @@ class Classroom(QObject):
         super().__init__(context.dock_layout)
         self.context = context
         self.errors = context.errors  # where a failure is told (app/error_display.py)
-        self.problems: list[str] = []           # lesson files that could not be read, in words
+        self.problems: list[str] = []  # lesson files that could not be read, in words
         try:
             self.lessons = lessons or load_lessons(problems=self.problems)
         except LessonError as error:  # not one lesson readable: open anyway and say why
@@ -61,7 +56,7 @@ class Classroom(QObject):
         self.numbers = StepNumbers(context)
         self.actions = LessonActions(context, self.numbers, self.show_panel)
         self.handouts = HandoutMaker(context, self.numbers, self.actions, self.highlighter)
-        self.numbers_stale = True                # a snapshot came while the pane was hidden
+        self.numbers_stale = True  # a snapshot came while the pane was hidden
         self._add_panels()
         self.lesson_dock.visibilityChanged.connect(self._on_lesson_visibility_changed)
         self._add_menus()
@@ -76,8 +71,9 @@ class Classroom(QObject):
         self._on_session_changed(context.controller.session)
         context.dock_layout.installEventFilter(self)  # to leave presenter mode before the window saves its layout
         if self.problems:  # a teacher's typo: say which file and what to fix, and keep the rest
-            QTimer.singleShot(0, lambda: self.errors.show_error("Some lesson files could not be read",
-                                                                "\n\n".join(self.problems)))
+            QTimer.singleShot(
+                0, lambda: self.errors.show_error("Some lesson files could not be read", "\n\n".join(self.problems))
+            )
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.context.dock_layout and event.type() == QEvent.Type.Close:
@@ -92,8 +88,13 @@ class Classroom(QObject):
         self.lesson_dock = context.add_panel(self.pane, area=LEFT, tab_with="whatIfView")
         self.parameter_dock = context.add_panel(self.parameter_view, area=RIGHT, tab_with="qkvView")
         self.residual_dock = context.add_lazy_panel(  # built when first shown: its plots are slow to make
-            lambda: ResidualView(context.selection), "residualView", ResidualView.TITLE, ResidualView.TOOLTIP,
-            area=RIGHT, tab_with="qkvView")
+            lambda: ResidualView(context.selection),
+            "residualView",
+            ResidualView.TITLE,
+            ResidualView.TOOLTIP,
+            area=RIGHT,
+            tab_with="qkvView",
+        )
 
     @property
     def residual_view(self) -> ResidualView:
@@ -105,22 +106,52 @@ class Classroom(QObject):
         self._action(menu, "&Next step", self.pane.go_next, "Ctrl+]", "Go to the next lesson step.")
         self._action(menu, "&Previous step", self.pane.go_back, "Ctrl+[", "Go back one lesson step.")
         menu.addSeparator()
-        self.presenter_action = self._action(menu, "P&resenter mode", self.presenter.toggle, "F5",
-                                             "Full screen, large text, keyboard only; F5 or Escape to leave.")
+        self.presenter_action = self._action(
+            menu,
+            "P&resenter mode",
+            self.presenter.toggle,
+            "F5",
+            "Full screen, large text, keyboard only; F5 or Escape to leave.",
+        )
         menu.addSeparator()
-        self._action(menu, "Export lesson &hand-out (PDF)…", self.ask_export_handout, "Ctrl+Shift+H",
-                     "Save the current lesson as a PDF with this prompt's figures and numbers.")
-        self._action(menu, "Export the &window (PNG and SVG)…", self.ask_export_view, None,
-                     "Save a picture and a drawing of the window as it looks now.")
-        self._action(menu, "Export &every panel (PNG and SVG)…", self.ask_export_panels, None,
-                     "Save each panel as a picture and a drawing in a folder.")
+        self._action(
+            menu,
+            "Export lesson &hand-out (PDF)…",
+            self.ask_export_handout,
+            "Ctrl+Shift+H",
+            "Save the current lesson as a PDF with this prompt's figures and numbers.",
+        )
+        self._action(
+            menu,
+            "Export the &window (PNG and SVG)…",
+            self.ask_export_view,
+            None,
+            "Save a picture and a drawing of the window as it looks now.",
+        )
+        self._action(
+            menu,
+            "Export &every panel (PNG and SVG)…",
+            self.ask_export_panels,
+            None,
+            "Save each panel as a picture and a drawing in a folder.",
+        )
         file_menu = self.context.file_menu
         if file_menu is not None:
             first = file_menu.actions()[0] if file_menu.actions() else None
-            save = self._action(None, "Save &session…", self.ask_save_class_file, "Ctrl+Shift+S",
-                                "Save model, prompt, panel layout and lesson position in one file.")
-            opener = self._action(None, "Open s&ession…", self.ask_open_class_file, "Ctrl+Alt+O",
-                                  "Open a session file saved with Save session.")
+            save = self._action(
+                None,
+                "Save &session…",
+                self.ask_save_class_file,
+                "Ctrl+Shift+S",
+                "Save model, prompt, panel layout and lesson position in one file.",
+            )
+            opener = self._action(
+                None,
+                "Open s&ession…",
+                self.ask_open_class_file,
+                "Ctrl+Alt+O",
+                "Open a session file saved with Save session.",
+            )
             file_menu.insertActions(first, [opener, save])
             file_menu.insertSeparator(first)
 
@@ -150,8 +181,9 @@ class Classroom(QObject):
 
     def _on_session_changed(self, session) -> None:
         merges = bool(getattr(session.tokenizer, "merges", None))
-        self.pane.set_model_features(model_features(session.config.pos_encoding, session.tokenizer.kind, merges,
-                                                    bool(session.trained)))
+        self.pane.set_model_features(
+            model_features(session.config.pos_encoding, session.tokenizer.kind, merges, bool(session.trained))
+        )
 
     def open_builtin_model(self, folder) -> bool:
         """Show a model the app ships (a step needs it); False, with a message, if it cannot be opened."""
@@ -162,8 +194,9 @@ class Classroom(QObject):
         try:
             session = load_checkpoint_model(folder, source=source)
         except (OSError, ValueError) as error:
-            self.errors.show_error("Could not open the built-in model",
-                                   f"{error}\n\nThe previous model is still shown.")
+            self.errors.show_error(
+                "Could not open the built-in model", f"{error}\n\nThe previous model is still shown."
+            )
             return False
         self.context.set_session(session)
         return True
@@ -192,9 +225,11 @@ class Classroom(QObject):
         self.numbers_stale = False
         controller, selection = self.context.controller, self.context.selection
         snapshot = controller.snapshot
-        if snapshot is not None and (selection.layer >= snapshot.config.n_layers
-                                     or selection.head >= snapshot.config.n_heads
-                                     or snapshot.config != controller.session.config):
+        if snapshot is not None and (
+            selection.layer >= snapshot.config.n_layers
+            or selection.head >= snapshot.config.n_heads
+            or snapshot.config != controller.session.config
+        ):
             return  # a new model's snapshot is on its way (its ids are not this tokenizer's); its numbers come with it
         self.pane.set_numbers(self.numbers_for(self.pane.step))
 
@@ -216,34 +251,48 @@ class Classroom(QObject):
             pages = self.handouts.pages(lesson)
         finally:
             self._on_step_changed(*self.pane.position)  # the current step's panel in front again
-        return Handout(title=lesson.title, summary=lesson.summary, prompt=prompt,
-                       model=self.context.controller.session.describe(), pages=pages)
+        return Handout(
+            title=lesson.title,
+            summary=lesson.summary,
+            prompt=prompt,
+            model=self.context.controller.session.describe(),
+            pages=pages,
+        )
 
     def export_handout(self, path, lesson_index: int | None = None) -> Path:
         return write_handout_pdf(path, self.handout(lesson_index))
 
     def ask_export_handout(self) -> None:
         name = f"{self.pane.lesson.id}.pdf"
-        path, _ = QFileDialog.getSaveFileName(self.context.dock_layout, "Export the lesson as a PDF hand-out",
-                                              str(Path.home() / name), "PDF (*.pdf)")
+        path, _ = QFileDialog.getSaveFileName(
+            self.context.dock_layout, "Export the lesson as a PDF hand-out", str(Path.home() / name), "PDF (*.pdf)"
+        )
         if path:
-            self._report(lambda: self.export_handout(path), "Could not write the hand-out", f"Saved the hand-out to {path}")
+            self._report(
+                lambda: self.export_handout(path), "Could not write the hand-out", f"Saved the hand-out to {path}"
+            )
 
     def ask_export_view(self) -> None:
         window = self.context.dock_layout
-        path, _ = QFileDialog.getSaveFileName(window, "Export the window (a .png and an .svg are written)",
-                                              str(Path.home() / "attention-lab"), "PNG and SVG (*.png *.svg)")
+        path, _ = QFileDialog.getSaveFileName(
+            window,
+            "Export the window (a .png and an .svg are written)",
+            str(Path.home() / "attention-lab"),
+            "PNG and SVG (*.png *.svg)",
+        )
         if path:
             stem = Path(path).with_suffix("")
-            self._report(lambda: export_view(window, stem), "Could not export the window",
-                         f"Saved {stem}.png and {stem}.svg")
+            self._report(
+                lambda: export_view(window, stem), "Could not export the window", f"Saved {stem}.png and {stem}.svg"
+            )
 
     def ask_export_panels(self) -> None:
         window = self.context.dock_layout
         folder = QFileDialog.getExistingDirectory(window, "Export every panel into a folder", str(Path.home()))
         if folder:
-            self._report(lambda: export_panels(window, folder), "Could not export the panels",
-                         f"Saved every panel to {folder}")
+            self._report(
+                lambda: export_panels(window, folder), "Could not export the panels", f"Saved every panel to {folder}"
+            )
 
     # -- session files -----------------------------------------------------------------------------
     def save_class_file(self, path) -> Path:
@@ -258,19 +307,25 @@ class Classroom(QObject):
         restore_class_file(self.context, self, load_class_file(path))
 
     def ask_save_class_file(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.context.dock_layout, "Save the session",
-                                              str(Path.home() / "lesson.attnlab"), "Attention Lab session (*.attnlab)")
+        path, _ = QFileDialog.getSaveFileName(
+            self.context.dock_layout,
+            "Save the session",
+            str(Path.home() / "lesson.attnlab"),
+            "Attention Lab session (*.attnlab)",
+        )
         if path:
-            self._report(lambda: self.save_class_file(path), "Could not save the session",
-                         f"Saved the session to {path}")
+            self._report(
+                lambda: self.save_class_file(path), "Could not save the session", f"Saved the session to {path}"
+            )
 
     def try_open_class_file(self, path) -> bool:
         """Open the session, or say why not where the user is looking; False if it failed."""
         return self._report(lambda: self.open_class_file(path), "Could not open the session", f"Opened {path}")
 
     def ask_open_class_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.context.dock_layout, "Open a session", str(Path.home()),
-                                              "Attention Lab session (*.attnlab)")
+        path, _ = QFileDialog.getOpenFileName(
+            self.context.dock_layout, "Open a session", str(Path.home()), "Attention Lab session (*.attnlab)"
+        )
         if path:
             self.try_open_class_file(path)
 
@@ -281,8 +336,11 @@ class Classroom(QObject):
             self.errors.show_error(failure, str(error))
             return False
         except MemoryError:  # core checks every declared size first; this is what memory left over
-            self.errors.show_error(failure, "This computer ran out of memory; close other programs and try again. "
-                                            "The previous model is still shown.")
+            self.errors.show_error(
+                failure,
+                "This computer ran out of memory; close other programs and try again. "
+                "The previous model is still shown.",
+            )
             return False
         self.context.show_status(success, 8000)
         return True

@@ -8,6 +8,7 @@ Each step gets half a page: its title, the prompt its picture and numbers come f
 to the right of the explanation, the live sentences and the suggestion. A long step shrinks its text and
 picture until it fits its half, so the hand-out always has ceil(steps / 2) pages.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -41,15 +42,15 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 from app.views.export import save_png, save_svg
 
 STEPS_PER_PAGE = 2
-RESOLUTION = 300                    # dots per inch of the PDF's page coordinates
+RESOLUTION = 300  # dots per inch of the PDF's page coordinates
 MARGIN_MM = 14
-GAP_MM = 6                          # between the two steps of a page, a thin line in the middle
-BODY_POINT_SIZES = (10, 9.5, 9, 8.5, 8, 7.5, 7, 6.5)   # tried largest first until a step fits its half
-FIGURE_SHARES = (0.56, 0.5, 0.44, 0.38, 0.32)          # a picture's share of the text width, likewise...
-FIGURE_MAX_HEIGHT = 0.62            # ...at most this share of the half page, so the words always have room
-WIDE_FIGURE = 1.8                   # a picture this many times wider than tall goes across the page instead,
+GAP_MM = 6  # between the two steps of a page, a thin line in the middle
+BODY_POINT_SIZES = (10, 9.5, 9, 8.5, 8, 7.5, 7, 6.5)  # tried largest first until a step fits its half
+FIGURE_SHARES = (0.56, 0.5, 0.44, 0.38, 0.32)  # a picture's share of the text width, likewise...
+FIGURE_MAX_HEIGHT = 0.62  # ...at most this share of the half page, so the words always have room
+WIDE_FIGURE = 1.8  # a picture this many times wider than tall goes across the page instead,
 WIDE_HEIGHT_SHARES = (0.58, 0.5, 0.43, 0.36, 0.3, 0.24)  # at these shares of the half page's height
-PROMPT_CHARACTERS = 150             # a longer prompt is shown by its start and its length
+PROMPT_CHARACTERS = 150  # a longer prompt is shown by its start and its length
 HEADER_POINT_SIZE = 15
 SMALL_POINT_SIZE = 7.5
 LINE_COLOUR = "#999999"
@@ -57,21 +58,21 @@ LINE_COLOUR = "#999999"
 
 @dataclass(frozen=True)
 class HandoutPage:
-    title: str                  # the step's title
-    body: str                   # its explanation, Markdown
+    title: str  # the step's title
+    body: str  # its explanation, Markdown
     sentences: tuple[str, ...]  # live sentences filled with this prompt's numbers
-    try_this: str               # the suggestion
-    figure: QImage | None       # a clean picture of the step's panel showing `prompt` (None: nothing to picture)
-    prompt: str = ""            # the prompt the figure and the sentences come from
-    note: str = ""              # said instead of a figure, e.g. why there is none
+    try_this: str  # the suggestion
+    figure: QImage | None  # a clean picture of the step's panel showing `prompt` (None: nothing to picture)
+    prompt: str = ""  # the prompt the figure and the sentences come from
+    note: str = ""  # said instead of a figure, e.g. why there is none
 
 
 @dataclass(frozen=True)
 class Handout:
-    title: str                  # the lesson's title
+    title: str  # the lesson's title
     summary: str
-    prompt: str                 # the prompt shown when the hand-out was made
-    model: str                  # one line describing the model every figure and number comes from
+    prompt: str  # the prompt shown when the hand-out was made
+    model: str  # one line describing the model every figure and number comes from
     pages: tuple[HandoutPage, ...]
 
 
@@ -91,8 +92,15 @@ def shown_prompt(prompt: str) -> str:
     return f"{prompt[:PROMPT_CHARACTERS].rstrip()} … ({len(prompt):,} characters)"
 
 
-def step_document(number: int, page: HandoutPage, width: float, point_size: float, figure_width: float,
-                  figure_height_limit: float, device) -> QTextDocument:
+def step_document(
+    number: int,
+    page: HandoutPage,
+    width: float,
+    point_size: float,
+    figure_width: float,
+    figure_height_limit: float,
+    device,
+) -> QTextDocument:
     """One step laid out `width` pixels of `device` wide: title, prompt, the figure floated right of the text."""
     document = QTextDocument()
     document.documentLayout().setPaintDevice(device)
@@ -104,8 +112,9 @@ def step_document(number: int, page: HandoutPage, width: float, point_size: floa
     cursor.insertHtml(f"<b style='font-size:{point_size * 1.3:.1f}pt'>{number}. {html.escape(page.title)}</b>")
     if page.prompt:
         cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-        cursor.insertHtml(f"<b>Prompt:</b> <span style='font-family:monospace'>{html.escape(shown_prompt(page.prompt))}"
-                          "</span>")
+        cursor.insertHtml(
+            f"<b>Prompt:</b> <span style='font-family:monospace'>{html.escape(shown_prompt(page.prompt))}</span>"
+        )
     cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
     if page.figure is not None and not page.figure.isNull():
         _insert_figure(document, cursor, page.figure, f"figure-{number}.png", figure_width, figure_height_limit)
@@ -128,8 +137,9 @@ def _is_wide(figure: QImage | None) -> bool:
     return figure is not None and not figure.isNull() and figure.width() >= WIDE_FIGURE * figure.height()
 
 
-def _insert_figure(document: QTextDocument, cursor: QTextCursor, figure: QImage, name: str, width: float,
-                   height_limit: float) -> None:
+def _insert_figure(
+    document: QTextDocument, cursor: QTextCursor, figure: QImage, name: str, width: float, height_limit: float
+) -> None:
     """A wide figure across the page above the words; any other at the right edge, the words flowing round it."""
     document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), figure)
     # Qt enlarges a document's images by the paint device's dpi over the screen's: undo that, so the figure
@@ -160,8 +170,9 @@ def fitted_step(number: int, page: HandoutPage, width: float, height: float, dev
     else:
         figure_sizes = [(width * share, height * FIGURE_MAX_HEIGHT) for share in FIGURE_SHARES]
     # Text and picture shrink together, a step at a time (then the text before the picture at each step).
-    pairs = sorted(itertools.product(range(len(BODY_POINT_SIZES)), range(len(figure_sizes))),
-                   key=lambda pair: (max(pair), pair))
+    pairs = sorted(
+        itertools.product(range(len(BODY_POINT_SIZES)), range(len(figure_sizes))), key=lambda pair: (max(pair), pair)
+    )
     for text_step, figure_step in pairs:
         point_size, (figure_width, figure_height) = BODY_POINT_SIZES[text_step], figure_sizes[figure_step]
         document = step_document(number, page, width, point_size, figure_width, figure_height, device)
@@ -179,9 +190,14 @@ def write_handout_pdf(path, handout: Handout) -> Path:
     writer.setTitle(handout.title)
     writer.setCreator("Attention Lab")
     writer.setResolution(RESOLUTION)
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
-                                     QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
-                                     QPageLayout.Unit.Millimeter))
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
     painter = QPainter()
     if not painter.begin(writer):
         raise OSError(f"Could not write {path}; choose a folder you can write to.")
@@ -207,7 +223,7 @@ def _paint_pages(painter: QPainter, writer: QPdfWriter, handout: Handout) -> Non
         if index == 0:
             top += _paint_header(painter, writer, handout, area.width()) + 3 * millimetre
         footer = _paint_footer(painter, writer, handout, area, index, pages)
-        steps = handout.pages[index * STEPS_PER_PAGE:(index + 1) * STEPS_PER_PAGE]
+        steps = handout.pages[index * STEPS_PER_PAGE : (index + 1) * STEPS_PER_PAGE]
         gap = GAP_MM * millimetre
         half = (area.bottom() - footer - top - gap * (STEPS_PER_PAGE - 1)) / STEPS_PER_PAGE
         for slot, page in enumerate(steps):
@@ -237,25 +253,30 @@ def _paint_header(painter: QPainter, writer: QPdfWriter, handout: Handout, width
     cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
     cursor.insertHtml(f"<i>{html.escape(handout.summary)}</i>")  # the introduction speaks of the window: not printed
     cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-    cursor.insertHtml(f"<b>Model:</b> {html.escape(handout.model)} &nbsp;·&nbsp; made {today} with Attention Lab. "
-                      "Every picture and number on these pages comes from this model reading the prompt shown "
-                      "with it.")
+    cursor.insertHtml(
+        f"<b>Model:</b> {html.escape(handout.model)} &nbsp;·&nbsp; made {today} with Attention Lab. "
+        "Every picture and number on these pages comes from this model reading the prompt shown "
+        "with it."
+    )
     document.setTextWidth(width)
     document.drawContents(painter)
     return document.size().height()
 
 
-def _paint_footer(painter: QPainter, writer: QPdfWriter, handout: Handout, area: QRectF, index: int,
-                  pages: int) -> float:
+def _paint_footer(
+    painter: QPainter, writer: QPdfWriter, handout: Handout, area: QRectF, index: int, pages: int
+) -> float:
     """'Lesson title · page n of N' at the bottom; returns the height it takes."""
     font = QFont()
     font.setPointSizeF(SMALL_POINT_SIZE)
     painter.setFont(QFont(font, writer))
     painter.setPen(QColor(LINE_COLOUR))
     height = _points(SMALL_POINT_SIZE * 1.6, writer)
-    painter.drawText(QRectF(area.left(), area.bottom() - height, area.width(), height),
-                     Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                     f"{handout.title} · page {index + 1} of {pages}")
+    painter.drawText(
+        QRectF(area.left(), area.bottom() - height, area.width(), height),
+        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+        f"{handout.title} · page {index + 1} of {pages}",
+    )
     return height * 1.5
 
 

@@ -5,6 +5,7 @@
 The hand-out's layout and PDF writing are app/lessons/handout.py; this module only puts the window in each
 step's state (its prompt, head and temperature, on white paper) and back as it was.
 """
+
 from __future__ import annotations
 
 from PySide6.QtGui import QImage
@@ -24,8 +25,9 @@ from .step_numbers import TRAINING_NUMBERS, StepNumbers, names_used
 
 
 class HandoutMaker:
-    def __init__(self, context: ClassroomContext, numbers: StepNumbers, actions: LessonActions,
-                 highlighter: PanelHighlighter) -> None:
+    def __init__(
+        self, context: ClassroomContext, numbers: StepNumbers, actions: LessonActions, highlighter: PanelHighlighter
+    ) -> None:
         self.context = context
         self.numbers = numbers
         self.actions = actions
@@ -67,15 +69,24 @@ class HandoutMaker:
             subject, note = self.pictured(step)
             figure = panel_picture(subject) if subject is not None else None
         numbers = self.numbers.numbers_for(step)
-        return HandoutPage(title=step.title, body=step.body + questions_markdown(step.questions),
-                           try_this=step.try_this, sentences=tuple(live_sentences(step, numbers)) if numbers else (),
-                           figure=figure, prompt=controller.prompt, note=note)
+        return HandoutPage(
+            title=step.title,
+            body=step.body + questions_markdown(step.questions),
+            try_this=step.try_this,
+            sentences=tuple(live_sentences(step, numbers)) if numbers else (),
+            figure=figure,
+            prompt=controller.prompt,
+            note=note,
+        )
 
     def saved_training_picture(self, step: LessonStep) -> QImage | None:
         """For a studio step whose numbers describe the training saved with the model on screen (not a run in
         the studio): that training's loss curves and learning rate. None for any other step."""
-        if (STUDIO_NAME not in step.panel or not names_used(step) & TRAINING_NUMBERS
-                or self.numbers.studio_is_the_story()):
+        if (
+            STUDIO_NAME not in step.panel
+            or not names_used(step) & TRAINING_NUMBERS
+            or self.numbers.studio_is_the_story()
+        ):
             return None
         train, val, recipe = self.numbers.model_history()
         return history_picture(train, val, recipe) if train else None

@@ -5,6 +5,7 @@
 
 Panels are found by object name (e.g. "attentionView", or "tokenStrip" inside the prompt panel).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,9 +14,9 @@ from PySide6.QtCore import QEvent, QRect, Qt, QTimer, QVariantAnimation
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QStackedWidget, QTabWidget, QWidget
 
-FRAME_COLOUR = "#E69F00"   # Okabe–Ito orange: stands out on light and dark, and for colour-blind eyes
-HOLD_MS = 1800             # how long the frame stays fully visible
-FADE_MS = 900              # then how long it takes to fade away
+FRAME_COLOUR = "#E69F00"  # Okabe–Ito orange: stands out on light and dark, and for colour-blind eyes
+HOLD_MS = 1800  # how long the frame stays fully visible
+FADE_MS = 900  # then how long it takes to fade away
 
 
 def dock_of(widget: QWidget | None) -> QDockWidget | None:

@@ -5,6 +5,7 @@
 What a training step of the hand-out pictures when its numbers describe the model's own training (a model
 opened from a folder) rather than a run in the studio.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,17 +14,11 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from app.views.plot_style import (
-    CURVE_COLOURS,
-    colours,
-    legend_html,
-    style_graphics_view,
-    style_plot_item,
-)
+from app.views.plot_style import CURVE_COLOURS, colours, legend_html, style_graphics_view, style_plot_item
 from core.training.schedule import learning_rate_at
 
-SIZE = QSize(1000, 380)          # pixels: two plots side by side, as wide as a hand-out figure
-SCHEDULE_POINTS = 300            # learning rates drawn along the schedule
+SIZE = QSize(1000, 380)  # pixels: two plots side by side, as wide as a hand-out figure
+SCHEDULE_POINTS = 300  # learning rates drawn along the schedule
 
 
 def history_picture(train: list, val: list | None, recipe=None, size: QSize = SIZE) -> QImage:
@@ -37,16 +32,19 @@ def history_picture(train: list, val: list | None, recipe=None, size: QSize = SI
     loss = plots.addPlot(row=1, col=0, title="loss saved with the model")
     for rows, colour in ((train, CURVE_COLOURS[0]), (val or [], CURVE_COLOURS[1])):
         if rows:
-            steps, losses = np.asarray(rows, dtype=float).T                     # (2, N): step, loss
+            steps, losses = np.asarray(rows, dtype=float).T  # (2, N): step, loss
             loss.plot(steps, losses, pen=pg.mkPen(colour, width=2))
     loss.setLabel("bottom", "step")
     plotted = [loss]
     if recipe is not None:
-        plots.addLabel(f"<span style='color:{text}'>{legend_html([('━', CURVE_COLOURS[2], 'learning rate')])}</span>",
-                       row=0, col=1)
+        plots.addLabel(
+            f"<span style='color:{text}'>{legend_html([('━', CURVE_COLOURS[2], 'learning rate')])}</span>", row=0, col=1
+        )
         rate = plots.addPlot(row=1, col=1, title="learning rate: warmup, then cosine decay")
         steps = np.unique(np.linspace(0, recipe.max_steps, SCHEDULE_POINTS).astype(int))
-        rate.plot(steps, [learning_rate_at(int(step), recipe) for step in steps], pen=pg.mkPen(CURVE_COLOURS[2], width=2))
+        rate.plot(
+            steps, [learning_rate_at(int(step), recipe) for step in steps], pen=pg.mkPen(CURVE_COLOURS[2], width=2)
+        )
         rate.setLabel("bottom", "step")
         rate.getAxis("left").enableAutoSIPrefix(False)
         plotted.append(rate)

@@ -5,6 +5,7 @@ temperature, switch a part of the model off, train the studio's run.
     actions.perform_try(step)
     actions.show_prompt_drawn("the cat sat")     # returns once every panel on screen shows it
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -31,9 +32,16 @@ class LessonActions:
         controller, selection = self.context.controller, self.context.selection
         session = controller.session
         prompt = action.prompt or controller.prompt
-        numbers = answer_numbers(session.model, session.tokenizer, session.vocabulary().labels, prompt,
-                                 selection.layer, selection.head, select=action.select,
-                                 training=self.numbers.training_facts())
+        numbers = answer_numbers(
+            session.model,
+            session.tokenizer,
+            session.vocabulary().labels,
+            prompt,
+            selection.layer,
+            selection.head,
+            select=action.select,
+            training=self.numbers.training_facts(),
+        )
         if action.prompt and action.prompt != controller.prompt:
             self.context.prompt.set_text(action.prompt)
         chosen = head_of(action.select, numbers) if action.select else None
@@ -83,7 +91,7 @@ class LessonActions:
                 loop.quit()
 
         controller.snapshot_ready.connect(quit_when_answered)  # after the window's own: it has drawn by then
-        controller.message.connect(quit_when_answered)        # an answer with no snapshot (the model failed)
+        controller.message.connect(quit_when_answered)  # an answer with no snapshot (the model failed)
         try:
             if controller.busy:
                 loop.exec()

@@ -6,6 +6,7 @@ Buttons, sliders, spin boxes, fields, tabs and scroll bars are hidden for the mo
 the labels that name them: a QLabel whose buddy is a control goes with it), a panel that scrolls is
 pictured whole, not only the part in view, and everything is put back as it was.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -34,14 +35,25 @@ from PySide6.QtWidgets import (
 from app.views.view_base import settle_plots
 
 # What a reader of a printed page cannot use.
-CONTROL_TYPES = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit, QProgressBar, QTabBar,
-                 QToolBar)
+CONTROL_TYPES = (
+    QAbstractButton,
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QComboBox,
+    QLineEdit,
+    QProgressBar,
+    QTabBar,
+    QToolBar,
+)
 
 
 def controls_in(root: QWidget) -> list[QWidget]:
     """Every control inside `root` (scroll bars are left to their scroll areas)."""
-    return [widget for widget in root.findChildren(QWidget)
-            if isinstance(widget, CONTROL_TYPES) and not isinstance(widget, QScrollBar)]
+    return [
+        widget
+        for widget in root.findChildren(QWidget)
+        if isinstance(widget, CONTROL_TYPES) and not isinstance(widget, QScrollBar)
+    ]
 
 
 def labels_of(root: QWidget, controls: Iterable[QWidget]) -> list[QLabel]:
@@ -86,7 +98,7 @@ def trimmed(image: QImage) -> QImage:
     """The image without the empty margins around what is drawn (the background colour of its corner)."""
     pixels = image.convertToFormat(QImage.Format.Format_RGB32)
     rows = np.frombuffer(pixels.constBits(), np.uint32).reshape(pixels.height(), pixels.bytesPerLine() // 4)
-    rows = rows[:, :pixels.width()]                                  # (H, W) one 0xAARRGGBB per pixel
+    rows = rows[:, : pixels.width()]  # (H, W) one 0xAARRGGBB per pixel
     drawn = rows != rows[0, 0]
     if not drawn.any():
         return image

@@ -2,12 +2,21 @@
 
 Every column is worked out by core.model.param_count from a configuration, with the same formula.
 """
+
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.state.snapshot import Snapshot
 from app.views.export import ExportTable, add_export_menu
@@ -29,9 +38,11 @@ def shared_kv_text(count: ParameterCount, config: GPTConfig) -> str:
     saved = count.saved_by_shared_kv
     if not saved:
         return ""
-    return (f" Its {config.n_heads} query heads share {config.n_kv_heads} key/value heads, which saves "
-            f"<b>{human_count(saved)}</b> parameters: attention would need {human_count(count.attention + saved)} "
-            f"with a key and value per head ({saved / (count.attention + saved):.0%} less).")
+    return (
+        f" Its {config.n_heads} query heads share {config.n_kv_heads} key/value heads, which saves "
+        f"<b>{human_count(saved)}</b> parameters: attention would need {human_count(count.attention + saved)} "
+        f"with a key and value per head ({saved / (count.attention + saved):.0%} less)."
+    )
 
 
 def _share_text(part: int, total: int) -> str:
@@ -79,8 +90,10 @@ class ParameterView(QWidget):
             self._fill_column(column, count_parameters(column_config))
         own = count_parameters(config)
         gpt3 = count_parameters(FAMOUS_CONFIGS["GPT-3"]).total
-        self.heading.setText(f"This model has <b>{own.total:,}</b> parameters; GPT-3 has about "
-                             f"<b>{gpt3 / own.total:,.0f} times</b> as many." + shared_kv_text(own, config))
+        self.heading.setText(
+            f"This model has <b>{own.total:,}</b> parameters; GPT-3 has about "
+            f"<b>{gpt3 / own.total:,.0f} times</b> as many." + shared_kv_text(own, config)
+        )
 
     def _fill_column(self, column: int, count: ParameterCount) -> None:
         values = [n for _, n in count.parts()] + [count.total]

@@ -4,7 +4,8 @@ On: full screen, the lesson on the left and, on the right, the prompt above the 
 about (each step swaps it, like slides), every part with the room its content needs on the screen the
 window is on (projector_layout: worked out again after each step, resize and change of screen), text
 larger for that screen (1.6× on a 1080-line projector, at least 1.2×), lines thicker, sequential colour
-maps switched to cividis (made to read the same for colour-blind viewers and on washed-out projectors), menus, toolbars, the status bar,
+maps switched to cividis (made to read the same for colour-blind viewers and on washed-out projectors),
+menus, toolbars, the status bar,
 dock buttons and panel controls hidden, except the controls the step's "try this" needs (its temperature,
 next token and generate, the what-if panel, the layer and head selectors). Page Down and Page Up (what a
 presentation clicker sends) or the lesson's Next and Back buttons turn pages; so do Right, Space, Left and
@@ -39,7 +40,8 @@ CONTROL_TYPES = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox)
 PANELS_THAT_ARE_ALL_CONTROLS = ("whatIfView",)  # hidden whole: nothing on them reads without their knobs
 PAGE_KEYS = {Qt.Key.Key_PageDown: "next", Qt.Key.Key_PageUp: "back"}      # a clicker's: turn pages everywhere
 TYPING_KEYS = {Qt.Key.Key_Right: "next", Qt.Key.Key_Space: "next", Qt.Key.Key_Down: "next",
-               Qt.Key.Key_Left: "back", Qt.Key.Key_Backspace: "back", Qt.Key.Key_Up: "back"}  # unless a widget uses them
+               Qt.Key.Key_Left: "back", Qt.Key.Key_Backspace: "back",
+               Qt.Key.Key_Up: "back"}  # unless a widget uses them
 LEAVE_KEYS = {Qt.Key.Key_Escape, Qt.Key.Key_F5}
 KEYS_HINT = "Page Down / Up or clicker: next / back  ·  Alt+arrows: layer, head  ·  Esc: leave"
 # What a step's "try this" may need, by the object names of the controls that do it.

@@ -11,6 +11,7 @@ The text grows with the screen's height (font_scale), so a 1280x720 projector re
 Sizes are plain pixels, worked out from what the widgets say they need, so the plan can be checked
 without a window; presenter.py applies it after every step, resize and change of screen.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,36 +19,36 @@ from dataclasses import dataclass
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QDockWidget, QScrollArea, QWidget
 
-FONT_SCALE = 1.6           # the presentation text on a 1080-line screen (a projector's), times the normal size
+FONT_SCALE = 1.6  # the presentation text on a 1080-line screen (a projector's), times the normal size
 SMALLEST_FONT_SCALE = 1.2  # never less, however few lines the screen has (at 720 lines still more than 1.6 at 1080)
-LESSON_SHARE = 0.32        # of the width, for the lesson when the panels leave it that much
-LESSON_SHARE_BESIDE = 0.26 # the same with the what-if right of the step's panel: two panels to make room for
-PANEL_SHARE = 0.62         # of the right column, for the step's panel when the what-if is beside it
+LESSON_SHARE = 0.32  # of the width, for the lesson when the panels leave it that much
+LESSON_SHARE_BESIDE = 0.26  # the same with the what-if right of the step's panel: two panels to make room for
+PANEL_SHARE = 0.62  # of the right column, for the step's panel when the what-if is beside it
 BESIDE_SHARE_UNDER_LESSON = 0.66  # of the left column, for the what-if under the lesson: its plot keeps its axis
-PROMPT_MOST_SHARE = 0.45   # of the height, the most the prompt takes from the step's panel
-SEPARATOR = 6              # the handle between two docks, and the room it takes
+PROMPT_MOST_SHARE = 0.45  # of the height, the most the prompt takes from the step's panel
+SEPARATOR = 6  # the handle between two docks, and the room it takes
 
 
 @dataclass(frozen=True)
 class Needs:
     """The room each part needs, in pixels (a dock's title bar included)."""
 
-    lesson: QSize              # the lesson pane: its title, a few lines of text and the page buttons
-    prompt_height: int         # the prompt, its token summary and two rows of chips
-    prompt_least: int          # the prompt with less: what its dock cannot go below
-    panel: QSize               # the step's panel, all of its content in sight
-    beside: QSize | None       # the what-if panel, when the step needs it
+    lesson: QSize  # the lesson pane: its title, a few lines of text and the page buttons
+    prompt_height: int  # the prompt, its token summary and two rows of chips
+    prompt_least: int  # the prompt with less: what its dock cannot go below
+    panel: QSize  # the step's panel, all of its content in sight
+    beside: QSize | None  # the what-if panel, when the step needs it
 
 
 @dataclass(frozen=True)
 class Plan:
     """Where the docks go and how big they are."""
 
-    lesson_width: int          # the left column
-    prompt_height: int         # the prompt's dock, above the step's panel
-    panel_width: int           # the step's panel (the right column, less the what-if when beside it)
+    lesson_width: int  # the left column
+    prompt_height: int  # the prompt's dock, above the step's panel
+    panel_width: int  # the step's panel (the right column, less the what-if when beside it)
     beside_under_lesson: bool  # the what-if panel in the left column, under the lesson
-    beside_size: int           # its width (right of the panel) or height (under the lesson); 0 without one
+    beside_size: int  # its width (right of the panel) or height (under the lesson); 0 without one
 
 
 def font_scale(screen_height: int) -> float:
@@ -61,7 +62,8 @@ def plan(room: QSize, needs: Needs) -> Plan:
     width, height = room.width(), room.height()
     beside = needs.beside
     under_lesson = beside is not None and (
-        needs.lesson.width() + needs.panel.width() + beside.width() + 2 * SEPARATOR > width)
+        needs.lesson.width() + needs.panel.width() + beside.width() + 2 * SEPARATOR > width
+    )
     left_wanted, right_least = int(width * LESSON_SHARE), needs.panel.width()
     if beside is not None and under_lesson:
         left_wanted = max(left_wanted, beside.width())
@@ -80,8 +82,11 @@ def plan(room: QSize, needs: Needs) -> Plan:
         beside_size = right - SEPARATOR - panel_width
 
     # The prompt gives up its second row of chips before the step's panel loses any of its content.
-    prompt_height = min(needs.prompt_height, int(height * PROMPT_MOST_SHARE),
-                        max(needs.prompt_least, height - SEPARATOR - needs.panel.height()))
+    prompt_height = min(
+        needs.prompt_height,
+        int(height * PROMPT_MOST_SHARE),
+        max(needs.prompt_least, height - SEPARATOR - needs.panel.height()),
+    )
     return Plan(lesson_width, prompt_height, panel_width, under_lesson, beside_size)
 
 

@@ -5,6 +5,7 @@ lines, and images drawn with a sequential colour map (viridis and friends) switc
 colours read the same to most colour-blind viewers and keep their order on a washed-out projector.
 Diverging and cyclic maps keep their own (they need their middle or their wrap-around).
 """
+
 from __future__ import annotations
 
 import pyqtgraph as pg
@@ -17,19 +18,34 @@ from app.views.plot_style import colormap
 PROJECTOR_LINE_WIDTH = 4
 AXIS_LINE_WIDTH = 2
 PROJECTOR_MAP = "cividis"
-SEQUENTIAL_MAPS = {"viridis", "inferno", "magma", "plasma", "cividis", "CET-L1", "CET-L3", "CET-L4", "CET-L8", "CET-L20"}
+SEQUENTIAL_MAPS = {
+    "viridis",
+    "inferno",
+    "magma",
+    "plasma",
+    "cividis",
+    "CET-L1",
+    "CET-L3",
+    "CET-L4",
+    "CET-L8",
+    "CET-L20",
+}
 
 
 class ProjectorStyle:
     """apply(window) restyles (again, after redraws); restore() puts back every original it changed."""
 
     def __init__(self) -> None:
-        self._pens: dict = {}       # curve or axis -> its own pen
-        self._maps: dict = {}       # image -> its own colour map
+        self._pens: dict = {}  # curve or axis -> its own pen
+        self._maps: dict = {}  # image -> its own colour map
 
     def apply(self, window: QWidget) -> None:
-        items = [item for view in window.findChildren(pg.GraphicsView) for item in view.scene().items()
-                 if not (isinstance(item, pg.PlotCurveItem) and isinstance(item.parentItem(), pg.PlotDataItem))]
+        items = [
+            item
+            for view in window.findChildren(pg.GraphicsView)
+            for item in view.scene().items()
+            if not (isinstance(item, pg.PlotCurveItem) and isinstance(item.parentItem(), pg.PlotDataItem))
+        ]
         # Record every original before changing anything: a colour bar recolours its images too.
         for item in items:
             if isinstance(item, (pg.PlotCurveItem, pg.PlotDataItem, pg.AxisItem)) and item not in self._pens:

@@ -6,14 +6,24 @@ A `predict` card takes a typed guess first; only then can Reveal be pressed, whi
 the live numbers and shows the filled `reveal:` sentence and whether the guess was right. A `choose`
 card shows its options; picking one marks it right or wrong and shows the explanation.
 """
+
 from __future__ import annotations
 
 import html
 import re
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.teaching.lesson_questions import Question, guess_matches
 from core.teaching.lessons import LessonError, fill
@@ -97,16 +107,23 @@ class QuestionCard(QFrame):
 
 
 class QuestionsView(QWidget):
-    def __init__(self, questions: tuple[Question, ...], answer, introduction: str = "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, questions: tuple[Question, ...], answer, introduction: str = "", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("lessonQuestions")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         if introduction:
-            one_line_per_paragraph = re.sub(r"(?<!\n)\n(?!\n)", " ", introduction)   # Markdown's soft line breaks
-            layout.addWidget(QLabel(one_line_per_paragraph, wordWrap=True, objectName="questionsIntro",
-                                    textFormat=Qt.TextFormat.PlainText))
+            one_line_per_paragraph = re.sub(r"(?<!\n)\n(?!\n)", " ", introduction)  # Markdown's soft line breaks
+            layout.addWidget(
+                QLabel(
+                    one_line_per_paragraph,
+                    wordWrap=True,
+                    objectName="questionsIntro",
+                    textFormat=Qt.TextFormat.PlainText,
+                )
+            )
         self.cards = [QuestionCard(number, question, answer) for number, question in enumerate(questions, start=1)]
         for card in self.cards:
             layout.addWidget(card)

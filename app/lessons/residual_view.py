@@ -1,6 +1,7 @@
 """The residual stream of the last token: how long it is after each block adds attention and the MLP,
 and its numbers before and after the final LayerNorm.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,10 @@ STREAM_COLOUR, ATTENTION_COLOUR, MLP_COLOUR = CURVE_COLOURS[0], CURVE_COLOURS[1]
 
 class ResidualView(QWidget):
     TITLE = "Residual stream"
-    TOOLTIP = ("The last token's vector as it passes the blocks: its length after each addition, and its numbers "
-               "before and after the final LayerNorm.")
+    TOOLTIP = (
+        "The last token's vector as it passes the blocks: its length after each addition, and its numbers "
+        "before and after the final LayerNorm."
+    )
     OBJECT_NAME = "residualView"
     FOLLOWS_SELECTION = True
 
@@ -42,8 +45,11 @@ class ResidualView(QWidget):
         self.norm.setLabel("bottom", "dimension")
         self.bars = {  # what each stage adds, by kind
             kind: pg.BarGraphItem(x=[], height=[], width=0.6, brush=colour, name=name)
-            for kind, colour, name in (("input", "#999999", "token + position"),
-                                       ("attn", ATTENTION_COLOUR, "attention adds"), ("MLP", MLP_COLOUR, "MLP adds"))
+            for kind, colour, name in (
+                ("input", "#999999", "token + position"),
+                ("attn", ATTENTION_COLOUR, "attention adds"),
+                ("MLP", MLP_COLOUR, "MLP adds"),
+            )
         }
         for bar in self.bars.values():
             self.growth.addItem(bar)
@@ -76,15 +82,20 @@ class ResidualView(QWidget):
         outline = pg.mkPen("#ffffff" if self.dark else "#000000", width=2)
         for kind, bar in self.bars.items():
             picked = [i for i, stage in enumerate(stream.stages) if stage.split("+")[-1] == kind]
-            bar.setOpts(x=x[picked], height=stream.added[picked],
-                        pens=[outline if i in chosen else pg.mkPen(None) for i in picked])
+            bar.setOpts(
+                x=x[picked],
+                height=stream.added[picked],
+                pens=[outline if i in chosen else pg.mkPen(None) for i in picked],
+            )
         self.length_curve.setData(x, stream.lengths)
         self.growth.getAxis("bottom").setTicks([list(zip(x, stream.stages))])
-        dims = np.arange(len(stream.before_norm) + 1) - 0.5                      # bin edges for step curves
+        dims = np.arange(len(stream.before_norm) + 1) - 0.5  # bin edges for step curves
         self.before_curve.setData(dims, stream.before_norm)
         self.after_curve.setData(dims, stream.after_norm)
-        self.heading.setText(f"Following the last token “{self._token}”. Bars: what each part adds; line: the "
-                             f"stream's length after it. Block {self.selection.layer} is outlined.")
+        self.heading.setText(
+            f"Following the last token “{self._token}”. Bars: what each part adds; line: the "
+            f"stream's length after it. Block {self.selection.layer} is outlined."
+        )
 
     def set_theme(self, dark: bool) -> None:
         self.dark = dark
@@ -95,15 +106,24 @@ class ResidualView(QWidget):
         self.length_curve.setSymbolBrush(STREAM_COLOUR)
         self.before_curve.setPen(pg.mkPen(CURVE_COLOURS[4], width=1.5))
         self.after_curve.setPen(pg.mkPen(CURVE_COLOURS[0], width=1.5))
-        self.legend.setText(legend_html([  # above the plots: a legend inside them hid the curves' ends
-            ("■", "#999999", "token + position"), ("■", ATTENTION_COLOUR, "attention adds"),
-            ("■", MLP_COLOUR, "MLP adds"), ("●", STREAM_COLOUR, "stream length"),
-            ("━", CURVE_COLOURS[4], "before LayerNorm"), ("━", CURVE_COLOURS[0], "after")]))
+        self.legend.setText(
+            legend_html(
+                [  # above the plots: a legend inside them hid the curves' ends
+                    ("■", "#999999", "token + position"),
+                    ("■", ATTENTION_COLOUR, "attention adds"),
+                    ("■", MLP_COLOUR, "MLP adds"),
+                    ("●", STREAM_COLOUR, "stream length"),
+                    ("━", CURVE_COLOURS[4], "before LayerNorm"),
+                    ("━", CURVE_COLOURS[0], "after"),
+                ]
+            )
+        )
         self._redraw()
 
     def _export_table(self) -> ExportTable:
         if self.stream is None:
             return ExportTable(np.zeros((0, 2)))
-        values = np.stack([self.stream.lengths, self.stream.added], axis=1)      # (stages, 2)
-        return ExportTable(values, row_labels=self.stream.stages, column_labels=["stream length", "added length"],
-                           corner="stage")
+        values = np.stack([self.stream.lengths, self.stream.added], axis=1)  # (stages, 2)
+        return ExportTable(
+            values, row_labels=self.stream.stages, column_labels=["stream length", "added length"], corner="stage"
+        )

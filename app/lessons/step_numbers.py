@@ -7,18 +7,13 @@ The arithmetic is core.teaching.lesson_numbers'; this module gathers what it nee
 (snapshot, chosen head, temperature, the training the lesson talks about) and runs the costly extras (one
 gradient step, the prompt without positions) only for steps that quote them and models small enough.
 """
+
 from __future__ import annotations
 
 import weakref
 
 from core.teaching.explain_numbers import explanation_for
-from core.teaching.lesson_numbers import (
-    LessonContext,
-    TrainingFacts,
-    gradient_step,
-    live_numbers,
-    tokenizer_facts,
-)
+from core.teaching.lesson_numbers import LessonContext, TrainingFacts, gradient_step, live_numbers, tokenizer_facts
 from core.teaching.lessons import LessonStep, template_names
 from core.teaching.teaching_numbers import checkpoint_history, positions_off
 
@@ -26,11 +21,26 @@ from .class_file_io import training_losses
 from .context import ClassroomContext
 
 UPDATE_NUMBERS = {"learning_rate", "update_loss_before", "update_loss_after", "gradient_norm"}
-TRAINING_NUMBERS = {"train_steps", "train_first_loss", "train_last_loss", "train_perplexity", "val_last_loss",
-                    "val_perplexity", "train_val_gap", "train_tokens", "gpt3_tokens_times", "lr_peak", "lr_now", "lr_min",
-                    "warmup_steps", "schedule_steps", "weight_decay", "grad_clip"}  # about a whole training run
+TRAINING_NUMBERS = {
+    "train_steps",
+    "train_first_loss",
+    "train_last_loss",
+    "train_perplexity",
+    "val_last_loss",
+    "val_perplexity",
+    "train_val_gap",
+    "train_tokens",
+    "gpt3_tokens_times",
+    "lr_peak",
+    "lr_now",
+    "lr_min",
+    "warmup_steps",
+    "schedule_steps",
+    "weight_decay",
+    "grad_clip",
+}  # about a whole training run
 POSITIONS_OFF_NUMBERS = {"no_position_top_token", "no_position_top_prob", "position_changes"}
-MAX_PARAMS_FOR_UPDATE = 5_000_000    # the live gradient step runs on the GUI thread: only for small models
+MAX_PARAMS_FOR_UPDATE = 5_000_000  # the live gradient step runs on the GUI thread: only for small models
 UPDATE_LEARNING_RATE = 0.01
 
 
@@ -43,7 +53,7 @@ def names_used(step: LessonStep) -> set[str]:
 class StepNumbers:
     def __init__(self, context: ClassroomContext) -> None:
         self.context = context
-        self._update_cache: tuple | None = None   # ((weakref to session, ids), UpdateFacts) of the last gradient step
+        self._update_cache: tuple | None = None  # ((weakref to session, ids), UpdateFacts) of the last gradient step
         self._history_cache: tuple | None = None  # (weakref to session, (train, val, recipe)) of the model on screen
 
     def numbers_for(self, step: LessonStep) -> dict | None:
@@ -59,11 +69,17 @@ class StepNumbers:
         session = controller.session
         ids = snapshot.trace.ids[0].tolist()
         return LessonContext(
-            trace=snapshot.trace, token_labels=snapshot.token_labels, vocab_labels=snapshot.vocab_labels,
-            config=snapshot.config, layer=selection.layer, head=selection.head,
+            trace=snapshot.trace,
+            token_labels=snapshot.token_labels,
+            vocab_labels=snapshot.vocab_labels,
+            config=snapshot.config,
+            layer=selection.layer,
+            head=selection.head,
             temperature=self.context.output.temperature,
-            prompt=session.tokenizer.decode(ids), tokenizer=tokenizer_facts(session.tokenizer, ids),
-            training=self.training_facts(), update=self._update_facts(step, session, ids),
+            prompt=session.tokenizer.decode(ids),
+            tokenizer=tokenizer_facts(session.tokenizer, ids),
+            training=self.training_facts(),
+            update=self._update_facts(step, session, ids),
             positions_off=self._positions_off(step, session, ids, snapshot.vocab_labels),
             explanation=explanation_for(session.model, snapshot.trace, names_used(step)),
         )
@@ -100,8 +116,13 @@ class StepNumbers:
         if not train:
             return None
         (_, first_loss), (last_step, last_loss) = train[0], train[-1]
-        return TrainingFacts(steps=int(last_step), first_loss=float(first_loss), last_loss=float(last_loss),
-                             val_last_loss=float(val[-1][1]) if val else None, recipe=recipe)
+        return TrainingFacts(
+            steps=int(last_step),
+            first_loss=float(first_loss),
+            last_loss=float(last_loss),
+            val_last_loss=float(val[-1][1]) if val else None,
+            recipe=recipe,
+        )
 
     def studio_run(self):
         """(train losses, val losses, trainer config) of the studio's run; Nones without one."""

@@ -3,6 +3,7 @@
 Each way of getting a model (the default one, a checkpoint, a GPT-2 folder, a fresh untrained one)
 is one small function returning a ModelInUse, or raising ValueError with a sentence for the user.
 """
+
 from __future__ import annotations
 
 import threading
@@ -24,21 +25,21 @@ FALLBACK_PROMPT = "The cat sat on the mat. The cat"
 class Vocabulary:
     """Everything about the vocabulary the views need, computed once per model."""
 
-    labels: tuple[str, ...]            # a readable label per token id
-    embeddings: np.ndarray             # (vocab, d_model) read-only copy of the token-embedding matrix
-    projection: np.ndarray             # (vocab, 2) PCA of the embeddings
+    labels: tuple[str, ...]  # a readable label per token id
+    embeddings: np.ndarray  # (vocab, d_model) read-only copy of the token-embedding matrix
+    projection: np.ndarray  # (vocab, 2) PCA of the embeddings
 
 
 @dataclass(eq=False)
 class ModelInUse:
     """A model shown in the window. The model's weights are not changed while it is shown."""
 
-    model: GPT                 # the network, in eval mode
-    tokenizer: object          # core.tokenizers.Tokenizer: text <-> ids
-    source: str                # where it came from, in words, for the status bar
-    trained: bool = True       # False for freshly initialised weights (the status bar says so)
-    step: int | None = None    # training step of the weights, when known
-    path: str | None = None    # folder it was loaded from, if any
+    model: GPT  # the network, in eval mode
+    tokenizer: object  # core.tokenizers.Tokenizer: text <-> ids
+    source: str  # where it came from, in words, for the status bar
+    trained: bool = True  # False for freshly initialised weights (the status bar says so)
+    step: int | None = None  # training step of the weights, when known
+    path: str | None = None  # folder it was loaded from, if any
     _vocabulary: Vocabulary | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -99,8 +100,14 @@ def load_checkpoint_model(folder: str | Path, source: str | None = None) -> Mode
         raise ValueError(f"{folder} is not a folder. A checkpoint is a folder holding the model's files.")
     checkpoint = load_checkpoint(folder)
     model = checkpoint.model.eval()
-    return ModelInUse(model, checkpoint.tokenizer, source or f"checkpoint “{folder.name}”",
-                      trained=bool(checkpoint.step), step=checkpoint.step or None, path=str(folder))
+    return ModelInUse(
+        model,
+        checkpoint.tokenizer,
+        source or f"checkpoint “{folder.name}”",
+        trained=bool(checkpoint.step),
+        step=checkpoint.step or None,
+        path=str(folder),
+    )
 
 
 def load_character_model(folder: Path = CHARACTER_MODEL_FOLDER) -> ModelInUse:

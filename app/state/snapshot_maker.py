@@ -3,6 +3,7 @@ worker thread runs it, and so can a script or a test.
 
     snapshot, notice = build_snapshot(model_in_use, "The cat sat", Intervention())
 """
+
 from __future__ import annotations
 
 import torch
@@ -60,7 +61,7 @@ class SnapshotMaker:
     def __init__(self) -> None:
         self._intact_key: tuple | None = None  # (session, ids) of the remembered trace
         self._intact: Trace | None = None
-        self._what_if: tuple | None = None     # (session, trace) of the last what-if
+        self._what_if: tuple | None = None  # (session, trace) of the last what-if
 
     def make(self, session: ModelInUse, prompt: str, intervention: Intervention) -> tuple[Snapshot | None, str]:
         """(snapshot, notice) for one prompt; snapshot is None when nothing is left to read."""
@@ -69,9 +70,10 @@ class SnapshotMaker:
             return None, notice or EMPTY_PROMPT_MESSAGE
         ids, cut = fit_to_context(ids, traced_length(session.config))
         if cut:
-            notice = (f"The prompt has {len(ids) + len(cut)} tokens but the explorer reads at most "
-                      f"{len(ids)} with this model: the first {len(cut)} are cut (shown struck through). "
-                      + notice).strip()
+            notice = (
+                f"The prompt has {len(ids) + len(cut)} tokens but the explorer reads at most "
+                f"{len(ids)} with this model: the first {len(cut)} are cut (shown struck through). " + notice
+            ).strip()
         intact = self._intact_trace(session, ids)
         if intervention.is_empty:
             trace, baseline = intact, None

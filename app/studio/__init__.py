@@ -30,6 +30,7 @@ built, so opening the explorer does not wait for it.
     attention_export.py      those pictures exported as GIF or PNGs in the background
     startup.py               `--train-steps N`: train N steps before the screenshot
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -40,16 +41,23 @@ from .identity import NEIGHBOUR_PANEL, STUDIO_NAME, TITLE, TOOLTIP
 def add_training_studio(window) -> None:
     """Put the studio in the explorer window: it drives the window's panels with the run's weights.
     The guard and the drop handler are children of the window (Qt keeps them), not attributes of it."""
+
     def build():
         from .studio_panel import StudioPanel
 
-        studio = StudioPanel(window.controller, window.selection, show_session=window.set_session,
-                             set_prompt=window.set_prompt, settings=window.settings)
+        studio = StudioPanel(
+            window.controller,
+            window.selection,
+            show_session=window.set_session,
+            set_prompt=window.set_prompt,
+            settings=window.settings,
+        )
         WindowCloseGuard(window, studio)  # stops training when the window closes
         return studio
 
-    window.add_lazy_panel(build, STUDIO_NAME, TITLE, TOOLTIP, Qt.DockWidgetArea.RightDockWidgetArea,
-                          tab_with=NEIGHBOUR_PANEL)
+    window.add_lazy_panel(
+        build, STUDIO_NAME, TITLE, TOOLTIP, Qt.DockWidgetArea.RightDockWidgetArea, tab_with=NEIGHBOUR_PANEL
+    )
     FilesDroppedBeforeStudio(window)
 
 

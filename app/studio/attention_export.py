@@ -9,6 +9,7 @@ The frames are rendered on a BackgroundJob thread (tracing the probe once per ke
 so the window stays responsive. Nothing is written until every frame exists, and a GIF is written
 atomically: a cancelled or failed export leaves no half file behind.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -25,17 +26,19 @@ from .attention_frames import attention_frames, export_gif, export_png_sequence
 def export_work(write, steps_and_weights, config, probe_ids):
     """The job's work: render every frame (checking Cancel between them), then `write(frames)`.
     Returns what write returned, or None when cancelled (then nothing was written)."""
+
     def work(report, cancelled):
         frames = attention_frames(steps_and_weights, config, probe_ids, progress=report, cancelled=cancelled)
         if frames is None or cancelled():
             return None
         return write(frames)
+
     return work
 
 
 class AttentionExport(QWidget):
-    started = Signal(object)       # the BackgroundJob, just before it starts (connect to its progress here)
-    finished = Signal(str, bool)   # (a sentence for the user, True if it failed)
+    started = Signal(object)  # the BackgroundJob, just before it starts (connect to its progress here)
+    finished = Signal(str, bool)  # (a sentence for the user, True if it failed)
 
     def __init__(self, what_to_draw: Callable[[], tuple], parent: QWidget | None = None) -> None:
         """what_to_draw(): ([(step, WeightSnapshot), ...], model config, probe token ids), read when an export
@@ -77,8 +80,12 @@ class AttentionExport(QWidget):
     def ask_gif(self) -> None:
         """The GIF… button: choose a file, then export to it in the background."""
         if self._what_to_draw()[0]:
-            path, _ = QFileDialog.getSaveFileName(self, "Save the attention over training as a GIF",
-                                                  str(Path.home() / "attention-over-training.gif"), "GIF (*.gif)")
+            path, _ = QFileDialog.getSaveFileName(
+                self,
+                "Save the attention over training as a GIF",
+                str(Path.home() / "attention-over-training.gif"),
+                "GIF (*.gif)",
+            )
             if path:
                 self.start_gif(path)
 
@@ -90,13 +97,19 @@ class AttentionExport(QWidget):
 
     def start_gif(self, path: str | Path) -> BackgroundJob | None:
         items, config, probe_ids = self._what_to_draw()
-        return self._start(export_work(lambda frames: export_gif(path, frames), items, config, probe_ids),
-                           f"Making the GIF ({len(items)} frames)…", f"Saved {len(items)} frames to {path}")
+        return self._start(
+            export_work(lambda frames: export_gif(path, frames), items, config, probe_ids),
+            f"Making the GIF ({len(items)} frames)…",
+            f"Saved {len(items)} frames to {path}",
+        )
 
     def start_pngs(self, folder: str | Path) -> BackgroundJob | None:
         items, config, probe_ids = self._what_to_draw()
-        return self._start(export_work(lambda frames: export_png_sequence(folder, frames), items, config, probe_ids),
-                           f"Making {len(items)} pictures…", f"Saved {len(items)} pictures to {folder}")
+        return self._start(
+            export_work(lambda frames: export_png_sequence(folder, frames), items, config, probe_ids),
+            f"Making {len(items)} pictures…",
+            f"Saved {len(items)} pictures to {folder}",
+        )
 
     def _start(self, work, doing: str, done: str) -> BackgroundJob | None:
         if self.job is not None:

@@ -8,6 +8,7 @@ Frames are painted directly from the numbers (no widget is grabbed), so the expo
 and off the GUI thread, and every pixel of a head is exactly its attention weight through the viridis
 colour map. Each frame's title starts with its step and is sized to fit the frame.
 """
+
 from __future__ import annotations
 
 import io
@@ -24,9 +25,9 @@ from core.files.safe_write import explain_write_failure, write_atomically
 from core.teaching.detectors import pattern_names
 from core.model.model import GPT
 
-CELL_PIXELS = 6          # pixels per attention cell (a 48-token probe: 288-pixel heads)
-MAX_HEAD_PIXELS = 240    # heads are shrunk (never below 2 px per cell) to keep frames a sensible size
-MIN_FRAME_WIDTH = 260    # a one-head model still gets room for a readable title
+CELL_PIXELS = 6  # pixels per attention cell (a 48-token probe: 288-pixel heads)
+MAX_HEAD_PIXELS = 240  # heads are shrunk (never below 2 px per cell) to keep frames a sensible size
+MIN_FRAME_WIDTH = 260  # a one-head model still gets room for a readable title
 GAP, TITLE_HEIGHT, LABEL_HEIGHT = 12, 30, 18
 TITLE_PIXELS, SMALLEST_TITLE_PIXELS = 18, 9
 BACKGROUND, MASKED, TEXT = QColor("#ffffff"), QColor("#e8eaed"), QColor("#202124")
@@ -42,7 +43,7 @@ def _head_image(pattern: np.ndarray) -> QImage:
     """(T, T) weights -> a T×T RGB image through viridis; the masked future in light grey."""
     lookup = colormap(PROBABILITY_MAP).getLookupTable(0.0, 1.0, 256, alpha=False)  # (256, 3) uint8
     levels = np.clip(np.nan_to_num(pattern, nan=0.0), 0.0, 1.0)
-    rgb = lookup[(levels * 255).round().astype(np.int64)]                           # (T, T, 3)
+    rgb = lookup[(levels * 255).round().astype(np.int64)]  # (T, T, 3)
     T = pattern.shape[0]
     rgb[np.triu(np.ones((T, T), dtype=bool), k=1)] = (MASKED.red(), MASKED.green(), MASKED.blue())
     rgb = np.ascontiguousarray(rgb.astype(np.uint8))
@@ -88,7 +89,9 @@ def render_frame(patterns: np.ndarray, title: str) -> QImage:
         top = TITLE_HEIGHT + layer * (LABEL_HEIGHT + head + GAP)
         for index in range(n_heads):
             left = GAP + index * (head + GAP)
-            painter.drawText(QRect(left, top, head, LABEL_HEIGHT), int(Qt.AlignmentFlag.AlignLeft), f"L{layer} H{index}")
+            painter.drawText(
+                QRect(left, top, head, LABEL_HEIGHT), int(Qt.AlignmentFlag.AlignLeft), f"L{layer} H{index}"
+            )
             painter.drawImage(QRect(left, top + LABEL_HEIGHT, head, head), _head_image(patterns[layer, index]))
     painter.end()
     return image
@@ -101,8 +104,13 @@ def image_to_rgb(image: QImage) -> np.ndarray:
     return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
 
 
-def attention_frames(steps_and_weights, config, probe_ids, progress: Callable[[int, int], None] | None = None,
-                     cancelled: Callable[[], bool] = lambda: False) -> list[tuple[int, QImage]] | None:
+def attention_frames(
+    steps_and_weights,
+    config,
+    probe_ids,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> list[tuple[int, QImage]] | None:
     """One frame per (step, WeightSnapshot): load the weights into a scratch model and trace the probe.
     None if `cancelled()` turned true before every frame was made."""
     model = GPT(config).eval()

@@ -4,11 +4,11 @@ While BPE trains (on a background thread) a progress bar counts merges. Then eve
 the order it was learned, and the replay slider (or ▶) re-encodes the probe prompt with the first k
 merges: bytes fuse into pieces of words, and the token count falls.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QProgressBar, QPushButton, QSlider, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QProgressBar, QPushButton, QSlider, QVBoxLayout, QWidget
 from PySide6.QtCore import Qt
 
 from app.views.token_strip import TokenStrip
@@ -26,14 +26,18 @@ class BPEView(QWidget):
         self.tokenizer = None
         self.prompt = ""
         self.merges: list[MergeStep] = []
-        self.status = QLabel("Choose the BPE tokenizer in the set-up and press Set up run: its training is "
-                             "shown here.", objectName="bpeStatus")
+        self.status = QLabel(
+            "Choose the BPE tokenizer in the set-up and press Set up run: its training is shown here.",
+            objectName="bpeStatus",
+        )
         self.status.setWordWrap(True)
         self.progress = QProgressBar(objectName="bpeProgress")
         self.progress.hide()
         self.merge_list = QListWidget(objectName="bpeMergeList")
-        self.merge_list.setToolTip("Each merge joins the pair of tokens that was most frequent at that moment "
-                                   "into one new token. The earliest merges are the most common pairs.")
+        self.merge_list.setToolTip(
+            "Each merge joins the pair of tokens that was most frequent at that moment "
+            "into one new token. The earliest merges are the most common pairs."
+        )
         self.slider = QSlider(Qt.Orientation.Horizontal, objectName="bpeReplaySlider")
         self.slider.setToolTip("How many of the learned merges to apply to the prompt below.")
         self.slider.valueChanged.connect(self._on_replay_changed)
@@ -86,17 +90,23 @@ class BPEView(QWidget):
         if getattr(tokenizer, "kind", "") != "bpe":
             self.merges = []
             if getattr(tokenizer, "kind", "") == "char":
-                self.status.setText(f"This run reads characters: {tokenizer.vocab_size} tokens, one per character "
-                                    "of the corpus. Choose BPE in the set-up to watch a vocabulary being learned.")
+                self.status.setText(
+                    f"This run reads characters: {tokenizer.vocab_size} tokens, one per character "
+                    "of the corpus. Choose BPE in the set-up to watch a vocabulary being learned."
+                )
             else:  # a pretrained model's own tokenizer, learned before this run
-                self.status.setText(f"This run reads the model's own tokens ({tokenizer.vocab_size:,} of them), "
-                                    "learned before it was trained. Start a new model with BPE to watch one being learned.")
+                self.status.setText(
+                    f"This run reads the model's own tokens ({tokenizer.vocab_size:,} of them), "
+                    "learned before it was trained. Start a new model with BPE to watch one being learned."
+                )
             self._set_enabled(False)
             return
         self.merges = merge_steps(tokenizer)
         self.merge_list.addItems([f"{m.rank:>4}.  {m.left}  +  {m.right}   →   {m.new}" for m in self.merges])
-        self.status.setText(f"BPE learned {len(self.merges)} merges: 256 byte tokens + {len(self.merges)} = "
-                            f"{tokenizer.vocab_size} tokens. Drag the slider or press ▶ to replay them on the prompt.")
+        self.status.setText(
+            f"BPE learned {len(self.merges)} merges: 256 byte tokens + {len(self.merges)} = "
+            f"{tokenizer.vocab_size} tokens. Drag the slider or press ▶ to replay them on the prompt."
+        )
         self._set_enabled(True)
         self.slider.setRange(0, len(self.merges))
         self.slider.setValue(len(self.merges))
@@ -112,10 +122,15 @@ class BPEView(QWidget):
             return
         frame = replay(self.tokenizer, self.prompt, merges_applied)
         self.strip.set_tokens(frame.labels, frame.ids)
-        latest = f" — latest: {self.merges[merges_applied - 1].left} + {self.merges[merges_applied - 1].right}" \
-            if merges_applied else ""
-        self.replay_label.setText(f"After {merges_applied} merges the prompt is {len(frame.ids)} tokens "
-                                  f"({frame.bytes_per_token:.2f} bytes per token){latest}")
+        latest = (
+            f" — latest: {self.merges[merges_applied - 1].left} + {self.merges[merges_applied - 1].right}"
+            if merges_applied
+            else ""
+        )
+        self.replay_label.setText(
+            f"After {merges_applied} merges the prompt is {len(frame.ids)} tokens "
+            f"({frame.bytes_per_token:.2f} bytes per token){latest}"
+        )
         if merges_applied:
             self.merge_list.setCurrentRow(merges_applied - 1)
 

@@ -5,6 +5,7 @@
 
 Anything a user can get wrong surfaces as `failed(sentence)`; the run that was there stays untouched.
 """
+
 from __future__ import annotations
 
 import time
@@ -26,9 +27,9 @@ PROGRESS_INTERVAL_S = 0.05  # BPE reports every merge; the GUI needs ~20 updates
 
 
 class RunBuilder(QThread):
-    built = Signal(object)          # PreparedRun
-    failed = Signal(str)            # a sentence for the user
-    progress = Signal(int, int)     # (merges learned, merges wanted) while BPE trains
+    built = Signal(object)  # PreparedRun
+    failed = Signal(str)  # a sentence for the user
+    progress = Signal(int, int)  # (merges learned, merges wanted) while BPE trains
 
     def __init__(self, make: Callable[[Callable[[int, int], None]], object], parent=None) -> None:
         super().__init__(parent)

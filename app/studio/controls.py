@@ -1,11 +1,11 @@
 """Play, Pause, Step, Step ×10, Reset, "train N steps" with a progress bar and ETA, Save, and the pace."""
+
 from __future__ import annotations
 
 import time
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 
 LABEL_INTERVAL_S = 0.25  # progress text and speed are redrawn at most this often
@@ -37,28 +37,41 @@ class ControlBar(QWidget):
     train_n_clicked = Signal(int)
     reset_clicked = Signal()
     save_clicked = Signal()
-    pace_changed = Signal(float)       # steps per second at most (0: as fast as possible)
+    pace_changed = Signal(float)  # steps per second at most (0: as fast as possible)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trainingControls")
-        self.play_button = self._button("▶ Play", "trainPlayButton", self.play_clicked,
-                                        "Train until the planned number of steps is reached (Pause stops).")
-        self.pause_button = self._button("Pause", "trainPauseButton", self.pause_clicked,
-                                         "Stop after the step in progress.")
-        self.step_button = self._button("Step", "trainStepButton", self.step_clicked,
-                                        "Exactly one optimizer step, opened up in the One step tab.")
-        self.step10_button = self._button("Step ×10", "trainStep10Button", self.step10_clicked,
-                                          "Ten optimizer steps.")
+        self.play_button = self._button(
+            "▶ Play",
+            "trainPlayButton",
+            self.play_clicked,
+            "Train until the planned number of steps is reached (Pause stops).",
+        )
+        self.pause_button = self._button(
+            "Pause", "trainPauseButton", self.pause_clicked, "Stop after the step in progress."
+        )
+        self.step_button = self._button(
+            "Step", "trainStepButton", self.step_clicked, "Exactly one optimizer step, opened up in the One step tab."
+        )
+        self.step10_button = self._button("Step ×10", "trainStep10Button", self.step10_clicked, "Ten optimizer steps.")
         self.n_spin = QSpinBox(objectName="trainNSteps", minimum=1, maximum=1_000_000, value=200, singleStep=100)
         self.n_spin.setToolTip("How many steps “Train” takes.")
         self.n_button = QPushButton("Train", objectName="trainNButton")
         self.n_button.setToolTip("Take this many steps, with a progress bar and the time left.")
         self.n_button.clicked.connect(lambda: self.train_n_clicked.emit(self.n_spin.value()))
-        self.reset_button = self._button("Reset", "trainResetButton", self.reset_clicked,
-                                         "Start the run again from fresh random weights (same settings).")
-        self.save_button = self._button("Save…", "saveRunButton", self.save_clicked,
-                                        "Save a checkpoint of the run now; it can be resumed after a restart.")
+        self.reset_button = self._button(
+            "Reset",
+            "trainResetButton",
+            self.reset_clicked,
+            "Start the run again from fresh random weights (same settings).",
+        )
+        self.save_button = self._button(
+            "Save…",
+            "saveRunButton",
+            self.save_clicked,
+            "Save a checkpoint of the run now; it can be resumed after a restart.",
+        )
         self.progress = QProgressBar(objectName="trainProgress")
         self.progress.setTextVisible(True)
         self.progress.setMinimumWidth(120)
@@ -133,7 +146,9 @@ class ControlBar(QWidget):
 
     def show_progress(self, step: int, steps_per_second: float) -> None:
         now = time.perf_counter()
-        if self._target_step <= self._start_step or (now - self._shown_at < LABEL_INTERVAL_S and step < self._target_step):
+        if self._target_step <= self._start_step or (
+            now - self._shown_at < LABEL_INTERVAL_S and step < self._target_step
+        ):
             return  # a progress bar repaints itself at once: a few times a second is plenty
         self._shown_at = now
         self.progress.setValue(min(step, self._target_step))

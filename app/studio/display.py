@@ -2,8 +2,10 @@
 
 The explorer's rule is that a session's model never changes while it is shown, so every picture of
 the training run gets its own model. Building a GPT costs tens of milliseconds (its layers), so models
-are recycled: when nothing refers to a session any more (the explorer moved on and no trace of it is pending), its model goes back to a free list for the next one.
+are recycled: when nothing refers to a session any more (the explorer moved on and no trace of it is
+pending), its model goes back to a free list for the next one.
 """
+
 from __future__ import annotations
 
 import weakref

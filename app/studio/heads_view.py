@@ -4,6 +4,7 @@ Left: the attention pattern of every layer × head on the probe prompt, for the 
 shows (live, or the step the timeline is at). Right: the head-detector scores (previous-token,
 induction, first-token, positional) of every head plotted against the training step.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,12 @@ from core.teaching.analysis import all_patterns
 from core.teaching.detectors import DETECTOR_EXPLANATIONS, DETECTORS
 from .narrow import SIDE_BY_SIDE, keep_narrow_minimum, stack_when_narrow
 
-DETECTOR_TITLES = {"previous_token": "previous-token", "induction": "induction",
-                   "first_token": "first-token", "positional": "positional"}
+DETECTOR_TITLES = {
+    "previous_token": "previous-token",
+    "induction": "induction",
+    "first_token": "first-token",
+    "positional": "positional",
+}
 STRONG_SCORE = 0.4  # a head scoring above this on a detector gets that name in its title
 # Scores run from 0 to 1: three fixed ticks stay apart however short a plot gets (automatic ticks crowd)
 SCORE_TICKS = [[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]]
@@ -121,7 +126,9 @@ class DetectorPlots(QWidget):
             self.widgets[name].removeItem(curves.pop())
         while len(curves) < count:
             colour = CURVE_COLOURS[len(curves) % len(CURVE_COLOURS)]
-            style = pg.QtCore.Qt.PenStyle.SolidLine if len(curves) < len(CURVE_COLOURS) else pg.QtCore.Qt.PenStyle.DashLine
+            style = (
+                pg.QtCore.Qt.PenStyle.SolidLine if len(curves) < len(CURVE_COLOURS) else pg.QtCore.Qt.PenStyle.DashLine
+            )
             curves.append(self.widgets[name].plot([], [], pen=pg.mkPen(colour, width=2, style=style)))
 
     def _update_legend(self, n_layers: int, n_heads: int) -> None:
@@ -131,8 +138,10 @@ class DetectorPlots(QWidget):
             colour = CURVE_COLOURS[index % len(CURVE_COLOURS)]
             dashed = " (dashed)" if index >= len(CURVE_COLOURS) else ""
             items.append(f"<span style='color:{colour}'>■</span> L{layer} H{head}{dashed}")
-        self.legend.setText("Heads: " + " &nbsp; ".join(items) + " &nbsp; — induction is measured on a random "
-                            "sequence shown twice; the others on the run's probe prompt.")
+        self.legend.setText(
+            "Heads: " + " &nbsp; ".join(items) + " &nbsp; — induction is measured on a random "
+            "sequence shown twice; the others on the run's probe prompt."
+        )
 
     def show_marker(self, step: int | None) -> None:
         for marker in self.markers:
@@ -152,9 +161,10 @@ class DetectorPlots(QWidget):
         columns, values = [], []
         for name in DETECTORS:
             values.append(np.stack([s[name].reshape(-1) for s in self.history]))
-            columns += [f"{name} L{l} H{h}" for l in range(n_layers) for h in range(n_heads)]
-        return ExportTable(np.hstack(values), row_labels=[str(s) for s in self.steps], column_labels=columns,
-                           corner="step")
+            columns += [f"{name} L{layer} H{head}" for layer in range(n_layers) for head in range(n_heads)]
+        return ExportTable(
+            np.hstack(values), row_labels=[str(s) for s in self.steps], column_labels=columns, corner="step"
+        )
 
     def set_theme(self, dark: bool) -> None:
         self.dark = dark
@@ -181,8 +191,10 @@ class HeadsView(QWidget):
         self.detectors = DetectorPlots()
         self.caption = QLabel(objectName="headGridCaption")
         self.caption.setWordWrap(True)
-        self.caption.setText("Attention of every head on the probe prompt (rows: the token reading, "
-                             "columns: the tokens it reads; bright = much attention).")
+        self.caption.setText(
+            "Attention of every head on the probe prompt (rows: the token reading, "
+            "columns: the tokens it reads; bright = much attention)."
+        )
         left = QVBoxLayout()
         left.addWidget(self.grid, 1)
         left.addWidget(self.caption)
@@ -200,15 +212,19 @@ class HeadsView(QWidget):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         """Draw every head of the snapshot's prompt and name the heads the detectors recognise."""
         self.snapshot = snapshot
-        patterns = all_patterns(snapshot.trace, snapshot.config.n_layers)           # (L, nh, T, T)
+        patterns = all_patterns(snapshot.trace, snapshot.config.n_layers)  # (L, nh, T, T)
         selected = (self.selection.layer, self.selection.head) if self.selection is not None else (0, 0)
         self.grid.set_patterns(patterns, selected, snapshot.token_labels)
         step = snapshot.step or 0
-        named = [f"L{layer} H{head} {DETECTOR_TITLES[name]} {value:.2f}"
-                 for value, layer, head, name in strongest_heads(self.detectors.scores_at(step))]
-        self.caption.setText(f"Step {step}: every head on the probe prompt ({snapshot.n_tokens} tokens; rows read, "
-                             f"columns are read; bright = much attention). Recognised: "
-                             f"{', '.join(named) if named else 'no head scores ≥ ' + str(STRONG_SCORE) + ' yet'}.")
+        named = [
+            f"L{layer} H{head} {DETECTOR_TITLES[name]} {value:.2f}"
+            for value, layer, head, name in strongest_heads(self.detectors.scores_at(step))
+        ]
+        self.caption.setText(
+            f"Step {step}: every head on the probe prompt ({snapshot.n_tokens} tokens; rows read, "
+            f"columns are read; bright = much attention). Recognised: "
+            f"{', '.join(named) if named else 'no head scores ≥ ' + str(STRONG_SCORE) + ' yet'}."
+        )
 
     def set_theme(self, dark: bool) -> None:
         self.grid.set_theme(dark)

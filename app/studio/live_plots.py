@@ -4,6 +4,7 @@ update-to-weight ratio per layer, and the latest text sample.
 Records arrive in batches (`add_records`); the curves are redrawn only when `repaint()` is called,
 which the studio does from its ~30 fps timer, so a fast run never floods the GUI.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,17 +31,32 @@ class Curve:
     points merge in pairs (their mean, at the later step) and from then on each point is the mean of
     twice as many steps, so memory and drawing time stay the same at step 20,000 as at step 2,000."""
 
-    def __init__(self, plot: pg.PlotItem, name: str, colour: str, width: float = 2.0, symbol: str | None = None,
-                 max_points: int | None = None) -> None:
+    def __init__(
+        self,
+        plot: pg.PlotItem,
+        name: str,
+        colour: str,
+        width: float = 2.0,
+        symbol: str | None = None,
+        max_points: int | None = None,
+    ) -> None:
         self.name = name
         self.max_points = max(2, max_points or MAX_POINTS)
-        self.steps: list[int] = []      # each point's last step
-        self.values: list[float] = []   # each point's mean value over its steps
-        self.per_point = 1              # steps averaged into one point
+        self.steps: list[int] = []  # each point's last step
+        self.values: list[float] = []  # each point's mean value over its steps
+        self.per_point = 1  # steps averaged into one point
         self._bucket: list[float] = []  # values of the steps not yet making a whole point
-        self._bucket_step = 0           # the latest step in the bucket
-        self.item = plot.plot([], [], name=name, pen=pg.mkPen(colour, width=width),
-                              symbol=symbol, symbolSize=6, symbolBrush=colour, symbolPen=None)
+        self._bucket_step = 0  # the latest step in the bucket
+        self.item = plot.plot(
+            [],
+            [],
+            name=name,
+            pen=pg.mkPen(colour, width=width),
+            symbol=symbol,
+            symbolSize=6,
+            symbolBrush=colour,
+            symbolPen=None,
+        )
         self.item.setDownsampling(auto=True, method="peak")
         self.item.setClipToView(True)
         self._changed = True
@@ -103,7 +119,7 @@ class CurveLegend:
     def __init__(self, plot: pg.PlotItem) -> None:
         self.label = pg.LabelItem("", justify="left")
         plot.layout.addItem(self.label, 4, 1)
-        self.entries: list[tuple[str, str, str]] = []   # (name, colour, marker)
+        self.entries: list[tuple[str, str, str]] = []  # (name, colour, marker)
         self.text_colour = colours(False)["text"]
 
     def add(self, name: str, colour: str, marker: str = "━━") -> None:
@@ -117,8 +133,10 @@ class CurveLegend:
     def redraw(self, text_colour: str | None = None) -> None:
         self.text_colour = text_colour or self.text_colour
         shown = [f"<span style='color:{colour}'>{marker}</span>&nbsp;{name}" for name, colour, marker in self.entries]
-        lines = ["&nbsp;&nbsp;&nbsp;".join(shown[i:i + LEGEND_ENTRIES_PER_LINE])
-                 for i in range(0, len(shown), LEGEND_ENTRIES_PER_LINE)]
+        lines = [
+            "&nbsp;&nbsp;&nbsp;".join(shown[i : i + LEGEND_ENTRIES_PER_LINE])
+            for i in range(0, len(shown), LEGEND_ENTRIES_PER_LINE)
+        ]
         self.label.setText("<br>".join(lines), color=self.text_colour, size=f"{LEGEND_POINT_SIZE * scale():.0f}pt")
         self.label.setVisible(bool(shown))
 
@@ -143,8 +161,10 @@ class LivePlots(QWidget):
         self.setObjectName("livePlots")
         self.dark = False
         self.loss_widget = pg.PlotWidget(objectName="lossPlot")
-        self.loss_widget.setToolTip("Cross-entropy loss: lower means the model predicts the next token better. "
-                                    "Validation loss is measured on text the model never trains on.")
+        self.loss_widget.setToolTip(
+            "Cross-entropy loss: lower means the model predicts the next token better. "
+            "Validation loss is measured on text the model never trains on."
+        )
         self.loss_plot = _plot(self.loss_widget, "Loss", "cross-entropy")
         self.loss_legend = CurveLegend(self.loss_plot)
         self.train_curve = Curve(self.loss_plot, "train (each batch)", CURVE_COLOURS[0], width=1.5)
@@ -164,8 +184,10 @@ class LivePlots(QWidget):
         self.grad_plot = _plot(self.grad_widget, "Gradient norm per part", "‖gradient‖")
         self.grad_legend = CurveLegend(self.grad_plot)  # the update plot's parts are the same, in the same colours
         self.update_widget = pg.PlotWidget(objectName="updateRatioPlot")
-        self.update_widget.setToolTip("How far each step moved a part's weights, relative to their size "
-                                      "(about 1e-3 is healthy; much larger means the learning rate is too high).")
+        self.update_widget.setToolTip(
+            "How far each step moved a part's weights, relative to their size "
+            "(about 1e-3 is healthy; much larger means the learning rate is too high)."
+        )
         self.update_plot = _plot(self.update_widget, "Update ÷ weight", "ratio (log scale)")
         self.update_plot.setLogMode(y=True)
         self.update_plot.getAxis("left").enableAutoSIPrefix(False)  # "(x0.001)" next to a log axis misleads
@@ -189,7 +211,7 @@ class LivePlots(QWidget):
         add_export_menu(self.update_widget, "update ratios", lambda: self._curves_table(self.update_curves))
         add_export_menu(self.lr_widget, "learning rate", lambda: self._curves_table({"lr": self.lr_curve}))
         for plot in (self.lr_widget, self.grad_widget, self.update_widget):
-            plot.getPlotItem().setXLink(self.loss_plot)   # one step axis for all four: zoom one, zoom all
+            plot.getPlotItem().setXLink(self.loss_plot)  # one step axis for all four: zoom one, zoom all
         self._layout()
         self.set_theme(False)
 
@@ -250,15 +272,24 @@ class LivePlots(QWidget):
     def repaint_one_plot(self) -> None:
         """Bring one plot up to date, the next one on the next call: while training, the GUI thread
         then stops for one small plot at a time (~10 ms here) instead of all four at once."""
-        plots = [[self.train_curve, self.val_curve], [self.lr_curve], list(self.grad_curves.values()),
-                 list(self.update_curves.values())]
+        plots = [
+            [self.train_curve, self.val_curve],
+            [self.lr_curve],
+            list(self.grad_curves.values()),
+            list(self.update_curves.values()),
+        ]
         self._next_plot = (getattr(self, "_next_plot", -1) + 1) % len(plots)
         for curve in plots[self._next_plot]:
             curve.redraw()
 
     def all_curves(self) -> list[Curve]:
-        return [self.train_curve, self.val_curve, self.lr_curve, *self.grad_curves.values(),
-                *self.update_curves.values()]
+        return [
+            self.train_curve,
+            self.val_curve,
+            self.lr_curve,
+            *self.grad_curves.values(),
+            *self.update_curves.values(),
+        ]
 
     def clear(self) -> None:
         for curve in self.all_curves():
@@ -292,8 +323,12 @@ class LivePlots(QWidget):
         val = dict(zip(*(list(a) for a in self.val_curve.drawn_points())))
         steps = sorted(set(train) | set(val))
         values = np.array([[train.get(step, np.nan), val.get(step, np.nan)] for step in steps])
-        return ExportTable(values.reshape(-1, 2), row_labels=[str(int(s)) for s in steps],
-                           column_labels=["train loss", "validation loss"], corner="step")
+        return ExportTable(
+            values.reshape(-1, 2),
+            row_labels=[str(int(s)) for s in steps],
+            column_labels=["train loss", "validation loss"],
+            corner="step",
+        )
 
     @staticmethod
     def _curves_table(curves: dict[str, Curve]) -> ExportTable:

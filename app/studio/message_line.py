@@ -1,5 +1,6 @@
 """The studio's message line: what just happened (in red when it went wrong), a Roll back offer after a
 divergence, and a note while the explorer shows the studio's model instead of its own."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -44,8 +45,10 @@ class MessageLine(QWidget):
 
     def show_takeover(self, step: int) -> None:
         """The explorer shows the studio's model from `step` on, in place of the one it showed before."""
-        self.takeover_note.setText(f"The explorer now shows the studio's model (step {step} onwards), in place "
-                                   f"of the model it showed before. Open or reload a model to go back to one.")
+        self.takeover_note.setText(
+            f"The explorer now shows the studio's model (step {step} onwards), in place "
+            f"of the model it showed before. Open or reload a model to go back to one."
+        )
         self.takeover_note.show()
 
     def clear_notes(self, takeover: bool = True) -> None:

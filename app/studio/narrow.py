@@ -8,6 +8,7 @@ the screen: once the widget is given less than `wide_from` pixels the parts go a
 (An explicit minimum width, not an overridden minimumSizeHint: Qt calls that while it tears the window
 down at exit, after Python has let go of the widget, and the program crashes.)
 """
+
 from __future__ import annotations
 
 from PySide6.QtWidgets import QBoxLayout, QWidget

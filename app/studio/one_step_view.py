@@ -4,11 +4,20 @@ update AdamW applied to it.
 Filled by the Step button (exactly one step); Play and Step ×10 do not open their steps up, so
 the view keeps showing the last single step.
 """
+
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.views.heatmap import HeatmapWidget
 from app.views.plot_style import SIGNED_MAP
@@ -32,26 +41,37 @@ class OneStepView(QWidget):
         super().__init__(parent)
         self.setObjectName("oneStepView")
         self.record: StepRecord | None = None
-        self.summary = QLabel("Press Step to take exactly one optimizer step and see it here.", objectName="stepSummary")
+        self.summary = QLabel(
+            "Press Step to take exactly one optimizer step and see it here.", objectName="stepSummary"
+        )
         self.summary.setWordWrap(True)
         self.parameter_combo = QComboBox(objectName="inspectParameter")
-        self.parameter_combo.setToolTip("Which weight matrix to show the gradient and update of "
-                                        "(applies to the next Step).")
+        self.parameter_combo.setToolTip(
+            "Which weight matrix to show the gradient and update of (applies to the next Step)."
+        )
         self.batch_table = QTableWidget(objectName="batchTable")
-        self.batch_table.setToolTip("The batch: each window's input tokens, and under them the targets "
-                                    "(the same text shifted by one: the token that came next).")
+        self.batch_table.setToolTip(
+            "The batch: each window's input tokens, and under them the targets "
+            "(the same text shifted by one: the token that came next)."
+        )
         self.batch_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.batch_table.setMinimumHeight(70)
-        self.gradient_view = HeatmapWidget("gradient", colormap_name=SIGNED_MAP, row_name="row", column_name="column",
-                                           export_name="gradient")
+        self.gradient_view = HeatmapWidget(
+            "gradient", colormap_name=SIGNED_MAP, row_name="row", column_name="column", export_name="gradient"
+        )
         self.gradient_view.setObjectName("gradientHeatmap")
-        self.gradient_view.setToolTip("∂loss/∂weight for every entry: which way (and how strongly) each "
-                                      "number should move to lower the loss on this batch.")
-        self.update_view = HeatmapWidget("update applied", colormap_name=SIGNED_MAP, row_name="row",
-                                         column_name="column", export_name="update")
+        self.gradient_view.setToolTip(
+            "∂loss/∂weight for every entry: which way (and how strongly) each "
+            "number should move to lower the loss on this batch."
+        )
+        self.update_view = HeatmapWidget(
+            "update applied", colormap_name=SIGNED_MAP, row_name="row", column_name="column", export_name="update"
+        )
         self.update_view.setObjectName("updateHeatmap")
-        self.update_view.setToolTip("How much AdamW actually changed each entry (after - before). Adam rescales "
-                                    "each entry, so the update is not just the gradient times the learning rate.")
+        self.update_view.setToolTip(
+            "How much AdamW actually changed each entry (after - before). Adam rescales "
+            "each entry, so the update is not just the gradient times the learning rate."
+        )
 
         for heatmap in (self.gradient_view, self.update_view):
             heatmap.setMinimumSize(160, 120)
@@ -86,13 +106,19 @@ class OneStepView(QWidget):
         if details is None:
             return
         name = next(iter(details.gradients))
-        clipped = "" if details.clip_scale >= 1.0 else (
-            f" The whole gradient was longer than the clip limit, so it was scaled by {details.clip_scale:.3f} "
-            f"before the update.")
+        clipped = (
+            ""
+            if details.clip_scale >= 1.0
+            else (
+                f" The whole gradient was longer than the clip limit, so it was scaled by {details.clip_scale:.3f} "
+                f"before the update."
+            )
+        )
         self.summary.setText(
             f"<b>Step {record.step}</b>: loss {record.loss:.4f} on a batch of {details.x.shape[0]} windows × "
             f"{details.x.shape[1]} tokens, learning rate {record.lr:.2e}.{clipped} "
-            f"Showing <code>{name}</code> {tuple(details.gradients[name].shape)}.")
+            f"Showing <code>{name}</code> {tuple(details.gradients[name].shape)}."
+        )
         self._fill_batch(details.x, details.y, tokenizer)
         gradient, update = as_matrix(details.gradients[name]), as_matrix(details.updates[name])
         self.gradient_view.set_matrix(gradient, symmetric_range(gradient))

@@ -11,6 +11,7 @@ It owns the run's lifecycle: the TrainingWorker (one per run), the timeline of k
 WeightDisplay that turns weights into sessions for the explorer. It touches no widget; the studio's
 view listens to its signals and says what happened.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,29 +29,33 @@ from .run_store import default_autosave_folder, resume_run, save_run
 from .saved_history import first_misfit, timeline_of
 from .worker import SharedTimeline, TrainingWorker
 
-STOP_TIMEOUT_MS = 2000        # closing the window waits at most this long for the step in progress
+STOP_TIMEOUT_MS = 2000  # closing the window waits at most this long for the step in progress
 ROLLBACK_LR_SCALE = 0.5
-TIMELINE_SNAPSHOTS = 128      # at most this many kept steps (fewer for big models: see capacity_for)
-FIRST_SNAPSHOTS = 48          # snapshots planned over the run's steps at first
+TIMELINE_SNAPSHOTS = 128  # at most this many kept steps (fewer for big models: see capacity_for)
+FIRST_SNAPSHOTS = 48  # snapshots planned over the run's steps at first
 
 
 class RunController(QObject):
-    notice = Signal(str, bool)          # a sentence for the studio's message line (True: something went wrong)
+    notice = Signal(str, bool)  # a sentence for the studio's message line (True: something went wrong)
     bpe_training_started = Signal(int)  # merges a new BPE tokenizer will learn while the run is set up
-    build_progress = Signal(int, int)   # (merges learned, merges wanted)
-    setup_failed = Signal(str)          # the sentence; the run that was there is untouched
-    run_installed = Signal(object)      # PreparedRun: a new worker holds it, paused at its first step
-    progressed = Signal()               # the worker's outbox has news (drain it)
-    running_changed = Signal(bool)      # True while steps are being taken
-    paused = Signal(int)                # training stopped at this step
-    diverged = Signal(object)           # StepRecord of the refused step
-    rolled_back = Signal(int, str)      # (the step the run went back to, a sentence)
-    saved = Signal(str, int)            # (folder, step) of a save
-    speed_measured = Signal(object)     # steps per second (a float) a set-up would train at here
+    build_progress = Signal(int, int)  # (merges learned, merges wanted)
+    setup_failed = Signal(str)  # the sentence; the run that was there is untouched
+    run_installed = Signal(object)  # PreparedRun: a new worker holds it, paused at its first step
+    progressed = Signal()  # the worker's outbox has news (drain it)
+    running_changed = Signal(bool)  # True while steps are being taken
+    paused = Signal(int)  # training stopped at this step
+    diverged = Signal(object)  # StepRecord of the refused step
+    rolled_back = Signal(int, str)  # (the step the run went back to, a sentence)
+    saved = Signal(str, int)  # (folder, step) of a save
+    speed_measured = Signal(object)  # steps per second (a float) a set-up would train at here
     speed_failed = Signal(str)
 
-    def __init__(self, model_on_screen: Callable[[], StartingModel | None] = lambda: None,
-                 autosave_folder: str | Path | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        model_on_screen: Callable[[], StartingModel | None] = lambda: None,
+        autosave_folder: str | Path | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         """model_on_screen(): the explorer's model, which a fine-tune ("screen") run trains a copy of."""
         super().__init__(parent)
         self._model_on_screen = model_on_screen
@@ -59,13 +64,13 @@ class RunController(QObject):
         self.worker: TrainingWorker | None = None
         self.timeline: SharedTimeline | None = None
         self.display: WeightDisplay | None = None
-        self.history: tuple | None = None   # (ModelInUse, losses) of a saved session's run, shown read-only
-        self.steps_per_second_limit = 0.0   # 0: as fast as possible
+        self.history: tuple | None = None  # (ModelInUse, losses) of a saved session's run, shown read-only
+        self.steps_per_second_limit = 0.0  # 0: as fast as possible
         self._builder: RunBuilder | None = None
         self._speed_builder: RunBuilder | None = None
         self._saved_step = 0
         self._play_when_ready = False
-        self._generation = 0                # raised by put_away: a set-up asked for before it is not installed
+        self._generation = 0  # raised by put_away: a set-up asked for before it is not installed
 
     # -- building a run -----------------------------------------------------------------------------
     def set_up(self, setup: RunSetup, start: StartingModel | None = None, then_play: bool = False) -> None:
@@ -80,9 +85,16 @@ class RunController(QObject):
         notice = f"Setting up: {setup.describe_corpus()}, {setup.tokenizer} tokens…"
         if finetune and start is not None:
             notice = f"Setting up: a copy of {start.source} to fine-tune on {setup.describe_corpus()}…"
-        if self._build(lambda progress: prepare_run(
-                setup, text=reuse.text if reuse else None, tokenizer=reuse.tokenizer if reuse else None,
-                progress=progress, start=start), notice):
+        if self._build(
+            lambda progress: prepare_run(
+                setup,
+                text=reuse.text if reuse else None,
+                tokenizer=reuse.tokenizer if reuse else None,
+                progress=progress,
+                start=start,
+            ),
+            notice,
+        ):
             self._play_when_ready = then_play
 
     def resume(self, folder: str) -> None:
@@ -130,7 +142,7 @@ class RunController(QObject):
         if run.start is not None:
             source = f"{run.start.source}, fine-tuned on {run.setup.describe_corpus()}"
         self.display = WeightDisplay(trainer.model.config, run.tokenizer, source)
-        probe_ids = run.tokenizer.encode(run.probe_prompt)[-trainer.model.config.context_length:]
+        probe_ids = run.tokenizer.encode(run.probe_prompt)[-trainer.model.config.context_length :]
         self.worker = TrainingWorker(trainer, self.timeline, run.detector_probe, probe_ids, self)
         self.worker.set_steps_per_second(self.steps_per_second_limit)
         for news in ("progressed", "running_changed", "paused", "diverged"):
@@ -293,4 +305,3 @@ def _forget(thread: QThread | None) -> None:
         thread.finished.connect(thread.deleteLater)
     else:
         thread.deleteLater()
-

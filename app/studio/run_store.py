@@ -3,6 +3,7 @@
 A run folder is a core checkpoint (weights, optimizer state, tokenizer, training settings, losses)
 plus `studio.json`: the RunSetup (which corpus, so the same data can be rebuilt) and the probe prompt.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,12 @@ def save_run(folder: str | Path, trainer: Trainer, setup: RunSetup, probe_prompt
     Raises ValueError with a sentence (disk full, folder not writable); the trainer is never changed."""
     folder = Path(folder)
     save_trainer(folder, trainer)
-    studio = {"format": STUDIO_FORMAT, "setup": setup.to_dict(), "probe_prompt": probe_prompt,
-              "step": trainer.step_count}
+    studio = {
+        "format": STUDIO_FORMAT,
+        "setup": setup.to_dict(),
+        "probe_prompt": probe_prompt,
+        "step": trainer.step_count,
+    }
     try:
         write_atomically(folder / STUDIO_FILE, json.dumps(studio, indent=1).encode("utf-8"))
     except OSError as error:
@@ -60,8 +65,10 @@ def read_run_info(folder: str | Path) -> SavedRunInfo:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"{folder} holds no {STUDIO_FILE}: it is a model checkpoint, not a training run saved "
-                         "by the studio. Open it from the Model menu instead.") from None
+        raise ValueError(
+            f"{folder} holds no {STUDIO_FILE}: it is a model checkpoint, not a training run saved "
+            "by the studio. Open it from the Model menu instead."
+        ) from None
     except (OSError, ValueError) as error:
         raise ValueError(f"{path} could not be read ({error}).") from None
     if not isinstance(data, dict) or data.get("format") != STUDIO_FORMAT or not isinstance(data.get("setup"), dict):
@@ -82,5 +89,12 @@ def resume_run(folder: str | Path) -> PreparedRun:
     text = corpus_text(info.setup)
     dataset = tokenize_corpus(info.setup, text, checkpoint.tokenizer)
     trainer = resume_trainer(checkpoint, dataset)
-    return PreparedRun(info.setup, text, checkpoint.tokenizer, dataset.train, trainer, info.probe_prompt,
-                       detector_probe_for(dataset, checkpoint.tokenizer, info.setup))
+    return PreparedRun(
+        info.setup,
+        text,
+        checkpoint.tokenizer,
+        dataset.train,
+        trainer,
+        info.probe_prompt,
+        detector_probe_for(dataset, checkpoint.tokenizer, info.setup),
+    )

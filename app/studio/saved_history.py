@@ -3,6 +3,7 @@
 No Qt here. A session file keeps the studio's timeline as (step, {parameter name: tensor}) pairs for the
 model it holds; the studio shows them read-only (a session keeps no optimizer state to train on).
 """
+
 from __future__ import annotations
 
 import math
@@ -34,7 +35,9 @@ def timeline_of(snapshots) -> Timeline:
         every = math.gcd(*(step - steps[0] for step in steps[1:])) or 1
     timeline = Timeline(capacity=max(2, len(steps)), every=every)
     for step, tensors in snapshots:
-        arrays = {name: np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
-                  for name, value in tensors.items()}
+        arrays = {
+            name: np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
+            for name, value in tensors.items()
+        }
         timeline.add(int(step), WeightSnapshot(int(step), arrays))
     return timeline

@@ -4,6 +4,7 @@ On a 1280x720 screen the studio shares the right column with the attention panel
 more room than it gets (the set-up form, two rows of plots) scrolls instead of widening or lengthening
 the window past the screen.
 """
+
 from __future__ import annotations
 
 from PySide6.QtWidgets import QScrollArea, QTabWidget, QWidget

@@ -4,13 +4,27 @@ Nothing here trains. "Set up run" hands a RunSetup to the studio, which checks a
 mistake (a file that is not UTF-8, a corpus too short for the context) is reported and nothing
 that was running is lost.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.dialogs.model_sizes import ModelSizeFields
 from core.training.finetune import FINETUNE_LEARNING_RATE
@@ -24,14 +38,14 @@ from .run_store import read_run_info
 
 OPEN_FILE = "open-file"
 SIDE_BY_SIDE_WIDTH = 720  # pixels: a narrower set-up puts the hyperparameters below the text and model
-SHORTEST_CHOICE = 16      # characters a drop-down keeps in sight when the studio is narrow
-BPE_RANGE = (260, 2048)   # the vocabulary-size slider: a few merges .. a few thousand
+SHORTEST_CHOICE = 16  # characters a drop-down keeps in sight when the studio is narrow
+BPE_RANGE = (260, 2048)  # the vocabulary-size slider: a few merges .. a few thousand
 
 
 class SetupPanel(QWidget):
-    setup_requested = Signal(object)      # RunSetup: build this run
-    resume_requested = Signal(str)        # a checkpoint folder to resume from
-    estimate_requested = Signal(object)   # RunSetup: measure steps per second for it
+    setup_requested = Signal(object)  # RunSetup: build this run
+    resume_requested = Signal(str)  # a checkpoint folder to resume from
+    estimate_requested = Signal(object)  # RunSetup: measure steps per second for it
 
     def __init__(self, setup: RunSetup | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,13 +60,17 @@ class SetupPanel(QWidget):
         self.start_combo = QComboBox(objectName="startFromChoice")
         self.start_combo.addItem("a new model: random weights, the sizes below", "new")
         self.start_combo.addItem("the model on screen: fine-tune a copy of it", "screen")
-        self.start_combo.setToolTip("Fine-tuning trains a copy of the explorer's model on this text, with the "
-                                    "model's own tokenizer and sizes; the explorer's model itself is not changed.")
+        self.start_combo.setToolTip(
+            "Fine-tuning trains a copy of the explorer's model on this text, with the "
+            "model's own tokenizer and sizes; the explorer's model itself is not changed."
+        )
         self.start_combo.activated.connect(self._on_start_activated)
         self.start_combo.currentIndexChanged.connect(self._on_start_changed)
         self.corpus_selector = QComboBox(objectName="corpusSelector")
-        self.corpus_selector.setToolTip("What the model learns from: a built-in text, a task whose right attention "
-                                        "is known, or any UTF-8 text file (or drop a file on the window).")
+        self.corpus_selector.setToolTip(
+            "What the model learns from: a built-in text, a task whose right attention "
+            "is known, or any UTF-8 text file (or drop a file on the window)."
+        )
         self.corpus_about = QLabel(objectName="corpusAbout")
         self.corpus_about.setWordWrap(True)
         self._fill_corpus_selector()
@@ -96,8 +114,10 @@ class SetupPanel(QWidget):
         self.context_spin.valueChanged.connect(self._update_size)
 
         self.apply_button = QPushButton("Set up run", objectName="applySetupButton")
-        self.apply_button.setToolTip("Build a fresh model and trainer from these settings (the current run is "
-                                     "replaced; save it first if you want to keep it).")
+        self.apply_button.setToolTip(
+            "Build a fresh model and trainer from these settings (the current run is "
+            "replaced; save it first if you want to keep it)."
+        )
         self.apply_button.clicked.connect(lambda: self.setup_requested.emit(self.setup()))
         self.resume_button = QPushButton("Resume a saved run…", objectName="resumeRunButton")
         self.resume_button.clicked.connect(self._ask_resume)
@@ -191,15 +211,24 @@ class SetupPanel(QWidget):
         if kind == OPEN_FILE:
             kind, name = self._last_real_corpus
         return RunSetup(
-            corpus_kind=kind, corpus_name=name, task_length=self.task_length_spin.value() if kind == "synthetic" else 0,
-            tokenizer=self.tokenizer_combo.currentData(), bpe_vocab_size=self.bpe_slider.value(),
+            corpus_kind=kind,
+            corpus_name=name,
+            task_length=self.task_length_spin.value() if kind == "synthetic" else 0,
+            tokenizer=self.tokenizer_combo.currentData(),
+            bpe_vocab_size=self.bpe_slider.value(),
             start_from=self.start_combo.currentData(),
-            model_preset=self.model_sizes.preset(), **self.model_sizes.sizes(),
-            pos_encoding=self.model_sizes.pos_encoding(), dropout=round(self.dropout_spin.value(), 4),
-            learning_rate=self.lr_spin.value(), batch_size=self.batch_spin.value(),
-            context_length=self.context_spin.value(), max_steps=self.steps_spin.value(),
-            warmup_steps=self.warmup_spin.value(), weight_decay=self.decay_spin.value(),
-            grad_clip=round(self.clip_spin.value(), 4), seed=self.seed_spin.value(),
+            model_preset=self.model_sizes.preset(),
+            **self.model_sizes.sizes(),
+            pos_encoding=self.model_sizes.pos_encoding(),
+            dropout=round(self.dropout_spin.value(), 4),
+            learning_rate=self.lr_spin.value(),
+            batch_size=self.batch_spin.value(),
+            context_length=self.context_spin.value(),
+            max_steps=self.steps_spin.value(),
+            warmup_steps=self.warmup_spin.value(),
+            weight_decay=self.decay_spin.value(),
+            grad_clip=round(self.clip_spin.value(), 4),
+            seed=self.seed_spin.value(),
         )
 
     def set_setup(self, setup: RunSetup) -> None:
@@ -210,8 +239,11 @@ class SetupPanel(QWidget):
         self.tokenizer_combo.setCurrentIndex(self.tokenizer_combo.findData(setup.tokenizer))
         self.start_combo.setCurrentIndex(self.start_combo.findData(setup.start_from))
         self.bpe_slider.setValue(setup.bpe_vocab_size)
-        self.model_sizes.set_choice(setup.model_preset, dict(n_layers=setup.n_layers, n_heads=setup.n_heads,
-                                                             d_model=setup.d_model), setup.pos_encoding)
+        self.model_sizes.set_choice(
+            setup.model_preset,
+            dict(n_layers=setup.n_layers, n_heads=setup.n_heads, d_model=setup.d_model),
+            setup.pos_encoding,
+        )
         self.lr_spin.setValue(setup.learning_rate)
         self.batch_spin.setValue(setup.batch_size)
         self.context_spin.setValue(setup.context_length)
@@ -255,8 +287,9 @@ class SetupPanel(QWidget):
         self.show_autosave(str(folder), info.step)
 
     def show_speed(self, steps_per_second: float) -> None:
-        self.speed_label.setText(f"≈ {steps_per_second:.1f} steps/s on this machine "
-                                 f"({steps_per_second * 60:,.0f} steps a minute)")
+        self.speed_label.setText(
+            f"≈ {steps_per_second:.1f} steps/s on this machine ({steps_per_second * 60:,.0f} steps a minute)"
+        )
 
     # -- reactions ---------------------------------------------------------------------------------
     def _on_corpus_activated(self, index: int) -> None:
@@ -265,8 +298,12 @@ class SetupPanel(QWidget):
             self.set_setup(with_task_recipe(self.setup()))
             self.corpus_about.setText(self.corpus_about.text() + " <i>Suggested settings for this task applied.</i>")
         if kind == OPEN_FILE:
-            path, _ = QFileDialog.getOpenFileName(self, "Open a UTF-8 text file to train on", str(Path.home()),
-                                                  "Text files (*.txt *.md *.py *.csv *.json);;All files (*)")
+            path, _ = QFileDialog.getOpenFileName(
+                self,
+                "Open a UTF-8 text file to train on",
+                str(Path.home()),
+                "Text files (*.txt *.md *.py *.csv *.json);;All files (*)",
+            )
             if path:
                 self.add_file(path)
             else:
@@ -283,7 +320,9 @@ class SetupPanel(QWidget):
         self.task_length_spin.setEnabled(data[0] == "synthetic")
 
     def _on_start_activated(self, index: int) -> None:
-        if self.start_combo.itemData(index) == "screen":  # a trained model needs small steps (core/training/finetune.py)
+        if (
+            self.start_combo.itemData(index) == "screen"
+        ):  # a trained model needs small steps (core/training/finetune.py)
             self.lr_spin.setValue(FINETUNE_LEARNING_RATE)
 
     def _on_start_changed(self, *_) -> None:
@@ -306,8 +345,10 @@ class SetupPanel(QWidget):
     def _update_size(self, *_) -> None:
         if self._fine_tuning():
             self.apply_button.setEnabled(True)
-            self.size_label.setText("A copy of the model on screen is trained, with its own tokenizer and sizes "
-                                    "(windows of at most its context length); the explorer keeps the original.")
+            self.size_label.setText(
+                "A copy of the model on screen is trained, with its own tokenizer and sizes "
+                "(windows of at most its context length); the explorer keeps the original."
+            )
             return
         setup_kind, setup_name = self._last_real_corpus
         if self.tokenizer_combo.currentData() == "bpe":
@@ -326,8 +367,9 @@ class SetupPanel(QWidget):
         self.size_label.setText(f"{human_count(count_parameters(config).total)} parameters{vocab_note}")
 
     def _ask_resume(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Resume a saved training run (a checkpoint folder)",
-                                                  str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(
+            self, "Resume a saved training run (a checkpoint folder)", str(Path.home())
+        )
         if folder:
             self.resume_requested.emit(folder)
 

@@ -3,6 +3,7 @@
 A start-up step for app.main: it takes over the screenshot request, sets up the studio's default
 run, trains it, and asks main for the picture once the trained model is drawn everywhere.
 """
+
 from __future__ import annotations
 
 from app import screenshot

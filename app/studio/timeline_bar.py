@@ -3,6 +3,7 @@
 The slider runs over the steps trained so far. Dragging it picks the nearest kept snapshot (they are
 every N steps, N doubling as the run grows); the right end means "live": follow the training.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -10,7 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLa
 
 
 class TimelineBar(QWidget):
-    scrubbed = Signal(object)         # the step to show, or None to follow the live run
+    scrubbed = Signal(object)  # the step to show, or None to follow the live run
     export_gif_requested = Signal()
     export_png_requested = Signal()
 
@@ -18,8 +19,10 @@ class TimelineBar(QWidget):
         super().__init__(parent)
         self.setObjectName("timelineBar")
         self.slider = QSlider(Qt.Orientation.Horizontal, objectName="timelineSlider")
-        self.slider.setToolTip("Drag back through training: every panel shows the model as it was at that step. "
-                               "All the way right follows the live run.")
+        self.slider.setToolTip(
+            "Drag back through training: every panel shows the model as it was at that step. "
+            "All the way right follows the live run."
+        )
         self.slider.setRange(0, 0)
         self.slider.valueChanged.connect(self._on_slider_moved)
         self.label = QLabel("step 0 (live)", objectName="timelineLabel")

@@ -12,6 +12,7 @@ Data flow (the GUI thread never trains and never waits on training):
 The explorer keeps its own model and prompt until the run's first training step (or a scrub); from
 then on it shows the run's weights, and `took_over(step)` says so once.
 """
+
 from __future__ import annotations
 
 import time
@@ -30,15 +31,16 @@ from .run_controller import RunController
 from .timeline_bar import TimelineBar
 from .worker import DisplayWeights, HeadScores
 
-FRAME_MS = 33                 # the worker's news is collected ~30 times a second...
-DRAW_INTERVAL_S = 0.1         # ...but while training one piece is drawn every 0.1 s (each plot ~2-3 times a
-                              # second): painting holds the GIL, and at 30 fps training lost 2/3 of its speed
-DISPLAY_INTERVAL_MS = 2000    # how often the explorer's panels get the newest weights while training
+FRAME_MS = 33  # the worker's news is collected ~30 times a second...
+DRAW_INTERVAL_S = 0.1  # ...but while training one piece is drawn every 0.1 s (each plot ~2-3 times a
+# second): painting holds the GIL, and at 30 fps training lost 2/3 of its speed
+DISPLAY_INTERVAL_MS = 2000  # how often the explorer's panels get the newest weights while training
 
 
 @dataclass(frozen=True)
 class StudioParts:
     """The studio's widgets that show a run (the view owns them; this controller fills them)."""
+
     controls: ControlBar
     timeline_bar: TimelineBar
     plots: LivePlots
@@ -47,20 +49,21 @@ class StudioParts:
 
 
 class TimelineController(QObject):
-    frame_drawn = Signal(int)            # the studio took in this step (while paused: every curve drawn with it)
-    shown_step_changed = Signal(int)     # the explorer now shows the weights of this step
-    took_over = Signal(int)              # the explorer shows the run's model from this step on (once per run)
+    frame_drawn = Signal(int)  # the studio took in this step (while paused: every curve drawn with it)
+    shown_step_changed = Signal(int)  # the explorer now shows the weights of this step
+    took_over = Signal(int)  # the explorer shows the run's model from this step on (once per run)
 
-    def __init__(self, runs: RunController, parts: StudioParts, show_session=None, set_prompt=None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, runs: RunController, parts: StudioParts, show_session=None, set_prompt=None, parent: QObject | None = None
+    ) -> None:
         """show_session(ModelInUse) / set_prompt(text): how the explorer is told (None: it is not)."""
         super().__init__(parent)
         self.runs, self.parts = runs, parts
         self._show_session, self._set_prompt = show_session, set_prompt
-        self.shown_step: int | None = None      # the step whose weights the explorer shows
-        self.taken_over = False                 # the explorer shows this run's model (not its own any more)
-        self._first_step = 0                    # the run's step when it was set up
-        self._shown_session = lambda: None      # weak reference to the last session this studio showed
+        self.shown_step: int | None = None  # the step whose weights the explorer shows
+        self.taken_over = False  # the explorer shows this run's model (not its own any more)
+        self._first_step = 0  # the run's step when it was set up
+        self._shown_session = lambda: None  # weak reference to the last session this studio showed
         self._running = False
         self._undrawn_records: list[StepRecord] = []
         self._scores_changed = False
@@ -193,8 +196,9 @@ class TimelineController(QObject):
     # -- showing weights in the explorer ------------------------------------------------------------
     def request_display(self, force: bool = False) -> None:
         now = time.perf_counter()
-        if self.runs.worker is None or (not force and (self._display_pending or
-                                                       now - self._last_display_request < DISPLAY_INTERVAL_MS / 1000)):
+        if self.runs.worker is None or (
+            not force and (self._display_pending or now - self._last_display_request < DISPLAY_INTERVAL_MS / 1000)
+        ):
             return
         self._last_display_request = now
         self._display_pending = True
@@ -226,7 +230,7 @@ class TimelineController(QObject):
             parts.heads.detectors.show_marker(None)
             history = self.runs.history
             if history is not None and self._show_session is not None:
-                self._show_session(history[0])   # a saved history's "live" end is the session's own model
+                self._show_session(history[0])  # a saved history's "live" end is the session's own model
             self.request_display(force=True)
             return
         kept_step, weights = timeline.nearest(step)

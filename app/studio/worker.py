@@ -12,6 +12,7 @@ set_steps_per_second(rate)             ->    each step is published no sooner th
 The trainer and its model are touched only on the worker thread while it runs; anything the GUI
 wants done to them (save, roll back, load weights) goes in as `call(fn)` and runs between steps.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -42,20 +43,20 @@ def training_threads() -> int:
 
 @dataclass(frozen=True)
 class HeadScores:
-    step: int                          # the step the weights had reached
-    scores: dict[str, np.ndarray]      # detector name -> (n_layers, n_heads)
+    step: int  # the step the weights had reached
+    scores: dict[str, np.ndarray]  # detector name -> (n_layers, n_heads)
 
 
 @dataclass(frozen=True)
 class DisplayWeights:
-    snapshot: WeightSnapshot           # the newest weights, for the explorer's panels
+    snapshot: WeightSnapshot  # the newest weights, for the explorer's panels
 
 
 @dataclass(frozen=True)
 class _Train:
-    steps: int                         # how many optimizer steps
-    inspect: tuple[str, ...]           # parameters to open up (only for a single step)
-    epoch: int                         # a pause raises the epoch; older commands then stop
+    steps: int  # how many optimizer steps
+    inspect: tuple[str, ...]  # parameters to open up (only for a single step)
+    epoch: int  # a pause raises the epoch; older commands then stop
 
 
 @dataclass(frozen=True)
@@ -88,15 +89,14 @@ class SharedTimeline:
 
 
 class TrainingWorker(QThread):
-    progressed = Signal()               # new items wait in the outbox (not repeated until drained)
-    running_changed = Signal(bool)      # True while steps are being taken
-    paused = Signal(int)                # training stopped taking steps; the step count it stopped at
-    diverged = Signal(object)           # StepRecord of a step whose loss was not finite
-    called = Signal(int, object, str)   # (call number, result, error sentence or "")
-    stepped = Signal(int, float)        # (step, time.monotonic() it was published): once per step, at the set pace
+    progressed = Signal()  # new items wait in the outbox (not repeated until drained)
+    running_changed = Signal(bool)  # True while steps are being taken
+    paused = Signal(int)  # training stopped taking steps; the step count it stopped at
+    diverged = Signal(object)  # StepRecord of a step whose loss was not finite
+    called = Signal(int, object, str)  # (call number, result, error sentence or "")
+    stepped = Signal(int, float)  # (step, time.monotonic() it was published): once per step, at the set pace
 
-    def __init__(self, trainer: Trainer, timeline: SharedTimeline, detector_probe, probe_ids=None,
-                 parent=None) -> None:
+    def __init__(self, trainer: Trainer, timeline: SharedTimeline, detector_probe, probe_ids=None, parent=None) -> None:
         """detector_probe: repeated random tokens (induction); probe_ids: a text prompt (the other detectors)."""
         super().__init__(parent)
         self.trainer = trainer
@@ -108,13 +108,13 @@ class TrainingWorker(QThread):
         self._outbox: deque = deque()
         self._epoch = 0
         self._stopping = False
-        self._signalled = False          # a `progressed` signal is on its way and not yet drained
+        self._signalled = False  # a `progressed` signal is on its way and not yet drained
         self._display_wanted = False
         self._call_numbers = itertools.count(1)
-        self.busy = False                # True while a command runs (read by the GUI for its buttons)
-        self.steps_per_second = 0.0      # measured over the last training command
-        self._step_interval = 0.0        # seconds at least between two published steps (0: as fast as possible)
-        self._last_published = -1e9      # time.monotonic() of the last published step
+        self.busy = False  # True while a command runs (read by the GUI for its buttons)
+        self.steps_per_second = 0.0  # measured over the last training command
+        self._step_interval = 0.0  # seconds at least between two published steps (0: as fast as possible)
+        self._last_published = -1e9  # time.monotonic() of the last published step
 
     # -- commands (GUI thread) -----------------------------------------------------------------------
     def play(self, steps: int) -> None:
@@ -191,7 +191,9 @@ class TrainingWorker(QThread):
                     self._train(command)
                 else:
                     self._call(command)
-            except Exception:  # a bug must not end the thread: report it (the crash dialog), stop, take the next command
+            except (
+                Exception
+            ):  # a bug must not end the thread: report it (the crash dialog), stop, take the next command
                 sys.excepthook(*sys.exc_info())
                 self.running_changed.emit(False)
                 self.paused.emit(self.trainer.step_count)
@@ -203,8 +205,11 @@ class TrainingWorker(QThread):
             return
         self.running_changed.emit(True)
         started, done = time.perf_counter(), 0
-        records = (iter([self.trainer.step(inspect=list(command.inspect))]) if command.inspect
-                   else self.trainer.run(command.steps))
+        records = (
+            iter([self.trainer.step(inspect=list(command.inspect))])
+            if command.inspect
+            else self.trainer.run(command.steps)
+        )
         for record in records:
             done += 1
             self._wait_for_turn(command.epoch)
@@ -276,4 +281,3 @@ class TrainingWorker(QThread):
             signal, self._signalled = not self._signalled, True
         if signal:
             self.progressed.emit()
-

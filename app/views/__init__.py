@@ -33,6 +33,7 @@ Why this next token (core/explain read on screen):
     neurons_view.py       the MLP neurons that fire most, and the tokens each one pushes
     kv_cache_view.py      generating with the KV cache, one token at a time
 """
+
 import os
 
 # Qt's raster painter hands bigger fills and strokes to a pool of threads and waits for them. The

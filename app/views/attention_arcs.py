@@ -1,6 +1,7 @@
 """Attention as lines (like BertViz's head view): each token on the left reads from tokens on the right;
 a line's opacity is how much. Hover a token to see only its lines.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,11 +16,11 @@ from core.teaching.analysis import strongest_keys
 from .export import ExportTable, add_export_menu
 from .plot_style import LEFT_MIDDLE, RIGHT_MIDDLE, abbreviate, colours, font, text_widths
 
-SMALLEST_DRAWN_WEIGHT = 0.03   # fainter lines are drawn together as one haze image (fast)
-INVISIBLE_WEIGHT = 0.001       # a line this faint adds under 1/8 of a colour step to the haze: left out
+SMALLEST_DRAWN_WEIGHT = 0.03  # fainter lines are drawn together as one haze image (fast)
+INVISIBLE_WEIGHT = 0.001  # a line this faint adds under 1/8 of a colour step to the haze: left out
 HOVER_SMALLEST_WEIGHT = 0.005  # a hovered token shows nearly all of its lines
-SMOOTHED_WEIGHT = 0.2          # lines at least this strong are antialiased
-HAZE_SCALE = 2                 # the faint lines' haze is drawn at 1/2 resolution
+SMOOTHED_WEIGHT = 0.2  # lines at least this strong are antialiased
+HAZE_SCALE = 2  # the faint lines' haze is drawn at 1/2 resolution
 LABEL_POINT_SIZE = 10
 LEFT, RIGHT = "query", "key"
 
@@ -32,12 +33,12 @@ class AttentionArcs(QWidget):
         self.setMinimumSize(200, 220)
         self.setMouseTracking(True)
         self._pattern = np.zeros((0, 0))
-        self._labels: list[str] = []        # as drawn (long ones shortened)
+        self._labels: list[str] = []  # as drawn (long ones shortened)
         self._full_labels: list[str] = []
         self._hovered: tuple[str, int] = ("", -1)
         self._elided_cache: dict[tuple[str, int, bool], str] = {}
-        self._haze_cache: tuple | None = None     # (key, QImage) of the faint lines last drawn
-        self._pattern_version = 0                 # counts set_pattern calls, for the haze cache
+        self._haze_cache: tuple | None = None  # (key, QImage) of the faint lines last drawn
+        self._pattern_version = 0  # counts set_pattern calls, for the haze cache
         self.dark = False
         add_export_menu(self, "attention lines", self.export_table)
 
@@ -113,11 +114,13 @@ class AttentionArcs(QWidget):
             else:
                 mine[:, chosen] = True
         faded = 0.12 if chosen >= 0 else 1.0
-        centres = top + (np.arange(len(self._pattern)) + 0.5) * row_height   # (T,) y of each token's row
+        centres = top + (np.arange(len(self._pattern)) + 0.5) * row_height  # (T,) y of each token's row
         painter.setOpacity(faded)
         painter.setRenderHint(QPainter.SmoothPixmapTransform, True)
-        painter.drawImage(QRectF(x_from, 0, x_to - x_from, self.height()),
-                          self._haze(centres, int(x_to - x_from), QColor(palette["line"])))
+        painter.drawImage(
+            QRectF(x_from, 0, x_to - x_from, self.height()),
+            self._haze(centres, int(x_to - x_from), QColor(palette["line"])),
+        )
         painter.setOpacity(1.0)
         strongest = float(self._pattern[mine].max()) if mine.any() else 1.0
         strongest = strongest or 1.0
@@ -151,26 +154,27 @@ class AttentionArcs(QWidget):
         columns, rows_out = max(width // HAZE_SCALE, 1), max(self.height() // HAZE_SCALE, 1)
         queries, keys = np.nonzero((self._pattern >= INVISIBLE_WEIGHT) & (self._pattern < SMALLEST_DRAWN_WEIGHT))
         weights = (self._pattern[queries, keys] / HAZE_SCALE).astype(np.float32)[:, None]  # (L, 1)
-        along = (np.arange(columns, dtype=np.float32) + 0.5) / columns           # (W,) 0..1 left to right
-        start = (centres[queries] / HAZE_SCALE).astype(np.float32)[:, None]       # (L, 1)
+        along = (np.arange(columns, dtype=np.float32) + 0.5) / columns  # (W,) 0..1 left to right
+        start = (centres[queries] / HAZE_SCALE).astype(np.float32)[:, None]  # (L, 1)
         end = (centres[keys] / HAZE_SCALE).astype(np.float32)[:, None]
-        y = start + (end - start) * along                                        # (L, W) row of each line
-        low = np.clip(y.astype(np.int32), 0, rows_out - 1)                       # y >= 0: truncating floors
-        lower_share = weights * (1 - (y - low))       # (L, W) a line's weight is split between the row it
+        y = start + (end - start) * along  # (L, W) row of each line
+        low = np.clip(y.astype(np.int32), 0, rows_out - 1)  # y >= 0: truncating floors
+        lower_share = weights * (1 - (y - low))  # (L, W) a line's weight is split between the row it
         cells = (low * columns + np.arange(columns, dtype=np.int32)).ravel()  # crosses and the next: smooth
-        size = (rows_out + 1) * columns                                          # one spare row below
+        size = (rows_out + 1) * columns  # one spare row below
         alpha = np.bincount(cells, lower_share.ravel(), minlength=size)
         alpha[columns:] += np.bincount(cells, (weights - lower_share).ravel(), minlength=size)[:-columns]
         alpha = alpha[: rows_out * columns]
-        rgba = np.empty((rows_out, columns, 4), dtype=np.uint8)                  # (H, W, RGBA)
+        rgba = np.empty((rows_out, columns, 4), dtype=np.uint8)  # (H, W, RGBA)
         rgba[..., :3] = (colour.red(), colour.green(), colour.blue())
         rgba[..., 3] = np.clip(alpha.reshape(rows_out, columns) * 255, 0, 255).astype(np.uint8)
         image = QImage(rgba.data, columns, rows_out, 4 * columns, QImage.Format_RGBA8888).copy()
         self._haze_cache = (key, image)
         return image
 
-    def _paint_labels(self, painter: QPainter, left_edge: float, right_edge: float, top: float,
-                      row_height: float) -> None:
+    def _paint_labels(
+        self, painter: QPainter, left_edge: float, right_edge: float, top: float, row_height: float
+    ) -> None:
         palette = colours(self.dark)
         metrics = QFontMetrics(font(LABEL_POINT_SIZE))
         stride = max(1, math.ceil(metrics.height() / row_height))  # thin out labels that would overlap
@@ -186,8 +190,11 @@ class AttentionArcs(QWidget):
             y = self._row_centre(index, top, row_height)
             for column_side, rect, align in (
                 (LEFT, QRectF(0, y - box_height / 2, left_edge - 4, box_height), RIGHT_MIDDLE),
-                (RIGHT, QRectF(right_edge + 4, y - box_height / 2, self.width() - right_edge - 4, box_height),
-                 LEFT_MIDDLE),
+                (
+                    RIGHT,
+                    QRectF(right_edge + 4, y - box_height / 2, self.width() - right_edge - 4, box_height),
+                    LEFT_MIDDLE,
+                ),
             ):
                 highlighted = (column_side == side and index == chosen) or (column_side != side and index in related)
                 if highlighted:
@@ -241,5 +248,6 @@ class AttentionArcs(QWidget):
         return f"‘{label}’ is read most by {parts}" if parts else f"No token reads from ‘{label}’"
 
     def export_table(self) -> ExportTable:
-        return ExportTable(self._pattern, row_labels=self._full_labels, column_labels=self._full_labels,
-                           corner="query \\ key")
+        return ExportTable(
+            self._pattern, row_labels=self._full_labels, column_labels=self._full_labels, corner="query \\ key"
+        )

@@ -1,6 +1,7 @@
 """Small multiples: every head of every layer as a thumbnail of its attention pattern (BertViz's
 model view); click a thumbnail to open that head.
 """
+
 from __future__ import annotations
 
 import math
@@ -74,18 +75,20 @@ class PooledPatterns:
         shared = 0
         if self._pooled is not None and self._blocks == blocks and trace.lineage is self._lineage:
             shared = _shared_prefix(self._ids, ids)
-        kept_rows = shared // blocks[0]                                       # whole blocks left as they were
+        kept_rows = shared // blocks[0]  # whole blocks left as they were
         kept_columns = shared // blocks[1] if kept_rows else 0
         first_row, first_column = kept_rows * blocks[0], kept_columns * blocks[1]
         layers = []
         for layer in range(n_layers):
-            pattern = trace[f"blocks.{layer}.attn.pattern"][0]                # (nh, T, T), a view
+            pattern = trace[f"blocks.{layer}.attn.pattern"][0]  # (nh, T, T), a view
             old_rows = _pooled_in_blocks(pattern[:, :first_row, first_column:].numpy(), *blocks)
-            if kept_rows:                                                     # (nh, kept_rows, columns')
+            if kept_rows:  # (nh, kept_rows, columns')
                 old_rows = np.concatenate((self._pooled[layer, :, :kept_rows, :kept_columns], old_rows), axis=-1)
-            new_rows = _pooled_in_blocks(pattern[:, first_row:, :].numpy(), *blocks)  # (nh, rows' - kept_rows, columns')
-            layers.append(np.concatenate((old_rows, new_rows), axis=-2))      # (nh, rows', columns')
-        self._pooled = np.stack(layers)                                       # (L, nh, rows', columns')
+            new_rows = _pooled_in_blocks(
+                pattern[:, first_row:, :].numpy(), *blocks
+            )  # (nh, rows' - kept_rows, columns')
+            layers.append(np.concatenate((old_rows, new_rows), axis=-2))  # (nh, rows', columns')
+        self._pooled = np.stack(layers)  # (L, nh, rows', columns')
         self._blocks, self._lineage, self._ids = blocks, trace.lineage, ids
         return self._pooled
 
@@ -107,7 +110,7 @@ SPACING = 3  # pixels between thumbnails...
 TIGHT_SPACING = 1  # ...or when they are this small (30 layers of SmolLM2 in a short panel), fewer
 ROOMY_CELL = 16  # pixels: thumbnails at least this tall/wide keep the full spacing
 LABEL_STEPS = (1, 2, 5, 10, 20, 50)  # name every layer (head), or every 2nd, 5th..., whichever fits
-MARGIN = 8   # pixels round the grid, so the outer frames are never cut
+MARGIN = 8  # pixels round the grid, so the outer frames are never cut
 
 
 class AttentionGrid(QWidget):
@@ -189,8 +192,13 @@ class AttentionGrid(QWidget):
             pooled = self._pooling.of(self._trace, self._heads[0], rows, columns)
         rows, columns = pooled.shape[-2:]  # at most the thumbnail's pixels
         self._pixels = np.ascontiguousarray(coloured(pooled))  # (n_layers, n_heads, rows, columns, 4), in one go
-        self._images = [[QImage(self._pixels[layer, head].data, columns, rows, 4 * columns, QImage.Format_RGBA8888)
-                         for head in range(n_heads)] for layer in range(n_layers)]
+        self._images = [
+            [
+                QImage(self._pixels[layer, head].data, columns, rows, 4 * columns, QImage.Format_RGBA8888)
+                for head in range(n_heads)
+            ]
+            for layer in range(n_layers)
+        ]
         self._images_size = (rows, columns)
 
     def shown_patterns(self) -> np.ndarray:
@@ -213,8 +221,13 @@ class AttentionGrid(QWidget):
         left, top = MARGIN + int(header_width), MARGIN + int(header_height)  # whole pixels, as the cells
         across, across_gap = _cells(self.width() - left - MARGIN, n_heads)
         down, down_gap = _cells(self.height() - top - MARGIN, n_layers)
-        return [[QRectF(left + head * (across + across_gap), top + layer * (down + down_gap), across, down)
-                 for head in range(n_heads)] for layer in range(n_layers)]
+        return [
+            [
+                QRectF(left + head * (across + across_gap), top + layer * (down + down_gap), across, down)
+                for head in range(n_heads)
+            ]
+            for layer in range(n_layers)
+        ]
 
     def head_rect(self, layer: int, head: int) -> QRectF:
         """Where the thumbnail of (layer, head) is drawn, in the widget's pixels."""
@@ -302,10 +315,18 @@ class AttentionGrid(QWidget):
             return ExportTable(np.zeros((0, 0)))
         n_layers, n_heads, T, _ = patterns.shape
         labels = self._token_labels if len(self._token_labels) == T else [str(i) for i in range(T)]
-        rows = [f"L{layer} H{head} {labels[query]}" for layer in range(n_layers) for head in range(n_heads)
-                for query in range(T)]
-        return ExportTable(patterns.reshape(-1, T), row_labels=rows, column_labels=labels,  # (L·H·T, T)
-                           corner="layer head query \\ key")
+        rows = [
+            f"L{layer} H{head} {labels[query]}"
+            for layer in range(n_layers)
+            for head in range(n_heads)
+            for query in range(T)
+        ]
+        return ExportTable(
+            patterns.reshape(-1, T),
+            row_labels=rows,
+            column_labels=labels,  # (L·H·T, T)
+            corner="layer head query \\ key",
+        )
 
 
 def _cells(length: float, count: int) -> tuple[float, float]:

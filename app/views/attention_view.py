@@ -3,6 +3,7 @@
 Three pictures of the same numbers: the query × key heatmap (hover a cell for its derivation),
 lines from each token to what it reads (BertViz-style), and every head at once as small multiples.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,12 @@ class AttentionView(SnapshotView):
         super().__init__(selection, parent)
         self.steps: AttentionSteps | None = None
 
-        self.heatmap = HeatmapWidget(row_name="query (reads)", column_name="key (is read)",
-                                     colormap_name=PROBABILITY_MAP, export_name="attention pattern")
+        self.heatmap = HeatmapWidget(
+            row_name="query (reads)",
+            column_name="key (is read)",
+            colormap_name=PROBABILITY_MAP,
+            export_name="attention pattern",
+        )
         self.heatmap.setObjectName("attentionHeatmap")
         self.heatmap.hovered.connect(self._on_cell_hovered)
         self.derivation = caption(HOVER_HINT, "attentionDerivation", point_size=11)
@@ -47,10 +52,17 @@ class AttentionView(SnapshotView):
 
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(_titled(self.heatmap, self.derivation))
-        splitter.addWidget(_titled(caption("<b>Lines</b>: each token (left) reads from earlier tokens "
-                                           "(right); darker = more. Hover a token."), self.arcs))
-        splitter.addWidget(_titled(caption("<b>Every head</b>: rows are layers, columns heads. "
-                                           "Click one to open it."), self.grid))
+        splitter.addWidget(
+            _titled(
+                caption(
+                    "<b>Lines</b>: each token (left) reads from earlier tokens (right); darker = more. Hover a token."
+                ),
+                self.arcs,
+            )
+        )
+        splitter.addWidget(
+            _titled(caption("<b>Every head</b>: rows are layers, columns heads. Click one to open it."), self.grid)
+        )
         splitter.setStretchFactor(0, 5)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 3)
@@ -101,12 +113,15 @@ class AttentionView(SnapshotView):
         cell = self.steps.cell(query, key)
         where = f"<b>‘{labels[query]}’</b> (token {query}) → <b>‘{labels[key]}’</b> (token {key}):&nbsp; "
         if cell["masked"]:
-            return where + ("masked — a token may not look at a later one, so its score is set to −∞ "
-                            "and after softmax it gets 0.")
+            return where + (
+                "masked — a token may not look at a later one, so its score is set to −∞ and after softmax it gets 0."
+            )
         root = math.sqrt(self.steps.d_head)
-        return where + (f"q<sub>{query}</sub>·k<sub>{key}</sub> = {cell['dot_product']:.3f},&nbsp; "
-                        f"÷√{self.steps.d_head} (={root:.2f}) = {cell['scaled']:.3f},&nbsp; "
-                        f"after softmax <b>{cell['probability']:.3f}</b>")
+        return where + (
+            f"q<sub>{query}</sub>·k<sub>{key}</sub> = {cell['dot_product']:.3f},&nbsp; "
+            f"÷√{self.steps.d_head} (={root:.2f}) = {cell['scaled']:.3f},&nbsp; "
+            f"after softmax <b>{cell['probability']:.3f}</b>"
+        )
 
     # -- looks --------------------------------------------------------------------------------------
     def _apply_theme(self) -> None:

@@ -5,6 +5,7 @@ output (and their biases). With the final norm's scale frozen at this prompt, th
 the stream, so each part's direct share is its dot product with the token's output direction, and the
 shares add up to the logit. Two tokens ("Mary" vs "John") explain their logit difference instead.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QSize
@@ -41,8 +42,13 @@ class AttributionView(ExplainView):
 
         self.problem = caption("", "attributionProblem")  # a token that is not in the vocabulary
         self.summary = TextLine(object_name="attributionSummary", word_wrap=True)  # changes on every keystroke
-        self.heads = HeatmapWidget(title="Each head's direct share", colormap_name=SIGNED_MAP,
-                                   column_name="head", row_name="layer", export_name="head attribution")
+        self.heads = HeatmapWidget(
+            title="Each head's direct share",
+            colormap_name=SIGNED_MAP,
+            column_name="head",
+            row_name="layer",
+            export_name="head attribution",
+        )
         self.heads.setObjectName("attributionHeads")
         self.heads.hovered.connect(self._on_head_hovered)
         self.heads.clicked.connect(self._on_head_hovered)
@@ -79,9 +85,12 @@ class AttributionView(ExplainView):
         self.problem.hide()
         self.attribution = attribution
         config = self.snapshot.config
-        self.heads.set_matrix(attribution.heads, symmetric_range(attribution.heads),
-                              [f"layer {layer}" for layer in range(config.n_layers)],
-                              [str(head) for head in range(config.n_heads)])
+        self.heads.set_matrix(
+            attribution.heads,
+            symmetric_range(attribution.heads),
+            [f"layer {layer}" for layer in range(config.n_layers)],
+            [str(head) for head in range(config.n_heads)],
+        )
         labels, values = self.part_bars()
         self.parts.set_bars(labels, values)
         self.summary.setText(self.summary_text())
@@ -105,9 +114,11 @@ class AttributionView(ExplainView):
         a = self.attribution
         kind = "logit difference" if a.other is not None else "logit"
         position = self.snapshot.token_labels[a.position]
-        return (f"The {kind} of {self.explained()} after ‘{position}’ is {a.logit:.3f}. Its parts "
-                f"(heads, MLPs, embeddings {a.embeddings:+.3f}, biases) add up to {a.total:.3f}: off by "
-                f"{a.error:.1e}, with the final norm's scale frozen at {a.norm_scale:.3f}.")
+        return (
+            f"The {kind} of {self.explained()} after ‘{position}’ is {a.logit:.3f}. Its parts "
+            f"(heads, MLPs, embeddings {a.embeddings:+.3f}, biases) add up to {a.total:.3f}: off by "
+            f"{a.error:.1e}, with the final norm's scale frozen at {a.norm_scale:.3f}."
+        )
 
     # -- mouse --------------------------------------------------------------------------------------
     def _on_head_hovered(self, layer: int, head: int) -> None:
@@ -115,11 +126,12 @@ class AttributionView(ExplainView):
             return
         share = self.attribution.heads[layer, head]
         verb = "adds" if share >= 0 else "takes"
-        self.detail.setText(f"<b>Layer {layer} head {head}</b> alone {verb} {abs(share):.3f} "
-                            f"{'to' if share >= 0 else 'from'} the logit of {self.explained()}.")
+        self.detail.setText(
+            f"<b>Layer {layer} head {head}</b> alone {verb} {abs(share):.3f} "
+            f"{'to' if share >= 0 else 'from'} the logit of {self.explained()}."
+        )
 
     # -- looks --------------------------------------------------------------------------------------
     def _apply_theme(self) -> None:
         self.heads.set_theme(self.dark)
         self.parts.set_theme(self.dark)
-

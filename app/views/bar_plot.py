@@ -1,4 +1,5 @@
 """A plot of horizontal probability bars, one row per token: the look the output and what-if panels share."""
+
 from __future__ import annotations
 
 import pyqtgraph as pg
@@ -8,7 +9,7 @@ from .token_axis import TokenAxis
 
 LONGEST_ROW_LABEL = 40  # characters: the what-if rows say "token  12.0% → 3.4%"
 ROW_LABEL_ROOM_STEP = 16  # pixels: the label column widens in steps, not for every new top-10 token
-ROW_MARGIN = 0.1          # of a row, left empty above the first row and below the last
+ROW_MARGIN = 0.1  # of a row, left empty above the first row and below the last
 
 
 class PercentAxis(pg.AxisItem):
@@ -31,8 +32,13 @@ class PercentAxis(pg.AxisItem):
 
     def paint(self, painter, option, widget) -> None:
         if self.picture is None:
-            key = (tuple(self.range), self.size().toTuple(), self.pen().color().rgba(), self.textPen().color().rgba(),
-                   self.style["tickFont"].toString() if self.style["tickFont"] else "")
+            key = (
+                tuple(self.range),
+                self.size().toTuple(),
+                self.pen().color().rgba(),
+                self.textPen().color().rgba(),
+                self.style["tickFont"].toString() if self.style["tickFont"] else "",
+            )
             self.picture = self._drawings.get(key)
             if self.picture is None:
                 super().paint(painter, option, widget)  # draws and sets self.picture
@@ -47,7 +53,7 @@ def decimals_for_step(step: float, most: int = 3) -> int:
     """The fewest decimals that write a tick step exactly (2 -> 0, 0.5 -> 1, 0.025 -> 3), so ticks 0.025
     apart never read alike ("-0.1%", "-0.1%", "-0.1%" for -0.125, -0.1, -0.075 with one decimal)."""
     for decimals in range(most + 1):
-        scaled = abs(step) * 10 ** decimals
+        scaled = abs(step) * 10**decimals
         if abs(scaled - round(scaled)) < 1e-6 * max(1.0, scaled):
             return decimals
     return most

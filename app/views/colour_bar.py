@@ -1,4 +1,5 @@
 """The colour scale beside a heatmap: which colour is which number."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,8 +50,10 @@ class ColourBar:
         """Five labelled ticks, ends and middle included; three or two on a bar too short for five
         (their numbers would overlap)."""
         low, high = self._levels
-        ticks = [(float(v), f"{v:.3g}" if abs(v) > 1e-9 * max(abs(low), abs(high)) else "0")
-                 for v in np.linspace(low, high, self._tick_count)]
+        ticks = [
+            (float(v), f"{v:.3g}" if abs(v) > 1e-9 * max(abs(low), abs(high)) else "0")
+            for v in np.linspace(low, high, self._tick_count)
+        ]
         self.axis.setTicks([ticks])
         self._tick_labels = [label for _, label in ticks]
         self._fit_axis()

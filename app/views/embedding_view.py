@@ -4,6 +4,7 @@ Left, the prompt's vectors as a heatmap (token × dimension). Right, the whole v
 to 2-D by PCA, the prompt's tokens marked; click a token (a heatmap row or a dot) to list the tokens
 whose vectors point most nearly the same way (cosine similarity).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,11 +37,16 @@ class EmbeddingView(SnapshotView):
         self._projection: np.ndarray | None = None
         self._projection_of: np.ndarray | None = None  # the embeddings the projection was made from
         self._vocabulary_drawn: np.ndarray | None = None  # the projection the faint dots show
-        self._prompt_drawn: tuple = ()                       # (token ids, projection) the marked dots show
-        self._neighbours_of: tuple = ()                      # (token id, embeddings) the list shows
+        self._prompt_drawn: tuple = ()  # (token ids, projection) the marked dots show
+        self._neighbours_of: tuple = ()  # (token id, embeddings) the list shows
 
-        self.heatmap = HeatmapWidget(title="Prompt tokens as vectors", colormap_name=SIGNED_MAP,
-                                     row_name="token", column_name="dimension", export_name="token embeddings")
+        self.heatmap = HeatmapWidget(
+            title="Prompt tokens as vectors",
+            colormap_name=SIGNED_MAP,
+            row_name="token",
+            column_name="dimension",
+            export_name="token embeddings",
+        )
         self.heatmap.setObjectName("embeddingHeatmap")
         self.heatmap.clicked.connect(self._on_row_clicked)
 
@@ -94,12 +100,12 @@ class EmbeddingView(SnapshotView):
     # -- drawing ------------------------------------------------------------------------------------
     def _redraw(self) -> None:
         snapshot = self.snapshot
-        vectors = snapshot.trace.numpy("embed.tok")                                  # (T, C)
+        vectors = snapshot.trace.numpy("embed.tok")  # (T, C)
         self.heatmap.set_matrix(vectors, symmetric_range(vectors), list(snapshot.token_labels), None)
         self._draw_vocabulary()
         self._draw_prompt_dots()
         if self.chosen_id is None or self.chosen_id >= len(snapshot.vocab_labels):
-            self.chosen_id = self.prompt_ids()[-1]   # start with the last token: what comes next?
+            self.chosen_id = self.prompt_ids()[-1]  # start with the last token: what comes next?
         self.show_neighbours(self.chosen_id)
 
     def prompt_ids(self) -> list[int]:
@@ -144,7 +150,7 @@ class EmbeddingView(SnapshotView):
                 label.setText(text, text_colour)
             label.setPos(*projection[token_id])
             label.show()
-        for label in self._dot_labels[len(unique_ids):]:
+        for label in self._dot_labels[len(unique_ids) :]:
             label.hide()
 
     # -- neighbours ---------------------------------------------------------------------------------
@@ -157,8 +163,10 @@ class EmbeddingView(SnapshotView):
         self._neighbours_of = (token_id, snapshot.vocab_embeddings)
         self._neighbours = nearest_neighbours(snapshot.vocab_embeddings, token_id, NEIGHBOURS)
         label = snapshot.vocab_labels[token_id]
-        self.neighbour_title.setText(f"Nearest neighbours of <b>‘{label}’</b> (id {token_id}) by cosine "
-                                     f"similarity (1 = same direction); ★ and rings on the map. Click another token to compare.")
+        self.neighbour_title.setText(
+            f"Nearest neighbours of <b>‘{label}’</b> (id {token_id}) by cosine "
+            f"similarity (1 = same direction); ★ and rings on the map. Click another token to compare."
+        )
         self.neighbour_list.clear()
         for neighbour_id, cosine in self._neighbours:
             item = QListWidgetItem(f"{cosine:+.3f}   ‘{snapshot.vocab_labels[neighbour_id]}’  (id {neighbour_id})")
@@ -202,8 +210,12 @@ class EmbeddingView(SnapshotView):
     def _export_projection(self) -> ExportTable:
         if self.snapshot is None:
             return ExportTable(np.zeros((0, 2)))
-        return ExportTable(self.projection(), row_labels=self.snapshot.vocab_labels, column_labels=["PCA direction 1", "PCA direction 2"],
-                           corner="token")
+        return ExportTable(
+            self.projection(),
+            row_labels=self.snapshot.vocab_labels,
+            column_labels=["PCA direction 1", "PCA direction 2"],
+            corner="token",
+        )
 
 
 def _same(drawn: tuple, wanted: tuple) -> bool:

@@ -3,6 +3,7 @@
 Each is built the first time its tab is shown (they cost nothing until then) and is handed the
 selection and the controller (for the model whose weights read the trace).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -21,5 +22,10 @@ def add_explain_panels(window, tab_with: str = "qkvView") -> None:
     """Put each panel in the window's View menu, as a tab behind `tab_with`, built when first shown."""
     for module_name, class_name, name in EXPLAIN_VIEWS:
         view_class = getattr(importlib.import_module(module_name), class_name)
-        window.add_lazy_panel(lambda view_class=view_class: view_class(window.selection, window.controller),
-                              name, view_class.TITLE, view_class.TOOLTIP, tab_with=tab_with)
+        window.add_lazy_panel(
+            lambda view_class=view_class: view_class(window.selection, window.controller),
+            name,
+            view_class.TITLE,
+            view_class.TOOLTIP,
+            tab_with=tab_with,
+        )

@@ -1,5 +1,6 @@
 """Small plots the "why this next token?" panels share: labelled horizontal bars (top-10 tokens, MLP
 contributions, a neuron's pushed-up tokens), each one BarGraphItem updated in place."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -48,16 +49,26 @@ class LabelledBars(pg.PlotWidget):
     def set_bars(self, labels: Sequence[str], values: Sequence[float], fixed_range: tuple | None = None) -> None:
         """One bar per label; the x range is `fixed_range` or fits the values (and 0)."""
         drawn = (list(labels), np.asarray(values, dtype=np.float64), fixed_range)
-        if (self._drawn is not None and drawn[0] == self._drawn[0] and drawn[2] == self._drawn[2]
-                and np.array_equal(drawn[1], self._drawn[1])):
+        if (
+            self._drawn is not None
+            and drawn[0] == self._drawn[0]
+            and drawn[2] == self._drawn[2]
+            and np.array_equal(drawn[1], self._drawn[1])
+        ):
             return  # the same bars (a neuron's pushed-up tokens do not change with the prompt)
         self._drawn = drawn
         self.labels, self.values = list(labels), drawn[1]
         rows = len(self.labels)
         positive = QColor(colours(self.dark)["line"])
         brushes = [pg.mkBrush(positive if v >= 0 else QColor(NEGATIVE)) for v in self.values]
-        self.bars.setOpts(x0=np.minimum(self.values, 0), y=np.arange(rows), width=np.abs(self.values),
-                          height=BAR_HEIGHT, brushes=brushes, pen=pg.mkPen(None))
+        self.bars.setOpts(
+            x0=np.minimum(self.values, 0),
+            y=np.arange(rows),
+            width=np.abs(self.values),
+            height=BAR_HEIGHT,
+            brushes=brushes,
+            pen=pg.mkPen(None),
+        )
         item = self.getPlotItem()
         if self.labels != self._axis_labels:  # measuring the labels again is not free
             self._axis_labels = list(self.labels)
@@ -72,7 +83,7 @@ class LabelledBars(pg.PlotWidget):
     def set_theme(self, dark: bool) -> None:
         self.dark = dark
         self._axis_labels = None  # the font may have changed: measure again
-        self._drawn = None        # and the colours: draw the bars again
+        self._drawn = None  # and the colours: draw the bars again
         style_graphics_view(self, dark)
         style_plot_item(self.getPlotItem(), dark)
         self.zero_line.setPen(pg.mkPen(colours(dark)["axis"]))
@@ -82,4 +93,3 @@ class LabelledBars(pg.PlotWidget):
 
 def probability_bars(object_name: str) -> LabelledBars:
     return LabelledBars(object_name, "probability", percent=True)
-

@@ -5,6 +5,7 @@ like every other panel, and also the weights of the model that made it (the fina
 turn a residual stream into logits). They get the model from the controller, and draw only a snapshot
 of that model: while a newly opened model's first snapshot is on its way they keep their last picture.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -105,6 +106,7 @@ def panel_job(panel: QWidget, work, on_finished) -> BackgroundJob:
         job.deleteLater()
         if shiboken6.isValid(panel):
             on_finished(job)
+
     job.finished.connect(finished)
     panel.destroyed.connect(job.cancel)
     return job
@@ -114,4 +116,3 @@ def _stop_running_jobs() -> None:
     for job in list(_running):
         job.cancel()
         job.wait()
-

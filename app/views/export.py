@@ -7,6 +7,7 @@
 paints itself. `data_fn` is called when the user exports, so the CSV holds what is on screen then.
 It returns an ExportTable, or a bare 1-D / 2-D numpy array.
 """
+
 from __future__ import annotations
 
 import csv
@@ -52,10 +53,10 @@ def credited_image(widget: QWidget) -> QImage:
 class ExportTable:
     """The numbers behind a plot, as a table with optional labels."""
 
-    values: np.ndarray                                  # (rows, columns) numbers; a 1-D array is one column
-    row_labels: Sequence[str] = ()                      # one per row (e.g. query tokens); empty: 0, 1, 2, ...
-    column_labels: Sequence[str] = ()                   # one per column (e.g. key tokens); empty: 0, 1, 2, ...
-    corner: str = ""                                    # header of the label column, e.g. "query \\ key"
+    values: np.ndarray  # (rows, columns) numbers; a 1-D array is one column
+    row_labels: Sequence[str] = ()  # one per row (e.g. query tokens); empty: 0, 1, 2, ...
+    column_labels: Sequence[str] = ()  # one per column (e.g. key tokens); empty: 0, 1, 2, ...
+    corner: str = ""  # header of the label column, e.g. "query \\ key"
     notes: Sequence[str] = field(default_factory=tuple)  # lines written first, as '# ...' comments
 
 
@@ -113,9 +114,9 @@ def save_svg(widget: QWidget, path: str | Path, title: str = "") -> None:
     painter = QPainter(generator)
     try:
         if isinstance(widget, QGraphicsView):
-            widget.render(painter)                 # the scene, scaled to the drawing
+            widget.render(painter)  # the scene, scaled to the drawing
         else:
-            widget.render(painter, QPoint(0, 0))   # a plain widget and its children (PySide6 needs the offset)
+            widget.render(painter, QPoint(0, 0))  # a plain widget and its children (PySide6 needs the offset)
     finally:
         painter.end()
 

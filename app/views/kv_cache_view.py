@@ -6,6 +6,7 @@ keys and values, appends the key and value to the cache, and lets its query look
 The counter adds up the multiply-adds this saves against recomputing every position at every step.
 The matrices are the chosen layer and head's (the toolbar's selection).
 """
+
 from __future__ import annotations
 
 import html
@@ -25,7 +26,7 @@ from .text_line import TextLine
 from .view_base import caption
 
 ONE_ROW_HEIGHT = 130  # pixels for the one new query row of a step after the prefill
-TALLEST = 16777215    # Qt's "no maximum"
+TALLEST = 16777215  # Qt's "no maximum"
 START_TEXT = "Press <b>Step</b>: the first step reads the whole prompt and fills the cache (the prefill)."
 
 
@@ -46,11 +47,19 @@ class KVCacheView(ExplainView):
         self.restart_button.clicked.connect(self.restart)
         self.counter = caption(START_TEXT, "kvCounter", point_size=12)
         self.text = TextLine(object_name="kvText", word_wrap=True)  # changes on every keystroke
-        self.query = HeatmapWidget(title="new queries", colormap_name=SIGNED_MAP, column_name="dimension",
-                                   export_name="new queries", colorbar=False)
+        self.query = HeatmapWidget(
+            title="new queries",
+            colormap_name=SIGNED_MAP,
+            column_name="dimension",
+            export_name="new queries",
+            colorbar=False,
+        )
         self.query.setObjectName("kvQuery")
-        self.cache = HeatmapWidget(colormap_name=SIGNED_MAP, panel_titles=("keys in the cache", "values in the cache"),
-                                   export_name="key value cache")
+        self.cache = HeatmapWidget(
+            colormap_name=SIGNED_MAP,
+            panel_titles=("keys in the cache", "values in the cache"),
+            export_name="key value cache",
+        )
         self.cache.setObjectName("kvCache")
         self.cache.set_column_name("dimension")
 
@@ -91,8 +100,10 @@ class KVCacheView(ExplainView):
                 self.steps.append(next(self._generator))
         except StopIteration:
             self.step_button.setEnabled(False)
-            self.counter.setText(f"The context is full ({self.snapshot.config.context_length} tokens): the model "
-                                 f"can read no more. Press <b>Start again</b>.")
+            self.counter.setText(
+                f"The context is full ({self.snapshot.config.context_length} tokens): the model "
+                f"can read no more. Press <b>Start again</b>."
+            )
             return
         except ValueError as error:
             self.counter.setText(str(error))
@@ -106,14 +117,20 @@ class KVCacheView(ExplainView):
         without = sum(step.multiply_adds_without_cache for step in self.steps)
         chosen = self.snapshot.vocab_labels[last.next_token]
         if last.step == 0:
-            did = (f"<b>Prefill</b>: read all {last.n_new} prompt tokens at once and cached their keys and "
-                   f"values ({last.cache_length} positions in every layer and head).")
+            did = (
+                f"<b>Prefill</b>: read all {last.n_new} prompt tokens at once and cached their keys and "
+                f"values ({last.cache_length} positions in every layer and head)."
+            )
         else:
-            did = (f"<b>Step {last.step}</b>: computed 1 new row of queries, keys and values, and reused "
-                   f"{last.n_cached} cached keys and values in every layer and head.")
-        return (f"{did} Next token ‘{html.escape(chosen)}’ ({100 * last.next_prob:.0f}%). This pass: "
-                f"{_millions(last.multiply_adds)} multiply-adds instead of {_millions(last.multiply_adds_without_cache)} "
-                f"without a cache. <b>Saved so far: {_millions(saved)} ({100 * saved / without:.0f}%).</b>")
+            did = (
+                f"<b>Step {last.step}</b>: computed 1 new row of queries, keys and values, and reused "
+                f"{last.n_cached} cached keys and values in every layer and head."
+            )
+        return (
+            f"{did} Next token ‘{html.escape(chosen)}’ ({100 * last.next_prob:.0f}%). This pass: "
+            f"{_millions(last.multiply_adds)} multiply-adds instead of {_millions(last.multiply_adds_without_cache)} "
+            f"without a cache. <b>Saved so far: {_millions(saved)} ({100 * saved / without:.0f}%).</b>"
+        )
 
     # -- drawing ------------------------------------------------------------------------------------
     def _redraw(self) -> None:
@@ -125,9 +142,9 @@ class KVCacheView(ExplainView):
     def cached(self, part: str) -> np.ndarray:
         """(positions, hs): the chosen layer and head's keys or values in the cache so far."""
         layer, head = self.selected()
-        rows = [getattr(step, part)[layer] for step in self.steps]                  # each (nh, n_new, hs)
-        stacked = torch.cat(rows, dim=1)                                            # (nh, positions, hs)
-        return stacked[min(head, stacked.size(0) - 1)].numpy()                      # grouped heads share one
+        rows = [getattr(step, part)[layer] for step in self.steps]  # each (nh, n_new, hs)
+        stacked = torch.cat(rows, dim=1)  # (nh, positions, hs)
+        return stacked[min(head, stacked.size(0) - 1)].numpy()  # grouped heads share one
 
     def _draw_cache(self) -> None:
         labels = list(self.snapshot.token_labels) if self.snapshot is not None else []
@@ -141,9 +158,9 @@ class KVCacheView(ExplainView):
         self.cache.setVisible(True)
         layer, head = self.selected()
         last = self.steps[-1]
-        positions = labels + generated[:-1]                                         # what the cache holds
-        query = last.query[layer][min(head, last.query.size(1) - 1)].numpy()        # (n_new, hs)
-        self.query.set_matrix(query, symmetric_range(query), positions[last.positions.start:], None)
+        positions = labels + generated[:-1]  # what the cache holds
+        query = last.query[layer][min(head, last.query.size(1) - 1)].numpy()  # (n_new, hs)
+        self.query.set_matrix(query, symmetric_range(query), positions[last.positions.start :], None)
         self.query.setMaximumHeight(ONE_ROW_HEIGHT if last.n_new == 1 else TALLEST)  # one row: a strip
         self.query.set_title(f"new queries (layer {layer}, head {head})")
         keys, values = self.cached("key"), self.cached("value")

@@ -5,9 +5,9 @@ final norm and the output head; each column is a position of the prompt. A cell 
 likeliest next token, shaded by its probability. The last row is the model's own prediction. Clicking a
 cell shows its ten likeliest tokens as bars.
 """
+
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QColor, QFontMetrics
@@ -26,7 +26,7 @@ from .view_base import caption
 TOP_K = 10
 MOST_WORK_ON_GUI_THREAD = 200_000_000  # multiply-adds (default model, 128 tokens: 84 M); beyond: a worker
 MOST_CELL_TEXTS = 600  # beyond this many cells the labels are unreadable anyway: hover or click instead
-FEWEST_LETTERS = 3     # a cell narrower than this many letters shows no label
+FEWEST_LETTERS = 3  # a cell narrower than this many letters shows no label
 
 
 class LogitLensView(ExplainView):
@@ -41,16 +41,25 @@ class LogitLensView(ExplainView):
         self.lens: LogitLens | None = None
         self._lens_of: tuple[object, object] | None = None  # (model, residual rows) self.lens was read from
         self.job: BackgroundJob | None = None  # a big model's lens being computed
-        self._waiting = None                    # the newest snapshot that came in meanwhile
+        self._waiting = None  # the newest snapshot that came in meanwhile
         self.chosen: tuple[int, int] = (-1, -1)  # (row, position) whose top-10 the bars show; -1: last
-        self.header = caption("Each row reads the stream after that layer through the output head; the last row "
-                              "is the model's own prediction. <b>Click a cell</b> for its top ten.", "logitLensHeader")
-        self.grid = HeatmapWidget(title="Likeliest next token at each depth", colormap_name=PROBABILITY_MAP,
-                                  column_name="position (the token read so far)", export_name="logit lens")
+        self.header = caption(
+            "Each row reads the stream after that layer through the output head; the last row "
+            "is the model's own prediction. <b>Click a cell</b> for its top ten.",
+            "logitLensHeader",
+        )
+        self.grid = HeatmapWidget(
+            title="Likeliest next token at each depth",
+            colormap_name=PROBABILITY_MAP,
+            column_name="position (the token read so far)",
+            export_name="logit lens",
+        )
         self.grid.setObjectName("logitLensGrid")
-        self.grid.setToolTip("Each cell: the likeliest next token if the model stopped at that row's depth "
-                             "(the final norm and the output head applied to the residual stream there), "
-                             "shaded by its probability.")
+        self.grid.setToolTip(
+            "Each cell: the likeliest next token if the model stopped at that row's depth "
+            "(the final norm and the output head applied to the residual stream there), "
+            "shaded by its probability."
+        )
         self.grid.panel.numbers_on_cells = False  # each cell shows its token instead
         self.grid.hovered.connect(self._on_cell_hovered)
         self.grid.clicked.connect(self._on_cell_clicked)
@@ -95,8 +104,11 @@ class LogitLensView(ExplainView):
             return
         model = self.model
         self.detail.setText("Reading every layer through the output head (a big model: this takes a moment)…")
-        job = self.job = panel_job(self, lambda report, cancelled: logit_lens(model, snapshot.trace, k=TOP_K),
-                                   lambda job: self._on_lens_computed(job, snapshot))
+        job = self.job = panel_job(
+            self,
+            lambda report, cancelled: logit_lens(model, snapshot.trace, k=TOP_K),
+            lambda job: self._on_lens_computed(job, snapshot),
+        )
         job.start()
 
     def _on_lens_computed(self, job: BackgroundJob, snapshot) -> None:
@@ -113,7 +125,7 @@ class LogitLensView(ExplainView):
 
     def _draw_lens(self, lens: LogitLens, snapshot) -> None:
         self.lens = lens
-        top = lens.top_probs[:, :, 0]                                    # (rows, T) the likeliest's probability
+        top = lens.top_probs[:, :, 0]  # (rows, T) the likeliest's probability
         self.grid.set_matrix(top, (0.0, 1.0), lens.rows, snapshot.token_labels)
         self._place_cell_texts()
         self._show_detail(*self._chosen_cell())
@@ -121,8 +133,10 @@ class LogitLensView(ExplainView):
     def _chosen_cell(self) -> tuple[int, int]:
         rows, positions = self.lens.top_ids.shape[:2]
         row, position = self.chosen
-        return (rows - 1 if row < 0 or row >= rows else row,
-                positions - 1 if position < 0 or position >= positions else position)
+        return (
+            rows - 1 if row < 0 or row >= rows else row,
+            positions - 1 if position < 0 or position >= positions else position,
+        )
 
     def _show_detail(self, row: int, position: int) -> None:
         ids, probs = self.lens.top_ids[row, position], self.lens.top_probs[row, position]
@@ -133,8 +147,10 @@ class LogitLensView(ExplainView):
     def cell_text(self, row: int, position: int) -> str:
         token = self.snapshot.token_labels[position]
         best = self.lens.top_ids[row, position, 0]
-        return (f"{self.lens.rows[row]}, after ‘{token}’ (position {position}): likeliest next "
-                f"‘{self.vocab_label(best)}’ at {100 * self.lens.top_probs[row, position, 0]:.1f}%")
+        return (
+            f"{self.lens.rows[row]}, after ‘{token}’ (position {position}): likeliest next "
+            f"‘{self.vocab_label(best)}’ at {100 * self.lens.top_probs[row, position, 0]:.1f}%"
+        )
 
     def shown_top_tokens(self) -> list[list[str]]:
         """Each cell's likeliest token as labelled on screen (rows × positions)."""
@@ -148,8 +164,11 @@ class LogitLensView(ExplainView):
         box = self.grid.panel.plot.getViewBox().size()
         metrics = QFontMetrics(font(CELL_TEXT_POINT_SIZE))
         letters = int(box.width() / max(positions, 1) / max(metrics.averageCharWidth(), 1)) - 1
-        fits = (rows * positions <= MOST_CELL_TEXTS and letters >= FEWEST_LETTERS
-                and box.height() / rows >= metrics.height())
+        fits = (
+            rows * positions <= MOST_CELL_TEXTS
+            and letters >= FEWEST_LETTERS
+            and box.height() / rows >= metrics.height()
+        )
         needed = rows * positions if fits else 0
         while len(self._cell_texts) < needed:
             text = pg.TextItem(anchor=(0.5, 0.5))
@@ -163,8 +182,10 @@ class LogitLensView(ExplainView):
         for index, text in enumerate(self._cell_texts[:needed]):
             row, position = divmod(index, positions)
             shade = lookup.map(float(self.lens.top_probs[row, position, 0]), mode="qcolor")
-            text.setText(abbreviate(self.vocab_label(self.lens.top_ids[row, position, 0]), letters),
-                         contrasting_text(QColor(shade)))
+            text.setText(
+                abbreviate(self.vocab_label(self.lens.top_ids[row, position, 0]), letters),
+                contrasting_text(QColor(shade)),
+            )
             text.setPos(position, row)
             text.show()
 

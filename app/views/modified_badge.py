@@ -2,6 +2,7 @@
 that switches them all off. It sits in the status bar and above the next-token bars, so nobody reads a
 prediction from a model with heads switched off without being told.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import Signal

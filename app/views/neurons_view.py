@@ -4,6 +4,7 @@ The heatmap shows the layer's most active neurons (rows) at every prompt token (
 neuron shades the prompt's tokens by its activation and lists the tokens it pushes up and down: its
 output weights read through the final norm's gain and the output head, per unit of activation.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,8 +43,12 @@ class NeuronsView(ExplainView):
         self.layer_box = QSpinBox(objectName="neuronsLayer", prefix="layer ")
         self.layer_box.setToolTip("Which block's MLP to look inside.")
         self.layer_box.valueChanged.connect(self._on_layer_changed)
-        self.heatmap = HeatmapWidget(title="Most active neurons at each token", colormap_name=SIGNED_MAP,
-                                     row_name="neuron", export_name="neuron activations")
+        self.heatmap = HeatmapWidget(
+            title="Most active neurons at each token",
+            colormap_name=SIGNED_MAP,
+            row_name="neuron",
+            export_name="neuron activations",
+        )
         self.heatmap.setObjectName("neuronsHeatmap")
         self.heatmap.clicked.connect(self._on_neuron_clicked)
         self.tokens = ActivationStrip()
@@ -91,19 +96,22 @@ class NeuronsView(ExplainView):
     def _redraw(self) -> None:
         layer = self.layer_box.value()
         table = self.table = top_neurons(self.snapshot.trace, layer, TOP_NEURONS)
-        rows = table.activations.T                                       # (k, T): a row per neuron
-        self.heatmap.set_matrix(rows, symmetric_range(rows), [f"#{n}" for n in table.neurons],
-                                self.snapshot.token_labels)
+        rows = table.activations.T  # (k, T): a row per neuron
+        self.heatmap.set_matrix(
+            rows, symmetric_range(rows), [f"#{n}" for n in table.neurons], self.snapshot.token_labels
+        )
         self._show_neuron(int(table.neurons[0]) if self.neuron is None else self.neuron)
 
     def _show_neuron(self, neuron: int) -> None:
         layer = self.layer_box.value()
-        activations = neuron_activations(self.snapshot.trace, layer, neuron)       # (T,)
+        activations = neuron_activations(self.snapshot.trace, layer, neuron)  # (T,)
         effect = self.effect = self._effect(layer, neuron)
-        self.heading.setText(f"Neuron {neuron} of layer {layer}: strongest on "
-                             f"‘{self.snapshot.token_labels[int(activations.argmax())]}’ "
-                             f"({activations.max():.2f}). The prompt shaded by its activation, and the tokens "
-                             f"it pushes up and down when it fires:")
+        self.heading.setText(
+            f"Neuron {neuron} of layer {layer}: strongest on "
+            f"‘{self.snapshot.token_labels[int(activations.argmax())]}’ "
+            f"({activations.max():.2f}). The prompt shaded by its activation, and the tokens "
+            f"it pushes up and down when it fires:"
+        )
         self.tokens.set_activations(self.snapshot.token_labels, self.prompt_ids(), activations)
         if self._effect_shown != (self.model, layer, neuron):  # the weights' effect: a keystroke keeps it
             self._effect_shown = (self.model, layer, neuron)
@@ -160,4 +168,3 @@ class ActivationStrip(TokenStrip):
 
     def chip_fill(self, chip: Chip) -> QColor:
         return self._shades[chip.position]
-

@@ -3,13 +3,23 @@
 The faint outline of each bar is the model's own probability; the solid bar is what is left after
 temperature, top-k and top-p, i.e. the distribution "Next token" actually samples from.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import torch
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.selection import Selection
 from app.state.sampling import SamplingSettings
@@ -24,9 +34,9 @@ from app.views.probability_bars import ProbabilityBars
 from app.views.text_line import TextLine
 from core.model.sampling import next_token_probs, sample_next
 
-TOP_N = 10                 # bars shown when the panel is tall enough to label them all
-FEWEST_ROWS = 3            # a short panel shows only the likeliest few, each with its label
-GENERATE_DELAY_MS = 80     # pause between generated tokens, so the growth is visible
+TOP_N = 10  # bars shown when the panel is tall enough to label them all
+FEWEST_ROWS = 3  # a short panel shows only the likeliest few, each with its label
+GENERATE_DELAY_MS = 80  # pause between generated tokens, so the growth is visible
 X_RANGES = (0.05, 0.1, 0.25, 0.5, 1.0)  # the probability axis snaps to the smallest that fits
 
 
@@ -54,21 +64,23 @@ def _label_of(text: str, control: QWidget) -> QLabel:
 
 class OutputView(QWidget):
     TITLE = "Next token"
-    TOOLTIP = ("The model's probabilities for the next token (outline), reshaped by temperature, top-k and "
-               "top-p (solid), and buttons that sample from them.")
+    TOOLTIP = (
+        "The model's probabilities for the next token (outline), reshaped by temperature, top-k and "
+        "top-p (solid), and buttons that sample from them."
+    )
     OBJECT_NAME = "outputView"
     FOLLOWS_SELECTION = False
 
-    token_chosen = Signal(int)        # a token id to append to the prompt
+    token_chosen = Signal(int)  # a token id to append to the prompt
     generation_finished = Signal()
-    sampling_changed = Signal()       # temperature, top-k or top-p moved (the bars are already redrawn)
+    sampling_changed = Signal()  # temperature, top-k or top-p moved (the bars are already redrawn)
 
     def __init__(self, selection: Selection, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(self.OBJECT_NAME)
         self.selection = selection
         self.dark = False
-        self._logits: np.ndarray | None = None       # (vocab,) logits at the last position
+        self._logits: np.ndarray | None = None  # (vocab,) logits at the last position
         self._model_probs: np.ndarray | None = None  # (vocab,) the trace's probs there (softmax of the logits)
         self._labels: tuple[str, ...] = ()
         self._shown_ids = np.zeros(0, dtype=int)
@@ -76,8 +88,8 @@ class OutputView(QWidget):
         self._shown_probs = np.zeros(0)
         self._generator = torch.Generator().manual_seed(1234)
         self._generating = False
-        self._remaining = 0                           # tokens still to generate
-        self.continuing = False                       # the token being chosen is not a Generate's first
+        self._remaining = 0  # tokens still to generate
+        self.continuing = False  # the token being chosen is not a Generate's first
         self._first_of_run = True
         self._waiting_for_snapshot = False
         self._step_timer = QTimer(self, singleShot=True, interval=GENERATE_DELAY_MS)
@@ -111,14 +123,16 @@ class OutputView(QWidget):
             self._redraw()
 
     def _build_controls(self) -> QGridLayout:
-        self.temperature_slider = self._slider("temperatureSlider", 5, 300, 100,
-                                               "Divide the logits by T: below 1 sharpens, above 1 flattens.")
+        self.temperature_slider = self._slider(
+            "temperatureSlider", 5, 300, 100, "Divide the logits by T: below 1 sharpens, above 1 flattens."
+        )
         self.temperature_label = QLabel()
         self.top_k_spin = QSpinBox(objectName="topKSpin", minimum=0, maximum=1_000_000, value=0)
         self.top_k_spin.setSpecialValueText("off")
         self.top_k_spin.setToolTip("Keep only the k most likely tokens (off: keep all).")
-        self.top_p_slider = self._slider("topPSlider", 1, 100, 100,
-                                         "Keep the most likely tokens until their probabilities add up to p.")
+        self.top_p_slider = self._slider(
+            "topPSlider", 1, 100, 100, "Keep the most likely tokens until their probabilities add up to p."
+        )
         self.top_p_label = QLabel()
         self.greedy_check = QCheckBox("Greedy", objectName="greedyCheck")
         self.greedy_check.setToolTip("Always take the most likely token instead of sampling.")
@@ -150,9 +164,13 @@ class OutputView(QWidget):
         row.addWidget(self.greedy_check)
         row.addStretch(1)
         grid.addLayout(row, 2, 0, 1, 3)
-        self.sampling_caption = caption("Temperature below 1 sharpens, above 1 flattens. Top-p keeps the likeliest "
-                                        "tokens until they add up to p; top-k keeps the k likeliest; greedy takes "
-                                        "the top one.", "samplingCaption", point_size=9)
+        self.sampling_caption = caption(
+            "Temperature below 1 sharpens, above 1 flattens. Top-p keeps the likeliest "
+            "tokens until they add up to p; top-k keeps the k likeliest; greedy takes "
+            "the top one.",
+            "samplingCaption",
+            point_size=9,
+        )
         self.temperature_label.setBuddy(self.temperature_slider)
         self.top_p_label.setBuddy(self.top_p_slider)
         self.sampling_caption.setBuddy(self.temperature_slider)  # it explains the knobs: no knob, no caption
@@ -190,15 +208,22 @@ class OutputView(QWidget):
 
     def sampling_settings(self) -> SamplingSettings:
         """Every sampling knob as it is set now."""
-        return SamplingSettings(temperature=self.temperature, top_k=self.top_k or 0, top_p=self.top_p,
-                                greedy=self.greedy_check.isChecked(), generate_count=self.generate_count.value())
+        return SamplingSettings(
+            temperature=self.temperature,
+            top_k=self.top_k or 0,
+            top_p=self.top_p,
+            greedy=self.greedy_check.isChecked(),
+            generate_count=self.generate_count.value(),
+        )
 
     def sampling_ranges(self) -> dict[str, tuple[float, float]]:
         """(lowest, highest) each knob can show, in the settings' units (the sliders count hundredths)."""
-        return {"temperature": (self.temperature_slider.minimum() / 100, self.temperature_slider.maximum() / 100),
-                "top_k": (self.top_k_spin.minimum(), self.top_k_spin.maximum()),
-                "top_p": (self.top_p_slider.minimum() / 100, self.top_p_slider.maximum() / 100),
-                "generate_count": (self.generate_count.minimum(), self.generate_count.maximum())}
+        return {
+            "temperature": (self.temperature_slider.minimum() / 100, self.temperature_slider.maximum() / 100),
+            "top_k": (self.top_k_spin.minimum(), self.top_k_spin.maximum()),
+            "top_p": (self.top_p_slider.minimum() / 100, self.top_p_slider.maximum() / 100),
+            "generate_count": (self.generate_count.minimum(), self.generate_count.maximum()),
+        }
 
     def set_sampling_settings(self, settings: SamplingSettings) -> None:
         self.set_temperature(settings.temperature)
@@ -218,8 +243,9 @@ class OutputView(QWidget):
 
     def sampling_distribution(self) -> np.ndarray:
         """(vocab,) the probabilities 'Next token' samples from, under the current settings."""
-        probs = next_token_probs(torch.from_numpy(self._logits), temperature=self.temperature,
-                                 top_k=self.top_k, top_p=self.top_p)
+        probs = next_token_probs(
+            torch.from_numpy(self._logits), temperature=self.temperature, top_k=self.top_k, top_p=self.top_p
+        )
         return np.asarray(probs, dtype=np.float64)
 
     # -- drawing -------------------------------------------------------------------------------
@@ -249,8 +275,11 @@ class OutputView(QWidget):
         cut = (self._shown_probs == 0) & (self._shown_model > 0)  # removed by top-k or top-p
         texts = ["cut" if is_cut else f"{100 * p:.1f}%" for is_cut, p in zip(cut.tolist(), self._shown_probs.tolist())]
         self.bars.set_bars(self._shown_model, self._shown_probs, texts, cut.tolist())
-        x_max = next(r for r in X_RANGES if r >= max(self._shown_model.max(), self._shown_probs.max()) * 1.25
-                     or r == X_RANGES[-1])
+        x_max = next(
+            r
+            for r in X_RANGES
+            if r >= max(self._shown_model.max(), self._shown_probs.max()) * 1.25 or r == X_RANGES[-1]
+        )
         self.plot.getPlotItem().setXRange(0, x_max, padding=0)
         set_row_labels(self.plot, [self._labels[t] for t in order], rows)
 
@@ -259,10 +288,13 @@ class OutputView(QWidget):
         return self._shown_ids.copy(), self._shown_probs.copy()
 
     def _export_table(self) -> ExportTable:
-        return ExportTable(np.column_stack([self._shown_model, self._shown_probs]),
-                           row_labels=[self._labels[t] for t in self._shown_ids],
-                           column_labels=["model probability", "after temperature/top-k/top-p"], corner="token",
-                           notes=[f"temperature {self.temperature}, top-k {self.top_k or 'off'}, top-p {self.top_p}"])
+        return ExportTable(
+            np.column_stack([self._shown_model, self._shown_probs]),
+            row_labels=[self._labels[t] for t in self._shown_ids],
+            column_labels=["model probability", "after temperature/top-k/top-p"],
+            corner="token",
+            notes=[f"temperature {self.temperature}, top-k {self.top_k or 'off'}, top-p {self.top_p}"],
+        )
 
     def set_theme(self, dark: bool) -> None:
         self.dark = dark

@@ -13,6 +13,7 @@ The explorer's model views get all of this from SnapshotView (app/views/view_bas
 built from what it shows, never from the window: the shared Selection (every explorer view), the
 Controller and the Selection (the training studio).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
@@ -23,9 +24,9 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class Panel(Protocol):
-    TITLE: ClassVar[str]               # the dock's title
-    TOOLTIP: ClassVar[str]             # one sentence: what the panel shows
-    OBJECT_NAME: ClassVar[str]         # its objectName: how layouts, lessons and tests find it
+    TITLE: ClassVar[str]  # the dock's title
+    TOOLTIP: ClassVar[str]  # one sentence: what the panel shows
+    OBJECT_NAME: ClassVar[str]  # its objectName: how layouts, lessons and tests find it
     FOLLOWS_SELECTION: ClassVar[bool]  # redraws when the chosen layer/head changes
 
     def show_snapshot(self, snapshot: Snapshot) -> None:

@@ -9,6 +9,7 @@ Preparing (both traces, and one measured batch for the estimate) and the sweep i
 background thread; the estimate is on screen before the sweep starts, a long one waits for a second
 click, and Cancel stops between batches and leaves the last finished picture as it was.
 """
+
 from __future__ import annotations
 
 import threading
@@ -35,8 +36,10 @@ ERROR_STYLE = "<span style='color:#d93025'>{}</span>"
 
 class PatchingView(ExplainView):
     TITLE = "Patching"
-    TOOLTIP = ("Copy one head (or one position) from the clean prompt into a corrupted one, and see which "
-               "bring the answer back.")
+    TOOLTIP = (
+        "Copy one head (or one position) from the clean prompt into a corrupted one, and see which "
+        "bring the answer back."
+    )
     OBJECT_NAME = "patchingView"
 
     settled = Signal()  # no work running any more (swept, failed, cancelled, or waiting for "Start anyway")
@@ -47,14 +50,17 @@ class PatchingView(ExplainView):
         self.aligned: tuple[list[int], list[int]] | None = None  # (clean, corrupted) after pad/cut
         self.pair: PatchingPair | None = None
         self.estimate: SweepEstimate | None = None
-        self.result: SweepResult | None = None        # the last sweep that finished
+        self.result: SweepResult | None = None  # the last sweep that finished
         self.job: BackgroundJob | None = None
         self._cancel = threading.Event()
         cancel = self._cancel
         self.destroyed.connect(lambda *_: cancel.set())  # a sweep stops between batches when its panel goes
 
-        self.corrupted_field = QLineEdit(objectName="corruptedPrompt", clearButtonEnabled=True,
-                                         placeholderText="the corrupted prompt: the same, with the detail that matters changed")
+        self.corrupted_field = QLineEdit(
+            objectName="corruptedPrompt",
+            clearButtonEnabled=True,
+            placeholderText="the corrupted prompt: the same, with the detail that matters changed",
+        )
         self.corrupted_field.textChanged.connect(self._on_inputs_changed)
         self.answer_field = token_picker("patchingAnswer", "the clean prediction")
         self.wrong_field = token_picker("patchingWrong", "the corrupted prediction")
@@ -73,8 +79,12 @@ class PatchingView(ExplainView):
         self.cut_button.clicked.connect(lambda: self._align(pad=False))
         self.problem = caption("", "patchingProblem")
         self.status = caption("", "patchingStatus")
-        self.heatmap = HeatmapWidget(title="How much of the clean answer one patch brings back",
-                                     colormap_name=SIGNED_MAP, row_name="layer", export_name="patching")
+        self.heatmap = HeatmapWidget(
+            title="How much of the clean answer one patch brings back",
+            colormap_name=SIGNED_MAP,
+            row_name="layer",
+            export_name="patching",
+        )
         self.heatmap.setObjectName("patchingHeatmap")
         self.heatmap.hovered.connect(self._on_cell_hovered)
         self.heatmap.clicked.connect(self._on_cell_hovered)
@@ -180,6 +190,7 @@ class PatchingView(ExplainView):
         def prepare(report, cancelled):
             pair = _pair(model, clean, corrupted, answer, wrong)
             return pair, estimate_sweep(model, pair.n_tokens, kind, batch_size)
+
         self.status.setText("Running both prompts and timing one batch…")
         self._start_job(prepare, self._on_prepared)
 
@@ -189,8 +200,10 @@ class PatchingView(ExplainView):
     def _on_prepared(self, job: BackgroundJob) -> None:
         self.pair, self.estimate = job.result
         estimate = self.estimate
-        cost = (f"{estimate.forward_passes} patched runs in {estimate.batches} batches of up to "
-                f"{estimate.batch_size}: about {_duration(estimate.seconds)}.")
+        cost = (
+            f"{estimate.forward_passes} patched runs in {estimate.batches} batches of up to "
+            f"{estimate.batch_size}: about {_duration(estimate.seconds)}."
+        )
         if estimate.seconds > CONFIRM_SECONDS:
             self.status.setText(f"{cost} That is long; press <b>Start anyway</b> to run it, or change the prompts.")
             self.run_button.setText(f"Start anyway ({_duration(estimate.seconds)})")
@@ -204,8 +217,7 @@ class PatchingView(ExplainView):
         self.progress.setRange(0, self.estimate.forward_passes)
         self.progress.setValue(0)
         self.progress.show()
-        self._start_job(lambda report, cancelled: sweep(model, pair, kind, batch_size, report, cancel),
-                        self._on_swept)
+        self._start_job(lambda report, cancelled: sweep(model, pair, kind, batch_size, report, cancel), self._on_swept)
 
     def _start_job(self, work, on_done) -> None:
         self._cancel.clear()
@@ -248,16 +260,23 @@ class PatchingView(ExplainView):
         else:
             columns = position_labels(self.snapshot.vocab_labels, pair)
             self.heatmap.set_column_name("position (clean→corrupted where they differ)")
-        self.heatmap.set_matrix(result.scores, (-1.0, 1.0), [f"layer {l}" for l in range(result.scores.shape[0])],
-                                columns)
+        self.heatmap.set_matrix(
+            result.scores, (-1.0, 1.0), [f"layer {layer}" for layer in range(result.scores.shape[0])], columns
+        )
         best = np.unravel_index(np.nanargmax(result.scores), result.scores.shape)
         self.status.setText(
             f"Clean run {pair.clean_score:.3f}, corrupted run {pair.corrupted_score:.3f} ({self.measure()}). "
             f"{result.total} patched runs took {result.seconds:.1f} s; the strongest single patch, "
             f"{self._place(*best)}, brings back {100 * result.scores[best]:.0f}% of the clean answer."
-            + (ERROR_STYLE.format(f" The two runs differ by only {gap:.2f}, so these percentages are mostly noise: "
-                                  f"pick an answer and a token against it that the prompts tell apart.")
-               if (gap := abs(pair.clean_score - pair.corrupted_score)) < CLEAR_GAP else ""))
+            + (
+                ERROR_STYLE.format(
+                    f" The two runs differ by only {gap:.2f}, so these percentages are mostly noise: "
+                    f"pick an answer and a token against it that the prompts tell apart."
+                )
+                if (gap := abs(pair.clean_score - pair.corrupted_score)) < CLEAR_GAP
+                else ""
+            )
+        )
 
     def measure(self) -> str:
         pair = self.pair
@@ -272,8 +291,10 @@ class PatchingView(ExplainView):
     def _on_cell_hovered(self, layer: int, index: int) -> None:
         if self.result is None or layer < 0:
             return
-        self.detail.setText(f"Patching <b>{self._place(layer, index)}</b> from the clean run restores "
-                            f"{100 * self.result.scores[layer, index]:.0f}% of the clean {self.measure()}.")
+        self.detail.setText(
+            f"Patching <b>{self._place(layer, index)}</b> from the clean run restores "
+            f"{100 * self.result.scores[layer, index]:.0f}% of the clean {self.measure()}."
+        )
 
     def _apply_theme(self) -> None:
         self.heatmap.set_theme(self.dark)
@@ -308,9 +329,11 @@ def alignment_sentence(error: ValueError) -> str:
     """The core's sentence about different token counts, its advice put in terms of this panel's buttons."""
     said = str(error)
     if " Pick words" in said:
-        said = said[:said.index(" Pick words")]
-    return (f"{said} Pick words of the same token count, or press <b>Pad the shorter</b> (spaces added at its "
-            f"start) or <b>Cut the longer</b> (its first tokens dropped).")
+        said = said[: said.index(" Pick words")]
+    return (
+        f"{said} Pick words of the same token count, or press <b>Pad the shorter</b> (spaces added at its "
+        f"start) or <b>Cut the longer</b> (its first tokens dropped)."
+    )
 
 
 def _duration(seconds: float) -> str:

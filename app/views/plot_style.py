@@ -1,9 +1,10 @@
 """One look for every plot: fonts big enough for a projector, perceptual colour maps, light and dark."""
+
 from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from functools import cache
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -12,12 +13,12 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics
 from app.state.palette import colours as palette_colours
 
 # Colour maps: perceptually uniform, readable in grey, friendly to colour-blind viewers.
-PROBABILITY_MAP = "viridis"   # 0..1 values such as attention weights
-SIGNED_MAP = "CET-D1A"        # values around 0 (embeddings, scores): blue < 0 < red
-CYCLIC_MAP = "CET-C3"         # angles, where 2π is the same as 0 (white = no turn)
+PROBABILITY_MAP = "viridis"  # 0..1 values such as attention weights
+SIGNED_MAP = "CET-D1A"  # values around 0 (embeddings, scores): blue < 0 < red
+CYCLIC_MAP = "CET-C3"  # angles, where 2π is the same as 0 (white = no turn)
 
 TICK_POINT_SIZE = 10
-AXIS_TITLE_POINT_SIZE = 9     # axis titles ("probability"): the application's size, grown in presenter mode
+AXIS_TITLE_POINT_SIZE = 9  # axis titles ("probability"): the application's size, grown in presenter mode
 TITLE_POINT_SIZE = 12
 CELL_TEXT_POINT_SIZE = 9
 
@@ -36,13 +37,13 @@ def colours(dark: bool) -> Mapping[str, str]:
     return palette_colours(dark).plots
 
 
-@lru_cache(maxsize=None)
+@cache
 def colormap(name: str) -> pg.ColorMap:
     return pg.colormap.get(name)
 
 
 _font_scale = 1.0  # presenter mode makes every plot font larger (app.lessons.presenter)
-_zoom = 1.0        # the user's own zoom (Ctrl+= / Ctrl+-), on top of presenter mode's scale
+_zoom = 1.0  # the user's own zoom (Ctrl+= / Ctrl+-), on top of presenter mode's scale
 
 
 def set_font_scale(scale: float) -> None:
@@ -162,5 +163,6 @@ def style_graphics_view(widget: pg.GraphicsView, dark: bool) -> None:
 def legend_html(entries: Sequence[tuple[str, str, str]]) -> str:
     """A one-line legend for a label above a plot, where it can never cover a curve: (mark, colour, name)
     entries, e.g. ("■", "#0072B2", "attention adds") or ("━", ...) for a line."""
-    return " &nbsp; ".join(f"<span style='color:{colour}'>{mark}</span>&nbsp;{html.escape(name)}"
-                           for mark, colour, name in entries)
+    return " &nbsp; ".join(
+        f"<span style='color:{colour}'>{mark}</span>&nbsp;{html.escape(name)}" for mark, colour, name in entries
+    )

@@ -7,6 +7,7 @@ rope: nothing is added; queries and keys are turned by an angle per position and
 dimensions. Shown as those angles (heatmap and curves) and the similarity of the rotations.
 none: there is no position at all, and the panel says so.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,14 +15,7 @@ import re
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import (
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from core.teaching.analysis import (
     cosine_similarity_matrix,
@@ -49,18 +43,28 @@ from .view_base import SnapshotView, caption
 MAX_CURVES = len(CURVE_COLOURS)
 
 CAPTIONS = {
-    "learned": ("<b>Learned positions</b> (like GPT-2): each position has its own trained vector, "
-                "added to the token's vector. Click a column of the heatmap to plot that dimension."),
-    "sinusoidal": ("<b>Sinusoidal positions</b> (the original Transformer): dimension 2i holds sin(position·ω<sub>i</sub>), "
-                   "2i+1 the cosine, with ω<sub>i</sub> = 10000<sup>−2i/d_model</sup>: fast waves first, slow ones "
-                   "later. Click a column of the heatmap to plot that dimension."),
-    "rope": ("<b>RoPE</b> (rotary positions, as in LLaMA): nothing is added to the token. Inside attention each "
-             "pair of query/key dimensions (2i, 2i+1) is turned by the angle θ = position·ω<sub>i</sub>, so q·k "
-             "depends on how far apart two tokens are. Shown: those angles per position and pair."),
-    "none": ("<b>No positional encoding</b>: nothing tells this model where a token sits. Only the causal mask "
-             "hints at order, so “dog bites man” and “man bites dog” look alike up to that."),
-    "off": ("<b>Positional encoding switched off</b> by the what-if panel: the model reads the prompt as if every "
-            "token sat at position 0."),
+    "learned": (
+        "<b>Learned positions</b> (like GPT-2): each position has its own trained vector, "
+        "added to the token's vector. Click a column of the heatmap to plot that dimension."
+    ),
+    "sinusoidal": (
+        "<b>Sinusoidal positions</b> (the original Transformer): dimension 2i holds sin(position·ω<sub>i</sub>), "
+        "2i+1 the cosine, with ω<sub>i</sub> = 10000<sup>−2i/d_model</sup>: fast waves first, slow ones "
+        "later. Click a column of the heatmap to plot that dimension."
+    ),
+    "rope": (
+        "<b>RoPE</b> (rotary positions, as in LLaMA): nothing is added to the token. Inside attention each "
+        "pair of query/key dimensions (2i, 2i+1) is turned by the angle θ = position·ω<sub>i</sub>, so q·k "
+        "depends on how far apart two tokens are. Shown: those angles per position and pair."
+    ),
+    "none": (
+        "<b>No positional encoding</b>: nothing tells this model where a token sits. Only the causal mask "
+        "hints at order, so “dog bites man” and “man bites dog” look alike up to that."
+    ),
+    "off": (
+        "<b>Positional encoding switched off</b> by the what-if panel: the model reads the prompt as if every "
+        "token sat at position 0."
+    ),
 }
 
 
@@ -73,15 +77,16 @@ class PositionalView(SnapshotView):
     def __init__(self, selection, parent=None) -> None:
         super().__init__(selection, parent)
         self.curve_dims: list[int] = []
-        self._width = 0                      # columns of the position heatmap (dims, or pairs for RoPE)
-        self._curves: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # dim -> (positions, values) drawn
+        self._width = 0  # columns of the position heatmap (dims, or pairs for RoPE)
+        self._curves: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # dim -> (positions, values) drawn
         self._unit = "dimension"
-        self._drawn: tuple = ()                          # (scheme, dims, context) of the position plots
-        self._drawn_positions = np.zeros(0)              # the rows they were drawn from
+        self._drawn: tuple = ()  # (scheme, dims, context) of the position plots
+        self._drawn_positions = np.zeros(0)  # the rows they were drawn from
 
         self.caption = caption("", "positionalCaption", point_size=12)
-        self.position_heatmap = HeatmapWidget(row_name="position", column_name="dimension",
-                                              colormap_name=SIGNED_MAP, export_name="positional encoding")
+        self.position_heatmap = HeatmapWidget(
+            row_name="position", column_name="dimension", colormap_name=SIGNED_MAP, export_name="positional encoding"
+        )
         self.position_heatmap.setObjectName("positionHeatmap")
         self.position_heatmap.clicked.connect(self._on_column_clicked)
 
@@ -93,8 +98,9 @@ class PositionalView(SnapshotView):
         self.curve_plot.getAxis("left").enableAutoSIPrefix(False)  # plain numbers, no '(x0.001)'
         self.legend = QLabel(objectName="positionalLegend", wordWrap=True)  # above the curves, never over them
         self._curve_items = [self.curve_plot.plot(pen=pg.mkPen(colour, width=2.5)) for colour in CURVE_COLOURS]
-        self.prompt_end = pg.InfiniteLine(angle=90, movable=False, label="prompt ends",
-                                          labelOpts=dict(position=0.03, anchors=[(0, 1), (0, 1)]))
+        self.prompt_end = pg.InfiniteLine(
+            angle=90, movable=False, label="prompt ends", labelOpts=dict(position=0.03, anchors=[(0, 1), (0, 1)])
+        )
         self.curve_plot.addItem(self.prompt_end)
         add_export_menu(self.curve_plot, "positional curves", self._export_curves)
         self.dims_edit = QLineEdit()
@@ -106,13 +112,21 @@ class PositionalView(SnapshotView):
         self.dims_message = QLabel()
         self.dims_message.setBuddy(self.dims_edit)
 
-        self.similarity = HeatmapWidget(title="How alike are two positions? (cosine)", row_name="position",
-                                        column_name="position", colormap_name=SIGNED_MAP,
-                                        export_name="position similarity")
+        self.similarity = HeatmapWidget(
+            title="How alike are two positions? (cosine)",
+            row_name="position",
+            column_name="position",
+            colormap_name=SIGNED_MAP,
+            export_name="position similarity",
+        )
         self.similarity.setObjectName("positionSimilarity")
-        self.sum_heatmaps = HeatmapWidget(panel_titles=("token", "+ position", "= input"), row_name="token",
-                                          column_name="dimension", colormap_name=SIGNED_MAP,
-                                          export_name="token plus position")
+        self.sum_heatmaps = HeatmapWidget(
+            panel_titles=("token", "+ position", "= input"),
+            row_name="token",
+            column_name="dimension",
+            colormap_name=SIGNED_MAP,
+            export_name="token plus position",
+        )
         self.sum_heatmaps.setObjectName("positionSum")
 
         self.curves_box = curves = QWidget()
@@ -123,8 +137,11 @@ class PositionalView(SnapshotView):
         picker.addWidget(self.dims_edit, 1)
         picker.addWidget(self.dims_message)
         curve_column.addLayout(picker)
-        curve_column.addWidget(caption("Each curve is one number of the position vector, drawn across positions.",
-                                       "dimsCaption", point_size=9))
+        curve_column.addWidget(
+            caption(
+                "Each curve is one number of the position vector, drawn across positions.", "dimsCaption", point_size=9
+            )
+        )
         curve_column.addWidget(self.legend)
         curve_column.addWidget(self.curve_plot, 1)
 
@@ -181,8 +198,14 @@ class PositionalView(SnapshotView):
         self.similarity.set_title("How alike are two positions? (cosine)")
         self.similarity.set_matrix(cosine_similarity_matrix(positions), (-1.0, 1.0), numbers, numbers)
         config = self.snapshot.config
-        table = positional_table(config.pos_encoding, config.context_length, config.d_model, config.d_head,
-                                 config.rope_theta, config.rotary_dims)
+        table = positional_table(
+            config.pos_encoding,
+            config.context_length,
+            config.d_model,
+            config.d_head,
+            config.rope_theta,
+            config.rotary_dims,
+        )
         self._set_width(positions.shape[1])
         self._draw_curves(positions if table is None else table, "dimension", "value added")
 
@@ -197,14 +220,18 @@ class PositionalView(SnapshotView):
         self.similarity.set_matrix(cosine_similarity_matrix(rope_rotations(angles)), (-1.0, 1.0), numbers, numbers)
         config = self.snapshot.config
         self._set_width(angles.shape[1])
-        self._draw_curves(positional_table("rope", config.context_length, config.d_model, config.d_head,
-                                           config.rope_theta, config.rotary_dims),
-                          "pair", "angle θ (radians)")
+        self._draw_curves(
+            positional_table(
+                "rope", config.context_length, config.d_model, config.d_head, config.rope_theta, config.rotary_dims
+            ),
+            "pair",
+            "angle θ (radians)",
+        )
 
     def _draw_sum(self, scheme: str) -> None:
         """token + position = input, three heatmaps on the same rows and the same colour scale."""
         trace = self.snapshot.trace
-        tokens, total = trace.numpy("embed.tok"), trace.numpy("embed.sum")     # (T, C) each
+        tokens, total = trace.numpy("embed.tok"), trace.numpy("embed.sum")  # (T, C) each
         added = self._position_rows() if scheme in ("learned", "sinusoidal") else np.zeros_like(tokens)
         levels = symmetric_range(tokens, added, total)
         labels = list(self.snapshot.token_labels)
@@ -284,6 +311,10 @@ class PositionalView(SnapshotView):
             return ExportTable(np.zeros((0, 0)))
         dims = list(self._curves)
         positions = next(iter(self._curves.values()))[0]
-        values = np.stack([self._curves[d][1] for d in dims], axis=1)          # (positions, curves)
-        return ExportTable(values, row_labels=[str(p) for p in positions],
-                           column_labels=[f"{self._unit} {d}" for d in dims], corner="position")
+        values = np.stack([self._curves[d][1] for d in dims], axis=1)  # (positions, curves)
+        return ExportTable(
+            values,
+            row_labels=[str(p) for p in positions],
+            column_labels=[f"{self._unit} {d}" for d in dims],
+            corner="position",
+        )

@@ -8,6 +8,7 @@ each re-laid out their text and re-recorded their pictures at every keystroke.
     plot.addItem(bars)
     bars.set_bars(outline=[0.6, 0.3], solid=[0.7, 0.3], texts=["70.0%", "30.0%"], cut=[False, False])
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,24 +20,29 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPen, QTransform
 
 from .plot_style import LEFT_MIDDLE, RIGHT_MIDDLE, contrasting_text
 
-OUTLINE_HEIGHT = 0.75   # of a row: the model's bar, drawn as an outline
-SOLID_HEIGHT = 0.55     # of a row: the reshaped bar, filled, inside the outline
-TEXT_GAP_PIXELS = 6     # between a bar's end and its value
+OUTLINE_HEIGHT = 0.75  # of a row: the model's bar, drawn as an outline
+SOLID_HEIGHT = 0.55  # of a row: the reshaped bar, filled, inside the outline
+TEXT_GAP_PIXELS = 6  # between a bar's end and its value
 
 
 class ProbabilityBars(pg.GraphicsObject):
     def __init__(self) -> None:
         super().__init__()
-        self._outline = np.zeros(0)         # (rows,) the model's probabilities
-        self._solid = np.zeros(0)           # (rows,) after temperature/top-k/top-p
-        self._texts: list[str] = []         # each row's value, as printed
-        self._cut: list[bool] = []          # rows top-k/top-p removed: their text is muted
-        self._colours = {"outline": QColor("#6e6e73"), "solid": QColor("#2f6fde"),
-                         "text": QColor("#1d1d1f"), "muted": QColor("#6e6e73")}
+        self._outline = np.zeros(0)  # (rows,) the model's probabilities
+        self._solid = np.zeros(0)  # (rows,) after temperature/top-k/top-p
+        self._texts: list[str] = []  # each row's value, as printed
+        self._cut: list[bool] = []  # rows top-k/top-p removed: their text is muted
+        self._colours = {
+            "outline": QColor("#6e6e73"),
+            "solid": QColor("#2f6fde"),
+            "text": QColor("#1d1d1f"),
+            "muted": QColor("#6e6e73"),
+        }
 
     # -- data -----------------------------------------------------------------------------------
-    def set_bars(self, outline: Sequence[float], solid: Sequence[float], texts: Sequence[str],
-                 cut: Sequence[bool]) -> None:
+    def set_bars(
+        self, outline: Sequence[float], solid: Sequence[float], texts: Sequence[str], cut: Sequence[bool]
+    ) -> None:
         self.prepareGeometryChange()
         self._outline = np.asarray(outline, dtype=np.float64)
         self._solid = np.asarray(solid, dtype=np.float64)
@@ -44,8 +50,12 @@ class ProbabilityBars(pg.GraphicsObject):
         self.update()
 
     def set_colours(self, outline: str, solid: str, text: str, muted: str) -> None:
-        self._colours = {"outline": QColor(outline), "solid": QColor(solid), "text": QColor(text),
-                         "muted": QColor(muted)}
+        self._colours = {
+            "outline": QColor(outline),
+            "solid": QColor(solid),
+            "text": QColor(text),
+            "muted": QColor(muted),
+        }
         self.update()
 
     def value_texts(self) -> list[str]:
@@ -94,8 +104,9 @@ class ProbabilityBars(pg.GraphicsObject):
             painter.setPen(colour)
             painter.drawText(box, align, text)
 
-    def text_placements(self, to_pixels: QTransform, right_edge: float,
-                        metrics: QFontMetrics) -> list[tuple[QRectF, int, QColor, str]]:
+    def text_placements(
+        self, to_pixels: QTransform, right_edge: float, metrics: QFontMetrics
+    ) -> list[tuple[QRectF, int, QColor, str]]:
         """(pixel box, alignment, colour, text) per row: right of the longer bar, or inside the solid bar
         when the plot's right edge would cut it."""
         placements = []

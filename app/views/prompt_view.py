@@ -1,4 +1,5 @@
 """Prompt and tokens: the text you type, and the token chips the model actually reads."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer, Signal
@@ -108,8 +109,14 @@ class PromptView(QWidget):
     def comfortable_height(self) -> int:
         """The height that shows the editor, the token summary and two rows of chips without scrolling."""
         margins = self.layout().contentsMargins()
-        return (margins.top() + margins.bottom() + self.editor.height() + self.summary.sizeHint().height()
-                + 2 * self.strip.row_height() + 2 * self.layout().spacing())
+        return (
+            margins.top()
+            + margins.bottom()
+            + self.editor.height()
+            + self.summary.sizeHint().height()
+            + 2 * self.strip.row_height()
+            + 2 * self.layout().spacing()
+        )
 
     def _on_text_changed(self) -> None:
         text = self.text()
@@ -126,9 +133,12 @@ class PromptView(QWidget):
         context = traced_length(snapshot.config)  # the model's context, up to what one trace can hold
         if snapshot.truncated:
             total = snapshot.n_tokens + snapshot.truncated
-            self.summary.setText(f"{total} tokens, but the explorer reads at most {context}: the first "
-                                 f"{snapshot.truncated} are cut (struck through).",
-                                 colour=QColor(colours(self.dark).warning), bold=True)
+            self.summary.setText(
+                f"{total} tokens, but the explorer reads at most {context}: the first "
+                f"{snapshot.truncated} are cut (struck through).",
+                colour=QColor(colours(self.dark).warning),
+                bold=True,
+            )
         else:
             self.summary.setText(f"{snapshot.n_tokens} tokens · the explorer reads up to {context}")
 

@@ -8,6 +8,7 @@ says which. GPT-Neo's unscaled scores and local windows are said in the captions
 Each step is its own matrix with the real numbers; hovering a cell in any step follows that cell
 through all four and writes its numbers underneath.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,8 @@ from .view_base import SnapshotView, caption
 HOVER_HINT = "Hover a cell of any step to follow it through the chain."
 # A narrow panel (the right column of a 1280x720 screen) shows two matrices a row instead of three and
 # four; below NARROWEST it scrolls. Each matrix keeps MATRIX_NARROWEST pixels: its title wraps, its cells stay.
-ONE_ROW_WIDTH = 1000   # pixels: from this wide, Q K V in one row and the whole chain in another
-NARROWEST = 400        # pixels: two matrices and an arrow between them still fit
+ONE_ROW_WIDTH = 1000  # pixels: from this wide, Q K V in one row and the whole chain in another
+NARROWEST = 400  # pixels: two matrices and an arrow between them still fit
 MATRIX_NARROWEST = 170
 
 # (key in AttentionSteps, title, colour map)
@@ -45,7 +46,7 @@ CHAIN = (
 CHAIN_EXPLANATIONS = {
     "dot_products": "Every query dotted with every key: large when the two vectors point the same way.",
     "scores": "Divided by √d_head so that wider heads do not push the softmax to extremes; "
-              "the picture is the same, only the numbers shrink (see the colour bar).",
+    "the picture is the same, only the numbers shrink (see the colour bar).",
     "masked_scores": "Later tokens (above the diagonal, hatched) are set to −∞: a token may not look ahead.",
     "pattern": "Softmax of each row: weights ≥ 0 that sum to 1. The −∞ cells become exactly 0.",
 }
@@ -63,8 +64,9 @@ class QKVView(SnapshotView):
 
         self.vectors: dict[str, HeatmapWidget] = {}
         for name, title, colormap_name in VECTORS:
-            widget = HeatmapWidget(title=title, colormap_name=colormap_name, column_name="dimension",
-                                   export_name=f"{name} vectors")
+            widget = HeatmapWidget(
+                title=title, colormap_name=colormap_name, column_name="dimension", export_name=f"{name} vectors"
+            )
             widget.setObjectName(f"qkv_{name}")
             widget.setMinimumSize(MATRIX_NARROWEST, 130)
             self.vectors[name] = widget
@@ -142,16 +144,23 @@ class QKVView(SnapshotView):
         scale = symmetric_range(steps.scores)  # masking keeps the colours of the step before it
         self.chain["dot_products"].set_matrix(steps.dot_products, symmetric_range(steps.dot_products), labels, labels)
         self.chain["scores"].set_matrix(steps.scores, scale, labels, labels)
-        self.chain["masked_scores"].set_matrix(steps.masked_scores, scale, labels, labels, masked=steps.future,
-                                               masked_text="−∞")
+        self.chain["masked_scores"].set_matrix(
+            steps.masked_scores, scale, labels, labels, masked=steps.future, masked_text="−∞"
+        )
         self.chain["pattern"].set_matrix(steps.pattern, (0.0, 1.0), labels, labels, masked=steps.future)
         window = config.window_of(layer)
         short = {
             "dot_products": "each query · each key",
-            "scores": (f"÷ √{steps.d_head} = {root:.2f}: same picture, smaller numbers" if config.scale_scores
-                       else "not scaled: this model uses q·k as it is"),
-            "masked_scores": ("the future (hatched) set to −∞" if window is None
-                              else f"the future and keys over {window - 1} back (hatched) set to −∞"),
+            "scores": (
+                f"÷ √{steps.d_head} = {root:.2f}: same picture, smaller numbers"
+                if config.scale_scores
+                else "not scaled: this model uses q·k as it is"
+            ),
+            "masked_scores": (
+                "the future (hatched) set to −∞"
+                if window is None
+                else f"the future and keys over {window - 1} back (hatched) set to −∞"
+            ),
             "pattern": "each row → weights that sum to 1",
         }
         for name, text in short.items():
@@ -177,9 +186,11 @@ class QKVView(SnapshotView):
         cell = self.steps.cell(query, key)
         mask = "masked → −∞" if cell["masked"] else "kept"
         scaling = f"÷√{self.steps.d_head}" if self.snapshot.config.scale_scores else "unscaled"
-        return (f"<b>‘{labels[query]}’</b> (query {query}) · <b>‘{labels[key]}’</b> (key {key}):&nbsp; "
-                f"q·k = {cell['dot_product']:.3f} → {scaling} = {cell['scaled']:.3f} → {mask} → "
-                f"softmax <b>{cell['probability']:.3f}</b>")
+        return (
+            f"<b>‘{labels[query]}’</b> (query {query}) · <b>‘{labels[key]}’</b> (key {key}):&nbsp; "
+            f"q·k = {cell['dot_product']:.3f} → {scaling} = {cell['scaled']:.3f} → {mask} → "
+            f"softmax <b>{cell['probability']:.3f}</b>"
+        )
 
     # -- looks --------------------------------------------------------------------------------------
     def _apply_theme(self) -> None:
@@ -190,14 +201,18 @@ class QKVView(SnapshotView):
 def header_text(config, layer: int, head: int, d_head: int) -> str:
     """What the chosen head computes; with grouped-query attention, which query heads share its key and value."""
     norm = "RMSNorm" if config.norm == "rmsnorm" else "LayerNorm"
-    text = (f"<b>Layer {layer} · head {head}</b>: each token's vector (after {norm}) is multiplied by this "
-            f"head's weights into a query, a key and a value of d_head = {d_head} numbers.")
+    text = (
+        f"<b>Layer {layer} · head {head}</b>: each token's vector (after {norm}) is multiplied by this "
+        f"head's weights into a query, a key and a value of d_head = {d_head} numbers."
+    )
     share = config.heads_per_kv_head
     if share > 1:
         group = head // share
         first, last = group * share, group * share + share - 1
-        text += (f" <b>Grouped-query:</b> its key and value come from key/value head {group} of "
-                 f"{config.n_kv_heads}, shared by query heads {first}–{last}; only the queries differ between them.")
+        text += (
+            f" <b>Grouped-query:</b> its key and value come from key/value head {group} of "
+            f"{config.n_kv_heads}, shared by query heads {first}–{last}; only the queries differ between them."
+        )
     return text
 
 

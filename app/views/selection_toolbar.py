@@ -1,4 +1,5 @@
 """The "Looking at layer L head H" toolbar: two spin boxes that follow and change the shared selection."""
+
 from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QSpinBox, QToolBar

@@ -9,6 +9,7 @@ needs a different number of lines.
     summary.setText("64 tokens · the model reads up to 128")
     summary.setText("130 tokens, but ...", colour=QColor("#b35c00"), bold=True)   # a warning
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QRect, QSize, Qt
@@ -19,17 +20,18 @@ TALL = 10_000  # a height no text here reaches: the box text is measured in
 
 
 class TextLine(QWidget):
-    def __init__(self, text: str = "", object_name: str = "", word_wrap: bool = False,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, text: str = "", object_name: str = "", word_wrap: bool = False, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         if object_name:
             self.setObjectName(object_name)
         self._text = ""
-        self._colour: QColor | None = None   # this text's own colour (a warning), else the default
+        self._colour: QColor | None = None  # this text's own colour (a warning), else the default
         self._default_colour: QColor | None = None  # None: the palette's text colour
         self._bold = False
         self._word_wrap = word_wrap
-        self._lines = 1                      # lines the text took when the layout last asked
+        self._lines = 1  # lines the text took when the layout last asked
         policy = QSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred if word_wrap else QSizePolicy.Fixed)
         policy.setHeightForWidth(word_wrap)
         self.setSizePolicy(policy)
@@ -46,7 +48,7 @@ class TextLine(QWidget):
         self._text, self._colour, self._bold = text, colour, bold
         self.setAccessibleName(text)  # what a screen reader reads, as it would a label's text
         if self._lines_for(self.width()) != self._lines:
-            self.updateGeometry()      # taller or shorter: the layout must make room
+            self.updateGeometry()  # taller or shorter: the layout must make room
         self.update()
 
     def set_default_colour(self, colour: QColor | None) -> None:

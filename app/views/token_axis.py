@@ -5,6 +5,7 @@ and re-record every label whenever they change, which is at every keystroke here
     axis.set_labels(["The", " cat", " sat"])   # row 0 at the top of an inverted view
     axis.set_highlight(1)                      # the hovered row in bold, accent colour
 """
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QFontMetrics, QPen
 
-from .plot_style import (CENTRE_TOP, LEFT_MIDDLE, RIGHT_MIDDLE, TICK_POINT_SIZE, abbreviate, colours, font,
-                         text_widths)
+from .plot_style import CENTRE_TOP, LEFT_MIDDLE, RIGHT_MIDDLE, TICK_POINT_SIZE, abbreviate, colours, font, text_widths
 
 
 MIN_TICK_POINT_SIZE = 7  # labels shrink down to this before every other one is left out
@@ -31,17 +31,17 @@ class TokenAxis(pg.AxisItem):
 
     def __init__(self, orientation: str, longest_label: int = 12, extent_step: int = 1) -> None:
         super().__init__(orientation)
-        self._longest_label = longest_label   # characters; longer labels are cut with "…"
-        self._extent_step = extent_step       # pixels; the room for labels grows in these steps, so labels
+        self._longest_label = longest_label  # characters; longer labels are cut with "…"
+        self._extent_step = extent_step  # pixels; the room for labels grows in these steps, so labels
         #                                       that change often do not re-lay out the plot for a pixel or two
         self.enableAutoSIPrefix(False)  # rows and columns are counted, never "×1e3"; and the axis title
         #                                  is then not re-typeset on every change of range
         self._labels: list[str] | None = None
-        self._widths: list[int] = []          # pixel width of each label in the tick font
+        self._widths: list[int] = []  # pixel width of each label in the tick font
         self._highlight = -1
         self._accent = QColor(colours(False)["accent"])
         self._upright = False
-        self._extent: int | None = None       # width (or height) set for the labels; None: pyqtgraph's own
+        self._extent: int | None = None  # width (or height) set for the labels; None: pyqtgraph's own
         self.drawn: tuple[list[int], int] = ([], TICK_POINT_SIZE)  # last paint: (label indices, point size)
         if orientation in ("bottom", "top"):  # numbered: the first number ("0") sits half a cell from the
             self.setStyle(hideOverlappingLabels=NUMBER_OVERHANG)  # edge and may overhang it a little
@@ -113,8 +113,11 @@ class TokenAxis(pg.AxisItem):
             painter.drawLine(QPointF(0, edge), QPointF(length, edge))
         low, high = sorted((first, last))
         visible = range(max(0, math.ceil(low)), min(len(self._labels), math.floor(high) + 1))
-        shown = [index for index in visible
-                 if not (index % stride or (self._highlight >= 0 and abs(index - self._highlight) < stride))]
+        shown = [
+            index
+            for index in visible
+            if not (index % stride or (self._highlight >= 0 and abs(index - self._highlight) < stride))
+        ]
         self.drawn = (shown, point_size)
         if self._upright:  # bottom labels read upwards, ending at the axis: draw them all in turned axes
             painter.save()

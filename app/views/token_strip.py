@@ -4,6 +4,7 @@ Painted by hand (one widget, no child widget per token) so a 1,000-token prompt 
 Each chip shows the token's label and, underneath, its id. Tokens cut to fit the context come first,
 greyed and struck through, followed by a scissors mark where the model starts reading.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,10 +23,10 @@ CUT_MARK = "✂ model reads from here"
 
 @dataclass(frozen=True)
 class Chip:
-    label: str                  # the token as text ('␣' for space)
-    token_id: int | None        # None for the scissors mark
-    raw: bytes = b""            # the bytes the token stands for
-    cut: bool = False           # True: cut off to fit the context, not read by the model
+    label: str  # the token as text ('␣' for space)
+    token_id: int | None  # None for the scissors mark
+    raw: bytes = b""  # the bytes the token stands for
+    cut: bool = False  # True: cut off to fit the context, not read by the model
     position: int | None = None  # index among the tokens the model reads
 
 
@@ -43,7 +44,7 @@ class TokenStrip(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         self._chips: list[Chip] = []
         self._rects: list[QRectF] = []
-        self._painted: list[Chip] = []    # the chips the last layout placed (to repaint only what changed)
+        self._painted: list[Chip] = []  # the chips the last layout placed (to repaint only what changed)
         self.dark = False
         self._placeholder = "Type a prompt above: its tokens appear here."
         self._base_point_size = self.font().pointSizeF()
@@ -55,8 +56,10 @@ class TokenStrip(QWidget):
         if cut_labels:
             chips.append(Chip(CUT_MARK, None))
         raw_bytes = tuple(raw_bytes) or (b"",) * len(labels)
-        chips += [Chip(label, int(token_id), raw, position=i)
-                  for i, (label, token_id, raw) in enumerate(zip(labels, ids, raw_bytes))]
+        chips += [
+            Chip(label, int(token_id), raw, position=i)
+            for i, (label, token_id, raw) in enumerate(zip(labels, ids, raw_bytes))
+        ]
         self._chips = chips
         self._relayout()
 
@@ -86,8 +89,10 @@ class TokenStrip(QWidget):
         label_widths = text_widths(self._label_font, [chip.label for chip in self._chips])
         id_widths = text_widths(self._id_font, [str(chip.token_id) for chip in self._chips])
         height = QFontMetrics(self._label_font).height() + QFontMetrics(self._id_font).height() + PADDING
-        return [QSize(max(label_width, id_width if chip.token_id is not None else 0, 8) + 2 * PADDING, height)
-                for chip, label_width, id_width in zip(self._chips, label_widths, id_widths)]
+        return [
+            QSize(max(label_width, id_width if chip.token_id is not None else 0, 8) + 2 * PADDING, height)
+            for chip, label_width, id_width in zip(self._chips, label_widths, id_widths)
+        ]
 
     def _relayout(self) -> None:
         width = max(self.width(), 100)
@@ -206,6 +211,4 @@ def tooltip_for(chip: Chip) -> str:
         return f"“{chip.label}” was cut: the prompt is longer than the model's context."
     text = chip.raw.decode("utf-8", errors="replace")
     byte_list = " ".join(f"{b:02X}" for b in chip.raw) or "–"
-    return (f"token {chip.position}: id {chip.token_id}\n"
-            f"text: {text!r}\n"
-            f"bytes: {byte_list}")
+    return f"token {chip.position}: id {chip.token_id}\ntext: {text!r}\nbytes: {byte_list}"

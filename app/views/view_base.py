@@ -9,6 +9,7 @@ The window calls show_snapshot(snapshot) for every new prompt and set_theme(dark
 SnapshotView implements the Panel protocol (app/views/panel.py) for its subclasses.
 A view never calls the model: it draws the snapshot, and redraws it when the selection changes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -24,7 +25,7 @@ class SnapshotView(QWidget):
     TITLE = ""
     TOOLTIP = ""
     OBJECT_NAME = ""
-    FOLLOWS_SELECTION = True   # False for panels that show no particular layer/head
+    FOLLOWS_SELECTION = True  # False for panels that show no particular layer/head
 
     def __init__(self, selection: Selection, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -4,13 +4,23 @@ Ticking a head removes its output (zero ablation) or flattens it to its average 
 ablation); the controller re-runs the model with that intervention and every panel redraws from the
 changed trace. This panel shows how the next-token probabilities moved compared with the intact model.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.selection import Selection
 from app.state.snapshot import Snapshot
@@ -22,10 +32,10 @@ from app.views.output_view import last_position, top_ids
 from app.views.bar_plot import bar_plot, keep_room_for_rows, rows_that_fit, set_row_labels
 from core.model.trace import Intervention
 
-TOP_CHANGES = 8   # tokens whose probability moved most, when the panel is tall enough to label them all
-FEWEST_ROWS = 3   # a short panel shows only the biggest changes, each with a readable label
+TOP_CHANGES = 8  # tokens whose probability moved most, when the panel is tall enough to label them all
+FEWEST_ROWS = 3  # a short panel shows only the biggest changes, each with a readable label
 GRID_MOST_HEIGHT = 170  # pixels: a model with more layers than fit scrolls its grid of heads
-GRID_MOST_ROWS = 7      # in a larger font (presenter mode) the grid may grow to this many rows instead
+GRID_MOST_ROWS = 7  # in a larger font (presenter mode) the grid may grow to this many rows instead
 CHANGE_TITLE = "change, after − before (percentage points)"  # short: it must fit beside wide row labels
 TITLE_MARGIN = 12  # pixels: the plot's own margins either side of the change axis' title
 ABLATIONS = {"zero": "zero (remove the head's output)", "mean": "mean (its average over positions)"}
@@ -33,8 +43,7 @@ ABLATIONS = {"zero": "zero (remove the head's output)", "mean": "mean (its avera
 
 class WhatIfView(QWidget):
     TITLE = "What if"
-    TOOLTIP = ("Switch off attention heads or the positional encoding and see how the next-token "
-               "probabilities change.")
+    TOOLTIP = "Switch off attention heads or the positional encoding and see how the next-token probabilities change."
     OBJECT_NAME = "whatIfView"
     FOLLOWS_SELECTION = False
 
@@ -48,7 +57,7 @@ class WhatIfView(QWidget):
         self._shape: tuple[int, int] = (0, 0)
         self.head_boxes: dict[tuple[int, int], QCheckBox] = {}
         self._changes = (np.zeros(0, dtype=int), np.zeros(0), np.zeros(0))  # (ids, before, after)
-        self._probabilities: tuple[np.ndarray, np.ndarray] | None = None    # (before, after) shown; None:
+        self._probabilities: tuple[np.ndarray, np.ndarray] | None = None  # (before, after) shown; None:
         #                                                                      the "nothing switched off" picture
         self._labels: tuple[str, ...] = ()
 
@@ -89,8 +98,13 @@ class WhatIfView(QWidget):
         layout.addWidget(intro)
         layout.addWidget(scroll)
         layout.addLayout(options)
-        layout.addWidget(caption("Zero: a switched-off head adds nothing. Mean: it adds its average output, the same "
-                                 "at every position.", "ablationCaption", point_size=9))
+        layout.addWidget(
+            caption(
+                "Zero: a switched-off head adds nothing. Mean: it adds its average output, the same at every position.",
+                "ablationCaption",
+                point_size=9,
+            )
+        )
         layout.addWidget(self.positional_off)
         layout.addWidget(self.summary)
         layout.addWidget(self.plot, stretch=1)
@@ -143,8 +157,13 @@ class WhatIfView(QWidget):
         Worked out from the rows' sizes: the new boxes are not shown yet, and a layout skips hidden ones."""
         row_height = max(self.grid.itemAt(i).widget().sizeHint().height() for i in range(self.grid.count()))
         margins = self.grid.contentsMargins()
-        height = (rows * row_height + (rows - 1) * self.grid.verticalSpacing() + margins.top() + margins.bottom()
-                  + 2 * self.grid_scroll.frameWidth())
+        height = (
+            rows * row_height
+            + (rows - 1) * self.grid.verticalSpacing()
+            + margins.top()
+            + margins.bottom()
+            + 2 * self.grid_scroll.frameWidth()
+        )
         most = max(GRID_MOST_HEIGHT, GRID_MOST_ROWS * row_height)
         self.grid_scroll.setMaximumHeight(most)
         self.grid_scroll.setMinimumHeight(min(height, most))
@@ -157,8 +176,11 @@ class WhatIfView(QWidget):
     # -- the intervention ----------------------------------------------------------------------
     def current_intervention(self) -> Intervention:
         heads = frozenset(key for key, box in self.head_boxes.items() if box.isChecked())
-        return Intervention(ablate_heads=heads, ablation=self.ablation_combo.currentData(),
-                            positional=not self.positional_off.isChecked())
+        return Intervention(
+            ablate_heads=heads,
+            ablation=self.ablation_combo.currentData(),
+            positional=not self.positional_off.isChecked(),
+        )
 
     def set_intervention(self, intervention: Intervention) -> None:
         """Show `intervention` in the controls without announcing it as a change."""
@@ -200,7 +222,7 @@ class WhatIfView(QWidget):
                 self._show_no_changes()
             return
         before = last_position(snapshot.baseline, "probs")  # (vocab,) intact model
-        after = last_position(snapshot.trace, "probs")      # (vocab,) with the what-if
+        after = last_position(snapshot.trace, "probs")  # (vocab,) with the what-if
         self._show_changes(before, after)
 
     def _show_no_changes(self) -> None:
@@ -222,8 +244,13 @@ class WhatIfView(QWidget):
         self._changes = (ids, before[ids], after[ids])
         theme = colours(self.dark)
         brushes = [pg.mkBrush(theme.increase if d >= 0 else theme.decrease) for d in delta[ids]]
-        self.change_bars.setOpts(x0=np.minimum(delta[ids], 0), y=np.arange(len(ids)), width=np.abs(delta[ids]),
-                                 brushes=brushes, pen=pg.mkPen(None))
+        self.change_bars.setOpts(
+            x0=np.minimum(delta[ids], 0),
+            y=np.arange(len(ids)),
+            width=np.abs(delta[ids]),
+            brushes=brushes,
+            pen=pg.mkPen(None),
+        )
         set_row_labels(self.plot, [f"{self._labels[t]}  {before[t]:.1%} → {after[t]:.1%}" for t in ids], rows)
         reach = max(float(np.abs(delta[ids]).max()), 1e-4) * 1.15
         self.plot.getPlotItem().setXRange(-reach, reach, padding=0)
@@ -232,7 +259,8 @@ class WhatIfView(QWidget):
         self.summary.setText(
             f"Most likely next token: <b>{_html(self._labels[top_before])}</b> {before[top_before]:.1%} → "
             f"<b>{_html(self._labels[top_after])}</b> {after[top_after]:.1%}. "
-            f"{moved:.1%} of the probability moved to other tokens.")
+            f"{moved:.1%} of the probability moved to other tokens."
+        )
 
     def changes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(token ids, probability before, probability after) of the rows shown."""
@@ -240,9 +268,12 @@ class WhatIfView(QWidget):
 
     def _export_table(self) -> ExportTable:
         ids, before, after = self._changes
-        return ExportTable(np.column_stack([before, after, after - before]),
-                           row_labels=[self._labels[t] for t in ids],
-                           column_labels=["before", "after", "change"], corner="token")
+        return ExportTable(
+            np.column_stack([before, after, after - before]),
+            row_labels=[self._labels[t] for t in ids],
+            column_labels=["before", "after", "change"],
+            corner="token",
+        )
 
     def set_theme(self, dark: bool) -> None:
         self.dark = dark

@@ -4,6 +4,7 @@ Patching copies a value at (layer, position) from one run into the other, so bot
 same number of tokens. Both helpers keep the prompts' ENDS aligned, because the answer is read after
 the last token: padding adds tokens at the start, cutting removes them from the start.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -60,4 +61,4 @@ def cut_to_same_length(clean_ids, corrupted_ids) -> tuple[list[int], list[int]]:
     shortest = min(len(clean), len(corrupted))
     if shortest == 0:
         raise ValueError("Both prompts need at least one token to patch between them.")
-    return clean[len(clean) - shortest:], corrupted[len(corrupted) - shortest:]
+    return clean[len(clean) - shortest :], corrupted[len(corrupted) - shortest :]

@@ -13,6 +13,7 @@ splits into one number per part: the part's direct contribution. For a differenc
 W_U[t] − W_U[other]. "Direct" means through the residual stream straight to the output; a head that
 matters by changing what later layers do is not counted here (patching finds those).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,18 +28,18 @@ from core.model.trace import Trace
 class Attribution:
     """Each part's direct contribution to the logit (or logit difference) at one position."""
 
-    target: int                    # the token whose logit is explained
-    other: int | None              # with another token: the logit difference target − other is explained
-    position: int                  # the prompt position read (the last one by default)
-    heads: np.ndarray              # (n_layers, n_heads): each head's output through the frozen final norm
-    attention_biases: np.ndarray   # (n_layers,): each attention output projection's bias (0 without one)
-    mlps: np.ndarray               # (n_layers,): each MLP's output, its down projection's bias left out
-    mlp_biases: np.ndarray         # (n_layers,): that bias (0 without one)
-    token_embedding: float         # the token embedding's share
-    position_embedding: float      # the learned or sinusoidal position vector's share (0 for RoPE / none)
-    final_norm_bias: float         # W_U[t] · β of the final LayerNorm (0 for RMSNorm or no bias)
-    logit: float                   # the model's own logit (difference), from the trace
-    norm_scale: float              # the frozen divisor σ (LayerNorm) or rms (RMSNorm) of the final stream
+    target: int  # the token whose logit is explained
+    other: int | None  # with another token: the logit difference target − other is explained
+    position: int  # the prompt position read (the last one by default)
+    heads: np.ndarray  # (n_layers, n_heads): each head's output through the frozen final norm
+    attention_biases: np.ndarray  # (n_layers,): each attention output projection's bias (0 without one)
+    mlps: np.ndarray  # (n_layers,): each MLP's output, its down projection's bias left out
+    mlp_biases: np.ndarray  # (n_layers,): that bias (0 without one)
+    token_embedding: float  # the token embedding's share
+    position_embedding: float  # the learned or sinusoidal position vector's share (0 for RoPE / none)
+    final_norm_bias: float  # W_U[t] · β of the final LayerNorm (0 for RMSNorm or no bias)
+    logit: float  # the model's own logit (difference), from the trace
+    norm_scale: float  # the frozen divisor σ (LayerNorm) or rms (RMSNorm) of the final stream
 
     @property
     def embeddings(self) -> float:
@@ -48,8 +49,14 @@ class Attribution:
     @property
     def total(self) -> float:
         """The sum of every part: equals `logit` up to float rounding (see `error`)."""
-        return float(self.heads.sum() + self.attention_biases.sum() + self.mlps.sum() + self.mlp_biases.sum()
-                     + self.embeddings + self.final_norm_bias)
+        return float(
+            self.heads.sum()
+            + self.attention_biases.sum()
+            + self.mlps.sum()
+            + self.mlp_biases.sum()
+            + self.embeddings
+            + self.final_norm_bias
+        )
 
     @property
     def error(self) -> float:
@@ -85,7 +92,7 @@ def frozen_final_norm(model, stream: torch.Tensor) -> tuple[torch.Tensor, float,
     eps = model.config.layer_norm_eps
     gamma = norm.weight.detach().double().cpu() if norm.weight is not None else torch.ones_like(stream)
     if model.config.norm == "rmsnorm":
-        return gamma, float(torch.sqrt((stream ** 2).mean() + eps)), False
+        return gamma, float(torch.sqrt((stream**2).mean() + eps)), False
     return gamma, float(torch.sqrt(stream.var(unbiased=False) + eps)), True
 
 
@@ -97,18 +104,19 @@ def _final_norm_bias(model) -> torch.Tensor | None:
 def _head_outputs(model, trace: Trace, layer: int, batch: int, position: int) -> torch.Tensor:
     """(nh, C): each head's output at one position, z_h through its slice of the output projection."""
     config = model.config
-    z = trace[f"blocks.{layer}.attn.z"][batch, :, position].double()               # (nh, hs)
-    w_out = model.transformer.h[layer].attn.c_proj.weight.detach().double().cpu()   # (C, nh·hs)
-    w_out = w_out.view(config.d_model, config.n_heads, config.d_head)              # (C, nh, hs)
-    return torch.einsum("hd,chd->hc", z, w_out)                                    # (nh, C)
+    z = trace[f"blocks.{layer}.attn.z"][batch, :, position].double()  # (nh, hs)
+    w_out = model.transformer.h[layer].attn.c_proj.weight.detach().double().cpu()  # (C, nh·hs)
+    w_out = w_out.view(config.d_model, config.n_heads, config.d_head)  # (C, nh, hs)
+    return torch.einsum("hd,chd->hc", z, w_out)  # (nh, C)
 
 
 def _bias_vector(linear) -> torch.Tensor | None:
     return None if linear.bias is None else linear.bias.detach().double().cpu()
 
 
-def direct_attribution(model, trace: Trace, target: int | None = None, other: int | None = None,
-                       position: int = -1, batch: int = 0) -> Attribution:
+def direct_attribution(
+    model, trace: Trace, target: int | None = None, other: int | None = None, position: int = -1, batch: int = 0
+) -> Attribution:
     """Each head's, MLP's, embedding's and bias's direct share of the logit of `target` at `position`.
 
     target: a token id; None takes the model's own top prediction there. other: a second token id, to
@@ -120,13 +128,13 @@ def direct_attribution(model, trace: Trace, target: int | None = None, other: in
     position = position % T if -T <= position < T else position
     if not 0 <= position < T:
         raise ValueError(f"The prompt has positions 0 to {T - 1}, not {position}.")
-    logits = trace["logits"][batch, position]                                        # (vocab,)
+    logits = trace["logits"][batch, position]  # (vocab,)
     if target is None:
         target = int(torch.argmax(logits))
-    direction = logit_direction(model, target, other)                                # (C,)
-    stream = trace[f"blocks.{config.n_layers - 1}.resid_post"][batch, position]      # (C,)
+    direction = logit_direction(model, target, other)  # (C,)
+    stream = trace[f"blocks.{config.n_layers - 1}.resid_post"][batch, position]  # (C,)
     gamma, divisor, centres = frozen_final_norm(model, stream)
-    reader = direction * gamma / divisor                                             # (C,): one part -> its share
+    reader = direction * gamma / divisor  # (C,): one part -> its share
 
     def share(part: torch.Tensor | None) -> torch.Tensor:
         """(..., C) -> (...,): the direct contribution of a part (or a stack of parts) of the stream."""
@@ -144,7 +152,7 @@ def direct_attribution(model, trace: Trace, target: int | None = None, other: in
         heads[layer] = share(_head_outputs(model, trace, layer, batch, position)).numpy()
         attention_biases[layer] = float(share(_bias_vector(block.attn.c_proj)))
         mlp_bias = _bias_vector(block.mlp.c_proj)
-        mlp_out = trace[f"blocks.{layer}.mlp.out"][batch, position].double()          # (C,)
+        mlp_out = trace[f"blocks.{layer}.mlp.out"][batch, position].double()  # (C,)
         mlps[layer] = float(share(mlp_out if mlp_bias is None else mlp_out - mlp_bias))
         mlp_biases[layer] = float(share(mlp_bias))
     token = float(share(trace["embed.tok"][batch, position]))
@@ -152,10 +160,18 @@ def direct_attribution(model, trace: Trace, target: int | None = None, other: in
     bias = _final_norm_bias(model)
     logit = float(logits[target] - (logits[other] if other is not None else 0.0))
     return Attribution(
-        target=int(target), other=None if other is None else int(other), position=position, heads=heads,
-        attention_biases=attention_biases, mlps=mlps, mlp_biases=mlp_biases, token_embedding=token,
-        position_embedding=position_part, final_norm_bias=0.0 if bias is None else float(bias @ direction),
-        logit=logit, norm_scale=divisor,
+        target=int(target),
+        other=None if other is None else int(other),
+        position=position,
+        heads=heads,
+        attention_biases=attention_biases,
+        mlps=mlps,
+        mlp_biases=mlp_biases,
+        token_embedding=token,
+        position_embedding=position_part,
+        final_norm_bias=0.0 if bias is None else float(bias @ direction),
+        logit=logit,
+        norm_scale=divisor,
     )
 
 

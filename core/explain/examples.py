@@ -9,6 +9,7 @@ patching finds the heads that carry "the name that was not repeated".
 Copying: a list said back word for word stops before its fourth word; the corrupted prompt had another
 word there the first time. Only an induction head can supply the word, and patching finds it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,11 +23,11 @@ from core.explain.patching import PatchingPair, patching_pair
 class PatchingExample:
     """Two prompts of the same token count and the two answers that tell them apart."""
 
-    title: str        # what a menu shows
-    clean: str        # the prompt whose behaviour we look for
-    corrupted: str    # the same prompt with the one detail that matters changed
-    answer: str       # the clean prompt's next token (one token, with its leading space)
-    wrong: str        # the corrupted prompt's next token
+    title: str  # what a menu shows
+    clean: str  # the prompt whose behaviour we look for
+    corrupted: str  # the same prompt with the one detail that matters changed
+    answer: str  # the clean prompt's next token (one token, with its leading space)
+    wrong: str  # the corrupted prompt's next token
 
     def token_ids(self, tokenizer) -> tuple[list[int], list[int], int, int]:
         """(clean ids, corrupted ids, answer id, wrong id); a ValueError sentence when this tokenizer
@@ -40,13 +41,15 @@ INDIRECT_OBJECT = PatchingExample(
     "Indirect object (GPT-2): who gets the drink?",
     "When Mary and John went to the store, John gave a drink to",
     "When Mary and John went to the store, Mary gave a drink to",
-    " Mary", " John",
+    " Mary",
+    " John",
 )
 COPYING = PatchingExample(
     "Copying (the default model): words said back",
     'Theo said the magic words: "Grass doll shell dog tall map." Emma said them back: "Grass doll shell',
     'Theo said the magic words: "Grass doll shell cat tall map." Emma said them back: "Grass doll shell',
-    " dog", " cat",
+    " dog",
+    " cat",
 )
 EXAMPLES = (INDIRECT_OBJECT, COPYING)
 

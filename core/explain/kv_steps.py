@@ -10,6 +10,7 @@ the cache. Without the cache every step would run the whole prompt through the m
         step.n_new, step.n_cached          # rows computed now, positions whose keys/values were reused
         step.multiply_adds, step.multiply_adds_without_cache
 """
+
 from __future__ import annotations
 
 import threading
@@ -29,15 +30,15 @@ from core.model.trace import tracing_lock
 class CacheStep:
     """One pass of generation with the cache: the prompt at step 0 (prefill), then one token a step."""
 
-    step: int                        # 0 = the prompt itself, then 1, 2, ...
-    positions: range                 # the positions computed in this pass (the new rows)
-    n_cached: int                    # earlier positions whose keys and values were reused, not recomputed
-    query: torch.Tensor              # (n_layers, nh, n_new, hs): the new query rows, layer by layer
-    key: torch.Tensor                # (n_layers, nh, n_new, hs): the new keys, added to the cache
-    value: torch.Tensor              # (n_layers, nh, n_new, hs): the new values, added to the cache
-    next_token: int                  # the token chosen after this pass
-    next_prob: float                 # its probability
-    multiply_adds: int               # work of this pass with the cache
+    step: int  # 0 = the prompt itself, then 1, 2, ...
+    positions: range  # the positions computed in this pass (the new rows)
+    n_cached: int  # earlier positions whose keys and values were reused, not recomputed
+    query: torch.Tensor  # (n_layers, nh, n_new, hs): the new query rows, layer by layer
+    key: torch.Tensor  # (n_layers, nh, n_new, hs): the new keys, added to the cache
+    value: torch.Tensor  # (n_layers, nh, n_new, hs): the new values, added to the cache
+    next_token: int  # the token chosen after this pass
+    next_prob: float  # its probability
+    multiply_adds: int  # work of this pass with the cache
     multiply_adds_without_cache: int  # work of the same step recomputing every position
 
     @property
@@ -82,23 +83,29 @@ def _cached_pass(model, ids: torch.Tensor, past: KVCache) -> tuple[torch.Tensor,
     names = [f"blocks.{layer}.attn.{part}" for layer in range(model.config.n_layers) for part in "qkv"]
 
     def record(value: torch.Tensor, name: str) -> torch.Tensor:
-        recorded[name] = value                                      # (1, nh, Tn, hs): new rows only
+        recorded[name] = value  # (1, nh, Tn, hs): new rows only
         return value
 
     with tracing_lock(model):
         for name in names:
             hooks[name].listeners.append(record)
         try:
-            logits = model.forward_cached(ids, past)                # (1, Tn, vocab)
+            logits = model.forward_cached(ids, past)  # (1, Tn, vocab)
         finally:
             for name in names:
                 hooks[name].listeners.remove(record)
     return logits, recorded
 
 
-def generate_with_cache(model, prompt_ids: Sequence[int], n_new: int, greedy: bool = True,
-                        temperature: float = 1.0, seed: int | None = None,
-                        cancel: threading.Event | None = None) -> Iterator[CacheStep]:
+def generate_with_cache(
+    model,
+    prompt_ids: Sequence[int],
+    n_new: int,
+    greedy: bool = True,
+    temperature: float = 1.0,
+    seed: int | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[CacheStep]:
     """Yield one CacheStep per generated token, n_new in all: step 0 reads the whole prompt (the
     prefill, filling the cache), every later step reads only the token chosen before it.
 
@@ -124,7 +131,7 @@ def generate_with_cache(model, prompt_ids: Sequence[int], n_new: int, greedy: bo
         # inference mode and eval mode only around the pass: a generator must not leave them on while it waits
         with torch.inference_mode(), evaluating(model):
             logits, recorded = _cached_pass(model, torch.tensor([new_ids], device=device), past)
-            probs = next_token_probs(logits[0, -1], 0.0 if greedy else temperature)   # (vocab,)
+            probs = next_token_probs(logits[0, -1], 0.0 if greedy else temperature)  # (vocab,)
             token = int(probs.argmax()) if greedy or temperature == 0 else sample_next(probs, generator)
             done = _step(config, step, past.length, len(new_ids), recorded, token, float(probs[token]))
             past = _grown(past, recorded, config.n_layers)
@@ -135,18 +142,30 @@ def generate_with_cache(model, prompt_ids: Sequence[int], n_new: int, greedy: bo
 def _step(config, step: int, n_cached: int, n_rows: int, recorded: dict, token: int, prob: float) -> CacheStep:
     def stacked(part: str) -> torch.Tensor:
         rows = [recorded[f"blocks.{layer}.attn.{part}"][0] for layer in range(config.n_layers)]
-        return torch.stack(rows).float().cpu()                      # (n_layers, nh, n_new, hs)
+        return torch.stack(rows).float().cpu()  # (n_layers, nh, n_new, hs)
 
     total = n_cached + n_rows
-    return CacheStep(step, range(n_cached, total), n_cached, stacked("q"), stacked("k"), stacked("v"), token, prob,
-                     forward_multiply_adds(config, n_rows, n_cached), forward_multiply_adds(config, total))
+    return CacheStep(
+        step,
+        range(n_cached, total),
+        n_cached,
+        stacked("q"),
+        stacked("k"),
+        stacked("v"),
+        token,
+        prob,
+        forward_multiply_adds(config, n_rows, n_cached),
+        forward_multiply_adds(config, total),
+    )
 
 
 def _grown(past: KVCache, recorded: dict, n_layers: int) -> KVCache:
     """The cache with this pass's keys and values appended along the positions."""
     layers = tuple(
-        LayerCache(torch.cat((old.key, recorded[f"blocks.{layer}.attn.k"]), dim=2),     # (1, nh, p + Tn, hs)
-                   torch.cat((old.value, recorded[f"blocks.{layer}.attn.v"]), dim=2))   # (1, nh, p + Tn, hs)
+        LayerCache(
+            torch.cat((old.key, recorded[f"blocks.{layer}.attn.k"]), dim=2),  # (1, nh, p + Tn, hs)
+            torch.cat((old.value, recorded[f"blocks.{layer}.attn.v"]), dim=2),
+        )  # (1, nh, p + Tn, hs)
         for layer, old in enumerate(past.layers)
     )
     return KVCache(layers[0].key.size(2), layers)

@@ -5,6 +5,7 @@ An MLP widens each token's vector to d_mlp hidden numbers (the "neurons"), passe
 Read through the output head, that column says which next tokens the neuron makes likelier (up) and
 less likely (down) whenever it fires: its direct effect.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,9 +21,9 @@ class NeuronTable:
     """The most active neurons of one layer over the prompt."""
 
     layer: int
-    neurons: np.ndarray        # (k,) int64: neuron indices, strongest first
-    activations: np.ndarray    # (T, k) float32: each of them at every prompt token (after GELU / the gate)
-    peaks: np.ndarray          # (k,) float32: each one's highest activation over the prompt
+    neurons: np.ndarray  # (k,) int64: neuron indices, strongest first
+    activations: np.ndarray  # (T, k) float32: each of them at every prompt token (after GELU / the gate)
+    peaks: np.ndarray  # (k,) float32: each one's highest activation over the prompt
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,10 @@ class NeuronEffect:
 
     layer: int
     neuron: int
-    up_ids: np.ndarray         # (k,) int64: tokens it pushes up most, strongest first
-    up_values: np.ndarray      # (k,) float32: logit added per unit of activation (before the final norm's divisor)
-    down_ids: np.ndarray       # (k,) int64: tokens it pushes down most
-    down_values: np.ndarray    # (k,) float32: (negative) logit added per unit of activation
+    up_ids: np.ndarray  # (k,) int64: tokens it pushes up most, strongest first
+    up_values: np.ndarray  # (k,) float32: logit added per unit of activation (before the final norm's divisor)
+    down_ids: np.ndarray  # (k,) int64: tokens it pushes down most
+    down_values: np.ndarray  # (k,) float32: (negative) logit added per unit of activation
 
 
 def _check_layer(trace: Trace, layer: int) -> None:
@@ -50,16 +51,16 @@ def mlp_activations(trace: Trace, layer: int, batch: int = 0) -> np.ndarray:
 
 def top_neurons(trace: Trace, layer: int, k: int = 20, batch: int = 0) -> NeuronTable:
     """The k neurons of `layer` with the highest activation anywhere in the prompt."""
-    activations = mlp_activations(trace, layer, batch)                        # (T, d_mlp)
-    peaks = activations.max(axis=0)                                           # (d_mlp,)
+    activations = mlp_activations(trace, layer, batch)  # (T, d_mlp)
+    peaks = activations.max(axis=0)  # (d_mlp,)
     k = max(1, min(k, peaks.size))
-    best = np.argsort(-peaks, kind="stable")[:k]                              # (k,)
+    best = np.argsort(-peaks, kind="stable")[:k]  # (k,)
     return NeuronTable(layer, best.astype(np.int64), activations[:, best].copy(), peaks[best].copy())
 
 
 def neuron_activations(trace: Trace, layer: int, neuron: int, batch: int = 0) -> np.ndarray:
     """(T,): one neuron's activation at every prompt token (to shade the tokens by)."""
-    activations = mlp_activations(trace, layer, batch)                        # (T, d_mlp)
+    activations = mlp_activations(trace, layer, batch)  # (T, d_mlp)
     if not 0 <= neuron < activations.shape[1]:
         raise ValueError(f"Layer {layer} has neurons 0 to {activations.shape[1] - 1}, not {neuron}.")
     return activations[:, neuron].copy()
@@ -78,19 +79,20 @@ def neuron_logit_effect(model, layer: int, neuron: int) -> torch.Tensor:
     if not 0 <= neuron < config.d_mlp:
         raise ValueError(f"Layer {layer} has neurons 0 to {config.d_mlp - 1}, not {neuron}.")
     with torch.no_grad():
-        column = model.transformer.h[layer].mlp.c_proj.weight[:, neuron].float()   # (C,)
+        column = model.transformer.h[layer].mlp.c_proj.weight[:, neuron].float()  # (C,)
         if config.norm == "layernorm":
             column = column - column.mean()
         gain = model.transformer.ln_f.weight
         if gain is not None:
             column = column * gain.float()
-        return (model.lm_head.weight.float() @ column).cpu()                        # (vocab,)
+        return (model.lm_head.weight.float() @ column).cpu()  # (vocab,)
 
 
 def neuron_effect(model, layer: int, neuron: int, k: int = 10) -> NeuronEffect:
     """The k tokens the neuron pushes up most and the k it pushes down most."""
-    effect = neuron_logit_effect(model, layer, neuron)                              # (vocab,)
+    effect = neuron_logit_effect(model, layer, neuron)  # (vocab,)
     k = max(1, min(k, effect.numel()))
     up, down = torch.topk(effect, k), torch.topk(-effect, k)
-    return NeuronEffect(layer, neuron, up.indices.numpy(), up.values.numpy(), down.indices.numpy(),
-                        (-down.values).numpy())
+    return NeuronEffect(
+        layer, neuron, up.indices.numpy(), up.values.numpy(), down.indices.numpy(), (-down.values).numpy()
+    )

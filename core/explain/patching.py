@@ -15,6 +15,7 @@ The measure is the logit difference answer − wrong at the last position, norma
 A sweep runs many patched passes in batches (one batch row per patch) and starts each batch at the
 first layer it patches: everything before it is the corrupted run, already recorded.
 """
+
 from __future__ import annotations
 
 import threading
@@ -31,20 +32,20 @@ from core.model.eval_mode import evaluating
 from core.model.model import AttentionMasks
 from core.model.trace import Trace, tracing_lock
 
-Progress = Callable[[int, int], None]   # (patches done, patches in all)
-KINDS = ("heads", "residual")           # what a sweep patches: head outputs, or the stream at (layer, position)
+Progress = Callable[[int, int], None]  # (patches done, patches in all)
+KINDS = ("heads", "residual")  # what a sweep patches: head outputs, or the stream at (layer, position)
 
 
 @dataclass(frozen=True)
 class PatchingPair:
     """A clean and a corrupted run of the same length, and the answer that tells them apart."""
 
-    clean: Trace                 # full trace of the clean prompt (batch of 1)
-    corrupted: Trace             # full trace of the corrupted prompt (batch of 1), same token count
-    answer: int                  # the token the clean prompt should predict
-    wrong: int | None            # the token the corrupted one favours; None measures answer's logit alone
-    clean_score: float           # logit difference answer − wrong at the clean run's last position
-    corrupted_score: float       # the same at the corrupted run's last position
+    clean: Trace  # full trace of the clean prompt (batch of 1)
+    corrupted: Trace  # full trace of the corrupted prompt (batch of 1), same token count
+    answer: int  # the token the clean prompt should predict
+    wrong: int | None  # the token the corrupted one favours; None measures answer's logit alone
+    clean_score: float  # logit difference answer − wrong at the clean run's last position
+    corrupted_score: float  # the same at the corrupted run's last position
 
     @property
     def n_tokens(self) -> int:
@@ -59,24 +60,24 @@ class PatchingPair:
 class SweepResult:
     """One sweep's outcome; cells not reached (after a cancel) are NaN."""
 
-    kind: str                    # "heads" or "residual"
-    scores: np.ndarray           # (n_layers, n_heads) or (n_layers, T): normalised logit difference
-    raw: np.ndarray              # the same cells as raw logit differences answer − wrong
-    done: int                    # patched runs finished
-    total: int                   # patched runs in the whole sweep
-    cancelled: bool              # stopped by the cancel flag before the end
-    seconds: float               # wall time the sweep took
+    kind: str  # "heads" or "residual"
+    scores: np.ndarray  # (n_layers, n_heads) or (n_layers, T): normalised logit difference
+    raw: np.ndarray  # the same cells as raw logit differences answer − wrong
+    done: int  # patched runs finished
+    total: int  # patched runs in the whole sweep
+    cancelled: bool  # stopped by the cancel flag before the end
+    seconds: float  # wall time the sweep took
 
 
 @dataclass(frozen=True)
 class SweepEstimate:
     """What a sweep will cost, measured before it starts."""
 
-    forward_passes: int          # patched runs (one per head, or per (layer, position))
-    batch_size: int              # runs per batch
-    batches: int                 # batched passes
-    seconds_per_batch: float     # measured: one full batch through every layer
-    seconds: float               # seconds_per_batch × the batches, each counted for the layers it runs
+    forward_passes: int  # patched runs (one per head, or per (layer, position))
+    batch_size: int  # runs per batch
+    batches: int  # batched passes
+    seconds_per_batch: float  # measured: one full batch through every layer
+    seconds: float  # seconds_per_batch × the batches, each counted for the layers it runs
 
 
 def logit_difference(logits: torch.Tensor, answer: int, wrong: int | None) -> torch.Tensor:
@@ -105,12 +106,13 @@ def pair_from_traces(clean: Trace, corrupted: Trace, answer: int, wrong: int | N
             "Both prompts give the answer the same logit difference, so there is nothing for patching to "
             "restore; change the corrupted prompt where it matters (say, the other name)."
         )
-    return PatchingPair(clean, corrupted, int(answer), None if wrong is None else int(wrong), clean_score,
-                        corrupted_score)
+    return PatchingPair(
+        clean, corrupted, int(answer), None if wrong is None else int(wrong), clean_score, corrupted_score
+    )
 
 
 # -- one batch of patched runs ----------------------------------------------------------------------------
-Patch = tuple[str, int, int]   # ("head", layer, head) or ("residual", layer, position)
+Patch = tuple[str, int, int]  # ("head", layer, head) or ("residual", layer, position)
 
 
 def _listeners(pair: PatchingPair, patches: Sequence[Sequence[Patch]]) -> dict[str, Callable]:
@@ -123,20 +125,22 @@ def _listeners(pair: PatchingPair, patches: Sequence[Sequence[Patch]]) -> dict[s
             by_hook.setdefault(hook, []).append((row, kind, index))
 
     def listener_for(hook: str, edits: list) -> Callable:
-        clean_value = pair.clean[hook][0]                           # (nh, T, hs) or (T, C)
+        clean_value = pair.clean[hook][0]  # (nh, T, hs) or (T, C)
 
         def patch(value: torch.Tensor, name: str) -> torch.Tensor:
-            value = value.clone()                                   # (B, nh, T, hs) or (B, T, C)
-            for row, kind, index in edits:
+            value = value.clone()  # (B, nh, T, hs) or (B, T, C)
+            for row, _kind, index in edits:
                 value[row, index] = clean_value[index].to(value.device, value.dtype)  # a head, or a position
             return value
+
         return patch
 
     return {hook: listener_for(hook, edits) for hook, edits in by_hook.items()}
 
 
-def _run_from_layer(model, start: torch.Tensor, first_layer: int, columns: list[int],
-                    listeners: dict[str, Callable]) -> torch.Tensor:
+def _run_from_layer(
+    model, start: torch.Tensor, first_layer: int, columns: list[int], listeners: dict[str, Callable]
+) -> torch.Tensor:
     """Blocks first_layer.. on `start` (B, T, C) with the patches attached, then the logits of the
     tokens `columns` at the last position only, (B, len(columns)): the full output head over every
     position and token is as much work as GPT-2's twelve blocks at 16 tokens."""
@@ -152,12 +156,12 @@ def _run_from_layer(model, start: torch.Tensor, first_layer: int, columns: list[
                 hook.listeners.append(listener)
             x = start
             for block in model.transformer.h[first_layer:]:
-                x = block(x, rope, masks)                                   # (B, T, C)
+                x = block(x, rope, masks)  # (B, T, C)
         finally:
             for hook, listener in attached:
                 hook.listeners.remove(listener)
-        last = model.transformer.ln_f(x[:, -1])                             # (B, C)
-        return (last @ model.lm_head.weight[columns].T).float().cpu()       # (B, len(columns))
+        last = model.transformer.ln_f(x[:, -1])  # (B, C)
+        return (last @ model.lm_head.weight[columns].T).float().cpu()  # (B, len(columns))
 
 
 def _run_batch(model, pair: PatchingPair, patches: Sequence[Sequence[Patch]]) -> torch.Tensor:
@@ -170,18 +174,21 @@ def _run_batch(model, pair: PatchingPair, patches: Sequence[Sequence[Patch]]) ->
     else:
         start_name = f"blocks.{first_layer}.resid_pre"
     start = pair.corrupted[start_name][:1].to(weight.device, weight.dtype)  # (1, T, C)
-    start = start.expand(len(patches), -1, -1).clone()                      # (B, T, C)
+    start = start.expand(len(patches), -1, -1).clone()  # (B, T, C)
     columns = [pair.answer] if pair.wrong is None else [pair.answer, pair.wrong]
-    logits = _run_from_layer(model, start, first_layer, columns, _listeners(pair, patches))   # (B, 1 or 2)
+    logits = _run_from_layer(model, start, first_layer, columns, _listeners(pair, patches))  # (B, 1 or 2)
     return logit_difference(logits, 0, None if pair.wrong is None else 1)
 
 
-def run_patched(model, pair: PatchingPair, heads: Sequence[tuple[int, int]] = (),
-                residual: Sequence[tuple[int, int]] = ()) -> float:
+def run_patched(
+    model, pair: PatchingPair, heads: Sequence[tuple[int, int]] = (), residual: Sequence[tuple[int, int]] = ()
+) -> float:
     """The raw logit difference of ONE corrupted run with every given patch at once:
     heads [(layer, head)], residual [(layer, position)] (the stream entering that layer)."""
     _check_places(model, pair, heads, residual)
-    patches = [("head", layer, head) for layer, head in heads] + [("residual", l, p) for l, p in residual]
+    patches = [("head", layer, head) for layer, head in heads] + [
+        ("residual", layer, position) for layer, position in residual
+    ]
     return float(_run_batch(model, pair, [patches])[0])
 
 
@@ -189,12 +196,16 @@ def _check_places(model, pair: PatchingPair, heads, residual) -> None:
     config = model.config
     for layer, head in heads:
         if not (0 <= layer < config.n_layers and 0 <= head < config.n_heads):
-            raise ValueError(f"Layer {layer}, head {head} does not exist in this model "
-                             f"({config.n_layers} layers of {config.n_heads} heads).")
+            raise ValueError(
+                f"Layer {layer}, head {head} does not exist in this model "
+                f"({config.n_layers} layers of {config.n_heads} heads)."
+            )
     for layer, position in residual:
         if not (0 <= layer < config.n_layers and 0 <= position < pair.n_tokens):
-            raise ValueError(f"Layer {layer}, position {position} does not exist here "
-                             f"({config.n_layers} layers, {pair.n_tokens} positions).")
+            raise ValueError(
+                f"Layer {layer}, position {position} does not exist here "
+                f"({config.n_layers} layers, {pair.n_tokens} positions)."
+            )
 
 
 # -- sweeps ----------------------------------------------------------------------------------------------
@@ -208,8 +219,14 @@ def sweep_places(model, pair: PatchingPair, kind: str) -> list[Patch]:
     return [(name, layer, index) for layer in range(config.n_layers) for index in range(width)]
 
 
-def sweep(model, pair: PatchingPair, kind: str, batch_size: int = 16, progress: Progress | None = None,
-          cancel: threading.Event | None = None) -> SweepResult:
+def sweep(
+    model,
+    pair: PatchingPair,
+    kind: str,
+    batch_size: int = 16,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> SweepResult:
     """Patch every head ("heads") or every (layer, position) ("residual"), one place per patched run.
 
     progress(done, total) is called after every batch; setting `cancel` stops before the next batch,
@@ -224,24 +241,35 @@ def sweep(model, pair: PatchingPair, kind: str, batch_size: int = 16, progress: 
     for first in range(0, len(places), batch_size):
         if cancel is not None and cancel.is_set():
             break
-        batch = places[first:first + batch_size]
-        raw[first:first + len(batch)] = _run_batch(model, pair, [[place] for place in batch]).numpy()
+        batch = places[first : first + batch_size]
+        raw[first : first + len(batch)] = _run_batch(model, pair, [[place] for place in batch]).numpy()
         done += len(batch)
         if progress is not None:
             progress(done, len(places))
     raw = raw.reshape(model.config.n_layers, width)
-    return SweepResult(kind, pair.normalised(raw), raw, done, len(places), done < len(places),
-                       time.perf_counter() - began)
+    return SweepResult(
+        kind, pair.normalised(raw), raw, done, len(places), done < len(places), time.perf_counter() - began
+    )
 
 
-def sweep_heads(model, pair: PatchingPair, batch_size: int = 16, progress: Progress | None = None,
-                cancel: threading.Event | None = None) -> SweepResult:
+def sweep_heads(
+    model,
+    pair: PatchingPair,
+    batch_size: int = 16,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> SweepResult:
     """Every head's output patched in turn: scores (n_layers, n_heads)."""
     return sweep(model, pair, "heads", batch_size, progress, cancel)
 
 
-def sweep_residual(model, pair: PatchingPair, batch_size: int = 16, progress: Progress | None = None,
-                   cancel: threading.Event | None = None) -> SweepResult:
+def sweep_residual(
+    model,
+    pair: PatchingPair,
+    batch_size: int = 16,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> SweepResult:
     """The stream entering each layer at each position patched in turn: scores (n_layers, T)."""
     return sweep(model, pair, "residual", batch_size, progress, cancel)
 
@@ -264,6 +292,6 @@ def estimate_sweep(model, n_tokens: int, kind: str = "heads", batch_size: int = 
     began = time.perf_counter()  # after a one-token pass, which paid the one-off start-up costs
     _run_from_layer(model, start, 0, [0, 1], {})
     seconds = time.perf_counter() - began
-    first_layers = [first // width for first in range(0, passes, batch_size)]    # each batch's first layer
+    first_layers = [first // width for first in range(0, passes, batch_size)]  # each batch's first layer
     share = sum(config.n_layers - layer for layer in first_layers) / config.n_layers
     return SweepEstimate(passes, batch_size, len(first_layers), seconds, share * seconds)

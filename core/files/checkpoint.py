@@ -9,6 +9,7 @@ crash at any moment leaves a folder that loads (the old checkpoint or the new on
 Safe to read: nothing is unpickled; every header, shape and setting is checked before anything is built
 (core/files/checkpoint_meta.py reads meta.json, core/files/checkpoint_header.py the tensor files' headers).
 """
+
 from __future__ import annotations
 
 import json
@@ -30,22 +31,34 @@ from core.tokenizers import Tokenizer
 from core.files.weights_check import check_finite
 from core.training.trainer import TrainConfig, check_training_state
 from core.files.safe_write import explain_write_failure
-from core.files.checkpoint_format import (FORMAT_NAME, FORMAT_VERSION, META_FILE, MODEL_FILE, OPTIMIZER_FILE,
-                                          SAVE_ID_KEY, CheckpointError, CheckpointSaveError)
-from core.files.checkpoint_header import (check_model_shapes, data_bytes, expected_weight_shapes,
-                                          read_safetensors_header)
-from core.files.checkpoint_meta import (losses_from_meta, model_config_from_meta, read_meta, tokenizer_from_meta,
-                                        train_config_from_meta)
+from core.files.checkpoint_format import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    META_FILE,
+    MODEL_FILE,
+    OPTIMIZER_FILE,
+    SAVE_ID_KEY,
+    CheckpointError,
+    CheckpointSaveError,
+)
+from core.files.checkpoint_header import check_model_shapes, data_bytes, expected_weight_shapes, read_safetensors_header
+from core.files.checkpoint_meta import (
+    losses_from_meta,
+    model_config_from_meta,
+    read_meta,
+    tokenizer_from_meta,
+    train_config_from_meta,
+)
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    model: GPT                         # the model, weights loaded, in eval mode on the CPU
-    tokenizer: Tokenizer               # the tokenizer it was trained with
-    train_config: TrainConfig | None   # how it was being trained (None if not saved)
-    step: int                          # optimizer steps the weights had received
-    losses: dict | None                # {"train": [[step, loss], ...], "val": [[step, loss], ...]}
-    optimizer_state: dict | None       # tensors for Trainer.load_training_state, or None
+    model: GPT  # the model, weights loaded, in eval mode on the CPU
+    tokenizer: Tokenizer  # the tokenizer it was trained with
+    train_config: TrainConfig | None  # how it was being trained (None if not saved)
+    step: int  # optimizer steps the weights had received
+    losses: dict | None  # {"train": [[step, loss], ...], "val": [[step, loss], ...]}
+    optimizer_state: dict | None  # tensors for Trainer.load_training_state, or None
 
     @property
     def config(self) -> GPTConfig:
@@ -53,14 +66,21 @@ class Checkpoint:
 
 
 # -- saving -----------------------------------------------------------------------------------------
-def save_checkpoint(folder, model: GPT, tokenizer: Tokenizer, train_config: TrainConfig | None = None,
-                    trainer_state: dict[str, torch.Tensor] | None = None, step: int = 0,
-                    losses: dict | None = None) -> Path:
+def save_checkpoint(
+    folder,
+    model: GPT,
+    tokenizer: Tokenizer,
+    train_config: TrainConfig | None = None,
+    trainer_state: dict[str, torch.Tensor] | None = None,
+    step: int = 0,
+    losses: dict | None = None,
+) -> Path:
     """Write the checkpoint into `folder` (created if needed); returns the folder.
     Raises CheckpointSaveError, with a sentence, if the disk is full or the folder cannot be written."""
     folder = Path(folder)
-    tensor_files, meta_bytes, save_id = _checkpoint_contents(model, tokenizer, train_config, trainer_state, step,
-                                                             losses)
+    tensor_files, meta_bytes, save_id = _checkpoint_contents(
+        model, tokenizer, train_config, trainer_state, step, losses
+    )
     try:
         _write_checkpoint_files(folder, tensor_files, meta_bytes, save_id)
     except OSError as error:
@@ -72,8 +92,10 @@ def checkpoint_bytes(model: GPT, tokenizer: Tokenizer, step: int = 0, losses: di
     """A weights-only checkpoint as {file name: contents}, in memory: for packing inside another file
     (a session) without writing a temporary folder first."""
     tensor_files, meta_bytes, save_id = _checkpoint_contents(model, tokenizer, None, None, step, losses)
-    return {META_FILE: meta_bytes,
-            MODEL_FILE: safetensors_bytes(tensor_files[MODEL_FILE], metadata={SAVE_ID_KEY: save_id})}
+    return {
+        META_FILE: meta_bytes,
+        MODEL_FILE: safetensors_bytes(tensor_files[MODEL_FILE], metadata={SAVE_ID_KEY: save_id}),
+    }
 
 
 def _checkpoint_contents(model, tokenizer, train_config, trainer_state, step, losses):
@@ -189,8 +211,10 @@ def load_checkpoint(folder, device: str | torch.device = "cpu") -> Checkpoint:
     try:
         return _load_checkpoint(folder, device)
     except MemoryError:  # the estimate was passed, yet memory ran out (other programs took it meanwhile)
-        raise CheckpointError(f"This computer ran out of memory while opening the checkpoint in {folder}; "
-                              "close other programs, or open a smaller model.") from None
+        raise CheckpointError(
+            f"This computer ran out of memory while opening the checkpoint in {folder}; "
+            "close other programs, or open a smaller model."
+        ) from None
 
 
 def _load_checkpoint(folder: Path, device) -> Checkpoint:
@@ -284,8 +308,13 @@ def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
 def save_trainer(folder, trainer, with_optimizer: bool = True) -> Path:
     """Everything needed to continue `trainer` later (without the optimizer: weights and history only)."""
     return save_checkpoint(
-        folder, trainer.model, trainer.tokenizer, trainer.config,
-        trainer.training_state() if with_optimizer else None, step=trainer.step_count, losses=trainer.loss_history,
+        folder,
+        trainer.model,
+        trainer.tokenizer,
+        trainer.config,
+        trainer.training_state() if with_optimizer else None,
+        step=trainer.step_count,
+        losses=trainer.loss_history,
     )
 
 

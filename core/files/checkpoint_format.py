@@ -6,6 +6,7 @@ A checkpoint folder holds
     meta.json              format version, model config, tokenizer (with its merges), training config,
                            step, loss history, and the id of the save the tensor files belong to
 """
+
 from __future__ import annotations
 
 FORMAT_NAME = "attention-lab-checkpoint"
@@ -19,8 +20,8 @@ DTYPE_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16
 # Header bytes one tensor's entry may take ({"dtype": ..., "shape": [...], "data_offsets": [...]} and its
 # name): a header far longer than the tensors the model has is refused before it is parsed.
 HEADER_BYTES_PER_TENSOR = 1024
-HEADER_SLACK_BYTES = 64 * 1024        # __metadata__ and the counters of a training state
-MAX_META_BYTES = 100_000_000         # meta.json: settings, a tokenizer's merges and the loss history
+HEADER_SLACK_BYTES = 64 * 1024  # __metadata__ and the counters of a training state
+MAX_META_BYTES = 100_000_000  # meta.json: settings, a tokenizer's merges and the loss history
 
 
 class CheckpointError(ValueError):

@@ -1,5 +1,6 @@
 """Reading a safetensors file's header without trusting it: every entry, size and shape checked
 against the file and against the model the checkpoint's config describes, before any tensor is read."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,14 @@ import math
 import struct
 from pathlib import Path
 
-from core.files.checkpoint_format import (DTYPE_SIZES, HEADER_BYTES_PER_TENSOR, HEADER_SLACK_BYTES, META_FILE,
-                                          MODEL_FILE, CheckpointError)
+from core.files.checkpoint_format import (
+    DTYPE_SIZES,
+    HEADER_BYTES_PER_TENSOR,
+    HEADER_SLACK_BYTES,
+    META_FILE,
+    MODEL_FILE,
+    CheckpointError,
+)
 from core.files.json_values import is_whole_number
 from core.model.config import GPTConfig
 from core.model.footprint import meta_model
@@ -57,9 +64,13 @@ def read_safetensors_header(path: Path, metadata: bool = False, max_tensors: int
 
 def _check_header_entry(path: Path, name: str, entry) -> None:
     ok = (
-        isinstance(entry, dict) and isinstance(entry.get("dtype"), str) and entry["dtype"] in DTYPE_SIZES
-        and isinstance(entry.get("shape"), list) and all(is_whole_number(d) and d >= 0 for d in entry["shape"])
-        and isinstance(entry.get("data_offsets"), list) and len(entry["data_offsets"]) == 2
+        isinstance(entry, dict)
+        and isinstance(entry.get("dtype"), str)
+        and entry["dtype"] in DTYPE_SIZES
+        and isinstance(entry.get("shape"), list)
+        and all(is_whole_number(d) and d >= 0 for d in entry["shape"])
+        and isinstance(entry.get("data_offsets"), list)
+        and len(entry["data_offsets"]) == 2
         and all(is_whole_number(d) for d in entry["data_offsets"])
     )
     if not ok:
@@ -80,8 +91,10 @@ def expected_weight_shapes(config: GPTConfig) -> dict[str, tuple]:
 
 
 def check_model_shapes(header: dict, expected: dict[str, tuple], config: GPTConfig) -> None:
-    settings = (f"d_model={config.d_model}, n_layers={config.n_layers}, n_heads={config.n_heads}, "
-                f"vocab_size={config.vocab_size}, context_length={config.context_length}")
+    settings = (
+        f"d_model={config.d_model}, n_layers={config.n_layers}, n_heads={config.n_heads}, "
+        f"vocab_size={config.vocab_size}, context_length={config.context_length}"
+    )
     missing = [name for name in expected if name not in header]
     if missing:
         raise CheckpointError(f"{MODEL_FILE} has no tensor {missing[0]!r}, which the config ({settings}) needs.")

@@ -1,13 +1,22 @@
 """Reading a checkpoint's meta.json without trusting it: every field's JSON type is checked before the
 model config, tokenizer and training config are built from it."""
+
 from __future__ import annotations
 
 import dataclasses
 import json
 from pathlib import Path
 
-from core.files.checkpoint_format import (FORMAT_NAME, FORMAT_VERSION, MAX_META_BYTES, META_FILE, MODEL_FILE,
-                                          OPTIMIZER_FILE, SAVE_ID_KEY, CheckpointError)
+from core.files.checkpoint_format import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MAX_META_BYTES,
+    META_FILE,
+    MODEL_FILE,
+    OPTIMIZER_FILE,
+    SAVE_ID_KEY,
+    CheckpointError,
+)
 from core.files.json_values import is_number
 from core.files.text_files import missing_file_sentence
 from core.model.config import GPTConfig
@@ -26,8 +35,10 @@ def read_meta(folder: Path) -> dict:
         missing = f"{folder} is not a checkpoint: it has no {META_FILE}."
         raise CheckpointError(missing_file_sentence(path, missing))
     if path.stat().st_size > MAX_META_BYTES:
-        raise CheckpointError(f"{path} is {path.stat().st_size:,} bytes, far larger than a checkpoint's {META_FILE}; "
-                              "the file is damaged or not a checkpoint's.")
+        raise CheckpointError(
+            f"{path} is {path.stat().st_size:,} bytes, far larger than a checkpoint's {META_FILE}; "
+            "the file is damaged or not a checkpoint's."
+        )
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
@@ -118,9 +129,8 @@ def losses_from_meta(losses) -> dict | None:
     if losses is None:
         return None
     good = isinstance(losses, dict) and all(
-        isinstance(points, list) and all(
-            isinstance(p, list) and len(p) == 2 and all(is_number(v) for v in p)
-            for p in points)
+        isinstance(points, list)
+        and all(isinstance(p, list) and len(p) == 2 and all(is_number(v) for v in p) for p in points)
         for points in losses.values()
     )
     if not good:

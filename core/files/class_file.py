@@ -15,6 +15,7 @@ A teacher prepares a demo at home, saves it, and opens the same file in class. T
 Nothing is unpickled: tensors are safetensors, everything else JSON or raw bytes. Only these names are read;
 anything else in the zip is ignored.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,16 +51,21 @@ MAX_JSON_BYTES = 50_000_000  # a session.json bigger than this is not one of our
 # weights barely shrink, and even JSON shrinks about 10x. Nothing unpacks beyond MAX_UNPACKED_BYTES at all.
 MAX_PACKING_RATIO = 200
 ZIP_BOMB_MIN_BYTES = 1_000_000
-MAX_UNPACKED_BYTES = 16 * 2 ** 30
+MAX_UNPACKED_BYTES = 16 * 2**30
 # Qt's saveState and saveGeometry write a few KB.
 MAX_LAYOUT_BYTES = 10_000_000
 # Every member that is read (anything else in the zip is ignored).
-_MEMBERS_READ = (SESSION_FILE, f"{CHECKPOINT_FOLDER}/{META_FILE}", f"{CHECKPOINT_FOLDER}/{MODEL_FILE}", LAYOUT_FILE,
-                 GEOMETRY_FILE, TIMELINE_FILE)
+_MEMBERS_READ = (
+    SESSION_FILE,
+    f"{CHECKPOINT_FOLDER}/{META_FILE}",
+    f"{CHECKPOINT_FOLDER}/{MODEL_FILE}",
+    LAYOUT_FILE,
+    GEOMETRY_FILE,
+    TIMELINE_FILE,
+)
 # The settings the window reads back, and what each must be.
 SETTING_CHECKS = {
-    "temperature": (lambda v: is_number(v) and 0 < v <= 100,
-                    "a number above 0 and at most 100"),
+    "temperature": (lambda v: is_number(v) and 0 < v <= 100, "a number above 0 and at most 100"),
     "dark": (lambda v: isinstance(v, bool), "true or false"),
     "trained": (lambda v: isinstance(v, bool), "true or false"),
     "source": (lambda v: isinstance(v, str), "a string"),
@@ -77,16 +83,16 @@ class ClassFileSaveError(ClassFileError, OSError):
 
 @dataclass(frozen=True)
 class ClassFile:
-    model: GPT                                   # the model shown
-    tokenizer: object                            # core.tokenizers.Tokenizer it reads with
-    prompt: str = ""                             # the prompt in the editor
-    lesson: tuple[str, str] | None = None        # (lesson id, step id) the lesson pane was on
-    layer: int = 0                               # the layer chosen in the selectors
-    head: int = 0                                # the head chosen
-    layout: bytes = b""                          # window panel arrangement (Qt saveState), opaque here
-    geometry: bytes = b""                        # window size and place (Qt saveGeometry)
-    step: int = 0                                # training steps the weights have had
-    losses: dict | None = None                   # {"train": [[step, loss], ...], ...} if known
+    model: GPT  # the model shown
+    tokenizer: object  # core.tokenizers.Tokenizer it reads with
+    prompt: str = ""  # the prompt in the editor
+    lesson: tuple[str, str] | None = None  # (lesson id, step id) the lesson pane was on
+    layer: int = 0  # the layer chosen in the selectors
+    head: int = 0  # the head chosen
+    layout: bytes = b""  # window panel arrangement (Qt saveState), opaque here
+    geometry: bytes = b""  # window size and place (Qt saveGeometry)
+    step: int = 0  # training steps the weights have had
+    losses: dict | None = None  # {"train": [[step, loss], ...], ...} if known
     timeline: tuple[tuple[int, dict], ...] = ()  # ((step, {parameter name: tensor}), ...) kept while training
     settings: dict = field(default_factory=dict)  # other view settings as plain JSON (temperature, theme, ...)
 
@@ -132,7 +138,7 @@ def _write_archive(file, model_files: dict[str, bytes], description: dict, sessi
 
 
 def _timeline_tensors(timeline, tied: bool) -> dict[str, torch.Tensor]:
-    """"<step>/<name>" -> tensor. A tied output matrix is the embedding: stored once, as in model.safetensors
+    """ "<step>/<name>" -> tensor. A tied output matrix is the embedding: stored once, as in model.safetensors
     (safetensors refuses two names for one memory, and a training snapshot shares that one array)."""
     tensors = {}
     for step, weights in timeline:
@@ -156,8 +162,10 @@ def load_class_file(path) -> ClassFile:
     try:
         return _load_class_file(path)
     except MemoryError:  # every size was checked, yet memory ran out (other programs took it meanwhile)
-        raise ClassFileError(f"This computer ran out of memory while opening {path.name}; close other programs, "
-                             "or open a session with a smaller model.") from None
+        raise ClassFileError(
+            f"This computer ran out of memory while opening {path.name}; close other programs, "
+            "or open a session with a smaller model."
+        ) from None
 
 
 def _load_class_file(path: Path) -> ClassFile:
@@ -172,13 +180,23 @@ def _load_class_file(path: Path) -> ClassFile:
         model, tokenizer, step, losses = _read_checkpoint(archive, names, path.name)
         _check_selection(description, model.config, path.name)
         timeline = _read_timeline(archive, names, description["timeline_steps"], model.config, path.name)
-        layout, geometry = (_read_member(archive, name, path.name, MAX_LAYOUT_BYTES) if name in names else b""
-                            for name in (LAYOUT_FILE, GEOMETRY_FILE))
+        layout, geometry = (
+            _read_member(archive, name, path.name, MAX_LAYOUT_BYTES) if name in names else b""
+            for name in (LAYOUT_FILE, GEOMETRY_FILE)
+        )
     lesson = description["lesson"]
     return ClassFile(
-        model=model, tokenizer=tokenizer, prompt=description["prompt"],
-        lesson=tuple(lesson) if lesson else None, layer=description["layer"], head=description["head"],
-        layout=layout, geometry=geometry, step=step, losses=losses, timeline=timeline,
+        model=model,
+        tokenizer=tokenizer,
+        prompt=description["prompt"],
+        lesson=tuple(lesson) if lesson else None,
+        layer=description["layer"],
+        head=description["head"],
+        layout=layout,
+        geometry=geometry,
+        step=step,
+        losses=losses,
+        timeline=timeline,
         settings=description["settings"],
     )
 
@@ -191,9 +209,11 @@ def _check_unpacked_total(archive: zipfile.ZipFile, names: set[str], path: Path)
     size = path.stat().st_size
     if unpacked > ZIP_BOMB_MIN_BYTES and unpacked > MAX_PACKING_RATIO * max(size, 1):
         largest = max(read, key=lambda info: info.file_size)
-        raise ClassFileError(f"{path.name} would unpack from {size:,} to {unpacked:,} bytes ({largest.filename} alone "
-                             f"to {largest.file_size:,}), far too large for what it holds; the file is damaged or was "
-                             "made to fill the memory.")
+        raise ClassFileError(
+            f"{path.name} would unpack from {size:,} to {unpacked:,} bytes ({largest.filename} alone "
+            f"to {largest.file_size:,}), far too large for what it holds; the file is damaged or was "
+            "made to fill the memory."
+        )
     try:
         # each member's bytes, then the tensors made from them
         check_fits(2 * unpacked, f"{path.name}, whose members unpack to {unpacked:,} bytes,")
@@ -206,10 +226,13 @@ def _read_member(archive: zipfile.ZipFile, name: str, file_name: str, largest: i
     (what it can hold for this model), is refused before unpacking."""
     info = archive.getinfo(name)
     if info.file_size > largest:
-        raise ClassFileError(f"{file_name}: {name} would unpack to {info.file_size:,} bytes, but it can hold at most "
-                             f"{largest:,} here; the file is damaged or was made to fill the memory.")
+        raise ClassFileError(
+            f"{file_name}: {name} would unpack to {info.file_size:,} bytes, but it can hold at most "
+            f"{largest:,} here; the file is damaged or was made to fill the memory."
+        )
     if info.file_size > MAX_UNPACKED_BYTES or (
-            info.file_size > ZIP_BOMB_MIN_BYTES and info.file_size > MAX_PACKING_RATIO * max(info.compress_size, 1)):
+        info.file_size > ZIP_BOMB_MIN_BYTES and info.file_size > MAX_PACKING_RATIO * max(info.compress_size, 1)
+    ):
         raise ClassFileError(
             f"{file_name}: {name} would unpack from {info.compress_size:,} to {info.file_size:,} bytes, far too large "
             f"for what it holds; the file is damaged or was made to fill the memory."
@@ -231,16 +254,17 @@ def _read_description(archive: zipfile.ZipFile, names: set[str], file_name: str)
         raise ClassFileError(f"{file_name} is not an Attention Lab session file.")
     version = description.get("format_version")
     if not is_whole_number(version):
-        raise ClassFileError(f"{file_name}: {SESSION_FILE} has a bad 'format_version' ({version!r:.60}); "
-                             "it must be a whole number.")
+        raise ClassFileError(
+            f"{file_name}: {SESSION_FILE} has a bad 'format_version' ({version!r:.60}); it must be a whole number."
+        )
     if version > FORMAT_VERSION:
-        raise ClassFileError(f"{file_name} was written by a newer Attention Lab (format {version!r}); "
-                             "update to open it.")
+        raise ClassFileError(
+            f"{file_name} was written by a newer Attention Lab (format {version!r}); update to open it."
+        )
     expected = {"prompt": str, "layer": int, "head": int, "settings": dict, "timeline_steps": list}
     for key, kind in expected.items():
         if not isinstance(description.get(key), kind) or isinstance(description.get(key), bool):
-            raise ClassFileError(f"{file_name}: {SESSION_FILE} has a bad {key!r} "
-                                 f"({description.get(key)!r:.60}).")
+            raise ClassFileError(f"{file_name}: {SESSION_FILE} has a bad {key!r} ({description.get(key)!r:.60}).")
     lesson = description.get("lesson")
     lesson_is_a_pair = isinstance(lesson, list) and len(lesson) == 2 and all(isinstance(s, str) for s in lesson)
     if lesson is not None and not lesson_is_a_pair:
@@ -262,8 +286,10 @@ def _check_selection(description: dict, config, file_name: str) -> None:
     """The chosen layer and head must exist in the model the session holds."""
     for key, count in (("layer", config.n_layers), ("head", config.n_heads)):
         if not 0 <= description[key] < count:
-            raise ClassFileError(f"{file_name}: {SESSION_FILE} chooses {key} {description[key]}, but the model "
-                                 f"has {key}s 0 to {count - 1}.")
+            raise ClassFileError(
+                f"{file_name}: {SESSION_FILE} chooses {key} {description[key]}, but the model "
+                f"has {key}s 0 to {count - 1}."
+            )
 
 
 def _read_checkpoint(archive: zipfile.ZipFile, names: set[str], file_name: str):
@@ -287,8 +313,9 @@ def _read_checkpoint(archive: zipfile.ZipFile, names: set[str], file_name: str):
     return checkpoint.model, checkpoint.tokenizer, checkpoint.step, checkpoint.losses
 
 
-def _read_timeline(archive: zipfile.ZipFile, names: set[str], steps: list[int], model_config,
-                   file_name: str) -> tuple[tuple[int, dict], ...]:
+def _read_timeline(
+    archive: zipfile.ZipFile, names: set[str], steps: list[int], model_config, file_name: str
+) -> tuple[tuple[int, dict], ...]:
     if not steps:
         return ()
     if TIMELINE_FILE not in names:

@@ -10,6 +10,7 @@ differences to know about:
     model, tokenizer = load_gpt2("~/models/gpt2")
     model.trace(tokenizer.encode("Hello there"))
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -39,8 +40,9 @@ FOLDER_CONTENTS = (
 
 
 # -- a GPT-2 state dict -> our GPT ------------------------------------------------------------------
-def load_hf_state_dict(model_or_config: GPT | GPTConfig, state_dict: Mapping[str, torch.Tensor],
-                       source: str = "the state dict") -> GPT:
+def load_hf_state_dict(
+    model_or_config: GPT | GPTConfig, state_dict: Mapping[str, torch.Tensor], source: str = "the state dict"
+) -> GPT:
     """Copy a GPT2LMHeadModel's weights (keys with or without 'transformer.') into a GPT; returns it in eval mode."""
     model = model_or_config if isinstance(model_or_config, GPT) else GPT(model_or_config)
     config = model.config
@@ -101,8 +103,10 @@ def _mismatch_sentence(source: str, config: GPTConfig, missing: list[str], unexp
 
 
 def _describe(config: GPTConfig) -> str:
-    return (f"n_layer={config.n_layers}, n_head={config.n_heads}, n_embd={config.d_model}, "
-            f"vocab_size={config.vocab_size}, n_positions={config.context_length}")
+    return (
+        f"n_layer={config.n_layers}, n_head={config.n_heads}, n_embd={config.d_model}, "
+        f"vocab_size={config.vocab_size}, n_positions={config.context_length}"
+    )
 
 
 # -- a whole folder ---------------------------------------------------------------------------------
@@ -153,8 +157,10 @@ def _unpacked_size(bin_file: Path) -> int:
     except (zipfile.BadZipFile, EOFError, OSError, ValueError):
         return size  # torch.load gives its own error for a damaged zip
     if unpacked > MAX_BIN_PACKING_RATIO * max(size, 1):
-        raise ValueError(f"{bin_file} would unpack from {size:,} to {unpacked:,} bytes; weights barely shrink "
-                         "when packed, so the file is damaged or was made to fill the memory.")
+        raise ValueError(
+            f"{bin_file} would unpack from {size:,} to {unpacked:,} bytes; weights barely shrink "
+            "when packed, so the file is damaged or was made to fill the memory."
+        )
     return unpacked
 
 
@@ -187,6 +193,4 @@ def _read_weights(folder: Path) -> tuple[Path, dict[str, torch.Tensor]]:
     for path in (safetensors_file, bin_file):
         if path.is_dir() or path.is_symlink():  # there, but not a file
             raise ValueError(missing_file_sentence(path, ""))
-    raise ValueError(
-        f"No weights in {folder}: expected model.safetensors (preferred) or pytorch_model.bin."
-    )
+    raise ValueError(f"No weights in {folder}: expected model.safetensors (preferred) or pytorch_model.bin.")

@@ -1,4 +1,5 @@
 """Checking a file downloaded from the Hub before it goes into the cache: its size and its checksum."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,12 +11,16 @@ def check_complete(partial: Path, size: int, etag: str, name: str, model_id: str
     """A file of the wrong size or checksum is thrown away: it must never open as a model."""
     got = partial.stat().st_size
     if got != size:
-        raise ValueError(f"The download of {name} for {model_id} stopped at {got} of {size} bytes; choose Download "
-                         "again to continue.")
+        raise ValueError(
+            f"The download of {name} for {model_id} stopped at {got} of {size} bytes; choose Download "
+            "again to continue."
+        )
     if not matches_checksum(partial, etag):
         partial.unlink()
-        raise ValueError(f"The download of {name} for {model_id} arrived damaged (its checksum does not match) and "
-                         "was deleted; choose Download again.")
+        raise ValueError(
+            f"The download of {name} for {model_id} arrived damaged (its checksum does not match) and "
+            "was deleted; choose Download again."
+        )
 
 
 def matches_checksum(path: Path, etag: str) -> bool:

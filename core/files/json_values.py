@@ -1,5 +1,6 @@
 """Numbers in JSON read from a user's file. Python's bool is an int, so `true` would pass an
 `isinstance(value, int)` check as 1; in our files it is never a count, an id or a loss."""
+
 from __future__ import annotations
 
 

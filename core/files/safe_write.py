@@ -5,6 +5,7 @@ renames the file over the target: whoever reads the target sees the old file or 
 The operating system reports a failed write as an OSError with a number (errno): ENOSPC, EACCES...
 `explain_write_failure` turns that into what the user can do about it, naming the folder involved.
 """
+
 from __future__ import annotations
 
 import errno
@@ -55,20 +56,28 @@ def explain_write_failure(error: OSError, target: Path, what: str) -> str:
     target = Path(target)
     code = error.errno
     if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        return (f"The disk is full: {what} could not be saved to {target}. "
-                f"Free some space, or choose a folder on another disk, and save again. {NOTHING_LOST}")
+        return (
+            f"The disk is full: {what} could not be saved to {target}. "
+            f"Free some space, or choose a folder on another disk, and save again. {NOTHING_LOST}"
+        )
     if code == errno.EFBIG:
-        return (f"The file is too large for this disk (or for a size limit set on this computer): {what} "
-                f"could not be saved to {target}. Choose another disk, or save a smaller model. {NOTHING_LOST}")
+        return (
+            f"The file is too large for this disk (or for a size limit set on this computer): {what} "
+            f"could not be saved to {target}. Choose another disk, or save a smaller model. {NOTHING_LOST}"
+        )
     if code in (errno.EACCES, errno.EPERM, errno.EROFS):
         folder = _folder_being_written(error, target)
-        return (f"This folder cannot be written to: {folder}. You may not have permission there, or the disk "
-                f"is read-only. Choose a folder you can write to (your home folder, say) and save again. "
-                f"{NOTHING_LOST}")
+        return (
+            f"This folder cannot be written to: {folder}. You may not have permission there, or the disk "
+            f"is read-only. Choose a folder you can write to (your home folder, say) and save again. "
+            f"{NOTHING_LOST}"
+        )
     blocker = _file_in_the_way(target)
     if code in (errno.ENOTDIR, errno.EEXIST) and blocker is not None:
-        return (f"{what.capitalize()} cannot be saved to {target}: {blocker} is a file, not a folder. "
-                f"Choose another name or place.")
+        return (
+            f"{what.capitalize()} cannot be saved to {target}: {blocker} is a file, not a folder. "
+            f"Choose another name or place."
+        )
     if code == errno.EISDIR:
         return f"{target} is a folder; choose a file name to save {what} to."
     return f"{what.capitalize()} could not be saved to {target}: {error.strerror or error}. {NOTHING_LOST}"

@@ -11,6 +11,7 @@ Two models ship (each folder has a README with the command that trained it):
 - characters: a character model trained on Python's help pages, RoPE positions; every token is one
               character, so every heatmap row is readable.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,13 +24,13 @@ from core.model.eval_mode import evaluating
 from core.model.sampling import generate
 
 MODELS_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "models"
-DEFAULT_MODEL_FOLDER = MODELS_FOLDER / "default"        # the story model: BPE, learned positions
-CHARACTER_MODEL_FOLDER = MODELS_FOLDER / "characters"   # the character model: Python's help pages, RoPE
+DEFAULT_MODEL_FOLDER = MODELS_FOLDER / "default"  # the story model: BPE, learned positions
+CHARACTER_MODEL_FOLDER = MODELS_FOLDER / "characters"  # the character model: Python's help pages, RoPE
 
 
 def top_next_tokens(model, tokenizer, prompt: str, k: int = 5) -> list[tuple[str, float]]:
     """The k likeliest next tokens after `prompt`, as (token text, probability), likeliest first."""
-    ids = torch.tensor([tokenizer.encode(prompt)[-model.config.context_length:]])  # (1, T)
+    ids = torch.tensor([tokenizer.encode(prompt)[-model.config.context_length :]])  # (1, T)
     with evaluating(model), torch.no_grad():
         logits, _ = model(ids)
     probs = torch.softmax(logits[0, -1].float(), dim=-1)  # (vocab,) for the token after the prompt
@@ -41,7 +42,7 @@ def continue_greedily(model, tokenizer, prompt: str, n_new: int) -> str:
     """What the model writes after `prompt`, always taking the likeliest token (no randomness)."""
     prompt_ids = tokenizer.encode(prompt)
     ids = generate(model, prompt_ids, n_new, greedy=True)
-    return tokenizer.decode(ids[len(prompt_ids):])
+    return tokenizer.decode(ids[len(prompt_ids) :])
 
 
 def common_word_probe(tokenizer, text: str, length: int = 20, batch: int = 4, seed: int = 0) -> torch.Tensor:

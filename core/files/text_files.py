@@ -8,6 +8,7 @@
 A file is read in blocks of bytes and decoded as it goes, so a 100 MB file never has to sit in
 memory twice just to be checked. A UTF-8 byte-order mark at the start is dropped.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 DECODE_ERRORS = ("strict", "replace")  # what to do with bytes that are not UTF-8: fail, or put U+FFFD
-BLOCK_BYTES = 1 << 20                  # how many bytes to read and decode at a time
+BLOCK_BYTES = 1 << 20  # how many bytes to read and decode at a time
 _BYTE_ORDER_MARK = "\ufeff"
 _UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # how Windows "Unicode" text files start
 # A block more than this share NUL bytes is not text (a disk image, a sparse file, binary data); NUL
@@ -30,8 +31,7 @@ class CorpusError(ValueError):
     """A text cannot be used for training; the message says why and what to do."""
 
 
-def iter_text_blocks(path: str | os.PathLike, errors: str = "strict",
-                     block_bytes: int = BLOCK_BYTES) -> Iterator[str]:
+def iter_text_blocks(path: str | os.PathLike, errors: str = "strict", block_bytes: int = BLOCK_BYTES) -> Iterator[str]:
     """Yield the decoded text of a file, about `block_bytes` bytes at a time (blocks may end mid-word).
 
     With errors="strict" a byte sequence that is not UTF-8 raises CorpusError naming its byte offset;
@@ -43,8 +43,8 @@ def iter_text_blocks(path: str | os.PathLike, errors: str = "strict",
         raise ValueError(f"block_bytes must be at least 1, not {block_bytes}.")
     path = Path(path)
     with _open_for_reading(path) as file:
-        undecoded = b""      # the bytes of a character cut in half at the end of the last block
-        offset = 0           # where `undecoded` starts in the file, in bytes
+        undecoded = b""  # the bytes of a character cut in half at the end of the last block
+        offset = 0  # where `undecoded` starts in the file, in bytes
         at_start = True
         while True:
             block = _read_block(file, path, block_bytes)
@@ -54,8 +54,12 @@ def iter_text_blocks(path: str | os.PathLike, errors: str = "strict",
             try:
                 text, used = codecs.utf_8_decode(data, errors, at_end)
             except UnicodeDecodeError as error:
-                raise _not_utf8_error(path, offset + error.start, data[error.start],
-                                      looks_like_utf16=offset == 0 and data.startswith(_UTF16_MARKS)) from None
+                raise _not_utf8_error(
+                    path,
+                    offset + error.start,
+                    data[error.start],
+                    looks_like_utf16=offset == 0 and data.startswith(_UTF16_MARKS),
+                ) from None
             undecoded, offset = data[used:], offset + used
             if at_start and text:
                 text = text.removeprefix(_BYTE_ORDER_MARK)
@@ -81,16 +85,21 @@ def _check_fits_whole(path: Path) -> None:
     except OSError:
         return
     try:
-        check_fits(COPIES_WHILE_READING * size, f"the text file {path} ({size:,} bytes)",
-                   "Train on a part of it (split it into smaller files), or close other programs.")
+        check_fits(
+            COPIES_WHILE_READING * size,
+            f"the text file {path} ({size:,} bytes)",
+            "Train on a part of it (split it into smaller files), or close other programs.",
+        )
     except ValueError as error:
         raise CorpusError(str(error)) from None
 
 
 def _check_not_mostly_nul(block: bytes, path: Path, offset: int) -> None:
     if block and block.count(0) > MAX_NUL_SHARE * len(block):
-        raise CorpusError(f"{path} is not text: from byte offset {offset:,} it is mostly NUL (zero) bytes, as in "
-                          "binary data or an empty disk image. Pick a plain-text file.")
+        raise CorpusError(
+            f"{path} is not text: from byte offset {offset:,} it is mostly NUL (zero) bytes, as in "
+            "binary data or an empty disk image. Pick a plain-text file."
+        )
 
 
 # -- errors a student can act on ----------------------------------------------------------------------
@@ -122,8 +131,10 @@ def _open_for_reading(path: Path):
     except FileNotFoundError:
         raise CorpusError(f"There is no file at {path}; check the folder and the file name.") from None
     except PermissionError:
-        raise CorpusError(f"{path} cannot be read: you do not have permission to open it. "
-                          "Copy it somewhere you can read, or change its permissions.") from None
+        raise CorpusError(
+            f"{path} cannot be read: you do not have permission to open it. "
+            "Copy it somewhere you can read, or change its permissions."
+        ) from None
     except OSError as error:
         raise CorpusError(f"{path} cannot be opened: {error.strerror or error}.") from None
 
@@ -132,8 +143,10 @@ def _read_block(file, path: Path, block_bytes: int) -> bytes:
     try:
         return file.read(block_bytes)
     except OSError as error:
-        raise CorpusError(f"Reading {path} failed part-way: {error.strerror or error}. "
-                          "Check that the file is still there and the disk is readable.") from None
+        raise CorpusError(
+            f"Reading {path} failed part-way: {error.strerror or error}. "
+            "Check that the file is still there and the disk is readable."
+        ) from None
 
 
 def _not_utf8_error(path: Path, offset: int, bad_byte: int, looks_like_utf16: bool) -> CorpusError:

@@ -1,6 +1,7 @@
 """Weights must be numbers: a NaN or an infinity in one tensor spreads through every layer after it,
 so attention patterns come out blank and the eigenvalue maths in the panels fails. Loaders refuse such
 weights and name the tensor, so the student knows the file (not the app) is broken."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -15,8 +16,10 @@ def check_finite(tensors: Mapping[str, torch.Tensor], source: str) -> None:
             continue
         nan_count = int(torch.isnan(tensor).sum())
         what = f"{nan_count:,} NaN value(s)" if nan_count else "infinite values"
-        raise ValueError(f"{source}: the weight {name!r} holds {what}; a model with such weights computes "
-                         "nothing meaningful (it was damaged, or its training diverged).")
+        raise ValueError(
+            f"{source}: the weight {name!r} holds {what}; a model with such weights computes "
+            "nothing meaningful (it was damaged, or its training diverged)."
+        )
 
 
 def _all_finite(tensor: torch.Tensor) -> bool:

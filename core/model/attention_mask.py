@@ -1,4 +1,5 @@
 """Which keys each query may look at: the causal mask (and GPT-Neo's local windows), made per pass."""
+
 from __future__ import annotations
 
 import torch
@@ -13,9 +14,9 @@ def attention_mask(T: int, window: int | None, device: torch.device, first_query
     With first_query > 0 (a pass over new tokens only, see forward_cached) only the rows of queries
     first_query..T-1 are made: (T - first_query, T).
     """
-    query = torch.arange(first_query, T, device=device)[:, None]        # (Tq, 1)
-    key = torch.arange(T, device=device)[None, :]                       # (1, T)
-    allowed = key <= query                                              # (T, T)
+    query = torch.arange(first_query, T, device=device)[:, None]  # (Tq, 1)
+    key = torch.arange(T, device=device)[None, :]  # (1, T)
+    allowed = key <= query  # (T, T)
     if window is not None:
         allowed = allowed & (query - key < window)
     return torch.zeros(allowed.shape, device=device).masked_fill(~allowed, float("-inf"))  # (Tq, T)

@@ -1,4 +1,5 @@
 """The model's shape, written down once: a frozen config and a few named presets."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
@@ -7,35 +8,39 @@ from core.files.json_values import is_number
 
 POSITIONAL_ENCODINGS = ("learned", "sinusoidal", "rope", "none")
 ACTIVATIONS = ("gelu_tanh", "gelu")  # GPT-2's tanh approximation of GELU, or the exact (erf) GELU
-NORMS = ("layernorm", "rmsnorm")     # LayerNorm (GPT-2, GPT-Neo, Pythia) or RMSNorm (Llama, Qwen2)
-MLP_KINDS = ("gelu", "swiglu")       # widen-GELU-narrow (GPT-2) or gate·up-SiLU-down (Llama, Qwen2)
+NORMS = ("layernorm", "rmsnorm")  # LayerNorm (GPT-2, GPT-Neo, Pythia) or RMSNorm (Llama, Qwen2)
+MLP_KINDS = ("gelu", "swiglu")  # widen-GELU-narrow (GPT-2) or gate·up-SiLU-down (Llama, Qwen2)
 
 
 @dataclass(frozen=True)
 class GPTConfig:
-    vocab_size: int = 256          # how many different tokens the model knows
-    context_length: int = 64       # the longest prompt it reads at once (in tokens)
-    d_model: int = 128             # width of every token's vector in the residual stream
-    n_layers: int = 4              # how many transformer blocks are stacked
-    n_heads: int = 4               # attention heads per block; each gets d_model / n_heads dims
-    d_mlp: int | None = None       # hidden width of each MLP; None means 4 * d_model
-    dropout: float = 0.0           # dropout probability while training (0 = off)
+    vocab_size: int = 256  # how many different tokens the model knows
+    context_length: int = 64  # the longest prompt it reads at once (in tokens)
+    d_model: int = 128  # width of every token's vector in the residual stream
+    n_layers: int = 4  # how many transformer blocks are stacked
+    n_heads: int = 4  # attention heads per block; each gets d_model / n_heads dims
+    d_mlp: int | None = None  # hidden width of each MLP; None means 4 * d_model
+    dropout: float = 0.0  # dropout probability while training (0 = off)
     pos_encoding: str = "learned"  # one of "learned", "sinusoidal", "rope", "none"
-    tie_embeddings: bool = True    # the output head reuses the token-embedding matrix
-    bias: bool = True              # Linear layers and LayerNorms carry a bias
+    tie_embeddings: bool = True  # the output head reuses the token-embedding matrix
+    bias: bool = True  # Linear layers and LayerNorms carry a bias
     layer_norm_eps: float = field(default=1e-5)  # small number that keeps LayerNorm from dividing by 0
     activation: str = "gelu_tanh"  # the MLP's GELU: "gelu_tanh" (GPT-2's) or "gelu" (exact; ~2x cheaper on CPUs)
     # -- the switches real model families need (the defaults are GPT-2's, and every older checkpoint's) --
-    norm: str = "layernorm"        # "layernorm" (subtract the mean, divide by the spread) or "rmsnorm" (divide by the RMS only)
-    mlp: str = "gelu"              # "gelu": widen, GELU, narrow; "swiglu": SiLU(gate)·up, then down (Llama)
-    rope_theta: float = 10000.0    # RoPE's base: the slowest pair turns by position·theta^(-1+2/rotated dims)
-    rope_fraction: float = 1.0     # share of each head's dims that RoPE turns (Pythia: 0.25); the rest pass as they are
+    norm: str = (
+        "layernorm"  # "layernorm" (subtract the mean, divide by the spread) or "rmsnorm" (divide by the RMS only)
+    )
+    mlp: str = "gelu"  # "gelu": widen, GELU, narrow; "swiglu": SiLU(gate)·up, then down (Llama)
+    rope_theta: float = 10000.0  # RoPE's base: the slowest pair turns by position·theta^(-1+2/rotated dims)
+    rope_fraction: float = 1.0  # share of each head's dims that RoPE turns (Pythia: 0.25); the rest pass as they are
     n_kv_heads: int | None = None  # key/value heads, shared by groups of query heads (grouped-query); None = n_heads
     parallel_residual: bool = False  # attention and MLP both read the block's input, x + attn + MLP (GPT-NeoX)
-    qkv_bias: bool | None = None   # query/key/value projections carry a bias; None follows `bias` (Qwen2: only these)
+    qkv_bias: bool | None = None  # query/key/value projections carry a bias; None follows `bias` (Qwen2: only these)
     attn_out_bias: bool | None = None  # attention's output projection carries a bias; None follows `bias`
-    attention_windows: tuple | None = None  # per layer, how many recent tokens a query sees (None = all); GPT-Neo's local layers
-    scale_scores: bool = True      # divide scores by √d_head; GPT-Neo's attention leaves them unscaled
+    attention_windows: tuple | None = (
+        None  # per layer, how many recent tokens a query sees (None = all); GPT-Neo's local layers
+    )
+    scale_scores: bool = True  # divide scores by √d_head; GPT-Neo's attention leaves them unscaled
 
     def __post_init__(self) -> None:
         if self.d_mlp is None:
@@ -57,7 +62,8 @@ class GPTConfig:
         if self.d_model % self.n_heads != 0:
             raise ValueError(
                 f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads}) so every head "
-                f"gets the same number of dimensions; try d_model = {self.n_heads * max(1, self.d_model // self.n_heads)}."
+                "gets the same number of dimensions; "
+                f"try d_model = {self.n_heads * max(1, self.d_model // self.n_heads)}."
             )
         if self.pos_encoding not in POSITIONAL_ENCODINGS:
             raise ValueError(
@@ -68,7 +74,9 @@ class GPTConfig:
                 f"RoPE rotates pairs of dimensions, so d_model / n_heads must be even (it is {self.d_head})."
             )
         if self.pos_encoding == "sinusoidal" and self.d_model % 2:
-            raise ValueError(f"Sinusoidal encoding pairs sine and cosine, so d_model must be even (it is {self.d_model}).")
+            raise ValueError(
+                f"Sinusoidal encoding pairs sine and cosine, so d_model must be even (it is {self.d_model})."
+            )
         _check_choice("activation", self.activation, ACTIVATIONS)
         eps = self.layer_norm_eps
         if not is_number(eps) or not 0 < eps < float("inf"):
@@ -85,7 +93,9 @@ class GPTConfig:
             raise ValueError(f"rope_theta must be a number above 1 such as 10000, but it is {theta!r}.")
         fraction = self.rope_fraction
         if not is_number(fraction) or not 0 < fraction <= 1:
-            raise ValueError(f"rope_fraction must lie above 0 and at most 1 (Pythia uses 0.25), but it is {fraction!r}.")
+            raise ValueError(
+                f"rope_fraction must lie above 0 and at most 1 (Pythia uses 0.25), but it is {fraction!r}."
+            )
         if self.pos_encoding == "rope" and (self.rotary_dims == 0 or self.rotary_dims % 2):
             raise ValueError(
                 f"RoPE turns pairs of dimensions, so rope_fraction × d_head must be a positive even number "
@@ -140,18 +150,22 @@ class GPTConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "GPTConfig":
+    def from_dict(cls, values: dict) -> GPTConfig:
         known = {f for f in cls.__dataclass_fields__}
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"Unknown model settings: {', '.join(sorted(unknown))}.")
         return cls(**values)
 
-    def with_changes(self, **changes) -> "GPTConfig":
+    def with_changes(self, **changes) -> GPTConfig:
         """A new, checked config. A setting that followed another (the MLP width 4x d_model, key/value heads
         the query heads, the attention biases `bias`) keeps following it."""
-        followers = (("d_mlp", "d_model", 4 * self.d_model), ("n_kv_heads", "n_heads", self.n_heads),
-                     ("qkv_bias", "bias", self.bias), ("attn_out_bias", "bias", self.bias))
+        followers = (
+            ("d_mlp", "d_model", 4 * self.d_model),
+            ("n_kv_heads", "n_heads", self.n_heads),
+            ("qkv_bias", "bias", self.bias),
+            ("attn_out_bias", "bias", self.bias),
+        )
         for follower, leader, followed_value in followers:
             if leader in changes and follower not in changes and getattr(self, follower) == followed_value:
                 changes[follower] = None

@@ -1,4 +1,5 @@
 """Run a model in evaluation mode for a moment and put every module back exactly as it was."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -10,6 +10,7 @@ The footprint is the weights and buffers (counted by building the model on torch
 tensors have a shape but no storage, so every switch of the config is counted with no code here), the
 Python objects behind each layer, and the activations one trace of a prompt records.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ import torch
 
 from core.model.config import GPTConfig
 
-BYTES_PER_VALUE = 4             # the model is built in float32
+BYTES_PER_VALUE = 4  # the model is built in float32
 # The longest prompt the app traces: a trace keeps (heads, T, T) patterns, so the context a model
 # declares (32,768 for some real ones) is not what one look at attention needs.
 LONGEST_TRACED_PROMPT = 1024
@@ -37,8 +38,9 @@ SPARE_FRACTION = 0.1
 def available_memory_bytes() -> int | None:
     """Memory this process may still use: the least of what the system has available, a container's
     limit, and an address-space limit set on the process. None where none of them can be read."""
-    limits = [limit for limit in (_system_available(), _cgroup_headroom(), _address_space_headroom())
-              if limit is not None]
+    limits = [
+        limit for limit in (_system_available(), _cgroup_headroom(), _address_space_headroom()) if limit is not None
+    ]
     return min(limits) if limits else None
 
 
@@ -96,8 +98,10 @@ def check_fits(needed_bytes: int, what: str, advice: str = "Open a smaller model
     """ValueError with both numbers if `needed_bytes` is more than this machine has free (less some spare)."""
     free = available_memory_bytes()
     if free is not None and needed_bytes > free * (1 - SPARE_FRACTION):
-        raise ValueError(f"Opening {what} needs about {_gigabytes(needed_bytes)} of memory; this machine has "
-                         f"{_gigabytes(free)} free. {advice}")
+        raise ValueError(
+            f"Opening {what} needs about {_gigabytes(needed_bytes)} of memory; this machine has "
+            f"{_gigabytes(free)} free. {advice}"
+        )
 
 
 def _gigabytes(n_bytes: int) -> str:
@@ -110,7 +114,9 @@ def model_footprint_bytes(config: GPTConfig, trace_tokens: int | None = None) ->
     (default: the declared context, up to LONGEST_TRACED_PROMPT). Refuses (ValueError) a config so
     large that even counting it would take minutes."""
     _check_countable(config)
-    return weight_and_buffer_bytes(config) + config.n_layers * PYTHON_BYTES_PER_LAYER + trace_bytes(config, trace_tokens)
+    return (
+        weight_and_buffer_bytes(config) + config.n_layers * PYTHON_BYTES_PER_LAYER + trace_bytes(config, trace_tokens)
+    )
 
 
 def check_model_fits(config: GPTConfig, what: str) -> None:
@@ -124,8 +130,10 @@ def check_model_fits(config: GPTConfig, what: str) -> None:
 
 def _check_countable(config: GPTConfig, what: str = "the model") -> None:
     if config.n_layers > MAX_LAYERS:
-        raise ValueError(f"{what[:1].upper()}{what[1:]} declares {config.n_layers:,} layers; Attention Lab opens "
-                         f"models of up to {MAX_LAYERS:,} layers (the largest published GPTs have about 130).")
+        raise ValueError(
+            f"{what[:1].upper()}{what[1:]} declares {config.n_layers:,} layers; Attention Lab opens "
+            f"models of up to {MAX_LAYERS:,} layers (the largest published GPTs have about 130)."
+        )
 
 
 def _weights_lower_bound(config: GPTConfig) -> int:
@@ -173,5 +181,3 @@ def trace_bytes(config: GPTConfig, trace_tokens: int | None = None) -> int:
     per_layer = 11 * T * C + 3 * heads * T * T + 2 * T * _mlp_width(config)
     whole = config.n_layers * per_layer + 4 * T * C + 2 * T * config.vocab_size
     return BYTES_PER_VALUE * whole
-
-

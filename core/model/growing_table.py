@@ -18,6 +18,7 @@ still be showing position p: the write goes to a second buffer of the same famil
 catches up on the positions it lacks (a few, not all). A fresh buffer (one full copy) is made only
 when every buffer is claimed too far, or full.
 """
+
 from __future__ import annotations
 
 import threading
@@ -45,8 +46,8 @@ class Buffer:
     """Storage with room for `capacity` positions; its first len(ids) hold the values of `ids`."""
 
     def __init__(self, data: torch.Tensor, ids: torch.Tensor, capacity: int) -> None:
-        self.data = data                      # the value's shape, with `capacity` positions (rows and columns)
-        self.ids = ids                        # (B, n): the tokens whose positions are valid
+        self.data = data  # the value's shape, with `capacity` positions (rows and columns)
+        self.ids = ids  # (B, n): the tokens whose positions are valid
         self.capacity = capacity
         self._claims: list[weakref.ref] = []  # one per trace viewing the buffer (dead ones are pruned)
 
@@ -67,7 +68,7 @@ class Grown:
 
     view: torch.Tensor
     buffer: Buffer
-    family: "GrowingValue"
+    family: GrowingValue
     claim: Claim
 
 
@@ -75,11 +76,11 @@ class GrowingValue:
     """The buffers one name's value grows in, along a line of traces each extended from the one before."""
 
     def __init__(self, name: str, fill: float | None) -> None:
-        self.axis = position_axis(name)        # the dimension that counts positions (a table's rows)
-        self.square = name.endswith(SQUARE)    # a (B, nh, T, T) table: its columns grow too
+        self.axis = position_axis(name)  # the dimension that counts positions (a table's rows)
+        self.square = name.endswith(SQUARE)  # a (B, nh, T, T) table: its columns grow too
         self.fill = fill  # what a table's columns of later keys hold in earlier rows; None: computed (scores)
         self._buffers: list[weakref.ref] = []  # held by the traces' views; gone when no trace needs them...
-        self._recent: list[Buffer] = []        # ...except the two written last, which take turns
+        self._recent: list[Buffer] = []  # ...except the two written last, which take turns
         self._lock = threading.Lock()
 
     @classmethod
@@ -97,8 +98,15 @@ class GrowingValue:
         with self._lock:
             return self._grown(source.buffer, length)
 
-    def extended(self, source: Grown, ids: torch.Tensor, kept: int, new: torch.Tensor,
-                 new_columns: torch.Tensor | None = None, shared: Callable[[torch.Tensor], int] | None = None) -> Grown:
+    def extended(
+        self,
+        source: Grown,
+        ids: torch.Tensor,
+        kept: int,
+        new: torch.Tensor,
+        new_columns: torch.Tensor | None = None,
+        shared: Callable[[torch.Tensor], int] | None = None,
+    ) -> Grown:
         """The value of `ids`, whose first `kept` positions `source` holds, followed by the new ones.
 
         new: the new positions' values (a table: the new rows (B, nh, Tn, T), against every key);
@@ -115,7 +123,9 @@ class GrowingValue:
                 self._catch_up(buffer.data, source.buffer.data, valid, kept)
             self._rows(buffer.data, kept, T).copy_(new)
             if self.square:
-                buffer.data[:, :, :kept, kept:T] = self.fill if new_columns is None else new_columns  # (B, nh, kept, Tn)
+                buffer.data[:, :, :kept, kept:T] = (
+                    self.fill if new_columns is None else new_columns
+                )  # (B, nh, kept, Tn)
             buffer.ids = ids  # not written to again (the trace's own, immutable ids)
             self._recent = [buffer] + [other for other in self._recent if other is not buffer][:1]
             return self._grown(buffer, T)

@@ -5,9 +5,10 @@ listens it just returns its input, so the plain forward pass used for training p
 A trace attaches listeners that copy the value out; an intervention attaches one that edits it.
 A hook point is called like any nn.Module, so PyTorch's own forward hooks work on it too.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

@@ -7,6 +7,7 @@
 
 core/model/trace.py carries them out: each becomes a listener on one hook point (core/model/hooks.py).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -21,9 +22,9 @@ ABLATIONS = ("zero", "mean")
 class Intervention:
     """A what-if: change the model's internals for one pass, without touching its weights."""
 
-    ablate_heads: frozenset = frozenset()       # {(layer, head), ...} whose output is removed
-    ablation: str = "zero"                      # "zero": output set to 0; "mean": its mean over positions
-    positional: bool = True                     # False switches positional encoding off
+    ablate_heads: frozenset = frozenset()  # {(layer, head), ...} whose output is removed
+    ablation: str = "zero"  # "zero": output set to 0; "mean": its mean over positions
+    positional: bool = True  # False switches positional encoding off
     patterns: Mapping = field(default_factory=dict, hash=False)  # {(layer, head): (T, T) pattern to use instead}
 
     def __post_init__(self) -> None:
@@ -52,9 +53,7 @@ def check_heads(intervention: Intervention, config) -> None:
     """Every head the what-if names must exist in a model of this `config` (ValueError with a sentence if not)."""
     for layer, head in sorted(intervention.ablate_heads | set(intervention.patterns)):
         if not 0 <= layer < config.n_layers:
-            raise ValueError(
-                f"The what-if names layer {layer}, but this model has layers 0 to {config.n_layers - 1}."
-            )
+            raise ValueError(f"The what-if names layer {layer}, but this model has layers 0 to {config.n_layers - 1}.")
         if not 0 <= head < config.n_heads:
             raise ValueError(
                 f"The what-if names head {head} of layer {layer}, but each layer has heads 0 to {config.n_heads - 1}."
@@ -80,19 +79,21 @@ def intervention_listeners(intervention: Intervention) -> dict[str, list]:
         listeners.setdefault("embed.pos", []).append(lambda value, name: torch.zeros_like(value))
 
     for layer, head in sorted(intervention.ablate_heads):
+
         def ablate(z, name, head=head):
-            z = z.clone()                                                    # (B, nh, T, hs)
+            z = z.clone()  # (B, nh, T, hs)
             if intervention.ablation == "zero":
                 z[:, head] = 0.0
             else:  # replace the head's output at every position by its average over positions
-                z[:, head] = z[:, head].mean(dim=1, keepdim=True)            # (B, T, hs) <- (B, 1, hs)
+                z[:, head] = z[:, head].mean(dim=1, keepdim=True)  # (B, T, hs) <- (B, 1, hs)
             return z
 
         listeners.setdefault(f"blocks.{layer}.attn.z", []).append(ablate)
 
     for (layer, head), new_pattern in intervention.patterns.items():
+
         def replace_pattern(pattern, name, head=head, new_pattern=new_pattern):
-            pattern = pattern.clone()                                        # (B, nh, T, T)
+            pattern = pattern.clone()  # (B, nh, T, T)
             T = pattern.size(-1)
             pattern[:, head] = new_pattern[:T, :T].to(pattern.device, pattern.dtype)
             return pattern

@@ -13,6 +13,7 @@ with the same p tokens as the previous one therefore
 The result equals a full trace in every name (tests/core/test_kv_cache.py checks it over random edits,
 both ways).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -25,7 +26,7 @@ import torch
 class LayerCache:
     """One layer's keys and values of the earlier tokens, after RoPE, one per query head."""
 
-    key: torch.Tensor    # (B, nh, p, hs)
+    key: torch.Tensor  # (B, nh, p, hs)
     value: torch.Tensor  # (B, nh, p, hs)
 
 
@@ -33,11 +34,11 @@ class LayerCache:
 class KVCache:
     """The keys and values of the first `length` tokens in every layer."""
 
-    length: int                      # p: how many earlier tokens are cached
-    layers: tuple[LayerCache, ...]   # one per layer, in order
+    length: int  # p: how many earlier tokens are cached
+    layers: tuple[LayerCache, ...]  # one per layer, in order
 
     @classmethod
-    def from_trace(cls, trace, length: int, n_layers: int) -> "KVCache":
+    def from_trace(cls, trace, length: int, n_layers: int) -> KVCache:
         """The cache a trace already holds: its recorded keys and values of the first `length` tokens
         (after RoPE and shared out to every query head, as recorded)."""
         layers = tuple(
@@ -52,7 +53,7 @@ def shared_prefix_length(old_ids: torch.Tensor, new_ids: torch.Tensor) -> int:
     if old_ids.size(0) != new_ids.size(0):
         return 0
     both = min(old_ids.size(1), new_ids.size(1))
-    differs = (old_ids[:, :both] != new_ids[:, :both]).any(dim=0)         # (both,)
+    differs = (old_ids[:, :both] != new_ids[:, :both]).any(dim=0)  # (both,)
     first_difference = torch.nonzero(differs)
     return int(first_difference[0]) if len(first_difference) else both
 
@@ -70,17 +71,17 @@ def depends_on_whole_prompt(intervention) -> bool:
 # a panel reads a few names, so a keystroke copies a few tensors, not all of them; but each copy has
 # every position (a (T, T) table T x T), so it grows with the prompt. core/model/growing_table.py avoids
 # the copy; trace.GROW_IN_PLACE = False goes this way instead.
-_TOKEN_AXIS_2 = (".attn.q", ".attn.k", ".attn.v", ".attn.z")              # (B, nh, T, hs)
-SQUARE = (".attn.scores", ".attn.masked_scores", ".attn.pattern")        # (B, nh, T, T)
+_TOKEN_AXIS_2 = (".attn.q", ".attn.k", ".attn.v", ".attn.z")  # (B, nh, T, hs)
+SQUARE = (".attn.scores", ".attn.masked_scores", ".attn.pattern")  # (B, nh, T, T)
 
 
 def position_axis(name: str) -> int:
     """Which dimension of a recorded value counts the positions (for the (T, T) tables: the rows)."""
     if name == "embed.pos":
-        return 0                                                              # (T, C) or (T, rot/2)
+        return 0  # (T, C) or (T, rot/2)
     if name.endswith(_TOKEN_AXIS_2 + SQUARE):
-        return 2                                                              # (B, nh, T, ...)
-    return 1                                                                  # (B, T, ...)
+        return 2  # (B, nh, T, ...)
+    return 1  # (B, T, ...)
 
 
 @dataclass(frozen=True)
@@ -98,10 +99,10 @@ class Joined:
 
     name: str
     chunks: tuple[Chunk, ...]
-    length: int            # T: positions in all
-    scale: float = 1.0     # the layer's score scale, to compute the scores of old queries with new keys
+    length: int  # T: positions in all
+    scale: float = 1.0  # the layer's score scale, to compute the scores of old queries with new keys
 
-    def cut(self, length: int) -> "Joined":
+    def cut(self, length: int) -> Joined:
         """The first `length` positions (views of the chunks, no copies)."""
         axis, square = position_axis(self.name), self.name.endswith(SQUARE)
         kept = []
@@ -110,13 +111,18 @@ class Joined:
                 break
             value = chunk.value.narrow(axis, 0, min(chunk.value.size(axis), length - chunk.start))
             if square and value.size(3) > length:
-                value = value[..., :length]                                   # (B, nh, rows, length)
+                value = value[..., :length]  # (B, nh, rows, length)
             kept.append(Chunk(chunk.start, value))
         return Joined(self.name, tuple(kept), length, self.scale)
 
-    def then(self, new: torch.Tensor) -> "Joined":
+    def then(self, new: torch.Tensor) -> Joined:
         """These positions followed by new ones, computed in a pass that started where these end."""
-        return Joined(self.name, (*self.chunks, Chunk(self.length, new)), self.length + new.size(position_axis(self.name)), self.scale)
+        return Joined(
+            self.name,
+            (*self.chunks, Chunk(self.length, new)),
+            self.length + new.size(position_axis(self.name)),
+            self.scale,
+        )
 
     def join(self, read: Callable[[str], torch.Tensor]) -> torch.Tensor:
         """One tensor of all positions; `read` gives other names of the same trace (queries and keys).
@@ -132,20 +138,20 @@ class Joined:
         return values[0] if len(values) == 1 else torch.cat(values, dim=axis)
 
     def _widened(self, chunk: Chunk, read: Callable[[str], torch.Tensor]) -> torch.Tensor:
-        rows = chunk.value                                                    # (B, nh, n, width)
+        rows = chunk.value  # (B, nh, n, width)
         width = rows.size(3)
         if width == self.length:
             return rows
         B, nh, n, _ = rows.shape
         if self.name.endswith(".attn.scores"):
-            layer = self.name.rsplit(".", 2)[0]                               # "blocks.{l}"
-            query = read(f"{layer}.attn.q")[:, :, chunk.start:chunk.start + n]  # (B, nh, n, hs)
-            key = read(f"{layer}.attn.k")[:, :, width:]                       # (B, nh, T - width, hs)
+            layer = self.name.rsplit(".", 2)[0]  # "blocks.{l}"
+            query = read(f"{layer}.attn.q")[:, :, chunk.start : chunk.start + n]  # (B, nh, n, hs)
+            key = read(f"{layer}.attn.k")[:, :, width:]  # (B, nh, T - width, hs)
             widening = torch.matmul(query, key.transpose(2, 3)) * self.scale  # (B, nh, n, T - width)
         else:
             fill = float("-inf") if self.name.endswith(".masked_scores") else 0.0
-            widening = rows.new_full((B, nh, n, self.length - width), fill)   # (B, nh, n, T - width)
-        return torch.cat((rows, widening), dim=3)                             # (B, nh, n, T)
+            widening = rows.new_full((B, nh, n, self.length - width), fill)  # (B, nh, n, T - width)
+        return torch.cat((rows, widening), dim=3)  # (B, nh, n, T)
 
 
 def score_scale(model, name: str) -> float:

@@ -1,4 +1,5 @@
 """Giving a model built on PyTorch's 'meta' device (shapes only) real memory, for loaded weights to fill."""
+
 from __future__ import annotations
 
 import torch
@@ -12,8 +13,9 @@ def give_memory(model: nn.Module) -> None:
     for module in model.modules():
         for name, parameter in list(module.named_parameters(recurse=False)):
             if id(parameter) not in new_tensors:
-                new_tensors[id(parameter)] = nn.Parameter(torch.empty(parameter.shape, dtype=parameter.dtype),
-                                                          requires_grad=parameter.requires_grad)
+                new_tensors[id(parameter)] = nn.Parameter(
+                    torch.empty(parameter.shape, dtype=parameter.dtype), requires_grad=parameter.requires_grad
+                )
             setattr(module, name, new_tensors[id(parameter)])
         for name, buffer in list(module.named_buffers(recurse=False)):
             setattr(module, name, torch.empty(buffer.shape, dtype=buffer.dtype))  # keeps its persistence

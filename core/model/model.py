@@ -280,7 +280,7 @@ class GPT(nn.Module):
                 nn.init.normal_(parameter, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layers))
 
     @classmethod
-    def unfilled(cls, config: GPTConfig) -> "GPT":
+    def unfilled(cls, config: GPTConfig) -> GPT:
         """A GPT whose weights are allocated but hold whatever the memory held, for loaded weights to fill.
 
         Built on PyTorch's 'meta' device (shapes only), then given real memory: a random initialisation

@@ -7,6 +7,7 @@ those parts in words a lesson uses, so a class can see what changed between them
     card.summary()    # 'RMSNorm · SwiGLU · RoPE · grouped-query 9/3 · tied head'
     card.rows         # [('Norm', 'RMSNorm: ...'), ('MLP', ...), ...]
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,10 +18,10 @@ from core.model.param_count import count_parameters, human_count
 
 @dataclass(frozen=True)
 class ModelCard:
-    source: str                           # where the model came from, in words ('' if unknown)
-    rows: tuple[tuple[str, str], ...]     # (choice, what this model does), in the order a block is read
+    source: str  # where the model came from, in words ('' if unknown)
+    rows: tuple[tuple[str, str], ...]  # (choice, what this model does), in the order a block is read
     parameters: tuple[tuple[str, int], ...]  # (part, parameter count), then ('total', n)
-    short: tuple[str, ...]                # a few words per choice, for one line
+    short: tuple[str, ...]  # a few words per choice, for one line
 
     def summary(self) -> str:
         """One line: the choices in a word or two each."""
@@ -36,19 +37,35 @@ class ModelCard:
 
 def model_card(config: GPTConfig, source: str = "") -> ModelCard:
     """The card for a model built from `config`; nothing is built or loaded."""
-    choices = (_size(config), _norm(config), _mlp(config), _positions(config), _attention(config),
-               _block(config), _biases(config), _head(config))
+    choices = (
+        _size(config),
+        _norm(config),
+        _mlp(config),
+        _positions(config),
+        _attention(config),
+        _block(config),
+        _biases(config),
+        _head(config),
+    )
     count = count_parameters(config)
     parameters = (*count.parts(), ("total", count.total))
     if count.saved_by_shared_kv:
         parameters += (("saved by shared key/value heads", count.saved_by_shared_kv),)
-    return ModelCard(source, tuple((choice, what) for choice, what, _ in choices), parameters,
-                     tuple(short for _, _, short in choices if short))
+    return ModelCard(
+        source,
+        tuple((choice, what) for choice, what, _ in choices),
+        parameters,
+        tuple(short for _, _, short in choices if short),
+    )
 
 
 def _size(config: GPTConfig) -> tuple[str, str, str]:
-    return ("Size", f"{config.n_layers} layers, d_model {config.d_model}, vocabulary {config.vocab_size:,}, "
-                    f"reads up to {config.context_length:,} tokens", "")
+    return (
+        "Size",
+        f"{config.n_layers} layers, d_model {config.d_model}, vocabulary {config.vocab_size:,}, "
+        f"reads up to {config.context_length:,} tokens",
+        "",
+    )
 
 
 def _norm(config: GPTConfig) -> tuple[str, str, str]:
@@ -59,8 +76,11 @@ def _norm(config: GPTConfig) -> tuple[str, str, str]:
 
 def _mlp(config: GPTConfig) -> tuple[str, str, str]:
     if config.mlp == "swiglu":
-        return ("MLP", f"SwiGLU: SiLU(gate) × up, {config.d_model} → {config.d_mlp} (twice) → {config.d_model}",
-                "SwiGLU")
+        return (
+            "MLP",
+            f"SwiGLU: SiLU(gate) × up, {config.d_model} → {config.d_mlp} (twice) → {config.d_model}",
+            "SwiGLU",
+        )
     gelu = "GELU (tanh approximation)" if config.activation == "gelu_tanh" else "GELU"
     return "MLP", f"{gelu}: {config.d_model} → {config.d_mlp} → {config.d_model}", "GELU"
 
@@ -68,15 +88,26 @@ def _mlp(config: GPTConfig) -> tuple[str, str, str]:
 def _positions(config: GPTConfig) -> tuple[str, str, str]:
     scheme = config.pos_encoding
     if scheme == "rope":
-        share = ("every dim" if config.rotary_dims == config.d_head
-                 else f"{config.rotary_dims} of {config.d_head} dims ({config.rope_fraction:.0%})")
-        return ("Positions", f"rotary (RoPE), base θ = {config.rope_theta:,.0f}, turning {share} of each head",
-                "RoPE" if config.rotary_dims == config.d_head else f"RoPE on {config.rope_fraction:.0%}")
-    words = {"learned": "learned: one trained vector per position, added to the token",
-             "sinusoidal": "sinusoidal: fixed sines and cosines, added to the token",
-             "none": "none: only the causal mask hints at order"}
-    return "Positions", words[scheme], {"learned": "learned positions", "sinusoidal": "sinusoidal positions",
-                                        "none": "no positions"}[scheme]
+        share = (
+            "every dim"
+            if config.rotary_dims == config.d_head
+            else f"{config.rotary_dims} of {config.d_head} dims ({config.rope_fraction:.0%})"
+        )
+        return (
+            "Positions",
+            f"rotary (RoPE), base θ = {config.rope_theta:,.0f}, turning {share} of each head",
+            "RoPE" if config.rotary_dims == config.d_head else f"RoPE on {config.rope_fraction:.0%}",
+        )
+    words = {
+        "learned": "learned: one trained vector per position, added to the token",
+        "sinusoidal": "sinusoidal: fixed sines and cosines, added to the token",
+        "none": "none: only the causal mask hints at order",
+    }
+    return (
+        "Positions",
+        words[scheme],
+        {"learned": "learned positions", "sinusoidal": "sinusoidal positions", "none": "no positions"}[scheme],
+    )
 
 
 def _attention(config: GPTConfig) -> tuple[str, str, str]:
@@ -84,14 +115,15 @@ def _attention(config: GPTConfig) -> tuple[str, str, str]:
     if config.n_kv_heads == config.n_heads:
         kind, short = f"multi-head: {heads}, each with its own keys and values", ""  # the usual: not in the line
     else:
-        kind = (f"grouped-query: {heads} share {config.n_kv_heads} key/value head(s), "
-                f"{config.heads_per_kv_head} query heads per key/value head")
+        kind = (
+            f"grouped-query: {heads} share {config.n_kv_heads} key/value head(s), "
+            f"{config.heads_per_kv_head} query heads per key/value head"
+        )
         short = f"grouped-query {config.n_heads}/{config.n_kv_heads}"
     local = [layer for layer in range(config.n_layers) if config.window_of(layer) is not None]
     if local:
         windows = sorted({config.window_of(layer) for layer in local})
-        kind += (f"; local layers {', '.join(map(str, local))} see only the last "
-                 f"{' or '.join(map(str, windows))} tokens")
+        kind += f"; local layers {', '.join(map(str, local))} see only the last {' or '.join(map(str, windows))} tokens"
         short = ", ".join(filter(None, (short, "local windows")))
     if not config.scale_scores:
         kind += "; scores are not divided by √d_head"
@@ -105,8 +137,12 @@ def _block(config: GPTConfig) -> tuple[str, str, str]:
 
 
 def _biases(config: GPTConfig) -> tuple[str, str, str]:
-    where = {"query/key/value": config.qkv_bias, "attention output": config.attn_out_bias,
-             "MLP": config.bias, "norms": config.bias and config.norm == "layernorm"}
+    where = {
+        "query/key/value": config.qkv_bias,
+        "attention output": config.attn_out_bias,
+        "MLP": config.bias,
+        "norms": config.bias and config.norm == "layernorm",
+    }
     present = [part for part, has in where.items() if has]
     if len(present) == len(where):
         return "Biases", "everywhere", ""

@@ -9,6 +9,7 @@ shared; biases only where the config has them):
     MLP        c_fc   C·M + M,  c_proj M·C + C  (SwiGLU adds c_gate C·M + M)
     norms      ln_1 and ln_2, each C gains (+ C biases for a LayerNorm with bias; RMSNorm has none)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,12 +19,12 @@ from core.model.config import GPTConfig
 
 @dataclass(frozen=True)
 class ParameterCount:
-    token_embedding: int      # wte: one d_model vector per vocabulary entry
-    position_embedding: int   # wpe: one vector per position (only for learned positions)
-    attention: int            # c_attn (query, key, value) and c_proj of every block
-    mlp: int                  # c_fc and c_proj of every block
-    layer_norm: int           # the norms (LayerNorm or RMSNorm) ln_1 and ln_2 of every block, and the final ln_f
-    head: int                 # lm_head; 0 when it reuses (ties to) the token embedding
+    token_embedding: int  # wte: one d_model vector per vocabulary entry
+    position_embedding: int  # wpe: one vector per position (only for learned positions)
+    attention: int  # c_attn (query, key, value) and c_proj of every block
+    mlp: int  # c_fc and c_proj of every block
+    layer_norm: int  # the norms (LayerNorm or RMSNorm) ln_1 and ln_2 of every block, and the final ln_f
+    head: int  # lm_head; 0 when it reuses (ties to) the token embedding
     saved_by_shared_kv: int = 0  # attention weights grouped-query attention does without (0 for multi-head)
 
     @property

@@ -3,6 +3,7 @@
 The order is the usual one: divide the logits by the temperature, softmax, keep the top k, keep the
 top p of what is left, renormalise, draw.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,8 +16,9 @@ from core.model.eval_mode import evaluating
 _ROUNDING = 1e-12
 
 
-def next_token_probs(logits_1d, temperature: float = 1.0, top_k: int | None = None,
-                     top_p: float | None = None) -> torch.Tensor:
+def next_token_probs(
+    logits_1d, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+) -> torch.Tensor:
     """(vocab,) logits -> (vocab,) probabilities that sum to 1, with the choices made above.
 
     temperature 0 means greedy: all mass on the largest logit (the first one, if several tie).
@@ -55,8 +57,8 @@ def _keep_top_k(probs: torch.Tensor, k: int) -> torch.Tensor:
 
 def _keep_top_p(probs: torch.Tensor, p: float) -> torch.Tensor:
     sorted_probs, order = torch.sort(probs, descending=True)
-    mass_before = torch.cumsum(sorted_probs, dim=0) - sorted_probs   # mass of the more likely tokens
-    keep_sorted = mass_before < p - _ROUNDING                         # still short of p before this one
+    mass_before = torch.cumsum(sorted_probs, dim=0) - sorted_probs  # mass of the more likely tokens
+    keep_sorted = mass_before < p - _ROUNDING  # still short of p before this one
     kept = torch.zeros_like(probs)
     kept[order[keep_sorted]] = sorted_probs[keep_sorted]
     return kept / kept.sum()
@@ -71,9 +73,16 @@ def sample_next(probs: torch.Tensor, generator: torch.Generator | None = None) -
 
 
 @torch.no_grad()
-def generate(model, ids: Sequence[int] | torch.Tensor, n_new: int, temperature: float = 1.0,
-             top_k: int | None = None, top_p: float | None = None, greedy: bool = False,
-             seed: int | None = None) -> list[int]:
+def generate(
+    model,
+    ids: Sequence[int] | torch.Tensor,
+    n_new: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    greedy: bool = False,
+    seed: int | None = None,
+) -> list[int]:
     """The prompt followed by n_new generated ids. The model only ever reads the last
     context_length tokens (older ones are cropped). The same seed gives the same text."""
     sequence = [int(token) for token in torch.as_tensor(ids).reshape(-1).tolist()]
@@ -90,9 +99,9 @@ def generate(model, ids: Sequence[int] | torch.Tensor, n_new: int, temperature: 
     window = model.config.context_length
     with evaluating(model):
         for _ in range(n_new):
-            context = torch.tensor([sequence[-window:]], device=device)         # (1, T ≤ context_length)
+            context = torch.tensor([sequence[-window:]], device=device)  # (1, T ≤ context_length)
             logits, _ = model(context)
-            last = logits[0, -1]                                                # (vocab,) for the next token
+            last = logits[0, -1]  # (vocab,) for the next token
             probs = next_token_probs(last, 0.0 if greedy else temperature, top_k, top_p)
             sequence.append(int(probs.argmax()) if greedy or temperature == 0 else sample_next(probs, generator))
     return sequence

@@ -22,6 +22,7 @@ gradients flow through it. Trace.numpy gives read-only arrays.
 core/model/kv_cache.py explains how (the earlier tokens' keys and values are the cache); the result is the
 same trace a full pass records.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -36,11 +37,22 @@ import torch
 
 from core.model.eval_mode import evaluating
 from core.model.hooks import Listener
-from core.model.intervention import (ABLATIONS, Intervention, check_heads, check_intervention,  # noqa: F401
-                                       intervention_listeners)
+from core.model.intervention import (
+    Intervention,
+    check_intervention,  # noqa: F401
+    intervention_listeners,
+)
 from core.model.growing_table import Grown, GrowingValue
-from core.model.kv_cache import (Chunk, Joined, KVCache, depends_on_whole_prompt, position_axis, score_scale,
-                                 shared_prefix_length)
+from core.model.kv_cache import (
+    Chunk,
+    Joined,
+    KVCache,
+    depends_on_whole_prompt,
+    position_axis,
+    score_scale,
+    shared_prefix_length,
+)
+
 
 class Trace(Mapping):
     """An immutable record of one forward pass: token ids plus named, detached CPU tensors.
@@ -53,8 +65,13 @@ class Trace(Mapping):
     is kept, so every read of a name gives the same tensor, from any thread.
     """
 
-    def __init__(self, ids: torch.Tensor, tensors: dict[str, torch.Tensor | Joined | Grown],
-                 intervention: Intervention | None = None, lineage: object | None = None):
+    def __init__(
+        self,
+        ids: torch.Tensor,
+        tensors: dict[str, torch.Tensor | Joined | Grown],
+        intervention: Intervention | None = None,
+        lineage: object | None = None,
+    ):
         self._ids = ids.detach().cpu().clone()
         self._tensors = MappingProxyType(dict(tensors))
         self.intervention = intervention or _NOTHING_CHANGED
@@ -96,7 +113,7 @@ class Trace(Mapping):
         tokens agree, so a panel that showed one need only redraw what comes after in the other."""
         return self._lineage
 
-    def positions_shared_with(self, other: "Trace") -> int:
+    def positions_shared_with(self, other: Trace) -> int:
         """How many leading positions hold the same values in both traces (0 unless of one lineage)."""
         if other._lineage is not self._lineage:
             return 0
@@ -175,13 +192,16 @@ def _recorder(recorded: dict, model) -> Listener:
     """
     weight = model.transformer.wte.weight
     if weight.dtype == torch.float32 and weight.is_cpu and not torch.is_autocast_enabled("cpu"):
+
         def record(value, name):
             recorded[name] = value
             return value
     else:
+
         def record(value, name):
             recorded[name] = value.float().cpu()
             return value
+
     return record
 
 
@@ -204,8 +224,9 @@ _MODEL_TABLES = ("embed.pos",)
 _NOTHING_CHANGED = Intervention()  # the what-if of a plain trace; frozen, so one is shared
 
 
-def run_trace(model, ids, names: NameFilter = None, intervention: Intervention | None = None,
-              previous: Trace | None = None) -> Trace:
+def run_trace(
+    model, ids, names: NameFilter = None, intervention: Intervention | None = None, previous: Trace | None = None
+) -> Trace:
     """Run one forward pass in eval mode and record the chosen internals.
 
     The pass runs under torch.inference_mode (no autograd bookkeeping at all), so the recorded tensors
@@ -252,8 +273,15 @@ def tracing_lock(model) -> threading.RLock:
         return lock
 
 
-def _recorded_pass(model, hooks: dict, chosen: list, recorded: dict, intervention: Intervention,
-                   ids: torch.Tensor, past: KVCache | None = None) -> torch.Tensor:
+def _recorded_pass(
+    model,
+    hooks: dict,
+    chosen: list,
+    recorded: dict,
+    intervention: Intervention,
+    ids: torch.Tensor,
+    past: KVCache | None = None,
+) -> torch.Tensor:
     """One forward pass (of every token, or of the new ones after a cached past) with the what-if's
     edits and a recorder attached to the chosen hook points, all taken off again afterwards."""
     attached: list[tuple] = []
@@ -273,8 +301,9 @@ def _recorded_pass(model, hooks: dict, chosen: list, recorded: dict, interventio
 
 
 # -- the incremental trace (core/model/kv_cache.py explains it) ----------------------------------------------
-def _reusable_prefix(model, hooks: dict, previous: Trace | None, ids: torch.Tensor, names: NameFilter,
-                     intervention: Intervention) -> int:
+def _reusable_prefix(
+    model, hooks: dict, previous: Trace | None, ids: torch.Tensor, names: NameFilter, intervention: Intervention
+) -> int:
     """How many leading positions of `previous` the new trace can keep; 0 means trace in full.
 
     In full: with no previous trace; when only some names are wanted (the kept trace must hold every
@@ -295,19 +324,20 @@ def _reusable_prefix(model, hooks: dict, previous: Trace | None, ids: torch.Tens
     return shared_prefix_length(previous._ids, ids)
 
 
-def _extend_trace(model, hooks: dict, previous: Trace, ids: torch.Tensor, kept: int,
-                  intervention: Intervention) -> Trace:
+def _extend_trace(
+    model, hooks: dict, previous: Trace, ids: torch.Tensor, kept: int, intervention: Intervention
+) -> Trace:
     """The trace of ids whose first `kept` tokens `previous` already traced: those positions are
     kept from it, the new ones computed with its keys and values as the cache, and each value grown
     in place by the new positions (core/model/growing_table.py; or, the plain way, joined from its
     chunks when it is first read: core/model/kv_cache.py)."""
-    new_ids = ids[:, kept:]                                                   # (B, Tn)
+    new_ids = ids[:, kept:]  # (B, Tn)
     recorded: dict[str, torch.Tensor] = {}
     with torch.inference_mode(), evaluating(model):
         if new_ids.size(1):
             past = KVCache.from_trace(previous, kept, model.config.n_layers)
             logits = _recorded_pass(model, hooks, list(hooks.values()), recorded, intervention, new_ids, past)
-            recorded["probs"] = torch.softmax(logits, dim=-1)                 # (B, Tn, vocab)
+            recorded["probs"] = torch.softmax(logits, dim=-1)  # (B, Tn, vocab)
             for name in _MODEL_TABLES:
                 recorded[name] = recorded[name].clone()
     stored = {}
@@ -323,7 +353,7 @@ def _extend_trace(model, hooks: dict, previous: Trace, ids: torch.Tensor, kept: 
     trace = Trace(ids, stored, intervention, lineage=previous._lineage)
     for name, joined in stored.items():
         if isinstance(joined, Joined) and len(joined.chunks) > _MOST_CHUNKS:  # a name nobody reads: joined
-            trace[name]                                                        # now and then, not piling up
+            trace[name]  # now and then, not piling up
     return trace
 
 
@@ -345,9 +375,9 @@ def _grown(name: str, previous: Trace, ids: torch.Tensor, kept: int, recorded: d
         return value.family.cut(value, kept)
     new_columns = None
     if name.endswith(".attn.scores"):
-        layer = name.rsplit(".", 2)[0]                                        # "blocks.{l}"
-        query = previous[f"{layer}.attn.q"][:, :, :kept]                      # (B, nh, kept, hs)
-        key = recorded[f"{layer}.attn.k"]                                     # (B, nh, Tn, hs)
+        layer = name.rsplit(".", 2)[0]  # "blocks.{l}"
+        query = previous[f"{layer}.attn.q"][:, :, :kept]  # (B, nh, kept, hs)
+        key = recorded[f"{layer}.attn.k"]  # (B, nh, Tn, hs)
         new_columns = torch.matmul(query, key.transpose(2, 3)) * score_scale(model, name)  # (B, nh, kept, Tn)
     return value.family.extended(value, ids, kept, recorded[name], new_columns, shared)
 

@@ -9,6 +9,7 @@ Measured by benchmarks/bench_malloc.py (BENCHMARKS.md, "Tuning malloc"): untuned
 training step faulted in ~12,000 fresh pages and took ~1.36x as long; a trace gained nothing (glibc's
 own adjustment suffices there), so the trace does not ask.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -16,8 +17,8 @@ import os
 import sys
 
 # From glibc's <malloc.h>.
-M_TRIM_THRESHOLD = -1   # free memory at the top of the heap beyond this is given back to the OS
-M_MMAP_THRESHOLD = -3   # blocks at least this big get their own mapping, unmapped again when freed
+M_TRIM_THRESHOLD = -1  # free memory at the top of the heap beyond this is given back to the OS
+M_MMAP_THRESHOLD = -3  # blocks at least this big get their own mapping, unmapped again when freed
 
 _tuned = False
 
@@ -30,8 +31,8 @@ def keep_freed_memory(mmap_threshold: int = 32 * 2**20, trim_threshold: int = 64
     if not sys.platform.startswith("linux") or any(k.startswith("MALLOC_") for k in os.environ):
         return False
     try:
-        mallopt = ctypes.CDLL(None).mallopt   # the C library already loaded into this process
-    except (OSError, AttributeError):          # not glibc (e.g. musl): nothing to tune
+        mallopt = ctypes.CDLL(None).mallopt  # the C library already loaded into this process
+    except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to tune
         return False
     _tuned = mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 and mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1
     return _tuned

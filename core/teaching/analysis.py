@@ -7,6 +7,7 @@ Everything takes and returns numpy arrays, so it works the same in a notebook as
     steps.pattern          # (T, T) after the softmax, rows sum to 1
     pca_2d(model.transformer.wte.weight.detach().numpy())   # (vocab, 2) map of the vocabulary
 """
+
 from __future__ import annotations
 
 import math
@@ -25,13 +26,13 @@ _TINY = 1e-12  # keeps a zero vector from dividing by zero: its cosine with anyt
 def unit_rows(rows: np.ndarray) -> np.ndarray:
     """Each row divided by its length, so a dot product of two rows is their cosine."""
     rows = np.asarray(rows, dtype=np.float64)
-    lengths = np.linalg.norm(rows, axis=-1, keepdims=True)              # (N, 1)
+    lengths = np.linalg.norm(rows, axis=-1, keepdims=True)  # (N, 1)
     return rows / np.maximum(lengths, _TINY)
 
 
 def cosine_similarity_matrix(rows: np.ndarray) -> np.ndarray:
     """(N, N): the cosine of the angle between every pair of rows (1 = same direction)."""
-    unit = unit_rows(rows)                                              # (N, C)
+    unit = unit_rows(rows)  # (N, C)
     return np.clip(unit @ unit.T, -1.0, 1.0)
 
 
@@ -44,9 +45,9 @@ def nearest_neighbours(matrix: np.ndarray, index: int, k: int = 10) -> list[tupl
     if k == 0:
         return []
     target = rows[index]
-    lengths = np.sqrt(np.einsum("ij,ij->i", rows, rows))                 # (N,) without an (N, C) temporary
+    lengths = np.sqrt(np.einsum("ij,ij->i", rows, rows))  # (N,) without an (N, C) temporary
     cosines = (rows @ target) / np.maximum(lengths * lengths[index], _TINY)  # (N,)
-    cosines[index] = -np.inf                                            # a token is not its own neighbour
+    cosines[index] = -np.inf  # a token is not its own neighbour
     best = np.argpartition(-cosines, k - 1)[:k]
     best = best[np.argsort(-cosines[best], kind="stable")]
     return [(int(i), float(cosines[i])) for i in best]
@@ -66,11 +67,11 @@ def pca_2d(matrix: np.ndarray) -> np.ndarray:
     # (C, C): cheaper than an SVD of N rows. Torch's matrix product, because numpy's (OpenBLAS) took 4x as
     # long for a 49k-token vocabulary, its threads competing with torch's for the same cores.
     rows = torch.from_numpy(centred)
-    covariance = (rows.T @ rows).double()                                # (C, C)
-    _, directions = torch.linalg.eigh(covariance)                       # ascending eigenvalues
-    directions = directions.numpy()[:, ::-1][:, :2]                     # (C, ≤2): the two largest
-    projection = centred @ directions.astype(np.float32)                # (N, ≤2)
-    if projection.shape[1] < 2:                                         # a 1-D embedding: second axis is 0
+    covariance = (rows.T @ rows).double()  # (C, C)
+    _, directions = torch.linalg.eigh(covariance)  # ascending eigenvalues
+    directions = directions.numpy()[:, ::-1][:, :2]  # (C, ≤2): the two largest
+    projection = centred @ directions.astype(np.float32)  # (N, ≤2)
+    if projection.shape[1] < 2:  # a 1-D embedding: second axis is 0
         projection = np.pad(projection, ((0, 0), (0, 2 - projection.shape[1])))
     flip = np.sign(projection[np.abs(projection).argmax(axis=0), [0, 1]])
     return (projection * np.where(flip == 0, 1.0, flip)).astype(np.float32)
@@ -87,7 +88,7 @@ def symmetric_range(*arrays: np.ndarray) -> tuple[float, float]:
         if finite.size:
             largest = max(largest, float(np.abs(finite).max()))
     if largest == 0.0:
-        return -1.0, 1.0                                                # all zeros: any range will do
+        return -1.0, 1.0  # all zeros: any range will do
     return -round_up(largest), round_up(largest)
 
 
@@ -105,15 +106,15 @@ def round_up(value: float) -> float:
 class AttentionSteps:
     """Every matrix on the way from queries and keys to the attention pattern, for one head."""
 
-    query: np.ndarray          # (T, hs) what each token is looking for
-    key: np.ndarray            # (T, hs) what each token offers to be found by
-    value: np.ndarray          # (T, hs) what each token passes on when attended to
-    dot_products: np.ndarray   # (T, T) q_i · k_j
-    scores: np.ndarray         # (T, T) q_i · k_j / √d_head
+    query: np.ndarray  # (T, hs) what each token is looking for
+    key: np.ndarray  # (T, hs) what each token offers to be found by
+    value: np.ndarray  # (T, hs) what each token passes on when attended to
+    dot_products: np.ndarray  # (T, T) q_i · k_j
+    scores: np.ndarray  # (T, T) q_i · k_j / √d_head
     masked_scores: np.ndarray  # (T, T) scores with the future (j > i) set to -inf
-    pattern: np.ndarray        # (T, T) softmax of each row: how much query i takes from key j
-    future: np.ndarray         # (T, T) bool, True where key j comes after query i (masked)
-    d_head: int                # dimensions per head; the scale is √d_head
+    pattern: np.ndarray  # (T, T) softmax of each row: how much query i takes from key j
+    future: np.ndarray  # (T, T) bool, True where key j comes after query i (masked)
+    d_head: int  # dimensions per head; the scale is √d_head
 
     def cell(self, query: int, key: int) -> dict:
         """The numbers behind one cell of the pattern, in the order they are computed."""
@@ -136,9 +137,9 @@ def attention_steps(trace: Trace, layer: int, head: int, scaled: bool = True) ->
     scaled=False for a model whose scores are not divided by √d_head (GPT-Neo's).
     """
     name = f"blocks.{layer}.attn"
-    query = trace.numpy(f"{name}.q", head=head)                         # (T, hs)
-    scores = trace.numpy(f"{name}.scores", head=head)                   # (T, T), already ÷ √d_head if scaled
-    masked_scores = trace.numpy(f"{name}.masked_scores", head=head)     # (T, T)
+    query = trace.numpy(f"{name}.q", head=head)  # (T, hs)
+    scores = trace.numpy(f"{name}.scores", head=head)  # (T, T), already ÷ √d_head if scaled
+    masked_scores = trace.numpy(f"{name}.masked_scores", head=head)  # (T, T)
     d_head = query.shape[-1]
     return AttentionSteps(
         query=query,
@@ -182,7 +183,7 @@ def rope_rotations(angles: np.ndarray) -> np.ndarray:
     Their cosine similarity between two positions depends only on how far apart the positions are,
     which is how RoPE makes attention see relative distance.
     """
-    angles = np.asarray(angles, dtype=np.float64)                       # (T, hs/2)
+    angles = np.asarray(angles, dtype=np.float64)  # (T, hs/2)
     return np.stack([np.cos(angles), np.sin(angles)], axis=-1).reshape(len(angles), -1)  # (T, hs)
 
 
@@ -192,8 +193,14 @@ def wrapped_angles(angles: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def positional_table(scheme: str, context_length: int, d_model: int, d_head: int,
-                     rope_theta: float = 10000.0, rotary_dims: int | None = None) -> np.ndarray | None:
+def positional_table(
+    scheme: str,
+    context_length: int,
+    d_model: int,
+    d_head: int,
+    rope_theta: float = 10000.0,
+    rotary_dims: int | None = None,
+) -> np.ndarray | None:
     """The fixed positional table for every position of the context, or None when it is learned/absent.
 
     sinusoidal: (context, d_model) values added to the tokens; rope: (context, rotary_dims/2) angles

@@ -15,6 +15,7 @@ head with that job would put it:
     scores = head_scores(model.trace(probe))          # {name: (n_layers, n_heads)}
     scores["induction"][1, 0]                          # how induction-like is layer 1, head 0
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -28,15 +29,16 @@ DETECTORS = ("previous_token", "induction", "first_token", "positional")
 DETECTOR_EXPLANATIONS = {
     "previous_token": "How much each token attends to the token right before it.",
     "induction": "On a repeated random sequence, how much a token attends to the token that followed "
-                 "its earlier copy (the head that lets a model continue a pattern it has seen).",
+    "its earlier copy (the head that lets a model continue a pattern it has seen).",
     "first_token": "How much each token attends to the very first position.",
     "positional": "How much attention sits at one fixed distance back, whatever the tokens are.",
 }
 
 
 # -- the probe -----------------------------------------------------------------------------------------
-def induction_probe(vocab_size: int, length: int, seed: int = 0, batch: int = 4,
-                    token_ids: Sequence[int] | None = None) -> torch.Tensor:
+def induction_probe(
+    vocab_size: int, length: int, seed: int = 0, batch: int = 4, token_ids: Sequence[int] | None = None
+) -> torch.Tensor:
     """(batch, 2·length) token ids: `length` random tokens, then the same tokens again.
 
     Tokens are drawn from `token_ids` (default: every id below vocab_size), without repeats inside

@@ -7,6 +7,7 @@ which the trace does not hold, so whoever builds the LessonContext works them ou
 explain_facts(model, trace) and passes them as its `explanation`; without it these numbers are None.
 The KV cache's counts need only the model's shape and the prompt's length.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from core.model.trace import Trace
 
 EXPLAIN_DOCS: dict[str, str] = {
     # the logit lens, at the last position
-    "lens_first_layer": "the first layer after which the logit lens already ranks the final top token first (-1: the embeddings do)",
+    "lens_first_layer": "the first layer after which the logit lens already ranks the final top token first "
+    "(-1: the embeddings do)",
     "lens_first_row": "the same in words: 'the embeddings' or 'layer 2'",
     "lens_early_token": "the logit lens's top token right after layer 0",
     "lens_early_prob": "its probability there",
@@ -38,8 +40,10 @@ EXPLAIN_DOCS: dict[str, str] = {
     "shares_error": "how far that sum is from the model's logit (float rounding)",
     # neurons of the chosen layer's MLP
     "top_neuron": "the chosen layer's most active MLP neuron over the prompt",
-    "top_neuron_activation": "its highest activation", "top_neuron_token": "the token where it peaks",
-    "neuron_up_token": "the token that neuron pushes up most", "neuron_down_token": "the token it pushes down most",
+    "top_neuron_activation": "its highest activation",
+    "top_neuron_token": "the token where it peaks",
+    "neuron_up_token": "the token that neuron pushes up most",
+    "neuron_down_token": "the token it pushes down most",
     # the KV cache, for the token after the prompt
     "cache_reused": "earlier positions whose keys and values the cache hands to the next token",
     "cache_work": "multiply-adds to compute the next token with the cache",
@@ -50,20 +54,20 @@ EXPLAIN_DOCS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class NeuronFacts:
-    neuron: int                  # the layer's most active neuron over the prompt
-    activation: float            # its highest activation
-    position: int                # where it peaks
-    up_token: int                # the token it pushes up most (direct effect)
-    down_token: int              # the token it pushes down most
+    neuron: int  # the layer's most active neuron over the prompt
+    activation: float  # its highest activation
+    position: int  # where it peaks
+    up_token: int  # the token it pushes up most (direct effect)
+    down_token: int  # the token it pushes down most
 
 
 @dataclass(frozen=True)
 class ExplainFacts:
-    attribution: Attribution                  # the top next token's logit, split into parts
-    lens_top_tokens: tuple[int, ...]          # the lens's top token at the last position, per row (embeddings first)
-    lens_top_probs: tuple[float, ...]         # that token's probability there, per row
-    lens_target_probs: tuple[float, ...]      # the final top token's probability per row
-    neurons: tuple[NeuronFacts, ...]          # one per layer
+    attribution: Attribution  # the top next token's logit, split into parts
+    lens_top_tokens: tuple[int, ...]  # the lens's top token at the last position, per row (embeddings first)
+    lens_top_probs: tuple[float, ...]  # that token's probability there, per row
+    lens_target_probs: tuple[float, ...]  # the final top token's probability per row
+    neurons: tuple[NeuronFacts, ...]  # one per layer
 
 
 def explain_facts(model, trace: Trace) -> ExplainFacts:
@@ -75,10 +79,22 @@ def explain_facts(model, trace: Trace) -> ExplainFacts:
     for layer in range(model.config.n_layers):
         table = top_neurons(trace, layer, k=1)
         effect = neuron_effect(model, layer, int(table.neurons[0]), k=1)
-        neurons.append(NeuronFacts(int(table.neurons[0]), float(table.peaks[0]), int(np.argmax(table.activations[:, 0])),
-                                   int(effect.up_ids[0]), int(effect.down_ids[0])))
-    return ExplainFacts(attribution, tuple(int(np.argmax(row)) for row in rows), tuple(float(row.max()) for row in rows),
-                        tuple(float(row[attribution.target]) for row in rows), tuple(neurons))
+        neurons.append(
+            NeuronFacts(
+                int(table.neurons[0]),
+                float(table.peaks[0]),
+                int(np.argmax(table.activations[:, 0])),
+                int(effect.up_ids[0]),
+                int(effect.down_ids[0]),
+            )
+        )
+    return ExplainFacts(
+        attribution,
+        tuple(int(np.argmax(row)) for row in rows),
+        tuple(float(row.max()) for row in rows),
+        tuple(float(row[attribution.target]) for row in rows),
+        tuple(neurons),
+    )
 
 
 def explain_numbers(ctx) -> dict:
@@ -91,9 +107,13 @@ def explain_numbers(ctx) -> dict:
     numbers.update(_lens_numbers(facts, ctx.vocab_labels))
     numbers.update(_share_numbers(facts.attribution, ctx.layer, ctx.head))
     neuron = facts.neurons[ctx.layer]
-    numbers.update(top_neuron=neuron.neuron, top_neuron_activation=neuron.activation,
-                   top_neuron_token=ctx.token_labels[neuron.position], neuron_up_token=ctx.vocab_labels[neuron.up_token],
-                   neuron_down_token=ctx.vocab_labels[neuron.down_token])
+    numbers.update(
+        top_neuron=neuron.neuron,
+        top_neuron_activation=neuron.activation,
+        top_neuron_token=ctx.token_labels[neuron.position],
+        neuron_up_token=ctx.vocab_labels[neuron.up_token],
+        neuron_down_token=ctx.vocab_labels[neuron.down_token],
+    )
     return numbers
 
 
@@ -113,10 +133,14 @@ def _share_numbers(attribution: Attribution, layer: int, head: int) -> dict:
     best_layer, best_head = np.unravel_index(np.argmax(attribution.heads), attribution.heads.shape)
     return {
         "head_share": float(attribution.heads[layer, head]),
-        "top_share_head": f"{best_layer}.{best_head}", "top_share": float(attribution.heads[best_layer, best_head]),
-        "mlp_share": float(attribution.mlps[layer]), "heads_share": float(attribution.heads.sum()),
-        "mlps_share": float(attribution.mlps.sum()), "embedding_share": attribution.embeddings,
-        "shares_total": attribution.total, "shares_error": attribution.error,
+        "top_share_head": f"{best_layer}.{best_head}",
+        "top_share": float(attribution.heads[best_layer, best_head]),
+        "mlp_share": float(attribution.mlps[layer]),
+        "heads_share": float(attribution.heads.sum()),
+        "mlps_share": float(attribution.mlps.sum()),
+        "embedding_share": attribution.embeddings,
+        "shares_total": attribution.total,
+        "shares_error": attribution.error,
     }
 
 
@@ -124,8 +148,12 @@ def cache_numbers(config, n_tokens: int) -> dict:
     """The next token after an n_tokens prompt, with and without the cache."""
     with_cache = forward_multiply_adds(config, 1, n_tokens)
     without = forward_multiply_adds(config, n_tokens + 1)
-    return {"cache_reused": n_tokens, "cache_work": with_cache, "no_cache_work": without,
-            "cache_saving": 1 - with_cache / without}
+    return {
+        "cache_reused": n_tokens,
+        "cache_work": with_cache,
+        "no_cache_work": without,
+        "cache_saving": 1 - with_cache / without,
+    }
 
 
 # The numbers that need the weights (explain_facts); the cache's need only the shape.

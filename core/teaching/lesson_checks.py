@@ -11,9 +11,11 @@ A step file may add these front-matter lines (all optional; see resources/lesson
     expect: top_token_letters >= 2    # one check per line: number, comparison, value
 
 An `expect:` line compares a live number (core.teaching.lesson_numbers) with a number (`0.3`), a word in quotes
-(`"flumpish"`, `" ball"`: a space may be written as the app draws it, ·) or another live number: `key_token == query_token`. Comparisons: == != < <= > >=.
+(`"flumpish"`, `" ball"`: a space may be written as the app draws it, ·) or another live number:
+`key_token == query_token`. Comparisons: == != < <= > >=.
 A test performs every "try this" on the built-in models and checks each of its `expect:` lines.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,15 +28,16 @@ from core.files.shipped_models import MODELS_FOLDER
 from core.tokenizers.labels import unmark_spaces
 
 # need -> what the model must have, in a few words (the lesson pane shows them on one line)
-NEEDS = {
-    "bpe": "BPE tokens",
-    "learned positions": "added positions",
-    "rope": "RoPE",
-    "trained": "trained weights",
-}
+NEEDS = {"bpe": "BPE tokens", "learned positions": "added positions", "rope": "RoPE", "trained": "trained weights"}
 SWITCHES = ("positions", "head")
-COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<=": operator.le, ">=": operator.ge,
-               "<": operator.lt, ">": operator.gt}
+COMPARISONS = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+}
 _EXPECT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*$")
 _HEAD = re.compile(r"^(\d+)\.(\d+)$")
 
@@ -73,22 +76,28 @@ def missing(needs: tuple[str, ...], features: frozenset[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class BuiltinModel:
-    name: str                    # what a button calls it, e.g. "the default model"
-    folder: Path                 # the checkpoint folder under resources/models/
-    features: frozenset[str]     # as model_features
+    name: str  # what a button calls it, e.g. "the default model"
+    folder: Path  # the checkpoint folder under resources/models/
+    features: frozenset[str]  # as model_features
 
 
 def builtin_models(folder: Path = MODELS_FOLDER) -> tuple[BuiltinModel, ...]:
     """The models the app ships, read from each checkpoint's meta.json (no weights are loaded).
     The default model comes first, so it is offered first."""
     found = []
-    for sub in sorted(Path(folder).iterdir() if Path(folder).is_dir() else (), key=lambda p: (p.name != "default", p.name)):
+    for sub in sorted(
+        Path(folder).iterdir() if Path(folder).is_dir() else (), key=lambda p: (p.name != "default", p.name)
+    ):
         meta_path = sub / "meta.json"
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             config, tokenizer = meta["model_config"], meta["tokenizer"]
-            features = model_features(config.get("pos_encoding", "learned"), tokenizer.get("type", ""),
-                                      bool(tokenizer.get("merges")), bool(meta.get("step")))
+            features = model_features(
+                config.get("pos_encoding", "learned"),
+                tokenizer.get("type", ""),
+                bool(tokenizer.get("merges")),
+                bool(meta.get("step")),
+            )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # not a checkpoint folder: nothing to offer
         found.append(BuiltinModel(_model_name(sub), sub, features))
@@ -118,10 +127,10 @@ def model_for(needs: tuple[str, ...], models: tuple[BuiltinModel, ...] | None = 
 # -- "try this": what to do, and what to expect ----------------------------------------------------
 @dataclass(frozen=True)
 class Expectation:
-    number: str                  # a live number name
-    comparison: str              # one of COMPARISONS
-    value: object                # a float, a str (a word in quotes) or a NumberName
-    text: str                    # the line as written, for messages
+    number: str  # a live number name
+    comparison: str  # one of COMPARISONS
+    value: object  # a float, a str (a word in quotes) or a NumberName
+    text: str  # the line as written, for messages
 
     def holds(self, numbers: dict) -> bool:
         return COMPARISONS[self.comparison](_spaced(numbers.get(self.number)), _spaced(self.resolve(numbers)))
@@ -141,11 +150,11 @@ class NumberName(str):
 
 @dataclass(frozen=True)
 class TryAction:
-    prompt: str | None = None          # typed into the prompt
-    select: str | None = None          # "L.H", or the name of a live number holding "L.H"
-    switch_off: str | None = None      # "positions" or "head"
-    temperature: float | None = None   # set on the output panel
-    train: int = 0                     # studio training steps
+    prompt: str | None = None  # typed into the prompt
+    select: str | None = None  # "L.H", or the name of a live number holding "L.H"
+    switch_off: str | None = None  # "positions" or "head"
+    temperature: float | None = None  # set on the output panel
+    train: int = 0  # studio training steps
     expect: tuple[Expectation, ...] = ()
 
     @property
@@ -168,7 +177,9 @@ def parse_expectation(line: str, known_names) -> Expectation:
         try:
             value = float(raw.replace(",", ""))
         except ValueError:
-            raise CheckError(f"'expect: {line}': {raw!r} is neither a number, a word in quotes nor a live number.") from None
+            raise CheckError(
+                f"'expect: {line}': {raw!r} is neither a number, a word in quotes nor a live number."
+            ) from None
     return Expectation(name, comparison, value, line.strip())
 
 
@@ -198,8 +209,11 @@ def head_of(select: str, numbers: dict) -> tuple[int, int] | None:
 
 def failed(action: TryAction, numbers: dict) -> list[str]:
     """The expectations that do not hold, each with the values seen."""
-    return [f"{e.text} (got {numbers.get(e.number)!r} vs {e.resolve(numbers)!r})"
-            for e in action.expect if not _safe_holds(e, numbers)]
+    return [
+        f"{e.text} (got {numbers.get(e.number)!r} vs {e.resolve(numbers)!r})"
+        for e in action.expect
+        if not _safe_holds(e, numbers)
+    ]
 
 
 def _safe_holds(expectation: Expectation, numbers: dict) -> bool:

@@ -19,6 +19,7 @@ number the guess is compared with: the answer is always computed from the model,
 A `choose:` question lists its options (`right:` once, `wrong:` one or more) in the order shown, and an
 `explain:` that appears once the student has chosen.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,19 +32,19 @@ QUESTION_KEYS = {"predict", "choose", "prompt", "select", "answer", "reveal", "r
 
 @dataclass(frozen=True)
 class Question:
-    kind: str                                 # "predict" or "choose"
-    text: str                                 # the question
-    action: TryAction = TryAction()           # predict: the prompt to type and head to tick before revealing
-    answer: str = ""                          # predict: the live number that is the answer
-    reveal: str = ""                          # predict: a live sentence shown with the answer
+    kind: str  # "predict" or "choose"
+    text: str  # the question
+    action: TryAction = TryAction()  # predict: the prompt to type and head to tick before revealing
+    answer: str = ""  # predict: the live number that is the answer
+    reveal: str = ""  # predict: a live sentence shown with the answer
     options: tuple[tuple[str, bool], ...] = ()  # choose: (option, is it right), in the order shown
-    explain: str = ""                         # why the answer is what it is
+    explain: str = ""  # why the answer is what it is
 
 
 def split_questions(body: str, source: str, known_names, check_template) -> tuple[str, tuple[Question, ...]]:
     """(the Markdown between the questions, the questions) of a questions.md body."""
     text, questions = [], []
-    for number, paragraph in enumerate(body.split("\n\n"), start=1):
+    for paragraph in body.split("\n\n"):
         first = paragraph.strip().split(":", 1)[0].strip().lower()
         if first in ("predict", "choose"):
             where = f"{source}, question {len(questions) + 1}"
@@ -55,13 +56,15 @@ def split_questions(body: str, source: str, known_names, check_template) -> tupl
 
 def parse_question(paragraph: str, where: str, known_names, check_template) -> Question:
     fields: dict[str, list[str]] = {}
-    options: list[tuple[str, bool]] = []   # in the file's order
+    options: list[tuple[str, bool]] = []  # in the file's order
     for line in paragraph.strip().splitlines():
         key, colon, value = line.partition(":")
         key = key.strip().lower()
         if not colon or key not in QUESTION_KEYS:
-            raise CheckError(f"{where}: expected 'key: value' with a key from {', '.join(sorted(QUESTION_KEYS))}, "
-                             f"got {line.strip()!r}.")
+            raise CheckError(
+                f"{where}: expected 'key: value' with a key from {', '.join(sorted(QUESTION_KEYS))}, "
+                f"got {line.strip()!r}."
+            )
         fields.setdefault(key, []).append(value.strip())
         if key in ("right", "wrong"):
             options.append((value.strip(), key == "right"))
@@ -111,13 +114,16 @@ def questions_markdown(questions: tuple[Question, ...]) -> str:
 
 def guess_matches(guess: str, answer) -> bool:
     """A typed guess against the live answer, ignoring case, spaces and the ␣ (or ·) drawn for a space."""
+
     def plain(text) -> str:
         return "".join(unmark_spaces(str(text)).split()).strip("\"'“”").lower()
+
     return bool(plain(guess)) and plain(guess) == plain(answer)
 
 
-def answer_numbers(model, tokenizer, vocab_labels, prompt: str, layer: int = 0, head: int = 0, select: str | None = None,
-                   **context) -> dict:
+def answer_numbers(
+    model, tokenizer, vocab_labels, prompt: str, layer: int = 0, head: int = 0, select: str | None = None, **context
+) -> dict:
     """Every live number for `prompt` on `model`, computed now: how a `predict:` question is answered.
     `select` (as in the question) picks the head after a first pass; `context` adds LessonContext fields."""
     import torch
@@ -127,14 +133,22 @@ def answer_numbers(model, tokenizer, vocab_labels, prompt: str, layer: int = 0, 
     from core.teaching.lesson_numbers import LessonContext, live_numbers, tokenizer_facts
     from core.teaching.teaching_numbers import positions_off
 
-    ids = tokenizer.encode(prompt)[-model.config.context_length:]
+    ids = tokenizer.encode(prompt)[-model.config.context_length :]
     if not ids:
         raise ValueError(f"The prompt {prompt!r} has no tokens to predict from.")
     trace = model.trace(torch.tensor([ids]))
-    base = LessonContext(trace=trace, token_labels=tuple(vocab_labels[i] for i in ids), vocab_labels=vocab_labels,
-                         config=model.config, layer=layer, head=head, prompt=prompt,
-                         tokenizer=tokenizer_facts(tokenizer, ids), positions_off=positions_off(model, ids, vocab_labels),
-                         **{"explanation": explain_facts(model, trace), **context})
+    base = LessonContext(
+        trace=trace,
+        token_labels=tuple(vocab_labels[i] for i in ids),
+        vocab_labels=vocab_labels,
+        config=model.config,
+        layer=layer,
+        head=head,
+        prompt=prompt,
+        tokenizer=tokenizer_facts(tokenizer, ids),
+        positions_off=positions_off(model, ids, vocab_labels),
+        **{"explanation": explain_facts(model, trace), **context},
+    )
     numbers = live_numbers(base)
     chosen = head_of(select, numbers) if select else None
     if chosen is not None and chosen != (layer, head):

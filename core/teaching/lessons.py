@@ -26,6 +26,7 @@ resources/lessons/README.md documents every line for teachers.
 `{name:.3f}` picks the format. A sentence that needs a number this model does not have (merges for a
 character tokenizer, RoPE angles for learned positions) is left out rather than shown half-filled.
 """
+
 from __future__ import annotations
 
 import string
@@ -38,7 +39,7 @@ from core.teaching.lesson_questions import Question, split_questions
 LESSONS_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "lessons"
 ACTION_KEYS = {"prompt", "select", "switch off", "temperature", "train", "expect"}
 STEP_KEYS = {"title", "panel", "highlight", "live", "try", "needs"} | ACTION_KEYS
-QUESTIONS_FILE = "questions.md"   # a lesson's "check your understanding" page (core.teaching.lesson_questions)
+QUESTIONS_FILE = "questions.md"  # a lesson's "check your understanding" page (core.teaching.lesson_questions)
 LESSON_KEYS = {"title", "summary"}
 
 
@@ -48,24 +49,24 @@ class LessonError(ValueError):
 
 @dataclass(frozen=True)
 class LessonStep:
-    id: str                   # the file name without .md, e.g. "07-scores"
-    title: str                # shown in the table of contents
-    panel: str                # object name of the panel to bring forward, e.g. "attentionView"
-    body: str                 # the explanation, Markdown
-    live: tuple[str, ...]     # sentence templates filled with live numbers
-    try_this: str = ""        # a "try this" suggestion
-    highlight: str = ""       # optional object name of a part inside the panel to frame instead
-    needs: tuple[str, ...] = ()               # kinds of model the demonstration needs (core.teaching.lesson_checks)
-    action: TryAction = TryAction()           # what the "try this" does, and what should then be true
-    questions: tuple[Question, ...] = ()      # check-your-understanding questions (questions.md)
+    id: str  # the file name without .md, e.g. "07-scores"
+    title: str  # shown in the table of contents
+    panel: str  # object name of the panel to bring forward, e.g. "attentionView"
+    body: str  # the explanation, Markdown
+    live: tuple[str, ...]  # sentence templates filled with live numbers
+    try_this: str = ""  # a "try this" suggestion
+    highlight: str = ""  # optional object name of a part inside the panel to frame instead
+    needs: tuple[str, ...] = ()  # kinds of model the demonstration needs (core.teaching.lesson_checks)
+    action: TryAction = TryAction()  # what the "try this" does, and what should then be true
+    questions: tuple[Question, ...] = ()  # check-your-understanding questions (questions.md)
 
 
 @dataclass(frozen=True)
 class Lesson:
-    id: str                          # the folder name, e.g. "02-forward-pass"
+    id: str  # the folder name, e.g. "02-forward-pass"
     title: str
-    summary: str                     # one line for the table of contents and the hand-out
-    introduction: str                # Markdown body of lesson.md
+    summary: str  # one line for the table of contents and the hand-out
+    introduction: str  # Markdown body of lesson.md
     steps: tuple[LessonStep, ...]
 
 
@@ -87,7 +88,7 @@ def split_front_matter(text: str, source: str) -> tuple[dict[str, list[str]], st
         if not colon:
             raise LessonError(f"{source}, line {number}: expected 'key: value', got {line.strip()!r}.")
         fields.setdefault(key.strip().lower(), []).append(_unquote(value.strip()))
-    return fields, "\n".join(lines[end + 1:]).strip()
+    return fields, "\n".join(lines[end + 1 :]).strip()
 
 
 def _unquote(value: str) -> str:
@@ -140,7 +141,9 @@ def parse_step(text: str, step_id: str, source: str = "a lesson step") -> Lesson
         live=live,
         try_this=_one(fields, "try", source, required=False),
         highlight=_one(fields, "highlight", source, required=False),
-        needs=needs, action=action, questions=questions,
+        needs=needs,
+        action=action,
+        questions=questions,
     )
 
 
@@ -153,8 +156,11 @@ def load_lesson(folder: Path, problems: list[str] | None = None) -> Lesson:
         raise LessonError(f"The lesson folder {folder} needs a lesson.md with a title and a summary.")
     fields, introduction = split_front_matter(intro.read_text(encoding="utf-8"), str(intro))
     _check_keys(fields, LESSON_KEYS, str(intro))
-    read = (_read_or_note(lambda path=path: parse_step(path.read_text(encoding="utf-8"), path.stem, str(path)),
-                          problems) for path in sorted(folder.glob("*.md"), key=_step_order) if path.name != "lesson.md")
+    read = (
+        _read_or_note(lambda path=path: parse_step(path.read_text(encoding="utf-8"), path.stem, str(path)), problems)
+        for path in sorted(folder.glob("*.md"), key=_step_order)
+        if path.name != "lesson.md"
+    )
     steps = [step for step in read if step is not None]
     if not steps:
         raise LessonError(f"The lesson folder {folder} has no readable step files (e.g. 01-first-step.md).")
@@ -178,8 +184,11 @@ def load_lessons(folder: Path | str = LESSONS_FOLDER, problems: list[str] | None
     folder = Path(folder)
     if not folder.is_dir():
         raise LessonError(f"There is no lessons folder at {folder}.")
-    read = (_read_or_note(lambda sub=sub: load_lesson(sub, problems), problems)
-            for sub in sorted(folder.iterdir()) if sub.is_dir() and not sub.name.startswith((".", "_")))
+    read = (
+        _read_or_note(lambda sub=sub: load_lesson(sub, problems), problems)
+        for sub in sorted(folder.iterdir())
+        if sub.is_dir() and not sub.name.startswith((".", "_"))
+    )
     lessons = [lesson for lesson in read if lesson is not None]
     if not lessons:
         raise LessonError(f"{folder} holds no readable lesson folders.")

@@ -11,6 +11,7 @@ triggers a thinning, held only for that moment).
             timeline.add(record.step, trainer.snapshot())
     step, weights = timeline.nearest(250)
 """
+
 from __future__ import annotations
 
 import bisect
@@ -39,8 +40,9 @@ def snapshot_nbytes(weights: Any) -> int:
     return 0
 
 
-def capacity_for(bytes_per_snapshot: int, budget_bytes: int = DEFAULT_BUDGET_BYTES,
-                 smallest: int = 8, largest: int = 256) -> int:
+def capacity_for(
+    bytes_per_snapshot: int, budget_bytes: int = DEFAULT_BUDGET_BYTES, smallest: int = 8, largest: int = 256
+) -> int:
     """How many snapshots fit the memory budget (at least `smallest`, so scrubbing stays useful)."""
     fitting = budget_bytes // max(1, bytes_per_snapshot) - 1  # -1: room for the newcomer
     return int(max(smallest, min(largest, fitting)))
@@ -105,7 +107,7 @@ class Timeline:
         if not self._steps:
             raise ValueError("The timeline is empty: no snapshot has been taken yet.")
         index = bisect.bisect_left(self._steps, step)
-        candidates = self._steps[max(0, index - 1): index + 1]
+        candidates = self._steps[max(0, index - 1) : index + 1]
         best = min(candidates, key=lambda s: (abs(s - step), s))
         return best, self._weights[best]
 

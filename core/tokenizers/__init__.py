@@ -17,6 +17,7 @@ All share the Tokenizer interface and serialise with to_json() / tokenizer_from_
     labels.py          display strings for tokens: spaces, newlines, stray bytes made visible
     serialization.py   any tokenizer rebuilt from its to_json() dict
 """
+
 from core.tokenizers.base import Tokenizer
 from core.tokenizers.bpe import BPETokenizer
 from core.tokenizers.char import CharTokenizer

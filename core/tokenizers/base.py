@@ -1,4 +1,5 @@
 """What every tokenizer can do: text to ids, ids to text, and a visible label for each id."""
+
 from __future__ import annotations
 
 import operator

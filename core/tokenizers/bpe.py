@@ -7,6 +7,7 @@ applies the learned merges, earliest first, until none applies.
 Two encoders give the same ids: tiktoken (fast, used by `encode`) and `reference_encode`, a few
 lines of Python that do the merging step by step; a test checks they agree.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from core.tokenizers.pretokenize import GPT2_PATTERN, KNOWN_PATTERNS, MAX_WORD_B
 # are joined. Training never makes a token longer than one piece of a word, and real vocabularies spell
 # a few MB in all.
 MAX_TOKEN_BYTES = MAX_WORD_BYTES
-MAX_VOCAB_BYTES = 64 * 2 ** 20
+MAX_VOCAB_BYTES = 64 * 2**20
 
 
 class BPETokenizer(ByteLevelTokenizer):
@@ -40,8 +41,9 @@ class BPETokenizer(ByteLevelTokenizer):
         super().__init__(f"attention-lab-bpe-{len(self.vocab)}", pattern, ranks, special_tokens={})
 
     @classmethod
-    def train(cls, text: str, vocab_size: int, progress: ProgressCallback | None = None,
-              pattern: str = GPT2_PATTERN) -> BPETokenizer:
+    def train(
+        cls, text: str, vocab_size: int, progress: ProgressCallback | None = None, pattern: str = GPT2_PATTERN
+    ) -> BPETokenizer:
         """Learn a vocabulary of (at most) `vocab_size` tokens from `text`; see bpe_training.py."""
         return cls(train_merges(text, vocab_size, pattern, progress), pattern)
 
@@ -74,9 +76,11 @@ class BPETokenizer(ByteLevelTokenizer):
         if not isinstance(pattern, str):
             raise ValueError('"pattern" must be a string: the regular expression that splits text into words.')
         if pattern not in KNOWN_PATTERNS.values():
-            raise ValueError(f"The tokenizer's word-splitting pattern is not one Attention Lab knows "
-                             f"({', '.join(KNOWN_PATTERNS)}); an unknown regular expression could make encoding "
-                             f"hang, so this tokenizer is refused.")
+            raise ValueError(
+                f"The tokenizer's word-splitting pattern is not one Attention Lab knows "
+                f"({', '.join(KNOWN_PATTERNS)}); an unknown regular expression could make encoding "
+                f"hang, so this tokenizer is refused."
+            )
         return cls(merges, pattern)
 
 
@@ -115,11 +119,15 @@ def check_merges(merges: Sequence[Sequence[int]]) -> list[Merge]:
         length = token_lengths[left] + token_lengths[right]
         vocab_bytes += length
         if length > MAX_TOKEN_BYTES:
-            raise ValueError(f"Merge {index} makes a token of {length:,} bytes; tokens are at most "
-                             f"{MAX_TOKEN_BYTES:,} bytes, so these merges are damaged or made to fill the memory.")
+            raise ValueError(
+                f"Merge {index} makes a token of {length:,} bytes; tokens are at most "
+                f"{MAX_TOKEN_BYTES:,} bytes, so these merges are damaged or made to fill the memory."
+            )
         if vocab_bytes > MAX_VOCAB_BYTES:
-            raise ValueError(f"The merges up to merge {index} spell {vocab_bytes:,} bytes of tokens, far more than any "
-                             f"vocabulary ({MAX_VOCAB_BYTES:,} at most); they are damaged or made to fill the memory.")
+            raise ValueError(
+                f"The merges up to merge {index} spell {vocab_bytes:,} bytes of tokens, far more than any "
+                f"vocabulary ({MAX_VOCAB_BYTES:,} at most); they are damaged or made to fill the memory."
+            )
         token_lengths.append(length)
         checked.append((left, right, new_id))
     return checked

@@ -12,6 +12,7 @@ of times, so the counts are kept up to date instead: a merge only changes the wo
 merged pair, and we know which words those are because we keep, for every pair, the set of words
 it appears in. Only those words are rewritten and only their pairs are recounted.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -59,7 +60,7 @@ def _merge_with_positions(ids: list[int], pair: Pair, new_id: int) -> tuple[list
             positions.append(i)
             start = i + 2
         else:
-            merged += ids[start:i + 1]
+            merged += ids[start : i + 1]
             start = i + 1
     merged += ids[start:]
     return merged, positions
@@ -151,10 +152,7 @@ class PairCounts:
 
 
 def train_merges(
-    text: str,
-    vocab_size: int,
-    pattern: str = GPT2_PATTERN,
-    progress: ProgressCallback | None = None,
+    text: str, vocab_size: int, pattern: str = GPT2_PATTERN, progress: ProgressCallback | None = None
 ) -> list[Merge]:
     """Learn up to vocab_size - 256 merges from `text`, in the order they were learned.
 

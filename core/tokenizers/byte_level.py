@@ -3,6 +3,7 @@
 tiktoken needs three things: the pre-tokenisation pattern, the "mergeable ranks" (every token's
 bytes -> its rank, which is also its id; a lower rank is merged first) and any special tokens.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -1,4 +1,5 @@
 """The simplest tokenizer: one token per character, the vocabulary read off a corpus."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -6,6 +6,7 @@ Two file formats are understood:
   are turned back into bytes to get tiktoken's ranks; merges.txt is read to check the merge order.
 - tiktoken's `*.tiktoken` ranks file: one "base64-of-the-bytes rank" per line.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,9 +21,9 @@ from core.tokenizers.pretokenize import GPT2_PATTERN
 END_OF_TEXT = "<|endoftext|>"
 # No tokenizer has more tokens than this (the largest real ones have about 260,000); tiktoken keeps ids as
 # 32-bit numbers, so a larger id would otherwise end in an OverflowError.
-MAX_TOKEN_ID = 2 ** 24 - 1
+MAX_TOKEN_ID = 2**24 - 1
 # GPT-2's vocab.json is 1 MB, the largest real *.tiktoken files about 4 MB.
-MAX_TOKENIZER_FILE_BYTES = 64 * 2 ** 20
+MAX_TOKENIZER_FILE_BYTES = 64 * 2**20
 EXPECTED_FILES = (
     "vocab.json and merges.txt (as in a Hugging Face GPT-2 folder), or a *.tiktoken ranks file "
     "(GPT-2's is r50k_base.tiktoken)"
@@ -60,8 +61,11 @@ def load_gpt2_tokenizer(folder: str | Path) -> GPT2Tokenizer:
     if vocab_file.is_file() or merges_file.is_file():
         for path in (vocab_file, merges_file):
             if not path.is_file():
-                raise ValueError(missing_file_sentence(
-                    path, f"{path} is missing: GPT-2's tokenizer needs both vocab.json and merges.txt."))
+                raise ValueError(
+                    missing_file_sentence(
+                        path, f"{path} is missing: GPT-2's tokenizer needs both vocab.json and merges.txt."
+                    )
+                )
         ranks, end_of_text_id = read_vocab_json(vocab_file)
         check_merge_order(merges_file, ranks)
     else:
@@ -180,8 +184,10 @@ def read_tiktoken_file(path: Path) -> dict[bytes, int]:
 
 def check_token_id(token_id: int, where: str) -> None:
     if token_id > MAX_TOKEN_ID:
-        raise ValueError(f"{where} is {token_id:,}, beyond any vocabulary (ids go up to {MAX_TOKEN_ID:,}); "
-                         "the file is damaged or is not a tokenizer file.")
+        raise ValueError(
+            f"{where} is {token_id:,}, beyond any vocabulary (ids go up to {MAX_TOKEN_ID:,}); "
+            "the file is damaged or is not a tokenizer file."
+        )
 
 
 def check_all_bytes_present(ranks: dict[bytes, int], source: Path) -> None:
@@ -208,8 +214,10 @@ def _read_text(path: Path) -> str:
     check_is_file(path, f"{path} is missing; expected {EXPECTED_FILES}.")
     size = path.stat().st_size
     if size > MAX_TOKENIZER_FILE_BYTES:
-        raise ValueError(f"{path} is {size:,} bytes, far larger than any tokenizer file "
-                         f"(GPT-2's vocab.json is about 1 MB); it is not one.")
+        raise ValueError(
+            f"{path} is {size:,} bytes, far larger than any tokenizer file "
+            f"(GPT-2's vocab.json is about 1 MB); it is not one."
+        )
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:

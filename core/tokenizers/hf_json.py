@@ -12,6 +12,7 @@ Added tokens (such as '<|endoftext|>') stand for their own text.
 As with our other tokenizers, special tokens are never produced from typed text: a user who types
 '<|endoftext|>' gets the characters, not the special token.
 """
+
 from __future__ import annotations
 
 import json
@@ -107,13 +108,16 @@ def _unspelling(description: dict):
             if all(char in byte_of for char in spelling):
                 return bytes(byte_of[char] for char in spelling)
             return spelling.encode("utf-8")  # not written with the byte table (rare): take it as text
+
         return byte_level, False
     if "ByteFallback" in decoders or "Metaspace" in decoders or "Replace" in decoders:
+
         def sentencepiece(spelling: str) -> bytes:
             byte = BYTE_FALLBACK.fullmatch(spelling)
             if byte:
                 return bytes([int(byte.group(1), 16)])
             return spelling.replace(SPACE_PIECE, " ").encode("utf-8")
+
         return sentencepiece, True
     return (lambda spelling: spelling.encode("utf-8")), False
 

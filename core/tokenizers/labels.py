@@ -4,6 +4,7 @@ A BPE token is a run of bytes, and that run need not be whole characters: '€' 
 (E2 82 AC) and a token may hold only the first. Such bytes are shown as '<0xE2>'. Whitespace and
 control characters are drawn with visible stand-ins, so ' the' reads '␣the' on an axis tick.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -13,7 +14,7 @@ MAX_LABEL_CHARS = 12
 
 # Characters that would be invisible, or would break an axis tick, and what to draw instead.
 VISIBLE_STAND_INS = {
-    " ": "␣",   # an open box, never mistaken for "." or "·" in a list of tokens (before, "·" was drawn)
+    " ": "␣",  # an open box, never mistaken for "." or "·" in a list of tokens (before, "·" was drawn)
     "\n": "↵",
     "\t": "⇥",
     "\r": "␍",

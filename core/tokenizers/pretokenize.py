@@ -3,6 +3,7 @@
 A "word" keeps the space in front of it (" the"), so ' the' and 'the' can become different tokens,
 and "'s", runs of digits, runs of punctuation and runs of whitespace are words of their own.
 """
+
 from __future__ import annotations
 
 import functools
@@ -36,7 +37,7 @@ def split_into_words(text: str, pattern: str = GPT2_PATTERN) -> list[str]:
 
 def training_pieces(word: bytes, max_bytes: int = MAX_WORD_BYTES) -> list[bytes]:
     """A word's UTF-8 bytes, cut into pieces of at most `max_bytes` (see MAX_WORD_BYTES)."""
-    return [word[start:start + max_bytes] for start in range(0, len(word), max_bytes)]
+    return [word[start : start + max_bytes] for start in range(0, len(word), max_bytes)]
 
 
 def replace_lone_surrogates(text: str) -> str:

@@ -1,4 +1,5 @@
 """Rebuilding any tokenizer from the dict its `to_json()` wrote."""
+
 from __future__ import annotations
 
 from core.tokenizers.base import Tokenizer

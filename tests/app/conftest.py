@@ -2,6 +2,7 @@
 
 Settings go to a temporary .ini file (never the user's); every window is closed, so its worker ends.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -21,12 +22,19 @@ def isolated_settings(tmp_path, monkeypatch):
     return path
 
 
-def make_session(context_length: int = 16, pos_encoding: str = "learned", seed: int = 0,
-                 n_layers: int = 2, n_heads: int = 2) -> ModelInUse:
+def make_session(
+    context_length: int = 16, pos_encoding: str = "learned", seed: int = 0, n_layers: int = 2, n_heads: int = 2
+) -> ModelInUse:
     """A small random model with a character tokenizer: fast, and every number checkable."""
     tokenizer = CharTokenizer(VOCABULARY)
-    config = GPTConfig(vocab_size=tokenizer.vocab_size, context_length=context_length, d_model=16,
-                       n_layers=n_layers, n_heads=n_heads, pos_encoding=pos_encoding)
+    config = GPTConfig(
+        vocab_size=tokenizer.vocab_size,
+        context_length=context_length,
+        d_model=16,
+        n_layers=n_layers,
+        n_heads=n_heads,
+        pos_encoding=pos_encoding,
+    )
     torch.manual_seed(seed)
     return ModelInUse(GPT(config).eval(), tokenizer, "test model", trained=False)
 
@@ -83,6 +91,7 @@ def window(qtbot, shared_window, session):
 @pytest.fixture
 def wait_drawn(qtbot, window):
     """wait_drawn(action): do action() and wait until the snapshot it causes is drawn; returns it."""
+
     def run(action, timeout: int = 10000):
         with qtbot.waitSignal(window.drawn, timeout=timeout, check_params_cb=lambda _: not window.controller.busy):
             action()

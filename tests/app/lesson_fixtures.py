@@ -1,4 +1,5 @@
 """The classroom of a test window, reset to the first step, layer 0 and head 0 for every test."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The bar plots' percentage axis keeps the drawing of each range it has shown, and draws it the same."""
+
 from __future__ import annotations
 
 from app.views.bar_plot import bar_plot, set_row_labels

@@ -1,6 +1,7 @@
 """The classroom needs only its narrow context, never the explorer window: built here on a bare QMainWindow
 that has the context's parts and nothing of MainWindow's own, a lesson's "try this", its live numbers,
 presenter mode and a class file all work."""
+
 from __future__ import annotations
 
 import ast
@@ -34,8 +35,11 @@ class BareHost(QMainWindow):
         self.controller = Controller(session, self)
         self.panels: list[QWidget] = []
         self.dark = False
-        self.prompt, self.output, self.whatif = (PromptView(self.selection), OutputView(self.selection),
-                                                 WhatIfView(self.selection))
+        self.prompt, self.output, self.whatif = (
+            PromptView(self.selection),
+            OutputView(self.selection),
+            WhatIfView(self.selection),
+        )
         for panel in (self.prompt, self.output, self.whatif):
             self.dock(panel)
         self.prompt.prompt_changed.connect(self.controller.set_prompt)
@@ -71,12 +75,26 @@ class BareHost(QMainWindow):
             raise AssertionError("no step in this test trains")
 
         return ClassroomContext(
-            controller=self.controller, selection=self.selection, prompt=self.prompt, output=self.output,
-            whatif=self.whatif, errors=ErrorDisplay(self), set_session=self.controller.set_session,
-            studio=lambda: None, ensure_studio=no_studio, is_dark=lambda: self.dark, set_dark_theme=self.set_dark,
-            zoom=lambda: 1.0, add_panel=self.dock, add_lazy_panel=self.dock_lazy,
-            find_panel=lambda name: self.findChild(QWidget, name), drawn=self.drawn,
-            modified_badge=QWidget(self), file_menu=self.file_menu, dock_layout=self)
+            controller=self.controller,
+            selection=self.selection,
+            prompt=self.prompt,
+            output=self.output,
+            whatif=self.whatif,
+            errors=ErrorDisplay(self),
+            set_session=self.controller.set_session,
+            studio=lambda: None,
+            ensure_studio=no_studio,
+            is_dark=lambda: self.dark,
+            set_dark_theme=self.set_dark,
+            zoom=lambda: 1.0,
+            add_panel=self.dock,
+            add_lazy_panel=self.dock_lazy,
+            find_panel=lambda name: self.findChild(QWidget, name),
+            drawn=self.drawn,
+            modified_badge=QWidget(self),
+            file_menu=self.file_menu,
+            dock_layout=self,
+        )
 
 
 @pytest.fixture
@@ -102,12 +120,12 @@ def test_a_classroom_on_a_bare_window_does_what_its_lessons_say(qtbot, host, tmp
     assert classroom.pane.go_to_ids("01-what-is-an-llm", "01-next-token")
     prompt = classroom.pane.step.action.prompt
     with qtbot.waitSignal(host.drawn, timeout=WAIT_MS, check_params_cb=lambda _: not host.controller.busy):
-        classroom.perform_try()                                 # types the step's prompt, as a student would
+        classroom.perform_try()  # types the step's prompt, as a student would
     assert host.prompt.text() == prompt == host.controller.prompt
     numbers = classroom.numbers_for(classroom.pane.step)
     ids = host.controller.snapshot.trace.ids[0].tolist()
     assert prompt.endswith(host.controller.session.tokenizer.decode(ids))  # the snapshot is of the step's prompt
-    assert numbers["n_tokens"] == len(ids) and "top_token" in numbers       # and the numbers are of that snapshot
+    assert numbers["n_tokens"] == len(ids) and "top_token" in numbers  # and the numbers are of that snapshot
 
     classroom.presenter.enter()
     assert host.isFullScreen() and host.menuBar().isHidden()

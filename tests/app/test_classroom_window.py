@@ -1,5 +1,6 @@
 """The live class: the model-modified badge and Reset everything, undo/redo of the prompt, the zoom, a
 window that fits its screen, and the one-line explanations under the controls."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
@@ -111,8 +112,9 @@ def test_the_window_opens_no_larger_than_its_screen(qapp, tmp_path, session):
     assert fitted.width() <= room.width() and fitted.height() <= room.height()
     # On a 1280x720 screen (less a title bar and a panel) every panel still fits, none behind another.
     laptop = fitted_size(QSize(1600, 1000), None).boundedTo(QSize(1280 - 16, 720 - 48 - 40))
-    window = MainWindow(settings=AppSettings(tmp_path / "s.ini"), session=session, prompt="the cat",
-                        remember_layout=False, size=laptop)
+    window = MainWindow(
+        settings=AppSettings(tmp_path / "s.ini"), session=session, prompt="the cat", remember_layout=False, size=laptop
+    )
     try:
         window.show()
         least = window.minimumSizeHint()

@@ -1,4 +1,5 @@
 """The controller: prompt -> immutable Snapshot off the GUI thread; newest request wins."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -62,8 +63,9 @@ def test_a_what_if_comes_with_the_intact_baseline(session):
     intervention = Intervention(ablate_heads={(0, 1)})
     snapshot, _ = build_snapshot(session, "the cat", intervention)
     ids = session.tokenizer.encode("the cat")
-    np.testing.assert_array_equal(snapshot.trace.numpy("logits"),
-                                  session.model.trace(ids, intervention=intervention).numpy("logits"))
+    np.testing.assert_array_equal(
+        snapshot.trace.numpy("logits"), session.model.trace(ids, intervention=intervention).numpy("logits")
+    )
     np.testing.assert_array_equal(snapshot.baseline.numpy("logits"), session.model.trace(ids).numpy("logits"))
     assert not np.allclose(snapshot.trace.numpy("logits"), snapshot.baseline.numpy("logits"))
 

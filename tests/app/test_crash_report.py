@@ -3,6 +3,7 @@
 pytest-qt normally catches such errors itself (and fails the test); these tests turn that off and put
 the app's own crash handler in place, as app.main does.
 """
+
 from __future__ import annotations
 
 import sys
@@ -29,18 +30,24 @@ def reporter(qtbot, monkeypatch):
 
 
 def shown_dialog(qtbot, reporter, text: str):
-    qtbot.waitUntil(lambda: reporter.dialog is not None and reporter.dialog.isVisible()
-                    and text in reporter.dialog.details.toPlainText(), timeout=10000)
+    qtbot.waitUntil(
+        lambda: (
+            reporter.dialog is not None
+            and reporter.dialog.isVisible()
+            and text in reporter.dialog.details.toPlainText()
+        ),
+        timeout=10000,
+    )
     return reporter.dialog
 
 
 def visible_views(window) -> list:
-    return [panel.widget for panel in window.panels
-            if panel.is_on_screen() and panel.built]
+    return [panel.widget for panel in window.panels if panel.is_on_screen() and panel.built]
 
 
-def test_a_view_that_fails_on_a_prompt_shows_the_report_and_the_app_goes_on(qtbot, window, show_prompt, reporter,
-                                                                            tmp_path, monkeypatch):
+def test_a_view_that_fails_on_a_prompt_shows_the_report_and_the_app_goes_on(
+    qtbot, window, show_prompt, reporter, tmp_path, monkeypatch
+):
     show_prompt("the cat")
     views = visible_views(window)
     broken = views[0]
@@ -121,8 +128,17 @@ def test_a_bug_in_the_training_thread_is_reported_and_the_studio_trains_on(qtbot
     studio = window.ensure_studio()
     studio.autosave_folder = tmp_path / "autosave"
     with qtbot.waitSignal(studio.run_ready, timeout=20000):
-        studio.set_up(RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_preset="nano",
-                               context_length=16, batch_size=8, max_steps=40, warmup_steps=5))
+        studio.set_up(
+            RunSetup(
+                corpus_kind="synthetic",
+                corpus_name="previous-token",
+                model_preset="nano",
+                context_length=16,
+                batch_size=8,
+                max_steps=40,
+                warmup_steps=5,
+            )
+        )
     trainer = studio.worker.trainer
 
     def bug(trainer):

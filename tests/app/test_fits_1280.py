@@ -1,5 +1,6 @@
 """Every screen fits 1280x720: the window with the studio shown, the studio's detector plots, the Q/K/V
 panel in the right column. Geometry only: what the layouts ask for, and where the numbers land."""
+
 from __future__ import annotations
 
 from itertools import pairwise
@@ -19,8 +20,9 @@ FRAME = QSize(16, 48)  # what the desktop draws around a window (app.window_layo
 def test_the_window_with_the_studio_shown_fits_a_1280x720_screen(qtbot, tmp_path):
     from app.studio import show_training_studio
 
-    window = MainWindow(settings=AppSettings(tmp_path / "settings.ini"), prompt="", remember_layout=False,
-                        size=SCREEN - FRAME)
+    window = MainWindow(
+        settings=AppSettings(tmp_path / "settings.ini"), prompt="", remember_layout=False, size=SCREEN - FRAME
+    )
     window.show()
     qtbot.waitExposed(window)
     try:

@@ -5,6 +5,7 @@ Entry points: ModelOpener.open_checkpoint, ModelOpener.open_gpt2_folder, the cla
 (File ▸ Open session), and the training studio's corpus file and resume folder. The damaged files are made
 by tests/hostile_files.py, the same ones tests/core/test_hostile_files.py checks without a window.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,18 @@ import pytest
 import torch
 from PySide6.QtWidgets import QMessageBox
 
-from hostile_files import (MARKER_NAME, break_zip_member, code_pickle, flip_member_byte, inflate_member,
-                           put_in_place, tensor_file_breakages, write_checkpoint, write_gpt2_folder, write_session)
+from hostile_files import (
+    MARKER_NAME,
+    break_zip_member,
+    code_pickle,
+    flip_member_byte,
+    inflate_member,
+    put_in_place,
+    tensor_file_breakages,
+    write_checkpoint,
+    write_gpt2_folder,
+    write_session,
+)
 from hostile_round_two import doubling_merges
 from lesson_fixtures import PROMPT, classroom, shown  # noqa: F401  (fixtures)
 
@@ -71,6 +82,7 @@ def damage_tensor_file(name, breakage):
     def damage(folder, marker):
         path = folder / name
         path.write_bytes(tensor_file_breakages(marker)[breakage][0](path.read_bytes()))
+
     return damage
 
 
@@ -79,12 +91,14 @@ def edit_meta(change):
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         change(meta)
         (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
     return damage
 
 
 def replace_file(name, contents):
     def damage(folder, marker):
         (folder / name).write_bytes(contents(marker))
+
     return damage
 
 
@@ -94,10 +108,14 @@ def put_instead(name, what):
 
 CHECKPOINT_CASES = {
     "pickle-as-model.safetensors": (damage_tensor_file("model.safetensors", "pickle"), ("model.safetensors",)),
-    "torch-pickle-as-model.safetensors": (damage_tensor_file("model.safetensors", "torch-pickle"),
-                                          ("model.safetensors",)),
-    "pickle-as-optimizer.safetensors": (damage_tensor_file("optimizer.safetensors", "pickle"),
-                                        ("optimizer.safetensors",)),
+    "torch-pickle-as-model.safetensors": (
+        damage_tensor_file("model.safetensors", "torch-pickle"),
+        ("model.safetensors",),
+    ),
+    "pickle-as-optimizer.safetensors": (
+        damage_tensor_file("optimizer.safetensors", "pickle"),
+        ("optimizer.safetensors",),
+    ),
     "pickle-as-meta.json": (replace_file("meta.json", lambda m: code_pickle(m, "plain")), ("meta.json", "JSON")),
     "truncated-weights": (damage_tensor_file("model.safetensors", "cut-in-data"), ("model.safetensors", "truncated")),
     "header-claims-more-data": (damage_tensor_file("model.safetensors", "claims-more-data"), ("truncated",)),
@@ -106,19 +124,24 @@ CHECKPOINT_CASES = {
     "shape-bool": (damage_tensor_file("model.safetensors", "shape-bool"), ("damaged",)),
     "newer-format": (edit_meta(lambda m: m.update(format_version=99)), ("newer", "update")),
     "step-a-string": (edit_meta(lambda m: m.update(step="3")), ("step",)),
-    "layer-norm-eps-nan": (edit_meta(lambda m: m["model_config"].update(layer_norm_eps=float("nan"))),
-                           ("layer_norm_eps",)),
+    "layer-norm-eps-nan": (
+        edit_meta(lambda m: m["model_config"].update(layer_norm_eps=float("nan"))),
+        ("layer_norm_eps",),
+    ),
     "meta.json-0-bytes": (replace_file("meta.json", lambda m: b""), ("meta.json",)),
     "model.safetensors-0-bytes": (replace_file("model.safetensors", lambda m: b""), ("model.safetensors", "empty")),
-    "meta.json-nested-too-deep": (replace_file("meta.json", lambda m: b"[" * 100_000 + b"]" * 100_000),
-                                  ("meta.json",)),
+    "meta.json-nested-too-deep": (replace_file("meta.json", lambda m: b"[" * 100_000 + b"]" * 100_000), ("meta.json",)),
     "folder-as-model.safetensors": (put_instead("model.safetensors", "folder"), ("model.safetensors", "is a folder")),
     "meta.json-a-link-loop": (put_instead("meta.json", "symlink-loop"), ("meta.json", "link")),
-    "nan-in-a-bias": (lambda folder, marker: nan_in(folder / "model.safetensors", "transformer.h.0.attn.c_attn.bias"),
-                      ("model.safetensors", "c_attn.bias", "NaN")),
-    "a-billion-layers": (edit_meta(lambda m: m["model_config"].update(n_layers=10 ** 9)), ("checkpoint", "layers")),
-    "merges-doubling-40": (edit_meta(lambda m: m.update(tokenizer={"type": "bpe", "merges": doubling_merges(40)})),
-                           ("meta.json", "bytes")),
+    "nan-in-a-bias": (
+        lambda folder, marker: nan_in(folder / "model.safetensors", "transformer.h.0.attn.c_attn.bias"),
+        ("model.safetensors", "c_attn.bias", "NaN"),
+    ),
+    "a-billion-layers": (edit_meta(lambda m: m["model_config"].update(n_layers=10**9)), ("checkpoint", "layers")),
+    "merges-doubling-40": (
+        edit_meta(lambda m: m.update(tokenizer={"type": "bpe", "merges": doubling_merges(40)})),
+        ("meta.json", "bytes"),
+    ),
 }
 
 
@@ -161,15 +184,18 @@ def pytorch_bin_pickle(flavour):
     def damage(folder, marker):
         (folder / "model.safetensors").unlink()
         (folder / "pytorch_model.bin").write_bytes(code_pickle(marker, flavour))
+
     return damage
 
 
 def edit_json(name, **changes):
     """The JSON object in the folder's file `name` updated with `changes`."""
+
     def damage(folder, marker):
         values = json.loads((folder / name).read_text(encoding="utf-8"))
         values.update(changes)
         (folder / name).write_text(json.dumps(values), encoding="utf-8")
+
     return damage
 
 
@@ -182,19 +208,24 @@ GPT2_CASES = {
     "truncated-model.safetensors": (damage_tensor_file("model.safetensors", "cut-in-data"), ("model.safetensors",)),
     "pickle-as-pytorch_model.bin": (pytorch_bin_pickle("plain"), ("pytorch_model.bin", "could not be read")),
     "torch-pickle-as-pytorch_model.bin": (pytorch_bin_pickle("torch"), ("pytorch_model.bin", "could not be read")),
-    "config.json-nested-too-deep": (replace_file("config.json", lambda m: b"[" * 100_000 + b"]" * 100_000),
-                                    ("config.json", "not valid JSON")),
+    "config.json-nested-too-deep": (
+        replace_file("config.json", lambda m: b"[" * 100_000 + b"]" * 100_000),
+        ("config.json", "not valid JSON"),
+    ),
     "epsilon-a-list": (edit_config(layer_norm_epsilon=[1e-5]), ("config.json", "layer_norm_epsilon")),
     "n-layer-bool": (edit_config(n_layer=True), ("config.json", "n_layers")),
     "pickle-as-vocab.json": (replace_file("vocab.json", lambda m: code_pickle(m, "plain")), ("vocab.json",)),
     "folder-as-model.safetensors": (put_instead("model.safetensors", "folder"), ("model.safetensors", "is a folder")),
     "config.json-0-bytes": (replace_file("config.json", lambda m: b""), ("config.json",)),
-    "tiktoken-a-named-pipe": (lambda folder, marker: tiktoken_instead(folder, os.mkfifo),
-                              ("r50k_base.tiktoken", "not an ordinary file")),
+    "tiktoken-a-named-pipe": (
+        lambda folder, marker: tiktoken_instead(folder, os.mkfifo),
+        ("r50k_base.tiktoken", "not an ordinary file"),
+    ),
     "tiktoken-a-link-to-dev-zero": (
         lambda folder, marker: tiktoken_instead(folder, lambda p: os.symlink("/dev/zero", p)),
-        ("r50k_base.tiktoken", "not an ordinary file")),
-    "vocab-id-2**32": (edit_json("vocab.json", **{"Ġthe": 2 ** 32}), ("vocab.json", "beyond any vocabulary")),
+        ("r50k_base.tiktoken", "not an ordinary file"),
+    ),
+    "vocab-id-2**32": (edit_json("vocab.json", **{"Ġthe": 2**32}), ("vocab.json", "beyond any vocabulary")),
     "n-embd-8192": (edit_config(n_embd=8192, n_layer=48), ("gpt2", "needs about")),
 }
 
@@ -204,7 +235,6 @@ def tiktoken_instead(folder, make):
     (folder / "vocab.json").unlink()
     (folder / "merges.txt").unlink()
     make(folder / "r50k_base.tiktoken")
-
 
 
 @pytest.fixture(scope="module")
@@ -227,6 +257,7 @@ def test_a_hostile_gpt2_folder_leaves_the_model_in_use(window, in_use, good_gpt2
 def whole_file(contents):
     def damage(path, marker):
         path.write_bytes(contents(path.read_bytes(), marker))
+
     return damage
 
 
@@ -240,6 +271,7 @@ def edit_description(**changes):
             description = json.loads(archive.read("session.json"))
         description.update(changes)
         break_zip_member(path, "session.json", json.dumps(description).encode("utf-8"))
+
     return damage
 
 
@@ -248,20 +280,24 @@ def flip_a_byte_of(name):
 
 
 def bomb(name):
-    return lambda path, marker: inflate_member(path, name, 64 * 2 ** 20)
+    return lambda path, marker: inflate_member(path, name, 64 * 2**20)
 
 
 SESSION_CASES = {
     "pickle-as-the-session": (whole_file(lambda data, m: code_pickle(m, "plain")), ("not a zip",)),
     "torch-pickle-as-the-session": (whole_file(lambda data, m: code_pickle(m, "torch")), ("session.json",)),
     "0-bytes": (whole_file(lambda data, m: b""), ("not a zip",)),
-    "cut-in-half": (whole_file(lambda data, m: data[:len(data) // 2]), ("not a zip",)),
+    "cut-in-half": (whole_file(lambda data, m: data[: len(data) // 2]), ("not a zip",)),
     "corrupt-weights-in-the-zip": (flip_a_byte_of("checkpoint/model.safetensors"), ("damaged",)),
-    "pickle-as-model.safetensors": (member("checkpoint/model.safetensors", lambda m: code_pickle(m, "plain")),
-                                    ("model.safetensors",)),
+    "pickle-as-model.safetensors": (
+        member("checkpoint/model.safetensors", lambda m: code_pickle(m, "plain")),
+        ("model.safetensors",),
+    ),
     "torch-pickle-as-session.json": (member("session.json", lambda m: code_pickle(m, "torch")), ("session.json",)),
-    "pickle-as-timeline": (member("timeline.safetensors", lambda m: code_pickle(m, "plain")),
-                           ("timeline.safetensors",)),
+    "pickle-as-timeline": (
+        member("timeline.safetensors", lambda m: code_pickle(m, "plain")),
+        ("timeline.safetensors",),
+    ),
     "zip-bomb-weights": (bomb("checkpoint/model.safetensors"), ("model.safetensors", "too large")),
     "newer-format": (edit_description(format_version=99), ("newer",)),
     "temperature-a-string": (edit_description(settings={"temperature": "hot"}), ("temperature",)),
@@ -277,8 +313,7 @@ def good_session(tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", SESSION_CASES)
-def test_a_hostile_session_leaves_the_window_as_it_was(window, in_use, classroom, good_session, tmp_path, marker,
-                                                      case):
+def test_a_hostile_session_leaves_the_window_as_it_was(window, in_use, classroom, good_session, tmp_path, marker, case):
     path = shutil.copy(good_session, tmp_path / "demo.attnlab")
     damage, words = SESSION_CASES[case]
     damage(path, marker)
@@ -289,8 +324,9 @@ def test_a_hostile_session_leaves_the_window_as_it_was(window, in_use, classroom
     assert classroom.pane.position_ids() == position
 
 
-def test_memory_running_out_while_a_session_opens_is_reported_not_a_crash(window, in_use, classroom, good_session,
-                                                                         tmp_path, monkeypatch):
+def test_memory_running_out_while_a_session_opens_is_reported_not_a_crash(
+    window, in_use, classroom, good_session, tmp_path, monkeypatch
+):
     """Every size is checked before it is allocated, but other programs can take the memory meanwhile."""
     import core.files.class_file
 
@@ -314,8 +350,15 @@ def corpus(kind):
         if kind in ("folder", "symlink-loop", "link-to-dev-zero"):
             put_in_place(path, kind)
         else:
-            path.write_bytes({"pickle": code_pickle(marker, "plain"), "torch-pickle": code_pickle(marker, "torch"),
-                              "utf16": "hello there".encode("utf-16"), "empty": b""}[kind])
+            path.write_bytes(
+                {
+                    "pickle": code_pickle(marker, "plain"),
+                    "torch-pickle": code_pickle(marker, "torch"),
+                    "utf16": "hello there".encode("utf-16"),
+                    "empty": b"",
+                }[kind]
+            )
+
     return make
 
 
@@ -339,8 +382,9 @@ def test_a_hostile_corpus_file_is_refused_by_the_studio(qtbot, window, in_use, s
     path = tmp_path / "corpus.txt"
     make(path, marker)
     run_before = studio.run
-    setup = RunSetup(corpus_kind="file", corpus_name=str(path), model_preset="nano", context_length=16,
-                     batch_size=8, max_steps=40)
+    setup = RunSetup(
+        corpus_kind="file", corpus_name=str(path), model_preset="nano", context_length=16, batch_size=8, max_steps=40
+    )
     with qtbot.waitSignal(studio.setup_failed, timeout=WAIT_MS) as failed:
         studio.set_up(setup)
     missing = [word for word in words if word.lower() not in failed.args[0].lower()]
@@ -351,8 +395,9 @@ def test_a_hostile_corpus_file_is_refused_by_the_studio(qtbot, window, in_use, s
 
 
 @pytest.mark.parametrize("case", ["pickle-as-model.safetensors", "newer-format", "meta.json-a-link-loop"])
-def test_a_hostile_run_folder_is_refused_by_resume(qtbot, window, in_use, studio, good_checkpoint, tmp_path, marker,
-                                                   case):
+def test_a_hostile_run_folder_is_refused_by_resume(
+    qtbot, window, in_use, studio, good_checkpoint, tmp_path, marker, case
+):
     folder = shutil.copytree(good_checkpoint, tmp_path / "run")
     damage, words = CHECKPOINT_CASES[case]
     damage(folder, marker)
@@ -364,13 +409,17 @@ def test_a_hostile_run_folder_is_refused_by_resume(qtbot, window, in_use, studio
     unchanged(window, in_use)
 
 
-@pytest.mark.parametrize("settings, words", [
-    ({"batch_size": "32"}, ("studio.json", "batch_size must be a whole number", "'32'")),
-    ({"learning_rate": None}, ("studio.json", "learning_rate must be a number")),
-    ({"colour": "blue"}, ("studio.json", "Unknown run settings: colour")),
-])
-def test_a_run_folder_whose_studio_json_holds_malformed_settings_is_refused(qtbot, window, in_use, studio,
-                                                                          good_checkpoint, tmp_path, settings, words):
+@pytest.mark.parametrize(
+    "settings, words",
+    [
+        ({"batch_size": "32"}, ("studio.json", "batch_size must be a whole number", "'32'")),
+        ({"learning_rate": None}, ("studio.json", "learning_rate must be a number")),
+        ({"colour": "blue"}, ("studio.json", "Unknown run settings: colour")),
+    ],
+)
+def test_a_run_folder_whose_studio_json_holds_malformed_settings_is_refused(
+    qtbot, window, in_use, studio, good_checkpoint, tmp_path, settings, words
+):
     """The checkpoint itself is good: only the settings in studio.json are wrong, and they are what is named."""
     folder = shutil.copytree(good_checkpoint, tmp_path / "run")
     (folder / "studio.json").write_text(json.dumps({"format": 1, "setup": settings, "step": 1}), encoding="utf-8")

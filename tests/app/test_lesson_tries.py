@@ -2,6 +2,7 @@
 performed as a student would (open the model the step offers, type the prompt, tick the head, switch
 positions off, move the temperature, train in the studio) and each of its `expect:` lines is checked
 on the numbers computed from the window's own snapshot. Then every question is answered."""
+
 from __future__ import annotations
 
 import html
@@ -20,15 +21,16 @@ ALL = [lesson for lesson in load_lessons() if lesson.id in LESSONS]
 TRIES = [(lesson.id, step.id) for lesson in ALL for step in lesson.steps if step.try_this]
 QUESTION_PAGES = [(lesson.id, step.id) for lesson in ALL for step in lesson.steps if step.questions]
 WAIT_MS = 120_000
-TYPED_PROMPT = 60            # ASCII prompts up to this long are typed key by key; others are pasted
-PLAIN_PROMPT = "Anna met Ben at the park."   # for a try that names no prompt
+TYPED_PROMPT = 60  # ASCII prompts up to this long are typed key by key; others are pasted
+PLAIN_PROMPT = "Anna met Ben at the park."  # for a try that names no prompt
 
 
 @pytest.fixture(scope="module")
 def lab(qapp, tmp_path_factory):
     """The app as it opens: the default model, the lesson pane, the studio."""
-    window = MainWindow(settings=AppSettings(tmp_path_factory.mktemp("lab") / "settings.ini"), prompt="",
-                        remember_layout=False)
+    window = MainWindow(
+        settings=AppSettings(tmp_path_factory.mktemp("lab") / "settings.ini"), prompt="", remember_layout=False
+    )
     window.resize(1600, 1000)
     window.show()
     yield window
@@ -40,7 +42,7 @@ def shows(window, text: str) -> bool:
     controller, snapshot = window.controller, window.snapshot
     if controller.busy or snapshot is None or controller.prompt != text:
         return False
-    ids = controller.session.tokenizer.encode(text)[-controller.session.config.context_length:]
+    ids = controller.session.tokenizer.encode(text)[-controller.session.config.context_length :]
     return snapshot.trace.ids[0].tolist() == ids and snapshot.config == controller.session.config
 
 
@@ -48,11 +50,11 @@ def type_prompt(qtbot, window, text: str) -> None:
     editor = window.prompt_view.editor
     editor.setFocus()
     editor.selectAll()
-    if len(text) <= TYPED_PROMPT and text.isascii():   # Qt's test keyboard has ASCII keys only
+    if len(text) <= TYPED_PROMPT and text.isascii():  # Qt's test keyboard has ASCII keys only
         qtbot.keyClick(editor, Qt.Key.Key_Delete)
         qtbot.keyClicks(editor, text)
     else:
-        editor.insertPlainText(text)   # a paste
+        editor.insertPlainText(text)  # a paste
     qtbot.waitUntil(lambda: shows(window, text), timeout=WAIT_MS)
 
 
@@ -61,15 +63,16 @@ def put_back(qtbot, window) -> None:
     window.output_view.set_temperature(1.0)
     if not window.controller.intervention.is_empty:
         window.whatif_view.reset()
-        qtbot.waitUntil(lambda: window.snapshot.trace.intervention.is_empty and not window.controller.busy,
-                        timeout=WAIT_MS)
+        qtbot.waitUntil(
+            lambda: window.snapshot.trace.intervention.is_empty and not window.controller.busy, timeout=WAIT_MS
+        )
     window.layer_selector.setValue(0)
     window.head_selector.setValue(0)
 
 
 def open_the_model_the_step_needs(qtbot, window, pane) -> None:
     """A built-in model that can show the step: the one on screen, else the one the pane offers."""
-    if not pane.step.action.train and not window.controller.session.path:   # a studio run's model
+    if not pane.step.action.train and not window.controller.session.path:  # a studio run's model
         with qtbot.waitSignal(window.drawn, timeout=WAIT_MS):
             window.models.load_default_model()
     if pane.unmet_needs():
@@ -104,26 +107,30 @@ def test_try_this_happens_on_a_built_in_model(qtbot, lab, lesson_id, step_id):
 
     if action.train:
         train_in_studio(qtbot, lab, action.train)
-    prompt = action.prompt or (None if action.train else PLAIN_PROMPT)   # the studio's model reads its own text
+    prompt = action.prompt or (None if action.train else PLAIN_PROMPT)  # the studio's model reads its own text
     if prompt is not None and not shows(lab, prompt):
         type_prompt(qtbot, lab, prompt)
     if action.select:
         chosen = head_of(action.select, classroom.numbers_for(pane.step))
         assert chosen is not None, f"{step_id}: 'select: {action.select}' names no head for this prompt"
         layer, head = chosen
-        lab.layer_selector.setValue(layer)   # tick the head, as a student would
+        lab.layer_selector.setValue(layer)  # tick the head, as a student would
         lab.head_selector.setValue(head)
         assert (lab.selection.layer, lab.selection.head) == (layer, head)
     if action.temperature is not None:
         lab.output_view.temperature_slider.setValue(round(action.temperature * 100))
     if action.switch_off:
-        box = (lab.whatif_view.positional_off if action.switch_off == "positions"
-               else lab.whatif_view.head_boxes[(lab.selection.layer, lab.selection.head)])
+        box = (
+            lab.whatif_view.positional_off
+            if action.switch_off == "positions"
+            else lab.whatif_view.head_boxes[(lab.selection.layer, lab.selection.head)]
+        )
         box.setChecked(True)
-        qtbot.waitUntil(lambda: not lab.snapshot.trace.intervention.is_empty and not lab.controller.busy,
-                        timeout=WAIT_MS)
+        qtbot.waitUntil(
+            lambda: not lab.snapshot.trace.intervention.is_empty and not lab.controller.busy, timeout=WAIT_MS
+        )
 
-    numbers = classroom.numbers_for(pane.step)      # from the window's own snapshot
+    numbers = classroom.numbers_for(pane.step)  # from the window's own snapshot
     assert failed(action, numbers) == [], f"{step_id} on {lab.controller.session.source}"
     shown = pane.sentences()
     assert len(shown) >= min(1, len(pane.step.live))  # the live sentences are there too
@@ -157,12 +164,17 @@ def test_questions_are_answered_by_the_live_model(qtbot, lab, lesson_id, step_id
     for card in pane.questions.cards:
         question = card.question
         if question.kind == "predict":
-            assert not card.reveal_button.isEnabled()          # a guess comes first
+            assert not card.reveal_button.isEnabled()  # a guess comes first
             qtbot.keyClicks(card.guess, "my guess")
             qtbot.mouseClick(card.reveal_button, Qt.MouseButton.LeftButton)
             # The answer, computed here from the model without the window: the card shows the same sentence.
-            expected = answer_numbers(session.model, session.tokenizer, session.vocabulary().labels,
-                                      question.action.prompt, select=question.action.select)
+            expected = answer_numbers(
+                session.model,
+                session.tokenizer,
+                session.vocabulary().labels,
+                question.action.prompt,
+                select=question.action.select,
+            )
             sentence = fill(question.reveal, expected)
             assert sentence is not None and expected[question.answer] is not None
             assert html.escape(sentence) in card.result.text()

@@ -1,5 +1,6 @@
 """Hand-outs: two steps a page, each with the words and a clean picture from its own prompt; every panel
 exports as PNG and SVG."""
+
 import math
 import xml.etree.ElementTree as ElementTree
 
@@ -36,22 +37,22 @@ def test_the_pdf_has_two_steps_a_page_each_with_its_prompt_words_and_picture(tmp
         for index in range(len(pdf)):
             page = pdf[index]
             text = flat(page.get_textpage().get_text_bounded())
-            pixels = page.render(scale=0.5).to_numpy()              # (H, W, 3) as PDFium draws it
-            steps = handout.pages[2 * index:2 * index + 2]
+            pixels = page.render(scale=0.5).to_numpy()  # (H, W, 3) as PDFium draws it
+            steps = handout.pages[2 * index : 2 * index + 2]
             for number, step in enumerate(steps, start=2 * index + 1):
                 assert f"{number}. {flat(step.title)}" in text
-                assert flat(f"Prompt: {step.prompt}") in text          # the prompt its words and picture come from
+                assert flat(f"Prompt: {step.prompt}") in text  # the prompt its words and picture come from
             height = page.get_height()
             image_tops = [obj.get_bounds()[3] for obj in page.get_objects() if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE]
-            for half, step in enumerate(steps):                      # PDF heights count from the bottom
+            for half, step in enumerate(steps):  # PDF heights count from the bottom
                 assert step.figure is not None
                 assert any(height * (1 - (half + 1) / 2) < top < height * (1 - half / 2) for top in image_tops)
-            for half in np.array_split(pixels, 2)[:len(steps)]:
-                assert inked_rows(half).sum() > 50                     # lines of words
+            for half in np.array_split(pixels, 2)[: len(steps)]:
+                assert inked_rows(half).sum() > 50  # lines of words
     finally:
         pdf.close()
-    assert shown.pane.position == (0, 1)                              # the pane is back where it was
-    assert window.controller.prompt == PROMPT                         # and so is the prompt
+    assert shown.pane.position == (0, 1)  # the pane is back where it was
+    assert window.controller.prompt == PROMPT  # and so is the prompt
 
 
 def test_each_steps_picture_and_numbers_come_from_its_own_prompt(qtbot, window, shown, show_prompt):
@@ -59,15 +60,15 @@ def test_each_steps_picture_and_numbers_come_from_its_own_prompt(qtbot, window, 
     handout = shown.handout(0)
     first, first_page = opening.steps[0], handout.pages[0]
     assert first.action.prompt and first_page.prompt == first.action.prompt != PROMPT
-    show_prompt(first.action.prompt)                       # the same prompt by hand: the same words and picture
+    show_prompt(first.action.prompt)  # the same prompt by hand: the same words and picture
     assert first_page.sentences == tuple(live_sentences(first, shown.numbers_for(first)))
     assert first_page.sentences
     shown.highlighter.bring_forward(first.panel, flash=False)
     again = panel_picture(window.find_widget("outputView"))
     assert again == first_page.figure
     show_prompt(PROMPT)
-    assert panel_picture(window.find_widget("outputView")) != first_page.figure   # another prompt: another picture
-    assert handout.prompt == PROMPT                                   # the cover names the prompt on screen
+    assert panel_picture(window.find_widget("outputView")) != first_page.figure  # another prompt: another picture
+    assert handout.prompt == PROMPT  # the cover names the prompt on screen
 
 
 def test_a_panels_picture_has_no_controls_and_puts_them_back(window, shown):
@@ -84,7 +85,7 @@ def test_a_panels_picture_has_no_controls_and_puts_them_back(window, shown):
 def test_the_studio_is_pictured_only_when_its_run_is_what_the_words_describe(window, shown):
     step = next(s for s in shown.lessons[0].steps if s.panel.startswith("trainingStudio,"))
     subject, note = shown.handouts.pictured(step)
-    assert subject is window.find_widget("outputView") and not note   # no run in the studio: its fallback
+    assert subject is window.find_widget("outputView") and not note  # no run in the studio: its fallback
 
 
 def test_every_panel_exports_as_png_and_svg(tmp_path, window, shown):
@@ -112,7 +113,7 @@ def test_a_picture_loses_its_empty_margins():
     assert picture.pixelColor(0, 0) == QColor("black") and picture.pixelColor(14, 15) == QColor("red")
     blank = QImage(8, 8, QImage.Format.Format_RGB32)
     blank.fill(QColor("white"))
-    assert trimmed(blank).size() == blank.size()                     # nothing drawn: nothing to cut
+    assert trimmed(blank).size() == blank.size()  # nothing drawn: nothing to cut
 
 
 def test_a_long_prompt_is_printed_by_its_start_and_length():
@@ -135,7 +136,9 @@ def test_a_step_about_the_saved_training_pictures_its_curves(window, shown, monk
     steps = {step.id: step for lesson in shown.lessons for step in lesson.steps}
     picture = shown.handouts.saved_training_picture(steps["03-train-and-validation"])
     assert picture is not None and picture.size() == history_picture(train, val, recipe).size()
-    assert shown.handouts.saved_training_picture(steps["01-loss-gradient-update"]) is None   # about one step on the prompt
-    assert shown.handouts.saved_training_picture(steps["01-next-token"]) is None              # not a studio step
+    assert (
+        shown.handouts.saved_training_picture(steps["01-loss-gradient-update"]) is None
+    )  # about one step on the prompt
+    assert shown.handouts.saved_training_picture(steps["01-next-token"]) is None  # not a studio step
     pixels = np.frombuffer(picture.convertToFormat(QImage.Format.Format_Grayscale8).constBits(), np.uint8)
-    assert pixels.std() > 5                                                            # curves, not a blank
+    assert pixels.std() > 5  # curves, not a blank

@@ -1,4 +1,5 @@
 """The lesson pane: each step brings its panel forward, and its sentences hold this trace's numbers."""
+
 import math
 
 import numpy as np
@@ -24,13 +25,21 @@ def numbers_by_hand(window):
     """The numbers, from the window's snapshot, without going through the classroom."""
     snapshot, session = window.snapshot, window.controller.session
     ids = snapshot.trace.ids[0].tolist()
-    return live_numbers(LessonContext(
-        trace=snapshot.trace, token_labels=snapshot.token_labels, vocab_labels=snapshot.vocab_labels,
-        config=snapshot.config, layer=window.selection.layer, head=window.selection.head,
-        temperature=window.output_view.temperature, prompt=session.tokenizer.decode(ids),
-        tokenizer=tokenizer_facts(session.tokenizer, ids),
-        positions_off=positions_off(session.model, ids, snapshot.vocab_labels),
-        explanation=explain_facts(session.model, snapshot.trace)))
+    return live_numbers(
+        LessonContext(
+            trace=snapshot.trace,
+            token_labels=snapshot.token_labels,
+            vocab_labels=snapshot.vocab_labels,
+            config=snapshot.config,
+            layer=window.selection.layer,
+            head=window.selection.head,
+            temperature=window.output_view.temperature,
+            prompt=session.tokenizer.decode(ids),
+            tokenizer=tokenizer_facts(session.tokenizer, ids),
+            positions_off=positions_off(session.model, ids, snapshot.vocab_labels),
+            explanation=explain_facts(session.model, snapshot.trace),
+        )
+    )
 
 
 def test_every_step_brings_its_panel_forward_and_frames_it(qtbot, window, shown):
@@ -40,7 +49,7 @@ def test_every_step_brings_its_panel_forward_and_frames_it(qtbot, window, shown)
         panel = shown.highlighter.find_panel(step.panel)
         assert panel is not None, f"{step.id} names {step.panel!r}, which the window does not have"
         framed = (shown.highlighter.find(step.highlight) if step.highlight else None) or panel
-        qtbot.waitUntil(framed.isVisible, timeout=2000)       # its tab (and any inner tab) in front
+        qtbot.waitUntil(framed.isVisible, timeout=2000)  # its tab (and any inner tab) in front
         assert frame.isVisible() and frame.target is framed
         panel_rect = QRect(framed.mapTo(window, QPoint(0, 0)), framed.size())
         qtbot.waitUntil(lambda: frame.geometry().contains(panel_rect), timeout=2000)
@@ -61,12 +70,12 @@ def test_sentences_hold_the_numbers_of_this_trace(window, shown):
 def test_the_scores_step_quotes_the_traced_score(window, shown):
     shown.pane.go_to_ids("02-forward-pass", "10-scores-and-scaling")
     trace = window.snapshot.trace
-    pattern = trace.numpy("blocks.0.attn.pattern")[0]           # (T, T)
+    pattern = trace.numpy("blocks.0.attn.pattern")[0]  # (T, T)
     query = pattern.shape[0] - 1
     key = int(np.argmax(pattern[query]))
     score = float(trace.numpy("blocks.0.attn.scores")[0, query, key])
     d_head = window.snapshot.config.d_head
-    sentence, = shown.pane.sentences()
+    (sentence,) = shown.pane.sentences()
     assert f"Token {query}'s query" in sentence and f"token {key}'s key" in sentence
     assert f"divided by √{d_head} = {math.sqrt(d_head):.2f} that is {score:.2f}" in sentence
 
@@ -134,9 +143,12 @@ def test_residual_panel_draws_the_stream_of_the_last_token(qtbot, window, shown)
     shown.pane.go_to_ids("02-forward-pass", "15-mlp-and-residual")
     trace = window.snapshot.trace
     last = trace.numpy("blocks.1.resid_post")[-1]
-    drawn = lambda: shown.residual_view.stream is not None and np.isclose(  # noqa: E731
-        shown.residual_view.stream.lengths[-1], np.linalg.norm(last), rtol=1e-5)
-    qtbot.waitUntil(drawn, timeout=3000)                         # drawn from this trace once in front
+
+    def drawn() -> bool:
+        stream = shown.residual_view.stream
+        return stream is not None and np.isclose(stream.lengths[-1], np.linalg.norm(last), rtol=1e-5)
+
+    qtbot.waitUntil(drawn, timeout=3000)  # drawn from this trace once in front
     stream = shown.residual_view.stream
     assert stream.added[0] == pytest.approx(float(np.linalg.norm(trace.numpy("embed.sum")[-1])), rel=1e-5)
     assert stream.stages == ("input", "0 +attn", "0 +MLP", "1 +attn", "1 +MLP")
@@ -144,10 +156,10 @@ def test_residual_panel_draws_the_stream_of_the_last_token(qtbot, window, shown)
 
 def test_a_hidden_lesson_catches_up_when_shown(qtbot, window, shown, show_prompt):
     shown.pane.go_to_ids("02-forward-pass", "01-text-to-tokens")
-    window.whatif_view.parentWidget().raise_()                 # the What-if tab in front of the lesson
+    window.whatif_view.parentWidget().raise_()  # the What-if tab in front of the lesson
     qtbot.waitUntil(lambda: shown.lesson_dock.visibleRegion().isEmpty(), timeout=2000)
     show_prompt("a bat")
-    assert shown.numbers_stale                                # nothing computed while out of sight
+    assert shown.numbers_stale  # nothing computed while out of sight
     shown.show_lesson()
     qtbot.waitUntil(lambda: not shown.numbers_stale, timeout=2000)
     assert shown.pane.sentences()[0].startswith("Your prompt has 5 characters and became 5 tokens")

@@ -5,6 +5,7 @@ small (a timeline of 8 snapshots, curves of 40 points) so a few hundred steps cr
 times. What is checked is what would show a leak: every store stays under its cap however many steps
 go by, the thinned curves still carry the true losses (as means), and no thread outlives the studio.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,12 +24,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.soak_studio import SimulatedUser, bounded_sizes, open_window  # noqa: E402
 
 STEPS = 200
-CHUNKS = 4               # training runs in four stretches; the user acts during each
-ACTIONS_PER_CHUNK = 3    # type, scrub, switch tab
+CHUNKS = 4  # training runs in four stretches; the user acts during each
+ACTIONS_PER_CHUNK = 3  # type, scrub, switch tab
 CURVE_POINTS = 40
-TIMELINE_CAP = 8         # capacity_for's smallest: the studio never keeps fewer
-SHORT_RUN = RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_preset="nano", context_length=16,
-                     batch_size=8, max_steps=40, warmup_steps=5, eval_interval=10, sample_interval=20)
+TIMELINE_CAP = 8  # capacity_for's smallest: the studio never keeps fewer
+SHORT_RUN = RunSetup(
+    corpus_kind="synthetic",
+    corpus_name="previous-token",
+    model_preset="nano",
+    context_length=16,
+    batch_size=8,
+    max_steps=40,
+    warmup_steps=5,
+    eval_interval=10,
+    sample_interval=20,
+)
 WAIT_MS = 120_000
 
 
@@ -55,8 +65,11 @@ def test_a_long_session_stays_within_every_bound_and_leaves_no_thread(qtbot, win
 
     def measure(_step: int) -> None:  # after every drawn frame: the stores never pass their caps, even briefly
         sizes = bounded_sizes(studio)
-        for name, key in (("timeline", "timeline_snapshots"), ("loss curve", "loss_curve_points"),
-                          ("all curves", "curve_points_all")):
+        for name, key in (
+            ("timeline", "timeline_snapshots"),
+            ("loss curve", "loss_curve_points"),
+            ("all curves", "curve_points_all"),
+        ):
             largest[name] = max(largest[name], sizes[key])
 
     studio.frame_drawn.connect(measure)

@@ -1,6 +1,7 @@
 """Opening models from the window, the Model zoo and the command line: loading off the GUI thread, the
 previous model kept on failure, downloads from a loopback Hub (tests/hub_server.py) into a temporary
 Hugging Face cache, and command-line failures told on the terminal with a non-zero exit status."""
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,9 @@ def loopback(tiny_gpt2, tmp_path, monkeypatch):
 
 
 def needed_size(folder: Path) -> int:
-    return sum((folder / name).stat().st_size for name in ("config.json", "vocab.json", "merges.txt",
-                                                           "model.safetensors"))
+    return sum(
+        (folder / name).stat().st_size for name in ("config.json", "vocab.json", "merges.txt", "model.safetensors")
+    )
 
 
 # -- the window: loading in the background --------------------------------------------------------
@@ -81,8 +83,9 @@ def test_a_failed_load_keeps_the_previous_model_and_says_why(qtbot, window, sess
 def test_the_zoo_lists_the_models_with_their_cached_state(qtbot, loopback, tiny_gpt2):
     dialog = ModelZooDialog(AppSettings())
     qtbot.addWidget(dialog)
-    assert [dialog.table.item(row, 0).text() for row in range(dialog.table.rowCount())] == \
-        [entry.model_id for entry in ZOO]
+    assert [dialog.table.item(row, 0).text() for row in range(dialog.table.rowCount())] == [
+        entry.model_id for entry in ZOO
+    ]
     assert dialog.cached_state() == {entry.model_id: False for entry in ZOO}
     hub.download(SERVED_AS)  # fetched elsewhere (another program, the command line): the zoo sees it
     dialog.refresh()
@@ -101,8 +104,7 @@ def test_the_zoo_remembers_the_last_choice(qtbot, loopback):
     assert second.selected_id() == "EleutherAI/pythia-70m"
 
 
-def test_downloading_from_the_zoo_shows_the_size_fills_the_bar_and_opens_the_model(qtbot, window, loopback,
-                                                                                   tiny_gpt2):
+def test_downloading_from_the_zoo_shows_the_size_fills_the_bar_and_opens_the_model(qtbot, window, loopback, tiny_gpt2):
     window.models.show_model_zoo()
     dialog = window.findChild(ModelZooDialog, "modelZooDialog")
     dialog.select(SERVED_AS)
@@ -162,21 +164,30 @@ def test_a_picture_of_the_window_names_the_model_that_drew_it(window, session, t
 
 # -- the command line ------------------------------------------------------------------------------
 def run_cli(*arguments, tmp_path, extra_env=None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT),
-           "ATTENTION_LAB_SETTINGS": str(tmp_path / "settings.ini"), "HF_HOME": str(tmp_path / "hf-home"),
-           **(extra_env or {})}
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONPATH": str(ROOT),
+        "ATTENTION_LAB_SETTINGS": str(tmp_path / "settings.ini"),
+        "HF_HOME": str(tmp_path / "hf-home"),
+        **(extra_env or {}),
+    }
     env.pop("HF_HUB_CACHE", None)
-    return subprocess.run([sys.executable, "-m", "app", *arguments], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=240)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *arguments], capture_output=True, text=True, env=env, cwd=ROOT, timeout=240
+    )
 
 
-@pytest.mark.parametrize("arguments, sentence", [
-    (("--checkpoint", "/"), "/ is not a checkpoint"),
-    (("--gpt2", "/bin/ls"), "/bin/ls is not a folder"),
-    (("--gpt2", "/nonexistent"), "/nonexistent is not a folder"),
-    (("--model", "nonsense"), "nonsense is not in the Hugging Face cache"),
-    (("--model", "/bin/ls"), "/bin/ls is a file, not a folder"),
-])
+@pytest.mark.parametrize(
+    "arguments, sentence",
+    [
+        (("--checkpoint", "/"), "/ is not a checkpoint"),
+        (("--gpt2", "/bin/ls"), "/bin/ls is not a folder"),
+        (("--gpt2", "/nonexistent"), "/nonexistent is not a folder"),
+        (("--model", "nonsense"), "nonsense is not in the Hugging Face cache"),
+        (("--model", "/bin/ls"), "/bin/ls is a file, not a folder"),
+    ],
+)
 def test_a_model_that_cannot_be_opened_is_told_on_the_terminal(tmp_path, arguments, sentence):
     result = run_cli(*arguments, "--screenshot", str(tmp_path / "x.png"), tmp_path=tmp_path)
     assert result.returncode == 1
@@ -192,8 +203,17 @@ def test_the_command_line_downloads_only_when_asked_then_draws_the_model(tmp_pat
         assert refused.returncode == 1 and "--download" in refused.stderr
         assert not [request for request in server.requests if "/resolve/" in request[1]]
         shot = tmp_path / "shot.png"
-        result = run_cli("--model", SERVED_AS, "--download", "--prompt", "the the", "--screenshot", str(shot),
-                         tmp_path=tmp_path, extra_env=hub_env)
+        result = run_cli(
+            "--model",
+            SERVED_AS,
+            "--download",
+            "--prompt",
+            "the the",
+            "--screenshot",
+            str(shot),
+            tmp_path=tmp_path,
+            extra_env=hub_env,
+        )
     assert result.returncode == 0, result.stderr
     assert f"{SERVED_AS}: 100%" in result.stderr  # tqdm's bar on the terminal reached the end
     assert QImage(str(shot)).text("Model").startswith("Attention Lab — gpt2 (Hugging Face)")

@@ -11,6 +11,7 @@ benchmarks/soak_explorer.py drives the real window; here each phase runs 12-160 
   snapshot's model breaks this bound (RELIABILITY.md, "Many windows of work").
 No timings and no machine-specific sizes are asserted.
 """
+
 from __future__ import annotations
 
 import gc
@@ -26,8 +27,8 @@ from core import preset
 from core.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
-LEAK_FRACTION = 0.4           # RSS growth per cycle, as a part of one leaked model per cycle
-OBJECT_BOUND = 20             # gc-tracked objects per cycle: a view adding a plot item per redraw breaks it
+LEAK_FRACTION = 0.4  # RSS growth per cycle, as a part of one leaked model per cycle
+OBJECT_BOUND = 20  # gc-tracked objects per cycle: a view adding a plot item per redraw breaks it
 PROMPTS = ["the cat sat on the mat", "a dog ran in the park"]  # alternating: every cycle is a new trace
 MB = 2**20
 
@@ -54,15 +55,17 @@ def window(qapp, tmp_path_factory):
 
 def two_models(window):
     """A 3.1 MB and a 1.3 MB untrained model (float32 weights), on the lessons' characters."""
-    return [lambda: window.models.new_model(preset("micro"), "lessons", seed=0),
-            lambda: window.models.new_model(preset("nano", n_layers=3, n_heads=4, d_model=96), "lessons", seed=1)]
+    return [
+        lambda: window.models.new_model(preset("micro"), "lessons", seed=0),
+        lambda: window.models.new_model(preset("nano", n_layers=3, n_heads=4, d_model=96), "lessons", seed=1),
+    ]
 
 
 def assert_threads_back(phase, after) -> None:
     """Our threads exactly; the process's OS threads only so far as a leak would show: one more per cycle."""
     before = phase.before
     assert (after.python_threads, after.qthreads) == (before.python_threads, before.qthreads)
-    second_half = phase.readings[len(phase.readings) // 2:]
+    second_half = phase.readings[len(phase.readings) // 2 :]
     growth = second_half[-1].os_threads - second_half[0].os_threads
     assert growth < len(second_half) / 2, [reading.os_threads for reading in phase.readings]
 
@@ -75,8 +78,9 @@ def assert_memory_bounded(phase, leak_mb_per_cycle: float) -> None:
 def megabytes(arrays) -> float:
     """Size of these tensors or arrays, each counted once (tied weights share one)."""
     unique = {id(array): array for array in arrays}.values()
-    return sum(array.numel() * array.element_size() if hasattr(array, "numel") else array.nbytes
-               for array in unique) / MB
+    return (
+        sum(array.numel() * array.element_size() if hasattr(array, "numel") else array.nbytes for array in unique) / MB
+    )
 
 
 def qt_census(window) -> tuple[int, int, int]:
@@ -110,6 +114,7 @@ def test_switching_models_16_times_keeps_threads_memory_and_old_models_bounded(w
         def switch_and_measure():
             switch()
             sizes.append(megabytes(window.controller.session.model.parameters()))
+
         return switch_and_measure
 
     phase = soak.Phase("switch models", light=True)
@@ -128,7 +133,7 @@ def test_closing_and_reopening_every_panel_12_times_leaks_nothing(window):
     after = phase.finish()
     assert_threads_back(phase, after)
     assert all(panel.dock.isVisible() for panel in window.panels)
-    assert qt_census(window) == census   # no widget, plot item or other QObject left over from a cycle
+    assert qt_census(window) == census  # no widget, plot item or other QObject left over from a cycle
     assert after.gc_objects - phase.before.gc_objects < OBJECT_BOUND * 12, phase.summary()
 
 
@@ -145,14 +150,14 @@ def test_scrubbing_the_timeline_160_times_reuses_the_display_models(window):
     # ...in one of a few recycled models: the one shown, one waiting to be traced, one being traced and
     # the last one traced (the worker keeps its intact trace); keeping old sessions would build one per scrub
     assert summary["models_shown"] <= 4
-    assert after.sessions_alive <= 2         # the one shown (and the one traced before it, if still held)
-    assert_memory_bounded(phase, 10 * snapshot_mb)   # a cycle is 10 scrubs: 10 models kept, if kept
+    assert after.sessions_alive <= 2  # the one shown (and the one traced before it, if still held)
+    assert_memory_bounded(phase, 10 * snapshot_mb)  # a cycle is 10 scrubs: 10 models kept, if kept
 
 
 def test_setting_up_runs_again_and_again_frees_each_previous_run(window):
     soak.record_timeline(window, steps=2)  # a run in place, so its training thread exists before and after
     # Trainers of other tests' windows (a closed window lives on in Qt) are not this test's business.
-    first = weakref.ref(window.ensure_studio().run.trainer)   # weakly: this run's trainer must be free to go
+    first = weakref.ref(window.ensure_studio().run.trainer)  # weakly: this run's trainer must be free to go
     elsewhere = weakref.WeakSet(o for o in gc.get_objects() if type(o) is Trainer and o is not first())
     phase = soak.Phase("set up studio runs", light=True)
     soak.set_up_runs(window, phase, 3, steps=2)
@@ -181,8 +186,10 @@ def test_lesson_numbers_follow_new_weights_in_a_recycled_model(window):
     losses, models = [], []
     for seed in (5, 6, 7):  # the first session is freed while the second is shown: the third gets its model
         torch.manual_seed(seed)
-        weights = {name: tensor.detach().numpy().copy() for name, tensor in
-                   type(session.model)(session.config).state_dict().items()}
+        weights = {
+            name: tensor.detach().numpy().copy()
+            for name, tensor in type(session.model)(session.config).state_dict().items()
+        }
         window.set_session(display.session_for(WeightSnapshot(seed, weights)))
         soak.wait_drawn(window)
         models.append(id(window.controller.session.model))

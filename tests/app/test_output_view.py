@@ -1,4 +1,5 @@
 """Next token: the bars are the model's numbers reshaped exactly as temperature/top-k/top-p say."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +21,7 @@ def test_bars_follow_softmax_of_logits_over_temperature(window, show_prompt):
         ids, probs = view.shown_distribution()
         expected = softmax(logits / temperature)
         assert len(ids) == view.rows_that_fit() >= 3  # as many rows as the panel can label
-        assert list(ids) == list(np.argsort(-logits, kind="stable")[:len(ids)])
+        assert list(ids) == list(np.argsort(-logits, kind="stable")[: len(ids)])
         np.testing.assert_allclose(probs, expected[ids], rtol=1e-5, atol=1e-7)
     assert view.temperature_label.text() == "2.00"
 

@@ -1,5 +1,6 @@
 """Presenter mode: a projector's layout, pages turned by the clicker while the prompt editor keeps its keys,
 the controls each step's "try this" needs, then exactly the layout from before."""
+
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSize, Qt
@@ -12,15 +13,20 @@ from lesson_fixtures import classroom, shown  # noqa: F401  (fixtures)
 
 
 def dock_states(window):
-    return {dock.objectName(): (dock.isHidden(), window.dockWidgetArea(dock), dock.features())
-            for dock in window.findChildren(QDockWidget)}
+    return {
+        dock.objectName(): (dock.isHidden(), window.dockWidgetArea(dock), dock.features())
+        for dock in window.findChildren(QDockWidget)
+    }
 
 
 def image_maps(window) -> dict:
     """Colour map name of every image in every plot of the window."""
-    return {id(item): getattr(item.getColorMap(), "name", None)
-            for view in window.findChildren(pg.GraphicsView) for item in view.scene().items()
-            if isinstance(item, pg.ImageItem)}
+    return {
+        id(item): getattr(item.getColorMap(), "name", None)
+        for view in window.findChildren(pg.GraphicsView)
+        for item in view.scene().items()
+        if isinstance(item, pg.ImageItem)
+    }
 
 
 def test_presenter_mode_and_back(qtbot, window, shown):
@@ -35,7 +41,7 @@ def test_presenter_mode_and_back(qtbot, window, shown):
     maps_before = image_maps(window)
     assert "viridis" in maps_before.values()
 
-    shown.presenter_action.trigger()                                  # F5
+    shown.presenter_action.trigger()  # F5
     assert shown.presenter.active and window.isFullScreen()
     assert window.menuBar().isHidden() and window.statusBar().isHidden()
     # This step's "try this" looks through the heads: the layer and head selectors stay, nothing else does.
@@ -137,6 +143,7 @@ def test_leaving_while_a_try_panel_is_shown_restores_the_layout(qtbot, window, s
 
 def test_prompt_and_chips_grow_with_the_presentation_font(qtbot, window, shown):
     prompt_view = window.prompt_view
+
     def chip_size():
         rects = prompt_view.strip.chip_rects()
         return sum(rect.width() for rect in rects), rects[0].height()
@@ -171,15 +178,15 @@ def test_space_on_a_focused_button_presses_it_and_never_turns_the_page(qtbot, wi
     shown.pane.go_to_ids("02-forward-pass", "17-probabilities-and-sampling")
     shown.presenter.enter()
     pressed = []
-    button = window.output_view.next_button        # shown for this step's "try this"
+    button = window.output_view.next_button  # shown for this step's "try this"
     button.clicked.connect(lambda: pressed.append(True))
     button.setFocus()
     qtbot.keyClick(button, Qt.Key.Key_Space)
-    assert pressed == [True]                        # the button's own click
+    assert pressed == [True]  # the button's own click
     assert shown.pane.step.id == "17-probabilities-and-sampling"
     shown.pane.back_button.setFocus()
     qtbot.keyClick(shown.pane.back_button, Qt.Key.Key_Space)
-    assert shown.pane.step.id == "16-logits"       # Back pressed: one page back, not one forward
+    assert shown.pane.step.id == "16-logits"  # Back pressed: one page back, not one forward
     shown.presenter.leave()
 
 
@@ -195,12 +202,13 @@ def settle() -> None:
 
 
 def test_the_plan_gives_the_step_panel_its_room_first():
-    needs = Needs(lesson=QSize(265, 200), prompt_height=280, prompt_least=220, panel=QSize(735, 404),
-                  beside=QSize(505, 421))
-    wide = plan(QSize(1920, 1040), needs)                 # a 1080p projector: the what-if right of the panel
+    needs = Needs(
+        lesson=QSize(265, 200), prompt_height=280, prompt_least=220, panel=QSize(735, 404), beside=QSize(505, 421)
+    )
+    wide = plan(QSize(1920, 1040), needs)  # a 1080p projector: the what-if right of the panel
     assert not wide.beside_under_lesson and wide.panel_width >= 735 and wide.beside_size >= 505
     assert wide.lesson_width + wide.panel_width + wide.beside_size + 2 * SEPARATOR == 1920
-    small = plan(QSize(1280, 684), needs)                 # 1280x720: no room for three columns
+    small = plan(QSize(1280, 684), needs)  # 1280x720: no room for three columns
     assert small.beside_under_lesson and small.lesson_width >= 505
     assert 1280 - SEPARATOR - small.lesson_width >= 735 == needs.panel.width()
     assert small.beside_size >= 421 and 684 - SEPARATOR - small.prompt_height >= 404  # the prompt gives way
@@ -256,7 +264,9 @@ def test_moving_to_another_screen_rescales_the_text_for_it(qtbot, window, shown,
     monkeypatch.setattr(presenter_module, "font_scale", lambda screen_height: 1.45)
     window.windowHandle().screenChanged.emit(window.screen())
     assert shown.presenter.scale == 1.45 and app.font().pointSizeF() == pytest.approx(1.45 * font)
-    window.setWindowState(Qt.WindowState.WindowNoState)  # full screen on the test's small screen: as big as a projector's
+    window.setWindowState(
+        Qt.WindowState.WindowNoState
+    )  # full screen on the test's small screen: as big as a projector's
     window.resize(PROJECTOR_SIZES[-1])
     settle()
     assert_all_shown_whole(window, shown.presenter, "on the new screen")

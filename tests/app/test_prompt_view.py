@@ -1,4 +1,5 @@
 """Prompt and tokens: typing re-runs the model; chips show exactly the tokens it read."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -31,7 +32,7 @@ def test_a_too_long_prompt_is_cut_visibly(window, show_prompt):
     chips = window.prompt_view.strip.chips()
     cut = [c for c in chips if c.cut]
     assert "".join(c.label for c in cut) == text[:10]
-    assert chips[10].label == CUT_MARK                       # the scissors sit where reading starts
+    assert chips[10].label == CUT_MARK  # the scissors sit where reading starts
     assert "".join(c.label for c in chips[11:]) == text[10:]
     assert snapshot.truncated == 10
     summary = window.prompt_view.summary.text()

@@ -6,6 +6,7 @@ and onto a disk that fills part way (the checkpoint's low-level write, replaced 
 After each: the message is shown, no temporary file is left, an earlier save there still loads, and
 the model in memory is the same and still works (the explorer traces a new prompt; the studio trains).
 """
+
 from __future__ import annotations
 
 import errno
@@ -22,13 +23,23 @@ from core.files.class_file import load_class_file
 
 from lesson_fixtures import classroom, shown  # noqa: F401  (fixtures)
 
-TINY = RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_preset="nano", context_length=16,
-                batch_size=8, max_steps=40, warmup_steps=5, eval_interval=10, sample_interval=20)
+TINY = RunSetup(
+    corpus_kind="synthetic",
+    corpus_name="previous-token",
+    model_preset="nano",
+    context_length=16,
+    batch_size=8,
+    max_steps=40,
+    warmup_steps=5,
+    eval_interval=10,
+    sample_interval=20,
+)
 WAIT_MS = 20_000
 
 
 def disk_full_after(limit: int):
     """The checkpoint's low-level write, failing as a full disk does once `limit` bytes are written."""
+
     def write_all(file, data: bytes) -> None:
         file.write(data[:limit])
         if len(data) > limit:
@@ -102,15 +113,14 @@ def test_a_full_disk_keeps_the_earlier_checkpoint_and_the_model(window, show_pro
     assert sorted(os.listdir(folder)) == ["meta.json", "model.safetensors"]  # no temporary files
     monkeypatch.undo()
     assert_unchanged(load_checkpoint(folder).model, weights)  # the earlier save, whole
-    assert_unchanged(session.model, changed)                 # the model in memory, as the user left it
+    assert_unchanged(session.model, changed)  # the model in memory, as the user left it
     assert_still_traces(window, show_prompt, "a cat sat")
-    assert window.models.save_checkpoint(folder)                    # with room again, the same save works
+    assert window.models.save_checkpoint(folder)  # with room again, the same save works
     assert_unchanged(load_checkpoint(folder).model, changed)
 
 
 # -- File > Save session -----------------------------------------------------------------------------
-def test_a_session_that_cannot_be_saved_says_why(window, shown, show_prompt, tmp_path, monkeypatch,
-                                                 file_in_the_way):
+def test_a_session_that_cannot_be_saved_says_why(window, shown, show_prompt, tmp_path, monkeypatch, file_in_the_way):
     from app.lessons import classroom as classroom_module
     from core.files import class_file as class_file_module
 
@@ -129,8 +139,9 @@ def test_a_session_that_cannot_be_saved_says_why(window, shown, show_prompt, tmp
     assert sorted(os.listdir(tmp_path)) == ["lesson.attnlab", "notes.txt"]
     assert load_class_file(earlier).prompt == window.controller.prompt  # the earlier file, whole
 
-    monkeypatch.setattr(classroom_module.QFileDialog, "getSaveFileName",
-                        lambda *a, **k: (str(file_in_the_way / "lesson.attnlab"), ""))
+    monkeypatch.setattr(
+        classroom_module.QFileDialog, "getSaveFileName", lambda *a, **k: (str(file_in_the_way / "lesson.attnlab"), "")
+    )
     shown.ask_save_class_file()
     assert f"{file_in_the_way} is a file, not a folder" in error_box_text(window)
     assert window.controller.session is session
@@ -150,8 +161,9 @@ def studio(qtbot, window, tmp_path):
     return studio
 
 
-def test_a_studio_save_that_fails_says_why_and_training_goes_on(qtbot, window, studio, show_prompt, tmp_path,
-                                                                monkeypatch, file_in_the_way):
+def test_a_studio_save_that_fails_says_why_and_training_goes_on(
+    qtbot, window, studio, show_prompt, tmp_path, monkeypatch, file_in_the_way
+):
     trainer = studio.worker.trainer
     folder = tmp_path / "run"
     with qtbot.waitSignal(studio.saved, timeout=WAIT_MS):

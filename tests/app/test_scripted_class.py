@@ -2,6 +2,7 @@
 with spaces, turns pages with Page Down, switches a head off and sees the badge, resets, trains in the
 studio and prints the hand-out. Screenshots at 1280x720 and 1920x1080, and the hand-out's pages, go to a
 temporary folder, and also to $ATTENTION_LAB_SHOTS when it is set, for a person to look at."""
+
 from __future__ import annotations
 
 import math
@@ -21,10 +22,17 @@ from app.window import MainWindow
 
 PROMPT = "Anna met Ben. Then Anna"
 SIZES = (QSize(1280, 720), QSize(1920, 1080))
-STUDIO_RUN = RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_preset="nano", context_length=16,
-                      batch_size=8, max_steps=200, warmup_steps=5)
-TRAIN_STEPS = 200    # issue 15: 200 steps at a pace slow enough to narrate
-PACE = 30.0          # steps per second: 200 steps take at least ~7 s, each one drawn as it happens
+STUDIO_RUN = RunSetup(
+    corpus_kind="synthetic",
+    corpus_name="previous-token",
+    model_preset="nano",
+    context_length=16,
+    batch_size=8,
+    max_steps=200,
+    warmup_steps=5,
+)
+TRAIN_STEPS = 200  # issue 15: 200 steps at a pace slow enough to narrate
+PACE = 30.0  # steps per second: 200 steps take at least ~7 s, each one drawn as it happens
 WAIT_MS = 60_000
 
 
@@ -139,4 +147,4 @@ def test_a_scripted_class(qtbot, tmp_path, shots):
                 image.save(folder / f"5-handout-page-{index + 1}.png")
     finally:
         pdf.close()
-    assert window.prompt_view.text() == before                     # the hand-out put the prompt back
+    assert window.prompt_view.text() == before  # the hand-out put the prompt back

@@ -1,4 +1,5 @@
 """Save a session, change everything, open the session: the same model, prompt, selection and step."""
+
 import math
 
 import numpy as np
@@ -24,8 +25,11 @@ def test_a_saved_session_reopens_to_the_same_state(qtbot, tmp_path, window, show
     window.output_view.set_temperature(1.5)
     shown.pane.go_to(0, 0)
 
-    with qtbot.waitSignal(window.drawn, timeout=10000,
-                          check_params_cb=lambda snapshot: snapshot.n_tokens > 1 and not window.controller.busy):
+    with qtbot.waitSignal(
+        window.drawn,
+        timeout=10000,
+        check_params_cb=lambda snapshot: snapshot.n_tokens > 1 and not window.controller.busy,
+    ):
         shown.open_class_file(path)
     assert window.controller.prompt == PROMPT
     assert shown.pane.position_ids() == ("02-forward-pass", "10-scores-and-scaling")
@@ -34,7 +38,7 @@ def test_a_saved_session_reopens_to_the_same_state(qtbot, tmp_path, window, show
     for name, tensor in window.controller.session.model.state_dict().items():
         assert torch.equal(tensor, saved_weights[name]), name
     assert torch.equal(window.snapshot.trace["logits"], saved_logits)
-    assert shown.pane.sentences() == saved_sentences   # same trace, same step, same numbers
+    assert shown.pane.sentences() == saved_sentences  # same trace, same step, same numbers
 
 
 def test_a_broken_session_file_leaves_the_window_as_it_was(tmp_path, window, shown):
@@ -47,8 +51,16 @@ def test_a_broken_session_file_leaves_the_window_as_it_was(tmp_path, window, sho
 
 
 # A real studio run, small enough that its 3 steps take about a second (evaluated at its last step).
-STUDIO_RUN = RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_preset="nano",
-                      context_length=16, batch_size=8, max_steps=3, warmup_steps=1, eval_interval=3)
+STUDIO_RUN = RunSetup(
+    corpus_kind="synthetic",
+    corpus_name="previous-token",
+    model_preset="nano",
+    context_length=16,
+    batch_size=8,
+    max_steps=3,
+    warmup_steps=1,
+    eval_interval=3,
+)
 WAIT_MS = 20_000
 
 
@@ -61,7 +73,7 @@ def train_three_steps(qtbot, window, tmp_path, monkeypatch):
     with qtbot.waitSignal(studio.paused, timeout=WAIT_MS, check_params_cb=lambda step: step == 3):
         studio.train_steps(3)
     with qtbot.waitSignal(studio.shown_step_changed, timeout=WAIT_MS, check_params_cb=lambda step: step == 3):
-        studio.timeline_bar.go_live()   # the explorer shows the weights after the last step
+        studio.timeline_bar.go_live()  # the explorer shows the weights after the last step
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=WAIT_MS)
     assert studio.run.trainer.step_count == 3
     assert studio.timeline.steps() == [0, 1, 2, 3]
@@ -70,8 +82,10 @@ def train_three_steps(qtbot, window, tmp_path, monkeypatch):
 
 def kept_weights(studio) -> dict:
     """step -> {parameter name: a copy of its array}, from the studio's timeline."""
-    return {step: {name: np.array(array) for name, array in studio.timeline.get(step).tensors.items()}
-            for step in studio.timeline.steps()}
+    return {
+        step: {name: np.array(array) for name, array in studio.timeline.get(step).tensors.items()}
+        for step in studio.timeline.steps()
+    }
 
 
 def test_the_training_timeline_travels_in_the_session(qtbot, tmp_path, window, shown, monkeypatch):
@@ -80,7 +94,7 @@ def test_the_training_timeline_travels_in_the_session(qtbot, tmp_path, window, s
     studio = train_three_steps(qtbot, window, tmp_path, monkeypatch)
     losses = studio.run.trainer.loss_history
     (_, first), (_, last) = losses["train"][0], losses["train"][-1]
-    (_, val), = losses["val"]   # measured once, at the last step
+    ((_, val),) = losses["val"]  # measured once, at the last step
 
     shown.pane.go_to_ids("03-training", "03-train-and-validation")
     assert shown.pane.sentences() == [
@@ -106,23 +120,23 @@ def test_opening_a_session_brings_its_timeline_back_into_the_studio(qtbot, tmp_p
     path = shown.save_class_file(tmp_path / "trained")
 
     with qtbot.waitSignal(studio.run_ready, timeout=WAIT_MS):
-        studio.reset()   # a fresh run at step 0: nothing of the saved one is left in the studio
-    qtbot.waitUntil(lambda: studio.timeline.steps() == [0], timeout=WAIT_MS)   # the worker keeps step 0 as it starts
+        studio.reset()  # a fresh run at step 0: nothing of the saved one is left in the studio
+    qtbot.waitUntil(lambda: studio.timeline.steps() == [0], timeout=WAIT_MS)  # the worker keeps step 0 as it starts
     assert studio.training_losses() == {"train": [], "val": []}
 
     with qtbot.waitSignal(window.drawn, timeout=WAIT_MS, check_params_cb=lambda snapshot: not window.controller.busy):
         shown.open_class_file(path)
     session_model = window.controller.session
-    assert studio.run is None   # a session holds no optimizer state: the history is for looking back
+    assert studio.run is None  # a session holds no optimizer state: the history is for looking back
     assert studio.timeline.steps() == [0, 1, 2, 3]
     assert studio.training_losses() == losses
     assert studio.plots.train_curve.steps == [1, 2, 3]
 
-    studio.timeline_bar.scrub_to(1)   # look back: the explorer shows the weights of step 1
+    studio.timeline_bar.scrub_to(1)  # look back: the explorer shows the weights of step 1
     assert studio.shown_step == 1
     for name, tensor in window.controller.session.model.state_dict().items():
         assert np.array_equal(tensor.numpy(), kept[1][name]), name
-    studio.timeline_bar.go_live()     # the right end is the session's own model, the weights after step 3
+    studio.timeline_bar.go_live()  # the right end is the session's own model, the weights after step 3
     assert window.controller.session is session_model
     for name, tensor in session_model.model.state_dict().items():
         assert np.array_equal(tensor.numpy(), kept[3][name]), name
@@ -131,9 +145,9 @@ def test_opening_a_session_brings_its_timeline_back_into_the_studio(qtbot, tmp_p
 def test_a_timeline_that_does_not_fit_the_model_keeps_only_the_curves(qtbot, window, shown):
     studio = window.ensure_studio()
     losses = {"train": [[1, 3.5], [2, 3.0]], "val": []}
-    wrong = [(0, {"transformer.wte.weight": np.zeros((2, 3), np.float32)})]   # not this model's parameters
+    wrong = [(0, {"transformer.wte.weight": np.zeros((2, 3), np.float32)})]  # not this model's parameters
     studio.restore_training_history(wrong, losses)
     assert len(studio.timeline) == 0
     assert studio.training_losses() == losses
     assert "does not fit its model" in studio.message.text()
-    studio.timeline_bar.scrub_to(0)   # nothing to show, nothing raised
+    studio.timeline_bar.scrub_to(0)  # nothing to show, nothing raised

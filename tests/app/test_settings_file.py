@@ -1,5 +1,6 @@
 """A settings file edited by hand or damaged: every value the window cannot use is its default, and the
 window opens (it used to stop at a temperature of nan, a top-k past 2**31 or a number where a list belongs)."""
+
 from __future__ import annotations
 
 import pytest
@@ -68,14 +69,15 @@ def test_the_window_opens_with_defaults_from_a_damaged_settings_file(qtbot, tmp_
     assert window.settings.recent_items() == []
     window.models.fill_recent_menu(window.recent_menu)
     assert [action.text() for action in window.recent_menu.actions()][0] == "No recent models"
-    assert window.snapshot.n_tokens == 3   # and it draws
+    assert window.snapshot.n_tokens == 3  # and it draws
     window.close()
 
 
 def test_good_stored_knobs_still_come_back(qtbot, tmp_path, session, normal_zoom):
     path = tmp_path / "good.ini"
-    path.write_text("[sampling]\ntemperature=0.6\ntop_k=5\ntop_p=0.9\ngreedy=true\ngenerate_count=40\n",
-                    encoding="utf-8")
+    path.write_text(
+        "[sampling]\ntemperature=0.6\ntop_k=5\ntop_p=0.9\ngreedy=true\ngenerate_count=40\n", encoding="utf-8"
+    )
     window = MainWindow(settings=AppSettings(path), session=session, prompt="")
     qtbot.addWidget(window)
     output = window.output_view

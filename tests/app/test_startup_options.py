@@ -1,5 +1,6 @@
 """Starting the app: `--checkpoint`, `--gpt2` and `--dark` open what they name, and a missing or broken
 default model gives way to an untrained one with a sentence saying why (the window still opens)."""
+
 from __future__ import annotations
 
 import shutil
@@ -30,10 +31,14 @@ def start_app(tmp_path, monkeypatch, qapp):
     what the window held when it was up: session, prompt, dark, palette lightness, recent items)."""
     seen = {}
 
-    def look(window, args) -> bool:   # a start-up step of our own, run first once the window is up
-        seen.update(session=window.controller.session, prompt=window.controller.prompt, dark=window.dark,
-                    lightness=QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness(),
-                    recent=window.settings.recent_items())
+    def look(window, args) -> bool:  # a start-up step of our own, run first once the window is up
+        seen.update(
+            session=window.controller.session,
+            prompt=window.controller.prompt,
+            dark=window.dark,
+            lightness=QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness(),
+            recent=window.settings.recent_items(),
+        )
         return True
 
     monkeypatch.setattr(app.main, "startup_steps", [look, *app.main.startup_steps])
@@ -43,7 +48,7 @@ def start_app(tmp_path, monkeypatch, qapp):
         return code, seen
 
     yield start
-    apply_theme(QApplication.instance(), False)   # the theme is the whole application's: leave it light
+    apply_theme(QApplication.instance(), False)  # the theme is the whole application's: leave it light
 
 
 def assert_same_weights(model, expected: dict) -> None:
@@ -71,7 +76,7 @@ def test_checkpoint_option_opens_that_checkpoint(tmp_path, start_app, session_fa
 
 def test_gpt2_option_opens_that_gpt2_folder(tmp_path, start_app):
     folder = write_gpt2_folder(tmp_path / "gpt2")
-    written = tiny_model(vocab_size=260)   # the model write_gpt2_folder wrote, in Hugging Face's layout
+    written = tiny_model(vocab_size=260)  # the model write_gpt2_folder wrote, in Hugging Face's layout
 
     code, seen = start_app("--gpt2", str(folder), "--prompt", " the the")
 
@@ -80,7 +85,7 @@ def test_gpt2_option_opens_that_gpt2_folder(tmp_path, start_app):
     assert (session.config.n_layers, session.config.d_model, session.config.vocab_size) == (1, 8, 260)
     assert session.source == "GPT-2 “gpt2”"
     assert_same_weights(session.model, written.state_dict())
-    assert session.tokenizer.encode(" the the") == [258, 258]   # GPT-2's own merges: ' the' is one token
+    assert session.tokenizer.encode(" the the") == [258, 258]  # GPT-2's own merges: ' the' is one token
     assert seen["recent"][0].kind == "gpt2" and seen["recent"][0].path == str(folder)
 
 
@@ -91,9 +96,9 @@ def test_dark_option_starts_dark_and_is_remembered(tmp_path, start_app, session_
 
     assert code == 0
     assert seen["dark"] is True and seen["lightness"] < 80
-    assert AppSettings(tmp_path / "s.ini").dark_theme is True   # the next start is dark too
+    assert AppSettings(tmp_path / "s.ini").dark_theme is True  # the next start is dark too
     pixels = QImage(str(tmp_path / "shot.png")).convertToFormat(QImage.Format.Format_Grayscale8)
-    assert np.frombuffer(pixels.constBits(), np.uint8).mean() < 100   # the picture is of a dark window
+    assert np.frombuffer(pixels.constBits(), np.uint8).mean() < 100  # the picture is of a dark window
 
 
 def test_without_dark_the_stored_light_theme_stays(tmp_path, start_app, session_factory):
@@ -110,7 +115,7 @@ def _truncate_weights(folder):
     weights.write_bytes(weights.read_bytes()[:1000])
 
 
-def _poison_weights(folder):   # the last bytes of the weights become 0xff: NaN floats
+def _poison_weights(folder):  # the last bytes of the weights become 0xff: NaN floats
     weights = folder / "model.safetensors"
     data = bytearray(weights.read_bytes())
     data[-400:] = b"\xff" * 400
@@ -120,8 +125,10 @@ def _poison_weights(folder):   # the last bytes of the weights become 0xff: NaN 
 DAMAGES = {
     "weights cut short": (_truncate_weights, "truncated"),
     "weights deleted": (lambda folder: (folder / "model.safetensors").unlink(), "no model.safetensors"),
-    "meta.json garbled": (lambda folder: (folder / "meta.json").write_text("{not json", encoding="utf-8"),
-                          "meta.json is not valid JSON"),
+    "meta.json garbled": (
+        lambda folder: (folder / "meta.json").write_text("{not json", encoding="utf-8"),
+        "meta.json is not valid JSON",
+    ),
     "meta.json deleted": (lambda folder: (folder / "meta.json").unlink(), "it has no meta.json"),
     "weights that are NaN": (_poison_weights, "NaN"),
 }
@@ -159,8 +166,9 @@ def test_a_missing_default_model_gives_way_to_an_untrained_one(tmp_path, missing
     assert notice == "No pretrained model is installed yet; showing an UNTRAINED model (random weights)."
 
 
-def test_the_window_opens_on_the_untrained_model_when_the_default_one_is_broken(qtbot, tmp_path, shipped_copy,
-                                                                                 monkeypatch):
+def test_the_window_opens_on_the_untrained_model_when_the_default_one_is_broken(
+    qtbot, tmp_path, shipped_copy, monkeypatch
+):
     _truncate_weights(shipped_copy)
     monkeypatch.setattr(app.state.model_in_use, "DEFAULT_MODEL_FOLDER", shipped_copy)
     window = MainWindow(settings=AppSettings(tmp_path / "s.ini"), prompt="the cat", remember_layout=False)
@@ -168,11 +176,11 @@ def test_the_window_opens_on_the_untrained_model_when_the_default_one_is_broken(
     window.show()
     qtbot.waitUntil(lambda: window.snapshot is not None and not window.controller.busy, timeout=WAIT_MS)
     assert not window.controller.session.trained
-    assert window.snapshot.n_tokens == len("the cat")   # the untrained model reads characters, and draws
+    assert window.snapshot.n_tokens == len("the cat")  # the untrained model reads characters, and draws
     message = window.statusBar().currentMessage()
     assert message.startswith("The default model could not be loaded (") and "truncated" in message
 
-    shutil.copy(DEFAULT_MODEL_FOLDER / "model.safetensors", shipped_copy)   # mended: Reload finds it whole
+    shutil.copy(DEFAULT_MODEL_FOLDER / "model.safetensors", shipped_copy)  # mended: Reload finds it whole
     window.statusBar().clearMessage()
     window.models.load_default_model()
     assert window.controller.session.trained and window.controller.session.source == "default model"

@@ -1,5 +1,6 @@
 """app/state/ is the explorer's state without Qt: a script or notebook can use it with no window, and
 the Qt layer wraps it. Importing every module there must pull in no Qt."""
+
 import pkgutil
 from pathlib import Path
 
@@ -17,8 +18,13 @@ def _state_modules() -> list[str]:
 
 def test_importing_every_state_module_loads_no_qt():
     modules = _state_modules()
-    expected = {"app.state.model_in_use", "app.state.snapshot", "app.state.snapshot_maker", "app.state.palette",
-                "app.state.sampling"}
+    expected = {
+        "app.state.model_in_use",
+        "app.state.snapshot",
+        "app.state.snapshot_maker",
+        "app.state.palette",
+        "app.state.sampling",
+    }
     assert expected <= set(modules)
     assert loaded_by_importing(modules, cwd=ROOT) == [], "app/state pulled in Qt"
 

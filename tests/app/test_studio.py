@@ -2,6 +2,7 @@
 
 Every wait is on a signal (qtbot.waitSignal / waitUntil), never a sleep.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,17 @@ from core.model.model import GPT
 from core.tokenizers import CharTokenizer
 
 # A run small enough to take a step in a few milliseconds.
-TINY = RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_preset="nano", context_length=16,
-                batch_size=8, max_steps=40, warmup_steps=5, eval_interval=10, sample_interval=20)
+TINY = RunSetup(
+    corpus_kind="synthetic",
+    corpus_name="previous-token",
+    model_preset="nano",
+    context_length=16,
+    batch_size=8,
+    max_steps=40,
+    warmup_steps=5,
+    eval_interval=10,
+    sample_interval=20,
+)
 WAIT_MS = 20_000
 
 
@@ -63,8 +73,10 @@ def test_step_takes_exactly_one_optimizer_step_and_adds_one_loss_point(qtbot, st
     qtbot.waitUntil(lambda: not studio.worker.busy, timeout=WAIT_MS)
     assert trainer.step_count == 1
     # The curve and the opened-up step may be drawn a frame later on a busy machine: wait for them, then check.
-    qtbot.waitUntil(lambda: studio.plots.point_count() >= 1 and getattr(studio.one_step, "record", None) is not None,
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: studio.plots.point_count() >= 1 and getattr(studio.one_step, "record", None) is not None,
+        timeout=WAIT_MS,
+    )
     assert studio.plots.point_count() == 1
     steps, losses = studio.plots.train_curve.item.getData()
     assert list(steps) == [1.0] and losses[0] == pytest.approx(trainer.loss_history["train"][0][1])
@@ -83,10 +95,10 @@ def test_pause_stops_within_one_step(qtbot, studio, monkeypatch, request):
 
     trainer = studio.worker.trainer
     in_step, gate = threading.Event(), threading.Event()
-    request.addfinalizer(gate.set)   # never leave the worker waiting, even if an assertion fails
+    request.addfinalizer(gate.set)  # never leave the worker waiting, even if an assertion fails
     real_step = trainer.step
 
-    def gated_step(*args, **kwargs):   # every step waits at the gate: Pause lands inside a known step
+    def gated_step(*args, **kwargs):  # every step waits at the gate: Pause lands inside a known step
         in_step.set()
         gate.wait(WAIT_MS / 1000)
         return real_step(*args, **kwargs)
@@ -94,12 +106,12 @@ def test_pause_stops_within_one_step(qtbot, studio, monkeypatch, request):
     monkeypatch.setattr(trainer, "step", gated_step)
     with qtbot.waitSignal(studio.paused, timeout=WAIT_MS) as paused:
         studio.train_steps(100_000)
-        assert in_step.wait(WAIT_MS / 1000)   # the first step has begun...
+        assert in_step.wait(WAIT_MS / 1000)  # the first step has begun...
         qtbot.waitUntil(studio.findChild(QPushButton, "trainPauseButton").isEnabled, timeout=WAIT_MS)
         at_pause = trainer.step_count
-        click(qtbot, studio, "trainPauseButton")   # ...Pause is pressed during it...
-        gate.set()                                 # ...and it finishes
-    assert at_pause == 0 and paused.args[0] == 1   # the step in progress, and not one more
+        click(qtbot, studio, "trainPauseButton")  # ...Pause is pressed during it...
+        gate.set()  # ...and it finishes
+    assert at_pause == 0 and paused.args[0] == 1  # the step in progress, and not one more
     assert trainer.step_count == 1
     qtbot.waitUntil(lambda: studio.plots.point_count() == trainer.step_count, timeout=WAIT_MS)
 
@@ -111,8 +123,9 @@ def test_scrubbing_to_step_k_shows_the_attention_of_the_step_k_weights(qtbot, st
     k = kept[len(kept) // 2]
     assert 0 < k < 12
     controller = studio.controller
-    with qtbot.waitSignal(controller.snapshot_ready, timeout=WAIT_MS,
-                          check_params_cb=lambda snapshot: snapshot.step == k) as shown:
+    with qtbot.waitSignal(
+        controller.snapshot_ready, timeout=WAIT_MS, check_params_cb=lambda snapshot: snapshot.step == k
+    ) as shown:
         studio.timeline_bar.scrub_to(k)
     snapshot = shown.args[0]
     # The same weights, traced independently of the app.
@@ -122,8 +135,11 @@ def test_scrubbing_to_step_k_shows_the_attention_of_the_step_k_weights(qtbot, st
     for name in pattern_names(model.config.n_layers):
         np.testing.assert_allclose(snapshot.trace[name].numpy(), reference[name].numpy(), atol=1e-6)
     # The studio's own head grid draws that same trace.
-    np.testing.assert_allclose(studio.heads.grid.shown_patterns(),
-                               np.stack([reference[name][0].numpy() for name in pattern_names(2)]), atol=1e-6)
+    np.testing.assert_allclose(
+        studio.heads.grid.shown_patterns(),
+        np.stack([reference[name][0].numpy() for name in pattern_names(2)]),
+        atol=1e-6,
+    )
     assert not studio.timeline_bar.live
     assert studio.plots.markers[0].isVisible() and studio.plots.markers[0].value() == k
 
@@ -134,8 +150,10 @@ def test_a_nan_loss_pauses_the_run_and_offers_a_rollback(qtbot, studio):
     trainer = studio.worker.trainer
     with qtbot.waitSignal(studio.worker.called, timeout=WAIT_MS):  # poison the weights between steps
         studio.worker.call(lambda t: t.model.lm_head.weight.data.fill_(float("nan")))
-    with qtbot.waitSignal(studio.diverged, timeout=WAIT_MS) as diverged, \
-            qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
+    with (
+        qtbot.waitSignal(studio.diverged, timeout=WAIT_MS) as diverged,
+        qtbot.waitSignal(studio.paused, timeout=WAIT_MS),
+    ):
         studio.train_steps(1_000)
     record = diverged.args[0]
     assert record.step == 4 and not np.isfinite(record.loss)
@@ -204,7 +222,7 @@ def test_attention_over_training_exports_as_gif_and_pngs(qtbot, studio, tmp_path
     assert [p.name for p in pngs] == [f"attention_step{s}.png" for s in steps]
     assert gif.n_frames == len(steps) and gif.info["loop"] == 0
     for index, png in enumerate(pngs):
-        expected = np.asarray(Image.open(png).convert("RGB"), dtype=np.int16)   # (H, W, 3)
+        expected = np.asarray(Image.open(png).convert("RGB"), dtype=np.int16)  # (H, W, 3)
         gif.seek(index)
         decoded = np.asarray(gif.convert("RGB"), dtype=np.int16)
         assert decoded.shape == expected.shape
@@ -218,9 +236,9 @@ def test_bpe_training_is_shown_and_replayed_merge_by_merge(qtbot, studio):
     view, tokenizer = studio.bpe_view, studio.run.tokenizer
     assert view.merge_list.count() == len(tokenizer.merges) == 44
     prompt = studio.run.probe_prompt
-    view.slider.setValue(0)      # no merges yet: one token per byte
+    view.slider.setValue(0)  # no merges yet: one token per byte
     assert len(view.strip.chips()) == len(prompt.encode("utf-8"))
-    view.slider.setValue(44)     # every merge: what the model reads
+    view.slider.setValue(44)  # every merge: what the model reads
     assert [chip.token_id for chip in view.strip.chips()] == tokenizer.encode(prompt)
     assert "44 merges" in view.replay_label.text()
 
@@ -262,7 +280,7 @@ def _detector_scores_by_hand(run, weights) -> dict[str, np.ndarray]:
     model.load_state_dict(weights.state_dict())
     model.eval()
     names = pattern_names(model.config.n_layers)
-    prompt_ids = run.tokenizer.encode(run.probe_prompt)[-model.config.context_length:]
+    prompt_ids = run.tokenizer.encode(run.probe_prompt)[-model.config.context_length :]
     on_prompt = head_scores(model.trace(prompt_ids, names=names))
     on_repeats = head_scores(model.trace(run.detector_probe, names=names))
     return {**on_prompt, "induction": on_repeats["induction"]}
@@ -273,11 +291,11 @@ def test_the_detector_curves_are_cores_scores_of_each_kept_step(qtbot, studio):
         studio.train_steps(6)
     run, plots = studio.run, studio.heads.detectors
     steps = studio.timeline.steps()
-    assert steps == list(range(7)) and plots.steps == steps   # every step kept and scored (40 planned)
+    assert steps == list(range(7)) and plots.steps == steps  # every step kept and scored (40 planned)
     expected = {step: _detector_scores_by_hand(run, studio.timeline.get(step)) for step in steps}
     n_layers, n_heads = run.trainer.model.config.n_layers, run.trainer.model.config.n_heads
     for name in DETECTORS:
-        assert len(plots.curves[name]) == n_layers * n_heads   # one curve per head
+        assert len(plots.curves[name]) == n_layers * n_heads  # one curve per head
         for layer in range(n_layers):
             for head in range(n_heads):
                 x, y = plots.curves[name][layer * n_heads + head].getData()

@@ -2,6 +2,7 @@
 
 Every wait is on a signal (qtbot.waitSignal / waitUntil), never a sleep.
 """
+
 from __future__ import annotations
 
 import sys
@@ -45,9 +46,19 @@ def on_screen(qapp, tmp_path):
 def finetune_setup(tmp_path) -> RunSetup:
     text_file = tmp_path / "mine.txt"
     text_file.write_text(REPEATED, encoding="utf-8")
-    return RunSetup(corpus_kind="file", corpus_name=str(text_file), start_from="screen", context_length=16,
-                    batch_size=4, max_steps=STEPS, learning_rate=3e-3, warmup_steps=2, eval_interval=0,
-                    sample_interval=0, val_fraction=0.0)
+    return RunSetup(
+        corpus_kind="file",
+        corpus_name=str(text_file),
+        start_from="screen",
+        context_length=16,
+        batch_size=4,
+        max_steps=STEPS,
+        learning_rate=3e-3,
+        warmup_steps=2,
+        eval_interval=0,
+        sample_interval=0,
+        val_fraction=0.0,
+    )
 
 
 def logits_of(model, ids):
@@ -77,12 +88,13 @@ def test_a_copy_is_fine_tuned_on_the_users_text_and_the_explorers_model_stays(qt
         studio.set_up(finetune_setup(tmp_path))
     trainer = studio.worker.trainer
     assert trainer.model is not original.model and studio.run.tokenizer is original.tokenizer
-    assert trainer.model.config == original.config            # the architecture as it is
-    assert controller.session is original                      # nothing shown changes before training does
+    assert trainer.model.config == original.config  # the architecture as it is
+    assert controller.session is original  # nothing shown changes before training does
     assert "fine-tune a copy of tiny Llama" in studio.message.text()
 
-    with qtbot.waitSignal(studio.shown_step_changed, timeout=WAIT_MS,
-                          check_params_cb=lambda step: step == STEPS):  # the explorer ends on the trained weights
+    with qtbot.waitSignal(
+        studio.shown_step_changed, timeout=WAIT_MS, check_params_cb=lambda step: step == STEPS
+    ):  # the explorer ends on the trained weights
         studio.train_steps(STEPS)
     losses = [loss for _, loss in trainer.loss_history["train"]]
     assert len(losses) == STEPS and np.mean(losses[-3:]) < np.mean(losses[:3])

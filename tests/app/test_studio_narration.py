@@ -3,6 +3,7 @@ first step, another model puts the run away, GIF export in the background with C
 
 Every wait is on a signal; the only timing assertion is a lower bound (a pace can only make steps slower).
 """
+
 from __future__ import annotations
 
 import io
@@ -22,8 +23,17 @@ from core.model.config import preset
 from core.model.model import GPT
 from core.tokenizers import CharTokenizer
 
-TINY = RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_preset="nano", context_length=16,
-                batch_size=8, max_steps=40, warmup_steps=5, eval_interval=10, sample_interval=20)
+TINY = RunSetup(
+    corpus_kind="synthetic",
+    corpus_name="previous-token",
+    model_preset="nano",
+    context_length=16,
+    batch_size=8,
+    max_steps=40,
+    warmup_steps=5,
+    eval_interval=10,
+    sample_interval=20,
+)
 WAIT_MS = 20_000
 
 
@@ -50,7 +60,7 @@ def shared(qapp, tmp_path_factory):
 def studio(qtbot, shared):
     """The shared studio with a fresh TINY run at step 0; the explorer shows a model of its own."""
     controller, panel = shared
-    controller.set_session(explorer_session())   # puts any earlier run away
+    controller.set_session(explorer_session())  # puts any earlier run away
     panel.set_pace(0)
     with qtbot.waitSignal(panel.run_ready, timeout=WAIT_MS):
         panel.set_up(TINY)
@@ -58,6 +68,7 @@ def studio(qtbot, shared):
 
 
 # -- the pace ---------------------------------------------------------------------------------------------
+
 
 def test_one_step_a_second_is_honoured(qtbot, studio):
     studio.set_pace(1)
@@ -87,14 +98,17 @@ def test_the_pace_is_explained_on_screen_and_remembered(qtbot, tmp_path):
     qtbot.addWidget(first)
     first.show()
     assert first.controls.pace_note.isVisible() and "steps per second" in first.controls.pace_note.text()
-    assert first.controls.pace_rate == 0                       # as fast as possible, until chosen
+    assert first.controls.pace_rate == 0  # as fast as possible, until chosen
     first.set_pace(2)
-    again = StudioPanel(None, autosave_folder=tmp_path / "autosave", settings=AppSettings(str(tmp_path / "settings.ini")))
+    again = StudioPanel(
+        None, autosave_folder=tmp_path / "autosave", settings=AppSettings(str(tmp_path / "settings.ini"))
+    )
     qtbot.addWidget(again)
     assert again.controls.pace.currentText() == "2 steps/s" and again.runs.steps_per_second_limit == 2
 
 
 # -- the explorer and the studio's model ------------------------------------------------------------------
+
 
 def test_set_up_leaves_the_explorer_alone_until_the_first_step(qtbot, studio):
     controller = studio.controller
@@ -122,7 +136,7 @@ def test_opening_another_model_puts_the_run_away(qtbot, studio):
     assert studio.timeline_bar.slider.maximum() == 0 and not studio.controls.play_button.isEnabled()
     assert "different model" in studio.message.text() and studio.notes.takeover_note.isHidden()
     offer = studio.setup_panel.autosave_button
-    assert not offer.isHidden() and "step 3" in offer.text()   # the 3 steps were autosaved, not lost
+    assert not offer.isHidden() and "step 3" in offer.text()  # the 3 steps were autosaved, not lost
 
 
 def test_the_studios_own_weights_do_not_put_the_run_away(qtbot, studio):
@@ -136,6 +150,7 @@ def test_the_studios_own_weights_do_not_put_the_run_away(qtbot, studio):
 
 # -- export ------------------------------------------------------------------------------------------------
 
+
 def test_a_gif_exported_in_the_background_decodes_to_the_frames(qtbot, studio, tmp_path):
     with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
         studio.train_steps(3)
@@ -145,7 +160,7 @@ def test_a_gif_exported_in_the_background_decodes_to_the_frames(qtbot, studio, t
     studio.exporter.started.connect(lambda job: job.progress.connect(lambda done, total: reported.append(done)))
     with qtbot.waitSignal(studio.export_finished, timeout=WAIT_MS) as finished:
         studio.export_gif_in_background(target)
-        assert studio.exporter.isVisible() and studio.exporter.busy      # progress bar and Cancel on screen
+        assert studio.exporter.isVisible() and studio.exporter.busy  # progress bar and Cancel on screen
     assert finished.args == [f"Saved {len(steps)} frames to {target}", False]
     assert not studio.exporter.isVisible() and reported[-1] == len(steps)
     expected = [image_to_rgb(image) for _, image in studio.exporter.frames()]
@@ -165,7 +180,7 @@ def test_a_cancelled_gif_export_leaves_no_file(qtbot, studio, tmp_path):
     target.write_bytes(b"an older GIF the user keeps")
     made = []
 
-    def cancel_after_the_first_frame(job) -> None:   # on the export's own thread, before frame 2 is made
+    def cancel_after_the_first_frame(job) -> None:  # on the export's own thread, before frame 2 is made
         job.progress.connect(lambda done, total: (made.append(done), job.cancel()), Qt.ConnectionType.DirectConnection)
 
     studio.exporter.started.connect(cancel_after_the_first_frame)
@@ -174,14 +189,14 @@ def test_a_cancelled_gif_export_leaves_no_file(qtbot, studio, tmp_path):
             studio.export_gif_in_background(target)
     finally:
         studio.exporter.started.disconnect(cancel_after_the_first_frame)
-    assert made == [1] and len(studio.timeline) >= 3              # it was cancelled part-way through
+    assert made == [1] and len(studio.timeline) >= 3  # it was cancelled part-way through
     assert finished.args == ["Export cancelled; nothing was written.", False]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["attention.gif"]   # no temporary or half file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["attention.gif"]  # no temporary or half file
     assert target.read_bytes() == b"an older GIF the user keeps"
 
 
 def test_a_frame_title_fits_and_starts_with_the_step():
-    patterns = np.full((1, 1, 3, 3), 1 / 3)                       # the narrowest frame: one head of 3 tokens
+    patterns = np.full((1, 1, 3, 3), 1 / 3)  # the narrowest frame: one head of 3 tokens
     title = frame_title(123_456)
     assert title.startswith("Step 123456")
     image = render_frame(patterns, title)
@@ -189,8 +204,8 @@ def test_a_frame_title_fits_and_starts_with_the_step():
     from PySide6.QtGui import QFontMetrics
 
     assert QFontMetrics(font).horizontalAdvance(title) <= image.width() - 2 * GAP
-    band = image_to_rgb(image)[:TITLE_HEIGHT]                     # (TITLE_HEIGHT, W, 3): the title's strip
-    inked = np.where(band.min(axis=(0, 2)) < 128)[0]              # columns with dark text in them
+    band = image_to_rgb(image)[:TITLE_HEIGHT]  # (TITLE_HEIGHT, W, 3): the title's strip
+    inked = np.where(band.min(axis=(0, 2)) < 128)[0]  # columns with dark text in them
     assert inked.size and inked[0] >= GAP - 1 and inked[-1] <= image.width() - GAP
 
 
@@ -198,9 +213,9 @@ def test_a_set_up_still_building_when_another_model_opens_is_not_installed(qtbot
     from PySide6.QtCore import QCoreApplication
 
     with qtbot.waitSignal(studio.put_away, timeout=WAIT_MS):
-        studio.set_up(TINY.with_changes(seed=7))              # built on its thread; its answer comes as an event
-        studio.controller.set_session(explorer_session("opened meanwhile"))   # no event handled in between
+        studio.set_up(TINY.with_changes(seed=7))  # built on its thread; its answer comes as an event
+        studio.controller.set_session(explorer_session("opened meanwhile"))  # no event handled in between
     builder = studio.runs._builder
-    assert builder.wait(WAIT_MS) and builder.delivered          # the run was built...
-    QCoreApplication.processEvents()                             # ...and its `built` handed to the studio
-    assert studio.run is None and studio.worker is None         # which did not install it
+    assert builder.wait(WAIT_MS) and builder.delivered  # the run was built...
+    QCoreApplication.processEvents()  # ...and its `built` handed to the studio
+    assert studio.run is None and studio.worker is None  # which did not install it

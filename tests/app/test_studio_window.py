@@ -1,5 +1,6 @@
 """The studio inside the explorer window: closing mid-training, reloading the model, and
 `--screenshot --train-steps N`."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,15 @@ from core.training.run_setup import RunSetup
 from app.studio.run_store import read_run_info
 from app.window import MainWindow
 
-TINY = RunSetup(corpus_kind="synthetic", corpus_name="previous-token", model_preset="nano", context_length=16,
-                batch_size=8, max_steps=40, warmup_steps=5)
+TINY = RunSetup(
+    corpus_kind="synthetic",
+    corpus_name="previous-token",
+    model_preset="nano",
+    context_length=16,
+    batch_size=8,
+    max_steps=40,
+    warmup_steps=5,
+)
 WAIT_MS = 20_000
 
 
@@ -73,13 +81,14 @@ def test_a_file_dropped_on_the_window_becomes_the_studios_corpus(qtbot, tmp_path
 
     window = MainWindow(settings=AppSettings(tmp_path / "settings.ini"), prompt="", remember_layout=False)
     qtbot.addWidget(window)
-    for name in ("first.txt", "second.txt"):   # before the studio was ever shown, and once it exists
+    for name in ("first.txt", "second.txt"):  # before the studio was ever shown, and once it exists
         path = tmp_path / name
         path.write_text("some text to learn from\n" * 50, encoding="utf-8")
         mime = QMimeData()
         mime.setUrls([QUrl.fromLocalFile(str(path))])
-        drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                          Qt.KeyboardModifier.NoModifier)
+        drop = QDropEvent(
+            QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+        )
         # Straight to the window's event filter: offscreen Qt delivers no drop without a real drag in progress.
         assert window.findChild(FilesDroppedBeforeStudio).eventFilter(window, drop)
         setup = window.ensure_studio().setup_panel.setup()
@@ -89,12 +98,12 @@ def test_a_file_dropped_on_the_window_becomes_the_studios_corpus(qtbot, tmp_path
 
 def test_reloading_the_default_model_resets_the_studio(qtbot, tmp_path):
     window, studio = window_with_a_run(qtbot, tmp_path)
-    assert "training run" not in window.controller.session.source   # set up alone leaves the explorer alone
+    assert "training run" not in window.controller.session.source  # set up alone leaves the explorer alone
     with qtbot.waitSignal(studio.shown_step_changed, timeout=WAIT_MS):
         studio.train_steps(2)
     qtbot.waitUntil(lambda: "training run" in window.controller.session.source, timeout=WAIT_MS)
     with qtbot.waitSignal(studio.put_away, timeout=WAIT_MS):
-        window.models.load_default_model()                            # Model → Reload default model
+        window.models.load_default_model()  # Model → Reload default model
     assert studio.run is None and studio.timeline is None and studio.plots.point_count() == 0
     assert "training run" not in window.controller.session.source
     assert "different model" in studio.message.text()

@@ -1,4 +1,5 @@
 """TextLine: new text repaints without re-laying out the window, unless it needs more (or fewer) lines."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject

@@ -1,4 +1,5 @@
 """Token axes name every token where they fit: the labels shrink (down to a minimum) before any is left out."""
+
 from __future__ import annotations
 
 import pyqtgraph as pg

@@ -1,4 +1,5 @@
 """The attention panel shows the trace's numbers, explains a cell, and opens the head you click."""
+
 import math
 
 import numpy as np
@@ -35,9 +36,9 @@ def test_the_heatmap_is_the_traced_pattern_with_the_future_masked(view, snapshot
     np.testing.assert_array_equal(view.shown_pattern(), pattern(snapshot, 1, 2))
     shown = view.heatmap.matrix()
     T = snapshot.n_tokens
-    assert np.isnan(shown[0, 1]) and np.isnan(shown[T - 2, T - 1])   # masked, drawn hatched
+    assert np.isnan(shown[0, 1]) and np.isnan(shown[T - 2, T - 1])  # masked, drawn hatched
     assert not np.isnan(np.tril(shown)).any()
-    assert view.heatmap.panel.image.levels.tolist() == [0.0, 1.0]    # fixed, whatever the data
+    assert view.heatmap.panel.image.levels.tolist() == [0.0, 1.0]  # fixed, whatever the data
     assert view.heatmap.colorbar.levels() == (0.0, 1.0)
 
 
@@ -115,7 +116,9 @@ def test_dark_theme_and_csv_export(view, snapshot, tmp_path):
 
 
 def test_the_hover_derivation_shows_whole_lines_in_a_narrow_panel(view, qtbot):
-    view.resize(700, 200)  # a short panel, and the heatmap's column is then narrow: the derivation wraps into several lines
+    view.resize(
+        700, 200
+    )  # a short panel, and the heatmap's column is then narrow: the derivation wraps into several lines
     view.show()
     qtbot.waitExposed(view)
     view.heatmap.hovered.emit(5, 2)
@@ -128,13 +131,13 @@ def test_a_30_layer_grid_names_every_few_layers_the_chosen_one_always_and_clicks
     """SmolLM2's 30 layers in a short panel: the labels thin out instead of piling up, cells stay clickable."""
     from app.views.attention_grid import AttentionGrid, labelled
 
-    assert labelled(12, pitch=20, label_size=15, chosen=3) == list(range(12))     # room for every label
+    assert labelled(12, pitch=20, label_size=15, chosen=3) == list(range(12))  # room for every label
     assert labelled(30, pitch=8, label_size=15, chosen=0) == list(range(0, 30, 2))
     assert labelled(30, pitch=8, label_size=15, chosen=17) == [0, 2, 4, 6, 8, 10, 12, 14, 17, 20, 22, 24, 26, 28]
     grid = AttentionGrid()
     qtbot.addWidget(grid)
     grid.resize(260, 300)
-    patterns = np.tril(np.ones((30, 9, 5, 5))) / np.arange(1, 6)[:, None]   # (L, nh, T, T) uniform causal
+    patterns = np.tril(np.ones((30, 9, 5, 5))) / np.arange(1, 6)[:, None]  # (L, nh, T, T) uniform causal
     grid.set_patterns(patterns, (17, 7))
     rect = grid.head_rect(29, 8)
     assert rect.bottom() <= grid.height() and rect.right() <= grid.width() and rect.height() >= 4
@@ -171,13 +174,13 @@ def test_a_grid_with_a_pixel_per_cell_paints_exactly_what_full_size_thumbnails_d
     qtbot.addWidget(grid)
     grid.resize(400, 300)
     rng = np.random.default_rng(0)
-    patterns = np.tril(rng.random((2, 3, 9, 9)))   # (L, nh, T, T)
+    patterns = np.tril(rng.random((2, 3, 9, 9)))  # (L, nh, T, T)
     patterns /= patterns.sum(-1, keepdims=True)
     grid.set_patterns(patterns, (1, 2))
     assert grid.head_rect(0, 0).height() >= 9 and grid.head_rect(0, 0).width() >= 9
     shown = grid.grab().toImage()
     assert shown == paint_full_size_thumbnails_over(grid, shown.copy())
-    assert grid.thumbnail_images()[0][0].size().toTuple() == (9, 9)   # not pooled
+    assert grid.thumbnail_images()[0][0].size().toTuple() == (9, 9)  # not pooled
 
 
 def test_a_long_prompt_is_max_pooled_to_the_thumbnail_s_pixels(qtbot):
@@ -188,14 +191,14 @@ def test_a_long_prompt_is_max_pooled_to_the_thumbnail_s_pixels(qtbot):
     qtbot.addWidget(grid)
     grid.resize(300, 240)
     patterns = np.zeros((2, 3, T, T))
-    patterns[:, :, np.arange(T), np.arange(T)] = 1.0   # every head attends to itself: a thin diagonal
+    patterns[:, :, np.arange(T), np.arange(T)] = 1.0  # every head attends to itself: a thin diagonal
     grid.set_patterns(patterns, (0, 0))
     shown = grid.grab().toImage()
     rect = grid.head_rect(1, 2)
     rows, columns = int(rect.height()), int(rect.width())
     assert rows < T and columns < T
     image = grid.thumbnail_images()[1][2]
-    expected = coloured(max_pooled(patterns[1, 2], rows, columns))   # (rows', columns', 4)
+    expected = coloured(max_pooled(patterns[1, 2], rows, columns))  # (rows', columns', 4)
     assert (image.height(), image.width()) == expected.shape[:2]
     assert rows // 2 < image.height() <= rows and columns // 2 < image.width() <= columns  # about a pixel a cell
     for row in range(image.height()):
@@ -207,26 +210,29 @@ def test_a_long_prompt_is_max_pooled_to_the_thumbnail_s_pixels(qtbot):
         assert pixel.getRgb() == tuple(int(c) for c in picked)
     # the diagonal stays at full strength (a mean would fade it to about 1/block of its weight)
     pooled = max_pooled(patterns[1, 2], rows, columns)
-    assert pooled.max(axis=1).min() == 1.0 and pooled.max(axis=0).min() == 1.0   # every pixel row and column
-    grid.resize(200, 160)   # a smaller thumbnail: coloured again at its new size
+    assert pooled.max(axis=1).min() == 1.0 and pooled.max(axis=0).min() == 1.0  # every pixel row and column
+    grid.resize(200, 160)  # a smaller thumbnail: coloured again at its new size
     grid.grab()
     assert grid.thumbnail_images()[1][2].height() <= int(grid.head_rect(1, 2).height()) < rows
-    assert grid.thumbnail_images()[1][2].height() == max_pooled(patterns[1, 2], int(grid.head_rect(1, 2).height()), 1).shape[0]
+    assert (
+        grid.thumbnail_images()[1][2].height()
+        == max_pooled(patterns[1, 2], int(grid.head_rect(1, 2).height()), 1).shape[0]
+    )
 
 
 def test_max_pooled_takes_the_largest_weight_of_each_block():
     from app.views.attention_grid import max_pooled
 
     rng = np.random.default_rng(1)
-    patterns = rng.random((2, 7, 11))   # (heads, rows, columns): a shorter last block on purpose
+    patterns = rng.random((2, 7, 11))  # (heads, rows, columns): a shorter last block on purpose
     pooled = max_pooled(patterns, 3, 4)
-    row_edges, column_edges = [0, 3, 6, 7], [0, 3, 6, 9, 11]   # blocks of ceil(7 / 3) rows, ceil(11 / 4) columns
+    row_edges, column_edges = [0, 3, 6, 7], [0, 3, 6, 9, 11]  # blocks of ceil(7 / 3) rows, ceil(11 / 4) columns
     assert pooled.shape == (2, 3, 4)
     for r in range(3):
         for c in range(4):
-            block = patterns[:, row_edges[r]:row_edges[r + 1], column_edges[c]:column_edges[c + 1]]
+            block = patterns[:, row_edges[r] : row_edges[r + 1], column_edges[c] : column_edges[c + 1]]
             np.testing.assert_array_equal(pooled[:, r, c], block.max(axis=(1, 2)))
-    assert max_pooled(patterns, 7, 11) is patterns   # a pixel per cell: nothing changes
+    assert max_pooled(patterns, 7, 11) is patterns  # a pixel per cell: nothing changes
 
 
 def test_the_grid_pools_a_trace_again_only_where_a_keystroke_changed_it(qtbot):
@@ -244,7 +250,7 @@ def test_the_grid_pools_a_trace_again_only_where_a_keystroke_changed_it(qtbot):
     model = GPT(GPTConfig(vocab_size=16, context_length=96, n_layers=6, n_heads=6, d_model=24))
     grid = AttentionGrid()
     qtbot.addWidget(grid)
-    grid.resize(200, 200)   # thumbnails of about 25 pixels: blocks of several cells past 25 tokens
+    grid.resize(200, 200)  # thumbnails of about 25 pixels: blocks of several cells past 25 tokens
     rng = random.Random(0)
     ids, trace, blocks = [i % 16 for i in range(20)], None, set()
     for _ in range(60):
@@ -252,7 +258,7 @@ def test_the_grid_pools_a_trace_again_only_where_a_keystroke_changed_it(qtbot):
         if edit == "append":
             ids = ids + [rng.randrange(16) for _ in range(rng.choice((1, 1, 3)))]
         elif edit == "delete":
-            ids = ids[:-rng.randint(1, 3)]
+            ids = ids[: -rng.randint(1, 3)]
         else:
             ids = ids[:-1] + [rng.randrange(16)]
         trace = model.trace(ids[-90:], previous=trace)
@@ -263,4 +269,4 @@ def test_the_grid_pools_a_trace_again_only_where_a_keystroke_changed_it(qtbot):
         np.testing.assert_array_equal(grid._pooling._pooled, expected)
         assert images[5][4].height() == expected.shape[2]
         blocks.add(grid._pooling._blocks)
-    assert {(2, 2), (3, 3)} <= blocks   # the prompt outgrew the thumbnails
+    assert {(2, 2), (3, 3)} <= blocks  # the prompt outgrew the thumbnails

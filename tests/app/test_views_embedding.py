@@ -1,4 +1,5 @@
 """The embedding panel shows the prompt's vectors, the vocabulary map, and a token's neighbours."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """The "why this next token?" panels draw the core's numbers on the default model and answer clicks."""
+
 from types import SimpleNamespace
 
 import numpy as np
@@ -52,15 +53,17 @@ def test_logit_lens_grid_is_the_core_lens_and_its_last_row_the_prediction(qtbot,
     view = make_view(qtbot, LogitLensView, session, snapshot)
     lens = logit_lens(session.model, snapshot.trace, k=10)
     np.testing.assert_array_equal(view.grid.matrix(), lens.top_probs[:, :, 0])
-    predicted = snapshot.trace["logits"][0].argmax(dim=-1).numpy()            # (T,)
+    predicted = snapshot.trace["logits"][0].argmax(dim=-1).numpy()  # (T,)
     assert view.shown_top_tokens()[-1] == [label(snapshot, t) for t in predicted]
     # before any click the bars show the model's own next-token top ten
     assert view.bars.labels == [label(snapshot, t) for t in lens.top_ids[-1, -1]]
 
 
 def test_a_keystroke_reads_only_the_new_positions_through_the_head_and_a_what_if_reads_all(
-        qtbot, session, snapshot, monkeypatch):
+    qtbot, session, snapshot, monkeypatch
+):
     import core.explain.logit_lens as core_lens
+
     view = make_view(qtbot, LogitLensView, session, snapshot)
     read = []
     original = core_lens.logit_lens
@@ -68,6 +71,7 @@ def test_a_keystroke_reads_only_the_new_positions_through_the_head_and_a_what_if
     def counting(model, trace, k=10, batch=0, positions=None):
         read.append(trace.ids.shape[1] if positions is None else len(list(positions)))
         return original(model, trace, k=k, batch=batch, positions=positions)
+
     monkeypatch.setattr(core_lens, "logit_lens", counting)
     monkeypatch.setattr(logit_lens_view, "logit_lens", counting)
     typed, _ = build_snapshot(session, PROMPT + " the", Intervention())
@@ -76,12 +80,15 @@ def test_a_keystroke_reads_only_the_new_positions_through_the_head_and_a_what_if
     assert read == [added]  # the prompt's start reads as before
     full = logit_lens(session.model, typed.trace, k=10)
     assert np.array_equal(view.lens.top_ids, full.top_ids)
-    np.testing.assert_allclose(view.grid.matrix(), full.top_probs[:, :, 0], atol=1e-5)  # one row or many: float rounding
+    np.testing.assert_allclose(
+        view.grid.matrix(), full.top_probs[:, :, 0], atol=1e-5
+    )  # one row or many: float rounding
     what_if, _ = build_snapshot(session, PROMPT + " the", Intervention(ablate_heads={(0, 0)}))
     view.show_snapshot(what_if)
     assert read[-1] == what_if.n_tokens  # every stream after layer 0 changed: everything is read again
-    np.testing.assert_allclose(view.grid.matrix(), logit_lens(session.model, what_if.trace, k=10).top_probs[:, :, 0],
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        view.grid.matrix(), logit_lens(session.model, what_if.trace, k=10).top_probs[:, :, 0], atol=1e-5
+    )
 
 
 def test_clicking_a_lens_cell_shows_its_top_ten(qtbot, session, snapshot):
@@ -95,8 +102,7 @@ def test_clicking_a_lens_cell_shows_its_top_ten(qtbot, session, snapshot):
     assert view.bars.labels == [label(snapshot, t) for t in lens.top_ids[1, 3]]
 
 
-def test_a_big_model_s_lens_is_made_in_the_background_and_the_newest_prompt_wins(qtbot, session, snapshot,
-                                                                               monkeypatch):
+def test_a_big_model_s_lens_is_made_in_the_background_and_the_newest_prompt_wins(qtbot, session, snapshot, monkeypatch):
     monkeypatch.setattr(logit_lens_view, "MOST_WORK_ON_GUI_THREAD", 0)  # as if the model were big
     view = make_view(qtbot, LogitLensView, session, build_snapshot(session, "Tom and Lily", Intervention())[0])
     with qtbot.waitSignal(view.computed, timeout=60_000):
@@ -130,7 +136,7 @@ def test_attribution_of_a_logit_difference_and_a_clicked_head(qtbot, session, sn
     assert "logit difference" in view.summary.text()
     view.heads.clicked.emit(2, 1)
     share = expected.heads[2, 1]
-    assert f"Layer 2 head 1</b> alone" in view.detail.text() and f"{abs(share):.3f}" in view.detail.text()
+    assert "Layer 2 head 1</b> alone" in view.detail.text() and f"{abs(share):.3f}" in view.detail.text()
 
 
 def test_a_word_of_several_tokens_gets_a_sentence_and_the_picture_stays(qtbot, session, snapshot):
@@ -184,7 +190,7 @@ def test_kv_cache_steps_reuse_the_prompt_keys(qtbot, session, snapshot):
     T = snapshot.n_tokens
     keys = view.cached("key")
     assert keys.shape == (T + 2, session.config.d_head)  # the prompt, then one row per generated token
-    traced = snapshot.trace.numpy(f"blocks.{layer}.attn.k")[head]                 # (T, hs)
+    traced = snapshot.trace.numpy(f"blocks.{layer}.attn.k")[head]  # (T, hs)
     np.testing.assert_allclose(keys[:T], traced, rtol=1e-4, atol=1e-5)
     steps = view.steps
     assert [s.n_new for s in steps] == [T, 1, 1] and steps[-1].n_cached == T + 1

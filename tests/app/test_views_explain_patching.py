@@ -1,6 +1,7 @@
 """The patching panel: different token counts get a sentence with pad/cut, the sweep runs in the background
 and draws the core's scores, the estimate comes first, and Cancel leaves the last picture as it was.
 Also: the five explanation panels are in the explorer window and draw there."""
+
 from types import SimpleNamespace
 
 import numpy as np
@@ -58,8 +59,13 @@ def run_sweep(qtbot, view, kind: str) -> None:
 
 def expected_scores(session, kind: str) -> np.ndarray:
     tokenizer = session.tokenizer
-    pair = patching_pair(session.model, tokenizer.encode(CLEAN), tokenizer.encode(CORRUPTED),
-                         tokenizer.encode(" Lily")[0], tokenizer.encode(" Tom")[0])
+    pair = patching_pair(
+        session.model,
+        tokenizer.encode(CLEAN),
+        tokenizer.encode(CORRUPTED),
+        tokenizer.encode(" Lily")[0],
+        tokenizer.encode(" Tom")[0],
+    )
     return sweep(session.model, pair, kind).scores
 
 
@@ -67,8 +73,9 @@ def expected_scores(session, kind: str) -> np.ndarray:
 def test_the_sweep_draws_the_core_scores(qtbot, view, session, kind):
     run_sweep(qtbot, view, kind)
     assert view.result is not None and not view.result.cancelled
-    np.testing.assert_allclose(view.heatmap.matrix(), expected_scores(session, kind).astype(np.float32), rtol=1e-4,
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        view.heatmap.matrix(), expected_scores(session, kind).astype(np.float32), rtol=1e-4, atol=1e-4
+    )
     assert "patched runs" in view.status.text() and not view.progress.isVisibleTo(view)
     assert view.run_button.isEnabled() and not view.cancel_button.isEnabled()
     view.heatmap.clicked.emit(0, 1)
@@ -83,7 +90,9 @@ def test_cancel_in_the_middle_leaves_the_last_picture(qtbot, view, session, monk
         def report(done, total):
             progress(done, total)
             cancel.set()  # as if Cancel were pressed while the first batch ran
+
         return sweep(model, pair, kind, batch_size, report, cancel)
+
     monkeypatch.setattr(patching_view, "sweep", cancelled_after_one_batch)
     view.batch_size = 1
     run_sweep(qtbot, view, "residual")
@@ -133,7 +142,7 @@ def test_different_token_counts_get_a_sentence_and_pad_or_cut(qtbot, view, sessi
     assert view.job is None  # nothing starts while the prompts do not line up
     view.pad_button.click()
     padded_clean, padded = view.prompts()
-    assert padded_clean == clean and len(padded) == len(clean) and padded[-len(shorter):] == shorter
+    assert padded_clean == clean and len(padded) == len(clean) and padded[-len(shorter) :] == shorter
     assert f"Both prompts now have {len(clean)} tokens" in view.problem.text()
     assert not view.pad_button.isVisibleTo(view)
     view.corrupted_field.setText(SHORTER + " it")  # typing forgets the padding
@@ -141,7 +150,7 @@ def test_different_token_counts_get_a_sentence_and_pad_or_cut(qtbot, view, sessi
     view.corrupted_field.setText(SHORTER)
     view.cut_button.click()
     cut_clean, cut = view.prompts()
-    assert cut == shorter and cut_clean == clean[-len(shorter):]
+    assert cut == shorter and cut_clean == clean[-len(shorter) :]
 
 
 def test_a_token_the_tokenizer_splits_gets_a_sentence(qtbot, view):

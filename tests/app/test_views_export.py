@@ -1,4 +1,5 @@
 """The right-click export menu writes the plot's numbers, picture and drawing."""
+
 import csv
 
 import numpy as np
@@ -26,7 +27,7 @@ def test_csv_holds_the_numbers_with_their_labels(qtbot, tmp_path):
     menu.export_csv(tmp_path / "pattern.csv")
     rows = list(csv.reader(open(tmp_path / "pattern.csv", encoding="utf-8")))
     assert rows[0] == ["query \\ key", "The", " cat"]
-    assert rows[1] == ["The", "1.0", ""]          # a masked cell is left empty
+    assert rows[1] == ["The", "1.0", ""]  # a masked cell is left empty
     assert [float(v) for v in rows[2][1:]] == [0.25, 0.75]
 
 

@@ -1,4 +1,5 @@
 """The shared heatmap: numbers in place, masked cells left out, token ticks, hover and CSV."""
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
@@ -20,10 +21,10 @@ def test_matrix_levels_labels_and_mask(qtbot):
     shown = heatmap.matrix()
     assert np.isnan(shown[0, 3]) and shown[2, 1] == 9.0
     assert heatmap.panel.image.levels.tolist() == [-12.0, 12.0] and heatmap.colorbar.levels() == (-12.0, 12.0)
-    assert heatmap.panel.left_axis._labels[2] == "an extraord…"   # shortened, never cut mid-screen
-    assert heatmap.panel.bottom_axis._labels is None                 # columns are plain numbers
+    assert heatmap.panel.left_axis._labels[2] == "an extraord…"  # shortened, never cut mid-screen
+    assert heatmap.panel.bottom_axis._labels is None  # columns are plain numbers
     heatmap.set_matrix(values + 1, (-12.0, 12.0), ["a", "b", "c"], None)
-    assert not np.isnan(heatmap.matrix()).any()                      # a new matrix, nothing masked
+    assert not np.isnan(heatmap.matrix()).any()  # a new matrix, nothing masked
     assert not heatmap.panel.hatch.isVisible()
 
 
@@ -85,7 +86,6 @@ def test_a_short_colour_bar_labels_fewer_ticks_so_its_numbers_never_overlap(qtbo
     from PySide6.QtGui import QFontMetrics
 
     from app.views import plot_style
-    from app.views.plot_style import font
 
     widget = HeatmapWidget(title="embeddings")
     qtbot.addWidget(widget)

@@ -1,4 +1,5 @@
 """The positional panel draws each scheme from the trace: learned, sinusoidal, RoPE and none."""
+
 import numpy as np
 import pytest
 
@@ -22,7 +23,7 @@ def test_sinusoidal_heatmap_curves_similarity_and_sum(view):
     snapshot = make_snapshot(pos_encoding="sinusoidal")
     view.show_snapshot(snapshot)
     assert view.objectName() == "positionalView"
-    positions = snapshot.trace.numpy("embed.pos")                           # (T, C)
+    positions = snapshot.trace.numpy("embed.pos")  # (T, C)
     np.testing.assert_array_equal(view.position_heatmap.matrix(), positions)
     np.testing.assert_allclose(view.similarity.matrix(), cosine_similarity_matrix(positions), atol=1e-6)
     # Curves run over the whole context so the sine waves show, and equal the model's own table.
@@ -45,9 +46,9 @@ def test_picking_dimensions_by_typing_and_by_clicking_a_column(view, tmp_path):
     view.dims_edit.setText("1, 5")
     view.dims_edit.editingFinished.emit()
     assert list(view.shown_curves()) == [1, 5]
-    view.position_heatmap.clicked.emit(0, 7)                               # add dim 7
+    view.position_heatmap.clicked.emit(0, 7)  # add dim 7
     assert list(view.shown_curves()) == [1, 5, 7]
-    view.position_heatmap.clicked.emit(3, 1)                               # remove dim 1
+    view.position_heatmap.clicked.emit(3, 1)  # remove dim 1
     assert list(view.shown_curves()) == [5, 7]
     view.dims_edit.setText("999")
     view.dims_edit.editingFinished.emit()
@@ -64,14 +65,14 @@ def test_learned_positions_come_from_the_trace(view):
     view.show_snapshot(snapshot)
     positions = snapshot.trace.numpy("embed.pos")
     np.testing.assert_array_equal(view.position_heatmap.matrix(), positions)
-    assert len(view.shown_curves()[0]) == snapshot.n_tokens               # only the rows the trace has
+    assert len(view.shown_curves()[0]) == snapshot.n_tokens  # only the rows the trace has
     assert view.sum_heatmaps.panels[1].title == "+ position"
 
 
 def test_rope_shows_rotation_angles_and_says_so(view):
     snapshot = make_snapshot(pos_encoding="rope")
     view.show_snapshot(snapshot)
-    angles = snapshot.trace.numpy("embed.pos")                              # (T, d_head/2)
+    angles = snapshot.trace.numpy("embed.pos")  # (T, d_head/2)
     assert angles.shape == (snapshot.n_tokens, snapshot.config.d_head // 2)
     np.testing.assert_allclose(view.position_heatmap.matrix(), np.mod(angles, 2 * np.pi), atol=1e-6)
     full = rope_angles(64, snapshot.config.d_head).numpy()
@@ -79,7 +80,7 @@ def test_rope_shows_rotation_angles_and_says_so(view):
         np.testing.assert_allclose(values, full[:, pair], atol=1e-6)
     np.testing.assert_allclose(view.similarity.matrix(), cosine_similarity_matrix(rope_rotations(angles)), atol=1e-6)
     assert "RoPE" in view.caption.text() and "angle" in view.caption.text()
-    np.testing.assert_array_equal(view.sum_heatmaps.matrix(1), 0.0)         # nothing is added
+    np.testing.assert_array_equal(view.sum_heatmaps.matrix(1), 0.0)  # nothing is added
     assert "RoPE" in view.sum_heatmaps.panels[1].title
 
 

@@ -1,4 +1,5 @@
 """The Q/K/V panel shows the chosen head's vectors and each step of the chain, from the trace."""
+
 import math
 
 import numpy as np
@@ -54,8 +55,7 @@ def test_masked_cells_are_drawn_masked_not_as_minus_infinity(view, snapshot, qtb
     view.resize(1600, 1000)
     view.show()
     qtbot.waitExposed(view)
-    texts = [item.textItem.toPlainText() for item in view.chain["masked_scores"].panel._cell_texts
-             if item.isVisible()]
+    texts = [item.textItem.toPlainText() for item in view.chain["masked_scores"].panel._cell_texts if item.isVisible()]
     assert len(texts) == 36
     assert texts[1] == "−∞" and texts[6] == f"{masked[1, 0]:.2f}"
 
@@ -87,8 +87,13 @@ def test_dark_theme_keeps_the_numbers(view, snapshot):
 
 
 def test_grouped_query_heads_say_which_heads_share_their_key_and_value(qtbot):
-    snapshot = make_snapshot(text="The cat sat on the mat", n_layers=1, n_heads=4,
-                             pos_encoding="rope", config_changes=dict(n_kv_heads=2, norm="rmsnorm", mlp="swiglu"))
+    snapshot = make_snapshot(
+        text="The cat sat on the mat",
+        n_layers=1,
+        n_heads=4,
+        pos_encoding="rope",
+        config_changes=dict(n_kv_heads=2, norm="rmsnorm", mlp="swiglu"),
+    )
     view = QKVView(Selection(1, 4))
     qtbot.addWidget(view)
     view.show_snapshot(snapshot)
@@ -101,15 +106,19 @@ def test_grouped_query_heads_say_which_heads_share_their_key_and_value(qtbot):
 
 
 def test_a_local_unscaled_layer_shows_its_window_and_raw_scores(qtbot):
-    snapshot = make_snapshot(text="The cat sat on the mat", n_layers=1, n_heads=2,
-                             config_changes=dict(attention_windows=(2,), scale_scores=False))
+    snapshot = make_snapshot(
+        text="The cat sat on the mat",
+        n_layers=1,
+        n_heads=2,
+        config_changes=dict(attention_windows=(2,), scale_scores=False),
+    )
     view = QKVView(Selection(1, 2))
     qtbot.addWidget(view)
     view.show_snapshot(snapshot)
     shown = view.shown_matrices()
     q, k = traced(snapshot, "q", 0, 0), traced(snapshot, "k", 0, 0)
     np.testing.assert_allclose(shown["dot_products"], q @ k.T, rtol=1e-4, atol=1e-6)  # nothing to undo
-    assert np.isnan(shown["pattern"][3, 1]) and not np.isnan(shown["pattern"][3, 2])   # 2 back: outside the window
+    assert np.isnan(shown["pattern"][3, 1]) and not np.isnan(shown["pattern"][3, 2])  # 2 back: outside the window
     assert "keys over 1 back" in view.chain_captions["masked_scores"].text()
     assert "not scaled" in view.chain_captions["scores"].text()
     view.chain["scores"].hovered.emit(3, 1)

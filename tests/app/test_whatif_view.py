@@ -1,4 +1,5 @@
 """What if: ticking a head changes every number exactly as core's intervention does."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,7 @@ def test_ablating_a_head_changes_the_logits_as_core_does(window, show_prompt, wa
     # the output bars show the changed model
     _, shown = window.output_view.shown_distribution()
     after = expected.numpy("probs")[-1]
-    np.testing.assert_allclose(shown, np.sort(after)[::-1][:len(shown)], rtol=1e-5)
+    np.testing.assert_allclose(shown, np.sort(after)[::-1][: len(shown)], rtol=1e-5)
     # the before/after rows are the largest changes, with the right numbers
     changed, before_p, after_p = window.whatif_view.changes()
     before = snapshot.baseline.numpy("probs")[-1]
@@ -34,8 +35,9 @@ def test_mean_ablation_and_positional_off(window, show_prompt, wait_drawn, sessi
     wait_drawn(lambda: view.head_boxes[(1, 0)].setChecked(True))
     wait_drawn(lambda: view.ablation_combo.setCurrentIndex(view.ablation_combo.findData("mean")))
     snapshot = wait_drawn(lambda: view.positional_off.setChecked(True))
-    expected = session.model.trace(ids, intervention=Intervention(ablate_heads={(1, 0)}, ablation="mean",
-                                                                   positional=False))
+    expected = session.model.trace(
+        ids, intervention=Intervention(ablate_heads={(1, 0)}, ablation="mean", positional=False)
+    )
     np.testing.assert_array_equal(snapshot.trace.numpy("logits"), expected.numpy("logits"))
     assert not snapshot.trace.numpy("embed.pos").any()  # positions really were switched off
 
@@ -78,7 +80,7 @@ def test_a_short_panel_shows_the_biggest_changes_each_with_room_for_its_label(qt
     row_height = view.plot.getPlotItem().getViewBox().height() / (len(shown) + 0.2)
     assert len(shown) >= FEWEST_ROWS and row_height >= QFontMetrics(font()).height()
     change = np.abs(last_position(snapshot.trace, "probs") - last_position(intact.trace, "probs"))
-    assert set(shown) == set(np.argsort(-change, kind="stable")[:len(shown)])
+    assert set(shown) == set(np.argsort(-change, kind="stable")[: len(shown)])
 
 
 def test_every_layer_of_the_heads_grid_is_in_sight(qtbot):

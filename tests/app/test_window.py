@@ -1,11 +1,11 @@
 """The explorer window: panels fed from one trace, model menu, layout, themes, closing cleanly."""
+
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 import pytest
 import torch
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox, QPlainTextEdit, QSpinBox, QWidget
 
@@ -14,8 +14,17 @@ from app.state.model_in_use import sample_prompts
 from app.settings import AppSettings, RecentItem
 from app.window import MainWindow
 
-OBJECT_NAMES = ("promptEdit", "tokenStrip", "outputView", "layerSelector", "headSelector",
-                "embeddingView", "positionalView", "qkvView", "attentionView")
+OBJECT_NAMES = (
+    "promptEdit",
+    "tokenStrip",
+    "outputView",
+    "layerSelector",
+    "headSelector",
+    "embeddingView",
+    "positionalView",
+    "qkvView",
+    "attentionView",
+)
 
 
 def test_every_panel_can_be_found_by_its_object_name(window):
@@ -47,7 +56,7 @@ def test_a_hidden_panel_is_not_redrawn_until_it_is_shown(qtbot, window, show_pro
     first = show_prompt("ab")
     dock.close()
     show_prompt("abc")
-    assert attention.snapshot is first          # closed: skipped
+    assert attention.snapshot is first  # closed: skipped
     dock.show()
     qtbot.waitUntil(lambda: attention.snapshot is window.snapshot, timeout=5000)
     assert attention.shown_pattern().shape == (3, 3)
@@ -76,8 +85,9 @@ def test_opening_a_bad_checkpoint_keeps_the_model(tmp_path, window, show_prompt,
     assert window.models.open_checkpoint(tmp_path / "missing") is False
     gpt2 = tmp_path / "gpt2"  # a GPT-2 folder whose weights file is missing
     gpt2.mkdir()
-    (gpt2 / "config.json").write_text('{"model_type": "gpt2", "n_layer": 2, "n_head": 2, "n_embd": 8, '
-                                       '"vocab_size": 50257, "n_positions": 16}')
+    (gpt2 / "config.json").write_text(
+        '{"model_type": "gpt2", "n_layer": 2, "n_head": 2, "n_embd": 8, "vocab_size": 50257, "n_positions": 16}'
+    )
     assert window.models.open_gpt2_folder(gpt2) is False
     box = window.findChild(QMessageBox, "errorBox")
     assert "model.safetensors" in box.text()
@@ -85,8 +95,9 @@ def test_opening_a_bad_checkpoint_keeps_the_model(tmp_path, window, show_prompt,
     box.close()
 
 
-def test_save_then_open_a_checkpoint_replaces_the_model_everywhere(tmp_path, window, show_prompt, wait_drawn,
-                                                                  session_factory):
+def test_save_then_open_a_checkpoint_replaces_the_model_everywhere(
+    tmp_path, window, show_prompt, wait_drawn, session_factory
+):
     show_prompt("the cat")
     folder = tmp_path / "saved"
     other = session_factory(n_layers=3, n_heads=4, seed=7)
@@ -100,9 +111,10 @@ def test_save_then_open_a_checkpoint_replaces_the_model_everywhere(tmp_path, win
     saved_weights = other.model.state_dict()
     assert set(reopened.state_dict()) == set(saved_weights)
     for name, tensor in reopened.state_dict().items():
-        assert torch.equal(tensor, saved_weights[name]), name   # the very numbers that were saved
-    np.testing.assert_allclose(snapshot.trace.numpy("logits"),
-                               other.model.trace(snapshot.trace.ids).numpy("logits"), atol=1e-6)
+        assert torch.equal(tensor, saved_weights[name]), name  # the very numbers that were saved
+    np.testing.assert_allclose(
+        snapshot.trace.numpy("logits"), other.model.trace(snapshot.trace.ids).numpy("logits"), atol=1e-6
+    )
     assert window.layer_selector.maximum() == 2 and window.head_selector.maximum() == 3
     assert len(window.whatif_view.head_boxes) == 12
     assert window.settings.recent_items()[0].path == str(folder)

@@ -1,5 +1,6 @@
 """The explorer with a Llama-shaped model (RMSNorm, SwiGLU, RoPE, grouped-query) and a GPT-Neo-shaped one
 (local windows, unscaled scores): every panel draws, the status line and the model card say what it is."""
+
 import pytest
 import torch
 
@@ -13,18 +14,26 @@ from core.tokenizers import CharTokenizer
 from conftest import VOCABULARY
 
 FAMILIES = {
-    "llama-shaped": dict(pos_encoding="rope", norm="rmsnorm", mlp="swiglu", n_heads=4, n_kv_heads=2, bias=False,
-                         qkv_bias=True, rope_theta=500.0),
+    "llama-shaped": dict(
+        pos_encoding="rope",
+        norm="rmsnorm",
+        mlp="swiglu",
+        n_heads=4,
+        n_kv_heads=2,
+        bias=False,
+        qkv_bias=True,
+        rope_theta=500.0,
+    ),
     "neo-shaped": dict(qkv_bias=False, attention_windows=(None, 3), scale_scores=False, n_heads=2),
-    "pythia-shaped": dict(pos_encoding="rope", rope_fraction=0.5, parallel_residual=True, tie_embeddings=False,
-                          n_heads=2),
+    "pythia-shaped": dict(
+        pos_encoding="rope", rope_fraction=0.5, parallel_residual=True, tie_embeddings=False, n_heads=2
+    ),
 }
 
 
 def family_session(name: str) -> ModelInUse:
     tokenizer = CharTokenizer(VOCABULARY)
-    config = GPTConfig(vocab_size=tokenizer.vocab_size, context_length=16, d_model=16, n_layers=2,
-                       **FAMILIES[name])
+    config = GPTConfig(vocab_size=tokenizer.vocab_size, context_length=16, d_model=16, n_layers=2, **FAMILIES[name])
     torch.manual_seed(0)
     return ModelInUse(GPT(config).eval(), tokenizer, f"{name} test model", trained=True)
 

@@ -1,5 +1,6 @@
 """The window only docks and routes: every panel is a Panel, the studio is built only when asked for,
 and each part the window hands work to does that work."""
+
 from __future__ import annotations
 
 import ast
@@ -27,8 +28,11 @@ def test_every_docked_panel_implements_the_panel_protocol(shared_window):
 
 def test_the_window_asks_its_panels_nothing_by_hasattr():
     tree = ast.parse((APP / "window.py").read_text(encoding="utf-8"))
-    probes = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-              and getattr(node.func, "id", "") in ("hasattr", "getattr")]
+    probes = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("hasattr", "getattr")
+    ]
     assert probes == []
 
 
@@ -37,10 +41,11 @@ def test_reading_the_studio_does_not_build_it(qtbot, session_factory, tmp_path):
     from app.studio import STUDIO_NAME
     from app.window import MainWindow
 
-    window = MainWindow(settings=AppSettings(tmp_path / "s.ini"), session=session_factory(), prompt="",
-                        remember_layout=False)
+    window = MainWindow(
+        settings=AppSettings(tmp_path / "s.ini"), session=session_factory(), prompt="", remember_layout=False
+    )
     qtbot.addWidget(window)
-    assert window.studio is None                                   # only looked at: still waiting behind its tab
+    assert window.studio is None  # only looked at: still waiting behind its tab
     assert not any(p.built for p in window.panels if p.widget.objectName() == STUDIO_NAME)
     studio = window.ensure_studio()
     assert window.studio is studio and studio.objectName() == STUDIO_NAME
@@ -78,11 +83,22 @@ def test_errors_go_to_the_status_bar_and_one_reused_box(shared_window):
 
 
 def test_no_file_in_the_window_layer_is_longer_than_the_limit():
-    mine = ["window.py", "window_menus.py", "window_layout.py", "model_opening.py", "error_display.py",
-            "panel_dock.py", "controller.py", "screenshot.py", "settings.py"]
+    mine = [
+        "window.py",
+        "window_menus.py",
+        "window_layout.py",
+        "model_opening.py",
+        "error_display.py",
+        "panel_dock.py",
+        "controller.py",
+        "screenshot.py",
+        "settings.py",
+    ]
     lengths = {name: len((APP / name).read_text(encoding="utf-8").splitlines()) for name in mine}
-    lengths |= {f"state/{path.name}": len(path.read_text(encoding="utf-8").splitlines())
-                for path in (APP / "state").glob("*.py")}
+    lengths |= {
+        f"state/{path.name}": len(path.read_text(encoding="utf-8").splitlines())
+        for path in (APP / "state").glob("*.py")
+    }
     assert max(lengths.values()) <= LONGEST_FILE, lengths
 
 
@@ -91,14 +107,15 @@ def test_a_class_file_builds_the_studio_only_when_it_carries_training(qtbot, ses
     from app.window import MainWindow
     from core.files.class_file import load_class_file, save_class_file
 
-    window = MainWindow(settings=AppSettings(tmp_path / "s.ini"), session=session_factory(), prompt="abc",
-                        remember_layout=False)
+    window = MainWindow(
+        settings=AppSettings(tmp_path / "s.ini"), session=session_factory(), prompt="abc", remember_layout=False
+    )
     qtbot.addWidget(window)
     plain = window.classroom.save_class_file(tmp_path / "plain")
-    assert window.studio is None                      # saving looked for a run without building the studio
+    assert window.studio is None  # saving looked for a run without building the studio
     assert load_class_file(plain).losses is None
     window.classroom.open_class_file(plain)
-    assert window.studio is None                      # nothing to show in it: still not built
+    assert window.studio is None  # nothing to show in it: still not built
 
     trained = dataclasses.replace(load_class_file(plain), losses={"train": [[1, 3.5], [2, 3.0]], "val": []})
     save_class_file(tmp_path / "trained.attnlab", trained)

@@ -1,4 +1,5 @@
 """Snapshots for the view tests, made straight from a small GPT and a word tokenizer written here."""
+
 from __future__ import annotations
 
 import re
@@ -20,16 +21,32 @@ def words(text: str) -> list[str]:
     return re.findall(r" ?[^ ]+", text)
 
 
-def make_snapshot(text: str = PROMPT, pos_encoding: str = "learned", n_layers: int = 2, n_heads: int = 2,
-                  d_model: int = 32, context_length: int = 64, seed: int = 0, vocab_size: int = 48,
-                  projection: bool = True, intervention: Intervention | None = None,
-                  config_changes: dict | None = None) -> Snapshot:
+def make_snapshot(
+    text: str = PROMPT,
+    pos_encoding: str = "learned",
+    n_layers: int = 2,
+    n_heads: int = 2,
+    d_model: int = 32,
+    context_length: int = 64,
+    seed: int = 0,
+    vocab_size: int = 48,
+    projection: bool = True,
+    intervention: Intervention | None = None,
+    config_changes: dict | None = None,
+) -> Snapshot:
     tokens = words(text)
     vocabulary = sorted(set(tokens))
     vocabulary += [f"w{i}" for i in range(vocab_size - len(vocabulary))]  # unused words fill the rest
     torch.manual_seed(seed)
-    config = GPTConfig(vocab_size=len(vocabulary), context_length=context_length, d_model=d_model,
-                       n_layers=n_layers, n_heads=n_heads, pos_encoding=pos_encoding, **(config_changes or {}))
+    config = GPTConfig(
+        vocab_size=len(vocabulary),
+        context_length=context_length,
+        d_model=d_model,
+        n_layers=n_layers,
+        n_heads=n_heads,
+        pos_encoding=pos_encoding,
+        **(config_changes or {}),
+    )
     model = GPT(config)
     ids = [vocabulary.index(token) for token in tokens][-context_length:]
     embeddings = model.transformer.wte.weight.detach().numpy().copy()  # (vocab, d_model)

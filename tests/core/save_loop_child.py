@@ -13,6 +13,7 @@ Writing is slowed down here, and only here, so that a kill can land in the middl
 tensor files are written in CHUNK-byte pieces with a short sleep between them, and every rename is
 followed by a short sleep, so kills also land between two renames.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -36,8 +37,8 @@ from core.files.class_file import ClassFile, save_class_file
 from core.tokenizers import CharTokenizer
 from core.training.trainer import TrainConfig, Trainer
 
-CHUNK = 128 * 1024          # bytes written between two sleeps
-PAUSE_S = 0.002             # the sleep between two chunks, and after each rename (x5)
+CHUNK = 128 * 1024  # bytes written between two sleeps
+PAUSE_S = 0.002  # the sleep between two chunks, and after each rename (x5)
 TOKENIZER = CharTokenizer("abcdefghijklmnopqrstuvwxyz .,\n")
 # About 400,000 weights: a 1.6 MB model file and a 3.2 MB optimizer file (~40 slowed chunks in all).
 CONFIG = GPTConfig(vocab_size=TOKENIZER.vocab_size, context_length=32, d_model=128, n_layers=2, n_heads=4)
@@ -51,7 +52,7 @@ def slow_write_all(file, data: bytes) -> None:
     say(f"writing {Path(file.name).name}")
     view = memoryview(data)
     for start in range(0, len(view), CHUNK):
-        file.write(view[start:start + CHUNK])
+        file.write(view[start : start + CHUNK])
         time.sleep(PAUSE_S)
 
 
@@ -112,8 +113,12 @@ def main() -> None:
     torch.set_num_threads(1)  # one thread: safe to fork, and the machine is shared
     torch.manual_seed(0)
     tokens = np.arange(4000, dtype=np.uint16) % TOKENIZER.vocab_size
-    trainer = Trainer(GPT(CONFIG), TokenDataset(tokens, val_fraction=0.1),
-                      TrainConfig(context_length=CONFIG.context_length, batch_size=2), TOKENIZER)
+    trainer = Trainer(
+        GPT(CONFIG),
+        TokenDataset(tokens, val_fraction=0.1),
+        TrainConfig(context_length=CONFIG.context_length, batch_size=2),
+        TOKENIZER,
+    )
     say("ready")
     for line in sys.stdin:
         kind, target, first = line.split()

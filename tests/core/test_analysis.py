@@ -1,4 +1,5 @@
 """The maths behind the explorer's panels, checked against hand-made examples."""
+
 import math
 
 import numpy as np
@@ -60,7 +61,7 @@ def test_pca_finds_the_directions_of_most_spread():
     _, _, directions = np.linalg.svd(centred, full_matrices=False)  # the textbook way
     reference = centred @ directions[:2].T
     np.testing.assert_allclose(np.abs(projection), np.abs(reference), rtol=1e-4, atol=1e-4)
-    assert projection[:, 0].std() > 3 * projection[:, 1].std()       # first axis spreads most
+    assert projection[:, 0].std() > 3 * projection[:, 1].std()  # first axis spreads most
     assert projection[np.abs(projection[:, 0]).argmax(), 0] > 0  # signs are fixed
 
 
@@ -122,8 +123,7 @@ def test_rope_rotation_similarity_depends_only_on_distance():
 
 def test_positional_table_matches_what_the_model_uses():
     for scheme in ("sinusoidal", "rope"):
-        model = GPT(GPTConfig(vocab_size=11, context_length=16, d_model=16, n_layers=1, n_heads=2,
-                              pos_encoding=scheme))
+        model = GPT(GPTConfig(vocab_size=11, context_length=16, d_model=16, n_layers=1, n_heads=2, pos_encoding=scheme))
         trace = model.trace([1, 2, 3, 4])
         table = positional_table(scheme, 16, 16, 8)
         assert table.shape == ((16, 16) if scheme == "sinusoidal" else (16, 4))

@@ -1,4 +1,5 @@
 """The shipped character model: small, loadable, covers the sample prompts, and has readable heads."""
+
 import numpy as np
 import torch
 

@@ -1,4 +1,5 @@
 """Checkpoints: a faithful round trip, an exact resume, a save that survives a crash, and named errors."""
+
 import json
 import os
 import pickle
@@ -55,13 +56,18 @@ def test_tied_embeddings_are_stored_once(tmp_path):
     assert loaded.lm_head.weight is loaded.transformer.wte.weight  # still tied after loading
 
 
-@pytest.mark.parametrize("changes", [
-    {}, {"pos_encoding": "rope", "bias": False}, {"tie_embeddings": False, "d_mlp": 48},
-    # Llama/Qwen2-shaped: RMSNorm, SwiGLU, shared key/value heads, q/k/v biases only
-    {"pos_encoding": "rope", "norm": "rmsnorm", "mlp": "swiglu", "n_kv_heads": 1, "bias": False, "qkv_bias": True},
-    # GPT-Neo-shaped: no q/k/v bias, but an output-projection bias
-    {"qkv_bias": False, "attention_windows": (None, 4)},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"pos_encoding": "rope", "bias": False},
+        {"tie_embeddings": False, "d_mlp": 48},
+        # Llama/Qwen2-shaped: RMSNorm, SwiGLU, shared key/value heads, q/k/v biases only
+        {"pos_encoding": "rope", "norm": "rmsnorm", "mlp": "swiglu", "n_kv_heads": 1, "bias": False, "qkv_bias": True},
+        # GPT-Neo-shaped: no q/k/v bias, but an output-projection bias
+        {"qkv_bias": False, "attention_windows": (None, 4)},
+    ],
+)
 def test_the_shapes_expected_from_a_config_are_the_models(changes):
     model = tiny_model(**changes)
     stored = {n: tuple(t.shape) for n, t in model.state_dict().items()}
@@ -260,9 +266,9 @@ def test_a_model_too_big_for_this_computer_is_refused_before_anything_is_built(s
     header_bytes = json.dumps(header).encode()
     with open(folder / "model.safetensors", "wb") as file:
         file.write(struct.pack("<Q", len(header_bytes)) + header_bytes)
-        file.truncate(8 + len(header_bytes) + offset)   # sparse: hundreds of GB claimed, nothing written
+        file.truncate(8 + len(header_bytes) + offset)  # sparse: hundreds of GB claimed, nothing written
     built = []
     monkeypatch.setattr(checkpoint_module, "GPT", lambda config: built.append(config))
     with pytest.raises(CheckpointError, match=r"needs about [\d.]+ GB of memory; this machine has 64.0 GB free"):
         load_checkpoint(folder)
-    assert built == []   # refused before a single parameter was allocated
+    assert built == []  # refused before a single parameter was allocated

@@ -1,4 +1,5 @@
 """GPTConfig: sizes are checked with sentences a student can act on; presets; round trip to a dict."""
+
 import json
 
 import pytest
@@ -67,8 +68,18 @@ def test_config_is_frozen():
 
 
 def test_to_dict_from_dict_round_trip_through_json():
-    config = GPTConfig(vocab_size=97, context_length=32, d_model=48, n_layers=3, n_heads=6, d_mlp=100,
-                       dropout=0.1, pos_encoding="rope", tie_embeddings=False, bias=False)
+    config = GPTConfig(
+        vocab_size=97,
+        context_length=32,
+        d_model=48,
+        n_layers=3,
+        n_heads=6,
+        d_mlp=100,
+        dropout=0.1,
+        pos_encoding="rope",
+        tie_embeddings=False,
+        bias=False,
+    )
     values = json.loads(json.dumps(config.to_dict()))
     assert values["d_mlp"] == 100 and values["pos_encoding"] == "rope"
     assert GPTConfig.from_dict(values) == config

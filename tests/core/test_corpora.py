@@ -1,4 +1,5 @@
 """Built-in corpora, reading user files, streaming them into compact token arrays."""
+
 from __future__ import annotations
 
 import os
@@ -88,7 +89,7 @@ def test_characters_cut_between_blocks_are_decoded_whole(tmp_path):
 
 def test_invalid_utf8_names_the_byte_offset_and_the_way_out(tmp_path):
     path = tmp_path / "latin1.txt"
-    data = "déjà vu\n".encode("utf-8") * 100 + "café".encode("latin-1")
+    data = "déjà vu\n".encode() * 100 + "café".encode("latin-1")
     path.write_bytes(data)
     offset = data.index(b"\xe9", len(data) - 5)
     for block_bytes in (1 << 20, 3, 64):  # the bad byte in the first block, or found across blocks
@@ -107,7 +108,7 @@ def test_a_utf16_file_is_recognised_in_the_error(tmp_path):
 
 def test_a_truncated_character_at_the_end_is_an_error_too(tmp_path):
     path = tmp_path / "cut.txt"
-    path.write_bytes("abc€".encode("utf-8")[:-1])  # the euro sign's last byte is missing
+    path.write_bytes("abc€".encode()[:-1])  # the euro sign's last byte is missing
     with pytest.raises(CorpusError, match="byte offset 3"):
         read_text_file(path)
     assert read_text_file(path, errors="replace") == "abc\ufffd"
@@ -154,7 +155,7 @@ def test_token_dtype_is_uint16_up_to_65536_tokens():
 
 def test_pieces_end_where_a_line_starts_and_join_back_to_the_text():
     text = load_builtin("python-docs")[:50_000]  # has indented lines and blank lines
-    blocks = [text[i:i + 997] for i in range(0, len(text), 997)]
+    blocks = [text[i : i + 997] for i in range(0, len(text), 997)]
     pieces = list(split_at_line_starts(blocks, chunk_chars=2_000))
     assert "".join(pieces) == text
     assert len(text) // 2_000 // 2 <= len(pieces) <= len(text) // 2_000
@@ -165,13 +166,14 @@ def test_pieces_end_where_a_line_starts_and_join_back_to_the_text():
 
 def test_one_giant_line_is_still_cut_into_bounded_pieces():
     text = "x" * 10_000
-    pieces = list(split_at_line_starts([text[i:i + 100] for i in range(0, 10_000, 100)], chunk_chars=100))
+    pieces = list(split_at_line_starts([text[i : i + 100] for i in range(0, 10_000, 100)], chunk_chars=100))
     assert "".join(pieces) == text
     assert max(len(piece) for piece in pieces) <= 400
 
 
-@pytest.mark.parametrize("make_tokenizer", [CharTokenizer.from_text, lambda text: BPETokenizer.train(text, 400)],
-                         ids=["char", "bpe"])
+@pytest.mark.parametrize(
+    "make_tokenizer", [CharTokenizer.from_text, lambda text: BPETokenizer.train(text, 400)], ids=["char", "bpe"]
+)
 def test_streamed_file_gives_the_same_ids_as_the_whole_text(tmp_path, make_tokenizer):
     text = load_builtin("python-docs")[:60_000]
     tokenizer = make_tokenizer(text)

@@ -1,4 +1,5 @@
 """TokenDataset: the split, the batches, and the errors a student can run into."""
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +12,7 @@ def test_the_last_tenth_is_held_out_without_overlap_or_copy():
     data = TokenDataset(tokens, val_fraction=0.1)
     assert len(data.train) == 900 and len(data.val) == 100
     assert data.train[-1] == 899 and data.val[0] == 900  # validation is the end of the text
-    assert np.shares_memory(data.train, tokens)           # a view, so a big corpus is stored once
+    assert np.shares_memory(data.train, tokens)  # a view, so a big corpus is stored once
 
 
 def test_a_batch_is_windows_and_their_next_tokens():

@@ -5,6 +5,7 @@ deterministic (no sampling, no timing). Two head-detector checks are known failu
 no previous-token head formed, and the detector's probe (random common words with no story around
 them) does not wake the induction head; they pass, and must then lose their mark, once a model with
 such heads is shipped."""
+
 import numpy as np
 import pytest
 import torch
@@ -15,8 +16,25 @@ from core.files.shipped_models import DEFAULT_MODEL_FOLDER, common_word_probe, c
 from core.training.stories import MAGIC_WORDS, PEOPLE, SEATS, generate_stories
 
 # what a person in the stories does next: the words that follow a name there
-DOING_WORDS = {"said", "was", "gave", "met", "went", "found", "saw", "lost", "wanted", "put", "liked", "had",
-               "made", "sang", "laughed", "looked", "and"}
+DOING_WORDS = {
+    "said",
+    "was",
+    "gave",
+    "met",
+    "went",
+    "found",
+    "saw",
+    "lost",
+    "wanted",
+    "put",
+    "liked",
+    "had",
+    "made",
+    "sang",
+    "laughed",
+    "looked",
+    "and",
+}
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +87,10 @@ def test_it_copies_made_up_names_from_earlier_in_the_story(checkpoint):
 
 
 def test_a_pronoun_refers_back_to_the_person(checkpoint):
-    for prompt, pronoun in [("Mia lost her red kite. She looked all over the garden, but", " she"),
-                            ("Tom lost his red kite. He looked all over the garden, but", " he")]:
+    for prompt, pronoun in [
+        ("Mia lost her red kite. She looked all over the garden, but", " she"),
+        ("Tom lost his red kite. He looked all over the garden, but", " he"),
+    ]:
         best = top_next_tokens(checkpoint.model, checkpoint.tokenizer, prompt, k=1)[0]
         assert best[0] == pronoun and best[1] > 0.8, (prompt, best)
 
@@ -90,22 +110,28 @@ def test_words_said_back_are_continued_by_an_induction_head(checkpoint):
     for _ in range(3):
         ids = tokenizer.encode(said_back([str(w).strip() for w in rng.choice(magic, 7, replace=False)]))
         trace = model.trace(ids)
-        second_copy = [t for t in range(len(ids) // 2 + 2, len(ids))
-                       if any(ids[s] == ids[t] for s in range(t - 1))]
+        second_copy = [t for t in range(len(ids) // 2 + 2, len(ids)) if any(ids[s] == ids[t] for s in range(t - 1))]
         earlier_next = {t: max(s for s in range(t - 1) if ids[s] == ids[t]) + 1 for t in second_copy}
-        probs = trace.numpy("probs")                                                   # (T, vocab)
-        copied = [probs[t - 1, ids[t]] for t in second_copy[1:]]                       # each word, predicted
+        probs = trace.numpy("probs")  # (T, vocab)
+        copied = [probs[t - 1, ids[t]] for t in second_copy[1:]]  # each word, predicted
         assert min(copied) > 0.8, np.round(copied, 2)
-        on_earlier = np.stack([np.mean([trace.numpy(f"blocks.{layer}.attn.pattern")[:, t, earlier_next[t]]
-                                        for t in second_copy], axis=0)
-                               for layer in range(model.config.n_layers)])            # (layers, heads)
+        on_earlier = np.stack(
+            [
+                np.mean(
+                    [trace.numpy(f"blocks.{layer}.attn.pattern")[:, t, earlier_next[t]] for t in second_copy], axis=0
+                )
+                for layer in range(model.config.n_layers)
+            ]
+        )  # (layers, heads)
         layer, _ = np.unravel_index(on_earlier.argmax(), on_earlier.shape)
         assert on_earlier.max() > 0.4 and layer >= 1, on_earlier.round(2)
 
 
-HEADS_MISSING = ("With learned positions no head learned to look one token back in the training this CPU "
-                 "allowed, and the induction head answers words said back in a story, not random words "
-                 "with nothing around them; see resources/models/default/README.md.")
+HEADS_MISSING = (
+    "With learned positions no head learned to look one token back in the training this CPU "
+    "allowed, and the induction head answers words said back in a story, not random words "
+    "with nothing around them; see resources/models/default/README.md."
+)
 
 
 @pytest.mark.xfail(strict=True, reason=HEADS_MISSING)

@@ -1,4 +1,5 @@
 """Head detectors on attention patterns made by hand, where the right score is known exactly."""
+
 import numpy as np
 import pytest
 import torch
@@ -67,8 +68,7 @@ def fake_trace(layers: list[list[np.ndarray]], ids=None) -> Trace:
 def test_each_hand_made_head_scores_one_on_its_own_detector():
     repeated = [3, 1, 4, 2, 3, 1, 4, 2]  # a sequence of 4, shown twice
     trace = fake_trace(
-        [[previous_token_pattern(), first_token_pattern()], [induction_pattern(4), offset_pattern(3)]],
-        ids=repeated,
+        [[previous_token_pattern(), first_token_pattern()], [induction_pattern(4), offset_pattern(3)]], ids=repeated
     )
     scores = head_scores(trace)
     assert set(scores) == set(DETECTORS)

@@ -5,6 +5,7 @@ averages the two half-batch gradients, which is the full-batch gradient up to fl
 weights after a few steps agree to within 1e-4 and the losses to a relative 1e-4 (stated tolerances:
 rounding of a sum split in two, amplified a little by Adam's division by sqrt(v)).
 """
+
 import json
 import os
 import subprocess
@@ -19,18 +20,50 @@ from core.training.train import main
 from training_helpers import one_thread  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-RUN = ["lessons", "--preset", "nano", "--context-length", "16", "--batch-size", "8", "--eval-batches", "2",
-       "--warmup", "2", "--steps", "5", "--eval-interval", "5", "--quiet"]
+RUN = [
+    "lessons",
+    "--preset",
+    "nano",
+    "--context-length",
+    "16",
+    "--batch-size",
+    "8",
+    "--eval-batches",
+    "2",
+    "--warmup",
+    "2",
+    "--steps",
+    "5",
+    "--eval-interval",
+    "5",
+    "--quiet",
+]
 
 
-@pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
-                    reason="this PyTorch build has no gloo backend")
+@pytest.mark.skipif(
+    not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
+    reason="this PyTorch build has no gloo backend",
+)
 def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path, capsys):
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     launched = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         "-m", "core.training.train", *RUN, "--out", str(tmp_path / "two")],
-        capture_output=True, text=True, timeout=300, env=environment, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "core.training.train",
+            *RUN,
+            "--out",
+            str(tmp_path / "two"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
+        cwd=tmp_path,
     )
     assert launched.returncode == 0, launched.stderr[-2000:]
     summary_lines = [line for line in launched.stdout.splitlines() if line.startswith("{")]

@@ -1,5 +1,6 @@
 """The logit lens reads each layer's stream as the model reads its last one, and direct attribution's
 parts add up to the model's own logit, for every model family the core runs."""
+
 import numpy as np
 import pytest
 import torch
@@ -17,7 +18,7 @@ def test_the_lens_last_row_is_the_models_own_prediction(family):
     trace = model.trace(random_ids())
     lens = logit_lens(model, trace, k=5)
     assert lens.top_ids.shape == (4, 12, 5) and lens.rows == ("embeddings", "layer 0", "layer 1", "layer 2")
-    best = torch.topk(trace["probs"][0], 5, dim=-1)                                  # (T, 5) each
+    best = torch.topk(trace["probs"][0], 5, dim=-1)  # (T, 5) each
     assert np.array_equal(lens.top_ids[-1], best.indices.numpy())
     np.testing.assert_allclose(lens.top_probs[-1], best.values.numpy(), atol=1e-5)
     np.testing.assert_allclose(lens_probabilities(model, trace, 3, 7), trace.numpy("probs")[7], atol=1e-5)
@@ -29,8 +30,8 @@ def test_the_lens_first_row_reads_the_embeddings_through_the_head():
     ids = random_ids()
     trace = model.trace(ids)
     with torch.no_grad():
-        stream = model.transformer.wte.weight[ids[0, 4]] + model.transformer.wpe.weight[4]   # (C,)
-        by_hand = torch.softmax(model.lm_head(model.transformer.ln_f(stream)), dim=-1)      # (vocab,)
+        stream = model.transformer.wte.weight[ids[0, 4]] + model.transformer.wpe.weight[4]  # (C,)
+        by_hand = torch.softmax(model.lm_head(model.transformer.ln_f(stream)), dim=-1)  # (vocab,)
     np.testing.assert_allclose(lens_probabilities(model, trace, 0, 4), by_hand.numpy(), atol=1e-6)
     assert logit_lens(model, trace, k=3).top_ids[0, 4, 0] == int(by_hand.argmax())
 
@@ -47,7 +48,9 @@ def test_the_parts_add_up_to_the_logit_in_every_family(family):
     assert difference.logit == pytest.approx(float(trace["logits"][0, 4, 3] - trace["logits"][0, 4, 7]), abs=1e-6)
     assert difference.error < 1e-4
     has_bias = model.config.bias
-    assert (top.mlp_biases != 0).any() == has_bias and (top.final_norm_bias != 0) == (has_bias and model.config.norm == "layernorm")
+    assert (top.mlp_biases != 0).any() == has_bias and (top.final_norm_bias != 0) == (
+        has_bias and model.config.norm == "layernorm"
+    )
     assert (top.position_embedding != 0) == (model.config.pos_encoding in ("learned", "sinusoidal"))
 
 
@@ -63,8 +66,8 @@ def test_a_heads_share_is_its_output_read_through_the_frozen_norm_by_hand():
         share = direct_attribution(model, trace, target).heads[layer, head]
         ablated = model.trace(ids, intervention=Intervention(ablate_heads={(layer, head)}))
         name = f"blocks.{layer}.attn.out"
-        head_output = (trace[name][0, -1] - ablated[name][0, -1]).double()            # (C,)
-        stream = trace["blocks.2.resid_post"][0, -1].double()                          # (C,)
+        head_output = (trace[name][0, -1] - ablated[name][0, -1]).double()  # (C,)
+        stream = trace["blocks.2.resid_post"][0, -1].double()  # (C,)
         norm = model.transformer.ln_f
         sigma = torch.sqrt(stream.var(unbiased=False) + model.config.layer_norm_eps)
         without = stream - head_output
@@ -100,8 +103,10 @@ def test_the_lens_can_read_only_some_positions():
 
 def test_a_lens_extended_after_a_keystroke_equals_the_full_lens_and_reads_only_the_new_positions():
     model = tiny_model("gpt2")
-    before = random_ids()                                                            # (1, 12)
-    after = torch.cat([before[:, :10], (before[:, 10:] + 1) % 16, before[:, :1]], dim=1)  # (1, 13): last two changed, one added
+    before = random_ids()  # (1, 12)
+    after = torch.cat(
+        [before[:, :10], (before[:, 10:] + 1) % 16, before[:, :1]], dim=1
+    )  # (1, 13): last two changed, one added
     old_trace, new_trace = model.trace(before), model.trace(after)
     old_rows, new_rows = residual_rows(old_trace, 3), residual_rows(new_trace, 3)
     assert unchanged_positions(new_rows, old_rows) == 10

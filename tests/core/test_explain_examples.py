@@ -1,6 +1,7 @@
 """The classic patching examples: copying runs on the default model out of the box, and the
 indirect-object example runs on any model whose tokenizer reads the names as one token each (GPT-2's
 weights are not here offline, so its logic is checked on a tiny model with such a tokenizer)."""
+
 import numpy as np
 import pytest
 
@@ -15,7 +16,7 @@ from explain_models import tiny_model
 def test_copying_finds_the_default_models_induction_heads():
     checkpoint = load_checkpoint(DEFAULT_MODEL_FOLDER)
     pair = example_pair(checkpoint.model, checkpoint.tokenizer, COPYING)
-    scores = sweep_heads(checkpoint.model, pair).scores                            # (4, 4)
+    scores = sweep_heads(checkpoint.model, pair).scores  # (4, 4)
     layer, head = np.unravel_index(np.argmax(scores), scores.shape)
     assert (layer, head) in ((2, 0), (2, 3)) and scores[2, 0] + scores[2, 3] > 0.8, scores.round(2)
 
@@ -34,5 +35,7 @@ def test_the_indirect_object_example_runs_where_names_are_one_token():
     model = tiny_model("gpt2", vocab_size=tokenizer.vocab_size, context_length=64)
     pair = example_pair(model, tokenizer, INDIRECT_OBJECT)
     assert (pair.answer, pair.wrong) == (mary, john)
-    assert pair.normalised(run_patched(model, pair, residual=[(0, p) for p in range(len(clean))])) == pytest.approx(1, abs=1e-4)
+    assert pair.normalised(run_patched(model, pair, residual=[(0, p) for p in range(len(clean))])) == pytest.approx(
+        1, abs=1e-4
+    )
     assert sweep_heads(model, pair).scores.shape == (3, 4)

@@ -1,6 +1,7 @@
 """The "Why this next token?" lesson: its live numbers are core/explain's own, and every step's
 "try this" holds on the default model (performed here from the core; tests/app/test_lesson_tries.py
 performs it in the window)."""
+
 import pytest
 
 from core.explain.attribution import direct_attribution
@@ -23,8 +24,14 @@ def _context(model, ids, layer=1, head=2, explained=True):
     trace = model.trace(ids)
     labels = tuple(f"t{i}" for i in range(model.config.vocab_size))
     return trace, LessonContext(
-        trace=trace, token_labels=tuple(labels[i] for i in ids[0].tolist()), vocab_labels=labels,
-        config=model.config, layer=layer, head=head, explanation=explain_facts(model, trace) if explained else None)
+        trace=trace,
+        token_labels=tuple(labels[i] for i in ids[0].tolist()),
+        vocab_labels=labels,
+        config=model.config,
+        layer=layer,
+        head=head,
+        explanation=explain_facts(model, trace) if explained else None,
+    )
 
 
 def test_the_numbers_are_core_explains_own():
@@ -91,5 +98,5 @@ def test_the_predict_question_is_answered_from_the_model(story_model):
     assert predicts
     for question in predicts:
         numbers = answer_numbers(model, tokenizer, labels, question.action.prompt, select=question.action.select)
-        assert numbers[question.answer] == "2.3"              # the head that reads the name back (see README)
+        assert numbers[question.answer] == "2.3"  # the head that reads the name back (see README)
         assert fill(question.reveal, numbers) is not None

@@ -1,5 +1,6 @@
 """Neurons (activations per token, direct effect through the output head) and the KV cache step by step
 (the cached generation equals the uncached one, one new row a step, the work counted)."""
+
 import threading
 
 import numpy as np
@@ -17,7 +18,7 @@ def test_top_neurons_are_the_most_active_over_the_prompt():
     model = tiny_model("gpt2")
     trace = model.trace(random_ids())
     table = top_neurons(trace, 1, k=5)
-    post = trace.numpy("blocks.1.mlp.post")                                       # (T, d_mlp)
+    post = trace.numpy("blocks.1.mlp.post")  # (T, d_mlp)
     assert table.activations.shape == (12, 5) and table.layer == 1
     assert np.array_equal(table.peaks, np.sort(post.max(axis=0))[::-1][:5])
     assert np.array_equal(table.activations[:, 0], post[:, table.neurons[0]])
@@ -34,11 +35,11 @@ def test_a_neurons_effect_is_what_one_unit_of_it_adds_to_the_logits(family):
     divisor frozen, every logit moves by the neuron's effect divided by that divisor."""
     model = tiny_model(family)
     trace = model.trace(random_ids())
-    stream = trace["blocks.2.resid_post"][0, -1]                                     # (C,)
-    column = model.transformer.h[0].mlp.c_proj.weight[:, 9].detach()                 # (C,)
+    stream = trace["blocks.2.resid_post"][0, -1]  # (C,)
+    column = model.transformer.h[0].mlp.c_proj.weight[:, 9].detach()  # (C,)
     norm, eps = model.transformer.ln_f, model.config.layer_norm_eps
     layer_norm = model.config.norm == "layernorm"
-    divisor = torch.sqrt((stream.var(unbiased=False) if layer_norm else (stream ** 2).mean()) + eps)
+    divisor = torch.sqrt((stream.var(unbiased=False) if layer_norm else (stream**2).mean()) + eps)
 
     def frozen_norm(x):
         """The final norm with this prompt's divisor, whatever x is."""
@@ -70,7 +71,7 @@ def test_each_steps_new_key_and_value_are_the_full_passes_row():
     model = tiny_model("qwen2")
     prompt = random_ids(n_tokens=5)[0].tolist()
     steps = list(generate_with_cache(model, prompt, 4))
-    full = model.trace(generated_ids(steps, prompt)[:-1])                             # every token read
+    full = model.trace(generated_ids(steps, prompt)[:-1])  # every token read
     for step in steps:
         rows = slice(step.positions.start, step.positions.stop)
         for layer in range(3):
@@ -108,4 +109,4 @@ def test_a_waiting_generator_leaves_no_inference_mode_on():
     steps = generate_with_cache(model, [1, 2, 3], 3)
     next(steps)
     assert not torch.is_inference_mode_enabled()
-    assert torch.zeros(2).requires_grad_().sum().requires_grad   # gradients work between steps
+    assert torch.zeros(2).requires_grad_().sum().requires_grad  # gradients work between steps

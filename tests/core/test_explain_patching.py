@@ -1,6 +1,7 @@
 """Activation patching: everything patched gives the clean run, nothing the corrupted one, one head
 what the core's own intervention gives, sweeps in batches what single runs give; cancel and progress;
 two prompts that do not line up; and on the default model the induction head carries the copy."""
+
 import threading
 
 import numpy as np
@@ -9,8 +10,14 @@ import torch
 
 from core.explain.alignment import check_same_length, cut_to_same_length, pad_to_same_length
 from core.explain.attribution import token_id
-from core.explain.patching import (estimate_sweep, pair_from_traces, patching_pair, run_patched, sweep_heads,
-                                   sweep_residual)
+from core.explain.patching import (
+    estimate_sweep,
+    pair_from_traces,
+    patching_pair,
+    run_patched,
+    sweep_heads,
+    sweep_residual,
+)
 from core.files.checkpoint import load_checkpoint
 from core.files.shipped_models import DEFAULT_MODEL_FOLDER
 from core.model.trace import Intervention
@@ -22,7 +29,7 @@ def _pair(family="gpt2", answer=None):
     model = tiny_model(family)
     clean = random_ids(n_tokens=10, seed=1)
     corrupted = clean.clone()
-    corrupted[0, 2] = (corrupted[0, 2] + 5) % 40                      # one token differs, early
+    corrupted[0, 2] = (corrupted[0, 2] + 5) % 40  # one token differs, early
     logits = model.trace(clean)["logits"][0, -1]
     answer = int(logits.argmax()) if answer is None else answer
     return model, patching_pair(model, clean, corrupted, answer, wrong=int(logits.argmin()))
@@ -60,8 +67,8 @@ def test_a_last_layer_head_patched_by_hand():
     block, hs = model.transformer.h[2], model.config.d_head
     with torch.no_grad():
         z_clean, z_corrupted = pair.clean["blocks.2.attn.z"][0, 3], pair.corrupted["blocks.2.attn.z"][0, 3]  # (T, hs)
-        w_head = block.attn.c_proj.weight[:, 3 * hs:4 * hs]                                              # (C, hs)
-        mid = pair.corrupted["blocks.2.resid_mid"][0] + (z_clean - z_corrupted) @ w_head.T                # (T, C)
+        w_head = block.attn.c_proj.weight[:, 3 * hs : 4 * hs]  # (C, hs)
+        mid = pair.corrupted["blocks.2.resid_mid"][0] + (z_clean - z_corrupted) @ w_head.T  # (T, C)
         out = mid + block.mlp(block.ln_2(mid))
         logits = model.lm_head(model.transformer.ln_f(out[-1]))
     expected = float(logits[pair.answer] - logits[pair.wrong])
@@ -150,11 +157,12 @@ def test_the_default_models_induction_heads_carry_the_copy(story_model):
         words = [str(word) for word in rng.choice(magic, 7, replace=False)]
         clean = tokenizer.encode(_said_back(words[:6], 3))
         corrupted = tokenizer.encode(_said_back([*words[:3], words[6], *words[4:6]], 3))
-        pair = patching_pair(model, clean, corrupted, token_id(tokenizer, " " + words[3]),
-                             token_id(tokenizer, " " + words[6]))
+        pair = patching_pair(
+            model, clean, corrupted, token_id(tokenizer, " " + words[3]), token_id(tokenizer, " " + words[6])
+        )
         assert pair.clean_score > 3 > -3 > pair.corrupted_score
-        scores = sweep_heads(model, pair).scores                                     # (4, 4)
+        scores = sweep_heads(model, pair).scores  # (4, 4)
         assert max(scores[2, 0], scores[2, 3]) > 0.4 and scores[2, 0] + scores[2, 3] > 0.8, scores.round(2)
         assert pair.normalised(run_patched(model, pair, heads=[(2, 0), (2, 3)])) > 0.8
-        others = np.delete(scores.reshape(-1), [8, 11])                              # every head but L2H0, L2H3
+        others = np.delete(scores.reshape(-1), [8, 11])  # every head but L2H0, L2H3
         assert np.abs(others).max() < 0.2, scores.round(2)

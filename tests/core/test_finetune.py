@@ -1,4 +1,5 @@
 """Fine-tuning a loaded pretrained model: `attention-lab-train --init-from`, and core/finetune underneath."""
+
 import json
 
 import numpy as np
@@ -16,7 +17,7 @@ from pretrained_helpers import mixed_strings, save_family
 from training_helpers import one_thread  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-REPEATED = "the cat sat on the mat. attention is all you need. " * 60   # one sentence pair, again and again
+REPEATED = "the cat sat on the mat. attention is all you need. " * 60  # one sentence pair, again and again
 STEPS = 12
 
 
@@ -38,9 +39,30 @@ def test_the_cli_fine_tunes_a_pretrained_folder_and_saves_a_checkpoint_that_reop
     corpus = tmp_path / "mine.txt"
     corpus.write_text(REPEATED, encoding="utf-8")
     out = tmp_path / "run"
-    code = main([str(corpus), "--init-from", str(llama_folder), "--context-length", "16", "--batch-size", "4",
-                 "--lr", "3e-3", "--warmup", "2", "--steps", str(STEPS), "--eval-interval", "0", "--eval-batches", "2",
-                 "--quiet", "--out", str(out)])
+    code = main(
+        [
+            str(corpus),
+            "--init-from",
+            str(llama_folder),
+            "--context-length",
+            "16",
+            "--batch-size",
+            "4",
+            "--lr",
+            "3e-3",
+            "--warmup",
+            "2",
+            "--steps",
+            str(STEPS),
+            "--eval-interval",
+            "0",
+            "--eval-batches",
+            "2",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     summary = json.loads(captured.out.strip().splitlines()[-1])
@@ -67,8 +89,18 @@ def _loss(model, ids):
 def test_loss_goes_down_and_the_saved_checkpoint_gives_the_trained_models_logits(llama_folder, tmp_path):
     model, tokenizer = load_model_to_finetune(llama_folder)
     tokens = np.array(tokenizer.encode(REPEATED), dtype=np.int64)
-    config = TrainConfig(learning_rate=3e-3, min_lr=3e-4, warmup_steps=2, max_steps=STEPS, batch_size=4,
-                         context_length=16, eval_interval=0, sample_interval=0, snapshot_interval=0, seed=3)
+    config = TrainConfig(
+        learning_rate=3e-3,
+        min_lr=3e-4,
+        warmup_steps=2,
+        max_steps=STEPS,
+        batch_size=4,
+        context_length=16,
+        eval_interval=0,
+        sample_interval=0,
+        snapshot_interval=0,
+        seed=3,
+    )
     trainer = Trainer(model, TokenDataset(tokens, 0.0), config, tokenizer)
     losses = [record.loss for record in trainer.run()]
     assert np.mean(losses[-3:]) < np.mean(losses[:3])
@@ -97,8 +129,9 @@ def test_a_trainable_copy_leaves_the_original_untouched(llama_folder):
         assert torch.equal(tensor, before[name]), name
 
 
-def test_a_model_whose_training_does_not_fit_memory_is_refused_with_a_sentence(llama_folder, tmp_path, monkeypatch,
-                                                                                capsys):
+def test_a_model_whose_training_does_not_fit_memory_is_refused_with_a_sentence(
+    llama_folder, tmp_path, monkeypatch, capsys
+):
     model, _ = load_pretrained(llama_folder)
     weights = 4 * model.num_params()
     monkeypatch.setattr(finetune, "available_memory_bytes", lambda: 8 * weights)  # 10% of it kept spare
@@ -131,7 +164,8 @@ def test_samples_leave_out_ids_the_tokenizer_does_not_have():
     model = GPT(GPTConfig(vocab_size=50, context_length=8, d_model=8, n_layers=1, n_heads=2))
     with torch.no_grad():
         model.lm_head.weight[2:].add_(5.0)  # the ids beyond the tokenizer's 2 are the likely ones
-    config = TrainConfig(max_steps=1, batch_size=2, context_length=4, eval_interval=0, sample_interval=0,
-                         snapshot_interval=0)
+    config = TrainConfig(
+        max_steps=1, batch_size=2, context_length=4, eval_interval=0, sample_interval=0, snapshot_interval=0
+    )
     trainer = Trainer(model, TokenDataset(np.array([0, 1] * 20, dtype=np.int64), 0.0), config, tokenizer)
     assert set(trainer.sample_text(length=20)) <= {"a", "b"}

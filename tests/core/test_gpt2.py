@@ -1,4 +1,5 @@
 """GPT-2's layout: Hugging Face weights load into our GPT and give the same logits; folders load offline."""
+
 import json
 import re
 
@@ -17,8 +18,15 @@ END_OF_TEXT_ID = 259
 @pytest.fixture(scope="module")
 def reference():
     """A small, randomly initialised GPT2LMHeadModel (nothing downloaded) with lively weights."""
-    config = transformers.GPT2Config(n_layer=2, n_head=2, n_embd=32, vocab_size=VOCAB, n_positions=16,
-                                     bos_token_id=END_OF_TEXT_ID, eos_token_id=END_OF_TEXT_ID)
+    config = transformers.GPT2Config(
+        n_layer=2,
+        n_head=2,
+        n_embd=32,
+        vocab_size=VOCAB,
+        n_positions=16,
+        bos_token_id=END_OF_TEXT_ID,
+        eos_token_id=END_OF_TEXT_ID,
+    )
     torch.manual_seed(0)
     model = transformers.GPT2LMHeadModel(config).eval()
     with torch.no_grad():  # GPT-2's 0.02 init makes every logit tiny; a wide spread makes the test sharp
@@ -37,16 +45,26 @@ def _assert_same_logits(ours: GPT, reference) -> None:
     expected = _reference_logits(reference, ids)
     with torch.no_grad():
         logits, _ = ours(ids)
-    assert expected.abs().max() > 1.0                      # real, spread-out numbers
+    assert expected.abs().max() > 1.0  # real, spread-out numbers
     torch.testing.assert_close(logits, expected, atol=1e-4, rtol=1e-4)
 
 
 def test_config_maps_to_ours(reference):
     config = gpt2_config_from_hf(reference.config.to_dict())
     assert (config.vocab_size, config.context_length, config.d_model, config.n_layers, config.n_heads) == (
-        VOCAB, 16, 32, 2, 2)
+        VOCAB,
+        16,
+        32,
+        2,
+        2,
+    )
     assert (config.d_mlp, config.pos_encoding, config.tie_embeddings, config.bias, config.dropout) == (
-        128, "learned", True, True, 0.0)
+        128,
+        "learned",
+        True,
+        True,
+        0.0,
+    )
 
 
 def test_hugging_face_state_dict_gives_the_same_logits(reference):
@@ -54,8 +72,9 @@ def test_hugging_face_state_dict_gives_the_same_logits(reference):
     _assert_same_logits(ours, reference)
     assert ours.lm_head.weight is ours.transformer.wte.weight
     # Conv1D stores (in, out): our c_attn is its transpose
-    torch.testing.assert_close(ours.transformer.h[1].attn.c_attn.weight,
-                               reference.transformer.h[1].attn.c_attn.weight.T)
+    torch.testing.assert_close(
+        ours.transformer.h[1].attn.c_attn.weight, reference.transformer.h[1].attn.c_attn.weight.T
+    )
 
 
 def test_keys_without_the_transformer_prefix_and_old_mask_buffers_load_too(reference):
@@ -174,7 +193,9 @@ def test_broken_config_json_is_named(folder):
 
 def test_missing_weights_are_named(folder):
     (folder / "model.safetensors").unlink()
-    with pytest.raises(ValueError, match=r"No weights in .*: expected model.safetensors \(preferred\) or pytorch_model.bin"):
+    with pytest.raises(
+        ValueError, match=r"No weights in .*: expected model.safetensors \(preferred\) or pytorch_model.bin"
+    ):
         load_gpt2(folder)
 
 
@@ -241,6 +262,6 @@ def test_weights_bigger_than_this_computer_can_hold_are_refused_before_reading(f
         pytest.skip("this system does not report its memory")
     weights = folder / "model.safetensors"
     with open(weights, "r+b") as file:
-        file.truncate(memory)   # sparse: claims the whole memory (twice that to load), writes nothing
+        file.truncate(memory)  # sparse: claims the whole memory (twice that to load), writes nothing
     with pytest.raises(ValueError, match=r"needs about [\d.]+ GB of memory"):
         load_gpt2(folder)

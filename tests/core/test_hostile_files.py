@@ -5,6 +5,7 @@ and a text file to train on (read_text_file). Each case starts from a good file,
 and checks that opening it raises the module's error (a ValueError) whose message names the file and
 the problem, and that the pickle payload (which creates a marker file when unpickled) never ran.
 """
+
 import json
 import os
 import shutil
@@ -17,8 +18,18 @@ from core.files.gpt2 import load_gpt2
 from core.files.class_file import ClassFileError, load_class_file
 from core.files.text_files import CorpusError, read_text_file
 from core.training.token_arrays import check_corpus_length
-from hostile_files import (MARKER_NAME, break_zip_member, code_pickle, flip_member_byte, inflate_member,
-                           put_in_place, tensor_file_breakages, write_checkpoint, write_gpt2_folder, write_session)
+from hostile_files import (
+    MARKER_NAME,
+    break_zip_member,
+    code_pickle,
+    flip_member_byte,
+    inflate_member,
+    put_in_place,
+    tensor_file_breakages,
+    write_checkpoint,
+    write_gpt2_folder,
+    write_session,
+)
 
 BREAKAGES = tensor_file_breakages(None)  # only the names and words; the marker is bound per test
 
@@ -77,9 +88,11 @@ NAN = float("nan")
 
 def meta_edit(key, value, *inner):
     """Set meta[key] (or meta[key][inner[0]]) to value."""
+
     def change(meta):
         target = meta[key] if inner else meta
         target[inner[0] if inner else key] = value
+
     return change
 
 
@@ -108,7 +121,7 @@ META_CASES = {
     "n-layers-bool": (meta_edit("model_config", True, "n_layers"), ("n_layers",)),
     "n-heads-float": (meta_edit("model_config", 2.5, "n_heads"), ("n_heads",)),
     "n-heads-null": (meta_edit("model_config", None, "n_heads"), ("n_heads",)),
-    "vocab-size-huge": (meta_edit("model_config", 10 ** 12, "vocab_size"), ("checkpoint", "needs about")),
+    "vocab-size-huge": (meta_edit("model_config", 10**12, "vocab_size"), ("checkpoint", "needs about")),
     "context-negative": (meta_edit("model_config", -8, "context_length"), ("context_length",)),
     "layer-norm-eps-nan": (meta_edit("model_config", NAN, "layer_norm_eps"), ("layer_norm_eps",)),
     "layer-norm-eps-negative": (meta_edit("model_config", -1.0, "layer_norm_eps"), ("layer_norm_eps",)),
@@ -121,8 +134,10 @@ META_CASES = {
     "chars-a-number": (meta_edit("tokenizer", {"type": "char", "chars": 123}), ("chars",)),
     "chars-repeated": (meta_edit("tokenizer", {"type": "char", "chars": "aab"}), ("repeat",)),
     "unknown-policy-a-list": (meta_edit("tokenizer", {"type": "char", "chars": "ab", "unknown": []}), ("unknown",)),
-    "tokenizer-bigger-than-model": (meta_edit("tokenizer", {"type": "char", "chars": "abcdefghijklmnopqrstuvwxyz"}),
-                                    ("tokens",)),
+    "tokenizer-bigger-than-model": (
+        meta_edit("tokenizer", {"type": "char", "chars": "abcdefghijklmnopqrstuvwxyz"}),
+        ("tokens",),
+    ),
     "bpe-merges-bools": (meta_edit("tokenizer", {"type": "bpe", "merges": [[True, False]]}), ("merge 0",)),
     "bpe-merges-a-string": (meta_edit("tokenizer", {"type": "bpe", "merges": "ab"}), ("merges",)),
     "bpe-pattern-broken": (meta_edit("tokenizer", {"type": "bpe", "merges": [], "pattern": "(["}), ("pattern",)),
@@ -166,8 +181,12 @@ def test_a_meta_json_that_is_not_json(checkpoint, marker, case):
 @pytest.mark.parametrize("replacement", ["folder", "symlink-loop", "link-to-dev-zero", "missing"])
 def test_a_folder_or_a_link_loop_where_a_checkpoint_file_should_be(checkpoint, name, replacement):
     put_in_place(checkpoint / name, replacement)
-    words = {"folder": "is a folder", "symlink-loop": "link", "link-to-dev-zero": "not an ordinary file",
-             "missing": "no"}[replacement]
+    words = {
+        "folder": "is a folder",
+        "symlink-loop": "link",
+        "link-to-dev-zero": "not an ordinary file",
+        "missing": "no",
+    }[replacement]
     expect(CheckpointError, (name, words), lambda: load_checkpoint(checkpoint))
 
 
@@ -202,7 +221,7 @@ WHOLE_SESSION_CASES = {
     "empty": (lambda data, marker: b"", ("not a zip",)),
     "zip-signature-then-garbage": (lambda data, marker: b"PK\x03\x04" + b"\x00" * 200, ("not a zip",)),
     "cut-at-100": (lambda data, marker: data[:100], ("not a zip",)),
-    "cut-in-half": (lambda data, marker: data[:len(data) // 2], ("not a zip",)),
+    "cut-in-half": (lambda data, marker: data[: len(data) // 2], ("not a zip",)),
     "cut-end-record": (lambda data, marker: data[:-10], ("not a zip",)),
     "cut-last-byte": (lambda data, marker: data[:-1], ("not a zip",)),
     "member-data-flipped": (lambda data, marker: flip_member_byte(data, "checkpoint/model.safetensors"), ("damaged",)),
@@ -223,14 +242,19 @@ MEMBERS = ["session.json", "checkpoint/meta.json", "checkpoint/model.safetensors
 @pytest.mark.parametrize("member", MEMBERS)
 @pytest.mark.parametrize("replacement", ["pickle", "torch-pickle", "empty", "missing"])
 def test_a_session_member_replaced(session_file, marker, member, replacement):
-    data = {"pickle": code_pickle(marker, "plain"), "torch-pickle": code_pickle(marker, "torch"),
-            "empty": b"", "missing": None}[replacement]
+    data = {
+        "pickle": code_pickle(marker, "plain"),
+        "torch-pickle": code_pickle(marker, "torch"),
+        "empty": b"",
+        "missing": None,
+    }[replacement]
     break_zip_member(session_file, member, data)
     expect(ClassFileError, ("demo.attnlab", member.split("/")[-1]), lambda: load_class_file(session_file))
 
 
-@pytest.mark.parametrize("breakage", ["cut-in-data", "claims-more-data", "length-2**62", "header-not-json",
-                                      "shape-bool", "offsets-reversed"])
+@pytest.mark.parametrize(
+    "breakage", ["cut-in-data", "claims-more-data", "length-2**62", "header-not-json", "shape-bool", "offsets-reversed"]
+)
 @pytest.mark.parametrize("member", ["checkpoint/model.safetensors", "timeline.safetensors"])
 def test_a_damaged_tensor_file_inside_a_session(session_file, marker, member, breakage):
     damage, _ = tensor_file_breakages(marker)[breakage]
@@ -240,7 +264,7 @@ def test_a_damaged_tensor_file_inside_a_session(session_file, marker, member, br
     expect(ClassFileError, ("demo.attnlab", member.split("/")[-1]), lambda: load_class_file(session_file))
 
 
-BOMB_BYTES = 64 * 2 ** 20  # 64 MiB of zeros squeezes into about 64 KiB
+BOMB_BYTES = 64 * 2**20  # 64 MiB of zeros squeezes into about 64 KiB
 
 
 @pytest.mark.parametrize("member", MEMBERS + ["layout.bin"])
@@ -256,6 +280,7 @@ def session_json_edit(key, value):
             description.pop(key)
         else:
             description[key] = value
+
     return change
 
 
@@ -271,7 +296,7 @@ SESSION_JSON_CASES = {
     "layer-bool": (session_json_edit("layer", True), ("layer",)),
     "layer-nan": (session_json_edit("layer", NAN), ("layer",)),
     "layer-negative": (session_json_edit("layer", -1), ("layer",)),
-    "head-too-big": (session_json_edit("head", 10 ** 9), ("head",)),
+    "head-too-big": (session_json_edit("head", 10**9), ("head",)),
     "settings-a-list": (session_json_edit("settings", []), ("settings",)),
     "temperature-a-string": (session_json_edit("settings", {"temperature": "hot"}), ("temperature",)),
     "temperature-nan": (session_json_edit("settings", {"temperature": NAN}), ("temperature",)),
@@ -325,10 +350,29 @@ def test_the_good_gpt2_folder_loads(gpt2):
     assert model.config.n_layers == 1 and tokenizer.vocab_size == 260
 
 
-GPT2_WEIGHT_BREAKAGES = ["pickle", "torch-pickle", "empty", "cut-at-3", "cut-in-header", "cut-after-header",
-                         "cut-in-data", "cut-last-byte", "claims-more-data", "length-2**62", "length-negative",
-                         "length-zero", "header-not-json", "header-not-utf8", "header-a-list", "header-null",
-                         "dtype-a-number", "shape-a-string", "shape-negative", "offsets-reversed", "entry-a-list"]
+GPT2_WEIGHT_BREAKAGES = [
+    "pickle",
+    "torch-pickle",
+    "empty",
+    "cut-at-3",
+    "cut-in-header",
+    "cut-after-header",
+    "cut-in-data",
+    "cut-last-byte",
+    "claims-more-data",
+    "length-2**62",
+    "length-negative",
+    "length-zero",
+    "header-not-json",
+    "header-not-utf8",
+    "header-a-list",
+    "header-null",
+    "dtype-a-number",
+    "shape-a-string",
+    "shape-negative",
+    "offsets-reversed",
+    "entry-a-list",
+]
 
 
 @pytest.mark.parametrize("breakage", GPT2_WEIGHT_BREAKAGES)
@@ -413,8 +457,11 @@ def test_a_vocab_json_with_wrong_id_types(gpt2, case):
 
 @pytest.mark.parametrize("contents", ["pickle", "not-utf8", "three-tokens-on-a-line"])
 def test_a_broken_merges_txt(gpt2, marker, contents):
-    data = {"pickle": code_pickle(marker, "plain"), "not-utf8": b"\xff\xfe h e",
-            "three-tokens-on-a-line": "#version: 0.2\nĠ t x\n".encode("utf-8")}[contents]
+    data = {
+        "pickle": code_pickle(marker, "plain"),
+        "not-utf8": b"\xff\xfe h e",
+        "three-tokens-on-a-line": "#version: 0.2\nĠ t x\n".encode(),
+    }[contents]
     (gpt2 / "merges.txt").write_bytes(data)
     expect(ValueError, ("merges.txt",), lambda: load_gpt2(gpt2))
 
@@ -453,7 +500,7 @@ TEXT_FILE_CASES = {
     "torch-pickle": (lambda marker: code_pickle(marker, "torch"), ("corpus.txt", "not valid UTF-8")),
     "utf16": (lambda marker: "hello".encode("utf-16"), ("corpus.txt", "UTF-16")),
     "latin1": (lambda marker: "café".encode("latin-1"), ("corpus.txt", "offset 3")),
-    "cut-character": (lambda marker: "€".encode("utf-8")[:2], ("corpus.txt", "not valid UTF-8")),
+    "cut-character": (lambda marker: "€".encode()[:2], ("corpus.txt", "not valid UTF-8")),
 }
 
 
@@ -500,4 +547,3 @@ def test_an_unreadable_text_file(tmp_path):
         expect(CorpusError, ("corpus.txt", "permission"), lambda: read_text_file(path))
     finally:
         path.chmod(0o600)
-

@@ -3,6 +3,7 @@ opened in a child process under a memory cap (tests/hostile_child.py): it must b
 naming the file and the problem, or open within the cap, and never crash or hang. Then the pieces the
 refusals rest on: the footprint, the merge bounds, BPE training's bookkeeping, the NaN check.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,13 @@ CAP_MIB = 1536
 def open_in_child(opener: str, path: Path) -> dict:
     environment = {"PYTHONPATH": f"{TESTS.parent}{':'}{TESTS}", "PATH": "/usr/bin:/bin", "HOME": str(path.parent)}
     try:
-        done = subprocess.run([sys.executable, str(TESTS / "hostile_child.py"), opener, str(path), str(CAP_MIB)],
-                              capture_output=True, text=True, timeout=HANG_GUARD_S, env=environment)
+        done = subprocess.run(
+            [sys.executable, str(TESTS / "hostile_child.py"), opener, str(path), str(CAP_MIB)],
+            capture_output=True,
+            text=True,
+            timeout=HANG_GUARD_S,
+            env=environment,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"opening {path.name} as {opener} hung", pytrace=False)
     lines = done.stdout.strip().splitlines()
@@ -82,14 +88,14 @@ def test_a_billion_layers_are_refused_by_arithmetic_before_anything_is_built(mon
     import core.model.model
 
     monkeypatch.setattr(core.model.model, "GPT", lambda config: pytest.fail("a model was built"))
-    with pytest.raises(ValueError, match=f"{10 ** 9:,} layers.*{MAX_LAYERS:,}"):
-        check_model_fits(GPTConfig(n_layers=10 ** 9, d_model=8, n_heads=2), "the test model")
+    with pytest.raises(ValueError, match=f"{10**9:,} layers.*{MAX_LAYERS:,}"):
+        check_model_fits(GPTConfig(n_layers=10**9, d_model=8, n_heads=2), "the test model")
 
 
 def test_a_model_larger_than_free_memory_is_refused_with_both_numbers(monkeypatch):
     import core.model.footprint
 
-    monkeypatch.setattr(core.model.footprint, "available_memory_bytes", lambda: 9 * 10 ** 9)
+    monkeypatch.setattr(core.model.footprint, "available_memory_bytes", lambda: 9 * 10**9)
     config = GPTConfig(vocab_size=50_000, context_length=1024, d_model=4096, n_layers=48, n_heads=32)
     with pytest.raises(ValueError, match=r"the test model needs about [\d.]+ GB of memory; this machine has 9.0 GB"):
         check_model_fits(config, "the test model")
@@ -146,7 +152,7 @@ def test_a_config_json_of_gigabytes_is_refused_unread(tmp_path):
 
     folder = write_gpt2_folder(tmp_path / "gpt2")
     with open(folder / "config.json", "r+b") as file:
-        file.truncate(2 ** 40)  # sparse: a terabyte that takes no disk
+        file.truncate(2**40)  # sparse: a terabyte that takes no disk
     with pytest.raises(ValueError, match=r"config.json is 1,099,511,627,776 bytes"):
         load_gpt2(folder)
 

@@ -1,5 +1,6 @@
 """Models from the Hugging Face Hub, for real: a temporary cache (HF_HOME in tmp_path) and a loopback Hub
 (tests/hub_server.py) that serves a tiny GPT-2 saved by transformers. Nothing here reaches the internet."""
+
 from __future__ import annotations
 
 import socket
@@ -20,8 +21,9 @@ HELD_BYTES = 50_000  # a cancelled or lost download stops this far into the weig
 
 @pytest.fixture(scope="module")
 def reference():
-    config = transformers.GPT2Config(n_layer=2, n_head=2, n_embd=32, vocab_size=VOCAB, n_positions=16,
-                                     bos_token_id=VOCAB - 1, eos_token_id=VOCAB - 1)
+    config = transformers.GPT2Config(
+        n_layer=2, n_head=2, n_embd=32, vocab_size=VOCAB, n_positions=16, bos_token_id=VOCAB - 1, eos_token_id=VOCAB - 1
+    )
     torch.manual_seed(0)
     model = transformers.GPT2LMHeadModel(config).eval()
     with torch.no_grad():
@@ -58,8 +60,10 @@ def weights_size(model_folder) -> int:
 
 
 def needed_size(model_folder) -> int:
-    return sum((model_folder / name).stat().st_size
-               for name in ("config.json", "vocab.json", "merges.txt", "model.safetensors"))
+    return sum(
+        (model_folder / name).stat().st_size
+        for name in ("config.json", "vocab.json", "merges.txt", "model.safetensors")
+    )
 
 
 def same_logits(model, reference) -> None:
@@ -73,15 +77,39 @@ def same_logits(model, reference) -> None:
 
 # -- choosing files ------------------------------------------------------------------------------
 def test_only_the_files_a_model_needs_are_fetched_weights_last():
-    everything = ["config.json", "model.safetensors", "pytorch_model.bin", "tf_model.h5", "onnx/decoder.onnx",
-                  "vocab.json", "merges.txt", "tokenizer.json", "README.md", "generation_config.json"]
+    everything = [
+        "config.json",
+        "model.safetensors",
+        "pytorch_model.bin",
+        "tf_model.h5",
+        "onnx/decoder.onnx",
+        "vocab.json",
+        "merges.txt",
+        "tokenizer.json",
+        "README.md",
+        "generation_config.json",
+    ]
     assert hub.files_to_fetch("gpt2", everything) == [
-        "config.json", "tokenizer.json", "vocab.json", "merges.txt", "model.safetensors"]
+        "config.json",
+        "tokenizer.json",
+        "vocab.json",
+        "merges.txt",
+        "model.safetensors",
+    ]
     assert hub.files_to_fetch("old", ["config.json", "pytorch_model.bin", "vocab.json"])[-1] == "pytorch_model.bin"
-    sharded = ["config.json", "tokenizer.json", "model.safetensors.index.json", "model-00002-of-00002.safetensors",
-               "model-00001-of-00002.safetensors", "pytorch_model.bin"]
+    sharded = [
+        "config.json",
+        "tokenizer.json",
+        "model.safetensors.index.json",
+        "model-00002-of-00002.safetensors",
+        "model-00001-of-00002.safetensors",
+        "pytorch_model.bin",
+    ]
     assert hub.files_to_fetch("big", sharded)[-3:] == [
-        "model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+        "model.safetensors.index.json",
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+    ]
     with pytest.raises(ValueError, match="no model.safetensors or pytorch_model.bin"):
         hub.files_to_fetch("weights/none", ["config.json", "tf_model.h5"])
 
@@ -100,8 +128,10 @@ def test_a_download_reports_progress_up_to_the_total_and_opens_the_saved_model(l
     assert steps[-1] == (total, total)
     assert all(total_seen == total for _, total_seen in steps)
     assert [done for done, _ in steps] == sorted(done for done, _ in steps)
-    assert folder == hub.cached_folder(MODEL_ID) and folder.parent.parent == hub.cache_folder() / \
-        "models--tiny-lab--gpt2-tiny"
+    assert (
+        folder == hub.cached_folder(MODEL_ID)
+        and folder.parent.parent == hub.cache_folder() / "models--tiny-lab--gpt2-tiny"
+    )
     assert not (folder / "README.md").exists() and not (folder / "generation_config.json").exists()
     model, tokenizer, opened = hub.open_model(MODEL_ID)
     assert opened == folder
@@ -146,7 +176,7 @@ def test_cancel_midway_leaves_no_model_and_the_next_download_continues(loopback,
     with pytest.raises(hub.NotCachedError, match="not in the Hugging Face cache"):
         hub.resolve(MODEL_ID)
     for snapshot in (hub.cache_folder() / "models--tiny-lab--gpt2-tiny" / "snapshots").iterdir():
-        assert hub.missing_parts(snapshot)                  # nothing there opens as a model
+        assert hub.missing_parts(snapshot)  # nothing there opens as a model
         with pytest.raises(ValueError, match="model.safetensors"):
             load_gpt2(snapshot)
     partial = list(hub.cache_folder().rglob("*.incomplete"))
@@ -200,10 +230,11 @@ def test_offline_a_cached_model_opens_without_the_network(loopback, monkeypatch,
 
 def test_offline_a_model_not_cached_gets_a_sentence(loopback, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    for attempt in (lambda: hub.resolve(MODEL_ID), lambda: hub.download(MODEL_ID),
-                    lambda: hub.download_size(MODEL_ID)):
-        with pytest.raises(hub.NotCachedError, match="is not in the Hugging Face cache and this computer is offline; "
-                                                     "connect and choose Download"):
+    for attempt in (lambda: hub.resolve(MODEL_ID), lambda: hub.download(MODEL_ID), lambda: hub.download_size(MODEL_ID)):
+        with pytest.raises(
+            hub.NotCachedError,
+            match="is not in the Hugging Face cache and this computer is offline; connect and choose Download",
+        ):
             attempt()
     assert loopback.requests == []
 

@@ -21,6 +21,7 @@ studio's 4,000 examples it is past the threshold at step 450 too. Smaller models
 task's default length 12, had formed no induction head by step 800. 450 steps take ~17 s here with one
 torch thread.
 """
+
 import numpy as np
 
 from core.teaching.detectors import head_scores, induction_probe, pattern_names

@@ -1,4 +1,5 @@
 """The incremental trace (core/model/kv_cache.py) equals a full trace in every name, over random edits."""
+
 from __future__ import annotations
 
 import random
@@ -41,13 +42,13 @@ def _random_edit(text: str, rng: random.Random) -> str:
     if kind == "append":
         return text + rng.choice(TEXT)
     if kind == "delete":
-        return text[:-rng.randint(1, 3)] or "a"
+        return text[: -rng.randint(1, 3)] or "a"
     if kind == "middle":
-        return text[:where] + rng.choice(TEXT) + text[where + 1:]
+        return text[:where] + rng.choice(TEXT) + text[where + 1 :]
     if kind == "paste":
         start = rng.randrange(len(TEXT) - 10)
-        return text[:where] + TEXT[start:start + rng.randint(2, 10)] + text[where:]
-    return text[:where] + text[where + rng.randint(1, 5):] or "a"
+        return text[:where] + TEXT[start : start + rng.randint(2, 10)] + text[where:]
+    return text[:where] + text[where + rng.randint(1, 5) :] or "a"
 
 
 def _edit_sequence(ids_of, model, intervention=None, steps=40, seed=0) -> None:
@@ -77,16 +78,19 @@ def test_incremental_trace_with_a_bpe_tokenizer_whose_last_token_changes(family)
     """Byte-level BPE: typing a character can merge it into the token before, so the last token is
     replaced, not just followed by a new one."""
     tokenizer = BPETokenizer.train(TEXT * 3, vocab_size=300)
-    assert tokenizer.encode(" th") != tokenizer.encode(" the")[:len(tokenizer.encode(" th"))]  # the premise
+    assert tokenizer.encode(" th") != tokenizer.encode(" the")[: len(tokenizer.encode(" th"))]  # the premise
     _edit_sequence(tokenizer.encode, _model(family, vocab_size=300), seed=7)
 
 
-@pytest.mark.parametrize("intervention", [
-    Intervention(ablate_heads={(0, 1), (2, 3)}),
-    Intervention(positional=False),
-    Intervention(ablate_heads={(1, 0)}, ablation="mean"),  # depends on the whole prompt: traced in full
-    Intervention(patterns={(0, 2): torch.tril(torch.ones(48, 48)) / torch.arange(1, 49)[:, None]}),  # in full too
-])
+@pytest.mark.parametrize(
+    "intervention",
+    [
+        Intervention(ablate_heads={(0, 1), (2, 3)}),
+        Intervention(positional=False),
+        Intervention(ablate_heads={(1, 0)}, ablation="mean"),  # depends on the whole prompt: traced in full
+        Intervention(patterns={(0, 2): torch.tril(torch.ones(48, 48)) / torch.arange(1, 49)[:, None]}),  # in full too
+    ],
+)
 def test_incremental_trace_with_a_what_if(intervention):
     tokenizer = CharTokenizer.from_text(TEXT)
     _edit_sequence(tokenizer.encode, _model("llama"), intervention=intervention, steps=15)

@@ -1,4 +1,5 @@
 """needs / try / expect lines, questions.md, and the numbers they use, without a window."""
+
 import json
 
 import numpy as np
@@ -6,8 +7,20 @@ import pytest
 import torch
 
 from core import GPT, GPTConfig
-from core.teaching.lesson_checks import (CheckError, Expectation, NumberName, builtin_models, failed, head_of, missing,
-                                model_features, model_for, parse_action, parse_expectation, parse_needs)
+from core.teaching.lesson_checks import (
+    CheckError,
+    Expectation,
+    NumberName,
+    builtin_models,
+    failed,
+    head_of,
+    missing,
+    model_features,
+    model_for,
+    parse_action,
+    parse_expectation,
+    parse_needs,
+)
 from core.teaching.lesson_numbers import NUMBER_NAMES, LessonContext, live_numbers, tokenizer_facts
 from core.teaching.lesson_questions import answer_numbers, guess_matches, split_questions
 from core.teaching.lessons import LessonError, check_template, parse_step
@@ -26,12 +39,15 @@ def test_expectations_compare_numbers_words_and_other_numbers():
     assert parse_expectation("gpt3_tokens_times > 1,000", NUMBER_NAMES).value == 1000.0
 
 
-@pytest.mark.parametrize("line, message", [
-    ("top_prob is big", "number comparison value"),
-    ("top_prob >> 0.2", "neither a number"),
-    ("top_porb > 0.2", "not a live number"),
-    ("top_prob > lots", "neither a number"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("top_prob is big", "number comparison value"),
+        ("top_prob >> 0.2", "neither a number"),
+        ("top_porb > 0.2", "not a live number"),
+        ("top_prob > lots", "neither a number"),
+    ],
+)
 def test_a_wrong_expect_line_says_how_to_write_it(line, message):
     with pytest.raises(CheckError, match=message):
         parse_expectation(line, NUMBER_NAMES)
@@ -56,8 +72,9 @@ def test_needs_and_features():
 
 def write_meta(folder, pos_encoding, tokenizer, step=100):
     folder.mkdir()
-    (folder / "meta.json").write_text(json.dumps({"model_config": {"pos_encoding": pos_encoding},
-                                                  "tokenizer": tokenizer, "step": step}))
+    (folder / "meta.json").write_text(
+        json.dumps({"model_config": {"pos_encoding": pos_encoding}, "tokenizer": tokenizer, "step": step})
+    )
 
 
 def test_built_in_models_are_read_from_their_meta_files_default_first(tmp_path):
@@ -66,30 +83,44 @@ def test_built_in_models_are_read_from_their_meta_files_default_first(tmp_path):
     write_meta(tmp_path / "default", "learned", {"type": "bpe", "merges": [[1, 2]]})
     (tmp_path / "not-a-model").mkdir()
     models = builtin_models(tmp_path)
-    assert [(m.name, m.folder.name) for m in models] == [("the default model", "default"),
-                                                          ("The character model", "characters")]
+    assert [(m.name, m.folder.name) for m in models] == [
+        ("the default model", "default"),
+        ("The character model", "characters"),
+    ]
     assert model_for(("rope",), models).folder.name == "characters"
     assert model_for(("bpe", "trained"), models).folder.name == "default"
     assert model_for(("bpe", "rope"), models) is None
 
 
 def test_a_step_reads_its_needs_and_try(tmp_path):
-    step = parse_step("---\ntitle: t\npanel: attentionView\nneeds: bpe\ntry: do it\nprompt: Anna met Ben\n"
-                      "select: 1.2\nswitch off: positions\ntemperature: 0.5\ntrain: 20\n"
-                      "expect: top_prob > 0.1\n---\nbody", "01-x", "x.md")
+    step = parse_step(
+        "---\ntitle: t\npanel: attentionView\nneeds: bpe\ntry: do it\nprompt: Anna met Ben\n"
+        "select: 1.2\nswitch off: positions\ntemperature: 0.5\ntrain: 20\n"
+        "expect: top_prob > 0.1\n---\nbody",
+        "01-x",
+        "x.md",
+    )
     assert step.needs == ("bpe",)
     action = step.action
     assert (action.prompt, action.select, action.switch_off, action.temperature, action.train) == (
-        "Anna met Ben", "1.2", "positions", 0.5, 20)
+        "Anna met Ben",
+        "1.2",
+        "positions",
+        0.5,
+        20,
+    )
     assert head_of("1.2", {}) == (1, 2) and head_of("copy_head", {"copy_head": "0.3"}) == (0, 3)
 
 
-@pytest.mark.parametrize("lines, message", [
-    ("expect: top_prob > 0.1", "add one"),                       # an expectation with no "try this"
-    ("try: t\nswitch off: everything", "switch off"),
-    ("try: t\nselect: the best one", "select"),
-    ("needs: quantum", "not a kind of model"),
-])
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ("expect: top_prob > 0.1", "add one"),  # an expectation with no "try this"
+        ("try: t\nswitch off: everything", "switch off"),
+        ("try: t\nselect: the best one", "select"),
+        ("needs: quantum", "not a kind of model"),
+    ],
+)
 def test_a_teachers_mistake_in_a_step_names_the_file(lines, message):
     with pytest.raises(LessonError, match=f"x.md.*{message}"):
         parse_step(f"---\ntitle: t\npanel: p\n{lines}\n---\nbody", "01-x", "x.md")
@@ -118,14 +149,17 @@ def test_questions_parse_in_order_with_their_text_between():
     assert choose.explain == "Because."
 
 
-@pytest.mark.parametrize("question, message", [
-    ("predict: ?\nanswer: 42\nreveal: x", "must name a live number"),
-    ("predict: ?\nanswer: top_token", "needs a 'reveal:'"),
-    ("predict: ?\nanswer: top_token\nreveal: {top_tokn}", "not a live number"),
-    ("choose: ?\nright: a\nright: b\nexplain: e", "one 'right:'"),
-    ("choose: ?\nright: a\nwrong: b", "explain"),
-    ("choose: ?\nanswer is b", "expected 'key: value'"),
-])
+@pytest.mark.parametrize(
+    "question, message",
+    [
+        ("predict: ?\nanswer: 42\nreveal: x", "must name a live number"),
+        ("predict: ?\nanswer: top_token", "needs a 'reveal:'"),
+        ("predict: ?\nanswer: top_token\nreveal: {top_tokn}", "not a live number"),
+        ("choose: ?\nright: a\nright: b\nexplain: e", "one 'right:'"),
+        ("choose: ?\nright: a\nwrong: b", "explain"),
+        ("choose: ?\nanswer is b", "expected 'key: value'"),
+    ],
+)
 def test_a_question_that_cannot_be_read_names_the_file_and_question(question, message):
     with pytest.raises((CheckError, LessonError), match=message):
         split_questions(f"intro\n\n{question}", "q.md", NUMBER_NAMES, check_template)
@@ -146,8 +180,9 @@ def test_word_pieces_count_the_tokens_of_each_word():
 def small_model(pos_encoding="learned"):
     tokenizer = CharTokenizer("abcdefghijklmnopqrstuvwxyz .")
     torch.manual_seed(0)
-    config = GPTConfig(vocab_size=tokenizer.vocab_size, context_length=16, d_model=16, n_layers=2, n_heads=2,
-                       pos_encoding=pos_encoding)
+    config = GPTConfig(
+        vocab_size=tokenizer.vocab_size, context_length=16, d_model=16, n_layers=2, n_heads=2, pos_encoding=pos_encoding
+    )
     return GPT(config).eval(), tokenizer
 
 
@@ -155,8 +190,8 @@ def test_attention_without_weights_is_x_dot_x_softmax_and_weighted_sum():
     model, tokenizer = small_model()
     labels = tuple(tokenizer.token_label(i) for i in range(tokenizer.vocab_size))
     numbers = answer_numbers(model, tokenizer, labels, "ab a")
-    x = model.trace(torch.tensor([tokenizer.encode("ab a")])).numpy("embed.sum")     # (T, C)
-    scores = x @ x[-1]                                                                 # (T,)
+    x = model.trace(torch.tensor([tokenizer.encode("ab a")])).numpy("embed.sum")  # (T, C)
+    scores = x @ x[-1]  # (T,)
     weights = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
     assert numbers["plain_dot_self"] == pytest.approx(float(x[-1] @ x[-1]), rel=1e-5)
     assert numbers["plain_key_pos"] == int(np.argmax(scores))
@@ -185,6 +220,13 @@ def test_a_rope_model_has_no_added_position_so_repeats_have_equal_inputs():
     ids = tokenizer.encode("ab cab")
     trace = model.trace(torch.tensor([ids]))
     labels = tuple(tokenizer.token_label(i) for i in range(tokenizer.vocab_size))
-    numbers = live_numbers(LessonContext(trace=trace, token_labels=tuple(labels[i] for i in ids), vocab_labels=labels,
-                                         config=model.config, tokenizer=tokenizer_facts(tokenizer, ids)))
+    numbers = live_numbers(
+        LessonContext(
+            trace=trace,
+            token_labels=tuple(labels[i] for i in ids),
+            vocab_labels=labels,
+            config=model.config,
+            tokenizer=tokenizer_facts(tokenizer, ids),
+        )
+    )
     assert numbers["repeat_input_gap"] == 0

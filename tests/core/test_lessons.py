@@ -1,4 +1,5 @@
 """Lessons: the shipped Markdown reads, and every live number matches the trace it came from."""
+
 import copy
 import math
 
@@ -8,9 +9,14 @@ import torch
 
 from core import GPT, GPTConfig
 from core.teaching.lesson_numbers import (
-    NUMBER_NAMES, LessonContext, TrainingFacts, gradient_step, live_numbers, tokenizer_facts,
+    NUMBER_NAMES,
+    LessonContext,
+    TrainingFacts,
+    gradient_step,
+    live_numbers,
+    tokenizer_facts,
 )
-from core.teaching.lessons import LessonError, fill, live_sentences, load_lessons, parse_step, template_names
+from core.teaching.lessons import LessonError, fill, load_lessons, parse_step, template_names
 from core.teaching.explain_numbers import explain_facts
 from core.teaching.teaching_numbers import positions_off
 from core.training.trainer import TrainConfig
@@ -26,8 +32,9 @@ def tokenizer():
 
 def make_context(tokenizer, pos_encoding="learned", layer=1, head=1, **extra):
     torch.manual_seed(0)
-    config = GPTConfig(vocab_size=tokenizer.vocab_size, context_length=32, d_model=32, n_layers=2, n_heads=2,
-                       pos_encoding=pos_encoding)
+    config = GPTConfig(
+        vocab_size=tokenizer.vocab_size, context_length=32, d_model=32, n_layers=2, n_heads=2, pos_encoding=pos_encoding
+    )
     model = GPT(config)
     prompt = "the cat sat on the"
     ids = tokenizer.encode(prompt)
@@ -35,8 +42,13 @@ def make_context(tokenizer, pos_encoding="learned", layer=1, head=1, **extra):
         trace=model.trace(ids),
         token_labels=tuple(tokenizer.token_label(i) for i in ids),
         vocab_labels=tuple(tokenizer.token_label(i) for i in range(tokenizer.vocab_size)),
-        config=config, layer=layer, head=head, temperature=0.7, prompt=prompt,
-        tokenizer=tokenizer_facts(tokenizer, ids), **extra,
+        config=config,
+        layer=layer,
+        head=head,
+        temperature=0.7,
+        prompt=prompt,
+        tokenizer=tokenizer_facts(tokenizer, ids),
+        **extra,
     )
     return model, ids, context
 
@@ -44,17 +56,46 @@ def make_context(tokenizer, pos_encoding="learned", layer=1, head=1, **extra):
 def test_shipped_lessons_load_in_teaching_order():
     opening, forward, training, why = load_lessons()
     assert [s.id.split("-", 1)[-1] for s in opening.steps] == [
-        "next-token", "large-means-parameters", "one-model-many-tasks", "transformer", "ai-ml-deep-learning",
-        "applications", "pretraining-and-fine-tuning", "data-scale", "emergent-abilities", "questions"]
+        "next-token",
+        "large-means-parameters",
+        "one-model-many-tasks",
+        "transformer",
+        "ai-ml-deep-learning",
+        "applications",
+        "pretraining-and-fine-tuning",
+        "data-scale",
+        "emergent-abilities",
+        "questions",
+    ]
     assert [s.id.split("-", 1)[-1] for s in forward.steps] == [
-        "text-to-tokens", "bpe-merges", "special-tokens-and-windows", "token-embeddings", "positional-encodings",
-        "token-plus-position", "layer-norm", "attention-without-weights", "query-key-value", "scores-and-scaling",
-        "causal-mask", "softmax", "weighted-sum", "multi-head", "mlp-and-residual", "logits",
-        "probabilities-and-sampling", "questions",
+        "text-to-tokens",
+        "bpe-merges",
+        "special-tokens-and-windows",
+        "token-embeddings",
+        "positional-encodings",
+        "token-plus-position",
+        "layer-norm",
+        "attention-without-weights",
+        "query-key-value",
+        "scores-and-scaling",
+        "causal-mask",
+        "softmax",
+        "weighted-sum",
+        "multi-head",
+        "mlp-and-residual",
+        "logits",
+        "probabilities-and-sampling",
+        "questions",
     ]
     assert training.steps[0].id == "01-loss-gradient-update" and training.steps[-1].id == "questions"
     assert [s.id.split("-", 1)[-1] for s in why.steps] == [
-        "logit-lens", "direct-attribution", "patching", "neurons", "kv-cache", "questions"]
+        "logit-lens",
+        "direct-attribution",
+        "patching",
+        "neurons",
+        "kv-cache",
+        "questions",
+    ]
     for lesson in (opening, forward, training, why):
         assert lesson.introduction, lesson.id
         for step in lesson.steps[:-1]:
@@ -77,7 +118,7 @@ def test_attention_numbers_match_the_trace(tokenizer):
     _, ids, context = make_context(tokenizer, layer=1, head=1)
     n = live_numbers(context)
     trace, i = context.trace, len(ids) - 1
-    pattern = trace.numpy("blocks.1.attn.pattern")[1]                     # (T, T)
+    pattern = trace.numpy("blocks.1.attn.pattern")[1]  # (T, T)
     j = int(pattern[i].argmax())
     assert (n["query_pos"], n["key_pos"]) == (i, j)
     assert n["scaled"] == pytest.approx(float(trace.numpy("blocks.1.attn.scores")[1, i, j]), abs=1e-5)
@@ -86,7 +127,7 @@ def test_attention_numbers_match_the_trace(tokenizer):
     assert n["row_sum"] == pytest.approx(1.0, abs=1e-5)
     assert n["z_value"] == pytest.approx(float(trace.numpy("blocks.1.attn.z")[1, i, 0]), abs=1e-6)
     # the head's output is the weighted sum of values, done by hand
-    values = trace.numpy("blocks.1.attn.v")[1][:, 0]                        # (T,)
+    values = trace.numpy("blocks.1.attn.v")[1][:, 0]  # (T,)
     assert n["z_value"] == pytest.approx(float(pattern[i] @ values), abs=1e-6)
     assert n["n_masked"] == len(ids) * (len(ids) - 1) // 2 and n["n_visible"] == len(ids)
 
@@ -96,7 +137,7 @@ def test_input_numbers_add_up_and_layer_norm_normalises(tokenizer):
     n = live_numbers(context)
     assert n["token_id"] == ids[-1]
     assert n["sum_value"] == pytest.approx(n["token_value"] + n["position_value"], abs=1e-6)
-    assert n["ln_std_before"] < 0.5 < n["ln_std_after"]   # an untrained stream is small; LN makes it ~1
+    assert n["ln_std_before"] < 0.5 < n["ln_std_after"]  # an untrained stream is small; LN makes it ~1
     assert n["ln_mean_after"] == pytest.approx(0.0, abs=1e-4)
 
 
@@ -149,14 +190,25 @@ def test_bpe_merge_example_spells_its_token(tokenizer):
 def test_every_shipped_sentence_fills_when_its_numbers_exist(tokenizer):
     model, ids, plain = make_context(tokenizer)
     _, _, context = make_context(
-        tokenizer, training=TrainingFacts(300, 5.6, 2.1, val_last_loss=2.3, recipe=TrainConfig()),
-        update=gradient_step(model, ids), positions_off=positions_off(model, ids, plain.vocab_labels),
-        explanation=explain_facts(model, plain.trace))
+        tokenizer,
+        training=TrainingFacts(300, 5.6, 2.1, val_last_loss=2.3, recipe=TrainConfig()),
+        update=gradient_step(model, ids),
+        positions_off=positions_off(model, ids, plain.vocab_labels),
+        explanation=explain_facts(model, plain.trace),
+    )
     numbers = live_numbers(context)
     # Missing for a reason: this model has learned positions (no RoPE); a prompt need not hold a merge, nor
     # the same token id twice (here "the" starts the prompt and " the" ends it).
-    may_be_missing = {"rope_fast", "rope_slow", "merge_token", "merge_left", "merge_right", "merge_number",
-                      "repeat_embedding_gap", "repeat_input_gap"}
+    may_be_missing = {
+        "rope_fast",
+        "rope_slow",
+        "merge_token",
+        "merge_left",
+        "merge_right",
+        "merge_number",
+        "repeat_embedding_gap",
+        "repeat_input_gap",
+    }
     for lesson in load_lessons():
         for step in lesson.steps:
             for template in step.live:

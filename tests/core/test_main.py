@@ -1,4 +1,5 @@
 """`python -m core` prints a real trace summary of the prompt it was given."""
+
 import re
 import subprocess
 import sys
@@ -9,13 +10,14 @@ from core.__main__ import build, main
 
 
 def test_python_m_core_prints_tokens_shapes_heads_and_next_tokens():
-    result = subprocess.run([sys.executable, "-m", "core", "--prompt", "def add(a, b):"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "core", "--prompt", "def add(a, b):"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "a nano GPT (2 layers, 2 heads, d_model 32" in out
     assert "Tokens (14):" in out
-    assert re.search(r"^\s+3  id\s+\d+  '␣'$", out, re.MULTILINE)          # the space is made visible
+    assert re.search(r"^\s+3  id\s+\d+  '␣'$", out, re.MULTILINE)  # the space is made visible
     assert re.search(r"^  blocks\.1\.attn\.pattern\s+\(1, 2, 14, 14\)$", out, re.MULTILINE)
     assert re.search(r"^  embed\.pos\s+\(14, 32\)$", out, re.MULTILINE)
     assert "Traced values (38 names" in out

@@ -3,6 +3,7 @@
 Each setting runs in a fresh process (malloc's thresholds cannot be set back), and the two are compared
 with each other, not with a fixed number of faults, which depends on the machine.
 """
+
 import json
 import os
 import subprocess
@@ -37,13 +38,16 @@ print(json.dumps((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) /
 
 def faults_per_step(setting: str) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | {"PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", CHILD, setting], capture_output=True, text=True, check=True,
-                         env=env, cwd=ROOT).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, setting], capture_output=True, text=True, check=True, env=env, cwd=ROOT
+    ).stdout
     return json.loads(out.splitlines()[-1])
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or any(k.startswith("MALLOC_") for k in os.environ),
-                    reason="tunes glibc's malloc on Linux only, and never against the user's own MALLOC_ settings")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or any(k.startswith("MALLOC_") for k in os.environ),
+    reason="tunes glibc's malloc on Linux only, and never against the user's own MALLOC_ settings",
+)
 def test_tuned_training_steps_fault_in_far_fewer_pages():
     from core.speed.malloc import keep_freed_memory
 

@@ -1,4 +1,5 @@
 """The model: every positional scheme, the fast attention path, and what the forward pass refuses."""
+
 import math
 
 import pytest
@@ -49,12 +50,16 @@ def test_sinusoidal_model_adds_the_table_and_has_no_wpe():
 
 def test_rope_angles_and_one_rotation_by_hand():
     angles = rope_angles(context_length=4, rotary_dims=4)
-    assert angles[3].tolist() == pytest.approx([3.0, 3 / 100])                 # pos · 10000^(-2i/d)
-    x = torch.tensor([1.0, 2.0, 3.0, 4.0]).expand(1, 1, 4, 4)                 # (B, nh, T, hs)
-    rotated = apply_rope(x, angles)[0, 0, 2]                                     # position 2
+    assert angles[3].tolist() == pytest.approx([3.0, 3 / 100])  # pos · 10000^(-2i/d)
+    x = torch.tensor([1.0, 2.0, 3.0, 4.0]).expand(1, 1, 4, 4)  # (B, nh, T, hs)
+    rotated = apply_rope(x, angles)[0, 0, 2]  # position 2
     a, b = 2.0, 2 / 100
-    expected = [1 * math.cos(a) - 2 * math.sin(a), 1 * math.sin(a) + 2 * math.cos(a),
-                3 * math.cos(b) - 4 * math.sin(b), 3 * math.sin(b) + 4 * math.cos(b)]
+    expected = [
+        1 * math.cos(a) - 2 * math.sin(a),
+        1 * math.sin(a) + 2 * math.cos(a),
+        3 * math.cos(b) - 4 * math.sin(b),
+        3 * math.sin(b) + 4 * math.cos(b),
+    ]
     assert rotated.tolist() == pytest.approx(expected, abs=1e-6)
     torch.testing.assert_close(apply_rope(x, angles).norm(dim=-1), x.norm(dim=-1))  # a rotation keeps length
 
@@ -63,13 +68,13 @@ def test_rope_makes_scores_depend_only_on_the_offset():
     """Same token everywhere: before rotation every q (and every k) is identical, so with RoPE
     score(i, j) depends on i - j alone, while with no positions every score is the same."""
     rope = _model(pos_encoding="rope").trace([5] * 8)
-    scores = rope["blocks.0.attn.scores"][0]                                    # (H, T, T)
+    scores = rope["blocks.0.attn.scores"][0]  # (H, T, T)
     for offset in range(-7, 8):
-        diagonal = torch.diagonal(scores, offset=offset, dim1=-2, dim2=-1)     # all (i, j) with j - i = offset
+        diagonal = torch.diagonal(scores, offset=offset, dim1=-2, dim2=-1)  # all (i, j) with j - i = offset
         torch.testing.assert_close(diagonal, diagonal[:, :1].expand_as(diagonal), atol=1e-5, rtol=1e-5)
     assert scores[0, 3, 2] != pytest.approx(scores[0, 3, 1].item(), abs=1e-4)  # ...and the offset matters
     torch.testing.assert_close(rope["embed.pos"], rope_angles(8, 4))
-    assert torch.equal(rope["embed.sum"], rope["embed.tok"])                   # RoPE adds nothing
+    assert torch.equal(rope["embed.sum"], rope["embed.tok"])  # RoPE adds nothing
 
     flat = _model(pos_encoding="none").trace([5] * 8)["blocks.0.attn.scores"][0]
     torch.testing.assert_close(flat, flat[:, :1, :1].expand_as(flat))
@@ -80,9 +85,9 @@ def test_rope_rotates_the_traced_queries_and_keys():
     trace = model.trace([2, 7, 1, 8])
     attention = model.transformer.h[0].attn
     with torch.no_grad():
-        query, key, _ = attention.c_attn(trace["blocks.0.ln1"]).split(8, dim=2)   # each (B, T, C)
-    query = query.view(1, 4, 2, 4).transpose(1, 2)                                 # (B, nh, T, hs)
-    key = key.view(1, 4, 2, 4).transpose(1, 2)                                     # (B, nh, T, hs)
+        query, key, _ = attention.c_attn(trace["blocks.0.ln1"]).split(8, dim=2)  # each (B, T, C)
+    query = query.view(1, 4, 2, 4).transpose(1, 2)  # (B, nh, T, hs)
+    key = key.view(1, 4, 2, 4).transpose(1, 2)  # (B, nh, T, hs)
     torch.testing.assert_close(trace["blocks.0.attn.q"], apply_rope(query, rope_angles(8, 4)[:4]))
     torch.testing.assert_close(trace["blocks.0.attn.k"], apply_rope(key, rope_angles(8, 4)[:4]))
 
@@ -91,7 +96,7 @@ def test_no_positions_shows_zeros_and_only_the_mask_knows_the_order():
     trace = _model(pos_encoding="none").trace([5] * 4)
     assert torch.equal(trace["embed.pos"], torch.zeros(4, 8))
     assert torch.equal(trace["embed.sum"], trace["embed.tok"])
-    expected = torch.tril(torch.ones(4, 4)) / torch.arange(1, 5)[:, None]       # row i: 1/(i+1) each
+    expected = torch.tril(torch.ones(4, 4)) / torch.arange(1, 5)[:, None]  # row i: 1/(i+1) each
     torch.testing.assert_close(trace["blocks.0.attn.pattern"][0, 0], expected)
 
 
@@ -131,9 +136,9 @@ def test_only_layers_whose_pattern_is_read_take_the_explicit_path(monkeypatch):
     monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", counting)
     with torch.no_grad():
         model(torch.tensor([[1, 2, 3]]))
-    assert len(fused_calls) == 2                           # nobody reads: both layers fused
+    assert len(fused_calls) == 2  # nobody reads: both layers fused
     trace = model.trace([1, 2, 3], names=["blocks.0.attn.pattern", "logits"])
-    assert len(fused_calls) == 3                           # layer 0 explicit, layer 1 still fused
+    assert len(fused_calls) == 3  # layer 0 explicit, layer 1 still fused
     torch.testing.assert_close(trace["logits"], model.trace([1, 2, 3])["logits"])
     model.set_fast_attention(False)
     with torch.no_grad():
@@ -181,7 +186,7 @@ def test_bias_free_model_has_no_biases():
 def test_trace_runs_in_eval_mode_even_when_the_model_is_training():
     model = _model(dropout=0.5).train()
     first, second = model.trace([1, 2, 3])["logits"], model.trace([1, 2, 3])["logits"]
-    assert torch.equal(first, second)                      # no dropout noise
+    assert torch.equal(first, second)  # no dropout noise
     model.eval()
     with torch.no_grad():
         torch.testing.assert_close(first, model(torch.tensor([[1, 2, 3]]))[0])
@@ -189,9 +194,24 @@ def test_trace_runs_in_eval_mode_even_when_the_model_is_training():
 
 def test_hook_points_cover_every_documented_name():
     names = set(_model().hook_points())
-    per_layer = ["resid_pre", "ln1", "attn.q", "attn.k", "attn.v", "attn.scores", "attn.masked_scores",
-                 "attn.pattern", "attn.z", "attn.out", "resid_mid", "ln2", "mlp.pre", "mlp.post", "mlp.out",
-                 "resid_post"]
+    per_layer = [
+        "resid_pre",
+        "ln1",
+        "attn.q",
+        "attn.k",
+        "attn.v",
+        "attn.scores",
+        "attn.masked_scores",
+        "attn.pattern",
+        "attn.z",
+        "attn.out",
+        "resid_mid",
+        "ln2",
+        "mlp.pre",
+        "mlp.post",
+        "mlp.out",
+        "resid_post",
+    ]
     expected = {"embed.tok", "embed.pos", "embed.sum", "ln_final", "logits"}
     expected |= {f"blocks.{layer}.{name}" for layer in range(2) for name in per_layer}
     assert names == expected

@@ -1,16 +1,46 @@
 """The "this model" card names each architecture's choices and counts its parameters by part."""
+
 from core.model.config import GPTConfig
 from core.model.model import GPT
 from core.model.model_card import model_card
 from core.model.param_count import count_parameters
 
 GPT2_LIKE = GPTConfig(vocab_size=300, context_length=32, d_model=64, n_layers=2, n_heads=4)
-LLAMA_LIKE = GPTConfig(vocab_size=300, context_length=32, d_model=64, n_layers=2, n_heads=4, n_kv_heads=2,
-                       pos_encoding="rope", norm="rmsnorm", mlp="swiglu", bias=False, qkv_bias=True)
-PYTHIA_LIKE = GPTConfig(vocab_size=300, context_length=32, d_model=64, n_layers=2, n_heads=4, pos_encoding="rope",
-                        rope_fraction=0.25, parallel_residual=True, tie_embeddings=False, activation="gelu")
-NEO_LIKE = GPTConfig(vocab_size=300, context_length=32, d_model=64, n_layers=2, n_heads=4, qkv_bias=False,
-                     attention_windows=(None, 8), scale_scores=False)
+LLAMA_LIKE = GPTConfig(
+    vocab_size=300,
+    context_length=32,
+    d_model=64,
+    n_layers=2,
+    n_heads=4,
+    n_kv_heads=2,
+    pos_encoding="rope",
+    norm="rmsnorm",
+    mlp="swiglu",
+    bias=False,
+    qkv_bias=True,
+)
+PYTHIA_LIKE = GPTConfig(
+    vocab_size=300,
+    context_length=32,
+    d_model=64,
+    n_layers=2,
+    n_heads=4,
+    pos_encoding="rope",
+    rope_fraction=0.25,
+    parallel_residual=True,
+    tie_embeddings=False,
+    activation="gelu",
+)
+NEO_LIKE = GPTConfig(
+    vocab_size=300,
+    context_length=32,
+    d_model=64,
+    n_layers=2,
+    n_heads=4,
+    qkv_bias=False,
+    attention_windows=(None, 8),
+    scale_scores=False,
+)
 
 
 def test_a_gpt2_like_card():

@@ -1,4 +1,5 @@
 """The suite's guard (tests/conftest.py): without the loopback Hub, a test reaches no Hub and no real cache."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """AdamW by hand: the written-out formula (what runs by default) and torch's fused kernel (fused=True) both
 match the maths done in numpy, and both match torch.optim.AdamW over many steps."""
+
 import numpy as np
 import pytest
 import torch
@@ -54,8 +55,12 @@ def test_fifty_updates_match_torch_optim_adamw(fused):
     ours = AdamW(ours_model.named_parameters(), betas=(0.8, 0.99), weight_decay=0.1, eps=1e-8, fused=fused)
     decayed = [p for p in torch_model.parameters() if p.dim() >= 2]
     others = [p for p in torch_model.parameters() if p.dim() < 2]
-    reference = torch.optim.AdamW([{"params": decayed, "weight_decay": 0.1}, {"params": others, "weight_decay": 0.0}],
-                                  lr=1.0, betas=(0.8, 0.99), eps=1e-8)
+    reference = torch.optim.AdamW(
+        [{"params": decayed, "weight_decay": 0.1}, {"params": others, "weight_decay": 0.0}],
+        lr=1.0,
+        betas=(0.8, 0.99),
+        eps=1e-8,
+    )
     for step in range(50):
         x = torch.randn(8, 6)
         lr = 1e-2 * (1 + step % 7) / 7

@@ -1,4 +1,5 @@
 """The parameter count by part, checked against published sizes and against the real model."""
+
 import pytest
 
 from core import GPT, GPTConfig
@@ -16,7 +17,7 @@ def test_gpt2_small_has_124_439_808_parameters_with_tied_embeddings():
 def test_famous_models_are_the_sizes_people_quote():
     counts = famous_counts()
     assert round(counts["GPT-2 XL"].total / 1e9, 2) == 1.56  # "1.5B"
-    assert round(counts["GPT-3"].total / 1e9) == 175           # "175B"
+    assert round(counts["GPT-3"].total / 1e9) == 175  # "175B"
     # In GPT-3 nearly everything sits in the blocks: attention is a third, the MLP two thirds.
     gpt3 = counts["GPT-3"]
     assert gpt3.mlp == pytest.approx(2 * gpt3.attention, rel=1e-3)

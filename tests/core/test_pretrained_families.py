@@ -1,5 +1,6 @@
 """Every family, provably the same model: a tiny random transformers model, saved to a folder, opened by
 our loader, gives the same logits, attention patterns, hidden states and token ids."""
+
 import sys
 from pathlib import Path
 
@@ -86,8 +87,12 @@ def test_what_ifs_work_for_every_family(family):
     ids = _ids(model.config.vocab_size)[:1, :8]
     plain = model.trace(ids)["logits"]
     T = ids.size(1)
-    for intervention in (Intervention(ablate_heads={(0, 1)}), Intervention(ablate_heads={(1, 0)}, ablation="mean"),
-                         Intervention(positional=False), Intervention(patterns={(0, 0): torch.eye(T)})):
+    for intervention in (
+        Intervention(ablate_heads={(0, 1)}),
+        Intervention(ablate_heads={(1, 0)}, ablation="mean"),
+        Intervention(positional=False),
+        Intervention(patterns={(0, 0): torch.eye(T)}),
+    ):
         changed = model.trace(ids, intervention=intervention)
         assert not torch.allclose(changed["logits"], plain), intervention
     uniform = torch.tril(torch.ones(T, T)) / torch.arange(1, T + 1)[:, None]

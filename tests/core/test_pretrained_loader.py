@@ -1,5 +1,6 @@
 """Opening pretrained folders: every weight format, the checks made before anything is allocated, and
 the sentences for folders that cannot be opened."""
+
 import json
 import os
 import shutil
@@ -88,17 +89,34 @@ def test_an_unsupported_architecture_names_the_supported_ones(llama_folder, tmp_
 
 
 def test_rope_scaling_is_refused_rather_than_run_wrongly():
-    values = {"model_type": "llama", "vocab_size": 10, "max_position_embeddings": 8, "hidden_size": 8,
-              "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16,
-              "rope_scaling": {"rope_type": "llama3", "factor": 8.0}}
+    values = {
+        "model_type": "llama",
+        "vocab_size": 10,
+        "max_position_embeddings": 8,
+        "hidden_size": 8,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "intermediate_size": 16,
+        "rope_scaling": {"rope_type": "llama3", "factor": 8.0},
+    }
     with pytest.raises(ValueError, match="asks for RoPE scaling 'llama3'"):
         config_from_hf(values)
 
 
 def test_a_qwen_sized_context_builds_nothing_of_its_square():
-    config = config_from_hf({"model_type": "qwen2", "vocab_size": 64, "max_position_embeddings": 32768,
-                             "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-                             "num_key_value_heads": 2, "intermediate_size": 128, "rope_theta": 1000000.0})
+    config = config_from_hf(
+        {
+            "model_type": "qwen2",
+            "vocab_size": 64,
+            "max_position_embeddings": 32768,
+            "hidden_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "intermediate_size": 128,
+            "rope_theta": 1000000.0,
+        }
+    )
     assert config.context_length == 32768
     model = GPT(config)
     biggest = max(buffer.numel() for buffer in model.buffers())
@@ -126,7 +144,9 @@ def test_a_tokenizer_with_more_ids_than_the_weights_is_refused(tmp_path):
     reference = hf_reference("llama", tokenizer.get_vocab_size() - 20)
     reference.save_pretrained(tmp_path)
     tokenizer.save(str(tmp_path / "tokenizer.json"))
-    with pytest.raises(ValueError, match=r"tokenizer.json has ids up to \d+, but the weights have only \d+ token vectors"):
+    with pytest.raises(
+        ValueError, match=r"tokenizer.json has ids up to \d+, but the weights have only \d+ token vectors"
+    ):
         load_pretrained(tmp_path)
 
 
@@ -151,21 +171,32 @@ def test_a_wrong_shaped_weight_is_named_with_both_shapes(llama_folder, tmp_path)
     weights = load_file(str(folder / "model.safetensors"))
     weights["model.layers.0.self_attn.o_proj.weight"] = torch.zeros(32, 30)
     save_file(weights, str(folder / "model.safetensors"))
-    with pytest.raises(ValueError, match=r"model.layers.0.self_attn.o_proj.weight \(32, 30\) cannot make this "
-                                         r"model's transformer.h.0.attn.c_proj.weight \(32, 32\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"model.layers.0.self_attn.o_proj.weight \(32, 30\) cannot make this "
+        r"model's transformer.h.0.attn.c_proj.weight \(32, 32\)",
+    ):
         load_pretrained(folder)
 
 
-@pytest.mark.parametrize("damage, sentence", [
-    (lambda f: (f / "config.json").unlink(), "config.json is missing"),
-    (lambda f: (f / "config.json").write_text("{oops"), "config.json is not valid JSON"),
-    (lambda f: (f / "model.safetensors").unlink(), "No weights in"),
-    (lambda f: (f / "model.safetensors").write_bytes(b"\x10" + bytes(7) + b"not json at all!"), "could not be read as safetensors"),
-    (lambda f: os.truncate(f / "model.safetensors", (f / "model.safetensors").stat().st_size // 2),
-     "could not be read as safetensors"),
-    (lambda f: (f / "tokenizer.json").unlink(), "No tokenizer in"),
-    (lambda f: (f / "tokenizer.json").write_text('{"model": 3}'), "could not be read as a Hugging Face tokenizer"),
-])
+@pytest.mark.parametrize(
+    "damage, sentence",
+    [
+        (lambda f: (f / "config.json").unlink(), "config.json is missing"),
+        (lambda f: (f / "config.json").write_text("{oops"), "config.json is not valid JSON"),
+        (lambda f: (f / "model.safetensors").unlink(), "No weights in"),
+        (
+            lambda f: (f / "model.safetensors").write_bytes(b"\x10" + bytes(7) + b"not json at all!"),
+            "could not be read as safetensors",
+        ),
+        (
+            lambda f: os.truncate(f / "model.safetensors", (f / "model.safetensors").stat().st_size // 2),
+            "could not be read as safetensors",
+        ),
+        (lambda f: (f / "tokenizer.json").unlink(), "No tokenizer in"),
+        (lambda f: (f / "tokenizer.json").write_text('{"model": 3}'), "could not be read as a Hugging Face tokenizer"),
+    ],
+)
 def test_a_damaged_folder_is_one_sentence(llama_folder, tmp_path, damage, sentence):
     folder = _copy(llama_folder[0], tmp_path)
     damage(folder)
@@ -176,8 +207,9 @@ def test_a_damaged_folder_is_one_sentence(llama_folder, tmp_path, damage, senten
 def test_a_shard_index_may_not_point_outside_its_folder(llama_folder, tmp_path):
     folder = _copy(llama_folder[0], tmp_path)
     (folder / "model.safetensors").rename(tmp_path / "elsewhere.safetensors")
-    (folder / "model.safetensors.index.json").write_text(json.dumps(
-        {"weight_map": {"model.norm.weight": "../elsewhere.safetensors"}}))
+    (folder / "model.safetensors.index.json").write_text(
+        json.dumps({"weight_map": {"model.norm.weight": "../elsewhere.safetensors"}})
+    )
     with pytest.raises(ValueError, match="which is not a file beside it"):
         load_pretrained(folder)
 
@@ -199,10 +231,21 @@ def test_a_loaded_model_saves_as_our_checkpoint_and_reopens(llama_folder, tmp_pa
 
 
 def test_configs_from_older_files_read_their_top_level_rope_keys():
-    neox = config_from_hf({"model_type": "gpt_neox", "vocab_size": 50, "max_position_embeddings": 16,
-                           "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 4,
-                           "intermediate_size": 64, "rotary_pct": 0.25, "rotary_emb_base": 10000,
-                           "hidden_act": "gelu", "use_parallel_residual": True})
+    neox = config_from_hf(
+        {
+            "model_type": "gpt_neox",
+            "vocab_size": 50,
+            "max_position_embeddings": 16,
+            "hidden_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 4,
+            "intermediate_size": 64,
+            "rotary_pct": 0.25,
+            "rotary_emb_base": 10000,
+            "hidden_act": "gelu",
+            "use_parallel_residual": True,
+        }
+    )
     assert (neox.rope_fraction, neox.rotary_dims, neox.rope_theta) == (0.25, 2, 10000.0)
     assert isinstance(GPTConfig.from_dict(neox.to_dict()), GPTConfig)
 
@@ -211,9 +254,16 @@ def test_llama_attention_bias_covers_the_output_projection_too(tmp_path):
     import transformers as t
 
     tokenizer = byte_level_tokenizer()
-    config = t.LlamaConfig(vocab_size=tokenizer.get_vocab_size(), max_position_embeddings=32, hidden_size=32,
-                           num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=4,
-                           intermediate_size=64, attention_bias=True)
+    config = t.LlamaConfig(
+        vocab_size=tokenizer.get_vocab_size(),
+        max_position_embeddings=32,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        intermediate_size=64,
+        attention_bias=True,
+    )
     torch.manual_seed(0)
     reference = t.LlamaForCausalLM(config).eval()
     with torch.no_grad():

@@ -1,5 +1,6 @@
 """The tokenizer.json tokenizer: true bytes per token (byte-level and sentencepiece byte fallback),
 special tokens never made from typed text, and a round trip through our JSON."""
+
 import sys
 from pathlib import Path
 
@@ -23,8 +24,9 @@ def _sentencepiece_style():
 
     tokenizer = Tokenizer(models.BPE(byte_fallback=True, unk_token="<unk>"))
     tokenizer.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
-    tokenizer.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(),
-                                           decoders.Strip(" ", 1, 0)])
+    tokenizer.decoder = decoders.Sequence(
+        [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)]
+    )
     byte_tokens = [f"<0x{byte:02X}>" for byte in range(256)]
     trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<unk>", "<s>", *byte_tokens], show_progress=False)
     tokenizer.train_from_iterator([training_text().replace("😀", "")], trainer)

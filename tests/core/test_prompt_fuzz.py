@@ -10,6 +10,7 @@ merges.txt written into a temporary folder. For every prompt:
 - the model reads the ids (cut to the last context_length, as the explorer and the CLI cut them) and
   every traced value is finite, every attention row sums to 1 and is zero above the diagonal.
 """
+
 import json
 
 import numpy as np
@@ -26,15 +27,62 @@ from tokenizer_samples import python_docs
 
 # -- the prompts ----------------------------------------------------------------------------------
 EMOJI = [
-    "😀", "👍🏽", "👋🏿", "👨\u200d👩\u200d👧\u200d👦", "🧑🏾\u200d🤝\u200d🧑🏻", "🏳️\u200d🌈", "🇫🇷", "🇯🇵🇺🇸",
-    "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f", "1\ufe0f\u20e3", "❤️", "\U0001f1e6",
+    "😀",
+    "👍🏽",
+    "👋🏿",
+    "👨\u200d👩\u200d👧\u200d👦",
+    "🧑🏾\u200d🤝\u200d🧑🏻",
+    "🏳️\u200d🌈",
+    "🇫🇷",
+    "🇯🇵🇺🇸",
+    "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f",
+    "1\ufe0f\u20e3",
+    "❤️",
+    "\U0001f1e6",
 ]
-COMBINING = ["e\u0301", "n\u0303", "a\u0308\u0304", "Z\u0351\u036b\u0343\u036a\u0302\u036b\u033d\u034f\u0334",
-             "\u0301", "ก\u0e49\u0e33", "क\u094d\u0937", "\u1100\u1161\u11a8"]
-RIGHT_TO_LEFT = ["שלום עולם", "مرحبا بالعالم", "\u202eevil.txt", "\u202dforced", "\u202c", "\u200f", "\u200e",
-                 "\u2067isolate\u2069", "ש1ב2", "العربية123"]
-MIXED_SCRIPTS = ["Hello", "日本語", "русский", "Ελληνικά", "中文", "한국어", "ßẞ", "ﬁ", "İı", "Ⅻ", "𝔘𝔫𝔦", "½",
-                 "\u00a0", "\u2028", "\u3000", "\ufeff", "\ufffd", "<|endoftext|>", "'s 're"]
+COMBINING = [
+    "e\u0301",
+    "n\u0303",
+    "a\u0308\u0304",
+    "Z\u0351\u036b\u0343\u036a\u0302\u036b\u033d\u034f\u0334",
+    "\u0301",
+    "ก\u0e49\u0e33",
+    "क\u094d\u0937",
+    "\u1100\u1161\u11a8",
+]
+RIGHT_TO_LEFT = [
+    "שלום עולם",
+    "مرحبا بالعالم",
+    "\u202eevil.txt",
+    "\u202dforced",
+    "\u202c",
+    "\u200f",
+    "\u200e",
+    "\u2067isolate\u2069",
+    "ש1ב2",
+    "العربية123",
+]
+MIXED_SCRIPTS = [
+    "Hello",
+    "日本語",
+    "русский",
+    "Ελληνικά",
+    "中文",
+    "한국어",
+    "ßẞ",
+    "ﬁ",
+    "İı",
+    "Ⅻ",
+    "𝔘𝔫𝔦",
+    "½",
+    "\u00a0",
+    "\u2028",
+    "\u3000",
+    "\ufeff",
+    "\ufffd",
+    "<|endoftext|>",
+    "'s 're",
+]
 CONTROL = ["\x00", "\r", "\r\n", "\x1b[31mred\x1b[0m", "\x07", "\x7f", "\x85", "\x0b\x0c", "\t"]
 WHITESPACE = " \t\n\r\x0b\x0c\u00a0\u1680\u2000\u2007\u200a\u2028\u2029\u202f\u205f\u3000\x85"
 LONG_CHARACTERS = 10_000
@@ -55,8 +103,11 @@ short_prompts = st.one_of(st.just(""), whitespace_only, mixed, mixed, st.text(ev
 prompts = st.one_of(short_prompts, long_prompt)
 
 # The character tokenizers' alphabet: printable ASCII plus a few characters from the lists above.
-ALPHABET = "".join(sorted(set(
-    "".join(chr(c) for c in range(32, 127)) + "\n\t\r\x00\x1béשלוםمرحبا😀👍🏽\u200d\u202e日本語\ufffd\ufeff")))
+ALPHABET = "".join(
+    sorted(
+        set("".join(chr(c) for c in range(32, 127)) + "\n\t\r\x00\x1béשלוםمرحبا😀👍🏽\u200d\u202e日本語\ufffd\ufeff")
+    )
+)
 inside_alphabet = st.text(alphabet=ALPHABET, max_size=200)
 
 # 300 short prompts and 40 of 10,000 characters per tokenizer, 120 per tokenizer through the explorer's
@@ -65,8 +116,12 @@ EXAMPLES = 300
 LONG_EXAMPLES = 40
 EXPLORER_EXAMPLES = 120
 ALPHABET_EXAMPLES = 100
-fuzz = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+fuzz = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
 
 
 # -- the tokenizers and a model for each ------------------------------------------------------------
@@ -132,7 +187,7 @@ def encode_checked(name: str, tokenizer, text: str) -> list[int] | None:
 
 
 def check_trace(model: GPT, ids: list[int]) -> None:
-    ids = ids[-model.config.context_length:]  # the last tokens, as app.state.snapshot_maker.fit_to_context keeps them
+    ids = ids[-model.config.context_length :]  # the last tokens, as app.state.snapshot_maker.fit_to_context keeps them
     trace = model.trace(ids)
     T = len(ids)
     assert trace["logits"].shape == (1, T, model.config.vocab_size)
@@ -181,10 +236,23 @@ def test_text_inside_the_alphabet_comes_back_exactly(tokenizers, name, text):
 
 
 @pytest.mark.parametrize("name", ["bpe", "gpt2"])
-@pytest.mark.parametrize("text", [
-    "", " ", "\x00", "\r\n", "\x1b[0m", "👨\u200d👩\u200d👧\u200d👦", "e\u0301", "\u202eשלום", "🇫🇷" * 300,
-    "a" * LONG_CHARACTERS, "日本語" * 3334, " \t\n" * 3334,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "\x00",
+        "\r\n",
+        "\x1b[0m",
+        "👨\u200d👩\u200d👧\u200d👦",
+        "e\u0301",
+        "\u202eשלום",
+        "🇫🇷" * 300,
+        "a" * LONG_CHARACTERS,
+        "日本語" * 3334,
+        " \t\n" * 3334,
+    ],
+)
 def test_edge_prompts_byte_level(tokenizers, models, name, text):
     """The named cases, each a test of its own."""
     ids = encode_checked(name, tokenizers[name], text)
@@ -192,10 +260,15 @@ def test_edge_prompts_byte_level(tokenizers, models, name, text):
 
 
 @pytest.mark.parametrize("name", ["bpe", "gpt2"])
-@pytest.mark.parametrize(("text", "decoded"), [
-    ("\ud800", "\ufffd"), ("a\udfffb", "a\ufffdb"), ("\udc00\ud800", "\ufffd\ufffd"),
-    ("\udbff\udc00", "\U0010fc00"),  # a high-low pair written as two code units is one character, as in tiktoken
-])
+@pytest.mark.parametrize(
+    ("text", "decoded"),
+    [
+        ("\ud800", "\ufffd"),
+        ("a\udfffb", "a\ufffdb"),
+        ("\udc00\ud800", "\ufffd\ufffd"),
+        ("\udbff\udc00", "\U0010fc00"),  # a high-low pair written as two code units is one character, as in tiktoken
+    ],
+)
 def test_lone_surrogates_become_the_replacement_character(tokenizers, models, name, text, decoded):
     ids = tokenizers[name].encode(text)
     assert tokenizers[name].decode(ids) == decoded

@@ -1,4 +1,5 @@
 """The one recipe: RunSetup checks what it is given, and the CLI and the studio build the same run from it."""
+
 import json
 
 import numpy as np
@@ -22,16 +23,19 @@ def test_missing_settings_take_their_defaults_and_whole_numbers_are_taken_as_num
     assert setup.batch_size == 8 and setup.max_steps == RunSetup().max_steps
 
 
-@pytest.mark.parametrize("name, value, sentence", [
-    ("batch_size", "32", "The run setting batch_size must be a whole number, but it is '32'."),
-    ("batch_size", 32.5, "The run setting batch_size must be a whole number, but it is 32.5."),
-    ("seed", True, "The run setting seed must be a whole number, but it is True."),
-    ("learning_rate", "fast", "The run setting learning_rate must be a number, but it is 'fast'."),
-    ("learning_rate", None, "The run setting learning_rate must be a number, but it is None."),
-    ("dropout", float("nan"), "The run setting dropout must be a number, but it is nan."),
-    ("bf16", 1, "The run setting bf16 must be true or false, but it is 1."),
-    ("corpus_name", ["lessons"], "The run setting corpus_name must be a text, but it is ['lessons']."),
-])
+@pytest.mark.parametrize(
+    "name, value, sentence",
+    [
+        ("batch_size", "32", "The run setting batch_size must be a whole number, but it is '32'."),
+        ("batch_size", 32.5, "The run setting batch_size must be a whole number, but it is 32.5."),
+        ("seed", True, "The run setting seed must be a whole number, but it is True."),
+        ("learning_rate", "fast", "The run setting learning_rate must be a number, but it is 'fast'."),
+        ("learning_rate", None, "The run setting learning_rate must be a number, but it is None."),
+        ("dropout", float("nan"), "The run setting dropout must be a number, but it is nan."),
+        ("bf16", 1, "The run setting bf16 must be true or false, but it is 1."),
+        ("corpus_name", ["lessons"], "The run setting corpus_name must be a text, but it is ['lessons']."),
+    ],
+)
 def test_a_value_of_the_wrong_type_is_refused_with_a_sentence(name, value, sentence):
     with pytest.raises(ValueError) as refused:
         RunSetup.from_dict({name: value})
@@ -54,28 +58,56 @@ def test_a_synthetic_task_tokenizer_knows_the_whole_alphabet_of_the_task():
 
 
 def test_the_command_line_and_the_studio_build_the_same_run():
-    args = build_parser().parse_args(["induction", "--preset", "nano", "--n-layers", "3", "--context-length", "16",
-                                      "--batch-size", "4", "--lr", "2e-3", "--seed", "5", "--pos-encoding", "rope",
-                                      "--synthetic-examples", "4000"])
+    args = build_parser().parse_args(
+        [
+            "induction",
+            "--preset",
+            "nano",
+            "--n-layers",
+            "3",
+            "--context-length",
+            "16",
+            "--batch-size",
+            "4",
+            "--lr",
+            "2e-3",
+            "--seed",
+            "5",
+            "--pos-encoding",
+            "rope",
+            "--synthetic-examples",
+            "4000",
+        ]
+    )
     from_cli = run_setup(args)
-    studio = RunSetup(corpus_kind="synthetic", corpus_name="induction", model_preset="custom", n_layers=3, n_heads=2,
-                      d_model=32, context_length=16, batch_size=4, learning_rate=2e-3, seed=5)
+    studio = RunSetup(
+        corpus_kind="synthetic",
+        corpus_name="induction",
+        model_preset="custom",
+        n_layers=3,
+        n_heads=2,
+        d_model=32,
+        context_length=16,
+        batch_size=4,
+        learning_rate=2e-3,
+        seed=5,
+    )
     cli_run, studio_run = prepare_run(from_cli), prepare_run(studio)
     assert cli_run.tokenizer.encode("abc\n") == studio_run.tokenizer.encode("abc\n")
     assert cli_run.model.config == studio_run.model.config
     for (name, ours), theirs in zip(cli_run.model.state_dict().items(), studio_run.model.state_dict().values()):
-        assert torch.equal(ours, theirs), name                         # the same seed, the same start
-    assert np.array_equal(cli_run.tokens, studio_run.tokens)           # the same text, cut the same way
+        assert torch.equal(ours, theirs), name  # the same seed, the same start
+    assert np.array_equal(cli_run.tokens, studio_run.tokens)  # the same text, cut the same way
 
 
 def test_a_run_reuses_the_text_of_the_last_one_only_when_it_would_read_the_same():
     task = RunSetup(corpus_kind="synthetic", corpus_name="induction", seed=1)
     assert reads_the_same_text(task, task.with_changes(learning_rate=1e-2, n_layers=3))
-    assert not reads_the_same_text(task, task.with_changes(seed=2))          # other examples
+    assert not reads_the_same_text(task, task.with_changes(seed=2))  # other examples
     assert not reads_the_same_text(task, task.with_changes(task_length=9))
     stories = RunSetup(corpus_kind="builtin", corpus_name="stories", seed=1)
-    assert not reads_the_same_text(stories, stories.with_changes(seed=2))    # other stories
+    assert not reads_the_same_text(stories, stories.with_changes(seed=2))  # other stories
     assert not reads_the_same_text(stories, stories.with_changes(stories=50))
     lessons = RunSetup(corpus_kind="builtin", corpus_name="lessons", seed=1)
-    assert reads_the_same_text(lessons, lessons.with_changes(seed=2))         # a fixed text
+    assert reads_the_same_text(lessons, lessons.with_changes(seed=2))  # a fixed text
     assert not reads_the_same_text(lessons, lessons.with_changes(tokenizer="bpe"))

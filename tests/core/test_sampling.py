@@ -1,4 +1,5 @@
 """Sampling: exact probabilities after temperature, top-k and top-p; seeded drawing; generation."""
+
 import math
 
 import pytest
@@ -40,14 +41,14 @@ def test_top_k_keeps_the_k_largest_and_renormalises():
 @pytest.mark.parametrize(
     "p, expected",
     [
-        (0.5, [1.0, 0.0, 0.0, 0.0]),                     # 0.5 alone already reaches 0.5
-        (0.8, [0.5 / 0.8, 0.3 / 0.8, 0.0, 0.0]),         # 0.5 + 0.3 reaches 0.8 exactly
+        (0.5, [1.0, 0.0, 0.0, 0.0]),  # 0.5 alone already reaches 0.5
+        (0.8, [0.5 / 0.8, 0.3 / 0.8, 0.0, 0.0]),  # 0.5 + 0.3 reaches 0.8 exactly
         (0.81, [0.5 / 0.95, 0.3 / 0.95, 0.15 / 0.95, 0.0]),
         (1.0, [0.5, 0.3, 0.15, 0.05]),
     ],
 )
 def test_top_p_keeps_the_smallest_set_reaching_p(p, expected):
-    logits = torch.log(torch.tensor([0.15, 0.5, 0.05, 0.3]))     # shuffled, so order is really found
+    logits = torch.log(torch.tensor([0.15, 0.5, 0.05, 0.3]))  # shuffled, so order is really found
     probs = next_token_probs(logits, top_p=p)
     reorder = [1, 3, 0, 2]
     assert probs[reorder].tolist() == pytest.approx(expected, abs=1e-6)
@@ -85,7 +86,7 @@ def test_logits_must_be_one_row():
 def test_sample_next_follows_the_probabilities_and_the_seed():
     assert sample_next(torch.tensor([0.0, 0.0, 1.0])) == 2
     draws = [sample_next(torch.tensor([0.2, 0.8]), torch.Generator().manual_seed(s)) for s in range(400)]
-    assert 0.72 < sum(draws) / len(draws) < 0.88                 # deterministic: seeds 0..399
+    assert 0.72 < sum(draws) / len(draws) < 0.88  # deterministic: seeds 0..399
     again = [sample_next(torch.tensor([0.2, 0.8]), torch.Generator().manual_seed(s)) for s in range(400)]
     assert draws == again
     with pytest.raises(ValueError, match="not all 0"):
@@ -121,7 +122,7 @@ def test_greedy_generation_is_the_argmax_chain_of_a_real_model():
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=17, context_length=4, d_model=16, n_layers=1, n_heads=2)).train()
     out = generate(model, [1, 2], n_new=6, greedy=True)
-    assert model.training                                           # its mode is left as it was
+    assert model.training  # its mode is left as it was
     sequence = [1, 2]
     model.eval()
     with torch.no_grad():

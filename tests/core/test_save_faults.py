@@ -4,6 +4,7 @@ Each kill is of a real process (tests/core/save_loop_child.py) saving a ~5 MB ch
 again with new weights (every weight of save n equals n). After each kill the folder must load, and hold
 one whole save the process announced: the last finished one, or the one it was writing when killed.
 """
+
 from __future__ import annotations
 
 import errno
@@ -32,9 +33,19 @@ needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="the saving proc
 LINE_TIMEOUT_S = 30
 # Where each kill lands: on the first line containing the marker, after a random extra delay.
 CHECKPOINT_KILLS = [
-    "saving", "writing .model.safetensors", "writing .optimizer.safetensors", "writing .meta.json",
-    "-> model.safetensors.prev", "-> model.safetensors", "-> optimizer.safetensors.prev",
-    "-> optimizer.safetensors", "-> meta.json", "saving", "writing .optimizer.safetensors", "-> meta.json", "saved",
+    "saving",
+    "writing .model.safetensors",
+    "writing .optimizer.safetensors",
+    "writing .meta.json",
+    "-> model.safetensors.prev",
+    "-> model.safetensors",
+    "-> optimizer.safetensors.prev",
+    "-> optimizer.safetensors",
+    "-> meta.json",
+    "saving",
+    "writing .optimizer.safetensors",
+    "-> meta.json",
+    "saved",
 ]
 SESSION_KILLS = ["saving", "writing .demo.attnlab.tmp", "-> demo.attnlab", "saving", "writing", "saved"]
 
@@ -43,8 +54,9 @@ class Saver:
     """The child process, and the lines it prints, read on a thread so a wait can time out."""
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, str(CHILD)], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.process = subprocess.Popen(
+            [sys.executable, str(CHILD)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.recent: list[str] = []  # the last lines read, for the message if it goes quiet
         threading.Thread(target=self._read, daemon=True).start()

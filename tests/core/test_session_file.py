@@ -1,4 +1,5 @@
 """ClassFile files: everything a teacher prepared comes back, and a bad file says what is wrong."""
+
 import json
 import zipfile
 
@@ -16,9 +17,20 @@ def session():
     torch.manual_seed(3)
     model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, context_length=16, d_model=16, n_layers=2, n_heads=2))
     timeline = tuple((step, {"transformer.wte.weight": torch.full((2, 2), float(step))}) for step in (0, 10, 20))
-    return ClassFile(model, tokenizer, prompt="abc def", lesson=("02-forward-pass", "07-scores-and-scaling"),
-                     layer=1, head=1, layout=b"\x00\x01layout", geometry=b"geo", step=20,
-                     losses={"train": [[0, 2.5], [20, 1.5]]}, timeline=timeline, settings={"temperature": 0.7})
+    return ClassFile(
+        model,
+        tokenizer,
+        prompt="abc def",
+        lesson=("02-forward-pass", "07-scores-and-scaling"),
+        layer=1,
+        head=1,
+        layout=b"\x00\x01layout",
+        geometry=b"geo",
+        step=20,
+        losses={"train": [[0, 2.5], [20, 1.5]]},
+        timeline=timeline,
+        settings={"temperature": 0.7},
+    )
 
 
 def test_a_saved_session_opens_to_the_same_state(tmp_path, session):
@@ -26,9 +38,17 @@ def test_a_saved_session_opens_to_the_same_state(tmp_path, session):
     assert path.name == "demo.attnlab"
     opened = load_class_file(path)
     assert (opened.prompt, opened.lesson, opened.layer, opened.head) == (
-        "abc def", ("02-forward-pass", "07-scores-and-scaling"), 1, 1)
-    assert (opened.layout, opened.geometry, opened.step, opened.settings) == (b"\x00\x01layout", b"geo", 20,
-                                                                               {"temperature": 0.7})
+        "abc def",
+        ("02-forward-pass", "07-scores-and-scaling"),
+        1,
+        1,
+    )
+    assert (opened.layout, opened.geometry, opened.step, opened.settings) == (
+        b"\x00\x01layout",
+        b"geo",
+        20,
+        {"temperature": 0.7},
+    )
     assert opened.losses == session.losses
     assert opened.tokenizer.encode("abc def") == session.tokenizer.encode("abc def")
     for (name, saved), (_, reopened) in zip(session.model.state_dict().items(), opened.model.state_dict().items()):

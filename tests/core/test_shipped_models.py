@@ -1,4 +1,5 @@
 """The probes of core.files.shipped_models on a small untrained model: what they return, worked out by hand."""
+
 import torch
 
 from core import GPT, GPTConfig
@@ -44,7 +45,7 @@ def test_a_greedy_continuation_takes_the_likeliest_token_each_time():
     first = top_next_tokens(model, TOKENIZER, "The cat", k=1)[0][0]
     more = continue_greedily(model, TOKENIZER, "The cat", 2)
     assert more.startswith(first) and more == continue_greedily(model, TOKENIZER, "The cat", 2)
-    assert top_next_tokens(model, TOKENIZER, "The cat" + first, k=1)[0][0] == more[len(first):]
+    assert top_next_tokens(model, TOKENIZER, "The cat" + first, k=1)[0][0] == more[len(first) :]
 
 
 def test_the_common_word_probe_repeats_common_whole_words():

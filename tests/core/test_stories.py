@@ -1,4 +1,5 @@
 """The story generator: the same stories for the same seed, a small vocabulary, a cast that recurs."""
+
 import random
 import re
 from collections import Counter
@@ -6,15 +7,7 @@ from collections import Counter
 import pytest
 
 from core.training.corpora import BUILTIN_CORPORA, load_builtin
-from core.training.stories import (
-    ANIMALS,
-    PEOPLE,
-    POSSESSIVE,
-    SEATS,
-    generate_stories,
-    vocabulary_words,
-    write_story,
-)
+from core.training.stories import ANIMALS, PEOPLE, POSSESSIVE, SEATS, generate_stories, vocabulary_words, write_story
 
 STORIES = generate_stories(300, seed=7).removesuffix("\n\n").split("\n\n")
 

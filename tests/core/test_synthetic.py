@@ -1,4 +1,5 @@
 """Synthetic tasks: seeded text in the documented formats, and ideal attention patterns that solve them."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -158,4 +159,3 @@ def test_bad_arguments_and_malformed_examples_are_explained():
         SYNTHETIC_TASKS["induction"].expected_pattern("abcab\n")
     with pytest.raises(ValueError, match="empty"):
         SYNTHETIC_TASKS["reverse"].expected_pattern("")
-

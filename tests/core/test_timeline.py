@@ -1,4 +1,5 @@
 """The training timeline: evenly spread snapshots, bounded memory, nearest-step lookup."""
+
 import numpy as np
 import pytest
 import torch
@@ -44,7 +45,7 @@ def test_nearest_returns_the_weights_of_the_closest_kept_step():
 
 def test_steps_off_the_grid_are_refused_without_copying():
     timeline = Timeline(capacity=8, every=5)
-    assert timeline.add(3, weights_at(3))        # the first step is always kept: it is the origin
+    assert timeline.add(3, weights_at(3))  # the first step is always kept: it is the origin
     assert not timeline.wants(4)
     assert not timeline.add(7, weights_at(7))
     assert timeline.add(8, weights_at(8))
@@ -75,4 +76,4 @@ def test_capacity_follows_the_memory_budget():
     assert snapshot_nbytes(weights_at(0)) == 64
     assert capacity_for(1_000_000, budget_bytes=20_000_000) == 19
     assert capacity_for(10, budget_bytes=10**9) == 256  # never more than the largest
-    assert capacity_for(10**9, budget_bytes=10) == 8    # never fewer than the smallest
+    assert capacity_for(10**9, budget_bytes=10) == 8  # never fewer than the smallest

@@ -1,4 +1,5 @@
 """The common tokenizer interface: labels, the character tokenizer, JSON, and encode -> decode identity."""
+
 import json
 
 import numpy as np
@@ -7,14 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.tokenizers import (
-    BPETokenizer,
-    CharTokenizer,
-    Tokenizer,
-    label_bytes,
-    label_text,
-    tokenizer_from_json,
-)
+from core.tokenizers import BPETokenizer, CharTokenizer, Tokenizer, label_bytes, label_text, tokenizer_from_json
 from tokenizer_samples import VARIED_TEXTS, python_docs
 
 
@@ -24,6 +18,7 @@ def bpe() -> BPETokenizer:
 
 
 # ----- labels -------------------------------------------------------------------------------------
+
 
 def test_labels_make_whitespace_and_control_characters_visible():
     assert label_text(" the") == "␣the"
@@ -37,7 +32,7 @@ def test_labels_make_whitespace_and_control_characters_visible():
 
 
 def test_labels_show_partial_utf8_bytes_as_hex():
-    euro = "€".encode("utf-8")  # E2 82 AC
+    euro = "€".encode()  # E2 82 AC
     assert label_bytes(euro) == "€"
     assert label_bytes(euro[:1]) == "<0xE2>"
     assert label_bytes(euro[1:]) == "<0x82><0xAC>"
@@ -64,6 +59,7 @@ def test_token_labels_of_a_trained_bpe(bpe):
 
 
 # ----- the character tokenizer --------------------------------------------------------------------
+
 
 def test_char_vocabulary_is_the_sorted_distinct_characters():
     tokenizer = CharTokenizer.from_text("hello, world\n")
@@ -112,6 +108,7 @@ def test_char_round_trip_over_its_alphabet(corpus, data):
 
 # ----- every tokenizer ----------------------------------------------------------------------------
 
+
 def all_tokenizers(bpe: BPETokenizer) -> list[Tokenizer]:
     return [CharTokenizer.from_text("".join(VARIED_TEXTS), unknown="token"), bpe]
 
@@ -154,6 +151,7 @@ def test_decode_accepts_numpy_and_torch_ids_and_rejects_unknown_ids(bpe):
 
 
 # ----- JSON ---------------------------------------------------------------------------------------
+
 
 def test_json_round_trip_encodes_identically(bpe):
     text = "".join(VARIED_TEXTS) + python_docs(3000)

@@ -1,4 +1,5 @@
 """Byte-level BPE: training with incremental pair counts, tiktoken vs the reference encoder, replay."""
+
 import os
 from collections import Counter
 from pathlib import Path
@@ -24,7 +25,15 @@ def bpe() -> BPETokenizer:
 def test_pre_tokenisation_follows_gpt2():
     # A run of whitespace leaves its last space to the word after it: "\n\n " then " ok".
     assert split_into_words("Hello world, it's 2024!\n\n  ok") == [
-        "Hello", " world", ",", " it", "'s", " 2024", "!", "\n\n ", " ok"
+        "Hello",
+        " world",
+        ",",
+        " it",
+        "'s",
+        " 2024",
+        "!",
+        "\n\n ",
+        " ok",
     ]
     assert count_words("the cat the hat") == Counter({b"the": 1, b" cat": 1, b" the": 1, b" hat": 1})
 
@@ -167,6 +176,6 @@ def test_a_saved_tokenizer_with_an_unknown_split_pattern_is_refused(bpe):
 
     data = bpe.to_json()
     assert BPETokenizer.from_json(data).encode("hello there") == bpe.encode("hello there")
-    catastrophic = r"(a+)+$"   # backtracks for ever on "aaaa…b"
+    catastrophic = r"(a+)+$"  # backtracks for ever on "aaaa…b"
     with pytest.raises(ValueError, match="could make encoding hang"):
         BPETokenizer.from_json({**data, "pattern": catastrophic})

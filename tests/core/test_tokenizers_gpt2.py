@@ -1,4 +1,5 @@
 """GPT-2's tokenizer from local files: same ids as Hugging Face, clear errors, no network."""
+
 import base64
 import json
 import socket
@@ -101,6 +102,7 @@ def test_nothing_reaches_the_network(hf_folder, monkeypatch):
 
 
 # ----- clear errors -------------------------------------------------------------------------------
+
 
 def copy_files(source, target, names):
     for name in names:

@@ -1,4 +1,5 @@
 """The trace checked against the maths done by hand on a 3-token prompt, and the what-ifs."""
+
 import copy
 import math
 
@@ -56,23 +57,23 @@ def hand_forward(model, ids, zero_heads=(), mean_heads=(), patterns=None, positi
         p, b = f"transformer.h.{layer}.", f"blocks.{layer}."
         out[b + "resid_pre"] = x
         ln1 = _layer_norm(x, w[p + "ln_1.weight"], w[p + "ln_1.bias"], cfg.layer_norm_eps)
-        qkv = ln1 @ w[p + "attn.c_attn.weight"].T + w[p + "attn.c_attn.bias"]       # (T, 3C)
-        per_head = [qkv[:, i * C:(i + 1) * C].reshape(T, H, D).transpose(0, 1) for i in range(3)]
-        q, k, v = per_head                                                           # each (H, T, D)
-        scores = torch.einsum("htd,hsd->hts", q, k) / math.sqrt(D)                   # (H, T, T)
+        qkv = ln1 @ w[p + "attn.c_attn.weight"].T + w[p + "attn.c_attn.bias"]  # (T, 3C)
+        per_head = [qkv[:, i * C : (i + 1) * C].reshape(T, H, D).transpose(0, 1) for i in range(3)]
+        q, k, v = per_head  # each (H, T, D)
+        scores = torch.einsum("htd,hsd->hts", q, k) / math.sqrt(D)  # (H, T, T)
         future = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
         masked = scores.masked_fill(future, float("-inf"))
         pattern = _softmax_rows(masked)
         for head in range(H):
             if (layer, head) in patterns:
                 pattern[head] = torch.as_tensor(patterns[layer, head], dtype=torch.float64)[:T, :T]
-        z = pattern @ v                                                              # (H, T, D)
+        z = pattern @ v  # (H, T, D)
         for head in range(H):
             if (layer, head) in zero_heads:
                 z[head] = 0
             if (layer, head) in mean_heads:
                 z[head] = z[head].mean(0)
-        concat = z.transpose(0, 1).reshape(T, C)                                     # heads side by side
+        concat = z.transpose(0, 1).reshape(T, C)  # heads side by side
         attn_out = concat @ w[p + "attn.c_proj.weight"].T + w[p + "attn.c_proj.bias"]
         resid_mid = x + attn_out
         ln2 = _layer_norm(resid_mid, w[p + "ln_2.weight"], w[p + "ln_2.bias"], cfg.layer_norm_eps)
@@ -80,14 +81,27 @@ def hand_forward(model, ids, zero_heads=(), mean_heads=(), patterns=None, positi
         mlp_post = _gelu_tanh(mlp_pre)
         mlp_out = mlp_post @ w[p + "mlp.c_proj.weight"].T + w[p + "mlp.c_proj.bias"]
         x = resid_mid + mlp_out
-        out.update({
-            b + "ln1": ln1, b + "attn.q": q, b + "attn.k": k, b + "attn.v": v, b + "attn.scores": scores,
-            b + "attn.masked_scores": masked, b + "attn.pattern": pattern, b + "attn.z": z,
-            b + "attn.out": attn_out, b + "resid_mid": resid_mid, b + "ln2": ln2, b + "mlp.pre": mlp_pre,
-            b + "mlp.post": mlp_post, b + "mlp.out": mlp_out, b + "resid_post": x,
-        })
+        out.update(
+            {
+                b + "ln1": ln1,
+                b + "attn.q": q,
+                b + "attn.k": k,
+                b + "attn.v": v,
+                b + "attn.scores": scores,
+                b + "attn.masked_scores": masked,
+                b + "attn.pattern": pattern,
+                b + "attn.z": z,
+                b + "attn.out": attn_out,
+                b + "resid_mid": resid_mid,
+                b + "ln2": ln2,
+                b + "mlp.pre": mlp_pre,
+                b + "mlp.post": mlp_post,
+                b + "mlp.out": mlp_out,
+                b + "resid_post": x,
+            }
+        )
     out["ln_final"] = _layer_norm(x, w["transformer.ln_f.weight"], w["transformer.ln_f.bias"], cfg.layer_norm_eps)
-    out["logits"] = out["ln_final"] @ w["transformer.wte.weight"].T                 # tied: read out with wte
+    out["logits"] = out["ln_final"] @ w["transformer.wte.weight"].T  # tied: read out with wte
     out["probs"] = _softmax_rows(out["logits"])
     return out
 
@@ -117,16 +131,16 @@ def test_every_traced_value_equals_the_hand_computation(model):
 def test_pattern_is_softmax_of_masked_scores_with_a_zero_upper_triangle(model):
     trace = model.trace(PROMPT)
     for layer in range(2):
-        pattern = trace[f"blocks.{layer}.attn.pattern"][0]                    # (H, T, T)
+        pattern = trace[f"blocks.{layer}.attn.pattern"][0]  # (H, T, T)
         masked = trace[f"blocks.{layer}.attn.masked_scores"][0]
         scores = trace[f"blocks.{layer}.attn.scores"][0]
         above = torch.triu(torch.ones(3, 3, dtype=torch.bool), diagonal=1)
-        assert torch.all(pattern[:, above] == 0.0)                            # exactly zero, not just small
+        assert torch.all(pattern[:, above] == 0.0)  # exactly zero, not just small
         assert torch.all(masked[:, above] == float("-inf"))
         assert torch.equal(masked[:, ~above], scores[:, ~above])
         torch.testing.assert_close(pattern.sum(-1), torch.ones(2, 3))
         torch.testing.assert_close(pattern, torch.softmax(masked, dim=-1))
-        assert pattern[0, 0, 0] == 1.0                                        # the first token sees only itself
+        assert pattern[0, 0, 0] == 1.0  # the first token sees only itself
         # scores really are q·k/sqrt(d_head): one entry by hand, head 1, query 2, key 1
         q, k = trace[f"blocks.{layer}.attn.q"][0, 1, 2], trace[f"blocks.{layer}.attn.k"][0, 1, 1]
         assert scores[1, 2, 1].item() == pytest.approx(sum(q[d] * k[d] for d in range(4)).item() / 2.0, abs=1e-6)
@@ -197,8 +211,8 @@ def test_ablating_a_last_layer_head_moves_the_residual_by_exactly_its_share(mode
     """Without the head, resid_mid loses that head's slice of c_proj: z_h @ W_proj[:, h-dims]ᵀ."""
     normal = model.trace(PROMPT)
     ablated = model.trace(PROMPT, intervention=Intervention(ablate_heads={(1, 0)}))
-    w_proj = model.transformer.h[1].attn.c_proj.weight.detach()                 # (C, C)
-    head_share = normal["blocks.1.attn.z"][0, 0] @ w_proj[:, 0:4].T             # (T, C)
+    w_proj = model.transformer.h[1].attn.c_proj.weight.detach()  # (C, C)
+    head_share = normal["blocks.1.attn.z"][0, 0] @ w_proj[:, 0:4].T  # (T, C)
     torch.testing.assert_close(ablated["blocks.1.resid_mid"][0], normal["blocks.1.resid_mid"][0] - head_share)
     torch.testing.assert_close(ablated["blocks.1.resid_pre"], normal["blocks.1.resid_pre"])
 
@@ -206,13 +220,13 @@ def test_ablating_a_last_layer_head_moves_the_residual_by_exactly_its_share(mode
 def test_mean_ablation_replaces_a_head_by_its_average_over_positions(model):
     what_if = Intervention(ablate_heads={(1, 1)}, ablation="mean")
     trace = model.trace(PROMPT, intervention=what_if)
-    z = trace["blocks.1.attn.z"][0, 1]                                          # (T, D)
+    z = trace["blocks.1.attn.z"][0, 1]  # (T, D)
     torch.testing.assert_close(z, z[:1].expand(3, 4))
     assert_matches_hand(trace, hand_forward(model, PROMPT, mean_heads={(1, 1)}))
 
 
 def test_replacing_a_pattern(model):
-    uniform = torch.tril(torch.ones(8, 8)) / torch.arange(1, 9)[:, None]       # each row spreads evenly
+    uniform = torch.tril(torch.ones(8, 8)) / torch.arange(1, 9)[:, None]  # each row spreads evenly
     trace = model.trace(PROMPT, intervention=Intervention(patterns={(1, 0): uniform}))
     torch.testing.assert_close(trace["blocks.1.attn.pattern"][0, 0], uniform[:3, :3])
     assert_matches_hand(trace, hand_forward(model, PROMPT, patterns={(1, 0): uniform}))
@@ -280,7 +294,7 @@ def test_an_empty_prompt_gives_an_empty_trace_not_a_crash(model):
 # -- a trace leaves no trace ------------------------------------------------------------------------
 def test_trace_restores_every_module_training_mode_and_existing_listeners(model):
     model.train()
-    model.transformer.h[1].eval()                     # a mixed state must survive too
+    model.transformer.h[1].eval()  # a mixed state must survive too
     before = {name: m.training for name, m in model.named_modules()}
     seen = []
     own_listener = lambda value, name: seen.append(name) or value  # noqa: E731
@@ -290,7 +304,7 @@ def test_trace_restores_every_module_training_mode_and_existing_listeners(model)
         trace = model.trace(PROMPT)
         assert {name: m.training for name, m in model.named_modules()} == before
         assert hook.listeners == [own_listener] and seen == ["blocks.0.ln1"]
-        assert_matches_hand(trace, hand_forward(model, PROMPT))   # ran in eval mode regardless
+        assert_matches_hand(trace, hand_forward(model, PROMPT))  # ran in eval mode regardless
     finally:
         hook.listeners.remove(own_listener)
         model.eval()
@@ -333,8 +347,9 @@ def test_a_deep_copied_model_traces_through_its_own_hook_points(model):
     assert twin.hook_points()["logits"] is twin.hook_logits
     assert twin.hook_points()["logits"] is not model.hook_logits
     what_if = Intervention(ablate_heads={(0, 0)})
-    torch.testing.assert_close(twin.trace(PROMPT, intervention=what_if)["logits"],
-                               model.trace(PROMPT, intervention=what_if)["logits"])
+    torch.testing.assert_close(
+        twin.trace(PROMPT, intervention=what_if)["logits"], model.trace(PROMPT, intervention=what_if)["logits"]
+    )
     assert all(not h.listeners for h in model.hook_points().values())
 
 
@@ -343,5 +358,5 @@ def test_what_ifs_are_values_a_gui_can_compare_and_keep():
     assert len({Intervention(), Intervention(positional=False), Intervention()}) == 2
     patterns = {(0, 0): torch.eye(8)}
     what_if = Intervention(patterns=patterns)
-    patterns[(1, 1)] = torch.eye(8)                            # the caller's dict changes later...
-    assert list(what_if.patterns) == [(0, 0)]                  # ...the what-if does not
+    patterns[(1, 1)] = torch.eye(8)  # the caller's dict changes later...
+    assert list(what_if.patterns) == [(0, 0)]  # ...the what-if does not

@@ -1,4 +1,5 @@
 """The trace runs under torch.inference_mode: what that means for the tensors a user gets back."""
+
 import pytest
 import torch
 
@@ -15,12 +16,12 @@ def model() -> GPT:
 
 def test_traced_tensors_refuse_edits_and_gradients_until_cloned(model):
     with pytest.raises(RuntimeError, match="[Ii]nference tensor"):
-        model.trace(PROMPT)["blocks.1.resid_post"].add_(1.0)             # an edit is an error, not a silent change
-    resid = model.trace(PROMPT)["blocks.1.resid_post"]                  # (1, 3, 8)
+        model.trace(PROMPT)["blocks.1.resid_post"].add_(1.0)  # an edit is an error, not a silent change
+    resid = model.trace(PROMPT)["blocks.1.resid_post"]  # (1, 3, 8)
     probe = torch.zeros(8, 2, requires_grad=True)
     with pytest.raises(RuntimeError, match="[Ii]nference tensor"):
         (resid @ probe).sum().backward()
-    (resid.clone() @ probe).sum().backward()                             # a clone is an ordinary tensor
+    (resid.clone() @ probe).sum().backward()  # a clone is an ordinary tensor
     torch.testing.assert_close(probe.grad, resid[0].sum(0)[:, None].expand(8, 2))  # d/dW of sum(x W) = sum of x
 
 
@@ -50,5 +51,5 @@ def test_dropout_is_off_in_a_trace_while_hook_points_keep_their_flag():
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=11, context_length=8, d_model=8, n_layers=1, n_heads=2, dropout=0.5)).train()
     first, second = model.trace(PROMPT)["logits"], model.trace(PROMPT)["logits"]
-    assert torch.equal(first, second)                                    # no random dropout inside a trace
-    assert all(module.training for module in model.modules())            # everything still training afterwards
+    assert torch.equal(first, second)  # no random dropout inside a trace
+    assert all(module.training for module in model.modules())  # everything still training afterwards

@@ -1,4 +1,5 @@
 """Two threads tracing one model: each trace holds only its own pass's values."""
+
 from __future__ import annotations
 
 import threading

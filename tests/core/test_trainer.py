@@ -1,4 +1,5 @@
 """The trainer: one step is one AdamW update, its record holds true numbers, runs repeat, nan is refused."""
+
 import copy
 import math
 
@@ -19,8 +20,8 @@ def test_learning_rate_warms_up_linearly_then_follows_a_cosine_to_min_lr():
     cfg = TrainConfig(learning_rate=1e-3, min_lr=1e-4, warmup_steps=10, max_steps=110)
     assert learning_rate_at(0, cfg) == pytest.approx(1e-3 * 1 / 11)
     assert learning_rate_at(4, cfg) == pytest.approx(1e-3 * 5 / 11)
-    assert learning_rate_at(10, cfg) == pytest.approx(1e-3)                # the peak, right after warmup
-    assert learning_rate_at(60, cfg) == pytest.approx((1e-3 + 1e-4) / 2)   # halfway down the cosine
+    assert learning_rate_at(10, cfg) == pytest.approx(1e-3)  # the peak, right after warmup
+    assert learning_rate_at(60, cfg) == pytest.approx((1e-3 + 1e-4) / 2)  # halfway down the cosine
     assert learning_rate_at(110, cfg) == pytest.approx(1e-4)
     assert learning_rate_at(5000, cfg) == pytest.approx(1e-4)
 
@@ -38,8 +39,9 @@ def test_one_step_is_one_update_and_its_record_holds_the_real_numbers():
     trainer = tiny_trainer(grad_clip=0.0)
     reference = copy.deepcopy(trainer.model)  # the same weights, to redo the step by hand
     before = trainer.snapshot()
-    x, y = trainer.dataset.get_batch("train", TINY.batch_size, TINY.context_length,
-                                     torch.Generator().manual_seed(TINY.seed))  # the batch step 1 draws
+    x, y = trainer.dataset.get_batch(
+        "train", TINY.batch_size, TINY.context_length, torch.Generator().manual_seed(TINY.seed)
+    )  # the batch step 1 draws
 
     record = trainer.step()
 
@@ -140,12 +142,12 @@ def _mean_loss_by_hand(model, tokens: np.ndarray, config) -> float:
     losses = []
     for _ in range(config.eval_batches):
         starts = torch.randint(n_starts, (config.batch_size,), generator=windows).tolist()
-        x = torch.tensor(np.stack([tokens[s:s + config.context_length] for s in starts]).astype(np.int64))
-        y = torch.tensor(np.stack([tokens[s + 1:s + 1 + config.context_length] for s in starts]).astype(np.int64))
+        x = torch.tensor(np.stack([tokens[s : s + config.context_length] for s in starts]).astype(np.int64))
+        y = torch.tensor(np.stack([tokens[s + 1 : s + 1 + config.context_length] for s in starts]).astype(np.int64))
         with torch.no_grad():
-            logits, _ = model(x)                                             # (B, T, vocab)
-        log_probs = torch.log_softmax(logits.double(), dim=-1)              # (B, T, vocab)
-        losses.append(-log_probs.gather(-1, y[..., None]).mean().item())    # mean over B and T
+            logits, _ = model(x)  # (B, T, vocab)
+        log_probs = torch.log_softmax(logits.double(), dim=-1)  # (B, T, vocab)
+        losses.append(-log_probs.gather(-1, y[..., None]).mean().item())  # mean over B and T
     return sum(losses) / len(losses)
 
 
@@ -236,7 +238,7 @@ def test_auto_device_is_the_cpu_when_there_is_no_gpu_and_the_gpu_when_there_is(m
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
     assert pick_device("auto") == torch.device("cuda", 1)  # cuda first, this process's own GPU
-    assert pick_device("cpu") == torch.device("cpu")        # asked for by name: that device, always
+    assert pick_device("cpu") == torch.device("cpu")  # asked for by name: that device, always
 
 
 def test_bf16_steps_work_on_the_cpu():

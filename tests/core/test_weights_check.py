@@ -1,4 +1,5 @@
 """check_finite's quick sum, and its value-by-value look when the sum is not a number."""
+
 import pytest
 import torch
 

@@ -1,4 +1,5 @@
 """Texts that stress a tokenizer, shared by the tokenizer tests (imported, not collected)."""
+
 import pydoc_data.topics
 
 # ASCII, accents, CJK, emoji (with skin tones and joiners), code, whitespace runs, control characters.

@@ -1,4 +1,5 @@
 """Tiny runs shared by the training tests: a few thousand characters and a 2-layer, 32-wide model."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,18 @@ WORDS = ("query key value head attention token layer block embed train loss step
 TEXT = "".join(f"{w} {w} {WORDS[(i * 7) % len(WORDS)]}.\n" for i, w in enumerate(WORDS * 20))
 
 TINY = TrainConfig(
-    learning_rate=1e-2, min_lr=1e-3, warmup_steps=2, max_steps=40, batch_size=4, context_length=16,
-    eval_interval=0, eval_batches=2, sample_interval=0, sample_length=12, snapshot_interval=0, seed=7,
+    learning_rate=1e-2,
+    min_lr=1e-3,
+    warmup_steps=2,
+    max_steps=40,
+    batch_size=4,
+    context_length=16,
+    eval_interval=0,
+    eval_batches=2,
+    sample_interval=0,
+    sample_length=12,
+    snapshot_interval=0,
+    seed=7,
 )
 
 

@@ -4,6 +4,7 @@ Each reader names the switches its family needs; anything a family could ask for
 not do (a RoPE scaling scheme, a sliding window, a head size that is not d_model / n_heads) is refused
 with a sentence rather than run wrongly.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -24,12 +25,18 @@ def gpt2_config_from_hf(config_dict: Mapping, source: str = "config.json") -> GP
     if model_type != "gpt2":
         raise ValueError(f"{source} describes a {model_type!r} model; only GPT-2 ('gpt2') folders can be loaded.")
     sizes = {}
-    for ours, theirs in (("vocab_size", ("vocab_size",)), ("context_length", ("n_positions", "n_ctx")),
-                         ("d_model", ("n_embd",)), ("n_layers", ("n_layer",)), ("n_heads", ("n_head",))):
+    for ours, theirs in (
+        ("vocab_size", ("vocab_size",)),
+        ("context_length", ("n_positions", "n_ctx")),
+        ("d_model", ("n_embd",)),
+        ("n_layers", ("n_layer",)),
+        ("n_heads", ("n_head",)),
+    ):
         found = [config_dict[name] for name in theirs if name in config_dict]
         if not found:
             raise ValueError(
-                f"{source} has no {theirs[0]!r}; a GPT-2 config gives vocab_size, n_positions, n_embd, n_layer and n_head."
+                f"{source} has no {theirs[0]!r}; a GPT-2 config gives vocab_size, n_positions, n_embd, "
+                "n_layer and n_head."
             )
         sizes[ours] = found[0]
     activation = config_dict.get("activation_function", "gelu_new")
@@ -135,16 +142,25 @@ def _gpt_neo(hf: HFConfig) -> dict:
     n_layers = hf.whole("num_layers")
     layer_kinds = hf.values.get("attention_layers") or _expand_attention_types(hf)
     if not isinstance(layer_kinds, list) or len(layer_kinds) != n_layers or set(layer_kinds) - {"global", "local"}:
-        raise ValueError(f"{hf.source}: 'attention_layers' must list 'global' or 'local' for each of the {n_layers} layers.")
+        raise ValueError(
+            f"{hf.source}: 'attention_layers' must list 'global' or 'local' for each of the {n_layers} layers."
+        )
     window = hf.whole("window_size")
     activation = hf.activation("activation_function", TANH_GELUS)
     return dict(
-        vocab_size=hf.whole("vocab_size"), context_length=hf.whole("max_position_embeddings"),
-        d_model=hf.whole("hidden_size"), n_layers=n_layers, n_heads=hf.whole("num_heads"),
-        d_mlp=hf.values.get("intermediate_size") or None, pos_encoding="learned",
+        vocab_size=hf.whole("vocab_size"),
+        context_length=hf.whole("max_position_embeddings"),
+        d_model=hf.whole("hidden_size"),
+        n_layers=n_layers,
+        n_heads=hf.whole("num_heads"),
+        d_mlp=hf.values.get("intermediate_size") or None,
+        pos_encoding="learned",
         activation="gelu_tanh" if activation in TANH_GELUS else "gelu",
-        layer_norm_eps=hf.number("layer_norm_epsilon", 1e-5), bias=True, qkv_bias=False,
-        tie_embeddings=hf.flag("tie_word_embeddings", True), scale_scores=False,
+        layer_norm_eps=hf.number("layer_norm_epsilon", 1e-5),
+        bias=True,
+        qkv_bias=False,
+        tie_embeddings=hf.flag("tie_word_embeddings", True),
+        scale_scores=False,
         attention_windows=tuple(window if kind == "local" else None for kind in layer_kinds),
     )
 
@@ -162,13 +178,22 @@ def _gpt_neox(hf: HFConfig) -> dict:
     theta, fraction = hf.rope(default_fraction_key="rotary_pct")
     bias = hf.flag("attention_bias", True)
     return dict(
-        vocab_size=hf.whole("vocab_size"), context_length=hf.whole("max_position_embeddings"),
-        d_model=hf.whole("hidden_size"), n_layers=hf.whole("num_hidden_layers"),
-        n_heads=hf.whole("num_attention_heads"), d_mlp=hf.whole("intermediate_size"),
-        pos_encoding="rope", rope_theta=theta, rope_fraction=fraction,
+        vocab_size=hf.whole("vocab_size"),
+        context_length=hf.whole("max_position_embeddings"),
+        d_model=hf.whole("hidden_size"),
+        n_layers=hf.whole("num_hidden_layers"),
+        n_heads=hf.whole("num_attention_heads"),
+        d_mlp=hf.whole("intermediate_size"),
+        pos_encoding="rope",
+        rope_theta=theta,
+        rope_fraction=fraction,
         activation={"gelu": "gelu", **dict.fromkeys(TANH_GELUS, "gelu_tanh")}[
-            hf.activation("hidden_act", ("gelu", *TANH_GELUS))],
-        layer_norm_eps=hf.number("layer_norm_eps", 1e-5), bias=True, qkv_bias=bias, attn_out_bias=bias,
+            hf.activation("hidden_act", ("gelu", *TANH_GELUS))
+        ],
+        layer_norm_eps=hf.number("layer_norm_eps", 1e-5),
+        bias=True,
+        qkv_bias=bias,
+        attn_out_bias=bias,
         parallel_residual=hf.flag("use_parallel_residual", True),
         tie_embeddings=hf.flag("tie_word_embeddings", False),
     )
@@ -182,11 +207,22 @@ def _llama(hf: HFConfig, qkv_bias: bool, out_bias: bool) -> dict:
         raise ValueError(f"{hf.source} gives the MLP biases; this GPT's SwiGLU MLP has none, as Llama's.")
     theta, fraction = hf.rope()
     return dict(
-        vocab_size=hf.whole("vocab_size"), context_length=hf.whole("max_position_embeddings"),
-        d_model=d_model, n_layers=hf.whole("num_hidden_layers"), n_heads=n_heads,
-        n_kv_heads=hf.values.get("num_key_value_heads") or n_heads, d_mlp=hf.whole("intermediate_size"),
-        pos_encoding="rope", rope_theta=theta, rope_fraction=fraction, norm="rmsnorm", mlp="swiglu",
-        layer_norm_eps=hf.number("rms_norm_eps", 1e-6), bias=False, qkv_bias=qkv_bias, attn_out_bias=out_bias,
+        vocab_size=hf.whole("vocab_size"),
+        context_length=hf.whole("max_position_embeddings"),
+        d_model=d_model,
+        n_layers=hf.whole("num_hidden_layers"),
+        n_heads=n_heads,
+        n_kv_heads=hf.values.get("num_key_value_heads") or n_heads,
+        d_mlp=hf.whole("intermediate_size"),
+        pos_encoding="rope",
+        rope_theta=theta,
+        rope_fraction=fraction,
+        norm="rmsnorm",
+        mlp="swiglu",
+        layer_norm_eps=hf.number("rms_norm_eps", 1e-6),
+        bias=False,
+        qkv_bias=qkv_bias,
+        attn_out_bias=out_bias,
         tie_embeddings=hf.flag("tie_word_embeddings", False),
     )
 
@@ -202,12 +238,7 @@ def _read_llama(hf: HFConfig) -> dict:
     return _llama(hf, qkv_bias=bias, out_bias=bias)
 
 
-FAMILY_READERS = {
-    "gpt_neo": _gpt_neo,
-    "gpt_neox": _gpt_neox,
-    "llama": _read_llama,
-    "qwen2": _qwen2,
-}
+FAMILY_READERS = {"gpt_neo": _gpt_neo, "gpt_neox": _gpt_neox, "llama": _read_llama, "qwen2": _qwen2}
 SUPPORTED_MODEL_TYPES = ("gpt2", *FAMILY_READERS)
 
 

@@ -9,6 +9,7 @@ In order, each step refusing with a sentence before the next one costs anything:
 4. the model's memory, then each tensor read, reordered where the family needs it
    (core/files/pretrained/weight_maps.py) and copied in (widened to float32), one at a time.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,10 @@ from core.files.pretrained.hf_config import config_from_hf
 from core.files.pretrained.weight_maps import NOT_WEIGHTS, OTHER_SPELLINGS, WEIGHT_MAPS
 from core.files.pretrained.weights import WeightStore
 
-FOLDER_CONTENTS = ("config.json, the weights (model.safetensors, sharded safetensors or pytorch_model.bin) "
-                   "and the tokenizer (tokenizer.json, or vocab.json and merges.txt)")
+FOLDER_CONTENTS = (
+    "config.json, the weights (model.safetensors, sharded safetensors or pytorch_model.bin) "
+    "and the tokenizer (tokenizer.json, or vocab.json and merges.txt)"
+)
 LEADING_MODULES = ("transformer.", "model.", "gpt_neox.")  # dropped in some files' names
 MAX_CONFIG_BYTES = 10_000_000  # config.json holds a few dozen settings
 
@@ -70,12 +73,15 @@ def read_config_json(path: Path, folder_kind: str = "model", holds: str = FOLDER
     if not path.is_file():
         raise ValueError(missing_file_sentence(path, f"{path} is missing: a {folder_kind} folder holds {holds}."))
     if path.stat().st_size > MAX_CONFIG_BYTES:
-        raise ValueError(f"{path} is {path.stat().st_size:,} bytes; a config.json of settings is a few KB, so this "
-                         "is not one.")
+        raise ValueError(
+            f"{path} is {path.stat().st_size:,} bytes; a config.json of settings is a few KB, so this is not one."
+        )
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-        raise ValueError(f"{path} is not valid JSON ({error}); expected a {folder_kind} folder's config.json.") from None
+        raise ValueError(
+            f"{path} is not valid JSON ({error}); expected a {folder_kind} folder's config.json."
+        ) from None
     if not isinstance(values, dict):
         raise ValueError(f"{path} should hold one JSON object of settings (the model's sizes and choices).")
     return values
@@ -107,19 +113,26 @@ def _resolved_recipes(model_type: str, config: GPTConfig, store: WeightStore) ->
     recipes = WEIGHT_MAPS[model_type](config, parameter_names)
     unmade = set(parameter_names) - {ours for ours, _, _ in recipes}
     if unmade:  # a gap in a family's map would leave a parameter holding whatever its memory held
-        raise RuntimeError(f"The {model_type} weight map makes no {sorted(unmade)[0]!r}; this is a bug in core/pretrained.")
+        raise RuntimeError(
+            f"The {model_type} weight map makes no {sorted(unmade)[0]!r}; this is a bug in core/pretrained."
+        )
     available, used, missing, resolved = store.names, set(), [], []
     for ours, theirs, how in recipes:
         spelled = [_spelling_in(available, name) for name in theirs]
         missing += [name for name, found in zip(theirs, spelled) if found is None]
         used.update(found for found in spelled if found)
         resolved.append((ours, spelled, how))
-    tied_copy = {name for name in available if name.endswith(("lm_head.weight", "embed_out.weight"))} \
-        if config.tie_embeddings else set()
+    tied_copy = (
+        {name for name in available if name.endswith(("lm_head.weight", "embed_out.weight"))}
+        if config.tie_embeddings
+        else set()
+    )
     unexpected = sorted(name for name in available - used - tied_copy if not name.endswith(NOT_WEIGHTS))
     if missing or unexpected:
-        parts = [f"The weights in {store.folder} ({store.file_names()}) do not fit the {model_type} model "
-                 f"config.json describes ({_describe(config)}):"]
+        parts = [
+            f"The weights in {store.folder} ({store.file_names()}) do not fit the {model_type} model "
+            f"config.json describes ({_describe(config)}):"
+        ]
         if missing:
             parts.append(f"they lack {len(missing)} weight(s), e.g. {', '.join(missing[:3])};")
         if unexpected:
@@ -158,22 +171,27 @@ def _copy_weights(model: GPT, recipes: list, store: WeightStore) -> None:
             except RuntimeError:  # the numbers add up but the shapes do not fit together
                 raise ValueError(_shape_sentence(store, theirs, sizes, ours, parameter, model.config)) from None
             pieces = value if isinstance(value, tuple) else (value,)  # a tuple: pieces stacked row after row
-            if sum(len(piece) for piece in pieces) != len(parameter) or \
-                    any(piece.shape[1:] != parameter.shape[1:] for piece in pieces):
+            if sum(len(piece) for piece in pieces) != len(parameter) or any(
+                piece.shape[1:] != parameter.shape[1:] for piece in pieces
+            ):
                 raise ValueError(_shape_sentence(store, theirs, sizes, ours, parameter, model.config))
             row = 0
             for piece in pieces:  # fp16/bf16 become float32 here, in the parameter's own memory
-                parameter[row:row + len(piece)].copy_(piece)
+                parameter[row : row + len(piece)].copy_(piece)
                 row += len(piece)
             del value, pieces
 
 
 def _shape_sentence(store, theirs, sizes, ours, parameter, config) -> str:
     found = ", ".join(f"{name} {tuple(size)}" for name, size in zip(theirs, sizes))
-    return (f"{store.file_names()}: {found} cannot make this model's {ours} {tuple(parameter.shape)} "
-            f"for {_describe(config)}; check that config.json belongs to these weights.")
+    return (
+        f"{store.file_names()}: {found} cannot make this model's {ours} {tuple(parameter.shape)} "
+        f"for {_describe(config)}; check that config.json belongs to these weights."
+    )
 
 
 def _describe(config: GPTConfig) -> str:
-    return (f"{config.n_layers} layers, {config.n_heads} heads ({config.n_kv_heads} key/value), "
-            f"d_model {config.d_model}, d_mlp {config.d_mlp}, vocabulary {config.vocab_size}")
+    return (
+        f"{config.n_layers} layers, {config.n_heads} heads ({config.n_kv_heads} key/value), "
+        f"d_model {config.d_model}, d_mlp {config.d_mlp}, vocabulary {config.vocab_size}"
+    )

@@ -13,6 +13,7 @@ weights (and biases) are reordered here, once, at load time: our row 2i is their
 2i+1 their row i + rot/2. A query·key product is a sum over dims, which no reordering changes, so
 the scores, patterns and outputs are theirs, and the model keeps one RoPE code path.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -40,13 +41,13 @@ def _side_by_side(*tensors: torch.Tensor) -> torch.Tensor:
 def halves_to_pairs(tensor: torch.Tensor, n_heads: int, config: GPTConfig) -> torch.Tensor:
     """Reorder a query or key weight (n_heads·hs, C) or bias (n_heads·hs,) from rotate-halves to rotate-pairs."""
     hs, rot = config.d_head, config.rotary_dims
-    per_head = tensor.reshape(n_heads, hs, -1)                              # (n, hs, C or 1)
-    turned, unturned = per_head[:, :rot], per_head[:, rot:]                 # (n, rot, ·), (n, hs-rot, ·)
-    halves = turned.reshape(n_heads, 2, rot // 2, -1)                      # (n, 2, rot/2, ·): first half, second half
-    pairs = halves.transpose(1, 2).reshape(n_heads, rot, -1)               # (n, rot, ·): i, i+rot/2, i+1, ...
+    per_head = tensor.reshape(n_heads, hs, -1)  # (n, hs, C or 1)
+    turned, unturned = per_head[:, :rot], per_head[:, rot:]  # (n, rot, ·), (n, hs-rot, ·)
+    halves = turned.reshape(n_heads, 2, rot // 2, -1)  # (n, 2, rot/2, ·): first half, second half
+    pairs = halves.transpose(1, 2).reshape(n_heads, rot, -1)  # (n, rot, ·): i, i+rot/2, i+1, ...
     if unturned.size(1):
-        pairs = torch.cat((pairs, unturned), dim=1)                         # (n, hs, ·)
-    return pairs.reshape(tensor.shape)                                      # back to (n·hs, C) or (n·hs,)
+        pairs = torch.cat((pairs, unturned), dim=1)  # (n, hs, ·)
+    return pairs.reshape(tensor.shape)  # back to (n·hs, C) or (n·hs,)
 
 
 def _norm(recipes: list, ours: str, theirs: str, config: GPTConfig) -> None:
@@ -70,19 +71,23 @@ def _head(recipes: list, config: GPTConfig, theirs: str) -> None:
 def gpt2_recipes(config: GPTConfig, parameter_names: list[str]) -> list[Recipe]:
     def conv1d(tensor):  # GPT-2's Conv1D stores (in, out); nn.Linear keeps (out, in)
         return tensor.T
+
     return [(name, (name,), conv1d if name.endswith(CONV1D_WEIGHTS) else _same) for name in parameter_names]
 
 
 # -- GPT-Neo: separate q/k/v without bias, an out_proj with one ------------------------------------------
 def gpt_neo_recipes(config: GPTConfig, parameter_names: list[str]) -> list[Recipe]:
-    recipes: list[Recipe] = [("transformer.wte.weight", ("transformer.wte.weight",), _same),
-                             ("transformer.wpe.weight", ("transformer.wpe.weight",), _same)]
+    recipes: list[Recipe] = [
+        ("transformer.wte.weight", ("transformer.wte.weight",), _same),
+        ("transformer.wpe.weight", ("transformer.wpe.weight",), _same),
+    ]
     for layer in range(config.n_layers):
         ours, theirs = f"transformer.h.{layer}", f"transformer.h.{layer}"
         attention = f"{theirs}.attn.attention"
         _norm(recipes, f"{ours}.ln_1", f"{theirs}.ln_1", config)
-        recipes.append((f"{ours}.attn.c_attn.weight",
-                        tuple(f"{attention}.{p}_proj.weight" for p in "qkv"), _side_by_side))
+        recipes.append(
+            (f"{ours}.attn.c_attn.weight", tuple(f"{attention}.{p}_proj.weight" for p in "qkv"), _side_by_side)
+        )
         _linear(recipes, f"{ours}.attn.c_proj", f"{attention}.out_proj", bias=True)
         _norm(recipes, f"{ours}.ln_2", f"{theirs}.ln_2", config)
         _linear(recipes, f"{ours}.mlp.c_fc", f"{theirs}.mlp.c_fc", bias=True)
@@ -96,7 +101,7 @@ def gpt_neo_recipes(config: GPTConfig, parameter_names: list[str]) -> list[Recip
 def gpt_neox_recipes(config: GPTConfig, parameter_names: list[str]) -> list[Recipe]:
     def split_heads(tensor):
         """(nh·3·hs, ...) laid out head by head, each [q; k; v] -> our [all q; all k; all v], pairs order."""
-        per_head = tensor.reshape(config.n_heads, 3, config.d_head, -1)    # (nh, 3, hs, C or 1)
+        per_head = tensor.reshape(config.n_heads, 3, config.d_head, -1)  # (nh, 3, hs, C or 1)
         query, key, value = (per_head[:, i].reshape(config.d_model, -1) for i in range(3))  # each (C, C or 1)
         query = halves_to_pairs(query, config.n_heads, config)
         key = halves_to_pairs(key, config.n_heads, config)
@@ -130,8 +135,13 @@ def llama_recipes(config: GPTConfig, parameter_names: list[str]) -> list[Recipe]
         ours, theirs = f"transformer.h.{layer}", f"model.layers.{layer}"
         _norm(recipes, f"{ours}.ln_1", f"{theirs}.input_layernorm", config)
         for part in ("weight", "bias") if config.qkv_bias else ("weight",):
-            recipes.append((f"{ours}.attn.c_attn.{part}",
-                            tuple(f"{theirs}.self_attn.{p}_proj.{part}" for p in "qkv"), queries_keys_values))
+            recipes.append(
+                (
+                    f"{ours}.attn.c_attn.{part}",
+                    tuple(f"{theirs}.self_attn.{p}_proj.{part}" for p in "qkv"),
+                    queries_keys_values,
+                )
+            )
         _linear(recipes, f"{ours}.attn.c_proj", f"{theirs}.self_attn.o_proj", config.attn_out_bias)
         _norm(recipes, f"{ours}.ln_2", f"{theirs}.post_attention_layernorm", config)
         _linear(recipes, f"{ours}.mlp.c_gate", f"{theirs}.mlp.gate_proj", config.bias)

@@ -9,6 +9,7 @@ Understood, in this order of preference:
     model.safetensors.index.json + model-0000x-of-0000n    sharded (the index names each tensor's file)
     pytorch_model.bin (or its .index.json and shards)      read with weights_only: nothing is unpickled
 """
+
 from __future__ import annotations
 
 import json
@@ -28,9 +29,9 @@ class WeightStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.file_of: dict[str, Path] = {}              # tensor name -> the file holding it
+        self.file_of: dict[str, Path] = {}  # tensor name -> the file holding it
         self.shape_of: dict[str, tuple[int, ...]] = {}  # tensor name -> its shape, from the file's table
-        self._bin: dict[Path, dict] = {}                # pytorch_model.bin file -> its (memory-mapped) tensors
+        self._bin: dict[Path, dict] = {}  # pytorch_model.bin file -> its (memory-mapped) tensors
         self._find_files()
 
     @property
@@ -49,7 +50,9 @@ class WeightStore:
         else:
             tensor = self._bin[path][name]
         if not tensor.is_floating_point():
-            raise ValueError(f"{path.name}: the weight {name!r} holds {tensor.dtype} values, not numbers with a fraction.")
+            raise ValueError(
+                f"{path.name}: the weight {name!r} holds {tensor.dtype} values, not numbers with a fraction."
+            )
         return tensor
 
     def close(self) -> None:
@@ -97,16 +100,22 @@ class WeightStore:
         for name, file_name in weight_map.items():
             # Only a plain file name beside the index: never a path that leads elsewhere.
             if not isinstance(file_name, str) or Path(file_name).name != file_name or file_name in ("", ".", ".."):
-                raise ValueError(f"{index_path}: {name!r} is said to be in {file_name!r}, which is not a file beside it.")
+                raise ValueError(
+                    f"{index_path}: {name!r} is said to be in {file_name!r}, which is not a file beside it."
+                )
             path = self.folder / file_name
             if not path.is_file():
-                raise ValueError(missing_file_sentence(path, f"{path} is missing: {index_path.name} puts {name!r} in it."))
+                raise ValueError(
+                    missing_file_sentence(path, f"{path} is missing: {index_path.name} puts {name!r} in it.")
+                )
             self.file_of[name] = path
         for path in sorted(set(self.file_of.values())):  # every shard must hold what the index says it holds
             held = self._table_of(path)
             promised = {name for name, where in self.file_of.items() if where == path}
             if promised - set(held):
-                raise ValueError(f"{path.name} lacks {sorted(promised - set(held))[0]!r}, which {index_path.name} puts there.")
+                raise ValueError(
+                    f"{path.name} lacks {sorted(promised - set(held))[0]!r}, which {index_path.name} puts there."
+                )
             self.shape_of.update({name: held[name] for name in promised})
 
 
@@ -152,5 +161,6 @@ def _load_bin_without_mmap(path: Path):
 
 
 def _not_plain_weights(path: Path, error: Exception) -> str:
-    return (f"{path} could not be read as plain weights ({type(error).__name__}); "
-            "only files holding tensors are accepted.")
+    return (
+        f"{path} could not be read as plain weights ({type(error).__name__}); only files holding tensors are accepted."
+    )
