@@ -11,8 +11,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def test_fast_and_plain_steps_give_the_same_losses_and_weights(grad_clip):
     # No query/key/value bias: the key bias's true gradient is 0 (softmax ignores a constant added to every
     # score), so it gets pure rounding noise, which Adam turns into full-sized steps in either path.
-    plain = tiny_trainer(model_changes=dict(qkv_bias=False), grad_clip=grad_clip)
-    fast = tiny_trainer(model_changes=dict(qkv_bias=False), grad_clip=grad_clip, fast_step=True)
+    plain = tiny_trainer(model_changes={"qkv_bias": False}, grad_clip=grad_clip)
+    fast = tiny_trainer(model_changes={"qkv_bias": False}, grad_clip=grad_clip, fast_step=True)
     assert not plain.optimizer.fused and fast.optimizer.fused  # the formula beside torch's fused kernel
 
     for _ in range(15):
