@@ -255,6 +255,107 @@ def _ratios(ours, baseline) -> dict:
     return {"wall": round(ours[1] / baseline[1], 3), "cpu": round(ours[2] / baseline[2], 3)}
 
 
+# -- (d) the command line, start-up included, against the baseline's whole recipe --------------------------
+# What `python -m core.training.train` is given: the baseline's model (micro = 4 layers, 4 heads, 128 dims,
+# context 64, exact GELU), data and validation split; our own schedule, eval only at the end.
+CLI_RECIPE = ["--preset", "micro", "--activation", "gelu", "--context-length", "64", "--val-fraction", "0.1",
+              "--eval-interval", "0", "--eval-batches", "2", "--no-save-optimizer", "--quiet"]
+CLI_STEPS = 800
+CLI_SCHEDULE = ["--lr", "5e-3", "--min-lr", "5e-4", "--warmup", "30", "--beta1", "0.8"]
+
+
+def child_baseline_recipe() -> None:
+    """In a fresh process: nanoGPT's whole 2,000-step recipe, then its loss on the shared evaluator."""
+    started = time.perf_counter()
+    dataset, vocab_size = load_data()
+    run = BaselineRun(dataset.train, vocab_size)
+    cpu = time.process_time()
+    loop_seconds = timed(run.step, run.recipe.max_iters)
+    loop_cpu = time.process_time() - cpu
+    print(json.dumps({"loop_seconds": loop_seconds, "loop_cpu_seconds": loop_cpu,
+                      "until_trained_seconds": time.perf_counter() - started,
+                      "val_loss": make_evaluator(dataset)(run.model)}))
+
+
+def _start(command: list[str]) -> tuple[subprocess.Popen, float]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # one torch thread each
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env), time.perf_counter()
+
+
+def _finish(started: tuple[subprocess.Popen, float]) -> tuple[dict, float, float]:
+    """(its last JSON line, wall seconds from start to exit, CPU seconds of the child)."""
+    process, t0 = started
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{process.args} failed")
+    process.returncode = 0
+    return json.loads(process.stdout.read().strip().splitlines()[-1]), wall, usage.ru_utime + usage.ru_stime
+
+
+def start_cli_round(steps: int, extra: list[str], out: Path) -> tuple:
+    """Our CLI and the baseline started at the same moment, so the machine's load falls on both alike."""
+    baseline = _start([sys.executable, __file__, "--child", "baseline-recipe"])
+    ours = _start([sys.executable, "-m", "core.training.train", str(SHAKESPEARE), *CLI_RECIPE, *extra,
+                   "--steps", str(steps), "--out", str(out)])
+    return ours, baseline, out
+
+
+def finish_cli_round(ours, baseline, out: Path) -> dict:
+    from core.files.checkpoint import load_checkpoint
+
+    summary, ours_wall, ours_cpu = _finish(ours)
+    base, base_wall, _ = _finish(baseline)
+    dataset, _ = load_data()
+    checkpoint = load_checkpoint(out)
+    text = SHAKESPEARE.read_text(encoding="utf-8")
+    if checkpoint.tokenizer.encode(text[-5000:]) != CharTokenizer.from_text(text).encode(text[-5000:]):
+        raise RuntimeError("the CLI's characters are numbered unlike the baseline's")
+    ours_loss = make_evaluator(dataset)(checkpoint.model)
+    recipe = BaselineRecipe()
+    base_tokens_per_s = recipe.max_iters * recipe.batch_size * recipe.block_size / base["loop_seconds"]
+    return {
+        "ours": {"process_wall_s": round(ours_wall, 2), "process_cpu_s": round(ours_cpu, 2),
+                 "val_loss": round(ours_loss, 4), "cli_tokens_per_s": summary["tokens_per_second"],
+                 "steps": summary["steps"]},
+        "baseline": {"loop_wall_s": round(base["loop_seconds"], 2), "loop_cpu_s": round(base["loop_cpu_seconds"], 2),
+                     "until_trained_wall_s": round(base["until_trained_seconds"], 2),
+                     "process_wall_s": round(base_wall, 2), "val_loss": round(base["val_loss"], 4),
+                     "tokens_per_s": round(base_tokens_per_s, 1)},
+        "reached_baseline_loss": ours_loss <= base["val_loss"],
+        # Time to quality: our whole process (start-up, data, training, final evaluation, saving) against
+        # the baseline's training loop alone (no start-up, no evaluation), the stricter reading; and
+        # against the baseline from its process start to its last step.
+        "time_ratio": round(ours_wall / base["loop_seconds"], 3),
+        "time_ratio_vs_baseline_with_startup": round(ours_wall / base["until_trained_seconds"], 3),
+        "cpu_time_ratio": round(ours_cpu / base["loop_cpu_seconds"], 3),
+        # tokens per second of training: the CLI's own figure (its loop) against the baseline's loop
+        "tokens_per_s_ratio": round(summary["tokens_per_second"] / base_tokens_per_s, 3),
+    }
+
+
+def bench_cli(runs: int, steps: int, extra: list[str], at_once: int) -> dict:
+    """`runs` rounds, `at_once` of them side by side (a busy machine: the rounds would not fit in an hour)."""
+    import tempfile
+
+    rounds = []
+    with tempfile.TemporaryDirectory() as folder:
+        for first in range(0, runs, at_once):
+            started = [start_cli_round(steps, extra, Path(folder) / f"run{i}")
+                       for i in range(first, min(runs, first + at_once))]
+            for pair in started:
+                rounds.append(finish_cli_round(*pair))
+                print(json.dumps({"round": len(rounds), **rounds[-1]}), flush=True)
+    result = {"part": "cli", "runs": runs, "rounds_at_once": at_once,
+              "command": ["-m", "core.training.train", "tinyshakespeare.txt", *CLI_RECIPE, *extra, "--steps", str(steps)],
+              "all_reached_baseline_loss": all(r["reached_baseline_loss"] for r in rounds)}
+    for key, worst in (("time_ratio", max), ("time_ratio_vs_baseline_with_startup", max), ("cpu_time_ratio", max),
+                       ("tokens_per_s_ratio", min)):
+        values = [r[key] for r in rounds]
+        result[key] = {"median": statistics.median(values), "worst": worst(values)}
+    return result
+
+
 # -- (c) memory ---------------------------------------------------------------------------------------
 def child_run(which: str, steps: int) -> None:
     """Run in a fresh process: train, then print this process's peak RSS."""
@@ -287,15 +388,22 @@ def bench_memory(steps: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("throughput", "bf16", "quality", "memory", "all"), default="all")
+    parser.add_argument("--part", choices=("throughput", "bf16", "quality", "memory", "cli", "all"), default="all")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--chunk", type=int, default=10, help="step pairs per round in the throughput part")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
-    parser.add_argument("--child", choices=("idle", "ours", "baseline"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("idle", "ours", "baseline", "baseline-recipe"), help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=100, help="steps of the memory runs")
+    parser.add_argument("--runs", type=int, default=5, help="cli part: rounds of our CLI against the baseline")
+    parser.add_argument("--at-once", type=int, default=1, help="cli part: rounds run side by side")
+    parser.add_argument("--cli-steps", type=int, default=CLI_STEPS, help="cli part: --steps given to the CLI")
+    parser.add_argument("--cli-args", default=" ".join(CLI_SCHEDULE), help="cli part: our schedule's CLI options")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.child == "baseline-recipe":
+        child_baseline_recipe()
+        return
     if args.child:
         child_run(args.child, args.steps)
         return
@@ -311,6 +419,8 @@ def main() -> None:
         print(json.dumps(bench_time_to_quality()), flush=True)
     if args.part in ("memory", "all"):
         print(json.dumps(bench_memory(args.steps)), flush=True)
+    if args.part in ("cli", "all"):
+        print(json.dumps(bench_cli(args.runs, args.cli_steps, args.cli_args.split(), args.at_once)), flush=True)
 
 
 if __name__ == "__main__":
