@@ -264,15 +264,16 @@ CLI_STEPS = 800
 CLI_SCHEDULE = ["--lr", "5e-3", "--min-lr", "5e-4", "--warmup", "30", "--beta1", "0.8"]
 
 
-def child_baseline_recipe() -> None:
-    """In a fresh process: nanoGPT's whole 2,000-step recipe, then its loss on the shared evaluator."""
+def child_baseline_recipe(steps: int | None = None) -> None:
+    """In a fresh process: nanoGPT's whole 2,000-step recipe (or `steps`: a quick check of this script), then
+    its loss on the shared evaluator."""
     started = time.perf_counter()
     dataset, vocab_size = load_data()
     run = BaselineRun(dataset.train, vocab_size)
     cpu = time.process_time()
-    loop_seconds = timed(run.step, run.recipe.max_iters)
+    loop_seconds = timed(run.step, steps or run.recipe.max_iters)
     loop_cpu = time.process_time() - cpu
-    print(json.dumps({"loop_seconds": loop_seconds, "loop_cpu_seconds": loop_cpu,
+    print(json.dumps({"steps": steps or run.recipe.max_iters, "loop_seconds": loop_seconds, "loop_cpu_seconds": loop_cpu,
                       "until_trained_seconds": time.perf_counter() - started,
                       "val_loss": make_evaluator(dataset)(run.model)}))
 
@@ -282,30 +283,41 @@ def _start(command: list[str]) -> tuple[subprocess.Popen, float]:
     return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env), time.perf_counter()
 
 
-def _finish(started: tuple[subprocess.Popen, float]) -> tuple[dict, float, float]:
+def _wait_for_all(started: list[tuple[subprocess.Popen, float]]) -> dict[int, tuple[float, float]]:
+    """pid -> (wall seconds from its start to its exit, CPU seconds it used), taken as each one exits."""
+    start_of = {process.pid: t0 for process, t0 in started}
+    ended = {}
+    while len(ended) < len(start_of):
+        pid, status, usage = os.wait4(-1, 0)
+        if pid in start_of:
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise RuntimeError(f"a benchmark process failed: {next(p.args for p, _ in started if p.pid == pid)}")
+            ended[pid] = (time.perf_counter() - start_of[pid], usage.ru_utime + usage.ru_stime)
+    for process, _ in started:
+        process.returncode = 0  # reaped above
+    return ended
+
+
+def _finish(started: tuple[subprocess.Popen, float], ended: dict) -> tuple[dict, float, float]:
     """(its last JSON line, wall seconds from start to exit, CPU seconds of the child)."""
-    process, t0 = started
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{process.args} failed")
-    process.returncode = 0
-    return json.loads(process.stdout.read().strip().splitlines()[-1]), wall, usage.ru_utime + usage.ru_stime
+    process = started[0]
+    return json.loads(process.stdout.read().strip().splitlines()[-1]), *ended[process.pid]
 
 
-def start_cli_round(steps: int, extra: list[str], out: Path) -> tuple:
+def start_cli_round(steps: int, extra: list[str], out: Path, baseline_steps: int | None) -> tuple:
     """Our CLI and the baseline started at the same moment, so the machine's load falls on both alike."""
-    baseline = _start([sys.executable, __file__, "--child", "baseline-recipe"])
+    baseline = _start([sys.executable, __file__, "--child", "baseline-recipe",
+                       *(["--baseline-steps", str(baseline_steps)] if baseline_steps else [])])
     ours = _start([sys.executable, "-m", "core.training.train", str(SHAKESPEARE), *CLI_RECIPE, *extra,
                    "--steps", str(steps), "--out", str(out)])
     return ours, baseline, out
 
 
-def finish_cli_round(ours, baseline, out: Path) -> dict:
+def finish_cli_round(ours, baseline, out: Path, ended: dict) -> dict:
     from core.files.checkpoint import load_checkpoint
 
-    summary, ours_wall, ours_cpu = _finish(ours)
-    base, base_wall, _ = _finish(baseline)
+    summary, ours_wall, ours_cpu = _finish(ours, ended)
+    base, base_wall, _ = _finish(baseline, ended)
     dataset, _ = load_data()
     checkpoint = load_checkpoint(out)
     text = SHAKESPEARE.read_text(encoding="utf-8")
@@ -313,7 +325,7 @@ def finish_cli_round(ours, baseline, out: Path) -> dict:
         raise RuntimeError("the CLI's characters are numbered unlike the baseline's")
     ours_loss = make_evaluator(dataset)(checkpoint.model)
     recipe = BaselineRecipe()
-    base_tokens_per_s = recipe.max_iters * recipe.batch_size * recipe.block_size / base["loop_seconds"]
+    base_tokens_per_s = base["steps"] * recipe.batch_size * recipe.block_size / base["loop_seconds"]
     return {
         "ours": {"process_wall_s": round(ours_wall, 2), "process_cpu_s": round(ours_cpu, 2),
                  "val_loss": round(ours_loss, 4), "cli_tokens_per_s": summary["tokens_per_second"],
@@ -334,17 +346,18 @@ def finish_cli_round(ours, baseline, out: Path) -> dict:
     }
 
 
-def bench_cli(runs: int, steps: int, extra: list[str], at_once: int) -> dict:
+def bench_cli(runs: int, steps: int, extra: list[str], at_once: int, baseline_steps: int | None = None) -> dict:
     """`runs` rounds, `at_once` of them side by side (a busy machine: the rounds would not fit in an hour)."""
     import tempfile
 
     rounds = []
     with tempfile.TemporaryDirectory() as folder:
         for first in range(0, runs, at_once):
-            started = [start_cli_round(steps, extra, Path(folder) / f"run{i}")
+            started = [start_cli_round(steps, extra, Path(folder) / f"run{i}", baseline_steps)
                        for i in range(first, min(runs, first + at_once))]
-            for pair in started:
-                rounds.append(finish_cli_round(*pair))
+            ended = _wait_for_all([process for ours, baseline, _ in started for process in (ours, baseline)])
+            for ours, baseline, out in started:
+                rounds.append(finish_cli_round(ours, baseline, out, ended))
                 print(json.dumps({"round": len(rounds), **rounds[-1]}), flush=True)
     result = {"part": "cli", "runs": runs, "rounds_at_once": at_once,
               "command": ["-m", "core.training.train", "tinyshakespeare.txt", *CLI_RECIPE, *extra, "--steps", str(steps)],
@@ -398,11 +411,12 @@ def main() -> None:
     parser.add_argument("--at-once", type=int, default=1, help="cli part: rounds run side by side")
     parser.add_argument("--cli-steps", type=int, default=CLI_STEPS, help="cli part: --steps given to the CLI")
     parser.add_argument("--cli-args", default=" ".join(CLI_SCHEDULE), help="cli part: our schedule's CLI options")
+    parser.add_argument("--baseline-steps", type=int, help=argparse.SUPPRESS)  # a quick check of the cli part
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.child == "baseline-recipe":
-        child_baseline_recipe()
+        child_baseline_recipe(args.baseline_steps)
         return
     if args.child:
         child_run(args.child, args.steps)
@@ -420,7 +434,8 @@ def main() -> None:
     if args.part in ("memory", "all"):
         print(json.dumps(bench_memory(args.steps)), flush=True)
     if args.part in ("cli", "all"):
-        print(json.dumps(bench_cli(args.runs, args.cli_steps, args.cli_args.split(), args.at_once)), flush=True)
+        print(json.dumps(bench_cli(args.runs, args.cli_steps, args.cli_args.split(), args.at_once, args.baseline_steps)),
+              flush=True)
 
 
 if __name__ == "__main__":
