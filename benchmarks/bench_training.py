@@ -260,8 +260,8 @@ def _ratios(ours, baseline) -> dict:
 # context 64, exact GELU), data and validation split; our own schedule, eval only at the end.
 CLI_RECIPE = ["--preset", "micro", "--activation", "gelu", "--context-length", "64", "--val-fraction", "0.1",
               "--eval-interval", "0", "--eval-batches", "2", "--no-save-optimizer", "--quiet"]
-CLI_STEPS = 800
-CLI_SCHEDULE = ["--lr", "5e-3", "--min-lr", "5e-4", "--warmup", "30", "--beta1", "0.8"]
+CLI_STEPS = 1000
+CLI_SCHEDULE = ["--lr", "1e-2", "--min-lr", "1e-4", "--warmup", "40", "--beta1", "0.8"]
 
 
 def child_baseline_recipe(steps: int | None = None) -> None:
