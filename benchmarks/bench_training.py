@@ -304,13 +304,22 @@ def _finish(started: tuple[subprocess.Popen, float], ended: dict) -> tuple[dict,
     return json.loads(process.stdout.read().strip().splitlines()[-1]), *ended[process.pid]
 
 
-def start_cli_round(steps: int, extra: list[str], out: Path, baseline_steps: int | None) -> tuple:
-    """Our CLI and the baseline started at the same moment, so the machine's load falls on both alike."""
-    baseline = _start([sys.executable, __file__, "--child", "baseline-recipe",
-                       *(["--baseline-steps", str(baseline_steps)] if baseline_steps else [])])
-    ours = _start([sys.executable, "-m", "core.training.train", str(SHAKESPEARE), *CLI_RECIPE, *extra,
-                   "--steps", str(steps), "--out", str(out)])
-    return ours, baseline, out
+def cli_round_commands(steps: int, extra: list[str], out: Path, baseline_steps: int | None) -> tuple[list, list]:
+    ours = [sys.executable, "-m", "core.training.train", str(SHAKESPEARE), *CLI_RECIPE, *extra,
+            "--steps", str(steps), "--out", str(out)]
+    baseline = [sys.executable, __file__, "--child", "baseline-recipe",
+                *(["--baseline-steps", str(baseline_steps)] if baseline_steps else [])]
+    return ours, baseline
+
+
+def run_cli_round_in_turn(commands: tuple[list, list], ours_first: bool) -> tuple:
+    """Our CLI and the baseline one after the other, each on the machine without the other."""
+    ours, baseline, ended = None, None, {}
+    for which in (("ours", "baseline") if ours_first else ("baseline", "ours")):
+        started = _start(commands[0] if which == "ours" else commands[1])
+        ended.update(_wait_for_all([started]))
+        ours, baseline = (started, baseline) if which == "ours" else (ours, started)
+    return ours, baseline, ended
 
 
 def finish_cli_round(ours, baseline, out: Path, ended: dict) -> dict:
@@ -347,15 +356,23 @@ def finish_cli_round(ours, baseline, out: Path, ended: dict) -> dict:
 
 
 def bench_cli(runs: int, steps: int, extra: list[str], at_once: int, baseline_steps: int | None = None) -> dict:
-    """`runs` rounds, `at_once` of them side by side (a busy machine: the rounds would not fit in an hour)."""
+    """`runs` rounds. at_once 1: in each round ours and the baseline run one after the other, who goes first
+    alternating. at_once > 1: that many rounds side by side, each pair started at the same moment; on a busy
+    machine the only way to fit five rounds in an hour, but then only the CPU-time ratio is fair: the
+    shorter run shares the machine with the baseline all its life, and the baseline ends with more of it."""
     import tempfile
 
     rounds = []
     with tempfile.TemporaryDirectory() as folder:
         for first in range(0, runs, at_once):
-            started = [start_cli_round(steps, extra, Path(folder) / f"run{i}", baseline_steps)
-                       for i in range(first, min(runs, first + at_once))]
-            ended = _wait_for_all([process for ours, baseline, _ in started for process in (ours, baseline)])
+            wave = [(cli_round_commands(steps, extra, Path(folder) / f"run{i}", baseline_steps), Path(folder) / f"run{i}")
+                    for i in range(first, min(runs, first + at_once))]
+            if at_once == 1:
+                ours, baseline, ended = run_cli_round_in_turn(wave[0][0], ours_first=first % 2 == 1)
+                started = [(ours, baseline, wave[0][1])]
+            else:
+                started = [(_start(commands[0]), _start(commands[1]), out) for commands, out in wave]
+                ended = _wait_for_all([process for ours, baseline, _ in started for process in (ours, baseline)])
             for ours, baseline, out in started:
                 rounds.append(finish_cli_round(ours, baseline, out, ended))
                 print(json.dumps({"round": len(rounds), **rounds[-1]}), flush=True)
