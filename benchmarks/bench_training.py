@@ -1,6 +1,6 @@
 """Training benchmarks against a plain PyTorch GPT (benchmarks/baseline_gpt.py), measured in one run.
 
-    .venv/bin/python benchmarks/bench_training.py                 # all three parts
+    .venv/bin/python benchmarks/bench_training.py                 # every part
     .venv/bin/python benchmarks/bench_training.py --part throughput --rounds 12
 
 (a) throughput: the project's Trainer on nanoGPT's exact recipe (same model size, batch, optimizer
@@ -11,6 +11,9 @@
     same 400 fixed validation windows. Time counts training steps only (not evaluation).
 bf16: the default recipe with and without bfloat16 autocast (sets TrainConfig.bf16's default).
 (c) memory: peak RSS of a micro-preset CLI run and of the baseline loop, each in a fresh process.
+(d) cli (`--part cli --runs 5`): `python -m core.training.train` as a user runs it, start-up included,
+    against the baseline's whole 2,000-step recipe, each in a fresh process with one torch thread; both
+    models are then measured on part (b)'s validation windows. Reports time and tokens/s ratios.
 
 Needs /work/shared/data/tinyshakespeare.txt (read, never copied). Prints a JSON line per part.
 """
