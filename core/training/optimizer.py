@@ -10,9 +10,10 @@ For every weight w with gradient g, at update number t (counting from 1):
 
 Which code runs: `step_by_formula`, exactly these lines, one tensor at a time, unless the optimizer
 was made with `fused=True`; then PyTorch's public fused AdamW (`torch.optim.adamw.adamw(..., fused=True)`)
-does the same update in one pass over memory. The trainer asks for it only on CUDA, where launching a
-few small kernels per tensor costs more than the arithmetic; on the CPU (the studio, the lessons) the
-formula runs, and costs a few per cent of a step (BENCHMARKS.md, "The optimizer").
+does the same update in one pass over memory. The trainer asks for it on CUDA, where launching a
+few small kernels per tensor costs more than the arithmetic, and for a fast step (TrainConfig.fast_step,
+the command line); on the CPU (the studio, the lessons) the formula runs, and costs a few per cent of a
+step (BENCHMARKS.md, "The optimizer").
 tests/core/test_optimizer.py pins both against torch.optim.AdamW.
 
 Written here rather than taken whole from torch.optim: the state is plain named tensors (simple to

@@ -65,6 +65,7 @@ class RunSetup:
     snapshot_interval: int = 25          # keep a copy of the weights every N steps (what a divergence rolls back to)
     device: str = "cpu"                  # "cpu", "cuda", "cuda:N", "mps" or "auto" (the studio trains on the CPU)
     bf16: bool = False                   # bfloat16 autocast
+    fast_step: bool = False              # True: no per-part records, fused AdamW (the command line; see TrainConfig)
 
     def __post_init__(self) -> None:
         if self.corpus_kind not in CORPUS_KINDS:
@@ -96,6 +97,7 @@ class RunSetup:
             grad_clip=self.grad_clip, eval_interval=self.eval_interval, eval_batches=self.eval_batches,
             sample_interval=self.sample_interval, sample_length=self.sample_length,
             snapshot_interval=self.snapshot_interval, seed=self.seed, device=self.device, bf16=self.bf16,
+            fast_step=self.fast_step,
         )
 
     def describe_corpus(self) -> str:

@@ -128,6 +128,7 @@ def run_setup(args) -> RunSetup:
         weight_decay=args.weight_decay, beta1=args.beta1, beta2=args.beta2, grad_clip=args.grad_clip, seed=args.seed,
         eval_interval=args.eval_interval, eval_batches=args.eval_batches, sample_interval=args.sample_interval,
         sample_length=DEFAULTS.sample_length, snapshot_interval=0, device=args.device, bf16=args.bf16,
+        fast_step=True,  # nothing here charts the per-part records the plain step keeps
     )
 
 
@@ -164,7 +165,7 @@ def build_trainer(args) -> Trainer:
         tokens = encode_text(joined_text(args, setup), checkpoint.tokenizer)
         config = checkpoint.train_config
         if config is not None:
-            config = dataclasses.replace(config, max_steps=args.steps, device=args.device)
+            config = dataclasses.replace(config, max_steps=args.steps, device=args.device, fast_step=True)
         return resume_trainer(checkpoint, TokenDataset(tokens, args.val_fraction), config)
     show_progress = distributed.rank() == 0 and not args.quiet
     progress = print_bpe_progress() if show_progress else None

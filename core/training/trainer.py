@@ -68,9 +68,10 @@ class Trainer:
         self.model.train()
         # Under torchrun the gradients are averaged over processes during backward.
         self._forward_model = distributed.wrap_model(self.model, self.device)
-        # The formula runs on the CPU; on CUDA torch's fused kernel (small kernels per tensor cost more there).
+        # The formula runs on the CPU; on CUDA torch's fused kernel (small kernels per tensor cost more there),
+        # and on the CPU too for a fast step.
         self.optimizer = AdamW(self.model.named_parameters(), betas=(config.beta1, config.beta2),
-                               weight_decay=config.weight_decay, fused=self.device.type == "cuda")
+                               weight_decay=config.weight_decay, fused=self.device.type == "cuda" or config.fast_step)
         self.generator = torch.Generator().manual_seed(config.seed)  # draws every training batch
 
         self.step_count = 0          # optimizer updates applied so far
@@ -149,18 +150,21 @@ class Trainer:
         if not math.isfinite(loss_value):  # never backpropagate a nan: it would poison Adam's state
             return self._refused(step_number, lr, loss_value, started, "the loss became")
         loss.backward()
-        grad_norms, grad_total = self._gradient_norms()
+        # Per-part records (the studio's charts) unless the step is a fast one; inspecting needs them.
+        per_part = not self.config.fast_step or bool(inspect)
+        grad_norms, grad_total = self._gradient_norms() if per_part else ([], self._total_gradient_norm())
         if not math.isfinite(grad_total):
             return self._refused(step_number, lr, loss_value, started, "the gradient became")
 
         raw_gradients = {n: self._params[self._param_index[n]].grad.detach().cpu().numpy().copy()
                          for n in inspect or ()}
         clip_scale = self._clip_gradients(grad_total)
-        for before, weight in zip(self._weights_before, self._weights):
-            before.copy_(weight)
+        if per_part:
+            for before, weight in zip(self._weights_before, self._weights):
+                before.copy_(weight)
         self.optimizer.step(lr)
         self._forget_gradients()
-        update_ratios, updates = self._update_ratios(inspect or ())
+        update_ratios, updates = self._update_ratios(inspect or ()) if per_part else ({}, {})
 
         self.step_count = step_number
         self.tokens_seen += self.config.batch_size * self.config.context_length
@@ -201,18 +205,25 @@ class Trainer:
                 _, loss = self._forward_model(x, y)
         return loss
 
-    def _gradient_norms(self) -> tuple[list[float], float]:
-        """Per-part gradient norms and the overall norm, from one fused norm over all gradients."""
+    def _gradients(self) -> list[torch.Tensor]:
         for p in self._params:
             if p.grad is None:  # a parameter this batch did not reach: its gradient is 0
                 p.grad = torch.zeros_like(p)
-        gradients = [p.grad for p in self._params]
+        return [p.grad for p in self._params]
+
+    def _gradient_norms(self) -> tuple[list[float], float]:
+        """Per-part gradient norms and the overall norm, from one fused norm over all gradients."""
+        gradients = self._gradients()
         per_tensor = torch.stack([torch.linalg.vector_norm(g) for g in gradients])  # (n_tensors,)
         per_part_sq = torch.zeros(len(self.parts), device=self.device).index_add_(
             0, self._part_of_param, per_tensor.square()
         )                                                                        # (n_parts,)
         values = torch.cat([per_part_sq.sqrt(), per_part_sq.sum().sqrt()[None]]).tolist()
         return values[:-1], values[-1]
+
+    def _total_gradient_norm(self) -> float:
+        """The overall gradient norm alone (what clipping needs), without the per-part split."""
+        return torch.nn.utils.get_total_norm(self._gradients()).item()
 
     def _clip_gradients(self, total_norm: float) -> float:
         """Shorten the whole gradient to length grad_clip if it is longer; returns the factor used."""

@@ -31,6 +31,7 @@ def test_a_run_saves_a_checkpoint_and_prints_one_line_of_json(tmp_path, capsys):
     assert "6/6" in final_bar and "loss=" in final_bar and "val=" in final_bar and "tokens/s=" in final_bar
     checkpoint = load_checkpoint(tmp_path / "run")
     assert checkpoint.step == 6 and checkpoint.model.config.n_layers == 2
+    assert checkpoint.train_config.fast_step  # nothing charts per-part records here (tests/core/test_fast_step.py)
     assert checkpoint.losses["val"][-1] == [6, pytest.approx(summary["val_loss"], abs=1e-5)]
 
 
