@@ -18,7 +18,7 @@ import torch
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
 from core import Intervention
-from core.model.trace import check_heads
+from core.model.intervention import check_heads
 
 from .state.model_in_use import ModelInUse
 from .state.snapshot import Snapshot

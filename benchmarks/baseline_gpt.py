@@ -6,6 +6,7 @@ betas (0.9, 0.99), weight decay 0.1 on 2-D weights, grad clip 1.0, 100 warmup st
 over 2,000 steps, float32 on the CPU (nanoGPT uses no autocast there), torch.optim.AdamW in its default
 (foreach) form as nanoGPT picks on CPU. Nothing here is imported by the project.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,7 +50,7 @@ class CausalSelfAttention(nn.Module):
         q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)       # nanoGPT's flash path
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # nanoGPT's flash path
         return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
 
 
@@ -127,8 +128,8 @@ class BaselineRun:
     def get_batch(self):
         r = self.recipe
         ix = torch.randint(len(self.data) - r.block_size, (r.batch_size,))
-        x = torch.stack([torch.from_numpy(self.data[i:i + r.block_size].astype(np.int64)) for i in ix])
-        y = torch.stack([torch.from_numpy(self.data[i + 1:i + 1 + r.block_size].astype(np.int64)) for i in ix])
+        x = torch.stack([torch.from_numpy(self.data[i : i + r.block_size].astype(np.int64)) for i in ix])
+        y = torch.stack([torch.from_numpy(self.data[i + 1 : i + 1 + r.block_size].astype(np.int64)) for i in ix])
         return x, y
 
     def step(self) -> None:

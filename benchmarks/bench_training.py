@@ -17,6 +17,7 @@ bf16: the default recipe with and without bfloat16 autocast (sets TrainConfig.bf
 
 Needs /work/shared/data/tinyshakespeare.txt (read, never copied). Prints a JSON line per part.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,9 +57,20 @@ def nanogpt_recipe_config(**changes) -> TrainConfig:
     """The baseline's recipe, written as a TrainConfig."""
     r = BaselineRecipe()
     settings = dict(
-        learning_rate=r.learning_rate, min_lr=r.min_lr, warmup_steps=r.warmup_iters, max_steps=r.lr_decay_iters,
-        batch_size=r.batch_size, context_length=r.block_size, weight_decay=r.weight_decay, beta1=r.beta1,
-        beta2=r.beta2, grad_clip=r.grad_clip, eval_interval=0, sample_interval=0, snapshot_interval=0, bf16=False,
+        learning_rate=r.learning_rate,
+        min_lr=r.min_lr,
+        warmup_steps=r.warmup_iters,
+        max_steps=r.lr_decay_iters,
+        batch_size=r.batch_size,
+        context_length=r.block_size,
+        weight_decay=r.weight_decay,
+        beta1=r.beta1,
+        beta2=r.beta2,
+        grad_clip=r.grad_clip,
+        eval_interval=0,
+        sample_interval=0,
+        snapshot_interval=0,
+        bf16=False,
     )
     return TrainConfig(**{**settings, **changes})
 
@@ -111,12 +123,14 @@ def bench_throughput(rounds: int, steps_per_chunk: int) -> dict:
     return {
         "part": "throughput",
         "config": "micro 4x4x128, ctx 64, batch 12, fp32, nanoGPT optimizer settings",
-        "rounds": rounds, "step_pairs_per_round": steps_per_chunk,
+        "rounds": rounds,
+        "step_pairs_per_round": steps_per_chunk,
         "ours_tokens_per_s": round(tokens / totals["ours"][0], 1),
         "baseline_tokens_per_s": round(tokens / totals["baseline"][0], 1),
         "ratio_median": round(statistics.median(ratios), 3),
         "ratio_total": round(totals["baseline"][0] / totals["ours"][0], 3),
-        "ratio_min": round(min(ratios), 3), "ratio_max": round(max(ratios), 3),
+        "ratio_min": round(min(ratios), 3),
+        "ratio_max": round(max(ratios), 3),
         # tokens per CPU-second: what each gets from the time it is actually on a core
         "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
         "cpu_ratio_total": round(totals["baseline"][1] / totals["ours"][1], 3),
@@ -138,7 +152,9 @@ def bench_bf16(rounds: int, steps_per_chunk: int) -> dict:
             totals[bf16][0] += wall
             totals[bf16][1] += cpu
     return {
-        "part": "bf16", "batch_size": recipe.batch_size, "context_length": recipe.context_length,
+        "part": "bf16",
+        "batch_size": recipe.batch_size,
+        "context_length": recipe.context_length,
         "bf16_speedup_wall": round(totals[False][0] / totals[True][0], 3),
         "bf16_speedup_cpu": round(totals[False][1] / totals[True][1], 3),
     }
@@ -152,7 +168,7 @@ def make_evaluator(dataset: TokenDataset, windows: int = 400, context: int = 64)
     def val_loss(model) -> float:
         was_training = model.training
         model.eval()
-        losses = [model(x[i:i + 50], y[i:i + 50])[1].item() for i in range(0, windows, 50)]
+        losses = [model(x[i : i + 50], y[i : i + 50])[1].item() for i in range(0, windows, 50)]
         model.train(was_training)
         return float(np.mean(losses))
 
@@ -166,8 +182,17 @@ class Contender:
     learning rate) until it reaches the target loss or `extend_to` steps.
     """
 
-    def __init__(self, name: str, step, model, recipe_steps: int, chunk: int, tokens_per_step: int, val_loss,
-                 extend_to: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        step,
+        model,
+        recipe_steps: int,
+        chunk: int,
+        tokens_per_step: int,
+        val_loss,
+        extend_to: int | None = None,
+    ) -> None:
         self.name, self.step, self.model, self.chunk = name, step, model, chunk
         self.recipe_steps, self.limit = recipe_steps, max(recipe_steps, extend_to or 0)
         self.tokens_per_step, self.val_loss = tokens_per_step, val_loss
@@ -210,11 +235,21 @@ def bench_time_to_quality() -> dict:
     base_recipe = BaselineRecipe()
     contenders = [
         # Evaluated every 10 / 20 steps (about every 1% of each run); evaluation time is not counted.
-        Contender("ours", ours.step, ours.model, recipe.max_steps, 10, recipe.batch_size * recipe.context_length, val_loss),
+        Contender(
+            "ours", ours.step, ours.model, recipe.max_steps, 10, recipe.batch_size * recipe.context_length, val_loss
+        ),
         # nanoGPT's recipe does not always get to the target in its 2,000 steps; then it trains on at
         # its final learning rate (nanoGPT's get_lr past lr_decay_iters) to find its time to the target.
-        Contender("baseline", baseline.step, baseline.model, base_recipe.max_iters, 20, baseline.tokens_per_step,
-                  val_loss, extend_to=2 * base_recipe.max_iters),
+        Contender(
+            "baseline",
+            baseline.step,
+            baseline.model,
+            base_recipe.max_iters,
+            20,
+            baseline.tokens_per_step,
+            val_loss,
+            extend_to=2 * base_recipe.max_iters,
+        ),
     ]
     while not all(c.done for c in contenders):
         for contender in contenders:  # alternate chunks, so load on the shared machine hits both alike
@@ -224,16 +259,25 @@ def bench_time_to_quality() -> dict:
                 contender.pace()
     ours_c, base_c = contenders
     base_end = base_c.at_recipe_end()
-    result = {"part": "time_to_quality", "target_val_loss": TARGET_VAL_LOSS, "our_recipe": {
-        k: v for k, v in recipe.to_dict().items() if k in ("learning_rate", "min_lr", "warmup_steps", "max_steps",
-                                                            "batch_size", "beta1", "context_length", "bf16")},
-        "model": "micro 4x4x128 with exact GELU for both; 400 fixed validation windows of 64 tokens"}
+    result = {
+        "part": "time_to_quality",
+        "target_val_loss": TARGET_VAL_LOSS,
+        "our_recipe": {
+            k: v
+            for k, v in recipe.to_dict().items()
+            if k
+            in ("learning_rate", "min_lr", "warmup_steps", "max_steps", "batch_size", "beta1", "context_length", "bf16")
+        },
+        "model": "micro 4x4x128 with exact GELU for both; 400 fixed validation windows of 64 tokens",
+    }
     for c in contenders:
         result[c.name] = {
             "target_reached_at": _point(c.first_at_or_below(TARGET_VAL_LOSS), c.tokens_per_step),
             "baseline_2000_step_loss_reached_at": _point(c.first_at_or_below(base_end[3]), c.tokens_per_step),
-            "loss_at_recipe_end": c.at_recipe_end()[3], "steps_run": c.steps,
-            "train_seconds": round(c.seconds, 2), "train_cpu_seconds": round(c.cpu_seconds, 2),
+            "loss_at_recipe_end": c.at_recipe_end()[3],
+            "steps_run": c.steps,
+            "train_seconds": round(c.seconds, 2),
+            "train_cpu_seconds": round(c.cpu_seconds, 2),
             "curve_step_wall_cpu_loss": c.curve,
         }
     ours_target, base_target = ours_c.first_at_or_below(TARGET_VAL_LOSS), base_c.first_at_or_below(TARGET_VAL_LOSS)
@@ -258,137 +302,6 @@ def _ratios(ours, baseline) -> dict:
     return {"wall": round(ours[1] / baseline[1], 3), "cpu": round(ours[2] / baseline[2], 3)}
 
 
-# -- (d) the command line, start-up included, against the baseline's whole recipe --------------------------
-# What `python -m core.training.train` is given: the baseline's model (micro = 4 layers, 4 heads, 128 dims,
-# context 64, exact GELU), data and validation split; our own schedule, eval only at the end.
-CLI_RECIPE = ["--preset", "micro", "--activation", "gelu", "--context-length", "64", "--val-fraction", "0.1",
-              "--eval-interval", "0", "--eval-batches", "2", "--no-save-optimizer", "--quiet"]
-CLI_STEPS = 1000
-CLI_SCHEDULE = ["--lr", "1e-2", "--min-lr", "1e-4", "--warmup", "40", "--beta1", "0.8"]
-
-
-def child_baseline_recipe(steps: int | None = None) -> None:
-    """In a fresh process: nanoGPT's whole 2,000-step recipe (or `steps`: a quick check of this script), then
-    its loss on the shared evaluator."""
-    started = time.perf_counter()
-    dataset, vocab_size = load_data()
-    run = BaselineRun(dataset.train, vocab_size)
-    cpu = time.process_time()
-    loop_seconds = timed(run.step, steps or run.recipe.max_iters)
-    loop_cpu = time.process_time() - cpu
-    print(json.dumps({"steps": steps or run.recipe.max_iters, "loop_seconds": loop_seconds, "loop_cpu_seconds": loop_cpu,
-                      "until_trained_seconds": time.perf_counter() - started,
-                      "val_loss": make_evaluator(dataset)(run.model)}))
-
-
-def _start(command: list[str]) -> tuple[subprocess.Popen, float]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # one torch thread each
-    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env), time.perf_counter()
-
-
-def _wait_for_all(started: list[tuple[subprocess.Popen, float]]) -> dict[int, tuple[float, float]]:
-    """pid -> (wall seconds from its start to its exit, CPU seconds it used), taken as each one exits."""
-    start_of = {process.pid: t0 for process, t0 in started}
-    ended = {}
-    while len(ended) < len(start_of):
-        pid, status, usage = os.wait4(-1, 0)
-        if pid in start_of:
-            if os.waitstatus_to_exitcode(status) != 0:
-                raise RuntimeError(f"a benchmark process failed: {next(p.args for p, _ in started if p.pid == pid)}")
-            ended[pid] = (time.perf_counter() - start_of[pid], usage.ru_utime + usage.ru_stime)
-    for process, _ in started:
-        process.returncode = 0  # reaped above
-    return ended
-
-
-def _finish(started: tuple[subprocess.Popen, float], ended: dict) -> tuple[dict, float, float]:
-    """(its last JSON line, wall seconds from start to exit, CPU seconds of the child)."""
-    process = started[0]
-    return json.loads(process.stdout.read().strip().splitlines()[-1]), *ended[process.pid]
-
-
-def cli_round_commands(steps: int, extra: list[str], out: Path, baseline_steps: int | None) -> tuple[list, list]:
-    ours = [sys.executable, "-m", "core.training.train", str(SHAKESPEARE), *CLI_RECIPE, *extra,
-            "--steps", str(steps), "--out", str(out)]
-    baseline = [sys.executable, __file__, "--child", "baseline-recipe",
-                *(["--baseline-steps", str(baseline_steps)] if baseline_steps else [])]
-    return ours, baseline
-
-
-def run_cli_round_in_turn(commands: tuple[list, list], ours_first: bool) -> tuple:
-    """Our CLI and the baseline one after the other, each on the machine without the other."""
-    ours, baseline, ended = None, None, {}
-    for which in (("ours", "baseline") if ours_first else ("baseline", "ours")):
-        started = _start(commands[0] if which == "ours" else commands[1])
-        ended.update(_wait_for_all([started]))
-        ours, baseline = (started, baseline) if which == "ours" else (ours, started)
-    return ours, baseline, ended
-
-
-def finish_cli_round(ours, baseline, out: Path, ended: dict) -> dict:
-    from core.files.checkpoint import load_checkpoint
-
-    summary, ours_wall, ours_cpu = _finish(ours, ended)
-    base, base_wall, _ = _finish(baseline, ended)
-    dataset, _ = load_data()
-    checkpoint = load_checkpoint(out)
-    text = SHAKESPEARE.read_text(encoding="utf-8")
-    if checkpoint.tokenizer.encode(text[-5000:]) != CharTokenizer.from_text(text).encode(text[-5000:]):
-        raise RuntimeError("the CLI's characters are numbered unlike the baseline's")
-    ours_loss = make_evaluator(dataset)(checkpoint.model)
-    recipe = BaselineRecipe()
-    base_tokens_per_s = base["steps"] * recipe.batch_size * recipe.block_size / base["loop_seconds"]
-    return {
-        "ours": {"process_wall_s": round(ours_wall, 2), "process_cpu_s": round(ours_cpu, 2),
-                 "val_loss": round(ours_loss, 4), "cli_tokens_per_s": summary["tokens_per_second"],
-                 "steps": summary["steps"]},
-        "baseline": {"loop_wall_s": round(base["loop_seconds"], 2), "loop_cpu_s": round(base["loop_cpu_seconds"], 2),
-                     "until_trained_wall_s": round(base["until_trained_seconds"], 2),
-                     "process_wall_s": round(base_wall, 2), "val_loss": round(base["val_loss"], 4),
-                     "tokens_per_s": round(base_tokens_per_s, 1)},
-        "reached_baseline_loss": ours_loss <= base["val_loss"],
-        # Time to quality: our whole process (start-up, data, training, final evaluation, saving) against
-        # the baseline's training loop alone (no start-up, no evaluation), the stricter reading; and
-        # against the baseline from its process start to its last step.
-        "time_ratio": round(ours_wall / base["loop_seconds"], 3),
-        "time_ratio_vs_baseline_with_startup": round(ours_wall / base["until_trained_seconds"], 3),
-        "cpu_time_ratio": round(ours_cpu / base["loop_cpu_seconds"], 3),
-        # tokens per second of training: the CLI's own figure (its loop) against the baseline's loop
-        "tokens_per_s_ratio": round(summary["tokens_per_second"] / base_tokens_per_s, 3),
-    }
-
-
-def bench_cli(runs: int, steps: int, extra: list[str], at_once: int, baseline_steps: int | None = None) -> dict:
-    """`runs` rounds. at_once 1: in each round ours and the baseline run one after the other, who goes first
-    alternating. at_once > 1: that many rounds side by side, each pair started at the same moment; on a busy
-    machine the only way to fit five rounds in an hour, but then only the CPU-time ratio is fair: the
-    shorter run shares the machine with the baseline all its life, and the baseline ends with more of it."""
-    import tempfile
-
-    rounds = []
-    with tempfile.TemporaryDirectory() as folder:
-        for first in range(0, runs, at_once):
-            wave = [(cli_round_commands(steps, extra, Path(folder) / f"run{i}", baseline_steps), Path(folder) / f"run{i}")
-                    for i in range(first, min(runs, first + at_once))]
-            if at_once == 1:
-                ours, baseline, ended = run_cli_round_in_turn(wave[0][0], ours_first=first % 2 == 1)
-                started = [(ours, baseline, wave[0][1])]
-            else:
-                started = [(_start(commands[0]), _start(commands[1]), out) for commands, out in wave]
-                ended = _wait_for_all([process for ours, baseline, _ in started for process in (ours, baseline)])
-            for ours, baseline, out in started:
-                rounds.append(finish_cli_round(ours, baseline, out, ended))
-                print(json.dumps({"round": len(rounds), **rounds[-1]}), flush=True)
-    result = {"part": "cli", "runs": runs, "rounds_at_once": at_once,
-              "command": ["-m", "core.training.train", "tinyshakespeare.txt", *CLI_RECIPE, *extra, "--steps", str(steps)],
-              "all_reached_baseline_loss": all(r["reached_baseline_loss"] for r in rounds)}
-    for key, worst in (("time_ratio", max), ("time_ratio_vs_baseline_with_startup", max), ("cpu_time_ratio", max),
-                       ("tokens_per_s_ratio", min)):
-        values = [r[key] for r in rounds]
-        result[key] = {"median": statistics.median(values), "worst": worst(values)}
-    return result
-
-
 # -- (c) memory ---------------------------------------------------------------------------------------
 def child_run(which: str, steps: int) -> None:
     """Run in a fresh process: train, then print this process's peak RSS."""
@@ -409,17 +322,27 @@ def child_run(which: str, steps: int) -> None:
 def bench_memory(steps: int) -> dict:
     peaks = {}
     for which in ("idle", "ours", "baseline"):
-        output = subprocess.run([sys.executable, __file__, "--child", which, "--steps", str(steps)],
-                                capture_output=True, text=True, check=True).stdout
+        output = subprocess.run(
+            [sys.executable, __file__, "--child", which, "--steps", str(steps)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         peaks[which] = json.loads(output.strip().splitlines()[-1])["peak_rss_mb"]
     return {
-        "part": "memory", "steps": steps, "config": "CLI: micro preset, ctx 64, batch 32, char tokenizer, tinyshakespeare",
-        "ours_peak_rss_mb": peaks["ours"], "baseline_peak_rss_mb": peaks["baseline"],
-        "python_and_torch_only_mb": peaks["idle"], "ratio": round(peaks["ours"] / peaks["baseline"], 3),
+        "part": "memory",
+        "steps": steps,
+        "config": "CLI: micro preset, ctx 64, batch 32, char tokenizer, tinyshakespeare",
+        "ours_peak_rss_mb": peaks["ours"],
+        "baseline_peak_rss_mb": peaks["baseline"],
+        "python_and_torch_only_mb": peaks["idle"],
+        "ratio": round(peaks["ours"] / peaks["baseline"], 3),
     }
 
 
 def main() -> None:
+    from bench_training_cli import CLI_SCHEDULE, CLI_STEPS, bench_cli, child_baseline_recipe  # part (d)
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("throughput", "bf16", "quality", "memory", "cli", "all"), default="all")
     parser.add_argument("--rounds", type=int, default=30)
@@ -443,8 +366,10 @@ def main() -> None:
         return
     if not SHAKESPEARE.is_file():
         sys.exit(f"{SHAKESPEARE} is missing; set TINYSHAKESPEARE to its path.")
-    print(json.dumps({"threads": torch.get_num_threads(), "torch": torch.__version__,
-                      "date": time.strftime("%Y-%m-%d")}), flush=True)
+    print(
+        json.dumps({"threads": torch.get_num_threads(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}),
+        flush=True,
+    )
     if args.part in ("throughput", "all"):
         print(json.dumps(bench_throughput(args.rounds, args.chunk)), flush=True)
     if args.part in ("bf16", "all"):
@@ -454,8 +379,10 @@ def main() -> None:
     if args.part in ("memory", "all"):
         print(json.dumps(bench_memory(args.steps)), flush=True)
     if args.part in ("cli", "all"):
-        print(json.dumps(bench_cli(args.runs, args.cli_steps, args.cli_args.split(), args.at_once, args.baseline_steps)),
-              flush=True)
+        print(
+            json.dumps(bench_cli(args.runs, args.cli_steps, args.cli_args.split(), args.at_once, args.baseline_steps)),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

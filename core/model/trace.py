@@ -37,11 +37,7 @@ import torch
 
 from core.model.eval_mode import evaluating
 from core.model.hooks import Listener
-from core.model.intervention import (
-    Intervention,
-    check_intervention,  # noqa: F401
-    intervention_listeners,
-)
+from core.model.intervention import Intervention, check_intervention, intervention_listeners
 from core.model.growing_table import Grown, GrowingValue
 from core.model.kv_cache import (
     Chunk,

@@ -7,8 +7,10 @@
 
 Nothing is ever downloaded. The built-in corpora are text that ships with every Python install
 (`pydoc_data.topics`, the help pages behind `help("if")`), text this project wrote itself in
-resources/text/, and simple stories written by a program (core.training.stories) for as long as asked. Synthetic tasks with a known right answer live in core.training.synthetic.
+resources/text/, and simple stories written by a program (core.training.stories) for as long as asked.
+Synthetic tasks with a known right answer live in core.training.synthetic.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,7 +26,7 @@ BUILTIN_CORPORA = {
     "python-docs": "Python's own reference help (about 470 KB of English with code), shipped with every Python.",
     "lessons": "A short plain-English lesson on tokens, embeddings, attention and training (about 21 KB).",
     "stories": "Simple stories in a few hundred common words, written by a program; names recur, so copying "
-               "pays (about 530 bytes a story, 20,000 stories by default).",
+    "pays (about 530 bytes a story, 20,000 stories by default).",
 }
 STORY_COUNT = 20000  # stories in the built-in "stories" corpus when no count is given
 
@@ -61,7 +63,17 @@ def sample_prompts() -> list[str]:
 
 
 __all__ = [
-    "BUILTIN_CORPORA", "STORY_COUNT", "TEXT_FOLDER", "CorpusError", "check_corpus_length", "encode_file", "encode_text",
-    "iter_text_blocks", "load_builtin", "read_text_file", "sample_prompts", "split_at_line_starts",
+    "BUILTIN_CORPORA",
+    "STORY_COUNT",
+    "TEXT_FOLDER",
+    "CorpusError",
+    "check_corpus_length",
+    "encode_file",
+    "encode_text",
+    "iter_text_blocks",
+    "load_builtin",
+    "read_text_file",
+    "sample_prompts",
+    "split_at_line_starts",
     "token_dtype",
 ]

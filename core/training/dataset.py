@@ -4,6 +4,7 @@ The model learns from `train` and is judged on `val`, text it never trains on. A
 of T+1 consecutive tokens starting at random places: the inputs are the first T tokens of each window,
 the targets the same window shifted one to the left ("predict the next token at every position").
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,7 +28,7 @@ class TokenDataset:
         # The last part is held out, so validation text is text the model never saw (no overlap).
         n_val = int(round(len(tokens) * val_fraction))
         self.train = tokens[: len(tokens) - n_val]  # views, not copies: a big corpus is stored once
-        self.val = tokens[len(tokens) - n_val:]
+        self.val = tokens[len(tokens) - n_val :]
         self.val_fraction = val_fraction
 
     def split(self, split: str) -> np.ndarray:
@@ -50,10 +51,10 @@ class TokenDataset:
     def windows_at(self, split: str, starts: np.ndarray, context_length: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The inputs and next-token targets for windows beginning at `starts`."""
         data = self.split(split)
-        positions = starts[:, None] + np.arange(context_length + 1)   # (B, T+1) indices into data
-        windows = torch.from_numpy(data[positions].astype(np.int64))   # (B, T+1)
-        x = windows[:, :-1].contiguous()                               # (B, T): what the model reads
-        y = windows[:, 1:].contiguous()                                # (B, T): the token that came next
+        positions = starts[:, None] + np.arange(context_length + 1)  # (B, T+1) indices into data
+        windows = torch.from_numpy(data[positions].astype(np.int64))  # (B, T+1)
+        x = windows[:, :-1].contiguous()  # (B, T): what the model reads
+        y = windows[:, 1:].contiguous()  # (B, T): the token that came next
         return x, y
 
     def get_batch(

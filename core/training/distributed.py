@@ -5,6 +5,7 @@ batch, then works on its own share of the rows. DistributedDataParallel averages
 backward, so after each step all copies of the model hold the same weights. One process is nothing
 special: every function here then does the plain single-process thing.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,9 @@ def wrap_model(model: nn.Module, device: torch.device) -> nn.Module:
     """The module to call for training: the model itself, or a DDP wrapper that averages gradients."""
     if world_size() == 1:
         return model
-    device_ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
+    device_ids = (
+        [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
+    )
     return nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
 

@@ -9,6 +9,7 @@ text is cut into the model's own tokens, since its embedding rows mean those tok
 windows may be shorter than the context the model declares: a model made for 32,768 tokens learns
 from 64-token windows as well, and in a fraction of the memory.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,8 +38,10 @@ def load_model_to_finetune(folder: str | Path) -> tuple[GPT, Tokenizer]:
         checkpoint = load_checkpoint(folder)
         return checkpoint.model, checkpoint.tokenizer
     if folder.is_dir() and not (folder / "config.json").is_file():
-        raise ValueError(f"{folder} holds neither a checkpoint of ours ({META_FILE}) nor a Hugging Face model "
-                         "(config.json); point --init-from at a model folder.")
+        raise ValueError(
+            f"{folder} holds neither a checkpoint of ours ({META_FILE}) nor a Hugging Face model "
+            "(config.json); point --init-from at a model folder."
+        )
     return load_pretrained(folder)
 
 
@@ -78,5 +81,12 @@ def training_context_length(model: GPT, wanted: int) -> int:
     return min(wanted, model.config.context_length)
 
 
-__all__ = ["FINETUNE_LEARNING_RATE", "TRAINING_COPIES_OF_WEIGHTS", "check_training_fits", "load_model_to_finetune",
-           "trainable_copy", "training_bytes", "training_context_length"]
+__all__ = [
+    "FINETUNE_LEARNING_RATE",
+    "TRAINING_COPIES_OF_WEIGHTS",
+    "check_training_fits",
+    "load_model_to_finetune",
+    "trainable_copy",
+    "training_bytes",
+    "training_context_length",
+]

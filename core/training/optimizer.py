@@ -19,6 +19,7 @@ tests/core/test_optimizer.py pins both against torch.optim.AdamW.
 Written here rather than taken whole from torch.optim: the state is plain named tensors (simple to
 save and to show), and creating a torch.optim optimizer imports torch's compiler stack, a pause of a second.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -28,8 +29,14 @@ from torch.optim.adamw import adamw as torch_adamw  # the functional form: no op
 
 
 class AdamW:
-    def __init__(self, named_parameters: Iterable[tuple[str, torch.nn.Parameter]], betas=(0.9, 0.99),
-                 weight_decay: float = 0.1, eps: float = 1e-8, fused: bool = False) -> None:
+    def __init__(
+        self,
+        named_parameters: Iterable[tuple[str, torch.nn.Parameter]],
+        betas=(0.9, 0.99),
+        weight_decay: float = 0.1,
+        eps: float = 1e-8,
+        fused: bool = False,
+    ) -> None:
         named = [(name, p) for name, p in named_parameters if p.requires_grad]
         self.names = [name for name, _ in named]
         self.parameters = [p for _, p in named]
@@ -39,9 +46,9 @@ class AdamW:
         self.fused = fused  # True: torch's fused kernel does the update; False: step_by_formula
         # Only weight matrices are pulled towards 0; biases and LayerNorm gains keep their values.
         self.decayed = [name for name, p in named if p.dim() >= 2]
-        self.exp_avg = {name: torch.zeros_like(p) for name, p in named}     # m: mean gradient
+        self.exp_avg = {name: torch.zeros_like(p) for name, p in named}  # m: mean gradient
         self.exp_avg_sq = {name: torch.zeros_like(p) for name, p in named}  # v: mean squared gradient
-        self.updates_done = 0                                               # t
+        self.updates_done = 0  # t
 
     @torch.no_grad()
     def step(self, lr: float) -> None:
@@ -55,15 +62,16 @@ class AdamW:
             weight_decay = self.weight_decay if name in decayed else 0.0
             self.step_by_formula(weight, weight.grad, self.exp_avg[name], self.exp_avg_sq[name], lr, weight_decay)
 
-    def step_by_formula(self, w: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tensor,
-                        lr: float, weight_decay: float) -> None:
+    def step_by_formula(
+        self, w: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tensor, lr: float, weight_decay: float
+    ) -> None:
         """The update as written in the module docstring, for one weight tensor (changed in place)."""
         t = self.updates_done
-        w.mul_(1.0 - lr * weight_decay)                             # weight decay
-        m.lerp_(g, 1.0 - self.beta1)                                # m = beta1 m + (1 - beta1) g
-        v.mul_(self.beta2).addcmul_(g, g, value=1.0 - self.beta2)   # v = beta2 v + (1 - beta2) g g
-        v_hat = v / (1.0 - self.beta2 ** t)
-        m_hat_scale = 1.0 / (1.0 - self.beta1 ** t)                 # m_hat = m * m_hat_scale
+        w.mul_(1.0 - lr * weight_decay)  # weight decay
+        m.lerp_(g, 1.0 - self.beta1)  # m = beta1 m + (1 - beta1) g
+        v.mul_(self.beta2).addcmul_(g, g, value=1.0 - self.beta2)  # v = beta2 v + (1 - beta2) g g
+        v_hat = v / (1.0 - self.beta2**t)
+        m_hat_scale = 1.0 / (1.0 - self.beta1**t)  # m_hat = m * m_hat_scale
         w.addcdiv_(m, v_hat.sqrt_().add_(self.eps), value=-lr * m_hat_scale)  # w - lr m_hat / (sqrt(v_hat) + eps)
 
     def _fused_step(self, lr: float) -> None:
@@ -77,9 +85,20 @@ class AdamW:
             # The kernel adds 1 to each step count before using it: hand it the count before this update.
             counts = [torch.tensor(float(self.updates_done - 1), device=params[0].device) for _ in params]
             torch_adamw(
-                params, [p.grad for p in params], [self.exp_avg[n] for n in names],
-                [self.exp_avg_sq[n] for n in names], [], counts, fused=True, amsgrad=False, beta1=self.beta1,
-                beta2=self.beta2, lr=lr, weight_decay=weight_decay, eps=self.eps, maximize=False,
+                params,
+                [p.grad for p in params],
+                [self.exp_avg[n] for n in names],
+                [self.exp_avg_sq[n] for n in names],
+                [],
+                counts,
+                fused=True,
+                amsgrad=False,
+                beta1=self.beta1,
+                beta2=self.beta2,
+                lr=lr,
+                weight_decay=weight_decay,
+                eps=self.eps,
+                maximize=False,
             )
 
     # -- state, as named tensors ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ its own tokenizer and architecture, so the explorer's model is never changed (co
 Every mistake a user can make (file not UTF-8, corpus too short for the context, sizes that do not
 fit) raises ValueError with a sentence that says what to change, before anything is started.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from core.training.run_setup import RunSetup
 from core.training.synthetic import SYNTHETIC_TASKS
 from core.training.trainer import Trainer
 
-PROBE_TOKENS = 48           # the probe prompt is cut to about this many tokens (or the context, if shorter)
+PROBE_TOKENS = 48  # the probe prompt is cut to about this many tokens (or the context, if shorter)
 
 
 # -- text -------------------------------------------------------------------------------------------
@@ -44,10 +45,12 @@ def corpus_text(setup: RunSetup) -> str:
         return load_builtin(setup.corpus_name, n_stories=setup.stories, seed=setup.seed)
     if setup.corpus_kind == "synthetic":
         if setup.corpus_name not in SYNTHETIC_TASKS:
-            raise ValueError(f"There is no synthetic task {setup.corpus_name!r}; choose one of "
-                             f"{', '.join(SYNTHETIC_TASKS)}.")
-        return SYNTHETIC_TASKS[setup.corpus_name].generate_text(setup.synthetic_examples, seed=setup.seed,
-                                                                length=setup.task_length or None)
+            raise ValueError(
+                f"There is no synthetic task {setup.corpus_name!r}; choose one of {', '.join(SYNTHETIC_TASKS)}."
+            )
+        return SYNTHETIC_TASKS[setup.corpus_name].generate_text(
+            setup.synthetic_examples, seed=setup.seed, length=setup.task_length or None
+        )
     return read_text_file(setup.corpus_name)
 
 
@@ -106,21 +109,21 @@ def build_tokenizer(setup: RunSetup, text: str, progress: ProgressCallback | Non
 class StartingModel:
     """The model a fine-tuning run starts from (a copy is trained; this one is never changed)."""
 
-    model: GPT         # the trained model shown in the explorer
+    model: GPT  # the trained model shown in the explorer
     tokenizer: object  # its tokenizer: the corpus is cut into these tokens
-    source: str        # where it came from, in words ("GPT-2 small", "checkpoint runs/notes")
+    source: str  # where it came from, in words ("GPT-2 small", "checkpoint runs/notes")
     owner: object = None  # what holds the model in the explorer (its session), kept alive with it: a
-                          # training run's pictures recycle a model once nothing holds its session
+    # training run's pictures recycle a model once nothing holds its session
 
 
 @dataclass
 class PreparedRun:
     setup: RunSetup
-    text: str                    # the training text
-    tokenizer: object            # core.tokenizers.Tokenizer
-    tokens: np.ndarray           # the text as token ids
-    trainer: Trainer             # ready to step; owns the model
-    probe_prompt: str            # the prompt the explorer shows while training
+    text: str  # the training text
+    tokenizer: object  # core.tokenizers.Tokenizer
+    tokens: np.ndarray  # the text as token ids
+    trainer: Trainer  # ready to step; owns the model
+    probe_prompt: str  # the prompt the explorer shows while training
     detector_probe: torch.Tensor  # (B, 2L) repeated random tokens, for the induction detector
     start: StartingModel | None = None  # what a fine-tune started from (Reset starts from it again)
 
@@ -146,8 +149,13 @@ def build_model(setup: RunSetup, vocab_size: int) -> GPT:
     return GPT(setup.model_config(vocab_size))
 
 
-def prepare_run(setup: RunSetup, text: str | None = None, tokenizer=None,
-                progress: ProgressCallback | None = None, start: StartingModel | None = None) -> PreparedRun:
+def prepare_run(
+    setup: RunSetup,
+    text: str | None = None,
+    tokenizer=None,
+    progress: ProgressCallback | None = None,
+    start: StartingModel | None = None,
+) -> PreparedRun:
     """Everything needed to train, checked. `text`/`tokenizer` may be passed in to reuse them;
     `start` is the model a start_from="screen" run fine-tunes a copy of."""
     text = corpus_text(setup) if text is None else text
@@ -163,8 +171,16 @@ def prepare_run(setup: RunSetup, text: str | None = None, tokenizer=None,
     # The copy is made only now, once the text is known to be usable.
     model = trainable_copy(start.model) if start else build_model(setup, tokenizer.vocab_size)
     trainer = Trainer(model, dataset, setup.train_config(), tokenizer)
-    return PreparedRun(setup, text, tokenizer, np.asarray(dataset.train), trainer,
-                       probe_prompt_for(setup, text, tokenizer), detector_probe_for(dataset, tokenizer, setup), start)
+    return PreparedRun(
+        setup,
+        text,
+        tokenizer,
+        np.asarray(dataset.train),
+        trainer,
+        probe_prompt_for(setup, text, tokenizer),
+        detector_probe_for(dataset, tokenizer, setup),
+        start,
+    )
 
 
 def setup_for_finetuning(setup: RunSetup, start: StartingModel | None) -> RunSetup:
@@ -183,7 +199,7 @@ def probe_prompt_for(setup: RunSetup, text: str, tokenizer) -> str:
         lines = task.generate_text(4, seed=setup.seed + 7919, length=setup.task_length or None)  # unseen examples
         return _cut_to_tokens(lines, tokenizer, limit, whole_lines=True)
     start = int(len(text) * (1 - setup.val_fraction))
-    return _cut_to_tokens(text[start:start + 4 * limit] or text[: 4 * limit], tokenizer, limit)
+    return _cut_to_tokens(text[start : start + 4 * limit] or text[: 4 * limit], tokenizer, limit)
 
 
 def _cut_to_tokens(text: str, tokenizer, limit: int, whole_lines: bool = False) -> str:

@@ -5,6 +5,7 @@ as JSON beside a studio run (studio.json) and read back with `RunSetup.from_dict
 type of every value, so a damaged or hand-edited file is refused with a sentence, not a crash later.
 `core/training/recipe.py` turns a RunSetup into a ready Trainer.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,47 +26,47 @@ CUSTOM_SIZES = "custom"
 @dataclass(frozen=True)
 class RunSetup:
     # -- the text
-    corpus_kind: str = "synthetic"       # "builtin", "synthetic" (a task with a known answer) or "file"
+    corpus_kind: str = "synthetic"  # "builtin", "synthetic" (a task with a known answer) or "file"
     corpus_name: str = "previous-token"  # built-in corpus name, synthetic task name, or a file path
-    task_length: int = 0                 # synthetic tasks: random letters per example (0 = the task's default)
-    synthetic_examples: int = 4000       # synthetic tasks: example lines (plenty of windows, made in < 1 s)
-    stories: int = STORY_COUNT           # the built-in "stories" corpus: how many stories to write (seeded)
-    val_fraction: float = 0.1            # share of the text held out to measure validation loss
+    task_length: int = 0  # synthetic tasks: random letters per example (0 = the task's default)
+    synthetic_examples: int = 4000  # synthetic tasks: example lines (plenty of windows, made in < 1 s)
+    stories: int = STORY_COUNT  # the built-in "stories" corpus: how many stories to write (seeded)
+    val_fraction: float = 0.1  # share of the text held out to measure validation loss
     # -- the tokenizer
-    tokenizer: str = "char"              # "char": one token per character; "bpe": byte-pair merges learned here
-    bpe_vocab_size: int = 320            # BPE only: 256 byte tokens + this many minus 256 merges
+    tokenizer: str = "char"  # "char": one token per character; "bpe": byte-pair merges learned here
+    bpe_vocab_size: int = 320  # BPE only: 256 byte tokens + this many minus 256 merges
     # -- the model
-    start_from: str = "new"              # "new": random weights of the sizes below; "screen": fine-tune a copy
-                                         # of the explorer's model (its tokenizer and sizes, not the ones here)
-    model_preset: str = "nano"           # a name from core.model.config.PRESETS, or "custom" for the sizes below
-    n_layers: int = 2                    # transformer blocks (used when model_preset is "custom")
-    n_heads: int = 2                     # heads per block (custom)
-    d_model: int = 32                    # vector width (custom)
-    d_mlp: int = 0                       # hidden width of each MLP (custom; 0 = 4 x d_model)
-    pos_encoding: str = "rope"           # "learned", "sinusoidal", "rope" or "none"
+    start_from: str = "new"  # "new": random weights of the sizes below; "screen": fine-tune a copy
+    # of the explorer's model (its tokenizer and sizes, not the ones here)
+    model_preset: str = "nano"  # a name from core.model.config.PRESETS, or "custom" for the sizes below
+    n_layers: int = 2  # transformer blocks (used when model_preset is "custom")
+    n_heads: int = 2  # heads per block (custom)
+    d_model: int = 32  # vector width (custom)
+    d_mlp: int = 0  # hidden width of each MLP (custom; 0 = 4 x d_model)
+    pos_encoding: str = "rope"  # "learned", "sinusoidal", "rope" or "none"
     activation: str = GPTConfig().activation  # the MLP's GELU: "gelu_tanh" (GPT-2's) or "gelu" (exact)
-    dropout: float = 0.0                 # dropout while training (0 = off)
+    dropout: float = 0.0  # dropout while training (0 = off)
     # -- the optimisation
-    learning_rate: float = 3e-3          # peak learning rate after warmup
-    batch_size: int = 32                 # context windows per step
-    context_length: int = 32             # tokens per window (also the model's context length)
-    max_steps: int = 600                 # length of the learning-rate schedule, and of "Play"
-    warmup_steps: int = 30               # steps of linear warmup
-    final_lr_fraction: float = 0.1       # the cosine decay ends at this share of the learning rate (1 = no decay)
-    weight_decay: float = 0.0            # AdamW's pull of weight matrices towards zero
-    beta1: float = TrainConfig().beta1   # AdamW's memory of past gradients (momentum)
-    beta2: float = TrainConfig().beta2   # AdamW's memory of past squared gradients
-    grad_clip: float = 1.0               # gradients longer than this are shortened (0 = never)
-    seed: int = 0                        # same seed, same initial weights and batches: the same run
+    learning_rate: float = 3e-3  # peak learning rate after warmup
+    batch_size: int = 32  # context windows per step
+    context_length: int = 32  # tokens per window (also the model's context length)
+    max_steps: int = 600  # length of the learning-rate schedule, and of "Play"
+    warmup_steps: int = 30  # steps of linear warmup
+    final_lr_fraction: float = 0.1  # the cosine decay ends at this share of the learning rate (1 = no decay)
+    weight_decay: float = 0.0  # AdamW's pull of weight matrices towards zero
+    beta1: float = TrainConfig().beta1  # AdamW's memory of past gradients (momentum)
+    beta2: float = TrainConfig().beta2  # AdamW's memory of past squared gradients
+    grad_clip: float = 1.0  # gradients longer than this are shortened (0 = never)
+    seed: int = 0  # same seed, same initial weights and batches: the same run
     # -- what is measured and kept along the way
-    eval_interval: int = 50              # measure validation loss every N steps
-    eval_batches: int = 4                # batches averaged for each of those measurements
-    sample_interval: int = 100           # write a text sample every N steps
-    sample_length: int = 80              # tokens in each sample
-    snapshot_interval: int = 25          # keep a copy of the weights every N steps (what a divergence rolls back to)
-    device: str = "cpu"                  # "cpu", "cuda", "cuda:N", "mps" or "auto" (the studio trains on the CPU)
-    bf16: bool = False                   # bfloat16 autocast
-    fast_step: bool = False              # True: no per-part records, fused AdamW (the command line; see TrainConfig)
+    eval_interval: int = 50  # measure validation loss every N steps
+    eval_batches: int = 4  # batches averaged for each of those measurements
+    sample_interval: int = 100  # write a text sample every N steps
+    sample_length: int = 80  # tokens in each sample
+    snapshot_interval: int = 25  # keep a copy of the weights every N steps (what a divergence rolls back to)
+    device: str = "cpu"  # "cpu", "cuda", "cuda:N", "mps" or "auto" (the studio trains on the CPU)
+    bf16: bool = False  # bfloat16 autocast
+    fast_step: bool = False  # True: no per-part records, fused AdamW (the command line; see TrainConfig)
 
     def __post_init__(self) -> None:
         if self.corpus_kind not in CORPUS_KINDS:
@@ -77,26 +78,48 @@ class RunSetup:
         if self.model_preset != CUSTOM_SIZES and self.model_preset not in PRESETS:
             raise ValueError(f"Unknown preset {self.model_preset!r}; choose one of {', '.join(PRESETS)} or 'custom'.")
         if self.pos_encoding not in POSITIONAL_ENCODINGS:
-            raise ValueError(f"Unknown positional encoding {self.pos_encoding!r}; "
-                             f"use one of {', '.join(POSITIONAL_ENCODINGS)}.")
+            raise ValueError(
+                f"Unknown positional encoding {self.pos_encoding!r}; use one of {', '.join(POSITIONAL_ENCODINGS)}."
+            )
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"Unknown activation {self.activation!r}; use one of {', '.join(ACTIVATIONS)}.")
 
     # -- the pieces it describes -----------------------------------------------------------------
     def model_config(self, vocab_size: int) -> GPTConfig:
-        sizes = PRESETS[self.model_preset] if self.model_preset != CUSTOM_SIZES else dict(
-            n_layers=self.n_layers, n_heads=self.n_heads, d_model=self.d_model, d_mlp=self.d_mlp or None)
-        return GPTConfig(vocab_size=vocab_size, context_length=self.context_length, pos_encoding=self.pos_encoding,
-                         activation=self.activation, dropout=self.dropout, **sizes)
+        sizes = (
+            PRESETS[self.model_preset]
+            if self.model_preset != CUSTOM_SIZES
+            else dict(n_layers=self.n_layers, n_heads=self.n_heads, d_model=self.d_model, d_mlp=self.d_mlp or None)
+        )
+        return GPTConfig(
+            vocab_size=vocab_size,
+            context_length=self.context_length,
+            pos_encoding=self.pos_encoding,
+            activation=self.activation,
+            dropout=self.dropout,
+            **sizes,
+        )
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(
-            learning_rate=self.learning_rate, min_lr=self.learning_rate * self.final_lr_fraction,
-            warmup_steps=self.warmup_steps, max_steps=self.max_steps, batch_size=self.batch_size,
-            context_length=self.context_length, weight_decay=self.weight_decay, beta1=self.beta1, beta2=self.beta2,
-            grad_clip=self.grad_clip, eval_interval=self.eval_interval, eval_batches=self.eval_batches,
-            sample_interval=self.sample_interval, sample_length=self.sample_length,
-            snapshot_interval=self.snapshot_interval, seed=self.seed, device=self.device, bf16=self.bf16,
+            learning_rate=self.learning_rate,
+            min_lr=self.learning_rate * self.final_lr_fraction,
+            warmup_steps=self.warmup_steps,
+            max_steps=self.max_steps,
+            batch_size=self.batch_size,
+            context_length=self.context_length,
+            weight_decay=self.weight_decay,
+            beta1=self.beta1,
+            beta2=self.beta2,
+            grad_clip=self.grad_clip,
+            eval_interval=self.eval_interval,
+            eval_batches=self.eval_batches,
+            sample_interval=self.sample_interval,
+            sample_length=self.sample_length,
+            snapshot_interval=self.snapshot_interval,
+            seed=self.seed,
+            device=self.device,
+            bf16=self.bf16,
             fast_step=self.fast_step,
         )
 
@@ -145,9 +168,22 @@ def _checked(name: str, value):
 # needs a wider model and bigger batches than the default run, and no gradient clipping: with these it
 # forms around step 300 (tests/core/test_induction_forms.py trains exactly this recipe).
 TASK_RECIPES: dict[str, dict] = {
-    "induction": dict(task_length=14, model_preset=CUSTOM_SIZES, n_layers=2, n_heads=2, d_model=64,
-                      pos_encoding="rope", batch_size=64, context_length=32, learning_rate=3e-3, warmup_steps=30,
-                      max_steps=700, final_lr_fraction=1.0, weight_decay=0.0, grad_clip=0.0),
+    "induction": dict(
+        task_length=14,
+        model_preset=CUSTOM_SIZES,
+        n_layers=2,
+        n_heads=2,
+        d_model=64,
+        pos_encoding="rope",
+        batch_size=64,
+        context_length=32,
+        learning_rate=3e-3,
+        warmup_steps=30,
+        max_steps=700,
+        final_lr_fraction=1.0,
+        weight_decay=0.0,
+        grad_clip=0.0,
+    )
 }
 
 

@@ -3,6 +3,7 @@
 Linear warmup (start gently, while Adam's running averages are still empty), then a cosine decay down
 to `min_lr`, so the last steps settle into a minimum instead of bouncing around it.
 """
+
 from __future__ import annotations
 
 import math
@@ -11,9 +12,9 @@ from typing import Protocol
 
 class ScheduleSettings(Protocol):
     learning_rate: float  # the peak, reached at the end of warmup
-    min_lr: float         # the floor the cosine decays to
-    warmup_steps: int     # steps of linear growth from near 0 to the peak
-    max_steps: int        # the step at which the cosine reaches min_lr
+    min_lr: float  # the floor the cosine decays to
+    warmup_steps: int  # steps of linear growth from near 0 to the peak
+    max_steps: int  # the step at which the cosine reaches min_lr
 
 
 def learning_rate_at(step: int, cfg: ScheduleSettings) -> float:
@@ -23,5 +24,5 @@ def learning_rate_at(step: int, cfg: ScheduleSettings) -> float:
     if step >= cfg.max_steps:
         return cfg.min_lr
     progress = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)  # 0 -> 1
-    cosine = 0.5 * (1.0 + math.cos(math.pi * progress))                              # 1 -> 0
+    cosine = 0.5 * (1.0 + math.cos(math.pi * progress))  # 1 -> 0
     return cfg.min_lr + cosine * (cfg.learning_rate - cfg.min_lr)

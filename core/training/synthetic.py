@@ -25,6 +25,7 @@ position p should look to predict the token at p + 1. It is causal (nothing righ
 and each row sums to 1. A token with nothing to look up (in the random part, or at a separator whose
 successor is known without looking) attends to itself.
 """
+
 from __future__ import annotations
 
 import string
@@ -45,13 +46,13 @@ Sources = list[int]
 class SyntheticTask:
     """One task: how its example lines are written, and the attention pattern that solves them."""
 
-    name: str            # key in SYNTHETIC_TASKS, e.g. "copy"
-    description: str     # one line for a student: what the model must do
+    name: str  # key in SYNTHETIC_TASKS, e.g. "copy"
+    description: str  # one line for a student: what the model must do
     attention_hint: str  # one line: which attention pattern solves it
-    symbols: str         # every character the task writes (build a char tokenizer's vocabulary from it)
+    symbols: str  # every character the task writes (build a char tokenizer's vocabulary from it)
     default_length: int  # letters in the random part when generate_text is not told
-    min_length: int      # shortest random part the format allows
-    max_length: int      # longest random part the format allows
+    min_length: int  # shortest random part the format allows
+    max_length: int  # longest random part the format allows
     # (random generator, length) -> one example line ending in "\n"
     make_example: Callable[[np.random.Generator, int], str] = field(repr=False)
     # one example line without its "\n" -> sources of each of its positions
@@ -63,8 +64,10 @@ class SyntheticTask:
         if not isinstance(n_examples, int) or n_examples < 1:
             raise ValueError(f"n_examples must be a whole number of at least 1, not {n_examples!r}.")
         if not isinstance(length, int) or not self.min_length <= length <= self.max_length:
-            raise ValueError(f"The {self.name} task needs a length between {self.min_length} and "
-                             f"{self.max_length} letters, not {length!r}.")
+            raise ValueError(
+                f"The {self.name} task needs a length between {self.min_length} and "
+                f"{self.max_length} letters, not {length!r}."
+            )
         generator = np.random.default_rng(seed)
         return "".join(self.make_example(generator, length) for _ in range(n_examples))
 
@@ -112,8 +115,9 @@ def _split_at_separator(task: str, body: str) -> tuple[str, str]:
     """The random letters and the answer of a "letters|answer" line, checked."""
     question, separator, answer = body.partition(SEPARATOR)
     if not separator or len(answer) != len(question) or not (question + answer).isalpha():
-        raise ValueError(f"A {task} example looks like 'abc|...': letters, '|', then as many letters again; "
-                         f"got {body!r}.")
+        raise ValueError(
+            f"A {task} example looks like 'abc|...': letters, '|', then as many letters again; got {body!r}."
+        )
     return question, answer
 
 
@@ -194,42 +198,61 @@ SYNTHETIC_TASKS: dict[str, SyntheticTask] = {
             name="copy",
             description="After the '|', write the random letters before it again, in the same order.",
             attention_hint="Copy head: from the '|' on, each token attends to the letter exactly n places back "
-                           "(n = letters before the '|'), the letter it must write next.",
-            symbols=_QUESTION_ANSWER_SYMBOLS, default_length=8, min_length=1, max_length=100,
-            make_example=_copy_example, line_sources=_copy_sources,
+            "(n = letters before the '|'), the letter it must write next.",
+            symbols=_QUESTION_ANSWER_SYMBOLS,
+            default_length=8,
+            min_length=1,
+            max_length=100,
+            make_example=_copy_example,
+            line_sources=_copy_sources,
         ),
         SyntheticTask(
             name="reverse",
             description="After the '|', write the random letters before it backwards.",
             attention_hint="Reverse head: the '|' attends to the last input letter and each output letter to "
-                           "the input letter one further left, an anti-diagonal.",
-            symbols=_QUESTION_ANSWER_SYMBOLS, default_length=8, min_length=1, max_length=100,
-            make_example=_reverse_example, line_sources=_reverse_sources,
+            "the input letter one further left, an anti-diagonal.",
+            symbols=_QUESTION_ANSWER_SYMBOLS,
+            default_length=8,
+            min_length=1,
+            max_length=100,
+            make_example=_reverse_example,
+            line_sources=_reverse_sources,
         ),
         SyntheticTask(
             name="sort",
             description="After the '|', write the letters before it in alphabetical order.",
             attention_hint="Sort head: the '|' attends to the smallest input letter, and each output letter to "
-                           "the smallest input letter larger than itself, the one to write next.",
-            symbols=_QUESTION_ANSWER_SYMBOLS, default_length=6, min_length=2, max_length=len(LETTERS),
-            make_example=_sort_example, line_sources=_sort_sources,
+            "the smallest input letter larger than itself, the one to write next.",
+            symbols=_QUESTION_ANSWER_SYMBOLS,
+            default_length=6,
+            min_length=2,
+            max_length=len(LETTERS),
+            make_example=_sort_example,
+            line_sources=_sort_sources,
         ),
         SyntheticTask(
             name="induction",
-            description="Random letters are written twice; once the repeat begins, continue it from the first "
-                        "copy.",
+            description="Random letters are written twice; once the repeat begins, continue it from the first copy.",
             attention_hint="Induction head: on the second copy each token attends to the token just after its "
-                           "earlier occurrence.",
-            symbols=LETTERS + NEWLINE, default_length=12, min_length=2, max_length=len(LETTERS),
-            make_example=_induction_example, line_sources=_induction_sources,
+            "earlier occurrence.",
+            symbols=LETTERS + NEWLINE,
+            default_length=12,
+            min_length=2,
+            max_length=len(LETTERS),
+            make_example=_induction_example,
+            line_sources=_induction_sources,
         ),
         SyntheticTask(
             name="previous-token",
             description="In each group like 'k.k', the letter after the dot repeats the letter before it.",
             attention_hint="Previous-token head: each '.' attends to the token right before it, the letter it "
-                           "must repeat.",
-            symbols=LETTERS + _GROUP_MARK + _GROUP_GAP + NEWLINE, default_length=6, min_length=1, max_length=100,
-            make_example=_previous_token_example, line_sources=_previous_token_sources,
+            "must repeat.",
+            symbols=LETTERS + _GROUP_MARK + _GROUP_GAP + NEWLINE,
+            default_length=6,
+            min_length=1,
+            max_length=100,
+            make_example=_previous_token_example,
+            line_sources=_previous_token_sources,
         ),
     )
 }
@@ -240,5 +263,6 @@ def synthetic_task(name: str) -> SyntheticTask:
     try:
         return SYNTHETIC_TASKS[name]
     except KeyError:
-        raise ValueError(f"There is no synthetic task called {name!r}; choose one of "
-                         f"{', '.join(SYNTHETIC_TASKS)}.") from None
+        raise ValueError(
+            f"There is no synthetic task called {name!r}; choose one of {', '.join(SYNTHETIC_TASKS)}."
+        ) from None

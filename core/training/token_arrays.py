@@ -10,6 +10,7 @@ BPE tokenizer whose pre-tokenizer splits at line breaks (GPT-2's does), the piec
 the ids the whole text would. The ids go into one array that grows in place, so they are never held
 twice; a 100 MB file needs about 2 bytes per token plus one piece of text at a time.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,7 +21,7 @@ import numpy as np
 
 from core.files.text_files import iter_text_blocks
 
-CHUNK_CHARS = 1 << 20   # characters handed to the tokenizer at once when encoding a long text
+CHUNK_CHARS = 1 << 20  # characters handed to the tokenizer at once when encoding a long text
 _LARGEST_UINT16_VOCAB = 1 << 16
 _LARGEST_UINT32_VOCAB = 1 << 32
 
@@ -70,7 +71,7 @@ def _last_line_start(text: str) -> int:
 
 
 def _slices(text: str, size: int) -> Iterator[str]:
-    return (text[start:start + size] for start in range(0, len(text), size))
+    return (text[start : start + size] for start in range(0, len(text), size))
 
 
 # -- encoding ----------------------------------------------------------------------------------------
@@ -78,12 +79,14 @@ def encode_text(text: str, tokenizer, chunk_chars: int = CHUNK_CHARS) -> np.ndar
     """Token ids of `text` as a 1-D array of token_dtype(tokenizer.vocab_size)."""
     if not isinstance(text, str):
         raise TypeError(f"encode_text needs a str, not {type(text).__name__}.")
-    return _encode_pieces(split_at_line_starts(_slices(text, chunk_chars), chunk_chars), tokenizer,
-                          expected_chars=len(text))
+    return _encode_pieces(
+        split_at_line_starts(_slices(text, chunk_chars), chunk_chars), tokenizer, expected_chars=len(text)
+    )
 
 
-def encode_file(path: str | os.PathLike, tokenizer, chunk_chars: int = CHUNK_CHARS,
-                errors: str = "strict") -> np.ndarray:
+def encode_file(
+    path: str | os.PathLike, tokenizer, chunk_chars: int = CHUNK_CHARS, errors: str = "strict"
+) -> np.ndarray:
     """Token ids of a UTF-8 text file, read and encoded a piece at a time.
 
     Raises CorpusError (a ValueError) for a missing, unreadable or non-UTF-8 file; see read_text_file.
@@ -122,13 +125,16 @@ def _checked_ids(ids: Sequence[int] | np.ndarray, vocab_size: int, dtype) -> np.
     if array.size == 0:
         return np.empty(0, dtype=dtype)
     if array.ndim != 1 or array.dtype.kind not in "iu":
-        raise ValueError(f"The tokenizer must return a flat list of whole numbers, not {array.dtype} "
-                         f"values of shape {array.shape}.")
+        raise ValueError(
+            f"The tokenizer must return a flat list of whole numbers, not {array.dtype} values of shape {array.shape}."
+        )
     low, high = int(array.min()), int(array.max())
     if low < 0 or high >= vocab_size:
         bad = low if low < 0 else high
-        raise ValueError(f"The tokenizer produced token id {bad}, but its vocabulary has ids 0 to "
-                         f"{vocab_size - 1} only; the tokenizer is inconsistent, rebuild it from the text.")
+        raise ValueError(
+            f"The tokenizer produced token id {bad}, but its vocabulary has ids 0 to "
+            f"{vocab_size - 1} only; the tokenizer is inconsistent, rebuild it from the text."
+        )
     return array.astype(dtype, copy=False)
 
 
@@ -139,8 +145,12 @@ def check_corpus_length(n_tokens: int, context_length: int) -> None:
         raise ValueError(f"The context length must be at least 1 token, not {context_length}.")
     needed = context_length + 1
     if n_tokens == 0:
-        raise ValueError(f"The corpus is empty (0 tokens) but training needs at least {needed} "
-                         f"(context {context_length} + 1 target); pick a text that is not empty.")
+        raise ValueError(
+            f"The corpus is empty (0 tokens) but training needs at least {needed} "
+            f"(context {context_length} + 1 target); pick a text that is not empty."
+        )
     if n_tokens < needed:
-        raise ValueError(f"The corpus has {n_tokens} tokens but training needs at least {needed} "
-                         f"(context {context_length} + 1 target); pick a longer text or a shorter context.")
+        raise ValueError(
+            f"The corpus has {n_tokens} tokens but training needs at least {needed} "
+            f"(context {context_length} + 1 target); pick a longer text or a shorter context."
+        )

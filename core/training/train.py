@@ -11,6 +11,7 @@ A progress bar goes to stderr; when training ends, one line of JSON goes to stdo
     {"steps": 2000, "wall_seconds": 95.2, "train_loss": 1.71, "val_loss": 1.86, "tokens_per_second": 16134, ...}
 Under torchrun every process trains on its share of each batch; only the first one prints and saves.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,12 @@ from core.model.config import ACTIVATIONS, POSITIONAL_ENCODINGS, PRESETS, GPTCon
 from core.training import distributed
 from core.training.corpora import BUILTIN_CORPORA, STORY_COUNT, encode_text
 from core.training.dataset import TokenDataset
-from core.training.finetune import (FINETUNE_LEARNING_RATE, check_training_fits, load_model_to_finetune,
-                                    training_context_length)
+from core.training.finetune import (
+    FINETUNE_LEARNING_RATE,
+    check_training_fits,
+    load_model_to_finetune,
+    training_context_length,
+)
 from core.training.recipe import corpus_kind_of, corpus_text, prepare_run
 from core.training.run_setup import CUSTOM_SIZES, RunSetup
 from core.training.synthetic import SYNTHETIC_TASKS
@@ -40,69 +45,113 @@ DEFAULTS = TrainConfig()
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="attention-lab-train", description="Train a small GPT and save it as a checkpoint folder.",
+        prog="attention-lab-train",
+        description="Train a small GPT and save it as a checkpoint folder.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("corpus", nargs="+", help=(
-        f"what to train on: a built-in corpus ({', '.join(BUILTIN_CORPORA)}), a synthetic task "
-        f"({', '.join(SYNTHETIC_TASKS)}) or a text file; several are joined with a blank line"))
+    parser.add_argument(
+        "corpus",
+        nargs="+",
+        help=(
+            f"what to train on: a built-in corpus ({', '.join(BUILTIN_CORPORA)}), a synthetic task "
+            f"({', '.join(SYNTHETIC_TASKS)}) or a text file; several are joined with a blank line"
+        ),
+    )
     data = parser.add_argument_group("data and tokenizer")
-    data.add_argument("--tokenizer", choices=("char", "bpe"), default="char",
-                      help="one token per character, or BPE trained on the corpus")
+    data.add_argument(
+        "--tokenizer",
+        choices=("char", "bpe"),
+        default="char",
+        help="one token per character, or BPE trained on the corpus",
+    )
     data.add_argument("--vocab-size", type=int, default=512, help="BPE only: vocabulary size (256 bytes + merges)")
-    data.add_argument("--val-fraction", type=float, default=0.1,
-                      help="share of the text held out for validation (taken from its end)")
-    data.add_argument("--synthetic-examples", type=int, default=20000,
-                      help="synthetic tasks: how many example lines to generate")
-    data.add_argument("--stories", type=int, default=STORY_COUNT,
-                      help="the stories corpus: how many stories to write (seeded by --seed)")
+    data.add_argument(
+        "--val-fraction", type=float, default=0.1, help="share of the text held out for validation (taken from its end)"
+    )
+    data.add_argument(
+        "--synthetic-examples", type=int, default=20000, help="synthetic tasks: how many example lines to generate"
+    )
+    data.add_argument(
+        "--stories",
+        type=int,
+        default=STORY_COUNT,
+        help="the stories corpus: how many stories to write (seeded by --seed)",
+    )
     model = parser.add_argument_group("model")
     model.add_argument("--preset", choices=tuple(PRESETS), default="micro", help="model size to start from")
     model.add_argument("--n-layers", type=int, help="transformer blocks (overrides the preset)")
     model.add_argument("--n-heads", type=int, help="attention heads per block")
     model.add_argument("--d-model", type=int, help="width of the residual stream")
     model.add_argument("--d-mlp", type=int, help="hidden width of each MLP (default 4 x d-model)")
-    model.add_argument("--context-length", type=int, default=DEFAULTS.context_length,
-                       help="tokens the model reads at once (with --init-from: the training windows, at most the "
-                            "model's context)")
-    model.add_argument("--pos-encoding", choices=POSITIONAL_ENCODINGS, default="learned",
-                       help="how positions are encoded")
-    model.add_argument("--activation", choices=ACTIVATIONS, default=GPTConfig().activation,
-                       help="the MLP's GELU: GPT-2's tanh approximation, or the exact one (cheaper on CPUs)")
+    model.add_argument(
+        "--context-length",
+        type=int,
+        default=DEFAULTS.context_length,
+        help="tokens the model reads at once (with --init-from: the training windows, at most the model's context)",
+    )
+    model.add_argument(
+        "--pos-encoding", choices=POSITIONAL_ENCODINGS, default="learned", help="how positions are encoded"
+    )
+    model.add_argument(
+        "--activation",
+        choices=ACTIVATIONS,
+        default=GPTConfig().activation,
+        help="the MLP's GELU: GPT-2's tanh approximation, or the exact one (cheaper on CPUs)",
+    )
     model.add_argument("--dropout", type=float, default=0.0, help="dropout probability while training")
-    model.add_argument("--init-from", type=Path, metavar="FOLDER", help=(
-        "fine-tune: start from this model (a Hugging Face folder, or a checkpoint folder of ours) with its own "
-        "tokenizer and architecture; the tokenizer and size options above are then not used"))
+    model.add_argument(
+        "--init-from",
+        type=Path,
+        metavar="FOLDER",
+        help=(
+            "fine-tune: start from this model (a Hugging Face folder, or a checkpoint folder of ours) with its own "
+            "tokenizer and architecture; the tokenizer and size options above are then not used"
+        ),
+    )
     hyper = parser.add_argument_group("training")
-    hyper.add_argument("--lr", type=float, help=f"peak learning rate (default {DEFAULTS.learning_rate:g}, "
-                       f"or {FINETUNE_LEARNING_RATE:g} with --init-from)")
+    hyper.add_argument(
+        "--lr",
+        type=float,
+        help=f"peak learning rate (default {DEFAULTS.learning_rate:g}, or {FINETUNE_LEARNING_RATE:g} with --init-from)",
+    )
     hyper.add_argument("--min-lr", type=float, help="learning rate at the end of the cosine (default lr / 10)")
     hyper.add_argument("--warmup", type=int, default=DEFAULTS.warmup_steps, help="warmup steps")
-    hyper.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size,
-                       help="windows per step, over all processes")
+    hyper.add_argument(
+        "--batch-size", type=int, default=DEFAULTS.batch_size, help="windows per step, over all processes"
+    )
     hyper.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
     hyper.add_argument("--beta1", type=float, default=DEFAULTS.beta1)
     hyper.add_argument("--beta2", type=float, default=DEFAULTS.beta2)
     hyper.add_argument("--grad-clip", type=float, default=DEFAULTS.grad_clip, help="0 turns clipping off")
-    hyper.add_argument("--eval-interval", type=int, default=DEFAULTS.eval_interval,
-                       help="steps between loss measurements")
+    hyper.add_argument(
+        "--eval-interval", type=int, default=DEFAULTS.eval_interval, help="steps between loss measurements"
+    )
     hyper.add_argument("--eval-batches", type=int, default=DEFAULTS.eval_batches)
-    hyper.add_argument("--sample-interval", type=int, default=0,
-                       help="steps between text samples printed to stderr (0: none)")
+    hyper.add_argument(
+        "--sample-interval", type=int, default=0, help="steps between text samples printed to stderr (0: none)"
+    )
     hyper.add_argument("--seed", type=int, default=DEFAULTS.seed)
     hyper.add_argument("--device", default=DEFAULTS.device, help="auto, cpu, cuda, cuda:N or mps")
     hyper.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=DEFAULTS.bf16, help="bfloat16 autocast")
     stop = parser.add_argument_group("when to stop (whichever comes first)")
-    stop.add_argument("--steps", type=int, default=DEFAULTS.max_steps,
-                      help="optimizer steps; also the length of the learning-rate schedule")
+    stop.add_argument(
+        "--steps",
+        type=int,
+        default=DEFAULTS.max_steps,
+        help="optimizer steps; also the length of the learning-rate schedule",
+    )
     stop.add_argument("--time", type=float, help="seconds of training")
     stop.add_argument("--target-val-loss", type=float, help="stop once the validation loss is at or below this")
     out = parser.add_argument_group("output")
     out.add_argument("--out", type=Path, help="checkpoint folder to write (default: the --resume folder)")
     out.add_argument("--resume", type=Path, help="continue the run saved in this checkpoint folder")
     out.add_argument("--save-interval", type=int, default=0, help="also save every N steps (0: only at the end)")
-    out.add_argument("--save-optimizer", action=argparse.BooleanOptionalAction, default=True,
-                     help="keep AdamW's state in the checkpoint so the run can be resumed (about 2x the weights' size)")
+    out.add_argument(
+        "--save-optimizer",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep AdamW's state in the checkpoint so the run can be resumed (about 2x the weights' size)",
+    )
     out.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -119,23 +168,45 @@ def run_setup(args) -> RunSetup:
     else:
         model = dict(model_preset=args.preset)
     return RunSetup(
-        corpus_kind=corpus_kind_of(args.corpus[0]), corpus_name=args.corpus[0],
-        synthetic_examples=args.synthetic_examples, stories=args.stories, val_fraction=args.val_fraction,
-        tokenizer=args.tokenizer, bpe_vocab_size=args.vocab_size, **model, d_mlp=args.d_mlp or 0,
-        pos_encoding=args.pos_encoding, activation=args.activation, dropout=args.dropout,
-        learning_rate=lr, final_lr_fraction=min_lr / lr if lr > 0 else 0.0, batch_size=args.batch_size,
-        context_length=args.context_length, max_steps=args.steps, warmup_steps=args.warmup,
-        weight_decay=args.weight_decay, beta1=args.beta1, beta2=args.beta2, grad_clip=args.grad_clip, seed=args.seed,
-        eval_interval=args.eval_interval, eval_batches=args.eval_batches, sample_interval=args.sample_interval,
-        sample_length=DEFAULTS.sample_length, snapshot_interval=0, device=args.device, bf16=args.bf16,
+        corpus_kind=corpus_kind_of(args.corpus[0]),
+        corpus_name=args.corpus[0],
+        synthetic_examples=args.synthetic_examples,
+        stories=args.stories,
+        val_fraction=args.val_fraction,
+        tokenizer=args.tokenizer,
+        bpe_vocab_size=args.vocab_size,
+        **model,
+        d_mlp=args.d_mlp or 0,
+        pos_encoding=args.pos_encoding,
+        activation=args.activation,
+        dropout=args.dropout,
+        learning_rate=lr,
+        final_lr_fraction=min_lr / lr if lr > 0 else 0.0,
+        batch_size=args.batch_size,
+        context_length=args.context_length,
+        max_steps=args.steps,
+        warmup_steps=args.warmup,
+        weight_decay=args.weight_decay,
+        beta1=args.beta1,
+        beta2=args.beta2,
+        grad_clip=args.grad_clip,
+        seed=args.seed,
+        eval_interval=args.eval_interval,
+        eval_batches=args.eval_batches,
+        sample_interval=args.sample_interval,
+        sample_length=DEFAULTS.sample_length,
+        snapshot_interval=0,
+        device=args.device,
+        bf16=args.bf16,
         fast_step=True,  # nothing here charts the per-part records the plain step keeps
     )
 
 
 def joined_text(args, setup: RunSetup) -> str:
     """The text of every corpus argument, joined by a blank line."""
-    texts = [corpus_text(setup.with_changes(corpus_kind=corpus_kind_of(name), corpus_name=name))
-             for name in args.corpus]
+    texts = [
+        corpus_text(setup.with_changes(corpus_kind=corpus_kind_of(name), corpus_name=name)) for name in args.corpus
+    ]
     return "\n\n".join(texts)
 
 
@@ -151,6 +222,7 @@ def print_bpe_progress(stream=None, every_s: float = 2.0):
             last_line[0] = now
             elapsed = tqdm.format_interval(now - started)
             print(f"learning BPE merges: {done}/{wanted}, {elapsed} elapsed", file=stream, flush=True)
+
     return progress
 
 
@@ -244,8 +316,15 @@ def train(args) -> dict:
 def progress_bar(total_steps: int, steps_done: int) -> tqdm:
     """tqdm's bar on stderr: redrawn in place on a terminal, a line every 10 s into a log file."""
     interval = 0.1 if sys.stderr.isatty() else 10.0
-    return tqdm(total=total_steps, initial=steps_done, unit="step", desc="training", file=sys.stderr,
-                mininterval=interval, dynamic_ncols=True)
+    return tqdm(
+        total=total_steps,
+        initial=steps_done,
+        unit="step",
+        desc="training",
+        file=sys.stderr,
+        mininterval=interval,
+        dynamic_ncols=True,
+    )
 
 
 def show_progress(bar: tqdm, record, last_eval, tokens: int, seconds: float) -> None:
@@ -282,8 +361,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except MemoryError:  # every size the files declare is checked first; this is what is left
         if is_main:
-            print("error: this computer ran out of memory; train a smaller model, on less text, or with a smaller "
-                  "--batch-size, and close other programs.", file=sys.stderr)
+            print(
+                "error: this computer ran out of memory; train a smaller model, on less text, or with a smaller "
+                "--batch-size, and close other programs.",
+                file=sys.stderr,
+            )
         return 2
     finally:
         distributed.finish()

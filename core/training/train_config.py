@@ -1,4 +1,5 @@
 """The settings of a training run (one frozen dataclass), and the device it runs on."""
+
 from __future__ import annotations
 
 import math
@@ -13,23 +14,23 @@ class TrainConfig:
     # The defaults are the recipe measured fastest to a given validation loss on a 2-core CPU for the
     # micro preset (benchmarks/bench_training.py): nanoGPT's batch, a 5x higher learning rate, shorter
     # warmup, and less momentum (beta1 0.8), which lets the high learning rate turn corners faster.
-    learning_rate: float = 5e-3    # peak learning rate, reached at the end of warmup
-    min_lr: float = 5e-4           # the cosine decay ends here, at max_steps
-    warmup_steps: int = 30         # steps of linear growth from ~0 to learning_rate
-    max_steps: int = 1300          # length of the schedule; run() with no count stops here
-    batch_size: int = 12           # context windows per optimizer step (over all processes together)
-    context_length: int = 64       # tokens per window; at most the model's context_length
-    weight_decay: float = 0.1      # AdamW's pull of 2-D weight matrices towards 0 (biases, norms: none)
-    beta1: float = 0.8             # AdamW's memory of past gradients (momentum)
-    beta2: float = 0.99            # AdamW's memory of past squared gradients
-    grad_clip: float = 1.0         # gradients longer than this (overall norm) are shortened; 0 = off
-    eval_interval: int = 100       # measure train and validation loss every N steps; 0 = never
-    eval_batches: int = 10         # batches averaged for each of those measurements
-    sample_interval: int = 200     # write a short text sample every N steps; 0 = never
-    sample_length: int = 100       # tokens in each sample
-    snapshot_interval: int = 100   # keep a copy of the weights every N steps; 0 = never
-    seed: int = 1337               # the same seed gives the same batches, hence the same run
-    device: str = "auto"           # "auto" (cuda, then mps, then cpu), or "cpu", "cuda", "cuda:1", "mps"
+    learning_rate: float = 5e-3  # peak learning rate, reached at the end of warmup
+    min_lr: float = 5e-4  # the cosine decay ends here, at max_steps
+    warmup_steps: int = 30  # steps of linear growth from ~0 to learning_rate
+    max_steps: int = 1300  # length of the schedule; run() with no count stops here
+    batch_size: int = 12  # context windows per optimizer step (over all processes together)
+    context_length: int = 64  # tokens per window; at most the model's context_length
+    weight_decay: float = 0.1  # AdamW's pull of 2-D weight matrices towards 0 (biases, norms: none)
+    beta1: float = 0.8  # AdamW's memory of past gradients (momentum)
+    beta2: float = 0.99  # AdamW's memory of past squared gradients
+    grad_clip: float = 1.0  # gradients longer than this (overall norm) are shortened; 0 = off
+    eval_interval: int = 100  # measure train and validation loss every N steps; 0 = never
+    eval_batches: int = 10  # batches averaged for each of those measurements
+    sample_interval: int = 200  # write a short text sample every N steps; 0 = never
+    sample_length: int = 100  # tokens in each sample
+    snapshot_interval: int = 100  # keep a copy of the weights every N steps; 0 = never
+    seed: int = 1337  # the same seed gives the same batches, hence the same run
+    device: str = "auto"  # "auto" (cuda, then mps, then cpu), or "cpu", "cuda", "cuda:1", "mps"
     # bfloat16 autocast. Measured on the 2-core CPU this was written on (AMX bf16 units): slower than
     # float32 for models this small (the casts cost more than the faster matmuls), so off by default.
     bf16: bool = False
@@ -66,12 +67,11 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> TrainConfig:
         unknown = set(values) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"Unknown training settings: {', '.join(sorted(unknown))}.")
         return cls(**values)
-
 
 
 def pick_device(requested: str = "auto") -> torch.device:

@@ -1,4 +1,5 @@
 """The fast step (TrainConfig.fast_step, what the command line trains with) makes the same run as the plain one."""
+
 import pytest
 import torch
 

@@ -1,4 +1,5 @@
 """The command line: a run that saves, a JSON summary, a progress bar, each stop condition, resume."""
+
 import json
 
 import pytest
@@ -21,8 +22,9 @@ def run_cli(capsys, *args):
 
 
 def test_a_run_saves_a_checkpoint_and_prints_one_line_of_json(tmp_path, capsys):
-    code, summary, captured = run_cli(capsys, "lessons", *TINY_RUN, "--steps", "6", "--eval-interval", "3",
-                                      "--out", str(tmp_path / "run"))
+    code, summary, captured = run_cli(
+        capsys, "lessons", *TINY_RUN, "--steps", "6", "--eval-interval", "3", "--out", str(tmp_path / "run")
+    )
     assert code == 0 and len(captured.out.strip().splitlines()) == 1
     assert summary["steps"] == 6 and summary["stopped_because"] == "steps" and summary["processes"] == 1
     assert 0 < summary["train_loss"] < 6 and 0 < summary["val_loss"] < 6
@@ -36,10 +38,31 @@ def test_a_run_saves_a_checkpoint_and_prints_one_line_of_json(tmp_path, capsys):
 
 
 def test_explicit_sizes_positions_and_a_bpe_tokenizer(tmp_path, capsys):
-    code, summary, _ = run_cli(capsys, "lessons", *TINY_RUN, "--n-layers", "1", "--d-model", "24", "--n-heads", "3",
-                               "--pos-encoding", "rope", "--activation", "gelu", "--tokenizer", "bpe",
-                               "--vocab-size", "300",
-                               "--steps", "2", "--quiet", "--no-save-optimizer", "--out", str(tmp_path / "bpe"))
+    code, summary, _ = run_cli(
+        capsys,
+        "lessons",
+        *TINY_RUN,
+        "--n-layers",
+        "1",
+        "--d-model",
+        "24",
+        "--n-heads",
+        "3",
+        "--pos-encoding",
+        "rope",
+        "--activation",
+        "gelu",
+        "--tokenizer",
+        "bpe",
+        "--vocab-size",
+        "300",
+        "--steps",
+        "2",
+        "--quiet",
+        "--no-save-optimizer",
+        "--out",
+        str(tmp_path / "bpe"),
+    )
     assert code == 0
     config = load_checkpoint(tmp_path / "bpe").model.config
     assert (config.n_layers, config.d_model, config.d_mlp, config.n_heads) == (1, 24, 96, 3)
@@ -53,8 +76,24 @@ def test_a_synthetic_task_trains_too(capsys):
 
 
 def test_the_stories_corpus_is_written_for_the_asked_count_and_seed(tmp_path, capsys):
-    code, summary, _ = run_cli(capsys, "stories", *TINY_RUN, "--stories", "40", "--seed", "5", "--tokenizer", "bpe",
-                               "--vocab-size", "300", "--steps", "2", "--quiet", "--out", str(tmp_path / "stories"))
+    code, summary, _ = run_cli(
+        capsys,
+        "stories",
+        *TINY_RUN,
+        "--stories",
+        "40",
+        "--seed",
+        "5",
+        "--tokenizer",
+        "bpe",
+        "--vocab-size",
+        "300",
+        "--steps",
+        "2",
+        "--quiet",
+        "--out",
+        str(tmp_path / "stories"),
+    )
     assert code == 0 and summary["steps"] == 2
     # the tokenizer was learned on exactly those 40 stories
     expected = BPETokenizer.train(generate_stories(40, seed=5), 300)
@@ -64,8 +103,9 @@ def test_the_stories_corpus_is_written_for_the_asked_count_and_seed(tmp_path, ca
 def test_stop_on_time_and_on_a_target_validation_loss(capsys):
     _, by_time, _ = run_cli(capsys, "lessons", *TINY_RUN, "--steps", "50", "--time", "0", "--quiet")
     assert by_time["stopped_because"] == "time" and by_time["steps"] == 1
-    _, by_target, _ = run_cli(capsys, "lessons", *TINY_RUN, "--steps", "50", "--eval-interval", "2",
-                              "--target-val-loss", "99", "--quiet")
+    _, by_target, _ = run_cli(
+        capsys, "lessons", *TINY_RUN, "--steps", "50", "--eval-interval", "2", "--target-val-loss", "99", "--quiet"
+    )
     assert by_target["stopped_because"] == "target" and by_target["steps"] == 2
 
 
