@@ -43,6 +43,9 @@ def start_from_environment() -> bool:
 
 def finish() -> None:
     if is_active():
+        # Every process reaches the end first: one that takes the group down while another is still
+        # saving or evaluating makes that one's next message fail, and gloo aborts it (seen in CI).
+        dist.barrier()
         dist.destroy_process_group()
 
 
