@@ -1,6 +1,7 @@
 """The Compare bar in the explorer window: a second prompt every panel can show, remembered between runs.
 
-The bar sits in its own toolbar row under the layer/head selector. The controller holds the one Comparison
+The bar sits in the toolbar row beside the layer/head selector (a row of its own would take a short
+screen's Next token rows). The controller holds the one Comparison
 (app/state/comparison.py) that the bar, the patching panel and the worker read; each change is remembered
 in the settings, and every dock's title says which prompt its panel shows ("Attention — difference …").
 """
@@ -42,7 +43,6 @@ def add_compare_bar(window: QMainWindow) -> CompareBar:
     toolbar = QToolBar("Compare two prompts", objectName="compareToolbar")
     toolbar.setMovable(False)
     toolbar.addWidget(bar)
-    window.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
     controller = window.controller
     comparison = remembered_comparison(window.settings)

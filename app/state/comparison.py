@@ -71,8 +71,22 @@ def alignment_note(clean: list[int], corrupted: list[int], fix: str = "") -> str
     start, end = matching_ends(clean, corrupted)
     return (
         f"The {which} prompt has {abs(more)} more token{'s' if abs(more) != 1 else ''} "
-        f"({len(clean)} clean, {len(corrupted)} corrupted): the first {start} and the last {end} match, the "
-        f"middle does not line up. Pad the shorter or cut the longer to compare them position by position."
+        f"({len(clean)} clean, {len(corrupted)} corrupted): only the first {start} and the last {end} line up. "
+        f"Pad the shorter or cut the longer to compare them position by position."
+    )
+
+
+def alignment_headline(clean: list[int], corrupted: list[int], fix: str = "") -> str:
+    """alignment_note in a few words, for the Compare bar (Pad and Cut buttons follow one that ends in ':')."""
+    if len(clean) == len(corrupted):
+        return f"Both prompts have {len(clean)} tokens."
+    if fix == PAD:
+        return f"Padded to {max(len(clean), len(corrupted))} tokens."
+    if fix == CUT:
+        return f"Cut to {min(len(clean), len(corrupted))} tokens."
+    more = len(corrupted) - len(clean)
+    return (
+        f"The {'corrupted' if more > 0 else 'clean'} prompt has {abs(more)} more token{'s' if abs(more) != 1 else ''}:"
     )
 
 
@@ -102,7 +116,8 @@ def difference_snapshot(clean: Snapshot, corrupted: Snapshot, note: str = "") ->
         baseline=baseline,
         mode=DIFFERENCE,
         compared=(clean, corrupted),
-        comparison_note=note,
+        comparison_note=note[0],
+        comparison_headline=note[1],
     )
 
 
@@ -125,24 +140,33 @@ class ComparedMaker:
             return self._clean.make_from_ids(session, ids, intervention, cut), notice
         other, other_cut, other_notice = prompt_ids(session, comparison.corrupted_prompt)
         if not other:
-            note = "The corrupted prompt has no tokens this model can read."
-            return replace(self._clean.make_from_ids(session, ids, intervention, cut), comparison_note=note), notice
-        note = alignment_note(ids, other, comparison.fix)
+            note = ("The corrupted prompt has no tokens this model can read.",) * 2
+            return replace(
+                self._clean.make_from_ids(session, ids, intervention, cut),
+                comparison_note=note[0],
+                comparison_headline=note[1],
+            ), notice
+        note = alignment_note(ids, other, comparison.fix), alignment_headline(ids, other, comparison.fix)
         differ = len(ids) != len(other) and not comparison.fix
         if comparison.mode == CLEAN:  # the second prompt is only measured: nothing more to trace
             clean = self._clean.make_from_ids(session, ids, intervention, cut)
-            return replace(clean, comparison_note=note, counts_differ=differ), notice
+            return replace(clean, comparison_note=note[0], comparison_headline=note[1], counts_differ=differ), notice
         if other_notice and other_notice != notice:
             notice = f"{notice} Corrupted prompt: {other_notice}".strip()
         if comparison.mode == CORRUPTED:
             clean = self._clean.make_from_ids(session, ids, intervention, cut)
             shown = self._corrupted.make_from_ids(session, other, intervention, other_cut)
             return replace(
-                shown, mode=CORRUPTED, compared=(clean, shown), comparison_note=note, counts_differ=differ
+                shown,
+                mode=CORRUPTED,
+                compared=(clean, shown),
+                comparison_note=note[0],
+                comparison_headline=note[1],
+                counts_differ=differ,
             ), notice
         clean_ids, corrupted_ids = aligned(ids, other, comparison.fix, pad_id(session.tokenizer))
         clean = self._clean.make_from_ids(session, clean_ids, intervention, cut if clean_ids == ids else [])
         if len(clean_ids) != len(corrupted_ids):  # nothing half-drawn: the clean prompt, and why
-            return replace(clean, comparison_note=note, counts_differ=True), notice
+            return replace(clean, comparison_note=note[0], comparison_headline=note[1], counts_differ=True), notice
         corrupted = self._corrupted.make_from_ids(session, corrupted_ids, intervention)
         return difference_snapshot(clean, corrupted, note), notice

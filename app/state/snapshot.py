@@ -30,6 +30,7 @@ class Snapshot:
     mode: str = "clean"  # which prompt this shows: "clean", "corrupted" or "difference" (app/state/comparison.py)
     compared: tuple[Snapshot, Snapshot] | None = None  # (clean, corrupted) snapshots while comparing two prompts
     comparison_note: str = ""  # one sentence on how the two prompts line up ("" without a second prompt)
+    comparison_headline: str = ""  # the note's first words, short enough for the Compare bar
     counts_differ: bool = False  # the two prompts' token counts differ and neither pad nor cut is chosen
 
     @property

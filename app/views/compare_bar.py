@@ -1,6 +1,6 @@
 """The Compare bar: a second (corrupted) prompt, what every panel shows of the two, and how they line up.
 
-    [Compare with: <corrupted prompt>]  (Clean | Corrupted | Difference)  Both prompts have 25 tokens…  [Pad] [Cut]
+    Compare with [corrupted prompt]  (Clean | Corrupted | Difference)  Both prompts have 25 tokens…  [Pad] [Cut]
 
 Clean shows the explorer's prompt, Corrupted the second prompt, Difference clean − corrupted position by
 position in every panel. The switch is off while there is no second prompt; Pad and Cut are offered only
@@ -12,7 +12,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QLineEdit, QPushButton, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QWidget,
+)
 
 from app.state.comparison import CLEAN, CORRUPTED, CUT, DIFFERENCE, PAD, Comparison
 from app.state.snapshot import Snapshot
@@ -51,10 +60,15 @@ class CompareBar(QWidget):
         self.buttons[CLEAN].setChecked(True)
         self.switch.buttonClicked.connect(self._on_switch_changed)
         self.note = TextLine(object_name="compareNote")
+        self.note.setSizePolicy(
+            QSizePolicy.Ignored, QSizePolicy.Fixed
+        )  # never holds the toolbar wider: cut, with a tooltip
         self.pad_button = QPushButton("Pad", objectName="comparePad", visible=False)
         self.pad_button.setToolTip("Add spaces at the start of the shorter prompt so the ends line up.")
         self.cut_button = QPushButton("Cut", objectName="compareCut", visible=False)
         self.cut_button.setToolTip("Drop the first tokens of the longer prompt so the ends line up.")
+        for button in (self.pad_button, self.cut_button):
+            button.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
         self.pad_button.clicked.connect(lambda: self._set(replace(self.comparison, fix=PAD)))
         self.cut_button.clicked.connect(lambda: self._set(replace(self.comparison, fix=CUT)))
 
@@ -83,8 +97,10 @@ class CompareBar(QWidget):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         """Say how the two prompts line up, and offer Pad and Cut when their token counts differ."""
         note = snapshot.comparison_note if self.comparison.corrupted_prompt else ""
+        headline = snapshot.comparison_headline if note else ""
         asked_difference = self.comparison.mode == DIFFERENCE and snapshot.mode != DIFFERENCE
-        self.note.setText(f"Showing the clean prompt. {note}" if asked_difference and note else note)
+        self.note.setText(f"Showing the clean prompt. {headline}" if asked_difference and note else headline)
+        self.note.setToolTip(f"Showing the clean prompt. {note}" if asked_difference and note else note)
         offer = bool(note) and snapshot.counts_differ
         self.pad_button.setVisible(offer)
         self.cut_button.setVisible(offer)

@@ -260,7 +260,7 @@ class OutputView(QWidget):
             self.top_k_spin.setMaximum(snapshot.config.vocab_size)
         last = snapshot.token_labels[-1]
         self.heading.setText(
-            f"Difference after “{last}”: the tokens whose probability changed most (solid clean, outline corrupted)"
+            f"After “{last}”: clean (solid) against corrupted (outline), biggest change first"
             if snapshot.is_difference
             else f"What comes after “{last}”, the last of {snapshot.n_tokens} tokens?"
         )
@@ -297,11 +297,9 @@ class OutputView(QWidget):
         clean, corrupted = self._model_probs, self._corrupted_probs
         order = top_ids(np.abs(clean - corrupted), rows)
         self._shown_ids, self._shown_model, self._shown_probs = order, corrupted[order], clean[order]
-        texts = [
-            f"{100 * a:.1f}% vs {100 * b:.1f}% ({100 * (a - b):+.1f})" for a, b in zip(clean[order], corrupted[order])
-        ]
+        texts = [f"{100 * (a - b):+.1f} pts" for a, b in zip(clean[order], corrupted[order])]  # the change
         self.bars.set_bars(self._shown_model, self._shown_probs, texts, [False] * len(order))
-        self.plot.getPlotItem().setXRange(0, 1.6, padding=0)  # room for the two numbers and their change
+        self.plot.getPlotItem().setXRange(0, 1.4, padding=0)  # room for the change beside a full bar
         set_row_labels(self.plot, [self._labels[t] for t in order], rows)
 
     def shown_distribution(self) -> tuple[np.ndarray, np.ndarray]:

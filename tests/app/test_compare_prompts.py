@@ -49,10 +49,13 @@ def test_without_a_second_prompt_the_switch_is_off_and_says_why(window, show_pro
 def test_the_difference_mode_draws_clean_minus_corrupted_in_every_panel(window, compared):
     snapshot = compared(DIFFERENCE)
     assert snapshot.is_difference
-    assert window.compare_bar.note.text() == "Both prompts have 15 tokens: they line up position by position."
+    assert window.compare_bar.note.text() == "Both prompts have 15 tokens."
+    assert window.compare_bar.note.toolTip() == "Both prompts have 15 tokens: they line up position by position."
     clean, corrupted = snapshot.compared
     attention = window.find_widget("attentionView")
-    expected = clean.trace.numpy("blocks.0.attn.pattern", head=0) - corrupted.trace.numpy("blocks.0.attn.pattern", head=0)
+    expected = clean.trace.numpy("blocks.0.attn.pattern", head=0) - corrupted.trace.numpy(
+        "blocks.0.attn.pattern", head=0
+    )
     future = np.triu(np.ones(expected.shape, dtype=bool), k=1)
     np.testing.assert_allclose(attention.shown_pattern()[~future], expected[~future], atol=1e-6)
     assert attention.heatmap.colormap_name == SIGNED_MAP
@@ -112,18 +115,22 @@ def test_the_categorical_panels_show_both_tokens_and_the_numeric_change(window, 
     change = np.abs(clean_probs - corrupted_probs)
     assert change[ids[0]] == pytest.approx(change.max())  # the biggest change first
     np.testing.assert_allclose(probs, clean_probs[ids], atol=1e-6)
-    assert output.bars.value_texts()[0].endswith(f"({100 * (clean_probs[ids[0]] - corrupted_probs[ids[0]]):+.1f})")
+    assert output.bars.value_texts()[0] == f"{100 * (clean_probs[ids[0]] - corrupted_probs[ids[0]]):+.1f} pts"
 
 
 def test_prompts_of_different_lengths_get_a_sentence_and_pad_or_cut(window, compared, wait_drawn):
     snapshot = compared(DIFFERENCE, CORRUPTED_PROMPT + " now")
     bar = window.compare_bar
     assert snapshot.mode == CLEAN  # nothing half-drawn: the clean prompt, and why
-    assert bar.note.text().startswith("Showing the clean prompt. The corrupted prompt has 4 more tokens (15 clean, 19")
+    assert bar.note.text() == "Showing the clean prompt. The corrupted prompt has 4 more tokens:"  # Pad, Cut
+    assert bar.note.toolTip().startswith(
+        "Showing the clean prompt. The corrupted prompt has 4 more tokens (15 clean, 19"
+    )
     assert bar.pad_button.isVisibleTo(bar) and bar.cut_button.isVisibleTo(bar)
     padded = wait_drawn(bar.pad_button.click)
     assert padded.is_difference and padded.n_tokens == 19
-    assert bar.note.text() == "Both prompts now have 19 tokens (spaces added at the start of the shorter)."
+    assert bar.note.text() == "Padded to 19 tokens."
+    assert bar.note.toolTip() == "Both prompts now have 19 tokens (spaces added at the start of the shorter)."
     assert not bar.pad_button.isVisibleTo(bar)
     assert not bar.cut_button.isVisibleTo(bar)  # once aligned, no more offers
     typed = wait_drawn(lambda: bar.field.setText(CORRUPTED_PROMPT + " no"))  # a new prompt forgets the padding
@@ -150,12 +157,16 @@ def test_the_second_prompt_and_the_switch_are_remembered(qtbot, tmp_path, sessio
     first.compare_bar.field.setText(CORRUPTED_PROMPT)
     first.compare_bar.buttons[DIFFERENCE].click()
     first.close()
-    again = MainWindow(settings=AppSettings(str(tmp_path / "settings.ini")), session=session_factory(), prompt=CLEAN_PROMPT)
+    again = MainWindow(
+        settings=AppSettings(str(tmp_path / "settings.ini")), session=session_factory(), prompt=CLEAN_PROMPT
+    )
     try:
         assert again.controller.comparison == Comparison(CORRUPTED_PROMPT, DIFFERENCE)
         assert again.compare_bar.field.text() == CORRUPTED_PROMPT
         assert again.compare_bar.buttons[DIFFERENCE].isChecked()
-        with qtbot.waitSignal(again.controller.snapshot_ready, timeout=10000, check_params_cb=lambda s: s.is_difference):
+        with qtbot.waitSignal(
+            again.controller.snapshot_ready, timeout=10000, check_params_cb=lambda s: s.is_difference
+        ):
             again.controller.refresh()
     finally:
         again.close()

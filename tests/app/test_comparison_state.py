@@ -31,7 +31,7 @@ def test_the_clean_switch_traces_only_the_clean_prompt_and_says_how_the_two_line
     snapshot, notice = ComparedMaker().make(session, CLEAN_PROMPT, Intervention(), Comparison(CORRUPTED_PROMPT))
     assert notice == "" and snapshot.mode == CLEAN and snapshot.compared is None
     assert snapshot.comparison_note == "Both prompts have 18 tokens: they line up position by position."
-    assert not snapshot.counts_differ
+    assert not snapshot.counts_differ and snapshot.comparison_headline == "Both prompts have 18 tokens."
 
 
 def test_the_corrupted_switch_shows_the_second_prompt_and_keeps_the_clean_one(session):
@@ -66,10 +66,12 @@ def test_different_token_counts_show_the_clean_prompt_with_a_sentence_until_padd
     snapshot, _ = maker.make(session, CLEAN_PROMPT, Intervention(), Comparison(longer, DIFFERENCE))
     assert snapshot.mode == CLEAN and snapshot.counts_differ  # nothing half-drawn
     assert snapshot.comparison_note.startswith("The corrupted prompt has 3 more tokens (18 clean, 21 corrupted)")
+    assert snapshot.comparison_headline == "The corrupted prompt has 3 more tokens:"
     padded, _ = maker.make(session, CLEAN_PROMPT, Intervention(), Comparison(longer, DIFFERENCE, PAD))
     assert padded.is_difference and padded.n_tokens == 21 and not padded.counts_differ
     assert padded.compared[0].token_labels[:3] == ("␣", "␣", "␣")  # spaces at the start of the shorter
     assert padded.comparison_note == "Both prompts now have 21 tokens (spaces added at the start of the shorter)."
+    assert padded.comparison_headline == "Padded to 21 tokens."
     cut, _ = maker.make(session, CLEAN_PROMPT, Intervention(), Comparison(longer, DIFFERENCE, CUT))
     assert cut.is_difference and cut.n_tokens == 18
     assert "".join(cut.compared[1].token_labels).replace("␣", " ") == longer[3:]  # ends aligned
@@ -77,8 +79,8 @@ def test_different_token_counts_show_the_clean_prompt_with_a_sentence_until_padd
 
 def test_the_alignment_sentence_for_unequal_lengths():
     assert alignment_note([1, 2, 3, 4], [1, 2, 9, 3, 4, 4]) == (
-        "The corrupted prompt has 2 more tokens (4 clean, 6 corrupted): the first 2 and the last 1 match, the "
-        "middle does not line up. Pad the shorter or cut the longer to compare them position by position."
+        "The corrupted prompt has 2 more tokens (4 clean, 6 corrupted): only the first 2 and the last 1 line up. "
+        "Pad the shorter or cut the longer to compare them position by position."
     )
     assert alignment_note([1, 2, 3], [1, 3]).startswith("The clean prompt has 1 more token (3 clean, 2 corrupted)")
     assert (
