@@ -21,10 +21,12 @@ from .plot_style import CENTRE_MIDDLE, PROBABILITY_MAP, SIGNED_MAP, colormap, co
 def coloured(patterns: np.ndarray, signed: bool = False) -> np.ndarray:
     """Weights in [0, 1] (..., T, T) -> RGBA (..., T, T, 4) in the probability colour map, binned as
     pyqtgraph bins levels (0, 1), so the picture is the same; one numpy step for all heads instead
-    of a colour table per thumbnail. signed: differences of weights in [-1, 1], on the diverging map."""
+    of a colour table per thumbnail. signed: differences of weights, on the diverging map centred on 0
+    and scaled to the largest change of any head (a few hundredths would be invisible on ±1)."""
     finite = np.nan_to_num(patterns, nan=0.0, posinf=1.0, neginf=0.0)  # a diverged model's NaNs show as 0
     if signed:
-        finite = (finite + 1.0) / 2.0  # [-1, 1] -> [0, 1]: 0 in the middle of the map
+        largest = float(np.abs(finite).max(initial=0.0)) or 1.0
+        finite = (finite / largest + 1.0) / 2.0  # [-largest, largest] -> [0, 1]: 0 in the middle of the map
     index = np.clip((finite * 256).astype(np.int32), 0, 255)
     packed = _lookup_table(SIGNED_MAP if signed else PROBABILITY_MAP).view(np.uint32)[:, 0]  # (256,) RGBA words
     return packed[index].view(np.uint8).reshape(*index.shape, 4)  # one look-up per cell, not four

@@ -92,8 +92,9 @@ class AttentionView(SnapshotView):
         self.heatmap.set_colormap(colormap_name)
         self.heatmap.set_title(mode_caption(snapshot, f"Layer {layer} · head {head}: attention weights"))
         self.heatmap.set_matrix(self.steps.pattern, levels, labels, labels, masked=self.steps.future)
-        # lines for the weights that changed most, whichever way, in Difference mode
-        self.arcs.set_pattern(np.abs(self.steps.pattern) if snapshot.is_difference else self.steps.pattern, labels)
+        self.arcs.set_pattern(
+            changed_most(self.steps.pattern) if snapshot.is_difference else self.steps.pattern, labels
+        )
         self.derivation.setText(HOVER_HINT)
         return layer, head
 
@@ -134,6 +135,12 @@ class AttentionView(SnapshotView):
         self.heatmap.set_theme(self.dark)
         self.arcs.set_theme(self.dark)
         self.grid.set_theme(self.dark)
+
+
+def changed_most(difference: np.ndarray) -> np.ndarray:
+    """A difference of weights as lines: darkest where a weight changed most, whichever way (size only)."""
+    size = np.abs(np.nan_to_num(difference, nan=0.0, neginf=0.0))
+    return size / (size.max() or 1.0)
 
 
 def _titled(first: QWidget, second: QWidget) -> QWidget:

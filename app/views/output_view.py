@@ -260,7 +260,7 @@ class OutputView(QWidget):
             self.top_k_spin.setMaximum(snapshot.config.vocab_size)
         last = snapshot.token_labels[-1]
         self.heading.setText(
-            f"After “{last}”: clean (solid) against corrupted (outline), biggest change first"
+            f"After “{last}”: clean solid, corrupted outline, biggest change first"
             if snapshot.is_difference
             else f"What comes after “{last}”, the last of {snapshot.n_tokens} tokens?"
         )
