@@ -7,11 +7,13 @@ import pytest
 from PySide6.QtCore import QSize
 
 from app.settings import AppSettings
+from app.state.model_in_use import default_model
 from app.state.comparison import CLEAN, CORRUPTED, DIFFERENCE, Comparison
 from app.views.compare_bar import NO_SECOND_PROMPT
 from app.views.plot_style import PROBABILITY_MAP, SIGNED_MAP
 from app.window import MainWindow
 from app.window_compare import NOT_COMPARED
+from core.teaching.lessons import load_lessons
 
 CLEAN_PROMPT = "tom gave a ball"
 CORRUPTED_PROMPT = "tim gave a bell"  # as many characters: the tokens line up
@@ -170,3 +172,18 @@ def test_the_second_prompt_and_the_switch_are_remembered(qtbot, tmp_path, sessio
             again.controller.refresh()
     finally:
         again.close()
+
+
+def test_the_lesson_step_s_try_it_fills_the_compare_bar_and_shows_the_difference(window, wait_drawn):
+    step = next(
+        step
+        for lesson in load_lessons()
+        for step in lesson.steps
+        if lesson.id == "04-why-this-token" and step.id == "02b-two-prompts"
+    )
+    assert step.action.compare and step.action.prompt
+    window.set_session(default_model()[0])  # the step's prompts need its tokenizer (the prompt is empty: no trace)
+    snapshot = wait_drawn(lambda: window.classroom.perform_try(step))
+    assert snapshot.is_difference and window.compare_bar.field.text() == step.action.compare
+    assert window.compare_bar.buttons[DIFFERENCE].isChecked()
+    assert window.controller.prompt == step.action.prompt
