@@ -43,7 +43,8 @@ class AttributionView(ExplainView):
         pickers.addWidget(self.other_field, 1)
 
         self.problem = caption("", "attributionProblem")  # a token that is not in the vocabulary
-        self.summary = TextLine(object_name="attributionSummary", word_wrap=True)  # changes on every keystroke
+        # new text on every keystroke
+        self.summary = TextLine(object_name="attributionSummary", word_wrap=True, keep_room=True)
         self.heads = HeatmapWidget(
             title="Each head's direct share",
             colormap_name=SIGNED_MAP,

@@ -46,7 +46,7 @@ class KVCacheView(ExplainView):
         self.restart_button = QPushButton("Start again", objectName="kvRestart")
         self.restart_button.clicked.connect(self.restart)
         self.counter = caption(START_TEXT, "kvCounter", point_size=12)
-        self.text = TextLine(object_name="kvText", word_wrap=True)  # changes on every keystroke
+        self.text = TextLine(object_name="kvText", word_wrap=True, keep_room=True)  # new text per keystroke
         self.query = HeatmapWidget(
             title="new queries",
             colormap_name=SIGNED_MAP,

@@ -69,7 +69,7 @@ class LogitLensView(ExplainView):
         self.grid.panel.plot.getViewBox().sigResized.connect(self._place_cell_texts)
         self._cell_texts: list[pg.TextItem] = []
         self.bars = probability_bars("logitLensBars")
-        self.detail = TextLine(object_name="logitLensDetail", word_wrap=True)  # changes on every keystroke
+        self.detail = TextLine(object_name="logitLensDetail", word_wrap=True, keep_room=True)  # new text per keystroke
 
         row = QHBoxLayout()
         row.addWidget(self.grid, 3)

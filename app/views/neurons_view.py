@@ -56,7 +56,7 @@ class NeuronsView(ExplainView):
         self.tokens.setObjectName("neuronTokens")
         self.up = LabelledBars("neuronPushesUp", "logit added per unit")
         self.down = LabelledBars("neuronPushesDown", "logit added per unit")
-        self.heading = TextLine(object_name="neuronHeading", word_wrap=True)  # changes on every keystroke
+        self.heading = TextLine(object_name="neuronHeading", word_wrap=True, keep_room=True)  # new text per keystroke
 
         top = QHBoxLayout()
         top.addWidget(QLabel("The MLP of"))
