@@ -14,6 +14,7 @@ Two measurements, both inside the real explorer window (offscreen) with the stud
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -79,32 +80,95 @@ class Heartbeat:
         }
 
 
+class ThreadClocks:
+    """CPU time, run-queue wait and blocks of every thread of this process (Linux /proc schedstat).
+
+    A thread's wall time splits into: running on a core (cpu), runnable but waiting for a core that other
+    processes hold (queue), and blocked (waiting on the GIL, a lock or for work). Read before and after a
+    phase; `since` gives each thread's share of that phase, keyed by the thread's name."""
+
+    def __init__(self) -> None:
+        self.started_at = time.perf_counter()
+        self.start = self._read()
+
+    @staticmethod
+    def _read() -> dict[int, tuple[str, int, int, int]]:
+        clocks = {}
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                name = Path(f"/proc/self/task/{tid}/comm").read_text().strip()
+                cpu_ns, queue_ns, _ = (int(v) for v in Path(f"/proc/self/task/{tid}/schedstat").read_text().split())
+                status = Path(f"/proc/self/task/{tid}/status").read_text()
+            except OSError:  # the thread ended meanwhile
+                continue
+            switches = int(status.split("voluntary_ctxt_switches:")[1].split()[0])
+            clocks[int(tid)] = (name, cpu_ns, queue_ns, switches)
+        return clocks
+
+    def since(self) -> dict[str, dict[str, float]]:
+        """{thread name: {"cpu": s, "queue": s, "blocks": n}} summed over threads of one name; "wall": the phase."""
+        end, wall = self._read(), time.perf_counter() - self.started_at
+        shares: dict[str, dict[str, float]] = {}
+        for tid, (name, cpu, queue, switches) in end.items():
+            _, cpu0, queue0, switches0 = self.start.get(tid, (name, 0, 0, 0))
+            name = "GUI" if tid == os.getpid() else name
+            share = shares.setdefault(name, {"cpu": 0.0, "queue": 0.0, "blocks": 0})
+            share["cpu"] += (cpu - cpu0) / 1e9
+            share["queue"] += (queue - queue0) / 1e9
+            share["blocks"] += switches - switches0
+        shares["wall"] = {"cpu": wall, "queue": 0.0, "blocks": 0}
+        return shares
+
+
+def describe_threads(shares: dict[str, dict[str, float]], steps: int) -> str:
+    """One line: each busy thread's CPU ms per step, its queue wait per step, and what is left (blocked)."""
+    wall = shares.pop("wall")["cpu"]
+    parts = []
+    for name, share in sorted(shares.items(), key=lambda item: -item[1]["cpu"]):
+        if share["cpu"] * 1000 / steps < 0.05:
+            continue
+        blocked = wall - share["cpu"] - share["queue"]
+        parts.append(
+            f"{name} cpu {share['cpu'] * 1000 / steps:.2f} queue {share['queue'] * 1000 / steps:.2f} "
+            f"blocked {blocked * 1000 / steps:.2f} ({share['blocks'] / steps:.1f} blocks)"
+        )
+    return f"wall {wall * 1000 / steps:.2f} ms/step; " + "; ".join(parts)
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def idle_for(ms: int) -> None:
     loop = QEventLoop()
     QTimer.singleShot(ms, loop.quit)
     loop.exec()
 
 
-def headless_steps_per_second(setup, text, tokenizer, steps: int) -> float:
+def headless_steps_per_second(setup, text, tokenizer, steps: int) -> tuple[float, str]:
+    """Steps per second of core's Trainer alone on this thread, and where its threads' time went."""
     from core.training.recipe import prepare_run
 
     trainer = prepare_run(setup, text=text, tokenizer=tokenizer).trainer
     trainer.step()  # warm-up, like the studio's first step
-    started = time.perf_counter()
+    clocks = ThreadClocks()
     for _ in trainer.run(steps):
         pass
-    return steps / (time.perf_counter() - started)
+    shares = clocks.since()
+    return steps / shares["wall"]["cpu"], describe_threads(shares, steps)
 
 
-def studio_steps_per_second(studio, setup, steps: int) -> float:
+def studio_steps_per_second(studio, setup, steps: int) -> tuple[float, str]:
+    """Steps per second of the studio's run (from Train to the pause), and where its threads' time went."""
     studio.set_up(setup)
     wait_for(studio.run_ready)
     studio.step()
     wait_for(studio.paused)
-    started = time.perf_counter()
+    clocks = ThreadClocks()
     studio.train_steps(steps)
     wait_for(studio.paused)
-    return steps / (time.perf_counter() - started)
+    shares = clocks.since()
+    return steps / shares["wall"]["cpu"], describe_threads(shares, steps)
 
 
 def main() -> None:
@@ -122,6 +186,9 @@ def main() -> None:
         type=int,
         default=1,
         help="torch threads for both sides (1: on this shared 2-core machine two threads thrash)",
+    )
+    parser.add_argument(
+        "--threads-report", action="store_true", help="per round: each thread's CPU, queue wait and blocked time"
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -180,14 +247,16 @@ def main() -> None:
     # 2. Throughput, alternating so both sides see the same machine load.
     ratios = []
     for round_number in range(args.rounds):
-        headless = headless_steps_per_second(setup, reference.text, reference.tokenizer, args.steps)
-        in_app = studio_steps_per_second(studio, setup, args.steps)
+        headless, headless_threads = headless_steps_per_second(setup, reference.text, reference.tokenizer, args.steps)
+        in_app, studio_threads = studio_steps_per_second(studio, setup, args.steps)
         ratios.append(in_app / headless)
         print(
             f"round {round_number + 1}: headless {headless:.1f} steps/s, studio {in_app:.1f} steps/s, "
-            f"ratio {in_app / headless:.2f}",
+            f"ratio {in_app / headless:.2f} (load average {load_average()})",
             flush=True,
         )
+        if args.threads_report:
+            print(f"  headless: {headless_threads}\n  studio:   {studio_threads}", flush=True)
     median = statistics.median(ratios)
     print(
         f"throughput ratio studio/headless: median {median:.2f} (rounds: "
