@@ -38,7 +38,7 @@ DRAW_INTERVAL_S = 0.1  # ...but while training one piece is drawn every 0.1 s (e
 DISPLAY_INTERVAL_MS = 2000  # how often the explorer's panels get the newest weights while training...
 # ...at most: at full speed all of it (the explorer's too) is drawn within a budget of the training's CPU
 GUI_SHARE = 0.02  # time, and a tiny model on a busy machine sees its pictures less often instead
-LONGEST_WAIT_S = 0.5  # but a piece is drawn at least this often...
+LONGEST_WAIT_S = 1.0  # but a piece is drawn at least this often...
 EXPLORER_LONGEST_WAIT_S = 10.0  # ...and the explorer shows the newest weights at least this often
 
 
@@ -139,6 +139,9 @@ class TimelineController(QObject):
         if worker is None:
             self._timer.stop()
             return
+        now = time.perf_counter()
+        if self._running and not (now >= self._next_draw and self._may_draw(now, self._last_drawn, LONGEST_WAIT_S)):
+            return  # no time to draw: the news waits in the worker's outbox (taking it in costs too)
         items = worker.drain()
         records = [item for item in items if isinstance(item, StepRecord)]
         self.parts.plots.add_records(records)
@@ -152,12 +155,11 @@ class TimelineController(QObject):
                 trained = item.snapshot.step > self._first_step
                 if self.parts.timeline_bar.live and (trained or self.taken_over):
                     self.show_weights(item.snapshot)
-        now = time.perf_counter()
         if not self._running:
             self._draw_everything()
             if not items:
                 self._timer.stop()
-        elif now >= self._next_draw and self._may_draw(now, self._last_drawn, LONGEST_WAIT_S):
+        else:
             self._draw_a_little()
             self._next_draw, self._last_drawn = now + DRAW_INTERVAL_S, now
         if self._running and self.parts.timeline_bar.live:
