@@ -132,6 +132,8 @@ class TimelineController(QObject):
         self._timer.setInterval(round(DRAW_INTERVAL_S * 1000) if full_speed else FRAME_MS)
         if running and self.runs.worker is not None:
             self._budget.start(self.runs.worker.cpu_s)
+            if self.taken_over:  # the explorer shows the weights training starts from: new ones in a while
+                self._last_display_request = time.perf_counter()
 
     def on_news(self) -> None:
         """Take what the worker produced; while training, draw a little of it every DRAW_INTERVAL_S."""
