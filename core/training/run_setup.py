@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.model.config import ACTIVATIONS, POSITIONAL_ENCODINGS, PRESETS, GPTConfig
 from core.training.corpora import STORY_COUNT
-from core.training.train_config import TrainConfig
+from core.training.train_config import OPTIMIZERS, TrainConfig
 
 CORPUS_KINDS = ("builtin", "synthetic", "file")
 STARTS = ("new", "screen")
@@ -57,6 +57,7 @@ class RunSetup:
     beta1: float = TrainConfig().beta1  # AdamW's memory of past gradients (momentum)
     beta2: float = TrainConfig().beta2  # AdamW's memory of past squared gradients
     grad_clip: float = 1.0  # gradients longer than this are shortened (0 = never)
+    optimizer: str = "adamw"  # "adamw", or "muon" for the blocks' weight matrices (core/training/muon.py)
     seed: int = 0  # same seed, same initial weights and batches: the same run
     # -- what is measured and kept along the way
     eval_interval: int = 50  # measure validation loss every N steps
@@ -81,6 +82,8 @@ class RunSetup:
             raise ValueError(
                 f"Unknown positional encoding {self.pos_encoding!r}; use one of {', '.join(POSITIONAL_ENCODINGS)}."
             )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Unknown optimizer {self.optimizer!r}; use one of {', '.join(OPTIMIZERS)}.")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"Unknown activation {self.activation!r}; use one of {', '.join(ACTIVATIONS)}.")
 
@@ -112,6 +115,7 @@ class RunSetup:
             beta1=self.beta1,
             beta2=self.beta2,
             grad_clip=self.grad_clip,
+            optimizer=self.optimizer,
             eval_interval=self.eval_interval,
             eval_batches=self.eval_batches,
             sample_interval=self.sample_interval,

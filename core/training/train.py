@@ -38,6 +38,7 @@ from core.training.finetune import (
 from core.training.recipe import corpus_kind_of, corpus_text, prepare_run
 from core.training.run_setup import CUSTOM_SIZES, RunSetup
 from core.training.synthetic import SYNTHETIC_TASKS
+from core.training.train_config import OPTIMIZERS
 from core.training.trainer import Trainer, TrainConfig
 
 DEFAULTS = TrainConfig()
@@ -119,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument(
         "--batch-size", type=int, default=DEFAULTS.batch_size, help="windows per step, over all processes"
     )
+    hyper.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default=DEFAULTS.optimizer,
+        help="muon: orthogonalised momentum for the blocks' weight matrices, AdamW for the rest",
+    )
     hyper.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
     hyper.add_argument("--beta1", type=float, default=DEFAULTS.beta1)
     hyper.add_argument("--beta2", type=float, default=DEFAULTS.beta2)
@@ -190,6 +197,7 @@ def run_setup(args) -> RunSetup:
         beta1=args.beta1,
         beta2=args.beta2,
         grad_clip=args.grad_clip,
+        optimizer=args.optimizer,
         seed=args.seed,
         eval_interval=args.eval_interval,
         eval_batches=args.eval_batches,

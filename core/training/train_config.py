@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+OPTIMIZERS = ("adamw", "muon")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -39,6 +41,10 @@ class TrainConfig:
     # and AdamW runs torch's fused kernel on the CPU too; about 4% less time a step, the same weights to
     # float precision (tests/core/test_fast_step.py).
     fast_step: bool = False
+    # "adamw": AdamW moves every weight. "muon": Muon (core/training/muon.py) moves the blocks' weight
+    # matrices by orthogonalised momentum and AdamW the rest; fewer steps to the same loss on the micro
+    # preset (BENCHMARKS.md, "Training"), at a few per cent more time a step.
+    optimizer: str = "adamw"
 
     def __post_init__(self) -> None:
         for name in ("max_steps", "batch_size", "context_length", "eval_batches", "sample_length"):
@@ -60,6 +66,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 0 and below 1 (e.g. 0.9), but it is {getattr(self, name)}.")
         if self.weight_decay < 0 or self.grad_clip < 0:
             raise ValueError("weight_decay and grad_clip must be 0 or more.")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Unknown optimizer {self.optimizer!r}; use one of {', '.join(OPTIMIZERS)}.")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             raise ValueError(f"Unknown device {self.device!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
 
