@@ -15,6 +15,7 @@ from pathlib import Path
 
 from core.model.config import ACTIVATIONS, POSITIONAL_ENCODINGS, PRESETS, GPTConfig
 from core.training.corpora import STORY_COUNT
+from core.training.schedule import LR_DECAYS
 from core.training.train_config import OPTIMIZERS, TrainConfig
 
 CORPUS_KINDS = ("builtin", "synthetic", "file")
@@ -52,7 +53,8 @@ class RunSetup:
     context_length: int = 32  # tokens per window (also the model's context length)
     max_steps: int = 600  # length of the learning-rate schedule, and of "Play"
     warmup_steps: int = 30  # steps of linear warmup
-    final_lr_fraction: float = 0.1  # the cosine decay ends at this share of the learning rate (1 = no decay)
+    final_lr_fraction: float = 0.1  # the decay ends at this share of the learning rate (1 = no decay)
+    lr_decay: str = "cosine"  # the decay's shape: "cosine" or "linear"
     weight_decay: float = 0.0  # AdamW's pull of weight matrices towards zero
     beta1: float = TrainConfig().beta1  # AdamW's memory of past gradients (momentum)
     beta2: float = TrainConfig().beta2  # AdamW's memory of past squared gradients
@@ -82,6 +84,8 @@ class RunSetup:
             raise ValueError(
                 f"Unknown positional encoding {self.pos_encoding!r}; use one of {', '.join(POSITIONAL_ENCODINGS)}."
             )
+        if self.lr_decay not in LR_DECAYS:
+            raise ValueError(f"Unknown learning-rate decay {self.lr_decay!r}; use one of {', '.join(LR_DECAYS)}.")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"Unknown optimizer {self.optimizer!r}; use one of {', '.join(OPTIMIZERS)}.")
         if self.activation not in ACTIVATIONS:
@@ -107,6 +111,7 @@ class RunSetup:
         return TrainConfig(
             learning_rate=self.learning_rate,
             min_lr=self.learning_rate * self.final_lr_fraction,
+            lr_decay=self.lr_decay,
             warmup_steps=self.warmup_steps,
             max_steps=self.max_steps,
             batch_size=self.batch_size,
