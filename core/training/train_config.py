@@ -45,8 +45,8 @@ class TrainConfig:
     # float precision (tests/core/test_fast_step.py).
     fast_step: bool = False
     # "adamw": AdamW moves every weight. "muon": Muon (core/training/muon.py) moves the blocks' weight
-    # matrices by orthogonalised momentum and AdamW the rest; fewer steps to the same loss on the micro
-    # preset (BENCHMARKS.md, "Training"), at a few per cent more time a step.
+    # matrices by orthogonalised momentum and AdamW the rest; about half the steps to the same loss on the
+    # micro preset at ~20% more time a step on a CPU (BENCHMARKS.md, "Training").
     optimizer: str = "adamw"
 
     def __post_init__(self) -> None:
