@@ -7,6 +7,7 @@
     token_arrays.py   text to a compact numpy array of token ids, piece by piece
     dataset.py        token ids split in two and served as random context windows
     optimizer.py      AdamW, written out
+    muon.py           Muon: orthogonalised momentum for the blocks' weight matrices (AdamW for the rest)
     schedule.py       the learning rate at each step
     train_config.py   a run's settings (one frozen dataclass) and its device
     step_record.py    what one training step reports

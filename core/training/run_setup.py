@@ -15,7 +15,8 @@ from pathlib import Path
 
 from core.model.config import ACTIVATIONS, POSITIONAL_ENCODINGS, PRESETS, GPTConfig
 from core.training.corpora import STORY_COUNT
-from core.training.train_config import TrainConfig
+from core.training.schedule import LR_DECAYS
+from core.training.train_config import OPTIMIZERS, TrainConfig
 
 CORPUS_KINDS = ("builtin", "synthetic", "file")
 STARTS = ("new", "screen")
@@ -52,11 +53,13 @@ class RunSetup:
     context_length: int = 32  # tokens per window (also the model's context length)
     max_steps: int = 600  # length of the learning-rate schedule, and of "Play"
     warmup_steps: int = 30  # steps of linear warmup
-    final_lr_fraction: float = 0.1  # the cosine decay ends at this share of the learning rate (1 = no decay)
+    final_lr_fraction: float = 0.1  # the decay ends at this share of the learning rate (1 = no decay)
+    lr_decay: str = "cosine"  # the decay's shape: "cosine" or "linear"
     weight_decay: float = 0.0  # AdamW's pull of weight matrices towards zero
     beta1: float = TrainConfig().beta1  # AdamW's memory of past gradients (momentum)
     beta2: float = TrainConfig().beta2  # AdamW's memory of past squared gradients
     grad_clip: float = 1.0  # gradients longer than this are shortened (0 = never)
+    optimizer: str = "adamw"  # "adamw", or "muon" for the blocks' weight matrices (core/training/muon.py)
     seed: int = 0  # same seed, same initial weights and batches: the same run
     # -- what is measured and kept along the way
     eval_interval: int = 50  # measure validation loss every N steps
@@ -81,6 +84,10 @@ class RunSetup:
             raise ValueError(
                 f"Unknown positional encoding {self.pos_encoding!r}; use one of {', '.join(POSITIONAL_ENCODINGS)}."
             )
+        if self.lr_decay not in LR_DECAYS:
+            raise ValueError(f"Unknown learning-rate decay {self.lr_decay!r}; use one of {', '.join(LR_DECAYS)}.")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Unknown optimizer {self.optimizer!r}; use one of {', '.join(OPTIMIZERS)}.")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"Unknown activation {self.activation!r}; use one of {', '.join(ACTIVATIONS)}.")
 
@@ -104,6 +111,7 @@ class RunSetup:
         return TrainConfig(
             learning_rate=self.learning_rate,
             min_lr=self.learning_rate * self.final_lr_fraction,
+            lr_decay=self.lr_decay,
             warmup_steps=self.warmup_steps,
             max_steps=self.max_steps,
             batch_size=self.batch_size,
@@ -112,6 +120,7 @@ class RunSetup:
             beta1=self.beta1,
             beta2=self.beta2,
             grad_clip=self.grad_clip,
+            optimizer=self.optimizer,
             eval_interval=self.eval_interval,
             eval_batches=self.eval_batches,
             sample_interval=self.sample_interval,

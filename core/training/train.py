@@ -38,6 +38,8 @@ from core.training.finetune import (
 from core.training.recipe import corpus_kind_of, corpus_text, prepare_run
 from core.training.run_setup import CUSTOM_SIZES, RunSetup
 from core.training.synthetic import SYNTHETIC_TASKS
+from core.training.schedule import LR_DECAYS
+from core.training.train_config import OPTIMIZERS
 from core.training.trainer import Trainer, TrainConfig
 
 DEFAULTS = TrainConfig()
@@ -114,10 +116,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help=f"peak learning rate (default {DEFAULTS.learning_rate:g}, or {FINETUNE_LEARNING_RATE:g} with --init-from)",
     )
-    hyper.add_argument("--min-lr", type=float, help="learning rate at the end of the cosine (default lr / 10)")
+    hyper.add_argument("--min-lr", type=float, help="learning rate at the end of the decay (default lr / 10)")
+    hyper.add_argument(
+        "--lr-decay", choices=LR_DECAYS, default=DEFAULTS.lr_decay, help="the decay's shape from --lr to --min-lr"
+    )
     hyper.add_argument("--warmup", type=int, default=DEFAULTS.warmup_steps, help="warmup steps")
     hyper.add_argument(
         "--batch-size", type=int, default=DEFAULTS.batch_size, help="windows per step, over all processes"
+    )
+    hyper.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default=DEFAULTS.optimizer,
+        help="muon: orthogonalised momentum for the blocks' weight matrices, AdamW for the rest",
     )
     hyper.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
     hyper.add_argument("--beta1", type=float, default=DEFAULTS.beta1)
@@ -182,6 +193,7 @@ def run_setup(args) -> RunSetup:
         dropout=args.dropout,
         learning_rate=lr,
         final_lr_fraction=min_lr / lr if lr > 0 else 0.0,
+        lr_decay=args.lr_decay,
         batch_size=args.batch_size,
         context_length=args.context_length,
         max_steps=args.steps,
@@ -190,6 +202,7 @@ def run_setup(args) -> RunSetup:
         beta1=args.beta1,
         beta2=args.beta2,
         grad_clip=args.grad_clip,
+        optimizer=args.optimizer,
         seed=args.seed,
         eval_interval=args.eval_interval,
         eval_batches=args.eval_batches,

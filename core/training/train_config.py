@@ -8,6 +8,10 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from core.training.schedule import LR_DECAYS
+
+OPTIMIZERS = ("adamw", "muon")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -15,7 +19,8 @@ class TrainConfig:
     # micro preset (benchmarks/bench_training.py): nanoGPT's batch, a 5x higher learning rate, shorter
     # warmup, and less momentum (beta1 0.8), which lets the high learning rate turn corners faster.
     learning_rate: float = 5e-3  # peak learning rate, reached at the end of warmup
-    min_lr: float = 5e-4  # the cosine decay ends here, at max_steps
+    min_lr: float = 5e-4  # the decay ends here, at max_steps
+    lr_decay: str = "cosine"  # the decay's shape from learning_rate to min_lr: "cosine" or "linear"
     warmup_steps: int = 30  # steps of linear growth from ~0 to learning_rate
     max_steps: int = 1300  # length of the schedule; run() with no count stops here
     batch_size: int = 12  # context windows per optimizer step (over all processes together)
@@ -39,6 +44,10 @@ class TrainConfig:
     # and AdamW runs torch's fused kernel on the CPU too; about 4% less time a step, the same weights to
     # float precision (tests/core/test_fast_step.py).
     fast_step: bool = False
+    # "adamw": AdamW moves every weight. "muon": Muon (core/training/muon.py) moves the blocks' weight
+    # matrices by orthogonalised momentum and AdamW the rest; about half the steps to the same loss on the
+    # micro preset at ~20% more time a step on a CPU (BENCHMARKS.md, "Training").
+    optimizer: str = "adamw"
 
     def __post_init__(self) -> None:
         for name in ("max_steps", "batch_size", "context_length", "eval_batches", "sample_length"):
@@ -60,6 +69,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 0 and below 1 (e.g. 0.9), but it is {getattr(self, name)}.")
         if self.weight_decay < 0 or self.grad_clip < 0:
             raise ValueError("weight_decay and grad_clip must be 0 or more.")
+        if self.lr_decay not in LR_DECAYS:
+            raise ValueError(f"Unknown learning-rate decay {self.lr_decay!r}; use one of {', '.join(LR_DECAYS)}.")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Unknown optimizer {self.optimizer!r}; use one of {', '.join(OPTIMIZERS)}.")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             raise ValueError(f"Unknown device {self.device!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
 

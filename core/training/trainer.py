@@ -5,7 +5,7 @@
         print(record.step, record.loss)
 
 One step: pick a batch of random windows, run the model, measure how wrong it was (cross-entropy),
-backpropagate, clip the gradient, let AdamW move the weights. The record says how big the gradient was
+backpropagate, clip the gradient, let AdamW (or Muon) move the weights. The record says how big the gradient was
 in each layer and how far each layer's weights moved compared with their size. A step whose loss is
 not a finite number is refused: the weights stay as they were and the record says so.
 Nothing here knows about windows or threads; the GUI drives `run()` from a worker.
@@ -27,7 +27,7 @@ from core.training import distributed
 from core.training.dataset import TokenDataset
 from core.model.eval_mode import evaluating
 from core.speed.malloc import keep_freed_memory
-from core.training.optimizer import AdamW, check_optimizer_state
+from core.training.muon import build_optimizer, check_any_optimizer_state
 from core.model.sampling import generate
 from core.training.schedule import learning_rate_at
 from core.training.step_record import StepDetails, StepRecord, WeightSnapshot
@@ -70,8 +70,8 @@ class Trainer:
         self._forward_model = distributed.wrap_model(self.model, self.device)
         # The formula runs on the CPU; on CUDA torch's fused kernel (small kernels per tensor cost more there),
         # and on the CPU too for a fast step.
-        self.optimizer = AdamW(self.model.named_parameters(), betas=(config.beta1, config.beta2),
-                               weight_decay=config.weight_decay, fused=self.device.type == "cuda" or config.fast_step)
+        self.optimizer = build_optimizer(self.model.named_parameters(), config,
+                                         fused=self.device.type == "cuda" or config.fast_step)
         self.generator = torch.Generator().manual_seed(config.seed)  # draws every training batch
 
         self.step_count = 0          # optimizer updates applied so far
@@ -376,6 +376,7 @@ class Trainer:
         self._last_good_optimizer = self._optimizer_copy()
 
 
+_OPTIMIZERS = ("adamw.", "muon.")  # what an optimizer's state tensors are called
 _COUNTERS = ("trainer.step", "trainer.tokens_seen", "trainer.elapsed_s", "trainer.lr_scale")
 
 
@@ -386,10 +387,10 @@ def check_training_state(state_shapes: Mapping[str, tuple], param_shapes: Mappin
             raise ValueError(f"The training state has no single number {name!r}.")
     if "trainer.generator" not in state_shapes:
         raise ValueError("The training state has no 'trainer.generator' (the batch sampler's state).")
-    unknown = [k for k in state_shapes if not k.startswith("adamw.") and k not in (*_COUNTERS, "trainer.generator")]
+    unknown = [k for k in state_shapes if not k.startswith(_OPTIMIZERS) and k not in (*_COUNTERS, "trainer.generator")]
     if unknown:
         raise ValueError(f"The training state holds {unknown[0]!r}, which the trainer does not know.")
-    check_optimizer_state(state_shapes, param_shapes)
+    check_any_optimizer_state(state_shapes, param_shapes)
 
 
 def _due(step: int, interval: int) -> bool:

@@ -49,6 +49,13 @@ def test_unknown_names_and_values_that_are_not_a_table_are_refused():
         RunSetup.from_dict(["batch_size", 8])
     with pytest.raises(ValueError, match="Unknown positional encoding 'spiral'"):
         RunSetup.from_dict({"pos_encoding": "spiral"})
+    with pytest.raises(ValueError, match="Unknown optimizer 'sgd'; use one of adamw, muon."):
+        RunSetup.from_dict({"optimizer": "sgd"})
+    with pytest.raises(ValueError, match="Unknown learning-rate decay 'step'; use one of cosine, linear."):
+        RunSetup.from_dict({"lr_decay": "step"})
+    chosen = RunSetup.from_dict({"optimizer": "muon", "lr_decay": "linear"}).train_config()
+    assert (chosen.optimizer, chosen.lr_decay) == ("muon", "linear")
+    assert (RunSetup().optimizer, RunSetup().lr_decay) == ("adamw", "cosine")  # the studio's default
 
 
 def test_a_synthetic_task_tokenizer_knows_the_whole_alphabet_of_the_task():

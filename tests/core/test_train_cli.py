@@ -117,6 +117,18 @@ def test_resume_continues_the_saved_run(tmp_path, capsys):
     assert load_checkpoint(folder).step == 7
 
 
+def test_muon_with_a_linear_decay_trains_saves_and_resumes(tmp_path, capsys):
+    folder = str(tmp_path / "run")
+    recipe = ["--optimizer", "muon", "--lr-decay", "linear", "--lr", "1e-2", "--quiet", "--out", folder]
+    code, summary, _ = run_cli(capsys, "lessons", *TINY_RUN, "--steps", "12", *recipe)
+    assert code == 0 and summary["val_loss"] < 4.0  # from ln(vocabulary) ~ 4.3 at the start
+    saved = load_checkpoint(folder)
+    assert (saved.train_config.optimizer, saved.train_config.lr_decay) == ("muon", "linear")
+    assert any(key.startswith("muon.velocity.") for key in saved.optimizer_state)
+    code, summary, _ = run_cli(capsys, "lessons", "--resume", folder, "--steps", "14", "--quiet")
+    assert code == 0 and summary["steps_this_run"] == 2 and load_checkpoint(folder).train_config.optimizer == "muon"
+
+
 def test_mistakes_are_explained_not_crashed(tmp_path, capsys):
     code, _, captured = run_cli(capsys, "no-such-corpus", *TINY_RUN, "--steps", "1")
     assert code == 2 and "neither a built-in corpus" in captured.err

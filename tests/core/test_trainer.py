@@ -26,6 +26,17 @@ def test_learning_rate_warms_up_linearly_then_follows_a_cosine_to_min_lr():
     assert learning_rate_at(5000, cfg) == pytest.approx(1e-4)
 
 
+def test_a_linear_decay_falls_in_a_straight_line_from_the_peak_to_min_lr():
+    cfg = TrainConfig(learning_rate=1e-3, min_lr=1e-4, warmup_steps=10, max_steps=110, lr_decay="linear")
+    assert learning_rate_at(4, cfg) == pytest.approx(1e-3 * 5 / 11)  # the same warmup
+    assert learning_rate_at(10, cfg) == pytest.approx(1e-3)
+    assert learning_rate_at(35, cfg) == pytest.approx(1e-3 - 0.25 * 9e-4)  # a quarter of the way down
+    assert learning_rate_at(85, cfg) == pytest.approx(1e-4 + 0.25 * 9e-4)
+    assert learning_rate_at(110, cfg) == learning_rate_at(5000, cfg) == pytest.approx(1e-4)
+    with pytest.raises(ValueError, match="Unknown learning-rate decay 'step'"):
+        TrainConfig(lr_decay="step")
+
+
 # -- one step -----------------------------------------------------------------------------------------
 def _by_part(model, values_of_param):
     """sqrt of the summed squares of a per-parameter quantity, grouped like the trainer groups."""
