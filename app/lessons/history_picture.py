@@ -40,7 +40,7 @@ def history_picture(train: list, val: list | None, recipe=None, size: QSize = SI
         plots.addLabel(
             f"<span style='color:{text}'>{legend_html([('━', CURVE_COLOURS[2], 'learning rate')])}</span>", row=0, col=1
         )
-        rate = plots.addPlot(row=1, col=1, title="learning rate: warmup, then cosine decay")
+        rate = plots.addPlot(row=1, col=1, title=f"learning rate: warmup, then {recipe.lr_decay} decay")
         steps = np.unique(np.linspace(0, recipe.max_steps, SCHEDULE_POINTS).astype(int))
         rate.plot(
             steps, [learning_rate_at(int(step), recipe) for step in steps], pen=pg.mkPen(CURVE_COLOURS[2], width=2)
