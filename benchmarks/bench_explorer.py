@@ -210,6 +210,16 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64,
 
             panel.widget.show_snapshot = timed
 
+    maker = app_window.controller._worker._maker  # time the worker's part too: tokenize, trace, label
+    worker_ms: list[tuple[float, float]] = []  # (wall, CPU) of each snapshot made
+
+    def timed_make(*request, original=maker.make):  # noqa: B008 (bound now)
+        wall, cpu_time = time.perf_counter(), time.thread_time()
+        made = original(*request)
+        worker_ms.append((1e3 * (time.perf_counter() - wall), 1e3 * (time.thread_time() - cpu_time)))
+        return made
+
+    maker.make = timed_make
     ids = torch.tensor(tokenizer.encode(base + "a"))
     # With a character tokenizer "a" is one more token; with BPE it may join the last word's token.
     typed_tokens = len(ids)
@@ -251,6 +261,7 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64,
     clock.forget_receivers()
     for widget, original in originals.items():
         widget.show_snapshot = original
+    del maker.make  # the class's own again
 
     if profiler:
         print_profile(profiler, profile, keys, f"{label}, {n_tokens} tokens")
@@ -268,6 +279,11 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64,
     print("    keystroke -> every visible panel's show_snapshot done (before painting): "
           f"p50 {drawn_p50:.1f}, p95 {drawn_p95:.1f} ms; "
           f"GUI-thread CPU per keystroke: p50 {cpu_p50:.1f}, p95 {cpu_p95:.1f} ms")
+    for kind, made in (("appending", worker_ms[0::2]), ("deleting", worker_ms[1::2])):
+        if made:
+            wall, cpu_ms = (statistics.median(m[which] for m in made) for which in (0, 1))
+            print(f"    worker, snapshot made {kind} a character: p50 wall {wall:.1f}, p50 CPU {cpu_ms:.1f} ms "
+                  "(its own thread)")
     parts = ", ".join(f"{name} {statistics.median(ms):.1f}" for name, ms in redraw_ms.items() if ms)
     print(f"    median CPU time of show_snapshot per redrawn panel (ms): {parts}")
     paints = ", ".join(f"{name} {statistics.median(ms):.1f}" for name, ms in paint_ms.items() if ms)

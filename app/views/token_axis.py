@@ -132,10 +132,9 @@ class TokenAxis(pg.AxisItem):
             painter.drawLine(QPointF(0, edge), QPointF(length, edge))
         low, high = sorted((first, last))
         visible = range(max(0, math.ceil(low)), min(len(self._labels), math.floor(high) + 1))
+        every_stride = range(-(-visible.start // stride) * stride, visible.stop, stride)  # multiples of stride
         shown = [
-            index
-            for index in visible
-            if not (index % stride or (self._highlight >= 0 and abs(index - self._highlight) < stride))
+            index for index in every_stride if not (self._highlight >= 0 and abs(index - self._highlight) < stride)
         ]
         self.drawn = (shown, point_size)
         if self._upright:  # bottom labels read upwards, ending at the axis: draw them all in turned axes
