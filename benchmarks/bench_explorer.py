@@ -13,6 +13,8 @@
     character tokenizer.
     --gpt2-tokens 64,512 also types at 512 tokens (the keystroke must not cost more as the prompt grows:
     since the incremental trace, core/model/kv_cache.py, a keystroke computes only the new token).
+    --profile ROWS prints the GUI thread's ROWS costliest functions (cProfile) over the GPT-2-sized
+    keystrokes; --skip-default leaves out the default model.
 (c) --before DIR: the default model's keystroke p95 with the code in DIR (a checkout of an earlier
     commit, e.g. `git worktree add /tmp/before main`) and with this code, each in a fresh process,
     interleaved --rounds times; medians and worst of each.
