@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
-from core.model.kv_cache import SQUARE, position_axis, shared_prefix_length
+from core.model.kv_cache import SQUARE, KVCache, LayerCache, position_axis, shared_prefix_length
 
 SPARE = 64  # positions a new buffer keeps free beyond the prompt (and at least a quarter more)
 
@@ -179,3 +179,38 @@ class GrowingValue:
 
     def _grown(self, buffer: Buffer, length: int) -> Grown:
         return Grown(self._part(buffer.data, length), buffer, self, buffer.claim(length))
+
+
+# -- the KV cache of an extended trace, grown in the same buffers --------------------------------------
+@dataclass(frozen=True)
+class GrownLayerCache(LayerCache):
+    """One layer's cached keys and values held as grown values: the new tokens' keys and values are
+    written into the buffers after them (GrowingValue.extended, under the same claims as every value)
+    instead of concatenated with them, and the grown values are kept in `grown` for the trace to hold."""
+
+    names: tuple[str, str]  # the recorded names of the keys and the values ("blocks.{l}.attn.k", ".v")
+    sources: tuple[Grown, Grown]  # the previous trace's keys and values
+    ids: torch.Tensor  # (B, T) the new trace's ids
+    shared: Callable[[torch.Tensor], int]  # how many leading tokens other ids share with ids
+    grown: dict  # name -> Grown, filled by followed_by
+
+    def followed_by(self, key: torch.Tensor, value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        kept = self.key.size(2)
+        for name, source, new in zip(self.names, self.sources, (key, value)):
+            self.grown[name] = source.family.extended(source, self.ids, kept, new, shared=self.shared)
+        return self.grown[self.names[0]].view, self.grown[self.names[1]].view  # (B, nh, T, hs) each
+
+
+def grown_cache(trace, kept: int, n_layers: int, ids: torch.Tensor, shared, grown: dict) -> KVCache | None:
+    """The KV cache of `trace`'s first `kept` tokens with its keys and values grown in place for `ids`
+    (the grown values land in `grown`, by name); None when the trace's keys and values are not grown
+    values yet (the first keystroke after a full trace: KVCache.from_trace concatenates)."""
+    layers = []
+    for layer in range(n_layers):
+        names = (f"blocks.{layer}.attn.k", f"blocks.{layer}.attn.v")
+        sources = tuple(trace.stored(name) for name in names)
+        if not all(isinstance(source, Grown) for source in sources):
+            return None
+        key, value = (source.view[:, :, :kept] for source in sources)  # (B, nh, kept, hs) each
+        layers.append(GrownLayerCache(key, value, names, sources, ids, shared, grown))
+    return KVCache(kept, tuple(layers))

@@ -29,6 +29,11 @@ class LayerCache:
     key: torch.Tensor  # (B, nh, p, hs)
     value: torch.Tensor  # (B, nh, p, hs)
 
+    def followed_by(self, key: torch.Tensor, value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The cached keys and values followed by the new tokens' (B, nh, Tn, hs): (B, nh, p + Tn, hs) each,
+        a copy of every position (growing_table.GrownLayerCache writes only the new ones)."""
+        return torch.cat((self.key, key), dim=2), torch.cat((self.value, value), dim=2)
+
 
 @dataclass(frozen=True)
 class KVCache:
