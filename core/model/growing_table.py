@@ -17,6 +17,9 @@ character is deleted and another typed (or a BPE token is replaced by a longer o
 still be showing position p: the write goes to a second buffer of the same family instead, which first
 catches up on the positions it lacks (a few, not all). A fresh buffer (one full copy) is made only
 when every buffer is claimed too far, or full.
+
+The keys and values the pass itself attends to grow the same way (GrownLayerCache): the new tokens'
+keys are written into the keys' buffer during the pass, and the trace keeps that grown value.
 """
 
 from __future__ import annotations
