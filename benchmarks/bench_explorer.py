@@ -13,6 +13,8 @@
     character tokenizer.
     --gpt2-tokens 64,512 also types at 512 tokens (the keystroke must not cost more as the prompt grows:
     since the incremental trace, core/model/kv_cache.py, a keystroke computes only the new token).
+    --profile ROWS prints the GUI thread's ROWS costliest functions (cProfile) over the GPT-2-sized
+    keystrokes; --skip-default leaves out the default model.
 (c) --before DIR: the default model's keystroke p95 with the code in DIR (a checkout of an earlier
     commit, e.g. `git archive bd5b583 | tar -x -C /tmp/before`) and with this code, each in a fresh process,
     interleaved --rounds times; medians and worst of each, and the ratios. With --explain (DIR must have
@@ -34,7 +36,9 @@
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import statistics
 import subprocess
 import sys
@@ -166,7 +170,9 @@ def prompt_of(tokenizer, n_tokens: int) -> str:
     return text[:low]
 
 
-def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64) -> None:
+def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64, profile: int = 0) -> None:
+    """Type `keys` keystrokes at the end of an n_tokens prompt; with `profile`, also print the GUI thread's
+    `profile` costliest functions (cProfile, time per keystroke) over those keystrokes."""
     import torch
     from PySide6.QtCore import QEventLoop, Qt
     from PySide6.QtTest import QTest
@@ -208,6 +214,16 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
 
             panel.widget.show_snapshot = timed
 
+    maker = app_window.controller._worker._maker  # time the worker's part too: tokenize, trace, label
+    worker_ms: list[tuple[float, float]] = []  # (wall, CPU) of each snapshot made
+
+    def timed_make(*request, original=maker.make):  # noqa: B008 (bound now)
+        wall, cpu_time = time.perf_counter(), time.thread_time()
+        made = original(*request)
+        worker_ms.append((1e3 * (time.perf_counter() - wall), 1e3 * (time.thread_time() - cpu_time)))
+        return made
+
+    maker.make = timed_make
     ids = torch.tensor(tokenizer.encode(base + "a"))
     # With a character tokenizer "a" is one more token; with BPE it may join the last word's token.
     typed_tokens = len(ids)
@@ -222,12 +238,17 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
 
     app_window.drawn.connect(note_drawn)
     paint_ms: dict[str, list[float]] = {name: [] for name in clock.panels.values()}
+    profiler = cProfile.Profile() if profile else None
     for key in range(keys):
         clock.reset()
         cpu_start, start = time.thread_time(), time.perf_counter()
+        if profiler:
+            profiler.enable()
         QTest.keyClick(editor, Qt.Key.Key_A if key % 2 == 0 else Qt.Key.Key_Backspace)
         wait_until_drawn(app_window, loop)
         settle(clock, loop)  # every paint the redraw caused has been delivered
+        if profiler:
+            profiler.disable()
         assert clock.last_end > drawn_at[0], "the new snapshot was never painted"
         latencies.append(clock.last_end - start)
         to_drawn.append(drawn_at[0] - start)
@@ -244,7 +265,10 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
     clock.forget_receivers()
     for widget, original in originals.items():
         widget.show_snapshot = original
+    del maker.make  # the class's own again
 
+    if profiler:
+        print_profile(profiler, profile, keys, f"{label}, {n_tokens} tokens")
     p50, p95 = percentiles_ms(latencies)
     trace_ms = 1e3 * statistics.median(traces)
     print(f"(a) {label}: keystroke -> last paint of the visible panels, {n_tokens} tokens, {keys} keys: "
@@ -259,11 +283,29 @@ def bench_keystrokes(window, session, keys: int, label: str, n_tokens: int = 64)
     print("    keystroke -> every visible panel's show_snapshot done (before painting): "
           f"p50 {drawn_p50:.1f}, p95 {drawn_p95:.1f} ms; "
           f"GUI-thread CPU per keystroke: p50 {cpu_p50:.1f}, p95 {cpu_p95:.1f} ms")
+    for kind, made in (("appending", worker_ms[0::2]), ("deleting", worker_ms[1::2])):
+        if made:
+            wall, cpu_ms = (statistics.median(m[which] for m in made) for which in (0, 1))
+            print(f"    worker, snapshot made {kind} a character: p50 wall {wall:.1f}, p50 CPU {cpu_ms:.1f} ms "
+                  "(its own thread)")
     parts = ", ".join(f"{name} {statistics.median(ms):.1f}" for name, ms in redraw_ms.items() if ms)
     print(f"    median CPU time of show_snapshot per redrawn panel (ms): {parts}")
     paints = ", ".join(f"{name} {statistics.median(ms):.1f}" for name, ms in paint_ms.items() if ms)
     print(f"    median CPU time of the paint events per visible panel (ms): {paints}")
     return p50, p95
+
+
+def print_profile(profiler: cProfile.Profile, rows: int, keys: int, label: str) -> None:
+    """The GUI thread's costliest functions, by their own time and by time including what they call,
+    in ms per keystroke (the profiler's overhead inflates both; compare them with each other)."""
+    stats = pstats.Stats(profiler)
+    for key, title in (("tottime", "own time"), ("cumtime", "time with callees")):
+        print(f"    cProfile of the GUI thread, {label}, by {title} (ms per keystroke):")
+        ranked = sorted(stats.stats.items(), key=lambda item: item[1][2 if key == "tottime" else 3], reverse=True)
+        for (file, line, function), (_, calls, own, total, _) in ranked[:rows]:
+            place = f"{Path(file).name}:{line}" if line else file
+            print(f"      {1e3 * own / keys:7.2f} {1e3 * total / keys:7.2f}  {calls / keys:6.0f}x  "
+                  f"{function} ({place})")
 
 
 EXPLAIN_WINDOW = (2560, 1440)  # the window's size with --explain, with and without the panels: room for five more
@@ -338,12 +380,15 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=60, help="keystrokes per model")
     parser.add_argument("--starts", type=int, default=3, help="fresh processes for the start-up time")
     parser.add_argument("--skip-gpt2", action="store_true")
+    parser.add_argument("--skip-default", action="store_true", help="type only with the larger models")
     parser.add_argument("--explain", action="store_true",
                         help="also type with the logit lens, attribution, patching, neurons and KV cache "
                         "panels visible")
     parser.add_argument("--smollm2", action="store_true", help="also a SmolLM2-135M-shaped model (random weights)")
     parser.add_argument("--gpt2-tokens", default="64",
                         help="prompt lengths for the GPT-2-small-sized model, e.g. 64,512")
+    parser.add_argument("--profile", type=int, default=0, metavar="ROWS",
+                        help="print the GUI thread's ROWS costliest functions (cProfile) for the GPT-2-sized runs")
     parser.add_argument("--before", type=Path, help="an earlier checkout to compare the default model with (c)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of (c)")
     parser.add_argument("--startup-only", action="store_true", help="measure only the start-up (b)")
@@ -379,7 +424,8 @@ def main() -> None:
         window.show()
         app.processEvents()
         print(f"default model: {session.describe()}" + (f" ({notice})" if notice else ""))
-        _, without = bench_keystrokes(window, session, args.keys, "default model")
+        if not args.skip_default:
+            _, without = bench_keystrokes(window, session, args.keys, "default model")
         if args.explain:
             show_explain_panels(window)
             _, with_explain = bench_keystrokes(window, session, args.keys, "default model + the 5 explain panels")
@@ -389,7 +435,7 @@ def main() -> None:
             big = gpt2_small_sized_session()
             print(f"GPT-2-small-sized: {big.describe()}")
             for n_tokens in (int(n) for n in args.gpt2_tokens.split(",")):
-                bench_keystrokes(window, big, max(10, args.keys // 3), "GPT-2-small-sized", n_tokens)
+                bench_keystrokes(window, big, max(10, args.keys // 3), "GPT-2-small-sized", n_tokens, args.profile)
             del big
         if args.smollm2:
             from smollm2_shape import smollm2_sized_session

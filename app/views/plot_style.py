@@ -108,6 +108,14 @@ def text_widths(chosen: QFont, texts: Sequence[str]) -> list[int]:
     return widths
 
 
+def shared_prefix(before: Sequence, after: Sequence) -> int:
+    """How many leading items two sequences share (token labels before and after a keystroke)."""
+    both = min(len(before), len(after))
+    if before[:both] == after[:both]:  # typing or deleting at the end: one comparison in C
+        return both
+    return next(index for index in range(both) if before[index] != after[index])
+
+
 def wrapped_title(title: str, width: float, chosen: QFont) -> tuple[str, int]:
     """`title` as it fits `width` pixels in `chosen`: whole, or broken into lines at spaces (HTML <br>,
     which pyqtgraph's titles understand); and how many lines that makes."""

@@ -15,7 +15,17 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QFontMetrics, QPen
 
-from .plot_style import CENTRE_TOP, LEFT_MIDDLE, RIGHT_MIDDLE, TICK_POINT_SIZE, abbreviate, colours, font, text_widths
+from .plot_style import (
+    CENTRE_TOP,
+    LEFT_MIDDLE,
+    RIGHT_MIDDLE,
+    TICK_POINT_SIZE,
+    abbreviate,
+    colours,
+    font,
+    shared_prefix,
+    text_widths,
+)
 
 
 MIN_TICK_POINT_SIZE = 7  # labels shrink down to this before every other one is left out
@@ -38,6 +48,8 @@ class TokenAxis(pg.AxisItem):
         #                                  is then not re-typeset on every change of range
         self._labels: list[str] | None = None
         self._widths: list[int] = []  # pixel width of each label in the tick font
+        self._given: list[str] = []  # the labels as given (before shortening), to see which are new
+        self._measured_in = ""  # the key of the font _widths were measured in
         self._highlight = -1
         self._accent = QColor(colours(False)["accent"])
         self._upright = False
@@ -48,13 +60,20 @@ class TokenAxis(pg.AxisItem):
 
     def set_labels(self, labels: Sequence[str] | None) -> None:
         if labels is None:
-            self._labels = None
+            self._labels, self._given, self._widths = None, [], []
             self._set_extent(None)
         else:
-            self._labels = [abbreviate(label, self._longest_label) for label in labels]
-            self._upright = self.orientation in ("bottom", "top") and max(map(len, self._labels), default=0) > 2
+            labels = list(labels)
             tick_font = self.tick_font()
-            self._widths = text_widths(tick_font, self._labels)
+            font_key = tick_font.key()
+            # A keystroke at the end of the prompt adds or removes the last label: keep the others'
+            # shortened text and measured width (measured in this font), do only the new ones.
+            kept = shared_prefix(self._given, labels) if font_key == self._measured_in else 0
+            new = [abbreviate(label, self._longest_label) for label in labels[kept:]]
+            self._labels = (self._labels or [])[:kept] + new
+            self._widths = self._widths[:kept] + text_widths(tick_font, new)
+            self._given, self._measured_in = labels, font_key
+            self._upright = self.orientation in ("bottom", "top") and max(map(len, self._labels), default=0) > 2
             longest = max(self._widths, default=0)
             metrics = QFontMetrics(tick_font)
             across = longest if (self.orientation in ("left", "right") or self._upright) else metrics.height()
@@ -113,10 +132,9 @@ class TokenAxis(pg.AxisItem):
             painter.drawLine(QPointF(0, edge), QPointF(length, edge))
         low, high = sorted((first, last))
         visible = range(max(0, math.ceil(low)), min(len(self._labels), math.floor(high) + 1))
+        every_stride = range(-(-visible.start // stride) * stride, visible.stop, stride)  # multiples of stride
         shown = [
-            index
-            for index in visible
-            if not (index % stride or (self._highlight >= 0 and abs(index - self._highlight) < stride))
+            index for index in every_stride if not (self._highlight >= 0 and abs(index - self._highlight) < stride)
         ]
         self.drawn = (shown, point_size)
         if self._upright:  # bottom labels read upwards, ending at the axis: draw them all in turned axes

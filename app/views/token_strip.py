@@ -7,6 +7,7 @@ greyed and struck through, followed by a scissors mark where the model starts re
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt
@@ -14,7 +15,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from app.theme import colours
-from app.views.plot_style import text_widths
+from app.views.plot_style import shared_prefix, text_widths
 
 GOLDEN_RATIO = 0.6180339887  # steps the hue so neighbouring ids get clearly different colours
 PADDING, GAP, LINE_GAP = 6, 4, 6
@@ -45,6 +46,9 @@ class TokenStrip(QWidget):
         self._chips: list[Chip] = []
         self._rects: list[QRectF] = []
         self._painted: list[Chip] = []  # the chips the last layout placed (to repaint only what changed)
+        self._given: tuple = ((), [], [], [])  # set_tokens' last (cut labels, labels, ids, bytes)
+        self._sizes: list[QSize] = []  # each chip's size, in the order of _chips
+        self._laid_out_width = 0  # the width the chips were placed in
         self.dark = False
         self._placeholder = "Type a prompt above: its tokens appear here."
         self._base_point_size = self.font().pointSizeF()
@@ -52,19 +56,26 @@ class TokenStrip(QWidget):
 
     # -- content ---------------------------------------------------------------------------------
     def set_tokens(self, labels, ids, raw_bytes=(), cut_labels=()) -> None:
-        chips = [Chip(label, None, cut=True) for label in cut_labels]
-        if cut_labels:
-            chips.append(Chip(CUT_MARK, None))
+        """Chips for the tokens. Those the last call already had in front (a keystroke at the end of a
+        long prompt keeps all but one) are kept with their sizes and places; only the rest is made."""
         raw_bytes = tuple(raw_bytes) or (b"",) * len(labels)
+        given = (tuple(cut_labels), list(labels), list(map(int, ids)), list(raw_bytes))
+        first_read = len(cut_labels) + 1 if cut_labels else 0  # the chips before it: cut ones and the mark
+        kept = 0 if given[0] != self._given[0] else first_read + min(map(shared_prefix, self._given[1:], given[1:]))
+        chips = [Chip(label, None, cut=True) for label in cut_labels][kept:]
+        if cut_labels and kept < first_read:
+            chips.append(Chip(CUT_MARK, None))
+        start = max(kept - first_read, 0)
         chips += [
-            Chip(label, int(token_id), raw, position=i)
-            for i, (label, token_id, raw) in enumerate(zip(labels, ids, raw_bytes))
+            Chip(label, token_id, raw, position=i)
+            for i, label, token_id, raw in zip(range(start, len(labels)), *(part[start:] for part in given[1:]))
         ]
-        self._chips = chips
-        self._relayout()
+        self._given = given
+        self._chips = self._chips[:kept] + chips
+        self._relayout(kept)
 
     def clear_tokens(self, placeholder: str) -> None:
-        self._chips = []
+        self._chips, self._given = [], ((), [], [], [])
         self._placeholder = placeholder
         self._relayout()
 
@@ -77,6 +88,7 @@ class TokenStrip(QWidget):
         self._label_font.setPointSizeF(self._base_point_size * 1.1 * zoom)
         self._id_font = QFont(self.font())
         self._id_font.setPointSizeF(self._base_point_size * 0.8 * zoom)
+        self._sizes = []  # measured in the old fonts
         self._relayout()
         self.update()  # the same chips in a new font: _relayout repaints only chips that moved
 
@@ -85,22 +97,33 @@ class TokenStrip(QWidget):
         self.update()
 
     # -- layout: chips flow left to right and wrap ---------------------------------------------
-    def _chip_sizes(self) -> list[QSize]:
-        label_widths = text_widths(self._label_font, [chip.label for chip in self._chips])
-        id_widths = text_widths(self._id_font, [str(chip.token_id) for chip in self._chips])
-        height = QFontMetrics(self._label_font).height() + QFontMetrics(self._id_font).height() + PADDING
+    def _chip_sizes(self, chips: list[Chip]) -> list[QSize]:
+        label_widths = text_widths(self._label_font, [chip.label for chip in chips])
+        id_widths = text_widths(self._id_font, [str(chip.token_id) for chip in chips])
+        height = self._chip_height()
         return [
             QSize(max(label_width, id_width if chip.token_id is not None else 0, 8) + 2 * PADDING, height)
-            for chip, label_width, id_width in zip(self._chips, label_widths, id_widths)
+            for chip, label_width, id_width in zip(chips, label_widths, id_widths)
         ]
 
-    def _relayout(self) -> None:
+    def _chip_height(self) -> int:
+        """Every chip's height: a line of the label font over a line of the id font."""
+        return QFontMetrics(self._label_font).height() + QFontMetrics(self._id_font).height() + PADDING
+
+    def _relayout(self, kept: int = 0) -> None:
+        """Place the chips; the first `kept` are where they were (same chips, same width), and since every
+        chip has the same height, where the next one goes follows from the last of them."""
         width = max(self.width(), 100)
-        x = y = GAP
-        row_height = 0
-        before = list(zip(self._painted, self._rects))
-        self._rects = []
-        for size in self._chip_sizes():
+        kept = min(kept, len(self._sizes), len(self._rects)) if width == self._laid_out_width else 0
+        self._laid_out_width = width
+        self._sizes = self._sizes[:kept] + self._chip_sizes(self._chips[kept:])
+        before, painted = self._rects, self._painted
+        self._rects = self._rects[:kept]
+        x, y, row_height = GAP, GAP, 0
+        if kept:
+            last = self._rects[-1]
+            x, y, row_height = last.right() + GAP, last.top(), last.height()
+        for size in self._sizes[kept:]:
             if x + size.width() > width - GAP and x > GAP:
                 x, y = GAP, y + row_height + LINE_GAP
                 row_height = 0
@@ -109,18 +132,19 @@ class TokenStrip(QWidget):
             row_height = max(row_height, size.height())
         total = y + row_height + GAP if self._chips else 2 * QFontMetrics(self.font()).height()
         self.setMinimumHeight(int(total))
-        self._update_changed(before, list(zip(self._chips, self._rects)))
+        self._update_changed(painted, before, kept)
 
-    def _update_changed(self, before: list, after: list) -> None:
-        """Repaint only the chips that changed: typing at the end of a long prompt redraws one chip."""
-        self._painted = list(self._chips)
-        if not before or not after:
+    def _update_changed(self, painted: list[Chip], before: list[QRectF], same: int) -> None:
+        """Repaint only the chips that changed (the first `same` did not): typing at the end of a long
+        prompt redraws one chip."""
+        self._painted = self._chips
+        if not before or not self._rects:
             self.update()
             return
-        same = 0
-        while same < min(len(before), len(after)) and before[same] == after[same]:
+        end = min(len(painted), len(before), len(self._rects))  # (a resize within _relayout has them differ)
+        while same < end and painted[same] == self._chips[same] and before[same] == self._rects[same]:
             same += 1
-        changed = [rect for _, rect in before[same:] + after[same:]]
+        changed = before[same:] + self._rects[same:]
         if changed:
             area = QRectF(changed[0])
             for rect in changed[1:]:
@@ -144,10 +168,13 @@ class TokenStrip(QWidget):
             painter.drawText(self.rect().adjusted(GAP, GAP, -GAP, -GAP), Qt.AlignmentFlag.AlignLeft, self._placeholder)
             return
         label_height = QFontMetrics(self._label_font).height()
-        for chip, rect in zip(self._chips, self._rects):
-            if not rect.intersects(QRectF(event.rect())):
-                continue
-            self._paint_chip(painter, chip, rect, label_height, theme)
+        area = QRectF(event.rect())
+        # Chips are placed row by row, so those in the area are one run of them: found by bisection.
+        first = bisect.bisect_left(self._rects, area.top(), key=QRectF.bottom)
+        end = bisect.bisect_right(self._rects, area.bottom(), key=QRectF.top)
+        for chip, rect in zip(self._chips[first:end], self._rects[first:end]):
+            if rect.intersects(area):
+                self._paint_chip(painter, chip, rect, label_height, theme)
 
     def _paint_chip(self, painter: QPainter, chip: Chip, rect: QRectF, label_height: int, theme) -> None:
         if chip.token_id is None and not chip.cut:  # the scissors mark
@@ -181,7 +208,7 @@ class TokenStrip(QWidget):
     # -- hover: id, text and bytes -----------------------------------------------------------
     def row_height(self) -> int:
         """One row of chips and the gap below it."""
-        return QFontMetrics(self._label_font).height() + QFontMetrics(self._id_font).height() + PADDING + LINE_GAP
+        return self._chip_height() + LINE_GAP
 
     def chip_rects(self) -> list[QRectF]:
         """Where each chip is drawn, in the order of chips()."""

@@ -17,6 +17,9 @@ character is deleted and another typed (or a BPE token is replaced by a longer o
 still be showing position p: the write goes to a second buffer of the same family instead, which first
 catches up on the positions it lacks (a few, not all). A fresh buffer (one full copy) is made only
 when every buffer is claimed too far, or full.
+
+The keys and values the pass itself attends to grow the same way (GrownLayerCache): the new tokens'
+keys are written into the keys' buffer during the pass, and the trace keeps that grown value.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from core.model.kv_cache import SQUARE, position_axis, shared_prefix_length
+from core.model.kv_cache import SQUARE, KVCache, LayerCache, position_axis, shared_prefix_length
 
 SPARE = 64  # positions a new buffer keeps free beyond the prompt (and at least a quarter more)
 
@@ -110,7 +113,8 @@ class GrowingValue:
         """The value of `ids`, whose first `kept` positions `source` holds, followed by the new ones.
 
         new: the new positions' values (a table: the new rows (B, nh, Tn, T), against every key);
-        new_columns (B, nh, kept, Tn): a table's earlier queries against the new keys (None: self.fill);
+        new_columns (B, nh, kept, Tn): a table's earlier queries against the new keys (None: self.fill,
+        which a causal model's table holds there already);
         shared(other_ids): how many leading tokens other_ids share with ids (one trace's names ask
         about the same few id tables, so the caller may remember the answers)."""
         T = ids.size(1)
@@ -122,10 +126,12 @@ class GrowingValue:
             if valid < kept:  # catch up on the positions this buffer lacks, from the source's buffer
                 self._catch_up(buffer.data, source.buffer.data, valid, kept)
             self._rows(buffer.data, kept, T).copy_(new)
-            if self.square:
-                buffer.data[:, :, :kept, kept:T] = (
-                    self.fill if new_columns is None else new_columns
-                )  # (B, nh, kept, Tn)
+            if self.square and new_columns is not None:  # the scores: earlier queries · the new keys
+                buffer.data[:, :, :kept, kept:T] = new_columns  # (B, nh, kept, Tn)
+            # A table with a fill needs no write there: those cells are the earlier queries' future, which
+            # holds the fill from the start (_new_buffer) and is all the model ever writes there. (Writing a
+            # column of a (T, T) table touches T rows far apart: at 512 tokens of GPT-2 small the masked
+            # scores' and pattern's columns took 3.7 ms a keystroke, more than all else the tables cost.)
             buffer.ids = ids  # not written to again (the trace's own, immutable ids)
             self._recent = [buffer] + [other for other in self._recent if other is not buffer][:1]
             return self._grown(buffer, T)
@@ -166,10 +172,48 @@ class GrowingValue:
         shape[self.axis] = capacity
         if self.square:
             shape[-1] = capacity
-        buffer = Buffer(value.new_empty(shape), ids, capacity)
+        data = value.new_empty(shape)
+        if self.square and self.fill is not None:  # every cell the value does not cover is some query's future
+            data.fill_(self.fill)
+        buffer = Buffer(data, ids, capacity)
         self._part(buffer.data, value.size(self.axis)).copy_(value)
         self._buffers = [ref for ref in self._buffers if ref() is not None] + [weakref.ref(buffer)]
         return buffer
 
     def _grown(self, buffer: Buffer, length: int) -> Grown:
         return Grown(self._part(buffer.data, length), buffer, self, buffer.claim(length))
+
+
+# -- the KV cache of an extended trace, grown in the same buffers --------------------------------------
+@dataclass(frozen=True)
+class GrownLayerCache(LayerCache):
+    """One layer's cached keys and values held as grown values: the new tokens' keys and values are
+    written into the buffers after them (GrowingValue.extended, under the same claims as every value)
+    instead of concatenated with them, and the grown values are kept in `grown` for the trace to hold."""
+
+    names: tuple[str, str]  # the recorded names of the keys and the values ("blocks.{l}.attn.k", ".v")
+    sources: tuple[Grown, Grown]  # the previous trace's keys and values
+    ids: torch.Tensor  # (B, T) the new trace's ids
+    shared: Callable[[torch.Tensor], int]  # how many leading tokens other ids share with ids
+    grown: dict  # name -> Grown, filled by followed_by
+
+    def followed_by(self, key: torch.Tensor, value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        kept = self.key.size(2)
+        for name, source, new in zip(self.names, self.sources, (key, value)):
+            self.grown[name] = source.family.extended(source, self.ids, kept, new, shared=self.shared)
+        return self.grown[self.names[0]].view, self.grown[self.names[1]].view  # (B, nh, T, hs) each
+
+
+def grown_cache(trace, kept: int, n_layers: int, ids: torch.Tensor, shared, grown: dict) -> KVCache | None:
+    """The KV cache of `trace`'s first `kept` tokens with its keys and values grown in place for `ids`
+    (the grown values land in `grown`, by name); None when the trace's keys and values are not grown
+    values yet (the first keystroke after a full trace: KVCache.from_trace concatenates)."""
+    layers = []
+    for layer in range(n_layers):
+        names = (f"blocks.{layer}.attn.k", f"blocks.{layer}.attn.v")
+        sources = tuple(trace.stored(name) for name in names)
+        if not all(isinstance(source, Grown) for source in sources):
+            return None
+        key, value = (source.view[:, :, :kept] for source in sources)  # (B, nh, kept, hs) each
+        layers.append(GrownLayerCache(key, value, names, sources, ids, shared, grown))
+    return KVCache(kept, tuple(layers))

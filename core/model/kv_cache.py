@@ -6,7 +6,9 @@ with the same p tokens as the previous one therefore
     1. keeps the previous trace's values for those p positions (slices),
     2. runs the model over the new tokens only (GPT.forward_cached), their queries attending to the
        earlier tokens' keys and values, which the previous trace already holds: this is the KV cache
-       (the same mechanism a later "KV cache" lesson and view show for generating text),
+       (the same mechanism a later "KV cache" lesson and view show for generating text; once the
+       trace's keys and values are grown values, the new ones are written after them in place:
+       growing_table.GrownLayerCache),
     3. joins the two along the position dimension: the plain way below (Joined, a copy of every
        position when a value is read), or the fast one, writing only the new positions into a buffer
        with room to spare (core/model/growing_table.py), which run_trace uses.
@@ -28,6 +30,11 @@ class LayerCache:
 
     key: torch.Tensor  # (B, nh, p, hs)
     value: torch.Tensor  # (B, nh, p, hs)
+
+    def followed_by(self, key: torch.Tensor, value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The cached keys and values followed by the new tokens' (B, nh, Tn, hs): (B, nh, p + Tn, hs) each,
+        a copy of every position (growing_table.GrownLayerCache writes only the new ones)."""
+        return torch.cat((self.key, key), dim=2), torch.cat((self.value, value), dim=2)
 
 
 @dataclass(frozen=True)

@@ -88,8 +88,7 @@ class CausalSelfAttention(nn.Module):
         computed; every hook sees those new rows (scores, pattern: (B, nh, Tn, T), all keys).
         """
         query, key, value = self._queries_keys_values(x, rope)                   # (B, nh, Tn, hs) each
-        key = torch.cat((past.key, key), dim=2)                                  # (B, nh, T, hs)
-        value = torch.cat((past.value, value), dim=2)                            # (B, nh, T, hs)
+        key, value = past.followed_by(key, value)                                # (B, nh, T, hs) each
         z = self._explicit_attention(query, key, value, masks.get(self.window))  # (B, nh, Tn, hs)
         return self._mix_heads(self.hook_z(z))
 

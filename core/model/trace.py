@@ -38,7 +38,7 @@ import torch
 from core.model.eval_mode import evaluating
 from core.model.hooks import Listener
 from core.model.intervention import Intervention, check_intervention, intervention_listeners
-from core.model.growing_table import Grown, GrowingValue
+from core.model.growing_table import Grown, GrowingValue, grown_cache
 from core.model.kv_cache import (
     Chunk,
     Joined,
@@ -329,20 +329,23 @@ def _extend_trace(
     chunks when it is first read: core/model/kv_cache.py)."""
     new_ids = ids[:, kept:]  # (B, Tn)
     recorded: dict[str, torch.Tensor] = {}
+    ids = ids.detach().cpu().clone()  # the trace's own ids, which the buffers keep as theirs
+    shared = functools.cache(lambda buffer_ids: shared_prefix_length(buffer_ids, ids))  # for every name at once
+    grown_in_the_pass: dict[str, Grown] = {}  # keys and values the KV cache grew in place
+    n_layers = model.config.n_layers
     with torch.inference_mode(), evaluating(model):
         if new_ids.size(1):
-            past = KVCache.from_trace(previous, kept, model.config.n_layers)
+            past = GROW_IN_PLACE and grown_cache(previous, kept, n_layers, ids, shared, grown_in_the_pass)
+            past = past or KVCache.from_trace(previous, kept, n_layers)
             logits = _recorded_pass(model, hooks, list(hooks.values()), recorded, intervention, new_ids, past)
             recorded["probs"] = torch.softmax(logits, dim=-1)  # (B, Tn, vocab)
             for name in _MODEL_TABLES:
                 recorded[name] = recorded[name].clone()
     stored = {}
-    ids = ids.detach().cpu().clone()  # the trace's own ids, which the buffers keep as theirs
-    shared = functools.cache(lambda buffer_ids: shared_prefix_length(buffer_ids, ids))  # for every name at once
     with torch.inference_mode():  # a grown value is read-only like every other recorded value
         for name in previous:
             if GROW_IN_PLACE:
-                stored[name] = _grown(name, previous, ids, kept, recorded, model, shared)
+                stored[name] = grown_in_the_pass.get(name) or _grown(name, previous, ids, kept, recorded, model, shared)
                 continue
             joined = _as_joined(name, previous.stored(name), model).cut(kept)
             stored[name] = joined.then(recorded[name]) if recorded else joined

@@ -40,3 +40,24 @@ def test_below_the_smallest_font_every_other_label_is_left_out(qtbot):
     rows = 60
     shown, size = _drawn(qtbot, rows, 200)
     assert size == MIN_TICK_POINT_SIZE and 0 < len(shown) < rows
+
+
+def _labelled(axis: TokenAxis, labels) -> tuple:
+    axis.set_labels(labels)
+    return axis._labels, axis._widths, axis._upright, axis._extent
+
+
+def test_labels_set_keystroke_by_keystroke_equal_labels_set_at_once(qtbot):
+    """Only the new labels are shortened and measured; the result is what a fresh axis gets."""
+    typed = TokenAxis("bottom")
+    words = ["The", " cat", " sat", " on", " an", " extraordinarily", " long", " mat"]
+    prompts = [words[:n] for n in (1, 2, 3, 2, 3, 6, 8, 7)]
+    prompts += [["The", " dog"] + words[2:], ["a"], words]  # an edit in the middle, a cut, a paste
+    for labels in prompts:
+        assert _labelled(typed, labels) == _labelled(TokenAxis("bottom"), labels), labels
+    bigger = font(TICK_POINT_SIZE + 6)  # a new font (presenter mode): every width is measured again
+    typed.setStyle(tickFont=bigger)
+    fresh = TokenAxis("bottom")
+    fresh.setStyle(tickFont=bigger)
+    assert _labelled(typed, words) == _labelled(fresh, words)
+    assert typed._widths[0] == QFontMetrics(bigger).horizontalAdvance("The")

@@ -234,3 +234,22 @@ def test_a_replaced_last_token_alternates_between_two_buffers():
         _assert_same_trace(new, model.trace(ids))
         shown = new
     assert len({id(buffer) for buffer in buffers}) == 2
+
+
+def test_once_grown_the_cached_keys_and_values_are_written_in_place_not_concatenated(monkeypatch):
+    """From the second keystroke on, the pass attends to views of the grown key and value buffers (the new
+    tokens' written after the kept ones) and the trace holds those very values; the plain concatenation
+    (LayerCache.followed_by) is left for the first keystroke after a full trace."""
+    from core.model.kv_cache import LayerCache
+
+    model = _model("llama")  # grouped-query and RoPE: the keys are recorded shared out and turned
+    concatenated = []
+    plain = LayerCache.followed_by
+    monkeypatch.setattr(LayerCache, "followed_by", lambda cache, *new: concatenated.append(1) or plain(cache, *new))
+    base = list(range(30))
+    shown = model.trace(base)
+    for key in range(8):
+        ids = base + [key % 5] if key % 2 == 0 else base + [key % 5, 7, 8]  # an append, then a paste
+        shown = model.trace(ids, previous=shown)
+        _assert_same_trace(shown, model.trace(ids))
+        assert concatenated == [1] * model.config.n_layers  # the first keystroke's only
