@@ -114,7 +114,8 @@ class Cast:
 def opening(cast: Cast, rng: random.Random) -> list[str]:
     hero, pet, kind, size = cast.hero, cast.pet, cast.pet_kind, rng.choice(SIZES)
     return rng.choice([
-        [f"{hero} had {article(kind)} {kind} called {pet}.", f"{pet} was {rng.choice(SIZES)} and {rng.choice(COLOURS)}."],
+        [f"{hero} had {article(kind)} {kind} called {pet}.",
+         f"{pet} was {rng.choice(SIZES)} and {rng.choice(COLOURS)}."],
         [f"Once upon a time, there was {article(size)} {size} {kind} called {pet}.",
          f"{pet} lived with {hero} near the {cast.place}."],
         [f"{hero} and {cast.friend} were friends.", f"{hero} had {article(kind)} {kind} called {pet}."],
@@ -244,8 +245,8 @@ def echo(cast: Cast, rng: random.Random) -> list[str]:
 
     Inside a story a repeat can also be guessed from its frame ("said them back"); here the only clue is
     the earlier copy, for any word. (With a full stop and a capital between the copies, a model learned to
-    copy only after that cue, and not the detectors' probe.) That is what grows a head that looks one token back and, above it,
-    an induction head that works on any words (the detectors' probe), not only on a story's own lists.
+    copy only after that cue, and not the detectors' probe.) That is what grows a head that looks one token
+    back and, above it, an induction head that works on any words (the detectors' probe), not only on a story's own lists.
     """
     words = " ".join(rng.sample(ECHO_WORDS, rng.randint(8, 20)))
     return [words, words]  # no full stop between them: nothing but the words says where the copy starts
@@ -300,6 +301,6 @@ def generate_stories(n_stories: int, seed: int) -> str:
 
 def vocabulary_words() -> set[str]:
     """Every word the stories use, apart from made-up names and words (for tests and lessons)."""
-    lists = [PEOPLE, ANIMALS, NUMBER_WORDS.values(), PLACES, THINGS, SEATS, FOODS, COLOURS, SIZES, GOOD_FEELINGS, BAD_FEELINGS,
-             WEATHER, MOVES, [word for pair in ACTIONS for word in pair]]
+    lists = [PEOPLE, ANIMALS, NUMBER_WORDS.values(), PLACES, THINGS, SEATS, FOODS, COLOURS, SIZES, GOOD_FEELINGS,
+             BAD_FEELINGS, WEATHER, MOVES, [word for pair in ACTIONS for word in pair]]
     return {word for words in lists for word in words}
