@@ -246,7 +246,8 @@ def echo(cast: Cast, rng: random.Random) -> list[str]:
     Inside a story a repeat can also be guessed from its frame ("said them back"); here the only clue is
     the earlier copy, for any word. (With a full stop and a capital between the copies, a model learned to
     copy only after that cue, and not the detectors' probe.) That is what grows a head that looks one token
-    back and, above it, an induction head that works on any words (the detectors' probe), not only on a story's own lists.
+    back and, above it, an induction head that works on any words (the detectors' probe), not only on a
+    story's own lists.
     """
     words = " ".join(rng.sample(ECHO_WORDS, rng.randint(8, 20)))
     return [words, words]  # no full stop between them: nothing but the words says where the copy starts
