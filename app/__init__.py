@@ -18,6 +18,7 @@ window.py           the explorer window: every panel in a dock, one controller f
 window_layout.py    the docks' default arrangement and first sizes
 window_menus.py     the menu bar and the small dialogs it opens
 window_classroom.py the narrow context the window hands the lessons
+window_compare.py   the Compare bar in the window: one second prompt, remembered, named in dock titles
 screenshot.py       `--screenshot`: wait for every panel to draw, save the picture, quit
 main.py             `attention-lab`: open the explorer window
 __main__.py         `python -m app`, like `attention-lab`

@@ -2,7 +2,8 @@
 
 GUI thread                          worker thread
 set_prompt / set_intervention  ->   latest request only (older waiting ones are dropped)
-                                    tokenize -> model.trace -> immutable Snapshot
+  / set_comparison                  tokenize -> model.trace -> immutable Snapshot
+                                    (and the corrupted prompt's, while the Compare switch is not on Clean)
 snapshot_ready(Snapshot)       <-   result, dropped if a newer request was made meanwhile
 
 Only immutable things cross the thread: a frozen TraceRequest in, a frozen Snapshot out.
@@ -20,9 +21,10 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 from core import Intervention
 from core.model.intervention import check_heads
 
+from .state.comparison import ComparedMaker, Comparison
 from .state.model_in_use import ModelInUse
 from .state.snapshot import Snapshot
-from .state.snapshot_maker import EMPTY_PROMPT_MESSAGE, SnapshotMaker, trace_threads
+from .state.snapshot_maker import EMPTY_PROMPT_MESSAGE, trace_threads
 
 
 # -- the worker ---------------------------------------------------------------------------------------
@@ -32,6 +34,7 @@ class TraceRequest:
     session: ModelInUse
     prompt: str
     intervention: Intervention
+    comparison: Comparison = Comparison()  # the second prompt and what the panels show of the two
 
 
 class TraceWorker(QThread):
@@ -42,7 +45,7 @@ class TraceWorker(QThread):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._wakeup = threading.Condition()
-        self._maker = SnapshotMaker()  # used on the worker thread only
+        self._maker = ComparedMaker()  # used on the worker thread only
         self._waiting: TraceRequest | None = None
         self._stopping = False
 
@@ -67,7 +70,9 @@ class TraceWorker(QThread):
                 request, self._waiting = self._waiting, None
             try:
                 torch.set_num_threads(trace_threads(request.session.model))  # this thread's own setting
-                snapshot, notice = self._maker.make(request.session, request.prompt, request.intervention)
+                snapshot, notice = self._maker.make(
+                    request.session, request.prompt, request.intervention, request.comparison
+                )
             except Exception as error:  # a model that fails must not take the window down
                 snapshot = None
                 notice = f"The model could not read this prompt: {error}"
@@ -81,6 +86,7 @@ class Controller(QObject):
 
     snapshot_ready = Signal(object)  # Snapshot: every visible view redraws from it
     session_changed = Signal(object)  # ModelInUse: a different model is shown
+    comparison_changed = Signal(object)  # Comparison: the second prompt, the Compare switch or pad/cut changed
     message = Signal(str)  # a sentence for the status bar
 
     def __init__(self, session: ModelInUse, parent: QObject | None = None) -> None:
@@ -88,6 +94,7 @@ class Controller(QObject):
         self._session = session
         self._prompt = ""
         self._intervention = Intervention()
+        self._comparison = Comparison()
         self._latest = 0  # number of the newest request
         self._delivered = 0  # number of the newest request whose answer came back
         self._snapshot: Snapshot | None = None
@@ -111,6 +118,11 @@ class Controller(QObject):
     @property
     def intervention(self) -> Intervention:
         return self._intervention
+
+    @property
+    def comparison(self) -> Comparison:
+        """The second (corrupted) prompt every panel can compare with, and which of the two they show."""
+        return self._comparison
 
     @property
     def snapshot(self) -> Snapshot | None:
@@ -139,6 +151,15 @@ class Controller(QObject):
         self._intervention = intervention
         self.refresh()
 
+    def set_comparison(self, comparison: Comparison) -> None:
+        """A new second prompt, Compare switch or pad/cut. On Clean the clean trace is reused (the worker
+        remembers it): only the note on how the prompts line up is new."""
+        if comparison == self._comparison:
+            return
+        self._comparison = comparison
+        self.comparison_changed.emit(comparison)
+        self.refresh()
+
     def refresh(self) -> None:
         """Ask for a new snapshot of the current state (an empty prompt asks for nothing)."""
         self._latest += 1
@@ -147,7 +168,9 @@ class Controller(QObject):
             self.message.emit(EMPTY_PROMPT_MESSAGE)
             self._notice_shown = True
             return
-        self._worker.submit(TraceRequest(self._latest, self._session, self._prompt, self._intervention))
+        self._worker.submit(
+            TraceRequest(self._latest, self._session, self._prompt, self._intervention, self._comparison)
+        )
 
     def decode_token(self, token_id: int) -> str:
         return self._session.tokenizer.decode([token_id])

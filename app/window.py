@@ -45,6 +45,7 @@ from .views.selection_toolbar import SelectionToolbar
 from .views.whatif_view import WhatIfView
 from .window_layout import EXPLORER_PANELS, explorer_docks, fitted_size, optional_view
 from .window_classroom import classroom_context
+from .window_compare import add_compare_bar
 from .window_menus import build_menus
 
 DEFAULT_SIZE = QSize(1600, 1000)
@@ -95,11 +96,11 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.selection_toolbar = SelectionToolbar(self.selection)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.selection_toolbar)
-        self.layer_selector = self.selection_toolbar.layer_selector
-        self.head_selector = self.selection_toolbar.head_selector
+        self.layer_selector, self.head_selector = self.selection_toolbar.selectors()
         self._build_panels()
         self.menus = build_menus(self)
         self._connect()
+        self.compare_bar = add_compare_bar(self)  # a second prompt: panels show clean, corrupted or the difference
         self.classroom = Classroom(classroom_context(self))  # lesson pane, presenter mode (F5), hand-outs, class files
         add_training_studio(self)  # training studio: step through training, watch heads form (built when shown)
         add_explain_panels(self)  # logit lens, attribution, patching, neurons, KV cache: tabs, built when shown
@@ -124,9 +125,8 @@ class MainWindow(QMainWindow):
         self.load_progress = self.models.progress  # shown while a model is being opened
         self.modified_badge = ModifiedBadge("modifiedBadge")  # a what-if is changing what every panel shows
         self.modified_badge.reset_requested.connect(self.reset_everything)
-        self.statusBar().addPermanentWidget(self.modified_badge)
-        self.statusBar().addPermanentWidget(self.load_progress)
-        self.statusBar().addPermanentWidget(self.model_label)
+        for widget in (self.modified_badge, self.load_progress, self.model_label):
+            self.statusBar().addPermanentWidget(widget)
 
     def _build_panels(self) -> None:
         self.prompt_view = PromptView(self.selection)

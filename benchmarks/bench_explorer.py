@@ -14,8 +14,9 @@
     --gpt2-tokens 64,512 also types at 512 tokens (the keystroke must not cost more as the prompt grows:
     since the incremental trace, core/model/kv_cache.py, a keystroke computes only the new token).
 (c) --before DIR: the default model's keystroke p95 with the code in DIR (a checkout of an earlier
-    commit, e.g. `git worktree add /tmp/before main`) and with this code, each in a fresh process,
-    interleaved --rounds times; medians and worst of each.
+    commit, e.g. `git archive bd5b583 | tar -x -C /tmp/before`) and with this code, each in a fresh process,
+    interleaved --rounds times; medians and worst of each, and the ratios. With --explain (DIR must have
+    the explain panels too) also the same with the five "why" panels on screen.
 (b) Start-up: from starting a fresh Python process until the window `attention-lab` opens (default
     model, sample prompt) is usable: the prompt traced, every visible panel drawn and painted, the
     prompt editable. Against a fresh process that only imports torch, PySide6 and pyqtgraph (the floor
@@ -25,6 +26,7 @@
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py --startup-only --starts 7
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py --smollm2 --keys 60 --starts 0
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py --before /tmp/before --rounds 3
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py --before /tmp/main --rounds 3 --explain
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py --explain --skip-gpt2 --starts 0
     (--explain: the default model typed again with the five "why this next token?" panels floating on
     screen, p95 against the run without them)
@@ -291,27 +293,44 @@ def show_explain_panels(window) -> None:
 
 
 # -- (c) this code against an earlier checkout, each in a fresh process ------------------------------
-def keystroke_p95(folder: Path, keys: int) -> float:
-    """The default model's keystroke p95 (ms) with the code in `folder`, from a fresh process."""
+def keystroke_figures(folder: Path, keys: int, explain: bool) -> dict[str, tuple[float, float]]:
+    """The default model's keystroke p95 and GUI-thread CPU p50 (ms) with the code in `folder`, from a fresh
+    process: {"default model": (p95, cpu)}, and with `explain` also {"+ 5 explain panels": (p95, cpu)}."""
     env = dict(os.environ, PYTHONPATH=str(folder), QT_QPA_PLATFORM="offscreen")
     result = subprocess.run(
         [sys.executable, str(folder / "benchmarks" / "bench_explorer.py"), "--skip-gpt2", "--starts", "0",
-         "--keys", str(keys)], cwd=folder, env=env, capture_output=True, text=True, check=True,
+         "--keys", str(keys), *(["--explain"] if explain else [])],
+        cwd=folder, env=env, capture_output=True, text=True, check=True,
     )
-    line = next(line for line in result.stdout.splitlines() if line.startswith("(a) default model"))
-    return float(line.split("p95 ")[1].split(" ms")[0])
+    figures, case, p95 = {}, "", 0.0
+    for line in result.stdout.splitlines():
+        if line.startswith("(a) default model"):  # a case's first line, then its GUI-thread CPU two lines on
+            case = "+ 5 explain panels" if "explain panels" in line.split(":")[0] else "default model"
+            p95 = float(line.split("p95 ")[1].split(" ms")[0])
+        elif case and "GUI-thread CPU per keystroke: p50 " in line:
+            figures[case] = (p95, float(line.split("GUI-thread CPU per keystroke: p50 ")[1].split(",")[0]))
+    return figures
 
 
-def bench_against(before: Path, rounds: int, keys: int) -> None:
-    times: dict[str, list[float]] = {"before": [], "after": []}
+def bench_against(before: Path, rounds: int, keys: int, explain: bool) -> None:
+    """Keystroke p95 (and GUI-thread CPU p50) before and after, each round in two fresh processes, in turn."""
+    runs: dict[str, list[dict]] = {"before": [], "after": []}
     for _ in range(rounds):  # interleaved: the machine's load drifts
-        times["before"].append(keystroke_p95(before, keys))
-        times["after"].append(keystroke_p95(ROOT, keys))
-    for name, values in times.items():
-        print(f"(c) default model, 64 tokens, keystroke p95 {name}: median {statistics.median(values):.1f} ms, "
-              f"worst {max(values):.1f} ms ({', '.join(f'{v:.1f}' for v in values)})")
-    print(f"    after / before: median {statistics.median(times['after']) / statistics.median(times['before']):.2f}, "
-          f"worst {max(times['after']) / max(times['before']):.2f}; load average {os.getloadavg()[0]:.1f}")
+        runs["before"].append(keystroke_figures(before, keys, explain))
+        runs["after"].append(keystroke_figures(ROOT, keys, explain))
+    for case in runs["after"][0]:
+        p95 = {name: [figures[case][0] for figures in values] for name, values in runs.items()}
+        cpu = {name: [figures[case][1] for figures in values] for name, values in runs.items()}
+        for name in runs:
+            print(f"(c) {case}, 64 tokens, keystroke p95 {name}: median {statistics.median(p95[name]):.1f} ms, "
+                  f"worst {max(p95[name]):.1f} ms ({', '.join(f'{v:.1f}' for v in p95[name])}); GUI-thread CPU "
+                  f"p50 {', '.join(f'{v:.1f}' for v in cpu[name])} ms")
+        ratios = ", ".join(f"{a / b:.2f}" for a, b in zip(p95["after"], p95["before"]))
+        median_ratio = statistics.median(p95["after"]) / statistics.median(p95["before"])
+        cpu_ratio = statistics.median(cpu["after"]) / statistics.median(cpu["before"])
+        print(f"    {case}: after / before, keystroke p95: median {median_ratio:.2f}, worst "
+              f"{max(p95['after']) / max(p95['before']):.2f}, per round {ratios}; GUI-thread CPU p50: {cpu_ratio:.2f}")
+    print(f"    load average {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
@@ -338,7 +357,7 @@ def main() -> None:
     if args.startup_only:
         return bench_startup(args.starts)
     if args.before:
-        return bench_against(args.before.resolve(), args.rounds, args.keys)
+        return bench_against(args.before.resolve(), args.rounds, args.keys, args.explain)
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import torch

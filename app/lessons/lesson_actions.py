@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEventLoop
 
+from app.state.comparison import DIFFERENCE, Comparison
 from app.studio import STUDIO_NAME
 from core.teaching.lesson_checks import TryAction, head_of
 from core.teaching.lesson_questions import answer_numbers
@@ -61,6 +62,8 @@ class LessonActions:
             self.context.whatif.switch_off_head(selection.layer, selection.head)
         if action.train:
             self._train_in_studio(action.train)
+        if action.compare:  # the Compare bar follows the controller's comparison
+            self.context.controller.set_comparison(Comparison(action.compare, DIFFERENCE))
 
     def _train_in_studio(self, steps: int) -> None:
         """Train the studio's run (set up from its panel first, if there is none yet) for `steps` steps."""

@@ -66,6 +66,8 @@ class StepNumbers:
         snapshot = controller.snapshot
         if snapshot is None:
             return None
+        if snapshot.is_difference:  # a lesson's numbers are one prompt's: the clean one under the difference
+            snapshot = snapshot.clean
         session = controller.session
         ids = snapshot.trace.ids[0].tolist()
         return LessonContext(

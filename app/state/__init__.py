@@ -5,4 +5,5 @@ snapshot.py         one immutable snapshot of the model reading the prompt: what
 snapshot_maker.py   prompt text to a Snapshot: tokenize, fit to the context, trace, label
 sampling.py         the Next token panel's sampling knobs as one value
 palette.py          the colours of the light and dark themes
+comparison.py       a second (corrupted) prompt: snapshots of it, and of clean − corrupted
 """

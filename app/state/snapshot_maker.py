@@ -48,6 +48,20 @@ def fit_to_context(ids: list[int], context_length: int) -> tuple[list[int], list
     return ids[cut:], ids[:cut]
 
 
+def prompt_ids(session: ModelInUse, prompt: str) -> tuple[list[int], list[int], str]:
+    """(ids that fit the context, ids cut off its front, notice); no ids when nothing is left to read."""
+    ids, notice = encode_prompt(session.tokenizer, prompt)
+    if not ids:
+        return [], [], notice or EMPTY_PROMPT_MESSAGE
+    ids, cut = fit_to_context(ids, traced_length(session.config))
+    if cut:
+        notice = (
+            f"The prompt has {len(ids) + len(cut)} tokens but the explorer reads at most "
+            f"{len(ids)} with this model: the first {len(cut)} are cut (shown struck through). " + notice
+        ).strip()
+    return ids, cut, notice
+
+
 class SnapshotMaker:
     """Builds snapshots, remembering the last intact trace: ticking heads on an unchanged prompt then
     costs one forward pass (the what-if), not two (the what-if and its intact baseline).
@@ -65,22 +79,22 @@ class SnapshotMaker:
 
     def make(self, session: ModelInUse, prompt: str, intervention: Intervention) -> tuple[Snapshot | None, str]:
         """(snapshot, notice) for one prompt; snapshot is None when nothing is left to read."""
-        ids, notice = encode_prompt(session.tokenizer, prompt)
+        ids, cut, notice = prompt_ids(session, prompt)
         if not ids:
-            return None, notice or EMPTY_PROMPT_MESSAGE
-        ids, cut = fit_to_context(ids, traced_length(session.config))
-        if cut:
-            notice = (
-                f"The prompt has {len(ids) + len(cut)} tokens but the explorer reads at most "
-                f"{len(ids)} with this model: the first {len(cut)} are cut (shown struck through). " + notice
-            ).strip()
+            return None, notice
+        return self.make_from_ids(session, ids, intervention, cut), notice
+
+    def make_from_ids(
+        self, session: ModelInUse, ids: list[int], intervention: Intervention, cut: list[int] = ()
+    ) -> Snapshot:
+        """The snapshot of token ids that fit the context (`cut`: those left off the front to fit)."""
         intact = self._intact_trace(session, ids)
         if intervention.is_empty:
             trace, baseline = intact, None
         else:
             trace, baseline = self._what_if_trace(session, ids, intervention), intact
         vocabulary = session.vocabulary()
-        snapshot = Snapshot(
+        return Snapshot(
             trace=trace,
             token_labels=tuple(vocabulary.labels[i] for i in ids),
             config=session.config,
@@ -93,7 +107,6 @@ class SnapshotMaker:
             cut_labels=tuple(vocabulary.labels[i] for i in cut),
             token_bytes=tuple(_bytes(session.tokenizer, i) for i in ids),
         )
-        return snapshot, notice
 
     def _intact_trace(self, session: ModelInUse, ids: list[int]) -> Trace:
         key = (session, tuple(ids))  # a session's weights never change while it is shown

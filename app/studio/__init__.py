@@ -17,6 +17,7 @@ built, so opening the explorer does not wait for it.
     worker.py                the training thread driving core's Trainer
     run_store.py             saving a run to resume after a restart; the autosave
     timeline_controller.py   the worker's news drawn at a calm pace, the timeline, the explorer
+    draw_budget.py           how much the GUI may draw while training: a share of the training's CPU time
     timeline_bar.py          the timeline slider
     saved_history.py         a session's saved training history rebuilt as a Timeline
     display.py               a run's weights shown in the explorer

@@ -105,6 +105,11 @@ class DetectorPlots(QWidget):
         self.history.clear()
         self.repaint()
 
+    def showEvent(self, event) -> None:
+        """While training, the plots are not drawn out of sight: catch up when they are shown again."""
+        super().showEvent(event)
+        self.repaint()
+
     def repaint(self) -> None:
         if not self.history:
             for curves in self.curves.values():

@@ -269,6 +269,11 @@ class LivePlots(QWidget):
         for curve in self.all_curves():
             curve.redraw()
 
+    def showEvent(self, event) -> None:
+        """While training, plots out of sight are not drawn: catch up when the Curves tab comes back."""
+        super().showEvent(event)
+        self.repaint()
+
     def repaint_one_plot(self) -> None:
         """Bring one plot up to date, the next one on the next call: while training, the GUI thread
         then stops for one small plot at a time (~10 ms here) instead of all four at once."""

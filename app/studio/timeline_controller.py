@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from core.training.trainer import StepRecord, WeightSnapshot
 
 from .controls import ControlBar
+from .draw_budget import DrawBudget
 from .heads_view import HeadsView
 from .live_plots import LivePlots
 from .one_step_view import OneStepView
@@ -31,10 +32,14 @@ from .run_controller import RunController
 from .timeline_bar import TimelineBar
 from .worker import DisplayWeights, HeadScores
 
-FRAME_MS = 33  # the worker's news is collected ~30 times a second...
+FRAME_MS = 33  # the worker's news is collected ~30 times a second (10 at full speed, when it is drawn less)...
 DRAW_INTERVAL_S = 0.1  # ...but while training one piece is drawn every 0.1 s (each plot ~2-3 times a
 # second): painting holds the GIL, and at 30 fps training lost 2/3 of its speed
-DISPLAY_INTERVAL_MS = 2000  # how often the explorer's panels get the newest weights while training
+DISPLAY_INTERVAL_MS = 2000  # how often the explorer's panels get the newest weights while training...
+# ...at most: at full speed all of it (the explorer's too) is drawn within a budget of the training's CPU
+GUI_SHARE = 0.02  # time, and a tiny model on a busy machine sees its pictures less often instead
+LONGEST_WAIT_S = 1.0  # but a piece is drawn at least this often...
+EXPLORER_LONGEST_WAIT_S = 10.0  # ...and the explorer shows the newest weights at least this often
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,8 @@ class TimelineController(QObject):
         self._draw_turn = 0
         self._last_display_request = 0.0
         self._display_pending = False
+        self._budget = DrawBudget(GUI_SHARE)
+        self._last_drawn = 0.0
         self._timer = QTimer(self, interval=FRAME_MS)
         self._timer.timeout.connect(self.on_news)
         runs.progressed.connect(self._on_progressed)
@@ -121,6 +128,12 @@ class TimelineController(QObject):
 
     def _on_running_changed(self, running: bool) -> None:
         self._running = running
+        full_speed = running and self.runs.steps_per_second_limit == 0
+        self._timer.setInterval(round(DRAW_INTERVAL_S * 1000) if full_speed else FRAME_MS)
+        if running and self.runs.worker is not None:
+            self._budget.start(self.runs.worker.cpu_s)
+            if self.taken_over:  # the explorer shows the weights training starts from: new ones in a while
+                self._last_display_request = time.perf_counter()
 
     def on_news(self) -> None:
         """Take what the worker produced; while training, draw a little of it every DRAW_INTERVAL_S."""
@@ -128,6 +141,9 @@ class TimelineController(QObject):
         if worker is None:
             self._timer.stop()
             return
+        now = time.perf_counter()
+        if self._running and not (now >= self._next_draw and self._may_draw(now, self._last_drawn, LONGEST_WAIT_S)):
+            return  # no time to draw: the news waits in the worker's outbox (taking it in costs too)
         items = worker.drain()
         records = [item for item in items if isinstance(item, StepRecord)]
         self.parts.plots.add_records(records)
@@ -141,30 +157,49 @@ class TimelineController(QObject):
                 trained = item.snapshot.step > self._first_step
                 if self.parts.timeline_bar.live and (trained or self.taken_over):
                     self.show_weights(item.snapshot)
-        now = time.perf_counter()
         if not self._running:
             self._draw_everything()
             if not items:
                 self._timer.stop()
-        elif now >= self._next_draw:
+        else:
             self._draw_a_little()
-            self._next_draw = now + DRAW_INTERVAL_S
+            self._next_draw, self._last_drawn = now + DRAW_INTERVAL_S, now
         if self._running and self.parts.timeline_bar.live:
             self.request_display()
 
+    def _may_draw(self, now: float, last_drawn: float, longest_wait_s: float) -> bool:
+        """While training runs at full speed: only within the drawing budget, or when the picture has
+        waited longest_wait_s. At a set pace the training thread waits anyway: always."""
+        worker = self.runs.worker
+        if self.runs.steps_per_second_limit > 0 or worker is None:
+            return True
+        return self._budget.allows(worker.cpu_s) or now - last_drawn >= longest_wait_s
+
     def _draw_a_little(self) -> None:
-        """One picture per call, in turn: a curve plot, the detector plots, the progress bar.
+        """One picture per call, in turn: a curve plot, the detector plots, the progress bar; a piece
+        that is out of sight (another tab) gives its turn to the next and is drawn when it is shown.
 
         Painting holds the GIL, so the training thread waits while the GUI paints; small pieces keep
         both the window's pauses and the training's losses small."""
-        self._draw_turn = (self._draw_turn + 1) % 3
-        if self._draw_turn == 0:
-            self.parts.plots.repaint_one_plot()
-        elif self._draw_turn == 1 and self._scores_changed:
-            self.parts.heads.detectors.repaint()
+        for _ in range(3):
+            self._draw_turn = (self._draw_turn + 1) % 3
+            if self._draw_piece(self._draw_turn):
+                return
+
+    def _draw_piece(self, turn: int) -> bool:
+        """Draw piece number `turn` if it has news and is on screen; whether it was drawn."""
+        parts = self.parts
+        if turn == 0 and parts.plots.isVisible():
+            parts.plots.repaint_one_plot()
+            return True
+        if turn == 1 and self._scores_changed and parts.heads.detectors.isVisible():
+            parts.heads.detectors.repaint()
             self._scores_changed = False
-        elif self._draw_turn == 2 and self._undrawn_records:
+            return True
+        if turn == 2 and self._undrawn_records:
             self._take_in_records()
+            return True
+        return False
 
     def _draw_everything(self) -> None:
         if self._scores_changed:
@@ -196,8 +231,12 @@ class TimelineController(QObject):
     # -- showing weights in the explorer ------------------------------------------------------------
     def request_display(self, force: bool = False) -> None:
         now = time.perf_counter()
-        if self.runs.worker is None or (
-            not force and (self._display_pending or now - self._last_display_request < DISPLAY_INTERVAL_MS / 1000)
+        if self.runs.worker is None:
+            return
+        if not force and (
+            self._display_pending
+            or now - self._last_display_request < DISPLAY_INTERVAL_MS / 1000
+            or not self._may_draw(now, self._last_display_request, EXPLORER_LONGEST_WAIT_S)
         ):
             return
         self._last_display_request = now

@@ -34,6 +34,9 @@ from core.teaching.timeline import Timeline
 from core.training.trainer import StepRecord, Trainer, WeightSnapshot
 
 
+SCORES_SHARE = 0.01  # at full speed, head-detector scores take at most this share of the thread's CPU time
+
+
 def training_threads() -> int:
     """Torch threads while the studio trains: every core but one, which the window needs to stay
     responsive, and at most 4 (the studio's models are small; more threads mostly wait on each other).
@@ -113,6 +116,8 @@ class TrainingWorker(QThread):
         self._call_numbers = itertools.count(1)
         self.busy = False  # True while a command runs (read by the GUI for its buttons)
         self.steps_per_second = 0.0  # measured over the last training command
+        self.cpu_s = 0.0  # CPU seconds this thread used, as of its last step (the GUI's drawing budget grows with it)
+        self._scores_cpu_s = 0.0  # of which scoring the heads
         self._step_interval = 0.0  # seconds at least between two published steps (0: as fast as possible)
         self._last_published = -1e9  # time.monotonic() of the last published step
 
@@ -212,6 +217,7 @@ class TrainingWorker(QThread):
         )
         for record in records:
             done += 1
+            self.cpu_s = time.thread_time()
             self._wait_for_turn(command.epoch)
             self._after_step(record)
             self._last_published = time.monotonic()
@@ -244,7 +250,7 @@ class TrainingWorker(QThread):
 
     def _after_step(self, record: StepRecord) -> None:
         if not record.diverged:
-            if self._take_snapshot_if_wanted(record.step, record.weights):
+            if self._take_snapshot_if_wanted(record.step, record.weights) and self._scores_affordable():
                 self._record_scores(record.step)
         with self._condition:
             display, self._display_wanted = self._display_wanted, False
@@ -258,8 +264,16 @@ class TrainingWorker(QThread):
             return False
         return self.timeline.add(step, weights if weights is not None else self.trainer.snapshot())
 
+    def _scores_affordable(self) -> bool:
+        """Score the heads at this kept step? Always at a set pace (the thread waits anyway); at full speed
+        only while scoring has taken at most SCORES_SHARE of this thread's CPU time. Scoring costs about a
+        third of a tiny model's step, so a short run of one skips some kept steps; a longer one scores them all."""
+        return self._step_interval > 0 or self._scores_cpu_s <= SCORES_SHARE * time.thread_time()
+
     def _record_scores(self, step: int) -> None:
+        started = time.thread_time()
         scores = model_head_scores(self.trainer.model, self.detector_probe, self.probe_ids)
+        self._scores_cpu_s += time.thread_time() - started
         self._post(HeadScores(step, scores))
 
     def _call(self, command: _Call) -> None:

@@ -23,6 +23,8 @@
     whatif_view.py        switch heads or positions off and watch the prediction change
     modified_badge.py     the "model modified" badge naming the what-if in force
     selection_toolbar.py  the "Looking at layer L head H" toolbar
+    compare_bar.py        a second (corrupted) prompt and the Clean / Corrupted / Difference switch
+    compare_scale.py      how a panel draws the switch's modes: a difference centred on 0, titles that say so
 Why this next token (core/explain read on screen):
     explain_view.py       what the five "why" panels share: the model in use, token pickers, background jobs
     explain_plots.py      horizontal bars with a label on each row

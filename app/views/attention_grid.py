@@ -15,16 +15,20 @@ from PySide6.QtWidgets import QWidget
 from core.teaching.analysis import all_patterns
 
 from .export import ExportTable, add_export_menu
-from .plot_style import CENTRE_MIDDLE, PROBABILITY_MAP, colormap, colours, font
+from .plot_style import CENTRE_MIDDLE, PROBABILITY_MAP, SIGNED_MAP, colormap, colours, font
 
 
-def coloured(patterns: np.ndarray) -> np.ndarray:
+def coloured(patterns: np.ndarray, signed: bool = False) -> np.ndarray:
     """Weights in [0, 1] (..., T, T) -> RGBA (..., T, T, 4) in the probability colour map, binned as
     pyqtgraph bins levels (0, 1), so the picture is the same; one numpy step for all heads instead
-    of a colour table per thumbnail."""
+    of a colour table per thumbnail. signed: differences of weights, on the diverging map centred on 0
+    and scaled to the largest change of any head (a few hundredths would be invisible on ±1)."""
     finite = np.nan_to_num(patterns, nan=0.0, posinf=1.0, neginf=0.0)  # a diverged model's NaNs show as 0
+    if signed:
+        largest = float(np.abs(finite).max(initial=0.0)) or 1.0
+        finite = (finite / largest + 1.0) / 2.0  # [-largest, largest] -> [0, 1]: 0 in the middle of the map
     index = np.clip((finite * 256).astype(np.int32), 0, 255)
-    packed = _lookup_table().view(np.uint32)[:, 0]  # (256,): each RGBA colour as one 4-byte word
+    packed = _lookup_table(SIGNED_MAP if signed else PROBABILITY_MAP).view(np.uint32)[:, 0]  # (256,) RGBA words
     return packed[index].view(np.uint8).reshape(*index.shape, 4)  # one look-up per cell, not four
 
 
@@ -99,9 +103,9 @@ def _shared_prefix(old: np.ndarray, new: np.ndarray) -> int:
     return int(differs[0]) if len(differs) else both
 
 
-@lru_cache(maxsize=1)
-def _lookup_table() -> np.ndarray:
-    table = colormap(PROBABILITY_MAP).getLookupTable(0.0, 1.0, 256, alpha=True)  # (256, 4) uint8
+@lru_cache(maxsize=2)
+def _lookup_table(name: str) -> np.ndarray:
+    table = colormap(name).getLookupTable(0.0, 1.0, 256, alpha=True)  # (256, 4) uint8
     return np.ascontiguousarray(table, dtype=np.uint8)
 
 
@@ -128,6 +132,7 @@ class AttentionGrid(QWidget):
         self.setMinimumSize(200, 200)
         self.setMouseTracking(True)  # for the tooltip naming the head under the mouse
         self._patterns = np.zeros((0, 0, 0, 0))  # given by set_patterns; or read from a trace (show_trace)
+        self.signed = False  # True: the patterns are differences of two prompts' weights, in [-1, 1]
         self._trace = None
         self._heads = (0, 0)  # (n_layers, n_heads) in the grid
         self._pooling = PooledPatterns()
@@ -191,7 +196,9 @@ class AttentionGrid(QWidget):
         else:
             pooled = self._pooling.of(self._trace, self._heads[0], rows, columns)
         rows, columns = pooled.shape[-2:]  # at most the thumbnail's pixels
-        self._pixels = np.ascontiguousarray(coloured(pooled))  # (n_layers, n_heads, rows, columns, 4), in one go
+        self._pixels = np.ascontiguousarray(
+            coloured(pooled, self.signed)
+        )  # (n_layers, n_heads, rows, columns, 4), in one go
         self._images = [
             [
                 QImage(self._pixels[layer, head].data, columns, rows, 4 * columns, QImage.Format_RGBA8888)

@@ -16,6 +16,7 @@ from core.teaching.analysis import AttentionSteps, attention_steps
 
 from .attention_arcs import AttentionArcs
 from .attention_grid import AttentionGrid
+from .compare_scale import matrix_scale, mode_caption
 from .heatmap import HeatmapWidget
 from .plot_style import PROBABILITY_MAP
 from .view_base import SnapshotView, caption
@@ -75,6 +76,7 @@ class AttentionView(SnapshotView):
     def _redraw(self) -> None:
         layer, head = self._draw_selected_head()
         snapshot = self.snapshot
+        self.grid.signed = snapshot.is_difference  # clean − corrupted: blue below 0, red above
         self.grid.show_trace(snapshot.trace, snapshot.config.n_layers, (layer, head), snapshot.token_labels)
 
     def _on_selection_changed(self, layer: int, head: int) -> None:
@@ -83,11 +85,16 @@ class AttentionView(SnapshotView):
 
     def _draw_selected_head(self) -> tuple[int, int]:
         layer, head = self.selected()
-        self.steps = attention_steps(self.snapshot.trace, layer, head)
-        labels = list(self.snapshot.token_labels)
-        self.heatmap.set_title(f"Layer {layer} · head {head}: attention weights")
-        self.heatmap.set_matrix(self.steps.pattern, (0.0, 1.0), labels, labels, masked=self.steps.future)
-        self.arcs.set_pattern(self.steps.pattern, labels)
+        snapshot = self.snapshot
+        self.steps = attention_steps(snapshot.trace, layer, head)
+        labels = list(snapshot.token_labels)
+        levels, colormap_name = matrix_scale(snapshot, self.steps.pattern, (0.0, 1.0), PROBABILITY_MAP)
+        self.heatmap.set_colormap(colormap_name)
+        self.heatmap.set_title(mode_caption(snapshot, f"Layer {layer} · head {head}: attention weights"))
+        self.heatmap.set_matrix(self.steps.pattern, levels, labels, labels, masked=self.steps.future)
+        self.arcs.set_pattern(
+            changed_most(self.steps.pattern) if snapshot.is_difference else self.steps.pattern, labels
+        )
         self.derivation.setText(HOVER_HINT)
         return layer, head
 
@@ -128,6 +135,12 @@ class AttentionView(SnapshotView):
         self.heatmap.set_theme(self.dark)
         self.arcs.set_theme(self.dark)
         self.grid.set_theme(self.dark)
+
+
+def changed_most(difference: np.ndarray) -> np.ndarray:
+    """A difference of weights as lines: darkest where a weight changed most, whichever way (size only)."""
+    size = np.abs(np.nan_to_num(difference, nan=0.0, neginf=0.0))
+    return size / (size.max() or 1.0)
 
 
 def _titled(first: QWidget, second: QWidget) -> QWidget:

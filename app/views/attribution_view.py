@@ -12,9 +12,11 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
 
 from core.explain.attribution import Attribution, direct_attribution
+from core.explain.difference import attribution_difference
 from core.teaching.analysis import symmetric_range
 
 from .explain_plots import LabelledBars
+from .compare_scale import mode_caption
 from .explain_view import ExplainView, picked_token, token_picker
 from .heatmap import HeatmapWidget
 from .plot_style import SIGNED_MAP
@@ -41,7 +43,8 @@ class AttributionView(ExplainView):
         pickers.addWidget(self.other_field, 1)
 
         self.problem = caption("", "attributionProblem")  # a token that is not in the vocabulary
-        self.summary = TextLine(object_name="attributionSummary", word_wrap=True)  # changes on every keystroke
+        # new text on every keystroke
+        self.summary = TextLine(object_name="attributionSummary", word_wrap=True, keep_room=True)
         self.heads = HeatmapWidget(
             title="Each head's direct share",
             colormap_name=SIGNED_MAP,
@@ -77,7 +80,7 @@ class AttributionView(ExplainView):
         try:
             target = picked_token(self.session.tokenizer, self.target_field.text())
             other = picked_token(self.session.tokenizer, self.other_field.text())
-            attribution = direct_attribution(self.model, self.snapshot.trace, target, other)
+            attribution = self._attribution(target, other)
         except ValueError as error:  # a word of several tokens, or letters the tokenizer lacks
             self.problem.setText(f"<span style='color:#d93025'>{error}</span>")
             self.problem.show()
@@ -85,6 +88,7 @@ class AttributionView(ExplainView):
         self.problem.hide()
         self.attribution = attribution
         config = self.snapshot.config
+        self.heads.set_title(mode_caption(self.snapshot, "Each head's direct share"))
         self.heads.set_matrix(
             attribution.heads,
             symmetric_range(attribution.heads),
@@ -94,6 +98,17 @@ class AttributionView(ExplainView):
         labels, values = self.part_bars()
         self.parts.set_bars(labels, values)
         self.summary.setText(self.summary_text())
+
+    def _attribution(self, target: int | None, other: int | None):
+        """This snapshot's attribution; in Difference mode the clean run's minus the corrupted run's, both
+        for the clean run's token (each run read through its own frozen final norm)."""
+        snapshot = self.snapshot
+        if not snapshot.is_difference:
+            return direct_attribution(self.model, snapshot.trace, target, other)
+        clean_run, corrupted_run = snapshot.compared
+        clean = direct_attribution(self.model, clean_run.trace, target, other)
+        corrupted = direct_attribution(self.model, corrupted_run.trace, clean.target, other)
+        return attribution_difference(clean, corrupted)
 
     def explained(self) -> str:
         """'‘␣John’' or '‘␣Mary’ − ‘␣John’': what the numbers are shares of."""
@@ -114,6 +129,12 @@ class AttributionView(ExplainView):
         a = self.attribution
         kind = "logit difference" if a.other is not None else "logit"
         position = self.snapshot.token_labels[a.position]
+        if self.snapshot.is_difference:
+            return (
+                f"Clean − corrupted: the {kind} of {self.explained()} after ‘{position}’ changes by "
+                f"{a.logit:+.3f}; the parts' changes add up to {a.total:+.3f} (off by {a.error:.1e}). "
+                f"Red heads raise it more in the clean run."
+            )
         return (
             f"The {kind} of {self.explained()} after ‘{position}’ is {a.logit:.3f}. Its parts "
             f"(heads, MLPs, embeddings {a.embeddings:+.3f}, biases) add up to {a.total:.3f}: off by "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import pyqtgraph as pg
 from PySide6.QtGui import QFontMetrics, QPicture
 
@@ -10,6 +12,27 @@ from .token_axis import TokenAxis
 LONGEST_ROW_LABEL = 40  # characters: the what-if rows say "token  12.0% → 3.4%"
 ROW_LABEL_ROOM_STEP = 16  # pixels: the label column widens in steps, not for every new top-10 token
 ROW_MARGIN = 0.1  # of a row, left empty above the first row and below the last
+ROOM_REMEMBERED = 8  # label sets: the row-label column is as wide as the widest of the last few needed
+
+
+class RowLabelAxis(TokenAxis):
+    """Row labels (tokens) that change on every keystroke: the column they take keeps the width of the
+    widest of the last ROOM_REMEMBERED label sets. Narrowed at once, it made the plot lay itself out
+    again, move every bar and repaint whole whenever a keystroke's top tokens were a little shorter than
+    the last ones (typing "a" then deleting it flipped the next-token column between two widths)."""
+
+    def __init__(self, orientation: str, longest_label: int = 12, extent_step: int = 1) -> None:
+        super().__init__(orientation, longest_label, extent_step)
+        self._recent_rooms: deque = deque(maxlen=ROOM_REMEMBERED)  # (tick font, pixels) of the newest sets
+
+    def _set_extent(self, pixels: float | None) -> None:
+        tick_font = self.tick_font().toString()
+        if pixels is None or any(font_of != tick_font for font_of, _ in self._recent_rooms):
+            self._recent_rooms.clear()  # no labels, or a new font (zoom, theme): start afresh
+        if pixels is not None:
+            self._recent_rooms.append((tick_font, pixels))
+            pixels = max(room for _, room in self._recent_rooms)
+        super()._set_extent(pixels)
 
 
 class PercentAxis(pg.AxisItem):
@@ -61,7 +84,7 @@ def decimals_for_step(step: float, most: int = 3) -> int:
 
 def bar_plot(object_name: str, x_label: str) -> pg.PlotWidget:
     """Rows top to bottom, a percentage axis, token labels as left ticks; fixed (no mouse zoom)."""
-    row_axis = TokenAxis("left", LONGEST_ROW_LABEL, ROW_LABEL_ROOM_STEP)
+    row_axis = RowLabelAxis("left", LONGEST_ROW_LABEL, ROW_LABEL_ROOM_STEP)
     plot = pg.PlotWidget(axisItems={"bottom": PercentAxis("bottom"), "left": row_axis})
     plot.setObjectName(object_name)
     item = plot.getPlotItem()

@@ -46,14 +46,18 @@ class ColourBar:
         self.view.setRange(xRange=(0.0, 1.0), yRange=(low, high), padding=0.0)
         self._label_ticks()
 
+    def _ticks(self, count: int) -> list[tuple[float, str]]:
+        """`count` evenly spaced ticks from low to high, ends included, each with its label."""
+        low, high = self._levels
+        return [
+            (float(v), f"{v:.3g}" if abs(v) > 1e-9 * max(abs(low), abs(high)) else "0")
+            for v in np.linspace(low, high, count)
+        ]
+
     def _label_ticks(self) -> None:
         """Five labelled ticks, ends and middle included; three or two on a bar too short for five
         (their numbers would overlap)."""
-        low, high = self._levels
-        ticks = [
-            (float(v), f"{v:.3g}" if abs(v) > 1e-9 * max(abs(low), abs(high)) else "0")
-            for v in np.linspace(low, high, self._tick_count)
-        ]
+        ticks = self._ticks(self._tick_count)
         self.axis.setTicks([ticks])
         self._tick_labels = [label for _, label in ticks]
         self._fit_axis()
@@ -70,9 +74,14 @@ class ColourBar:
         return list(self._tick_labels)
 
     def _fit_axis(self) -> None:
-        """Wide enough for the widest label: pyqtgraph silently drops a label that does not fit."""
+        """Wide enough for the widest label: pyqtgraph silently drops a label that does not fit.
+
+        Measured on all five labels (the three and two a short bar shows are among them), however many
+        are shown: a width that followed the count would feed back through the layout (fewer ticks,
+        narrower bar, a wider matrix, a title on fewer lines, a taller bar, more ticks...) and resize
+        the heatmap for ever, hundreds of times a second."""
         metrics = QFontMetrics(self.axis.style["tickFont"] or font())
-        widest = max((metrics.horizontalAdvance(label) for label in self._tick_labels), default=0)
+        widest = max((metrics.horizontalAdvance(label) for _, label in self._ticks(5)), default=0)
         self.axis.setWidth(widest + 18)
 
     def set_font(self, tick_font) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QListWidget, QListWidgetItem, QSplitter, QVBoxLayo
 from core.teaching.analysis import nearest_neighbours, pca_2d, symmetric_range
 
 from .export import ExportTable, add_export_menu
+from .compare_scale import mode_caption
 from .heatmap import HeatmapWidget
 from .plot_style import SIGNED_MAP, abbreviate, colours, font, style_graphics_view, style_plot_item
 from .view_base import SnapshotView, caption
@@ -101,6 +102,7 @@ class EmbeddingView(SnapshotView):
     def _redraw(self) -> None:
         snapshot = self.snapshot
         vectors = snapshot.trace.numpy("embed.tok")  # (T, C)
+        self.heatmap.set_title(mode_caption(snapshot, "Prompt tokens as vectors"))
         self.heatmap.set_matrix(vectors, symmetric_range(vectors), list(snapshot.token_labels), None)
         self._draw_vocabulary()
         self._draw_prompt_dots()

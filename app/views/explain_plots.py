@@ -9,9 +9,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
-from .bar_plot import PercentAxis
+from .bar_plot import PercentAxis, RowLabelAxis
 from .plot_style import colours, style_graphics_view, style_plot_item
-from .token_axis import TokenAxis
 
 BAR_HEIGHT = 0.7  # of a row
 NEGATIVE = "#D55E00"  # bars below zero (colour-blind safe orange); above zero the theme's line colour
@@ -21,7 +20,7 @@ class LabelledBars(pg.PlotWidget):
     """Rows top to bottom, a token (or part) label on each, a bar from 0 to its value."""
 
     def __init__(self, object_name: str, x_label: str, percent: bool = False, longest_label: int = 16) -> None:
-        axes = {"left": TokenAxis("left", longest_label)}
+        axes = {"left": RowLabelAxis("left", longest_label)}
         if percent:
             axes["bottom"] = PercentAxis("bottom")
         super().__init__(axisItems=axes)

@@ -264,6 +264,7 @@ class HeatmapWidget(pg.GraphicsLayoutWidget):
             panel.plot.setYLink(self.panels[0].plot)
             panel.plot.hideAxis("left")
         self.colorbar = ColourBar(self.panels[-1].plot, colormap_name) if colorbar else None
+        self.colormap_name = colormap_name
         self._hovered = (-1, -1)
         self.hovered_panel = 0
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -293,6 +294,9 @@ class HeatmapWidget(pg.GraphicsLayoutWidget):
             panel.plot.setLabel("bottom", name)
 
     def set_colormap(self, name: str) -> None:
+        if name == self.colormap_name:
+            return  # a new colour table is not free
+        self.colormap_name = name
         for panel in self.panels:
             panel.set_colormap(name)
         if self.colorbar is not None:

@@ -46,7 +46,7 @@ class KVCacheView(ExplainView):
         self.restart_button = QPushButton("Start again", objectName="kvRestart")
         self.restart_button.clicked.connect(self.restart)
         self.counter = caption(START_TEXT, "kvCounter", point_size=12)
-        self.text = TextLine(object_name="kvText", word_wrap=True)  # changes on every keystroke
+        self.text = TextLine(object_name="kvText", word_wrap=True, keep_room=True)  # new text per keystroke
         self.query = HeatmapWidget(
             title="new queries",
             colormap_name=SIGNED_MAP,
@@ -134,6 +134,12 @@ class KVCacheView(ExplainView):
 
     # -- drawing ------------------------------------------------------------------------------------
     def _redraw(self) -> None:
+        if self.snapshot.is_difference:  # generation reads one prompt: there is no difference of caches
+            self.prompt, self.steps, self._generator = [], [], None  # back on one prompt, the cache starts again
+            self.step_button.setEnabled(False)
+            self.counter.setText(ONE_PROMPT)
+            self._draw_cache()
+            return
         if self.prompt_ids() != self.prompt:
             self.restart()  # a new prompt: the cache of the old one is no use
         else:
@@ -177,6 +183,12 @@ class KVCacheView(ExplainView):
     def _apply_theme(self) -> None:
         self.query.set_theme(self.dark)
         self.cache.set_theme(self.dark)
+
+
+ONE_PROMPT = (
+    "The cache fills as one prompt generates: switch Compare to <b>Clean</b> or <b>Corrupted</b> to step "
+    "through either prompt's generation."
+)
 
 
 def _millions(count: int) -> str:

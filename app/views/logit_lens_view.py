@@ -14,10 +14,12 @@ from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout
 
 from app.model_loader import BackgroundJob
+from core.explain.difference import LensDifference, lens_difference
 from core.explain.logit_lens import LogitLens, extend_lens, logit_lens, residual_rows
 
 from .explain_plots import probability_bars
 from .explain_view import ExplainView, panel_job
+from .compare_scale import matrix_scale, mode_caption
 from .heatmap import HeatmapWidget
 from .text_line import TextLine
 from .plot_style import CELL_TEXT_POINT_SIZE, PROBABILITY_MAP, abbreviate, contrasting_text, font
@@ -39,6 +41,7 @@ class LogitLensView(ExplainView):
     def __init__(self, selection, controller, parent=None) -> None:
         super().__init__(selection, controller, parent)
         self.lens: LogitLens | None = None
+        self.difference: LensDifference | None = None  # both prompts' lenses, in the Compare switch's Difference
         self._lens_of: tuple[object, object] | None = None  # (model, residual rows) self.lens was read from
         self.job: BackgroundJob | None = None  # a big model's lens being computed
         self._waiting = None  # the newest snapshot that came in meanwhile
@@ -66,7 +69,7 @@ class LogitLensView(ExplainView):
         self.grid.panel.plot.getViewBox().sigResized.connect(self._place_cell_texts)
         self._cell_texts: list[pg.TextItem] = []
         self.bars = probability_bars("logitLensBars")
-        self.detail = TextLine(object_name="logitLensDetail", word_wrap=True)  # changes on every keystroke
+        self.detail = TextLine(object_name="logitLensDetail", word_wrap=True, keep_room=True)  # new text per keystroke
 
         row = QHBoxLayout()
         row.addWidget(self.grid, 3)
@@ -84,7 +87,10 @@ class LogitLensView(ExplainView):
     def _redraw(self) -> None:
         config = self.snapshot.config
         work = (config.n_layers + 1) * self.snapshot.n_tokens * config.d_model * config.vocab_size
-        if work <= MOST_WORK_ON_GUI_THREAD:
+        self.difference = None
+        if self.snapshot.is_difference:  # both prompts' lenses, cell by cell (three lenses' work)
+            self._draw_difference(self.snapshot, 3 * work)
+        elif work <= MOST_WORK_ON_GUI_THREAD:
             self._draw_lens(self._lens_reusing_prefix(), self.snapshot)
         else:  # a big model: every cell through the whole output head takes seconds
             self._compute_in_background(self.snapshot)
@@ -123,10 +129,26 @@ class LogitLensView(ExplainView):
             self._draw_lens(job.result, snapshot)
             self.computed.emit()
 
+    def _draw_difference(self, snapshot, work: int) -> None:
+        """Each cell: the clean top token's probability in the clean run minus in the corrupted run, and
+        "clean→corrupted" where the two runs' likeliest tokens differ."""
+        if work > MOST_WORK_ON_GUI_THREAD:
+            self.detail.setText("The difference of two lenses is read only for models small enough to read it at once.")
+            return
+        clean, corrupted = snapshot.compared
+        self.difference = lens_difference(self.model, clean.trace, corrupted.trace, k=TOP_K)
+        self._lens_of = None  # the clean lens kept for reuse is the one of the last clean snapshot
+        self._draw_lens(self.difference.clean, snapshot)
+
     def _draw_lens(self, lens: LogitLens, snapshot) -> None:
         self.lens = lens
         top = lens.top_probs[:, :, 0]  # (rows, T) the likeliest's probability
-        self.grid.set_matrix(top, (0.0, 1.0), lens.rows, snapshot.token_labels)
+        if self.difference is not None:
+            top = self.difference.probability_change  # (rows, T)
+        levels, colormap_name = matrix_scale(snapshot, top, (0.0, 1.0), PROBABILITY_MAP)
+        self.grid.set_colormap(colormap_name)
+        self.grid.set_title(mode_caption(snapshot, "Likeliest next token at each depth"))
+        self.grid.set_matrix(top, levels, lens.rows, snapshot.token_labels)
         self._place_cell_texts()
         self._show_detail(*self._chosen_cell())
 
@@ -147,6 +169,13 @@ class LogitLensView(ExplainView):
     def cell_text(self, row: int, position: int) -> str:
         token = self.snapshot.token_labels[position]
         best = self.lens.top_ids[row, position, 0]
+        if self.difference is not None:
+            other = self.difference.corrupted.top_ids[row, position, 0]
+            return (
+                f"{self.lens.rows[row]}, after ‘{token}’: likeliest ‘{self.vocab_label(best)}’ (clean) and "
+                f"‘{self.vocab_label(other)}’ (corrupted); the clean one's probability changes by "
+                f"{100 * self.difference.probability_change[row, position]:+.1f} points"
+            )
         return (
             f"{self.lens.rows[row]}, after ‘{token}’ (position {position}): likeliest next "
             f"‘{self.vocab_label(best)}’ at {100 * self.lens.top_probs[row, position, 0]:.1f}%"
@@ -154,7 +183,8 @@ class LogitLensView(ExplainView):
 
     def shown_top_tokens(self) -> list[list[str]]:
         """Each cell's likeliest token as labelled on screen (rows × positions)."""
-        return [[self.vocab_label(i) for i in row] for row in self.lens.top_ids[:, :, 0]]
+        rows, positions = self.lens.top_ids.shape[:2]
+        return [[self._cell_label(row, position) for position in range(positions)] for row in range(rows)]
 
     def _place_cell_texts(self, *_ignored) -> None:
         """Each cell's likeliest token written on it, cut to the letters its width holds."""
@@ -179,15 +209,21 @@ class LogitLensView(ExplainView):
         for text in self._cell_texts[needed:]:
             text.hide()
         lookup = self.grid.panel.image.getColorMap()
+        low, high = self.grid.panel.image.levels
+        shown = self.grid.matrix()
         for index, text in enumerate(self._cell_texts[:needed]):
             row, position = divmod(index, positions)
-            shade = lookup.map(float(self.lens.top_probs[row, position, 0]), mode="qcolor")
-            text.setText(
-                abbreviate(self.vocab_label(self.lens.top_ids[row, position, 0]), letters),
-                contrasting_text(QColor(shade)),
-            )
+            shade = lookup.map(float((shown[row, position] - low) / (high - low or 1.0)), mode="qcolor")
+            text.setText(abbreviate(self._cell_label(row, position), letters), contrasting_text(QColor(shade)))
             text.setPos(position, row)
             text.show()
+
+    def _cell_label(self, row: int, position: int) -> str:
+        """The cell's likeliest token; "clean→corrupted" where the two prompts' lenses disagree."""
+        best = self.vocab_label(self.lens.top_ids[row, position, 0])
+        if self.difference is None or not self.difference.top_differs[row, position]:
+            return best
+        return f"{best}→{self.vocab_label(self.difference.corrupted.top_ids[row, position, 0])}"
 
     # -- mouse --------------------------------------------------------------------------------------
     def _on_cell_hovered(self, row: int, position: int) -> None:

@@ -17,6 +17,7 @@ from core.teaching.analysis import symmetric_range
 
 from .explain_plots import LabelledBars
 from .explain_view import ExplainView
+from .compare_scale import mode_caption
 from .heatmap import HeatmapWidget
 from .plot_style import SIGNED_MAP, colormap
 from .text_line import TextLine
@@ -55,7 +56,7 @@ class NeuronsView(ExplainView):
         self.tokens.setObjectName("neuronTokens")
         self.up = LabelledBars("neuronPushesUp", "logit added per unit")
         self.down = LabelledBars("neuronPushesDown", "logit added per unit")
-        self.heading = TextLine(object_name="neuronHeading", word_wrap=True)  # changes on every keystroke
+        self.heading = TextLine(object_name="neuronHeading", word_wrap=True, keep_room=True)  # new text per keystroke
 
         top = QHBoxLayout()
         top.addWidget(QLabel("The MLP of"))
@@ -96,6 +97,7 @@ class NeuronsView(ExplainView):
     def _redraw(self) -> None:
         layer = self.layer_box.value()
         table = self.table = top_neurons(self.snapshot.trace, layer, TOP_NEURONS)
+        self.heatmap.set_title(mode_caption(self.snapshot, "Most active neurons at each token"))
         rows = table.activations.T  # (k, T): a row per neuron
         self.heatmap.set_matrix(
             rows, symmetric_range(rows), [f"#{n}" for n in table.neurons], self.snapshot.token_labels

@@ -82,6 +82,7 @@ class OutputView(QWidget):
         self.dark = False
         self._logits: np.ndarray | None = None  # (vocab,) logits at the last position
         self._model_probs: np.ndarray | None = None  # (vocab,) the trace's probs there (softmax of the logits)
+        self._corrupted_probs: np.ndarray | None = None  # (vocab,) the corrupted prompt's, in Difference mode
         self._labels: tuple[str, ...] = ()
         self._shown_ids = np.zeros(0, dtype=int)
         self._shown_model = np.zeros(0)
@@ -250,13 +251,19 @@ class OutputView(QWidget):
 
     # -- drawing -------------------------------------------------------------------------------
     def show_snapshot(self, snapshot: Snapshot) -> None:
-        self._logits = last_position(snapshot.trace, "logits")  # (vocab,)
-        self._model_probs = last_position(snapshot.trace, "probs")  # (vocab,) the model's own, temperature 1
+        shown = snapshot.clean if snapshot.is_difference else snapshot  # a difference of logits samples nothing
+        self._logits = last_position(shown.trace, "logits")  # (vocab,)
+        self._model_probs = last_position(shown.trace, "probs")  # (vocab,) the model's own, temperature 1
+        self._corrupted_probs = last_position(snapshot.compared[1].trace, "probs") if snapshot.is_difference else None
         self._labels = snapshot.vocab_labels
         if self.top_k_spin.maximum() != snapshot.config.vocab_size:  # re-setting it repaints the box
             self.top_k_spin.setMaximum(snapshot.config.vocab_size)
         last = snapshot.token_labels[-1]
-        self.heading.setText(f"What comes after “{last}”, the last of {snapshot.n_tokens} tokens?")
+        self.heading.setText(
+            f"After “{last}”: clean solid, corrupted outline, biggest change first"
+            if snapshot.is_difference
+            else f"What comes after “{last}”, the last of {snapshot.n_tokens} tokens?"
+        )
         self.badge.show_intervention(snapshot.trace.intervention)
         self._redraw()
         if self._waiting_for_snapshot:
@@ -270,6 +277,9 @@ class OutputView(QWidget):
         probs = self.sampling_distribution()
         # Rank by the model's own logits: temperature keeps the order, top-k/top-p only cut the tail.
         rows = self.rows_that_fit()
+        if self._corrupted_probs is not None:  # clean (solid) against corrupted (outline), biggest change first
+            self._draw_difference(rows)
+            return
         order = top_ids(self._logits, rows)
         self._shown_ids, self._shown_model, self._shown_probs = order, model_probs[order], probs[order]
         cut = (self._shown_probs == 0) & (self._shown_model > 0)  # removed by top-k or top-p
@@ -281,6 +291,15 @@ class OutputView(QWidget):
             if r >= max(self._shown_model.max(), self._shown_probs.max()) * 1.25 or r == X_RANGES[-1]
         )
         self.plot.getPlotItem().setXRange(0, x_max, padding=0)
+        set_row_labels(self.plot, [self._labels[t] for t in order], rows)
+
+    def _draw_difference(self, rows: int) -> None:
+        clean, corrupted = self._model_probs, self._corrupted_probs
+        order = top_ids(np.abs(clean - corrupted), rows)
+        self._shown_ids, self._shown_model, self._shown_probs = order, corrupted[order], clean[order]
+        texts = [f"{100 * (a - b):+.1f} pts" for a, b in zip(clean[order], corrupted[order])]  # the change
+        self.bars.set_bars(self._shown_model, self._shown_probs, texts, [False] * len(order))
+        self.plot.getPlotItem().setXRange(0, 1.4, padding=0)  # room for the change beside a full bar
         set_row_labels(self.plot, [self._labels[t] for t in order], rows)
 
     def shown_distribution(self) -> tuple[np.ndarray, np.ndarray]:

@@ -1,9 +1,10 @@
 """Activation patching: which heads (or which positions of the residual stream) carry the answer?
 
-The explorer's prompt is the clean run; the field here holds a corrupted one that differs where it
-matters ("…John gave a drink to" with the names swapped). The corrupted prompt is run again once per
-head (or per layer and position) with that one value copied from the clean run. A cell's colour says
-how much of the clean answer that single copy brings back: 0 = none (the corrupted run), 1 = all of it.
+The explorer's prompt is the clean run; the field here holds a corrupted one (the Compare bar's second
+prompt: the two fields are one) that differs where it matters ("…John gave a drink to" with the names
+swapped). The corrupted prompt is run again once per head (or per layer and position) with that one
+value copied from the clean run. A cell's colour says how much of the clean answer that single copy
+brings back: 0 = none (the corrupted run), 1 = all of it.
 
 Preparing (both traces, and one measured batch for the estimate) and the sweep itself run in a
 background thread; the estimate is on screen before the sweep starts, a long one waits for a second
@@ -13,13 +14,14 @@ click, and Cancel stops between batches and leaves the last finished picture as 
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout
 
 from app.model_loader import BackgroundJob
-from core.explain.alignment import check_same_length, cut_to_same_length, pad_to_same_length
+from core.explain.alignment import check_same_length, cut_to_same_length, pad_id, pad_to_same_length
 from core.explain.patching import PatchingPair, SweepEstimate, SweepResult, estimate_sweep, patching_pair, sweep
 
 from .explain_view import ExplainView, panel_job, picked_token, token_picker
@@ -61,6 +63,10 @@ class PatchingView(ExplainView):
             clearButtonEnabled=True,
             placeholderText="the corrupted prompt: the same, with the detail that matters changed",
         )
+        self.corrupted_field.setToolTip("The same second prompt as the Compare bar's: editing either changes both.")
+        if hasattr(controller, "comparison_changed"):  # one corrupted prompt for the whole explorer
+            self.corrupted_field.setText(controller.comparison.corrupted_prompt)
+            controller.comparison_changed.connect(self._on_shared_prompt_changed)
         self.corrupted_field.textChanged.connect(self._on_inputs_changed)
         self.answer_field = token_picker("patchingAnswer", "the clean prediction")
         self.wrong_field = token_picker("patchingWrong", "the corrupted prediction")
@@ -125,6 +131,18 @@ class PatchingView(ExplainView):
     def _on_inputs_changed(self, _text: str = "") -> None:
         self.aligned = None
         self._check_inputs()
+        shared = getattr(self.controller, "comparison", None)
+        if shared is not None and shared.corrupted_prompt != self.corrupted_field.text():
+            self.controller.set_comparison(replace(shared, corrupted_prompt=self.corrupted_field.text(), fix=""))
+
+    def _on_shared_prompt_changed(self, comparison) -> None:
+        """The Compare bar's second prompt changed: this field shows the same one."""
+        if comparison.corrupted_prompt != self.corrupted_field.text():
+            self.corrupted_field.setText(comparison.corrupted_prompt)
+
+    def prompt_ids(self) -> list[int]:
+        """The clean prompt's ids, whichever prompt the Compare switch has the other panels show."""
+        return [int(i) for i in self.snapshot.clean.trace.ids[0].tolist()]
 
     def prompts(self) -> tuple[list[int], list[int]]:
         """(clean ids, corrupted ids) as the sweep will use them."""
@@ -314,15 +332,6 @@ def _pair(model, clean, corrupted, answer, wrong) -> PatchingPair:
 def position_labels(vocab_labels, pair: PatchingPair) -> list[str]:
     clean, corrupted = pair.clean.ids[0].tolist(), pair.corrupted.ids[0].tolist()
     return [vocab_labels[a] if a == b else f"{vocab_labels[a]}→{vocab_labels[b]}" for a, b in zip(clean, corrupted)]
-
-
-def pad_id(tokenizer) -> int:
-    """What the shorter prompt is padded with at its start: a space, where the tokenizer has one."""
-    try:
-        ids = tokenizer.encode(" ")
-    except ValueError:
-        ids = []
-    return int(ids[0]) if len(ids) == 1 else 0
 
 
 def alignment_sentence(error: ValueError) -> str:

@@ -14,6 +14,12 @@ from app.views.text_line import TextLine
 from app.views.token_strip import TokenStrip
 
 
+SHOWN_PROMPT = {
+    "corrupted": "The corrupted prompt's tokens (Compare) · ",
+    "difference": "Clean/corrupted where the two prompts' tokens differ (Compare) · ",
+}
+
+
 class PromptView(QWidget):
     TITLE = "Prompt and tokens"
     TOOLTIP = "Your prompt, and below it the tokens the model reads: one chip per token, coloured by its id."
@@ -140,7 +146,8 @@ class PromptView(QWidget):
                 bold=True,
             )
         else:
-            self.summary.setText(f"{snapshot.n_tokens} tokens · the explorer reads up to {context}")
+            shown = SHOWN_PROMPT.get(snapshot.mode, "")  # the Compare switch's choice, when it is not Clean
+            self.summary.setText(f"{shown}{snapshot.n_tokens} tokens · the explorer reads up to {context}")
 
     def _scroll_to_newest(self) -> None:
         """Keep the last token in sight, where typing happens."""

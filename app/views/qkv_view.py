@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout
 
 from core.teaching.analysis import AttentionSteps, attention_steps, symmetric_range
 
+from .compare_scale import matrix_scale, mode_caption, mode_prefix
 from .heatmap import HeatmapWidget
 from .plot_style import PROBABILITY_MAP, SIGNED_MAP
 from .view_base import SnapshotView, caption
@@ -136,7 +137,7 @@ class QKVView(SnapshotView):
         steps = self.steps = attention_steps(self.snapshot.trace, layer, head, scaled=config.scale_scores)
         labels = list(self.snapshot.token_labels)
         root = math.sqrt(steps.d_head)
-        self.header.setText(header_text(config, layer, head, steps.d_head))
+        self.header.setText(mode_prefix(self.snapshot) + header_text(config, layer, head, steps.d_head))
         for name, _, _ in VECTORS:
             matrix = getattr(steps, name)
             self.vectors[name].set_matrix(matrix, symmetric_range(matrix), labels, None)
@@ -147,7 +148,10 @@ class QKVView(SnapshotView):
         self.chain["masked_scores"].set_matrix(
             steps.masked_scores, scale, labels, labels, masked=steps.future, masked_text="−∞"
         )
-        self.chain["pattern"].set_matrix(steps.pattern, (0.0, 1.0), labels, labels, masked=steps.future)
+        levels, colormap_name = matrix_scale(self.snapshot, steps.pattern, (0.0, 1.0), PROBABILITY_MAP)
+        self.chain["pattern"].set_colormap(colormap_name)
+        self.chain["pattern"].set_title(mode_caption(self.snapshot, "softmax"))
+        self.chain["pattern"].set_matrix(steps.pattern, levels, labels, labels, masked=steps.future)
         window = config.window_of(layer)
         short = {
             "dot_products": "each query · each key",

@@ -25,6 +25,10 @@ class SelectionToolbar(QToolBar):
         self.head_selector.valueChanged.connect(lambda head: selection.select(selection.layer, head))
         selection.changed.connect(self._on_selection_changed)
 
+    def selectors(self) -> tuple[QSpinBox, QSpinBox]:
+        """(layer box, head box)."""
+        return self.layer_selector, self.head_selector
+
     def show_shape(self, n_layers: int, n_heads: int) -> None:
         """A model of this shape is shown: the boxes offer its layers and heads."""
         self.layer_selector.setRange(0, n_layers - 1)

@@ -8,6 +8,10 @@ needs a different number of lines.
     summary = TextLine(object_name="tokenSummary", word_wrap=True)
     summary.setText("64 tokens · the model reads up to 128")
     summary.setText("130 tokens, but ...", colour=QColor("#b35c00"), bold=True)   # a warning
+
+A narrow line whose text wraps to one line more or fewer from one keystroke to the next (a panel's
+"likeliest next ‘x’ at 12.3%") would still re-lay out its whole panel every time: with keep_room=True it
+keeps the height of the most lines it has needed at its width, and only a new width starts afresh.
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ TALL = 10_000  # a height no text here reaches: the box text is measured in
 
 class TextLine(QWidget):
     def __init__(
-        self, text: str = "", object_name: str = "", word_wrap: bool = False, parent: QWidget | None = None
+        self,
+        text: str = "",
+        object_name: str = "",
+        word_wrap: bool = False,
+        parent: QWidget | None = None,
+        keep_room: bool = False,
     ) -> None:
         super().__init__(parent)
         if object_name:
@@ -31,7 +40,9 @@ class TextLine(QWidget):
         self._default_colour: QColor | None = None  # None: the palette's text colour
         self._bold = False
         self._word_wrap = word_wrap
-        self._lines = 1  # lines the text took when the layout last asked
+        self._lines = 1  # lines the text took when the layout last asked (with keep_room: the most it took)
+        self._keep_room = keep_room and word_wrap
+        self._room_width = -1  # the width self._lines was kept at (keep_room)
         policy = QSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred if word_wrap else QSizePolicy.Fixed)
         policy.setHeightForWidth(word_wrap)
         self.setSizePolicy(policy)
@@ -47,7 +58,8 @@ class TextLine(QWidget):
             return
         self._text, self._colour, self._bold = text, colour, bold
         self.setAccessibleName(text)  # what a screen reader reads, as it would a label's text
-        if self._lines_for(self.width()) != self._lines:
+        needed = self._lines_for(self.width())
+        if needed > self._lines or (needed < self._lines and not self._keep_room):
             self.updateGeometry()  # taller or shorter: the layout must make room
         self.update()
 
@@ -63,7 +75,8 @@ class TextLine(QWidget):
         return chosen
 
     def _flags(self) -> int:
-        return int(Qt.AlignLeft | Qt.AlignVCenter | (Qt.TextWordWrap if self._word_wrap else 0))
+        vertical = Qt.AlignTop if self._keep_room else Qt.AlignVCenter  # kept room stays below the text
+        return int(Qt.AlignLeft | vertical | (Qt.TextWordWrap if self._word_wrap else 0))
 
     def _lines_for(self, width: int) -> int:
         metrics = QFontMetrics(self._font())
@@ -87,8 +100,11 @@ class TextLine(QWidget):
         return self._word_wrap
 
     def heightForWidth(self, width: int) -> int:
-        self._lines = self._lines_for(width)
-        return self._height_of(self._lines)
+        lines = self._lines_for(width)
+        if self._keep_room and width == self._room_width:
+            lines = max(lines, self._lines)
+        self._lines, self._room_width = lines, width
+        return self._height_of(lines)
 
     # -- drawing --------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:

@@ -12,6 +12,7 @@ number needs them (the output head, a head's slice of the output projection). co
     logit_lens.py    the residual stream after every layer read as if it were the last
     attribution.py   each head's and MLP's own share of one token's logit
     alignment.py     two prompts lined up position by position for patching
+    difference.py    two prompts side by side: clean − corrupted for every traced value, lens and attribution
     patching.py      which parts carry the difference between two prompts
     examples.py      the classic patching examples, ready to run
     neurons.py       the MLP's hidden units: what wakes them, what they push towards

@@ -62,3 +62,12 @@ def cut_to_same_length(clean_ids, corrupted_ids) -> tuple[list[int], list[int]]:
     if shortest == 0:
         raise ValueError("Both prompts need at least one token to patch between them.")
     return clean[len(clean) - shortest :], corrupted[len(corrupted) - shortest :]
+
+
+def pad_id(tokenizer) -> int:
+    """What the shorter prompt is padded with at its start: a space, where the tokenizer has one."""
+    try:
+        ids = tokenizer.encode(" ")
+    except ValueError:
+        ids = []
+    return int(ids[0]) if len(ids) == 1 else 0

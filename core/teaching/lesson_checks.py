@@ -8,6 +8,7 @@ A step file may add these front-matter lines (all optional; see resources/lesson
     switch off: positions             # a what-if to switch on: "positions" or "head" (the selected head)
     temperature: 2                    # the output panel's temperature
     train: 60                         # training steps in the studio (on its current set-up)
+    compare: Anna met Eve. Then Anna  # a second prompt in the Compare bar, every panel showing the difference
     expect: top_token_letters >= 2    # one check per line: number, comparison, value
 
 An `expect:` line compares a live number (core.teaching.lesson_numbers) with a number (`0.3`), a word in quotes
@@ -156,6 +157,7 @@ class TryAction:
     temperature: float | None = None  # set on the output panel
     train: int = 0  # studio training steps
     expect: tuple[Expectation, ...] = ()
+    compare: str | None = None  # typed into the Compare bar; every panel then shows clean − corrupted
 
     @property
     def is_empty(self) -> bool:
@@ -197,7 +199,7 @@ def parse_action(fields: dict[str, list[str]], known_names, one) -> TryAction:
     except ValueError:
         raise CheckError("'temperature:' takes a number such as 0.5, 'train:' a whole number of steps.") from None
     expect = tuple(parse_expectation(line, known_names) for line in fields.get("expect", []))
-    return TryAction(one("prompt") or None, select, switch_off, temperature, train, expect)
+    return TryAction(one("prompt") or None, select, switch_off, temperature, train, expect, one("compare") or None)
 
 
 def head_of(select: str, numbers: dict) -> tuple[int, int] | None:

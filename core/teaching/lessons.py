@@ -18,7 +18,7 @@ A step file starts with front matter, then the explanation in Markdown:
     Markdown explanation...
 
 A step may also say which kind of model it needs and what its "try this" does and should show
-(`needs:`, `prompt:`, `select:`, `switch off:`, `temperature:`, `train:`, `expect:`; see
+(`needs:`, `prompt:`, `select:`, `switch off:`, `temperature:`, `train:`, `compare:`, `expect:`; see
 core.teaching.lesson_checks), and a lesson's questions.md holds its questions (core.teaching.lesson_questions).
 resources/lessons/README.md documents every line for teachers.
 
@@ -37,7 +37,7 @@ from core.teaching.lesson_checks import CheckError, TryAction, parse_action, par
 from core.teaching.lesson_questions import Question, split_questions
 
 LESSONS_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "lessons"
-ACTION_KEYS = {"prompt", "select", "switch off", "temperature", "train", "expect"}
+ACTION_KEYS = {"prompt", "select", "switch off", "temperature", "train", "expect", "compare"}
 STEP_KEYS = {"title", "panel", "highlight", "live", "try", "needs"} | ACTION_KEYS
 QUESTIONS_FILE = "questions.md"  # a lesson's "check your understanding" page (core.teaching.lesson_questions)
 LESSON_KEYS = {"title", "summary"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from app.state.comparison import Comparison
 from app.state.model_in_use import ModelInUse
 from core import GPT, GPTConfig, Intervention
 from core.tokenizers import CharTokenizer
@@ -76,6 +77,7 @@ def window(qtbot, shared_window, session):
     window.controller.set_prompt("")
     window.whatif_view.set_intervention(Intervention())
     window.controller.set_intervention(Intervention())
+    window.controller.set_comparison(Comparison())  # no second prompt, the switch on Clean
     window.set_session(session)
     output = window.output_view
     output.set_temperature(1.0)

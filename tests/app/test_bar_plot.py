@@ -53,3 +53,31 @@ def test_an_empty_plot_keeps_its_range_while_it_waits_for_the_first_snapshot(qtb
         plot.grab()
         qtbot.wait(1)
     assert plot.getPlotItem().getViewBox().viewRange()[0] == [0.0, 1.0]
+
+
+def test_the_row_label_column_keeps_the_width_of_the_widest_recent_labels(qtbot):
+    """Typing a letter and deleting it flipped the next-token plot's label column between two widths, and
+    each flip laid the plot out again. It now narrows only once the wide labels are ROOM_REMEMBERED sets old."""
+    from app.views.bar_plot import ROOM_REMEMBERED
+
+    plot = bar_plot("testPlot", "probability")
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    axis = plot.getPlotItem().getAxis("left")
+
+    def room() -> float:  # the width the axis asks its plot's layout for
+        return axis.minimumWidth()
+
+    short, long = ["a", "b"], ["a much longer token label", "b"]
+    set_row_labels(plot, short, 2)
+    narrow = room()
+    set_row_labels(plot, long, 2)
+    wide = room()
+    assert wide > narrow
+    for _ in range(ROOM_REMEMBERED - 1):  # the long labels are still among the last few sets
+        set_row_labels(plot, short, 2)
+        assert room() == wide
+    set_row_labels(plot, short, 2)
+    assert room() == narrow

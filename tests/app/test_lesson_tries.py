@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.settings import AppSettings
+from app.state.comparison import DIFFERENCE, Comparison
 from app.window import MainWindow
 from core.teaching.lesson_checks import failed, head_of, model_for
 from core.teaching.lesson_questions import answer_numbers
@@ -68,6 +69,9 @@ def put_back(qtbot, window) -> None:
         )
     window.layer_selector.setValue(0)
     window.head_selector.setValue(0)
+    if window.controller.comparison != Comparison():
+        with qtbot.waitSignal(window.drawn, timeout=WAIT_MS, check_params_cb=lambda _: not window.controller.busy):
+            window.controller.set_comparison(Comparison())  # one prompt again
 
 
 def open_the_model_the_step_needs(qtbot, window, pane) -> None:
@@ -129,6 +133,12 @@ def test_try_this_happens_on_a_built_in_model(qtbot, lab, lesson_id, step_id):
         qtbot.waitUntil(
             lambda: not lab.snapshot.trace.intervention.is_empty and not lab.controller.busy, timeout=WAIT_MS
         )
+
+    if action.compare:  # a second prompt in the Compare bar, and Difference pressed
+        bar = lab.compare_bar
+        bar.field.setText(action.compare)
+        with qtbot.waitSignal(lab.drawn, timeout=WAIT_MS, check_params_cb=lambda snapshot: snapshot.is_difference):
+            bar.buttons[DIFFERENCE].click()
 
     numbers = classroom.numbers_for(pane.step)  # from the window's own snapshot
     assert failed(action, numbers) == [], f"{step_id} on {lab.controller.session.source}"

@@ -24,6 +24,7 @@ def test_importing_every_state_module_loads_no_qt():
         "app.state.snapshot_maker",
         "app.state.palette",
         "app.state.sampling",
+        "app.state.comparison",
     }
     assert expected <= set(modules)
     assert loaded_by_importing(modules, cwd=ROOT) == [], "app/state pulled in Qt"

@@ -286,7 +286,8 @@ def _detector_scores_by_hand(run, weights) -> dict[str, np.ndarray]:
     return {**on_prompt, "induction": on_repeats["induction"]}
 
 
-def test_the_detector_curves_are_cores_scores_of_each_kept_step(qtbot, studio):
+def test_the_detector_curves_are_cores_scores_of_each_kept_step(qtbot, studio, monkeypatch):
+    monkeypatch.setattr("app.studio.worker.SCORES_SHARE", 1e9)  # every kept step scored, however slow scoring is
     with qtbot.waitSignal(studio.paused, timeout=WAIT_MS, check_params_cb=lambda step: step == 6):
         studio.train_steps(6)
     run, plots = studio.run, studio.heads.detectors
@@ -304,3 +305,41 @@ def test_the_detector_curves_are_cores_scores_of_each_kept_step(qtbot, studio):
                 np.testing.assert_allclose(y, by_hand, atol=1e-6, err_msg=f"{name} L{layer} H{head}")
     # The numbers move with training: not one flat line drawn from one set of weights.
     assert not np.allclose(expected[0]["previous_token"], expected[6]["previous_token"])
+
+
+def test_at_full_speed_scoring_the_heads_stays_within_its_share_of_the_training(qtbot, studio, monkeypatch):
+    """Scores cost about a third of a tiny step: at full speed the kept steps are scored only within
+    SCORES_SHARE of the training thread's time (none here but the first); at a set pace, every one."""
+    monkeypatch.setattr("app.studio.worker.SCORES_SHARE", 0.0)
+    with qtbot.waitSignal(studio.paused, timeout=WAIT_MS, check_params_cb=lambda step: step == 6):
+        studio.train_steps(6)
+    assert studio.timeline.steps() == list(range(7))  # every step is still kept (the explorer can show it)
+    assert studio.heads.detectors.steps == [0]  # scored when the run was set up, not while racing
+    studio.set_pace(30)
+    try:
+        with qtbot.waitSignal(studio.paused, timeout=WAIT_MS, check_params_cb=lambda step: step == 10):
+            studio.train_steps(4)
+    finally:
+        studio.set_pace(0)
+    assert studio.heads.detectors.steps == [0, 7, 8, 9, 10]
+
+
+def test_while_training_a_tab_out_of_sight_is_not_drawn_until_it_is_shown(qtbot, studio):
+    studio.tabs.setCurrentWidget(studio.heads)
+    studio.set_pace(30)  # pictures while training (at full speed they may be few)
+    seen = []  # (steps taken in, points drawn) at each frame while training
+
+    def on_frame(step):
+        if studio.controls.pause_button.isEnabled():  # still training
+            seen.append((len(studio.plots.train_curve.steps), studio.plots.point_count()))
+
+    studio.frame_drawn.connect(on_frame)
+    try:
+        with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
+            studio.train_steps(20)
+    finally:
+        studio.frame_drawn.disconnect(on_frame)
+        studio.set_pace(0)
+    assert seen and seen[-1][0] > 0 and all(drawn == 0 for _, drawn in seen)  # the Curves tab was not drawn
+    studio.tabs.setCurrentWidget(studio.plots)
+    assert studio.plots.point_count() == 20  # everything, once shown (and at the pause)

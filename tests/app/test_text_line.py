@@ -65,3 +65,30 @@ def test_a_long_single_line_never_widens_its_panel(qtbot):
     parent, _ = shown_in_layout(qtbot, line, 150)
     assert line.minimumSizeHint().width() <= 40 < line.sizeHint().width()  # cut with "…" instead
     assert parent.width() == 150 and line.height() == line.sizeHint().height()
+
+
+def test_a_line_that_keeps_room_does_not_shrink_while_its_width_stays(qtbot):
+    """A narrow panel line that wraps to one line fewer on the next keystroke keeps its height (no
+    re-layout of the panel), with the text at its top; a new width measures afresh."""
+    line = TextLine("short", word_wrap=True, keep_room=True)
+    parent, requests = shown_in_layout(qtbot, line, 220)
+    one_line = line.height()
+    line.setText(LONG)
+    qtbot.waitUntil(lambda: line.height() >= 3 * one_line)
+    tall = line.height()
+    requests.count = 0
+    for text in ("short again", LONG, "short"):
+        line.setText(text)
+        qtbot.wait(5)
+    assert requests.count == 0 and line.height() == tall
+    parent.resize(600, 200)  # a new width: only what this text needs there
+    qtbot.waitUntil(lambda: line.height() == one_line)
+
+
+def test_kept_room_draws_the_text_where_a_fitting_line_draws_it(qtbot):
+    plain = TextLine("a few words", word_wrap=True)
+    keeping = TextLine("a few words", word_wrap=True, keep_room=True)
+    parents = [shown_in_layout(qtbot, line, 300)[0] for line in (plain, keeping)]  # kept alive
+    assert len(parents) == 2
+    assert plain.size() == keeping.size()
+    assert plain.grab().toImage() == keeping.grab().toImage()

@@ -105,3 +105,24 @@ def test_a_short_colour_bar_labels_fewer_ticks_so_its_numbers_never_overlap(qtbo
         assert bar.tick_labels()[0] == "-0.3" and bar.tick_labels()[-1] == "0.3"  # the ends stay labelled
     finally:
         plot_style.set_zoom(1.0)
+
+
+def test_a_heatmap_whose_title_and_colour_bar_depend_on_each_other_settles(qtbot):
+    """Fewer ticks on a shorter bar must not make the bar narrower: the matrix would widen, its title
+    take fewer lines, the bar grow taller, the ticks come back, and the layout go round for ever."""
+    from PySide6.QtWidgets import QApplication
+
+    widget = HeatmapWidget(title="V: what each token passes on", column_name="dimension")
+    qtbot.addWidget(widget)
+    widget.setMinimumSize(170, 130)
+    widget.hide_row_labels()  # (no matrix yet: the bar's ticks are 0, 0.25, ..., 1; 0 and 1 when short)
+    widget.resize(214, 154)  # the size at which the QKV view's value matrix went round beside the studio
+    widget.show()
+    qtbot.waitExposed(widget)
+    for _ in range(20):
+        QApplication.processEvents()  # whatever layout the size needs
+    resizes = []
+    widget.panels[0].plot.getViewBox().sigResized.connect(lambda *_: resizes.append(1))
+    for _ in range(20):
+        QApplication.processEvents()
+    assert resizes == []  # a settled layout: nothing resizes while nothing changes

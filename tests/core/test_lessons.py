@@ -91,6 +91,7 @@ def test_shipped_lessons_load_in_teaching_order():
     assert [s.id.split("-", 1)[-1] for s in why.steps] == [
         "logit-lens",
         "direct-attribution",
+        "two-prompts",
         "patching",
         "neurons",
         "kv-cache",
