@@ -24,8 +24,10 @@ from .model_loader import BackgroundJob
 from .settings import AppSettings, RecentItem
 from .state.model_in_use import (
     CHARACTER_MODEL_FOLDER,
+    LEARNED_POSITIONS_MODEL_FOLDER,
     ModelInUse,
     load_character_model,
+    load_learned_positions_model,
     default_model,
     lessons_tokenizer,
     load_checkpoint_model,
@@ -94,6 +96,15 @@ class ModelOpener(QObject):
             "Could not open the character model",
             RecentItem("checkpoint", str(CHARACTER_MODEL_FOLDER)),
             "the character model",
+            wait,
+        )
+
+    def open_learned_positions_model(self, wait: bool = False) -> bool:
+        return self.load(
+            load_learned_positions_model,
+            "Could not open the story model with learned positions",
+            RecentItem("checkpoint", str(LEARNED_POSITIONS_MODEL_FOLDER)),
+            "the story model with learned positions",
             wait,
         )
 

@@ -116,6 +116,13 @@ def build_menus(window) -> dict[str, QMenu]:
     )
     act(
         model_menu,
+        "Open story model with &learned positions",
+        models.open_learned_positions_model,
+        None,
+        "Open the default model's twin whose positions are learned vectors added to the tokens (GPT-2's way).",
+    )
+    act(
+        model_menu,
         "&About this model…",
         lambda: show_model_card(window),
         None,

@@ -16,7 +16,7 @@ import torch
 from core import GPT, GPTConfig, preset
 from core.teaching.analysis import pca_2d
 from core.model.param_count import human_count
-from core.files.shipped_models import CHARACTER_MODEL_FOLDER, DEFAULT_MODEL_FOLDER
+from core.files.shipped_models import CHARACTER_MODEL_FOLDER, DEFAULT_MODEL_FOLDER, LEARNED_POSITIONS_MODEL_FOLDER
 
 FALLBACK_PROMPT = "The cat sat on the mat. The cat"
 
@@ -113,6 +113,11 @@ def load_checkpoint_model(folder: str | Path, source: str | None = None) -> Mode
 def load_character_model(folder: Path = CHARACTER_MODEL_FOLDER) -> ModelInUse:
     """The second built-in model: one token per character, trained on Python's help pages."""
     return load_checkpoint_model(folder, source="character model (Python docs)")
+
+
+def load_learned_positions_model(folder: Path = LEARNED_POSITIONS_MODEL_FOLDER) -> ModelInUse:
+    """The third built-in model: the story model with learned positions added to the tokens."""
+    return load_checkpoint_model(folder, source="story model with learned positions")
 
 
 def load_gpt2_model(folder: str | Path) -> ModelInUse:

@@ -6,10 +6,13 @@
     continue_greedily(checkpoint.model, checkpoint.tokenizer, "Anna met Ben. Then Anna", 8)
         # ' gave Ben a red ball. Ben was'
 
-Two models ship (each folder has a README with the command that trained it):
-- default:    a BPE model trained on core.training.stories, learned positions; speaks simple English word by word.
-- characters: a character model trained on Python's help pages, RoPE positions; every token is one
-              character, so every heatmap row is readable.
+Three models ship (each folder has a README with the command that trained it):
+- default:           a BPE model trained on core.training.stories, RoPE positions; speaks simple English
+                     word by word, with a previous-token head and an induction head.
+- learned-positions: its twin with learned position vectors added to the tokens (GPT-2's way), for the
+                     lesson steps that show "token + position".
+- characters:        a character model trained on Python's help pages, RoPE positions; every token is one
+                     character, so every heatmap row is readable.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from core.model.eval_mode import evaluating
 from core.model.sampling import generate
 
 MODELS_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "models"
-DEFAULT_MODEL_FOLDER = MODELS_FOLDER / "default"  # the story model: BPE, learned positions
+DEFAULT_MODEL_FOLDER = MODELS_FOLDER / "default"  # the story model: BPE, RoPE
+LEARNED_POSITIONS_MODEL_FOLDER = MODELS_FOLDER / "learned-positions"  # the same stories, learned positions
 CHARACTER_MODEL_FOLDER = MODELS_FOLDER / "characters"  # the character model: Python's help pages, RoPE
 
 

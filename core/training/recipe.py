@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from core.model.model import GPT
+from core.model.positional import sinusoidal_table
 from core.teaching.detectors import induction_probe
 from core.tokenizers import BPETokenizer, CharTokenizer
 from core.training.corpora import BUILTIN_CORPORA, check_corpus_length, encode_text, load_builtin, read_text_file
@@ -146,7 +147,25 @@ def tokenize_corpus(setup: RunSetup, text: str, tokenizer) -> TokenDataset:
 
 def build_model(setup: RunSetup, vocab_size: int) -> GPT:
     torch.manual_seed(setup.seed)  # the same seed gives the same starting weights
-    return GPT(setup.model_config(vocab_size))
+    model = GPT(setup.model_config(vocab_size))
+    if setup.position_start == "sinusoidal":
+        start_positions_as_waves(model)
+    return model
+
+
+def start_positions_as_waves(model: GPT) -> None:
+    """Learned position vectors that start as the original Transformer's sines and cosines.
+
+    Random starting vectors say nothing about which positions are neighbours, and a head that looks
+    exactly one token back must learn that from scratch. From waves, "one step back" is the same small
+    turn of every sine/cosine pair at every position, a rule a query-key product can learn early.
+    The vectors are still trained; the waves are only where they start. Scaled to the size of the
+    token vectors (std 0.02), so neither drowns the other.
+    """
+    config = model.config
+    waves = sinusoidal_table(config.context_length, config.d_model)  # (T, C), values in [-1, 1]
+    with torch.no_grad():
+        model.transformer.wpe.weight.copy_(waves * (0.02 / waves.std()))
 
 
 def prepare_run(

@@ -20,6 +20,7 @@ from core.training.train_config import OPTIMIZERS, TrainConfig
 
 CORPUS_KINDS = ("builtin", "synthetic", "file")
 STARTS = ("new", "screen")
+POSITION_STARTS = ("random", "sinusoidal")
 TOKENIZER_KINDS = ("char", "bpe")
 CUSTOM_SIZES = "custom"
 
@@ -46,6 +47,7 @@ class RunSetup:
     d_mlp: int = 0  # hidden width of each MLP (custom; 0 = 4 x d_model)
     pos_encoding: str = "rope"  # "learned", "sinusoidal", "rope" or "none"
     activation: str = GPTConfig().activation  # the MLP's GELU: "gelu_tanh" (GPT-2's) or "gelu" (exact)
+    position_start: str = "random"  # learned positions only: start them "random" or as "sinusoidal" waves
     dropout: float = 0.0  # dropout while training (0 = off)
     # -- the optimisation
     learning_rate: float = 3e-3  # peak learning rate after warmup
@@ -90,6 +92,12 @@ class RunSetup:
             raise ValueError(f"Unknown optimizer {self.optimizer!r}; use one of {', '.join(OPTIMIZERS)}.")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"Unknown activation {self.activation!r}; use one of {', '.join(ACTIVATIONS)}.")
+        if self.position_start not in POSITION_STARTS:
+            raise ValueError(f"Unknown position start {self.position_start!r}; use 'random' or 'sinusoidal'.")
+        if self.position_start == "sinusoidal" and self.pos_encoding != "learned":
+            raise ValueError(
+                "Only learned positions can start as sinusoidal waves; the other schemes have no table to learn."
+            )
 
     # -- the pieces it describes -----------------------------------------------------------------
     def model_config(self, vocab_size: int) -> GPTConfig:

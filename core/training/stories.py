@@ -240,6 +240,19 @@ def magic_words(cast: Cast, rng: random.Random) -> list[str]:
             f"{listener} said them back: {say(words.capitalize() + '.')}"]
 
 
+def echo(cast: Cast, rng: random.Random) -> list[str]:
+    """Random words, then the same words again, with no story around them.
+
+    Inside a story a repeat can also be guessed from its frame ("said them back"); here the only clue is
+    the earlier copy, for any word. (With a full stop and a capital between the copies, a model learned to
+    copy only after that cue, and not the detectors' probe.) That is what grows a head that looks one token
+    back and, above it, an induction head that works on any words (the detectors' probe), not only on a
+    story's own lists.
+    """
+    words = " ".join(rng.sample(ECHO_WORDS, rng.randint(8, 20)))
+    return [words, words]  # no full stop between them: nothing but the words says where the copy starts
+
+
 def ending(cast: Cast, rng: random.Random) -> list[str]:
     return rng.choice([
         [f"At night, {cast.hero} and {cast.pet} went to sleep.", "It was a good day."],
@@ -251,18 +264,29 @@ def ending(cast: Cast, rng: random.Random) -> list[str]:
 MIDDLE_EPISODES = [meeting, gift, lost_and_found, animal_sits, walk, task, secret_word]
 REPEAT_EPISODES = [packing, song, the_way]
 MAGIC_WORDS = sorted(set(ANIMALS + PLACES + THINGS + SEATS + FOODS + COLOURS + SIZES))
+# the little words the sentences above are built from, for the echo lines
+LITTLE_WORDS = ["the", "and", "was", "said", "with", "to", "at", "in", "on", "then", "they", "he", "she", "his",
+                "her", "him", "it", "saw", "gave", "went", "met", "had", "lost", "found", "looked", "but", "could",
+                "not", "very", "all", "day", "so", "back", "under", "home", "good", "friends", "sat", "put", "liked",
+                "wanted", "asked", "help", "together", "made", "new", "word", "song", "too", "magic", "words",
+                "them", "things", "took", "out", "again", "past", "way", "same", "next", "lived", "near", "house",
+                "time", "there", "night", "sleep", "end", "thank", "you", "hello", "much", "see", "about", "this",
+                "over", "for", "of", "were", "is", "an", "a", "up", "once", "upon"]
+# every word an echo line draws from: the lists, the names and the little words
+ECHO_WORDS = sorted(set(MAGIC_WORDS + LITTLE_WORDS + list(PEOPLE) + ANIMALS + MOVES + GOOD_FEELINGS + BAD_FEELINGS
+                        + WEATHER + [word for pair in ACTIONS for word in pair]))
 
 
 # -- whole stories -----------------------------------------------------------------------------------------
 def write_story(rng: random.Random) -> str:
-    """One story: an opening, two or three episodes, magic words and a repeat in random order, an ending;
-    each a line.
+    """One story: an opening, two or three episodes, magic words, a repeat and an echo in random order, an
+    ending; each a line.
 
     Starting lines with different words matters to the tokenizer: a word at the start of a line has no
     space before it ("Anna", not " Anna"), so both forms of common words get tokens of their own.
     """
     cast = Cast(rng)
-    middle = [*rng.sample(MIDDLE_EPISODES, rng.randint(2, 3)), magic_words, rng.choice(REPEAT_EPISODES)]
+    middle = [*rng.sample(MIDDLE_EPISODES, rng.randint(2, 3)), magic_words, rng.choice(REPEAT_EPISODES), echo]
     rng.shuffle(middle)
     episodes = [opening, *middle, ending]
     return "\n".join(" ".join(episode(cast, rng)) for episode in episodes)

@@ -36,7 +36,7 @@ from core.training.finetune import (
     training_context_length,
 )
 from core.training.recipe import corpus_kind_of, corpus_text, prepare_run
-from core.training.run_setup import CUSTOM_SIZES, RunSetup
+from core.training.run_setup import CUSTOM_SIZES, POSITION_STARTS, RunSetup
 from core.training.synthetic import SYNTHETIC_TASKS
 from core.training.schedule import LR_DECAYS
 from core.training.train_config import OPTIMIZERS
@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model.add_argument(
         "--pos-encoding", choices=POSITIONAL_ENCODINGS, default="learned", help="how positions are encoded"
+    )
+    model.add_argument(
+        "--position-start",
+        choices=POSITION_STARTS,
+        default="random",
+        help="learned positions: start them random, or as the sines and cosines of the original Transformer",
     )
     model.add_argument(
         "--activation",
@@ -190,6 +196,7 @@ def run_setup(args) -> RunSetup:
         d_mlp=args.d_mlp or 0,
         pos_encoding=args.pos_encoding,
         activation=args.activation,
+        position_start=args.position_start,
         dropout=args.dropout,
         learning_rate=lr,
         final_lr_fraction=min_lr / lr if lr > 0 else 0.0,

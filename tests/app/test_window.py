@@ -120,15 +120,18 @@ def test_save_then_open_a_checkpoint_replaces_the_model_everywhere(
     assert window.settings.recent_items()[0].path == str(folder)
 
 
-def test_the_model_menu_opens_the_character_model_and_reloads_the_story_model(window, show_prompt, wait_drawn):
+def test_the_model_menu_opens_the_built_in_models_and_reloads_the_story_model(window, show_prompt, wait_drawn):
     show_prompt("The cat sat on the")
     actions = {action.text(): action for action in window.menus["Model"].actions()}
     snapshot = wait_drawn(actions["Open &character model (Python docs)"].trigger)
     assert window.controller.session.tokenizer.kind == "char" and snapshot.config.pos_encoding == "rope"
     assert len(snapshot.trace.ids[0]) == len("The cat sat on the")  # one token per character
     assert window.windowTitle() == "Attention Lab — character model (Python docs)"
-    snapshot = wait_drawn(actions["Reload &default model"].trigger)
+    snapshot = wait_drawn(actions["Open story model with &learned positions"].trigger)
     assert window.controller.session.tokenizer.kind == "bpe" and snapshot.config.pos_encoding == "learned"
+    assert window.windowTitle() == "Attention Lab — story model with learned positions"
+    snapshot = wait_drawn(actions["Reload &default model"].trigger)
+    assert window.controller.session.tokenizer.kind == "bpe" and snapshot.config.pos_encoding == "rope"
     assert len(snapshot.trace.ids[0]) == 5  # The, cat, sat, on, the: one token per word
 
 

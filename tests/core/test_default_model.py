@@ -1,10 +1,8 @@
 """The shipped default model speaks simple English word by word: it is small, reads BPE tokens with
-learned positions, puts a noun where a noun goes, copies names from earlier in the story, and uses
-pronouns that agree, and continues words said back with an induction head. Every check is
-deterministic (no sampling, no timing). Two head-detector checks are known failures (strict xfail):
-no previous-token head formed, and the detector's probe (random common words with no story around
-them) does not wake the induction head; they pass, and must then lose their mark, once a model with
-such heads is shipped."""
+RoPE positions, puts a noun where a noun goes, copies names from earlier in the story, uses pronouns
+that agree, and continues words said back with an induction head; the head detectors find a
+previous-token head and, in a later layer, an induction head. Every check is deterministic (no
+sampling, no timing)."""
 
 import numpy as np
 import pytest
@@ -51,10 +49,10 @@ def _scores(checkpoint, ids):
     return head_scores(model.trace(ids, names=pattern_names(model.config.n_layers)))
 
 
-def test_it_is_small_and_reads_bpe_tokens_with_learned_positions(checkpoint):
+def test_it_is_small_and_reads_bpe_tokens_with_rope_positions(checkpoint):
     assert sum(f.stat().st_size for f in DEFAULT_MODEL_FOLDER.iterdir()) <= 10 * 2**20
     config = checkpoint.config
-    assert checkpoint.tokenizer.kind == "bpe" and config.pos_encoding == "learned"
+    assert checkpoint.tokenizer.kind == "bpe" and config.pos_encoding == "rope"
     assert (config.n_layers, config.n_heads, config.d_model, config.context_length) == (4, 4, 128, 128)
     assert checkpoint.optimizer_state is None and checkpoint.losses["val"][-1][1] < 1.25
 
@@ -127,14 +125,6 @@ def test_words_said_back_are_continued_by_an_induction_head(checkpoint):
         assert on_earlier.max() > 0.4 and layer >= 1, on_earlier.round(2)
 
 
-HEADS_MISSING = (
-    "With learned positions no head learned to look one token back in the training this CPU "
-    "allowed, and the induction head answers words said back in a story, not random words "
-    "with nothing around them; see resources/models/default/README.md."
-)
-
-
-@pytest.mark.xfail(strict=True, reason=HEADS_MISSING)
 def test_it_has_a_previous_token_head(checkpoint):
     story = generate_stories(1, seed=2)
     ids = torch.tensor([checkpoint.tokenizer.encode(story)[: checkpoint.config.context_length]])  # (1, T)
@@ -142,9 +132,10 @@ def test_it_has_a_previous_token_head(checkpoint):
     assert previous.max() > 0.5, previous.round(2)
 
 
-@pytest.mark.xfail(strict=True, reason=HEADS_MISSING)
 def test_it_has_an_induction_head_above_a_previous_token_head(checkpoint):
     probe = common_word_probe(checkpoint.tokenizer, generate_stories(500, seed=1))
-    induction = _scores(checkpoint, probe)["induction"]
+    scores = _scores(checkpoint, probe)
+    induction, previous = scores["induction"], scores["previous_token"]
     layer, _ = np.unravel_index(induction.argmax(), induction.shape)
     assert induction.max() > 0.4 and layer >= 1, induction.round(2)
+    assert previous[:layer].max() > 0.5, previous.round(2)  # on the probe's words too, below it

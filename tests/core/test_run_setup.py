@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.training.recipe import build_tokenizer, prepare_run, reads_the_same_text
+from core.model.positional import sinusoidal_table
+from core.training.recipe import build_model, build_tokenizer, prepare_run, reads_the_same_text
 from core.training.run_setup import RunSetup, with_task_recipe
 from core.training.synthetic import SYNTHETIC_TASKS
 from core.training.train import build_parser, run_setup
@@ -118,3 +119,22 @@ def test_a_run_reuses_the_text_of_the_last_one_only_when_it_would_read_the_same(
     lessons = RunSetup(corpus_kind="builtin", corpus_name="lessons", seed=1)
     assert reads_the_same_text(lessons, lessons.with_changes(seed=2))  # a fixed text
     assert not reads_the_same_text(lessons, lessons.with_changes(tokenizer="bpe"))
+
+
+def test_learned_positions_can_start_as_waves_and_the_command_line_says_so():
+    """The waves are the original Transformer's sines and cosines, scaled to the token vectors' size;
+    random is the default, and only a learned table can start as waves."""
+    args = build_parser().parse_args(["lessons", "--pos-encoding", "learned", "--position-start", "sinusoidal"])
+    setup = run_setup(args)
+    assert setup.position_start == "sinusoidal"
+    model = build_model(setup, vocab_size=50)
+    positions = model.transformer.wpe.weight.detach()  # (context, C)
+    waves = sinusoidal_table(setup.context_length, model.config.d_model)
+    assert torch.allclose(positions, waves * (0.02 / waves.std()))
+    assert abs(positions.std().item() - model.transformer.wte.weight.std().item()) < 0.002
+    random_start = build_model(setup.with_changes(position_start="random"), vocab_size=50)
+    assert not torch.allclose(random_start.transformer.wpe.weight, positions)
+    with pytest.raises(ValueError, match="Only learned positions"):
+        RunSetup(pos_encoding="rope", position_start="sinusoidal")
+    with pytest.raises(ValueError, match="Unknown position start"):
+        RunSetup(position_start="waves")

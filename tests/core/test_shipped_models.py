@@ -7,6 +7,7 @@ from core.teaching.detectors import repeat_period
 from core.files.shipped_models import (
     CHARACTER_MODEL_FOLDER,
     DEFAULT_MODEL_FOLDER,
+    LEARNED_POSITIONS_MODEL_FOLDER,
     common_word_probe,
     continue_greedily,
     top_next_tokens,
@@ -23,9 +24,18 @@ def _model():
     return GPT(GPTConfig(vocab_size=TOKENIZER.vocab_size, context_length=32, d_model=16, n_layers=1, n_heads=2)).eval()
 
 
-def test_both_shipped_models_have_a_folder_with_a_readme():
-    for folder in (DEFAULT_MODEL_FOLDER, CHARACTER_MODEL_FOLDER):
+def test_every_shipped_model_has_a_folder_with_a_readme():
+    for folder in (DEFAULT_MODEL_FOLDER, LEARNED_POSITIONS_MODEL_FOLDER, CHARACTER_MODEL_FOLDER):
         assert (folder / "README.md").is_file() and (folder / "model.safetensors").is_file()
+
+
+def test_the_learned_positions_model_is_the_default_models_twin_with_positions_added():
+    from core.files.checkpoint import load_checkpoint
+
+    twin, default = load_checkpoint(LEARNED_POSITIONS_MODEL_FOLDER), load_checkpoint(DEFAULT_MODEL_FOLDER)
+    assert twin.config.pos_encoding == "learned" and default.config.pos_encoding == "rope"
+    assert twin.tokenizer.encode("Anna met Ben at the park.") == default.tokenizer.encode("Anna met Ben at the park.")
+    assert [twin.config.n_layers, twin.config.n_heads, twin.config.d_model] == [4, 4, 128]
 
 
 def test_top_next_tokens_are_the_softmax_of_the_last_logits_likeliest_first():
