@@ -161,3 +161,26 @@ def test_cell_numbers_are_set_again_only_where_they_changed_and_draw_as_if_set_a
     fresh.set_matrix(values, (-3.0, 3.0))
     assert [text for text, _, _ in cell_texts(kept)] == [format_value(v) for v in values.ravel()]
     assert cell_texts(kept) == cell_texts(fresh)
+
+
+def test_the_colour_bar_keeps_its_width_while_the_range_changes_a_little_and_gives_it_back_later(qtbot):
+    """Attribution's range changes on every keystroke: its labels a little wider or narrower each time."""
+    from app.views.colour_bar import WIDTHS_REMEMBERED
+
+    heatmap = HeatmapWidget(title="Each head's direct share", colormap_name=SIGNED_MAP)
+    qtbot.addWidget(heatmap)
+    values = np.zeros((4, 4), dtype=np.float32)
+    axis = heatmap.colorbar.axis
+    heatmap.set_matrix(values, (-0.5, 0.5))
+    narrow = axis.maximumWidth()
+    heatmap.set_matrix(values, (-123456.0, 123456.0))  # "-1.23e+05": wider labels widen it at once
+    wide = axis.maximumWidth()
+    assert wide > narrow
+    heatmap.set_matrix(values, (-0.5, 0.5))  # shorter labels: the width stays, nothing is laid out again
+    assert axis.maximumWidth() == wide
+    for step in range(1, WIDTHS_REMEMBERED):  # ranges of their own, each remembered
+        heatmap.set_matrix(values, (-0.5 + step / 100, 0.5 - step / 100))
+    alone = HeatmapWidget(title="Each head's direct share", colormap_name=SIGNED_MAP)
+    qtbot.addWidget(alone)
+    alone.set_matrix(values, (-0.5 + step / 100, 0.5 - step / 100))
+    assert axis.maximumWidth() == alone.colorbar.axis.maximumWidth() < wide  # the wide labels are forgotten
