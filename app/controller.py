@@ -11,6 +11,8 @@ Only immutable things cross the thread: a frozen TraceRequest in, a frozen Snaps
 
 from __future__ import annotations
 
+import weakref
+
 import threading
 import traceback
 from dataclasses import dataclass
@@ -98,7 +100,7 @@ class Controller(QObject):
         self._latest = 0  # number of the newest request
         self._delivered = 0  # number of the newest request whose answer came back
         self._snapshot: Snapshot | None = None
-        self._snapshot_session: ModelInUse = session  # the model that made _snapshot
+        self._snapshot_session = weakref.ref(session)  # the model that made _snapshot
         self._notice_shown = False  # the last answer put a notice in the status bar (taken down by the next)
         self._worker = TraceWorker()
         self._worker.finished_request.connect(self._on_request_finished)
@@ -131,10 +133,12 @@ class Controller(QObject):
         return self._snapshot
 
     @property
-    def snapshot_session(self) -> ModelInUse:
+    def snapshot_session(self) -> ModelInUse | None:
         """The model that made `snapshot`: right after a new model is set, the previous one until the new
-        model's first snapshot arrives (numbers read from the snapshot must use this model, not `session`)."""
-        return self._snapshot_session
+        model's first snapshot arrives (numbers read from the snapshot must use this model, not `session`),
+        or None if nothing else holds that model any more. Held weakly: the studio recycles a model only
+        once nothing refers to its session."""
+        return self._snapshot_session()
 
     @property
     def busy(self) -> bool:
@@ -201,7 +205,7 @@ class Controller(QObject):
         self._notice_shown = bool(notice)
         if snapshot is not None:
             # The newest request was made after the last set_session (which always asks anew): its model.
-            self._snapshot, self._snapshot_session = snapshot, self._session
+            self._snapshot, self._snapshot_session = snapshot, weakref.ref(self._session)
             self.snapshot_ready.emit(snapshot)
 
     @staticmethod

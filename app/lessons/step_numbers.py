@@ -69,6 +69,8 @@ class StepNumbers:
         if snapshot.is_difference:  # a lesson's numbers are one prompt's: the clean one under the difference
             snapshot = snapshot.clean
         session = controller.snapshot_session  # a new model's first snapshot may still be on its way
+        if session is None:  # the model that made this snapshot is gone: a new one is coming
+            return None
         ids = snapshot.trace.ids[0].tolist()
         return LessonContext(
             trace=snapshot.trace,
