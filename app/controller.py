@@ -11,10 +11,9 @@ Only immutable things cross the thread: a frozen TraceRequest in, a frozen Snaps
 
 from __future__ import annotations
 
-import weakref
-
 import threading
 import traceback
+import weakref
 from dataclasses import dataclass
 
 import torch
