@@ -98,6 +98,7 @@ class Controller(QObject):
         self._latest = 0  # number of the newest request
         self._delivered = 0  # number of the newest request whose answer came back
         self._snapshot: Snapshot | None = None
+        self._snapshot_session: ModelInUse = session  # the model that made _snapshot
         self._notice_shown = False  # the last answer put a notice in the status bar (taken down by the next)
         self._worker = TraceWorker()
         self._worker.finished_request.connect(self._on_request_finished)
@@ -128,6 +129,12 @@ class Controller(QObject):
     def snapshot(self) -> Snapshot | None:
         """The newest snapshot delivered (None before the first)."""
         return self._snapshot
+
+    @property
+    def snapshot_session(self) -> ModelInUse:
+        """The model that made `snapshot`: right after a new model is set, the previous one until the new
+        model's first snapshot arrives (numbers read from the snapshot must use this model, not `session`)."""
+        return self._snapshot_session
 
     @property
     def busy(self) -> bool:
@@ -193,7 +200,8 @@ class Controller(QObject):
             self.message.emit(notice)  # "" takes down the notice about an earlier prompt ("empty", "cut")
         self._notice_shown = bool(notice)
         if snapshot is not None:
-            self._snapshot = snapshot
+            # The newest request was made after the last set_session (which always asks anew): its model.
+            self._snapshot, self._snapshot_session = snapshot, self._session
             self.snapshot_ready.emit(snapshot)
 
     @staticmethod

@@ -388,7 +388,8 @@ def main() -> None:
     parser.add_argument("--gpt2-tokens", default="64",
                         help="prompt lengths for the GPT-2-small-sized model, e.g. 64,512")
     parser.add_argument("--profile", type=int, default=0, metavar="ROWS",
-                        help="print the GUI thread's ROWS costliest functions (cProfile) for the GPT-2-sized runs")
+                        help="print the GUI thread's ROWS costliest functions (cProfile) for the GPT-2-sized runs "
+                        "and, with --explain, the default model with the five panels")
     parser.add_argument("--before", type=Path, help="an earlier checkout to compare the default model with (c)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of (c)")
     parser.add_argument("--startup-only", action="store_true", help="measure only the start-up (b)")
@@ -428,7 +429,8 @@ def main() -> None:
             _, without = bench_keystrokes(window, session, args.keys, "default model")
         if args.explain:
             show_explain_panels(window)
-            _, with_explain = bench_keystrokes(window, session, args.keys, "default model + the 5 explain panels")
+            _, with_explain = bench_keystrokes(window, session, args.keys, "default model + the 5 explain panels",
+                                              profile=args.profile)
             print(f"(a) explain panels: default-model keystroke p95 {with_explain:.1f} ms with them visible, "
                   f"{without:.1f} ms without; ratio {with_explain / without:.2f}")
         if not args.skip_gpt2:

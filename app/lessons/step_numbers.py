@@ -68,7 +68,7 @@ class StepNumbers:
             return None
         if snapshot.is_difference:  # a lesson's numbers are one prompt's: the clean one under the difference
             snapshot = snapshot.clean
-        session = controller.session
+        session = controller.snapshot_session  # a new model's first snapshot may still be on its way
         ids = snapshot.trace.ids[0].tolist()
         return LessonContext(
             trace=snapshot.trace,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QFontMetrics
 
 from .plot_style import colormap, font
+
+WIDTHS_REMEMBERED = 8  # levels: the numbered axis is as wide as the widest of the last few needed
 
 
 class ColourBar:
@@ -34,6 +38,7 @@ class ColourBar:
         self._levels: tuple[float, float] = (0.0, 0.0)
         self._tick_labels: list[str] = []
         self._tick_count = 5
+        self._recent_widths: deque = deque(maxlen=WIDTHS_REMEMBERED)  # (tick font, levels, axis width)
         self.view.sigResized.connect(self._on_resized)
         self.setLevels((0.0, 1.0))
 
@@ -80,9 +85,20 @@ class ColourBar:
         are shown: a width that followed the count would feed back through the layout (fewer ticks,
         narrower bar, a wider matrix, a title on fewer lines, a taller bar, more ticks...) and resize
         the heatmap for ever, hundreds of times a second."""
-        metrics = QFontMetrics(self.axis.style["tickFont"] or font())
+        tick_font = self.axis.style["tickFont"] or font()
+        metrics = QFontMetrics(tick_font)
         widest = max((metrics.horizontalAdvance(label) for _, label in self._ticks(5)), default=0)
-        self.axis.setWidth(widest + 18)
+        self.axis.setWidth(self._kept_width(tick_font.toString(), widest + 18))
+
+    def _kept_width(self, tick_font: str, width: int) -> int:
+        """The widest of the last WIDTHS_REMEMBERED levels' widths: a range that changes on every keystroke
+        (attribution's) makes labels a little narrower or wider each time, and each new width laid the
+        heatmap out again (its matrix resized, its cell numbers and title placed again, all repainted)."""
+        if any(font_of != tick_font for font_of, _, _ in self._recent_widths):
+            self._recent_widths.clear()  # a new font (zoom, theme): measure afresh
+        if not self._recent_widths or self._recent_widths[-1][1] != self._levels:
+            self._recent_widths.append((tick_font, self._levels, width))
+        return max(kept for _, _, kept in self._recent_widths)
 
     def set_font(self, tick_font) -> None:
         self.axis.setStyle(tickFont=tick_font)

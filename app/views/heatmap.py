@@ -96,6 +96,7 @@ class HeatmapPlot:
         self.cursor.hide()
         self.plot.addItem(self.cursor)
         self._cell_texts: list[pg.TextItem] = []
+        self._cell_shown: dict[int, tuple[str, int]] = {}  # cell text index -> (text, colour) it holds
         self.numbers_on_cells = True  # False: the owner writes its own text on the cells (e.g. tokens)
         self._levels = (0.0, 1.0)
         self._masked_text = ""
@@ -229,16 +230,19 @@ class HeatmapPlot:
         if not needed:
             return
         low, high = self._levels
-        lookup = self.image.getColorMap()
+        values = image[:rows, :cols].astype(np.float64).ravel()  # (rows * cols,) in reading order
+        fractions = np.full_like(values, 0.5) if high == low else np.clip((values - low) / (high - low), 0.0, 1.0)
+        shades = self.image.getColorMap().map(np.nan_to_num(fractions), mode="byte")  # (rows * cols, 4), one call
+        masked_colour = QColor(colours(self.dark)["text"])
         for index, text in enumerate(self._cell_texts[:needed]):
             row, col = divmod(index, cols)
-            value = float(image[row, col])
-            if np.isnan(value):
-                label, colour = self._masked_text, QColor(colours(self.dark)["text"])
+            if np.isnan(values[index]):
+                label, colour = self._masked_text, masked_colour
             else:
-                fraction = 0.5 if high == low else min(max((value - low) / (high - low), 0.0), 1.0)
-                label, colour = format_value(value), contrasting_text(lookup.map(fraction, mode="qcolor"))
-            text.setText(label, colour)
+                label, colour = format_value(values[index]), contrasting_text(QColor(*shades[index].tolist()))
+            if self._cell_shown.get(index) != (label, colour.rgba()):  # re-typesetting a text is not free
+                self._cell_shown[index] = (label, colour.rgba())
+                text.setText(label, colour)
             text.setPos(col, row)
             text.show()
 

@@ -8,7 +8,7 @@ output weights read through the final norm's gain and the output head, per unit 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QRectF, QSize
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
 
@@ -156,7 +156,7 @@ class ActivationStrip(TokenStrip):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.values = np.zeros(0)
-        self._shades: list[QColor] = []
+        self._shades = np.zeros((0, 3), dtype=int)  # (T, 3) each token's chip colour, RGB
 
     def set_activations(self, labels, ids, activations: np.ndarray) -> None:
         self.values = np.asarray(activations)
@@ -164,9 +164,23 @@ class ActivationStrip(TokenStrip):
         shades = colormap(SIGNED_MAP).map((self.values - low) / (high - low or 1.0), mode="byte")  # (T, 4)
         # half-way to the background, so that the chip's text (the theme's) stays readable on every shade
         background = np.array(BACKGROUNDS[self.dark])
-        self._shades = [QColor(*(0.55 * shade[:3] + 0.45 * background).astype(int)) for shade in shades]
-        self.set_tokens(labels, ids)
-        self.update()  # the same tokens may have new shades
+        shades = (0.55 * shades[:, :3] + 0.45 * background).astype(int)  # (T, 3)
+        before, self._shades = self._shades, shades
+        self.set_tokens(labels, ids)  # repaints the chips that are new or moved
+        self._update_reshaded(before)
+
+    def _update_reshaded(self, before: np.ndarray) -> None:
+        """Repaint the kept chips whose shade changed: typing keeps the earlier tokens' activations, and
+        unless the new token is the strongest, their shades too."""
+        kept = min(len(before), len(self._shades))
+        reshaded = np.flatnonzero((before[:kept] != self._shades[:kept]).any(axis=1))  # (changed,) positions
+        rects = {chip.position: rect for chip, rect in zip(self.chips(), self.chip_rects())}
+        area = QRectF()
+        for position in reshaded.tolist():
+            if position in rects:
+                area = area.united(rects[position])
+        if not area.isEmpty():
+            self.update(area.adjusted(-2, -2, 2, 2).toAlignedRect())
 
     def chip_fill(self, chip: Chip) -> QColor:
-        return self._shades[chip.position]
+        return QColor(*self._shades[chip.position].tolist())

@@ -179,3 +179,18 @@ def test_a_keystroke_traces_only_the_new_tokens_and_equals_a_full_trace(session)
     new_tokens = len(session.tokenizer.encode("the cat")) - len(session.tokenizer.encode("the ca"))
     # the intact trace, then the what-if and its intact baseline (the baseline itself incremental)
     assert lengths == [new_tokens, new_tokens, new_tokens]
+
+
+def test_the_snapshot_names_the_model_that_made_it_until_a_new_models_snapshot_arrives(
+    qtbot, controller, session, session_factory
+):
+    """Right after a new model is set the old snapshot is still shown; numbers read from it (the lesson
+    pane's) must use the model that made it, whose tokenizer knows its ids."""
+    with qtbot.waitSignal(controller.snapshot_ready, timeout=10000):
+        controller.set_prompt("the cat")
+    other = session_factory(seed=1)
+    controller.set_session(other)
+    assert controller.busy and controller.snapshot_session is session
+    with qtbot.waitSignal(controller.snapshot_ready, timeout=10000):
+        pass
+    assert controller.snapshot_session is other

@@ -97,11 +97,8 @@ def train_in_studio(qtbot, window, steps: int) -> None:
             studio.set_up(studio.setup_panel.setup())
     with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
         studio.train_steps(steps)
-    # The explorer shows the run's model from its first steps on; its trace may still be on its way at the pause.
-    qtbot.waitUntil(
-        lambda: not window.controller.busy and window.snapshot.config == window.controller.session.config,
-        timeout=WAIT_MS,
-    )
+    controller = window.controller  # the explorer shows the trained weights once their snapshot is in
+    qtbot.waitUntil(lambda: not controller.busy and controller.snapshot_session is controller.session, timeout=WAIT_MS)
 
 
 @pytest.mark.parametrize("lesson_id, step_id", TRIES)

@@ -1,10 +1,12 @@
 """The shared heatmap: numbers in place, masked cells left out, token ticks, hover and CSV."""
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPointF
 
 from app.views.heatmap import HeatmapWidget, format_value
+from app.views.plot_style import SIGNED_MAP
 
 
 def test_format_value_is_short():
@@ -126,3 +128,59 @@ def test_a_heatmap_whose_title_and_colour_bar_depend_on_each_other_settles(qtbot
     for _ in range(20):
         QApplication.processEvents()
     assert resizes == []  # a settled layout: nothing resizes while nothing changes
+
+
+def cell_texts(heatmap) -> list[tuple[str, int, tuple[float, float]]]:
+    """What each visible cell number shows: its text, colour and place."""
+    return [
+        (item.textItem.toPlainText(), item.color.rgba(), (item.pos().x(), item.pos().y()))
+        for item in heatmap.panel._cell_texts
+        if item.isVisible()
+    ]
+
+
+def test_cell_numbers_are_set_again_only_where_they_changed_and_draw_as_if_set_afresh(qtbot, monkeypatch):
+    values = np.random.default_rng(0).uniform(-2, 2, (4, 4)).astype(np.float32)
+    kept = HeatmapWidget(title="Contributions", colormap_name=SIGNED_MAP)
+    fresh = HeatmapWidget(title="Contributions", colormap_name=SIGNED_MAP)
+    for heatmap in (kept, fresh):
+        qtbot.addWidget(heatmap)
+        heatmap.resize(400, 360)
+        heatmap.show()
+    kept.set_matrix(values * 0.5, (-3.0, 3.0))  # an earlier keystroke's numbers, then this one's
+    set_texts = []
+    real_set = pg.TextItem.setText
+    monkeypatch.setattr(pg.TextItem, "setText", lambda item, *args: set_texts.append(args) or real_set(item, *args))
+    changed = values * 0.5
+    changed[1, 2] = 1.75
+    kept.set_matrix(changed, (-3.0, 3.0))
+    assert [text for text, _ in set_texts] == ["1.75"]  # one cell changed: one text set
+    kept.set_matrix(changed, (-3.0, 3.0))
+    assert len(set_texts) == 1  # nothing changed: nothing set
+    kept.set_matrix(values, (-3.0, 3.0))
+    fresh.set_matrix(values, (-3.0, 3.0))
+    assert [text for text, _, _ in cell_texts(kept)] == [format_value(v) for v in values.ravel()]
+    assert cell_texts(kept) == cell_texts(fresh)
+
+
+def test_the_colour_bar_keeps_its_width_while_the_range_changes_a_little_and_gives_it_back_later(qtbot):
+    """Attribution's range changes on every keystroke: its labels a little wider or narrower each time."""
+    from app.views.colour_bar import WIDTHS_REMEMBERED
+
+    heatmap = HeatmapWidget(title="Each head's direct share", colormap_name=SIGNED_MAP)
+    qtbot.addWidget(heatmap)
+    values = np.zeros((4, 4), dtype=np.float32)
+    axis = heatmap.colorbar.axis
+    heatmap.set_matrix(values, (-0.5, 0.5))
+    narrow = axis.maximumWidth()
+    heatmap.set_matrix(values, (-123456.0, 123456.0))  # "-1.23e+05": wider labels widen it at once
+    wide = axis.maximumWidth()
+    assert wide > narrow
+    heatmap.set_matrix(values, (-0.5, 0.5))  # shorter labels: the width stays, nothing is laid out again
+    assert axis.maximumWidth() == wide
+    for step in range(1, WIDTHS_REMEMBERED):  # ranges of their own, each remembered
+        heatmap.set_matrix(values, (-0.5 + step / 100, 0.5 - step / 100))
+    alone = HeatmapWidget(title="Each head's direct share", colormap_name=SIGNED_MAP)
+    qtbot.addWidget(alone)
+    alone.set_matrix(values, (-0.5 + step / 100, 0.5 - step / 100))
+    assert axis.maximumWidth() == alone.colorbar.axis.maximumWidth() < wide  # the wide labels are forgotten
