@@ -3,14 +3,12 @@
     window = MainWindow()                      # opens on the default model with a sample prompt
     window.add_panel(widget, "Training", Qt.DockWidgetArea.BottomDockWidgetArea)
 
-A panel implements the Panel protocol (app/views/panel.py): it is redrawn with show_snapshot(snapshot)
-from every new snapshot while it is visible (a hidden panel catches up when it is shown), and recoloured
-with set_theme(dark). A big panel that starts behind a tab can be added with `add_lazy_panel(build, name,
-...)`: it is built the first time it comes on screen (or `built_panel(name)` asks for it), so opening the
-window never waits for it.
-
-The window docks panels and routes between them. The menus are app/window_menus.py, the default arrangement
-app/window_layout.py, opening and saving models app/model_opening.py, error messages app/error_display.py.
+A panel implements the Panel protocol (app/views/panel.py): it is redrawn with show_snapshot(snapshot) from
+every new snapshot while it is visible (a hidden one catches up when shown), and recoloured with set_theme(dark).
+A big panel behind a tab can be added with `add_lazy_panel(build, name, ...)`: built the first time it comes on
+screen (or `built_panel(name)` asks for it), so opening the window never waits for it. The window docks panels
+and routes between them. The menus are app/window_menus.py, the default arrangement app/window_layout.py,
+opening and saving models app/model_opening.py, error messages app/error_display.py.
 """
 from __future__ import annotations
 
@@ -43,14 +41,13 @@ from .views.prompt_view import PromptView
 from .views.view_base import settle_plots
 from .views.selection_toolbar import SelectionToolbar
 from .views.whatif_view import WhatIfView
-from .window_layout import EXPLORER_PANELS, explorer_docks, fitted_size, optional_view
+from .window_layout import EXPLORER_PANELS, RIGHT, explorer_docks, fitted_size, optional_view
 from .window_classroom import classroom_context
 from .window_compare import add_compare_bar
 from .window_menus import build_menus
 
 DEFAULT_SIZE = QSize(1600, 1000)
 LAYOUT_VERSION = 1            # bump when the default arrangement changes, so old saved layouts are ignored
-RIGHT = window_layout.RIGHT
 
 # The views helper's panels: (module, class, objectName, built at start). Imported by name so a missing
 # one only drops its panel; the two that start behind the Q/K/V tab are built when first shown.
@@ -66,6 +63,7 @@ class MainWindow(QMainWindow):
     drawn = Signal(object)  # Snapshot: every visible panel has been redrawn from it
     model_loaded = Signal(object)  # ModelInUse: a model opened in the background is now shown
     load_failed = Signal(str)      # the sentence shown when opening a model failed (the previous one stays)
+    _snapshot_due = False  # True while a new model is being shown: its first snapshot is on its way
 
     def __init__(self, settings: AppSettings | None = None, session: ModelInUse | None = None,
                  prompt: str | None = None, remember_layout: bool = True, size: QSize | None = None) -> None:
@@ -255,7 +253,7 @@ class MainWindow(QMainWindow):
         self.output_view.token_chosen.connect(self._on_token_chosen)
         self.whatif_view.intervention_changed.connect(self.controller.set_intervention)
         self.output_view.badge.reset_requested.connect(self.reset_everything)
-        self.selection.changed.connect(lambda *_: self._settle_before_paint())  # after the views redrew
+        self.selection.changed.connect(self._settle_before_paint)  # after the views redrew
 
     # -- snapshots ---------------------------------------------------------------------------
     @property
@@ -282,9 +280,10 @@ class MainWindow(QMainWindow):
                 self._redraw(panel, snapshot)
         self._settle_before_paint()
 
-    def _settle_before_paint(self) -> None:
+    def _settle_before_paint(self, *_) -> None:
         """Every plot on screen laid out and prepared now, so that each paints once per snapshot."""
-        settle_plots(panel.widget for panel in self.panels if panel.is_on_screen())
+        if not self._snapshot_due:  # a new model's selection: its snapshot follows and settles them
+            settle_plots(panel.widget for panel in self.panels if panel.is_on_screen())
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -343,8 +342,9 @@ class MainWindow(QMainWindow):
         self.controller.set_session(session)
 
     def _show_session(self, session: ModelInUse) -> None:
-        config = session.config
+        config, self._snapshot_due = session.config, True  # the new model's snapshot settles the plots, once
         self.selection.set_shape(config.n_layers, config.n_heads)
+        self._snapshot_due = False
         self.selection_toolbar.show_shape(config.n_layers, config.n_heads)
         self.whatif_view.set_intervention(self.controller.intervention)
         self.model_label.setText(session.describe())

@@ -195,6 +195,22 @@ def studio_steps_per_second(studio, setup, steps: int) -> Phase:
     return phase(clocks.since(), steps, "TrainingWorker")
 
 
+def explorer_update_ms(window, studio, updates: int) -> list[float]:
+    """GUI-thread CPU of showing a kept step's weights in the explorer, until every panel on screen has drawn
+    and painted them (what the studio pays at each explorer update while training), alternating two steps."""
+    steps = studio.timeline.steps()
+    costs = []
+    for update in range(updates + 2):  # the first two warm up
+        _, weights = studio.timeline.nearest(steps[-1 - (update % 2) * 3])
+        started = time.thread_time()
+        studio.frames.show_weights(weights)
+        wait_for(window.drawn)
+        QApplication.processEvents()  # the paints the new snapshot asked for
+        costs.append((time.thread_time() - started) * 1000)
+        idle_for(100)
+    return costs[2:]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="steps per measurement")
@@ -213,6 +229,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--threads-report", action="store_true", help="per round: each thread's CPU, queue wait and blocked time"
+    )
+    parser.add_argument(
+        "--explorer-updates",
+        type=int,
+        default=0,
+        help="instead: the GUI-thread CPU of this many explorer updates from the studio (after 40 steps)",
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -242,6 +264,21 @@ def main() -> None:
         f"{config.n_heads} heads, d_model {config.d_model}, batch {setup.batch_size} x context {setup.context_length}",
         flush=True,
     )
+
+    if args.explorer_updates:
+        studio.set_up(setup)
+        wait_for(studio.run_ready)
+        studio.tabs.setCurrentWidget(studio.plots)
+        studio.train_steps(40)
+        wait_for(studio.paused)
+        idle_for(SETTLE_MS)
+        costs = explorer_update_ms(window, studio, args.explorer_updates)
+        print(
+            f"explorer update, GUI-thread CPU: median {statistics.median(costs):.1f} ms, min {min(costs):.1f}, "
+            f"max {max(costs):.1f} ({len(costs)} updates; load average {load_average()})"
+        )
+        window.close()
+        return
 
     # 1. GUI stall while training at full speed, against the idle window.
     heartbeat = Heartbeat()

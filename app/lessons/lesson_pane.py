@@ -236,7 +236,10 @@ class LessonPane(QWidget):
         self._show_live()
 
     def set_model_features(self, features: frozenset[str]) -> None:
-        """What the model on screen offers; steps that need more say so."""
+        """What the model on screen offers; steps that need more say so. The studio shows a new model at every
+        update of the explorer, usually offering the same: then the needs bar stays as it is."""
+        if features == self._features:
+            return
         self._features = features
         self._show_needs()
 

@@ -7,6 +7,8 @@ import time
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
+from app.views.text_line import TextLine
+
 
 LABEL_INTERVAL_S = 0.25  # progress text and speed are redrawn at most this often
 # The pace a run may train at, in steps per second (0: as fast as the machine can), slowest last.
@@ -75,8 +77,8 @@ class ControlBar(QWidget):
         self.progress = QProgressBar(objectName="trainProgress")
         self.progress.setTextVisible(True)
         self.progress.setMinimumWidth(120)
-        self.speed_label = QLabel(objectName="trainSpeed")
-        self.speed_label.setMinimumWidth(70)
+        self.speed_label = TextLine(object_name="trainSpeed")  # changes as it trains: repaints only itself
+        self.speed_label.setMinimumWidth(self.speed_label.fontMetrics().horizontalAdvance("999.9 steps/s") + 4)
         self.pace = QComboBox(objectName="trainPace")
         for rate in PACES:
             self.pace.addItem(pace_name(rate), rate)
@@ -162,7 +164,7 @@ class ControlBar(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("not training")
-        self.speed_label.clear()
+        self.speed_label.setText("")
 
     def stop_progress(self, step: int) -> None:
         if step >= self._target_step > self._start_step:

@@ -43,6 +43,7 @@ class RunController(QObject):
     run_installed = Signal(object)  # PreparedRun: a new worker holds it, paused at its first step
     progressed = Signal()  # the worker's outbox has news (drain it)
     running_changed = Signal(bool)  # True while steps are being taken
+    pace_changed = Signal(float)  # the most steps a second from now on (0: as fast as possible)
     paused = Signal(int)  # training stopped at this step
     diverged = Signal(object)  # StepRecord of the refused step
     rolled_back = Signal(int, str)  # (the step the run went back to, a sentence)
@@ -184,6 +185,7 @@ class RunController(QObject):
         self.steps_per_second_limit = max(0.0, float(rate))
         if self.worker is not None:
             self.worker.set_steps_per_second(self.steps_per_second_limit)
+        self.pace_changed.emit(self.steps_per_second_limit)
 
     def roll_back(self) -> None:
         """Back to the last good snapshot, with the learning rate scaled down."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
+from app.views.text_line import TextLine
+
 
 class TimelineBar(QWidget):
     scrubbed = Signal(object)  # the step to show, or None to follow the live run
@@ -25,8 +27,9 @@ class TimelineBar(QWidget):
         )
         self.slider.setRange(0, 0)
         self.slider.valueChanged.connect(self._on_slider_moved)
-        self.label = QLabel("step 0 (live)", objectName="timelineLabel")
-        self.label.setWordWrap(True)  # on its own line below the slider: a narrow studio wraps it
+        # On its own line below the slider (a narrow studio wraps it). It changes with every piece of progress:
+        # a TextLine repaints only itself, and keeps its room, where a QLabel re-laid out the whole window.
+        self.label = TextLine("step 0 (live)", object_name="timelineLabel", word_wrap=True, keep_room=True)
         self.live_button = QPushButton("Live", objectName="timelineLiveButton")
         self.live_button.setToolTip("Follow the training again.")
         self.live_button.clicked.connect(self.go_live)

@@ -82,6 +82,7 @@ class TimelineController(QObject):
         self._timer.timeout.connect(self.on_news)
         runs.progressed.connect(self._on_progressed)
         runs.running_changed.connect(self._on_running_changed)
+        runs.pace_changed.connect(self._set_frame_interval)  # a run in progress draws at its new pace at once
         parts.timeline_bar.scrubbed.connect(self.scrub_to)
 
     # -- a run starts or ends ------------------------------------------------------------------------
@@ -128,12 +129,16 @@ class TimelineController(QObject):
 
     def _on_running_changed(self, running: bool) -> None:
         self._running = running
-        full_speed = running and self.runs.steps_per_second_limit == 0
-        self._timer.setInterval(round(DRAW_INTERVAL_S * 1000) if full_speed else FRAME_MS)
+        self._set_frame_interval()
         if running and self.runs.worker is not None:
             self._budget.start(self.runs.worker.cpu_s)
             if self.taken_over:  # the explorer shows the weights training starts from: new ones in a while
                 self._last_display_request = time.perf_counter()
+
+    def _set_frame_interval(self, *_) -> None:
+        """How often the worker's news is collected: less often while training runs at full speed."""
+        full_speed = self._running and self.runs.steps_per_second_limit == 0
+        self._timer.setInterval(round(DRAW_INTERVAL_S * 1000) if full_speed else FRAME_MS)
 
     def on_news(self) -> None:
         """Take what the worker produced; while training, draw a little of it every DRAW_INTERVAL_S."""

@@ -82,13 +82,37 @@ class BuiltinModel:
     features: frozenset[str]  # as model_features
 
 
+# folder -> (its files' modification times, the models read then): the lesson pane asks at every model change
+_read_models: dict[Path, tuple[tuple, tuple[BuiltinModel, ...]]] = {}
+
+
 def builtin_models(folder: Path = MODELS_FOLDER) -> tuple[BuiltinModel, ...]:
     """The models the app ships, read from each checkpoint's meta.json (no weights are loaded).
-    The default model comes first, so it is offered first."""
+    The default model comes first, so it is offered first. Read again only when a file changed."""
+    folder = Path(folder)
+    stamp = _modification_times(folder)
+    cached = _read_models.get(folder)
+    if cached is None or cached[0] != stamp:
+        cached = _read_models[folder] = (stamp, _read_builtin_models(folder))
+    return cached[1]
+
+
+def _modification_times(folder: Path) -> tuple:
+    """The folder's and every meta.json's and README's modification time: a model added, removed or
+    rewritten changes one of them (a few stats, where reading every meta.json takes milliseconds)."""
+    times = [folder.stat().st_mtime_ns if folder.is_dir() else None]
+    for sub in sorted(folder.iterdir()) if folder.is_dir() else ():
+        for name in ("meta.json", "README.md"):
+            try:
+                times.append((sub.name, name, (sub / name).stat().st_mtime_ns))
+            except OSError:
+                pass  # not there (not a checkpoint folder, or no README)
+    return tuple(times)
+
+
+def _read_builtin_models(folder: Path) -> tuple[BuiltinModel, ...]:
     found = []
-    for sub in sorted(
-        Path(folder).iterdir() if Path(folder).is_dir() else (), key=lambda p: (p.name != "default", p.name)
-    ):
+    for sub in sorted(folder.iterdir() if folder.is_dir() else (), key=lambda p: (p.name != "default", p.name)):
         meta_path = sub / "meta.json"
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))

@@ -163,3 +163,26 @@ def test_a_hidden_lesson_catches_up_when_shown(qtbot, window, shown, show_prompt
     shown.show_lesson()
     qtbot.waitUntil(lambda: not shown.numbers_stale, timeout=2000)
     assert shown.pane.sentences()[0].startswith("Your prompt has 5 characters and became 5 tokens")
+
+
+def test_the_same_model_features_again_leave_the_needs_bar_alone(qtbot, monkeypatch):
+    """The studio shows a new model at every explorer update; the same features must not look up the
+    built-in models and re-lay out the needs bar each time."""
+    from app.lessons.lesson_pane import LessonPane
+    from core.teaching.lesson_checks import NEEDS
+    from core.teaching.lessons import load_lessons
+
+    pane = LessonPane(load_lessons())
+    qtbot.addWidget(pane)
+    lesson_index, step_index = next(
+        (li, si) for li, lesson in enumerate(pane.lessons) for si, step in enumerate(lesson.steps) if step.needs
+    )
+    pane.go_to(lesson_index, step_index)
+    looked_up = []
+    monkeypatch.setattr("app.lessons.lesson_pane.model_for", lambda needs: looked_up.append(needs))
+    pane.set_model_features(frozenset())
+    pane.set_model_features(frozenset())
+    assert len(looked_up) == 1 and pane.unmet_needs()
+    other = next(need for need in NEEDS if need not in pane.step.needs)
+    pane.set_model_features(frozenset({other}))  # another model, still short of the step's needs: looked at again
+    assert len(looked_up) == 2

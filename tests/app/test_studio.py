@@ -343,3 +343,47 @@ def test_while_training_a_tab_out_of_sight_is_not_drawn_until_it_is_shown(qtbot,
     assert seen and seen[-1][0] > 0 and all(drawn == 0 for _, drawn in seen)  # the Curves tab was not drawn
     studio.tabs.setCurrentWidget(studio.plots)
     assert studio.plots.point_count() == 20  # everything, once shown (and at the pause)
+
+
+def test_a_pace_chosen_while_training_sets_how_often_the_news_is_collected_at_once(qtbot, studio):
+    from app.studio.timeline_controller import DRAW_INTERVAL_S, FRAME_MS
+
+    timer = studio.frames._timer
+    studio.set_pace(30)
+    try:
+        with qtbot.waitSignal(studio.runs.running_changed, timeout=WAIT_MS, check_params_cb=bool):
+            studio.train_steps(30)
+        assert timer.interval() == FRAME_MS  # a set pace: every step's news, ~30 times a second
+        studio.set_pace(0)
+        assert timer.interval() == round(DRAW_INTERVAL_S * 1000)  # full speed: drawn within a budget
+        studio.set_pace(30)
+        assert timer.interval() == FRAME_MS
+    finally:
+        with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
+            studio.pause()
+        studio.set_pace(0)
+
+
+def test_progress_in_the_timeline_label_does_not_re_lay_out_the_studio(qtbot, studio):
+    """The label changes with every piece of progress; a QLabel there asked the whole window for a new layout."""
+    from PySide6.QtCore import QCoreApplication, QEvent, QObject
+
+    class LayoutRequests(QObject):
+        count = 0
+
+        def eventFilter(self, watched, event) -> bool:
+            self.count += event.type() == QEvent.Type.LayoutRequest
+            return False
+
+    bar = studio.timeline_bar
+    bar.set_latest_step(9, 1, 10)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)  # the first text's room, laid out
+    requests = LayoutRequests()
+    bar.installEventFilter(requests)
+    try:
+        for step in (10, 99, 100, 5000):
+            bar.set_latest_step(step, 1, step + 1)
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+    finally:
+        bar.removeEventFilter(requests)
+    assert requests.count == 0 and bar.label.text() == "step 5000 (live) · 5001 snapshots, every 1 steps"

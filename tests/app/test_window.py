@@ -144,6 +144,20 @@ def test_a_new_untrained_model_replaces_the_model(window, show_prompt, wait_draw
     assert window.layer_selector.maximum() == 0
 
 
+def test_a_new_model_settles_the_plots_once_not_once_for_its_selection_and_again_for_its_snapshot(
+    window, show_prompt, wait_drawn, session, monkeypatch
+):
+    """Showing a model sets the selection's shape (the views follow) and then draws its snapshot: the plots
+    are laid out and prepared for painting after the snapshot only (the studio shows a model at every update)."""
+    show_prompt("the cat")
+    settled = []
+    monkeypatch.setattr("app.window.settle_plots", lambda panels: settled.append(list(panels)))
+    wait_drawn(lambda: window.set_session(session))
+    assert len(settled) == 1 and settled[0]  # the panels on screen, once
+    window.selection.select(0, 1, force=True)  # a selection of its own is settled at once: no snapshot follows
+    assert len(settled) == 2
+
+
 def test_new_model_dialog_counts_parameters_live(qtbot):
     from app.dialogs.new_model import NewModelDialog
     from core import GPT

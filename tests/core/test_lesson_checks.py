@@ -1,6 +1,7 @@
 """needs / try / expect lines, questions.md, and the numbers they use, without a window."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -90,6 +91,20 @@ def test_built_in_models_are_read_from_their_meta_files_default_first(tmp_path):
     assert model_for(("rope",), models).folder.name == "characters"
     assert model_for(("bpe", "trained"), models).folder.name == "default"
     assert model_for(("bpe", "rope"), models) is None
+
+
+def test_built_in_models_are_read_again_only_when_a_file_changed(tmp_path):
+    write_meta(tmp_path / "default", "learned", {"type": "char"})
+    first = builtin_models(tmp_path)
+    assert builtin_models(tmp_path) is first  # nothing changed: the models read last time
+    meta = tmp_path / "default" / "meta.json"
+    meta.write_text(json.dumps({"model_config": {"pos_encoding": "rope"}, "tokenizer": {"type": "char"}, "step": 1}))
+    os.utime(meta, ns=(1, 1))  # a different time even where the clock is coarse
+    assert "rope" in builtin_models(tmp_path)[0].features
+    write_meta(tmp_path / "characters", "rope", {"type": "char"})
+    assert [m.folder.name for m in builtin_models(tmp_path)] == ["default", "characters"]
+    (tmp_path / "characters" / "README.md").write_text("# The character model\n")
+    assert builtin_models(tmp_path)[1].name == "The character model"
 
 
 def test_a_step_reads_its_needs_and_try(tmp_path):
