@@ -196,3 +196,29 @@ def test_questions_are_answered_by_the_live_model(qtbot, lab, lesson_id, step_id
             assert card.result.text().startswith("<b>Not quite.</b>")
             card.options.button(right).click()
             assert card.result.text().startswith("<b>Right.</b>") and card.result.isVisible()
+
+
+def test_a_try_starts_from_the_window_as_it_opens(qtbot, lab):
+    """Positions switched off and a temperature of 2, left by earlier steps, do not leak into a step that
+    asks for neither; and after Try it the pane shows the live sentences, scrolled into view."""
+    classroom, pane = lab.classroom, lab.classroom.pane
+    classroom.show_lesson()
+    put_back(qtbot, lab)
+    assert pane.go_to_ids("02-forward-pass", "05-positional-encodings")
+    open_the_model_the_step_needs(qtbot, lab, pane)
+    qtbot.mouseClick(pane.try_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: shows(lab, pane.step.action.prompt) and not lab.snapshot.trace.intervention.is_empty, timeout=WAIT_MS
+    )
+    lab.output_view.set_temperature(2.0)
+
+    assert pane.go_to_ids("01-what-is-an-llm", "03-one-model-many-tasks")
+    qtbot.mouseClick(pane.try_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: shows(lab, pane.step.action.prompt) and lab.snapshot.trace.intervention.is_empty, timeout=WAIT_MS
+    )
+    assert lab.output_view.temperature == 1.0 and lab.controller.intervention.is_empty
+    assert failed(pane.step.action, classroom.numbers_for(pane.step)) == []
+    live_box = pane.text.document().find("With your prompt")
+    assert not live_box.isNull()
+    assert 0 <= pane.text.cursorRect(live_box).top() < pane.text.viewport().height()
