@@ -33,6 +33,8 @@ class LessonActions:
         controller, selection = self.context.controller, self.context.selection
         session = controller.session
         prompt = action.prompt or controller.prompt
+        if not prompt:  # an empty prompt box and a try that types nothing: no numbers, no head to tick
+            return {}
         numbers = answer_numbers(
             session.model,
             session.tokenizer,

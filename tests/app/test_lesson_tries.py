@@ -222,3 +222,17 @@ def test_a_try_starts_from_the_window_as_it_opens(qtbot, lab):
     live_box = pane.text.document().find("With your prompt")
     assert not live_box.isNull()
     assert 0 <= pane.text.cursorRect(live_box).top() < pane.text.viewport().height()
+
+
+def test_try_it_with_an_empty_prompt_box_does_the_rest(qtbot, lab):
+    """A step whose try types nothing, pressed after the student emptied the prompt: no error, the rest is done."""
+    classroom, pane = lab.classroom, lab.classroom.pane
+    classroom.show_lesson()
+    put_back(qtbot, lab)
+    assert pane.go_to_ids("01-what-is-an-llm", "05-ai-ml-deep-learning")
+    open_the_model_the_step_needs(qtbot, lab, pane)
+    lab.prompt_view.editor.clear()
+    qtbot.waitUntil(lambda: lab.controller.prompt == "" and not lab.controller.busy, timeout=WAIT_MS)
+    qtbot.mouseClick(pane.try_button, Qt.MouseButton.LeftButton)  # an exception in the slot fails the test
+    assert lab.output_view.temperature == pane.step.action.temperature
+    put_back(qtbot, lab)
