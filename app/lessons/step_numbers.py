@@ -69,6 +69,8 @@ class StepNumbers:
         if snapshot.is_difference:  # a lesson's numbers are one prompt's: the clean one under the difference
             snapshot = snapshot.clean
         session = controller.session
+        if snapshot.config != session.config:  # another model just opened: its first snapshot is on its way
+            return None
         ids = snapshot.trace.ids[0].tolist()
         return LessonContext(
             trace=snapshot.trace,

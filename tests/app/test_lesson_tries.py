@@ -97,6 +97,11 @@ def train_in_studio(qtbot, window, steps: int) -> None:
             studio.set_up(studio.setup_panel.setup())
     with qtbot.waitSignal(studio.paused, timeout=WAIT_MS):
         studio.train_steps(steps)
+    # The explorer then shows the studio's model: wait for its snapshot, not the last model's.
+    qtbot.waitUntil(
+        lambda: not window.controller.busy and window.snapshot.config == window.controller.session.config,
+        timeout=WAIT_MS,
+    )
 
 
 @pytest.mark.parametrize("lesson_id, step_id", TRIES)
