@@ -33,6 +33,8 @@ class LessonActions:
         controller, selection = self.context.controller, self.context.selection
         session = controller.session
         prompt = action.prompt or controller.prompt
+        if not prompt:  # an empty prompt box and a try that types nothing: no numbers, no head to tick
+            return {}
         numbers = answer_numbers(
             session.model,
             session.tokenizer,
@@ -52,18 +54,22 @@ class LessonActions:
 
     def perform_try(self, step: LessonStep) -> None:
         """Do what a step's "try this" says, as a student would in the window."""
-        action, selection = step.action, self.context.selection
+        action, selection, controller = step.action, self.context.selection, self.context.controller
         self.show_action(action)
-        if action.temperature is not None:
-            self.context.output.set_temperature(action.temperature)
+        # What an earlier try changed and this one does not ask for goes back to how the window opens:
+        # the step's live numbers are computed at temperature 1, on the whole model, for one prompt.
+        self.context.output.set_temperature(1.0 if action.temperature is None else action.temperature)
+        if not controller.intervention.is_empty:
+            self.context.whatif.reset()
         if action.switch_off == "positions":
             self.context.whatif.switch_off_positions()
         elif action.switch_off == "head":
             self.context.whatif.switch_off_head(selection.layer, selection.head)
         if action.train:
             self._train_in_studio(action.train)
-        if action.compare:  # the Compare bar follows the controller's comparison
-            self.context.controller.set_comparison(Comparison(action.compare, DIFFERENCE))
+        wanted = Comparison(action.compare, DIFFERENCE) if action.compare else Comparison()
+        if controller.comparison != wanted:  # the Compare bar follows the controller's comparison
+            controller.set_comparison(wanted)
 
     def _train_in_studio(self, steps: int) -> None:
         """Train the studio's run (set up from its panel first, if there is none yet) for `steps` steps."""

@@ -57,6 +57,7 @@ class LessonPane(QWidget):
         self._numbers: dict | None = None
         self._features: frozenset[str] | None = None   # the model on screen's, in `needs:` words
         self._answer = lambda question: {}               # the classroom's: computes a question's answer
+        self._follow_live = False  # Try it was pressed on this step: keep its live sentences in view
         self.questions: QuestionsView | None = None
         self._base_point_size = self.font().pointSizeF()
         self._colours = colours(False)
@@ -103,6 +104,7 @@ class LessonPane(QWidget):
         self.next_button.clicked.connect(self.go_next)
         self.try_button = QPushButton("Try it", objectName="lessonTryIt")
         self.try_button.setToolTip("Do what \"Try this\" says: type its prompt, tick its head, train its steps.")
+        self.try_button.clicked.connect(self._keep_live_in_view)
         self.try_button.clicked.connect(self.try_requested)
         self.contents_button = QPushButton("Contents", objectName="lessonContentsButton", checkable=True)
         self.contents_button.setToolTip("Show or hide the table of contents.")
@@ -233,7 +235,7 @@ class LessonPane(QWidget):
     def set_numbers(self, numbers: dict | None) -> None:
         """Live numbers for the current prompt (None: no prompt yet)."""
         self._numbers = numbers
-        self._show_live()
+        self._render()
 
     def set_model_features(self, features: frozenset[str]) -> None:
         """What the model on screen offers; steps that need more say so. The studio shows a new model at every
@@ -289,7 +291,8 @@ class LessonPane(QWidget):
         self.try_button.setEnabled(not self.step.action.is_empty)
         self._show_needs()
         self._show_questions()
-        self._render()
+        self._follow_live = False
+        self._render(scroll_to=0)
 
     def _show_questions(self) -> None:
         if self.questions is not None:
@@ -302,8 +305,11 @@ class LessonPane(QWidget):
         self.questions_area.setVisible(bool(self.step.questions))
         self.text.setVisible(not self.step.questions)
 
-    def _render(self) -> None:
-        """Explanation, then the live sentences and the suggestion in coloured boxes."""
+    def _render(self, scroll_to: int | None = None) -> None:
+        """Explanation, then the live sentences and the suggestion in coloured boxes; the text stays
+        scrolled where it was (`scroll_to`: this height), or shows the live sentences after a Try it."""
+        scroll_bar = self.text.verticalScrollBar()
+        scroll_to = scroll_bar.value() if scroll_to is None else scroll_to
         document = self.text.document()
         document.clear()
         cursor = QTextCursor(document)
@@ -313,12 +319,16 @@ class LessonPane(QWidget):
         cursor.insertMarkdown(self.step.body)
         if self.step.live:
             cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+            live_at = QTextCursor(cursor)
+            live_at.setKeepPositionOnInsert(True)
             cursor.insertHtml(self._box_html("lessonLive", self.live_html(), self._colours.accent))
         if self.step.try_this:
             cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
             try_html = f"<b>Try this:</b> {html.escape(self.step.try_this)}"
             cursor.insertHtml(self._box_html("lessonTry", try_html, self._colours.increase))
-        self.text.verticalScrollBar().setValue(0)
+        if self.step.live and self._follow_live:  # at 1280×720 the live box is below the fold: bring it up
+            scroll_to = self.text.cursorRect(live_at).top() + scroll_bar.value()
+        scroll_bar.setValue(scroll_to)
 
     def _box_html(self, name: str, inner: str, edge: str) -> str:
         return (f"<table id='{name}' width='100%' cellpadding='8' cellspacing='0' style='margin-top:6px'>"
@@ -340,7 +350,8 @@ class LessonPane(QWidget):
         items = "".join(f"<li>{html.escape(sentence)}</li>" for sentence in sentences)
         return f"<b>With your prompt:</b><ul>{items}</ul>"
 
-    def _show_live(self) -> None:
+    def _keep_live_in_view(self) -> None:
+        self._follow_live = True
         self._render()
 
     def _select_in_contents(self) -> None:

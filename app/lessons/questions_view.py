@@ -84,8 +84,12 @@ class QuestionCard(QFrame):
         try:
             numbers = self._answer(self.question)
             sentence = fill(self.question.reveal, numbers)
-        except (ValueError, LessonError) as error:  # a model that cannot answer this: say so
-            self._show(f"<i>{html.escape(str(error))}</i>")
+        except (ValueError, LessonError) as error:  # a model that cannot answer this: say so, and what to do
+            reason = str(error).split(". ")[0].rstrip(".")  # its first sentence: the rest is for programmers
+            self._show(
+                f"<i>The model on screen cannot answer this one: {html.escape(reason)}. "
+                "Open the default model (Model menu), then reveal again.</i>"
+            )
             return
         answer = numbers.get(self.question.answer)
         if sentence is None or answer is None:

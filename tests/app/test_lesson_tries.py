@@ -149,12 +149,18 @@ def test_try_this_happens_on_a_built_in_model(qtbot, lab, lesson_id, step_id):
     put_back(qtbot, lab)
 
 
-def test_the_try_it_button_does_what_the_step_says(qtbot, lab):
-    classroom, pane = lab.classroom, lab.classroom.pane
+def at_step(qtbot, window, lesson_id: str, step_id: str):
+    """The window as it opens, the lesson pane at this step, on a model that can show it: (classroom, pane)."""
+    classroom, pane = window.classroom, window.classroom.pane
     classroom.show_lesson()
-    put_back(qtbot, lab)
-    assert pane.go_to_ids("01-what-is-an-llm", "04-transformer")
-    open_the_model_the_step_needs(qtbot, lab, pane)
+    put_back(qtbot, window)
+    assert pane.go_to_ids(lesson_id, step_id)
+    open_the_model_the_step_needs(qtbot, window, pane)
+    return classroom, pane
+
+
+def test_the_try_it_button_does_what_the_step_says(qtbot, lab):
+    classroom, pane = at_step(qtbot, lab, "01-what-is-an-llm", "04-transformer")
     qtbot.mouseClick(pane.try_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: shows(lab, pane.step.action.prompt), timeout=WAIT_MS)
     numbers = classroom.numbers_for(pane.step)
@@ -198,3 +204,35 @@ def test_questions_are_answered_by_the_live_model(qtbot, lab, lesson_id, step_id
             assert card.result.text().startswith("<b>Not quite.</b>")
             card.options.button(right).click()
             assert card.result.text().startswith("<b>Right.</b>") and card.result.isVisible()
+
+
+def test_a_try_starts_from_the_window_as_it_opens(qtbot, lab):
+    """Positions switched off and a temperature of 2, left by earlier steps, do not leak into a step that
+    asks for neither; and after Try it the pane shows the live sentences, scrolled into view."""
+    classroom, pane = at_step(qtbot, lab, "02-forward-pass", "05-positional-encodings")
+    qtbot.mouseClick(pane.try_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: shows(lab, pane.step.action.prompt) and not lab.snapshot.trace.intervention.is_empty, timeout=WAIT_MS
+    )
+    lab.output_view.set_temperature(2.0)
+
+    assert pane.go_to_ids("01-what-is-an-llm", "03-one-model-many-tasks")
+    qtbot.mouseClick(pane.try_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: shows(lab, pane.step.action.prompt) and lab.snapshot.trace.intervention.is_empty, timeout=WAIT_MS
+    )
+    assert lab.output_view.temperature == 1.0 and lab.controller.intervention.is_empty
+    assert failed(pane.step.action, classroom.numbers_for(pane.step)) == []
+    live_box = pane.text.document().find("With your prompt")
+    assert not live_box.isNull()
+    assert 0 <= pane.text.cursorRect(live_box).top() < pane.text.viewport().height()
+
+
+def test_try_it_with_an_empty_prompt_box_does_the_rest(qtbot, lab):
+    """A step whose try types nothing, pressed after the student emptied the prompt: no error, the rest is done."""
+    _, pane = at_step(qtbot, lab, "01-what-is-an-llm", "05-ai-ml-deep-learning")
+    lab.prompt_view.editor.clear()
+    qtbot.waitUntil(lambda: lab.controller.prompt == "" and not lab.controller.busy, timeout=WAIT_MS)
+    qtbot.mouseClick(pane.try_button, Qt.MouseButton.LeftButton)  # an exception in the slot fails the test
+    assert lab.output_view.temperature == pane.step.action.temperature
+    put_back(qtbot, lab)
