@@ -7,9 +7,8 @@
     pane.open_model_requested.connect(...)  # (folder): open the built-in model a step needs
     pane.set_answerer(answer)             # answer(question) -> live numbers, for "predict, then reveal"
 
-The pane shows what it is given; it never computes a number itself.
-Keys (while the pane has focus): Right or Space = next; Left or Backspace = back (Up, Down and the
-page keys scroll the text; in presenter mode the page keys turn pages everywhere).
+The pane shows what it is given; it never computes a number itself. Keys (with the focus here): Right or Space = next;
+Left or Backspace = back; Up, Down and the page keys scroll (in presenter mode the page keys turn pages everywhere).
 """
 from __future__ import annotations
 
@@ -238,8 +237,7 @@ class LessonPane(QWidget):
         self._render()
 
     def set_model_features(self, features: frozenset[str]) -> None:
-        """What the model on screen offers; steps that need more say so. The studio shows a new model at every
-        update of the explorer, usually offering the same: then the needs bar stays as it is."""
+        """What the model on screen offers; steps that need more say so (the same as before: nothing to redo)."""
         if features == self._features:
             return
         self._features = features
@@ -306,8 +304,7 @@ class LessonPane(QWidget):
         self.text.setVisible(not self.step.questions)
 
     def _render(self, scroll_to: int | None = None) -> None:
-        """Explanation, then the live sentences and the suggestion in coloured boxes; the text stays
-        scrolled where it was (`scroll_to`: this height), or shows the live sentences after a Try it."""
+        """Explanation, then the live sentences and the try-this in boxes; scrolled as before (or to `scroll_to`)."""
         scroll_bar = self.text.verticalScrollBar()
         scroll_to = scroll_bar.value() if scroll_to is None else scroll_to
         document = self.text.document()
