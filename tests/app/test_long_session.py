@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from app.studio import live_plots, run_controller
-from core.training.run_setup import RunSetup
+from studio_runs import TINY_RUN
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.soak_studio import SimulatedUser, bounded_sizes, open_window  # noqa: E402
@@ -28,17 +28,7 @@ CHUNKS = 4  # training runs in four stretches; the user acts during each
 ACTIONS_PER_CHUNK = 3  # type, scrub, switch tab
 CURVE_POINTS = 40
 TIMELINE_CAP = 8  # capacity_for's smallest: the studio never keeps fewer
-SHORT_RUN = RunSetup(
-    corpus_kind="synthetic",
-    corpus_name="previous-token",
-    model_preset="nano",
-    context_length=16,
-    batch_size=8,
-    max_steps=40,
-    warmup_steps=5,
-    eval_interval=10,
-    sample_interval=20,
-)
+SHORT_RUN = TINY_RUN
 WAIT_MS = 120_000
 
 

@@ -16,24 +16,14 @@ import pytest
 import torch
 from PySide6.QtWidgets import QMessageBox
 
-from core.training.run_setup import RunSetup
 from core.files import checkpoint as checkpoint_module
 from core.files.checkpoint import load_checkpoint
 from core.files.class_file import load_class_file
 
 from lesson_fixtures import classroom, shown  # noqa: F401  (fixtures)
+from studio_runs import TINY_RUN
 
-TINY = RunSetup(
-    corpus_kind="synthetic",
-    corpus_name="previous-token",
-    model_preset="nano",
-    context_length=16,
-    batch_size=8,
-    max_steps=40,
-    warmup_steps=5,
-    eval_interval=10,
-    sample_interval=20,
-)
+TINY = TINY_RUN
 WAIT_MS = 20_000
 
 

@@ -13,24 +13,13 @@ import torch
 from app.controller import Controller
 from app.state.model_in_use import ModelInUse
 from app.studio import StudioPanel
-from core.training.run_setup import RunSetup
 from core.teaching.detectors import DETECTORS, head_scores, pattern_names
 from core.model.config import preset
 from core.model.model import GPT
 from core.tokenizers import CharTokenizer
+from studio_runs import TINY_RUN
 
-# A run small enough to take a step in a few milliseconds.
-TINY = RunSetup(
-    corpus_kind="synthetic",
-    corpus_name="previous-token",
-    model_preset="nano",
-    context_length=16,
-    batch_size=8,
-    max_steps=40,
-    warmup_steps=5,
-    eval_interval=10,
-    sample_interval=20,
-)
+TINY = TINY_RUN
 WAIT_MS = 20_000
 
 

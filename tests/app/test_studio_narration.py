@@ -18,22 +18,12 @@ from app.state.model_in_use import ModelInUse
 from app.settings import AppSettings
 from app.studio import StudioPanel
 from app.studio.attention_frames import GAP, TITLE_HEIGHT, fitted_title_font, frame_title, image_to_rgb, render_frame
-from core.training.run_setup import RunSetup
 from core.model.config import preset
 from core.model.model import GPT
 from core.tokenizers import CharTokenizer
+from studio_runs import TINY_RUN
 
-TINY = RunSetup(
-    corpus_kind="synthetic",
-    corpus_name="previous-token",
-    model_preset="nano",
-    context_length=16,
-    batch_size=8,
-    max_steps=40,
-    warmup_steps=5,
-    eval_interval=10,
-    sample_interval=20,
-)
+TINY = TINY_RUN
 WAIT_MS = 20_000
 
 
